@@ -1,0 +1,224 @@
+"""Inventory tables. Rules that must never break are also CHECK constraints."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import (
+    DDL,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    event,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from core.db import Base, BigIntPK, UTCDateTime
+from core.money import ExactDecimal
+from inventory.status import LocationKind, MoveKind, ReservationStatus
+
+
+def _enum(cls: type) -> Enum:
+    # Stored as plain strings (values, not names) so SQL reads naturally on both backends.
+    return Enum(
+        cls,
+        native_enum=False,
+        create_constraint=True,
+        length=20,
+        values_callable=lambda members: [m.value for m in members],
+        validate_strings=True,
+    )
+
+
+def sku_key(sku: str) -> str:
+    """SKUs are unique regardless of case: ``ab-1`` and ``AB-1`` are the same part."""
+    return sku.strip().casefold()
+
+
+class Supplier(Base):
+    __tablename__ = "suppliers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    contact_name: Mapped[str | None] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(254))
+    phone: Mapped[str | None] = mapped_column(String(50))
+    default_lead_time_days: Mapped[int] = mapped_column(Integer, default=14)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (CheckConstraint("default_lead_time_days >= 0", name="lead_time"),)
+
+
+class Part(Base):
+    __tablename__ = "parts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sku: Mapped[str] = mapped_column(String(64))
+    sku_key: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    unit: Mapped[str] = mapped_column(String(16), default="pcs")
+    category: Mapped[str | None] = mapped_column(String(100), index=True)
+    barcode: Mapped[str | None] = mapped_column(String(64), unique=True)
+    supplier_id: Mapped[int | None] = mapped_column(ForeignKey("suppliers.id"), index=True)
+    unit_cost: Mapped[Decimal] = mapped_column(ExactDecimal(14, 4), default=Decimal("0"))
+    lead_time_days: Mapped[int | None] = mapped_column(Integer)
+    reorder_point: Mapped[int] = mapped_column(Integer, default=0)
+    reorder_qty: Mapped[int] = mapped_column(Integer, default=0)
+    safety_stock: Mapped[int] = mapped_column(Integer, default=0)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    supplier: Mapped[Supplier | None] = relationship(lazy="joined")
+
+    __table_args__ = (
+        CheckConstraint("reorder_point >= 0", name="reorder_point"),
+        CheckConstraint("reorder_qty >= 0", name="reorder_qty"),
+        CheckConstraint("safety_stock >= 0", name="safety_stock"),
+        CheckConstraint("lead_time_days IS NULL OR lead_time_days >= 0", name="lead_time"),
+        CheckConstraint("unit_cost >= 0", name="unit_cost"),
+    )
+
+    @property
+    def effective_lead_time_days(self) -> int | None:
+        """The part's own lead time, else its supplier's default."""
+        if self.lead_time_days is not None:
+            return self.lead_time_days
+        return self.supplier.default_lead_time_days if self.supplier else None
+
+
+class Location(Base):
+    __tablename__ = "locations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    warehouse: Mapped[str] = mapped_column(String(32), index=True)
+    bin: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[LocationKind] = mapped_column(_enum(LocationKind), default=LocationKind.STORAGE)
+    description: Mapped[str] = mapped_column(String(200), default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class StockLevel(Base):
+    """On hand and reserved per part and location, kept in step with the ledger."""
+
+    __tablename__ = "stock_levels"
+
+    part_id: Mapped[int] = mapped_column(ForeignKey("parts.id"), primary_key=True)
+    location_id: Mapped[int] = mapped_column(ForeignKey("locations.id"), primary_key=True)
+    on_hand: Mapped[int] = mapped_column(BigInteger, default=0)
+    reserved: Mapped[int] = mapped_column(BigInteger, default=0)
+
+    location: Mapped[Location] = relationship(lazy="joined")
+
+    __table_args__ = (
+        CheckConstraint("on_hand >= 0", name="on_hand_not_negative"),
+        CheckConstraint("reserved >= 0", name="reserved_not_negative"),
+        CheckConstraint("reserved <= on_hand", name="reserved_within_on_hand"),
+        Index("ix_stock_levels_location_id", "location_id"),
+    )
+
+    @property
+    def available(self) -> int:
+        return self.on_hand - self.reserved
+
+
+class Reservation(Base):
+    __tablename__ = "reservations"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    part_id: Mapped[int] = mapped_column(ForeignKey("parts.id"), index=True)
+    location_id: Mapped[int] = mapped_column(ForeignKey("locations.id"))
+    qty: Mapped[int] = mapped_column(Integer)
+    reference: Mapped[str | None] = mapped_column(String(100), index=True)
+    status: Mapped[ReservationStatus] = mapped_column(
+        _enum(ReservationStatus), default=ReservationStatus.ACTIVE
+    )
+    created_by: Mapped[str] = mapped_column(String(254))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    part: Mapped[Part] = relationship(lazy="joined")
+    location: Mapped[Location] = relationship(lazy="joined")
+
+    __table_args__ = (CheckConstraint("qty > 0", name="qty_positive"),)
+
+
+class StockMove(Base):
+    """One row of the append-only stock ledger."""
+
+    __tablename__ = "stock_moves"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    part_id: Mapped[int] = mapped_column(ForeignKey("parts.id"))
+    kind: Mapped[MoveKind] = mapped_column(_enum(MoveKind))
+    qty: Mapped[int] = mapped_column(Integer)
+    from_location_id: Mapped[int | None] = mapped_column(ForeignKey("locations.id"))
+    to_location_id: Mapped[int | None] = mapped_column(ForeignKey("locations.id"))
+    reason: Mapped[str] = mapped_column(String(200), default="")
+    reference: Mapped[str | None] = mapped_column(String(100), index=True)
+    reservation_id: Mapped[int | None] = mapped_column(ForeignKey("reservations.id"))
+    counted_qty: Mapped[int | None] = mapped_column(BigInteger)
+    actor: Mapped[str] = mapped_column(String(254))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    part: Mapped[Part] = relationship(lazy="joined")
+    from_location: Mapped[Location | None] = relationship(foreign_keys=[from_location_id], lazy="joined")
+    to_location: Mapped[Location | None] = relationship(foreign_keys=[to_location_id], lazy="joined")
+
+    __table_args__ = (
+        # A count that matches the books is recorded too (qty 0): proof the bin was counted.
+        CheckConstraint("qty > 0 OR (kind = 'adjustment' AND qty = 0)", name="qty_positive"),
+        CheckConstraint(
+            "from_location_id IS NOT NULL OR to_location_id IS NOT NULL", name="has_location"
+        ),
+        CheckConstraint("counted_qty IS NULL OR counted_qty >= 0", name="counted_not_negative"),
+        Index("ix_stock_moves_part_id_id", "part_id", "id"),
+    )
+
+    @property
+    def signed_difference(self) -> int | None:
+        """For a count: counted minus what the books said."""
+        if self.kind != MoveKind.ADJUSTMENT:
+            return None
+        return -self.qty if self.from_location_id is not None else self.qty
+
+
+# The ledger is append-only, enforced by the database, not only by convention.
+# The same statements are in the initial migration (migrations/versions).
+APPEND_ONLY_SQLITE = [
+    "CREATE TRIGGER stock_moves_append_only_update BEFORE UPDATE ON stock_moves "
+    "BEGIN SELECT RAISE(ABORT, 'stock_moves is append-only'); END",
+    "CREATE TRIGGER stock_moves_append_only_delete BEFORE DELETE ON stock_moves "
+    "BEGIN SELECT RAISE(ABORT, 'stock_moves is append-only'); END",
+]
+APPEND_ONLY_POSTGRESQL = [
+    "CREATE FUNCTION stock_moves_append_only() RETURNS trigger LANGUAGE plpgsql AS $$ "
+    "BEGIN RAISE EXCEPTION 'stock_moves is append-only'; END $$",
+    "CREATE TRIGGER stock_moves_append_only BEFORE UPDATE OR DELETE ON stock_moves "
+    "FOR EACH ROW EXECUTE FUNCTION stock_moves_append_only()",
+]
+
+for _statement in APPEND_ONLY_SQLITE:
+    event.listen(StockMove.__table__, "after_create", DDL(_statement).execute_if(dialect="sqlite"))
+for _statement in APPEND_ONLY_POSTGRESQL:
+    event.listen(
+        StockMove.__table__, "after_create", DDL(_statement).execute_if(dialect="postgresql")
+    )
+event.listen(
+    StockMove.__table__,
+    "before_drop",
+    DDL("DROP FUNCTION IF EXISTS stock_moves_append_only() CASCADE").execute_if(
+        dialect="postgresql"
+    ),
+)

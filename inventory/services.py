@@ -1,0 +1,142 @@
+"""Inventory use cases: each one transaction, committed here and nowhere below.
+
+Callers (HTTP views, CLI commands, scheduler jobs) pass plain values and get back loaded
+objects they may read after the transaction has ended.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from core.clock import Clock, SystemClock
+from core.db import UnitOfWork
+from inventory import catalog, ledger, verify
+from inventory.models import Location, Part, Reservation, StockMove, Supplier
+from inventory.status import LocationKind
+
+
+class InventoryService:
+    def __init__(self, session_factory: Callable[[], Session], clock: Clock | None = None):
+        self.session_factory = session_factory
+        self.clock = clock or SystemClock()
+
+    def _uow(self) -> UnitOfWork:
+        return UnitOfWork(self.session_factory)
+
+    def _who(self, actor: str) -> ledger.Who:
+        return ledger.Who(actor, self.clock)
+
+    # --- master data ---------------------------------------------------------------------
+
+    def create_supplier(self, **fields: Any) -> Supplier:
+        with self._uow() as uow:
+            supplier = catalog.create_supplier(uow.session, self.clock, **fields)
+            uow.commit()
+            return supplier
+
+    def list_suppliers(self, *, after: str | None = None, limit: int = 50) -> Sequence[Supplier]:
+        with self._uow() as uow:
+            return catalog.list_suppliers(uow.session, after=after, limit=limit)
+
+    def create_location(self, *, code: str, kind: LocationKind = LocationKind.STORAGE,
+                        description: str = "") -> Location:
+        with self._uow() as uow:
+            location = catalog.create_location(uow.session, self.clock, code=code, kind=kind,
+                                               description=description)
+            uow.commit()
+            return location
+
+    def list_locations(self, **filters: Any) -> Sequence[Location]:
+        with self._uow() as uow:
+            return catalog.list_locations(uow.session, **filters)
+
+    def create_part(self, **fields: Any) -> catalog.PartStock:
+        with self._uow() as uow:
+            part = catalog.create_part(uow.session, self.clock, **fields)
+            uow.commit()
+            return catalog.PartStock(part, 0, 0, 0)
+
+    def update_part(self, sku: str, changes: dict[str, Any]) -> catalog.PartStock:
+        with self._uow() as uow:
+            part = catalog.update_part(uow.session, self.clock, sku, changes)
+            uow.commit()
+            return catalog.part_stock(uow.session, part)
+
+    def get_part(self, sku: str) -> catalog.PartStock:
+        with self._uow() as uow:
+            return catalog.part_stock(uow.session, catalog.get_part(uow.session, sku))
+
+    def list_parts(self, **filters: Any) -> list[catalog.PartStock]:
+        with self._uow() as uow:
+            return catalog.list_parts(uow.session, **filters)
+
+    # --- stock ---------------------------------------------------------------------------
+
+    def stock_report(self, sku: str) -> catalog.StockReport:
+        with self._uow() as uow:
+            return catalog.stock_report(uow.session, sku)
+
+    def list_moves(self, sku: str, *, before: int | None = None, limit: int = 50
+                   ) -> Sequence[StockMove]:
+        with self._uow() as uow:
+            return catalog.list_moves(uow.session, sku, before=before, limit=limit)
+
+    def receive(self, actor: str, **command: Any) -> StockMove:
+        with self._uow() as uow:
+            move = ledger.receive(uow.session, self._who(actor), **command)
+            uow.commit()
+            return move
+
+    def issue(self, actor: str, *, reservation_id: int | None = None, **command: Any
+              ) -> StockMove:
+        """Issue free stock, or, given ``reservation_id``, the stock that reservation holds."""
+        with self._uow() as uow:
+            if reservation_id is not None:
+                move = ledger.issue_reserved(uow.session, self._who(actor), reservation_id,
+                                             **command)
+            else:
+                move = ledger.issue(uow.session, self._who(actor), **command)
+            uow.commit()
+            return move
+
+    def transfer(self, actor: str, **command: Any) -> StockMove:
+        with self._uow() as uow:
+            move = ledger.transfer(uow.session, self._who(actor), **command)
+            uow.commit()
+            return move
+
+    def adjust(self, actor: str, **command: Any) -> StockMove:
+        with self._uow() as uow:
+            move = ledger.adjust(uow.session, self._who(actor), **command)
+            uow.commit()
+            return move
+
+    def reserve(self, actor: str, **command: Any) -> Reservation:
+        with self._uow() as uow:
+            reservation = ledger.reserve(uow.session, self._who(actor), **command)
+            uow.commit()
+            return reservation
+
+    def release(self, actor: str, reservation_id: int, reason: str = "") -> Reservation:
+        with self._uow() as uow:
+            reservation = ledger.release(uow.session, self._who(actor), reservation_id, reason)
+            uow.commit()
+            return reservation
+
+    # --- integrity -----------------------------------------------------------------------
+
+    def verify_levels(self) -> list[verify.LevelDifference]:
+        with self._uow() as uow:
+            return verify.compare_levels(uow.session)
+
+    def repair_levels(self) -> list[verify.LevelDifference]:
+        """Rewrite levels from the ledger; returns the differences that were repaired."""
+        with self._uow() as uow:
+            differences = verify.compare_levels(uow.session)
+            if differences:
+                verify.rebuild_levels(uow.session)
+                uow.commit()
+            return differences

@@ -1,0 +1,166 @@
+"""Shared fixtures: databases (SQLite always, PostgreSQL when configured), apps, clients, tokens.
+
+PostgreSQL: set ``SPAREFLOW_TEST_DATABASE_URL`` (``.ci/run`` does). Without it the
+PostgreSQL variants skip, except under CI (``CI=true``), where a missing database fails.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from core.clock import FrozenClock
+from core.db import make_engine, make_session_factory
+from inventory.services import InventoryService
+from web.auth.models import Role
+from web.database import metadata
+
+PG_URL_ENV = "SPAREFLOW_TEST_DATABASE_URL"
+LOOPBACK = ("127.", "::1", "localhost")
+
+
+# --- no network beyond loopback ----------------------------------------------------------
+
+@pytest.fixture(autouse=True)
+def _no_outside_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests talk to loopback only (PostgreSQL, local servers); anything else is a bug."""
+    real_connect = socket.socket.connect
+
+    def guarded_connect(self: socket.socket, address: Any) -> Any:
+        if self.family in (socket.AF_INET, socket.AF_INET6):
+            host = str(address[0])
+            if not host.startswith(LOOPBACK):
+                raise RuntimeError(f"test tried to reach {address!r}: only loopback is allowed")
+        return real_connect(self, address)
+
+    monkeypatch.setattr(socket.socket, "connect", guarded_connect)
+
+
+# --- databases ---------------------------------------------------------------------------
+
+def postgres_url() -> str | None:
+    url = os.environ.get(PG_URL_ENV)
+    if not url and os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"{PG_URL_ENV} must be set in CI: the PostgreSQL tests may not be skipped")
+    return url
+
+
+@pytest.fixture(scope="session")
+def postgres_engine() -> Iterator[Engine]:
+    url = postgres_url()
+    if not url:
+        pytest.skip(f"PostgreSQL tests need {PG_URL_ENV}")
+    engine = make_engine(url, pool_size=25, max_overflow=10)
+    schema = metadata()
+    schema.drop_all(engine)
+    schema.create_all(engine)
+    yield engine
+    schema.drop_all(engine)
+    engine.dispose()
+
+
+def truncate_all(engine: Engine) -> None:
+    names = ", ".join(table.name for table in metadata().sorted_tables)
+    with engine.begin() as connection:
+        connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """Each database test runs once on SQLite and once on PostgreSQL."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'test.db'}"
+        engine = make_engine(url)
+        metadata().create_all(engine)
+        engine.dispose()
+        yield url
+        return
+    engine: Engine = request.getfixturevalue("postgres_engine")
+    yield engine.url.render_as_string(hide_password=False)
+    truncate_all(engine)
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(database_url, pool_size=25, max_overflow=10) if database_url.startswith(
+        "postgresql") else make_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    return make_session_factory(engine)
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock(datetime(2026, 11, 23, 9, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+def inventory(session_factory: sessionmaker[Session], clock: FrozenClock) -> InventoryService:
+    return InventoryService(session_factory, clock)
+
+
+@pytest.fixture
+def stocked(inventory: InventoryService) -> InventoryService:
+    """A supplier, three locations and part ABC-1 with 10 on hand in MAIN/A-01-01."""
+    inventory.create_supplier(code="ACME", name="Acme Parts")
+    inventory.create_location(code="MAIN/A-01-01")
+    inventory.create_location(code="MAIN/A-01-02")
+    from inventory.status import LocationKind
+
+    inventory.create_location(code="MAIN/QUARANTINE", kind=LocationKind.QUARANTINE)
+    inventory.create_part(sku="ABC-1", name="Cooling fan 80mm", supplier="ACME", reorder_point=5)
+    inventory.receive("tester", sku="ABC-1", location="MAIN/A-01-01", qty=10, reference="PO-1")
+    return inventory
+
+
+# --- the web app -------------------------------------------------------------------------
+
+@pytest.fixture
+def app(database_url: str, clock: FrozenClock, tmp_path: Path) -> Iterator[Any]:
+    from web import create_app
+
+    app = create_app({
+        "TESTING": True,
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": "test-secret-key",
+        "CLOCK": clock,
+        "LOG_LEVEL": "WARNING",
+    })
+    app.instance_path = str(tmp_path / "instance")
+    yield app
+    app.extensions["spareflow"].engine.dispose()
+
+
+@pytest.fixture
+def client(app: Any) -> Any:
+    return app.test_client()
+
+
+@pytest.fixture
+def role_headers(app: Any) -> dict[Role, dict[str, str]]:
+    """One user and API token per role: ``role_headers[Role.BUYER]`` are a buyer's headers."""
+    auth = app.extensions["spareflow"].auth
+    headers = {}
+    for role in Role:
+        email = f"{role.value}@test.example"
+        auth.create_user(email, role, "correct horse battery")
+        _, secret = auth.create_token(email, "tests")
+        headers[role] = {"Authorization": f"Bearer {secret}"}
+    return headers
+
+
+@pytest.fixture
+def admin(role_headers: dict[Role, dict[str, str]]) -> dict[str, str]:
+    return role_headers[Role.ADMIN]

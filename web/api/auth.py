@@ -1,0 +1,66 @@
+"""Bearer-token authentication and per-endpoint roles for the JSON API."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask import g, request
+from flask_smorest import Blueprint
+
+from web.auth.models import Role, User
+from web.errors import error_response
+from web.extensions import services
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+ALL_ROLES = tuple(Role)
+
+
+def current_api_user() -> User:
+    return g.api_user
+
+
+def _bearer_token() -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+def roles(*allowed: Role) -> Callable[[F], F]:
+    """Only these roles may call the endpoint (admin must be listed too, explicitly).
+
+    401 without a valid token, 403 with a token of another role. The roles are also written
+    to the OpenAPI document (``x-roles``) and read by the role-matrix test.
+    """
+    allowed_set = frozenset(allowed)
+
+    def decorator(view: F) -> F:
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            token = _bearer_token()
+            user = services().auth.user_for_token(token) if token else None
+            if user is None:
+                return error_response(
+                    401, "unauthorized", "Send a valid API token: 'Authorization: Bearer <token>'.",
+                    headers={"WWW-Authenticate": 'Bearer realm="spareflow"'},
+                )
+            if user.role not in allowed_set:
+                names = ", ".join(sorted(r.value for r in allowed_set))
+                return error_response(
+                    403, "forbidden", f"This needs one of the roles: {names}; you are {user.role.value}.",
+                )
+            g.api_user = user
+            return view(*args, **kwargs)
+
+        wrapper.allowed_roles = allowed_set  # type: ignore[attr-defined]
+        documented = Blueprint.doc(
+            security=[{"bearerAuth": []}],
+            **{"x-roles": sorted(r.value for r in allowed_set)},
+        )
+        return documented(wrapper)  # type: ignore[return-value]
+
+    return decorator

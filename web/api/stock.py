@@ -1,0 +1,107 @@
+from __future__ import annotations
+
+from typing import Any
+
+from flask_smorest import Blueprint
+
+from web.api.auth import ALL_ROLES, current_api_user, roles
+from web.api.pagination import decode_typed_cursor, page
+from web.api.schemas import (
+    AdjustmentSchema,
+    IssueSchema,
+    MoveQuerySchema,
+    MoveSchema,
+    ReceiptSchema,
+    ReservationCreateSchema,
+    ReservationSchema,
+    StockSchema,
+    TransferSchema,
+    page_of,
+)
+from web.auth.models import Role
+from web.extensions import services
+
+stock = Blueprint("stock", __name__, url_prefix="/api/v1/stock",
+                  description="Stock levels and the stock ledger")
+reservations = Blueprint("reservations", __name__, url_prefix="/api/v1/reservations",
+                         description="Reservations: stock earmarked for a shipment or RMA")
+
+MOVERS = (Role.ADMIN, Role.WAREHOUSE)
+RESERVERS = (Role.ADMIN, Role.WAREHOUSE, Role.SERVICE_DESK)
+
+
+def _actor() -> str:
+    return current_api_user().email
+
+
+@stock.post("/receipts")
+@roles(*MOVERS)
+@stock.arguments(ReceiptSchema)
+@stock.response(201, MoveSchema)
+def receive(data: dict[str, Any]) -> Any:
+    """Receive stock into a location (from a supplier, a PO, found stock)."""
+    return services().inventory.receive(_actor(), **data)
+
+
+@stock.post("/issues")
+@roles(*MOVERS)
+@stock.arguments(IssueSchema)
+@stock.response(201, MoveSchema)
+def issue(data: dict[str, Any]) -> Any:
+    """Issue free stock from a location, or the stock a reservation holds."""
+    return services().inventory.issue(_actor(), **data)
+
+
+@stock.post("/transfers")
+@roles(*MOVERS)
+@stock.arguments(TransferSchema)
+@stock.response(201, MoveSchema)
+def transfer(data: dict[str, Any]) -> Any:
+    """Move free stock from one location to another."""
+    return services().inventory.transfer(_actor(), **data)
+
+
+@stock.post("/adjustments")
+@roles(*MOVERS)
+@stock.arguments(AdjustmentSchema)
+@stock.response(201, MoveSchema)
+def adjust(data: dict[str, Any]) -> Any:
+    """Record a cycle count; the ledger row carries the counted quantity and the difference."""
+    return services().inventory.adjust(_actor(), **data)
+
+
+@stock.get("/<sku>")
+@roles(*ALL_ROLES)
+@stock.response(200, StockSchema)
+def stock_of(sku: str) -> Any:
+    """Totals and per-location levels of one part."""
+    return services().inventory.stock_report(sku)
+
+
+@stock.get("/<sku>/moves")
+@roles(Role.ADMIN, Role.WAREHOUSE, Role.BUYER)
+@stock.arguments(MoveQuerySchema, location="query", as_kwargs=True)
+@stock.response(200, page_of(MoveSchema, "MovePage"))
+def moves_of(sku: str, limit: int, cursor: str | None) -> dict[str, Any]:
+    """The part's stock ledger, newest first."""
+    rows = services().inventory.list_moves(
+        sku, before=decode_typed_cursor(cursor, int), limit=limit + 1
+    )
+    return page(rows, limit, key=lambda move: move.id)
+
+
+@reservations.post("")
+@roles(*RESERVERS)
+@reservations.arguments(ReservationCreateSchema)
+@reservations.response(201, ReservationSchema)
+def reserve(data: dict[str, Any]) -> Any:
+    """Reserve stock; without a location, the storage bin with most free stock is used."""
+    return services().inventory.reserve(_actor(), **data)
+
+
+@reservations.delete("/<int:reservation_id>")
+@roles(*RESERVERS)
+@reservations.response(200, ReservationSchema)
+def release(reservation_id: int) -> Any:
+    """Release an active reservation; its stock becomes available again."""
+    return services().inventory.release(_actor(), reservation_id)

@@ -1,0 +1,107 @@
+"""Accounts and tokens: creation, sign-in checks, token lookup."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Callable
+from datetime import timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from core.clock import Clock, SystemClock
+from core.db import UnitOfWork
+from core.errors import Conflict, InvalidInput, NotFound
+from web.auth.models import ApiToken, Role, User
+
+TOKEN_PREFIX = "sf_"
+MIN_PASSWORD_LENGTH = 10
+#: Token use is recorded at most this often, so reads do not each write a row.
+LAST_USED_RESOLUTION = timedelta(minutes=5)
+
+
+def hash_token(token: str) -> str:
+    # Tokens are 256 random bits, so a fast hash is enough: there is nothing to brute-force.
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class AuthService:
+    def __init__(self, session_factory: Callable[[], Session], clock: Clock | None = None,
+                 hasher: PasswordHasher | None = None):
+        self.session_factory = session_factory
+        self.clock = clock or SystemClock()
+        self.hasher = hasher or PasswordHasher()
+
+    def create_user(self, email: str, role: Role | str, password: str, name: str = "") -> User:
+        email = email.strip().lower()
+        if "@" not in email:
+            raise InvalidInput("email", f"{email!r} is not an e-mail address.")
+        if len(password) < MIN_PASSWORD_LENGTH:
+            raise InvalidInput(
+                "password", f"Passwords need at least {MIN_PASSWORD_LENGTH} characters."
+            )
+        try:
+            role = Role(role)
+        except ValueError:
+            choices = ", ".join(r.value for r in Role)
+            raise InvalidInput("role", f"Unknown role {role!r}; choose one of {choices}.") from None
+        with UnitOfWork(self.session_factory) as uow:
+            if uow.session.scalar(select(User.id).where(User.email == email)) is not None:
+                raise Conflict(f"User {email} already exists.", code="duplicate_user")
+            user = User(email=email, role=role, name=name, active=True, failed_logins=0,
+                        password_hash=self.hasher.hash(password), created_at=self.clock.now())
+            uow.session.add(user)
+            uow.commit()
+            return user
+
+    def find_user(self, email: str) -> User | None:
+        with UnitOfWork(self.session_factory) as uow:
+            return uow.session.scalar(select(User).where(User.email == email.strip().lower()))
+
+    def load_user(self, user_id: int) -> User | None:
+        with UnitOfWork(self.session_factory) as uow:
+            return uow.session.get(User, user_id)
+
+    def check_password(self, email: str, password: str) -> User | None:
+        """The active user with these credentials, else None."""
+        user = self.find_user(email)
+        if user is None or not user.active:
+            # Spend the same time as a real check so e-mail addresses cannot be probed.
+            self.hasher.hash(password)
+            return None
+        try:
+            self.hasher.verify(user.password_hash, password)
+        except (VerificationError, InvalidHashError):
+            return None
+        return user
+
+    def create_token(self, email: str, name: str = "") -> tuple[ApiToken, str]:
+        """A new token for ``email``; the secret is returned once and never stored."""
+        secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        with UnitOfWork(self.session_factory) as uow:
+            user = uow.session.scalar(select(User).where(User.email == email.strip().lower()))
+            if user is None:
+                raise NotFound(f"No user {email}.", code="user_not_found")
+            token = ApiToken(user=user, user_id=user.id, name=name, prefix=secret[:10],
+                             token_hash=hash_token(secret), created_at=self.clock.now())
+            uow.session.add(token)
+            uow.commit()
+            return token, secret
+
+    def user_for_token(self, secret: str) -> User | None:
+        with UnitOfWork(self.session_factory) as uow:
+            token = uow.session.scalar(
+                select(ApiToken).where(ApiToken.token_hash == hash_token(secret))
+            )
+            if token is None or token.revoked_at is not None or not token.user.active:
+                return None
+            now = self.clock.now()
+            if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
+                uow.session.execute(
+                    update(ApiToken).where(ApiToken.id == token.id).values(last_used_at=now)
+                )
+                uow.commit()
+            return token.user

@@ -1,0 +1,172 @@
+"""The ``spareflow`` command: a Flask CLI group with the operator's commands."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from core.errors import DomainError
+from web import create_app, database
+from web.auth.models import Role
+from web.extensions import services
+
+
+def _fail(error: DomainError) -> None:
+    raise click.ClickException(error.message)
+
+
+@click.group(cls=FlaskGroup, create_app=create_app, add_version_option=False,
+             help="spareflow: spare-parts inventory and returns.")
+def main() -> None:
+    pass
+
+
+# --- database ----------------------------------------------------------------------------
+
+@main.group()
+def db() -> None:
+    """Database schema (Alembic migrations)."""
+
+
+@db.command("upgrade")
+@click.argument("revision", default="head")
+@with_appcontext
+def db_upgrade(revision: str) -> None:
+    """Migrate the database to REVISION (default: the latest)."""
+    url = current_app.config["DATABASE_URL"]
+    database.upgrade(url, revision)
+    click.echo(f"Database at {services().engine.url.render_as_string(hide_password=True)} "
+               f"is at revision {database.current_revision(services().engine)}.")
+
+
+@db.command("current")
+@with_appcontext
+def db_current() -> None:
+    """Show the database's migration revision."""
+    click.echo(database.current_revision(services().engine) or "empty (run: spareflow db upgrade)")
+
+
+# --- users and tokens --------------------------------------------------------------------
+
+@main.group()
+def users() -> None:
+    """User accounts."""
+
+
+def _read_password() -> str:
+    if sys.stdin.isatty():
+        return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+@users.command("create")
+@click.argument("email")
+@click.option("--role", required=True, type=click.Choice([r.value for r in Role]))
+@click.option("--name", default="", help="Display name.")
+@with_appcontext
+def users_create(email: str, role: str, name: str) -> None:
+    """Create a user; the password is asked for (or read from standard input)."""
+    try:
+        user = services().auth.create_user(email, role, _read_password(), name=name)
+    except DomainError as error:
+        _fail(error)
+    click.echo(f"Created {user.email} ({user.role.value}).")
+
+
+@main.group()
+def tokens() -> None:
+    """API tokens."""
+
+
+@tokens.command("create")
+@click.argument("email")
+@click.option("--name", default="", help="What the token is for, e.g. 'ERP sync'.")
+@with_appcontext
+def tokens_create(email: str, name: str) -> None:
+    """Create an API token for EMAIL and print it (it is shown only this once)."""
+    try:
+        _, secret = services().auth.create_token(email, name)
+    except DomainError as error:
+        _fail(error)
+    click.echo(secret)
+
+
+# --- stock -------------------------------------------------------------------------------
+
+@main.group()
+def stock() -> None:
+    """Stock ledger checks."""
+
+
+@stock.command("verify")
+@click.option("--repair", is_flag=True, help="Rewrite the stored levels from the ledger.")
+@with_appcontext
+def stock_verify(repair: bool) -> None:
+    """Rebuild stock levels from the ledger and report every difference (exit 1 if any)."""
+    inventory = services().inventory
+    differences = inventory.repair_levels() if repair else inventory.verify_levels()
+    for d in differences:
+        click.echo(
+            f"{d.sku} at {d.location}: stored on_hand={d.stored_on_hand} reserved={d.stored_reserved}"
+            f" | ledger on_hand={d.ledger_on_hand} reserved={d.ledger_reserved}"
+        )
+    if not differences:
+        click.echo("Stock levels match the ledger.")
+        return
+    if repair:
+        click.echo(f"Repaired {len(differences)} level(s) from the ledger.")
+        return
+    raise click.ClickException(f"{len(differences)} level(s) differ from the ledger "
+                               "(run with --repair to rebuild them).")
+
+
+# --- demo, serving, scheduling -----------------------------------------------------------
+
+@main.command("demo-data")
+@click.option("--parts", default=300, show_default=True, help="How many parts to create.")
+@click.option("--seed", default=7, show_default=True, help="Random seed (same seed, same data).")
+@with_appcontext
+def demo_data(parts: int, seed: int) -> None:
+    """Load demo suppliers, bins, parts, stock and users (skipped if there are parts already)."""
+    from web.demo import DEMO_USERS, load_demo_data
+
+    created = load_demo_data(services(), parts=parts, seed=seed)
+    if created:
+        click.echo(f"Loaded demo data: {created} parts.")
+    else:
+        click.echo("Demo data already present; nothing loaded.")
+    click.echo("Demo sign-ins:")
+    for email, role, password in DEMO_USERS:
+        click.echo(f"  {role:<13} {email:<28} password: {password}")
+
+
+@main.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--threads", default=8, show_default=True, type=int)
+@with_appcontext
+def serve(host: str, port: int, threads: int) -> None:
+    """Serve spareflow with waitress (production: gunicorn 'web:create_app()')."""
+    from waitress import serve as waitress_serve
+
+    click.echo(f"spareflow is running at http://{host}:{port}/  (Ctrl+C stops it)")
+    waitress_serve(current_app._get_current_object(), host=host, port=port, threads=threads)  # type: ignore[attr-defined]
+
+
+@main.command("scheduler")
+@with_appcontext
+def scheduler() -> None:
+    """Run the periodic jobs (APScheduler) in the foreground."""
+    from web.scheduler import build_scheduler
+
+    sched = build_scheduler(current_app._get_current_object())  # type: ignore[attr-defined]
+    for job in sched.get_jobs():
+        click.echo(f"job {job.id}: {job.trigger}")
+    click.echo("scheduler running (Ctrl+C stops it)")
+    try:
+        sched.start()
+    except (KeyboardInterrupt, SystemExit):
+        pass

@@ -1,0 +1,65 @@
+"""Configuration: defaults, then an instance file, then the environment, then the caller.
+
+- ``DATABASE_URL``, ``SECRET_KEY``: the usual names.
+- ``SPAREFLOW_<NAME>``: any other setting, e.g. ``SPAREFLOW_LOG_LEVEL=DEBUG``; values are
+  parsed as JSON where they can be (``SPAREFLOW_SESSION_COOKIE_SECURE=true``).
+- The instance file: ``$SPAREFLOW_CONFIG`` or ``<instance>/spareflow.cfg`` (Python syntax).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+DEFAULTS: dict[str, Any] = {
+    "DATABASE_URL": None,  # None: SQLite in the instance folder
+    "SQLALCHEMY_ECHO": False,
+    "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "SESSION_COOKIE_SECURE": False,
+    "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
+    "API_PAGE_MAX": 200,
+    "LOG_LEVEL": "INFO",
+}
+
+log = logging.getLogger(__name__)
+
+
+def load_config(app: Flask, overrides: Mapping[str, Any] | None) -> None:
+    app.config.update(DEFAULTS)
+    config_file = os.environ.get("SPAREFLOW_CONFIG") or str(Path(app.instance_path) / "spareflow.cfg")
+    app.config.from_pyfile(config_file, silent=True)
+    for name in ("DATABASE_URL", "SECRET_KEY"):
+        if os.environ.get(name):
+            app.config[name] = os.environ[name]
+    app.config.from_prefixed_env("SPAREFLOW")
+    if overrides:
+        app.config.update(overrides)
+    if not app.config.get("DATABASE_URL"):
+        Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+        app.config["DATABASE_URL"] = f"sqlite:///{Path(app.instance_path) / 'spareflow.db'}"
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _instance_secret_key(Path(app.instance_path))
+
+
+def _instance_secret_key(instance: Path) -> str:
+    """A random key kept in the instance folder, so a local install works without set-up.
+
+    Production should set ``SECRET_KEY`` explicitly (one value shared by every web process).
+    """
+    key_file = instance / "secret_key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    instance.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    key_file.touch(mode=0o600)
+    key_file.write_text(key)
+    log.warning("SECRET_KEY not set: generated one in %s", key_file)
+    return key

@@ -1,0 +1,39 @@
+"""The whole schema (every package's tables) and the Alembic migrations that build it."""
+
+from __future__ import annotations
+
+from importlib import resources
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, MetaData
+
+from core.db import Base, normalise_url
+
+
+def metadata() -> MetaData:
+    """Base.metadata with every model module imported, so it describes all tables."""
+    import inventory.models  # noqa: F401
+    import web.auth.models  # noqa: F401
+
+    return Base.metadata
+
+
+def alembic_config(url: str) -> Config:
+    script_location = str(resources.files("migrations"))
+    config = Config()
+    config.set_main_option("script_location", script_location)
+    # ConfigParser interpolation would choke on '%' in passwords.
+    config.set_main_option("sqlalchemy.url", normalise_url(url).render_as_string(hide_password=False).replace("%", "%%"))
+    return config
+
+
+def upgrade(url: str, revision: str = "head") -> None:
+    command.upgrade(alembic_config(url), revision)
+
+
+def current_revision(engine: Engine) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()

@@ -1,0 +1,127 @@
+"""Demo data: a small electronics after-sales warehouse, the same every time for a given seed."""
+
+from __future__ import annotations
+
+import random
+from decimal import Decimal
+
+from sqlalchemy import func, select
+
+from core.db import UnitOfWork
+from inventory import catalog, ledger
+from inventory.models import Part
+from inventory.status import LocationKind
+from web.auth.models import Role
+from web.extensions import Services
+
+DEMO_USERS = [
+    ("admin@demo.spareflow", Role.ADMIN.value, "demo-admin-pass"),
+    ("warehouse@demo.spareflow", Role.WAREHOUSE.value, "demo-warehouse-pass"),
+    ("buyer@demo.spareflow", Role.BUYER.value, "demo-buyer-pass"),
+    ("desk@demo.spareflow", Role.SERVICE_DESK.value, "demo-desk-pass"),
+]
+
+SUPPLIERS = [
+    ("ARROW", "Arrow Electronics", "Dana Whitfield", 10),
+    ("MOUSER", "Mouser Electronics", "Luis Ortega", 5),
+    ("DIGIKEY", "Digi-Key", "Priya Raman", 4),
+    ("SZPOWER", "Shenzhen Power Tech Co.", "Chen Wei", 21),
+    ("DISPLAYCO", "Display Components Ltd", "Hannah Berg", 28),
+    ("FANTEK", "Fantek Cooling", "Marco Rossi", 14),
+    ("CELLPRO", "CellPro Batteries", "Aiko Tanaka", 18),
+    ("CABLEWORKS", "Cableworks GmbH", "Jonas Keller", 7),
+]
+
+# category, name templates, price range, suppliers that carry it
+CATALOGUE = [
+    ("Power supplies", ["{w}W power supply unit", "{w}W AC adapter", "DC-DC converter {v}V"],
+     (8, 65), ["SZPOWER", "ARROW"]),
+    ("Displays", ['{s}" LCD panel', '{s}" touch digitizer', "LCD backlight strip {s}\""],
+     (14, 180), ["DISPLAYCO"]),
+    ("Cooling", ["{f}mm cooling fan", "Heatsink {f}mm", "Blower fan {f}mm"],
+     (3, 30), ["FANTEK", "MOUSER"]),
+    ("Batteries", ["Li-ion pack {mah}mAh", "Coin cell CR{c}", "Battery door assembly"],
+     (2, 55), ["CELLPRO"]),
+    ("Cables", ["USB-C cable {len}m", "Flat flex cable {p}-pin", "Power cord {len}m"],
+     (1, 18), ["CABLEWORKS", "DIGIKEY"]),
+    ("PCB assemblies", ["Main board rev {r}", "Power board rev {r}", "I/O board rev {r}"],
+     (25, 240), ["ARROW"]),
+    ("Passives", ["Capacitor {uf}uF {v}V", "Resistor kit {p} values", "Fuse {a}A slow-blow"],
+     (0.02, 4), ["MOUSER", "DIGIKEY"]),
+    ("Connectors", ["Barrel jack {v}V", "RJ45 jack shielded", "Header {p}-pin"],
+     (0.2, 6), ["MOUSER", "DIGIKEY", "ARROW"]),
+]
+
+
+def _name(rng: random.Random, template: str) -> str:
+    return template.format(
+        w=rng.choice([12, 24, 36, 65, 90, 120]), v=rng.choice([5, 12, 19, 24, 48]),
+        s=rng.choice([7, 10.1, 13.3, 15.6]), f=rng.choice([40, 60, 80, 92, 120]),
+        mah=rng.choice([1800, 2600, 3400, 5000]), c=rng.choice([2032, 2025, 1220]),
+        len=rng.choice([0.5, 1, 2, 3]), p=rng.choice([4, 10, 24, 40]),
+        r=rng.choice("ABCDE"), uf=rng.choice([10, 47, 100, 470, 1000]),
+        a=rng.choice([1, 2, 5, 10]),
+    )
+
+
+def load_demo_data(services: Services, *, parts: int = 300, seed: int = 7) -> int:
+    """Create demo users and inventory in one transaction; 0 if parts exist already."""
+    rng = random.Random(seed)
+    clock = services.clock
+    for email, role, password in DEMO_USERS:
+        if services.auth.find_user(email) is None:
+            services.auth.create_user(email, role, password, name=f"Demo {role.replace('_', ' ')}")
+    with UnitOfWork(services.session_factory) as uow:
+        session = uow.session
+        if session.scalar(select(func.count(Part.id))):
+            return 0
+        who = ledger.Who("demo-data", clock)
+        for code, name, contact, lead in SUPPLIERS:
+            catalog.create_supplier(session, clock, code=code, name=name, contact_name=contact,
+                                    email=f"orders@{code.lower()}.example", default_lead_time_days=lead)
+        bins = [f"MAIN/{aisle}-{rack:02d}-{level:02d}"
+                for aisle in "ABCD" for rack in range(1, 6) for level in range(1, 4)]
+        for code in bins:
+            catalog.create_location(session, clock, code=code)
+        catalog.create_location(session, clock, code="MAIN/RECEIVING", kind=LocationKind.RECEIVING,
+                                description="Goods in")
+        catalog.create_location(session, clock, code="MAIN/QUARANTINE", kind=LocationKind.QUARANTINE,
+                                description="Held for inspection")
+        catalog.create_location(session, clock, code="MAIN/RETURNS", kind=LocationKind.RETURNS,
+                                description="Customer returns awaiting inspection")
+
+        for number in range(1, parts + 1):
+            category, templates, (low, high), carriers = CATALOGUE[number % len(CATALOGUE)]
+            sku = f"SP-{category[:3].upper()}-{number:04d}"
+            cost = Decimal(str(round(rng.uniform(low, high), 4 if high < 5 else 2)))
+            reorder_point = rng.choice([0, 5, 10, 20, 40])
+            catalog.create_part(
+                session, clock, sku=sku, name=_name(rng, rng.choice(templates)),
+                category=category, supplier=rng.choice(carriers), unit_cost=cost,
+                barcode=f"20{number:010d}", reorder_point=reorder_point,
+                reorder_qty=max(10, reorder_point * 2), safety_stock=reorder_point // 4,
+            )
+            if rng.random() < 0.08:
+                continue  # never stocked yet
+            home = rng.choice(bins)
+            # Most parts sit comfortably above their reorder point; about one in six is short.
+            short = reorder_point > 0 and rng.random() < 0.18
+            qty = rng.randint(1, reorder_point) if short else reorder_point + rng.randint(5, 80)
+            ledger.receive(session, who, sku=sku, location=home, qty=qty,
+                           reference=f"PO-2026-{rng.randint(1, 400):04d}", reason="initial stock")
+            if rng.random() < 0.2:
+                overflow = rng.choice(bins)
+                if overflow != home:
+                    ledger.receive(session, who, sku=sku, location=overflow, qty=rng.randint(2, 20),
+                                   reference=f"PO-2026-{rng.randint(1, 400):04d}")
+            if qty > 3 and rng.random() < 0.3:
+                ledger.issue(session, who, sku=sku, location=home, qty=rng.randint(1, qty // 3),
+                             reference=f"REPAIR-{rng.randint(1000, 9999)}", reason="repair")
+            if qty > 4 and rng.random() < 0.1:
+                ledger.reserve(session, who, sku=sku, qty=rng.randint(1, 2),
+                               reference=f"ORDER-{rng.randint(10000, 99999)}")
+            if rng.random() < 0.05:
+                ledger.receive(session, who, sku=sku, location="MAIN/QUARANTINE", qty=1,
+                               reference="INSPECT", reason="suspected fault")
+        uow.commit()
+    return parts

@@ -1,0 +1,57 @@
+"""Extensions, created unbound and bound to an app in ``create_app``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+from flask import Flask, current_app
+from flask_login import LoginManager
+from flask_wtf import CSRFProtect
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from core.clock import Clock, SystemClock
+from core.db import make_engine, make_session_factory
+from inventory.services import InventoryService
+from web.auth.service import AuthService
+
+login_manager = LoginManager()
+csrf = CSRFProtect()
+
+
+@dataclass
+class Services:
+    """What one app instance talks to: its engine, its clock and the domain services."""
+
+    engine: Engine
+    session_factory: sessionmaker[Session]
+    clock: Clock
+    inventory: InventoryService
+    auth: AuthService
+
+
+def init_services(app: Flask, clock: Clock | None = None) -> Services:
+    engine = make_engine(app.config["DATABASE_URL"], echo=app.config["SQLALCHEMY_ECHO"])
+    session_factory = make_session_factory(engine)
+    clock = clock or app.config.get("CLOCK") or SystemClock()
+    services = Services(
+        engine=engine,
+        session_factory=session_factory,
+        clock=clock,
+        inventory=InventoryService(session_factory, clock),
+        auth=AuthService(session_factory, clock, hasher=_password_hasher(app)),
+    )
+    app.extensions["spareflow"] = services
+    return services
+
+
+def _password_hasher(app: Flask) -> PasswordHasher:
+    if app.config.get("TESTING"):
+        # Tests create many accounts; the real work factor would only slow them down.
+        return PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    return PasswordHasher()
+
+
+def services() -> Services:
+    return current_app.extensions["spareflow"]

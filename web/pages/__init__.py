@@ -1,0 +1,1 @@
+"""Server-rendered pages (Jinja) for people at a desk or a scanner."""

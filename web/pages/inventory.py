@@ -1,0 +1,37 @@
+"""Parts and stock pages."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template, request
+from flask.typing import ResponseReturnValue
+from flask_login import login_required
+
+from web.extensions import services
+
+bp = Blueprint("inventory", __name__)
+
+PAGE_SIZE = 50
+
+
+@bp.get("/")
+@login_required
+def parts() -> ResponseReturnValue:
+    search = request.args.get("q", "").strip()[:200] or None
+    low_only = request.args.get("low") == "1"
+    after = request.args.get("after") or None
+    rows = services().inventory.list_parts(
+        search=search, below_reorder_point=True if low_only else None, after=after,
+        limit=PAGE_SIZE + 1,
+    )
+    next_after = rows[PAGE_SIZE - 1].part.sku_key if len(rows) > PAGE_SIZE else None
+    return render_template("parts.html", rows=rows[:PAGE_SIZE], search=search or "",
+                           low_only=low_only, next_after=next_after)
+
+
+@bp.get("/parts/<sku>")
+@login_required
+def part(sku: str) -> ResponseReturnValue:
+    inventory = services().inventory
+    report = inventory.stock_report(sku)
+    moves = inventory.list_moves(sku, limit=25)
+    return render_template("part.html", report=report, moves=moves)

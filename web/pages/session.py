@@ -1,0 +1,58 @@
+"""Sign-in and sign-out."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user, login_required, login_user, logout_user
+from flask_wtf import FlaskForm
+from wtforms import EmailField, PasswordField
+from wtforms.validators import DataRequired, Email, Length
+
+from web.extensions import login_manager, services
+
+bp = Blueprint("session", __name__)
+
+
+class SignInForm(FlaskForm):
+    email = EmailField("E-mail", validators=[DataRequired(), Email(), Length(max=254)])
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=1024)])
+
+
+@login_manager.user_loader
+def load_user(user_id: str):  # type: ignore[no-untyped-def]
+    return services().auth.load_user(int(user_id)) if user_id.isdigit() else None
+
+
+def _safe_next(target: str | None) -> str:
+    # Only local paths: an attacker's link must not bounce a fresh sign-in to another site.
+    if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
+        return target
+    return url_for("inventory.parts")
+
+
+@bp.route("/sign-in", methods=["GET", "POST"])
+def sign_in() -> ResponseReturnValue:
+    if current_user.is_authenticated:
+        return redirect(url_for("inventory.parts"))
+    form = SignInForm()
+    status = 200
+    if form.is_submitted():
+        status = 422
+        if form.validate():
+            user = services().auth.check_password(form.email.data or "", form.password.data or "")
+            if user is not None:
+                login_user(user)
+                return redirect(_safe_next(request.args.get("next")))
+            flash("That e-mail and password do not match an active account.", "error")
+            status = 401
+    return render_template("sign_in.html", form=form), status
+
+
+@bp.post("/sign-out")
+@login_required
+def sign_out() -> ResponseReturnValue:
+    logout_user()
+    return redirect(url_for("session.sign_in"))

@@ -1,0 +1,67 @@
+"""The APScheduler process (``spareflow scheduler``) and its jobs.
+
+Jobs are entry points like views: each opens an app context, calls one service and ends
+its transaction. They are idempotent, so a second scheduler process is harmless.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.cron import CronTrigger
+from flask import Flask
+
+from web.extensions import services
+
+log = logging.getLogger(__name__)
+
+
+def verify_stock_levels() -> int:
+    """Nightly: compare stored levels with the ledger and log every difference."""
+    differences = services().inventory.verify_levels()
+    for d in differences:
+        log.error(
+            "stock level differs from ledger: %s at %s stored on_hand=%s reserved=%s, "
+            "ledger on_hand=%s reserved=%s",
+            d.sku, d.location, d.stored_on_hand, d.stored_reserved, d.ledger_on_hand, d.ledger_reserved,
+        )
+    if not differences:
+        log.info("stock levels match the ledger")
+    return len(differences)
+
+
+@dataclass(frozen=True)
+class Job:
+    id: str
+    func: Callable[[], object]
+    trigger: CronTrigger
+
+
+JOBS = [
+    Job("verify_stock_levels", verify_stock_levels, CronTrigger(hour=2, minute=30, timezone="UTC")),
+]
+
+
+def in_app_context(app: Flask, func: Callable[[], object]) -> Callable[[], object]:
+    def run() -> object:
+        with app.app_context():
+            return func()
+
+    run.__name__ = func.__name__
+    return run
+
+
+def configure(app: Flask, scheduler: BaseScheduler) -> BaseScheduler:
+    for job in JOBS:
+        scheduler.add_job(in_app_context(app, job.func), job.trigger, id=job.id,
+                          replace_existing=True, coalesce=True, max_instances=1,
+                          misfire_grace_time=3600)
+    return scheduler
+
+
+def build_scheduler(app: Flask) -> BlockingScheduler:
+    return configure(app, BlockingScheduler(timezone="UTC"))  # type: ignore[return-value]
