@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
@@ -17,6 +18,11 @@ CODE_PATTERN = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9_-]*$",
 
 class StrictSchema(Schema):
     """Unknown fields are an error (marshmallow's default RAISE): a typo must not lose data."""
+
+
+def amount_in_range(value: Decimal) -> None:
+    if not Decimal(0) <= value < Decimal(10**9):
+        raise ValidationError("Must be at least 0 and below 1,000,000,000.")
 
 
 # --- errors and paging -------------------------------------------------------------------
@@ -88,8 +94,11 @@ class PartFieldsSchema(StrictSchema):
     category = Text(100, allow_none=True)
     barcode = Text(64, allow_none=True)
     supplier = Text(32, allow_none=True, metadata={"description": "supplier code"})
-    unit_cost = fields.Decimal(places=4, as_string=True, allow_nan=False,
-                               validate=validate.Range(min=0, max=10**9))
+    unit_cost = fields.Decimal(
+        places=4, as_string=True, allow_nan=False, validate=amount_in_range,
+        # Sent and returned as a decimal string: JSON numbers would round through floats.
+        metadata={"type": "string", "format": "decimal", "example": "4.2500"},
+    )
     lead_time_days = fields.Integer(strict=True, allow_none=True,
                                     validate=validate.Range(min=0, max=365))
     reorder_point = fields.Integer(strict=True, validate=validate.Range(min=0, max=MAX_QTY))
@@ -105,7 +114,8 @@ class PartCreateSchema(PartFieldsSchema):
 class PartSchema(PartCreateSchema):
     """A part as the API returns it, with stock totals over all locations."""
 
-    supplier = fields.Function(lambda row: row.part.supplier.code if row.part.supplier else None)
+    supplier = fields.Function(lambda row: row.part.supplier.code if row.part.supplier else None,
+                               metadata={"type": "string", "nullable": True})
     on_hand = fields.Integer(dump_only=True)
     reserved = fields.Integer(dump_only=True)
     available = fields.Integer(dump_only=True, metadata={

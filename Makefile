@@ -1,0 +1,40 @@
+# The two commands a newcomer needs:  make demo   and   make test
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+HOST   ?= 127.0.0.1
+PORT   ?= 5000
+
+.PHONY: install demo serve test lint format clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Set up, migrate the SQLite database, load demo data and serve on http://$(HOST):$(PORT)/
+demo: $(STAMP)
+	$(BIN)/spareflow db upgrade
+	$(BIN)/spareflow demo-data
+	$(BIN)/spareflow serve --host $(HOST) --port $(PORT)
+
+serve: $(STAMP)
+	$(BIN)/spareflow serve --host $(HOST) --port $(PORT)
+
+## The whole test suite (PostgreSQL variants run when SPAREFLOW_TEST_DATABASE_URL is set)
+test: $(STAMP)
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache .ruff_cache .hypothesis *.egg-info

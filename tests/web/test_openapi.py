@@ -1,0 +1,50 @@
+"""The OpenAPI document is valid, complete, and browsable without the internet."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from openapi_spec_validator import validate
+
+
+def test_the_openapi_document_is_valid_openapi_3(client: Any) -> None:
+    response = client.get("/api/v1/openapi.json")
+    assert response.status_code == 200
+    document = response.json
+    assert document["openapi"].startswith("3.")
+    validate(document)
+
+
+def test_every_operation_states_its_security_roles_and_error_shape(client: Any) -> None:
+    document = client.get("/api/v1/openapi.json").json
+    operations = [(path, method, op) for path, item in document["paths"].items()
+                  for method, op in item.items() if method in {"get", "post", "patch", "delete", "put"}]
+    assert len(operations) == 16
+    for path, method, operation in operations:
+        assert operation["security"] == [{"bearerAuth": []}], (path, method)
+        assert operation["x-roles"], (path, method)
+        assert "default" in operation["responses"], (path, method)
+    error = document["components"]["schemas"]["Error"]
+    assert error["required"] == ["error"]
+    assert document["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
+
+
+def test_the_request_schemas_carry_the_documented_field_names(client: Any) -> None:
+    schemas = client.get("/api/v1/openapi.json").json["components"]["schemas"]
+    assert {"sku", "location", "qty", "reference", "reason"} <= set(schemas["Receipt"]["properties"])
+    assert set(schemas["Receipt"]["required"]) == {"sku", "location", "qty"}
+    assert schemas["Receipt"]["properties"]["qty"]["minimum"] == 1
+
+
+def test_the_api_browser_loads_only_local_assets(client: Any) -> None:
+    page = client.get("/api/v1/docs")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    sources = re.findall(r'(?:src|href)="([^"]+)"', html)
+    assert sources, html
+    for source in sources:
+        assert source.startswith("/api/v1/docs/assets/"), source
+        with client.get(source) as asset:  # closes the streamed file
+            assert asset.status_code == 200, source
+            assert len(asset.data) > 1000
