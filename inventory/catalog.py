@@ -30,14 +30,30 @@ LOCATION_CODE = re.compile(r"^([A-Z0-9][A-Z0-9_-]{0,31})/([A-Z0-9][A-Z0-9._-]{0,
 
 # --- suppliers ---------------------------------------------------------------------------
 
-def create_supplier(session: Session, clock: Clock, *, code: str, name: str,
-                    contact_name: str | None = None, email: str | None = None,
-                    phone: str | None = None, default_lead_time_days: int = 14) -> Supplier:
+
+def create_supplier(
+    session: Session,
+    clock: Clock,
+    *,
+    code: str,
+    name: str,
+    contact_name: str | None = None,
+    email: str | None = None,
+    phone: str | None = None,
+    default_lead_time_days: int = 14,
+) -> Supplier:
     code = code.strip().upper()
     if session.scalar(select(Supplier.id).where(Supplier.code == code)) is not None:
         raise DuplicateSupplier(code)
-    supplier = Supplier(code=code, name=name, contact_name=contact_name, email=email, phone=phone,
-                        default_lead_time_days=default_lead_time_days, created_at=clock.now())
+    supplier = Supplier(
+        code=code,
+        name=name,
+        contact_name=contact_name,
+        email=email,
+        phone=phone,
+        default_lead_time_days=default_lead_time_days,
+        created_at=clock.now(),
+    )
     session.add(supplier)
     session.flush()
     return supplier
@@ -59,8 +75,15 @@ def list_suppliers(session: Session, *, after: str | None, limit: int) -> Sequen
 
 # --- locations ---------------------------------------------------------------------------
 
-def create_location(session: Session, clock: Clock, *, code: str,
-                    kind: LocationKind = LocationKind.STORAGE, description: str = "") -> Location:
+
+def create_location(
+    session: Session,
+    clock: Clock,
+    *,
+    code: str,
+    kind: LocationKind = LocationKind.STORAGE,
+    description: str = "",
+) -> Location:
     code = normalise_location_code(code)
     match = LOCATION_CODE.match(code)
     if match is None:
@@ -71,16 +94,27 @@ def create_location(session: Session, clock: Clock, *, code: str,
         )
     if session.scalar(select(Location.id).where(Location.code == code)) is not None:
         raise DuplicateLocation(code)
-    location = Location(code=code, warehouse=match.group(1), bin=match.group(2), kind=kind,
-                        description=description, created_at=clock.now())
+    location = Location(
+        code=code,
+        warehouse=match.group(1),
+        bin=match.group(2),
+        kind=kind,
+        description=description,
+        created_at=clock.now(),
+    )
     session.add(location)
     session.flush()
     return location
 
 
-def list_locations(session: Session, *, warehouse: str | None = None,
-                   kind: LocationKind | None = None, after: str | None, limit: int
-                   ) -> Sequence[Location]:
+def list_locations(
+    session: Session,
+    *,
+    warehouse: str | None = None,
+    kind: LocationKind | None = None,
+    after: str | None,
+    limit: int,
+) -> Sequence[Location]:
     query = select(Location).order_by(Location.code).limit(limit)
     if warehouse:
         query = query.where(Location.warehouse == warehouse.strip().upper())
@@ -94,8 +128,17 @@ def list_locations(session: Session, *, warehouse: str | None = None,
 # --- parts -------------------------------------------------------------------------------
 
 PART_FIELDS = {
-    "name", "description", "unit", "category", "barcode", "unit_cost", "lead_time_days",
-    "reorder_point", "reorder_qty", "safety_stock", "active",
+    "name",
+    "description",
+    "unit",
+    "category",
+    "barcode",
+    "unit_cost",
+    "lead_time_days",
+    "reorder_point",
+    "reorder_qty",
+    "safety_stock",
+    "active",
 }
 
 
@@ -107,8 +150,15 @@ def _check_barcode_free(session: Session, barcode: str | None, part_id: int | No
         raise DuplicateBarcode(barcode)
 
 
-def create_part(session: Session, clock: Clock, *, sku: str, name: str,
-                supplier: str | None = None, **fields: Any) -> Part:
+def create_part(
+    session: Session,
+    clock: Clock,
+    *,
+    sku: str,
+    name: str,
+    supplier: str | None = None,
+    **fields: Any,
+) -> Part:
     sku = sku.strip()
     if find_part(session, sku) is not None:
         raise DuplicateSku(sku)
@@ -117,8 +167,15 @@ def create_part(session: Session, clock: Clock, *, sku: str, name: str,
         raise TypeError(f"unknown part fields: {sorted(unknown)}")
     _check_barcode_free(session, fields.get("barcode"), None)
     now = clock.now()
-    part = Part(sku=sku, sku_key=sku_key(sku), name=name, created_at=now, updated_at=now,
-                supplier=supplier_by_code(session, supplier) if supplier else None, **fields)
+    part = Part(
+        sku=sku,
+        sku_key=sku_key(sku),
+        name=name,
+        created_at=now,
+        updated_at=now,
+        supplier=supplier_by_code(session, supplier) if supplier else None,
+        **fields,
+    )
     session.add(part)
     session.flush()
     return part
@@ -191,10 +248,17 @@ def _parts_with_totals() -> tuple[Select[Any], Any]:
     return query, totals
 
 
-def list_parts(session: Session, *, supplier: str | None = None, category: str | None = None,
-               below_reorder_point: bool | None = None, active: bool | None = None,
-               search: str | None = None, after: str | None = None, limit: int = 50
-               ) -> list[PartStock]:
+def list_parts(
+    session: Session,
+    *,
+    supplier: str | None = None,
+    category: str | None = None,
+    below_reorder_point: bool | None = None,
+    active: bool | None = None,
+    search: str | None = None,
+    after: str | None = None,
+    limit: int = 50,
+) -> list[PartStock]:
     """Parts in SKU order with stock totals, one query whatever the page size (keyset paging)."""
     query, totals = _parts_with_totals()
     if supplier:
@@ -207,11 +271,13 @@ def list_parts(session: Session, *, supplier: str | None = None, category: str |
         query = query.where(Part.active.is_(active))
     if search:
         needle = f"%{search.strip().casefold()}%"
-        query = query.where(or_(
-            Part.sku_key.like(needle),
-            func.lower(Part.name).like(needle),
-            Part.barcode == search.strip(),
-        ))
+        query = query.where(
+            or_(
+                Part.sku_key.like(needle),
+                func.lower(Part.name).like(needle),
+                Part.barcode == search.strip(),
+            )
+        )
     available = func.coalesce(totals.c.available, 0)
     if below_reorder_point is True:
         query = query.where(Part.reorder_point > 0, available <= Part.reorder_point)
@@ -220,8 +286,10 @@ def list_parts(session: Session, *, supplier: str | None = None, category: str |
     if after is not None:
         query = query.where(Part.sku_key > after)
     rows = session.execute(query.order_by(Part.sku_key).limit(limit)).all()
-    return [PartStock(part, int(on_hand), int(reserved), int(avail))
-            for part, on_hand, reserved, avail in rows]
+    return [
+        PartStock(part, int(on_hand), int(reserved), int(avail))
+        for part, on_hand, reserved, avail in rows
+    ]
 
 
 def part_stock(session: Session, part: Part) -> PartStock:
@@ -247,8 +315,9 @@ def stock_report(session: Session, sku: str) -> StockReport:
     return StockReport(part_stock(session, part), list(part_levels))
 
 
-def list_moves(session: Session, sku: str, *, before: int | None, limit: int
-               ) -> Sequence[StockMove]:
+def list_moves(
+    session: Session, sku: str, *, before: int | None, limit: int
+) -> Sequence[StockMove]:
     """The ledger for one part, newest first."""
     part = get_part(session, sku)
     query = select(StockMove).where(StockMove.part_id == part.id)

@@ -44,7 +44,9 @@ class SameLocation(InvalidInput):
     code = "same_location"
 
     def __init__(self, code: str):
-        super().__init__("to_location", f"A transfer needs two different locations; both are {code!r}.")
+        super().__init__(
+            "to_location", f"A transfer needs two different locations; both are {code!r}."
+        )
 
 
 class DuplicateSku(Conflict):

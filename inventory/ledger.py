@@ -71,7 +71,9 @@ def location_by_code(session: Session, code: str, field: str = "location") -> Lo
     if location is None:
         raise UnknownLocation(code, field)
     if not location.active:
-        raise InvalidInput(field, f"Location {location.code} is inactive.", code="inactive_location")
+        raise InvalidInput(
+            field, f"Location {location.code} is inactive.", code="inactive_location"
+        )
     return location
 
 
@@ -99,7 +101,9 @@ def _apply(session: Session, move: StockMove, part: Part, codes: dict[int, str])
             continue
         if d_on_hand > 0:
             insert_ignoring_conflicts(
-                session, levels, {"part_id": part.id, "location_id": location_id, "on_hand": 0, "reserved": 0}
+                session,
+                levels,
+                {"part_id": part.id, "location_id": location_id, "on_hand": 0, "reserved": 0},
             )
         new_on_hand = levels.c.on_hand + d_on_hand
         new_reserved = levels.c.reserved + d_reserved
@@ -118,7 +122,10 @@ def _apply(session: Session, move: StockMove, part: Part, codes: dict[int, str])
         )
         if result.rowcount != 1:
             raise InsufficientStock(
-                part.sku, codes.get(location_id), move.qty, _available_at(session, part.id, location_id)
+                part.sku,
+                codes.get(location_id),
+                move.qty,
+                _available_at(session, part.id, location_id),
             )
 
 
@@ -159,36 +166,94 @@ def _record(
     return move
 
 
-def receive(session: Session, who: Who, *, sku: str, location: str, qty: int,
-            reference: str | None = None, reason: str = "") -> StockMove:
+def receive(
+    session: Session,
+    who: Who,
+    *,
+    sku: str,
+    location: str,
+    qty: int,
+    reference: str | None = None,
+    reason: str = "",
+) -> StockMove:
     part = part_for_stock(session, sku)
     to_location = location_by_code(session, location)
-    return _record(session, who, part, MoveKind.RECEIPT, qty, to_location=to_location,
-                   reason=reason, reference=reference)
+    return _record(
+        session,
+        who,
+        part,
+        MoveKind.RECEIPT,
+        qty,
+        to_location=to_location,
+        reason=reason,
+        reference=reference,
+    )
 
 
-def issue(session: Session, who: Who, *, sku: str, location: str, qty: int,
-          reference: str | None = None, reason: str = "") -> StockMove:
+def issue(
+    session: Session,
+    who: Who,
+    *,
+    sku: str,
+    location: str,
+    qty: int,
+    reference: str | None = None,
+    reason: str = "",
+) -> StockMove:
     """Take unreserved stock out of a location."""
     part = part_for_stock(session, sku)
     from_location = location_by_code(session, location)
-    return _record(session, who, part, MoveKind.ISSUE, qty, from_location=from_location,
-                   reason=reason, reference=reference)
+    return _record(
+        session,
+        who,
+        part,
+        MoveKind.ISSUE,
+        qty,
+        from_location=from_location,
+        reason=reason,
+        reference=reference,
+    )
 
 
-def transfer(session: Session, who: Who, *, sku: str, from_location: str, to_location: str,
-             qty: int, reference: str | None = None, reason: str = "") -> StockMove:
+def transfer(
+    session: Session,
+    who: Who,
+    *,
+    sku: str,
+    from_location: str,
+    to_location: str,
+    qty: int,
+    reference: str | None = None,
+    reason: str = "",
+) -> StockMove:
     part = part_for_stock(session, sku)
     source = location_by_code(session, from_location, "from_location")
     target = location_by_code(session, to_location, "to_location")
     if source.id == target.id:
         raise SameLocation(source.code)
-    return _record(session, who, part, MoveKind.TRANSFER, qty, from_location=source,
-                   to_location=target, reason=reason, reference=reference)
+    return _record(
+        session,
+        who,
+        part,
+        MoveKind.TRANSFER,
+        qty,
+        from_location=source,
+        to_location=target,
+        reason=reason,
+        reference=reference,
+    )
 
 
-def adjust(session: Session, who: Who, *, sku: str, location: str, counted_qty: int,
-           reference: str | None = None, reason: str = "") -> StockMove:
+def adjust(
+    session: Session,
+    who: Who,
+    *,
+    sku: str,
+    location: str,
+    counted_qty: int,
+    reference: str | None = None,
+    reason: str = "",
+) -> StockMove:
     """Record a cycle count: the books become ``counted_qty``, the difference is a ledger row."""
     part = part_for_stock(session, sku)
     at = location_by_code(session, location)
@@ -204,16 +269,31 @@ def adjust(session: Session, who: Who, *, sku: str, location: str, counted_qty: 
         raise CountBelowReserved(part.sku, at.code, counted_qty, reserved)
     difference = counted_qty - on_hand
     return _record(
-        session, who, part, MoveKind.ADJUSTMENT, abs(difference),
+        session,
+        who,
+        part,
+        MoveKind.ADJUSTMENT,
+        abs(difference),
         from_location=at if difference < 0 else None,
         to_location=at if difference >= 0 else None,
-        reason=reason or "cycle count", reference=reference, counted_qty=counted_qty,
+        reason=reason or "cycle count",
+        reference=reference,
+        counted_qty=counted_qty,
     )
 
 
-def reserve(session: Session, who: Who, *, sku: str, qty: int, location: str | None = None,
-            reference: str | None = None, reason: str = "") -> Reservation:
-    """Earmark ``qty`` units at one location: the one given, else the pickable bin with most free."""
+def reserve(
+    session: Session,
+    who: Who,
+    *,
+    sku: str,
+    qty: int,
+    location: str | None = None,
+    reference: str | None = None,
+    reason: str = "",
+) -> Reservation:
+    """Earmark ``qty`` units at one location: the one given, else the pickable bin with most
+    free stock."""
     part = part_for_stock(session, sku)
     if location is not None:
         candidates = [location_by_code(session, location)]
@@ -224,21 +304,29 @@ def reserve(session: Session, who: Who, *, sku: str, qty: int, location: str | N
                 code="location_not_pickable",
             )
     else:
-        candidates = list(session.scalars(
-            select(Location)
-            .join(StockLevel, StockLevel.location_id == Location.id)
-            .where(
-                StockLevel.part_id == part.id,
-                Location.kind.in_(PICKABLE_KINDS),
-                Location.active.is_(True),
-                StockLevel.on_hand - StockLevel.reserved >= qty,
+        candidates = list(
+            session.scalars(
+                select(Location)
+                .join(StockLevel, StockLevel.location_id == Location.id)
+                .where(
+                    StockLevel.part_id == part.id,
+                    Location.kind.in_(PICKABLE_KINDS),
+                    Location.active.is_(True),
+                    StockLevel.on_hand - StockLevel.reserved >= qty,
+                )
+                .order_by((StockLevel.on_hand - StockLevel.reserved).desc(), Location.code)
             )
-            .order_by((StockLevel.on_hand - StockLevel.reserved).desc(), Location.code)
-        ))
+        )
     for candidate in candidates:
         reservation = Reservation(
-            part_id=part.id, part=part, location_id=candidate.id, location=candidate, qty=qty,
-            reference=reference, status=ReservationStatus.ACTIVE, created_by=who.actor,
+            part_id=part.id,
+            part=part,
+            location_id=candidate.id,
+            location=candidate,
+            qty=qty,
+            reference=reference,
+            status=ReservationStatus.ACTIVE,
+            created_by=who.actor,
             created_at=who.clock.now(),
         )
         # A savepoint per candidate: losing a race for one bin must not poison the transaction.
@@ -246,8 +334,17 @@ def reserve(session: Session, who: Who, *, sku: str, qty: int, location: str | N
         try:
             session.add(reservation)
             session.flush()
-            _record(session, who, part, MoveKind.RESERVE, qty, from_location=candidate,
-                    reason=reason or "reserve", reference=reference, reservation=reservation)
+            _record(
+                session,
+                who,
+                part,
+                MoveKind.RESERVE,
+                qty,
+                from_location=candidate,
+                reason=reason or "reserve",
+                reference=reference,
+                reservation=reservation,
+            )
             savepoint.commit()
             return reservation
         except InsufficientStock:
@@ -260,23 +357,29 @@ def reserve(session: Session, who: Who, *, sku: str, qty: int, location: str | N
 
 def available_to_promise(session: Session, part_id: int) -> int:
 
-    return session.scalar(
-        select(func.coalesce(func.sum(StockLevel.on_hand - StockLevel.reserved), 0))
-        .join(Location, Location.id == StockLevel.location_id)
-        .where(StockLevel.part_id == part_id, Location.kind.in_(PICKABLE_KINDS))
-    ) or 0
+    return (
+        session.scalar(
+            select(func.coalesce(func.sum(StockLevel.on_hand - StockLevel.reserved), 0))
+            .join(Location, Location.id == StockLevel.location_id)
+            .where(StockLevel.part_id == part_id, Location.kind.in_(PICKABLE_KINDS))
+        )
+        or 0
+    )
 
 
-def _close_reservation(session: Session, who: Who, reservation_id: int,
-                       to: ReservationStatus) -> Reservation:
+def _close_reservation(
+    session: Session, who: Who, reservation_id: int, to: ReservationStatus
+) -> Reservation:
     reservation = session.get(Reservation, reservation_id, populate_existing=True)
     if reservation is None:
         raise ReservationNotFound(reservation_id)
     # Conditional on still being active: two concurrent releases cannot both succeed.
     result = session.execute(
         update(Reservation.__table__)
-        .where(Reservation.__table__.c.id == reservation_id,
-               Reservation.__table__.c.status == ReservationStatus.ACTIVE.value)
+        .where(
+            Reservation.__table__.c.id == reservation_id,
+            Reservation.__table__.c.status == ReservationStatus.ACTIVE.value,
+        )
         .values(status=to.value, closed_at=who.clock.now())
     )
     if result.rowcount != 1:
@@ -288,20 +391,37 @@ def _close_reservation(session: Session, who: Who, reservation_id: int,
 
 def release(session: Session, who: Who, reservation_id: int, reason: str = "") -> Reservation:
     reservation = _close_reservation(session, who, reservation_id, ReservationStatus.RELEASED)
-    _record(session, who, reservation.part, MoveKind.RELEASE, reservation.qty,
-            from_location=reservation.location, reason=reason or "release",
-            reference=reservation.reference, reservation=reservation)
+    _record(
+        session,
+        who,
+        reservation.part,
+        MoveKind.RELEASE,
+        reservation.qty,
+        from_location=reservation.location,
+        reason=reason or "release",
+        reference=reservation.reference,
+        reservation=reservation,
+    )
     return reservation
 
 
-def issue_reserved(session: Session, who: Who, reservation_id: int, *, sku: str | None = None,
-                   location: str | None = None, qty: int | None = None,
-                   reference: str | None = None, reason: str = "") -> StockMove:
+def issue_reserved(
+    session: Session,
+    who: Who,
+    reservation_id: int,
+    *,
+    sku: str | None = None,
+    location: str | None = None,
+    qty: int | None = None,
+    reference: str | None = None,
+    reason: str = "",
+) -> StockMove:
     """Ship what a reservation earmarked (all of it): on hand and reserved drop together."""
     reservation = session.get(Reservation, reservation_id)
     if reservation is None:
-        raise InvalidInput("reservation_id", f"No reservation {reservation_id}.",
-                           code="unknown_reservation")
+        raise InvalidInput(
+            "reservation_id", f"No reservation {reservation_id}.", code="unknown_reservation"
+        )
     if sku is not None and sku_key(sku) != reservation.part.sku_key:
         raise ReservationMismatch(reservation_id, f"is for {reservation.part.sku}, not {sku}")
     if location is not None and normalise_location_code(location) != reservation.location.code:
@@ -309,6 +429,14 @@ def issue_reserved(session: Session, who: Who, reservation_id: int, *, sku: str 
     if qty is not None and qty != reservation.qty:
         raise ReservationMismatch(reservation_id, f"is for {reservation.qty} units, not {qty}")
     reservation = _close_reservation(session, who, reservation_id, ReservationStatus.ISSUED)
-    return _record(session, who, reservation.part, MoveKind.RESERVED_ISSUE, reservation.qty,
-                   from_location=reservation.location, reason=reason or "issue reserved",
-                   reference=reference or reservation.reference, reservation=reservation)
+    return _record(
+        session,
+        who,
+        reservation.part,
+        MoveKind.RESERVED_ISSUE,
+        reservation.qty,
+        from_location=reservation.location,
+        reason=reason or "issue reserved",
+        reference=reference or reservation.reference,
+        reservation=reservation,
+    )

@@ -173,8 +173,12 @@ class StockMove(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     part: Mapped[Part] = relationship(lazy="joined")
-    from_location: Mapped[Location | None] = relationship(foreign_keys=[from_location_id], lazy="joined")
-    to_location: Mapped[Location | None] = relationship(foreign_keys=[to_location_id], lazy="joined")
+    from_location: Mapped[Location | None] = relationship(
+        foreign_keys=[from_location_id], lazy="joined"
+    )
+    to_location: Mapped[Location | None] = relationship(
+        foreign_keys=[to_location_id], lazy="joined"
+    )
 
     __table_args__ = (
         # A count that matches the books is recorded too (qty 0): proof the bin was counted.

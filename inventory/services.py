@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from core.clock import Clock, SystemClock
 from core.db import UnitOfWork
 from inventory import catalog, ledger, verify
-from inventory.models import Location, Part, Reservation, StockMove, Supplier
+from inventory.models import Location, Reservation, StockMove, Supplier
 from inventory.status import LocationKind
 
 
@@ -41,11 +41,13 @@ class InventoryService:
         with self._uow() as uow:
             return catalog.list_suppliers(uow.session, after=after, limit=limit)
 
-    def create_location(self, *, code: str, kind: LocationKind = LocationKind.STORAGE,
-                        description: str = "") -> Location:
+    def create_location(
+        self, *, code: str, kind: LocationKind = LocationKind.STORAGE, description: str = ""
+    ) -> Location:
         with self._uow() as uow:
-            location = catalog.create_location(uow.session, self.clock, code=code, kind=kind,
-                                               description=description)
+            location = catalog.create_location(
+                uow.session, self.clock, code=code, kind=kind, description=description
+            )
             uow.commit()
             return location
 
@@ -79,8 +81,9 @@ class InventoryService:
         with self._uow() as uow:
             return catalog.stock_report(uow.session, sku)
 
-    def list_moves(self, sku: str, *, before: int | None = None, limit: int = 50
-                   ) -> Sequence[StockMove]:
+    def list_moves(
+        self, sku: str, *, before: int | None = None, limit: int = 50
+    ) -> Sequence[StockMove]:
         with self._uow() as uow:
             return catalog.list_moves(uow.session, sku, before=before, limit=limit)
 
@@ -90,13 +93,13 @@ class InventoryService:
             uow.commit()
             return move
 
-    def issue(self, actor: str, *, reservation_id: int | None = None, **command: Any
-              ) -> StockMove:
+    def issue(self, actor: str, *, reservation_id: int | None = None, **command: Any) -> StockMove:
         """Issue free stock, or, given ``reservation_id``, the stock that reservation holds."""
         with self._uow() as uow:
             if reservation_id is not None:
-                move = ledger.issue_reserved(uow.session, self._who(actor), reservation_id,
-                                             **command)
+                move = ledger.issue_reserved(
+                    uow.session, self._who(actor), reservation_id, **command
+                )
             else:
                 move = ledger.issue(uow.session, self._who(actor), **command)
             uow.commit()

@@ -29,10 +29,15 @@ def levels_from_ledger(session: Session) -> dict[Key, tuple[int, int]]:
     """(on hand, reserved) per part and location, computed from the moves alone."""
     totals: dict[Key, list[int]] = defaultdict(lambda: [0, 0])
     grouped = session.execute(
-        select(StockMove.part_id, StockMove.kind, StockMove.from_location_id,
-               StockMove.to_location_id, func.sum(StockMove.qty))
-        .group_by(StockMove.part_id, StockMove.kind, StockMove.from_location_id,
-                  StockMove.to_location_id)
+        select(
+            StockMove.part_id,
+            StockMove.kind,
+            StockMove.from_location_id,
+            StockMove.to_location_id,
+            func.sum(StockMove.qty),
+        ).group_by(
+            StockMove.part_id, StockMove.kind, StockMove.from_location_id, StockMove.to_location_id
+        )
     )
     for part_id, kind, from_id, to_id, qty in grouped:
         for effect in MOVE_EFFECTS[kind]:
@@ -54,8 +59,9 @@ def stored_levels(session: Session) -> dict[Key, tuple[int, int]]:
 def compare_levels(session: Session) -> list[LevelDifference]:
     ledger = levels_from_ledger(session)
     stored = stored_levels(session)
-    keys = sorted(k for k in ledger.keys() | stored.keys()
-                  if ledger.get(k, (0, 0)) != stored.get(k, (0, 0)))
+    keys = sorted(
+        k for k in ledger.keys() | stored.keys() if ledger.get(k, (0, 0)) != stored.get(k, (0, 0))
+    )
     if not keys:
         return []
     skus = dict(session.execute(select(Part.id, Part.sku)).all())
@@ -77,8 +83,14 @@ def rebuild_levels(session: Session) -> None:
     """Replace the stored levels with the ones the ledger gives (``stock verify --repair``)."""
     session.execute(delete(StockLevel))
     for (part_id, location_id), (on_hand, reserved) in levels_from_ledger(session).items():
-        insert_ignoring_conflicts(session, StockLevel.__table__, {
-            "part_id": part_id, "location_id": location_id,
-            "on_hand": on_hand, "reserved": reserved,
-        })
+        insert_ignoring_conflicts(
+            session,
+            StockLevel.__table__,
+            {
+                "part_id": part_id,
+                "location_id": location_id,
+                "on_hand": on_hand,
+                "reserved": reserved,
+            },
+        )
     session.flush()

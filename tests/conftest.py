@@ -29,6 +29,7 @@ LOOPBACK = ("127.", "::1", "localhost")
 
 # --- no network beyond loopback ----------------------------------------------------------
 
+
 @pytest.fixture(autouse=True)
 def _no_outside_network(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests talk to loopback only (PostgreSQL, local servers); anything else is a bug."""
@@ -45,6 +46,7 @@ def _no_outside_network(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 # --- databases ---------------------------------------------------------------------------
+
 
 def postgres_url() -> str | None:
     url = os.environ.get(PG_URL_ENV)
@@ -90,8 +92,11 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 @pytest.fixture
 def engine(database_url: str) -> Iterator[Engine]:
-    engine = make_engine(database_url, pool_size=25, max_overflow=10) if database_url.startswith(
-        "postgresql") else make_engine(database_url)
+    engine = (
+        make_engine(database_url, pool_size=25, max_overflow=10)
+        if database_url.startswith("postgresql")
+        else make_engine(database_url)
+    )
     yield engine
     engine.dispose()
 
@@ -127,17 +132,20 @@ def stocked(inventory: InventoryService) -> InventoryService:
 
 # --- the web app -------------------------------------------------------------------------
 
+
 @pytest.fixture
 def app(database_url: str, clock: FrozenClock, tmp_path: Path) -> Iterator[Any]:
     from web import create_app
 
-    app = create_app({
-        "TESTING": True,
-        "DATABASE_URL": database_url,
-        "SECRET_KEY": "test-secret-key",
-        "CLOCK": clock,
-        "LOG_LEVEL": "WARNING",
-    })
+    app = create_app(
+        {
+            "TESTING": True,
+            "DATABASE_URL": database_url,
+            "SECRET_KEY": "test-secret-key",
+            "CLOCK": clock,
+            "LOG_LEVEL": "WARNING",
+        }
+    )
     app.instance_path = str(tmp_path / "instance")
     yield app
     app.extensions["spareflow"].engine.dispose()

@@ -20,8 +20,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from web.pages import inventory, session
 
     instance_path = os.environ.get("SPAREFLOW_INSTANCE_PATH")
-    app = Flask(__name__, instance_relative_config=True,
-                instance_path=os.path.abspath(instance_path) if instance_path else None)
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        instance_path=os.path.abspath(instance_path) if instance_path else None,
+    )
     load_config(app, config)
     logging.basicConfig(level=app.config["LOG_LEVEL"])
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 
 import click
@@ -18,13 +19,18 @@ def _fail(error: DomainError) -> None:
     raise click.ClickException(error.message)
 
 
-@click.group(cls=FlaskGroup, create_app=create_app, add_version_option=False,
-             help="spareflow: spare-parts inventory and returns.")
+@click.group(
+    cls=FlaskGroup,
+    create_app=create_app,
+    add_version_option=False,
+    help="spareflow: spare-parts inventory and returns.",
+)
 def main() -> None:
     pass
 
 
 # --- database ----------------------------------------------------------------------------
+
 
 @main.group()
 def db() -> None:
@@ -38,8 +44,10 @@ def db_upgrade(revision: str) -> None:
     """Migrate the database to REVISION (default: the latest)."""
     url = current_app.config["DATABASE_URL"]
     database.upgrade(url, revision)
-    click.echo(f"Database at {services().engine.url.render_as_string(hide_password=True)} "
-               f"is at revision {database.current_revision(services().engine)}.")
+    click.echo(
+        f"Database at {services().engine.url.render_as_string(hide_password=True)} "
+        f"is at revision {database.current_revision(services().engine)}."
+    )
 
 
 @db.command("current")
@@ -50,6 +58,7 @@ def db_current() -> None:
 
 
 # --- users and tokens --------------------------------------------------------------------
+
 
 @main.group()
 def users() -> None:
@@ -96,6 +105,7 @@ def tokens_create(email: str, name: str) -> None:
 
 # --- stock -------------------------------------------------------------------------------
 
+
 @main.group()
 def stock() -> None:
     """Stock ledger checks."""
@@ -110,8 +120,9 @@ def stock_verify(repair: bool) -> None:
     differences = inventory.repair_levels() if repair else inventory.verify_levels()
     for d in differences:
         click.echo(
-            f"{d.sku} at {d.location}: stored on_hand={d.stored_on_hand} reserved={d.stored_reserved}"
-            f" | ledger on_hand={d.ledger_on_hand} reserved={d.ledger_reserved}"
+            f"{d.sku} at {d.location}: stored on_hand={d.stored_on_hand} "
+            f"reserved={d.stored_reserved} | ledger on_hand={d.ledger_on_hand} "
+            f"reserved={d.ledger_reserved}"
         )
     if not differences:
         click.echo("Stock levels match the ledger.")
@@ -119,11 +130,13 @@ def stock_verify(repair: bool) -> None:
     if repair:
         click.echo(f"Repaired {len(differences)} level(s) from the ledger.")
         return
-    raise click.ClickException(f"{len(differences)} level(s) differ from the ledger "
-                               "(run with --repair to rebuild them).")
+    raise click.ClickException(
+        f"{len(differences)} level(s) differ from the ledger (run with --repair to rebuild them)."
+    )
 
 
 # --- demo, serving, scheduling -----------------------------------------------------------
+
 
 @main.command("demo-data")
 @click.option("--parts", default=300, show_default=True, help="How many parts to create.")
@@ -166,7 +179,5 @@ def scheduler() -> None:
     for job in sched.get_jobs():
         click.echo(f"job {job.id}: {job.trigger}")
     click.echo("scheduler running (Ctrl+C stops it)")
-    try:
+    with contextlib.suppress(KeyboardInterrupt, SystemExit):
         sched.start()
-    except (KeyboardInterrupt, SystemExit):
-        pass

@@ -34,7 +34,9 @@ log = logging.getLogger(__name__)
 
 def load_config(app: Flask, overrides: Mapping[str, Any] | None) -> None:
     app.config.update(DEFAULTS)
-    config_file = os.environ.get("SPAREFLOW_CONFIG") or str(Path(app.instance_path) / "spareflow.cfg")
+    config_file = os.environ.get("SPAREFLOW_CONFIG") or str(
+        Path(app.instance_path) / "spareflow.cfg"
+    )
     app.config.from_pyfile(config_file, silent=True)
     for name in ("DATABASE_URL", "SECRET_KEY"):
         if os.environ.get(name):

@@ -24,7 +24,10 @@ def alembic_config(url: str) -> Config:
     config = Config()
     config.set_main_option("script_location", script_location)
     # ConfigParser interpolation would choke on '%' in passwords.
-    config.set_main_option("sqlalchemy.url", normalise_url(url).render_as_string(hide_password=False).replace("%", "%%"))
+    config.set_main_option(
+        "sqlalchemy.url",
+        normalise_url(url).render_as_string(hide_password=False).replace("%", "%%"),
+    )
     return config
 
 

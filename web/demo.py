@@ -34,32 +34,69 @@ SUPPLIERS = [
 
 # category, name templates, price range, suppliers that carry it
 CATALOGUE = [
-    ("Power supplies", ["{w}W power supply unit", "{w}W AC adapter", "DC-DC converter {v}V"],
-     (8, 65), ["SZPOWER", "ARROW"]),
-    ("Displays", ['{s}" LCD panel', '{s}" touch digitizer', "LCD backlight strip {s}\""],
-     (14, 180), ["DISPLAYCO"]),
-    ("Cooling", ["{f}mm cooling fan", "Heatsink {f}mm", "Blower fan {f}mm"],
-     (3, 30), ["FANTEK", "MOUSER"]),
-    ("Batteries", ["Li-ion pack {mah}mAh", "Coin cell CR{c}", "Battery door assembly"],
-     (2, 55), ["CELLPRO"]),
-    ("Cables", ["USB-C cable {len}m", "Flat flex cable {p}-pin", "Power cord {len}m"],
-     (1, 18), ["CABLEWORKS", "DIGIKEY"]),
-    ("PCB assemblies", ["Main board rev {r}", "Power board rev {r}", "I/O board rev {r}"],
-     (25, 240), ["ARROW"]),
-    ("Passives", ["Capacitor {uf}uF {v}V", "Resistor kit {p} values", "Fuse {a}A slow-blow"],
-     (0.02, 4), ["MOUSER", "DIGIKEY"]),
-    ("Connectors", ["Barrel jack {v}V", "RJ45 jack shielded", "Header {p}-pin"],
-     (0.2, 6), ["MOUSER", "DIGIKEY", "ARROW"]),
+    (
+        "Power supplies",
+        ["{w}W power supply unit", "{w}W AC adapter", "DC-DC converter {v}V"],
+        (8, 65),
+        ["SZPOWER", "ARROW"],
+    ),
+    (
+        "Displays",
+        ['{s}" LCD panel', '{s}" touch digitizer', 'LCD backlight strip {s}"'],
+        (14, 180),
+        ["DISPLAYCO"],
+    ),
+    (
+        "Cooling",
+        ["{f}mm cooling fan", "Heatsink {f}mm", "Blower fan {f}mm"],
+        (3, 30),
+        ["FANTEK", "MOUSER"],
+    ),
+    (
+        "Batteries",
+        ["Li-ion pack {mah}mAh", "Coin cell CR{c}", "Battery door assembly"],
+        (2, 55),
+        ["CELLPRO"],
+    ),
+    (
+        "Cables",
+        ["USB-C cable {len}m", "Flat flex cable {p}-pin", "Power cord {len}m"],
+        (1, 18),
+        ["CABLEWORKS", "DIGIKEY"],
+    ),
+    (
+        "PCB assemblies",
+        ["Main board rev {r}", "Power board rev {r}", "I/O board rev {r}"],
+        (25, 240),
+        ["ARROW"],
+    ),
+    (
+        "Passives",
+        ["Capacitor {uf}uF {v}V", "Resistor kit {p} values", "Fuse {a}A slow-blow"],
+        (0.02, 4),
+        ["MOUSER", "DIGIKEY"],
+    ),
+    (
+        "Connectors",
+        ["Barrel jack {v}V", "RJ45 jack shielded", "Header {p}-pin"],
+        (0.2, 6),
+        ["MOUSER", "DIGIKEY", "ARROW"],
+    ),
 ]
 
 
 def _name(rng: random.Random, template: str) -> str:
     return template.format(
-        w=rng.choice([12, 24, 36, 65, 90, 120]), v=rng.choice([5, 12, 19, 24, 48]),
-        s=rng.choice([7, 10.1, 13.3, 15.6]), f=rng.choice([40, 60, 80, 92, 120]),
-        mah=rng.choice([1800, 2600, 3400, 5000]), c=rng.choice([2032, 2025, 1220]),
-        len=rng.choice([0.5, 1, 2, 3]), p=rng.choice([4, 10, 24, 40]),
-        r=rng.choice("ABCDE"), uf=rng.choice([10, 47, 100, 470, 1000]),
+        w=rng.choice([12, 24, 36, 65, 90, 120]),
+        v=rng.choice([5, 12, 19, 24, 48]),
+        s=rng.choice([7, 10.1, 13.3, 15.6]),
+        f=rng.choice([40, 60, 80, 92, 120]),
+        mah=rng.choice([1800, 2600, 3400, 5000]),
+        c=rng.choice([2032, 2025, 1220]),
+        len=rng.choice([0.5, 1, 2, 3]),
+        p=rng.choice([4, 10, 24, 40]),
+        r=rng.choice("ABCDE"),
+        uf=rng.choice([10, 47, 100, 470, 1000]),
         a=rng.choice([1, 2, 5, 10]),
     )
 
@@ -77,18 +114,44 @@ def load_demo_data(services: Services, *, parts: int = 300, seed: int = 7) -> in
             return 0
         who = ledger.Who("demo-data", clock)
         for code, name, contact, lead in SUPPLIERS:
-            catalog.create_supplier(session, clock, code=code, name=name, contact_name=contact,
-                                    email=f"orders@{code.lower()}.example", default_lead_time_days=lead)
-        bins = [f"MAIN/{aisle}-{rack:02d}-{level:02d}"
-                for aisle in "ABCD" for rack in range(1, 6) for level in range(1, 4)]
+            catalog.create_supplier(
+                session,
+                clock,
+                code=code,
+                name=name,
+                contact_name=contact,
+                email=f"orders@{code.lower()}.example",
+                default_lead_time_days=lead,
+            )
+        bins = [
+            f"MAIN/{aisle}-{rack:02d}-{level:02d}"
+            for aisle in "ABCD"
+            for rack in range(1, 6)
+            for level in range(1, 4)
+        ]
         for code in bins:
             catalog.create_location(session, clock, code=code)
-        catalog.create_location(session, clock, code="MAIN/RECEIVING", kind=LocationKind.RECEIVING,
-                                description="Goods in")
-        catalog.create_location(session, clock, code="MAIN/QUARANTINE", kind=LocationKind.QUARANTINE,
-                                description="Held for inspection")
-        catalog.create_location(session, clock, code="MAIN/RETURNS", kind=LocationKind.RETURNS,
-                                description="Customer returns awaiting inspection")
+        catalog.create_location(
+            session,
+            clock,
+            code="MAIN/RECEIVING",
+            kind=LocationKind.RECEIVING,
+            description="Goods in",
+        )
+        catalog.create_location(
+            session,
+            clock,
+            code="MAIN/QUARANTINE",
+            kind=LocationKind.QUARANTINE,
+            description="Held for inspection",
+        )
+        catalog.create_location(
+            session,
+            clock,
+            code="MAIN/RETURNS",
+            kind=LocationKind.RETURNS,
+            description="Customer returns awaiting inspection",
+        )
 
         for number in range(1, parts + 1):
             category, templates, (low, high), carriers = CATALOGUE[number % len(CATALOGUE)]
@@ -96,10 +159,17 @@ def load_demo_data(services: Services, *, parts: int = 300, seed: int = 7) -> in
             cost = Decimal(str(round(rng.uniform(low, high), 4 if high < 5 else 2)))
             reorder_point = rng.choice([0, 5, 10, 20, 40])
             catalog.create_part(
-                session, clock, sku=sku, name=_name(rng, rng.choice(templates)),
-                category=category, supplier=rng.choice(carriers), unit_cost=cost,
-                barcode=f"20{number:010d}", reorder_point=reorder_point,
-                reorder_qty=max(10, reorder_point * 2), safety_stock=reorder_point // 4,
+                session,
+                clock,
+                sku=sku,
+                name=_name(rng, rng.choice(templates)),
+                category=category,
+                supplier=rng.choice(carriers),
+                unit_cost=cost,
+                barcode=f"20{number:010d}",
+                reorder_point=reorder_point,
+                reorder_qty=max(10, reorder_point * 2),
+                safety_stock=reorder_point // 4,
             )
             if rng.random() < 0.08:
                 continue  # never stocked yet
@@ -107,21 +177,53 @@ def load_demo_data(services: Services, *, parts: int = 300, seed: int = 7) -> in
             # Most parts sit comfortably above their reorder point; about one in six is short.
             short = reorder_point > 0 and rng.random() < 0.18
             qty = rng.randint(1, reorder_point) if short else reorder_point + rng.randint(5, 80)
-            ledger.receive(session, who, sku=sku, location=home, qty=qty,
-                           reference=f"PO-2026-{rng.randint(1, 400):04d}", reason="initial stock")
+            ledger.receive(
+                session,
+                who,
+                sku=sku,
+                location=home,
+                qty=qty,
+                reference=f"PO-2026-{rng.randint(1, 400):04d}",
+                reason="initial stock",
+            )
             if rng.random() < 0.2:
                 overflow = rng.choice(bins)
                 if overflow != home:
-                    ledger.receive(session, who, sku=sku, location=overflow, qty=rng.randint(2, 20),
-                                   reference=f"PO-2026-{rng.randint(1, 400):04d}")
+                    ledger.receive(
+                        session,
+                        who,
+                        sku=sku,
+                        location=overflow,
+                        qty=rng.randint(2, 20),
+                        reference=f"PO-2026-{rng.randint(1, 400):04d}",
+                    )
             if qty > 3 and rng.random() < 0.3:
-                ledger.issue(session, who, sku=sku, location=home, qty=rng.randint(1, qty // 3),
-                             reference=f"REPAIR-{rng.randint(1000, 9999)}", reason="repair")
+                ledger.issue(
+                    session,
+                    who,
+                    sku=sku,
+                    location=home,
+                    qty=rng.randint(1, qty // 3),
+                    reference=f"REPAIR-{rng.randint(1000, 9999)}",
+                    reason="repair",
+                )
             if qty > 4 and rng.random() < 0.1:
-                ledger.reserve(session, who, sku=sku, qty=rng.randint(1, 2),
-                               reference=f"ORDER-{rng.randint(10000, 99999)}")
+                ledger.reserve(
+                    session,
+                    who,
+                    sku=sku,
+                    qty=rng.randint(1, 2),
+                    reference=f"ORDER-{rng.randint(10000, 99999)}",
+                )
             if rng.random() < 0.05:
-                ledger.receive(session, who, sku=sku, location="MAIN/QUARANTINE", qty=1,
-                               reference="INSPECT", reason="suspected fault")
+                ledger.receive(
+                    session,
+                    who,
+                    sku=sku,
+                    location="MAIN/QUARANTINE",
+                    qty=1,
+                    reference="INSPECT",
+                    reason="suspected fault",
+                )
         uow.commit()
     return parts

@@ -44,17 +44,26 @@ def wants_json() -> bool:
     if request.path.startswith("/api/"):
         return True
     best = request.accept_mimetypes.best_match(["application/json", "text/html"])
-    return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
+    return (
+        best == "application/json"
+        and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
+    )
 
 
-def error_response(status: int, code: str, message: str, details: dict[str, Any] | None = None,
-                   headers: dict[str, str] | None = None) -> Response:
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    details: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
     if wants_json():
         body = {"error": {"code": code, "message": message, "details": details or {}}}
         response = jsonify(body)
     else:
         response = Response(
-            render_template("error.html", status=status, code=code, message=message), mimetype="text/html"
+            render_template("error.html", status=status, code=code, message=message),
+            mimetype="text/html",
         )
     response.status_code = status
     for name, value in (headers or {}).items():
@@ -84,11 +93,17 @@ def handle_http_exception(error: HTTPException) -> Response:
     if "messages" in data:
         fields = _field_messages(data["messages"])
         if status == 400:
-            return error_response(400, "malformed_request", "The request body is not valid JSON.",
-                                  {"fields": fields}, headers)
+            return error_response(
+                400,
+                "malformed_request",
+                "The request body is not valid JSON.",
+                {"fields": fields},
+                headers,
+            )
         names = ", ".join(sorted(fields))
-        return error_response(status, "validation_error", f"Invalid input: {names}.",
-                              {"fields": fields}, headers)
+        return error_response(
+            status, "validation_error", f"Invalid input: {names}.", {"fields": fields}, headers
+        )
     if isinstance(error, InternalServerError):
         original = getattr(error, "original_exception", None)
         if original is not None:
@@ -108,15 +123,21 @@ def handle_domain_error(error: DomainError) -> Response:
 def handle_integrity_error(error: IntegrityError) -> Response:
     # Reached only when a concurrent request won a race the services' own checks could not see.
     log.info("integrity error mapped to 409: %s", error.orig)
-    return error_response(409, "conflict", "The change conflicts with data saved at the same time; "
-                          "reload and try again.")
+    return error_response(
+        409,
+        "conflict",
+        "The change conflicts with data saved at the same time; reload and try again.",
+    )
 
 
 def handle_operational_error(error: OperationalError) -> Response:
     log.error("database unavailable: %s", error)
-    return error_response(503, "database_unavailable",
-                          "The database is not reachable right now; nothing was saved. Try again.",
-                          headers={"Retry-After": "5"})
+    return error_response(
+        503,
+        "database_unavailable",
+        "The database is not reachable right now; nothing was saved. Try again.",
+        headers={"Retry-After": "5"},
+    )
 
 
 def handle_unexpected(error: BaseException) -> Response:
@@ -127,7 +148,9 @@ def handle_unexpected(error: BaseException) -> Response:
     if isinstance(error, OperationalError):
         return handle_operational_error(error)
     log.exception("unhandled error", exc_info=error)
-    return error_response(500, "internal_error", "Something went wrong on our side; it has been logged.")
+    return error_response(
+        500, "internal_error", "Something went wrong on our side; it has been logged."
+    )
 
 
 def init_app(app: Flask) -> None:

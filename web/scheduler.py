@@ -27,7 +27,12 @@ def verify_stock_levels() -> int:
         log.error(
             "stock level differs from ledger: %s at %s stored on_hand=%s reserved=%s, "
             "ledger on_hand=%s reserved=%s",
-            d.sku, d.location, d.stored_on_hand, d.stored_reserved, d.ledger_on_hand, d.ledger_reserved,
+            d.sku,
+            d.location,
+            d.stored_on_hand,
+            d.stored_reserved,
+            d.ledger_on_hand,
+            d.ledger_reserved,
         )
     if not differences:
         log.info("stock levels match the ledger")
@@ -57,9 +62,15 @@ def in_app_context(app: Flask, func: Callable[[], object]) -> Callable[[], objec
 
 def configure(app: Flask, scheduler: BaseScheduler) -> BaseScheduler:
     for job in JOBS:
-        scheduler.add_job(in_app_context(app, job.func), job.trigger, id=job.id,
-                          replace_existing=True, coalesce=True, max_instances=1,
-                          misfire_grace_time=3600)
+        scheduler.add_job(
+            in_app_context(app, job.func),
+            job.trigger,
+            id=job.id,
+            replace_existing=True,
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=3600,
+        )
     return scheduler
 
 

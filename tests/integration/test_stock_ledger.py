@@ -38,21 +38,31 @@ def test_a_receipt_adds_stock_and_writes_one_ledger_row(stocked: InventoryServic
     move = stocked.receive("ann", sku="abc-1", location="main/a-01-02", qty=4, reference="PO-7")
 
     assert (move.kind, move.qty, move.to_location.code, move.actor) == (
-        MoveKind.RECEIPT, 4, "MAIN/A-01-02", "ann")
+        MoveKind.RECEIPT,
+        4,
+        "MAIN/A-01-02",
+        "ann",
+    )
     assert level(stocked, "MAIN/A-01-02") == (4, 0)
     report = stocked.stock_report("ABC-1")
     assert (report.totals.on_hand, report.totals.reserved, report.totals.available) == (14, 0, 14)
     assert [m.reference for m in stocked.list_moves("ABC-1")] == ["PO-7", "PO-1"]
 
 
-def test_an_issue_takes_stock_out_and_cannot_take_more_than_is_free(stocked: InventoryService) -> None:
+def test_an_issue_takes_stock_out_and_cannot_take_more_than_is_free(
+    stocked: InventoryService,
+) -> None:
     stocked.issue("ann", sku="ABC-1", location="MAIN/A-01-01", qty=3, reference="REPAIR-1")
     assert level(stocked, "MAIN/A-01-01") == (7, 0)
 
     with pytest.raises(InsufficientStock) as refused:
         stocked.issue("ann", sku="ABC-1", location="MAIN/A-01-01", qty=8)
     assert refused.value.details == {
-        "sku": "ABC-1", "location": "MAIN/A-01-01", "requested": 8, "available": 7}
+        "sku": "ABC-1",
+        "location": "MAIN/A-01-01",
+        "requested": 8,
+        "available": 7,
+    }
     assert level(stocked, "MAIN/A-01-01") == (7, 0)
 
 
@@ -65,8 +75,9 @@ def test_an_issue_cannot_take_reserved_stock(stocked: InventoryService) -> None:
 
 
 def test_a_transfer_moves_stock_between_bins_and_keeps_the_total(stocked: InventoryService) -> None:
-    move = stocked.transfer("ann", sku="ABC-1", from_location="MAIN/A-01-01",
-                            to_location="MAIN/A-01-02", qty=6)
+    move = stocked.transfer(
+        "ann", sku="ABC-1", from_location="MAIN/A-01-01", to_location="MAIN/A-01-02", qty=6
+    )
     assert (move.from_location.code, move.to_location.code) == ("MAIN/A-01-01", "MAIN/A-01-02")
     assert level(stocked, "MAIN/A-01-01") == (4, 0)
     assert level(stocked, "MAIN/A-01-02") == (6, 0)
@@ -75,11 +86,14 @@ def test_a_transfer_moves_stock_between_bins_and_keeps_the_total(stocked: Invent
 
 def test_a_transfer_to_the_same_bin_is_refused(stocked: InventoryService) -> None:
     with pytest.raises(SameLocation):
-        stocked.transfer("ann", sku="ABC-1", from_location="MAIN/A-01-01",
-                         to_location="main/a-01-01", qty=1)
+        stocked.transfer(
+            "ann", sku="ABC-1", from_location="MAIN/A-01-01", to_location="main/a-01-01", qty=1
+        )
 
 
-def test_a_cycle_count_records_the_counted_quantity_and_the_difference(stocked: InventoryService) -> None:
+def test_a_cycle_count_records_the_counted_quantity_and_the_difference(
+    stocked: InventoryService,
+) -> None:
     down = stocked.adjust("ann", sku="ABC-1", location="MAIN/A-01-01", counted_qty=7)
     assert (down.counted_qty, down.signed_difference, down.qty) == (7, -3, 3)
     up = stocked.adjust("ann", sku="ABC-1", location="MAIN/A-01-01", counted_qty=9)
@@ -109,7 +123,9 @@ def test_reserving_without_a_location_picks_the_storage_bin_with_most_free_stock
     reservation = stocked.reserve("desk", sku="ABC-1", qty=5, reference="RMA-9")
     assert reservation.location.code == "MAIN/A-01-01"
     assert reservation.status is ReservationStatus.ACTIVE
-    assert stocked.stock_report("ABC-1").totals.available == 8  # 13 in storage − 5; quarantine excluded
+    assert (
+        stocked.stock_report("ABC-1").totals.available == 8
+    )  # 13 in storage − 5; quarantine excluded
 
 
 def test_quarantined_stock_cannot_be_reserved(stocked: InventoryService) -> None:
@@ -143,7 +159,9 @@ def test_issuing_a_reservation_ships_what_it_held(stocked: InventoryService) -> 
         stocked.release("desk", reservation.id)
 
 
-def test_issuing_a_reservation_checks_what_the_caller_thinks_it_holds(stocked: InventoryService) -> None:
+def test_issuing_a_reservation_checks_what_the_caller_thinks_it_holds(
+    stocked: InventoryService,
+) -> None:
     reservation = stocked.reserve("desk", sku="ABC-1", qty=4)
     with pytest.raises(ReservationMismatch):
         stocked.issue("ann", reservation_id=reservation.id, qty=3)
@@ -157,7 +175,9 @@ def test_unknown_parts_and_locations_are_named(stocked: InventoryService) -> Non
         stocked.receive("ann", sku="NOPE", location="MAIN/A-01-01", qty=1)
     assert part.value.field == "sku"
     with pytest.raises(UnknownLocation) as location:
-        stocked.transfer("ann", sku="ABC-1", from_location="MAIN/A-01-01", to_location="MAIN/Z", qty=1)
+        stocked.transfer(
+            "ann", sku="ABC-1", from_location="MAIN/A-01-01", to_location="MAIN/Z", qty=1
+        )
     assert location.value.field == "to_location"
 
 
@@ -207,7 +227,8 @@ def test_the_ledger_is_append_only_in_the_database(stocked: InventoryService, en
 
 
 def test_verify_finds_levels_that_drifted_from_the_ledger_and_repair_fixes_them(
-    stocked: InventoryService, engine,
+    stocked: InventoryService,
+    engine,
 ) -> None:
     assert stocked.verify_levels() == []
     with engine.begin() as connection:
@@ -220,7 +241,9 @@ def test_verify_finds_levels_that_drifted_from_the_ledger_and_repair_fixes_them(
     assert level(stocked, "MAIN/A-01-01") == (10, 0)
 
 
-def test_every_move_is_stamped_with_the_clock(stocked: InventoryService, session_factory, clock) -> None:
+def test_every_move_is_stamped_with_the_clock(
+    stocked: InventoryService, session_factory, clock
+) -> None:
     with session_factory() as session:
         created = session.scalars(select(StockMove.created_at)).all()
         part = session.scalar(select(Part))

@@ -32,8 +32,12 @@ EXPECTED_ROLES: dict[tuple[str, str], set[Role]] = {
 }
 
 # Routes under /api/v1 that are public on purpose: the API's own description.
-PUBLIC = {"/api/v1/openapi.json", "/api/v1/docs", "/api/v1/docs/<path:filename>",
-          "/api/v1/docs/assets/<path:filename>"}
+PUBLIC = {
+    "/api/v1/openapi.json",
+    "/api/v1/docs",
+    "/api/v1/docs/<path:filename>",
+    "/api/v1/docs/assets/<path:filename>",
+}
 
 
 def api_operations(app: Any) -> dict[tuple[str, str], Any]:
@@ -56,8 +60,14 @@ def test_every_api_endpoint_declares_its_roles_as_documented(app: Any) -> None:
 
 
 @pytest.mark.parametrize(("method", "path"), sorted(EXPECTED_ROLES))
-def test_an_endpoint_refuses_calls_without_a_valid_token(client: Any, method: str, path: str) -> None:
-    for headers in ({}, {"Authorization": "Bearer sf_not-a-real-token"}, {"Authorization": "Basic eDp5"}):
+def test_an_endpoint_refuses_calls_without_a_valid_token(
+    client: Any, method: str, path: str
+) -> None:
+    for headers in (
+        {},
+        {"Authorization": "Bearer sf_not-a-real-token"},
+        {"Authorization": "Basic eDp5"},
+    ):
         response = client.open(concrete(path), method=method, json={}, headers=headers)
         assert response.status_code == 401, (method, path, headers)
         assert response.json["error"]["code"] == "unauthorized"
@@ -65,8 +75,9 @@ def test_an_endpoint_refuses_calls_without_a_valid_token(client: Any, method: st
 
 
 @pytest.mark.parametrize(("method", "path"), sorted(EXPECTED_ROLES))
-def test_an_endpoint_admits_exactly_its_roles(client: Any, role_headers: dict[Role, dict[str, str]],
-                                              method: str, path: str) -> None:
+def test_an_endpoint_admits_exactly_its_roles(
+    client: Any, role_headers: dict[Role, dict[str, str]], method: str, path: str
+) -> None:
     for role in Role:
         response = client.open(concrete(path), method=method, json={}, headers=role_headers[role])
         if role in EXPECTED_ROLES[(method, path)]:
@@ -77,8 +88,9 @@ def test_an_endpoint_admits_exactly_its_roles(client: Any, role_headers: dict[Ro
             assert response.json["error"]["code"] == "forbidden"
 
 
-def test_a_deactivated_users_token_stops_working(app: Any, client: Any,
-                                                 role_headers: dict[Role, dict[str, str]]) -> None:
+def test_a_deactivated_users_token_stops_working(
+    app: Any, client: Any, role_headers: dict[Role, dict[str, str]]
+) -> None:
     from sqlalchemy import update
 
     from web.auth.models import User

@@ -18,8 +18,12 @@ def test_the_openapi_document_is_valid_openapi_3(client: Any) -> None:
 
 def test_every_operation_states_its_security_roles_and_error_shape(client: Any) -> None:
     document = client.get("/api/v1/openapi.json").json
-    operations = [(path, method, op) for path, item in document["paths"].items()
-                  for method, op in item.items() if method in {"get", "post", "patch", "delete", "put"}]
+    operations = [
+        (path, method, op)
+        for path, item in document["paths"].items()
+        for method, op in item.items()
+        if method in {"get", "post", "patch", "delete", "put"}
+    ]
     assert len(operations) == 16
     for path, method, operation in operations:
         assert operation["security"] == [{"bearerAuth": []}], (path, method)
@@ -32,7 +36,9 @@ def test_every_operation_states_its_security_roles_and_error_shape(client: Any) 
 
 def test_the_request_schemas_carry_the_documented_field_names(client: Any) -> None:
     schemas = client.get("/api/v1/openapi.json").json["components"]["schemas"]
-    assert {"sku", "location", "qty", "reference", "reason"} <= set(schemas["Receipt"]["properties"])
+    assert {"sku", "location", "qty", "reference", "reason"} <= set(
+        schemas["Receipt"]["properties"]
+    )
     assert set(schemas["Receipt"]["required"]) == {"sku", "location", "qty"}
     assert schemas["Receipt"]["properties"]["qty"]["minimum"] == 1
 

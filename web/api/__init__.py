@@ -33,15 +33,25 @@ def init_app(app: Flask) -> SpareflowApi:
     # Served from the installed swagger-ui-bundle package: no CDN, works offline.
     app.config.setdefault("OPENAPI_SWAGGER_UI_URL", ASSETS_URL)
     api = SpareflowApi()
-    api.init_app(app, spec_kwargs={
-        "info": {"description": "Spare-parts inventory and returns. Every call needs "
-                                "`Authorization: Bearer <token>` (`spareflow tokens create EMAIL`)."},
-    })
+    api.init_app(
+        app,
+        spec_kwargs={
+            "info": {
+                "description": "Spare-parts inventory and returns. Every call needs "
+                "`Authorization: Bearer <token>` (`spareflow tokens create EMAIL`)."
+            },
+        },
+    )
     api.spec.components.security_scheme(
         "bearerAuth", {"type": "http", "scheme": "bearer", "description": "spareflow API token"}
     )
-    for blueprint in (parts.blp, locations.locations, locations.suppliers, stock.stock,
-                      stock.reservations):
+    for blueprint in (
+        parts.blp,
+        locations.locations,
+        locations.suppliers,
+        stock.stock,
+        stock.reservations,
+    ):
         api.register_blueprint(blueprint)
 
     @app.get(ASSETS_URL + "<path:filename>")

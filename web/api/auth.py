@@ -45,13 +45,17 @@ def roles(*allowed: Role) -> Callable[[F], F]:
             user = services().auth.user_for_token(token) if token else None
             if user is None:
                 return error_response(
-                    401, "unauthorized", "Send a valid API token: 'Authorization: Bearer <token>'.",
+                    401,
+                    "unauthorized",
+                    "Send a valid API token: 'Authorization: Bearer <token>'.",
                     headers={"WWW-Authenticate": 'Bearer realm="spareflow"'},
                 )
             if user.role not in allowed_set:
                 names = ", ".join(sorted(r.value for r in allowed_set))
                 return error_response(
-                    403, "forbidden", f"This needs one of the roles: {names}; you are {user.role.value}.",
+                    403,
+                    "forbidden",
+                    f"This needs one of the roles: {names}; you are {user.role.value}.",
                 )
             g.api_user = user
             return view(*args, **kwargs)

@@ -18,8 +18,9 @@ def length_between(low: int, high: int) -> Length:
 class Text(fields.String):
     """A trimmed string with a maximum length (the column's) and no NUL characters."""
 
-    def __init__(self, max_length: int, *, min_length: int = 0, validate: Any = None,
-                 **kwargs: Any):
+    def __init__(
+        self, max_length: int, *, min_length: int = 0, validate: Any = None, **kwargs: Any
+    ):
         validators = [length_between(min_length, max_length)]
         if validate is not None:
             validators.append(validate)

@@ -6,14 +6,25 @@ from flask_smorest import Blueprint
 
 from web.api.auth import ALL_ROLES, roles
 from web.api.pagination import decode_typed_cursor, page
-from web.api.schemas import LocationQuerySchema, LocationSchema, SupplierQuerySchema, SupplierSchema, page_of
+from web.api.schemas import (
+    LocationQuerySchema,
+    LocationSchema,
+    SupplierQuerySchema,
+    SupplierSchema,
+    page_of,
+)
 from web.auth.models import Role
 from web.extensions import services
 
-locations = Blueprint("locations", __name__, url_prefix="/api/v1/locations",
-                      description="Warehouses and bins (codes like MAIN/A-01-03)")
-suppliers = Blueprint("suppliers", __name__, url_prefix="/api/v1/suppliers",
-                      description="Suppliers")
+locations = Blueprint(
+    "locations",
+    __name__,
+    url_prefix="/api/v1/locations",
+    description="Warehouses and bins (codes like MAIN/A-01-03)",
+)
+suppliers = Blueprint(
+    "suppliers", __name__, url_prefix="/api/v1/suppliers", description="Suppliers"
+)
 
 
 @locations.get("")
@@ -43,7 +54,9 @@ def create_location(data: dict[str, Any]) -> Any:
 @suppliers.response(200, page_of(SupplierSchema, "SupplierPage"))
 def list_suppliers(limit: int, cursor: str | None) -> dict[str, Any]:
     """List suppliers in code order."""
-    rows = services().inventory.list_suppliers(after=decode_typed_cursor(cursor, str), limit=limit + 1)
+    rows = services().inventory.list_suppliers(
+        after=decode_typed_cursor(cursor, str), limit=limit + 1
+    )
     return page(rows, limit, key=lambda supplier: supplier.code)
 
 

@@ -23,8 +23,11 @@ def decode_cursor(cursor: str | None) -> Any:
         padded = cursor + "=" * (-len(cursor) % 4)
         return json.loads(base64.urlsafe_b64decode(padded.encode()))
     except (ValueError, UnicodeDecodeError):
-        raise InvalidInput("cursor", "Not a cursor from this API; pass next_cursor unchanged.",
-                           code="invalid_cursor") from None
+        raise InvalidInput(
+            "cursor",
+            "Not a cursor from this API; pass next_cursor unchanged.",
+            code="invalid_cursor",
+        ) from None
 
 
 def decode_typed_cursor(cursor: str | None, kind: type) -> Any:

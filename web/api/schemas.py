@@ -10,10 +10,12 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from inventory.status import LocationKind, MoveKind, ReservationStatus
 from web.api.fields import MAX_QTY, Quantity, Text
 
-SKU_PATTERN = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9._-]*$",
-                              error="Letters, digits and . _ - only, no spaces.")
-CODE_PATTERN = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9_-]*$",
-                               error="Letters, digits, _ and - only.")
+SKU_PATTERN = validate.Regexp(
+    r"^[A-Za-z0-9][A-Za-z0-9._-]*$", error="Letters, digits and . _ - only, no spaces."
+)
+CODE_PATTERN = validate.Regexp(
+    r"^[A-Za-z0-9][A-Za-z0-9_-]*$", error="Letters, digits, _ and - only."
+)
 
 
 class StrictSchema(Schema):
@@ -27,6 +29,7 @@ def amount_in_range(value: Decimal) -> None:
 
 # --- errors and paging -------------------------------------------------------------------
 
+
 class ErrorBodySchema(Schema):
     code = fields.String(required=True, metadata={"example": "insufficient_stock"})
     message = fields.String(required=True)
@@ -39,15 +42,22 @@ class ErrorSchema(Schema):
 
 class PageQuerySchema(StrictSchema):
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
-    cursor = Text(200, load_default=None, metadata={"description": "next_cursor of the previous page"})
+    cursor = Text(
+        200, load_default=None, metadata={"description": "next_cursor of the previous page"}
+    )
 
 
 def page_of(item_schema: type[Schema], name: str) -> type[Schema]:
     return Schema.from_dict(
         {
             "items": fields.List(fields.Nested(item_schema), required=True),
-            "next_cursor": fields.String(allow_none=True, required=True, metadata={
-                "description": "Pass as `cursor` for the next page; null on the last page."}),
+            "next_cursor": fields.String(
+                allow_none=True,
+                required=True,
+                metadata={
+                    "description": "Pass as `cursor` for the next page; null on the last page."
+                },
+            ),
         },
         name=name,
     )
@@ -55,14 +65,16 @@ def page_of(item_schema: type[Schema], name: str) -> type[Schema]:
 
 # --- suppliers ---------------------------------------------------------------------------
 
+
 class SupplierSchema(StrictSchema):
     code = Text(32, min_length=1, required=True, validate=CODE_PATTERN)
     name = Text(200, min_length=1, required=True)
     contact_name = Text(200, allow_none=True, load_default=None)
     email = fields.Email(allow_none=True, load_default=None, validate=validate.Length(max=254))
     phone = Text(50, allow_none=True, load_default=None)
-    default_lead_time_days = fields.Integer(strict=True, load_default=14,
-                                            validate=validate.Range(min=0, max=365))
+    default_lead_time_days = fields.Integer(
+        strict=True, load_default=14, validate=validate.Range(min=0, max=365)
+    )
 
 
 class SupplierQuerySchema(PageQuerySchema):
@@ -70,6 +82,7 @@ class SupplierQuerySchema(PageQuerySchema):
 
 
 # --- locations ---------------------------------------------------------------------------
+
 
 class LocationSchema(StrictSchema):
     code = Text(64, min_length=3, required=True, metadata={"example": "MAIN/A-01-03"})
@@ -87,6 +100,7 @@ class LocationQuerySchema(PageQuerySchema):
 
 # --- parts -------------------------------------------------------------------------------
 
+
 class PartFieldsSchema(StrictSchema):
     name = Text(200, min_length=1, required=True)
     description = Text(5000)
@@ -95,12 +109,16 @@ class PartFieldsSchema(StrictSchema):
     barcode = Text(64, allow_none=True)
     supplier = Text(32, allow_none=True, metadata={"description": "supplier code"})
     unit_cost = fields.Decimal(
-        places=4, as_string=True, allow_nan=False, validate=amount_in_range,
+        places=4,
+        as_string=True,
+        allow_nan=False,
+        validate=amount_in_range,
         # Sent and returned as a decimal string: JSON numbers would round through floats.
         metadata={"type": "string", "format": "decimal", "example": "4.2500"},
     )
-    lead_time_days = fields.Integer(strict=True, allow_none=True,
-                                    validate=validate.Range(min=0, max=365))
+    lead_time_days = fields.Integer(
+        strict=True, allow_none=True, validate=validate.Range(min=0, max=365)
+    )
     reorder_point = fields.Integer(strict=True, validate=validate.Range(min=0, max=MAX_QTY))
     reorder_qty = fields.Integer(strict=True, validate=validate.Range(min=0, max=MAX_QTY))
     safety_stock = fields.Integer(strict=True, validate=validate.Range(min=0, max=MAX_QTY))
@@ -114,34 +132,46 @@ class PartCreateSchema(PartFieldsSchema):
 class PartSchema(PartCreateSchema):
     """A part as the API returns it, with stock totals over all locations."""
 
-    supplier = fields.Function(lambda row: row.part.supplier.code if row.part.supplier else None,
-                               metadata={"type": "string", "nullable": True})
+    supplier = fields.Function(
+        lambda row: row.part.supplier.code if row.part.supplier else None,
+        metadata={"type": "string", "nullable": True},
+    )
     on_hand = fields.Integer(dump_only=True)
     reserved = fields.Integer(dump_only=True)
-    available = fields.Integer(dump_only=True, metadata={
-        "description": "Free stock in storage and receiving locations (not quarantine/returns)."})
+    available = fields.Integer(
+        dump_only=True,
+        metadata={
+            "description": "Free stock in storage and receiving locations (not quarantine/returns)."
+        },
+    )
     below_reorder_point = fields.Boolean(dump_only=True)
 
     def get_attribute(self, obj: Any, attr: str, default: Any) -> Any:
         # Dumps a PartStock: part fields come from the part, totals from the row.
-        source = obj if attr in {"on_hand", "reserved", "available", "below_reorder_point"} else obj.part
+        source = (
+            obj if attr in {"on_hand", "reserved", "available", "below_reorder_point"} else obj.part
+        )
         return super().get_attribute(source, attr, default)
 
 
 class PartQuerySchema(PageQuerySchema):
     supplier = Text(32, load_default=None)
     category = Text(100, load_default=None)
-    below_reorder_point = fields.Boolean(load_default=None, metadata={
-        "description": "true: parts whose available stock is at or below their reorder point"})
+    below_reorder_point = fields.Boolean(
+        load_default=None,
+        metadata={
+            "description": "true: parts whose available stock is at or below their reorder point"
+        },
+    )
     active = fields.Boolean(load_default=None)
     q = Text(200, load_default=None, metadata={"description": "search SKU, name or exact barcode"})
 
 
 # --- stock -------------------------------------------------------------------------------
 
+
 class _MoveCommand(StrictSchema):
-    reference = Text(100, allow_none=True, load_default=None,
-                     metadata={"example": "PO-2026-0042"})
+    reference = Text(100, allow_none=True, load_default=None, metadata={"example": "PO-2026-0042"})
     reason = Text(200, load_default="")
 
 
@@ -155,14 +185,20 @@ class IssueSchema(_MoveCommand):
     sku = Text(64, min_length=1, load_default=None)
     location = Text(64, min_length=1, load_default=None)
     qty = Quantity(load_default=None)
-    reservation_id = fields.Integer(strict=True, load_default=None, metadata={
-        "description": "Issue the stock this reservation holds (all of it)."})
+    reservation_id = fields.Integer(
+        strict=True,
+        load_default=None,
+        metadata={"description": "Issue the stock this reservation holds (all of it)."},
+    )
 
     @validates_schema
     def _needs_what_to_issue(self, data: dict[str, Any], **kwargs: Any) -> None:
         if data.get("reservation_id") is None:
-            missing = {name: ["Missing data for required field."]
-                       for name in ("sku", "location", "qty") if data.get(name) is None}
+            missing = {
+                name: ["Missing data for required field."]
+                for name in ("sku", "location", "qty")
+                if data.get(name) is None
+            }
             if missing:
                 raise ValidationError(missing)
 
@@ -218,11 +254,18 @@ class StockSchema(Schema):
 
 # --- reservations ------------------------------------------------------------------------
 
+
 class ReservationCreateSchema(_MoveCommand):
     sku = Text(64, min_length=1, required=True)
     qty = Quantity(required=True)
-    location = Text(64, min_length=1, load_default=None, metadata={
-        "description": "Reserve at this location; by default the storage bin with most free."})
+    location = Text(
+        64,
+        min_length=1,
+        load_default=None,
+        metadata={
+            "description": "Reserve at this location; by default the storage bin with most free."
+        },
+    )
 
 
 class ReservationSchema(Schema):

@@ -21,10 +21,15 @@ from web.api.schemas import (
 from web.auth.models import Role
 from web.extensions import services
 
-stock = Blueprint("stock", __name__, url_prefix="/api/v1/stock",
-                  description="Stock levels and the stock ledger")
-reservations = Blueprint("reservations", __name__, url_prefix="/api/v1/reservations",
-                         description="Reservations: stock earmarked for a shipment or RMA")
+stock = Blueprint(
+    "stock", __name__, url_prefix="/api/v1/stock", description="Stock levels and the stock ledger"
+)
+reservations = Blueprint(
+    "reservations",
+    __name__,
+    url_prefix="/api/v1/reservations",
+    description="Reservations: stock earmarked for a shipment or RMA",
+)
 
 MOVERS = (Role.ADMIN, Role.WAREHOUSE)
 RESERVERS = (Role.ADMIN, Role.WAREHOUSE, Role.SERVICE_DESK)

@@ -23,8 +23,14 @@ class User(Base):
     email: Mapped[str] = mapped_column(String(254), unique=True)  # stored lower-case
     name: Mapped[str] = mapped_column(String(200), default="")
     role: Mapped[Role] = mapped_column(
-        Enum(Role, native_enum=False, create_constraint=True, length=20,
-             values_callable=lambda members: [m.value for m in members], validate_strings=True)
+        Enum(
+            Role,
+            native_enum=False,
+            create_constraint=True,
+            length=20,
+            values_callable=lambda members: [m.value for m in members],
+            validate_strings=True,
+        )
     )
     password_hash: Mapped[str] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(Boolean, default=True)

@@ -17,7 +17,7 @@ from core.db import UnitOfWork
 from core.errors import Conflict, InvalidInput, NotFound
 from web.auth.models import ApiToken, Role, User
 
-TOKEN_PREFIX = "sf_"
+TOKEN_PREFIX = "sf_"  # noqa: S105 (a marker that makes leaked tokens easy to scan for)
 MIN_PASSWORD_LENGTH = 10
 #: Token use is recorded at most this often, so reads do not each write a row.
 LAST_USED_RESOLUTION = timedelta(minutes=5)
@@ -29,8 +29,12 @@ def hash_token(token: str) -> str:
 
 
 class AuthService:
-    def __init__(self, session_factory: Callable[[], Session], clock: Clock | None = None,
-                 hasher: PasswordHasher | None = None):
+    def __init__(
+        self,
+        session_factory: Callable[[], Session],
+        clock: Clock | None = None,
+        hasher: PasswordHasher | None = None,
+    ):
         self.session_factory = session_factory
         self.clock = clock or SystemClock()
         self.hasher = hasher or PasswordHasher()
@@ -51,8 +55,15 @@ class AuthService:
         with UnitOfWork(self.session_factory) as uow:
             if uow.session.scalar(select(User.id).where(User.email == email)) is not None:
                 raise Conflict(f"User {email} already exists.", code="duplicate_user")
-            user = User(email=email, role=role, name=name, active=True, failed_logins=0,
-                        password_hash=self.hasher.hash(password), created_at=self.clock.now())
+            user = User(
+                email=email,
+                role=role,
+                name=name,
+                active=True,
+                failed_logins=0,
+                password_hash=self.hasher.hash(password),
+                created_at=self.clock.now(),
+            )
             uow.session.add(user)
             uow.commit()
             return user
@@ -85,8 +96,14 @@ class AuthService:
             user = uow.session.scalar(select(User).where(User.email == email.strip().lower()))
             if user is None:
                 raise NotFound(f"No user {email}.", code="user_not_found")
-            token = ApiToken(user=user, user_id=user.id, name=name, prefix=secret[:10],
-                             token_hash=hash_token(secret), created_at=self.clock.now())
+            token = ApiToken(
+                user=user,
+                user_id=user.id,
+                name=name,
+                prefix=secret[:10],
+                token_hash=hash_token(secret),
+                created_at=self.clock.now(),
+            )
             uow.session.add(token)
             uow.commit()
             return token, secret

@@ -20,12 +20,19 @@ def parts() -> ResponseReturnValue:
     low_only = request.args.get("low") == "1"
     after = request.args.get("after") or None
     rows = services().inventory.list_parts(
-        search=search, below_reorder_point=True if low_only else None, after=after,
+        search=search,
+        below_reorder_point=True if low_only else None,
+        after=after,
         limit=PAGE_SIZE + 1,
     )
     next_after = rows[PAGE_SIZE - 1].part.sku_key if len(rows) > PAGE_SIZE else None
-    return render_template("parts.html", rows=rows[:PAGE_SIZE], search=search or "",
-                           low_only=low_only, next_after=next_after)
+    return render_template(
+        "parts.html",
+        rows=rows[:PAGE_SIZE],
+        search=search or "",
+        low_only=low_only,
+        next_after=next_after,
+    )
 
 
 @bp.get("/parts/<sku>")

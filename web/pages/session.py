@@ -9,7 +9,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
-from wtforms.validators import DataRequired, Email, Length
+from wtforms.validators import DataRequired, Length
 
 from web.extensions import login_manager, services
 
@@ -17,7 +17,7 @@ bp = Blueprint("session", __name__)
 
 
 class SignInForm(FlaskForm):
-    email = EmailField("E-mail", validators=[DataRequired(), Email(), Length(max=254)])
+    email = EmailField("E-mail", validators=[DataRequired(), Length(max=254)])
     password = PasswordField("Password", validators=[DataRequired(), Length(max=1024)])
 
 
@@ -28,7 +28,12 @@ def load_user(user_id: str):  # type: ignore[no-untyped-def]
 
 def _safe_next(target: str | None) -> str:
     # Only local paths: an attacker's link must not bounce a fresh sign-in to another site.
-    if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
+    if (
+        target
+        and target.startswith("/")
+        and not target.startswith("//")
+        and not urlsplit(target).netloc
+    ):
         return target
     return url_for("inventory.parts")
 

@@ -1,0 +1,97 @@
+"""Migrations build the same schema as the models, on an empty SQLite file and PostgreSQL database."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import inspect, text
+from sqlalchemy.engine import make_url
+
+from core.db import make_engine
+from web import database
+from web.database import metadata
+
+from ..conftest import postgres_url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
+        return
+    base = postgres_url()
+    if not base:
+        pytest.skip("PostgreSQL tests need SPAREFLOW_TEST_DATABASE_URL")
+    name = f"spareflow_migrate_{uuid.uuid4().hex[:12]}"
+    admin = make_engine(make_url(base).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(base).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def test_upgrading_an_empty_database_gives_exactly_the_models_schema(empty_database: str) -> None:
+    database.upgrade(empty_database)
+    engine = make_engine(empty_database)
+    try:
+        with engine.connect() as connection:
+            differences = compare_metadata(MigrationContext.configure(connection), metadata())
+        assert differences == []
+        assert database.current_revision(engine) is not None
+        assert set(inspect(engine).get_table_names()) == set(metadata().tables) | {
+            "alembic_version"
+        }
+    finally:
+        engine.dispose()
+
+
+def test_the_migrated_ledger_refuses_updates_and_deletes(empty_database: str) -> None:
+    database.upgrade(empty_database)
+    engine = make_engine(empty_database)
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO locations (code, warehouse, bin, kind, description, active, created_at) "
+                    "VALUES ('MAIN/A', 'MAIN', 'A', 'storage', '', true, CURRENT_TIMESTAMP)"
+                )
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO parts (sku, sku_key, name, description, unit, unit_cost, reorder_point, "
+                    "reorder_qty, safety_stock, active, created_at, updated_at) VALUES ('P', 'p', 'P', '', "
+                    "'pcs', '0', 0, 0, 0, true, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+                )
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO stock_moves (part_id, kind, qty, to_location_id, reason, actor, created_at) "
+                    "VALUES (1, 'receipt', 5, 1, 'r', 'me', CURRENT_TIMESTAMP)"
+                )
+            )
+        for statement in ("UPDATE stock_moves SET qty = 6", "DELETE FROM stock_moves"):
+            with pytest.raises(Exception, match="append-only"), engine.begin() as connection:
+                connection.execute(text(statement))
+    finally:
+        engine.dispose()
+
+
+def test_downgrading_to_base_removes_everything(empty_database: str) -> None:
+    database.upgrade(empty_database)
+    from alembic import command
+
+    command.downgrade(database.alembic_config(empty_database), "base")
+    engine = make_engine(empty_database)
+    try:
+        assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
+    finally:
+        engine.dispose()

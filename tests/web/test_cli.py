@@ -1,0 +1,148 @@
+"""The spareflow command, as an operator runs it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask.cli import ScriptInfo
+from sqlalchemy import text
+
+from web import create_app
+from web.cli import main
+
+
+@pytest.fixture
+def fresh_app(tmp_path: Path) -> Any:
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "x",
+            "LOG_LEVEL": "WARNING",
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
+        }
+    )
+    yield app
+    app.extensions["spareflow"].engine.dispose()
+
+
+@pytest.fixture
+def run(fresh_app: Any) -> Any:
+    runner = fresh_app.test_cli_runner()
+
+    def invoke(*args: str, input: str | None = None) -> Any:
+        return runner.invoke(
+            main, list(args), input=input, obj=ScriptInfo(create_app=lambda: fresh_app)
+        )
+
+    return invoke
+
+
+def test_db_upgrade_creates_the_schema(run: Any) -> None:
+    result = run("db", "upgrade")
+    assert result.exit_code == 0, result.output
+    assert "is at revision 0001" in result.output
+    assert run("db", "current").output.strip() == "0001"
+
+
+def test_users_and_tokens_are_created_from_the_command_line(run: Any, fresh_app: Any) -> None:
+    run("db", "upgrade")
+    created = run(
+        "users", "create", "Ops@Example.com", "--role", "warehouse", input="a long password\n"
+    )
+    assert created.exit_code == 0, created.output
+    assert "Created ops@example.com (warehouse)" in created.output
+    token = run("tokens", "create", "ops@example.com", "--name", "scanner")
+    assert token.exit_code == 0
+    secret = token.output.strip()
+    assert secret.startswith("sf_")
+    client = fresh_app.test_client()
+    assert (
+        client.get("/api/v1/parts", headers={"Authorization": f"Bearer {secret}"}).status_code
+        == 200
+    )
+    with fresh_app.extensions["spareflow"].engine.connect() as connection:
+        stored = connection.execute(text("SELECT token_hash FROM api_tokens")).scalar()
+    assert secret not in stored  # only a hash is kept
+
+
+def test_bad_user_input_is_a_clear_error_not_a_traceback(run: Any) -> None:
+    run("db", "upgrade")
+    short = run("users", "create", "a@b.example", "--role", "buyer", input="short\n")
+    assert short.exit_code == 1
+    assert "at least 10 characters" in short.output
+    run("users", "create", "a@b.example", "--role", "buyer", input="long enough pw\n")
+    again = run("users", "create", "a@b.example", "--role", "buyer", input="long enough pw\n")
+    assert (again.exit_code, "already exists" in again.output) == (1, True)
+    unknown = run("tokens", "create", "nobody@b.example")
+    assert unknown.exit_code == 1
+    assert "No user" in unknown.output
+    bad_role = run("users", "create", "c@b.example", "--role", "boss", input="long enough pw\n")
+    assert bad_role.exit_code == 2
+
+
+def test_demo_data_loads_once_and_the_ledger_verifies(run: Any, fresh_app: Any) -> None:
+    run("db", "upgrade")
+    loaded = run("demo-data", "--parts", "60")
+    assert loaded.exit_code == 0, loaded.output
+    assert "Loaded demo data: 60 parts." in loaded.output
+    assert "warehouse@demo.spareflow" in loaded.output
+    assert "Demo data already present" in run("demo-data").output
+    verified = run("stock", "verify")
+    assert (verified.exit_code, verified.output.strip()) == (0, "Stock levels match the ledger.")
+    inventory = fresh_app.extensions["spareflow"].inventory
+    assert len(inventory.list_parts(limit=100)) == 60
+    assert inventory.list_parts(below_reorder_point=True, limit=100), (
+        "some parts should need reordering"
+    )
+
+
+def test_stock_verify_reports_drift_and_repair_fixes_it(run: Any, fresh_app: Any) -> None:
+    run("db", "upgrade")
+    run("demo-data", "--parts", "20")
+    with fresh_app.extensions["spareflow"].engine.begin() as connection:
+        connection.execute(
+            text(
+                "UPDATE stock_levels SET on_hand = on_hand + 1 WHERE part_id = (SELECT MIN(part_id) FROM stock_levels)"
+            )
+        )
+    drift = run("stock", "verify")
+    assert drift.exit_code == 1
+    assert "1 level(s) differ from the ledger" in drift.output
+    repaired = run("stock", "verify", "--repair")
+    assert (repaired.exit_code, "Repaired 1 level(s)" in repaired.output) == (0, True)
+    assert run("stock", "verify").exit_code == 0
+
+
+def test_the_scheduler_registers_its_jobs_and_they_run_in_an_app_context(
+    fresh_app: Any, run: Any, caplog: Any
+) -> None:
+    from web.scheduler import build_scheduler
+
+    run("db", "upgrade")
+    scheduler = build_scheduler(fresh_app)
+    jobs = {job.id: job for job in scheduler.get_jobs()}
+    assert set(jobs) == {"verify_stock_levels"}
+    assert jobs["verify_stock_levels"].func() == 0  # runs outside any request, in its own context
+
+
+def test_the_installed_spareflow_command_migrates_and_loads_demo_data(tmp_path: Path) -> None:
+    command = shutil.which("spareflow", path=str(Path(sys.executable).parent))
+    assert command, "the spareflow console script is installed with the package"
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'demo.db'}",
+        "SECRET_KEY": "x",
+        "SPAREFLOW_INSTANCE_PATH": str(tmp_path / "instance"),
+    }
+    for args in (["db", "upgrade"], ["demo-data", "--parts", "10"], ["stock", "verify"]):
+        result = subprocess.run(
+            [command, *args], env=env, capture_output=True, text=True, timeout=120
+        )
+        assert result.returncode == 0, result.stderr
+    assert "Stock levels match the ledger." in result.stdout
