@@ -11,7 +11,16 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Engine, Integer, MetaData, create_engine, event
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    Engine,
+    Integer,
+    MetaData,
+    create_engine,
+    event,
+    text,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, Dialect, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -61,11 +70,20 @@ def normalise_url(url: str | URL) -> URL:
 
 
 def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    # Let SQLAlchemy, not the sqlite3 module, decide where transactions begin (see _begin).
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def _begin_immediate(connection: Any) -> None:
+    # One writer at a time, decided when the transaction starts: a use case that reads and
+    # then writes can never fail half-way with SQLITE_BUSY, and its reads are one snapshot.
+    # The embedded database trades write concurrency for that; PostgreSQL does not need it.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_engine(url: str | URL, **kwargs: Any) -> Engine:
@@ -75,6 +93,7 @@ def make_engine(url: str | URL, **kwargs: Any) -> Engine:
         kwargs.setdefault("connect_args", {}).setdefault("timeout", 30)
         engine = create_engine(url, **kwargs)
         event.listen(engine, "connect", _on_sqlite_connect)
+        event.listen(engine, "begin", _begin_immediate)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     return create_engine(url, **kwargs)
@@ -112,6 +131,25 @@ class UnitOfWork:
 
     def commit(self) -> None:
         self.session.commit()
+
+
+def read_one_snapshot(session: Session) -> None:
+    """Make every read of this (new) transaction see the same committed state.
+
+    PostgreSQL's default READ COMMITTED takes a new snapshot per statement; SQLite
+    transactions here are already one snapshot (see ``_begin_immediate``).
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+
+
+def block_writers(session: Session, *tables: str) -> None:
+    """Hold off concurrent writes to ``tables`` until this transaction ends (PostgreSQL).
+
+    SQLite transactions here already exclude other writers.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text(f"LOCK TABLE {', '.join(tables)} IN SHARE ROW EXCLUSIVE MODE"))
 
 
 def insert_ignoring_conflicts(session: Session, table: Any, values: dict[str, Any]) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Select, case, func, or_, select
@@ -21,9 +20,9 @@ from inventory.errors import (
     PartNotFound,
     UnknownSupplier,
 )
-from inventory.ledger import PICKABLE_KINDS, find_part, normalise_location_code
+from inventory.ledger import find_part, normalise_location_code
 from inventory.models import Location, Part, StockLevel, StockMove, Supplier, sku_key
-from inventory.status import LocationKind
+from inventory.status import PICKABLE_KINDS, LocationKind
 
 LOCATION_CODE = re.compile(r"^([A-Z0-9][A-Z0-9_-]{0,31})/([A-Z0-9][A-Z0-9._-]{0,31})$")
 
@@ -324,7 +323,3 @@ def list_moves(
     if before is not None:
         query = query.where(StockMove.id < before)
     return session.scalars(query.order_by(StockMove.id.desc()).limit(limit)).unique().all()
-
-
-def parts_total_value(rows: Sequence[PartStock]) -> Decimal:
-    return sum((r.part.unit_cost * r.on_hand for r in rows), Decimal("0"))

@@ -80,14 +80,26 @@ class DuplicateSupplier(Conflict):
 class InsufficientStock(Conflict):
     code = "insufficient_stock"
 
-    def __init__(self, sku: str, location: str | None, requested: int, available: int):
+    def __init__(
+        self,
+        sku: str,
+        location: str | None,
+        requested: int,
+        available: int,
+        largest_in_one_location: int | None = None,
+    ):
         where = f" at {location}" if location else ""
+        message = f"Only {available} of {sku}{where} available; {requested} requested."
+        details: dict[str, object] = {}
+        if largest_in_one_location is not None:
+            message = (
+                f"No single bin holds {requested} free units of {sku} (most in one bin: "
+                f"{largest_in_one_location}; {available} across all bins). Reserve in smaller "
+                "amounts or move the stock into one bin first."
+            )
+            details["largest_in_one_location"] = largest_in_one_location
         super().__init__(
-            f"Only {available} of {sku}{where} available; {requested} requested.",
-            sku=sku,
-            location=location,
-            requested=requested,
-            available=available,
+            message, sku=sku, location=location, requested=requested, available=available, **details
         )
 
 
@@ -128,7 +140,3 @@ class ReservationMismatch(InvalidInput):
 
     def __init__(self, reservation_id: int, what: str):
         super().__init__("reservation_id", f"Reservation {reservation_id} {what}.")
-
-
-class LevelsDiffer(Conflict):
-    code = "ledger_mismatch"

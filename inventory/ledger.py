@@ -31,10 +31,7 @@ from inventory.errors import (
     UnknownPart,
 )
 from inventory.models import Location, Part, Reservation, StockLevel, StockMove, sku_key
-from inventory.status import MOVE_EFFECTS, LocationKind, MoveKind, ReservationStatus
-
-#: Stock in these locations can be promised to customers; quarantine and returns cannot.
-PICKABLE_KINDS = (LocationKind.STORAGE, LocationKind.RECEIVING)
+from inventory.status import MOVE_EFFECTS, PICKABLE_KINDS, MoveKind, ReservationStatus
 
 levels = StockLevel.__table__
 
@@ -79,7 +76,7 @@ def location_by_code(session: Session, code: str, field: str = "location") -> Lo
 
 def _available_at(session: Session, part_id: int, location_id: int) -> int:
     level = session.get(StockLevel, (part_id, location_id), populate_existing=True)
-    return level.available if level else 0
+    return level.unreserved if level else 0
 
 
 def _apply(session: Session, move: StockMove, part: Part, codes: dict[int, str]) -> None:
@@ -352,7 +349,27 @@ def reserve(
             if location is not None:
                 raise
     total = available_to_promise(session, part.id)
+    if location is None and total >= qty:
+        # Enough in all, but a reservation is picked from one bin.
+        raise InsufficientStock(
+            part.sku,
+            None,
+            qty,
+            total,
+            largest_in_one_location=_largest_free_in_one_bin(session, part.id),
+        )
     raise InsufficientStock(part.sku, location, qty, total)
+
+
+def _largest_free_in_one_bin(session: Session, part_id: int) -> int:
+    return (
+        session.scalar(
+            select(func.coalesce(func.max(StockLevel.on_hand - StockLevel.reserved), 0))
+            .join(Location, Location.id == StockLevel.location_id)
+            .where(StockLevel.part_id == part_id, Location.kind.in_(PICKABLE_KINDS))
+        )
+        or 0
+    )
 
 
 def available_to_promise(session: Session, part_id: int) -> int:

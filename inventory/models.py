@@ -22,7 +22,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import Base, BigIntPK, UTCDateTime
 from core.money import ExactDecimal
-from inventory.status import LocationKind, MoveKind, ReservationStatus
+from inventory.status import PICKABLE_KINDS, LocationKind, MoveKind, ReservationStatus
 
 
 def _enum(cls: type) -> Enum:
@@ -108,6 +108,11 @@ class Location(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
+    @property
+    def pickable(self) -> bool:
+        """Whether stock here may be promised (reserved) to anyone."""
+        return self.kind in PICKABLE_KINDS
+
 
 class StockLevel(Base):
     """On hand and reserved per part and location, kept in step with the ledger."""
@@ -130,6 +135,11 @@ class StockLevel(Base):
 
     @property
     def available(self) -> int:
+        """Free stock that can be promised: none in quarantine or returns locations."""
+        return self.on_hand - self.reserved if self.location.pickable else 0
+
+    @property
+    def unreserved(self) -> int:
         return self.on_hand - self.reserved
 
 

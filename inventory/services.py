@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from core.clock import Clock, SystemClock
-from core.db import UnitOfWork
+from core.db import UnitOfWork, block_writers, read_one_snapshot
 from inventory import catalog, ledger, verify
 from inventory.models import Location, Reservation, StockMove, Supplier
 from inventory.status import LocationKind
@@ -133,11 +133,14 @@ class InventoryService:
 
     def verify_levels(self) -> list[verify.LevelDifference]:
         with self._uow() as uow:
+            # Ledger and levels read in one snapshot: a move committed meanwhile is no "difference".
+            read_one_snapshot(uow.session)
             return verify.compare_levels(uow.session)
 
     def repair_levels(self) -> list[verify.LevelDifference]:
         """Rewrite levels from the ledger; returns the differences that were repaired."""
         with self._uow() as uow:
+            block_writers(uow.session, "stock_moves", "stock_levels")
             differences = verify.compare_levels(uow.session)
             if differences:
                 verify.rebuild_levels(uow.session)

@@ -13,6 +13,10 @@ class LocationKind(enum.StrEnum):
     RETURNS = "returns"
 
 
+#: Stock in these locations can be promised to customers; quarantine and returns cannot.
+PICKABLE_KINDS = (LocationKind.STORAGE, LocationKind.RECEIVING)
+
+
 class MoveKind(enum.StrEnum):
     """Every change of stock is one of these, written as one ledger row."""
 

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 __all__ = ["create_app"]
 
@@ -16,7 +17,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build an app. Nothing is created at import time; the schema is a migration step."""
     from web import api, errors
     from web.config import load_config
-    from web.extensions import csrf, init_services, login_manager
+    from web.extensions import csrf, init_services, login_manager, services
     from web.pages import inventory, session
 
     instance_path = os.environ.get("SPAREFLOW_INSTANCE_PATH")
@@ -35,15 +36,21 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     api.init_app(app)
     # The API authenticates with bearer tokens, not cookies, so CSRF does not apply to it.
-    for name in app.blueprints:
-        if name in {"parts", "locations", "suppliers", "stock", "reservations", "api-docs"}:
-            csrf.exempt(app.blueprints[name])
+    for blueprint in api.BLUEPRINTS:
+        csrf.exempt(blueprint)
     app.register_blueprint(session.bp)
     app.register_blueprint(inventory.bp)
     errors.init_app(app)
 
+    if app.config["PROXY_HOPS"]:
+        # Behind a reverse proxy: trust its X-Forwarded-* headers for scheme, host and client.
+        hops = int(app.config["PROXY_HOPS"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
+
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
-        return {"status": "ok"}
+        """For load balancers: 200 when the database answers, else 503 (see web/errors.py)."""
+        services().ping_database()
+        return {"status": "ok", "database": "ok"}
 
     return app

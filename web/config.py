@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ DEFAULTS: dict[str, Any] = {
     "SESSION_COOKIE_SAMESITE": "Lax",
     "SESSION_COOKIE_SECURE": False,
     "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
-    "API_PAGE_MAX": 200,
+    "PROXY_HOPS": 0,  # reverse proxies in front of the app whose X-Forwarded-* to trust
     "LOG_LEVEL": "INFO",
 }
 
@@ -34,10 +35,11 @@ log = logging.getLogger(__name__)
 
 def load_config(app: Flask, overrides: Mapping[str, Any] | None) -> None:
     app.config.update(DEFAULTS)
-    config_file = os.environ.get("SPAREFLOW_CONFIG") or str(
-        Path(app.instance_path) / "spareflow.cfg"
-    )
-    app.config.from_pyfile(config_file, silent=True)
+    explicit_file = os.environ.get("SPAREFLOW_CONFIG")
+    if explicit_file:
+        app.config.from_pyfile(os.path.abspath(explicit_file))  # a named file must exist
+    else:
+        app.config.from_pyfile(str(Path(app.instance_path) / "spareflow.cfg"), silent=True)
     for name in ("DATABASE_URL", "SECRET_KEY"):
         if os.environ.get(name):
             app.config[name] = os.environ[name]
@@ -57,11 +59,19 @@ def _instance_secret_key(instance: Path) -> str:
     Production should set ``SECRET_KEY`` explicitly (one value shared by every web process).
     """
     key_file = instance / "secret_key"
-    if key_file.exists():
-        return key_file.read_text().strip()
     instance.mkdir(parents=True, exist_ok=True)
+    try:
+        # O_EXCL: when several workers start at once, exactly one writes the key.
+        descriptor = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        for _ in range(50):  # the writer may not have finished yet
+            key = key_file.read_text().strip()
+            if key:
+                return key
+            time.sleep(0.02)
+        raise RuntimeError(f"{key_file} is empty: delete it or set SECRET_KEY") from None
     key = secrets.token_hex(32)
-    key_file.touch(mode=0o600)
-    key_file.write_text(key)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(key)
     log.warning("SECRET_KEY not set: generated one in %s", key_file)
     return key

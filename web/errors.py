@@ -40,8 +40,12 @@ HTTP_CODES = {
 }
 
 
+#: Paths that machines call: their errors are JSON whatever the Accept header says.
+JSON_PATHS = ("/api/", "/healthz")
+
+
 def wants_json() -> bool:
-    if request.path.startswith("/api/"):
+    if request.path.startswith(JSON_PATHS):
         return True
     best = request.accept_mimetypes.best_match(["application/json", "text/html"])
     return (

@@ -8,7 +8,7 @@ from argon2 import PasswordHasher
 from flask import Flask, current_app
 from flask_login import LoginManager
 from flask_wtf import CSRFProtect
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.clock import Clock, SystemClock
@@ -29,6 +29,10 @@ class Services:
     clock: Clock
     inventory: InventoryService
     auth: AuthService
+
+    def ping_database(self) -> None:
+        with self.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
 
 
 def init_services(app: Flask, clock: Clock | None = None) -> Services:

@@ -263,3 +263,21 @@ def test_parts_list_filters_and_pages_by_sku(stocked: InventoryService) -> None:
     assert [r.part.sku for r in stocked.list_parts(search="power")] == ["XYZ-9"]
     assert [r.part.sku for r in stocked.list_parts(supplier="acme")] == ["ABC-1"]
     assert [r.part.sku for r in stocked.list_parts(category="Cooling")] == ["ABC-2"]
+
+
+def test_a_reservation_larger_than_any_one_bin_says_so(stocked: InventoryService) -> None:
+    stocked.receive("ann", sku="ABC-1", location="MAIN/A-01-02", qty=6)
+    with pytest.raises(InsufficientStock) as refused:
+        stocked.reserve("desk", sku="ABC-1", qty=12)
+    assert refused.value.details["available"] == 16
+    assert refused.value.details["largest_in_one_location"] == 10
+    assert "No single bin holds 12" in refused.value.message
+
+
+def test_quarantined_stock_is_on_hand_but_not_available_per_location(stocked: InventoryService) -> None:
+    stocked.receive("ann", sku="ABC-1", location="MAIN/QUARANTINE", qty=3)
+    levels = {level.location.code: level for level in stocked.stock_report("ABC-1").levels}
+    assert (levels["MAIN/QUARANTINE"].on_hand, levels["MAIN/QUARANTINE"].available) == (3, 0)
+    assert levels["MAIN/A-01-01"].available == 10
+    stocked.issue("ann", sku="ABC-1", location="MAIN/QUARANTINE", qty=3, reason="scrapped")
+    assert level(stocked, "MAIN/QUARANTINE") == (0, 0)

@@ -28,7 +28,7 @@ def test_every_operation_states_its_security_roles_and_error_shape(client: Any) 
     for path, method, operation in operations:
         assert operation["security"] == [{"bearerAuth": []}], (path, method)
         assert operation["x-roles"], (path, method)
-        assert "default" in operation["responses"], (path, method)
+        assert {"default", "401", "403"} <= set(operation["responses"]), (path, method)
     error = document["components"]["schemas"]["Error"]
     assert error["required"] == ["error"]
     assert document["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, send_from_directory
+from flask import Flask, request, send_from_directory
 from flask_smorest import Api
 from swagger_ui_bundle import swagger_ui_path
 from werkzeug.exceptions import HTTPException
@@ -14,6 +14,23 @@ from web.api import locations, parts, stock
 from web.api.schemas import ErrorSchema
 
 ASSETS_URL = "/api/v1/docs/assets/"
+
+
+BLUEPRINTS = (parts.blp, locations.locations, locations.suppliers, stock.stock, stock.reservations)
+
+
+def _require_json_body() -> Any:
+    """Writes to the API must say they send JSON; otherwise the body would be silently ignored."""
+    if (
+        request.path.startswith("/api/")
+        and request.routing_exception is None  # unknown URL or method: let 404/405 answer
+        and request.method in {"POST", "PUT", "PATCH"}
+        and not request.is_json
+    ):
+        return errors.error_response(
+            415, "unsupported_media_type", "Send a JSON body with 'Content-Type: application/json'."
+        )
+    return None
 
 
 class SpareflowApi(Api):
@@ -45,14 +62,9 @@ def init_app(app: Flask) -> SpareflowApi:
     api.spec.components.security_scheme(
         "bearerAuth", {"type": "http", "scheme": "bearer", "description": "spareflow API token"}
     )
-    for blueprint in (
-        parts.blp,
-        locations.locations,
-        locations.suppliers,
-        stock.stock,
-        stock.reservations,
-    ):
+    for blueprint in BLUEPRINTS:
         api.register_blueprint(blueprint)
+    app.before_request(_require_json_body)
 
     @app.get(ASSETS_URL + "<path:filename>")
     def swagger_ui_assets(filename: str) -> Any:

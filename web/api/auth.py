@@ -30,6 +30,13 @@ def _bearer_token() -> str | None:
     return token.strip()
 
 
+def _error_response(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
+
+
 def roles(*allowed: Role) -> Callable[[F], F]:
     """Only these roles may call the endpoint (admin must be listed too, explicitly).
 
@@ -63,6 +70,10 @@ def roles(*allowed: Role) -> Callable[[F], F]:
         wrapper.allowed_roles = allowed_set  # type: ignore[attr-defined]
         documented = Blueprint.doc(
             security=[{"bearerAuth": []}],
+            responses={
+                "401": _error_response("No valid API token."),
+                "403": _error_response("The token's role may not call this endpoint."),
+            },
             **{"x-roles": sorted(r.value for r in allowed_set)},
         )
         return documented(wrapper)  # type: ignore[return-value]
