@@ -1,0 +1,104 @@
+"""The demo in a real browser (Debian's Chromium driven by Playwright) against a real server."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.web.servers import running, spareflow, spareflow_env, waitress
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        sync_playwright = None
+    if sync_playwright is None or not shutil.which(CHROMIUM):
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("browser tests need Chromium (/usr/bin/chromium) and playwright in CI")
+        pytest.skip("browser tests need Debian's chromium and the playwright package")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def demo_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    tmp_path: Path = tmp_path_factory.mktemp("demo")
+    env = spareflow_env(tmp_path)
+    spareflow(env, "db", "upgrade")
+    spareflow(env, "demo-data", "--parts", "80")
+    command, port = waitress(env)
+    with running(command, env, port) as base_url:
+        yield base_url
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context()
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def sign_in(page: Any, base_url: str, email: str, password: str) -> None:
+    page.goto(f"{base_url}/")
+    assert "/sign-in" in page.url
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", password)
+    page.press("input[name=password]", "Enter")
+
+
+def test_a_warehouse_user_signs_in_and_finds_a_part_by_scanning_its_barcode(
+    page: Any, demo_url: str
+) -> None:
+    sign_in(page, demo_url, "warehouse@demo.spareflow", "demo-warehouse-pass")
+    page.wait_for_selector("#parts")
+    assert page.locator("#parts tbody tr").count() == 50  # one page
+    # A scanner types the barcode into the focused field and sends Enter.
+    assert page.evaluate("document.activeElement.name") == "q"
+    page.keyboard.type("200000000017")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**q=200000000017**")
+    rows = page.locator("#parts tbody tr")
+    assert rows.count() == 1
+    rows.first.locator("a").click()
+    page.wait_for_selector("#levels")
+    assert page.locator("h1").inner_text().startswith("SP-")
+    assert page.locator("#moves tbody tr").count() >= 1
+
+
+def test_the_below_reorder_point_view_lists_only_short_parts(page: Any, demo_url: str) -> None:
+    sign_in(page, demo_url, "buyer@demo.spareflow", "demo-buyer-pass")
+    page.wait_for_selector("#parts")
+    page.click("text=Below reorder point")
+    page.wait_for_selector("#parts")
+    rows = page.locator("#parts tbody tr")
+    assert rows.count() > 0
+    for index in range(rows.count()):
+        cells = rows.nth(index).locator("td")
+        available, reorder_point = int(cells.nth(6).inner_text()), int(cells.nth(7).inner_text())
+        assert available <= reorder_point
+
+
+def test_a_wrong_password_keeps_the_user_out_with_a_clear_message(page: Any, demo_url: str) -> None:
+    sign_in(page, demo_url, "desk@demo.spareflow", "wrong password")
+    assert "do not match an active account" in page.locator(".flash-error").inner_text()
+    assert page.input_value("input[name=email]") == "desk@demo.spareflow"  # nothing retyped
