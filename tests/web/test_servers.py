@@ -11,7 +11,7 @@ from tests.web.servers import gunicorn, running, spareflow, spareflow_env, waitr
 
 def get_json(url: str, token: str) -> tuple[int, dict]:
     request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})
-    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+    with urllib.request.urlopen(request, timeout=10) as response:
         return response.status, json.loads(response.read())
 
 
@@ -43,7 +43,7 @@ def test_spareflow_serve_answers_pages_and_the_api(tmp_path: Path) -> None:
     env, token = prepared(tmp_path)
     command, port = waitress(env)
     with running(command, env, port) as base_url:
-        with urllib.request.urlopen(f"{base_url}/sign-in", timeout=10) as page:  # noqa: S310
+        with urllib.request.urlopen(f"{base_url}/sign-in", timeout=10) as page:
             assert "Sign in" in page.read().decode()
         status, body = get_json(f"{base_url}/api/v1/stock/{'SP-BAT-0003'}", token)
         assert status == 200
