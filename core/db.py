@@ -6,6 +6,7 @@ owns the configuration (the app factory, a CLI command, a test fixture).
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable
 from datetime import UTC, datetime
 from types import TracebackType
@@ -15,6 +16,7 @@ from sqlalchemy import (
     BigInteger,
     DateTime,
     Engine,
+    Enum,
     Integer,
     MetaData,
     create_engine,
@@ -40,6 +42,22 @@ BigIntPK = BigInteger().with_variant(Integer(), "sqlite")
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def string_enum(cls: type[enum.Enum]) -> Enum:
+    """A Python enum stored as its values in a plain string column with a CHECK constraint.
+
+    Values rather than names, and no native ENUM type, so SQL reads naturally and adding a
+    member is a one-line migration on both backends.
+    """
+    return Enum(
+        cls,
+        native_enum=False,
+        create_constraint=True,
+        length=20,
+        values_callable=lambda members: [m.value for m in members],
+        validate_strings=True,
+    )
 
 
 class UTCDateTime(TypeDecorator[datetime]):

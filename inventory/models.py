@@ -10,7 +10,6 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
-    Enum,
     ForeignKey,
     Index,
     Integer,
@@ -20,21 +19,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from core.db import Base, BigIntPK, UTCDateTime
+from core.db import Base, BigIntPK, UTCDateTime, string_enum
 from core.money import ExactDecimal
 from inventory.status import PICKABLE_KINDS, LocationKind, MoveKind, ReservationStatus
-
-
-def _enum(cls: type) -> Enum:
-    # Stored as plain strings (values, not names) so SQL reads naturally on both backends.
-    return Enum(
-        cls,
-        native_enum=False,
-        create_constraint=True,
-        length=20,
-        values_callable=lambda members: [m.value for m in members],
-        validate_strings=True,
-    )
 
 
 def sku_key(sku: str) -> str:
@@ -103,7 +90,9 @@ class Location(Base):
     code: Mapped[str] = mapped_column(String(64), unique=True)
     warehouse: Mapped[str] = mapped_column(String(32), index=True)
     bin: Mapped[str] = mapped_column(String(32))
-    kind: Mapped[LocationKind] = mapped_column(_enum(LocationKind), default=LocationKind.STORAGE)
+    kind: Mapped[LocationKind] = mapped_column(
+        string_enum(LocationKind), default=LocationKind.STORAGE
+    )
     description: Mapped[str] = mapped_column(String(200), default="")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -152,7 +141,7 @@ class Reservation(Base):
     qty: Mapped[int] = mapped_column(Integer)
     reference: Mapped[str | None] = mapped_column(String(100), index=True)
     status: Mapped[ReservationStatus] = mapped_column(
-        _enum(ReservationStatus), default=ReservationStatus.ACTIVE
+        string_enum(ReservationStatus), default=ReservationStatus.ACTIVE
     )
     created_by: Mapped[str] = mapped_column(String(254))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -171,7 +160,7 @@ class StockMove(Base):
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
     part_id: Mapped[int] = mapped_column(ForeignKey("parts.id"))
-    kind: Mapped[MoveKind] = mapped_column(_enum(MoveKind))
+    kind: Mapped[MoveKind] = mapped_column(string_enum(MoveKind))
     qty: Mapped[int] = mapped_column(Integer)
     from_location_id: Mapped[int | None] = mapped_column(ForeignKey("locations.id"))
     to_location_id: Mapped[int | None] = mapped_column(ForeignKey("locations.id"))

@@ -11,17 +11,13 @@ from marshmallow.validate import Length, Range
 MAX_QTY = 1_000_000_000
 
 
-def length_between(low: int, high: int) -> Length:
-    return Length(min=low, max=high)
-
-
 class Text(fields.String):
     """A trimmed string with a maximum length (the column's) and no NUL characters."""
 
     def __init__(
         self, max_length: int, *, min_length: int = 0, validate: Any = None, **kwargs: Any
     ):
-        validators = [length_between(min_length, max_length)]
+        validators: list[Any] = [Length(min=min_length, max=max_length)]
         if validate is not None:
             validators.append(validate)
         super().__init__(validate=validators, **kwargs)
