@@ -170,8 +170,14 @@ def block_writers(session: Session, *tables: str) -> None:
         session.execute(text(f"LOCK TABLE {', '.join(tables)} IN SHARE ROW EXCLUSIVE MODE"))
 
 
-def insert_ignoring_conflicts(session: Session, table: Any, values: dict[str, Any]) -> None:
-    """``INSERT ... ON CONFLICT DO NOTHING`` on both SQLite and PostgreSQL."""
+def insert_ignoring_conflicts(session: Session, table: Any, values: dict[str, Any]) -> bool:
+    """``INSERT ... ON CONFLICT DO NOTHING`` on SQLite and PostgreSQL; True if a row was added."""
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    session.execute(insert(table).values(**values).on_conflict_do_nothing())
+    statement = (
+        insert(table)
+        .values(**values)
+        .on_conflict_do_nothing()
+        .returning(*table.primary_key.columns)  # rowcount is unreliable here; RETURNING is not
+    )
+    return session.execute(statement).first() is not None

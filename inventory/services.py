@@ -140,7 +140,8 @@ class InventoryService:
     def repair_levels(self) -> list[verify.LevelDifference]:
         """Rewrite levels from the ledger; returns the differences that were repaired."""
         with self._uow() as uow:
-            block_writers(uow.session, "stock_moves", "stock_levels")
+            # Same order as every writer (levels, then the ledger row), or the two deadlock.
+            block_writers(uow.session, "stock_levels", "stock_moves")
             differences = verify.compare_levels(uow.session)
             if differences:
                 verify.rebuild_levels(uow.session)

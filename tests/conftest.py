@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from core.clock import FrozenClock
 from core.db import make_engine, make_session_factory
 from inventory.services import InventoryService
+from tests.carriers_support import SECRET as SANDBOX_SECRET
 from web.auth.models import Role
 from web.database import metadata
 
@@ -144,6 +145,7 @@ def app(database_url: str, clock: FrozenClock, tmp_path: Path) -> Iterator[Any]:
             "SECRET_KEY": "test-secret-key",
             "CLOCK": clock,
             "LOG_LEVEL": "WARNING",
+            "SANDBOX_WEBHOOK_SECRET": SANDBOX_SECRET,
         }
     )
     app.instance_path = str(tmp_path / "instance")

@@ -15,7 +15,7 @@ __all__ = ["create_app"]
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build an app. Nothing is created at import time; the schema is a migration step."""
-    from web import api, errors
+    from web import api, errors, webhooks
     from web.config import load_config
     from web.extensions import csrf, init_services, login_manager, services
     from web.pages import inventory, session
@@ -38,6 +38,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     # The API authenticates with bearer tokens, not cookies, so CSRF does not apply to it.
     for blueprint in api.BLUEPRINTS:
         csrf.exempt(blueprint)
+    app.register_blueprint(webhooks.bp)
+    csrf.exempt(webhooks.bp)  # providers authenticate by signature or token, not by cookie
     app.register_blueprint(session.bp)
     app.register_blueprint(inventory.bp)
     errors.init_app(app)

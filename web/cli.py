@@ -181,3 +181,56 @@ def scheduler() -> None:
     click.echo("scheduler running (Ctrl+C stops it)")
     with contextlib.suppress(KeyboardInterrupt, SystemExit):
         sched.start()
+
+
+# --- sandboxes ---------------------------------------------------------------------------
+
+
+@main.group()
+def sandbox() -> None:
+    """Stand-in services for the demo and tests (a carrier, a refund provider)."""
+
+
+@sandbox.command("carrier")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5081, show_default=True, type=int)
+@click.option(
+    "--webhook-url",
+    default="http://127.0.0.1:5000/webhooks/carriers/sandbox",
+    show_default=True,
+    help="Where to send tracking webhooks.",
+)
+@click.option(
+    "--step-seconds",
+    default=3.0,
+    show_default=True,
+    help="Time between two scans of a parcel's journey.",
+)
+@click.option(
+    "--auto-journey/--no-auto-journey",
+    default=False,
+    show_default=True,
+    help="Start each labelled parcel's journey at once.",
+)
+@click.option("--retries", default=5, show_default=True, help="Attempts per webhook delivery.")
+@with_appcontext
+def sandbox_carrier(
+    host: str, port: int, webhook_url: str, step_seconds: float, auto_journey: bool, retries: int
+) -> None:
+    """Run the sandbox carrier; it signs webhooks with SPAREFLOW_SANDBOX_WEBHOOK_SECRET."""
+    from waitress import serve as waitress_serve
+
+    from web.sandboxes.carrier import create_sandbox_carrier
+
+    secret = current_app.config.get("SANDBOX_WEBHOOK_SECRET")
+    if not secret:
+        raise click.ClickException("Set SPAREFLOW_SANDBOX_WEBHOOK_SECRET (shared with spareflow).")
+    carrier = create_sandbox_carrier(
+        webhook_url,
+        str(secret),
+        step_seconds=step_seconds,
+        auto_journey=auto_journey,
+        attempts=retries,
+    )
+    click.echo(f"sandbox carrier on http://{host}:{port}/ sending webhooks to {webhook_url}")
+    waitress_serve(carrier, host=host, port=port, threads=4)

@@ -13,11 +13,15 @@ from flask import Flask, Response, jsonify, render_template, request
 from sqlalchemy.exc import IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from carriers.events import CarrierUnavailable, MalformedWebhook, WebhookRejected
 from core.errors import Conflict, DomainError, InvalidInput, NotFound
 
 log = logging.getLogger(__name__)
 
 DOMAIN_STATUS: list[tuple[type[DomainError], int]] = [
+    (WebhookRejected, 401),
+    (MalformedWebhook, 400),
+    (CarrierUnavailable, 502),
     (NotFound, 404),
     (InvalidInput, 422),
     (Conflict, 409),
@@ -41,7 +45,7 @@ HTTP_CODES = {
 
 
 #: Paths that machines call: their errors are JSON whatever the Accept header says.
-JSON_PATHS = ("/api/", "/healthz")
+JSON_PATHS = ("/api/", "/webhooks/", "/healthz")
 
 
 def wants_json() -> bool:

@@ -11,6 +11,8 @@ from flask_wtf import CSRFProtect
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from carriers.registry import build_adapters
+from carriers.services import CarrierService
 from core.clock import Clock, SystemClock
 from core.db import make_engine, make_session_factory
 from inventory.services import InventoryService
@@ -29,6 +31,7 @@ class Services:
     clock: Clock
     inventory: InventoryService
     auth: AuthService
+    carriers: CarrierService
 
     def ping_database(self) -> None:
         with self.engine.connect() as connection:
@@ -45,6 +48,7 @@ def init_services(app: Flask, clock: Clock | None = None) -> Services:
         clock=clock,
         inventory=InventoryService(session_factory, clock),
         auth=AuthService(session_factory, clock, hasher=_password_hasher(app)),
+        carriers=CarrierService(session_factory, clock, build_adapters(app.config)),
     )
     app.extensions["spareflow"] = services
     return services

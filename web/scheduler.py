@@ -12,7 +12,9 @@ from dataclasses import dataclass
 
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
 from flask import Flask
 
 from web.extensions import services
@@ -43,11 +45,17 @@ def verify_stock_levels() -> int:
 class Job:
     id: str
     func: Callable[[], object]
-    trigger: CronTrigger
+    trigger: BaseTrigger
+
+
+def poll_carriers() -> int:
+    """Every minute: ask carriers without webhooks about open shipments that are due."""
+    return services().carriers.poll_due()
 
 
 JOBS = [
     Job("verify_stock_levels", verify_stock_levels, CronTrigger(hour=2, minute=30, timezone="UTC")),
+    Job("poll_carriers", poll_carriers, IntervalTrigger(minutes=1, timezone="UTC")),
 ]
 
 

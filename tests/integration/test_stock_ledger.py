@@ -274,7 +274,9 @@ def test_a_reservation_larger_than_any_one_bin_says_so(stocked: InventoryService
     assert "No single bin holds 12" in refused.value.message
 
 
-def test_quarantined_stock_is_on_hand_but_not_available_per_location(stocked: InventoryService) -> None:
+def test_quarantined_stock_is_on_hand_but_not_available_per_location(
+    stocked: InventoryService,
+) -> None:
     stocked.receive("ann", sku="ABC-1", location="MAIN/QUARANTINE", qty=3)
     levels = {level.location.code: level for level in stocked.stock_report("ABC-1").levels}
     assert (levels["MAIN/QUARANTINE"].on_hand, levels["MAIN/QUARANTINE"].available) == (3, 0)

@@ -77,6 +77,10 @@ def running(command: list[str], env: dict[str, str], port: int) -> Iterator[str]
             process.wait()
 
 
+def spareflow_command(*args: str) -> list[str]:
+    return [str(BIN / "spareflow"), *args]
+
+
 def gunicorn(env: dict[str, str], workers: int = 2) -> tuple[list[str], int]:
     port = free_port()
     command = [
@@ -92,4 +96,4 @@ def gunicorn(env: dict[str, str], workers: int = 2) -> tuple[list[str], int]:
 
 def waitress(env: dict[str, str]) -> tuple[list[str], int]:
     port = free_port()
-    return [str(BIN / "spareflow"), "serve", "--port", str(port)], port
+    return spareflow_command("serve", "--port", str(port)), port

@@ -29,6 +29,10 @@ EXPECTED_ROLES: dict[tuple[str, str], set[Role]] = {
     ("GET", "/api/v1/stock/<sku>/moves"): {A, W, B},
     ("POST", "/api/v1/reservations"): {A, W, S},
     ("DELETE", "/api/v1/reservations/<int:reservation_id>"): {A, W, S},
+    ("POST", "/api/v1/shipments"): {A, W, S},
+    ("GET", "/api/v1/shipments/<tracking_number>"): EVERYONE,
+    ("POST", "/api/v1/shipments/<tracking_number>/events"): {A, W, S},
+    ("GET", "/api/v1/shipments/<tracking_number>/label"): EVERYONE,
 }
 
 # Routes under /api/v1 that are public on purpose: the API's own description.
@@ -51,7 +55,11 @@ def api_operations(app: Any) -> dict[tuple[str, str], Any]:
 
 
 def concrete(path: str) -> str:
-    return path.replace("<sku>", "NO-SUCH-SKU").replace("<int:reservation_id>", "999999")
+    return (
+        path.replace("<sku>", "NO-SUCH-SKU")
+        .replace("<int:reservation_id>", "999999")
+        .replace("<tracking_number>", "NO-SUCH-PARCEL")
+    )
 
 
 def test_every_api_endpoint_declares_its_roles_as_documented(app: Any) -> None:

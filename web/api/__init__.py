@@ -10,13 +10,20 @@ from swagger_ui_bundle import swagger_ui_path
 from werkzeug.exceptions import HTTPException
 
 from web import errors
-from web.api import locations, parts, stock
+from web.api import locations, parts, shipments, stock
 from web.api.schemas import ErrorSchema
 
 ASSETS_URL = "/api/v1/docs/assets/"
 
 
-BLUEPRINTS = (parts.blp, locations.locations, locations.suppliers, stock.stock, stock.reservations)
+BLUEPRINTS = (
+    parts.blp,
+    locations.locations,
+    locations.suppliers,
+    stock.stock,
+    stock.reservations,
+    shipments.blp,
+)
 
 
 def _require_json_body() -> Any:

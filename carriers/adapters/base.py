@@ -1,0 +1,66 @@
+"""The carrier adapter interface."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Mapping
+from datetime import datetime
+from typing import ClassVar, Protocol
+
+from carriers.events import Acknowledgement, CarrierEvent, Label, WebhookRequest
+from carriers.status import TrackingStatus
+
+
+class CarrierAdapter(Protocol):
+    """What spareflow needs from a carrier or tracking aggregator.
+
+    ``settings`` is the app's configuration (secrets such as
+    ``SPAREFLOW_EASYPOST_WEBHOOK_SECRET`` arrive as ``EASYPOST_WEBHOOK_SECRET``).
+    """
+
+    name: ClassVar[str]
+    #: Whether spareflow can buy labels / create shipments through this adapter.
+    creates_labels: ClassVar[bool]
+    #: Whether open shipments can be polled (for carriers that do not push).
+    polls: ClassVar[bool]
+
+    def verify_webhook(self, request: WebhookRequest, now: datetime) -> None:
+        """Raise WebhookRejected unless the request provably comes from the provider."""
+        ...
+
+    def parse_webhook(self, request: WebhookRequest) -> list[CarrierEvent]:
+        """The events the webhook carries (MalformedWebhook if it is not the documented format)."""
+        ...
+
+    def acknowledge(self, events: list[CarrierEvent]) -> Acknowledgement:
+        """The answer the provider expects once the webhook is stored."""
+        ...
+
+    def fetch_tracking(self, tracking_number: str) -> list[CarrierEvent]:
+        """Poll the provider for a parcel's events (only where ``polls``)."""
+        ...
+
+    def create_label(
+        self,
+        *,
+        reference: str,
+        from_address: Mapping[str, str],
+        to_address: Mapping[str, str],
+        idempotency_key: str | None = None,
+    ) -> Label:
+        """Buy or create a label (only where ``creates_labels``); the same key never buys twice."""
+        ...
+
+
+def map_status(table: Mapping[str, TrackingStatus], raw: str | None) -> TrackingStatus:
+    """Look a provider status up in its mapping table; unknown values never crash."""
+    if raw is None:
+        return TrackingStatus.UNKNOWN
+    return table.get(raw.strip(), table.get(raw.strip().lower(), TrackingStatus.UNKNOWN))
+
+
+def same_secret(given: str | None, expected: str | None) -> bool:
+    """Constant-time comparison; a missing secret on either side never matches."""
+    if not given or not expected:
+        return False
+    return hmac.compare_digest(given.encode(), expected.encode())

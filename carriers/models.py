@@ -1,0 +1,108 @@
+"""Shipments, the carrier events on their timelines, and the raw webhook deliveries."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from carriers.status import TrackingStatus
+from core.db import Base, BigIntPK, UTCDateTime, string_enum
+
+
+class Direction(enum.StrEnum):
+    INBOUND = "inbound"  # customer returns coming to us
+    OUTBOUND = "outbound"  # replacements and supplier returns leaving us
+
+
+class EventSource(enum.StrEnum):
+    WEBHOOK = "webhook"
+    POLL = "poll"
+    MANUAL = "manual"  # recorded by staff, e.g. a phone confirmation of pickup
+
+
+class EventOutcome(enum.StrEnum):
+    APPLIED = "applied"  # moved the shipment forward
+    RECORDED = "recorded"  # on the timeline, state unchanged (stale, exception, unknown)
+    UNMATCHED = "unmatched"  # no shipment with this tracking number yet; applied when one appears
+
+
+class DeliveryStatus(enum.StrEnum):
+    ACCEPTED = "accepted"
+    MALFORMED = "malformed"  # authentic but unreadable: kept for review
+
+
+class Shipment(Base):
+    __tablename__ = "shipments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    direction: Mapped[Direction] = mapped_column(string_enum(Direction))
+    carrier: Mapped[str] = mapped_column(String(32))
+    tracking_number: Mapped[str] = mapped_column(String(64), index=True)  # upper-case
+    status: Mapped[TrackingStatus] = mapped_column(string_enum(TrackingStatus))
+    reference: Mapped[str | None] = mapped_column(String(100), index=True)  # RMA, PO, order
+    picked_up_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_exception: Mapped[str | None] = mapped_column(String(300))
+    label: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    label_media_type: Mapped[str | None] = mapped_column(String(50))
+    next_poll_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    poll_failures: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    events: Mapped[list[CarrierEventRecord]] = relationship(
+        back_populates="shipment",
+        order_by="(CarrierEventRecord.occurred_at, CarrierEventRecord.id)",
+        lazy="selectin",
+    )
+
+    __table_args__ = (UniqueConstraint("carrier", "tracking_number", name="carrier_tracking"),)
+
+
+class WebhookDelivery(Base):
+    """A webhook exactly as it arrived (after its authenticity was proven)."""
+
+    __tablename__ = "webhook_deliveries"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    carrier: Mapped[str] = mapped_column(String(32))
+    status: Mapped[DeliveryStatus] = mapped_column(string_enum(DeliveryStatus))
+    content_type: Mapped[str] = mapped_column(String(200), default="")
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    error: Mapped[str | None] = mapped_column(String(500))
+    event_count: Mapped[int] = mapped_column(Integer, default=0)
+    new_event_count: Mapped[int] = mapped_column(Integer, default=0)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class CarrierEventRecord(Base):
+    """One normalised tracking event, stored once (``dedupe_key``) whatever the deliveries."""
+
+    __tablename__ = "carrier_events"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    dedupe_key: Mapped[str] = mapped_column(String(64), unique=True)
+    carrier: Mapped[str] = mapped_column(String(32))
+    tracking_number: Mapped[str] = mapped_column(String(64))
+    status: Mapped[TrackingStatus] = mapped_column(string_enum(TrackingStatus))
+    raw_status: Mapped[str] = mapped_column(String(100))
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    description: Mapped[str] = mapped_column(Text, default="")
+    location: Mapped[str | None] = mapped_column(String(200))
+    provider_event_id: Mapped[str | None] = mapped_column(String(100))
+    source: Mapped[EventSource] = mapped_column(string_enum(EventSource))
+    recorded_by: Mapped[str | None] = mapped_column(String(254))
+    outcome: Mapped[EventOutcome] = mapped_column(string_enum(EventOutcome))
+    delivery_id: Mapped[int | None] = mapped_column(ForeignKey("webhook_deliveries.id"))
+    shipment_id: Mapped[int | None] = mapped_column(ForeignKey("shipments.id"))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    shipment: Mapped[Shipment | None] = relationship(back_populates="events")
+
+    __table_args__ = (
+        Index("ix_carrier_events_tracking_number_outcome", "tracking_number", "outcome"),
+        Index("ix_carrier_events_shipment_id", "shipment_id"),
+    )

@@ -1,0 +1,386 @@
+"""Carrier use cases: receive webhooks, register shipments, record events by hand, poll."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from carriers import tracking
+from carriers.adapters.base import CarrierAdapter
+from carriers.events import (
+    Acknowledgement,
+    CarrierEvent,
+    CarrierUnavailable,
+    MalformedWebhook,
+    WebhookRequest,
+)
+from carriers.models import (
+    DeliveryStatus,
+    Direction,
+    EventSource,
+    Shipment,
+    WebhookDelivery,
+)
+from carriers.status import TrackingStatus
+from core.clock import Clock, SystemClock
+from core.db import UnitOfWork
+from core.errors import Conflict, InvalidInput, NotFound
+
+log = logging.getLogger(__name__)
+
+#: Shipments in these states are finished: nobody needs to poll them any more.
+FINISHED = (TrackingStatus.DELIVERED, TrackingStatus.RETURNED_TO_SENDER, TrackingStatus.CANCELLED)
+POLL_INTERVAL = timedelta(hours=1)
+POLL_BACKOFF_CAP = timedelta(hours=12)
+#: A poller claims a shipment for this long, so a second scheduler process skips it.
+POLL_LEASE = timedelta(minutes=5)
+
+
+class UnknownCarrier(NotFound):
+    code = "unknown_carrier"
+
+    def __init__(self, name: str):
+        super().__init__(f"No carrier adapter named {name!r}.", carrier=name)
+
+
+class ShipmentNotFound(NotFound):
+    code = "shipment_not_found"
+
+    def __init__(self, tracking_number: str):
+        super().__init__(
+            f"No shipment with tracking number {tracking_number!r}.",
+            tracking_number=tracking_number,
+        )
+
+
+class CarrierService:
+    def __init__(
+        self,
+        session_factory: Callable[[], Session],
+        clock: Clock | None,
+        adapters: Mapping[str, CarrierAdapter],
+        listeners: Sequence[tracking.Listener] = (),
+    ):
+        self.session_factory = session_factory
+        self.clock = clock or SystemClock()
+        self.adapters = dict(adapters)
+        self.listeners = list(listeners)
+
+    def adapter(self, name: str) -> CarrierAdapter:
+        try:
+            return self.adapters[name]
+        except KeyError:
+            raise UnknownCarrier(name) from None
+
+    # --- inbound events ------------------------------------------------------------------
+
+    def receive_webhook(self, carrier: str, request: WebhookRequest) -> Acknowledgement:
+        """Verify, store raw, store each event once and apply it: one transaction.
+
+        Raises WebhookRejected before anything is written when authenticity fails, and
+        MalformedWebhook (after keeping the body for review) when it cannot be read.
+        """
+        adapter = self.adapter(carrier)
+        adapter.verify_webhook(request, self.clock.now())
+        try:
+            events = adapter.parse_webhook(request)
+        except MalformedWebhook as error:
+            self._keep_for_review(carrier, request, error.message)
+            raise
+        with UnitOfWork(self.session_factory) as uow:
+            now = self.clock.now()
+            delivery = WebhookDelivery(
+                carrier=carrier,
+                status=DeliveryStatus.ACCEPTED,
+                content_type=request.content_type[:200],
+                body=request.body,
+                event_count=len(events),
+                received_at=now,
+            )
+            uow.session.add(delivery)
+            uow.session.flush()
+            new = tracking.store_events(
+                uow.session,
+                events,
+                source=EventSource.WEBHOOK,
+                received_at=now,
+                listeners=self.listeners,
+                delivery_id=delivery.id,
+            )
+            delivery.new_event_count = len(new)
+            uow.commit()
+        return adapter.acknowledge(events)
+
+    def _keep_for_review(self, carrier: str, request: WebhookRequest, error: str) -> None:
+        with UnitOfWork(self.session_factory) as uow:
+            uow.session.add(
+                WebhookDelivery(
+                    carrier=carrier,
+                    status=DeliveryStatus.MALFORMED,
+                    content_type=request.content_type[:200],
+                    body=request.body,
+                    error=error[:500],
+                    received_at=self.clock.now(),
+                )
+            )
+            uow.commit()
+
+    def record_event(
+        self,
+        actor: str,
+        *,
+        tracking_number: str,
+        status: TrackingStatus,
+        occurred_at: datetime | None,
+        reason: str,
+    ) -> Shipment:
+        """Staff record an event the carrier did not send (a phone confirmation of pickup)."""
+        if not reason.strip():
+            raise InvalidInput("reason", "Say why the event is recorded by hand.")
+        with UnitOfWork(self.session_factory) as uow:
+            shipment = self._shipment(uow.session, tracking_number)
+            now = self.clock.now()
+            when = occurred_at or now
+            if when > now:
+                raise InvalidInput("occurred_at", "An event cannot happen in the future.")
+            event = CarrierEvent(
+                carrier=shipment.carrier,
+                tracking_number=shipment.tracking_number,
+                status=status,
+                raw_status=f"manual:{status.value}",
+                occurred_at=when,
+                description=f"Recorded by {actor}: {reason.strip()}",
+            )
+            tracking.store_events(
+                uow.session,
+                [event],
+                source=EventSource.MANUAL,
+                received_at=now,
+                listeners=self.listeners,
+                recorded_by=actor,
+            )
+            uow.commit()
+            return self._shipment(uow.session, tracking_number)
+
+    # --- shipments -----------------------------------------------------------------------
+
+    def register_shipment(
+        self,
+        *,
+        direction: Direction,
+        carrier: str,
+        tracking_number: str,
+        reference: str | None = None,
+    ) -> Shipment:
+        """A shipment whose tracking number we know (e.g. the customer's own label)."""
+        self.adapter(carrier)
+        with UnitOfWork(self.session_factory) as uow:
+            shipment = self.add_shipment(
+                uow.session,
+                direction=direction,
+                carrier=carrier,
+                tracking_number=tracking_number,
+                reference=reference,
+            )
+            uow.commit()
+            return self._shipment(uow.session, shipment.tracking_number)
+
+    def buy_label(
+        self,
+        *,
+        direction: Direction,
+        carrier: str,
+        reference: str,
+        from_address: Mapping[str, str],
+        to_address: Mapping[str, str],
+        idempotency_key: str,
+    ) -> Shipment:
+        """Buy a label from the carrier and register its shipment.
+
+        The carrier call happens outside any transaction and carries ``idempotency_key``: a
+        retry after a crash gets the same label back instead of buying a second one.
+        """
+        adapter = self.adapter(carrier)
+        if not adapter.creates_labels:
+            raise InvalidInput(
+                "carrier",
+                f"spareflow cannot buy {carrier} labels; register the "
+                "tracking number of a label bought elsewhere.",
+                code="labels_not_supported",
+            )
+        label = adapter.create_label(
+            reference=reference,
+            from_address=from_address,
+            to_address=to_address,
+            idempotency_key=idempotency_key,
+        )
+        number = tracking.normalise_tracking_number(label.tracking_number)
+        with UnitOfWork(self.session_factory) as uow:
+            exists = uow.session.scalar(
+                select(Shipment.id).where(
+                    Shipment.carrier == carrier, Shipment.tracking_number == number
+                )
+            )
+            if exists is None:
+                self.add_shipment(
+                    uow.session,
+                    direction=direction,
+                    carrier=carrier,
+                    tracking_number=number,
+                    reference=reference,
+                    label=label.document,
+                    label_media_type=label.media_type,
+                )
+                uow.commit()
+            return self._shipment(uow.session, number)
+
+    def add_shipment(
+        self,
+        session: Session,
+        *,
+        direction: Direction,
+        carrier: str,
+        tracking_number: str,
+        reference: str | None,
+        label: bytes | None = None,
+        label_media_type: str | None = None,
+    ) -> Shipment:
+        """Within a caller's transaction: add the shipment and apply events that waited for it."""
+        number = tracking.normalise_tracking_number(tracking_number)
+        if not number:
+            raise InvalidInput("tracking_number", "A tracking number is required.")
+        exists = session.scalar(
+            select(Shipment.id).where(
+                Shipment.carrier == carrier, Shipment.tracking_number == number
+            )
+        )
+        if exists is not None:
+            raise Conflict(
+                f"A {carrier} shipment {number} already exists.",
+                code="duplicate_shipment",
+                tracking_number=number,
+            )
+        now = self.clock.now()
+        shipment = Shipment(
+            direction=direction,
+            carrier=carrier,
+            tracking_number=number,
+            status=TrackingStatus.PRE_TRANSIT,
+            reference=reference,
+            label=label,
+            label_media_type=label_media_type,
+            poll_failures=0,
+            created_at=now,
+            updated_at=now,
+            next_poll_at=now if getattr(self.adapters.get(carrier), "polls", False) else None,
+        )
+        session.add(shipment)
+        session.flush()
+        tracking.apply_waiting_events(session, shipment, self.listeners)
+        return shipment
+
+    def get_shipment(self, tracking_number: str) -> Shipment:
+        with UnitOfWork(self.session_factory) as uow:
+            return self._shipment(uow.session, tracking_number)
+
+    def get_label(self, tracking_number: str) -> tuple[bytes, str]:
+        with UnitOfWork(self.session_factory) as uow:
+            shipment = self._shipment(uow.session, tracking_number)
+            if shipment.label is None:
+                raise NotFound(
+                    f"Shipment {shipment.tracking_number} has no label.", code="no_label"
+                )
+            return shipment.label, shipment.label_media_type or "application/pdf"
+
+    def _shipment(self, session: Session, tracking_number: str) -> Shipment:
+        shipment = session.scalars(
+            select(Shipment)
+            .where(Shipment.tracking_number == tracking.normalise_tracking_number(tracking_number))
+            .order_by(Shipment.id.desc())
+            .limit(1)
+        ).first()
+        if shipment is None:
+            raise ShipmentNotFound(tracking_number)
+        session.refresh(shipment)
+        return shipment
+
+    # --- polling -------------------------------------------------------------------------
+
+    def poll_due(self, limit: int = 50) -> int:
+        """Ask carriers about open shipments that are due; returns how many were asked.
+
+        Each shipment is claimed first (its next poll moved a lease ahead, with SKIP LOCKED on
+        PostgreSQL), so two scheduler processes never poll the same parcel at once.
+        """
+        pollable = [name for name, adapter in self.adapters.items() if adapter.polls]
+        claimed = self._claim_due(pollable, limit)
+        for shipment_id, carrier, number in claimed:
+            try:
+                events = self.adapters[carrier].fetch_tracking(number)
+            except CarrierUnavailable as error:
+                log.warning("polling %s %s failed: %s", carrier, number, error.message)
+                self._poll_failed(shipment_id)
+                continue
+            with UnitOfWork(self.session_factory) as uow:
+                now = self.clock.now()
+                tracking.store_events(
+                    uow.session,
+                    events,
+                    source=EventSource.POLL,
+                    received_at=now,
+                    listeners=self.listeners,
+                )
+                shipment = uow.session.get(Shipment, shipment_id)
+                if shipment is not None:
+                    shipment.poll_failures = 0
+                    shipment.next_poll_at = (
+                        None if shipment.status in FINISHED else now + POLL_INTERVAL
+                    )
+                uow.commit()
+        return len(claimed)
+
+    def _claim_due(self, carriers: list[str], limit: int) -> list[tuple[int, str, str]]:
+        with UnitOfWork(self.session_factory) as uow:
+            now = self.clock.now()
+            rows = uow.session.execute(
+                select(Shipment.id, Shipment.carrier, Shipment.tracking_number)
+                .where(
+                    Shipment.carrier.in_(carriers),
+                    Shipment.next_poll_at.is_not(None),
+                    Shipment.next_poll_at <= now,
+                    Shipment.status.not_in(FINISHED),
+                )
+                .order_by(Shipment.next_poll_at)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            ).all()
+            if rows:
+                uow.session.execute(
+                    update(Shipment)
+                    .where(Shipment.id.in_([row.id for row in rows]))
+                    .values(next_poll_at=now + POLL_LEASE)
+                )
+                uow.commit()
+            return [(row.id, row.carrier, row.tracking_number) for row in rows]
+
+    def _poll_failed(self, shipment_id: int) -> None:
+        with UnitOfWork(self.session_factory) as uow:
+            shipment = uow.session.get(Shipment, shipment_id)
+            if shipment is not None:
+                shipment.poll_failures += 1
+                backoff = min(POLL_INTERVAL * 2 ** min(shipment.poll_failures, 8), POLL_BACKOFF_CAP)
+                shipment.next_poll_at = self.clock.now() + backoff
+                uow.commit()
+
+    def open_shipments(
+        self, *, direction: Direction | None = None, limit: int = 100
+    ) -> list[Shipment]:
+        with UnitOfWork(self.session_factory) as uow:
+            query = select(Shipment).where(Shipment.status.not_in(FINISHED))
+            if direction:
+                query = query.where(Shipment.direction == direction)
+            return list(uow.session.scalars(query.order_by(Shipment.id.desc()).limit(limit)))

@@ -1,0 +1,165 @@
+"""Storing carrier events once and moving shipments forward: operations on an open session.
+
+Used by the use cases in :mod:`carriers.services` (and by returns, inside its own
+transactions). They flush but never commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import case, select
+from sqlalchemy.orm import Session
+
+from carriers.events import CarrierEvent
+from carriers.models import CarrierEventRecord, EventOutcome, EventSource, Shipment
+from carriers.status import ENDS_BADLY, PROVES_PICKUP, TrackingStatus, moves_forward
+from core.db import insert_ignoring_conflicts
+
+
+def normalise_tracking_number(tracking_number: str) -> str:
+    return "".join(tracking_number.split()).upper()
+
+
+@dataclass(frozen=True)
+class ShipmentChange:
+    """What one event did to one shipment; handed to listeners in the same transaction."""
+
+    shipment: Shipment
+    event: CarrierEventRecord
+    previous_status: TrackingStatus
+    picked_up_now: bool  # the first proof that the carrier has the parcel
+    ended_badly: bool  # returned to sender or cancelled after the fact
+    exception: bool  # the carrier reported a problem
+
+    @property
+    def status_changed(self) -> bool:
+        return self.shipment.status is not self.previous_status
+
+
+#: Called for every event applied to a shipment, inside the transaction that stores it, so
+#: whatever a listener writes (an outbox row for a refund, say) commits with the event or not
+#: at all. Returns registers one; carriers knows nothing of it.
+Listener = Callable[[Session, ShipmentChange], None]
+
+
+def find_shipment_for_update(
+    session: Session, tracking_number: str, carrier: str
+) -> Shipment | None:
+    """The shipment an event belongs to, locked; the same carrier's first when numbers clash."""
+    return session.scalars(
+        select(Shipment)
+        .where(Shipment.tracking_number == normalise_tracking_number(tracking_number))
+        .order_by(case((Shipment.carrier == carrier, 0), else_=1), Shipment.id.desc())
+        .limit(1)
+        .with_for_update()
+    ).first()
+
+
+def apply_event(
+    session: Session, shipment: Shipment, record: CarrierEventRecord, listeners: Sequence[Listener]
+) -> ShipmentChange:
+    """Move ``shipment`` forward by ``record`` if it is news; else only add it to the timeline."""
+    previous = shipment.status
+    picked_up_now = False
+    if record.status in PROVES_PICKUP:
+        if shipment.picked_up_at is None:
+            shipment.picked_up_at = record.occurred_at
+            picked_up_now = True
+        elif record.occurred_at < shipment.picked_up_at:
+            # A late pickup scan after a later status: keep the true pickup time, fire nothing.
+            shipment.picked_up_at = record.occurred_at
+    if moves_forward(previous, record.status):
+        shipment.status = record.status
+        record.outcome = EventOutcome.APPLIED
+    else:
+        record.outcome = EventOutcome.RECORDED
+    if record.status is TrackingStatus.DELIVERED and shipment.delivered_at is None:
+        shipment.delivered_at = record.occurred_at
+    exception = record.status is TrackingStatus.EXCEPTION
+    if exception:
+        shipment.last_exception = (record.description or record.raw_status)[:300]
+    record.shipment_id = shipment.id
+    record.shipment = shipment
+    shipment.updated_at = max(shipment.updated_at, record.received_at)
+    session.flush()
+    change = ShipmentChange(
+        shipment=shipment,
+        event=record,
+        previous_status=previous,
+        picked_up_now=picked_up_now,
+        ended_badly=record.status in ENDS_BADLY and record.outcome is EventOutcome.APPLIED,
+        exception=exception,
+    )
+    for listener in listeners:
+        listener(session, change)
+    return change
+
+
+def store_events(
+    session: Session,
+    events: Iterable[CarrierEvent],
+    *,
+    source: EventSource,
+    received_at: datetime,
+    listeners: Sequence[Listener] = (),
+    delivery_id: int | None = None,
+    recorded_by: str | None = None,
+) -> list[CarrierEventRecord]:
+    """Store each event once (by its dedupe key) and apply the new ones, oldest first.
+
+    Returns the events that were new. A duplicate (same scan delivered again, replayed, or
+    sent by two providers) is silently absorbed: it was stored and applied the first time.
+    """
+    new_records = []
+    for event in sorted(events, key=lambda e: e.occurred_at):
+        key = event.dedupe_key()
+        added = insert_ignoring_conflicts(
+            session,
+            CarrierEventRecord.__table__,
+            {
+                "dedupe_key": key,
+                "carrier": event.carrier,
+                "tracking_number": normalise_tracking_number(event.tracking_number),
+                "status": event.status.value,
+                "raw_status": event.raw_status[:100],
+                "occurred_at": event.occurred_at,
+                "description": event.description,
+                "location": event.location[:200] if event.location else None,
+                "provider_event_id": event.provider_event_id,
+                "source": source.value,
+                "recorded_by": recorded_by,
+                "outcome": EventOutcome.UNMATCHED.value,
+                "delivery_id": delivery_id,
+                "received_at": received_at,
+            },
+        )
+        if not added:
+            continue
+        record = session.scalars(
+            select(CarrierEventRecord).where(CarrierEventRecord.dedupe_key == key)
+        ).one()
+        shipment = find_shipment_for_update(session, event.tracking_number, event.carrier)
+        if shipment is not None:
+            apply_event(session, shipment, record, listeners)
+        new_records.append(record)
+    session.flush()
+    return new_records
+
+
+def apply_waiting_events(
+    session: Session, shipment: Shipment, listeners: Sequence[Listener]
+) -> list[ShipmentChange]:
+    """Events that arrived before their shipment was known, applied in the order they happened."""
+    waiting = session.scalars(
+        select(CarrierEventRecord)
+        .where(
+            CarrierEventRecord.tracking_number == shipment.tracking_number,
+            CarrierEventRecord.outcome == EventOutcome.UNMATCHED,
+        )
+        .order_by(CarrierEventRecord.occurred_at, CarrierEventRecord.id)
+        .with_for_update()
+    ).all()
+    return [apply_event(session, shipment, record, listeners) for record in waiting]

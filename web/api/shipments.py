@@ -1,0 +1,106 @@
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields
+
+from carriers.models import Direction
+from carriers.status import TrackingStatus
+from web.api.auth import ALL_ROLES, current_api_user, roles
+from web.api.fields import Text
+from web.auth.models import Role
+from web.extensions import services
+
+blp = Blueprint(
+    "shipments",
+    __name__,
+    url_prefix="/api/v1/shipments",
+    description="Shipments and their carrier tracking timelines",
+)
+
+HANDLERS = (Role.ADMIN, Role.WAREHOUSE, Role.SERVICE_DESK)
+
+
+class TimelineEventSchema(Schema):
+    occurred_at = fields.AwareDateTime()
+    status = fields.Enum(TrackingStatus, by_value=True)
+    raw_status = fields.String()
+    description = fields.String()
+    location = fields.String(allow_none=True)
+    source = fields.Function(lambda e: e.source.value)
+    outcome = fields.Function(
+        lambda e: e.outcome.value,
+        metadata={
+            "description": "applied: moved the shipment forward; recorded: on the timeline only"
+        },
+    )
+    recorded_by = fields.String(allow_none=True)
+    received_at = fields.AwareDateTime()
+
+
+class ShipmentSchema(Schema):
+    tracking_number = fields.String()
+    carrier = fields.String()
+    direction = fields.Enum(Direction, by_value=True)
+    status = fields.Enum(TrackingStatus, by_value=True)
+    reference = fields.String(allow_none=True)
+    picked_up_at = fields.AwareDateTime(allow_none=True)
+    delivered_at = fields.AwareDateTime(allow_none=True)
+    last_exception = fields.String(allow_none=True)
+    has_label = fields.Function(lambda s: s.label_media_type is not None)
+    created_at = fields.AwareDateTime()
+    events = fields.List(fields.Nested(TimelineEventSchema))
+
+
+class ShipmentCreateSchema(Schema):
+    direction = fields.Enum(Direction, by_value=True, required=True)
+    carrier = Text(32, min_length=1, required=True, metadata={"example": "sfexpress"})
+    tracking_number = Text(64, min_length=1, required=True)
+    reference = Text(100, load_default=None, metadata={"example": "RMA-20261123-0042"})
+
+
+class ManualEventSchema(Schema):
+    status = fields.Enum(TrackingStatus, by_value=True, required=True)
+    occurred_at = fields.AwareDateTime(load_default=None, default_timezone=None)
+    reason = Text(
+        500, min_length=1, required=True, metadata={"example": "Carrier confirmed pickup by phone"}
+    )
+
+
+@blp.post("")
+@roles(*HANDLERS)
+@blp.arguments(ShipmentCreateSchema)
+@blp.response(201, ShipmentSchema)
+def register(data: dict[str, Any]) -> Any:
+    """Register a shipment by its tracking number (e.g. the customer's own label)."""
+    return services().carriers.register_shipment(**data)
+
+
+@blp.get("/<tracking_number>")
+@roles(*ALL_ROLES)
+@blp.response(200, ShipmentSchema)
+def get(tracking_number: str) -> Any:
+    """A shipment with its timeline of carrier events, oldest first."""
+    return services().carriers.get_shipment(tracking_number)
+
+
+@blp.post("/<tracking_number>/events")
+@roles(*HANDLERS)
+@blp.arguments(ManualEventSchema)
+@blp.response(201, ShipmentSchema)
+def record_event(data: dict[str, Any], tracking_number: str) -> Any:
+    """Record a carrier event by hand (with a reason), e.g. a pickup confirmed by phone."""
+    return services().carriers.record_event(
+        current_api_user().email, tracking_number=tracking_number, **data
+    )
+
+
+@blp.get("/<tracking_number>/label")
+@roles(*ALL_ROLES)
+@blp.response(200, content_type="application/pdf")
+def label(tracking_number: str) -> Any:
+    """The printable label of a shipment spareflow created a label for."""
+    document, media_type = services().carriers.get_label(tracking_number)
+    return Response(document, mimetype=media_type)

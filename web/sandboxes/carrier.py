@@ -1,0 +1,216 @@
+"""The sandbox carrier service (``spareflow sandbox carrier --port N``).
+
+- ``POST /v1/labels`` (``Idempotency-Key`` honoured): a tracking number and a PDF label.
+- ``GET /v1/trackers/<tracking_number>``: the parcel's events so far (for polling).
+- ``POST /v1/parcels/<tracking_number>/journey``: play a journey, sending a signed webhook per
+  scan to spareflow, with optional faults (duplicates, out of order, lost scans).
+State is kept in memory: it is a sandbox.
+"""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import json
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+from flask import Flask, abort, jsonify, request
+from fpdf import FPDF
+
+from carriers.adapters.sandbox import SIGNATURE_HEADER, STATUS_MAP, sign
+
+log = logging.getLogger(__name__)
+
+DEFAULT_JOURNEY = ["picked_up", "in_transit", "out_for_delivery", "delivered"]
+PLACES = {
+    "picked_up": "Customer drop-off point",
+    "in_transit": "Sorting hub",
+    "out_for_delivery": "Local depot",
+    "delivered": "Receiving dock",
+}
+
+
+@dataclass
+class Parcel:
+    tracking_number: str
+    reference: str = ""
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class SandboxCarrier:
+    webhook_url: str
+    secret: str
+    step_seconds: float = 1.0
+    auto_journey: bool = False
+    attempts: int = 5  # deliveries per webhook, as a real provider retries
+    parcels: dict[str, Parcel] = field(default_factory=dict)
+    idempotent: dict[str, dict[str, Any]] = field(default_factory=dict)
+    deliveries: list[dict[str, Any]] = field(default_factory=list)  # what was sent, for tests
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    counter: itertools.count = field(default_factory=lambda: itertools.count(1))
+
+    def new_tracking_number(self) -> str:
+        return f"SBX{int(time.time()) % 100000:05d}{next(self.counter):06d}"
+
+    def send(self, payload: dict[str, Any]) -> int:
+        """POST one signed webhook, retrying like a real provider; returns the last status."""
+        body = json.dumps(payload).encode()
+        status = 0
+        for attempt in range(self.attempts):
+            headers = {
+                "Content-Type": "application/json",
+                SIGNATURE_HEADER: sign(self.secret, body, int(time.time())),
+            }
+            try:
+                status = httpx.post(
+                    self.webhook_url, content=body, headers=headers, timeout=10
+                ).status_code
+            except httpx.HTTPError as error:
+                log.warning("webhook to %s failed: %s", self.webhook_url, error)
+                status = 0
+            with self.lock:
+                self.deliveries.append({"event": payload["id"], "status": status})
+            if 200 <= status < 300 or 400 <= status < 500:
+                return status
+            time.sleep(min(0.2 * 2**attempt, 5))
+        return status
+
+    def play(
+        self, parcel: Parcel, steps: list[str], faults: dict[str, Any], step_seconds: float
+    ) -> list[int]:
+        lost = set(faults.get("lose") or [])
+        scans = []
+        for status in steps:
+            if step_seconds:
+                time.sleep(step_seconds)
+            event = {
+                "id": f"evt_{parcel.tracking_number}_{status}",
+                "tracking_number": parcel.tracking_number,
+                "status": status,
+                "occurred_at": datetime.now(UTC).isoformat(),
+                "description": status.replace("_", " ").capitalize(),
+                "location": PLACES.get(status, ""),
+            }
+            if status in lost:
+                continue  # the carrier never recorded this scan: no webhook, not on the tracker
+            with self.lock:
+                parcel.events.append(event)
+            scans.append(event)
+        if faults.get("out_of_order"):
+            scans.reverse()
+        results = []
+        for event in scans:
+            payload = {
+                "id": event["id"],
+                "type": "tracking.updated",
+                "created": int(time.time()),
+                "data": {k: v for k, v in event.items() if k != "id"},
+            }
+            copies = 2 if faults.get("duplicate") else 1
+            results.extend(self.send(payload) for _ in range(copies))
+        return results
+
+
+def _label_pdf(
+    tracking_number: str, reference: str, sender: dict[str, str], recipient: dict[str, str]
+) -> bytes:
+    pdf = FPDF(format=(105, 148))  # A6, the usual parcel label size (mm)
+    pdf.add_page()
+    pdf.set_font("helvetica", "B", 14)
+    pdf.cell(0, 8, "SANDBOX CARRIER - RETURN LABEL", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("helvetica", size=9)
+    for title, address in (("FROM", sender), ("TO", recipient)):
+        pdf.cell(0, 5, title, new_x="LMARGIN", new_y="NEXT")
+        for line in address.values():
+            pdf.cell(0, 4, str(line)[:60], new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(2)
+    pdf.code39(f"*{tracking_number}*", x=8, y=pdf.get_y(), w=0.8, h=14)
+    pdf.set_y(pdf.get_y() + 16)
+    pdf.set_font("helvetica", "B", 12)
+    pdf.cell(0, 6, tracking_number, new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("helvetica", size=9)
+    pdf.cell(0, 5, f"Ref: {reference}", new_x="LMARGIN", new_y="NEXT")
+    return bytes(pdf.output())
+
+
+def create_sandbox_carrier(
+    webhook_url: str,
+    secret: str,
+    *,
+    step_seconds: float = 1.0,
+    auto_journey: bool = False,
+    attempts: int = 5,
+) -> Flask:
+    carrier = SandboxCarrier(webhook_url, secret, step_seconds, auto_journey, attempts)
+    app = Flask(__name__)
+    app.extensions["sandbox_carrier"] = carrier
+
+    def start(
+        parcel: Parcel, steps: list[str], faults: dict[str, Any], step_seconds: float
+    ) -> None:
+        threading.Thread(
+            target=carrier.play, args=(parcel, steps, faults, step_seconds), daemon=True
+        ).start()
+
+    @app.post("/v1/labels")
+    def create_label() -> Any:
+        key = request.headers.get("Idempotency-Key")
+        if key and key in carrier.idempotent:
+            return jsonify(carrier.idempotent[key]), 200
+        body = request.get_json(silent=True) or {}
+        number = carrier.new_tracking_number()
+        parcel = Parcel(number, str(body.get("reference", "")))
+        pdf = _label_pdf(number, parcel.reference, body.get("from") or {}, body.get("to") or {})
+        answer = {
+            "tracking_number": number,
+            "label_pdf": base64.b64encode(pdf).decode(),
+            "created": datetime.now(UTC).isoformat(),
+        }
+        with carrier.lock:
+            carrier.parcels[number] = parcel
+            if key:
+                carrier.idempotent[key] = answer
+        if carrier.auto_journey:
+            start(parcel, DEFAULT_JOURNEY, {}, carrier.step_seconds)
+        return jsonify(answer), 201
+
+    @app.get("/v1/trackers/<tracking_number>")
+    def tracker(tracking_number: str) -> Any:
+        parcel = carrier.parcels.get(tracking_number)
+        if parcel is None:
+            abort(404)
+        return jsonify({"tracking_number": tracking_number, "events": list(parcel.events)})
+
+    @app.post("/v1/parcels/<tracking_number>/journey")
+    def journey(tracking_number: str) -> Any:
+        body = request.get_json(silent=True) or {}
+        steps = body.get("steps") or DEFAULT_JOURNEY
+        unknown = [step for step in steps if step not in STATUS_MAP]
+        if unknown:
+            return jsonify({"error": f"unknown steps {unknown}; use {sorted(STATUS_MAP)}"}), 422
+        with carrier.lock:
+            parcel = carrier.parcels.setdefault(tracking_number, Parcel(tracking_number))
+        faults = body.get("faults") or {}
+        step_seconds = float(body.get("step_seconds", carrier.step_seconds))
+        if body.get("wait"):
+            return jsonify({"deliveries": carrier.play(parcel, steps, faults, step_seconds)})
+        start(parcel, steps, faults, step_seconds)
+        return jsonify({"started": True}), 202
+
+    @app.get("/v1/deliveries")
+    def deliveries() -> Any:
+        with carrier.lock:
+            return jsonify(list(carrier.deliveries))
+
+    @app.get("/healthz")
+    def healthz() -> Any:
+        return {"status": "ok"}
+
+    return app

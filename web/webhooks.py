@@ -1,0 +1,43 @@
+"""Inbound webhooks: ``POST /webhooks/carriers/<carrier>``.
+
+The view only turns the HTTP request into a WebhookRequest and the service's answer into a
+response; verification, storage and application are the carriers service's job.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, request
+from flask.typing import ResponseReturnValue
+
+from carriers.events import WebhookRequest
+from web.errors import error_response
+from web.extensions import services
+
+bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
+
+#: Real tracking webhooks are a few kilobytes; anything near this is not one.
+MAX_WEBHOOK_BYTES = 1024 * 1024
+
+
+def _read_body() -> bytes | None:
+    if request.content_length is not None and request.content_length > MAX_WEBHOOK_BYTES:
+        return None
+    body = request.stream.read(MAX_WEBHOOK_BYTES + 1)  # also bounds bodies sent without a length
+    return None if len(body) > MAX_WEBHOOK_BYTES else body
+
+
+@bp.post("/carriers/<carrier>")
+def carrier_webhook(carrier: str) -> ResponseReturnValue:
+    body = _read_body()
+    if body is None:
+        return error_response(
+            413, "payload_too_large", f"Webhook bodies are limited to {MAX_WEBHOOK_BYTES} bytes."
+        )
+    webhook = WebhookRequest(
+        body=body,
+        headers=dict(request.headers),
+        query=request.args.to_dict(),
+        content_type=request.content_type or "",
+    )
+    ack = services().carriers.receive_webhook(carrier, webhook)
+    return Response(ack.body, status=ack.status, content_type=ack.content_type)
