@@ -6,10 +6,20 @@ from collections.abc import Mapping
 
 import httpx
 
+from carriers.adapters.aftership import AfterShipAdapter
 from carriers.adapters.base import CarrierAdapter
+from carriers.adapters.easypost import EasyPostAdapter
 from carriers.adapters.sandbox import SandboxAdapter
+from carriers.adapters.sfexpress import SFExpressAdapter
+from carriers.adapters.shippo import ShippoAdapter
 
-ADAPTER_CLASSES = (SandboxAdapter,)
+ADAPTER_CLASSES = (
+    SandboxAdapter,
+    EasyPostAdapter,
+    AfterShipAdapter,
+    ShippoAdapter,
+    SFExpressAdapter,
+)
 
 
 def build_adapters(

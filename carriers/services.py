@@ -113,7 +113,7 @@ class CarrierService:
             )
             delivery.new_event_count = len(new)
             uow.commit()
-        return adapter.acknowledge(events)
+        return adapter.acknowledge(events, request)
 
     def _keep_for_review(self, carrier: str, request: WebhookRequest, error: str) -> None:
         with UnitOfWork(self.session_factory) as uow:

@@ -135,7 +135,15 @@ def stocked(inventory: InventoryService) -> InventoryService:
 
 
 @pytest.fixture
-def app(database_url: str, clock: FrozenClock, tmp_path: Path) -> Iterator[Any]:
+def app_config() -> dict[str, Any]:
+    """Extra settings for the ``app`` fixture; a test module overrides this to add its own."""
+    return {}
+
+
+@pytest.fixture
+def app(
+    database_url: str, clock: FrozenClock, tmp_path: Path, app_config: dict[str, Any]
+) -> Iterator[Any]:
     from web import create_app
 
     app = create_app(
@@ -146,6 +154,7 @@ def app(database_url: str, clock: FrozenClock, tmp_path: Path) -> Iterator[Any]:
             "CLOCK": clock,
             "LOG_LEVEL": "WARNING",
             "SANDBOX_WEBHOOK_SECRET": SANDBOX_SECRET,
+            **app_config,
         }
     )
     app.instance_path = str(tmp_path / "instance")

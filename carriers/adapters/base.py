@@ -32,8 +32,10 @@ class CarrierAdapter(Protocol):
         """The events the webhook carries (MalformedWebhook if it is not the documented format)."""
         ...
 
-    def acknowledge(self, events: list[CarrierEvent]) -> Acknowledgement:
-        """The answer the provider expects once the webhook is stored."""
+    def acknowledge(
+        self, events: list[CarrierEvent], request: WebhookRequest | None = None
+    ) -> Acknowledgement:
+        """The answer the provider expects once the webhook is stored (in the request's format)."""
         ...
 
     def fetch_tracking(self, tracking_number: str) -> list[CarrierEvent]:

@@ -136,7 +136,9 @@ class SandboxAdapter:
             raise MalformedWebhook("The event has no data object.")
         return [event_from({"id": payload.get("id"), **data})]
 
-    def acknowledge(self, events: list[CarrierEvent]) -> Acknowledgement:
+    def acknowledge(
+        self, events: list[CarrierEvent], request: WebhookRequest | None = None
+    ) -> Acknowledgement:
         return Acknowledgement()
 
     def fetch_tracking(self, tracking_number: str) -> list[CarrierEvent]:
