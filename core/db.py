@@ -44,12 +44,14 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-def string_enum(cls: type[enum.Enum]) -> Enum:
+def string_enum(cls: type[enum.Enum], name: str | None = None) -> Enum:
     """A Python enum stored as its values in a plain string column with a CHECK constraint.
 
     Values rather than names, and no native ENUM type, so SQL reads naturally and adding a
     member is a one-line migration on both backends.
     """
+    # The name names the CHECK constraint: give one when a table has two such columns.
+    named = {"name": name} if name else {}
     return Enum(
         cls,
         native_enum=False,
@@ -57,6 +59,7 @@ def string_enum(cls: type[enum.Enum]) -> Enum:
         length=20,
         values_callable=lambda members: [m.value for m in members],
         validate_strings=True,
+        **named,
     )
 
 

@@ -234,3 +234,35 @@ def sandbox_carrier(
     )
     click.echo(f"sandbox carrier on http://{host}:{port}/ sending webhooks to {webhook_url}")
     waitress_serve(carrier, host=host, port=port, threads=4)
+
+
+@sandbox.command("refunds")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5082, show_default=True, type=int)
+@with_appcontext
+def sandbox_refunds(host: str, port: int) -> None:
+    """Run the Stripe-compatible refunds sandbox (API key: SPAREFLOW_REFUNDS_API_KEY)."""
+    from waitress import serve as waitress_serve
+
+    from web.sandboxes.refunds import create_refunds_sandbox
+
+    key = str(current_app.config.get("REFUNDS_API_KEY") or "sk_test_sandbox")
+    click.echo(f"refunds sandbox on http://{host}:{port}/ (Stripe-compatible /v1/refunds)")
+    waitress_serve(create_refunds_sandbox(key), host=host, port=port, threads=4)
+
+
+# --- the outbox --------------------------------------------------------------------------
+
+
+@main.group()
+def outbox() -> None:
+    """External side effects waiting to be carried out (refunds, return labels)."""
+
+
+@outbox.command("drain")
+@click.option("--limit", default=100, show_default=True)
+@with_appcontext
+def outbox_drain(limit: int) -> None:
+    """Carry out due messages now (the scheduler does this every few seconds)."""
+    done = services().outbox.drain(limit)
+    click.echo(f"Attempted {done} message(s).")

@@ -15,7 +15,11 @@ from carriers.registry import build_adapters
 from carriers.services import CarrierService
 from core.clock import Clock, SystemClock
 from core.db import make_engine, make_session_factory
+from core.outbox import OutboxWorker
 from inventory.services import InventoryService
+from returns.policy import ReturnPolicy
+from returns.refunds import StripeRefunds
+from returns.services import ReturnsService
 from web.auth.service import AuthService
 
 login_manager = LoginManager()
@@ -32,6 +36,8 @@ class Services:
     inventory: InventoryService
     auth: AuthService
     carriers: CarrierService
+    returns: ReturnsService
+    outbox: OutboxWorker
 
     def ping_database(self) -> None:
         with self.engine.connect() as connection:
@@ -42,13 +48,27 @@ def init_services(app: Flask, clock: Clock | None = None) -> Services:
     engine = make_engine(app.config["DATABASE_URL"], echo=app.config["SQLALCHEMY_ECHO"])
     session_factory = make_session_factory(engine)
     clock = clock or app.config.get("CLOCK") or SystemClock()
+    carriers = CarrierService(session_factory, clock, build_adapters(app.config))
+    returns = ReturnsService(
+        session_factory,
+        clock,
+        ReturnPolicy.from_settings(app.config),
+        carriers,
+        StripeRefunds.from_settings(app.config),
+        return_address=app.config.get("RETURNS_ADDRESS"),
+        default_return_carrier=app.config.get("RETURNS_CARRIER", "sandbox"),
+    )
+    # Returns reacts to carrier events (pickup releases the refund) in the same transaction.
+    carriers.listeners.append(returns.on_shipment_change)
     services = Services(
         engine=engine,
         session_factory=session_factory,
         clock=clock,
         inventory=InventoryService(session_factory, clock),
         auth=AuthService(session_factory, clock, hasher=_password_hasher(app)),
-        carriers=CarrierService(session_factory, clock, build_adapters(app.config)),
+        carriers=carriers,
+        returns=returns,
+        outbox=OutboxWorker(session_factory, clock, returns.outbox_handlers()),
     )
     app.extensions["spareflow"] = services
     return services

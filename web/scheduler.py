@@ -53,9 +53,21 @@ def poll_carriers() -> int:
     return services().carriers.poll_due()
 
 
+def drain_outbox() -> int:
+    """Every few seconds: carry out refunds and label purchases decided since the last run."""
+    return services().outbox.drain()
+
+
+def expire_authorisations() -> int:
+    """Hourly: authorisations whose parcel never reached the carrier expire."""
+    return services().returns.expire_overdue()
+
+
 JOBS = [
     Job("verify_stock_levels", verify_stock_levels, CronTrigger(hour=2, minute=30, timezone="UTC")),
     Job("poll_carriers", poll_carriers, IntervalTrigger(minutes=1, timezone="UTC")),
+    Job("drain_outbox", drain_outbox, IntervalTrigger(seconds=3, timezone="UTC")),
+    Job("expire_authorisations", expire_authorisations, IntervalTrigger(hours=1, timezone="UTC")),
 ]
 
 

@@ -33,6 +33,19 @@ EXPECTED_ROLES: dict[tuple[str, str], set[Role]] = {
     ("GET", "/api/v1/shipments/<tracking_number>"): EVERYONE,
     ("POST", "/api/v1/shipments/<tracking_number>/events"): {A, W, S},
     ("GET", "/api/v1/shipments/<tracking_number>/label"): EVERYONE,
+    ("POST", "/api/v1/returns"): {A, S},
+    ("GET", "/api/v1/returns"): EVERYONE,
+    ("GET", "/api/v1/returns/<rma>"): EVERYONE,
+    ("POST", "/api/v1/returns/<rma>/authorise"): {A, S},
+    ("POST", "/api/v1/returns/<rma>/reject"): {A, S},
+    ("POST", "/api/v1/returns/<rma>/cancel"): {A, S},
+    ("POST", "/api/v1/returns/<rma>/receive"): {A, W},
+    ("POST", "/api/v1/returns/<rma>/inspect"): {A, W},
+    ("POST", "/api/v1/returns/<rma>/close"): {A, S},
+    ("POST", "/api/v1/returns/<rma>/follow-up"): {A, S},
+    ("POST", "/api/v1/returns/<rma>/refund/release"): {A},
+    ("GET", "/api/v1/replacements"): {A, W, S},
+    ("POST", "/api/v1/replacements/<int:replacement_id>/ship"): {A, W},
 }
 
 # Routes under /api/v1 that are public on purpose: the API's own description.
@@ -59,6 +72,8 @@ def concrete(path: str) -> str:
         path.replace("<sku>", "NO-SUCH-SKU")
         .replace("<int:reservation_id>", "999999")
         .replace("<tracking_number>", "NO-SUCH-PARCEL")
+        .replace("<rma>", "RMA-00000000-0000")
+        .replace("<int:replacement_id>", "999999")
     )
 
 

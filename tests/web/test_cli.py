@@ -129,10 +129,17 @@ def test_the_scheduler_registers_its_jobs_and_they_run_in_an_app_context(
     run("db", "upgrade")
     scheduler = build_scheduler(fresh_app)
     jobs = {job.id: job for job in scheduler.get_jobs()}
-    assert set(jobs) == {"verify_stock_levels", "poll_carriers"}
+    assert set(jobs) == {
+        "verify_stock_levels",
+        "poll_carriers",
+        "drain_outbox",
+        "expire_authorisations",
+    }
     # Each runs outside any request, in its own app context.
     assert jobs["verify_stock_levels"].func() == 0
     assert jobs["poll_carriers"].func() == 0  # nothing open to poll
+    assert jobs["drain_outbox"].func() == 0  # nothing to carry out
+    assert jobs["expire_authorisations"].func() == 0
 
 
 def test_the_installed_spareflow_command_migrates_and_loads_demo_data(tmp_path: Path) -> None:

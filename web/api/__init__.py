@@ -10,7 +10,7 @@ from swagger_ui_bundle import swagger_ui_path
 from werkzeug.exceptions import HTTPException
 
 from web import errors
-from web.api import locations, parts, shipments, stock
+from web.api import locations, parts, returns, shipments, stock
 from web.api.schemas import ErrorSchema
 
 ASSETS_URL = "/api/v1/docs/assets/"
@@ -23,6 +23,8 @@ BLUEPRINTS = (
     stock.stock,
     stock.reservations,
     shipments.blp,
+    returns.returns_blp,
+    returns.replacements_blp,
 )
 
 

@@ -1,0 +1,168 @@
+"""RMA tables."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from core.db import Base, BigIntPK, UTCDateTime, string_enum
+from core.money import ExactDecimal
+from returns.status import (
+    Channel,
+    Disposition,
+    Priority,
+    Reason,
+    RefundStatus,
+    ReplacementStatus,
+    Resolution,
+    RmaStatus,
+)
+
+
+class RmaSequence(Base):
+    """The last RMA number handed out per day (RMA-20261123-0042)."""
+
+    __tablename__ = "rma_sequences"
+
+    day: Mapped[str] = mapped_column(String(8), primary_key=True)
+    last: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Rma(Base):
+    __tablename__ = "rmas"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(20), unique=True)
+    status: Mapped[RmaStatus] = mapped_column(string_enum(RmaStatus), index=True)
+    customer_name: Mapped[str] = mapped_column(String(200))
+    customer_email: Mapped[str] = mapped_column(String(254), index=True)
+    customer_phone: Mapped[str | None] = mapped_column(String(50))
+    vip: Mapped[bool] = mapped_column(Boolean, default=False)
+    order_number: Mapped[str | None] = mapped_column(String(100), index=True)
+    payment_reference: Mapped[str | None] = mapped_column(String(100))
+    purchase_date: Mapped[date | None] = mapped_column(Date)
+    channel: Mapped[Channel] = mapped_column(string_enum(Channel))
+    reason: Mapped[Reason] = mapped_column(string_enum(Reason))
+    description: Mapped[str] = mapped_column(Text, default="")
+    resolution: Mapped[Resolution] = mapped_column(string_enum(Resolution))
+    priority: Mapped[Priority] = mapped_column(string_enum(Priority))
+    policy_override_reason: Mapped[str | None] = mapped_column(Text)
+    policy_override_by: Mapped[str | None] = mapped_column(String(254))
+    currency: Mapped[str] = mapped_column(String(3))
+    refund_status: Mapped[RefundStatus] = mapped_column(string_enum(RefundStatus))
+    refund_amount_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    refund_hold_reason: Mapped[str | None] = mapped_column(String(300))
+    refund_reference: Mapped[str | None] = mapped_column(String(100))  # the provider's refund id
+    refund_released_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    refund_error: Mapped[str | None] = mapped_column(Text)
+    needs_recovery: Mapped[str | None] = mapped_column(
+        String(300)
+    )  # refunded, parcel lost/returned
+    needs_chase: Mapped[str | None] = mapped_column(
+        String(300)
+    )  # replacement out, return never came
+    return_carrier: Mapped[str | None] = mapped_column(String(32))
+    return_tracking_number: Mapped[str | None] = mapped_column(String(64), index=True)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    satisfaction: Mapped[int | None] = mapped_column(Integer)
+    satisfaction_comment: Mapped[str | None] = mapped_column(Text)
+    confirmed_fixed: Mapped[bool | None] = mapped_column(Boolean)
+    followup_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_by: Mapped[str] = mapped_column(String(254))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    lines: Mapped[list[RmaLine]] = relationship(
+        back_populates="rma", order_by="RmaLine.id", lazy="selectin", cascade="all, delete-orphan"
+    )
+    transitions: Mapped[list[RmaTransition]] = relationship(
+        order_by="RmaTransition.id", lazy="selectin", cascade="all, delete-orphan"
+    )
+    replacements: Mapped[list[Replacement]] = relationship(
+        order_by="Replacement.id", lazy="selectin", cascade="all, delete-orphan"
+    )
+
+    __table_args__ = (
+        CheckConstraint("refund_amount_minor >= 0", name="refund_not_negative"),
+        CheckConstraint(
+            "satisfaction IS NULL OR satisfaction BETWEEN 1 AND 5", name="satisfaction"
+        ),
+    )
+
+
+class RmaLine(Base):
+    __tablename__ = "rma_lines"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    rma_id: Mapped[int] = mapped_column(ForeignKey("rmas.id"), index=True)
+    part_id: Mapped[int] = mapped_column(ForeignKey("parts.id"), index=True)
+    sku: Mapped[str] = mapped_column(String(64))
+    qty: Mapped[int] = mapped_column(Integer)
+    serial: Mapped[str | None] = mapped_column(String(100))
+    unit_price: Mapped[Decimal] = mapped_column(ExactDecimal(14, 4))
+    received_qty: Mapped[int] = mapped_column(Integer, default=0)
+    condition: Mapped[str | None] = mapped_column(String(200))
+    serial_matches: Mapped[bool | None] = mapped_column(Boolean)
+    disposition: Mapped[Disposition | None] = mapped_column(string_enum(Disposition))
+
+    rma: Mapped[Rma] = relationship(back_populates="lines")
+
+    __table_args__ = (
+        CheckConstraint("qty > 0", name="qty_positive"),
+        CheckConstraint("received_qty >= 0 AND received_qty <= qty", name="received_within_qty"),
+        CheckConstraint("unit_price >= 0", name="unit_price"),
+    )
+
+
+class RmaTransition(Base):
+    """Every change of an RMA's state: who, when, from, to, why. The timeline."""
+
+    __tablename__ = "rma_transitions"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    rma_id: Mapped[int] = mapped_column(ForeignKey("rmas.id"), index=True)
+    #: "status" for a change of state; "refund", "replacement", "return_label" for what happened
+    #: alongside (from and to are then the unchanged state).
+    kind: Mapped[str] = mapped_column(String(20), default="status")
+    from_status: Mapped[RmaStatus | None] = mapped_column(string_enum(RmaStatus, "from_status"))
+    to_status: Mapped[RmaStatus] = mapped_column(string_enum(RmaStatus, "to_status"))
+    actor: Mapped[str] = mapped_column(String(254))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Replacement(Base):
+    """An advance replacement for one RMA line: reserved at authorisation, in the pick queue."""
+
+    __tablename__ = "replacements"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    rma_id: Mapped[int] = mapped_column(ForeignKey("rmas.id"), index=True)
+    line_id: Mapped[int] = mapped_column(ForeignKey("rma_lines.id"))
+    sku: Mapped[str] = mapped_column(String(64))
+    qty: Mapped[int] = mapped_column(Integer)
+    status: Mapped[ReplacementStatus] = mapped_column(string_enum(ReplacementStatus), index=True)
+    reservation_id: Mapped[int | None] = mapped_column(ForeignKey("reservations.id"))
+    carrier: Mapped[str | None] = mapped_column(String(32))
+    tracking_number: Mapped[str | None] = mapped_column(String(64))
+    queued_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    shipped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    shipped_by: Mapped[str | None] = mapped_column(String(254))
+
+    rma: Mapped[Rma] = relationship(viewonly=True, lazy="raise")  # load it explicitly where needed
+
+    @property
+    def rma_number(self) -> str:
+        return self.rma.number

@@ -1,0 +1,927 @@
+"""Return use cases: intake, authorisation, the refund on pickup, receipt, inspection, closing.
+
+One transaction per use case. External effects (the refund, a return label) are outbox
+messages written in the transaction that decides them, carried out by the outbox worker.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session, selectinload
+
+from carriers.models import Direction, Shipment
+from carriers.services import CarrierService
+from carriers.status import TrackingStatus
+from carriers.tracking import ShipmentChange
+from core.clock import Clock
+from core.db import UnitOfWork, insert_ignoring_conflicts
+from core.errors import Conflict, InvalidInput
+from core.outbox import Handler, OutboxMessage, enqueue
+from inventory import ledger
+from inventory.errors import InsufficientStock
+from inventory.models import Part
+from returns.errors import IllegalTransition, ReplacementNotFound, RmaNotFound
+from returns.models import Replacement, Rma, RmaLine, RmaSequence, RmaTransition
+from returns.policy import ReturnPolicy
+from returns.refunds import StripeRefunds
+from returns.status import (
+    OPEN,
+    TRANSITIONS,
+    WAITING_FOR_PARCEL,
+    Channel,
+    Disposition,
+    Priority,
+    Reason,
+    RefundStatus,
+    ReplacementStatus,
+    Resolution,
+    RmaStatus,
+    raised,
+)
+
+REFUND_TOPIC = "refund.create"
+LABEL_TOPIC = "return_label.buy"
+SYSTEM = "spareflow"
+#: Reasons judged against the warranty rather than the no-questions return window.
+WARRANTY_REASONS = {Reason.DEFECTIVE, Reason.DAMAGED_IN_TRANSIT, Reason.MISSING_ITEM}
+#: What the carrier's progress means for the RMA (forward moves only; see TRANSITIONS).
+CARRIER_PROGRESS = {
+    TrackingStatus.IN_TRANSIT: RmaStatus.IN_TRANSIT,
+    TrackingStatus.OUT_FOR_DELIVERY: RmaStatus.IN_TRANSIT,
+    TrackingStatus.AVAILABLE_FOR_PICKUP: RmaStatus.IN_TRANSIT,
+    TrackingStatus.DELIVERED: RmaStatus.IN_TRANSIT,  # at our dock; "received" is our own scan
+}
+
+
+@dataclass(frozen=True)
+class RmaView:
+    """An RMA with the shipments that carry its parts (the return and any replacements)."""
+
+    rma: Rma
+    shipments: list[Shipment]
+
+
+def _months_later(start: date, months: int) -> date:
+    month_index = start.month - 1 + months
+    year, month = start.year + month_index // 12, month_index % 12 + 1
+    for day in (start.day, 30, 29, 28):
+        try:
+            return date(year, month, day)
+        except ValueError:
+            continue
+    raise AssertionError("unreachable")
+
+
+class ReturnsService:
+    def __init__(
+        self,
+        session_factory: Callable[[], Session],
+        clock: Clock,
+        policy: ReturnPolicy,
+        carriers: CarrierService,
+        refunds: StripeRefunds,
+        return_address: Mapping[str, str] | None = None,
+        default_return_carrier: str = "sandbox",
+    ):
+        self.session_factory = session_factory
+        self.clock = clock
+        self.policy = policy
+        self.carriers = carriers
+        self.refunds = refunds
+        self.return_address = dict(return_address or {})
+        self.default_return_carrier = default_return_carrier
+
+    # --- reading -------------------------------------------------------------------------
+
+    def get(self, number: str) -> RmaView:
+        with UnitOfWork(self.session_factory) as uow:
+            return self._view(uow.session, number)
+
+    def _view(self, session: Session, number: str) -> RmaView:
+        rma = self._rma(session, number)
+        shipments = session.scalars(
+            select(Shipment).where(Shipment.reference == rma.number).order_by(Shipment.id)
+        ).all()
+        return RmaView(rma, list(shipments))
+
+    def list(
+        self,
+        *,
+        status: RmaStatus | None = None,
+        priority: Priority | None = None,
+        customer: str | None = None,
+        overdue: bool | None = None,
+        after: int | None = None,
+        limit: int = 50,
+    ) -> list[Rma]:
+        """Newest first (keyset on id). ``overdue``: waiting for a parcel past its expiry."""
+        with UnitOfWork(self.session_factory) as uow:
+            query = select(Rma)
+            if status:
+                query = query.where(Rma.status == status)
+            if priority:
+                query = query.where(Rma.priority == priority)
+            if customer:
+                needle = f"%{customer.strip().casefold()}%"
+                query = query.where(
+                    func.lower(Rma.customer_email).like(needle)
+                    | func.lower(Rma.customer_name).like(needle)
+                )
+            if overdue is True:
+                query = query.where(
+                    Rma.status.in_(WAITING_FOR_PARCEL), Rma.expires_at < self.clock.now()
+                )
+            if after is not None:
+                query = query.where(Rma.id < after)
+            return list(uow.session.scalars(query.order_by(Rma.id.desc()).limit(limit)))
+
+    def pick_queue(self) -> list[Replacement]:
+        with UnitOfWork(self.session_factory) as uow:
+            return list(
+                uow.session.scalars(
+                    select(Replacement)
+                    .options(selectinload(Replacement.rma))
+                    .where(
+                        Replacement.status.in_(
+                            [ReplacementStatus.QUEUED, ReplacementStatus.BACKORDERED]
+                        )
+                    )
+                    .order_by(Replacement.queued_at, Replacement.id)
+                )
+            )
+
+    def _rma(self, session: Session, number: str, *, lock: bool = False) -> Rma:
+        query = select(Rma).where(Rma.number == number.strip().upper())
+        rma = session.scalars(query.with_for_update() if lock else query).first()
+        if rma is None:
+            raise RmaNotFound(number)
+        if lock:
+            session.refresh(rma)
+        return rma
+
+    # --- intake --------------------------------------------------------------------------
+
+    def create(
+        self,
+        actor: str,
+        *,
+        customer: Mapping[str, Any],
+        channel: Channel,
+        lines: Sequence[Mapping[str, Any]],
+        reason: Reason,
+        resolution: Resolution,
+        priority: Priority = Priority.MEDIUM,
+        order_number: str | None = None,
+        payment_reference: str | None = None,
+        purchase_date: date | None = None,
+        description: str = "",
+        override_reason: str | None = None,
+        supervisor: bool = False,
+    ) -> RmaView:
+        """Open an RMA at once, with a number, after the intake checks (each names its field)."""
+        today = self.clock.now().date()
+        if purchase_date and purchase_date > today:
+            raise InvalidInput("purchase_date", "The purchase date is in the future.")
+        if resolution is Resolution.REFUND and not payment_reference:
+            raise InvalidInput(
+                "payment_reference", "A refund needs the payment to refund (e.g. pi_...)."
+            )
+        if override_reason and not supervisor:
+            raise InvalidInput(
+                "override_reason",
+                "Only a supervisor (admin) can override the policy.",
+                code="override_not_allowed",
+            )
+        with UnitOfWork(self.session_factory) as uow:
+            session = uow.session
+            parts = self._check_lines(session, lines)
+            if purchase_date and not override_reason:
+                self._check_policy(purchase_date, reason, [part.sku for part in parts], today)
+            now = self.clock.now()
+            rma = Rma(
+                number=self._next_number(session, now),
+                status=RmaStatus.REQUESTED,
+                customer_name=customer["name"],
+                customer_email=customer["email"].strip().lower(),
+                customer_phone=customer.get("phone"),
+                vip=bool(customer.get("vip")),
+                order_number=order_number,
+                payment_reference=payment_reference,
+                purchase_date=purchase_date,
+                channel=channel,
+                reason=reason,
+                description=description,
+                resolution=resolution,
+                priority=raised(priority) if customer.get("vip") else priority,
+                policy_override_reason=override_reason,
+                policy_override_by=actor if override_reason else None,
+                currency=self.policy.currency,
+                refund_status=RefundStatus.NONE,
+                refund_amount_minor=0,
+                created_by=actor,
+                created_at=now,
+                updated_at=now,
+            )
+            for part, line in zip(parts, lines, strict=True):
+                rma.lines.append(
+                    RmaLine(
+                        part_id=part.id,
+                        sku=part.sku,
+                        qty=line["qty"],
+                        serial=line.get("serial"),
+                        unit_price=line["unit_price"],
+                        received_qty=0,
+                    )
+                )
+            if self._refund_due(rma):
+                rma.refund_amount_minor = self._refund_amount(rma)
+            session.add(rma)
+            session.flush()
+            self._record(
+                session,
+                rma,
+                None,
+                RmaStatus.REQUESTED,
+                actor,
+                f"Opened via {channel.value}"
+                + (f"; policy overridden: {override_reason}" if override_reason else ""),
+            )
+            if self._auto_authorisable(rma):
+                self._authorise(
+                    session, rma, SYSTEM, None, None, "Within the automatic authorisation rules"
+                )
+            uow.commit()
+            return self._view(session, rma.number)
+
+    def _check_lines(self, session: Session, lines: Sequence[Mapping[str, Any]]) -> list[Part]:
+        parts = []
+        for index, line in enumerate(lines):
+            part = ledger.find_part(session, line["sku"])
+            if part is None:
+                raise InvalidInput(
+                    f"lines.{index}.sku", f"No part with SKU {line['sku']!r}.", code="unknown_sku"
+                )
+            ordered = line.get("ordered_qty")
+            if ordered is not None and line["qty"] > ordered:
+                raise InvalidInput(
+                    f"lines.{index}.qty",
+                    f"{line['qty']} returned but only {ordered} on the order line.",
+                    code="qty_above_order",
+                )
+            parts.append(part)
+        return parts
+
+    def _check_policy(self, purchased: date, reason: Reason, skus: list[str], today: date) -> None:
+        if reason in WARRANTY_REASONS:
+            for sku in skus:
+                months = self.policy.warranty_for(sku)
+                if today > _months_later(purchased, months):
+                    raise InvalidInput(
+                        "purchase_date",
+                        f"The {months}-month warranty of {sku} ended on "
+                        f"{_months_later(purchased, months).isoformat()}; a supervisor "
+                        "can override with a reason.",
+                        code="warranty_expired",
+                    )
+        elif (today - purchased).days > self.policy.return_window_days:
+            raise InvalidInput(
+                "purchase_date",
+                f"The {self.policy.return_window_days}-day return window has passed; "
+                "a supervisor can override with a reason.",
+                code="return_window_expired",
+            )
+
+    @staticmethod
+    def _refund_due(rma: Rma) -> bool:
+        """A refund, or an exchange: a replacement with the original payment to refund.
+
+        As DOMAIN.md describes, an exchange refunds the original on pickup and ships the
+        replacement at once as a new order. A replacement without a payment reference is a
+        free (warranty) replacement; a repair refunds nothing.
+        """
+        if rma.resolution is Resolution.REFUND:
+            return True
+        return rma.resolution is Resolution.REPLACEMENT and bool(rma.payment_reference)
+
+    def _refund_amount(self, rma: Rma) -> int:
+        paid = sum((line.unit_price * line.qty for line in rma.lines), Decimal(0))
+        fee_percent = self.policy.restocking_fee_percent.get(rma.reason, Decimal(0))
+        return self.policy.to_minor(paid - paid * fee_percent / 100)
+
+    def _auto_authorisable(self, rma: Rma) -> bool:
+        limit = self.policy.auto_authorise_limit_minor
+        value = self.policy.to_minor(sum((ln.unit_price * ln.qty for ln in rma.lines), Decimal(0)))
+        return limit > 0 and not rma.policy_override_reason and value <= limit
+
+    def _next_number(self, session: Session, now: datetime) -> str:
+        day = now.strftime("%Y%m%d")
+        insert_ignoring_conflicts(session, RmaSequence.__table__, {"day": day, "last": 0})
+        last = session.execute(
+            update(RmaSequence)
+            .where(RmaSequence.day == day)
+            .values(last=RmaSequence.last + 1)
+            .returning(RmaSequence.last)
+        ).scalar_one()
+        return f"RMA-{day}-{last:04d}"
+
+    # --- the state machine ---------------------------------------------------------------
+
+    def _record(
+        self,
+        session: Session,
+        rma: Rma,
+        from_status: RmaStatus | None,
+        to_status: RmaStatus,
+        actor: str,
+        reason: str,
+        kind: str = "status",
+    ) -> None:
+        rma.transitions.append(
+            RmaTransition(
+                kind=kind,
+                from_status=from_status,
+                to_status=to_status,
+                actor=actor,
+                reason=reason,
+                at=self.clock.now(),
+            )
+        )
+        rma.updated_at = self.clock.now()
+        session.flush()
+
+    def _move(
+        self, session: Session, rma: Rma, to: RmaStatus, actor: str, reason: str = ""
+    ) -> None:
+        if to not in TRANSITIONS[rma.status]:
+            raise IllegalTransition(rma.number, rma.status.value, to.value)
+        previous, rma.status = rma.status, to
+        self._record(session, rma, previous, to, actor, reason)
+
+    def _note(self, session: Session, rma: Rma, kind: str, actor: str, text: str) -> None:
+        self._record(session, rma, rma.status, rma.status, actor, text, kind=kind)
+
+    def authorise(
+        self,
+        actor: str,
+        number: str,
+        *,
+        carrier: str | None = None,
+        tracking_number: str | None = None,
+        reason: str = "",
+    ) -> RmaView:
+        if bool(carrier) != bool(tracking_number):
+            raise InvalidInput(
+                "tracking_number" if carrier else "carrier",
+                "Give both the carrier and the tracking number, or neither.",
+            )
+        with UnitOfWork(self.session_factory) as uow:
+            rma = self._rma(uow.session, number, lock=True)
+            self._authorise(uow.session, rma, actor, carrier, tracking_number, reason)
+            uow.commit()
+            return self._view(uow.session, number)
+
+    def _authorise(
+        self,
+        session: Session,
+        rma: Rma,
+        actor: str,
+        carrier: str | None,
+        tracking_number: str | None,
+        reason: str,
+    ) -> None:
+        self._move(session, rma, RmaStatus.AUTHORISED, actor, reason)
+        now = self.clock.now()
+        rma.expires_at = now + timedelta(days=self.policy.authorisation_days)
+        if self._refund_due(rma):
+            rma.refund_status = RefundStatus.AWAITING_PICKUP
+        if rma.resolution is Resolution.REPLACEMENT:
+            self._reserve_replacements(session, rma, actor)
+        if tracking_number and carrier:
+            self._attach_return_shipment(session, rma, carrier, tracking_number, actor)
+        else:
+            enqueue(
+                session,
+                topic=LABEL_TOPIC,
+                key=f"return-label:{rma.number}",
+                now=now,
+                payload={
+                    "rma": rma.number,
+                    "carrier": self.default_return_carrier,
+                    "from": {"name": rma.customer_name, "email": rma.customer_email},
+                    "to": self.return_address,
+                },
+            )
+            self._note(
+                session,
+                rma,
+                "return_label",
+                actor,
+                f"Prepaid return label ordered from {self.default_return_carrier}",
+            )
+
+    def _attach_return_shipment(
+        self, session: Session, rma: Rma, carrier: str, tracking_number: str, actor: str
+    ) -> None:
+        rma.return_carrier = carrier
+        self._move(
+            session,
+            rma,
+            RmaStatus.AWAITING_PICKUP,
+            actor,
+            f"Return parcel: {carrier} {tracking_number}",
+        )
+        # Events that came before we knew the number are applied now (and may release the refund).
+        shipment = self.carriers.add_shipment(
+            session,
+            direction=Direction.INBOUND,
+            carrier=carrier,
+            tracking_number=tracking_number,
+            reference=rma.number,
+        )
+        rma.return_tracking_number = shipment.tracking_number
+
+    def _reserve_replacements(self, session: Session, rma: Rma, actor: str) -> None:
+        who = ledger.Who(actor, self.clock)
+        for line in rma.lines:
+            replacement = Replacement(
+                rma_id=rma.id,
+                line_id=line.id,
+                sku=line.sku,
+                qty=line.qty,
+                queued_at=self.clock.now(),
+                status=ReplacementStatus.QUEUED,
+            )
+            try:
+                reservation = ledger.reserve(
+                    session,
+                    who,
+                    sku=line.sku,
+                    qty=line.qty,
+                    reference=rma.number,
+                    reason="advance replacement",
+                )
+                replacement.reservation_id = reservation.id
+                text = (
+                    f"Replacement {line.qty} x {line.sku} reserved at {reservation.location.code}"
+                )
+            except InsufficientStock as short:
+                replacement.status = ReplacementStatus.BACKORDERED
+                text = f"Replacement {line.qty} x {line.sku} backordered: {short.message}"
+            rma.replacements.append(replacement)
+            self._note(session, rma, "replacement", actor, text)
+
+    def reject(self, actor: str, number: str, reason: str) -> RmaView:
+        return self._end(actor, number, RmaStatus.REJECTED, reason)
+
+    def cancel(self, actor: str, number: str, reason: str) -> RmaView:
+        return self._end(actor, number, RmaStatus.CANCELLED, reason)
+
+    def _end(self, actor: str, number: str, to: RmaStatus, reason: str) -> RmaView:
+        if not reason.strip():
+            raise InvalidInput("reason", "Say why.")
+        with UnitOfWork(self.session_factory) as uow:
+            rma = self._rma(uow.session, number, lock=True)
+            self._move(uow.session, rma, to, actor, reason)
+            self._release_replacements(uow.session, rma, actor, f"RMA {to.value}")
+            if rma.refund_status in (RefundStatus.AWAITING_PICKUP, RefundStatus.HELD):
+                rma.refund_status = RefundStatus.NONE
+            uow.commit()
+            return self._view(uow.session, number)
+
+    def _release_replacements(self, session: Session, rma: Rma, actor: str, why: str) -> None:
+        who = ledger.Who(actor, self.clock)
+        for replacement in rma.replacements:
+            if replacement.status in (ReplacementStatus.QUEUED, ReplacementStatus.BACKORDERED):
+                if replacement.reservation_id is not None:
+                    ledger.release(session, who, replacement.reservation_id, why)
+                replacement.status = ReplacementStatus.CANCELLED
+                self._note(
+                    session, rma, "replacement", actor, f"Replacement {replacement.sku} cancelled"
+                )
+
+    # --- carrier events (a listener of the carriers service) -----------------------------
+
+    def on_shipment_change(self, session: Session, change: ShipmentChange) -> None:
+        """Runs inside the transaction that stored the carrier event: all or nothing with it."""
+        shipment = change.shipment
+        if shipment.direction is not Direction.INBOUND or not shipment.reference:
+            return
+        rma = session.scalars(
+            select(Rma).where(Rma.number == shipment.reference).with_for_update()
+        ).first()
+        if rma is None:
+            return
+        source = f"{shipment.carrier} {shipment.tracking_number}: {change.event.raw_status}"
+        if change.picked_up_now and RmaStatus.PICKED_UP in TRANSITIONS[rma.status]:
+            self._move(
+                session, rma, RmaStatus.PICKED_UP, SYSTEM, f"Carrier has the parcel ({source})"
+            )
+            self._release_refund(session, rma, SYSTEM, "carrier pickup")
+        target = CARRIER_PROGRESS.get(shipment.status)
+        if target and target in TRANSITIONS[rma.status]:
+            if change.picked_up_now is False and rma.status in WAITING_FOR_PARCEL:
+                # A later scan with no pickup first would have fired above; nothing else to do.
+                pass
+            self._move(session, rma, target, SYSTEM, f"Carrier: {source}")
+        if change.ended_badly and rma.refund_status in (
+            RefundStatus.PENDING,
+            RefundStatus.RELEASED,
+        ):
+            rma.needs_recovery = (
+                f"Refunded, but the parcel was {shipment.status.value.replace('_', ' ')}"
+            )
+            self._note(session, rma, "refund", SYSTEM, rma.needs_recovery)
+
+    # --- the refund ------------------------------------------------------------------------
+
+    def _release_refund(
+        self, session: Session, rma: Rma, actor: str, why: str, supervisor_reason: str | None = None
+    ) -> None:
+        """Queue the refund, unless a release rule holds it for a supervisor."""
+        if rma.refund_status not in (RefundStatus.AWAITING_PICKUP, RefundStatus.HELD):
+            return
+        if supervisor_reason is None:
+            hold = self._hold_reason(session, rma)
+            if hold:
+                rma.refund_status, rma.refund_hold_reason = RefundStatus.HELD, hold
+                self._note(session, rma, "refund", actor, f"Refund held for a supervisor: {hold}")
+                return
+        rma.refund_status, rma.refund_hold_reason = RefundStatus.PENDING, None
+        enqueue(
+            session,
+            topic=REFUND_TOPIC,
+            key=f"refund:{rma.number}",
+            now=self.clock.now(),
+            payload={
+                "rma": rma.number,
+                "payment_reference": rma.payment_reference,
+                "amount_minor": rma.refund_amount_minor,
+                "currency": rma.currency,
+            },
+        )
+        text = f"Refund of {self._money(rma)} sent to the payment provider ({why})"
+        if supervisor_reason:
+            text += f"; released by hand: {supervisor_reason}"
+        self._note(session, rma, "refund", actor, text)
+
+    def _hold_reason(self, session: Session, rma: Rma) -> str | None:
+        if rma.refund_amount_minor > self.policy.auto_refund_limit_minor:
+            return f"{self._money(rma)} is above the automatic limit"
+        since = self.clock.now() - timedelta(days=self.policy.customer_limit_days)
+        earlier = (
+            session.scalar(
+                select(func.coalesce(func.sum(Rma.refund_amount_minor), 0)).where(
+                    Rma.customer_email == rma.customer_email,
+                    Rma.id != rma.id,
+                    Rma.refund_status.in_([RefundStatus.PENDING, RefundStatus.RELEASED]),
+                    Rma.updated_at >= since,
+                )
+            )
+            or 0
+        )
+        if earlier + rma.refund_amount_minor > self.policy.customer_refund_limit_minor:
+            return (
+                f"the customer's refunds over {self.policy.customer_limit_days} days would pass "
+                "the automatic limit"
+            )
+        return None
+
+    def _money(self, rma: Rma) -> str:
+        amount = Decimal(rma.refund_amount_minor).scaleb(-self.policy.minor_units)
+        return f"{amount} {rma.currency.upper()}"
+
+    def release_refund(self, actor: str, number: str, reason: str, *, supervisor: bool) -> RmaView:
+        """A supervisor releases a held refund, or one whose pickup scan never came."""
+        if not supervisor:
+            raise Conflict(
+                "Only a supervisor (admin) can release a refund by hand.",
+                code="supervisor_required",
+            )
+        if not reason.strip():
+            raise InvalidInput("reason", "Say why the refund is released by hand.")
+        with UnitOfWork(self.session_factory) as uow:
+            rma = self._rma(uow.session, number, lock=True)
+            if rma.refund_status not in (RefundStatus.AWAITING_PICKUP, RefundStatus.HELD):
+                raise Conflict(
+                    f"{rma.number}'s refund is {rma.refund_status.value}; nothing to release.",
+                    code="refund_not_releasable",
+                    refund_status=rma.refund_status.value,
+                )
+            if rma.status in (RmaStatus.REQUESTED, RmaStatus.REJECTED, RmaStatus.CANCELLED):
+                raise IllegalTransition(rma.number, rma.status.value, "refunded")
+            self._release_refund(
+                uow.session, rma, actor, "released by a supervisor", reason.strip()
+            )
+            uow.commit()
+            return self._view(uow.session, number)
+
+    def outbox_handlers(self) -> dict[str, Handler]:
+        return {
+            REFUND_TOPIC: Handler(
+                self._perform_refund, self._refund_succeeded, self._refund_failed
+            ),
+            LABEL_TOPIC: Handler(self._perform_label, self._label_succeeded, self._label_failed),
+        }
+
+    def _perform_refund(self, payload: Mapping[str, Any], key: str) -> dict[str, Any]:
+        return self.refunds.refund(
+            payment_reference=payload["payment_reference"],
+            amount_minor=int(payload["amount_minor"]),
+            idempotency_key=key,
+            metadata={"rma": payload["rma"]},
+        )
+
+    def _refund_succeeded(self, session: Session, message: OutboxMessage) -> None:
+        rma = self._rma(session, message.payload["rma"], lock=True)
+        rma.refund_status = RefundStatus.RELEASED
+        rma.refund_reference = (message.result or {}).get("id")
+        rma.refund_released_at = self.clock.now()
+        rma.refund_error = None
+        self._note(session, rma, "refund", SYSTEM, f"Refund {rma.refund_reference} released")
+
+    def _refund_failed(self, session: Session, message: OutboxMessage) -> None:
+        rma = self._rma(session, message.payload["rma"], lock=True)
+        rma.refund_status = RefundStatus.FAILED
+        rma.refund_error = message.last_error
+        self._note(
+            session, rma, "refund", SYSTEM, f"Refund failed, desk alerted: {message.last_error}"
+        )
+
+    def _perform_label(self, payload: Mapping[str, Any], key: str) -> dict[str, Any]:
+        shipment = self.carriers.buy_label(
+            direction=Direction.INBOUND,
+            carrier=payload["carrier"],
+            reference=payload["rma"],
+            from_address=payload["from"],
+            to_address=payload["to"],
+            idempotency_key=key,
+        )
+        return {"carrier": shipment.carrier, "tracking_number": shipment.tracking_number}
+
+    def _label_succeeded(self, session: Session, message: OutboxMessage) -> None:
+        rma = self._rma(session, message.payload["rma"], lock=True)
+        result = message.result or {}
+        rma.return_carrier = result.get("carrier")
+        rma.return_tracking_number = result.get("tracking_number")
+        if RmaStatus.AWAITING_PICKUP in TRANSITIONS[rma.status]:
+            self._move(
+                session,
+                rma,
+                RmaStatus.AWAITING_PICKUP,
+                SYSTEM,
+                f"Return label: {rma.return_carrier} {rma.return_tracking_number}",
+            )
+
+    def _label_failed(self, session: Session, message: OutboxMessage) -> None:
+        rma = self._rma(session, message.payload["rma"], lock=True)
+        self._note(
+            session, rma, "return_label", SYSTEM, f"Return label failed: {message.last_error}"
+        )
+
+    # --- the warehouse -------------------------------------------------------------------
+
+    def ship_replacement(
+        self, actor: str, replacement_id: int, *, carrier: str, tracking_number: str
+    ) -> RmaView:
+        with UnitOfWork(self.session_factory) as uow:
+            session = uow.session
+            replacement = session.get(Replacement, replacement_id, with_for_update=True)
+            if replacement is None:
+                raise ReplacementNotFound(replacement_id)
+            if (
+                replacement.status is not ReplacementStatus.QUEUED
+                or replacement.reservation_id is None
+            ):
+                raise Conflict(
+                    f"Replacement {replacement_id} is {replacement.status.value}; only a "
+                    "queued, reserved replacement can ship.",
+                    code="replacement_not_queued",
+                )
+            rma = session.get(Rma, replacement.rma_id)
+            assert rma is not None
+            ledger.issue_reserved(
+                session,
+                ledger.Who(actor, self.clock),
+                replacement.reservation_id,
+                reference=rma.number,
+                reason="advance replacement shipped",
+            )
+            shipment = self.carriers.add_shipment(
+                session,
+                direction=Direction.OUTBOUND,
+                carrier=carrier,
+                tracking_number=tracking_number,
+                reference=rma.number,
+            )
+            replacement.status = ReplacementStatus.SHIPPED
+            replacement.carrier, replacement.tracking_number = carrier, shipment.tracking_number
+            replacement.shipped_at, replacement.shipped_by = self.clock.now(), actor
+            self._note(
+                session,
+                rma,
+                "replacement",
+                actor,
+                f"Replacement {replacement.qty} x {replacement.sku} shipped: {carrier} "
+                f"{shipment.tracking_number}",
+            )
+            uow.commit()
+            return self._view(session, rma.number)
+
+    def receive(
+        self,
+        actor: str,
+        number: str,
+        *,
+        lines: Sequence[Mapping[str, Any]],
+        empty: bool = False,
+        note: str = "",
+    ) -> RmaView:
+        """Book the returned parcel in: each line into the returns location, through the ledger."""
+        with UnitOfWork(self.session_factory) as uow:
+            session = uow.session
+            rma = self._rma(session, number, lock=True)
+            self._move(session, rma, RmaStatus.RECEIVED, actor, note or "Parcel received")
+            who = ledger.Who(actor, self.clock)
+            by_sku = {line.sku.casefold(): line for line in rma.lines}
+            wrong = []
+            for index, received in enumerate([] if empty else lines):
+                line = by_sku.get(received["sku"].casefold())
+                if line is None:
+                    wrong.append(received["sku"])
+                    continue
+                if line.received_qty + received["qty"] > line.qty:
+                    raise InvalidInput(
+                        f"lines.{index}.qty",
+                        f"Only {line.qty - line.received_qty} more of {line.sku} expected.",
+                    )
+                ledger.receive(
+                    session,
+                    who,
+                    sku=line.sku,
+                    location=self.policy.returns_location,
+                    qty=received["qty"],
+                    reference=rma.number,
+                    reason="customer return",
+                )
+                line.received_qty += received["qty"]
+                line.condition = received.get("condition")
+                if line.serial and received.get("serial"):
+                    line.serial_matches = line.serial.strip() == str(received["serial"]).strip()
+            refunded = rma.refund_status in (RefundStatus.PENDING, RefundStatus.RELEASED)
+            if refunded and (empty or wrong or not any(line.received_qty for line in rma.lines)):
+                what = "empty" if empty or not wrong else f"the wrong item ({', '.join(wrong)})"
+                self._move(
+                    session, rma, RmaStatus.DISPUTED, actor, f"Refunded, but the parcel held {what}"
+                )
+            uow.commit()
+            return self._view(session, number)
+
+    def inspect(self, actor: str, number: str, *, lines: Sequence[Mapping[str, Any]]) -> RmaView:
+        """Decide what becomes of each received line; each decision is a ledger move."""
+        with UnitOfWork(self.session_factory) as uow:
+            session = uow.session
+            rma = self._rma(session, number, lock=True)
+            if rma.status is not RmaStatus.RECEIVED:
+                raise IllegalTransition(rma.number, rma.status.value, RmaStatus.INSPECTED.value)
+            who = ledger.Who(actor, self.clock)
+            by_sku = {line.sku.casefold(): line for line in rma.lines}
+            for index, decision in enumerate(lines):
+                line = by_sku.get(decision["sku"].casefold())
+                if line is None or line.received_qty == 0:
+                    raise InvalidInput(
+                        f"lines.{index}.sku", f"{decision['sku']} was not received on {rma.number}."
+                    )
+                self._dispose(
+                    session,
+                    who,
+                    rma,
+                    line,
+                    decision["disposition"],
+                    decision.get("location"),
+                    index,
+                )
+            self._move(
+                session,
+                rma,
+                RmaStatus.INSPECTED,
+                actor,
+                "; ".join(
+                    f"{line.sku}: {line.disposition.value}"
+                    for line in rma.lines
+                    if line.disposition
+                ),
+            )
+            uow.commit()
+            return self._view(session, number)
+
+    def _dispose(
+        self,
+        session: Session,
+        who: ledger.Who,
+        rma: Rma,
+        line: RmaLine,
+        disposition: Disposition,
+        location: str | None,
+        index: int,
+    ) -> None:
+        source, qty = self.policy.returns_location, line.received_qty
+        move = {"sku": line.sku, "qty": qty, "reference": rma.number}
+        if disposition is Disposition.RESTOCK:
+            if not location:
+                raise InvalidInput(
+                    f"lines.{index}.location", "Restocking needs the bin to put the part in."
+                )
+            ledger.transfer(
+                session,
+                who,
+                from_location=source,
+                to_location=location,
+                reason="restocked after inspection",
+                **move,
+            )
+        elif disposition in (Disposition.QUARANTINE, Disposition.REFURBISH):
+            ledger.transfer(
+                session,
+                who,
+                from_location=source,
+                to_location=location or self.policy.quarantine_location,
+                reason=f"{disposition.value} after inspection",
+                **move,
+            )
+        else:  # scrap, or back to the supplier under a claim
+            ledger.issue(
+                session,
+                who,
+                location=source,
+                reason=f"{disposition.value.replace('_', ' ')}",
+                **move,
+            )
+        line.disposition = disposition
+
+    def close(self, actor: str, number: str, reason: str = "") -> RmaView:
+        with UnitOfWork(self.session_factory) as uow:
+            rma = self._rma(uow.session, number, lock=True)
+            self._move(uow.session, rma, RmaStatus.CLOSED, actor, reason or "Closed")
+            rma.followup_due_at = self.clock.now() + timedelta(days=self.policy.followup_days)
+            uow.commit()
+            return self._view(uow.session, number)
+
+    def record_followup(
+        self,
+        actor: str,
+        number: str,
+        *,
+        satisfaction: int,
+        comment: str = "",
+        confirmed_fixed: bool | None = None,
+    ) -> RmaView:
+        with UnitOfWork(self.session_factory) as uow:
+            rma = self._rma(uow.session, number, lock=True)
+            if rma.status is not RmaStatus.CLOSED:
+                raise IllegalTransition(rma.number, rma.status.value, "followed up")
+            rma.satisfaction, rma.satisfaction_comment = satisfaction, comment or None
+            rma.confirmed_fixed = confirmed_fixed
+            rma.followup_due_at = None
+            self._note(uow.session, rma, "followup", actor, f"Satisfaction {satisfaction}/5")
+            uow.commit()
+            return self._view(uow.session, number)
+
+    # --- scheduled -----------------------------------------------------------------------
+
+    def expire_overdue(self) -> int:
+        """Authorisations whose parcel never reached the carrier in time expire."""
+        with UnitOfWork(self.session_factory) as uow:
+            session = uow.session
+            overdue = session.scalars(
+                select(Rma)
+                .where(Rma.status.in_(WAITING_FOR_PARCEL), Rma.expires_at < self.clock.now())
+                .with_for_update(skip_locked=True)
+            ).all()
+            for rma in overdue:
+                self._move(
+                    session,
+                    rma,
+                    RmaStatus.EXPIRED,
+                    SYSTEM,
+                    "No pickup before the authorisation expired",
+                )
+                if rma.refund_status is RefundStatus.AWAITING_PICKUP:
+                    rma.refund_status = RefundStatus.NONE
+                shipped = [r for r in rma.replacements if r.status is ReplacementStatus.SHIPPED]
+                if shipped:
+                    rma.needs_chase = (
+                        "Advance replacement shipped, return never came: charge or chase"
+                    )
+                    self._note(session, rma, "replacement", SYSTEM, rma.needs_chase)
+                self._release_replacements(session, rma, SYSTEM, "RMA expired")
+            uow.commit()
+            return len(overdue)
+
+
+__all__ = ["OPEN", "ReturnsService"]

@@ -1,0 +1,108 @@
+"""RMA vocabulary: states and their allowed transitions, refund and replacement states."""
+
+from __future__ import annotations
+
+import enum
+
+
+class RmaStatus(enum.StrEnum):
+    REQUESTED = "requested"
+    AUTHORISED = "authorised"
+    AWAITING_PICKUP = "awaiting_pickup"  # a label or the customer's tracking number is attached
+    PICKED_UP = "picked_up"  # the carrier has the parcel: the refund is released now
+    IN_TRANSIT = "in_transit"
+    RECEIVED = "received"
+    INSPECTED = "inspected"
+    CLOSED = "closed"
+    REJECTED = "rejected"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"  # authorised, but the parcel never reached the carrier in time
+    DISPUTED = "disputed"  # refunded, but the parcel came back empty or wrong
+
+
+S = RmaStatus
+
+#: The one table of allowed moves. Carrier events may skip ahead (a lost pickup scan), never back.
+TRANSITIONS: dict[RmaStatus, frozenset[RmaStatus]] = {
+    S.REQUESTED: frozenset({S.AUTHORISED, S.REJECTED, S.CANCELLED}),
+    S.AUTHORISED: frozenset(
+        {S.AWAITING_PICKUP, S.PICKED_UP, S.IN_TRANSIT, S.RECEIVED, S.CANCELLED, S.EXPIRED}
+    ),
+    S.AWAITING_PICKUP: frozenset({S.PICKED_UP, S.IN_TRANSIT, S.RECEIVED, S.CANCELLED, S.EXPIRED}),
+    S.PICKED_UP: frozenset({S.IN_TRANSIT, S.RECEIVED}),
+    S.IN_TRANSIT: frozenset({S.RECEIVED}),
+    S.RECEIVED: frozenset({S.INSPECTED, S.DISPUTED}),
+    S.INSPECTED: frozenset({S.CLOSED, S.DISPUTED}),
+    S.DISPUTED: frozenset({S.CLOSED}),
+    S.CLOSED: frozenset(),
+    S.REJECTED: frozenset(),
+    S.CANCELLED: frozenset(),
+    S.EXPIRED: frozenset(),
+}
+
+OPEN = frozenset(s for s, targets in TRANSITIONS.items() if targets)
+#: Authorised and waiting for the customer to hand the parcel over.
+WAITING_FOR_PARCEL = frozenset({S.AUTHORISED, S.AWAITING_PICKUP})
+
+
+class Channel(enum.StrEnum):
+    PHONE = "phone"
+    EMAIL = "email"
+    WEB = "web"
+    CHAT = "chat"
+    MARKETPLACE = "marketplace"
+
+
+class Reason(enum.StrEnum):
+    DEFECTIVE = "defective"
+    WRONG_ITEM = "wrong_item"
+    MISSING_ITEM = "missing_item"
+    DAMAGED_IN_TRANSIT = "damaged_in_transit"
+    NOT_AS_DESCRIBED = "not_as_described"
+    NO_LONGER_NEEDED = "no_longer_needed"
+
+
+class Resolution(enum.StrEnum):
+    REFUND = "refund"
+    REPLACEMENT = "replacement"
+    REPAIR = "repair"
+
+
+class Priority(enum.StrEnum):
+    URGENT = "urgent"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+
+PRIORITY_ORDER = [Priority.LOW, Priority.MEDIUM, Priority.HIGH, Priority.URGENT]
+
+
+def raised(priority: Priority) -> Priority:
+    """One step up (VIP and key-account customers); urgent stays urgent."""
+    index = PRIORITY_ORDER.index(priority)
+    return PRIORITY_ORDER[min(index + 1, len(PRIORITY_ORDER) - 1)]
+
+
+class RefundStatus(enum.StrEnum):
+    NONE = "none"  # no refund for this resolution
+    AWAITING_PICKUP = "awaiting_pickup"  # released when the carrier has the parcel
+    HELD = "held"  # above the automatic limits: waits for a supervisor
+    PENDING = "pending"  # queued in the outbox, on its way to the provider
+    RELEASED = "released"
+    FAILED = "failed"  # the provider refused; the desk is alerted
+
+
+class ReplacementStatus(enum.StrEnum):
+    QUEUED = "queued"  # reserved, in the warehouse pick queue
+    BACKORDERED = "backordered"  # no stock to reserve
+    SHIPPED = "shipped"
+    CANCELLED = "cancelled"
+
+
+class Disposition(enum.StrEnum):
+    RESTOCK = "restock"
+    REFURBISH = "refurbish"
+    QUARANTINE = "quarantine"
+    SCRAP = "scrap"
+    RETURN_TO_VENDOR = "return_to_vendor"

@@ -1,0 +1,560 @@
+"""RMAs through the returns service, against real databases and the real HTTP sandboxes."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from carriers.services import CarrierService
+from core.errors import Conflict, InvalidInput
+from core.outbox import OutboxMessage, OutboxStatus, OutboxWorker
+from inventory.services import InventoryService
+from inventory.status import LocationKind
+from returns.errors import IllegalTransition
+from returns.policy import ReturnPolicy
+from returns.refunds import StripeRefunds
+from returns.services import REFUND_TOPIC, ReturnsService
+from returns.status import (
+    Channel,
+    Disposition,
+    Priority,
+    Reason,
+    RefundStatus,
+    ReplacementStatus,
+    Resolution,
+    RmaStatus,
+)
+from tests.carriers_support import sandbox_adapter, sandbox_payload, signed_request
+from tests.sandboxes import serving
+from web.sandboxes.carrier import create_sandbox_carrier
+from web.sandboxes.refunds import create_refunds_sandbox
+
+CUSTOMER = {
+    "name": "Mia Chen",
+    "email": "Mia@Example.com",
+    "phone": "+44 20 7946 0000",
+    "vip": False,
+}
+TODAY = date(2026, 11, 23)
+
+
+@pytest.fixture(scope="module")
+def refunds_sandbox() -> Iterator[tuple[str, Any]]:
+    app = create_refunds_sandbox("sk_test_returns")
+    with serving(app) as url:
+        yield url, app.extensions["refunds_sandbox"]
+
+
+@pytest.fixture(scope="module")
+def carrier_sandbox() -> Iterator[str]:
+    with serving(
+        create_sandbox_carrier("http://127.0.0.1:9/unused", "unused", step_seconds=0)
+    ) as url:
+        yield url
+
+
+@pytest.fixture
+def refunds_made(refunds_sandbox: tuple[str, Any]) -> Iterator[list[dict[str, Any]]]:
+    _, sandbox = refunds_sandbox
+    sandbox.refunds.clear()
+    sandbox.by_key.clear()
+    sandbox.fail_next = 0
+    yield sandbox.refunds
+
+
+@pytest.fixture
+def desk(
+    stocked: InventoryService,
+    session_factory: Any,
+    clock: Any,
+    refunds_sandbox: Any,
+    carrier_sandbox: str,
+    refunds_made: Any,
+) -> Iterator[dict[str, Any]]:
+    """The returns service wired as the app wires it, with its outbox worker."""
+    stocked.create_location(code="MAIN/RETURNS", kind=LocationKind.RETURNS)
+    stocked.create_part(sku="PSU-65", name="Power supply 65W")
+    with httpx.Client(timeout=10) as http:
+        carriers = CarrierService(
+            session_factory, clock, {"sandbox": sandbox_adapter(carrier_sandbox)}
+        )
+        carriers.adapters["sandbox"].http = http
+        policy = ReturnPolicy(auto_refund_limit_minor=20_000, customer_refund_limit_minor=30_000)
+        returns = ReturnsService(
+            session_factory,
+            clock,
+            policy,
+            carriers,
+            StripeRefunds(refunds_sandbox[0], "sk_test_returns", http),
+            return_address={"name": "Returns", "street": "1 Dock Road"},
+        )
+        carriers.listeners.append(returns.on_shipment_change)
+        worker = OutboxWorker(session_factory, clock, returns.outbox_handlers())
+        yield {"returns": returns, "carriers": carriers, "worker": worker, "inventory": stocked}
+
+
+def open_rma(
+    desk: dict[str, Any],
+    *,
+    resolution: Resolution = Resolution.REFUND,
+    lines: list[dict[str, Any]] | None = None,
+    **fields: Any,
+) -> Any:
+    defaults = {
+        "customer": CUSTOMER,
+        "channel": Channel.EMAIL,
+        "reason": Reason.DEFECTIVE,
+        "payment_reference": "pi_3OrderPaid",
+        "purchase_date": TODAY - timedelta(days=10),
+        "order_number": "SO-1001",
+        "description": "Fan rattles",
+    }
+    lines = lines or [{"sku": "ABC-1", "qty": 2, "unit_price": Decimal("24.99")}]
+    return desk["returns"].create(
+        "desk@x.example", resolution=resolution, lines=lines, **{**defaults, **fields}
+    )
+
+
+def pickup(
+    desk: dict[str, Any], clock: Any, tracking: str, status: str = "picked_up", minutes_ago: int = 0
+) -> None:
+    body = sandbox_payload(tracking, status, clock.now() - timedelta(minutes=minutes_ago))
+    desk["carriers"].receive_webhook("sandbox", signed_request(body, clock.now()))
+
+
+def level(inventory: InventoryService, sku: str, location: str) -> tuple[int, int]:
+    for row in inventory.stock_report(sku).levels:
+        if row.location.code == location:
+            return row.on_hand, row.reserved
+    return 0, 0
+
+
+# --- intake ----------------------------------------------------------------------------------
+
+
+def test_intake_numbers_the_rma_at_once_and_records_what_the_customer_said(desk, clock) -> None:
+    view = open_rma(desk, priority=Priority.HIGH, customer={**CUSTOMER, "vip": True})
+    rma = view.rma
+    assert rma.number == "RMA-20261123-0001"
+    assert (rma.status, rma.priority, rma.customer_email) == (
+        RmaStatus.REQUESTED,
+        Priority.URGENT,
+        "mia@example.com",
+    )
+    assert rma.refund_amount_minor == 4998
+    assert [(t.from_status, t.to_status, t.actor) for t in rma.transitions] == [
+        (None, RmaStatus.REQUESTED, "desk@x.example")
+    ]
+    assert open_rma(desk).rma.number == "RMA-20261123-0002"
+
+
+@pytest.mark.parametrize(
+    ("fields", "field", "code"),
+    [
+        (
+            {"lines": [{"sku": "NOPE", "qty": 1, "unit_price": Decimal(1)}]},
+            "lines.0.sku",
+            "unknown_sku",
+        ),
+        (
+            {"lines": [{"sku": "ABC-1", "qty": 3, "ordered_qty": 2, "unit_price": Decimal(1)}]},
+            "lines.0.qty",
+            "qty_above_order",
+        ),
+        ({"purchase_date": TODAY + timedelta(days=1)}, "purchase_date", "invalid_input"),
+        ({"purchase_date": TODAY - timedelta(days=400)}, "purchase_date", "warranty_expired"),
+        (
+            {"purchase_date": TODAY - timedelta(days=31), "reason": Reason.NO_LONGER_NEEDED},
+            "purchase_date",
+            "return_window_expired",
+        ),
+        ({"payment_reference": None}, "payment_reference", "invalid_input"),
+        ({"override_reason": "Goodwill"}, "override_reason", "override_not_allowed"),
+    ],
+)
+def test_intake_refuses_what_policy_does_not_allow_naming_the_field(
+    desk, fields, field, code
+) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        open_rma(desk, **fields)
+    assert (refused.value.field, refused.value.code) == (field, code)
+    assert desk["returns"].list() == []
+
+
+def test_a_supervisor_can_accept_a_return_outside_the_window_with_a_reason(desk) -> None:
+    rma = (
+        desk["returns"]
+        .create(
+            "boss@x.example",
+            supervisor=True,
+            override_reason="Long-standing key account",
+            customer=CUSTOMER,
+            channel=Channel.PHONE,
+            reason=Reason.DEFECTIVE,
+            resolution=Resolution.REFUND,
+            payment_reference="pi_1",
+            purchase_date=TODAY - timedelta(days=900),
+            lines=[{"sku": "ABC-1", "qty": 1, "unit_price": Decimal("10")}],
+        )
+        .rma
+    )
+    assert (rma.policy_override_reason, rma.policy_override_by) == (
+        "Long-standing key account",
+        "boss@x.example",
+    )
+    assert "policy overridden" in rma.transitions[0].reason
+
+
+# --- authorisation and the advance replacement -----------------------------------------------
+
+
+def test_authorising_an_exchange_reserves_and_queues_the_replacement_at_once(desk) -> None:
+    number = open_rma(desk, resolution=Resolution.REPLACEMENT).rma.number
+    view = desk["returns"].authorise(
+        "desk@x.example", number, carrier="sandbox", tracking_number="SBX900"
+    )
+    rma = view.rma
+    assert rma.status is RmaStatus.AWAITING_PICKUP
+    assert [t.to_status for t in rma.transitions if t.kind == "status"] == [
+        RmaStatus.REQUESTED,
+        RmaStatus.AUTHORISED,
+        RmaStatus.AWAITING_PICKUP,
+    ]
+    [replacement] = rma.replacements
+    assert (replacement.status, replacement.qty) == (ReplacementStatus.QUEUED, 2)
+    assert level(desk["inventory"], "ABC-1", "MAIN/A-01-01") == (10, 2)
+    assert [r.rma_number for r in desk["returns"].pick_queue()] == [number]
+    assert [(s.tracking_number, s.reference) for s in view.shipments] == [("SBX900", number)]
+    assert (
+        rma.refund_status is RefundStatus.AWAITING_PICKUP
+    )  # an exchange: the original is refunded
+
+
+def test_a_replacement_without_stock_is_backordered_and_shown(desk) -> None:
+    number = open_rma(
+        desk,
+        resolution=Resolution.REPLACEMENT,
+        payment_reference=None,
+        lines=[{"sku": "PSU-65", "qty": 1, "unit_price": Decimal("40")}],
+    ).rma.number
+    rma = (
+        desk["returns"]
+        .authorise("desk@x.example", number, carrier="sandbox", tracking_number="SBX901")
+        .rma
+    )
+    assert rma.replacements[0].status is ReplacementStatus.BACKORDERED
+    assert rma.refund_status is RefundStatus.NONE  # free warranty replacement
+    [note] = [t for t in rma.transitions if t.kind == "replacement"]
+    assert "backordered" in note.reason
+
+
+def test_the_warehouse_ships_the_replacement_from_its_reservation(desk) -> None:
+    number = open_rma(desk, resolution=Resolution.REPLACEMENT).rma.number
+    rma = (
+        desk["returns"]
+        .authorise("desk@x.example", number, carrier="sandbox", tracking_number="SBX902")
+        .rma
+    )
+    view = desk["returns"].ship_replacement(
+        "ann@x.example", rma.replacements[0].id, carrier="sandbox", tracking_number="SBXOUT1"
+    )
+    assert view.rma.replacements[0].status is ReplacementStatus.SHIPPED
+    assert level(desk["inventory"], "ABC-1", "MAIN/A-01-01") == (8, 0)
+    assert {s.tracking_number for s in view.shipments} == {"SBX902", "SBXOUT1"}
+    with pytest.raises(Conflict):
+        desk["returns"].ship_replacement(
+            "ann@x.example", rma.replacements[0].id, carrier="sandbox", tracking_number="SBXOUT2"
+        )
+
+
+# --- the refund on pickup, exactly once ------------------------------------------------------
+
+
+def test_the_refund_is_released_on_pickup_exactly_once_whatever_the_carrier_sends(
+    desk,
+    clock,
+    refunds_made,
+) -> None:
+    number = open_rma(desk).rma.number
+    desk["returns"].authorise("desk@x.example", number, carrier="sandbox", tracking_number="SBX910")
+    pickup(desk, clock, "SBX910", minutes_ago=5)
+    pickup(desk, clock, "SBX910", minutes_ago=5)  # duplicate
+    pickup(desk, clock, "SBX910", "in_transit", minutes_ago=1)
+    pickup(desk, clock, "SBX910", "picked_up", minutes_ago=5)  # late replay
+    rma = desk["returns"].get(number).rma
+    assert (rma.status, rma.refund_status) == (RmaStatus.IN_TRANSIT, RefundStatus.PENDING)
+    assert desk["worker"].drain() == 1
+    assert desk["worker"].drain() == 0
+    rma = desk["returns"].get(number).rma
+    assert rma.refund_status is RefundStatus.RELEASED
+    assert [(r["amount"], r["payment_intent"], r["metadata"]) for r in refunds_made] == [
+        (4998, "pi_3OrderPaid", {"rma": number})
+    ]
+    assert rma.refund_reference == refunds_made[0]["id"]
+
+
+def test_a_crash_between_the_provider_call_and_the_commit_neither_loses_nor_doubles(
+    desk,
+    clock,
+    session_factory,
+    refunds_made,
+) -> None:
+    number = open_rma(desk).rma.number
+    desk["returns"].authorise("desk@x.example", number, carrier="sandbox", tracking_number="SBX911")
+    pickup(desk, clock, "SBX911")
+    worker = desk["worker"]
+    [(message_id, topic, key, payload)] = worker._claim(10)  # a worker claims the message ...
+    worker.handlers[topic].perform(
+        payload, key
+    )  # ... the provider refunds ... and the worker dies.
+    assert len(refunds_made) == 1
+    assert desk["returns"].get(number).rma.refund_status is RefundStatus.PENDING
+    assert worker.drain() == 0  # leased: nobody retries while the lease runs
+    clock.advance(timedelta(minutes=3))
+    assert worker.drain() == 1  # the retry carries the same idempotency key
+    assert len(refunds_made) == 1
+    assert desk["returns"].get(number).rma.refund_status is RefundStatus.RELEASED
+    with session_factory() as session:
+        message = session.get(OutboxMessage, message_id)
+    assert (message.status, message.attempts) == (OutboxStatus.DONE, 2)
+
+
+def test_a_provider_outage_is_retried_with_backoff_until_it_works(
+    desk, clock, refunds_sandbox, refunds_made
+) -> None:
+    number = open_rma(desk).rma.number
+    desk["returns"].authorise("desk@x.example", number, carrier="sandbox", tracking_number="SBX912")
+    pickup(desk, clock, "SBX912")
+    refunds_sandbox[1].fail_next = 2
+    assert desk["worker"].drain() == 1
+    assert desk["worker"].drain() == 0  # backing off
+    clock.advance(timedelta(seconds=6))
+    desk["worker"].drain()
+    clock.advance(timedelta(seconds=11))
+    desk["worker"].drain()
+    rma = desk["returns"].get(number).rma
+    assert rma.refund_status is RefundStatus.RELEASED
+    assert len(refunds_made) == 1
+
+
+def test_a_refund_the_provider_refuses_fails_visibly(desk, clock, refunds_made) -> None:
+    number = open_rma(desk, payment_reference="ch_not_a_payment_intent").rma.number
+    desk["returns"].authorise("desk@x.example", number, carrier="sandbox", tracking_number="SBX913")
+    pickup(desk, clock, "SBX913")
+    desk["worker"].drain()
+    rma = desk["returns"].get(number).rma
+    assert rma.refund_status is RefundStatus.FAILED
+    assert "No such payment_intent" in rma.refund_error
+    assert refunds_made == []
+
+
+def test_two_workers_draining_at_once_refund_once(desk, clock, refunds_made) -> None:
+    numbers = []
+    for index in range(6):
+        number = open_rma(desk, customer={**CUSTOMER, "email": f"c{index}@example.com"}).rma.number
+        desk["returns"].authorise(
+            "desk@x.example", number, carrier="sandbox", tracking_number=f"SBX92{index}"
+        )
+        pickup(desk, clock, f"SBX92{index}")
+        numbers.append(number)
+    barrier = threading.Barrier(2)
+
+    def drain() -> None:
+        barrier.wait()
+        desk["worker"].drain()
+
+    threads = [threading.Thread(target=drain) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(r["metadata"]["rma"] for r in refunds_made) == sorted(numbers)
+
+
+def test_a_refund_above_the_automatic_limit_waits_for_a_supervisor(
+    desk, clock, refunds_made
+) -> None:
+    number = open_rma(
+        desk, lines=[{"sku": "ABC-1", "qty": 5, "unit_price": Decimal("99")}]
+    ).rma.number
+    desk["returns"].authorise("desk@x.example", number, carrier="sandbox", tracking_number="SBX930")
+    pickup(desk, clock, "SBX930")
+    rma = desk["returns"].get(number).rma
+    assert (rma.status, rma.refund_status) == (RmaStatus.PICKED_UP, RefundStatus.HELD)
+    assert "above the automatic limit" in rma.refund_hold_reason
+    desk["worker"].drain()
+    assert refunds_made == []
+    with pytest.raises(Conflict):
+        desk["returns"].release_refund("desk@x.example", number, "please", supervisor=False)
+    desk["returns"].release_refund("boss@x.example", number, "Checked the order", supervisor=True)
+    desk["worker"].drain()
+    assert desk["returns"].get(number).rma.refund_status is RefundStatus.RELEASED
+    assert len(refunds_made) == 1
+
+
+def test_a_supervisor_releases_a_refund_whose_pickup_scan_never_came(
+    desk, clock, refunds_made
+) -> None:
+    number = open_rma(desk).rma.number
+    desk["returns"].authorise("desk@x.example", number, carrier="sandbox", tracking_number="SBX931")
+    desk["returns"].release_refund(
+        "boss@x.example", number, "Courier confirmed by phone", supervisor=True
+    )
+    desk["worker"].drain()
+    assert len(refunds_made) == 1
+    pickup(desk, clock, "SBX931")  # the scan turns up late: nothing is refunded again
+    desk["worker"].drain()
+    assert len(refunds_made) == 1
+
+
+def test_a_refunded_parcel_returned_to_sender_is_flagged_for_recovery(desk, clock) -> None:
+    number = open_rma(desk).rma.number
+    desk["returns"].authorise("desk@x.example", number, carrier="sandbox", tracking_number="SBX932")
+    pickup(desk, clock, "SBX932", minutes_ago=10)
+    pickup(desk, clock, "SBX932", "returned")
+    assert "returned to sender" in desk["returns"].get(number).rma.needs_recovery
+
+
+# --- label, receipt, inspection, closing -----------------------------------------------------
+
+
+def test_without_a_tracking_number_a_prepaid_label_is_bought_through_the_outbox(desk) -> None:
+    number = open_rma(desk).rma.number
+    rma = desk["returns"].authorise("desk@x.example", number).rma
+    assert rma.status is RmaStatus.AUTHORISED
+    desk["worker"].drain()
+    view = desk["returns"].get(number)
+    assert view.rma.status is RmaStatus.AWAITING_PICKUP
+    assert view.rma.return_tracking_number.startswith("SBX")
+    assert [s.tracking_number for s in view.shipments] == [view.rma.return_tracking_number]
+
+
+def test_the_returned_part_is_received_inspected_restocked_and_the_rma_closed(desk, clock) -> None:
+    number = open_rma(
+        desk, lines=[{"sku": "ABC-1", "qty": 2, "unit_price": Decimal("24.99"), "serial": "SN-1"}]
+    ).rma.number
+    desk["returns"].authorise("desk@x.example", number, carrier="sandbox", tracking_number="SBX940")
+    pickup(desk, clock, "SBX940")
+    desk["worker"].drain()
+    view = desk["returns"].receive(
+        "ann@x.example",
+        number,
+        lines=[{"sku": "abc-1", "qty": 2, "condition": "scuffed", "serial": "SN-1"}],
+    )
+    assert view.rma.status is RmaStatus.RECEIVED
+    assert (view.rma.lines[0].received_qty, view.rma.lines[0].serial_matches) == (2, True)
+    assert level(desk["inventory"], "ABC-1", "MAIN/RETURNS") == (2, 0)
+    view = desk["returns"].inspect(
+        "ann@x.example",
+        number,
+        lines=[{"sku": "ABC-1", "disposition": Disposition.RESTOCK, "location": "MAIN/A-01-02"}],
+    )
+    assert view.rma.status is RmaStatus.INSPECTED
+    assert level(desk["inventory"], "ABC-1", "MAIN/A-01-02") == (2, 0)
+    assert level(desk["inventory"], "ABC-1", "MAIN/RETURNS") == (0, 0)
+    closed = desk["returns"].close("desk@x.example", number).rma
+    assert closed.status is RmaStatus.CLOSED
+    assert closed.followup_due_at == clock.now() + timedelta(days=3)
+    followed = (
+        desk["returns"]
+        .record_followup(
+            "desk@x.example", number, satisfaction=5, comment="Quick", confirmed_fixed=True
+        )
+        .rma
+    )
+    assert (followed.satisfaction, followed.followup_due_at) == (5, None)
+    assert desk["inventory"].verify_levels() == []
+    moves = desk["inventory"].list_moves("ABC-1")
+    assert {m.reference for m in moves[:2]} == {number}
+
+
+def test_a_refunded_parcel_that_arrives_empty_is_disputed(desk, clock) -> None:
+    number = open_rma(desk).rma.number
+    desk["returns"].authorise("desk@x.example", number, carrier="sandbox", tracking_number="SBX941")
+    pickup(desk, clock, "SBX941")
+    desk["worker"].drain()
+    rma = desk["returns"].receive("ann@x.example", number, lines=[], empty=True).rma
+    assert rma.status is RmaStatus.DISPUTED
+
+
+def test_a_scrapped_part_leaves_stock_and_quarantine_keeps_it_on_hand(desk, clock) -> None:
+    number = open_rma(
+        desk,
+        lines=[
+            {"sku": "ABC-1", "qty": 1, "unit_price": Decimal("5")},
+            {"sku": "PSU-65", "qty": 1, "unit_price": Decimal("5")},
+        ],
+    ).rma.number
+    desk["returns"].authorise("desk@x.example", number, carrier="sandbox", tracking_number="SBX942")
+    desk["returns"].receive(
+        "ann@x.example", number, lines=[{"sku": "ABC-1", "qty": 1}, {"sku": "PSU-65", "qty": 1}]
+    )
+    desk["returns"].inspect(
+        "ann@x.example",
+        number,
+        lines=[
+            {"sku": "ABC-1", "disposition": Disposition.SCRAP},
+            {"sku": "PSU-65", "disposition": Disposition.QUARANTINE},
+        ],
+    )
+    assert level(desk["inventory"], "ABC-1", "MAIN/RETURNS") == (0, 0)
+    assert level(desk["inventory"], "PSU-65", "MAIN/QUARANTINE") == (1, 0)
+    assert desk["inventory"].get_part("PSU-65").available == 0
+
+
+def test_illegal_moves_are_refused_with_the_current_state(desk) -> None:
+    number = open_rma(desk).rma.number
+    with pytest.raises(IllegalTransition) as refused:
+        desk["returns"].close("desk@x.example", number)
+    assert refused.value.details["status"] == "requested"
+    desk["returns"].reject("desk@x.example", number, "Not bought from us")
+    with pytest.raises(IllegalTransition):
+        desk["returns"].authorise("desk@x.example", number)
+
+
+def test_an_authorisation_without_pickup_expires_and_frees_its_replacement(desk, clock) -> None:
+    number = open_rma(desk, resolution=Resolution.REPLACEMENT).rma.number
+    desk["returns"].authorise("desk@x.example", number, carrier="sandbox", tracking_number="SBX950")
+    clock.advance(timedelta(days=15))
+    assert desk["returns"].expire_overdue() == 1
+    rma = desk["returns"].get(number).rma
+    assert (rma.status, rma.replacements[0].status) == (
+        RmaStatus.EXPIRED,
+        ReplacementStatus.CANCELLED,
+    )
+    assert level(desk["inventory"], "ABC-1", "MAIN/A-01-01") == (10, 0)
+
+
+def test_an_expired_advance_replacement_that_already_shipped_is_flagged_to_chase(
+    desk, clock
+) -> None:
+    number = open_rma(desk, resolution=Resolution.REPLACEMENT).rma.number
+    rma = (
+        desk["returns"]
+        .authorise("desk@x.example", number, carrier="sandbox", tracking_number="SBX951")
+        .rma
+    )
+    desk["returns"].ship_replacement(
+        "ann@x.example", rma.replacements[0].id, carrier="sandbox", tracking_number="SBXOUT9"
+    )
+    clock.advance(timedelta(days=15))
+    desk["returns"].expire_overdue()
+    assert "chase" in desk["returns"].get(number).rma.needs_chase
+
+
+def test_the_refund_message_is_keyed_per_rma(desk, clock, session_factory) -> None:
+    number = open_rma(desk).rma.number
+    desk["returns"].authorise("desk@x.example", number, carrier="sandbox", tracking_number="SBX960")
+    pickup(desk, clock, "SBX960")
+    with session_factory() as session:
+        keys = session.scalars(
+            select(OutboxMessage.key).where(OutboxMessage.topic == REFUND_TOPIC)
+        ).all()
+    assert keys == [f"refund:{number}"]

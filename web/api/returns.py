@@ -1,0 +1,412 @@
+"""The returns desk API: RMAs from intake to close, and the replacement pick queue."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+
+from carriers.status import TrackingStatus
+from returns.status import (
+    Channel,
+    Disposition,
+    Priority,
+    Reason,
+    RefundStatus,
+    ReplacementStatus,
+    Resolution,
+    RmaStatus,
+)
+from web.api.auth import ALL_ROLES, current_api_user, roles
+from web.api.fields import Quantity, Text
+from web.api.pagination import decode_typed_cursor, page
+from web.api.schemas import PageQuerySchema, amount_in_range, page_of
+from web.auth.models import Role
+from web.extensions import services
+
+returns_blp = Blueprint(
+    "returns", __name__, url_prefix="/api/v1/returns", description="Return authorisations (RMAs)"
+)
+replacements_blp = Blueprint(
+    "replacements",
+    __name__,
+    url_prefix="/api/v1/replacements",
+    description="Advance replacements: the warehouse pick queue",
+)
+
+DESK = (Role.ADMIN, Role.SERVICE_DESK)
+WAREHOUSE = (Role.ADMIN, Role.WAREHOUSE)
+PRICE = {
+    "places": 4,
+    "as_string": True,
+    "allow_nan": False,
+    "validate": amount_in_range,
+    "metadata": {"type": "string", "format": "decimal", "example": "29.9900"},
+}
+
+
+# --- input -------------------------------------------------------------------------------
+
+
+class CustomerSchema(Schema):
+    name = Text(200, min_length=1, required=True)
+    email = fields.Email(required=True, validate=validate.Length(max=254))
+    phone = Text(50, load_default=None, allow_none=True)
+    vip = fields.Boolean(
+        load_default=False, metadata={"description": "VIP or key account: priority +1"}
+    )
+
+
+class IntakeLineSchema(Schema):
+    sku = Text(64, min_length=1, required=True)
+    qty = Quantity(required=True)
+    serial = Text(100, load_default=None, allow_none=True)
+    unit_price = fields.Decimal(required=True, **PRICE)
+    ordered_qty = Quantity(
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "Quantity on the order line, when known"},
+    )
+
+
+class IntakeSchema(Schema):
+    customer = fields.Nested(CustomerSchema, required=True)
+    order_number = Text(100, load_default=None, allow_none=True)
+    payment_reference = Text(
+        100, load_default=None, allow_none=True, metadata={"example": "pi_3Nq..."}
+    )
+    purchase_date = fields.Date(load_default=None, allow_none=True)
+    channel = fields.Enum(Channel, by_value=True, required=True)
+    lines = fields.List(
+        fields.Nested(IntakeLineSchema), required=True, validate=validate.Length(min=1, max=100)
+    )
+    reason = fields.Enum(Reason, by_value=True, required=True)
+    description = Text(5000, load_default="")
+    resolution = fields.Enum(Resolution, by_value=True, required=True)
+    priority = fields.Enum(Priority, by_value=True, load_default=Priority.MEDIUM)
+    override_reason = Text(
+        1000,
+        load_default=None,
+        allow_none=True,
+        metadata={
+            "description": "Supervisor (admin) only: accept outside the return window or warranty"
+        },
+    )
+
+
+class ReturnsQuerySchema(PageQuerySchema):
+    state = fields.Enum(RmaStatus, by_value=True, load_default=None)
+    priority = fields.Enum(Priority, by_value=True, load_default=None)
+    customer = Text(254, load_default=None)
+    overdue = fields.Boolean(load_default=None)
+
+
+class AuthoriseSchema(Schema):
+    carrier = Text(
+        32,
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "With tracking_number: the customer ships with their own label"},
+    )
+    tracking_number = Text(64, load_default=None, allow_none=True)
+    reason = Text(1000, load_default="")
+
+
+class ReasonSchema(Schema):
+    reason = Text(1000, min_length=1, required=True)
+
+
+class CloseSchema(Schema):
+    reason = Text(1000, load_default="")
+
+
+class ReceivedLineSchema(Schema):
+    sku = Text(64, min_length=1, required=True)
+    qty = Quantity(required=True)
+    condition = Text(200, load_default=None, allow_none=True)
+    serial = Text(100, load_default=None, allow_none=True)
+
+
+class ReceiveSchema(Schema):
+    lines = fields.List(fields.Nested(ReceivedLineSchema), load_default=list)
+    empty = fields.Boolean(load_default=False, metadata={"description": "The parcel arrived empty"})
+    note = Text(1000, load_default="")
+
+
+class InspectedLineSchema(Schema):
+    sku = Text(64, min_length=1, required=True)
+    disposition = fields.Enum(Disposition, by_value=True, required=True)
+    location = Text(
+        64,
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "Bin to restock into (required for restock)"},
+    )
+
+
+class InspectSchema(Schema):
+    lines = fields.List(
+        fields.Nested(InspectedLineSchema), required=True, validate=validate.Length(min=1)
+    )
+
+
+class FollowUpSchema(Schema):
+    satisfaction = fields.Integer(strict=True, required=True, validate=validate.Range(min=1, max=5))
+    comment = Text(2000, load_default="")
+    confirmed_fixed = fields.Boolean(load_default=None, allow_none=True)
+
+
+class ShipSchema(Schema):
+    carrier = Text(32, min_length=1, required=True)
+    tracking_number = Text(64, min_length=1, required=True)
+
+
+# --- output ------------------------------------------------------------------------------
+
+
+class RmaLineOutSchema(Schema):
+    sku = fields.String()
+    qty = fields.Integer()
+    serial = fields.String(allow_none=True)
+    unit_price = fields.Decimal(places=4, as_string=True)
+    received_qty = fields.Integer()
+    condition = fields.String(allow_none=True)
+    serial_matches = fields.Boolean(allow_none=True)
+    disposition = fields.Enum(Disposition, by_value=True, allow_none=True)
+
+
+class TimelineSchema(Schema):
+    at = fields.AwareDateTime()
+    kind = fields.String()
+    from_status = fields.Enum(RmaStatus, by_value=True, allow_none=True)
+    to_status = fields.Enum(RmaStatus, by_value=True)
+    actor = fields.String()
+    reason = fields.String()
+
+
+class ReplacementOutSchema(Schema):
+    id = fields.Integer()
+    sku = fields.String()
+    qty = fields.Integer()
+    status = fields.Enum(ReplacementStatus, by_value=True)
+    carrier = fields.String(allow_none=True)
+    tracking_number = fields.String(allow_none=True)
+    queued_at = fields.AwareDateTime()
+    shipped_at = fields.AwareDateTime(allow_none=True)
+
+
+class PickQueueItemSchema(ReplacementOutSchema):
+    rma_number = fields.String()
+
+
+class ShipmentEventOutSchema(Schema):
+    occurred_at = fields.AwareDateTime()
+    status = fields.Enum(TrackingStatus, by_value=True)
+    raw_status = fields.String()
+    description = fields.String()
+    location = fields.String(allow_none=True)
+
+
+class RmaShipmentSchema(Schema):
+    direction = fields.Function(lambda s: s.direction.value)
+    carrier = fields.String()
+    tracking_number = fields.String()
+    status = fields.Enum(TrackingStatus, by_value=True)
+    picked_up_at = fields.AwareDateTime(allow_none=True)
+    events = fields.List(fields.Nested(ShipmentEventOutSchema))
+
+
+class RefundOutSchema(Schema):
+    status = fields.Enum(RefundStatus, by_value=True, attribute="refund_status")
+    amount_minor = fields.Integer(attribute="refund_amount_minor")
+    currency = fields.String()
+    hold_reason = fields.String(attribute="refund_hold_reason", allow_none=True)
+    reference = fields.String(attribute="refund_reference", allow_none=True)
+    released_at = fields.AwareDateTime(attribute="refund_released_at", allow_none=True)
+    error = fields.String(attribute="refund_error", allow_none=True)
+
+
+class RmaSummarySchema(Schema):
+    rma_number = fields.String(attribute="number")
+    status = fields.Enum(RmaStatus, by_value=True)
+    priority = fields.Enum(Priority, by_value=True)
+    customer_name = fields.String()
+    customer_email = fields.String()
+    resolution = fields.Enum(Resolution, by_value=True)
+    reason = fields.Enum(Reason, by_value=True)
+    refund_status = fields.Enum(RefundStatus, by_value=True)
+    created_at = fields.AwareDateTime()
+    expires_at = fields.AwareDateTime(allow_none=True)
+
+
+class RmaSchema(Schema):
+    """An RMA with its lines, refund, replacements, shipments and timeline."""
+
+    rma_number = fields.Function(lambda v: v.rma.number)
+    status = fields.Function(lambda v: v.rma.status.value)
+    priority = fields.Function(lambda v: v.rma.priority.value)
+    customer = fields.Function(
+        lambda v: {
+            "name": v.rma.customer_name,
+            "email": v.rma.customer_email,
+            "phone": v.rma.customer_phone,
+            "vip": v.rma.vip,
+        }
+    )
+    order_number = fields.Function(lambda v: v.rma.order_number)
+    payment_reference = fields.Function(lambda v: v.rma.payment_reference)
+    purchase_date = fields.Function(
+        lambda v: v.rma.purchase_date.isoformat() if v.rma.purchase_date else None
+    )
+    channel = fields.Function(lambda v: v.rma.channel.value)
+    reason = fields.Function(lambda v: v.rma.reason.value)
+    description = fields.Function(lambda v: v.rma.description)
+    resolution = fields.Function(lambda v: v.rma.resolution.value)
+    policy_override_reason = fields.Function(lambda v: v.rma.policy_override_reason)
+    expires_at = fields.Function(
+        lambda v: v.rma.expires_at.isoformat() if v.rma.expires_at else None
+    )
+    needs_recovery = fields.Function(lambda v: v.rma.needs_recovery)
+    needs_chase = fields.Function(lambda v: v.rma.needs_chase)
+    satisfaction = fields.Function(lambda v: v.rma.satisfaction)
+    lines = fields.Function(lambda v: RmaLineOutSchema(many=True).dump(v.rma.lines))
+    refund = fields.Function(lambda v: RefundOutSchema().dump(v.rma))
+    replacements = fields.Function(
+        lambda v: ReplacementOutSchema(many=True).dump(v.rma.replacements)
+    )
+    shipments = fields.Function(lambda v: RmaShipmentSchema(many=True).dump(v.shipments))
+    timeline = fields.Function(lambda v: TimelineSchema(many=True).dump(v.rma.transitions))
+    created_at = fields.Function(lambda v: v.rma.created_at.isoformat())
+
+
+def _actor() -> str:
+    return current_api_user().email
+
+
+def _supervisor() -> bool:
+    return current_api_user().role is Role.ADMIN
+
+
+# --- endpoints ---------------------------------------------------------------------------
+
+
+@returns_blp.post("")
+@roles(*DESK)
+@returns_blp.arguments(IntakeSchema)
+@returns_blp.response(201, RmaSchema)
+def create(data: dict[str, Any]) -> Any:
+    """Open a return authorisation; answers with its number (RMA-YYYYMMDD-NNNN) and status."""
+    return services().returns.create(_actor(), supervisor=_supervisor(), **data)
+
+
+@returns_blp.get("")
+@roles(*ALL_ROLES)
+@returns_blp.arguments(ReturnsQuerySchema, location="query", as_kwargs=True)
+@returns_blp.response(200, page_of(RmaSummarySchema, "RmaPage"))
+def list_returns(limit: int, cursor: str | None, state: RmaStatus | None, **filters: Any) -> Any:
+    """RMAs, newest first; filter by state, priority, customer (name or e-mail) or overdue."""
+    rows = services().returns.list(
+        status=state, after=decode_typed_cursor(cursor, int), limit=limit + 1, **filters
+    )
+    return page(rows, limit, key=lambda rma: rma.id)
+
+
+@returns_blp.get("/<rma>")
+@roles(*ALL_ROLES)
+@returns_blp.response(200, RmaSchema)
+def get(rma: str) -> Any:
+    """One RMA with its lines, refund, replacements, shipments and timeline."""
+    return services().returns.get(rma)
+
+
+@returns_blp.post("/<rma>/authorise")
+@roles(*DESK)
+@returns_blp.arguments(AuthoriseSchema)
+@returns_blp.response(200, RmaSchema)
+def authorise(data: dict[str, Any], rma: str) -> Any:
+    """Authorise: replacements are reserved now; a label is bought unless a tracking number is
+    given."""
+    return services().returns.authorise(_actor(), rma, **data)
+
+
+@returns_blp.post("/<rma>/reject")
+@roles(*DESK)
+@returns_blp.arguments(ReasonSchema)
+@returns_blp.response(200, RmaSchema)
+def reject(data: dict[str, Any], rma: str) -> Any:
+    """Reject a requested return, with the reason."""
+    return services().returns.reject(_actor(), rma, data["reason"])
+
+
+@returns_blp.post("/<rma>/cancel")
+@roles(*DESK)
+@returns_blp.arguments(ReasonSchema)
+@returns_blp.response(200, RmaSchema)
+def cancel(data: dict[str, Any], rma: str) -> Any:
+    """Cancel a return before the carrier has it; reserved replacements are released."""
+    return services().returns.cancel(_actor(), rma, data["reason"])
+
+
+@returns_blp.post("/<rma>/receive")
+@roles(*WAREHOUSE)
+@returns_blp.arguments(ReceiveSchema)
+@returns_blp.response(200, RmaSchema)
+def receive(data: dict[str, Any], rma: str) -> Any:
+    """Book the returned parcel in (into the returns location, through the stock ledger)."""
+    return services().returns.receive(_actor(), rma, **data)
+
+
+@returns_blp.post("/<rma>/inspect")
+@roles(*WAREHOUSE)
+@returns_blp.arguments(InspectSchema)
+@returns_blp.response(200, RmaSchema)
+def inspect(data: dict[str, Any], rma: str) -> Any:
+    """Choose a disposition per line: restock, refurbish, quarantine, scrap or return to vendor."""
+    return services().returns.inspect(_actor(), rma, **data)
+
+
+@returns_blp.post("/<rma>/close")
+@roles(*DESK)
+@returns_blp.arguments(CloseSchema)
+@returns_blp.response(200, RmaSchema)
+def close(data: dict[str, Any], rma: str) -> Any:
+    """Close a resolved RMA; a follow-up with the customer is scheduled."""
+    return services().returns.close(_actor(), rma, data["reason"])
+
+
+@returns_blp.post("/<rma>/follow-up")
+@roles(*DESK)
+@returns_blp.arguments(FollowUpSchema)
+@returns_blp.response(200, RmaSchema)
+def follow_up(data: dict[str, Any], rma: str) -> Any:
+    """Record the customer's confirmation and 1-5 satisfaction score."""
+    return services().returns.record_followup(_actor(), rma, **data)
+
+
+@returns_blp.post("/<rma>/refund/release")
+@roles(Role.ADMIN)
+@returns_blp.arguments(ReasonSchema)
+@returns_blp.response(200, RmaSchema)
+def release_refund(data: dict[str, Any], rma: str) -> Any:
+    """Supervisor: release a held refund, or one whose pickup scan never came, with a reason."""
+    return services().returns.release_refund(
+        _actor(), rma, data["reason"], supervisor=_supervisor()
+    )
+
+
+@replacements_blp.get("")
+@roles(Role.ADMIN, Role.WAREHOUSE, Role.SERVICE_DESK)
+@replacements_blp.response(200, PickQueueItemSchema(many=True))
+def pick_queue() -> Any:
+    """Replacements waiting to ship (queued and backordered), oldest first."""
+    return services().returns.pick_queue()
+
+
+@replacements_blp.post("/<int:replacement_id>/ship")
+@roles(*WAREHOUSE)
+@replacements_blp.arguments(ShipSchema)
+@replacements_blp.response(200, RmaSchema)
+def ship(data: dict[str, Any], replacement_id: int) -> Any:
+    """Ship a picked replacement: its reserved stock is issued and the tracking number attached."""
+    return services().returns.ship_replacement(_actor(), replacement_id, **data)
