@@ -32,7 +32,7 @@ class CarrierEvent:
         """
         parts = [
             self.carrier,
-            self.tracking_number.strip().upper(),
+            "".join(self.tracking_number.split()).upper(),  # as shipments store it
             self.raw_status,
             self.occurred_at.isoformat(),
         ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -14,7 +14,6 @@ from carriers.adapters.base import CarrierAdapter
 from carriers.events import (
     Acknowledgement,
     CarrierEvent,
-    CarrierUnavailable,
     MalformedWebhook,
     WebhookRequest,
 )
@@ -28,7 +27,7 @@ from carriers.models import (
 from carriers.status import TrackingStatus
 from core.clock import Clock, SystemClock
 from core.db import UnitOfWork
-from core.errors import Conflict, InvalidInput, NotFound
+from core.errors import Conflict, DomainError, InvalidInput, NotFound
 
 log = logging.getLogger(__name__)
 
@@ -144,7 +143,7 @@ class CarrierService:
         with UnitOfWork(self.session_factory) as uow:
             shipment = self._shipment(uow.session, tracking_number)
             now = self.clock.now()
-            when = occurred_at or now
+            when = occurred_at.astimezone(UTC) if occurred_at else now
             if when > now:
                 raise InvalidInput("occurred_at", "An event cannot happen in the future.")
             event = CarrierEvent(
@@ -177,7 +176,6 @@ class CarrierService:
         reference: str | None = None,
     ) -> Shipment:
         """A shipment whose tracking number we know (e.g. the customer's own label)."""
-        self.adapter(carrier)
         with UnitOfWork(self.session_factory) as uow:
             shipment = self.add_shipment(
                 uow.session,
@@ -250,6 +248,10 @@ class CarrierService:
         label_media_type: str | None = None,
     ) -> Shipment:
         """Within a caller's transaction: add the shipment and apply events that waited for it."""
+        if carrier not in self.adapters:
+            raise InvalidInput(
+                "carrier", f"No carrier adapter named {carrier!r}.", code="unknown_carrier"
+            )
         number = tracking.normalise_tracking_number(tracking_number)
         if not number:
             raise InvalidInput("tracking_number", "A tracking number is required.")
@@ -321,7 +323,7 @@ class CarrierService:
         for shipment_id, carrier, number in claimed:
             try:
                 events = self.adapters[carrier].fetch_tracking(number)
-            except CarrierUnavailable as error:
+            except DomainError as error:  # unreachable, or an answer we cannot read
                 log.warning("polling %s %s failed: %s", carrier, number, error.message)
                 self._poll_failed(shipment_id)
                 continue

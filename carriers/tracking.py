@@ -110,8 +110,8 @@ def store_events(
 ) -> list[CarrierEventRecord]:
     """Store each event once (by its dedupe key) and apply the new ones, oldest first.
 
-    Returns the events that were new. A duplicate (same scan delivered again, replayed, or
-    sent by two providers) is silently absorbed: it was stored and applied the first time.
+    Returns the events that were new. A duplicate (the same scan delivered again or replayed)
+    is silently absorbed: it was stored and applied the first time.
     """
     new_records = []
     for event in sorted(events, key=lambda e: e.occurred_at):

@@ -1,1 +1,1 @@
-"""One adapter per provider. ``ADAPTERS`` maps the name used in webhook URLs to its class."""
+"""One adapter per provider; :mod:`carriers.registry` builds them from configuration."""

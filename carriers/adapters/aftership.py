@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 
 import httpx
 
-from carriers.adapters.base import map_status
+from carriers.adapters.base import map_status, secret_setting
 from carriers.events import (
     Acknowledgement,
     CarrierEvent,
@@ -140,7 +140,7 @@ class AfterShipAdapter:
 
     def __init__(self, settings: Mapping[str, object], http: httpx.Client | None = None):
         # ``http`` is accepted for build_adapters(); pushes need no outgoing calls.
-        self._secret = settings.get("AFTERSHIP_WEBHOOK_SECRET")
+        self._secret = secret_setting(settings, "AFTERSHIP_WEBHOOK_SECRET")
         # Freshness check on the body's ``ts``, off by default. ``ts`` is covered by the
         # signature, but it is when the *event* occurred, and AfterShip retries a failed
         # delivery for about 68 hours (14 attempts, 2^n x 30 s): a late retry and a replay

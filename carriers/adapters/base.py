@@ -61,6 +61,18 @@ def map_status(table: Mapping[str, TrackingStatus], raw: str | None) -> Tracking
     return table.get(raw.strip(), table.get(raw.strip().lower(), TrackingStatus.UNKNOWN))
 
 
+def secret_setting(settings: Mapping[str, object], name: str) -> str | None:
+    """A secret from configuration, always as text.
+
+    Settings from the environment are parsed as JSON, so a token made only of digits arrives
+    as a number; it is still the same secret.
+    """
+    value = settings.get(name)
+    if value is None or value == "":
+        return None
+    return str(value)
+
+
 def same_secret(given: str | None, expected: str | None) -> bool:
     """Constant-time comparison; a missing secret on either side never matches."""
     if not given or not expected:

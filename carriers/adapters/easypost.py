@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 
 import httpx
 
-from carriers.adapters.base import map_status
+from carriers.adapters.base import map_status, secret_setting
 from carriers.events import (
     Acknowledgement,
     CarrierEvent,
@@ -117,8 +117,8 @@ class EasyPostAdapter:
     polls: ClassVar[bool] = True
 
     def __init__(self, settings: Mapping[str, object], http: httpx.Client | None = None):
-        self._secret = settings.get("EASYPOST_WEBHOOK_SECRET")
-        self._api_key = settings.get("EASYPOST_API_KEY")
+        self._secret = secret_setting(settings, "EASYPOST_WEBHOOK_SECRET")
+        self._api_key = secret_setting(settings, "EASYPOST_API_KEY")
         self._api_base = str(settings.get("EASYPOST_API_BASE") or DEFAULT_API_BASE).rstrip("/")
         # Only used when no client is injected (build_adapters() passes a shared one).
         self._timeout = _seconds(settings.get("EASYPOST_TIMEOUT")) or DEFAULT_TIMEOUT_SECONDS

@@ -24,7 +24,7 @@ import defusedxml.ElementTree as SafeET
 import httpx
 from defusedxml import DefusedXmlException
 
-from carriers.adapters.base import map_status, same_secret
+from carriers.adapters.base import map_status, same_secret, secret_setting
 from carriers.events import (
     Acknowledgement,
     CarrierEvent,
@@ -110,7 +110,7 @@ class SFExpressAdapter:
 
     def __init__(self, settings: Mapping[str, object], http: httpx.Client | None = None):
         # ``http`` is accepted for build_adapters(); pushes need no outgoing calls.
-        token = settings.get("SFEXPRESS_WEBHOOK_TOKEN")
+        token = secret_setting(settings, "SFEXPRESS_WEBHOOK_TOKEN")
         self._token = token if isinstance(token, str) and token else None
         # SF pushes in the one mode chosen for the account; used to answer when the request
         # itself is not at hand (see acknowledge()).

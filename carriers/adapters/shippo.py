@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 
 import httpx
 
-from carriers.adapters.base import map_status, same_secret
+from carriers.adapters.base import map_status, same_secret, secret_setting
 from carriers.events import (
     Acknowledgement,
     CarrierEvent,
@@ -158,8 +158,8 @@ class ShippoAdapter:
 
     def __init__(self, settings: Mapping[str, object], http: httpx.Client | None = None):
         # ``http`` is accepted for build_adapters(); pushes need no outgoing calls.
-        secret = settings.get("SHIPPO_WEBHOOK_SECRET")
-        token = settings.get("SHIPPO_WEBHOOK_TOKEN")
+        secret = secret_setting(settings, "SHIPPO_WEBHOOK_SECRET")
+        token = secret_setting(settings, "SHIPPO_WEBHOOK_TOKEN")
         self._secret = secret if isinstance(secret, str) and secret else None
         self._token = token if isinstance(token, str) and token else None
         tolerance = _seconds(settings.get("SHIPPO_SIGNATURE_TOLERANCE"))

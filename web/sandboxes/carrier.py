@@ -85,11 +85,15 @@ class SandboxCarrier:
     def play(
         self, parcel: Parcel, steps: list[str], faults: dict[str, Any], step_seconds: float
     ) -> list[int]:
+        """Scan the parcel step by step; each scan is sent as it happens (faults permitting)."""
         lost = set(faults.get("lose") or [])
-        scans = []
+        held_back = []  # out of order: everything is sent at the end, newest first
+        results: list[int] = []
         for status in steps:
             if step_seconds:
                 time.sleep(step_seconds)
+            if status in lost:
+                continue  # the carrier never recorded this scan: no webhook, not on the tracker
             event = {
                 "id": f"evt_{parcel.tracking_number}_{status}",
                 "tracking_number": parcel.tracking_number,
@@ -98,24 +102,25 @@ class SandboxCarrier:
                 "description": status.replace("_", " ").capitalize(),
                 "location": PLACES.get(status, ""),
             }
-            if status in lost:
-                continue  # the carrier never recorded this scan: no webhook, not on the tracker
             with self.lock:
                 parcel.events.append(event)
-            scans.append(event)
-        if faults.get("out_of_order"):
-            scans.reverse()
-        results = []
-        for event in scans:
-            payload = {
-                "id": event["id"],
-                "type": "tracking.updated",
-                "created": int(time.time()),
-                "data": {k: v for k, v in event.items() if k != "id"},
-            }
-            copies = 2 if faults.get("duplicate") else 1
-            results.extend(self.send(payload) for _ in range(copies))
+            if faults.get("out_of_order"):
+                held_back.insert(0, event)
+            else:
+                results.extend(self._deliver(event, faults))
+        for event in held_back:
+            results.extend(self._deliver(event, faults))
         return results
+
+    def _deliver(self, event: dict[str, Any], faults: dict[str, Any]) -> list[int]:
+        payload = {
+            "id": event["id"],
+            "type": "tracking.updated",
+            "created": int(time.time()),
+            "data": {k: v for k, v in event.items() if k != "id"},
+        }
+        copies = 2 if faults.get("duplicate") else 1
+        return [self.send(payload) for _ in range(copies)]
 
 
 def _label_pdf(

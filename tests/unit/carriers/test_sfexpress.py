@@ -383,3 +383,9 @@ def test_it_is_built_the_way_build_adapters_builds_every_adapter() -> None:
     with httpx.Client() as client:
         built: CarrierAdapter = SFExpressAdapter({}, http=client)
         assert built.name == "sfexpress"
+
+
+def test_a_token_made_only_of_digits_still_authenticates() -> None:
+    # Settings from the environment are parsed as JSON: "123456" arrives as the number 123456.
+    adapter = SFExpressAdapter({"SFEXPRESS_WEBHOOK_TOKEN": 123456})
+    adapter.verify_webhook(WebhookRequest(body=b"{}", headers={}, query={"token": "123456"}), NOW)
