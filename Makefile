@@ -16,11 +16,12 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-## Set up, migrate the SQLite database, load demo data and serve on http://$(HOST):$(PORT)/
+## Set up, migrate the SQLite database, load demo data, and run spareflow on
+## http://$(HOST):$(PORT)/ with its scheduler, the sandbox carrier and the refunds sandbox
 demo: $(STAMP)
 	$(BIN)/spareflow db upgrade
 	$(BIN)/spareflow demo-data
-	$(BIN)/spareflow serve --host $(HOST) --port $(PORT)
+	$(BIN)/spareflow demo --host $(HOST) --port $(PORT)
 
 serve: $(STAMP)
 	$(BIN)/spareflow serve --host $(HOST) --port $(PORT)

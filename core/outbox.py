@@ -25,7 +25,8 @@ from core.db import Base, BigIntPK, UnitOfWork, UTCDateTime, insert_ignoring_con
 log = logging.getLogger(__name__)
 
 #: How long a worker owns a claimed message. A worker that dies loses it after this, and
-#: another worker retries it (with the same idempotency key).
+#: another worker retries it (with the same idempotency key). Longer than any provider call
+#: (``SPAREFLOW_OUTBOX_LEASE_SECONDS``).
 LEASE = timedelta(minutes=2)
 MAX_ATTEMPTS = 12
 BACKOFF_START = timedelta(seconds=5)
@@ -93,11 +94,16 @@ def enqueue(
 
 class OutboxWorker:
     def __init__(
-        self, session_factory: Callable[[], Session], clock: Clock, handlers: Mapping[str, Handler]
+        self,
+        session_factory: Callable[[], Session],
+        clock: Clock,
+        handlers: Mapping[str, Handler],
+        lease: timedelta = LEASE,
     ):
         self.session_factory = session_factory
         self.clock = clock
         self.handlers = handlers
+        self.lease = lease
 
     def drain(self, limit: int = 50) -> int:
         """Carry out the due messages; returns how many were attempted."""
@@ -138,7 +144,7 @@ class OutboxWorker:
                 uow.session.execute(
                     update(OutboxMessage)
                     .where(OutboxMessage.id.in_([row.id for row in rows]))
-                    .values(next_attempt_at=now + LEASE, attempts=OutboxMessage.attempts + 1)
+                    .values(next_attempt_at=now + self.lease, attempts=OutboxMessage.attempts + 1)
                 )
                 uow.commit()
             return [(row.id, row.topic, row.key, row.payload) for row in rows]

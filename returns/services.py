@@ -21,8 +21,8 @@ from carriers.status import TrackingStatus
 from carriers.tracking import ShipmentChange
 from core.clock import Clock
 from core.db import UnitOfWork, insert_ignoring_conflicts
-from core.errors import Conflict, InvalidInput
-from core.outbox import Handler, OutboxMessage, enqueue
+from core.errors import Conflict, InvalidInput, NotFound
+from core.outbox import Handler, OutboxMessage, PermanentFailure, enqueue
 from inventory import ledger
 from inventory.errors import InsufficientStock
 from inventory.models import Part
@@ -31,7 +31,6 @@ from returns.models import Replacement, Rma, RmaLine, RmaSequence, RmaTransition
 from returns.policy import ReturnPolicy
 from returns.refunds import StripeRefunds
 from returns.status import (
-    OPEN,
     TRANSITIONS,
     WAITING_FOR_PARCEL,
     Channel,
@@ -525,9 +524,6 @@ class ReturnsService:
             self._release_refund(session, rma, SYSTEM, "carrier pickup")
         target = CARRIER_PROGRESS.get(shipment.status)
         if target and target in TRANSITIONS[rma.status]:
-            if change.picked_up_now is False and rma.status in WAITING_FOR_PARCEL:
-                # A later scan with no pickup first would have fired above; nothing else to do.
-                pass
             self._move(session, rma, target, SYSTEM, f"Carrier: {source}")
         if change.ended_badly and rma.refund_status in (
             RefundStatus.PENDING,
@@ -580,7 +576,7 @@ class ReturnsService:
                     Rma.customer_email == rma.customer_email,
                     Rma.id != rma.id,
                     Rma.refund_status.in_([RefundStatus.PENDING, RefundStatus.RELEASED]),
-                    Rma.updated_at >= since,
+                    Rma.created_at >= since,
                 )
             )
             or 0
@@ -654,14 +650,18 @@ class ReturnsService:
         )
 
     def _perform_label(self, payload: Mapping[str, Any], key: str) -> dict[str, Any]:
-        shipment = self.carriers.buy_label(
-            direction=Direction.INBOUND,
-            carrier=payload["carrier"],
-            reference=payload["rma"],
-            from_address=payload["from"],
-            to_address=payload["to"],
-            idempotency_key=key,
-        )
+        try:
+            shipment = self.carriers.buy_label(
+                direction=Direction.INBOUND,
+                carrier=payload["carrier"],
+                reference=payload["rma"],
+                from_address=payload["from"],
+                to_address=payload["to"],
+                idempotency_key=key,
+            )
+        except (InvalidInput, NotFound) as error:
+            # A carrier that cannot sell labels, or none configured: retrying will not help.
+            raise PermanentFailure(error.message) from error
         return {"carrier": shipment.carrier, "tracking_number": shipment.tracking_number}
 
     def _label_succeeded(self, session: Session, message: OutboxMessage) -> None:
@@ -773,6 +773,9 @@ class ReturnsService:
                 line.condition = received.get("condition")
                 if line.serial and received.get("serial"):
                     line.serial_matches = line.serial.strip() == str(received["serial"]).strip()
+            if rma.refund_status is RefundStatus.AWAITING_PICKUP:
+                # The parcel is here, so the carrier certainly had it: no scan needed any more.
+                self._release_refund(session, rma, actor, "parcel received")
             refunded = rma.refund_status in (RefundStatus.PENDING, RefundStatus.RELEASED)
             if refunded and (empty or wrong or not any(line.received_qty for line in rma.lines)):
                 what = "empty" if empty or not wrong else f"the wrong item ({', '.join(wrong)})"
@@ -913,6 +916,11 @@ class ReturnsService:
                 )
                 if rma.refund_status is RefundStatus.AWAITING_PICKUP:
                     rma.refund_status = RefundStatus.NONE
+                elif rma.refund_status in (RefundStatus.PENDING, RefundStatus.RELEASED):
+                    rma.needs_recovery = (
+                        "Refunded by hand, but the parcel never reached the carrier"
+                    )
+                    self._note(session, rma, "refund", SYSTEM, rma.needs_recovery)
                 shipped = [r for r in rma.replacements if r.status is ReplacementStatus.SHIPPED]
                 if shipped:
                     rma.needs_chase = (
@@ -922,6 +930,3 @@ class ReturnsService:
                 self._release_replacements(session, rma, SYSTEM, "RMA expired")
             uow.commit()
             return len(overdue)
-
-
-__all__ = ["OPEN", "ReturnsService"]

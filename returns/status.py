@@ -31,7 +31,8 @@ TRANSITIONS: dict[RmaStatus, frozenset[RmaStatus]] = {
     S.AWAITING_PICKUP: frozenset({S.PICKED_UP, S.IN_TRANSIT, S.RECEIVED, S.CANCELLED, S.EXPIRED}),
     S.PICKED_UP: frozenset({S.IN_TRANSIT, S.RECEIVED}),
     S.IN_TRANSIT: frozenset({S.RECEIVED}),
-    S.RECEIVED: frozenset({S.INSPECTED, S.DISPUTED}),
+    # Closing straight from received: the parcel held nothing to inspect and nothing is owed.
+    S.RECEIVED: frozenset({S.INSPECTED, S.DISPUTED, S.CLOSED}),
     S.INSPECTED: frozenset({S.CLOSED, S.DISPUTED}),
     S.DISPUTED: frozenset({S.CLOSED}),
     S.CLOSED: frozenset(),

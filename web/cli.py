@@ -266,3 +266,18 @@ def outbox_drain(limit: int) -> None:
     """Carry out due messages now (the scheduler does this every few seconds)."""
     done = services().outbox.drain(limit)
     click.echo(f"Attempted {done} message(s).")
+
+
+@main.command("demo")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@with_appcontext
+def demo(host: str, port: int) -> None:
+    """Run the demo: web app, scheduler, sandbox carrier and refunds sandbox together."""
+    from web.demo_stack import run_demo
+
+    run_demo(host, port, click.echo)
+
+
+if __name__ == "__main__":
+    main()

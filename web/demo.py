@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from datetime import timedelta
 from decimal import Decimal
 
 from sqlalchemy import func, select
@@ -11,6 +12,7 @@ from core.db import UnitOfWork
 from inventory import catalog, ledger
 from inventory.models import Part
 from inventory.status import LocationKind
+from returns.status import Channel, Priority, Reason, Resolution
 from web.auth.models import Role
 from web.extensions import Services
 
@@ -226,4 +228,78 @@ def load_demo_data(services: Services, *, parts: int = 300, seed: int = 7) -> in
                     reason="suspected fault",
                 )
         uow.commit()
+    load_demo_returns(services, rng)
     return parts
+
+
+DEMO_CUSTOMERS = [
+    ("Mia Chen", "mia.chen@example.com", False),
+    ("Jonas Keller", "jonas@keller-repair.example", True),
+    ("Aiko Tanaka", "aiko.t@example.com", False),
+    ("Priya Raman", "priya@example.com", False),
+    ("Luis Ortega", "luis.ortega@example.com", False),
+    ("Hannah Berg", "hannah@berg-electronics.example", True),
+]
+
+
+def load_demo_returns(services: Services, rng: random.Random) -> None:
+    """A returns desk in full swing: new requests, parcels on their way, a closed case.
+
+    Authorised returns get their prepaid label from the sandbox carrier through the outbox;
+    with ``spareflow demo`` running, each parcel is then picked up and its refund released.
+    """
+    returns = services.returns
+    today = services.clock.now().date()
+    skus = [row.part.sku for row in services.inventory.list_parts(limit=40) if row.available > 3]
+    stories = [
+        (
+            Resolution.REFUND,
+            Reason.DEFECTIVE,
+            Priority.HIGH,
+            "Stops charging after a few minutes",
+            "authorise",
+        ),
+        (
+            Resolution.REPLACEMENT,
+            Reason.DAMAGED_IN_TRANSIT,
+            Priority.URGENT,
+            "Arrived cracked",
+            "authorise",
+        ),
+        (
+            Resolution.REFUND,
+            Reason.NO_LONGER_NEEDED,
+            Priority.LOW,
+            "Ordered the wrong size",
+            "authorise",
+        ),
+        (
+            Resolution.REFUND,
+            Reason.WRONG_ITEM,
+            Priority.MEDIUM,
+            "Received a 12V model, ordered 24V",
+            None,
+        ),
+        (Resolution.REPLACEMENT, Reason.DEFECTIVE, Priority.MEDIUM, "Fan bearing grinding", None),
+        (Resolution.REPAIR, Reason.DEFECTIVE, Priority.LOW, "Intermittent display flicker", None),
+    ]
+    for index, (resolution, reason, priority, text, action) in enumerate(stories):
+        name, email, vip = DEMO_CUSTOMERS[index % len(DEMO_CUSTOMERS)]
+        sku = skus[index % len(skus)]
+        view = returns.create(
+            "desk@demo.spareflow",
+            customer={"name": name, "email": email, "vip": vip},
+            channel=rng.choice(list(Channel)),
+            reason=reason,
+            resolution=resolution,
+            priority=priority,
+            order_number=f"SO-{rng.randint(10000, 99999)}",
+            payment_reference=f"pi_demo_{index:04d}"
+            if resolution is not Resolution.REPAIR
+            else None,
+            purchase_date=today - timedelta(days=rng.randint(3, 25)),
+            description=text,
+            lines=[{"sku": sku, "qty": 1, "unit_price": Decimal(rng.randint(12, 180))}],
+        )
+        if action == "authorise":
+            returns.authorise("desk@demo.spareflow", view.rma.number)

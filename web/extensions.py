@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from argon2 import PasswordHasher
 from flask import Flask, current_app
@@ -68,7 +69,12 @@ def init_services(app: Flask, clock: Clock | None = None) -> Services:
         auth=AuthService(session_factory, clock, hasher=_password_hasher(app)),
         carriers=carriers,
         returns=returns,
-        outbox=OutboxWorker(session_factory, clock, returns.outbox_handlers()),
+        outbox=OutboxWorker(
+            session_factory,
+            clock,
+            returns.outbox_handlers(),
+            lease=timedelta(seconds=float(app.config.get("OUTBOX_LEASE_SECONDS", 120))),
+        ),
     )
     app.extensions["spareflow"] = services
     return services

@@ -558,3 +558,43 @@ def test_the_refund_message_is_keyed_per_rma(desk, clock, session_factory) -> No
             select(OutboxMessage.key).where(OutboxMessage.topic == REFUND_TOPIC)
         ).all()
     assert keys == [f"refund:{number}"]
+
+
+def test_a_parcel_received_without_any_pickup_scan_releases_its_refund(desk, refunds_made) -> None:
+    number = open_rma(desk).rma.number
+    desk["returns"].authorise("desk@x.example", number, carrier="sandbox", tracking_number="SBX970")
+    rma = desk["returns"].receive("ann@x.example", number, lines=[{"sku": "ABC-1", "qty": 2}]).rma
+    assert rma.refund_status is RefundStatus.PENDING
+    desk["worker"].drain()
+    assert len(refunds_made) == 1
+
+
+def test_a_label_the_carrier_cannot_sell_fails_at_once_and_visibly(desk, session_factory) -> None:
+    desk["returns"].default_return_carrier = "pigeon-post"
+    number = open_rma(desk).rma.number
+    desk["returns"].authorise("desk@x.example", number)
+    desk["worker"].drain()
+    with session_factory() as session:
+        message = session.scalars(
+            select(OutboxMessage).where(OutboxMessage.key == f"return-label:{number}")
+        ).one()
+    assert (message.status, message.attempts) == (OutboxStatus.FAILED, 1)
+    notes = [
+        t.reason for t in desk["returns"].get(number).rma.transitions if t.kind == "return_label"
+    ]
+    assert "Return label failed" in notes[-1]
+
+
+def test_a_refund_released_by_hand_whose_parcel_never_moves_is_flagged_at_expiry(
+    desk, clock
+) -> None:
+    number = open_rma(desk).rma.number
+    desk["returns"].authorise("desk@x.example", number, carrier="sandbox", tracking_number="SBX971")
+    desk["returns"].release_refund(
+        "boss@x.example", number, "Customer is a key account", supervisor=True
+    )
+    clock.advance(timedelta(days=15))
+    desk["returns"].expire_overdue()
+    rma = desk["returns"].get(number).rma
+    assert rma.status is RmaStatus.EXPIRED
+    assert "never reached the carrier" in rma.needs_recovery

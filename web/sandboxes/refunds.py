@@ -24,7 +24,10 @@ class RefundsSandbox:
     refunds: list[dict[str, Any]] = field(default_factory=list)
     by_key: dict[str, tuple[dict[str, str], dict[str, Any]]] = field(default_factory=dict)
     fail_next: int = 0  # answer this many requests with 500 before succeeding
-    delay_seconds: float = 0.0  # sleep before answering (a slow or timing-out provider)
+    delay_seconds: float = 0.0  # sleep before handling (a slow or timing-out provider)
+    #: Sleep after the refund is made, before answering: the caller may die (or time out)
+    #: between the provider acting and the caller recording it, the case idempotency is for.
+    answer_delay_seconds: float = 0.0
     lock: threading.Lock = field(default_factory=threading.Lock)
     counter: itertools.count = field(default_factory=lambda: itertools.count(1))
 
@@ -87,6 +90,8 @@ def create_refunds_sandbox(api_key: str = "sk_test_sandbox") -> Flask:
             sandbox.refunds.append(refund)
             if key:
                 sandbox.by_key[key] = (form, refund)
+        if sandbox.answer_delay_seconds:
+            time.sleep(sandbox.answer_delay_seconds)
         return jsonify(refund), 200
 
     @app.get("/v1/refunds")
@@ -100,12 +105,19 @@ def create_refunds_sandbox(api_key: str = "sk_test_sandbox") -> Flask:
 
     @app.post("/sandbox/faults")
     def faults() -> Any:
-        """Not Stripe: ``{"fail_next": 2, "delay_seconds": 0}`` for outage rehearsals."""
+        """Not Stripe: ``{"fail_next": 2, "delay_seconds": 0, "answer_delay_seconds": 0}``."""
         body = request.get_json(silent=True) or {}
         with sandbox.lock:
             sandbox.fail_next = int(body.get("fail_next", sandbox.fail_next))
-            sandbox.delay_seconds = float(body.get("delay_seconds", sandbox.delay_seconds))
-        return jsonify({"fail_next": sandbox.fail_next, "delay_seconds": sandbox.delay_seconds})
+            for name in ("delay_seconds", "answer_delay_seconds"):
+                setattr(sandbox, name, float(body.get(name, getattr(sandbox, name))))
+        return jsonify(
+            {
+                "fail_next": sandbox.fail_next,
+                "delay_seconds": sandbox.delay_seconds,
+                "answer_delay_seconds": sandbox.answer_delay_seconds,
+            }
+        )
 
     @app.get("/healthz")
     def healthz() -> Any:

@@ -1,0 +1,89 @@
+"""``spareflow demo``: spareflow with everything around it, as processes on this machine.
+
+Starts the web app, the scheduler, the sandbox carrier and the Stripe-compatible refunds
+sandbox, wired together on loopback, so the demo RMAs get their labels, are picked up and
+are refunded while you watch. Ctrl+C stops them all.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable
+
+DEMO_RETURN_ADDRESS = (
+    '{"name": "spareflow demo returns", "street": "Unit 4, Dock Road", "city": "Leeds",'
+    ' "postcode": "LS1 4AP", "country": "GB"}'
+)
+
+
+def _spareflow(*args: str) -> list[str]:
+    return [sys.executable, "-m", "web.cli", *args]
+
+
+def _wait_until_up(url: str, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2):  # noqa: S310 - our own loopback URL
+                return
+        except OSError:
+            time.sleep(0.3)
+    raise RuntimeError(f"{url} did not come up")
+
+
+def run_demo(host: str, port: int, echo: Callable[[str], None]) -> None:
+    carrier_port, refunds_port = port + 81, port + 82
+    env = {
+        **os.environ,
+        "SPAREFLOW_SANDBOX_WEBHOOK_SECRET": os.environ.get("SPAREFLOW_SANDBOX_WEBHOOK_SECRET")
+        or secrets.token_hex(16),
+        "SPAREFLOW_SANDBOX_CARRIER_URL": f"http://127.0.0.1:{carrier_port}",
+        "SPAREFLOW_REFUNDS_API_BASE": f"http://127.0.0.1:{refunds_port}",
+        "SPAREFLOW_REFUNDS_API_KEY": "sk_test_demo",
+        "SPAREFLOW_RETURNS_ADDRESS": os.environ.get(
+            "SPAREFLOW_RETURNS_ADDRESS", DEMO_RETURN_ADDRESS
+        ),
+    }
+    webhook_url = f"http://127.0.0.1:{port}/webhooks/carriers/sandbox"
+    commands = [
+        ("refunds sandbox", _spareflow("sandbox", "refunds", "--port", str(refunds_port)),
+         f"http://127.0.0.1:{refunds_port}/healthz"),
+        ("sandbox carrier", _spareflow("sandbox", "carrier", "--port", str(carrier_port),
+                                       "--webhook-url", webhook_url, "--auto-journey",
+                                       "--step-seconds", "15"),
+         f"http://127.0.0.1:{carrier_port}/healthz"),
+        ("web app", _spareflow("serve", "--host", host, "--port", str(port)),
+         f"http://127.0.0.1:{port}/healthz"),
+        ("scheduler", _spareflow("scheduler"), None),
+    ]
+    processes: list[subprocess.Popen[bytes]] = []
+    try:
+        for name, command, health in commands:
+            # Our own fixed commands (this interpreter, our module), no shell.
+            processes.append(subprocess.Popen(command, env=env))  # noqa: S603
+            if health:
+                _wait_until_up(health)
+            echo(f"  started {name}")
+        echo(f"\nspareflow demo is running at http://{host}:{port}/  (Ctrl+C stops everything)")
+        echo("Returns authorised in the demo get a sandbox label, are picked up about a minute "
+             "later and refunded at once: watch them on the returns desk.")
+        while all(process.poll() is None for process in processes):
+            time.sleep(0.5)
+        echo("a demo process stopped; shutting the others down")
+    except KeyboardInterrupt:
+        echo("\nstopping the demo")
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in processes:
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
