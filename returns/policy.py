@@ -36,6 +36,8 @@ class ReturnPolicy:
     #: Auto-authorise in-policy RMAs up to this value (minor units); 0 turns it off.
     auto_authorise_limit_minor: int = 0
     followup_days: int = 3
+    #: Customers (e-mail addresses) whose returns are never authorised or refunded automatically.
+    flagged_customers: frozenset[str] = frozenset()
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any]) -> ReturnPolicy:
@@ -71,7 +73,13 @@ class ReturnPolicy:
                 get("auto_authorise_limit_minor", defaults.auto_authorise_limit_minor)
             ),
             followup_days=int(get("followup_days", defaults.followup_days)),
+            flagged_customers=frozenset(
+                str(email).strip().lower() for email in get("flagged_customers", [])
+            ),
         )
+
+    def is_flagged(self, email: str) -> bool:
+        return email.strip().lower() in self.flagged_customers
 
     def warranty_for(self, sku: str) -> int:
         return self.warranty_months.get(sku.casefold(), self.default_warranty_months)

@@ -316,7 +316,12 @@ class ReturnsService:
     def _auto_authorisable(self, rma: Rma) -> bool:
         limit = self.policy.auto_authorise_limit_minor
         value = self.policy.to_minor(sum((ln.unit_price * ln.qty for ln in rma.lines), Decimal(0)))
-        return limit > 0 and not rma.policy_override_reason and value <= limit
+        return (
+            limit > 0
+            and not rma.policy_override_reason
+            and not self.policy.is_flagged(rma.customer_email)
+            and value <= limit
+        )
 
     def _next_number(self, session: Session, now: datetime) -> str:
         day = now.strftime("%Y%m%d")
@@ -533,6 +538,15 @@ class ReturnsService:
                 f"Refunded, but the parcel was {shipment.status.value.replace('_', ' ')}"
             )
             self._note(session, rma, "refund", SYSTEM, rma.needs_recovery)
+        elif change.exception and rma.refund_status in (
+            RefundStatus.PENDING,
+            RefundStatus.RELEASED,
+        ):
+            # Lost, damaged, held: the carrier may recover it, but the desk must know now.
+            rma.needs_recovery = (
+                f"Refunded, but the carrier reports a problem: {shipment.last_exception}"
+            )
+            self._note(session, rma, "refund", SYSTEM, rma.needs_recovery)
 
     # --- the refund ------------------------------------------------------------------------
 
@@ -567,6 +581,8 @@ class ReturnsService:
         self._note(session, rma, "refund", actor, text)
 
     def _hold_reason(self, session: Session, rma: Rma) -> str | None:
+        if self.policy.is_flagged(rma.customer_email):
+            return "the customer is flagged for review"
         if rma.refund_amount_minor > self.policy.auto_refund_limit_minor:
             return f"{self._money(rma)} is above the automatic limit"
         since = self.clock.now() - timedelta(days=self.policy.customer_limit_days)

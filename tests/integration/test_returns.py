@@ -598,3 +598,35 @@ def test_a_refund_released_by_hand_whose_parcel_never_moves_is_flagged_at_expiry
     rma = desk["returns"].get(number).rma
     assert rma.status is RmaStatus.EXPIRED
     assert "never reached the carrier" in rma.needs_recovery
+
+
+def test_a_flagged_customer_is_neither_authorised_nor_refunded_automatically(
+    desk, clock, refunds_made
+) -> None:
+    desk["returns"].policy = ReturnPolicy(
+        auto_authorise_limit_minor=100_000, flagged_customers=frozenset({"mia@example.com"})
+    )
+    flagged = open_rma(desk).rma
+    assert flagged.status is RmaStatus.REQUESTED  # left for a person to decide
+    other = open_rma(desk, customer={**CUSTOMER, "email": "li@example.com"}).rma
+    assert other.status is RmaStatus.AUTHORISED  # in policy and under the limit: authorised at once
+    desk["returns"].authorise(
+        "desk@x.example", flagged.number, carrier="sandbox", tracking_number="SBX980"
+    )
+    pickup(desk, clock, "SBX980")
+    rma = desk["returns"].get(flagged.number).rma
+    assert (rma.refund_status, rma.refund_hold_reason) == (
+        RefundStatus.HELD,
+        "the customer is flagged for review",
+    )
+
+
+def test_a_carrier_exception_after_the_refund_is_flagged_for_the_desk(desk, clock) -> None:
+    number = open_rma(desk).rma.number
+    desk["returns"].authorise("desk@x.example", number, carrier="sandbox", tracking_number="SBX981")
+    pickup(desk, clock, "SBX981", minutes_ago=30)
+    body = sandbox_payload(
+        "SBX981", "exception", clock.now(), description="Parcel lost in the depot"
+    )
+    desk["carriers"].receive_webhook("sandbox", signed_request(body, clock.now()))
+    assert "Parcel lost in the depot" in desk["returns"].get(number).rma.needs_recovery
