@@ -66,7 +66,7 @@ class CarrierService:
     ):
         self.session_factory = session_factory
         self.clock = clock or SystemClock()
-        self.adapters = dict(adapters)
+        self.adapters = adapters  # a plain dict, or LiveAdapters that follow stored settings
         self.listeners = list(listeners)
 
     def adapter(self, name: str) -> CarrierAdapter:

@@ -101,6 +101,8 @@ def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _begin_immediate(connection: Any) -> None:
+    if connection.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
+        return  # a lone read (see read_outside_transaction): no lock, no snapshot needed
     # One writer at a time, decided when the transaction starts: a use case that reads and
     # then writes can never fail half-way with SQLITE_BUSY, and its reads are one snapshot.
     # The embedded database trades write concurrency for that; PostgreSQL does not need it.
@@ -152,6 +154,16 @@ class UnitOfWork:
 
     def commit(self) -> None:
         self.session.commit()
+
+
+def read_outside_transaction(engine: Engine, statement: Any) -> list[Any]:
+    """Run one read on its own autocommit connection.
+
+    For small lookups a use case may make while it holds SQLite's write lock (settings): a
+    transaction of their own would wait for that very lock.
+    """
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        return list(connection.execute(statement).all())
 
 
 def read_one_snapshot(session: Session) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, case, func, or_, select
@@ -22,7 +23,7 @@ from inventory.errors import (
 )
 from inventory.ledger import find_part, normalise_location_code
 from inventory.models import Location, Part, StockLevel, StockMove, Supplier, sku_key
-from inventory.status import PICKABLE_KINDS, LocationKind
+from inventory.status import MOVE_EFFECTS, PICKABLE_KINDS, LocationKind
 
 LOCATION_CODE = re.compile(r"^([A-Z0-9][A-Z0-9_-]{0,31})/([A-Z0-9][A-Z0-9._-]{0,31})$")
 
@@ -323,3 +324,42 @@ def list_moves(
     if before is not None:
         query = query.where(StockMove.id < before)
     return session.scalars(query.order_by(StockMove.id.desc()).limit(limit)).unique().all()
+
+
+def stock_history(session: Session, sku: str, *, since: datetime) -> list[tuple[datetime, int]]:
+    """On hand over all locations after each move since ``since`` (oldest first), for a chart.
+
+    Walks back from today's level through the ledger, so it needs no stored snapshots.
+    """
+    part = get_part(session, sku)
+    current = (
+        session.scalar(
+            select(func.coalesce(func.sum(StockLevel.on_hand), 0)).where(
+                StockLevel.part_id == part.id
+            )
+        )
+        or 0
+    )
+    moves = session.execute(
+        select(
+            StockMove.created_at,
+            StockMove.kind,
+            StockMove.qty,
+            StockMove.from_location_id,
+            StockMove.to_location_id,
+        )
+        .where(StockMove.part_id == part.id, StockMove.created_at >= since)
+        .order_by(StockMove.id.desc())
+    ).all()
+    points = [(None, int(current))]
+    level = int(current)
+    for created_at, kind, qty, from_id, to_id in moves:
+        change = sum(
+            effect.on_hand * qty
+            for effect in MOVE_EFFECTS[kind]
+            if (from_id if effect.side == "from" else to_id) is not None
+        )
+        points.append((created_at, level))
+        level -= change
+    history = [(when, on_hand) for when, on_hand in reversed(points[1:])]
+    return [(since, level), *history] if moves else []

@@ -48,6 +48,12 @@ def find_part(session: Session, sku: str) -> Part | None:
     return session.scalar(select(Part).where(Part.sku_key == sku_key(sku)))
 
 
+def find_part_by_scan(session: Session, code: str) -> Part | None:
+    """What a scanner read: a SKU (any case) or a barcode."""
+    code = code.strip()
+    return find_part(session, code) or session.scalar(select(Part).where(Part.barcode == code))
+
+
 def part_for_stock(session: Session, sku: str, field: str = "sku") -> Part:
     part = find_part(session, sku)
     if part is None:

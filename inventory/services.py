@@ -7,6 +7,7 @@ objects they may read after the transaction has ended.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -14,6 +15,7 @@ from sqlalchemy.orm import Session
 from core.clock import Clock, SystemClock
 from core.db import UnitOfWork, block_writers, read_one_snapshot
 from inventory import catalog, ledger, verify
+from inventory.errors import UnknownPart
 from inventory.models import Location, Reservation, StockMove, Supplier
 from inventory.status import LocationKind
 
@@ -67,6 +69,14 @@ class InventoryService:
             uow.commit()
             return catalog.part_stock(uow.session, part)
 
+    def scanned_sku(self, code: str) -> str:
+        """The SKU of the part a scanned code (SKU or barcode) names."""
+        with self._uow() as uow:
+            part = ledger.find_part_by_scan(uow.session, code)
+            if part is None:
+                raise UnknownPart(code)
+            return part.sku
+
     def get_part(self, sku: str) -> catalog.PartStock:
         with self._uow() as uow:
             return catalog.part_stock(uow.session, catalog.get_part(uow.session, sku))
@@ -80,6 +90,12 @@ class InventoryService:
     def stock_report(self, sku: str) -> catalog.StockReport:
         with self._uow() as uow:
             return catalog.stock_report(uow.session, sku)
+
+    def stock_history(self, sku: str, days: int = 90) -> list[tuple[datetime, int]]:
+        """On hand after each move of the last ``days`` days, for the part page's chart."""
+        with self._uow() as uow:
+            since = self.clock.now() - timedelta(days=days)
+            return catalog.stock_history(uow.session, sku, since=since)
 
     def list_moves(
         self, sku: str, *, before: int | None = None, limit: int = 50

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import Base, BigIntPK, UTCDateTime, string_enum
 from core.money import ExactDecimal
+from inventory.models import Reservation
 from returns.status import (
     Channel,
     Disposition,
@@ -162,6 +163,12 @@ class Replacement(Base):
     shipped_by: Mapped[str | None] = mapped_column(String(254))
 
     rma: Mapped[Rma] = relationship(viewonly=True, lazy="raise")  # load it explicitly where needed
+    reservation: Mapped[Reservation | None] = relationship(viewonly=True, lazy="raise")
+
+    @property
+    def location_code(self) -> str | None:
+        """The bin the reserved stock waits in (the pick queue's "where")."""
+        return self.reservation.location.code if self.reservation else None
 
     @property
     def rma_number(self) -> str:

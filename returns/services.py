@@ -31,6 +31,7 @@ from returns.models import Replacement, Rma, RmaLine, RmaSequence, RmaTransition
 from returns.policy import ReturnPolicy
 from returns.refunds import StripeRefunds
 from returns.status import (
+    OPEN,
     TRANSITIONS,
     WAITING_FOR_PARCEL,
     Channel,
@@ -56,6 +57,16 @@ CARRIER_PROGRESS = {
     TrackingStatus.AVAILABLE_FOR_PICKUP: RmaStatus.IN_TRANSIT,
     TrackingStatus.DELIVERED: RmaStatus.IN_TRANSIT,  # at our dock; "received" is our own scan
 }
+
+
+@dataclass(frozen=True)
+class DeskSummary:
+    open_by_state: dict[RmaStatus, int]
+    need_attention: int
+    refunds_released_today: int
+    refunded_today_minor: int
+    replacements_to_pick: int
+    currency: str
 
 
 @dataclass(frozen=True)
@@ -140,12 +151,54 @@ class ReturnsService:
                 query = query.where(Rma.id < after)
             return list(uow.session.scalars(query.order_by(Rma.id.desc()).limit(limit)))
 
+    def desk_summary(self) -> DeskSummary:
+        """Open RMAs by state, refunds needing a person, refunds released today (UTC)."""
+        with UnitOfWork(self.session_factory) as uow:
+            session = uow.session
+            by_state = dict(
+                session.execute(
+                    select(Rma.status, func.count())
+                    .where(Rma.status.in_(OPEN))
+                    .group_by(Rma.status)
+                ).all()
+            )
+            attention = (
+                session.scalar(
+                    select(func.count()).where(
+                        Rma.refund_status.in_([RefundStatus.HELD, RefundStatus.FAILED])
+                        | Rma.needs_recovery.is_not(None)
+                        | Rma.needs_chase.is_not(None)
+                    )
+                )
+                or 0
+            )
+            midnight = self.clock.now().replace(hour=0, minute=0, second=0, microsecond=0)
+            released_count, released_minor = session.execute(
+                select(func.count(), func.coalesce(func.sum(Rma.refund_amount_minor), 0)).where(
+                    Rma.refund_status == RefundStatus.RELEASED, Rma.refund_released_at >= midnight
+                )
+            ).one()
+            to_pick = (
+                session.scalar(
+                    select(func.count()).where(Replacement.status == ReplacementStatus.QUEUED)
+                )
+                or 0
+            )
+            return DeskSummary(
+                by_state,
+                attention,
+                released_count,
+                int(released_minor),
+                to_pick,
+                self.policy.currency,
+            )
+
     def pick_queue(self) -> list[Replacement]:
         with UnitOfWork(self.session_factory) as uow:
             return list(
                 uow.session.scalars(
                     select(Replacement)
-                    .options(selectinload(Replacement.rma))
+                    .options(selectinload(Replacement.rma), selectinload(Replacement.reservation))
                     .where(
                         Replacement.status.in_(
                             [ReplacementStatus.QUEUED, ReplacementStatus.BACKORDERED]

@@ -17,8 +17,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build an app. Nothing is created at import time; the schema is a migration step."""
     from web import api, errors, webhooks
     from web.config import load_config
-    from web.extensions import csrf, init_services, login_manager, services
-    from web.pages import inventory, session
+    from web.extensions import csrf, init_services, limiter, login_manager, services
+    from web.pages import admin, buying, desk, inventory, session, warehouse
 
     instance_path = os.environ.get("SPAREFLOW_INSTANCE_PATH")
     app = Flask(
@@ -34,6 +34,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     login_manager.login_view = "session.sign_in"
     login_manager.login_message = "Please sign in to continue."
     csrf.init_app(app)
+    limiter.init_app(app)
     api.init_app(app)
     # The API authenticates with bearer tokens, not cookies, so CSRF does not apply to it.
     for blueprint in api.BLUEPRINTS:
@@ -42,6 +43,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     csrf.exempt(webhooks.bp)  # providers authenticate by signature or token, not by cookie
     app.register_blueprint(session.bp)
     app.register_blueprint(inventory.bp)
+    app.register_blueprint(buying.bp)
+    app.register_blueprint(desk.bp)
+    app.register_blueprint(admin.bp)
+    app.register_blueprint(warehouse.bp)
     errors.init_app(app)
 
     if app.config["PROXY_HOPS"]:

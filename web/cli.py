@@ -135,6 +135,41 @@ def stock_verify(repair: bool) -> None:
     )
 
 
+# --- reorder ----------------------------------------------------------------------------
+
+
+@main.group()
+def reorder() -> None:
+    """Reorder points and suggestions."""
+
+
+@reorder.command("recompute")
+@click.option("--window-days", type=click.IntRange(2, 3650), help="Days of demand history.")
+@click.option("--service-level", help="e.g. 0.95 (default: REORDER_SERVICE_LEVEL).")
+@with_appcontext
+def reorder_recompute(window_days: int | None, service_level: str | None) -> None:
+    """Recompute suggested reorder points from demand history and flag parts at their point."""
+    from decimal import Decimal, InvalidOperation
+
+    try:
+        level = Decimal(service_level) if service_level else None
+    except InvalidOperation:
+        raise click.BadParameter("a decimal such as 0.95", param_hint="--service-level") from None
+    try:
+        summary = services().buying.reorder.recompute(window_days=window_days, service_level=level)
+    except DomainError as error:
+        _fail(error)
+    click.echo(
+        f"Recomputed {summary.parts} part(s) over {summary.window_days} days at service level "
+        f"{summary.service_level}: {summary.parts_with_demand} with demand, "
+        f"{summary.points_applied} computed point(s) changed."
+    )
+    click.echo(
+        f"{summary.flagged} part(s) at or below their reorder point "
+        f"({summary.newly_flagged} new, {summary.cleared} cleared)."
+    )
+
+
 # --- demo, serving, scheduling -----------------------------------------------------------
 
 

@@ -26,6 +26,9 @@ DEFAULTS: dict[str, Any] = {
     "SESSION_COOKIE_SAMESITE": "Lax",
     "SESSION_COOKIE_SECURE": False,
     "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
+    "SIGN_IN_RATE_LIMIT": "10 per minute",  # per client address, on top of account lockout
+    "RATELIMIT_STORAGE_URI": "memory://",
+    "RATELIMIT_HEADERS_ENABLED": True,
     "PROXY_HOPS": 0,  # reverse proxies in front of the app whose X-Forwarded-* to trust
     "LOG_LEVEL": "INFO",
 }
@@ -49,6 +52,9 @@ def load_config(app: Flask, overrides: Mapping[str, Any] | None) -> None:
     if not app.config.get("DATABASE_URL"):
         Path(app.instance_path).mkdir(parents=True, exist_ok=True)
         app.config["DATABASE_URL"] = f"sqlite:///{Path(app.instance_path) / 'spareflow.db'}"
+    if app.config["SESSION_COOKIE_SECURE"] and app.config["SESSION_COOKIE_NAME"] == "session":
+        # Over HTTPS the __Host- prefix binds the cookie to this exact host (no Domain, Path=/).
+        app.config["SESSION_COOKIE_NAME"] = "__Host-spareflow"
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret_key(Path(app.instance_path))
 

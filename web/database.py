@@ -14,8 +14,10 @@ from core.db import Base, normalise_url
 def metadata() -> MetaData:
     """Base.metadata with every model module imported, so it describes all tables."""
     import carriers.models  # noqa: F401
-    import core.outbox  # noqa: F401
-    import inventory.models  # noqa: F401
+    import core.outbox
+    import core.settings  # noqa: F401
+    import inventory.models
+    import inventory.purchasing_models  # noqa: F401
     import returns.models  # noqa: F401
     import web.auth.models  # noqa: F401
 

@@ -52,14 +52,31 @@ def run_demo(host: str, port: int, echo: Callable[[str], None]) -> None:
     }
     webhook_url = f"http://127.0.0.1:{port}/webhooks/carriers/sandbox"
     commands = [
-        ("refunds sandbox", _spareflow("sandbox", "refunds", "--port", str(refunds_port)),
-         f"http://127.0.0.1:{refunds_port}/healthz"),
-        ("sandbox carrier", _spareflow("sandbox", "carrier", "--port", str(carrier_port),
-                                       "--webhook-url", webhook_url, "--auto-journey",
-                                       "--step-seconds", "15"),
-         f"http://127.0.0.1:{carrier_port}/healthz"),
-        ("web app", _spareflow("serve", "--host", host, "--port", str(port)),
-         f"http://127.0.0.1:{port}/healthz"),
+        (
+            "refunds sandbox",
+            _spareflow("sandbox", "refunds", "--port", str(refunds_port)),
+            f"http://127.0.0.1:{refunds_port}/healthz",
+        ),
+        (
+            "sandbox carrier",
+            _spareflow(
+                "sandbox",
+                "carrier",
+                "--port",
+                str(carrier_port),
+                "--webhook-url",
+                webhook_url,
+                "--auto-journey",
+                "--step-seconds",
+                "15",
+            ),
+            f"http://127.0.0.1:{carrier_port}/healthz",
+        ),
+        (
+            "web app",
+            _spareflow("serve", "--host", host, "--port", str(port)),
+            f"http://127.0.0.1:{port}/healthz",
+        ),
         ("scheduler", _spareflow("scheduler"), None),
     ]
     processes: list[subprocess.Popen[bytes]] = []
@@ -71,8 +88,10 @@ def run_demo(host: str, port: int, echo: Callable[[str], None]) -> None:
                 _wait_until_up(health)
             echo(f"  started {name}")
         echo(f"\nspareflow demo is running at http://{host}:{port}/  (Ctrl+C stops everything)")
-        echo("Returns authorised in the demo get a sandbox label, are picked up about a minute "
-             "later and refunded at once: watch them on the returns desk.")
+        echo(
+            "Returns authorised in the demo get a sandbox label, are picked up about a minute "
+            "later and refunded at once: watch them on the returns desk."
+        )
         while all(process.poll() is None for process in processes):
             time.sleep(0.5)
         echo("a demo process stopped; shutting the others down")

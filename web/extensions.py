@@ -7,24 +7,31 @@ from datetime import timedelta
 
 from argon2 import PasswordHasher
 from flask import Flask, current_app
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_wtf import CSRFProtect
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from carriers.registry import build_adapters
+from carriers.registry import LiveAdapters
 from carriers.services import CarrierService
 from core.clock import Clock, SystemClock
 from core.db import make_engine, make_session_factory
 from core.outbox import OutboxWorker
+from core.settings import LayeredSettings, SettingsStore
 from inventory.services import InventoryService
 from returns.policy import ReturnPolicy
 from returns.refunds import StripeRefunds
 from returns.services import ReturnsService
 from web.auth.service import AuthService
+from web.buying import BuyingServices, build_buying_services
 
 login_manager = LoginManager()
 csrf = CSRFProtect()
+#: Per client address; storage from RATELIMIT_STORAGE_URI (memory:// by default, use
+#: redis://... when several web processes must share the counts).
+limiter = Limiter(key_func=get_remote_address)
 
 
 @dataclass
@@ -37,8 +44,10 @@ class Services:
     inventory: InventoryService
     auth: AuthService
     carriers: CarrierService
+    settings: SettingsStore
     returns: ReturnsService
     outbox: OutboxWorker
+    buying: BuyingServices
 
     def ping_database(self) -> None:
         with self.engine.connect() as connection:
@@ -49,7 +58,12 @@ def init_services(app: Flask, clock: Clock | None = None) -> Services:
     engine = make_engine(app.config["DATABASE_URL"], echo=app.config["SQLALCHEMY_ECHO"])
     session_factory = make_session_factory(engine)
     clock = clock or app.config.get("CLOCK") or SystemClock()
-    carriers = CarrierService(session_factory, clock, build_adapters(app.config))
+    settings = SettingsStore(session_factory, clock)
+    adapters = LiveAdapters(
+        LayeredSettings(app.config, settings),
+        version=lambda: tuple(sorted(settings.values().items())),
+    )
+    carriers = CarrierService(session_factory, clock, adapters)
     returns = ReturnsService(
         session_factory,
         clock,
@@ -68,6 +82,7 @@ def init_services(app: Flask, clock: Clock | None = None) -> Services:
         inventory=InventoryService(session_factory, clock),
         auth=AuthService(session_factory, clock, hasher=_password_hasher(app)),
         carriers=carriers,
+        settings=settings,
         returns=returns,
         outbox=OutboxWorker(
             session_factory,
@@ -75,6 +90,7 @@ def init_services(app: Flask, clock: Clock | None = None) -> Services:
             returns.outbox_handlers(),
             lease=timedelta(seconds=float(app.config.get("OUTBOX_LEASE_SECONDS", 120))),
         ),
+        buying=build_buying_services(app.config, session_factory, clock),
     )
     app.extensions["spareflow"] = services
     return services

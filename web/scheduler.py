@@ -63,9 +63,29 @@ def expire_authorisations() -> int:
     return services().returns.expire_overdue()
 
 
+def recompute_reorder_points() -> int:
+    """Nightly: recompute suggested reorder points from demand and flag parts at their point."""
+    summary = services().buying.reorder.recompute()
+    log.info(
+        "reorder points recomputed for %s parts (%s with demand, %s computed points changed); "
+        "%s at or below their point, %s newly",
+        summary.parts,
+        summary.parts_with_demand,
+        summary.points_applied,
+        summary.flagged,
+        summary.newly_flagged,
+    )
+    return summary.flagged
+
+
 JOBS = [
     Job("verify_stock_levels", verify_stock_levels, CronTrigger(hour=2, minute=30, timezone="UTC")),
     Job("poll_carriers", poll_carriers, IntervalTrigger(minutes=1, timezone="UTC")),
+    Job(
+        "recompute_reorder_points",
+        recompute_reorder_points,
+        CronTrigger(hour=3, minute=15, timezone="UTC"),
+    ),
     Job("drain_outbox", drain_outbox, IntervalTrigger(seconds=3, timezone="UTC")),
     Job("expire_authorisations", expire_authorisations, IntervalTrigger(hours=1, timezone="UTC")),
 ]

@@ -46,6 +46,21 @@ EXPECTED_ROLES: dict[tuple[str, str], set[Role]] = {
     ("POST", "/api/v1/returns/<rma>/refund/release"): {A},
     ("GET", "/api/v1/replacements"): {A, W, S},
     ("POST", "/api/v1/replacements/<int:replacement_id>/ship"): {A, W},
+    ("GET", "/api/v1/reorder/suggestions"): {A, B},
+    ("GET", "/api/v1/reorder/export.xlsx"): {A, B},
+    ("POST", "/api/v1/reorder/import"): {A, B},
+    ("POST", "/api/v1/reorder/recompute"): {A, B},
+    ("GET", "/api/v1/reorder/policies/<sku>"): {A, B},
+    ("PATCH", "/api/v1/reorder/policies/<sku>"): {A, B},
+    ("GET", "/api/v1/purchase-orders"): {A, W, B},
+    ("GET", "/api/v1/purchase-orders/<number>"): {A, W, B},
+    ("POST", "/api/v1/purchase-orders/<number>/send"): {A, B},
+    ("POST", "/api/v1/purchase-orders/<number>/cancel"): {A, B},
+    ("POST", "/api/v1/purchase-orders/<number>/receive"): {A, W},
+    ("GET", "/api/v1/catalogue/export.xlsx"): {A, B},
+    ("POST", "/api/v1/catalogue/import"): {A, B},
+    ("GET", "/api/v1/cycle-counts/export.xlsx"): {A, W},
+    ("POST", "/api/v1/cycle-counts/import"): {A, W},
 }
 
 # Routes under /api/v1 that are public on purpose: the API's own description.
@@ -72,6 +87,7 @@ def concrete(path: str) -> str:
         path.replace("<sku>", "NO-SUCH-SKU")
         .replace("<int:reservation_id>", "999999")
         .replace("<tracking_number>", "NO-SUCH-PARCEL")
+        .replace("<number>", "PO-0000-00000")
         .replace("<rma>", "RMA-00000000-0000")
         .replace("<int:replacement_id>", "999999")
     )

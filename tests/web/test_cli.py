@@ -124,22 +124,17 @@ def test_stock_verify_reports_drift_and_repair_fixes_it(run: Any, fresh_app: Any
 def test_the_scheduler_registers_its_jobs_and_they_run_in_an_app_context(
     fresh_app: Any, run: Any, caplog: Any
 ) -> None:
-    from web.scheduler import build_scheduler
+    from web.scheduler import JOBS, build_scheduler
 
     run("db", "upgrade")
     scheduler = build_scheduler(fresh_app)
     jobs = {job.id: job for job in scheduler.get_jobs()}
-    assert set(jobs) == {
-        "verify_stock_levels",
-        "poll_carriers",
-        "drain_outbox",
-        "expire_authorisations",
-    }
+    assert set(jobs) == {job.id for job in JOBS}
+    assert {"verify_stock_levels", "poll_carriers", "recompute_reorder_points"} <= set(jobs)
     # Each runs outside any request, in its own app context.
     assert jobs["verify_stock_levels"].func() == 0
     assert jobs["poll_carriers"].func() == 0  # nothing open to poll
-    assert jobs["drain_outbox"].func() == 0  # nothing to carry out
-    assert jobs["expire_authorisations"].func() == 0
+    assert jobs["recompute_reorder_points"].func() == 0  # no parts: none flagged
 
 
 def test_the_installed_spareflow_command_migrates_and_loads_demo_data(tmp_path: Path) -> None:

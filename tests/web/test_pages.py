@@ -119,3 +119,51 @@ def test_signing_out_needs_a_post_with_the_csrf_token(stocked_app: Any) -> None:
     response = client.post("/sign-out", data={"csrf_token": csrf_token(page)})
     assert response.status_code == 302
     assert client.get("/").status_code == 302
+
+
+def test_five_wrong_passwords_lock_the_account_for_a_while(stocked_app: Any, clock: Any) -> None:
+    from datetime import timedelta
+
+    client = stocked_app.test_client()
+    for _ in range(5):
+        assert sign_in(client, "ann@test.example", "wrong password").status_code == 401
+    locked = sign_in(client, "ann@test.example", PASSWORD)
+    assert locked.status_code == 401  # even the right password, and the same answer as a wrong one
+    assert "do not match an active account" in locked.get_data(as_text=True)
+    clock.advance(timedelta(minutes=16))
+    assert sign_in(client, "ann@test.example", PASSWORD).status_code == 302
+
+
+def test_sign_in_attempts_are_rate_limited_per_client(app: Any) -> None:
+    app.config["SIGN_IN_RATE_LIMIT"] = "3 per minute"
+    client = app.test_client()
+    statuses = [sign_in(client, f"nobody{i}@test.example", "x").status_code for i in range(4)]
+    assert statuses == [401, 401, 401, 429]
+
+
+def test_over_https_the_session_cookie_is_secure_with_the_host_prefix(
+    database_url: str, clock: Any
+) -> None:
+    from web import create_app
+
+    app = create_app(
+        {
+            "TESTING": True,
+            "DATABASE_URL": database_url,
+            "SECRET_KEY": "k",
+            "CLOCK": clock,
+            "SESSION_COOKIE_SECURE": True,
+        }
+    )
+    app.extensions["spareflow"].auth.create_user("sec@test.example", "buyer", PASSWORD)
+    client = app.test_client()
+    response = sign_in(client, "sec@test.example", PASSWORD)
+    cookie = response.headers["Set-Cookie"]
+    assert cookie.startswith("__Host-spareflow=")
+    assert (
+        "Secure" in cookie
+        and "HttpOnly" in cookie
+        and "Path=/" in cookie
+        and "Domain" not in cookie
+    )
+    app.extensions["spareflow"].engine.dispose()

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, request, send_from_directory
+from flask import Flask, current_app, request, send_from_directory
 from flask_smorest import Api
 from swagger_ui_bundle import swagger_ui_path
 from werkzeug.exceptions import HTTPException
 
 from web import errors
-from web.api import locations, parts, returns, shipments, stock
+from web.api import locations, parts, purchasing, returns, shipments, stock
 from web.api.schemas import ErrorSchema
 
 ASSETS_URL = "/api/v1/docs/assets/"
@@ -25,6 +25,7 @@ BLUEPRINTS = (
     shipments.blp,
     returns.returns_blp,
     returns.replacements_blp,
+    *purchasing.BLUEPRINTS,
 )
 
 
@@ -35,6 +36,8 @@ def _require_json_body() -> Any:
         and request.routing_exception is None  # unknown URL or method: let 404/405 answer
         and request.method in {"POST", "PUT", "PATCH"}
         and not request.is_json
+        # File uploads are multipart; their schema refuses a request without the file.
+        and not getattr(current_app.view_functions.get(request.endpoint), "accepts_upload", False)
     ):
         return errors.error_response(
             415, "unsupported_media_type", "Send a JSON body with 'Content-Type: application/json'."

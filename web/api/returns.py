@@ -198,6 +198,11 @@ class ReplacementOutSchema(Schema):
 
 class PickQueueItemSchema(ReplacementOutSchema):
     rma_number = fields.String()
+    location = fields.String(
+        attribute="location_code",
+        allow_none=True,
+        metadata={"description": "Bin holding the reserved stock"},
+    )
 
 
 class ShipmentEventOutSchema(Schema):

@@ -19,6 +19,8 @@ from web.auth.models import ApiToken, Role, User
 
 TOKEN_PREFIX = "sf_"  # noqa: S105 (a marker that makes leaked tokens easy to scan for)
 MIN_PASSWORD_LENGTH = 10
+MAX_FAILED_SIGN_INS = 5
+LOCKOUT = timedelta(minutes=15)
 #: Token use is recorded at most this often, so reads do not each write a row.
 LAST_USED_RESOLUTION = timedelta(minutes=5)
 
@@ -77,17 +79,33 @@ class AuthService:
             return uow.session.get(User, user_id)
 
     def check_password(self, email: str, password: str) -> User | None:
-        """The active user with these credentials, else None."""
-        user = self.find_user(email)
-        if user is None or not user.active:
-            # Spend the same time as a real check so e-mail addresses cannot be probed.
-            self.hasher.hash(password)
-            return None
-        try:
-            self.hasher.verify(user.password_hash, password)
-        except (VerificationError, InvalidHashError):
-            return None
-        return user
+        """The active, unlocked user with these credentials, else None.
+
+        After ``MAX_FAILED_SIGN_INS`` wrong passwords in a row the account is locked for
+        ``LOCKOUT``; during the lock even the right password is refused, and the answer looks
+        the same as for a wrong one, so guessing cannot tell locked from wrong.
+        """
+        with UnitOfWork(self.session_factory) as uow:
+            user = uow.session.scalar(
+                select(User).where(User.email == email.strip().lower()).with_for_update()
+            )
+            now = self.clock.now()
+            if user is None or not user.active or (user.locked_until and user.locked_until > now):
+                # Spend the same time as a real check so e-mail addresses cannot be probed.
+                self.hasher.hash(password)
+                return None
+            try:
+                self.hasher.verify(user.password_hash, password)
+            except (VerificationError, InvalidHashError):
+                user.failed_logins += 1
+                if user.failed_logins >= MAX_FAILED_SIGN_INS:
+                    user.locked_until, user.failed_logins = now + LOCKOUT, 0
+                uow.commit()
+                return None
+            if user.failed_logins or user.locked_until:
+                user.failed_logins, user.locked_until = 0, None
+                uow.commit()
+            return user
 
     def create_token(self, email: str, name: str = "") -> tuple[ApiToken, str]:
         """A new token for ``email``; the secret is returned once and never stored."""
@@ -122,3 +140,58 @@ class AuthService:
                 )
                 uow.commit()
             return token.user
+
+    # --- administration ------------------------------------------------------------------
+
+    def list_users(self) -> list[User]:
+        with UnitOfWork(self.session_factory) as uow:
+            return list(uow.session.scalars(select(User).order_by(User.email)))
+
+    def list_tokens(self) -> list[ApiToken]:
+        with UnitOfWork(self.session_factory) as uow:
+            return list(uow.session.scalars(select(ApiToken).order_by(ApiToken.id.desc())))
+
+    def update_user(
+        self,
+        user_id: int,
+        *,
+        role: Role | str | None = None,
+        active: bool | None = None,
+        acting_admin: int | None = None,
+    ) -> User:
+        """Change a user's role or switch them off; an admin cannot lock themselves out."""
+        with UnitOfWork(self.session_factory) as uow:
+            user = uow.session.get(User, user_id, with_for_update=True)
+            if user is None:
+                raise NotFound(f"No user {user_id}.", code="user_not_found")
+            if user_id == acting_admin and (
+                active is False or (role and Role(role) is not Role.ADMIN)
+            ):
+                raise Conflict(
+                    "You cannot demote or deactivate yourself; ask another admin.",
+                    code="cannot_lock_out_self",
+                )
+            if role is not None:
+                try:
+                    user.role = Role(role)
+                except ValueError:
+                    raise InvalidInput("role", f"Unknown role {role!r}.") from None
+            if active is not None:
+                user.active = active
+                user.locked_until, user.failed_logins = None, 0
+            uow.commit()
+            return user
+
+    def revoke_token(self, token_id: int) -> ApiToken:
+        with UnitOfWork(self.session_factory) as uow:
+            # A conditional UPDATE (no row lock over the joined user): revoking twice is harmless.
+            uow.session.execute(
+                update(ApiToken)
+                .where(ApiToken.id == token_id, ApiToken.revoked_at.is_(None))
+                .values(revoked_at=self.clock.now())
+            )
+            uow.commit()
+            token = uow.session.get(ApiToken, token_id, populate_existing=True)
+            if token is None:
+                raise NotFound(f"No token {token_id}.", code="token_not_found")
+            return token

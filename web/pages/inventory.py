@@ -6,6 +6,7 @@ from flask import Blueprint, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
 
+from web.charts import step_chart
 from web.extensions import services
 
 bp = Blueprint("inventory", __name__)
@@ -35,10 +36,27 @@ def parts() -> ResponseReturnValue:
     )
 
 
+@bp.get("/dashboard")
+@login_required
+def dashboard() -> ResponseReturnValue:
+    short = services().inventory.list_parts(below_reorder_point=True, active=True, limit=500)
+    return render_template(
+        "dashboard.html",
+        short=short[:10],
+        short_count=len(short),
+        desk=services().returns.desk_summary(),
+    )
+
+
 @bp.get("/parts/<sku>")
 @login_required
 def part(sku: str) -> ResponseReturnValue:
     inventory = services().inventory
     report = inventory.stock_report(sku)
     moves = inventory.list_moves(sku, limit=25)
-    return render_template("part.html", report=report, moves=moves)
+    chart = step_chart(
+        inventory.stock_history(sku),
+        f"On hand of {report.totals.part.sku}, 90 days",
+        services().clock.now(),
+    )
+    return render_template("part.html", report=report, moves=moves, chart=chart)

@@ -1,0 +1,147 @@
+"""People's daily work in a real browser (Debian's Chromium, driven by Playwright) against
+spareflow running as real processes: the web app, its scheduler and the refunds sandbox.
+
+Each journey saves a screenshot of its last page under test-artifacts/ (not committed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.web.stack import (
+    call,
+    carrier_event,
+    refunds_at_provider,
+    start_stack,
+    stock_part,
+    wait_for,
+)
+from tests.web.test_browser import browser  # noqa: F401 - the shared Chromium fixture
+
+ARTIFACTS = Path(__file__).parents[2] / "test-artifacts"
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    yield from start_stack(tmp_path_factory.mktemp("journeys"), with_scheduler=True)
+
+
+@pytest.fixture
+def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:  # noqa: F811
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    yield page
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
+    context.close()
+
+
+def sign_in(page: Any, stack: dict[str, Any], who: str) -> None:
+    page.goto(f"{stack['app']}/sign-in")
+    page.fill("input[name=email]", f"{who}@demo.spareflow")
+    page.fill("input[name=password]", f"demo-{who}-pass")
+    page.press("input[name=password]", "Enter")
+    page.wait_for_selector("nav")
+
+
+def test_a_warehouse_user_receives_stock_and_ships_a_replacement_by_scanning(
+    page: Any,
+    stack: dict[str, Any],
+) -> None:
+    stock_part(stack, "JRN-FAN", 1)
+    created = call(
+        stack,
+        "desk",
+        "POST",
+        "/api/v1/returns",
+        json={
+            "customer": {"name": "Aiko Tanaka", "email": "aiko@example.com"},
+            "channel": "chat",
+            "reason": "defective",
+            "resolution": "replacement",
+            "lines": [{"sku": "JRN-FAN", "qty": 1, "unit_price": "19.00"}],
+        },
+    ).json()
+    number = created["rma_number"]
+    call(
+        stack,
+        "desk",
+        "POST",
+        f"/api/v1/returns/{number}/authorise",
+        json={"carrier": "sandbox", "tracking_number": "SBXJRN1"},
+    )
+
+    sign_in(page, stack, "warehouse")
+    page.click("nav >> text=Warehouse")
+    page.click("text=Receive stock")
+    assert page.evaluate("document.activeElement.name") == "part"  # the scanner types here
+    for code in ("JRN-FAN", "MAIN/A-01-03", "4", "PO-JRN"):  # a scanner types, then sends Tab
+        page.keyboard.type(code)
+        page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("text=Received 4 x JRN-FAN into MAIN/A-01-03.")
+
+    page.goto(f"{stack['app']}/warehouse")
+    row = page.locator("#pick-queue tr", has_text=number)
+    row.locator("input[name=tracking_number]").fill("SBXOUT-JRN1")
+    row.locator("button", has_text="Shipped").click()
+    page.wait_for_selector(f"text=Replacement for {number} shipped.")
+    stock = call(stack, "warehouse", "GET", "/api/v1/stock/JRN-FAN").json()
+    assert (stock["on_hand"], stock["reserved"]) == (4, 0)  # 1 + 4 received - 1 shipped
+
+
+def test_the_desk_opens_a_return_and_sees_it_refunded_after_the_pickup(
+    page: Any, stack: dict[str, Any]
+) -> None:
+    stock_part(stack, "JRN-PSU", 2)
+    sign_in(page, stack, "desk")
+    page.click("nav >> text=Returns desk")
+    page.click("#new-rma")
+    page.fill("input[name=customer_name]", "Priya Raman")
+    page.fill("input[name=customer_email]", "priya@example.com")
+    page.fill("input[name=payment_reference]", "pi_browser_1")
+    page.fill(
+        "input[name=purchase_date]", (datetime.now(UTC).date() - timedelta(days=3)).isoformat()
+    )
+    page.select_option("select[name=resolution]", "refund")
+    page.fill("textarea[name=description]", "No power")
+    page.fill("input[name='lines-0-sku']", "JRN-PSU")
+    page.fill("input[name='lines-0-qty']", "1")
+    page.fill("input[name='lines-0-unit_price']", "64.50")
+    page.click("text=Open the return")
+    page.wait_for_selector("#authorise")
+    number = page.locator("h1").inner_text().split()[0]
+
+    page.select_option("#authorise select[name=carrier]", "sandbox")
+    page.fill("#authorise input[name=tracking_number]", "SBXJRN2")
+    page.click("#authorise button")
+    page.wait_for_selector("#state >> text=awaiting pickup")
+
+    assert carrier_event(stack, "SBXJRN2", "picked_up", datetime.now(UTC)) == 200
+    wait_for(
+        lambda: (
+            call(stack, "desk", "GET", f"/api/v1/returns/{number}").json()["refund"]["status"]
+            == "released"
+        )
+    )
+    page.reload()
+    assert page.locator("#refund .refund-status").inner_text() == "released"
+    assert "picked up" in page.locator("#timeline").inner_text()
+    assert [r["amount"] for r in refunds_at_provider(stack) if r["metadata"]["rma"] == number] == [
+        6450
+    ]
+
+
+def test_a_user_without_the_role_is_refused(page: Any, stack: dict[str, Any]) -> None:
+    sign_in(page, stack, "buyer")
+    assert page.locator("nav >> text=Returns desk").count() == 0
+    response = page.goto(f"{stack['app']}/returns/new")
+    assert response.status == 403
+    assert "This page is for these roles" in page.content()
+    response = page.goto(f"{stack['app']}/warehouse")
+    assert response.status == 403

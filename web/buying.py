@@ -1,0 +1,71 @@
+"""The buyer-side services (reorder, purchase orders, workbooks), built from the app's settings."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from core.clock import Clock
+from core.spreadsheets import UploadLimits
+from inventory.purchasing_services import InventorySheetService, PurchasingService, ReorderService
+from inventory.reorder import ReorderSettings, ReturnSupply
+
+#: Settings (``SPAREFLOW_<NAME>``) and their defaults; see docs/configuration.md.
+DEFAULTS: dict[str, Any] = {
+    "REORDER_WINDOW_DAYS": 90,
+    "REORDER_SERVICE_LEVEL": "0.95",
+    "REORDER_ORDER_CYCLE_DAYS": 30,
+    "REORDER_DEFAULT_LEAD_TIME_DAYS": 14,
+    "SPREADSHEET_MAX_BYTES": 16 * 1024 * 1024,
+    "SPREADSHEET_MAX_UNCOMPRESSED_BYTES": 256 * 1024 * 1024,
+    "SPREADSHEET_MAX_ROWS": 100_000,
+}
+
+
+@dataclass
+class BuyingServices:
+    reorder: ReorderService
+    purchasing: PurchasingService
+    sheets: InventorySheetService
+
+
+def _setting(config: Mapping[str, Any], name: str) -> Any:
+    value = config.get(name)
+    return DEFAULTS[name] if value is None else value
+
+
+def reorder_settings(config: Mapping[str, Any]) -> ReorderSettings:
+    return ReorderSettings(
+        window_days=int(_setting(config, "REORDER_WINDOW_DAYS")),
+        # str() first: a JSON environment value arrives as a float.
+        service_level=Decimal(str(_setting(config, "REORDER_SERVICE_LEVEL"))),
+        order_cycle_days=int(_setting(config, "REORDER_ORDER_CYCLE_DAYS")),
+        default_lead_time_days=int(_setting(config, "REORDER_DEFAULT_LEAD_TIME_DAYS")),
+    )
+
+
+def upload_limits(config: Mapping[str, Any]) -> UploadLimits:
+    return UploadLimits(
+        max_bytes=int(_setting(config, "SPREADSHEET_MAX_BYTES")),
+        max_uncompressed_bytes=int(_setting(config, "SPREADSHEET_MAX_UNCOMPRESSED_BYTES")),
+        max_rows=int(_setting(config, "SPREADSHEET_MAX_ROWS")),
+    )
+
+
+def build_buying_services(
+    config: Mapping[str, Any],
+    session_factory: Callable[[], Session],
+    clock: Clock,
+    returns: ReturnSupply | None = None,
+) -> BuyingServices:
+    """``returns`` supplies incoming returns to the suggestions (None: none are counted)."""
+    settings, limits = reorder_settings(config), upload_limits(config)
+    return BuyingServices(
+        reorder=ReorderService(session_factory, clock, settings, limits, returns=returns),
+        purchasing=PurchasingService(session_factory, clock, settings, limits),
+        sheets=InventorySheetService(session_factory, clock, settings, limits),
+    )

@@ -1,0 +1,35 @@
+"""Who may open a page: checked on the server, whatever the navigation shows."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask import abort
+from flask_login import current_user
+
+from web.auth.models import Role
+from web.extensions import login_manager
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def roles_required(*allowed: Role) -> Callable[[F], F]:
+    """Signed-out visitors go to the sign-in page; signed-in users of another role get 403."""
+    allowed_set = frozenset(allowed)
+    names = ", ".join(sorted(role.value.replace("_", " ") for role in allowed_set))
+
+    def decorator(view: F) -> F:
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if not current_user.is_authenticated:
+                return login_manager.unauthorized()
+            if current_user.role not in allowed_set:
+                abort(403, description=f"This page is for these roles: {names}.")
+            return view(*args, **kwargs)
+
+        wrapper.allowed_roles = allowed_set  # type: ignore[attr-defined]
+        return wrapper  # type: ignore[return-value]
+
+    return decorator

@@ -1,0 +1,177 @@
+"""Administration: users, their roles, and API tokens."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import EmailField, PasswordField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, Optional
+
+from carriers.registry import SECRET_SETTINGS
+from core.errors import DomainError
+from web.auth.models import Role
+from web.extensions import services
+from web.pages.access import roles_required
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+ROLE_CHOICES = [SelectChoice(role.value, role.value.replace("_", " ")) for role in Role]
+
+
+class NewUserForm(FlaskForm):
+    email = EmailField("E-mail", validators=[DataRequired(), Length(max=254)])
+    name = StringField("Name", validators=[Optional(), Length(max=200)])
+    role = SelectField("Role", choices=ROLE_CHOICES)
+    password = PasswordField("Initial password", validators=[DataRequired(), Length(max=1024)])
+
+
+class UserForm(FlaskForm):
+    role = SelectField("Role", choices=ROLE_CHOICES)
+    active = SelectField(
+        "Access", choices=[SelectChoice("1", "active"), SelectChoice("0", "switched off")]
+    )
+
+
+class NewTokenForm(FlaskForm):
+    email = EmailField("For user", validators=[DataRequired(), Length(max=254)])
+    name = StringField("What it is for", validators=[Optional(), Length(max=100)])
+
+
+class PlainForm(FlaskForm):
+    """A CSRF-protected button."""
+
+
+@bp.get("")
+@roles_required(Role.ADMIN)
+def index() -> ResponseReturnValue:
+    auth = services().auth
+    return render_template(
+        "admin.html",
+        users=auth.list_users(),
+        tokens=auth.list_tokens(),
+        new_user=NewUserForm(),
+        user_form=UserForm(),
+        new_token=NewTokenForm(),
+        plain=PlainForm(),
+        new_secret=None,
+        secrets=_secret_rows(),
+    )
+
+
+@bp.post("/users")
+@roles_required(Role.ADMIN)
+def create_user() -> ResponseReturnValue:
+    form = NewUserForm()
+    if form.validate_on_submit():
+        try:
+            user = services().auth.create_user(
+                form.email.data or "",
+                form.role.data or "",
+                form.password.data or "",
+                name=form.name.data or "",
+            )
+        except DomainError as error:
+            flash(error.message, "error")
+        else:
+            flash(
+                f"{user.email} can sign in now as {user.role.value.replace('_', ' ')}.", "success"
+            )
+    else:
+        flash("Give an e-mail address and a password.", "error")
+    return redirect(url_for("admin.index"))
+
+
+@bp.post("/users/<int:user_id>")
+@roles_required(Role.ADMIN)
+def update_user(user_id: int) -> ResponseReturnValue:
+    form = UserForm()
+    if form.validate_on_submit():
+        try:
+            user = services().auth.update_user(
+                user_id,
+                role=form.role.data,
+                active=form.active.data == "1",
+                acting_admin=current_user.id,
+            )
+        except DomainError as error:
+            flash(error.message, "error")
+        else:
+            flash(f"{user.email} updated.", "success")
+    return redirect(url_for("admin.index"))
+
+
+@bp.post("/tokens")
+@roles_required(Role.ADMIN)
+def create_token() -> ResponseReturnValue:
+    form = NewTokenForm()
+    auth = services().auth
+    if form.validate_on_submit():
+        try:
+            _, secret = auth.create_token(form.email.data or "", form.name.data or "")
+        except DomainError as error:
+            flash(error.message, "error")
+        else:
+            # Shown once, on this response only; only its hash is stored.
+            return render_template(
+                "admin.html",
+                users=auth.list_users(),
+                tokens=auth.list_tokens(),
+                new_user=NewUserForm(formdata=None),
+                user_form=UserForm(formdata=None),
+                new_token=NewTokenForm(formdata=None),
+                plain=PlainForm(),
+                new_secret=secret,
+                secrets=_secret_rows(),
+            )
+    return redirect(url_for("admin.index"))
+
+
+@bp.post("/tokens/<int:token_id>/revoke")
+@roles_required(Role.ADMIN)
+def revoke_token(token_id: int) -> ResponseReturnValue:
+    if PlainForm().validate_on_submit():
+        try:
+            token = services().auth.revoke_token(token_id)
+        except DomainError as error:
+            flash(error.message, "error")
+        else:
+            flash(f"Token {token.prefix}… revoked; it stops working at once.", "success")
+    return redirect(url_for("admin.index"))
+
+
+def _secret_rows() -> list[dict[str, object]]:
+    stored = services().settings.describe()
+    rows = []
+    for name, label in SECRET_SETTINGS.items():
+        if name in stored:
+            who, when = stored[name]
+            source = f"set here by {who}, {when.strftime('%Y-%m-%d %H:%M')} UTC"
+        elif current_app.config.get(name):
+            source = "from the configuration (SPAREFLOW_" + name + ")"
+        else:
+            source = "not set: webhooks from this provider are refused"
+        rows.append({"name": name, "label": label, "source": source, "stored": name in stored})
+    return rows
+
+
+@bp.post("/carrier-secrets")
+@roles_required(Role.ADMIN)
+def carrier_secrets() -> ResponseReturnValue:
+    """Set or clear carrier secrets; values are never shown back, only where they come from."""
+    if not PlainForm().validate_on_submit():
+        return redirect(url_for("admin.index"))
+    store = services().settings
+    changed = []
+    for name in SECRET_SETTINGS:
+        value = (request.form.get(name) or "").strip()
+        if request.form.get(f"clear-{name}") == "1":
+            store.set(name, None, current_user.email)
+            changed.append(name)
+        elif value:
+            store.set(name, value[:500], current_user.email)
+            changed.append(name)
+    flash(f"Updated: {', '.join(changed)}." if changed else "Nothing changed.", "success")
+    return redirect(url_for("admin.index") + "#carrier-secrets")

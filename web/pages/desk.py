@@ -1,0 +1,328 @@
+"""The returns desk: the RMA queue, the intake form, and an RMA's page with its actions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    DecimalField,
+    EmailField,
+    FieldList,
+    Form,
+    FormField,
+    IntegerField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
+
+from carriers.status import TrackingStatus
+from core.errors import DomainError, InvalidInput
+from returns.status import (
+    OPEN,
+    PRIORITY_ORDER,
+    TRANSITIONS,
+    Channel,
+    Priority,
+    Reason,
+    RefundStatus,
+    Resolution,
+    RmaStatus,
+)
+from web.auth.models import Role
+from web.extensions import services
+from web.pages.access import roles_required
+from web.printing import qr_svg
+
+bp = Blueprint("desk", __name__, url_prefix="/returns")
+
+DESK = (Role.SERVICE_DESK, Role.ADMIN)
+LINE_ROWS = 3
+
+
+def _choices(enum: Any) -> list[SelectChoice]:
+    return [
+        SelectChoice(member.value, member.value.replace("_", " ").capitalize()) for member in enum
+    ]
+
+
+class LineForm(Form):
+    sku = StringField("SKU", validators=[Optional(), Length(max=64)])
+    qty = IntegerField("Qty", validators=[Optional(), NumberRange(min=1, max=100_000)])
+    serial = StringField("Serial", validators=[Optional(), Length(max=100)])
+    unit_price = DecimalField(
+        "Unit price paid", places=2, validators=[Optional(), NumberRange(min=0)]
+    )
+
+
+class IntakeForm(FlaskForm):
+    customer_name = StringField("Customer name", validators=[DataRequired(), Length(max=200)])
+    customer_email = EmailField(
+        "E-mail",
+        validators=[
+            DataRequired(),
+            Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", message="Not an e-mail address."),
+            Length(max=254),
+        ],
+    )
+    customer_phone = StringField("Phone", validators=[Optional(), Length(max=50)])
+    vip = BooleanField("VIP / key account (raises the priority one step)")
+    order_number = StringField("Order number", validators=[Optional(), Length(max=100)])
+    payment_reference = StringField(
+        "Payment to refund (e.g. pi_...)", validators=[Optional(), Length(max=100)]
+    )
+    purchase_date = DateField("Purchase date", validators=[Optional()])
+    channel = SelectField("Channel", choices=_choices(Channel))
+    reason = SelectField("Reason", choices=_choices(Reason))
+    resolution = SelectField("The customer wants", choices=_choices(Resolution))
+    priority = SelectField("Priority", choices=_choices(Priority), default=Priority.MEDIUM.value)
+    description = TextAreaField("Fault description", validators=[Optional(), Length(max=5000)])
+    lines = FieldList(FormField(LineForm), min_entries=LINE_ROWS, max_entries=LINE_ROWS)
+    override_reason = TextAreaField(
+        "Supervisor override: why accept outside the policy",
+        validators=[Optional(), Length(max=1000)],
+    )
+
+
+class AuthoriseForm(FlaskForm):
+    carrier = SelectField("Customer's own carrier", choices=[], validators=[Optional()])
+    tracking_number = StringField("Their tracking number", validators=[Optional(), Length(max=64)])
+
+
+class ReasonForm(FlaskForm):
+    reason = TextAreaField("Reason", validators=[DataRequired(), Length(max=1000)])
+
+
+class FollowUpForm(FlaskForm):
+    satisfaction = SelectField(
+        "Satisfaction", choices=[SelectChoice(str(n), str(n)) for n in range(5, 0, -1)]
+    )
+    confirmed_fixed = BooleanField("Customer confirms it is resolved")
+    comment = TextAreaField("Comment", validators=[Optional(), Length(max=2000)])
+
+
+def _actor() -> str:
+    return current_user.email
+
+
+def _supervisor() -> bool:
+    return current_user.role is Role.ADMIN
+
+
+@bp.get("")
+@roles_required(*DESK)
+def queue() -> ResponseReturnValue:
+    """Open RMAs, most urgent first; the state filter shows any state."""
+    state = request.args.get("state") or None
+    status = RmaStatus(state) if state in {s.value for s in RmaStatus} else None
+    rows = services().returns.list(status=status, limit=200)
+    if status is None:
+        rows = [rma for rma in rows if rma.status in OPEN]
+    rank = {priority: index for index, priority in enumerate(reversed(PRIORITY_ORDER))}
+    rows.sort(key=lambda rma: (rank[rma.priority], rma.created_at))
+    held = [rma for rma in rows if rma.refund_status in (RefundStatus.HELD, RefundStatus.FAILED)]
+    return render_template(
+        "desk_queue.html", rows=rows, state=state, states=list(RmaStatus), held=held
+    )
+
+
+def _intake_values(form: IntakeForm) -> dict[str, Any]:
+    lines = [
+        {
+            "sku": row.sku.data.strip(),
+            "qty": row.qty.data,
+            "serial": (row.serial.data or None),
+            "unit_price": row.unit_price.data,
+        }
+        for row in form.lines
+        if row.sku.data and row.sku.data.strip()
+    ]
+    return {
+        "customer": {
+            "name": form.customer_name.data,
+            "email": form.customer_email.data,
+            "phone": form.customer_phone.data or None,
+            "vip": form.vip.data,
+        },
+        "order_number": form.order_number.data or None,
+        "payment_reference": form.payment_reference.data or None,
+        "purchase_date": form.purchase_date.data,
+        "channel": Channel(form.channel.data),
+        "reason": Reason(form.reason.data),
+        "resolution": Resolution(form.resolution.data),
+        "priority": Priority(form.priority.data),
+        "description": form.description.data or "",
+        "lines": lines,
+        "override_reason": form.override_reason.data or None,
+    }
+
+
+def _attach_error(form: IntakeForm, error: InvalidInput) -> None:
+    """Show a domain error next to the field it names (``lines.1.sku`` → row 2, SKU)."""
+    parts = error.field.split(".")
+    if parts[0] == "lines" and len(parts) == 3 and parts[1].isdigit():
+        filled = [row for row in form.lines if row.sku.data and row.sku.data.strip()]
+        index = int(parts[1])
+        if index < len(filled) and hasattr(filled[index], parts[2]):
+            getattr(filled[index], parts[2]).errors = [error.message]
+            return
+    field = getattr(form, parts[0], None)
+    if field is not None and hasattr(field, "errors"):
+        field.errors = [*field.errors, error.message]
+    else:
+        flash(error.message, "error")
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@roles_required(*DESK)
+def new() -> ResponseReturnValue:
+    form = IntakeForm()
+    if form.validate_on_submit():
+        values = _intake_values(form)
+        missing = [
+            i
+            for i, line in enumerate(values["lines"])
+            if not line["qty"] or line["unit_price"] is None
+        ]
+        if not values["lines"]:
+            form.lines.errors = ["Add at least one line: the SKU, quantity and price paid."]
+        elif missing:
+            form.lines.errors = [f"Line {missing[0] + 1} needs a quantity and the price paid."]
+        else:
+            try:
+                view = services().returns.create(_actor(), supervisor=_supervisor(), **values)
+            except InvalidInput as error:
+                _attach_error(form, error)
+            else:
+                flash(f"{view.rma.number} opened.", "success")
+                return redirect(url_for("desk.detail", number=view.rma.number))
+    status = 422 if form.is_submitted() else 200
+    return render_template("desk_new.html", form=form, supervisor=_supervisor()), status
+
+
+def _action_forms(number: str) -> dict[str, FlaskForm]:
+    authorise = AuthoriseForm()
+    authorise.carrier.choices = [SelectChoice("", "— buy a prepaid label —")] + [
+        SelectChoice(name, name) for name in sorted(services().carriers.adapters)
+    ]
+    return {"authorise": authorise, "reason": ReasonForm(), "followup": FollowUpForm()}
+
+
+@bp.get("/<number>")
+@roles_required(*DESK, Role.WAREHOUSE)
+def detail(number: str) -> ResponseReturnValue:
+    view = services().returns.get(number)
+    allowed = TRANSITIONS[view.rma.status]
+    return render_template(
+        "desk_rma.html",
+        view=view,
+        rma=view.rma,
+        allowed=allowed,
+        forms=_action_forms(number),
+        supervisor=_supervisor(),
+        can_act=current_user.role in DESK,
+        manual_events=MANUAL_EVENTS,
+        RmaStatus=RmaStatus,
+        RefundStatus=RefundStatus,
+    )
+
+
+@bp.get("/<number>/sheet")
+@roles_required(*DESK, Role.WAREHOUSE)
+def sheet(number: str) -> ResponseReturnValue:
+    """The return sheet the customer puts in the parcel (and the desk can e-mail or print)."""
+    view = services().returns.get(number)
+    return render_template(
+        "rma_sheet.html",
+        rma=view.rma,
+        shipments=view.shipments,
+        qr=qr_svg(view.rma.number),
+        address=current_app.config.get("RETURNS_ADDRESS") or {},
+    )
+
+
+ACTIONS = {"authorise", "reject", "cancel", "close", "release-refund", "follow-up", "carrier-event"}
+#: What the desk may record by hand when the carrier confirms by phone or e-mail.
+MANUAL_EVENTS = (
+    TrackingStatus.PICKED_UP,
+    TrackingStatus.IN_TRANSIT,
+    TrackingStatus.DELIVERED,
+    TrackingStatus.EXCEPTION,
+)
+
+
+@bp.post("/<number>/<action>")
+@roles_required(*DESK)
+def act(number: str, action: str) -> ResponseReturnValue:
+    if action not in ACTIONS:
+        return redirect(url_for("desk.detail", number=number))
+    forms = _action_forms(number)
+    returns = services().returns
+    try:
+        if action == "authorise":
+            form = forms["authorise"]
+            if not form.validate_on_submit():
+                raise InvalidInput("carrier", "Check the carrier and tracking number.")
+            carrier = form.carrier.data or None
+            returns.authorise(
+                _actor(),
+                number,
+                carrier=carrier,
+                tracking_number=(form.tracking_number.data or None) if carrier else None,
+            )
+        elif action == "carrier-event":
+            reason = (request.form.get("reason") or "").strip()
+            status = request.form.get("status", "")
+            if not forms["reason"].validate_on_submit() or status not in {
+                s.value for s in MANUAL_EVENTS
+            }:
+                raise InvalidInput(
+                    "reason", "Choose what the carrier confirmed and say how you know."
+                )
+            tracking = returns.get(number).rma.return_tracking_number
+            if not tracking:
+                raise InvalidInput("tracking_number", "This return has no parcel yet.")
+            services().carriers.record_event(
+                _actor(),
+                tracking_number=tracking,
+                status=TrackingStatus(status),
+                occurred_at=None,
+                reason=reason,
+            )
+        elif action == "follow-up":
+            form = forms["followup"]
+            if not form.validate_on_submit():
+                raise InvalidInput("satisfaction", "Choose a satisfaction score.")
+            returns.record_followup(
+                _actor(),
+                number,
+                satisfaction=int(form.satisfaction.data),
+                comment=form.comment.data or "",
+                confirmed_fixed=form.confirmed_fixed.data,
+            )
+        else:
+            form = forms["reason"]
+            reason = (form.reason.data or "").strip() if form.validate_on_submit() else ""
+            if action == "close":
+                returns.close(_actor(), number, reason)
+            elif not reason:
+                raise InvalidInput("reason", "Say why: the reason goes on the timeline.")
+            elif action == "reject":
+                returns.reject(_actor(), number, reason)
+            elif action == "cancel":
+                returns.cancel(_actor(), number, reason)
+            else:
+                returns.release_refund(_actor(), number, reason, supervisor=_supervisor())
+    except DomainError as error:
+        flash(error.message, "error")
+    else:
+        flash(f"{number}: {action.replace('-', ' ')} done.", "success")
+    return redirect(url_for("desk.detail", number=number))

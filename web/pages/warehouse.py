@@ -1,0 +1,289 @@
+"""Warehouse pages, made for a barcode scanner: the scan field has focus, Enter submits.
+
+Receive, move and count stock; ship advance replacements from the pick queue; book in and
+inspect returned parcels by scanning their RMA number.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import Field, IntegerField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
+
+from core.errors import DomainError, InvalidInput
+from returns.status import TRANSITIONS, Disposition, RmaStatus
+from web.auth.models import Role
+from web.extensions import services
+from web.pages.access import roles_required
+from web.printing import qr_svg
+
+bp = Blueprint("warehouse", __name__, url_prefix="/warehouse")
+
+WAREHOUSE = (Role.WAREHOUSE, Role.ADMIN)
+SCAN = [DataRequired(message="Scan or type it."), Length(max=64)]
+QTY = [DataRequired(message="How many?"), NumberRange(min=1, max=1_000_000)]
+
+
+class ReceiveForm(FlaskForm):
+    part = StringField("Part (scan SKU or barcode)", validators=SCAN)
+    location = StringField("Into bin", validators=SCAN)
+    qty = IntegerField("Quantity", validators=QTY)
+    reference = StringField(
+        "Reference (PO, delivery note)", validators=[Optional(), Length(max=100)]
+    )
+
+
+class MoveForm(FlaskForm):
+    part = StringField("Part (scan SKU or barcode)", validators=SCAN)
+    from_location = StringField("From bin", validators=SCAN)
+    to_location = StringField("To bin", validators=SCAN)
+    qty = IntegerField("Quantity", validators=QTY)
+
+
+class CountForm(FlaskForm):
+    location = StringField("Bin", validators=SCAN)
+    part = StringField("Part (scan SKU or barcode)", validators=SCAN)
+    counted_qty = IntegerField(
+        "Counted", validators=[Optional(), NumberRange(min=0, max=1_000_000)]
+    )
+
+
+class ShipForm(FlaskForm):
+    carrier = SelectField("Carrier", choices=[])
+    tracking_number = StringField("Tracking number (scan the label)", validators=SCAN)
+
+
+class ScanRmaForm(FlaskForm):
+    rma = StringField(
+        "Scan the RMA number on the parcel", validators=[DataRequired(), Length(max=20)]
+    )
+
+
+def _actor() -> str:
+    return current_user.email
+
+
+def _show_error(form: FlaskForm, error: DomainError, fields: dict[str, str]) -> None:
+    """Put a domain error beside the field it is about, keeping everything typed."""
+    name = fields.get(getattr(error, "field", ""), "")
+    field: Field | None = getattr(form, name, None) if name else None
+    if field is not None:
+        field.errors = [*field.errors, error.message]
+    else:
+        flash(error.message, "error")
+
+
+@bp.get("")
+@roles_required(*WAREHOUSE)
+def index() -> ResponseReturnValue:
+    return render_template(
+        "warehouse_index.html",
+        scan=ScanRmaForm(),
+        queue=services().returns.pick_queue(),
+        carriers=sorted(services().carriers.adapters),
+    )
+
+
+def _stock_form(
+    form_class: type[FlaskForm], template: str, title: str, act: Any, fields: dict[str, str]
+) -> ResponseReturnValue:
+    form = form_class()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            sku = services().inventory.scanned_sku(form.part.data)
+            message = act(form, sku)
+        except DomainError as error:
+            _show_error(form, error, {"sku": "part", **fields})
+            status = 422
+        else:
+            flash(message, "success")
+            return redirect(request.path)
+    elif form.is_submitted():
+        status = 422
+    return render_template(template, form=form, title=title), status
+
+
+@bp.route("/receive", methods=["GET", "POST"])
+@roles_required(*WAREHOUSE)
+def receive() -> ResponseReturnValue:
+    def act(form: ReceiveForm, sku: str) -> str:
+        move = services().inventory.receive(
+            _actor(),
+            sku=sku,
+            location=form.location.data,
+            qty=form.qty.data,
+            reference=form.reference.data or None,
+            reason="goods in",
+        )
+        return f"Received {move.qty} x {sku} into {move.to_location.code}."
+
+    return _stock_form(
+        ReceiveForm, "warehouse_form.html", "Receive stock", act, {"location": "location"}
+    )
+
+
+@bp.route("/move", methods=["GET", "POST"])
+@roles_required(*WAREHOUSE)
+def move() -> ResponseReturnValue:
+    def act(form: MoveForm, sku: str) -> str:
+        moved = services().inventory.transfer(
+            _actor(),
+            sku=sku,
+            from_location=form.from_location.data,
+            to_location=form.to_location.data,
+            qty=form.qty.data,
+        )
+        source, target = moved.from_location.code, moved.to_location.code
+        return f"Moved {moved.qty} x {sku} from {source} to {target}."
+
+    return _stock_form(
+        MoveForm,
+        "warehouse_form.html",
+        "Move between bins",
+        act,
+        {
+            "from_location": "from_location",
+            "to_location": "to_location",
+            "location": "from_location",
+        },
+    )
+
+
+@bp.route("/count", methods=["GET", "POST"])
+@roles_required(*WAREHOUSE)
+def count() -> ResponseReturnValue:
+    def act(form: CountForm, sku: str) -> str:
+        if form.counted_qty.data is None:
+            raise InvalidInput("counted_qty", "Enter how many you counted (0 if the bin is empty).")
+        move = services().inventory.adjust(
+            _actor(),
+            sku=sku,
+            location=form.location.data,
+            counted_qty=form.counted_qty.data,
+            reason="cycle count",
+        )
+        difference = move.signed_difference or 0
+        return (
+            f"Counted {move.counted_qty} x {sku} in {form.location.data.upper()}: "
+            f"{'no difference' if not difference else f'difference {difference:+d}'}."
+        )
+
+    return _stock_form(
+        CountForm,
+        "warehouse_form.html",
+        "Cycle count",
+        act,
+        {"location": "location", "counted_qty": "counted_qty"},
+    )
+
+
+@bp.get("/pick-list")
+@roles_required(*WAREHOUSE)
+def pick_list() -> ResponseReturnValue:
+    """A printable pick list: what to take from which bin, each with its RMA as a QR code."""
+    queue = [item for item in services().returns.pick_queue() if item.reservation_id is not None]
+    return render_template("pick_list.html", queue=queue, qr=qr_svg)
+
+
+@bp.post("/picks/<int:replacement_id>/ship")
+@roles_required(*WAREHOUSE)
+def ship(replacement_id: int) -> ResponseReturnValue:
+    form = _ship_form()
+    if form.validate_on_submit():
+        try:
+            view = services().returns.ship_replacement(
+                _actor(),
+                replacement_id,
+                carrier=form.carrier.data,
+                tracking_number=form.tracking_number.data,
+            )
+        except DomainError as error:
+            flash(error.message, "error")
+        else:
+            flash(f"Replacement for {view.rma.number} shipped.", "success")
+    else:
+        flash("Scan the tracking number of the parcel's label.", "error")
+    return redirect(url_for("warehouse.index"))
+
+
+def _ship_form() -> ShipForm:
+    form = ShipForm()
+    form.carrier.choices = [
+        SelectChoice(name, name) for name in sorted(services().carriers.adapters)
+    ]
+    return form
+
+
+@bp.post("/returns")
+@roles_required(*WAREHOUSE)
+def scan_rma() -> ResponseReturnValue:
+    form = ScanRmaForm()
+    number = (form.rma.data or "").strip().upper() if form.validate_on_submit() else ""
+    return (
+        redirect(url_for("warehouse.parcel", number=number))
+        if number
+        else redirect(url_for("warehouse.index"))
+    )
+
+
+@bp.route("/returns/<number>", methods=["GET", "POST"])
+@roles_required(*WAREHOUSE)
+def parcel(number: str) -> ResponseReturnValue:
+    """Book a returned parcel in, then inspect it: one page per RMA, in the order of the work."""
+    returns = services().returns
+    view = returns.get(number)
+    rma = view.rma
+    plain = FlaskForm()
+    if request.method == "POST" and plain.validate_on_submit():
+        try:
+            if request.form.get("step") == "receive":
+                lines = [
+                    {
+                        "sku": line.sku,
+                        "qty": int(request.form.get(f"qty-{line.id}") or 0),
+                        "condition": request.form.get(f"condition-{line.id}") or None,
+                        "serial": request.form.get(f"serial-{line.id}") or None,
+                    }
+                    for line in rma.lines
+                ]
+                empty = request.form.get("empty") == "1"
+                returns.receive(
+                    _actor(),
+                    number,
+                    lines=[ln for ln in lines if ln["qty"] > 0],
+                    empty=empty,
+                    note=request.form.get("note") or "",
+                )
+                flash(f"{number} booked in.", "success")
+            else:
+                decisions = [
+                    {
+                        "sku": line.sku,
+                        "disposition": Disposition(request.form[f"disposition-{line.id}"]),
+                        "location": request.form.get(f"location-{line.id}") or None,
+                    }
+                    for line in rma.lines
+                    if line.received_qty
+                ]
+                returns.inspect(_actor(), number, lines=decisions)
+                flash(f"{number} inspected.", "success")
+        except (DomainError, ValueError, KeyError) as error:
+            flash(getattr(error, "message", "Fill in every line."), "error")
+        return redirect(url_for("warehouse.parcel", number=number))
+    can_receive = RmaStatus.RECEIVED in TRANSITIONS[rma.status]
+    return render_template(
+        "warehouse_parcel.html",
+        view=view,
+        rma=rma,
+        form=plain,
+        can_receive=can_receive,
+        can_inspect=rma.status is RmaStatus.RECEIVED,
+        dispositions=list(Disposition),
+    )
