@@ -43,6 +43,7 @@ from sqlalchemy import (
     cast,
     func,
     insert,
+    literal,
     or_,
     select,
     text,
@@ -277,12 +278,19 @@ class ReturnSupply(Protocol):
         """Incoming returns for these parts (parts with none may be left out)."""
         ...
 
+    def backorders(self) -> Any | None:
+        """A selectable of ``(part_id, qty)``: replacements owed with no stock reserved."""
+        ...
+
 
 class NoReturnSupply:
-    """Until returns exist: nothing is on its way back."""
+    """Until returns exist: nothing is on its way back, nothing is owed."""
 
     def incoming(self, session: Session, part_ids: Sequence[int]) -> Mapping[int, IncomingReturns]:
         return {}
+
+    def backorders(self) -> Any | None:
+        return None
 
 
 # --- suggestions -------------------------------------------------------------------------
@@ -328,6 +336,8 @@ class StockPosition(NamedTuple):
     #: From the last recompute; as stored (a Decimal, or its text on SQLite).
     avg_daily_demand: Decimal | str | None = None
     flagged_since: datetime | None = None
+    #: Advance replacements promised but not reserved (no stock when they were authorised).
+    backordered: int = 0
 
     @property
     def available(self) -> int:
@@ -415,7 +425,7 @@ def suggest(
     if point <= 0:
         return None
     available = stock.pickable_on_hand - stock.reserved
-    position = available + stock.on_order
+    position = available + stock.on_order - stock.backordered
     if incoming is not None:
         position += incoming.expected
     if position > point:
@@ -473,6 +483,8 @@ def explain(suggestion: Suggestion) -> tuple[str, ...]:
             f"+ {incoming.expected} expected from returns = {incoming.picked_up} picked up x "
             f"{incoming.restock_rate:.0%} historic restock rate, rounded down"
         )
+    if stock.backordered:
+        reasons.append(f"- {stock.backordered} owed to customers as backordered replacements")
     reasons.append(f"= position {suggestion.position} <= reorder point {stock.reorder_point}")
     reasons.extend(suggestion.quantity.notes)
     if suggestion.urgency is Urgency.SHORT:
@@ -551,6 +563,7 @@ def positions_query(
     filters: SuggestionFilters = SuggestionFilters(),
     *,
     candidates_only: bool = True,
+    backorders: Any | None = None,
 ) -> Select[Any]:
     """One statement for every part's stock position.
 
@@ -560,6 +573,7 @@ def positions_query(
     stock, on_order = _stock_totals(), _on_order()
     available = func.coalesce(stock.c.pickable_on_hand, 0) - func.coalesce(stock.c.reserved, 0)
     ordered = func.coalesce(on_order.c.on_order, 0)
+    owed = func.coalesce(backorders.c.qty, 0) if backorders is not None else literal(0)
     lead_time = func.coalesce(
         Part.lead_time_days, Supplier.default_lead_time_days, settings.default_lead_time_days
     )
@@ -591,6 +605,7 @@ def positions_query(
             # Read as stored (text on SQLite); only parts with headroom need it as a number.
             type_coerce(ReorderPolicy.avg_daily_demand, String),
             ReorderPolicy.flagged_since,
+            cast(owed, BigInteger),
         )
         .select_from(Part)
         .outerjoin(Supplier, Supplier.id == Part.supplier_id)
@@ -599,8 +614,12 @@ def positions_query(
         .outerjoin(ReorderPolicy, ReorderPolicy.part_id == Part.id)
         .where(Part.active.is_(True))
     )
+    if backorders is not None:
+        query = query.outerjoin(backorders, backorders.c.part_id == Part.id)
     if candidates_only:
-        query = query.where(Part.reorder_point > 0, available + ordered <= Part.reorder_point)
+        query = query.where(
+            Part.reorder_point > 0, available + ordered - owed <= Part.reorder_point
+        )
     if filters.supplier:
         query = query.where(Supplier.code == filters.supplier.strip().upper())
     if filters.category:
@@ -626,7 +645,7 @@ def iter_suggestions(
 ) -> Iterator[Suggestion]:
     """Suggestions in SKU order (or supplier, then SKU), streamed from the database."""
     today = clock.now().date()
-    query = positions_query(settings, filters)
+    query = positions_query(settings, filters, backorders=returns.backorders())
     if with_supplier_only:
         query = query.where(Part.supplier_id.is_not(None))
     if after is not None:

@@ -24,6 +24,7 @@ from inventory.services import InventoryService
 from returns.policy import ReturnPolicy
 from returns.refunds import StripeRefunds
 from returns.services import ReturnsService
+from returns.supply import RmaReturnSupply
 from web.auth.service import AuthService
 from web.buying import BuyingServices, build_buying_services
 
@@ -90,7 +91,7 @@ def init_services(app: Flask, clock: Clock | None = None) -> Services:
             returns.outbox_handlers(),
             lease=timedelta(seconds=float(app.config.get("OUTBOX_LEASE_SECONDS", 120))),
         ),
-        buying=build_buying_services(app.config, session_factory, clock),
+        buying=build_buying_services(app.config, session_factory, clock, returns=RmaReturnSupply()),
     )
     app.extensions["spareflow"] = services
     return services

@@ -630,3 +630,50 @@ def test_a_carrier_exception_after_the_refund_is_flagged_for_the_desk(desk, cloc
     )
     desk["carriers"].receive_webhook("sandbox", signed_request(body, clock.now()))
     assert "Parcel lost in the depot" in desk["returns"].get(number).rma.needs_recovery
+
+
+def test_reorder_suggestions_count_returns_on_the_way_and_backordered_replacements(
+    desk, clock, session_factory
+) -> None:
+    from inventory.purchasing_services import ReorderService
+    from returns.supply import RmaReturnSupply
+    from web.buying import reorder_settings, upload_limits
+
+    inventory = desk["inventory"]
+    inventory.update_part("ABC-1", {"reorder_point": 20, "reorder_qty": 10})
+    inventory.update_part("PSU-65", {"reorder_point": 1, "reorder_qty": 5})
+    settings = reorder_settings({})
+    service = ReorderService(
+        session_factory, clock, settings, upload_limits({}), returns=RmaReturnSupply()
+    )
+
+    def suggestion(sku: str) -> Any:
+        return next((s for s in service.suggestions(limit=100) if s.sku == sku), None)
+
+    before = suggestion("ABC-1")  # 10 available, point 20
+    assert (before.position, before.expected_returns) == (10, 0)
+    # 4 units come back, the carrier has them; this part has no history: half expected sellable.
+    number = open_rma(
+        desk, lines=[{"sku": "ABC-1", "qty": 4, "unit_price": Decimal("5")}]
+    ).rma.number
+    desk["returns"].authorise("desk@x.example", number, carrier="sandbox", tracking_number="SBX990")
+    pickup(desk, clock, "SBX990")
+    after = suggestion("ABC-1")
+    assert (after.position, after.expected_returns) == (12, 2)
+    assert after.qty == before.qty - 2  # the buyer orders less: some of it is coming back
+    assert any("expected from returns" in reason for reason in after.reasons)
+    # A replacement owed with no stock: PSU-65 (0 on hand, point 1) now needs one more.
+    owed = open_rma(
+        desk,
+        resolution=Resolution.REPLACEMENT,
+        payment_reference=None,
+        lines=[{"sku": "PSU-65", "qty": 3, "unit_price": Decimal("40")}],
+    ).rma.number
+    plain = suggestion("PSU-65")
+    desk["returns"].authorise("desk@x.example", owed, carrier="sandbox", tracking_number="SBX991")
+    short = suggestion("PSU-65")
+    assert short.position == plain.position - 3
+    assert short.qty == plain.qty + 3  # the order grows by what is owed
+    assert any(
+        "owed to customers as backordered replacements" in reason for reason in short.reasons
+    )
