@@ -155,3 +155,14 @@ def test_the_dashboard_shows_the_return_queue_refunds_today_and_stock_alerts(des
     assert re.search(r"requested</td><td class=\"num\">1</td>", html)
     assert "LOW-1" in html and "1 part(s) at or below their reorder point" in html
     assert re.search(r'id="refunds-today">\s*<h2>Refunds released today</h2>\s*<p class="big">0</p>', html)
+
+
+def test_a_backordered_replacement_shows_on_the_desk_queue(desk_app: Any) -> None:
+    client = signed_in(desk_app, Role.SERVICE_DESK)
+    token = csrf_token(client.get("/returns/new").get_data(as_text=True))
+    location = client.post("/returns/new", data=intake(token, **{"lines-0-qty": "9"})).headers["Location"]
+    page = client.get(location).get_data(as_text=True)
+    client.post(location + "/authorise", data={"csrf_token": csrf_token(page), "carrier": "sandbox",
+                                               "tracking_number": "SBX79"})
+    queue = client.get("/returns").get_data(as_text=True)
+    assert re.search(r"replacement <span class=\"badge badge-high\">backordered</span>", queue)
