@@ -94,6 +94,9 @@ class Rma(Base):
     replacements: Mapped[list[Replacement]] = relationship(
         order_by="Replacement.id", lazy="selectin", cascade="all, delete-orphan"
     )
+    claims: Mapped[list[SupplierClaim]] = relationship(
+        order_by="SupplierClaim.id", lazy="selectin", cascade="all, delete-orphan"
+    )
 
     __table_args__ = (
         CheckConstraint("refund_amount_minor >= 0", name="refund_not_negative"),
@@ -173,3 +176,23 @@ class Replacement(Base):
     @property
     def rma_number(self) -> str:
         return self.rma.number
+
+
+class SupplierClaim(Base):
+    """A part going back to its supplier under warranty (disposition: return to vendor)."""
+
+    __tablename__ = "supplier_claims"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    rma_id: Mapped[int] = mapped_column(ForeignKey("rmas.id"), index=True)
+    line_id: Mapped[int] = mapped_column(ForeignKey("rma_lines.id"))
+    part_id: Mapped[int] = mapped_column(ForeignKey("parts.id"))
+    supplier_id: Mapped[int | None] = mapped_column(ForeignKey("suppliers.id"), index=True)
+    sku: Mapped[str] = mapped_column(String(64))
+    qty: Mapped[int] = mapped_column(Integer)
+    fault: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    created_by: Mapped[str] = mapped_column(String(254))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (CheckConstraint("qty > 0", name="qty_positive"),)

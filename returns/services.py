@@ -27,7 +27,14 @@ from inventory import ledger
 from inventory.errors import InsufficientStock
 from inventory.models import Part
 from returns.errors import IllegalTransition, ReplacementNotFound, RmaNotFound
-from returns.models import Replacement, Rma, RmaLine, RmaSequence, RmaTransition
+from returns.models import (
+    Replacement,
+    Rma,
+    RmaLine,
+    RmaSequence,
+    RmaTransition,
+    SupplierClaim,
+)
 from returns.policy import ReturnPolicy
 from returns.refunds import StripeRefunds
 from returns.status import (
@@ -933,6 +940,28 @@ class ReturnsService:
                 location=source,
                 reason=f"{disposition.value.replace('_', ' ')}",
                 **move,
+            )
+        if disposition is Disposition.RETURN_TO_VENDOR:
+            part = session.get(Part, line.part_id)
+            rma.claims.append(
+                SupplierClaim(
+                    line_id=line.id,
+                    part_id=line.part_id,
+                    supplier_id=part.supplier_id if part else None,
+                    sku=line.sku,
+                    qty=qty,
+                    fault=rma.description,
+                    status="open",
+                    created_by=who.actor,
+                    created_at=self.clock.now(),
+                )
+            )
+            self._note(
+                session,
+                rma,
+                "supplier_claim",
+                who.actor,
+                f"Supplier claim opened for {qty} x {line.sku}",
             )
         line.disposition = disposition
 

@@ -677,3 +677,28 @@ def test_reorder_suggestions_count_returns_on_the_way_and_backordered_replacemen
     assert any(
         "owed to customers as backordered replacements" in reason for reason in short.reasons
     )
+
+
+def test_a_part_returned_to_its_vendor_opens_a_supplier_claim(desk) -> None:
+    number = open_rma(desk, description="Bearing seized after a week").rma.number
+    desk["returns"].authorise("desk@x.example", number, carrier="sandbox", tracking_number="SBX995")
+    desk["returns"].receive("ann@x.example", number, lines=[{"sku": "ABC-1", "qty": 2}])
+    rma = (
+        desk["returns"]
+        .inspect(
+            "ann@x.example",
+            number,
+            lines=[{"sku": "ABC-1", "disposition": Disposition.RETURN_TO_VENDOR}],
+        )
+        .rma
+    )
+    [claim] = rma.claims
+    assert (claim.sku, claim.qty, claim.fault, claim.status) == (
+        "ABC-1",
+        2,
+        "Bearing seized after a week",
+        "open",
+    )
+    supplier_id = desk["inventory"].get_part("ABC-1").part.supplier_id
+    assert claim.supplier_id == supplier_id is not None
+    assert level(desk["inventory"], "ABC-1", "MAIN/RETURNS") == (0, 0)  # gone out to the supplier

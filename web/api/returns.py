@@ -232,6 +232,16 @@ class RefundOutSchema(Schema):
     error = fields.String(attribute="refund_error", allow_none=True)
 
 
+class SupplierClaimSchema(Schema):
+    id = fields.Integer()
+    sku = fields.String()
+    qty = fields.Integer()
+    supplier_id = fields.Integer(allow_none=True)
+    fault = fields.String()
+    status = fields.String()
+    created_at = fields.AwareDateTime()
+
+
 class RmaSummarySchema(Schema):
     rma_number = fields.String(attribute="number")
     status = fields.Enum(RmaStatus, by_value=True)
@@ -282,6 +292,7 @@ class RmaSchema(Schema):
     )
     shipments = fields.Function(lambda v: RmaShipmentSchema(many=True).dump(v.shipments))
     timeline = fields.Function(lambda v: TimelineSchema(many=True).dump(v.rma.transitions))
+    supplier_claims = fields.Function(lambda v: SupplierClaimSchema(many=True).dump(v.rma.claims))
     created_at = fields.Function(lambda v: v.rma.created_at.isoformat())
 
 
