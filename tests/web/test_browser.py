@@ -73,7 +73,7 @@ def test_a_warehouse_user_signs_in_and_finds_a_part_by_scanning_its_barcode(
     page.wait_for_selector("#parts")
     assert page.locator("#parts tbody tr").count() == 50  # one page
     # A scanner types the barcode into the focused field and sends Enter.
-    assert page.evaluate("document.activeElement.name") == "q"
+    page.wait_for_function("document.activeElement && document.activeElement.name === 'q'")
     page.keyboard.type("200000000017")
     page.keyboard.press("Enter")
     page.wait_for_url("**q=200000000017**")
