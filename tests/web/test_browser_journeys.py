@@ -146,3 +146,39 @@ def test_a_user_without_the_role_is_refused(page: Any, stack: dict[str, Any]) ->
     assert "This page is for these roles" in page.content()
     response = page.goto(f"{stack['app']}/warehouse")
     assert response.status == 403
+
+
+def test_a_buyer_downloads_the_reorder_sheet_edits_it_and_uploads_it_as_orders(
+    page: Any,
+    stack: dict[str, Any],
+    tmp_path: Path,
+) -> None:
+    import openpyxl
+
+    from tests.buying_support import row_of
+
+    sign_in(page, stack, "buyer")
+    page.click("nav a:text-is('Reorder')")
+    with page.expect_download() as download:
+        page.click("#download")
+    sheet_path = tmp_path / "reorder.xlsx"
+    download.value.save_as(sheet_path)
+
+    book = openpyxl.load_workbook(sheet_path)
+    supplier_sheets = [ws for ws in book.worksheets if ws.title != book.worksheets[0].title]
+    sheet = next(ws for ws in supplier_sheets if ws.max_row > 2)
+    sku = sheet.cell(row=2, column=1).value
+    sheet.cell(row=row_of(sheet, sku), column=13).value = 7  # the buyer's own quantity
+    book.save(sheet_path)
+
+    page.set_input_files("#upload input[type=file]", str(sheet_path))
+    page.click("#upload button")
+    page.wait_for_selector("text=Draft purchase orders created")
+    page.click("nav a:text-is('Purchase orders')")
+    page.wait_for_selector("table >> text=draft")
+    orders = call(stack, "admin", "GET", "/api/v1/purchase-orders?status=draft&limit=200").json()
+    lines = []
+    for order in orders["items"]:
+        detail = call(stack, "admin", "GET", f"/api/v1/purchase-orders/{order['number']}").json()
+        lines += [(line["sku"], line["qty_ordered"]) for line in detail["lines"]]
+    assert (sku, 7) in lines
