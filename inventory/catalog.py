@@ -22,8 +22,16 @@ from inventory.errors import (
     UnknownSupplier,
 )
 from inventory.ledger import find_part, normalise_location_code
-from inventory.models import Location, Part, StockLevel, StockMove, Supplier, sku_key
-from inventory.status import MOVE_EFFECTS, PICKABLE_KINDS, LocationKind
+from inventory.models import (
+    Location,
+    Part,
+    Reservation,
+    StockLevel,
+    StockMove,
+    Supplier,
+    sku_key,
+)
+from inventory.status import MOVE_EFFECTS, PICKABLE_KINDS, LocationKind, ReservationStatus
 
 LOCATION_CODE = re.compile(r"^([A-Z0-9][A-Z0-9_-]{0,31})/([A-Z0-9][A-Z0-9._-]{0,31})$")
 
@@ -324,6 +332,15 @@ def list_moves(
     if before is not None:
         query = query.where(StockMove.id < before)
     return session.scalars(query.order_by(StockMove.id.desc()).limit(limit)).unique().all()
+
+
+def open_reservations(session: Session, sku: str) -> Sequence[Reservation]:
+    part = get_part(session, sku)
+    return session.scalars(
+        select(Reservation)
+        .where(Reservation.part_id == part.id, Reservation.status == ReservationStatus.ACTIVE)
+        .order_by(Reservation.id)
+    ).all()
 
 
 def stock_history(session: Session, sku: str, *, since: datetime) -> list[tuple[datetime, int]]:

@@ -91,6 +91,10 @@ class InventoryService:
         with self._uow() as uow:
             return catalog.stock_report(uow.session, sku)
 
+    def open_reservations(self, sku: str) -> Sequence[Reservation]:
+        with self._uow() as uow:
+            return catalog.open_reservations(uow.session, sku)
+
     def stock_history(self, sku: str, days: int = 90) -> list[tuple[datetime, int]]:
         """On hand after each move of the last ``days`` days, for the part page's chart."""
         with self._uow() as uow:

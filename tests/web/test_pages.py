@@ -105,6 +105,7 @@ def test_the_part_page_shows_stock_per_location_and_the_ledger(stocked_app: Any)
     sign_in(client, "ann@test.example", PASSWORD)
     html = client.get("/parts/fan-80").get_data(as_text=True)
     assert "MAIN/A-01-01" in html and "PO-9" in html and "receipt" in html
+    assert "Nothing reserved." in html and '<svg class="chart"' in html
     assert re.search(r'id="totals">\s*7 · 0 · 7', html)
     missing = client.get("/parts/NOPE")
     assert missing.status_code == 404

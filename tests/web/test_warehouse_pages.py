@@ -157,12 +157,54 @@ def test_the_pick_list_and_return_sheet_print_with_qr_codes(app: Any, floor: Any
     services = app.extensions["spareflow"]
     services.inventory.receive("setup", sku="FAN-80", location="MAIN/A-01-02", qty=2)
     number = services.returns.create(
-        "desk@x", customer={"name": "Mia", "email": "mia@example.com"}, channel=Channel.WEB,
-        reason=Reason.DEFECTIVE, resolution=Resolution.REPLACEMENT,
-        lines=[{"sku": "FAN-80", "qty": 1, "unit_price": Decimal("20")}]).rma.number
+        "desk@x",
+        customer={"name": "Mia", "email": "mia@example.com"},
+        channel=Channel.WEB,
+        reason=Reason.DEFECTIVE,
+        resolution=Resolution.REPLACEMENT,
+        lines=[{"sku": "FAN-80", "qty": 1, "unit_price": Decimal("20")}],
+    ).rma.number
     services.returns.authorise("desk@x", number, carrier="sandbox", tracking_number="SBXP1")
     pick_list = floor.get("/warehouse/pick-list").get_data(as_text=True)
     assert number in pick_list and "MAIN/A-01-02" in pick_list and "<svg" in pick_list
     sheet = floor.get(f"/returns/{number}/sheet").get_data(as_text=True)
     assert f"<title>{number}</title>" in sheet  # the QR code carries the RMA number
     assert "SBXP1" in sheet and "FAN-80" in sheet
+
+
+def test_a_delivery_is_booked_against_its_purchase_order(app: Any, floor: Any) -> None:
+    from core.db import UnitOfWork
+    from inventory import purchasing
+    from inventory.ledger import Who, find_part
+    from inventory.models import Supplier
+
+    services = app.extensions["spareflow"]
+    services.inventory.create_supplier(code="ACME", name="Acme")
+    with UnitOfWork(services.session_factory) as uow:
+        supplier = uow.session.query(Supplier).filter_by(code="ACME").one()
+        part = find_part(uow.session, "FAN-80")
+        order = purchasing.create_draft(
+            uow.session,
+            Who("bob", services.clock),
+            supplier,
+            [purchasing.DraftLine(part, 10, Decimal("4"))],
+            "test",
+        )
+        number = order.number
+        uow.commit()
+    services.buying.purchasing.send("bob@wh.example", number)
+    scan = floor.get("/warehouse/purchase-orders").get_data(as_text=True)
+    found = floor.post(
+        "/warehouse/purchase-orders",
+        data={"csrf_token": csrf_token(scan), "number": number.lower()},
+    )
+    page = floor.get(found.headers["Location"]).get_data(as_text=True)
+    assert "10 due" in page
+    line_id = services.buying.purchasing.get_order(number).lines[0].id
+    floor.post(
+        f"/warehouse/purchase-orders/{number}",
+        data={"csrf_token": csrf_token(page), "location": "MAIN/A-01-02", f"qty-{line_id}": "4"},
+    )
+    html = floor.get(f"/warehouse/purchase-orders/{number}").get_data(as_text=True)
+    assert "Received 4 unit(s)" in html and "partially received" in html
+    assert services.inventory.get_part("FAN-80").on_hand == 4

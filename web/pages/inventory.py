@@ -59,4 +59,7 @@ def part(sku: str) -> ResponseReturnValue:
         f"On hand of {report.totals.part.sku}, 90 days",
         services().clock.now(),
     )
-    return render_template("part.html", report=report, moves=moves, chart=chart)
+    reservations = inventory.open_reservations(sku)
+    return render_template(
+        "part.html", report=report, moves=moves, chart=chart, reservations=reservations
+    )

@@ -221,6 +221,61 @@ def _ship_form() -> ShipForm:
     return form
 
 
+class ScanPurchaseOrderForm(FlaskForm):
+    number = StringField(
+        "Scan the purchase order number", validators=[DataRequired(), Length(max=30)]
+    )
+
+
+@bp.route("/purchase-orders", methods=["GET", "POST"])
+@roles_required(*WAREHOUSE)
+def scan_purchase_order() -> ResponseReturnValue:
+    form = ScanPurchaseOrderForm()
+    if form.validate_on_submit():
+        number = (form.number.data or "").strip().upper()
+        return redirect(url_for("warehouse.goods_in", number=number))
+    return render_template(
+        "warehouse_form.html", form=form, title="Receive against a purchase order"
+    )
+
+
+@bp.route("/purchase-orders/<number>", methods=["GET", "POST"])
+@roles_required(*WAREHOUSE)
+def goods_in(number: str) -> ResponseReturnValue:
+    """Book a delivery against its purchase order: one row per line, only what arrived."""
+    purchasing = services().buying.purchasing
+    order = purchasing.get_order(number)
+    form = FlaskForm()
+    if request.method == "POST" and form.validate_on_submit():
+        location = (request.form.get("location") or "").strip()
+        lines = []
+        for line in order.lines:
+            raw = (request.form.get(f"qty-{line.id}") or "").strip()
+            if raw:
+                if not raw.isdigit():
+                    flash(f"{line.part.sku}: {raw!r} is not a whole number.", "error")
+                    return redirect(request.path)
+                if int(raw) > 0:
+                    lines.append({"sku": line.part.sku, "qty": int(raw)})
+        try:
+            if not lines:
+                raise InvalidInput("lines", "Enter the quantity that arrived on at least one line.")
+            order, moves = purchasing.receive(
+                _actor(), number, location=location, lines=lines, reason="goods in"
+            )
+        except DomainError as error:
+            flash(error.message, "error")
+        else:
+            received = sum(move.qty for move in moves)
+            flash(
+                f"Received {received} unit(s) against {order.number}; it is now "
+                f"{order.status.value.replace('_', ' ')}.",
+                "success",
+            )
+        return redirect(request.path)
+    return render_template("warehouse_goods_in.html", order=order, form=form)
+
+
 @bp.post("/returns")
 @roles_required(*WAREHOUSE)
 def scan_rma() -> ResponseReturnValue:
