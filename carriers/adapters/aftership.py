@@ -22,14 +22,10 @@ from typing import Any, ClassVar
 
 import httpx
 
-from carriers.adapters.base import map_status, secret_setting
+from carriers.adapters.base import TrackingOnly, map_status, secret_setting
 from carriers.events import (
-    Acknowledgement,
     CarrierEvent,
-    Label,
-    LabelsNotSupported,
     MalformedWebhook,
-    PollingNotSupported,
     WebhookRejected,
     WebhookRequest,
 )
@@ -133,10 +129,11 @@ def _seconds(value: object) -> float | None:
     return seconds if 0 < seconds < float("inf") else None
 
 
-class AfterShipAdapter:
+class AfterShipAdapter(TrackingOnly):
     name: ClassVar[str] = "aftership"
     creates_labels: ClassVar[bool] = False
     polls: ClassVar[bool] = False
+    no_labels_reason: ClassVar[str] = "a tracking aggregator; it does not buy labels"
 
     def __init__(self, settings: Mapping[str, object], http: httpx.Client | None = None):
         # ``http`` is accepted for build_adapters(); pushes need no outgoing calls.
@@ -186,26 +183,6 @@ class AfterShipAdapter:
             return self._tracking_events(payload.get("msg"), payload.get("ts"))
         except _UNREADABLE as exc:
             raise MalformedWebhook(f"unreadable AfterShip webhook: {exc}") from exc
-
-    def acknowledge(
-        self, events: list[CarrierEvent], request: WebhookRequest | None = None
-    ) -> Acknowledgement:
-        return Acknowledgement()
-
-    def fetch_tracking(self, tracking_number: str) -> list[CarrierEvent]:
-        raise PollingNotSupported("AfterShip pushes tracking updates; it is not polled")
-
-    def create_label(
-        self,
-        *,
-        reference: str,
-        from_address: Mapping[str, str],
-        to_address: Mapping[str, str],
-        idempotency_key: str | None = None,
-    ) -> Label:
-        raise LabelsNotSupported(
-            "AfterShip is a tracking aggregator; it does not buy labels", carrier=self.name
-        )
 
     # --- mapping -----------------------------------------------------------------------
 

@@ -7,7 +7,14 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import ClassVar, Protocol
 
-from carriers.events import Acknowledgement, CarrierEvent, Label, WebhookRequest
+from carriers.events import (
+    Acknowledgement,
+    CarrierEvent,
+    Label,
+    LabelsNotSupported,
+    PollingNotSupported,
+    WebhookRequest,
+)
 from carriers.status import TrackingStatus
 
 
@@ -78,3 +85,32 @@ def same_secret(given: str | None, expected: str | None) -> bool:
     if not given or not expected:
         return False
     return hmac.compare_digest(given.encode(), expected.encode())
+
+
+class TrackingOnly:
+    """What adapters that only receive tracking share: a plain acknowledgement, no polling
+    (unless they say otherwise) and no labels, each refused with the adapter's own reason."""
+
+    name: ClassVar[str]
+    polls: ClassVar[bool] = False
+    creates_labels: ClassVar[bool] = False
+    no_polling_reason: ClassVar[str] = "it pushes tracking updates; it is not polled"
+    no_labels_reason: ClassVar[str] = "it only tracks parcels; it does not buy labels"
+
+    def acknowledge(
+        self, events: list[CarrierEvent], request: WebhookRequest | None = None
+    ) -> Acknowledgement:
+        return Acknowledgement()
+
+    def fetch_tracking(self, tracking_number: str) -> list[CarrierEvent]:
+        raise PollingNotSupported(f"{self.name}: {self.no_polling_reason}")
+
+    def create_label(
+        self,
+        *,
+        reference: str,
+        from_address: Mapping[str, str],
+        to_address: Mapping[str, str],
+        idempotency_key: str | None = None,
+    ) -> Label:
+        raise LabelsNotSupported(f"{self.name}: {self.no_labels_reason}", carrier=self.name)

@@ -22,13 +22,10 @@ from typing import Any, ClassVar
 
 import httpx
 
-from carriers.adapters.base import map_status, secret_setting
+from carriers.adapters.base import TrackingOnly, map_status, secret_setting
 from carriers.events import (
-    Acknowledgement,
     CarrierEvent,
     CarrierUnavailable,
-    Label,
-    LabelsNotSupported,
     MalformedWebhook,
     WebhookRejected,
     WebhookRequest,
@@ -111,7 +108,7 @@ def _seconds(value: object) -> float | None:
     return seconds if 0 < seconds < float("inf") else None
 
 
-class EasyPostAdapter:
+class EasyPostAdapter(TrackingOnly):
     name: ClassVar[str] = "easypost"
     creates_labels: ClassVar[bool] = False
     polls: ClassVar[bool] = True
@@ -155,11 +152,6 @@ class EasyPostAdapter:
         except _UNREADABLE as exc:
             raise MalformedWebhook(f"unreadable EasyPost webhook: {exc}") from exc
 
-    def acknowledge(
-        self, events: list[CarrierEvent], request: WebhookRequest | None = None
-    ) -> Acknowledgement:
-        return Acknowledgement()
-
     # --- polling -----------------------------------------------------------------------
 
     def fetch_tracking(self, tracking_number: str) -> list[CarrierEvent]:
@@ -197,19 +189,6 @@ class EasyPostAdapter:
             return self._tracker_events(newest)
         except (*_UNREADABLE, MalformedWebhook) as exc:
             raise CarrierUnavailable(f"EasyPost answered with an unreadable body: {exc}") from exc
-
-    def create_label(
-        self,
-        *,
-        reference: str,
-        from_address: Mapping[str, str],
-        to_address: Mapping[str, str],
-        idempotency_key: str | None = None,
-    ) -> Label:
-        raise LabelsNotSupported(
-            "the EasyPost adapter only tracks parcels; it does not buy labels",
-            carrier=self.name,
-        )
 
     # --- mapping -----------------------------------------------------------------------
 

@@ -24,14 +24,11 @@ import defusedxml.ElementTree as SafeET
 import httpx
 from defusedxml import DefusedXmlException
 
-from carriers.adapters.base import map_status, same_secret, secret_setting
+from carriers.adapters.base import TrackingOnly, map_status, same_secret, secret_setting
 from carriers.events import (
     Acknowledgement,
     CarrierEvent,
-    Label,
-    LabelsNotSupported,
     MalformedWebhook,
-    PollingNotSupported,
     WebhookRejected,
     WebhookRequest,
 )
@@ -103,10 +100,12 @@ def _scalar(value: object, field: str, *, required: bool = False) -> str:
     return str(value).strip()
 
 
-class SFExpressAdapter:
+class SFExpressAdapter(TrackingOnly):
     name: ClassVar[str] = "sfexpress"
     creates_labels: ClassVar[bool] = False
     polls: ClassVar[bool] = False
+    no_polling_reason: ClassVar[str] = "SF pushes routes (RoutePushService); it is not polled"
+    no_labels_reason: ClassVar[str] = "only receives route pushes; it does not create waybills"
 
     def __init__(self, settings: Mapping[str, object], http: httpx.Client | None = None):
         # ``http`` is accepted for build_adapters(); pushes need no outgoing calls.
@@ -153,22 +152,6 @@ class SFExpressAdapter:
         return Acknowledgement(
             body=json.dumps(JSON_ACK, ensure_ascii=False).encode("utf-8"),
             content_type="application/json; charset=UTF-8",
-        )
-
-    def fetch_tracking(self, tracking_number: str) -> list[CarrierEvent]:
-        raise PollingNotSupported("SF Express pushes routes (RoutePushService); it is not polled")
-
-    def create_label(
-        self,
-        *,
-        reference: str,
-        from_address: Mapping[str, str],
-        to_address: Mapping[str, str],
-        idempotency_key: str | None = None,
-    ) -> Label:
-        raise LabelsNotSupported(
-            "the SF Express adapter only receives route pushes; it does not create waybills",
-            carrier=self.name,
         )
 
     # --- the two wire formats ----------------------------------------------------------

@@ -22,14 +22,10 @@ from typing import Any, ClassVar
 
 import httpx
 
-from carriers.adapters.base import map_status, same_secret, secret_setting
+from carriers.adapters.base import TrackingOnly, map_status, same_secret, secret_setting
 from carriers.events import (
-    Acknowledgement,
     CarrierEvent,
-    Label,
-    LabelsNotSupported,
     MalformedWebhook,
-    PollingNotSupported,
     WebhookRejected,
     WebhookRequest,
 )
@@ -151,7 +147,7 @@ def _seconds(value: object) -> float | None:
     return seconds if 0 < seconds < float("inf") else None
 
 
-class ShippoAdapter:
+class ShippoAdapter(TrackingOnly):
     name: ClassVar[str] = "shippo"
     creates_labels: ClassVar[bool] = False
     polls: ClassVar[bool] = False
@@ -212,26 +208,6 @@ class ShippoAdapter:
             return self._track_events(payload.get("data"))
         except _UNREADABLE as exc:
             raise MalformedWebhook(f"unreadable Shippo webhook: {exc}") from exc
-
-    def acknowledge(
-        self, events: list[CarrierEvent], request: WebhookRequest | None = None
-    ) -> Acknowledgement:
-        return Acknowledgement()
-
-    def fetch_tracking(self, tracking_number: str) -> list[CarrierEvent]:
-        raise PollingNotSupported("Shippo pushes track_updated webhooks; it is not polled")
-
-    def create_label(
-        self,
-        *,
-        reference: str,
-        from_address: Mapping[str, str],
-        to_address: Mapping[str, str],
-        idempotency_key: str | None = None,
-    ) -> Label:
-        raise LabelsNotSupported(
-            "the Shippo adapter only tracks parcels; it does not buy labels", carrier=self.name
-        )
 
     # --- mapping -----------------------------------------------------------------------
 
