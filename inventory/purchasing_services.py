@@ -126,7 +126,9 @@ class ReorderService(_Service):
         """Write the reorder workbook to ``stream`` (rows stream from one snapshot)."""
         with self._uow() as uow:
             read_one_snapshot(uow.session)
-            without = reorder.count_without_supplier(uow.session, self.settings, filters)
+            without = reorder.count_without_supplier(
+                uow.session, self.clock, self.settings, self.returns, filters
+            )
             suggestions = reorder.iter_suggestions(
                 uow.session,
                 self.clock,
@@ -134,7 +136,7 @@ class ReorderService(_Service):
                 self.returns,
                 filters,
                 by_supplier=True,
-                with_supplier_only=True,
+                has_supplier=True,
             )
             context = sheets.ExportContext(
                 self.clock.now(),

@@ -12,9 +12,10 @@ The formulas (see docs/buyers.md for worked examples):
 - reorder quantity = ceil(d x order cycle days), at least the minimum order, rounded up to
   whole packs.
 
-A suggestion compares the stock position ``available + on order + expected returns`` with
-the part's reorder point, and orders enough to reach ``reorder point + reorder quantity``
-(or the part's max level), respecting minimum order and pack size.
+A suggestion compares the stock position ``available + on order + expected returns -
+backordered replacements`` with the part's reorder point, and orders enough to reach
+``reorder point + reorder quantity`` (or the part's max level), respecting minimum order
+and pack size.
 
 Returns are supplied through :class:`ReturnSupply`: inventory never imports the returns
 package; the returns package implements the protocol and the app wires it in.
@@ -22,7 +23,6 @@ package; the returns package implements the protocol and the app wires it in.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import closing
 from dataclasses import dataclass, replace
@@ -113,7 +113,7 @@ def z_score(service_level: Decimal) -> Decimal:
 
 
 def round_up_to_pack(qty: int, pack_size: int) -> int:
-    return math.ceil(qty / pack_size) * pack_size if pack_size > 1 else qty
+    return -(-qty // pack_size) * pack_size if pack_size > 1 else qty  # integers only
 
 
 @dataclass(frozen=True)
@@ -179,39 +179,9 @@ def compute_point(
 
 
 class OrderQuantity(NamedTuple):
-    """The quantity to order, and (on demand) the steps that led to it."""
-
-    position: int
-    reorder_point: int
-    reorder_qty: int
-    max_level: int | None
-    pack_size: int
-    min_order_qty: int
-    target: int
-    need: int
-    qty: int
-
-    @property
-    def notes(self) -> tuple[str, ...]:
-        notes: list[str] = []
-        point, max_level = self.reorder_point, self.max_level
-        if max_level is not None and max_level > point:
-            notes.append(f"order up to the max level {max_level}")
-        else:
-            planned = point + self.reorder_qty
-            notes.append(f"order up to point {point} + reorder qty {self.reorder_qty} = {planned}")
-            if max_level is not None:
-                notes.append(f"max level {max_level} ignored: not above the reorder point")
-            if planned <= point:
-                notes.append(f"no reorder qty set: order up to {self.target}, one above the point")
-        notes.append(f"{self.target} - position {self.position} = {self.need} needed")
-        raised = self.need
-        if 0 < raised < self.min_order_qty:
-            raised = self.min_order_qty
-            notes.append(f"raised to the minimum order {self.min_order_qty}")
-        if raised != self.qty:
-            notes.append(f"rounded up to whole packs of {self.pack_size}: {self.qty}")
-        return tuple(notes)
+    target: int  # the level the order brings the stock position up to
+    need: int  # target - position
+    qty: int  # need, raised to the minimum order, in whole packs
 
 
 def order_quantity(
@@ -224,8 +194,8 @@ def order_quantity(
     min_order_qty: int,
 ) -> OrderQuantity:
     """How much to order to bring ``position`` up to the target, in whole packs."""
-    return _order_quantity(
-        position, reorder_point, reorder_qty, max_level, pack_size, min_order_qty
+    return OrderQuantity(
+        *_order_quantity(position, reorder_point, reorder_qty, max_level, pack_size, min_order_qty)
     )
 
 
@@ -236,7 +206,7 @@ def _order_quantity(
     max_level: int | None,
     pack_size: int,
     min_order_qty: int,
-) -> OrderQuantity:
+) -> tuple[int, int, int]:
     if max_level is not None and max_level > reorder_point:
         target = max_level
     else:
@@ -247,9 +217,38 @@ def _order_quantity(
         qty = min_order_qty
     if qty and pack_size > 1 and qty % pack_size:
         qty = round_up_to_pack(qty, pack_size)
-    return OrderQuantity(
-        position, reorder_point, reorder_qty, max_level, pack_size, min_order_qty, target, need, qty
-    )
+    return target, need, qty
+
+
+def quantity_notes(
+    position: int,
+    reorder_point: int,
+    reorder_qty: int,
+    max_level: int | None,
+    pack_size: int,
+    min_order_qty: int,
+    quantity: OrderQuantity,
+) -> tuple[str, ...]:
+    """The steps :func:`order_quantity` took, in words."""
+    target, need, qty = quantity
+    notes: list[str] = []
+    if max_level is not None and max_level > reorder_point:
+        notes.append(f"order up to the max level {max_level}")
+    else:
+        planned = reorder_point + reorder_qty
+        notes.append(f"order up to point {reorder_point} + reorder qty {reorder_qty} = {planned}")
+        if max_level is not None:
+            notes.append(f"max level {max_level} ignored: not above the reorder point")
+        if planned <= reorder_point:
+            notes.append(f"no reorder qty set: order up to {target}, one above the point")
+    notes.append(f"{target} - position {position} = {need} needed")
+    raised = need
+    if 0 < raised < min_order_qty:
+        raised = min_order_qty
+        notes.append(f"raised to the minimum order {min_order_qty}")
+    if raised != qty:
+        notes.append(f"rounded up to whole packs of {pack_size}: {qty}")
+    return tuple(notes)
 
 
 # --- returns as supply -------------------------------------------------------------------
@@ -352,10 +351,12 @@ class Suggestion:
         "expected_arrival",
         "incoming_returns",
         "line_value",
+        "need",
         "needed_by",
         "position",
-        "quantity",
+        "qty",
         "stock",
+        "target",
         "urgency",
     )
 
@@ -365,7 +366,9 @@ class Suggestion:
         incoming_returns: IncomingReturns | None,
         position: int,
         urgency: Urgency,
-        quantity: OrderQuantity,
+        target: int,
+        need: int,
+        qty: int,
         line_value: Decimal,
         expected_arrival: date,
         needed_by: date | None,
@@ -374,26 +377,20 @@ class Suggestion:
         self.incoming_returns = incoming_returns
         self.position = position
         self.urgency = urgency
-        self.quantity = quantity
+        self.target = target
+        self.need = need
+        self.qty = qty
         self.line_value = line_value
         self.expected_arrival = expected_arrival
         self.needed_by = needed_by
         self._reasons: tuple[str, ...] | None = None
 
     def __repr__(self) -> str:
-        return f"<Suggestion {self.stock.sku} {self.quantity.qty} ({self.urgency.value})>"
+        return f"<Suggestion {self.stock.sku} {self.qty} ({self.urgency.value})>"
 
     @property
-    def target(self) -> int:
-        return self.quantity.target
-
-    @property
-    def need(self) -> int:
-        return self.quantity.need
-
-    @property
-    def qty(self) -> int:
-        return self.quantity.qty
+    def quantity(self) -> OrderQuantity:
+        return OrderQuantity(self.target, self.need, self.qty)
 
     @property
     def expected_returns(self) -> int:
@@ -430,13 +427,8 @@ def suggest(
         position += incoming.expected
     if position > point:
         return None
-    quantity = _order_quantity(
-        position,
-        point,
-        stock.reorder_qty,
-        stock.max_level,
-        stock.pack_size,
-        stock.min_order_qty,
+    target, need, qty = _order_quantity(
+        position, point, stock.reorder_qty, stock.max_level, stock.pack_size, stock.min_order_qty
     )
     headroom = available - stock.safety_stock
     if available <= 0:
@@ -452,8 +444,10 @@ def suggest(
         incoming,
         position,
         urgency,
-        quantity,
-        (stock.unit_cost * quantity.qty).quantize(CENTS, rounding=ROUND_HALF_UP),
+        target,
+        need,
+        qty,
+        (stock.unit_cost * qty).quantize(CENTS, rounding=ROUND_HALF_UP),
         _days_after(today, stock.lead_time_days),
         needed_by,
     )
@@ -486,7 +480,17 @@ def explain(suggestion: Suggestion) -> tuple[str, ...]:
     if stock.backordered:
         reasons.append(f"- {stock.backordered} owed to customers as backordered replacements")
     reasons.append(f"= position {suggestion.position} <= reorder point {stock.reorder_point}")
-    reasons.extend(suggestion.quantity.notes)
+    reasons.extend(
+        quantity_notes(
+            suggestion.position,
+            stock.reorder_point,
+            stock.reorder_qty,
+            stock.max_level,
+            stock.pack_size,
+            stock.min_order_qty,
+            suggestion.quantity,
+        )
+    )
     if suggestion.urgency is Urgency.SHORT:
         reasons.append(
             f"short: no free stock ({stock.reserved} of {stock.pickable_on_hand} on hand reserved)"
@@ -639,15 +643,20 @@ def iter_suggestions(
     filters: SuggestionFilters = SuggestionFilters(),
     *,
     by_supplier: bool = False,
-    with_supplier_only: bool = False,
+    has_supplier: bool | None = None,
     after: str | None = None,
     chunk: int = 2000,
 ) -> Iterator[Suggestion]:
-    """Suggestions in SKU order (or supplier, then SKU), streamed from the database."""
+    """Suggestions in SKU order (or supplier, then SKU), streamed from the database.
+
+    ``has_supplier`` True or False keeps only the parts with, or without, a supplier.
+    """
     today = clock.now().date()
     query = positions_query(settings, filters, backorders=returns.backorders())
-    if with_supplier_only:
-        query = query.where(Part.supplier_id.is_not(None))
+    if has_supplier is not None:
+        query = query.where(
+            Part.supplier_id.is_not(None) if has_supplier else Part.supplier_id.is_(None)
+        )
     if after is not None:
         query = query.where(Part.sku_key > after)
     order = (Supplier.code.is_(None), Supplier.code, Part.sku_key) if by_supplier else ()
@@ -693,12 +702,18 @@ def list_suggestions(
 
 
 def count_without_supplier(
-    session: Session, settings: ReorderSettings, filters: SuggestionFilters
+    session: Session,
+    clock: Clock,
+    settings: ReorderSettings,
+    returns: ReturnSupply,
+    filters: SuggestionFilters,
 ) -> int:
-    query = positions_query(settings, replace(filters, supplier=None)).where(
-        Part.supplier_id.is_(None)
+    """Parts that need ordering but have no supplier to order from (left out of workbooks)."""
+    unsupplied = iter_suggestions(
+        session, clock, settings, returns, replace(filters, supplier=None), has_supplier=False
     )
-    return session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    with closing(unsupplied):
+        return sum(1 for _ in unsupplied)
 
 
 # --- demand history and the recompute ----------------------------------------------------

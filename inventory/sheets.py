@@ -83,6 +83,13 @@ _EXPORT_ID = re.compile(r"^[0-9a-f]{32}$")
 
 
 def export_id_of(meta: Mapping[str, Any]) -> str:
+    """The export id of one of our workbooks, once its format is known to be this one."""
+    if meta.get("format") != FORMAT_VERSION:
+        raise rejected(
+            "not_our_workbook",
+            f"This workbook's format ({meta.get('format')!r}) is not one this spareflow reads: "
+            "download a fresh one.",
+        )
     export_id = str(meta.get("export_id") or "")
     if not _EXPORT_ID.match(export_id):
         raise rejected(
@@ -185,8 +192,8 @@ def reorder_row(s: Suggestion) -> dict[str, Any]:
         "returns_due": s.expected_returns,
         "reorder_point": stock.reorder_point,
         "safety_stock": stock.safety_stock,
-        "suggested_qty": s.quantity.qty,
-        "order_qty": s.quantity.qty,
+        "suggested_qty": s.qty,
+        "order_qty": s.qty,
         "pack_size": stock.pack_size,
         "min_order_qty": stock.min_order_qty,
         "unit_cost": stock.unit_cost,
