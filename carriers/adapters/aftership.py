@@ -22,7 +22,14 @@ from typing import Any, ClassVar
 
 import httpx
 
-from carriers.adapters.base import TrackingOnly, map_status, secret_setting
+from carriers.adapters.base import (
+    TrackingOnly,
+    iso_utc,
+    map_status,
+    seconds_setting,
+    secret_setting,
+    text_of,
+)
 from carriers.events import (
     CarrierEvent,
     MalformedWebhook,
@@ -30,6 +37,9 @@ from carriers.events import (
     WebhookRequest,
 )
 from carriers.status import TrackingStatus
+
+# checkpoint_time is the carrier's local time; without an offset the zone is unknowable, so
+# iso_utc takes it as UTC (a documented limitation).
 
 SIGNATURE_HEADER = "aftership-hmac-sha256"
 
@@ -87,22 +97,6 @@ def map_checkpoint(tag: str | None, subtag: str | None) -> TrackingStatus:
     return map_status(TAG_MAP, tag)
 
 
-def _parse_time(value: object) -> datetime:
-    """``checkpoint_time`` is the carrier's local time and may come as ``YYYY-MM-DD``,
-    ``YYYY-MM-DDTHH:MM:SS`` or with an offset. Without an offset the zone is unknowable,
-    so it is taken as UTC (documented limitation); with one it is converted to UTC."""
-    if not isinstance(value, str) or not value:
-        raise ValueError(f"not a datetime: {value!r}")
-    parsed = datetime.fromisoformat(value)
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
-
-
-def _text(value: object) -> str:
-    return value.strip() if isinstance(value, str) else ""
-
-
 def _optional_str(value: object, field: str) -> str | None:
     if value is None or isinstance(value, str):
         return value
@@ -110,23 +104,14 @@ def _optional_str(value: object, field: str) -> str | None:
 
 
 def _location(checkpoint: Mapping[str, Any]) -> str | None:
-    location = _text(checkpoint.get("location"))
+    location = text_of(checkpoint.get("location"))
     if location:
         return location
-    country = _text(checkpoint.get("country_region_name")) or _text(checkpoint.get("country_name"))
-    parts = [_text(checkpoint.get("city")), _text(checkpoint.get("state")), country]
+    country = text_of(checkpoint.get("country_region_name")) or text_of(
+        checkpoint.get("country_name")
+    )
+    parts = [text_of(checkpoint.get("city")), text_of(checkpoint.get("state")), country]
     return ", ".join(part for part in parts if part) or None
-
-
-def _seconds(value: object) -> float | None:
-    """A positive number of seconds from config (environment values arrive as strings)."""
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        return None
-    return seconds if 0 < seconds < float("inf") else None
 
 
 class AfterShipAdapter(TrackingOnly):
@@ -143,7 +128,7 @@ class AfterShipAdapter(TrackingOnly):
         # delivery for about 68 hours (14 attempts, 2^n x 30 s): a late retry and a replay
         # look the same. Replays are absorbed downstream by the dedupe key (event_id /
         # CarrierEvent.dedupe_key). If set, it must exceed the retry window to be safe.
-        self._max_age = _seconds(settings.get("AFTERSHIP_WEBHOOK_MAX_AGE"))
+        self._max_age = seconds_setting(settings.get("AFTERSHIP_WEBHOOK_MAX_AGE"))
 
     # --- webhooks ----------------------------------------------------------------------
 
@@ -201,7 +186,7 @@ class AfterShipAdapter(TrackingOnly):
             tag = _optional_str(msg.get("tag"), "tag")
             subtag = _optional_str(msg.get("subtag"), "subtag")
             when = msg.get("updated_at")
-            occurred_at = _parse_time(when) if when else datetime.fromtimestamp(_number(ts), tz=UTC)
+            occurred_at = iso_utc(when) if when else datetime.fromtimestamp(_number(ts), tz=UTC)
             return [
                 CarrierEvent(
                     carrier=self.name,
@@ -209,7 +194,7 @@ class AfterShipAdapter(TrackingOnly):
                     status=map_checkpoint(tag, subtag),
                     raw_status=subtag or tag or "",
                     occurred_at=occurred_at,
-                    description=_text(msg.get("subtag_message")),
+                    description=text_of(msg.get("subtag_message")),
                 )
             ]
 
@@ -226,8 +211,8 @@ class AfterShipAdapter(TrackingOnly):
                     tracking_number=tracking_number,
                     status=map_checkpoint(tag, subtag),
                     raw_status=subtag or tag or "",
-                    occurred_at=_parse_time(checkpoint.get("checkpoint_time")),
-                    description=_text(checkpoint.get("message")),
+                    occurred_at=iso_utc(checkpoint.get("checkpoint_time")),
+                    description=text_of(checkpoint.get("message")),
                     location=_location(checkpoint),
                     provider_event_id=checkpoint_hash if isinstance(checkpoint_hash, str) else None,
                 )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import ClassVar, Protocol
 
 from carriers.events import (
@@ -114,3 +114,43 @@ class TrackingOnly:
         idempotency_key: str | None = None,
     ) -> Label:
         raise LabelsNotSupported(f"{self.name}: {self.no_labels_reason}", carrier=self.name)
+
+
+# --- small readers the provider formats share --------------------------------------------
+
+
+def iso_utc(value: object) -> datetime:
+    """An ISO 8601 time as aware UTC; a time without an offset is taken as UTC.
+
+    (Each adapter's module says what its provider's times mean when they carry no offset.)
+    """
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"not a datetime: {value!r}")
+    parsed = datetime.fromisoformat(value)
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def text_of(value: object) -> str:
+    """A trimmed string, or "" for anything that is not one."""
+    return value.strip() if isinstance(value, str) else ""
+
+
+def place(raw: object) -> str | None:
+    """ "City, state, country" from a location object, or None."""
+    if not isinstance(raw, Mapping):
+        return None
+    parts = [text_of(raw.get(key)) for key in ("city", "state", "country")]
+    return ", ".join(part for part in parts if part) or None
+
+
+def seconds_setting(value: object) -> float | None:
+    """A positive number of seconds from config (environment values arrive as strings)."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        return None
+    return seconds if 0 < seconds < float("inf") else None

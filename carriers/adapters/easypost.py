@@ -17,12 +17,20 @@ import hmac
 import json
 import unicodedata
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, ClassVar
 
 import httpx
 
-from carriers.adapters.base import TrackingOnly, map_status, secret_setting
+from carriers.adapters.base import (
+    TrackingOnly,
+    iso_utc,
+    map_status,
+    place,
+    seconds_setting,
+    secret_setting,
+    text_of,
+)
 from carriers.events import (
     CarrierEvent,
     CarrierUnavailable,
@@ -31,6 +39,8 @@ from carriers.events import (
     WebhookRequest,
 )
 from carriers.status import TrackingStatus
+
+# EasyPost times are ISO 8601, in UTC unless the location is known (then with its offset).
 
 DEFAULT_API_BASE = "https://api.easypost.com/v2"
 DEFAULT_TIMEOUT_SECONDS = 10.0
@@ -67,45 +77,12 @@ def signature_for(secret: str, body: bytes) -> str:
     return SIGNATURE_PREFIX + hmac.new(key, body, hashlib.sha256).hexdigest()
 
 
-def _parse_time(value: object) -> datetime:
-    """EasyPost datetimes are ISO 8601; a local offset is added only when the location is
-    known, otherwise they are UTC (docs.easypost.com/docs/trackers). Always returns UTC."""
-    if not isinstance(value, str) or not value:
-        raise ValueError(f"not a datetime: {value!r}")
-    parsed = datetime.fromisoformat(value)
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
-
-
-def _text(value: object) -> str:
-    return value.strip() if isinstance(value, str) else ""
-
-
-def _location(raw: object) -> str | None:
-    if not isinstance(raw, Mapping):
-        return None
-    parts = [_text(raw.get(key)) for key in ("city", "state", "country")]
-    return ", ".join(part for part in parts if part) or None
-
-
 def _status(raw: object) -> str:
     if raw is None:
         return ""
     if not isinstance(raw, str):
         raise TypeError(f"status is not a string: {raw!r}")
     return raw
-
-
-def _seconds(value: object) -> float | None:
-    """A positive number of seconds from config (environment values arrive as strings)."""
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        return None
-    return seconds if 0 < seconds < float("inf") else None
 
 
 class EasyPostAdapter(TrackingOnly):
@@ -118,7 +95,7 @@ class EasyPostAdapter(TrackingOnly):
         self._api_key = secret_setting(settings, "EASYPOST_API_KEY")
         self._api_base = str(settings.get("EASYPOST_API_BASE") or DEFAULT_API_BASE).rstrip("/")
         # Only used when no client is injected (build_adapters() passes a shared one).
-        self._timeout = _seconds(settings.get("EASYPOST_TIMEOUT")) or DEFAULT_TIMEOUT_SECONDS
+        self._timeout = seconds_setting(settings.get("EASYPOST_TIMEOUT")) or DEFAULT_TIMEOUT_SECONDS
         self._http = http
 
     # --- webhooks ----------------------------------------------------------------------
@@ -185,7 +162,7 @@ class EasyPostAdapter(TrackingOnly):
             if not matching:
                 return []
             # Tracking codes are recycled by carriers: the newest tracker is this parcel.
-            newest = max(matching, key=lambda tracker: _parse_time(tracker.get("created_at")))
+            newest = max(matching, key=lambda tracker: iso_utc(tracker.get("created_at")))
             return self._tracker_events(newest)
         except (*_UNREADABLE, MalformedWebhook) as exc:
             raise CarrierUnavailable(f"EasyPost answered with an unreadable body: {exc}") from exc
@@ -211,8 +188,8 @@ class EasyPostAdapter(TrackingOnly):
                     tracking_number=tracking_number,
                     status=map_status(STATUS_MAP, raw),
                     raw_status=raw,
-                    occurred_at=_parse_time(tracker.get("updated_at") or tracker.get("created_at")),
-                    description=_text(tracker.get("status_detail")),
+                    occurred_at=iso_utc(tracker.get("updated_at") or tracker.get("created_at")),
+                    description=text_of(tracker.get("status_detail")),
                 )
             ]
 
@@ -227,9 +204,9 @@ class EasyPostAdapter(TrackingOnly):
                     tracking_number=tracking_number,
                     status=map_status(STATUS_MAP, raw),
                     raw_status=raw,
-                    occurred_at=_parse_time(detail.get("datetime")),
-                    description=_text(detail.get("message")),
-                    location=_location(detail.get("tracking_location")),
+                    occurred_at=iso_utc(detail.get("datetime")),
+                    description=text_of(detail.get("message")),
+                    location=place(detail.get("tracking_location")),
                 )
             )
         return events

@@ -17,12 +17,21 @@ import hashlib
 import hmac
 import json
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, ClassVar
 
 import httpx
 
-from carriers.adapters.base import TrackingOnly, map_status, same_secret, secret_setting
+from carriers.adapters.base import (
+    TrackingOnly,
+    iso_utc,
+    map_status,
+    place,
+    same_secret,
+    seconds_setting,
+    secret_setting,
+    text_of,
+)
 from carriers.events import (
     CarrierEvent,
     MalformedWebhook,
@@ -30,6 +39,8 @@ from carriers.events import (
     WebhookRequest,
 )
 from carriers.status import TrackingStatus
+
+# Shippo timestamps are ISO 8601 in UTC (...Z).
 
 SIGNATURE_HEADER = "Shippo-Auth-Signature"
 DEFAULT_TOLERANCE_SECONDS = 300
@@ -115,38 +126,6 @@ def _parse_signature(header: str) -> tuple[int, list[str]]:
     return timestamp, signatures
 
 
-def _parse_time(value: object) -> datetime:
-    """Shippo timestamps are ISO 8601 in UTC (``...Z``); a missing offset is taken as UTC."""
-    if not isinstance(value, str) or not value:
-        raise ValueError(f"not a datetime: {value!r}")
-    parsed = datetime.fromisoformat(value)
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
-
-
-def _text(value: object) -> str:
-    return value.strip() if isinstance(value, str) else ""
-
-
-def _location(raw: object) -> str | None:
-    if not isinstance(raw, Mapping):
-        return None
-    parts = [_text(raw.get(key)) for key in ("city", "state", "country")]
-    return ", ".join(part for part in parts if part) or None
-
-
-def _seconds(value: object) -> float | None:
-    """A positive number of seconds from config (environment values arrive as strings)."""
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        return None
-    return seconds if 0 < seconds < float("inf") else None
-
-
 class ShippoAdapter(TrackingOnly):
     name: ClassVar[str] = "shippo"
     creates_labels: ClassVar[bool] = False
@@ -158,7 +137,7 @@ class ShippoAdapter(TrackingOnly):
         token = secret_setting(settings, "SHIPPO_WEBHOOK_TOKEN")
         self._secret = secret if isinstance(secret, str) and secret else None
         self._token = token if isinstance(token, str) and token else None
-        tolerance = _seconds(settings.get("SHIPPO_SIGNATURE_TOLERANCE"))
+        tolerance = seconds_setting(settings.get("SHIPPO_SIGNATURE_TOLERANCE"))
         self._tolerance = tolerance or DEFAULT_TOLERANCE_SECONDS
 
     # --- webhooks ----------------------------------------------------------------------
@@ -250,8 +229,8 @@ class ShippoAdapter(TrackingOnly):
             tracking_number=tracking_number,
             status=map_track_status(status, code),
             raw_status=f"{status}/{code}" if code else status,
-            occurred_at=_parse_time(when),
-            description=_text(entry.get("status_details")),
-            location=_location(entry.get("location")),
+            occurred_at=iso_utc(when),
+            description=text_of(entry.get("status_details")),
+            location=place(entry.get("location")),
             provider_event_id=object_id if isinstance(object_id, str) else None,
         )
