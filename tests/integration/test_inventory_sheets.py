@@ -19,6 +19,8 @@ from inventory.purchasing_services import InventorySheetService, ReorderService
 from inventory.services import InventoryService
 from tests.buying_support import BIN, BUYER, build_scenario, counts, edit_workbook, row_of
 
+SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+
 
 @pytest.fixture
 def sheets(
@@ -100,6 +102,7 @@ def test_an_unchanged_catalogue_changes_nothing(sheets: InventorySheetService) -
     assert (result.created, result.updated, result.unchanged) == (0, 0, 5)
 
 
+@SQLITE_ONLY
 @pytest.mark.parametrize(
     ("column", "value", "code"),
     [
@@ -208,6 +211,7 @@ def test_a_count_of_stock_that_moved_after_the_export_is_refused(
     assert counts(session_factory) == before
 
 
+@SQLITE_ONLY
 @pytest.mark.parametrize(
     ("sku", "value", "code"),
     [

@@ -237,6 +237,12 @@ REJECTIONS = {
 }  # fmt: skip
 
 
+SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+"""For case tables about reading the file: one backend is enough (both run the all-at-once
+rejection test and the round trip)."""
+
+
+@SQLITE_ONLY
 @pytest.mark.parametrize("case", list(REJECTIONS))
 def test_an_invalid_row_or_sheet_rejects_the_whole_upload_with_nothing_written(
     reorder: ReorderService, session_factory: sessionmaker[Session], case: str
@@ -276,6 +282,7 @@ def test_every_problem_is_reported_at_once(
     assert counts(session_factory)["purchase_orders"] == 0
 
 
+@SQLITE_ONLY
 @pytest.mark.parametrize(
     ("data", "limits", "code"),
     [
