@@ -47,6 +47,14 @@ class _Service:
     def _who(self, actor: str) -> Who:
         return Who(actor, self.clock)
 
+    def _read_upload(self, data: bytes, read: Callable[..., Any]) -> tuple[Any, list[str]]:
+        """Check and open an uploaded workbook, read it with ``read``, and close it again."""
+        workbook = open_upload(data, self.limits)
+        try:
+            return read(workbook, self.limits), list(workbook.sheetnames)
+        finally:
+            workbook.close()
+
     def _record_import(
         self,
         session: Session,
@@ -153,12 +161,7 @@ class ReorderService(_Service):
 
     def import_sheet(self, actor: str, data: bytes, filename: str = "") -> ImportedOrders:
         """Draft purchase orders (one per supplier) from an edited reorder workbook."""
-        workbook = open_upload(data, self.limits)
-        try:
-            sheet = sheets.read_reorder_workbook(workbook, self.limits)
-            order = list(workbook.sheetnames)
-        finally:
-            workbook.close()
+        sheet, order = self._read_upload(data, sheets.read_reorder_workbook)
         with self._uow() as uow:
             record = self._record_import(
                 uow.session, SheetKind.REORDER, sheet.export_id, actor, data, filename
@@ -280,12 +283,7 @@ class InventorySheetService(_Service):
     def import_catalogue(
         self, actor: str, data: bytes, filename: str = ""
     ) -> sheet_imports.CatalogueResult:
-        workbook = open_upload(data, self.limits)
-        try:
-            sheet = sheets.read_catalogue_workbook(workbook, self.limits)
-            order = list(workbook.sheetnames)
-        finally:
-            workbook.close()
+        sheet, order = self._read_upload(data, sheets.read_catalogue_workbook)
         with self._uow() as uow:
             record = self._record_import(
                 uow.session, SheetKind.CATALOGUE, sheet.export_id, actor, data, filename
@@ -314,12 +312,7 @@ class InventorySheetService(_Service):
             )
 
     def import_count(self, actor: str, data: bytes, filename: str = "") -> CountResult:
-        workbook = open_upload(data, self.limits)
-        try:
-            sheet = sheets.read_count_workbook(workbook, self.limits)
-            order = list(workbook.sheetnames)
-        finally:
-            workbook.close()
+        sheet, order = self._read_upload(data, sheets.read_count_workbook)
         with self._uow() as uow:
             record = self._record_import(
                 uow.session, SheetKind.CYCLE_COUNT, sheet.export_id, actor, data, filename
