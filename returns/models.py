@@ -14,6 +14,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -81,6 +82,24 @@ class Rma(Base):
     satisfaction_comment: Mapped[str | None] = mapped_column(Text)
     confirmed_fixed: Mapped[bool | None] = mapped_column(Boolean)
     followup_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: The customer's language for messages (a Babel locale id: "en", "zh_Hans").
+    customer_language: Mapped[str] = mapped_column(String(10), default="en", server_default="en")
+    # Service levels (see returns/service_levels.py): deadlines set at intake in the desk's
+    # working hours, when they were met, and when the desk was warned or a supervisor alerted.
+    first_response_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    first_response_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolution_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    response_warned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    response_escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolution_warned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolution_escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Out-of-hours intake: when the automatic acknowledgement was queued.
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: When the customer was reminded that the authorisation is about to expire.
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: When the RMA reached a final state (closed, rejected, cancelled, expired).
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_by: Mapped[str] = mapped_column(String(254))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -96,6 +115,9 @@ class Rma(Base):
     )
     claims: Mapped[list[SupplierClaim]] = relationship(
         order_by="SupplierClaim.id", lazy="selectin", cascade="all, delete-orphan"
+    )
+    emails: Mapped[list[OutgoingEmail]] = relationship(
+        order_by="OutgoingEmail.id", lazy="selectin", viewonly=True
     )
 
     __table_args__ = (
@@ -196,3 +218,64 @@ class SupplierClaim(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     __table_args__ = (CheckConstraint("qty > 0", name="qty_positive"),)
+
+
+class Notification(Base):
+    """Something the desk or its supervisors must see: an SLA warning, a breach, a failed refund."""
+
+    __tablename__ = "notifications"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    rma_id: Mapped[int | None] = mapped_column(ForeignKey("rmas.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(40))  # "response_warning", "resolution_breach", ...
+    audience: Mapped[str] = mapped_column(String(20))  # "desk" or "supervisors"
+    message: Mapped[str] = mapped_column(Text)
+    #: One notification per fact ("sla:RMA-20261123-0001:response:breach"), however often a
+    #: job runs or how many schedulers run it.
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    read_by: Mapped[str | None] = mapped_column(String(254))
+
+
+class OutgoingEmail(Base):
+    """One e-mail spareflow sends: to a customer about an RMA, or to staff about a deadline.
+
+    Written with the change that calls for it; sent by the outbox worker. Its status is what
+    the RMA timeline shows: queued, sent, failed (gave up) or bounced (refused by the
+    recipient's server, now or later).
+    """
+
+    __tablename__ = "outgoing_emails"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    rma_id: Mapped[int | None] = mapped_column(ForeignKey("rmas.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(40))  # the template: "authorised", "refunded", ...
+    language: Mapped[str] = mapped_column(String(10))
+    to_address: Mapped[str] = mapped_column(String(254))
+    #: The Message-ID header, stable across retries (a bounce names it).
+    message_id: Mapped[str] = mapped_column(String(250), unique=True)
+    outbox_key: Mapped[str] = mapped_column(String(200), unique=True)
+    subject: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20), default="queued")
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    bounced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class MessageTemplate(Base):
+    """An admin's edit of a customer message; without one, the shipped template is used."""
+
+    __tablename__ = "message_templates"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    language: Mapped[str] = mapped_column(String(10))
+    subject: Mapped[str] = mapped_column(Text)
+    text_body: Mapped[str] = mapped_column(Text)
+    html_body: Mapped[str] = mapped_column(Text)
+    updated_by: Mapped[str] = mapped_column(String(254))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (UniqueConstraint("kind", "language"),)

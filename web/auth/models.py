@@ -23,6 +23,8 @@ class User(Base):
     email: Mapped[str] = mapped_column(String(254), unique=True)  # stored lower-case
     name: Mapped[str] = mapped_column(String(200), default="")
     role: Mapped[Role] = mapped_column(string_enum(Role))
+    #: The pages' language (a Babel locale id: "en", "zh_Hans").
+    language: Mapped[str] = mapped_column(String(10), default="en", server_default="en")
     password_hash: Mapped[str] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
