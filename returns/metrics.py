@@ -435,6 +435,18 @@ class Metrics:
     what_if: WhatIf
 
     @property
+    def rolling_summary(self) -> dict[str, Any]:
+        return {
+            "start": self.rolling.start,
+            "end": self.rolling.end,
+            "self_completion": self.rolling_self_completion,
+        }
+
+    @property
+    def return_rates(self) -> dict[str, list[ReturnRate]]:
+        return {"parts": self.part_return_rates, "suppliers": self.supplier_return_rates}
+
+    @property
     def breakdowns(self) -> dict[str, list[Group]]:
         return {
             "priority": self.by_priority,
