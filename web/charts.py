@@ -66,13 +66,17 @@ def _number(value: float, unit: str) -> str:
 
 def _frame(label: str, top: float, unit: str, series: Sequence[Series], body: list[str]) -> Markup:
     height = CHART_HEIGHT
-    legend = "".join(
-        f'<rect x="{WIDTH - PAD - 130 * (len(series) - i)}" y="4" width="10" height="10" '
-        f'class="bar {s.css}"/>'
-        f'<text x="{WIDTH - PAD - 130 * (len(series) - i) + 14}" y="13" class="tick">'
-        f"{escape(s.name)}</text>"
-        for i, s in enumerate(series)
-    )
+    # The legend, right-aligned: each entry a swatch and its name (about 6 px a character).
+    entries, right = [], WIDTH - PAD
+    for one in reversed(series):
+        left = right - 16 - 6 * len(one.name)
+        entries.insert(
+            0,
+            f'<rect x="{left}" y="4" width="10" height="10" class="bar {one.css}"/>'
+            f'<text x="{left + 14}" y="13" class="tick">{escape(one.name)}</text>',
+        )
+        right = left - 12
+    legend = "".join(entries)
     svg = (
         f'<svg class="chart" viewBox="0 0 {WIDTH} {height}" role="img" '
         f'aria-label="{escape(label)}">'
@@ -118,13 +122,14 @@ def bar_chart(
             if value is None:
                 continue
             x, top_y = left + offset * bar, y(value)
+            shown = escape(_number(value, unit)) if value else ""
             body.append(
                 f'<rect x="{x:.1f}" y="{top_y:.1f}" width="{bar - 2:.1f}" '
                 f'height="{y(0) - top_y:.1f}" class="bar {one.css}">'
                 f"<title>{escape(one.name)}, {escape(category)}: "
                 f"{escape(_number(value, unit))}</title></rect>"
                 f'<text x="{x + (bar - 2) / 2:.1f}" y="{top_y - 3:.1f}" class="tick value" '
-                f'text-anchor="middle">{escape(_number(value, unit))}</text>'
+                f'text-anchor="middle">{shown}</text>'
             )
         body.append(
             f'<text x="{PAD + (index + 0.5) * slot:.1f}" y="{CHART_HEIGHT - BOTTOM + 14}" '

@@ -14,6 +14,7 @@ from inventory.models import Part
 from inventory.status import LocationKind
 from returns.status import Channel, Priority, Reason, Resolution
 from web.auth.models import Role
+from web.demo_history import load_demo_history
 from web.extensions import Services
 
 DEMO_USERS = [
@@ -228,6 +229,7 @@ def load_demo_data(services: Services, *, parts: int = 300, seed: int = 7) -> in
                     reason="suspected fault",
                 )
         uow.commit()
+    load_demo_history(services, seed=seed)
     load_demo_returns(services, rng)
     return parts
 

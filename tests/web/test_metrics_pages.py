@@ -150,3 +150,23 @@ def test_the_dashboard_charts_the_service_of_the_last_weeks(metrics_app: Any) ->
     # R11, R1, R2, R3, R4, R6 and R12 (Nov 23 05:00); their times are 5.5833 (Oct 20 10:00 ->
     # Oct 26), 6.5833 (R10), 5.0, 1.0, 1.5, 2.0, 3.0, 6.0 and 4/24 days: mean 30.8333 / 9.
     assert f"{30.8333333 / 9:.1f} d" in text_of(html, "service-summary")
+
+
+def test_the_demo_data_shows_refunds_on_pickup_beside_refunds_on_receipt(app: Any) -> None:
+    from returns.metrics import MetricsService
+    from web.demo import load_demo_data
+
+    services = app.extensions["spareflow"]
+    load_demo_data(services, parts=40)
+    metrics = MetricsService(services.session_factory, services.clock).report()
+    what_if = metrics.what_if
+    # Refunds go out at pickup, 0.5-2 days after authorisation; parcels reach the dock 3-15
+    # days after pickup: about 1-2 days actual, 6-10 had refunds waited (a few held refunds
+    # wait for the parcel either way).
+    assert what_if.arrived >= 10
+    assert 0.7 < what_if.actual_arrived.mean < 2.5
+    assert 6 < what_if.hypothetical.mean < 11
+    assert metrics.overall.requests > 20
+    assert len(metrics.weekly) == 5 and all(w.figures.requests for w in metrics.weekly)
+    assert metrics.part_return_rates and metrics.part_return_rates[0].shipped_units > 0
+    assert services.inventory.verify_levels() == []  # the sales history went through the ledger
