@@ -207,7 +207,7 @@ def _one_return(
     delivered = picked_up + _days(rng.uniform(low, high))
     received = delivered + _hours(rng.uniform(2, 20))
     inspected = received + _hours(rng.uniform(1, 24))
-    disputed = resolution is Resolution.REFUND and rng.random() < 0.03
+    disputed = resolution is Resolution.REFUND and rng.random() < 0.015
     closed = inspected + _hours(rng.uniform(0.5, 6)) + (_days(2) if disputed else timedelta())
     held = resolution is Resolution.REFUND and rng.random() < 0.05  # a supervisor waited
     refund_at = None
