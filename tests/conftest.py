@@ -25,6 +25,14 @@ from web.auth.models import Role
 from web.database import metadata
 
 PG_URL_ENV = "SPAREFLOW_TEST_DATABASE_URL"
+#: A complete return address (authorisation refuses a partial one).
+RETURN_ADDRESS = {
+    "name": "Returns dept",
+    "street": "1 Dock Road",
+    "city": "Leeds",
+    "postcode": "LS1 1AA",
+    "country": "GB",
+}
 LOOPBACK = ("127.", "::1", "localhost")
 
 
@@ -154,6 +162,7 @@ def app(
             "CLOCK": clock,
             "LOG_LEVEL": "WARNING",
             "SANDBOX_WEBHOOK_SECRET": SANDBOX_SECRET,
+            "RETURNS_ADDRESS": RETURN_ADDRESS,
             **app_config,
         }
     )

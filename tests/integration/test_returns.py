@@ -32,6 +32,7 @@ from returns.status import (
     RmaStatus,
 )
 from tests.carriers_support import sandbox_adapter, sandbox_payload, signed_request
+from tests.conftest import RETURN_ADDRESS
 from tests.sandboxes import serving
 from web.sandboxes.carrier import create_sandbox_carrier
 from web.sandboxes.refunds import create_refunds_sandbox
@@ -93,7 +94,7 @@ def desk(
             policy,
             carriers,
             StripeRefunds(refunds_sandbox[0], "sk_test_returns", http),
-            return_address={"name": "Returns", "street": "1 Dock Road"},
+            return_address=RETURN_ADDRESS,
         )
         carriers.listeners.append(returns.on_shipment_change)
         worker = OutboxWorker(session_factory, clock, returns.outbox_handlers())
