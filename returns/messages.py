@@ -378,9 +378,10 @@ class Messages:
         message["To"] = payload["to"]
         message["Subject"] = rendered.subject
         message["Message-ID"] = payload["message_id"]
-        message["Content-Language"] = "zh-Hans" if payload["language"] == "zh_Hans" else "en"
         message.set_content(rendered.text)
         message.add_alternative(rendered.html, subtype="html")
+        # After set_content, which clears the Content-* headers.
+        message["Content-Language"] = "zh-Hans" if payload["language"] == "zh_Hans" else "en"
         html_part = message.get_payload()[1]
         for attachment in payload.get("attachments", []):
             if attachment["type"] == "qr":

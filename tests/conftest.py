@@ -192,3 +192,24 @@ def role_headers(app: Any) -> dict[Role, dict[str, str]]:
 @pytest.fixture
 def admin(role_headers: dict[Role, dict[str, str]]) -> dict[str, str]:
     return role_headers[Role.ADMIN]
+
+
+# --- e-mail --------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def _smtp_server() -> Iterator[Any]:
+    from web.sandboxes.smtp import start_sink
+
+    controller, handler = start_sink()
+    yield controller, handler
+    controller.stop()
+
+
+@pytest.fixture
+def smtp_sink(_smtp_server: Any) -> Any:
+    """A real SMTP server on loopback that keeps what it receives (``.messages``)."""
+    controller, handler = _smtp_server
+    handler.clear()
+    handler.port = controller.port
+    return handler

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import sys
+import time
+from pathlib import Path
 
 import click
 from flask import current_app
@@ -284,6 +286,30 @@ def sandbox_refunds(host: str, port: int) -> None:
     key = str(current_app.config.get("REFUNDS_API_KEY") or "sk_test_sandbox")
     click.echo(f"refunds sandbox on http://{host}:{port}/ (Stripe-compatible /v1/refunds)")
     waitress_serve(create_refunds_sandbox(key), host=host, port=port, threads=4)
+
+
+@sandbox.command("smtp")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5025, show_default=True, type=int)
+@click.option(
+    "--maildir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Also keep every message in this Maildir folder.",
+)
+def sandbox_smtp(host: str, port: int, maildir: Path | None) -> None:
+    """Run an SMTP sink that accepts and keeps every e-mail (point SPAREFLOW_SMTP_HOST at it)."""
+    from web.sandboxes.smtp import start_sink
+
+    controller, handler = start_sink(host, port, maildir)
+    click.echo(f"SMTP sink on {host}:{port}" + (f", keeping mail in {maildir}" if maildir else ""))
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        controller.stop()
+        click.echo(f"SMTP sink stopped after {len(handler.messages)} messages")
 
 
 # --- the outbox --------------------------------------------------------------------------
