@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
@@ -20,7 +20,7 @@ from core.clock import Clock
 from core.db import UnitOfWork, insert_ignoring_conflicts
 from returns.messages import Messages
 from returns.models import Notification, Rma, RmaTransition
-from returns.service_levels import ServiceLevels
+from returns.service_levels import ServiceLevels, format_left
 from returns.status import OPEN
 
 SYSTEM = "spareflow"
@@ -56,14 +56,6 @@ TARGETS = (
         "resolution_escalated_at",
     ),
 )
-
-
-def format_left(left: timedelta) -> str:
-    minutes = max(int(left.total_seconds() // 60), 0)
-    if minutes < 60:
-        return f"{minutes} min"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes:02d} min"
 
 
 class ServiceLevelMonitor:
@@ -198,3 +190,31 @@ class ServiceLevelMonitor:
                     "desk_url": self.rma_url(rma.number),
                 },
             )
+
+    # --- what the pages show --------------------------------------------------------------
+
+    def unread(self, audiences: list[str], limit: int = 20) -> list[Notification]:
+        with UnitOfWork(self.session_factory) as uow:
+            return list(
+                uow.session.scalars(
+                    select(Notification)
+                    .where(Notification.audience.in_(audiences), Notification.read_at.is_(None))
+                    .order_by(Notification.id.desc())
+                    .limit(limit)
+                )
+            )
+
+    def mark_read(self, actor: str, ids: list[int], audiences: list[str]) -> int:
+        """Mark notifications read; only those meant for the reader's audiences."""
+        with UnitOfWork(self.session_factory) as uow:
+            rows = uow.session.scalars(
+                select(Notification).where(
+                    Notification.id.in_(ids),
+                    Notification.audience.in_(audiences),
+                    Notification.read_at.is_(None),
+                )
+            ).all()
+            for row in rows:
+                row.read_at, row.read_by = self.clock.now(), actor
+            uow.commit()
+            return len(rows)

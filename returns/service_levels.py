@@ -195,3 +195,50 @@ class ServiceLevels:
     def time_left(self, channel: Channel, deadline: datetime, now: datetime) -> timedelta:
         """Working time left until ``deadline`` (negative once it has passed)."""
         return self.desk(channel).working_between(now, deadline)
+
+
+@dataclass(frozen=True)
+class SlaClock:
+    """Where an RMA stands against its next target: what is due, when, and how it looks."""
+
+    target: str  # "first_response", "resolution", or "" when both are met
+    due: datetime | None
+    left: timedelta | None  # desk working time left; negative once breached
+    level: str  # "met", "ok", "warning" (most of the time gone) or "breached"
+
+    @property
+    def label(self) -> str:
+        return self.target.replace("_", " ")
+
+
+def sla_clock(levels: ServiceLevels, rma: Any, now: datetime) -> SlaClock:
+    """The clock the desk sees for ``rma`` (an ``Rma``: channel, priority and the SLA columns)."""
+    for target, due, done in (
+        ("first_response", rma.first_response_due_at, rma.first_response_at),
+        ("resolution", rma.resolution_due_at, rma.resolved_at),
+    ):
+        if due is None or done is not None:
+            continue
+        left = levels.time_left(rma.channel, due, now)
+        if now >= due:
+            return SlaClock(target, due, left, "breached")
+        deadlines = levels.deadlines(rma.channel, rma.priority, rma.created_at)
+        warn_at = (
+            deadlines.first_response_warning
+            if target == "first_response"
+            else deadlines.resolution_warning
+        )
+        return SlaClock(target, due, left, "warning" if now >= warn_at else "ok")
+    return SlaClock("", None, None, "met")
+
+
+def format_left(left: timedelta | None) -> str:
+    """ "2 h 05 min", "15 min", "-1 h 10 min" (overdue) in desk working time."""
+    if left is None:
+        return ""
+    sign = "-" if left < timedelta(0) else ""
+    minutes = int(abs(left.total_seconds()) // 60)
+    if minutes < 60:
+        return f"{sign}{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    return f"{sign}{hours} h {minutes:02d} min"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
@@ -26,6 +27,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Rege
 
 from carriers.status import TrackingStatus
 from core.errors import DomainError, InvalidInput
+from returns.service_levels import format_left, sla_clock
 from returns.status import (
     OPEN,
     PRIORITY_ORDER,
@@ -101,6 +103,12 @@ class ReasonForm(FlaskForm):
     reason = TextAreaField("Reason", validators=[DataRequired(), Length(max=1000)])
 
 
+class ReplyForm(FlaskForm):
+    message = TextAreaField(
+        "Reply to the customer (sent by e-mail)", validators=[DataRequired(), Length(max=5000)]
+    )
+
+
 class FollowUpForm(FlaskForm):
     satisfaction = SelectField(
         "Satisfaction", choices=[SelectChoice(str(n), str(n)) for n in range(5, 0, -1)]
@@ -127,11 +135,44 @@ def queue() -> ResponseReturnValue:
     if status is None:
         rows = [rma for rma in rows if rma.status in OPEN]
     rank = {priority: index for index, priority in enumerate(reversed(PRIORITY_ORDER))}
-    rows.sort(key=lambda rma: (rank[rma.priority], rma.created_at))
+    now = services().clock.now()
+    levels = services().returns.levels
+    clocks = {rma.number: sla_clock(levels, rma, now) for rma in rows}
+    never = timedelta(days=36500)
+
+    def urgency(rma: Any) -> tuple[Any, ...]:
+        # Priority first, then whatever runs out of time first (breaches at the top).
+        left = clocks[rma.number].left
+        return (rank[rma.priority], left if left is not None else never, rma.created_at)
+
+    rows.sort(key=urgency)
     held = [rma for rma in rows if rma.refund_status in (RefundStatus.HELD, RefundStatus.FAILED)]
+    audiences = ["desk", "supervisors"] if _supervisor() else ["desk"]
     return render_template(
-        "desk_queue.html", rows=rows, state=state, states=list(RmaStatus), held=held
+        "desk_queue.html",
+        rows=rows,
+        state=state,
+        states=list(RmaStatus),
+        held=held,
+        clocks=clocks,
+        format_left=format_left,
+        alerts=services().service_levels.unread(audiences),
+        alerts_form=FlaskForm(),
     )
+
+
+@bp.post("/alerts/read")
+@roles_required(*DESK)
+def alerts_read() -> ResponseReturnValue:
+    """Mark the desk's alerts read (supervisors also theirs)."""
+    if FlaskForm().validate_on_submit():
+        ids = [int(v) for v in request.form.getlist("id") if v.isdigit()][:200]
+        audiences = ["desk", "supervisors"] if _supervisor() else ["desk"]
+        done = services().service_levels.mark_read(_actor(), ids, audiences)
+        flash(f"{done} alert(s) marked read.", "success")
+    else:
+        flash("The form expired; try again.", "error")
+    return redirect(url_for("desk.queue"))
 
 
 def _intake_values(form: IntakeForm) -> dict[str, Any]:
@@ -213,7 +254,12 @@ def _action_forms(number: str) -> dict[str, FlaskForm]:
     authorise.carrier.choices = [SelectChoice("", "— buy a prepaid label —")] + [
         SelectChoice(name, name) for name in sorted(services().carriers.adapters)
     ]
-    return {"authorise": authorise, "reason": ReasonForm(), "followup": FollowUpForm()}
+    return {
+        "authorise": authorise,
+        "reason": ReasonForm(),
+        "followup": FollowUpForm(),
+        "reply": ReplyForm(),
+    }
 
 
 @bp.get("/<number>")
@@ -221,10 +267,15 @@ def _action_forms(number: str) -> dict[str, FlaskForm]:
 def detail(number: str) -> ResponseReturnValue:
     view = services().returns.get(number)
     allowed = TRANSITIONS[view.rma.status]
+    returns = services().returns
     return render_template(
         "desk_rma.html",
         view=view,
         rma=view.rma,
+        clock=sla_clock(returns.levels, view.rma, services().clock.now()),
+        format_left=format_left,
+        mail_enabled=returns.messages is not None,
+        status_url=services().status_links.url(view.rma.number),
         allowed=allowed,
         forms=_action_forms(number),
         supervisor=_supervisor(),
@@ -249,7 +300,16 @@ def sheet(number: str) -> ResponseReturnValue:
     )
 
 
-ACTIONS = {"authorise", "reject", "cancel", "close", "release-refund", "follow-up", "carrier-event"}
+ACTIONS = {
+    "authorise",
+    "reject",
+    "cancel",
+    "close",
+    "release-refund",
+    "follow-up",
+    "carrier-event",
+    "reply",
+}
 #: What the desk may record by hand when the carrier confirms by phone or e-mail.
 MANUAL_EVENTS = (
     TrackingStatus.PICKED_UP,
@@ -297,6 +357,11 @@ def act(number: str, action: str) -> ResponseReturnValue:
                 occurred_at=None,
                 reason=reason,
             )
+        elif action == "reply":
+            form = forms["reply"]
+            if not form.validate_on_submit():
+                raise InvalidInput("message", "Write the reply (up to 5,000 characters).")
+            returns.reply(_actor(), number, form.message.data or "")
         elif action == "follow-up":
             form = forms["followup"]
             if not form.validate_on_submit():
