@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -296,7 +296,7 @@ def sheet(number: str) -> ResponseReturnValue:
         rma=view.rma,
         shipments=view.shipments,
         qr=qr_svg(view.rma.number),
-        address=current_app.config.get("RETURNS_ADDRESS") or {},
+        address=services().returns.receiving_address(),
     )
 
 
