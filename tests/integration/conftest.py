@@ -34,5 +34,3 @@ def refunds_made(refunds_sandbox: tuple[str, Any]) -> Iterator[list[dict[str, An
     sandbox.by_key.clear()
     sandbox.fail_next = 0
     yield sandbox.refunds
-
-

@@ -238,7 +238,10 @@ def test_a_shipped_replacement_gives_the_carrier_and_a_tracking_link(
         "desk@shop.example", number, carrier="sandbox", tracking_number="T-2"
     )
     desk["returns"].ship_replacement(
-        "warehouse@shop.example", view.rma.replacements[0].id, carrier="sandbox", tracking_number="1Z9"
+        "warehouse@shop.example",
+        view.rma.replacements[0].id,
+        carrier="sandbox",
+        tracking_number="1Z9",
     )
     drain(desk, clock)
 

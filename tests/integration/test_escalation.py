@@ -101,7 +101,10 @@ def test_the_desk_is_warned_then_supervisors_get_the_breach_once(
     by_recipient = {str(m["To"]): m for m in smtp_sink.messages}
     assert set(by_recipient) == {"desk@shop.example", "boss@shop.example", "laoban@shop.example"}
     warning = by_recipient["desk@shop.example"]
-    assert warning["Subject"].strip() == f"[spareflow] {number}: first response due 2026-11-23 10:00 UTC"
+    assert (
+        warning["Subject"].strip()
+        == f"[spareflow] {number}: first response due 2026-11-23 10:00 UTC"
+    )
     assert "15 min left" in text_of(warning)
     assert f"https://returns.example.com/returns/{number}" in text_of(warning)
     breach = by_recipient["boss@shop.example"]
