@@ -510,3 +510,74 @@ def status_page_open(rma: Rma, now: datetime, grace_days: int) -> bool:
     if rma.status not in TERMINAL or rma.ended_at is None:
         return True
     return now < rma.ended_at + timedelta(days=grace_days)
+
+
+class MessageTemplates:
+    """The admin's side of the templates: what is in use, edit with a check, preview, reset."""
+
+    def __init__(self, session_factory: Callable[[], Session], clock: Clock):
+        self.session_factory = session_factory
+        self.clock = clock
+        self.templates = Templates()
+
+    def overview(self) -> list[dict[str, Any]]:
+        with UnitOfWork(self.session_factory) as uow:
+            edited = {(t.kind, t.language): t for t in uow.session.scalars(select(MessageTemplate))}
+            return [
+                {
+                    "kind": kind,
+                    "when": when,
+                    "language": language,
+                    "edited": edited.get((kind, language)),
+                }
+                for kind, when in KINDS.items()
+                for language in LANGUAGES
+            ]
+
+    def source(self, kind: str, language: str) -> dict[str, str]:
+        self._known(kind, language)
+        with UnitOfWork(self.session_factory) as uow:
+            return self.templates.source(uow.session, kind, language)
+
+    def preview(self, kind: str, language: str, source: Mapping[str, str]) -> Rendered:
+        self._known(kind, language)
+        self.templates.check(source, kind, language)
+        return self.templates.render(source, language, sample_context(kind, language))
+
+    def save(self, actor: str, kind: str, language: str, source: Mapping[str, str]) -> None:
+        self._known(kind, language)
+        self.templates.check(source, kind, language)
+        with UnitOfWork(self.session_factory) as uow:
+            edited = uow.session.scalars(
+                select(MessageTemplate).where(
+                    MessageTemplate.kind == kind, MessageTemplate.language == language
+                )
+            ).first()
+            if edited is None:
+                edited = MessageTemplate(kind=kind, language=language)
+                uow.session.add(edited)
+            edited.subject, edited.text_body, edited.html_body = (
+                source["subject"],
+                source["text"],
+                source["html"],
+            )
+            edited.updated_by, edited.updated_at = actor, self.clock.now()
+            uow.commit()
+
+    def reset(self, kind: str, language: str) -> None:
+        self._known(kind, language)
+        with UnitOfWork(self.session_factory) as uow:
+            for edited in uow.session.scalars(
+                select(MessageTemplate).where(
+                    MessageTemplate.kind == kind, MessageTemplate.language == language
+                )
+            ):
+                uow.session.delete(edited)
+            uow.commit()
+
+    @staticmethod
+    def _known(kind: str, language: str) -> None:
+        if kind not in KINDS:
+            raise InvalidInput("kind", f"No message {kind!r}.")
+        if language not in LANGUAGES:
+            raise InvalidInput("language", f"No language {language!r}.")

@@ -18,7 +18,16 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from web import api, errors, webhooks
     from web.config import load_config
     from web.extensions import csrf, init_services, limiter, login_manager, services
-    from web.pages import admin, buying, desk, inventory, session, status, warehouse
+    from web.pages import (
+        admin,
+        buying,
+        desk,
+        inventory,
+        messages_admin,
+        session,
+        status,
+        warehouse,
+    )
 
     instance_path = os.environ.get("SPAREFLOW_INSTANCE_PATH")
     app = Flask(
@@ -48,6 +57,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(admin.bp)
     app.register_blueprint(warehouse.bp)
     app.register_blueprint(status.bp)
+    app.register_blueprint(messages_admin.bp)
     errors.init_app(app)
 
     if app.config["PROXY_HOPS"]:
