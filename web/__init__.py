@@ -24,6 +24,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         desk,
         inventory,
         messages_admin,
+        metrics,
         session,
         status,
         warehouse,
@@ -58,6 +59,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(warehouse.bp)
     app.register_blueprint(status.bp)
     app.register_blueprint(messages_admin.bp)
+    app.register_blueprint(metrics.bp)
     errors.init_app(app)
 
     if app.config["PROXY_HOPS"]:

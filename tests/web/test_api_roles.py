@@ -62,6 +62,7 @@ EXPECTED_ROLES: dict[tuple[str, str], set[Role]] = {
     ("POST", "/api/v1/catalogue/import"): {A, B},
     ("GET", "/api/v1/cycle-counts/export.xlsx"): {A, W},
     ("POST", "/api/v1/cycle-counts/import"): {A, W},
+    ("GET", "/api/v1/metrics"): {A, B, S},
 }
 
 # Routes under /api/v1 that are public on purpose: the API's own description.

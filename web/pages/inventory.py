@@ -8,10 +8,13 @@ from flask_login import login_required
 
 from web.charts import step_chart
 from web.extensions import services
+from web.pages.metrics import metrics_service, trend_charts
 
 bp = Blueprint("inventory", __name__)
 
 PAGE_SIZE = 50
+#: Whole weeks of service metrics charted on the dashboard (and this week so far).
+DASHBOARD_WEEKS = 8
 
 
 @bp.get("/")
@@ -40,11 +43,14 @@ def parts() -> ResponseReturnValue:
 @login_required
 def dashboard() -> ResponseReturnValue:
     short = services().inventory.list_parts(below_reorder_point=True, active=True, limit=500)
+    service = metrics_service().weeks(DASHBOARD_WEEKS)
     return render_template(
         "dashboard.html",
         short=short[:10],
         short_count=len(short),
         desk=services().returns.desk_summary(),
+        service=service,
+        service_charts=trend_charts(service),
     )
 
 
