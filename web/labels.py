@@ -23,8 +23,9 @@ SHOWN_VALUES = (
     N_("expired"), N_("disputed"),
     # refunds
     N_("none"), N_("held"), N_("pending"), N_("released"), N_("failed"),
-    # replacements
+    # replacements, timeline notes, supplier claims
     N_("queued"), N_("backordered"), N_("shipped"),
+    N_("status"), N_("followup"), N_("return label"), N_("open"),
     # priorities, resolutions, reasons, channels, dispositions
     N_("urgent"), N_("high"), N_("medium"), N_("low"),
     N_("refund"), N_("replacement"), N_("repair"),
