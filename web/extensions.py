@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from argon2 import PasswordHasher
 from flask import Flask, current_app
+from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -33,6 +34,7 @@ from web.auth.models import User
 from web.auth.service import AuthService
 from web.buying import BuyingServices, build_buying_services
 
+babel = Babel()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 #: Per client address; storage from RATELIMIT_STORAGE_URI (memory:// by default, use

@@ -165,7 +165,7 @@ def test_the_dashboard_shows_the_return_queue_refunds_today_and_stock_alerts(des
     )
     html = client.get("/dashboard").get_data(as_text=True)
     assert re.search(r"requested</td><td class=\"num\">1</td>", html)
-    assert "LOW-1" in html and "1 part(s) at or below their reorder point" in html
+    assert "LOW-1" in html and "1 part at or below its reorder point" in html
     assert re.search(
         r'id="refunds-today">\s*<h2>Refunds released today</h2>\s*<p class="big">0</p>', html
     )
