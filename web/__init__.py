@@ -10,8 +10,25 @@ from typing import Any
 from flask import Flask
 from flask_babel import gettext
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
 __all__ = ["create_app"]
+
+#: The largest id a database column holds (PostgreSQL bigint; SQLite's INTEGER).
+MAX_BIGINT = 2**63 - 1
+#: The largest id of an ``integer`` column: routes to such tables say ``<int(max=...):id>``.
+MAX_INT32 = 2**31 - 1
+
+
+class DatabaseIdConverter(IntegerConverter):
+    """``<int:...>`` in a path never exceeds what a database column can hold.
+
+    A larger number can name no row, so it is a plain 404 instead of an overflow in the
+    database driver (a 500).
+    """
+
+    def __init__(self, map: Any, *args: Any, max: int = MAX_BIGINT, **kwargs: Any) -> None:  # noqa: A002
+        super().__init__(map, *args, max=min(max, MAX_BIGINT), **kwargs)
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -38,6 +55,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         instance_relative_config=True,
         instance_path=os.path.abspath(instance_path) if instance_path else None,
     )
+    app.url_map.converters["int"] = DatabaseIdConverter  # before any route is added
     load_config(app, config)
     logging.basicConfig(level=app.config["LOG_LEVEL"])
 

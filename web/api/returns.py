@@ -470,7 +470,7 @@ def pick_queue() -> Any:
     return services().returns.pick_queue()
 
 
-@replacements_blp.post("/<int:replacement_id>/ship")
+@replacements_blp.post("/<int(max=2147483647):replacement_id>/ship")
 @roles(*WAREHOUSE)
 @replacements_blp.arguments(ShipSchema)
 @replacements_blp.response(200, RmaSchema)

@@ -100,7 +100,7 @@ def create_user() -> ResponseReturnValue:
     return redirect(url_for("admin.index"))
 
 
-@bp.post("/users/<int:user_id>")
+@bp.post("/users/<int(max=2147483647):user_id>")
 @roles_required(Role.ADMIN)
 def update_user(user_id: int) -> ResponseReturnValue:
     form = UserForm()
@@ -146,7 +146,7 @@ def create_token() -> ResponseReturnValue:
     return redirect(url_for("admin.index"))
 
 
-@bp.post("/tokens/<int:token_id>/revoke")
+@bp.post("/tokens/<int(max=2147483647):token_id>/revoke")
 @roles_required(Role.ADMIN)
 def revoke_token(token_id: int) -> ResponseReturnValue:
     if PlainForm().validate_on_submit():

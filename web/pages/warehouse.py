@@ -213,7 +213,7 @@ def pick_list() -> ResponseReturnValue:
     return render_template("pick_list.html", queue=queue, qr=qr_svg)
 
 
-@bp.post("/picks/<int:replacement_id>/ship")
+@bp.post("/picks/<int(max=2147483647):replacement_id>/ship")
 @roles_required(*WAREHOUSE)
 def ship(replacement_id: int) -> ResponseReturnValue:
     form = _ship_form()
