@@ -18,7 +18,6 @@ from tests.conftest import postgres_url
 from tests.load.harness import Stack, scratch_database, stack
 
 
-
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Everything in tests/load carries the ``load`` marker (``-m load`` / ``-m "not load"``)."""
     here = Path(__file__).parent
