@@ -135,7 +135,7 @@ class Stack:
 
     def spawn(self, command: list[str], name: str, **extra_env: str) -> subprocess.Popen[bytes]:
         log = open(self.folder / f"{name}.log", "ab")  # noqa: SIM115 (closed with the process)
-        process = subprocess.Popen(  # noqa: S603
+        process = subprocess.Popen(
             command, env={**self.env, **extra_env}, stdout=log, stderr=subprocess.STDOUT
         )
         log.close()  # the child has its own copy

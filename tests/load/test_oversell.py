@@ -102,7 +102,7 @@ def test_thirty_two_http_clients_never_oversell_the_last_units_and_the_ledger_ve
     assert moves["receipt"] == moves["issue"] + moves["reserved_issue"] == sum(STOCK.values())
     assert moves["reserve"] == moves["reserved_issue"] > 0  # every reservation was issued
     assert active == 0
-    verify = subprocess.run(  # noqa: S603
+    verify = subprocess.run(
         spareflow_command("stock", "verify"),
         env=load_stack.env,
         capture_output=True,
