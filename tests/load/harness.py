@@ -157,7 +157,9 @@ class Stack:
         command = spareflow_command("sandbox", "carrier", "--port", port, "--webhook-url", hook)
         wait_until_up(self.carrier, self.spawn(command, "carrier"))
 
-    def start_gunicorn(self, workers: int, name: str = "gunicorn", *extra: str) -> str:
+    def start_gunicorn(
+        self, workers: int, name: str = "gunicorn", app: str = "web:create_app()"
+    ) -> str:
         port = free_port()
         command = [
             str(BIN / "gunicorn"),
@@ -167,8 +169,9 @@ class Stack:
             f"127.0.0.1:{port}",
             "--timeout",
             "120",
-            *extra,
-            "web:create_app()",
+            "--chdir",
+            str(ROOT),
+            app,
         ]
         url = f"http://127.0.0.1:{port}"
         wait_until_up(url, self.spawn(command, name))
