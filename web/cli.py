@@ -322,11 +322,32 @@ def outbox() -> None:
 
 @outbox.command("drain")
 @click.option("--limit", default=100, show_default=True)
+@click.option(
+    "--loop",
+    is_flag=True,
+    help="Keep draining, as a dedicated worker would, until stopped (Ctrl+C or a signal).",
+)
+@click.option(
+    "--interval",
+    default=1.0,
+    show_default=True,
+    type=click.FloatRange(0.05, 3600),
+    help="With --loop: seconds to wait when nothing was due.",
+)
 @with_appcontext
-def outbox_drain(limit: int) -> None:
+def outbox_drain(limit: int, loop: bool, interval: float) -> None:
     """Carry out due messages now (the scheduler does this every few seconds)."""
-    done = services().outbox.drain(limit)
-    click.echo(f"Attempted {done} message(s).")
+    import time
+
+    worker = services().outbox
+    if not loop:
+        click.echo(f"Attempted {worker.drain(limit)} message(s).")
+        return
+    click.echo("outbox worker draining (Ctrl+C stops it)")
+    with contextlib.suppress(KeyboardInterrupt):
+        while True:
+            if worker.drain(limit) == 0:
+                time.sleep(interval)
 
 
 @main.command("demo")
