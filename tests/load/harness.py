@@ -27,6 +27,7 @@ from sqlalchemy.engine import make_url
 
 from carriers.adapters.sandbox import SIGNATURE_HEADER, sign
 from core.db import make_engine
+from tests.conftest import RETURN_ADDRESS
 
 BIN = Path(sys.executable).parent
 ROOT = Path(__file__).resolve().parents[2]
@@ -128,6 +129,7 @@ class Stack:
             "SPAREFLOW_REFUNDS_API_BASE": self.refunds,
             "SPAREFLOW_REFUNDS_API_KEY": REFUNDS_KEY,
             "SPAREFLOW_OUTBOX_LEASE_SECONDS": "2",
+            "SPAREFLOW_RETURNS_ADDRESS": json.dumps(RETURN_ADDRESS),
             "PYTHONUNBUFFERED": "1",
         }
 
