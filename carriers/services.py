@@ -86,7 +86,10 @@ class CarrierService:
         adapter = self.adapter(carrier)
         adapter.verify_webhook(request, self.clock.now())
         try:
-            events = adapter.parse_webhook(request)
+            try:
+                events = adapter.parse_webhook(request)
+            except RecursionError:  # JSON or XML nested thousands deep: unreadable, not a crash
+                raise MalformedWebhook("The body is nested too deeply to read.") from None
         except MalformedWebhook as error:
             self._keep_for_review(carrier, request, error.message)
             raise

@@ -32,9 +32,7 @@ from returns.status import (
     RmaStatus,
 )
 from tests.carriers_support import sandbox_adapter, sandbox_payload, signed_request
-from tests.sandboxes import serving
-from web.sandboxes.carrier import create_sandbox_carrier
-from web.sandboxes.refunds import create_refunds_sandbox
+from tests.conftest import RETURN_ADDRESS
 
 CUSTOMER = {
     "name": "Mia Chen",
@@ -43,30 +41,6 @@ CUSTOMER = {
     "vip": False,
 }
 TODAY = date(2026, 11, 23)
-
-
-@pytest.fixture(scope="module")
-def refunds_sandbox() -> Iterator[tuple[str, Any]]:
-    app = create_refunds_sandbox("sk_test_returns")
-    with serving(app) as url:
-        yield url, app.extensions["refunds_sandbox"]
-
-
-@pytest.fixture(scope="module")
-def carrier_sandbox() -> Iterator[str]:
-    with serving(
-        create_sandbox_carrier("http://127.0.0.1:9/unused", "unused", step_seconds=0)
-    ) as url:
-        yield url
-
-
-@pytest.fixture
-def refunds_made(refunds_sandbox: tuple[str, Any]) -> Iterator[list[dict[str, Any]]]:
-    _, sandbox = refunds_sandbox
-    sandbox.refunds.clear()
-    sandbox.by_key.clear()
-    sandbox.fail_next = 0
-    yield sandbox.refunds
 
 
 @pytest.fixture
@@ -93,7 +67,7 @@ def desk(
             policy,
             carriers,
             StripeRefunds(refunds_sandbox[0], "sk_test_returns", http),
-            return_address={"name": "Returns", "street": "1 Dock Road"},
+            return_address=RETURN_ADDRESS,
         )
         carriers.listeners.append(returns.on_shipment_change)
         worker = OutboxWorker(session_factory, clock, returns.outbox_handlers())

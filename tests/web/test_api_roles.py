@@ -44,8 +44,9 @@ EXPECTED_ROLES: dict[tuple[str, str], set[Role]] = {
     ("POST", "/api/v1/returns/<rma>/close"): {A, S},
     ("POST", "/api/v1/returns/<rma>/follow-up"): {A, S},
     ("POST", "/api/v1/returns/<rma>/refund/release"): {A},
+    ("POST", "/api/v1/returns/<rma>/reply"): {A, S},
     ("GET", "/api/v1/replacements"): {A, W, S},
-    ("POST", "/api/v1/replacements/<int:replacement_id>/ship"): {A, W},
+    ("POST", "/api/v1/replacements/<int(max=2147483647):replacement_id>/ship"): {A, W},
     ("GET", "/api/v1/reorder/suggestions"): {A, B},
     ("GET", "/api/v1/reorder/export.xlsx"): {A, B},
     ("POST", "/api/v1/reorder/import"): {A, B},
@@ -90,7 +91,7 @@ def concrete(path: str) -> str:
         .replace("<tracking_number>", "NO-SUCH-PARCEL")
         .replace("<number>", "PO-0000-00000")
         .replace("<rma>", "RMA-00000000-0000")
-        .replace("<int:replacement_id>", "999999")
+        .replace("<int(max=2147483647):replacement_id>", "999999")
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template, request
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from flask_login import login_required
 
 from web.charts import step_chart
@@ -62,7 +63,7 @@ def part(sku: str) -> ResponseReturnValue:
     moves = inventory.list_moves(sku, limit=25)
     chart = step_chart(
         inventory.stock_history(sku),
-        f"On hand of {report.totals.part.sku}, 90 days",
+        _("On hand of %(sku)s, 90 days", sku=report.totals.part.sku),
         services().clock.now(),
     )
     reservations = inventory.open_reservations(sku)
