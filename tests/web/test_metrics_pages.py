@@ -170,3 +170,21 @@ def test_the_demo_data_shows_refunds_on_pickup_beside_refunds_on_receipt(app: An
     assert len(metrics.weekly) == 5 and all(w.figures.requests for w in metrics.weekly)
     assert metrics.part_return_rates and metrics.part_return_rates[0].shipped_units > 0
     assert services.inventory.verify_levels() == []  # the sales history went through the ledger
+
+
+def test_a_chinese_user_reads_the_metrics_page_in_chinese(metrics_app: Any) -> None:
+    services = metrics_app.extensions["spareflow"]
+    services.auth.create_user("li@metrics.example", Role.BUYER, PASSWORD, language="zh_Hans")
+    client = metrics_app.test_client()
+    assert sign_in(client, "li@metrics.example", PASSWORD).status_code == 302
+    html = client.get(f"/metrics{PERIOD}").get_data(as_text=True)
+    visible = re.sub(r"<[^>]+>", " ", html)  # what a reader sees, without tags and attributes
+    for text in ("退款完成时长", "如果退款要等包裹到仓？", "按优先级", "退货率与故障原因", "紧急"):
+        assert text in visible, text
+    for english in ("Refund completion time", "What if refunds", "By priority", "urgent"):
+        assert english not in visible, english
+    # Numbers keep their values: 3.1 days on pickup, 7.2 had they waited.
+    assert text_of(html, "what-if-actual") == "3.1 天"
+    assert text_of(html, "what-if-waited") == "7.2 天"
+    dashboard = client.get("/dashboard").get_data(as_text=True)
+    assert "服务指标（按周）" in dashboard and "全部指标" in dashboard

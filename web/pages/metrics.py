@@ -7,10 +7,18 @@ from datetime import date, timedelta
 
 from flask import Blueprint, render_template, request
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from markupsafe import Markup
 
 from core.errors import InvalidInput
-from returns.metrics import RESPONSE_BAR, ROLLING_DAYS, Metrics, MetricsService, Period
+from returns.metrics import (
+    RESPONSE_BAR,
+    ROLLING_DAYS,
+    Bucket,
+    Metrics,
+    MetricsService,
+    Period,
+)
 from returns.metrics_sheets import write_report
 from web.auth.models import Role
 from web.charts import Series, bar_chart, line_chart
@@ -37,7 +45,9 @@ def _date(name: str) -> date | None:
     try:
         return date.fromisoformat(raw)
     except ValueError:
-        raise InvalidInput(name, f"'{raw[:20]}' is not a date (YYYY-MM-DD).") from None
+        raise InvalidInput(
+            name, _("'%(value)s' is not a date (YYYY-MM-DD).", value=raw[:20])
+        ) from None
 
 
 def requested_period() -> Period:
@@ -48,7 +58,12 @@ def requested_period() -> Period:
 
 
 def _short(day: date) -> str:
-    return f"{day:%d %b}"
+    return f"{day:%m-%d}"
+
+
+def day_unit() -> str:
+    """The suffix of a number of days in charts and tables (" d")."""
+    return _(" d")
 
 
 def trend_charts(metrics: Metrics) -> dict[str, Markup]:
@@ -57,11 +72,11 @@ def trend_charts(metrics: Metrics) -> dict[str, Markup]:
     refund = line_chart(
         weeks,
         [
-            Series("mean", [w.figures.refund_time.mean for w in metrics.weekly], "s1"),
-            Series("90th percentile", [w.figures.refund_time.p90 for w in metrics.weekly], "s2"),
+            Series(_("mean"), [w.figures.refund_time.mean for w in metrics.weekly], "s1"),
+            Series(_("90th percentile"), [w.figures.refund_time.p90 for w in metrics.weekly], "s2"),
         ],
-        "Refund completion time per week, days",
-        unit=" d",
+        _("Refund completion time per week, days"),
+        unit=day_unit(),
     )
 
     def pct(value: float | None) -> float | None:
@@ -71,17 +86,17 @@ def trend_charts(metrics: Metrics) -> dict[str, Markup]:
         weeks,
         [
             Series(
-                "by the deadline",
+                _("by the deadline"),
                 [pct(w.figures.response_on_target.value) for w in metrics.weekly],
                 "s1",
             ),
             Series(
-                "within 24 h",
+                _("within 24 h"),
                 [pct(w.figures.response_within_24h.value) for w in metrics.weekly],
                 "s2",
             ),
         ],
-        "First responses on time per week, percent (target 90%)",
+        _("First responses on time per week, percent (target %(target)s%%)", target=90),
         unit="%",
         top=100,
         target=RESPONSE_BAR * 100,
@@ -91,26 +106,26 @@ def trend_charts(metrics: Metrics) -> dict[str, Markup]:
 
 def charts(metrics: Metrics) -> dict[str, Markup]:
     what_if = metrics.what_if
-    buckets = [b.label for b in what_if.actual_histogram]
+    buckets = [bucket_label(b) for b in what_if.actual_histogram]
     return {
         **trend_charts(metrics),
         "distribution": bar_chart(
             buckets,
             [
-                Series("refund on pickup", [b.count for b in what_if.actual_histogram], "s1"),
+                Series(_("refund on pickup"), [b.count for b in what_if.actual_histogram], "s1"),
                 Series(
-                    "had it waited for receipt",
+                    _("had it waited for receipt"),
                     [b.count for b in what_if.hypothetical_histogram],
                     "s2",
                 ),
             ],
-            "Refund completion time, number of refunds per range of days",
+            _("Refund completion time, number of refunds per range of days"),
         ),
         "what_if": bar_chart(
-            ["mean", "median", "90th percentile"],
+            [_("mean"), _("median"), _("90th percentile")],
             [
                 Series(
-                    "refund on pickup (actual)",
+                    _("refund on pickup (actual)"),
                     [
                         what_if.actual_arrived.mean,
                         what_if.actual_arrived.median,
@@ -119,7 +134,7 @@ def charts(metrics: Metrics) -> dict[str, Markup]:
                     "s1",
                 ),
                 Series(
-                    "on receipt (what-if)",
+                    _("on receipt (what-if)"),
                     [
                         what_if.hypothetical.mean,
                         what_if.hypothetical.median,
@@ -128,8 +143,8 @@ def charts(metrics: Metrics) -> dict[str, Markup]:
                     "s2",
                 ),
             ],
-            "Refund completion time in days: on pickup beside waiting for the warehouse",
-            unit=" d",
+            _("Refund completion time in days: on pickup beside waiting for the warehouse"),
+            unit=day_unit(),
         ),
     }
 
@@ -173,9 +188,15 @@ def report() -> ResponseReturnValue:
     )
 
 
+def bucket_label(bucket: Bucket) -> str:
+    if bucket.high is None:
+        return _("%(low)s+ d", low=f"{bucket.low:g}")
+    return _("%(low)s-%(high)s d", low=f"{bucket.low:g}", high=f"{bucket.high:g}")
+
+
 @bp.app_template_filter("days")
 def days_filter(value: float | None) -> str:
-    return NO_VALUE if value is None else f"{value:.1f} d"
+    return NO_VALUE if value is None else f"{value:.1f}{day_unit()}"
 
 
 @bp.app_template_filter("share")
