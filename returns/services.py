@@ -30,6 +30,7 @@ from inventory.models import Part
 from returns.errors import IllegalTransition, ReplacementNotFound, RmaNotFound
 from returns.messages import EMAIL_TOPIC, Messages, normalise_language, word
 from returns.models import (
+    Notification,
     Replacement,
     Rma,
     RmaLine,
@@ -907,8 +908,20 @@ class ReturnsService:
 
     def _label_failed(self, session: Session, message: OutboxMessage) -> None:
         rma = self._rma(session, message.payload["rma"], lock=True)
-        self._note(
-            session, rma, "return_label", SYSTEM, f"Return label failed: {message.last_error}"
+        text = f"Return label failed: {message.last_error}"
+        self._note(session, rma, "return_label", SYSTEM, text)
+        # The customer's instructions wait for the label: the desk must step in.
+        insert_ignoring_conflicts(
+            session,
+            Notification.__table__,
+            {
+                "rma_id": rma.id,
+                "kind": "label_failed",
+                "audience": "desk",
+                "message": f"{rma.number}: {text}. The customer has no return instructions yet.",
+                "key": f"label-failed:{rma.number}",
+                "created_at": self.clock.now(),
+            },
         )
 
     # --- the warehouse -------------------------------------------------------------------
