@@ -31,6 +31,7 @@ from returns.errors import IllegalTransition, ReplacementNotFound, RmaNotFound
 from returns.messages import EMAIL_TOPIC, Messages, normalise_language, word
 from returns.models import (
     Notification,
+    OutgoingEmail,
     Replacement,
     Rma,
     RmaLine,
@@ -1211,6 +1212,19 @@ class ReturnsService:
             self._note(uow.session, rma, "reply", actor, f"Replied to the customer: {text}")
             uow.commit()
             return self._view(uow.session, number)
+
+    def record_bounce(self, message_id: str, reason: str) -> OutgoingEmail:
+        """A bounce reported after sending (a delivery status notification, a provider hook)."""
+        if self.messages is None:
+            raise Conflict(
+                "E-mail is not set up (SPAREFLOW_SMTP_HOST).", code="email_not_configured"
+            )
+        if not reason.strip():
+            raise InvalidInput("reason", "Give the reason the mail system reported.")
+        with UnitOfWork(self.session_factory) as uow:
+            email = self.messages.record_bounce(uow.session, message_id.strip(), reason.strip())
+            uow.commit()
+            return email
 
     # --- scheduled -----------------------------------------------------------------------
 
