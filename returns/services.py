@@ -30,6 +30,8 @@ from inventory.models import Part
 from returns.errors import IllegalTransition, ReplacementNotFound, RmaNotFound
 from returns.messages import EMAIL_TOPIC, Messages, normalise_language, word
 from returns.models import (
+    Notification,
+    OutgoingEmail,
     Replacement,
     Rma,
     RmaLine,
@@ -907,8 +909,20 @@ class ReturnsService:
 
     def _label_failed(self, session: Session, message: OutboxMessage) -> None:
         rma = self._rma(session, message.payload["rma"], lock=True)
-        self._note(
-            session, rma, "return_label", SYSTEM, f"Return label failed: {message.last_error}"
+        text = f"Return label failed: {message.last_error}"
+        self._note(session, rma, "return_label", SYSTEM, text)
+        # The customer's instructions wait for the label: the desk must step in.
+        insert_ignoring_conflicts(
+            session,
+            Notification.__table__,
+            {
+                "rma_id": rma.id,
+                "kind": "label_failed",
+                "audience": "desk",
+                "message": f"{rma.number}: {text}. The customer has no return instructions yet.",
+                "key": f"label-failed:{rma.number}",
+                "created_at": self.clock.now(),
+            },
         )
 
     # --- the warehouse -------------------------------------------------------------------
@@ -1198,6 +1212,19 @@ class ReturnsService:
             self._note(uow.session, rma, "reply", actor, f"Replied to the customer: {text}")
             uow.commit()
             return self._view(uow.session, number)
+
+    def record_bounce(self, message_id: str, reason: str) -> OutgoingEmail:
+        """A bounce reported after sending (a delivery status notification, a provider hook)."""
+        if self.messages is None:
+            raise Conflict(
+                "E-mail is not set up (SPAREFLOW_SMTP_HOST).", code="email_not_configured"
+            )
+        if not reason.strip():
+            raise InvalidInput("reason", "Give the reason the mail system reported.")
+        with UnitOfWork(self.session_factory) as uow:
+            email = self.messages.record_bounce(uow.session, message_id.strip(), reason.strip())
+            uow.commit()
+            return email
 
     # --- scheduled -----------------------------------------------------------------------
 

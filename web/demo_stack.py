@@ -7,6 +7,7 @@ are refunded while you watch. Ctrl+C stops them all.
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import signal
@@ -16,10 +17,7 @@ import time
 import urllib.request
 from collections.abc import Callable
 
-DEMO_RETURN_ADDRESS = (
-    '{"name": "spareflow demo returns", "street": "Unit 4, Dock Road", "city": "Leeds",'
-    ' "postcode": "LS1 4AP", "country": "GB"}'
-)
+from web.demo import DEMO_RETURN_ADDRESS
 
 
 def _spareflow(*args: str) -> list[str]:
@@ -52,7 +50,7 @@ def run_demo(host: str, port: int, echo: Callable[[str], None]) -> None:
         "SPAREFLOW_PUBLIC_URL": os.environ.get("SPAREFLOW_PUBLIC_URL")
         or f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}",  # noqa: S104 - a comparison, not a bind
         "SPAREFLOW_RETURNS_ADDRESS": os.environ.get(
-            "SPAREFLOW_RETURNS_ADDRESS", DEMO_RETURN_ADDRESS
+            "SPAREFLOW_RETURNS_ADDRESS", json.dumps(DEMO_RETURN_ADDRESS)
         ),
     }
     webhook_url = f"http://127.0.0.1:{port}/webhooks/carriers/sandbox"

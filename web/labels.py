@@ -43,6 +43,12 @@ SHOWN_VALUES = (
     # purchase orders and reorder urgency
     N_("draft"), N_("sent"), N_("partially received"),
     N_("short"), N_("below safety stock"), N_("below point"),
+    # service levels and e-mails (timeline kinds too)
+    N_("first response"), N_("resolution"), N_("bounced"), N_("sla"), N_("reply"),
+    N_("supplier claim"),
+    # the messages spareflow sends (Admin > Messages)
+    N_("acknowledged"), N_("reminder"), N_("refunded"), N_("replacement shipped"),
+    N_("sla warning"), N_("sla breach"),
 )  # fmt: skip
 
 

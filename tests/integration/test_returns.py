@@ -18,6 +18,7 @@ from core.outbox import OutboxMessage, OutboxStatus, OutboxWorker
 from inventory.services import InventoryService
 from inventory.status import LocationKind
 from returns.errors import IllegalTransition
+from returns.models import Notification
 from returns.policy import ReturnPolicy
 from returns.refunds import StripeRefunds
 from returns.services import REFUND_TOPIC, ReturnsService
@@ -557,6 +558,10 @@ def test_a_label_the_carrier_cannot_sell_fails_at_once_and_visibly(desk, session
         t.reason for t in desk["returns"].get(number).rma.transitions if t.kind == "return_label"
     ]
     assert "Return label failed" in notes[-1]
+    with session_factory() as session:
+        [alert] = session.scalars(select(Notification)).all()
+    assert (alert.kind, alert.audience) == ("label_failed", "desk")
+    assert "no return instructions yet" in alert.message
 
 
 def test_a_refund_released_by_hand_whose_parcel_never_moves_is_flagged_at_expiry(

@@ -58,7 +58,7 @@ def test_an_admin_previews_edits_and_resets_a_template(app, admin_client) -> Non
         "/admin/messages/authorised/zh_Hans/reset", data={"csrf_token": token}
     )
     assert reset.status_code == 302
-    assert "shipped" in admin_client.get("/admin/messages").get_data(as_text=True)
+    assert "as shipped" in admin_client.get("/admin/messages").get_data(as_text=True)
     assert admin_client.get("/admin/messages/nope/en").status_code == 404
 
 

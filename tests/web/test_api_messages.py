@@ -81,3 +81,38 @@ def test_bad_replies_and_languages_are_refused_naming_the_field(
         f"/api/v1/returns/{number}/reply", json={"message": "hi"}, headers=warehouse
     )
     assert forbidden.status_code == 403
+
+
+def test_a_late_bounce_is_recorded_by_message_id(stocked_app, client, role_headers) -> None:
+    desk, admin = role_headers[Role.SERVICE_DESK], role_headers[Role.ADMIN]
+    number = client.post("/api/v1/returns", json=intake(), headers=desk).get_json()["rma_number"]
+    body = client.post(
+        f"/api/v1/returns/{number}/reply", json={"message": "On its way."}, headers=desk
+    ).get_json()
+    stocked_app.extensions["spareflow"].outbox.drain()
+    message_id = body["emails"][0]["message_id"]
+    bounced = client.post(
+        "/api/v1/emails/bounces",
+        json={"message_id": message_id, "reason": "552 mailbox full"},
+        headers=admin,
+    )
+    assert bounced.status_code == 200
+    assert (bounced.get_json()["status"], bounced.get_json()["error"]) == (
+        "bounced",
+        "552 mailbox full",
+    )
+    rma = client.get(f"/api/v1/returns/{number}", headers=desk).get_json()
+    assert rma["emails"][0]["status"] == "bounced"
+    assert any("bounced: 552 mailbox full" in t["reason"] for t in rma["timeline"])
+    unknown = client.post(
+        "/api/v1/emails/bounces",
+        json={"message_id": "<nope@spareflow>", "reason": "x"},
+        headers=admin,
+    )
+    assert unknown.status_code == 422 and "message_id" in str(unknown.get_json())
+    assert (
+        client.post(
+            "/api/v1/emails/bounces", json={"message_id": message_id, "reason": "x"}, headers=desk
+        ).status_code
+        == 403
+    )

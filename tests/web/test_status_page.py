@@ -84,14 +84,15 @@ def test_the_page_follows_the_return_through_each_state(client, shop, clock) -> 
     page = client.get(url).get_data(as_text=True)
     assert 'class="current">Return authorised' in page and "SBX-1" in page
     assert "released as soon as the carrier collects your parcel" in page
-    assert "hand the parcel to the carrier by <strong>2026-12-07" in page
+    assert "hand the parcel to the carrier by 2026-12-07." in page
 
     clock.advance(timedelta(hours=1))
     carrier_scan(client, clock, "SBX-1", "picked_up")
     shop.outbox.drain()
     page = client.get(url).get_data(as_text=True)
     assert 'class="current">Parcel with the carrier' in page
-    assert "<strong>released</strong> on 2026-11-23" in page and "24.99 USD" in page
+    assert "released on 2026-11-23, back to the payment you used" in page
+    assert "24.99 USD" in page
     assert "picked up" in page  # the carrier's scan
 
     shop.returns.receive(STAFF, number, lines=[{"sku": "FAN-80", "qty": 1}])
@@ -197,3 +198,26 @@ def test_the_page_is_rate_limited(app, client, shop) -> None:
     url = link(shop, number).replace("https://returns.example.com", "")
     url = "/status/" + url.rsplit("/", 1)[1]
     assert [client.get(url).status_code for _ in range(4)] == [200, 200, 200, 429]
+
+
+def test_the_page_speaks_the_customers_language(client, shop) -> None:
+    view = shop.returns.create(
+        STAFF,
+        customer={"name": "王芳", "email": "wang@example.cn", "language": "zh-CN"},
+        channel=Channel.WEB,
+        reason=Reason.DEFECTIVE,
+        resolution=Resolution.REFUND,
+        payment_reference="pi_9",
+        lines=[{"sku": "FAN-80", "qty": 1, "unit_price": Decimal("24.99")}],
+    )
+    number = view.rma.number
+    shop.returns.authorise(STAFF, number, carrier="sandbox", tracking_number="SBX-ZH")
+    # Whatever the browser asks for, the page follows the customer's language.
+    page = client.get(link(shop, number), headers={"Accept-Language": "en"})
+    html = page.get_data(as_text=True)
+    assert '<html lang="zh-Hans">' in html
+    assert f"退货 {number}" in html and 'class="current">退货已批准' in html
+    assert "快递公司揽收您的包裹后立即发放。" in html
+    assert "Return authorised" not in html
+    sheet = client.get(link(shop, number) + "/sheet").get_data(as_text=True)
+    assert "Please put this sheet" not in sheet

@@ -9,6 +9,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -110,7 +111,8 @@ class ReasonForm(FlaskForm):
 
 class ReplyForm(FlaskForm):
     message = TextAreaField(
-        "Reply to the customer (sent by e-mail)", validators=[DataRequired(), Length(max=5000)]
+        _l("Reply to the customer (sent by e-mail)"),
+        validators=[DataRequired(), Length(max=5000)],
     )
 
 
@@ -174,9 +176,12 @@ def alerts_read() -> ResponseReturnValue:
         ids = [int(v) for v in request.form.getlist("id") if v.isdigit()][:200]
         audiences = ["desk", "supervisors"] if _supervisor() else ["desk"]
         done = services().service_levels.mark_read(_actor(), ids, audiences)
-        flash(f"{done} alert(s) marked read.", "success")
+        flash(
+            ngettext("%(num)d alert marked read.", "%(num)d alerts marked read.", done),
+            "success",
+        )
     else:
-        flash("The form expired; try again.", "error")
+        flash(_("The form expired; try again."), "error")
     return redirect(url_for("desk.queue"))
 
 
@@ -369,7 +374,7 @@ def act(number: str, action: str) -> ResponseReturnValue:
         elif action == "reply":
             form = forms["reply"]
             if not form.validate_on_submit():
-                raise InvalidInput("message", "Write the reply (up to 5,000 characters).")
+                raise InvalidInput("message", _("Write the reply (up to 5,000 characters)."))
             returns.reply(_actor(), number, form.message.data or "")
         elif action == "follow-up":
             form = forms["followup"]

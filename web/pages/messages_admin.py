@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import StringField, TextAreaField
@@ -19,9 +21,9 @@ bp = Blueprint("messages_admin", __name__, url_prefix="/admin/messages")
 
 
 class TemplateForm(FlaskForm):
-    subject = StringField("Subject", validators=[DataRequired(), Length(max=300)])
-    text = TextAreaField("Plain text", validators=[DataRequired(), Length(max=20000)])
-    html = TextAreaField("HTML body", validators=[DataRequired(), Length(max=40000)])
+    subject = StringField(_l("Subject"), validators=[DataRequired(), Length(max=300)])
+    text = TextAreaField(_l("Plain text"), validators=[DataRequired(), Length(max=20000)])
+    html = TextAreaField(_l("HTML body"), validators=[DataRequired(), Length(max=40000)])
 
 
 def _templates() -> MessageTemplates:
@@ -52,7 +54,7 @@ def edit(kind: str, language: str) -> ResponseReturnValue:
         try:
             if request.form.get("action") == "save":
                 templates.save(current_user.email, kind, language, source)
-                flash(f"Template {kind} ({LANGUAGES[language]}) saved.", "success")
+                flash(_("Template saved."), "success")
                 return redirect(url_for("messages_admin.edit", kind=kind, language=language))
             preview = templates.preview(kind, language, source)
         except InvalidInput as error:
@@ -79,5 +81,5 @@ def reset(kind: str, language: str) -> ResponseReturnValue:
     if not FlaskForm().validate_on_submit():
         abort(400)
     _templates().reset(kind, language)
-    flash(f"Template {kind} ({LANGUAGES.get(language, language)}) is back to the shipped text.")
+    flash(_("The template is back to the shipped text."), "success")
     return redirect(url_for("messages_admin.edit", kind=kind, language=language))

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import force_locale, gettext
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, RadioField, TextAreaField
 from wtforms.fields.choices import SelectChoice
@@ -28,12 +30,12 @@ bp = Blueprint("status", __name__, url_prefix="/status")
 CUSTOMER = "customer (status page)"
 #: The customer's words for our states.
 STEPS = [
-    ("requested", "Request received"),
-    ("authorised", "Return authorised"),
-    ("with_carrier", "Parcel with the carrier"),
-    ("received", "Parcel at our warehouse"),
-    ("inspected", "Parts inspected"),
-    ("closed", "Complete"),
+    ("requested", _l("Request received")),
+    ("authorised", _l("Return authorised")),
+    ("with_carrier", _l("Parcel with the carrier")),
+    ("received", _l("Parcel at our warehouse")),
+    ("inspected", _l("Parts inspected")),
+    ("closed", _l("Complete")),
 ]
 STEP_OF = {
     RmaStatus.REQUESTED: "requested",
@@ -47,21 +49,23 @@ STEP_OF = {
     RmaStatus.CLOSED: "closed",
 }
 ENDED = {
-    RmaStatus.REJECTED: "This return was not accepted. Our reply by e-mail explains why.",
-    RmaStatus.CANCELLED: "This return was cancelled.",
-    RmaStatus.EXPIRED: "This authorisation expired before the parcel reached the carrier.",
-    RmaStatus.DISPUTED: "We found a problem with the returned parcel; our desk will contact you.",
+    RmaStatus.REJECTED: _l("This return was not accepted. Our reply by e-mail explains why."),
+    RmaStatus.CANCELLED: _l("This return was cancelled."),
+    RmaStatus.EXPIRED: _l("This authorisation expired before the parcel reached the carrier."),
+    RmaStatus.DISPUTED: _l(
+        "We found a problem with the returned parcel; our desk will contact you."
+    ),
 }
 
 
 class FeedbackForm(FlaskForm):
     satisfaction = RadioField(
-        "How satisfied are you with how we handled your return?",
+        _l("How satisfied are you with how we handled your return?"),
         choices=[SelectChoice(str(n), str(n)) for n in range(5, 0, -1)],
-        validators=[DataRequired(message="Choose a score from 1 to 5.")],
+        validators=[DataRequired(message=_l("Choose a score from 1 to 5."))],
     )
-    confirmed_fixed = BooleanField("My problem is solved")
-    comment = TextAreaField("Anything to tell us?", validators=[Optional(), Length(max=2000)])
+    confirmed_fixed = BooleanField(_l("My problem is solved"))
+    comment = TextAreaField(_l("Anything to tell us?"), validators=[Optional(), Length(max=2000)])
 
 
 def _rate_limit() -> str:
@@ -88,9 +92,17 @@ def page(token: str) -> ResponseReturnValue:
     view = _view_or_404(token)
     rma = view.rma
     current = STEP_OF.get(rma.status)
-    reached = [key for key, _ in STEPS].index(current) if current else -1
+    reached = [key for key, _label in STEPS].index(current) if current else -1
+    # The page speaks the customer's language, whatever the browser or a staff sign-in says.
+    with force_locale(rma.customer_language):
+        return _render_page(token, view, reached)
+
+
+def _render_page(token: str, view: RmaView, reached: int) -> str:
+    rma = view.rma
     return render_template(
         "status_page.html",
+        html_lang="zh-Hans" if rma.customer_language == "zh_Hans" else "en",
         token=token,
         rma=rma,
         shipments=view.shipments,
@@ -107,19 +119,26 @@ def page(token: str) -> ResponseReturnValue:
 @limiter.limit(_rate_limit)
 def sheet(token: str) -> ResponseReturnValue:
     view = _view_or_404(token)
-    return render_template(
-        "rma_sheet.html",
-        rma=view.rma,
-        shipments=view.shipments,
-        qr=qr_svg(view.rma.number),
-        address=services().returns.receiving_address(),
-    )
+    with force_locale(view.rma.customer_language):
+        return render_template(
+            "rma_sheet.html",
+            rma=view.rma,
+            shipments=view.shipments,
+            qr=qr_svg(view.rma.number),
+            address=services().returns.receiving_address(),
+        )
 
 
 @bp.post("/<token>/feedback")
 @limiter.limit(_rate_limit)
 def feedback(token: str) -> ResponseReturnValue:
     view = _view_or_404(token)
+    with force_locale(view.rma.customer_language):
+        _record_feedback(view)
+    return redirect(url_for("status.page", token=token))
+
+
+def _record_feedback(view: RmaView) -> None:
     form = FeedbackForm()
     if form.validate_on_submit():
         try:
@@ -133,9 +152,8 @@ def feedback(token: str) -> ResponseReturnValue:
         except DomainError as error:
             flash(error.message, "error")
         else:
-            flash("Thank you for your feedback.", "success")
+            flash(gettext("Thank you for your feedback."), "success")
     else:
         for errors in form.errors.values():
             for message in errors:
                 flash(str(message), "error")
-    return redirect(url_for("status.page", token=token))

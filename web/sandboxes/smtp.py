@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import logging
 import mailbox
 import socket
 import threading
@@ -61,6 +62,7 @@ def start_sink(
     host: str = "127.0.0.1", port: int = 0, maildir: Path | None = None
 ) -> tuple[Controller, SinkHandler]:
     """Start the sink in a background thread; ``port=0`` picks a free port."""
+    logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd logs every SMTP verb
     handler = SinkHandler(maildir)
     controller = Controller(handler, hostname=host, port=port or _free_port(host))
     controller.start()
