@@ -30,6 +30,7 @@ from inventory import ledger
 from inventory.models import Location, Part, StockLevel
 from inventory.status import PICKABLE_KINDS
 from returns.models import Replacement, Rma, RmaLine, RmaSequence, RmaTransition
+from returns.service_levels import ServiceLevels
 from returns.status import (
     Channel,
     Disposition,
@@ -101,6 +102,7 @@ def load_demo_history(
     # Its own stream: the rest of the demo stays as it was.
     rng = random.Random(seed + 1)  # noqa: S311 (demo data, not secrets)
     now = services.clock.now()
+    levels = services.returns.levels
     with UnitOfWork(services.session_factory) as uow:
         session = uow.session
         stocked = session.execute(
@@ -135,7 +137,7 @@ def load_demo_history(
             sku, cost, _ = homes[part_id]
             qty = 1 if rng.random() < 0.85 else 2
             returned[part_id] += qty
-            _one_return(session, rng, now, number, created, part_id, sku, cost, qty, index)
+            _one_return(session, rng, levels, now, number, created, part_id, sku, cost, qty, index)
         for day, last in per_day.items():
             session.add(RmaSequence(day=day, last=last))
         # Sales over the same weeks, 12 to 40 shipped per returned unit, booked once a week
@@ -175,6 +177,7 @@ def load_demo_history(
 def _one_return(
     session: Session,
     rng: random.Random,
+    levels: ServiceLevels,
     now: datetime,
     number: str,
     created: datetime,
@@ -193,7 +196,10 @@ def _one_return(
     price = (cost * Decimal("1.6")).quantize(Decimal("0.01")) or Decimal("1.00")
 
     # Intake, first response, authorisation, pickup, dock, receipt, inspection, close.
+    channel = _pick(rng, CHANNELS)
     target = RESPONSE_HOURS[priority]  # type: ignore[index]
+    # The deadlines the desk works to (its working hours), as intake sets them.
+    deadlines = levels.deadlines(channel, priority, created)  # type: ignore[arg-type]
     roll = rng.random()
     if roll < 0.86:
         responded = created + _hours(rng.uniform(0.1, target * 0.9))
@@ -274,7 +280,7 @@ def _one_return(
         order_number=f"SO-{rng.randint(10000, 99999)}",
         payment_reference=f"pi_demo_h{index:04d}",
         purchase_date=(created - _days(rng.uniform(3, 25))).date(),
-        channel=_pick(rng, CHANNELS),
+        channel=channel,
         reason=reason,
         description="",
         resolution=resolution,
@@ -292,15 +298,19 @@ def _one_return(
         satisfaction=score,
         confirmed_fixed=(score >= 3) if score is not None else None,
         followup_due_at=closed + _days(3) if is_closed else None,
-        first_response_due_at=created + _hours(target),
+        first_response_due_at=deadlines.first_response,
         first_response_at=responded,
-        resolution_due_at=created + _days(5),
+        resolution_due_at=deadlines.resolution,
         resolved_at=(refund_at if released else None) or shipped,
         ended_at=closed if is_closed else None,
         created_by=DESK,
         created_at=created,
         updated_at=steps[-1][0],
     )
+    if not is_closed and rma.resolved_at is None and deadlines.resolution <= now:
+        # Warned and escalated back then: the monitor does not alert about history again.
+        rma.resolution_warned_at = deadlines.resolution_warning
+        rma.resolution_escalated_at = deadlines.resolution
     rma.lines = [
         RmaLine(
             part_id=part_id,
