@@ -62,6 +62,12 @@ PAGE_MESSAGES = (
     N_("The method is not allowed for the requested URL."),
     N_("The data value transmitted exceeds the capacity limit."),
     N_("This user has exceeded an allotted request count. Try again later."),
+    # Flask-WTF's reasons for refusing a form (a 400 page).
+    N_("The CSRF token is missing."),
+    N_("The CSRF session token is missing."),
+    N_("The CSRF token has expired."),
+    N_("The CSRF token is invalid."),
+    N_("The CSRF tokens do not match."),
     N_("The change conflicts with data saved at the same time; reload and try again."),
     N_("The database is not reachable right now; nothing was saved. Try again."),
     N_("Something went wrong on our side; it has been logged."),

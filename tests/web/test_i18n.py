@@ -223,6 +223,8 @@ def test_the_sign_in_page_follows_the_browsers_accept_language(
 def test_a_wrong_password_is_refused_in_the_browsers_language(people: Any) -> None:
     client = people.test_client()
     client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "zh-CN"
+    asked = client.get("/dashboard", follow_redirects=True).get_data(as_text=True)
+    assert "请登录后继续。" in asked and "<h1>登录</h1>" in asked
     response = sign_in(client, "li@i18n.example", "not the password")
     assert response.status_code == 401
     assert "该电子邮箱和密码与任何有效账户都不匹配。" in response.get_data(as_text=True)
@@ -296,6 +298,10 @@ def test_the_switcher_needs_the_csrf_token_and_a_signed_in_user(people: Any) -> 
     client = client_for(people, "ann@i18n.example")
     assert switch(client, "zh_Hans", "/dashboard", with_token=False).status_code == 400
     assert language_of(people, "ann@i18n.example") == "en"
+    chinese = client_for(people, "li@i18n.example")
+    refused = switch(chinese, "en", "/dashboard", with_token=False)
+    assert refused.status_code == 400 and "缺少 CSRF 令牌" in refused.get_data(as_text=True)
+    assert language_of(people, "li@i18n.example") == "zh_Hans"
     anonymous = people.test_client()
     token = csrf_token(page(anonymous, "/sign-in"))
     response = anonymous.post(
