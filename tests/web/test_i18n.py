@@ -165,6 +165,39 @@ def test_a_chinese_warehouse_user_gets_form_labels_and_errors_in_chinese(people:
     assert "已收货 3 件 CAB-1，放入 MAIN/A-01-01。" in received
 
 
+def test_error_pages_part_pages_and_the_chart_are_chinese_too_but_the_api_stays_english(
+    people: Any, admin: dict[str, str]
+) -> None:
+    client = client_for(people, "li@i18n.example")
+    missing = client.get("/no-such-page")
+    assert missing.status_code == 404
+    assert "服务器上找不到请求的页面。" in missing.get_data(as_text=True)
+    api = client.get("/api/v1/parts/NOPE-1", headers=admin)
+    assert api.status_code == 404 and api.is_json
+    assert not CJK.search(api.get_data(as_text=True))  # the API is not translated
+    part = page(client, "/parts/FAN-80")
+    assert "各库位库存" in part and "最近库存变动" in part and ">今天</text>" in part
+    assert "Stock by location" not in part and ">today</text>" not in part
+    english = client_for(people, "ann@i18n.example")
+    assert ">today</text>" in page(english, "/parts/FAN-80")
+
+
+def test_werkzeugs_error_texts_are_the_ones_translated() -> None:
+    from werkzeug import exceptions
+
+    from web.errors import PAGE_MESSAGES
+
+    for error in (
+        exceptions.BadRequest,
+        exceptions.Forbidden,
+        exceptions.NotFound,
+        exceptions.MethodNotAllowed,
+        exceptions.RequestEntityTooLarge,
+        exceptions.TooManyRequests,
+    ):
+        assert error.description in PAGE_MESSAGES, error
+
+
 @pytest.mark.parametrize(
     ("header", "lang", "title"),
     [
@@ -190,6 +223,8 @@ def test_the_sign_in_page_follows_the_browsers_accept_language(
 def test_a_wrong_password_is_refused_in_the_browsers_language(people: Any) -> None:
     client = people.test_client()
     client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "zh-CN"
+    asked = client.get("/dashboard", follow_redirects=True).get_data(as_text=True)
+    assert "请登录后继续。" in asked and "<h1>登录</h1>" in asked
     response = sign_in(client, "li@i18n.example", "not the password")
     assert response.status_code == 401
     assert "该电子邮箱和密码与任何有效账户都不匹配。" in response.get_data(as_text=True)
@@ -263,6 +298,10 @@ def test_the_switcher_needs_the_csrf_token_and_a_signed_in_user(people: Any) -> 
     client = client_for(people, "ann@i18n.example")
     assert switch(client, "zh_Hans", "/dashboard", with_token=False).status_code == 400
     assert language_of(people, "ann@i18n.example") == "en"
+    chinese = client_for(people, "li@i18n.example")
+    refused = switch(chinese, "en", "/dashboard", with_token=False)
+    assert refused.status_code == 400 and "缺少 CSRF 令牌" in refused.get_data(as_text=True)
+    assert language_of(people, "li@i18n.example") == "zh_Hans"
     anonymous = people.test_client()
     token = csrf_token(page(anonymous, "/sign-in"))
     response = anonymous.post(

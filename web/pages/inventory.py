@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template, request
 from flask.typing import ResponseReturnValue
+from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_login import login_required
 
@@ -61,10 +62,13 @@ def part(sku: str) -> ResponseReturnValue:
     inventory = services().inventory
     report = inventory.stock_report(sku)
     moves = inventory.list_moves(sku, limit=25)
+    history = inventory.stock_history(sku)
     chart = step_chart(
-        inventory.stock_history(sku),
+        history,
         _("On hand of %(sku)s, 90 days", sku=report.totals.part.sku),
         services().clock.now(),
+        start_text=format_date(history[0][0], "dd MMM") if history else None,
+        end_text=_("today"),
     )
     reservations = inventory.open_reservations(sku)
     return render_template(

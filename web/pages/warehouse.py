@@ -190,9 +190,10 @@ def count() -> ResponseReturnValue:
         values = {"qty": move.counted_qty, "sku": sku, "bin": form.location.data.upper()}
         if not difference:
             return _("Counted %(qty)d x %(sku)s in %(bin)s: no difference.", **values)
+        signed = f"{difference:+d}"
         return _(
             "Counted %(qty)d x %(sku)s in %(bin)s: difference %(difference)s.",
-            difference=f"{difference:+d}",
+            difference=signed,
             **values,
         )
 
