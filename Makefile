@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: install demo serve test lint format clean translations
+.PHONY: install demo serve test bench lint format clean translations
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,11 @@ serve: $(STAMP)
 ## The whole test suite (PostgreSQL variants run when SPAREFLOW_TEST_DATABASE_URL is set)
 test: $(STAMP)
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+## The benchmarks (bench/run.py): a few minutes, loopback only, a scratch PostgreSQL database on
+## the server of SPAREFLOW_TEST_DATABASE_URL (default: the local server's postgres database)
+bench: $(STAMP)
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -1,8 +1,8 @@
 """Load and fault tests: real processes on loopback over a scratch PostgreSQL database each.
 
-They need ``SPAREFLOW_TEST_DATABASE_URL`` (any database on the server: each test creates its
-own ``spareflow_load_<random>`` beside it and drops it afterwards), skip cleanly without it,
-and are required under CI like every PostgreSQL test.
+They need ``SPAREFLOW_TEST_DATABASE_URL`` (any database on the server: the run creates its
+own ``spareflow_load_<random>`` beside it, empties it before each test and drops it at the
+end), skip cleanly without it, and are required under CI like every PostgreSQL test.
 """
 
 from __future__ import annotations
@@ -11,11 +11,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from core.db import make_engine
 from tests.conftest import postgres_url
 from tests.load.harness import Stack, scratch_database, stack
+from web import database
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -26,13 +27,34 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.load)
 
 
-@pytest.fixture
-def scratch_url() -> Iterator[str]:
+@pytest.fixture(scope="session")
+def load_database() -> Iterator[str]:
+    """One scratch database for the whole run, migrated once: creating is quick, but every
+    DROP DATABASE costs PostgreSQL a checkpoint (seconds on a busy server)."""
     url = postgres_url()
     if not url:
         pytest.skip("load tests need SPAREFLOW_TEST_DATABASE_URL (a PostgreSQL server)")
     with scratch_database(url) as scratch:
+        database.upgrade(scratch)
         yield scratch
+
+
+@pytest.fixture
+def scratch_url(load_database: str) -> str:
+    """The scratch database, emptied (every table but Alembic's) before the test."""
+    engine = make_engine(load_database)
+    try:
+        with engine.begin() as connection:
+            tables = connection.scalars(
+                text(
+                    "select quote_ident(tablename) from pg_tables where schemaname = "
+                    "current_schema() and tablename <> 'alembic_version'"
+                )
+            ).all()
+            connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+    finally:
+        engine.dispose()
+    return load_database
 
 
 @pytest.fixture

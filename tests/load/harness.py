@@ -403,8 +403,3 @@ def wait_for(check: Callable[[], bool], seconds: float, what: str) -> None:
             return
         time.sleep(0.25)
     raise AssertionError(f"not within {seconds}s: {what}")
-
-
-def project_env() -> dict[str, str]:
-    """The environment a child Python needs to import this checkout's packages."""
-    return {**os.environ, "PYTHONPATH": str(ROOT)}

@@ -66,8 +66,10 @@ def test_killing_the_worker_at_random_moments_neither_loses_nor_doubles_a_refund
     assert pending(db) == REFUNDS + LABELS
     load_stack.start_refunds_sandbox()
     load_stack.start_carrier_sandbox()
-    # The provider acts, then takes a moment to answer: a kill often lands in between.
-    load_stack.refund_faults(delay_seconds=0.02, answer_delay_seconds=0.15)
+    # The provider acts, then takes a moment to answer: a kill often lands in between. The
+    # refunds alone take about 11 s of the provider's time, more than six rounds of at most
+    # ~1.5 s of work each, so every kill finds work left.
+    load_stack.refund_faults(delay_seconds=0.02, answer_delay_seconds=0.25)
     worker = ["outbox", "drain", "--loop", "--interval", "0.2", "--limit", "5"]
 
     rng = random.Random(8)

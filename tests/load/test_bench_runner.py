@@ -1,0 +1,41 @@
+"""The benchmark runner runs (briefly): CI keeps it working; its figures are not judged here.
+
+The reorder benchmark is left out (``--reorder-parts 0``): it makes and drops a database of
+its own, which costs a PostgreSQL checkpoint; run it with ``make bench``."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import pytest
+
+from tests.load.harness import ROOT
+
+
+def test_the_benchmark_runner_measures_each_rate_against_its_baseline_and_prints_a_table(
+    scratch_url: str,
+) -> None:
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "run.py"), "--in-database", scratch_url,
+         "--seconds", "1", "--rounds", "1", "--rmas", "20", "--reorder-parts", "0"],
+        capture_output=True, text=True, timeout=300, check=False, cwd=ROOT,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    table = {
+        line.split("|")[1].strip(): [cell.strip() for cell in line.split("|")[2:-1]]
+        for line in done.stdout.splitlines()
+        if line.startswith("| ") and not line.startswith("| benchmark")
+    }
+    for name in ("webhook ingestion (events/s)", "reservations (per s)"):
+        measured, baseline, ratio, goal = table[name]
+        rate, base = float(measured), float(baseline.split()[0])
+        assert rate > 0 and base > 0
+        # Both rates are printed rounded to whole numbers, the ratio to two decimals.
+        assert float(ratio) == pytest.approx(rate / base, rel=0.5 / rate + 0.5 / base, abs=0.006)
+        assert re.fullmatch(r">= 0\.[35] (met|MISSED)", goal)
+    latency = {name: cells for name, cells in table.items() if name.startswith("latency ")}
+    assert latency  # a one-second run may miss one kind of call, never all of them
+    for p50, p99, *_ in latency.values():
+        assert re.fullmatch(r"p50 \d+ ms", p50) and re.fullmatch(r"p99 \d+ ms", p99)
