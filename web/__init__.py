@@ -26,7 +26,7 @@ class DatabaseIdConverter(IntegerConverter):
     database driver (a 500).
     """
 
-    def __init__(self, map: Any, *args: Any, max: int = MAX_BIGINT, **kwargs: Any) -> None:  # noqa: A002
+    def __init__(self, map: Any, *args: Any, max: int = MAX_BIGINT, **kwargs: Any) -> None:
         super().__init__(map, *args, max=min(max, MAX_BIGINT), **kwargs)
 
 

@@ -34,9 +34,7 @@ def app_config() -> dict[str, Any]:
 
 def post(client: Any, body: bytes, signature: str | None, **kwargs: Any) -> Any:
     headers = {SIGNATURE_HEADER: signature} if signature is not None else {}
-    return client.post(
-        URL, data=body, content_type="application/json", headers=headers, **kwargs
-    )
+    return client.post(URL, data=body, content_type="application/json", headers=headers, **kwargs)
 
 
 def signed(client: Any, clock: Any, body: bytes, *, age: timedelta = timedelta(0)) -> Any:
