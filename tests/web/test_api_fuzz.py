@@ -6,7 +6,9 @@ reaches the handlers instead of stopping at 401/403. Every answer must be:
 
 - not a 5xx (schemathesis' ``not_a_server_error``);
 - conformant to the response schema the document declares for its status
-  (``response_schema_conformance``), which for every error is the ``Error`` schema;
+  (``response_schema_conformance``), which for every error is the ``Error`` schema, with a
+  status and a content type the document lists (``status_code_conformance``,
+  ``content_type_conformance``);
 - and, for every 4xx, the documented error shape of web/errors.py: exactly
   ``{"error": {"code": str, "message": str, "details": object}}``.
 """
@@ -22,10 +24,23 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import response_schema_conformance
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from tests.web.test_api_roles import EXPECTED_ROLES
 from web.auth.models import Role
+
+#: Not ``negative_data_rejection``: its "invalid" requests include ones whose only fault is a
+#: missing Authorization header, which this test always sends.
+CHECKS = [
+    not_a_server_error,
+    response_schema_conformance,
+    status_code_conformance,
+    content_type_conformance,
+]
 
 #: Generated requests per operation (x ~48 operations; about a minute in all on SQLite).
 MAX_EXAMPLES = 12
@@ -85,7 +100,7 @@ def test_no_api_operation_answers_5xx_or_an_undocumented_error_shape(
     )
     def fuzz(case: Any) -> None:
         response = case.call(headers=headers)
-        case.validate_response(response, checks=[not_a_server_error, response_schema_conformance])
+        case.validate_response(response, checks=CHECKS)
         error_shape(response)
 
     fuzz()
