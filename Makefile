@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: install demo serve test lint format clean
+.PHONY: install demo serve test lint format clean translations
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,14 @@ lint: $(STAMP)
 format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+## Extract the pages' texts (web/ only), merge them into each language's messages.po, and
+## compile the .mo files (commit both). Translate new or fuzzy entries in the .po, then rerun.
+translations: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output \
+		--project spareflow -o web/translations/messages.pot .
+	$(BIN)/pybabel update -i web/translations/messages.pot -d web/translations --no-wrap
+	$(BIN)/pybabel compile -d web/translations --statistics
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache .hypothesis *.egg-info

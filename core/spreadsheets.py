@@ -99,6 +99,7 @@ class Kind(enum.Enum):
     MONEY = "#,##0.00"
     COST = "#,##0.0000"  # unit costs carry four places (a 0.0035 resistor)
     DECIMAL = "0.00"
+    PERCENT = "0.0%"  # a share written as a fraction: 0.9 shows as 90.0%
     DATE = "yyyy-mm-dd"
     DATETIME = "yyyy-mm-dd hh:mm"
 

@@ -27,6 +27,8 @@ class ReturnPolicy:
     restocking_fee_percent: Mapping[Reason, Decimal] = field(default_factory=dict)
     #: An authorisation with no pickup after this many days expires.
     authorisation_days: int = 14
+    #: Customers are reminded this many days before their authorisation expires.
+    reminder_days: int = 3
     #: Currency of refunds (ISO code); amounts are in its minor units (cents).
     currency: str = "usd"
     minor_units: int = 2
@@ -65,6 +67,7 @@ class ReturnPolicy:
             customer_limit_days=int(get("customer_limit_days", defaults.customer_limit_days)),
             restocking_fee_percent=fees,
             authorisation_days=int(get("authorisation_days", defaults.authorisation_days)),
+            reminder_days=int(get("reminder_days", defaults.reminder_days)),
             currency=str(get("currency", defaults.currency)).lower(),
             minor_units=int(get("minor_units", defaults.minor_units)),
             returns_location=str(get("location", defaults.returns_location)),

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
+from urllib.parse import quote
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, selectinload
@@ -27,7 +28,10 @@ from inventory import ledger
 from inventory.errors import InsufficientStock
 from inventory.models import Part
 from returns.errors import IllegalTransition, ReplacementNotFound, RmaNotFound
+from returns.messages import EMAIL_TOPIC, Messages, normalise_language, word
 from returns.models import (
+    Notification,
+    OutgoingEmail,
     Replacement,
     Rma,
     RmaLine,
@@ -37,8 +41,10 @@ from returns.models import (
 )
 from returns.policy import ReturnPolicy
 from returns.refunds import StripeRefunds
+from returns.service_levels import ServiceLevels
 from returns.status import (
     OPEN,
+    TERMINAL,
     TRANSITIONS,
     WAITING_FOR_PARCEL,
     Channel,
@@ -55,6 +61,17 @@ from returns.status import (
 REFUND_TOPIC = "refund.create"
 LABEL_TOPIC = "return_label.buy"
 SYSTEM = "spareflow"
+#: A return address without any of these is refused (see ``return_address_lines``).
+ADDRESS_FIELDS = ("name", "street", "city", "postcode", "country")
+#: Public tracking pages by carrier (``{number}`` is the tracking number); more, or other
+#: pages, from ``SPAREFLOW_CARRIER_TRACKING_URLS``.
+TRACKING_URLS = {
+    "sfexpress": "https://www.sf-express.com/chn/sc/waybill/waybill-detail/{number}",
+    "ups": "https://www.ups.com/track?tracknum={number}",
+    "usps": "https://tools.usps.com/go/TrackConfirmAction?tLabels={number}",
+    "fedex": "https://www.fedex.com/fedextrack/?trknbr={number}",
+    "dhl": "https://www.dhl.com/global-en/home/tracking.html?tracking-id={number}",
+}
 #: Reasons judged against the warranty rather than the no-questions return window.
 WARRANTY_REASONS = {Reason.DEFECTIVE, Reason.DAMAGED_IN_TRANSIT, Reason.MISSING_ITEM}
 #: What the carrier's progress means for the RMA (forward moves only; see TRANSITIONS).
@@ -105,6 +122,11 @@ class ReturnsService:
         refunds: StripeRefunds,
         return_address: Mapping[str, str] | None = None,
         default_return_carrier: str = "sandbox",
+        *,
+        warehouse_addresses: Mapping[str, Mapping[str, str]] | None = None,
+        levels: ServiceLevels | None = None,
+        messages: Messages | None = None,
+        tracking_urls: Mapping[str, str] | None = None,
     ):
         self.session_factory = session_factory
         self.clock = clock
@@ -112,7 +134,14 @@ class ReturnsService:
         self.carriers = carriers
         self.refunds = refunds
         self.return_address = dict(return_address or {})
+        self.warehouse_addresses = {
+            code.upper(): dict(address) for code, address in (warehouse_addresses or {}).items()
+        }
         self.default_return_carrier = default_return_carrier
+        self.levels = levels or ServiceLevels()
+        #: None when no SMTP server is configured: then no e-mail is queued at all.
+        self.messages = messages
+        self.tracking_urls = {**TRACKING_URLS, **(tracking_urls or {})}
 
     # --- reading -------------------------------------------------------------------------
 
@@ -244,6 +273,7 @@ class ReturnsService:
         supervisor: bool = False,
     ) -> RmaView:
         """Open an RMA at once, with a number, after the intake checks (each names its field)."""
+        language = normalise_language(customer.get("language"))
         today = self.clock.now().date()
         if purchase_date and purchase_date > today:
             raise InvalidInput("purchase_date", "The purchase date is in the future.")
@@ -283,10 +313,14 @@ class ReturnsService:
                 currency=self.policy.currency,
                 refund_status=RefundStatus.NONE,
                 refund_amount_minor=0,
+                customer_language=language,
                 created_by=actor,
                 created_at=now,
                 updated_at=now,
             )
+            deadlines = self.levels.deadlines(channel, rma.priority, now)
+            rma.first_response_due_at = deadlines.first_response
+            rma.resolution_due_at = deadlines.resolution
             for part, line in zip(parts, lines, strict=True):
                 rma.lines.append(
                     RmaLine(
@@ -315,8 +349,24 @@ class ReturnsService:
                 self._authorise(
                     session, rma, SYSTEM, None, None, "Within the automatic authorisation rules"
                 )
+                rma.first_response_at = now  # the customer has the authorisation at once
+            elif not self.levels.desk(channel).is_open(now):
+                self._acknowledge_out_of_hours(session, rma)
             uow.commit()
             return self._view(session, rma.number)
+
+    def _acknowledge_out_of_hours(self, session: Session, rma: Rma) -> None:
+        """Nobody is at the desk: tell the customer the request is in, and when to expect us."""
+        if self.messages is None:
+            return
+        self.messages.to_customer(
+            session,
+            rma,
+            "acknowledged",
+            first_response_due=f"{rma.first_response_due_at:%Y-%m-%d %H:%M} UTC",
+        )
+        rma.acknowledged_at = self.clock.now()
+        self._note(session, rma, "email", SYSTEM, "Out of hours: automatic acknowledgement queued")
 
     def _check_lines(self, session: Session, lines: Sequence[Mapping[str, Any]]) -> list[Part]:
         parts = []
@@ -406,6 +456,7 @@ class ReturnsService:
         reason: str,
         kind: str = "status",
     ) -> None:
+        now = self.clock.now()
         rma.transitions.append(
             RmaTransition(
                 kind=kind,
@@ -413,11 +464,21 @@ class ReturnsService:
                 to_status=to_status,
                 actor=actor,
                 reason=reason,
-                at=self.clock.now(),
+                at=now,
             )
         )
-        rma.updated_at = self.clock.now()
+        rma.updated_at = now
+        if from_status is not None and actor != SYSTEM and rma.first_response_at is None:
+            rma.first_response_at = now  # an agent replied or acted: the customer has an answer
+        if to_status in TERMINAL and kind == "status":
+            rma.ended_at = now
+            self._resolved(rma)
         session.flush()
+
+    def _resolved(self, rma: Rma) -> None:
+        """The customer's request is met (refund out, replacement shipped, or the RMA ended)."""
+        if rma.resolved_at is None:
+            rma.resolved_at = self.clock.now()
 
     def _move(
         self, session: Session, rma: Rma, to: RmaStatus, actor: str, reason: str = ""
@@ -459,6 +520,7 @@ class ReturnsService:
         tracking_number: str | None,
         reason: str,
     ) -> None:
+        address = self.return_address_lines()  # a partial address blocks authorisation
         self._move(session, rma, RmaStatus.AUTHORISED, actor, reason)
         now = self.clock.now()
         rma.expires_at = now + timedelta(days=self.policy.authorisation_days)
@@ -468,6 +530,7 @@ class ReturnsService:
             self._reserve_replacements(session, rma, actor)
         if tracking_number and carrier:
             self._attach_return_shipment(session, rma, carrier, tracking_number, actor)
+            self._send_authorisation(session, rma, address, label=False)
         else:
             enqueue(
                 session,
@@ -478,7 +541,7 @@ class ReturnsService:
                     "rma": rma.number,
                     "carrier": self.default_return_carrier,
                     "from": {"name": rma.customer_name, "email": rma.customer_email},
-                    "to": self.return_address,
+                    "to": self.receiving_address(),
                 },
             )
             self._note(
@@ -488,6 +551,73 @@ class ReturnsService:
                 actor,
                 f"Prepaid return label ordered from {self.default_return_carrier}",
             )
+
+    def tracking_url(self, carrier: str, tracking_number: str) -> str:
+        template = self.tracking_urls.get(carrier.lower())
+        return template.format(number=quote(tracking_number, safe="")) if template else ""
+
+    def receiving_address(self) -> dict[str, str]:
+        """The address of the warehouse that receives returns (its returns location's)."""
+        warehouse = self.policy.returns_location.split("/", 1)[0].upper()
+        return dict(self.warehouse_addresses.get(warehouse) or self.return_address)
+
+    def return_address_lines(self) -> list[str]:
+        """The complete return address as printed lines; refuses a partial one.
+
+        Marketplace disputes come from unclear return addresses: better to stop the desk
+        than to send a customer half an address.
+        """
+        address = self.receiving_address()
+        missing = [name for name in ADDRESS_FIELDS if not str(address.get(name) or "").strip()]
+        if missing:
+            warehouse = self.policy.returns_location.split("/", 1)[0].upper()
+            raise Conflict(
+                f"The return address of warehouse {warehouse} is incomplete (missing: "
+                f"{', '.join(missing)}). An admin must complete it (SPAREFLOW_WAREHOUSE_ADDRESSES)"
+                " before returns can be authorised.",
+                code="return_address_incomplete",
+                missing=missing,
+            )
+        order = ["name", "company", "street", "street2", "city", "state", "postcode", "country"]
+        extra = [key for key in address if key not in order and key != "phone"]
+        return [
+            str(address[key]).strip()
+            for key in [*order, *extra]
+            if str(address.get(key) or "").strip()
+        ]
+
+    def _send_authorisation(
+        self, session: Session, rma: Rma, address: list[str], *, label: bool
+    ) -> None:
+        if self.messages is None:
+            return
+        parts = {
+            part.id: part
+            for part in session.scalars(
+                select(Part).where(Part.id.in_([line.part_id for line in rma.lines]))
+            )
+        }
+        self.messages.to_customer(
+            session,
+            rma,
+            "authorised",
+            attach_label=label,
+            lines=[
+                {
+                    "sku": line.sku,
+                    "qty": line.qty,
+                    "serial": line.serial or "",
+                    "description": parts[line.part_id].name if line.part_id in parts else "",
+                }
+                for line in rma.lines
+            ],
+            return_address=address,
+            deadline=f"{rma.expires_at:%Y-%m-%d}" if rma.expires_at else "",
+            carrier=rma.return_carrier or "",
+            tracking_number=rma.return_tracking_number or "",
+            label_attached=label,
+            refund_amount=self._money(rma) if rma.refund_amount_minor else "",
+        )
 
     def _attach_return_shipment(
         self, session: Session, rma: Rma, carrier: str, tracking_number: str, actor: str
@@ -587,6 +717,15 @@ class ReturnsService:
                 session, rma, RmaStatus.PICKED_UP, SYSTEM, f"Carrier has the parcel ({source})"
             )
             self._release_refund(session, rma, SYSTEM, "carrier pickup")
+            if self.messages:
+                self.messages.to_customer(
+                    session,
+                    rma,
+                    "picked_up",
+                    carrier=shipment.carrier,
+                    tracking_number=shipment.tracking_number,
+                    refund_amount=self._money(rma) if rma.refund_amount_minor else "",
+                )
         target = CARRIER_PROGRESS.get(shipment.status)
         if target and target in TRANSITIONS[rma.status]:
             self._move(session, rma, target, SYSTEM, f"Carrier: {source}")
@@ -694,12 +833,15 @@ class ReturnsService:
             return self._view(uow.session, number)
 
     def outbox_handlers(self) -> dict[str, Handler]:
-        return {
+        handlers = {
             REFUND_TOPIC: Handler(
                 self._perform_refund, self._refund_succeeded, self._refund_failed
             ),
             LABEL_TOPIC: Handler(self._perform_label, self._label_succeeded, self._label_failed),
         }
+        if self.messages:
+            handlers[EMAIL_TOPIC] = self.messages.handler(self.session_factory)
+        return handlers
 
     def _perform_refund(self, payload: Mapping[str, Any], key: str) -> dict[str, Any]:
         return self.refunds.refund(
@@ -716,6 +858,16 @@ class ReturnsService:
         rma.refund_released_at = self.clock.now()
         rma.refund_error = None
         self._note(session, rma, "refund", SYSTEM, f"Refund {rma.refund_reference} released")
+        self._resolved(rma)
+        if self.messages:
+            self.messages.to_customer(
+                session,
+                rma,
+                "refunded",
+                refund_amount=self._money(rma),
+                refund_method=word(rma.customer_language, "card"),
+                refund_reference=rma.refund_reference or "",
+            )
 
     def _refund_failed(self, session: Session, message: OutboxMessage) -> None:
         rma = self._rma(session, message.payload["rma"], lock=True)
@@ -753,11 +905,24 @@ class ReturnsService:
                 SYSTEM,
                 f"Return label: {rma.return_carrier} {rma.return_tracking_number}",
             )
+            self._send_authorisation(session, rma, self.return_address_lines(), label=True)
 
     def _label_failed(self, session: Session, message: OutboxMessage) -> None:
         rma = self._rma(session, message.payload["rma"], lock=True)
-        self._note(
-            session, rma, "return_label", SYSTEM, f"Return label failed: {message.last_error}"
+        text = f"Return label failed: {message.last_error}"
+        self._note(session, rma, "return_label", SYSTEM, text)
+        # The customer's instructions wait for the label: the desk must step in.
+        insert_ignoring_conflicts(
+            session,
+            Notification.__table__,
+            {
+                "rma_id": rma.id,
+                "kind": "label_failed",
+                "audience": "desk",
+                "message": f"{rma.number}: {text}. The customer has no return instructions yet.",
+                "key": f"label-failed:{rma.number}",
+                "created_at": self.clock.now(),
+            },
         )
 
     # --- the warehouse -------------------------------------------------------------------
@@ -806,6 +971,21 @@ class ReturnsService:
                 f"Replacement {replacement.qty} x {replacement.sku} shipped: {carrier} "
                 f"{shipment.tracking_number}",
             )
+            waiting = [r for r in rma.replacements if r.status is not ReplacementStatus.SHIPPED]
+            if not [r for r in waiting if r.status is not ReplacementStatus.CANCELLED]:
+                self._resolved(rma)
+            if self.messages:
+                self.messages.to_customer(
+                    session,
+                    rma,
+                    "replacement_shipped",
+                    step=str(replacement.id),
+                    carrier=carrier,
+                    tracking_number=shipment.tracking_number,
+                    tracking_url=self.tracking_url(carrier, shipment.tracking_number),
+                    sku=replacement.sku,
+                    qty=replacement.qty,
+                )
             uow.commit()
             return self._view(session, rma.number)
 
@@ -858,6 +1038,8 @@ class ReturnsService:
                 self._move(
                     session, rma, RmaStatus.DISPUTED, actor, f"Refunded, but the parcel held {what}"
                 )
+            if self.messages:
+                self.messages.to_customer(session, rma, "received")
             uow.commit()
             return self._view(session, number)
 
@@ -896,6 +1078,21 @@ class ReturnsService:
                     if line.disposition
                 ),
             )
+            if self.messages:
+                self.messages.to_customer(
+                    session,
+                    rma,
+                    "inspected",
+                    results=[
+                        {
+                            "sku": line.sku,
+                            "qty": line.received_qty,
+                            "outcome": word(rma.customer_language, line.disposition.value),
+                        }
+                        for line in rma.lines
+                        if line.disposition
+                    ],
+                )
             uow.commit()
             return self._view(session, number)
 
@@ -970,6 +1167,8 @@ class ReturnsService:
             rma = self._rma(uow.session, number, lock=True)
             self._move(uow.session, rma, RmaStatus.CLOSED, actor, reason or "Closed")
             rma.followup_due_at = self.clock.now() + timedelta(days=self.policy.followup_days)
+            if self.messages:
+                self.messages.to_customer(uow.session, rma, "closed")
             uow.commit()
             return self._view(uow.session, number)
 
@@ -993,7 +1192,78 @@ class ReturnsService:
             uow.commit()
             return self._view(uow.session, number)
 
+    # --- talking to the customer --------------------------------------------------------
+
+    def reply(self, actor: str, number: str, message: str) -> RmaView:
+        """An agent writes to the customer (by e-mail); the first reply is the first response."""
+        text = message.strip()
+        if not text:
+            raise InvalidInput("message", "Write the reply.")
+        if len(text) > 5000:
+            raise InvalidInput("message", "Keep the reply under 5,000 characters.")
+        if self.messages is None:
+            raise Conflict(
+                "E-mail is not set up (SPAREFLOW_SMTP_HOST), so a reply cannot be sent.",
+                code="email_not_configured",
+            )
+        with UnitOfWork(self.session_factory) as uow:
+            rma = self._rma(uow.session, number, lock=True)
+            self.messages.to_customer(uow.session, rma, "reply", message=text)
+            self._note(uow.session, rma, "reply", actor, f"Replied to the customer: {text}")
+            uow.commit()
+            return self._view(uow.session, number)
+
+    def record_bounce(self, message_id: str, reason: str) -> OutgoingEmail:
+        """A bounce reported after sending (a delivery status notification, a provider hook)."""
+        if self.messages is None:
+            raise Conflict(
+                "E-mail is not set up (SPAREFLOW_SMTP_HOST).", code="email_not_configured"
+            )
+        if not reason.strip():
+            raise InvalidInput("reason", "Give the reason the mail system reported.")
+        with UnitOfWork(self.session_factory) as uow:
+            email = self.messages.record_bounce(uow.session, message_id.strip(), reason.strip())
+            uow.commit()
+            return email
+
     # --- scheduled -----------------------------------------------------------------------
+
+    def remind_expiring(self) -> int:
+        """Remind customers whose authorisation expires soon and whose parcel is not moving."""
+        if self.messages is None:
+            return 0
+        with UnitOfWork(self.session_factory) as uow:
+            session = uow.session
+            now = self.clock.now()
+            due = session.scalars(
+                select(Rma)
+                .where(
+                    Rma.status.in_(WAITING_FOR_PARCEL),
+                    Rma.reminded_at.is_(None),
+                    Rma.expires_at > now,
+                    Rma.expires_at <= now + timedelta(days=self.policy.reminder_days),
+                )
+                .with_for_update(skip_locked=True)
+            ).all()
+            for rma in due:
+                self.messages.to_customer(
+                    session,
+                    rma,
+                    "reminder",
+                    deadline=f"{rma.expires_at:%Y-%m-%d}",
+                    carrier=rma.return_carrier or "",
+                    tracking_number=rma.return_tracking_number or "",
+                )
+                rma.reminded_at = now
+                self._note(
+                    session,
+                    rma,
+                    "email",
+                    SYSTEM,
+                    f"Reminder queued: the authorisation expires {rma.expires_at:%Y-%m-%d}",
+                )
+            uow.commit()
+            return len(due)
 
     def expire_overdue(self) -> int:
         """Authorisations whose parcel never reached the carrier in time expire."""

@@ -42,6 +42,8 @@ TRANSITIONS: dict[RmaStatus, frozenset[RmaStatus]] = {
 }
 
 OPEN = frozenset(s for s, targets in TRANSITIONS.items() if targets)
+#: Where an RMA ends: closed, rejected, cancelled, expired.
+TERMINAL = frozenset(s for s, targets in TRANSITIONS.items() if not targets)
 #: Authorised and waiting for the customer to hand the parcel over.
 WAITING_FOR_PARCEL = frozenset({S.AUTHORISED, S.AWAITING_PICKUP})
 

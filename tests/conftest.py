@@ -25,6 +25,14 @@ from web.auth.models import Role
 from web.database import metadata
 
 PG_URL_ENV = "SPAREFLOW_TEST_DATABASE_URL"
+#: A complete return address (authorisation refuses a partial one).
+RETURN_ADDRESS = {
+    "name": "Returns dept",
+    "street": "1 Dock Road",
+    "city": "Leeds",
+    "postcode": "LS1 1AA",
+    "country": "GB",
+}
 LOOPBACK = ("127.", "::1", "localhost")
 
 
@@ -154,6 +162,7 @@ def app(
             "CLOCK": clock,
             "LOG_LEVEL": "WARNING",
             "SANDBOX_WEBHOOK_SECRET": SANDBOX_SECRET,
+            "RETURNS_ADDRESS": RETURN_ADDRESS,
             **app_config,
         }
     )
@@ -183,3 +192,24 @@ def role_headers(app: Any) -> dict[Role, dict[str, str]]:
 @pytest.fixture
 def admin(role_headers: dict[Role, dict[str, str]]) -> dict[str, str]:
     return role_headers[Role.ADMIN]
+
+
+# --- e-mail --------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def _smtp_server() -> Iterator[Any]:
+    from web.sandboxes.smtp import start_sink
+
+    controller, handler = start_sink()
+    yield controller, handler
+    controller.stop()
+
+
+@pytest.fixture
+def smtp_sink(_smtp_server: Any) -> Any:
+    """A real SMTP server on loopback that keeps what it receives (``.messages``)."""
+    controller, handler = _smtp_server
+    handler.clear()
+    handler.port = controller.port
+    return handler

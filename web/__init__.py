@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask
+from flask_babel import gettext
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
@@ -32,10 +33,21 @@ class DatabaseIdConverter(IntegerConverter):
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build an app. Nothing is created at import time; the schema is a migration step."""
-    from web import api, errors, webhooks
+    from web import api, errors, i18n, labels, webhooks
     from web.config import load_config
     from web.extensions import csrf, init_services, limiter, login_manager, services
-    from web.pages import admin, buying, desk, inventory, session, warehouse
+    from web.pages import (
+        account,
+        admin,
+        buying,
+        desk,
+        inventory,
+        messages_admin,
+        metrics,
+        session,
+        status,
+        warehouse,
+    )
 
     instance_path = os.environ.get("SPAREFLOW_INSTANCE_PATH")
     app = Flask(
@@ -48,9 +60,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     logging.basicConfig(level=app.config["LOG_LEVEL"])
 
     init_services(app)
+    i18n.init_app(app)
+    labels.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "session.sign_in"
-    login_manager.login_message = "Please sign in to continue."
+    # The message is translated when it is flashed (a lazy string cannot go in the session).
+    login_manager.login_message = i18n.N_("Please sign in to continue.")
+    login_manager.localize_callback = gettext
     csrf.init_app(app)
     limiter.init_app(app)
     api.init_app(app)
@@ -64,7 +80,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(buying.bp)
     app.register_blueprint(desk.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(account.bp)
     app.register_blueprint(warehouse.bp)
+    app.register_blueprint(status.bp)
+    app.register_blueprint(messages_admin.bp)
+    app.register_blueprint(metrics.bp)
     errors.init_app(app)
 
     if app.config["PROXY_HOPS"]:

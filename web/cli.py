@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import sys
+import time
+from pathlib import Path
 
 import click
 from flask import current_app
@@ -286,6 +288,30 @@ def sandbox_refunds(host: str, port: int) -> None:
     waitress_serve(create_refunds_sandbox(key), host=host, port=port, threads=4)
 
 
+@sandbox.command("smtp")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5025, show_default=True, type=int)
+@click.option(
+    "--maildir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Also keep every message in this Maildir folder.",
+)
+def sandbox_smtp(host: str, port: int, maildir: Path | None) -> None:
+    """Run an SMTP sink that accepts and keeps every e-mail (point SPAREFLOW_SMTP_HOST at it)."""
+    from web.sandboxes.smtp import start_sink
+
+    controller, handler = start_sink(host, port, maildir)
+    click.echo(f"SMTP sink on {host}:{port}" + (f", keeping mail in {maildir}" if maildir else ""))
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        controller.stop()
+        click.echo(f"SMTP sink stopped after {len(handler.messages)} messages")
+
+
 # --- the outbox --------------------------------------------------------------------------
 
 
@@ -296,11 +322,32 @@ def outbox() -> None:
 
 @outbox.command("drain")
 @click.option("--limit", default=100, show_default=True)
+@click.option(
+    "--loop",
+    is_flag=True,
+    help="Keep draining, as a dedicated worker would, until stopped (Ctrl+C or a signal).",
+)
+@click.option(
+    "--interval",
+    default=1.0,
+    show_default=True,
+    type=click.FloatRange(0.05, 3600),
+    help="With --loop: seconds to wait when nothing was due.",
+)
 @with_appcontext
-def outbox_drain(limit: int) -> None:
+def outbox_drain(limit: int, loop: bool, interval: float) -> None:
     """Carry out due messages now (the scheduler does this every few seconds)."""
-    done = services().outbox.drain(limit)
-    click.echo(f"Attempted {done} message(s).")
+    import time
+
+    worker = services().outbox
+    if not loop:
+        click.echo(f"Attempted {worker.drain(limit)} message(s).")
+        return
+    click.echo("outbox worker draining (Ctrl+C stops it)")
+    with contextlib.suppress(KeyboardInterrupt):
+        while True:
+            if worker.drain(limit) == 0:
+                time.sleep(interval)
 
 
 @main.command("demo")

@@ -31,6 +31,11 @@ DEFAULTS: dict[str, Any] = {
     "RATELIMIT_HEADERS_ENABLED": True,
     "PROXY_HOPS": 0,  # reverse proxies in front of the app whose X-Forwarded-* to trust
     "LOG_LEVEL": "INFO",
+    # Where people reach this app: links in e-mails (status pages, the desk's RMA pages).
+    "PUBLIC_URL": "http://127.0.0.1:5000",
+    # The public status page of a finished RMA stays open this many days after it ends.
+    "STATUS_PAGE_GRACE_DAYS": 30,
+    "STATUS_PAGE_RATE_LIMIT": "30 per minute",
 }
 
 log = logging.getLogger(__name__)

@@ -14,6 +14,7 @@ from inventory.models import Part
 from inventory.status import LocationKind
 from returns.status import Channel, Priority, Reason, Resolution
 from web.auth.models import Role
+from web.demo_history import load_demo_history
 from web.extensions import Services
 
 DEMO_USERS = [
@@ -228,6 +229,7 @@ def load_demo_data(services: Services, *, parts: int = 300, seed: int = 7) -> in
                     reason="suspected fault",
                 )
         uow.commit()
+    load_demo_history(services, seed=seed)
     load_demo_returns(services, rng)
     return parts
 
@@ -242,6 +244,16 @@ DEMO_CUSTOMERS = [
 ]
 
 
+#: Where the demo's returns go (``spareflow demo`` passes it to every process).
+DEMO_RETURN_ADDRESS = {
+    "name": "spareflow demo returns",
+    "street": "Unit 4, Dock Road",
+    "city": "Leeds",
+    "postcode": "LS1 4AP",
+    "country": "GB",
+}
+
+
 def load_demo_returns(services: Services, rng: random.Random) -> None:
     """A returns desk in full swing: new requests, parcels on their way, a closed case.
 
@@ -249,6 +261,9 @@ def load_demo_returns(services: Services, rng: random.Random) -> None:
     with ``spareflow demo`` running, each parcel is then picked up and its refund released.
     """
     returns = services.returns
+    if not returns.receiving_address():
+        # Authorising needs a complete return address; a real install configures its own.
+        returns.return_address = dict(DEMO_RETURN_ADDRESS)
     today = services.clock.now().date()
     skus = [row.part.sku for row in services.inventory.list_parts(limit=40) if row.available > 3]
     stories = [

@@ -7,6 +7,7 @@ are refunded while you watch. Ctrl+C stops them all.
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import signal
@@ -16,10 +17,7 @@ import time
 import urllib.request
 from collections.abc import Callable
 
-DEMO_RETURN_ADDRESS = (
-    '{"name": "spareflow demo returns", "street": "Unit 4, Dock Road", "city": "Leeds",'
-    ' "postcode": "LS1 4AP", "country": "GB"}'
-)
+from web.demo import DEMO_RETURN_ADDRESS
 
 
 def _spareflow(*args: str) -> list[str]:
@@ -38,7 +36,7 @@ def _wait_until_up(url: str, seconds: float = 30) -> None:
 
 
 def run_demo(host: str, port: int, echo: Callable[[str], None]) -> None:
-    carrier_port, refunds_port = port + 81, port + 82
+    carrier_port, refunds_port, smtp_port = port + 81, port + 82, port + 25
     env = {
         **os.environ,
         "SPAREFLOW_SANDBOX_WEBHOOK_SECRET": os.environ.get("SPAREFLOW_SANDBOX_WEBHOOK_SECRET")
@@ -46,12 +44,24 @@ def run_demo(host: str, port: int, echo: Callable[[str], None]) -> None:
         "SPAREFLOW_SANDBOX_CARRIER_URL": f"http://127.0.0.1:{carrier_port}",
         "SPAREFLOW_REFUNDS_API_BASE": f"http://127.0.0.1:{refunds_port}",
         "SPAREFLOW_REFUNDS_API_KEY": "sk_test_demo",
+        # Customer and staff e-mails go to a local sink (kept in instance/demo-mail, a Maildir).
+        "SPAREFLOW_SMTP_HOST": "127.0.0.1",
+        "SPAREFLOW_SMTP_PORT": str(smtp_port),
+        "SPAREFLOW_PUBLIC_URL": os.environ.get("SPAREFLOW_PUBLIC_URL")
+        or f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}",  # noqa: S104 - a comparison, not a bind
         "SPAREFLOW_RETURNS_ADDRESS": os.environ.get(
-            "SPAREFLOW_RETURNS_ADDRESS", DEMO_RETURN_ADDRESS
+            "SPAREFLOW_RETURNS_ADDRESS", json.dumps(DEMO_RETURN_ADDRESS)
         ),
     }
     webhook_url = f"http://127.0.0.1:{port}/webhooks/carriers/sandbox"
     commands = [
+        (
+            "SMTP sink",
+            _spareflow(
+                "sandbox", "smtp", "--port", str(smtp_port), "--maildir", "instance/demo-mail"
+            ),
+            None,
+        ),
         (
             "refunds sandbox",
             _spareflow("sandbox", "refunds", "--port", str(refunds_port)),

@@ -10,11 +10,13 @@ import logging
 from typing import Any
 
 from flask import Flask, Response, jsonify, render_template, request
+from flask_babel import gettext
 from sqlalchemy.exc import IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from carriers.events import CarrierUnavailable, MalformedWebhook, WebhookRejected
 from core.errors import Conflict, DomainError, InvalidInput, NotFound
+from web.i18n import N_
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +46,33 @@ HTTP_CODES = {
 }
 
 
+#: Messages an HTML error page shows in the reader's language (the JSON API keeps English):
+#: Werkzeug's default descriptions and this module's own. Any other message (a domain
+#: error's) is shown as it is.
+PAGE_MESSAGES = (
+    N_("The browser (or proxy) sent a request that this server could not understand."),
+    N_(
+        "You don't have the permission to access the requested resource. It is either "
+        "read-protected or not readable by the server."
+    ),
+    N_(
+        "The requested URL was not found on the server. If you entered the URL manually "
+        "please check your spelling and try again."
+    ),
+    N_("The method is not allowed for the requested URL."),
+    N_("The data value transmitted exceeds the capacity limit."),
+    N_("This user has exceeded an allotted request count. Try again later."),
+    # Flask-WTF's reasons for refusing a form (a 400 page).
+    N_("The CSRF token is missing."),
+    N_("The CSRF session token is missing."),
+    N_("The CSRF token has expired."),
+    N_("The CSRF token is invalid."),
+    N_("The CSRF tokens do not match."),
+    N_("The change conflicts with data saved at the same time; reload and try again."),
+    N_("The database is not reachable right now; nothing was saved. Try again."),
+    N_("Something went wrong on our side; it has been logged."),
+)
+
 #: Paths that machines call: their errors are JSON whatever the Accept header says.
 JSON_PATHS = ("/api/", "/webhooks/", "/healthz")
 
@@ -69,8 +98,9 @@ def error_response(
         body = {"error": {"code": code, "message": message, "details": details or {}}}
         response = jsonify(body)
     else:
+        shown = gettext(message) if message in PAGE_MESSAGES else message
         response = Response(
-            render_template("error.html", status=status, code=code, message=message),
+            render_template("error.html", status=status, code=code, message=shown),
             mimetype="text/html",
         )
     response.status_code = status

@@ -7,27 +7,34 @@ from datetime import timedelta
 
 from argon2 import PasswordHasher
 from flask import Flask, current_app
+from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_wtf import CSRFProtect
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from carriers.registry import LiveAdapters
 from carriers.services import CarrierService
 from core.clock import Clock, SystemClock
 from core.db import make_engine, make_session_factory
+from core.mail import SmtpMailer, SmtpSettings
 from core.outbox import OutboxWorker
 from core.settings import LayeredSettings, SettingsStore
 from inventory.services import InventoryService
+from returns.escalation import ServiceLevelMonitor
+from returns.messages import Messages, StatusLinks
 from returns.policy import ReturnPolicy
 from returns.refunds import StripeRefunds
+from returns.service_levels import ServiceLevels
 from returns.services import ReturnsService
 from returns.supply import RmaReturnSupply
+from web.auth.models import User
 from web.auth.service import AuthService
 from web.buying import BuyingServices, build_buying_services
 
+babel = Babel()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 #: Per client address; storage from RATELIMIT_STORAGE_URI (memory:// by default, use
@@ -47,6 +54,8 @@ class Services:
     carriers: CarrierService
     settings: SettingsStore
     returns: ReturnsService
+    service_levels: ServiceLevelMonitor
+    status_links: StatusLinks
     outbox: OutboxWorker
     buying: BuyingServices
 
@@ -65,6 +74,14 @@ def init_services(app: Flask, clock: Clock | None = None) -> Services:
         version=lambda: tuple(sorted(settings.values().items())),
     )
     carriers = CarrierService(session_factory, clock, adapters)
+    public_url = str(app.config["PUBLIC_URL"]).rstrip("/")
+    status_links = StatusLinks(app.config["SECRET_KEY"], public_url)
+    smtp = SmtpSettings.from_settings(app.config)
+    # Without an SMTP server nothing is queued: customers are then told by the desk itself.
+    messages = (
+        Messages(clock, SmtpMailer(smtp), status_links, carriers.get_label) if smtp.host else None
+    )
+    levels = ServiceLevels.from_settings(app.config)
     returns = ReturnsService(
         session_factory,
         clock,
@@ -73,6 +90,10 @@ def init_services(app: Flask, clock: Clock | None = None) -> Services:
         StripeRefunds.from_settings(app.config),
         return_address=app.config.get("RETURNS_ADDRESS"),
         default_return_carrier=app.config.get("RETURNS_CARRIER", "sandbox"),
+        warehouse_addresses=app.config.get("WAREHOUSE_ADDRESSES"),
+        levels=levels,
+        messages=messages,
+        tracking_urls=app.config.get("CARRIER_TRACKING_URLS"),
     )
     # Returns reacts to carrier events (pickup releases the refund) in the same transaction.
     carriers.listeners.append(returns.on_shipment_change)
@@ -85,6 +106,15 @@ def init_services(app: Flask, clock: Clock | None = None) -> Services:
         carriers=carriers,
         settings=settings,
         returns=returns,
+        service_levels=ServiceLevelMonitor(
+            session_factory,
+            clock,
+            levels,
+            messages,
+            _staff_directory,
+            lambda number: f"{public_url}/returns/{number}",
+        ),
+        status_links=status_links,
         outbox=OutboxWorker(
             session_factory,
             clock,
@@ -95,6 +125,14 @@ def init_services(app: Flask, clock: Clock | None = None) -> Services:
     )
     app.extensions["spareflow"] = services
     return services
+
+
+def _staff_directory(session: Session, role: str) -> list[tuple[str, str]]:
+    """Addresses and languages of the active users with ``role`` (for deadline e-mails)."""
+    rows = session.execute(
+        select(User.email, User.language).where(User.role == role, User.active.is_(True))
+    ).all()
+    return [(row.email, row.language) for row in rows]
 
 
 def _password_hasher(app: Flask) -> PasswordHasher:

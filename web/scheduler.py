@@ -63,6 +63,16 @@ def expire_authorisations() -> int:
     return services().returns.expire_overdue()
 
 
+def remind_expiring_authorisations() -> int:
+    """Hourly: remind customers whose authorisation expires soon with no parcel in sight."""
+    return services().returns.remind_expiring()
+
+
+def check_service_levels() -> int:
+    """Every minute: warn the desk before response deadlines, escalate breaches."""
+    return services().service_levels.check()
+
+
 def recompute_reorder_points() -> int:
     """Nightly: recompute suggested reorder points from demand and flag parts at their point."""
     summary = services().buying.reorder.recompute()
@@ -88,6 +98,12 @@ JOBS = [
     ),
     Job("drain_outbox", drain_outbox, IntervalTrigger(seconds=3, timezone="UTC")),
     Job("expire_authorisations", expire_authorisations, IntervalTrigger(hours=1, timezone="UTC")),
+    Job(
+        "remind_expiring_authorisations",
+        remind_expiring_authorisations,
+        IntervalTrigger(hours=1, timezone="UTC"),
+    ),
+    Job("check_service_levels", check_service_levels, IntervalTrigger(minutes=1, timezone="UTC")),
 ]
 
 
@@ -101,10 +117,19 @@ def in_app_context(app: Flask, func: Callable[[], object]) -> Callable[[], objec
 
 
 def configure(app: Flask, scheduler: BaseScheduler) -> BaseScheduler:
+    """Add every job. ``SCHEDULER_INTERVALS`` (``{"drain_outbox": 1}``, seconds) runs a job
+    every so many seconds instead of on its usual schedule: for load tests and rehearsals."""
+    intervals = dict(app.config.get("SCHEDULER_INTERVALS") or {})
+    unknown = set(intervals) - {job.id for job in JOBS}
+    if unknown:
+        raise ValueError(f"SCHEDULER_INTERVALS names unknown jobs: {sorted(unknown)}")
     for job in JOBS:
+        trigger = job.trigger
+        if job.id in intervals:
+            trigger = IntervalTrigger(seconds=float(intervals[job.id]), timezone="UTC")
         scheduler.add_job(
             in_app_context(app, job.func),
-            job.trigger,
+            trigger,
             id=job.id,
             replace_existing=True,
             coalesce=True,

@@ -18,6 +18,7 @@ from core.outbox import OutboxMessage, OutboxStatus, OutboxWorker
 from inventory.services import InventoryService
 from inventory.status import LocationKind
 from returns.errors import IllegalTransition
+from returns.models import Notification
 from returns.policy import ReturnPolicy
 from returns.refunds import StripeRefunds
 from returns.services import REFUND_TOPIC, ReturnsService
@@ -32,9 +33,7 @@ from returns.status import (
     RmaStatus,
 )
 from tests.carriers_support import sandbox_adapter, sandbox_payload, signed_request
-from tests.sandboxes import serving
-from web.sandboxes.carrier import create_sandbox_carrier
-from web.sandboxes.refunds import create_refunds_sandbox
+from tests.conftest import RETURN_ADDRESS
 
 CUSTOMER = {
     "name": "Mia Chen",
@@ -43,30 +42,6 @@ CUSTOMER = {
     "vip": False,
 }
 TODAY = date(2026, 11, 23)
-
-
-@pytest.fixture(scope="module")
-def refunds_sandbox() -> Iterator[tuple[str, Any]]:
-    app = create_refunds_sandbox("sk_test_returns")
-    with serving(app) as url:
-        yield url, app.extensions["refunds_sandbox"]
-
-
-@pytest.fixture(scope="module")
-def carrier_sandbox() -> Iterator[str]:
-    with serving(
-        create_sandbox_carrier("http://127.0.0.1:9/unused", "unused", step_seconds=0)
-    ) as url:
-        yield url
-
-
-@pytest.fixture
-def refunds_made(refunds_sandbox: tuple[str, Any]) -> Iterator[list[dict[str, Any]]]:
-    _, sandbox = refunds_sandbox
-    sandbox.refunds.clear()
-    sandbox.by_key.clear()
-    sandbox.fail_next = 0
-    yield sandbox.refunds
 
 
 @pytest.fixture
@@ -93,7 +68,7 @@ def desk(
             policy,
             carriers,
             StripeRefunds(refunds_sandbox[0], "sk_test_returns", http),
-            return_address={"name": "Returns", "street": "1 Dock Road"},
+            return_address=RETURN_ADDRESS,
         )
         carriers.listeners.append(returns.on_shipment_change)
         worker = OutboxWorker(session_factory, clock, returns.outbox_handlers())
@@ -583,6 +558,10 @@ def test_a_label_the_carrier_cannot_sell_fails_at_once_and_visibly(desk, session
         t.reason for t in desk["returns"].get(number).rma.transitions if t.kind == "return_label"
     ]
     assert "Return label failed" in notes[-1]
+    with session_factory() as session:
+        [alert] = session.scalars(select(Notification)).all()
+    assert (alert.kind, alert.audience) == ("label_failed", "desk")
+    assert "no return instructions yet" in alert.message
 
 
 def test_a_refund_released_by_hand_whose_parcel_never_moves_is_flagged_at_expiry(

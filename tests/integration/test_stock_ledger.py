@@ -285,13 +285,23 @@ def test_quarantined_stock_is_on_hand_but_not_available_per_location(
     assert level(stocked, "MAIN/QUARANTINE") == (0, 0)
 
 
-def test_the_stock_history_walks_back_from_today_through_the_ledger(stocked: InventoryService, clock) -> None:
+def test_the_stock_history_walks_back_from_today_through_the_ledger(
+    stocked: InventoryService, clock
+) -> None:
     from datetime import timedelta
 
     clock.advance(timedelta(days=1))
     stocked.issue("ann", sku="ABC-1", location="MAIN/A-01-01", qty=4)
     clock.advance(timedelta(days=1))
-    stocked.transfer("ann", sku="ABC-1", from_location="MAIN/A-01-01", to_location="MAIN/A-01-02", qty=2)
+    stocked.transfer(
+        "ann", sku="ABC-1", from_location="MAIN/A-01-01", to_location="MAIN/A-01-02", qty=2
+    )
     stocked.receive("ann", sku="ABC-1", location="MAIN/A-01-02", qty=5)
     history = stocked.stock_history("ABC-1", days=90)
-    assert [on_hand for _, on_hand in history] == [0, 10, 6, 6, 11]  # start, receipt, issue, move, receipt
+    assert [on_hand for _, on_hand in history] == [
+        0,
+        10,
+        6,
+        6,
+        11,
+    ]  # start, receipt, issue, move, receipt

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -11,6 +12,8 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from tests.conftest import RETURN_ADDRESS
 
 BIN = Path(sys.executable).parent
 
@@ -28,6 +31,7 @@ def spareflow_env(tmp_path: Path, database_url: str | None = None) -> dict[str, 
         "SECRET_KEY": "server-test-secret",
         "SPAREFLOW_INSTANCE_PATH": str(tmp_path / "instance"),
         "SPAREFLOW_LOG_LEVEL": "WARNING",
+        "SPAREFLOW_RETURNS_ADDRESS": json.dumps(RETURN_ADDRESS),
     }
 
 

@@ -18,14 +18,19 @@ import httpx
 from carriers.adapters.sandbox import SIGNATURE_HEADER, sign
 from tests.carriers_support import SECRET
 from tests.web.servers import free_port, running, spareflow, spareflow_command, spareflow_env
+from web.sandboxes.smtp import start_sink
 
 REFUNDS_KEY = "sk_test_e2e"
 
 
 def start_stack(tmp_path: Path, *, with_scheduler: bool) -> Iterator[dict[str, Any]]:
     app_port, refunds_port = free_port(), free_port()
+    mail_server, mail = start_sink()  # customer and staff e-mails land here
     env = {
         **spareflow_env(tmp_path),
+        "SPAREFLOW_SMTP_HOST": "127.0.0.1",
+        "SPAREFLOW_SMTP_PORT": str(mail_server.port),
+        "SPAREFLOW_PUBLIC_URL": f"http://127.0.0.1:{app_port}",
         "SPAREFLOW_SANDBOX_WEBHOOK_SECRET": SECRET,
         "SPAREFLOW_REFUNDS_API_BASE": f"http://127.0.0.1:{refunds_port}",
         "SPAREFLOW_REFUNDS_API_KEY": REFUNDS_KEY,
@@ -59,11 +64,13 @@ def start_stack(tmp_path: Path, *, with_scheduler: bool) -> Iterator[dict[str, A
                 "env": env,
                 "tokens": tokens,
                 "http": http,
+                "mail": mail,
             }
         finally:
             if scheduler is not None:
                 scheduler.terminate()
                 scheduler.wait(timeout=15)
+            mail_server.stop()
 
 
 def call(stack: dict[str, Any], role: str, method: str, path: str, **kwargs: Any) -> httpx.Response:

@@ -44,6 +44,8 @@ EXPECTED_ROLES: dict[tuple[str, str], set[Role]] = {
     ("POST", "/api/v1/returns/<rma>/close"): {A, S},
     ("POST", "/api/v1/returns/<rma>/follow-up"): {A, S},
     ("POST", "/api/v1/returns/<rma>/refund/release"): {A},
+    ("POST", "/api/v1/returns/<rma>/reply"): {A, S},
+    ("POST", "/api/v1/emails/bounces"): {A},
     ("GET", "/api/v1/replacements"): {A, W, S},
     ("POST", "/api/v1/replacements/<int(max=2147483647):replacement_id>/ship"): {A, W},
     ("GET", "/api/v1/reorder/suggestions"): {A, B},
@@ -61,6 +63,7 @@ EXPECTED_ROLES: dict[tuple[str, str], set[Role]] = {
     ("POST", "/api/v1/catalogue/import"): {A, B},
     ("GET", "/api/v1/cycle-counts/export.xlsx"): {A, W},
     ("POST", "/api/v1/cycle-counts/import"): {A, W},
+    ("GET", "/api/v1/metrics"): {A, B, S},
 }
 
 # Routes under /api/v1 that are public on purpose: the API's own description.

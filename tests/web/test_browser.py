@@ -102,3 +102,34 @@ def test_a_wrong_password_keeps_the_user_out_with_a_clear_message(page: Any, dem
     sign_in(page, demo_url, "desk@demo.spareflow", "wrong password")
     assert "do not match an active account" in page.locator(".flash-error").inner_text()
     assert page.input_value("input[name=email]") == "desk@demo.spareflow"  # nothing retyped
+
+
+def test_the_desk_compares_refund_on_pickup_with_refund_on_receipt_and_downloads_the_report(
+    page: Any, demo_url: str
+) -> None:
+    import io
+
+    import openpyxl
+
+    sign_in(page, demo_url, "desk@demo.spareflow", "demo-desk-pass")
+    page.wait_for_selector("nav")
+    page.click("nav >> text=Metrics")
+    page.wait_for_selector("#what-if")
+    # The demo's history: refunds at pickup take 1-2 days, waiting for the dock 6-10.
+    actual = float(page.inner_text("#what-if-actual").removesuffix(" d"))
+    waited = float(page.inner_text("#what-if-waited").removesuffix(" d"))
+    assert actual < 2.5 < 6 < waited
+    for chart in ("#chart-what-if svg", "#chart-distribution svg", "#chart-refund-trend svg"):
+        assert page.locator(chart).is_visible(), chart
+    # A shorter period through the form.
+    last = page.input_value("input[name=to]")
+    page.fill("input[name=from]", last[:8] + "01")
+    page.click("#period button")
+    page.wait_for_url("**from=*")
+    assert page.input_value("input[name=from]").endswith("-01")
+    with page.expect_download() as download_info:
+        page.click("#download")
+    download = download_info.value
+    assert download.suggested_filename.startswith("metrics-")
+    book = openpyxl.load_workbook(io.BytesIO(Path(download.path()).read_bytes()))
+    assert "What-if" in book.sheetnames

@@ -6,6 +6,7 @@ Each journey saves a screenshot of its last page under test-artifacts/ (not comm
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -182,3 +183,70 @@ def test_a_buyer_downloads_the_reorder_sheet_edits_it_and_uploads_it_as_orders(
         detail = call(stack, "admin", "GET", f"/api/v1/purchase-orders/{order['number']}").json()
         lines += [(line["sku"], line["qty_ordered"]) for line in detail["lines"]]
     assert (sku, 7) in lines
+
+
+def test_a_customer_follows_their_return_from_the_link_in_the_authorisation_email(
+    page: Any,
+    stack: dict[str, Any],
+) -> None:
+    stock_part(stack, "JRN-CHG", 2)
+    created = call(
+        stack,
+        "desk",
+        "POST",
+        "/api/v1/returns",
+        json={
+            "customer": {"name": "Sam Okafor", "email": "sam@example.com"},
+            "channel": "email",
+            "reason": "defective",
+            "resolution": "refund",
+            "payment_reference": "pi_journey_sam",
+            "lines": [{"sku": "JRN-CHG", "qty": 1, "unit_price": "42.00"}],
+        },
+    ).json()
+    number = created["rma_number"]
+    authorised = call(
+        stack,
+        "desk",
+        "POST",
+        f"/api/v1/returns/{number}/authorise",
+        json={"carrier": "sandbox", "tracking_number": "SBXSAM1"},
+    )
+    assert authorised.status_code == 200, authorised.text
+
+    def authorisation_email() -> Any:
+        for message in list(stack["mail"].messages):
+            if number in str(message["Subject"]) and "authorised" in str(message["Subject"]):
+                return message
+        return None
+
+    wait_for(lambda: authorisation_email() is not None)  # the scheduler sends it
+    text = authorisation_email().get_body(preferencelist=("plain",)).get_content()
+    [link] = re.findall(rf"{re.escape(stack['app'])}/status/\S+", text)
+
+    page.goto(link)
+    assert page.locator("h1").inner_text() == f"Return {number}"
+    assert page.locator(".steps li.current").inner_text() == "Return authorised"
+    assert "released as soon as the carrier collects your parcel" in page.inner_text("#refund")
+
+    assert carrier_event(stack, "SBXSAM1", "picked_up", datetime.now(UTC)) == 200
+
+    def refunded() -> bool:
+        page.reload()
+        return "released" in page.inner_text("#refund") and "42.00 USD" in page.inner_text(
+            "#refund"
+        )
+
+    wait_for(refunded)
+    assert page.locator(".steps li.current").inner_text() == "Parcel with the carrier"
+    with page.context.expect_page() as sheet_tab:
+        page.click("#sheet")
+    sheet = sheet_tab.value
+    sheet.wait_for_load_state()
+    assert sheet.locator("h1").inner_text() == f"Return {number}"
+    assert sheet.locator("#qr svg").count() == 1
+    assert "LS1 1AA" in sheet.inner_text("#return-address")
+    sheet.close()
+    # A tampered link shows nothing of the return.
+    page.goto(link[:-4] + "abcd")
+    assert number not in page.content()

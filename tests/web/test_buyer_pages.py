@@ -147,7 +147,7 @@ def test_the_recompute_button_recomputes_and_says_what_it_found(buyer: Any) -> N
     )
     html = response.get_data(as_text=True)
     assert "Recomputed suggested reorder points of 5 parts from 90 days of demand" in html
-    assert "4 part(s) at or below their point (4 new)" in html
+    assert "4 parts at or below their point (4 new)" in html
 
 
 def test_the_catalogue_can_be_downloaded_and_uploaded_from_the_buyer_page(buyer: Any) -> None:
@@ -160,4 +160,4 @@ def test_the_catalogue_can_be_downloaded_and_uploaded_from_the_buyer_page(buyer:
     token = csrf_token(buyer.get("/buying/").get_data(as_text=True))
     response = upload(buyer, "/buying/catalogue/import", edit_workbook(data, rename), token)
     assert response.status_code == 200
-    assert "0 part(s) created, 1 updated, 4 unchanged." in response.get_data(as_text=True)
+    assert "0 parts created, 1 updated, 4 unchanged." in response.get_data(as_text=True)

@@ -206,5 +206,5 @@ def test_a_delivery_is_booked_against_its_purchase_order(app: Any, floor: Any) -
         data={"csrf_token": csrf_token(page), "location": "MAIN/A-01-02", f"qty-{line_id}": "4"},
     )
     html = floor.get(f"/warehouse/purchase-orders/{number}").get_data(as_text=True)
-    assert "Received 4 unit(s)" in html and "partially received" in html
+    assert "Received 4 units" in html and "partially received" in html
     assert services.inventory.get_part("FAN-80").on_hand == 4

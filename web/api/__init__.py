@@ -10,7 +10,7 @@ from swagger_ui_bundle import swagger_ui_path
 from werkzeug.exceptions import HTTPException
 
 from web import errors
-from web.api import locations, parts, purchasing, returns, shipments, stock
+from web.api import emails, locations, metrics, parts, purchasing, returns, shipments, stock
 from web.api.schemas import ErrorSchema
 
 ASSETS_URL = "/api/v1/docs/assets/"
@@ -26,6 +26,8 @@ BLUEPRINTS = (
     returns.returns_blp,
     returns.replacements_blp,
     *purchasing.BLUEPRINTS,
+    metrics.blp,
+    emails.blp,
 )
 
 

@@ -8,6 +8,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from carriers.status import TrackingStatus
+from returns.service_levels import sla_clock
 from returns.status import (
     Channel,
     Disposition,
@@ -55,6 +56,11 @@ class CustomerSchema(Schema):
     phone = Text(50, load_default=None, allow_none=True)
     vip = fields.Boolean(
         load_default=False, metadata={"description": "VIP or key account: priority +1"}
+    )
+    language = fields.String(
+        load_default="en",
+        validate=validate.OneOf(["en", "zh", "zh-CN", "zh-Hans", "zh_Hans"]),
+        metadata={"description": "The customer's language for e-mails: en or zh-Hans"},
     )
 
 
@@ -267,6 +273,7 @@ class RmaSchema(Schema):
             "email": v.rma.customer_email,
             "phone": v.rma.customer_phone,
             "vip": v.rma.vip,
+            "language": v.rma.customer_language,
         }
     )
     order_number = fields.Function(lambda v: v.rma.order_number)
@@ -293,7 +300,42 @@ class RmaSchema(Schema):
     shipments = fields.Function(lambda v: RmaShipmentSchema(many=True).dump(v.shipments))
     timeline = fields.Function(lambda v: TimelineSchema(many=True).dump(v.rma.transitions))
     supplier_claims = fields.Function(lambda v: SupplierClaimSchema(many=True).dump(v.rma.claims))
+    service_level = fields.Function(lambda v: _service_level(v.rma))
+    emails = fields.Function(lambda v: EmailOutSchema(many=True).dump(v.rma.emails))
     created_at = fields.Function(lambda v: v.rma.created_at.isoformat())
+
+
+class EmailOutSchema(Schema):
+    kind = fields.String()
+    to = fields.String(attribute="to_address")
+    language = fields.String()
+    subject = fields.String(allow_none=True)
+    status = fields.String(metadata={"description": "queued, sent, failed or bounced"})
+    error = fields.String(allow_none=True)
+    message_id = fields.String()
+    created_at = fields.AwareDateTime()
+    sent_at = fields.AwareDateTime(allow_none=True)
+
+
+def _iso(moment: Any) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def _service_level(rma: Any) -> dict[str, Any]:
+    clock = sla_clock(services().returns.levels, rma, services().clock.now())
+    return {
+        "first_response_due_at": _iso(rma.first_response_due_at),
+        "first_response_at": _iso(rma.first_response_at),
+        "resolution_due_at": _iso(rma.resolution_due_at),
+        "resolved_at": _iso(rma.resolved_at),
+        "next_target": clock.target or None,
+        "minutes_left": int(clock.left.total_seconds() // 60) if clock.left is not None else None,
+        "level": clock.level,
+    }
+
+
+class ReplySchema(Schema):
+    message = Text(5000, min_length=1, required=True)
 
 
 def _actor() -> str:
@@ -409,6 +451,15 @@ def release_refund(data: dict[str, Any], rma: str) -> Any:
     return services().returns.release_refund(
         _actor(), rma, data["reason"], supervisor=_supervisor()
     )
+
+
+@returns_blp.post("/<rma>/reply")
+@roles(*DESK)
+@returns_blp.arguments(ReplySchema)
+@returns_blp.response(200, RmaSchema)
+def reply(data: dict[str, Any], rma: str) -> Any:
+    """E-mail the customer; the first reply (or any action) is the RMA's first response."""
+    return services().returns.reply(_actor(), rma, data["message"])
 
 
 @replacements_blp.get("")

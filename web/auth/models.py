@@ -16,6 +16,11 @@ class Role(enum.StrEnum):
     SERVICE_DESK = "service_desk"
 
 
+#: The pages' languages (Babel locale ids); English is the default and the fallback.
+LANGUAGES = ("en", "zh_Hans")
+DEFAULT_LANGUAGE = "en"
+
+
 class User(Base):
     __tablename__ = "users"
 

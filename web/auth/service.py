@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from core.clock import Clock, SystemClock
 from core.db import UnitOfWork
 from core.errors import Conflict, InvalidInput, NotFound
-from web.auth.models import ApiToken, Role, User
+from web.auth.models import DEFAULT_LANGUAGE, LANGUAGES, ApiToken, Role, User
 
 TOKEN_PREFIX = "sf_"  # noqa: S105 (a marker that makes leaked tokens easy to scan for)
 MIN_PASSWORD_LENGTH = 10
@@ -41,8 +41,18 @@ class AuthService:
         self.clock = clock or SystemClock()
         self.hasher = hasher or PasswordHasher()
 
-    def create_user(self, email: str, role: Role | str, password: str, name: str = "") -> User:
+    def create_user(
+        self,
+        email: str,
+        role: Role | str,
+        password: str,
+        name: str = "",
+        language: str | None = None,
+    ) -> User:
         email = email.strip().lower()
+        language = language or DEFAULT_LANGUAGE
+        if language not in LANGUAGES:
+            raise InvalidInput("language", f"Unknown language {language!r}.")
         if "@" not in email:
             raise InvalidInput("email", f"{email!r} is not an e-mail address.")
         if len(password) < MIN_PASSWORD_LENGTH:
@@ -61,6 +71,7 @@ class AuthService:
                 email=email,
                 role=role,
                 name=name,
+                language=language,
                 active=True,
                 failed_logins=0,
                 password_hash=self.hasher.hash(password),
@@ -157,9 +168,15 @@ class AuthService:
         *,
         role: Role | str | None = None,
         active: bool | None = None,
+        language: str | None = None,
         acting_admin: int | None = None,
     ) -> User:
-        """Change a user's role or switch them off; an admin cannot lock themselves out."""
+        """Change a user's role, language or access; an admin cannot lock themselves out."""
+        if language is not None and language not in LANGUAGES:
+            choices = ", ".join(LANGUAGES)
+            raise InvalidInput(
+                "language", f"Unknown language {language!r}; choose one of {choices}."
+            )
         with UnitOfWork(self.session_factory) as uow:
             user = uow.session.get(User, user_id, with_for_update=True)
             if user is None:
@@ -176,11 +193,17 @@ class AuthService:
                     user.role = Role(role)
                 except ValueError:
                     raise InvalidInput("role", f"Unknown role {role!r}.") from None
+            if language is not None:
+                user.language = language
             if active is not None:
                 user.active = active
                 user.locked_until, user.failed_logins = None, 0
             uow.commit()
             return user
+
+    def set_language(self, user_id: int, language: str) -> User:
+        """A user's own choice of language for the pages."""
+        return self.update_user(user_id, language=language)
 
     def revoke_token(self, token_id: int) -> ApiToken:
         with UnitOfWork(self.session_factory) as uow:

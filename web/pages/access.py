@@ -7,10 +7,12 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from flask import abort
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from web.auth.models import Role
 from web.extensions import login_manager
+from web.labels import label
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -18,7 +20,6 @@ F = TypeVar("F", bound=Callable[..., Any])
 def roles_required(*allowed: Role) -> Callable[[F], F]:
     """Signed-out visitors go to the sign-in page; signed-in users of another role get 403."""
     allowed_set = frozenset(allowed)
-    names = ", ".join(sorted(role.value.replace("_", " ") for role in allowed_set))
 
     def decorator(view: F) -> F:
         @functools.wraps(view)
@@ -26,7 +27,8 @@ def roles_required(*allowed: Role) -> Callable[[F], F]:
             if not current_user.is_authenticated:
                 return login_manager.unauthorized()
             if current_user.role not in allowed_set:
-                abort(403, description=f"This page is for these roles: {names}.")
+                names = ", ".join(sorted(label(role) for role in allowed_set))
+                abort(403, description=_("This page is for these roles: %(roles)s.", roles=names))
             return view(*args, **kwargs)
 
         wrapper.allowed_roles = allowed_set  # type: ignore[attr-defined]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SelectField, StringField
@@ -12,32 +14,40 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from carriers.registry import SECRET_SETTINGS
 from core.errors import DomainError
-from web.auth.models import Role
+from web.auth.models import LANGUAGES, Role
 from web.extensions import services
+from web.i18n import LANGUAGE_NAMES
+from web.labels import label as readable
+from web.labels import lazy_label
 from web.pages.access import roles_required
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
-ROLE_CHOICES = [SelectChoice(role.value, role.value.replace("_", " ")) for role in Role]
+ROLE_CHOICES = [SelectChoice(role.value, lazy_label(role)) for role in Role]
+LANGUAGE_CHOICES = [SelectChoice(code, LANGUAGE_NAMES[code]) for code in LANGUAGES]
 
 
 class NewUserForm(FlaskForm):
-    email = EmailField("E-mail", validators=[DataRequired(), Length(max=254)])
-    name = StringField("Name", validators=[Optional(), Length(max=200)])
-    role = SelectField("Role", choices=ROLE_CHOICES)
-    password = PasswordField("Initial password", validators=[DataRequired(), Length(max=1024)])
+    email = EmailField(_l("E-mail"), validators=[DataRequired(), Length(max=254)])
+    name = StringField(_l("Name"), validators=[Optional(), Length(max=200)])
+    role = SelectField(_l("Role"), choices=ROLE_CHOICES)
+    language = SelectField(_l("Language"), choices=LANGUAGE_CHOICES, default="en")
+    password = PasswordField(_l("Initial password"), validators=[DataRequired(), Length(max=1024)])
 
 
 class UserForm(FlaskForm):
-    role = SelectField("Role", choices=ROLE_CHOICES)
+    role = SelectField(_l("Role"), choices=ROLE_CHOICES)
+    # Checked by the service (an unknown language is refused there); absent: left as it is.
+    language = SelectField(_l("Language"), choices=LANGUAGE_CHOICES, validate_choice=False)
     active = SelectField(
-        "Access", choices=[SelectChoice("1", "active"), SelectChoice("0", "switched off")]
+        _l("Access"),
+        choices=[SelectChoice("1", _l("active")), SelectChoice("0", _l("switched off"))],
     )
 
 
 class NewTokenForm(FlaskForm):
-    email = EmailField("For user", validators=[DataRequired(), Length(max=254)])
-    name = StringField("What it is for", validators=[Optional(), Length(max=100)])
+    email = EmailField(_l("For user"), validators=[DataRequired(), Length(max=254)])
+    name = StringField(_l("What it is for"), validators=[Optional(), Length(max=100)])
 
 
 class PlainForm(FlaskForm):
@@ -72,15 +82,21 @@ def create_user() -> ResponseReturnValue:
                 form.role.data or "",
                 form.password.data or "",
                 name=form.name.data or "",
+                language=form.language.data or None,
             )
         except DomainError as error:
             flash(error.message, "error")
         else:
             flash(
-                f"{user.email} can sign in now as {user.role.value.replace('_', ' ')}.", "success"
+                _(
+                    "%(email)s can sign in now as %(role)s.",
+                    email=user.email,
+                    role=readable(user.role),
+                ),
+                "success",
             )
     else:
-        flash("Give an e-mail address and a password.", "error")
+        flash(_("Give an e-mail address and a password."), "error")
     return redirect(url_for("admin.index"))
 
 
@@ -94,12 +110,13 @@ def update_user(user_id: int) -> ResponseReturnValue:
                 user_id,
                 role=form.role.data,
                 active=form.active.data == "1",
+                language=form.language.data or None,
                 acting_admin=current_user.id,
             )
         except DomainError as error:
             flash(error.message, "error")
         else:
-            flash(f"{user.email} updated.", "success")
+            flash(_("%(email)s updated.", email=user.email), "success")
     return redirect(url_for("admin.index"))
 
 
@@ -138,7 +155,10 @@ def revoke_token(token_id: int) -> ResponseReturnValue:
         except DomainError as error:
             flash(error.message, "error")
         else:
-            flash(f"Token {token.prefix}… revoked; it stops working at once.", "success")
+            flash(
+                _("Token %(prefix)s… revoked; it stops working at once.", prefix=token.prefix),
+                "success",
+            )
     return redirect(url_for("admin.index"))
 
 
@@ -148,11 +168,13 @@ def _secret_rows() -> list[dict[str, object]]:
     for name, label in SECRET_SETTINGS.items():
         if name in stored:
             who, when = stored[name]
-            source = f"set here by {who}, {when.strftime('%Y-%m-%d %H:%M')} UTC"
+            source = _(
+                "set here by %(who)s, %(when)s UTC", who=who, when=when.strftime("%Y-%m-%d %H:%M")
+            )
         elif current_app.config.get(name):
-            source = "from the configuration (SPAREFLOW_" + name + ")"
+            source = _("from the configuration (%(setting)s)", setting="SPAREFLOW_" + name)
         else:
-            source = "not set: webhooks from this provider are refused"
+            source = _("not set: webhooks from this provider are refused")
         rows.append({"name": name, "label": label, "source": source, "stored": name in stored})
     return rows
 
@@ -173,5 +195,8 @@ def carrier_secrets() -> ResponseReturnValue:
         elif value:
             store.set(name, value[:500], current_user.email)
             changed.append(name)
-    flash(f"Updated: {', '.join(changed)}." if changed else "Nothing changed.", "success")
+    flash(
+        _("Updated: %(names)s.", names=", ".join(changed)) if changed else _("Nothing changed."),
+        "success",
+    )
     return redirect(url_for("admin.index") + "#carrier-secrets")

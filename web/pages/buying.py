@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
@@ -21,6 +24,7 @@ from inventory.reorder import SuggestionFilters
 from web.auth.models import Role
 from web.downloads import xlsx_download
 from web.extensions import services
+from web.labels import label
 from web.pages.access import roles_required
 
 bp = Blueprint("buying", __name__, url_prefix="/buying")
@@ -30,13 +34,13 @@ PAGE_SIZE = 100
 
 
 class UploadForm(FlaskForm):
-    file = FileField("Workbook (.xlsx)", validators=[FileRequired("Choose an .xlsx file.")])
+    file = FileField(_l("Workbook (.xlsx)"), validators=[FileRequired(_l("Choose an .xlsx file."))])
 
 
 class ActionForm(FlaskForm):
     """A button that changes something: CSRF token and an optional reason."""
 
-    reason = StringField("Reason", validators=[Optional(), Length(max=200)])
+    reason = StringField(_l("Reason"), validators=[Optional(), Length(max=200)])
 
 
 def _filters() -> SuggestionFilters:
@@ -124,13 +128,31 @@ def reorder_import() -> ResponseReturnValue:
 @roles_required(*BUYERS)
 def recompute() -> ResponseReturnValue:
     summary = services().buying.reorder.recompute()  # CSRF checked by CSRFProtect
-    flash(
-        f"Recomputed suggested reorder points of {summary.parts} parts from "
-        f"{summary.window_days} days of demand ({summary.parts_with_demand} with demand); "
-        f"{summary.points_applied} computed point(s) changed; {summary.flagged} part(s) at or "
-        f"below their point ({summary.newly_flagged} new).",
-        "info",
+    message = " ".join(
+        (
+            ngettext(
+                "Recomputed the suggested reorder point of %(num)d part from %(days)d days of "
+                "demand (%(with_demand)d with demand);",
+                "Recomputed suggested reorder points of %(num)d parts from %(days)d days of "
+                "demand (%(with_demand)d with demand);",
+                summary.parts,
+                days=summary.window_days,
+                with_demand=summary.parts_with_demand,
+            ),
+            ngettext(
+                "%(num)d computed point changed;",
+                "%(num)d computed points changed;",
+                summary.points_applied,
+            ),
+            ngettext(
+                "%(num)d part at or below its point (%(new)d new).",
+                "%(num)d parts at or below their point (%(new)d new).",
+                summary.flagged,
+                new=summary.newly_flagged,
+            ),
+        )
     )
+    flash(message, "info")
     return redirect(url_for(".reorder"))
 
 
@@ -181,7 +203,7 @@ def _transition(number: str, action: str) -> ResponseReturnValue:
     except Conflict as conflict:  # e.g. sending an order that is no longer a draft
         flash(conflict.message, "error")
         return redirect(url_for(".purchase_order", number=number))
-    flash(f"{order.number} is now {order.status.value.replace('_', ' ')}.", "info")
+    flash(_("%(number)s is now %(state)s.", number=order.number, state=label(order.status)), "info")
     return redirect(url_for(".purchase_order", number=order.number))
 
 

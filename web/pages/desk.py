@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -26,6 +30,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Rege
 
 from carriers.status import TrackingStatus
 from core.errors import DomainError, InvalidInput
+from returns.service_levels import format_left, sla_clock
 from returns.status import (
     OPEN,
     PRIORITY_ORDER,
@@ -39,6 +44,7 @@ from returns.status import (
 )
 from web.auth.models import Role
 from web.extensions import services
+from web.labels import lazy_label
 from web.pages.access import roles_required
 from web.printing import qr_svg
 
@@ -49,64 +55,73 @@ LINE_ROWS = 3
 
 
 def _choices(enum: Any) -> list[SelectChoice]:
-    return [
-        SelectChoice(member.value, member.value.replace("_", " ").capitalize()) for member in enum
-    ]
+    return [SelectChoice(member.value, lazy_label(member, capitalize=True)) for member in enum]
 
 
 class LineForm(Form):
-    sku = StringField("SKU", validators=[Optional(), Length(max=64)])
-    qty = IntegerField("Qty", validators=[Optional(), NumberRange(min=1, max=100_000)])
-    serial = StringField("Serial", validators=[Optional(), Length(max=100)])
+    sku = StringField(_l("SKU"), validators=[Optional(), Length(max=64)])
+    qty = IntegerField(_l("Qty"), validators=[Optional(), NumberRange(min=1, max=100_000)])
+    serial = StringField(_l("Serial"), validators=[Optional(), Length(max=100)])
     unit_price = DecimalField(
-        "Unit price paid", places=2, validators=[Optional(), NumberRange(min=0)]
+        _l("Unit price paid"), places=2, validators=[Optional(), NumberRange(min=0)]
     )
 
 
 class IntakeForm(FlaskForm):
-    customer_name = StringField("Customer name", validators=[DataRequired(), Length(max=200)])
+    customer_name = StringField(_l("Customer name"), validators=[DataRequired(), Length(max=200)])
     customer_email = EmailField(
-        "E-mail",
+        _l("E-mail"),
         validators=[
             DataRequired(),
-            Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", message="Not an e-mail address."),
+            Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", message=_l("Not an e-mail address.")),
             Length(max=254),
         ],
     )
-    customer_phone = StringField("Phone", validators=[Optional(), Length(max=50)])
-    vip = BooleanField("VIP / key account (raises the priority one step)")
-    order_number = StringField("Order number", validators=[Optional(), Length(max=100)])
+    customer_phone = StringField(_l("Phone"), validators=[Optional(), Length(max=50)])
+    vip = BooleanField(_l("VIP / key account (raises the priority one step)"))
+    order_number = StringField(_l("Order number"), validators=[Optional(), Length(max=100)])
     payment_reference = StringField(
-        "Payment to refund (e.g. pi_...)", validators=[Optional(), Length(max=100)]
+        _l("Payment to refund (e.g. pi_...)"), validators=[Optional(), Length(max=100)]
     )
-    purchase_date = DateField("Purchase date", validators=[Optional()])
-    channel = SelectField("Channel", choices=_choices(Channel))
-    reason = SelectField("Reason", choices=_choices(Reason))
-    resolution = SelectField("The customer wants", choices=_choices(Resolution))
-    priority = SelectField("Priority", choices=_choices(Priority), default=Priority.MEDIUM.value)
-    description = TextAreaField("Fault description", validators=[Optional(), Length(max=5000)])
+    purchase_date = DateField(_l("Purchase date"), validators=[Optional()])
+    channel = SelectField(_l("Channel"), choices=_choices(Channel))
+    reason = SelectField(_l("Reason"), choices=_choices(Reason))
+    resolution = SelectField(_l("The customer wants"), choices=_choices(Resolution))
+    priority = SelectField(
+        _l("Priority"), choices=_choices(Priority), default=Priority.MEDIUM.value
+    )
+    description = TextAreaField(_l("Fault description"), validators=[Optional(), Length(max=5000)])
     lines = FieldList(FormField(LineForm), min_entries=LINE_ROWS, max_entries=LINE_ROWS)
     override_reason = TextAreaField(
-        "Supervisor override: why accept outside the policy",
+        _l("Supervisor override: why accept outside the policy"),
         validators=[Optional(), Length(max=1000)],
     )
 
 
 class AuthoriseForm(FlaskForm):
-    carrier = SelectField("Customer's own carrier", choices=[], validators=[Optional()])
-    tracking_number = StringField("Their tracking number", validators=[Optional(), Length(max=64)])
+    carrier = SelectField(_l("Customer's own carrier"), choices=[], validators=[Optional()])
+    tracking_number = StringField(
+        _l("Their tracking number"), validators=[Optional(), Length(max=64)]
+    )
 
 
 class ReasonForm(FlaskForm):
-    reason = TextAreaField("Reason", validators=[DataRequired(), Length(max=1000)])
+    reason = TextAreaField(_l("Reason"), validators=[DataRequired(), Length(max=1000)])
+
+
+class ReplyForm(FlaskForm):
+    message = TextAreaField(
+        _l("Reply to the customer (sent by e-mail)"),
+        validators=[DataRequired(), Length(max=5000)],
+    )
 
 
 class FollowUpForm(FlaskForm):
     satisfaction = SelectField(
-        "Satisfaction", choices=[SelectChoice(str(n), str(n)) for n in range(5, 0, -1)]
+        _l("Satisfaction"), choices=[SelectChoice(str(n), str(n)) for n in range(5, 0, -1)]
     )
-    confirmed_fixed = BooleanField("Customer confirms it is resolved")
-    comment = TextAreaField("Comment", validators=[Optional(), Length(max=2000)])
+    confirmed_fixed = BooleanField(_l("Customer confirms it is resolved"))
+    comment = TextAreaField(_l("Comment"), validators=[Optional(), Length(max=2000)])
 
 
 def _actor() -> str:
@@ -127,11 +142,47 @@ def queue() -> ResponseReturnValue:
     if status is None:
         rows = [rma for rma in rows if rma.status in OPEN]
     rank = {priority: index for index, priority in enumerate(reversed(PRIORITY_ORDER))}
-    rows.sort(key=lambda rma: (rank[rma.priority], rma.created_at))
+    now = services().clock.now()
+    levels = services().returns.levels
+    clocks = {rma.number: sla_clock(levels, rma, now) for rma in rows}
+    never = timedelta(days=36500)
+
+    def urgency(rma: Any) -> tuple[Any, ...]:
+        # Priority first, then whatever runs out of time first (breaches at the top).
+        left = clocks[rma.number].left
+        return (rank[rma.priority], left if left is not None else never, rma.created_at)
+
+    rows.sort(key=urgency)
     held = [rma for rma in rows if rma.refund_status in (RefundStatus.HELD, RefundStatus.FAILED)]
+    audiences = ["desk", "supervisors"] if _supervisor() else ["desk"]
     return render_template(
-        "desk_queue.html", rows=rows, state=state, states=list(RmaStatus), held=held
+        "desk_queue.html",
+        rows=rows,
+        state=state,
+        states=list(RmaStatus),
+        held=held,
+        clocks=clocks,
+        format_left=format_left,
+        alerts=services().service_levels.unread(audiences),
+        alerts_form=FlaskForm(),
     )
+
+
+@bp.post("/alerts/read")
+@roles_required(*DESK)
+def alerts_read() -> ResponseReturnValue:
+    """Mark the desk's alerts read (supervisors also theirs)."""
+    if FlaskForm().validate_on_submit():
+        ids = [int(v) for v in request.form.getlist("id") if v.isdigit()][:200]
+        audiences = ["desk", "supervisors"] if _supervisor() else ["desk"]
+        done = services().service_levels.mark_read(_actor(), ids, audiences)
+        flash(
+            ngettext("%(num)d alert marked read.", "%(num)d alerts marked read.", done),
+            "success",
+        )
+    else:
+        flash(_("The form expired; try again."), "error")
+    return redirect(url_for("desk.queue"))
 
 
 def _intake_values(form: IntakeForm) -> dict[str, Any]:
@@ -193,16 +244,18 @@ def new() -> ResponseReturnValue:
             if not line["qty"] or line["unit_price"] is None
         ]
         if not values["lines"]:
-            form.lines.errors = ["Add at least one line: the SKU, quantity and price paid."]
+            form.lines.errors = [_("Add at least one line: the SKU, quantity and price paid.")]
         elif missing:
-            form.lines.errors = [f"Line {missing[0] + 1} needs a quantity and the price paid."]
+            form.lines.errors = [
+                _("Line %(num)d needs a quantity and the price paid.", num=missing[0] + 1)
+            ]
         else:
             try:
                 view = services().returns.create(_actor(), supervisor=_supervisor(), **values)
             except InvalidInput as error:
                 _attach_error(form, error)
             else:
-                flash(f"{view.rma.number} opened.", "success")
+                flash(_("%(number)s opened.", number=view.rma.number), "success")
                 return redirect(url_for("desk.detail", number=view.rma.number))
     status = 422 if form.is_submitted() else 200
     return render_template("desk_new.html", form=form, supervisor=_supervisor()), status
@@ -210,10 +263,15 @@ def new() -> ResponseReturnValue:
 
 def _action_forms(number: str) -> dict[str, FlaskForm]:
     authorise = AuthoriseForm()
-    authorise.carrier.choices = [SelectChoice("", "— buy a prepaid label —")] + [
+    authorise.carrier.choices = [SelectChoice("", _("— buy a prepaid label —"))] + [
         SelectChoice(name, name) for name in sorted(services().carriers.adapters)
     ]
-    return {"authorise": authorise, "reason": ReasonForm(), "followup": FollowUpForm()}
+    return {
+        "authorise": authorise,
+        "reason": ReasonForm(),
+        "followup": FollowUpForm(),
+        "reply": ReplyForm(),
+    }
 
 
 @bp.get("/<number>")
@@ -221,10 +279,15 @@ def _action_forms(number: str) -> dict[str, FlaskForm]:
 def detail(number: str) -> ResponseReturnValue:
     view = services().returns.get(number)
     allowed = TRANSITIONS[view.rma.status]
+    returns = services().returns
     return render_template(
         "desk_rma.html",
         view=view,
         rma=view.rma,
+        clock=sla_clock(returns.levels, view.rma, services().clock.now()),
+        format_left=format_left,
+        mail_enabled=returns.messages is not None,
+        status_url=services().status_links.url(view.rma.number),
         allowed=allowed,
         forms=_action_forms(number),
         supervisor=_supervisor(),
@@ -245,11 +308,22 @@ def sheet(number: str) -> ResponseReturnValue:
         rma=view.rma,
         shipments=view.shipments,
         qr=qr_svg(view.rma.number),
-        address=current_app.config.get("RETURNS_ADDRESS") or {},
+        address=services().returns.receiving_address(),
     )
 
 
-ACTIONS = {"authorise", "reject", "cancel", "close", "release-refund", "follow-up", "carrier-event"}
+#: Each action and how the success message names it.
+ACTION_NAMES = {
+    "authorise": _l("authorise"),
+    "reject": _l("reject"),
+    "cancel": _l("cancel"),
+    "close": _l("close"),
+    "release-refund": _l("release refund"),
+    "follow-up": _l("follow up"),
+    "carrier-event": _l("carrier event"),
+    "reply": _l("reply"),
+}
+ACTIONS = set(ACTION_NAMES)
 #: What the desk may record by hand when the carrier confirms by phone or e-mail.
 MANUAL_EVENTS = (
     TrackingStatus.PICKED_UP,
@@ -270,7 +344,7 @@ def act(number: str, action: str) -> ResponseReturnValue:
         if action == "authorise":
             form = forms["authorise"]
             if not form.validate_on_submit():
-                raise InvalidInput("carrier", "Check the carrier and tracking number.")
+                raise InvalidInput("carrier", _("Check the carrier and tracking number."))
             carrier = form.carrier.data or None
             returns.authorise(
                 _actor(),
@@ -285,11 +359,11 @@ def act(number: str, action: str) -> ResponseReturnValue:
                 s.value for s in MANUAL_EVENTS
             }:
                 raise InvalidInput(
-                    "reason", "Choose what the carrier confirmed and say how you know."
+                    "reason", _("Choose what the carrier confirmed and say how you know.")
                 )
             tracking = returns.get(number).rma.return_tracking_number
             if not tracking:
-                raise InvalidInput("tracking_number", "This return has no parcel yet.")
+                raise InvalidInput("tracking_number", _("This return has no parcel yet."))
             services().carriers.record_event(
                 _actor(),
                 tracking_number=tracking,
@@ -297,10 +371,15 @@ def act(number: str, action: str) -> ResponseReturnValue:
                 occurred_at=None,
                 reason=reason,
             )
+        elif action == "reply":
+            form = forms["reply"]
+            if not form.validate_on_submit():
+                raise InvalidInput("message", _("Write the reply (up to 5,000 characters)."))
+            returns.reply(_actor(), number, form.message.data or "")
         elif action == "follow-up":
             form = forms["followup"]
             if not form.validate_on_submit():
-                raise InvalidInput("satisfaction", "Choose a satisfaction score.")
+                raise InvalidInput("satisfaction", _("Choose a satisfaction score."))
             returns.record_followup(
                 _actor(),
                 number,
@@ -314,7 +393,7 @@ def act(number: str, action: str) -> ResponseReturnValue:
             if action == "close":
                 returns.close(_actor(), number, reason)
             elif not reason:
-                raise InvalidInput("reason", "Say why: the reason goes on the timeline.")
+                raise InvalidInput("reason", _("Say why: the reason goes on the timeline."))
             elif action == "reject":
                 returns.reject(_actor(), number, reason)
             elif action == "cancel":
@@ -324,5 +403,7 @@ def act(number: str, action: str) -> ResponseReturnValue:
     except DomainError as error:
         flash(error.message, "error")
     else:
-        flash(f"{number}: {action.replace('-', ' ')} done.", "success")
+        flash(
+            _("%(number)s: %(action)s done.", number=number, action=ACTION_NAMES[action]), "success"
+        )
     return redirect(url_for("desk.detail", number=number))

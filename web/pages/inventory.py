@@ -4,14 +4,19 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template, request
 from flask.typing import ResponseReturnValue
+from flask_babel import format_date
+from flask_babel import gettext as _
 from flask_login import login_required
 
 from web.charts import step_chart
 from web.extensions import services
+from web.pages.metrics import metrics_service, trend_charts
 
 bp = Blueprint("inventory", __name__)
 
 PAGE_SIZE = 50
+#: Whole weeks of service metrics charted on the dashboard (and this week so far).
+DASHBOARD_WEEKS = 8
 
 
 @bp.get("/")
@@ -40,11 +45,14 @@ def parts() -> ResponseReturnValue:
 @login_required
 def dashboard() -> ResponseReturnValue:
     short = services().inventory.list_parts(below_reorder_point=True, active=True, limit=500)
+    service = metrics_service().weeks(DASHBOARD_WEEKS)
     return render_template(
         "dashboard.html",
         short=short[:10],
         short_count=len(short),
         desk=services().returns.desk_summary(),
+        service=service,
+        service_charts=trend_charts(service),
     )
 
 
@@ -54,10 +62,13 @@ def part(sku: str) -> ResponseReturnValue:
     inventory = services().inventory
     report = inventory.stock_report(sku)
     moves = inventory.list_moves(sku, limit=25)
+    history = inventory.stock_history(sku)
     chart = step_chart(
-        inventory.stock_history(sku),
-        f"On hand of {report.totals.part.sku}, 90 days",
+        history,
+        _("On hand of %(sku)s, 90 days", sku=report.totals.part.sku),
         services().clock.now(),
+        start_text=format_date(history[0][0], "dd MMM") if history else None,
+        end_text=_("today"),
     )
     reservations = inventory.open_reservations(sku)
     return render_template(

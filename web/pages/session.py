@@ -6,6 +6,8 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
@@ -17,8 +19,8 @@ bp = Blueprint("session", __name__)
 
 
 class SignInForm(FlaskForm):
-    email = EmailField("E-mail", validators=[DataRequired(), Length(max=254)])
-    password = PasswordField("Password", validators=[DataRequired(), Length(max=1024)])
+    email = EmailField(_l("E-mail"), validators=[DataRequired(), Length(max=254)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=1024)])
 
 
 @login_manager.user_loader
@@ -26,12 +28,15 @@ def load_user(user_id: str):  # type: ignore[no-untyped-def]
     return services().auth.load_user(int(user_id)) if user_id.isdigit() else None
 
 
-def _safe_next(target: str | None) -> str:
-    # Only local paths: an attacker's link must not bounce a fresh sign-in to another site.
+def safe_next(target: str | None) -> str:
+    """``target`` when it is a local path, else the parts page.
+
+    Only local paths: an attacker's link must not bounce a fresh sign-in to another site."""
     if (
         target
         and target.startswith("/")
         and not target.startswith("//")
+        and "\\" not in target  # browsers read "/\\host" as "//host"
         and not urlsplit(target).netloc
     ):
         return target
@@ -51,8 +56,8 @@ def sign_in() -> ResponseReturnValue:
             user = services().auth.check_password(form.email.data or "", form.password.data or "")
             if user is not None:
                 login_user(user)
-                return redirect(_safe_next(request.args.get("next")))
-            flash("That e-mail and password do not match an active account.", "error")
+                return redirect(safe_next(request.args.get("next")))
+            flash(_("That e-mail and password do not match an active account."), "error")
             status = 401
     return render_template("sign_in.html", form=form), status
 

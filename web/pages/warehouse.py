@@ -10,6 +10,9 @@ from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import Field, IntegerField, SelectField, StringField
@@ -20,48 +23,49 @@ from core.errors import DomainError, InvalidInput
 from returns.status import TRANSITIONS, Disposition, RmaStatus
 from web.auth.models import Role
 from web.extensions import services
+from web.labels import label
 from web.pages.access import roles_required
 from web.printing import qr_svg
 
 bp = Blueprint("warehouse", __name__, url_prefix="/warehouse")
 
 WAREHOUSE = (Role.WAREHOUSE, Role.ADMIN)
-SCAN = [DataRequired(message="Scan or type it."), Length(max=64)]
-QTY = [DataRequired(message="How many?"), NumberRange(min=1, max=1_000_000)]
+SCAN = [DataRequired(message=_l("Scan or type it.")), Length(max=64)]
+QTY = [DataRequired(message=_l("How many?")), NumberRange(min=1, max=1_000_000)]
 
 
 class ReceiveForm(FlaskForm):
-    part = StringField("Part (scan SKU or barcode)", validators=SCAN)
-    location = StringField("Into bin", validators=SCAN)
-    qty = IntegerField("Quantity", validators=QTY)
+    part = StringField(_l("Part (scan SKU or barcode)"), validators=SCAN)
+    location = StringField(_l("Into bin"), validators=SCAN)
+    qty = IntegerField(_l("Quantity"), validators=QTY)
     reference = StringField(
-        "Reference (PO, delivery note)", validators=[Optional(), Length(max=100)]
+        _l("Reference (PO, delivery note)"), validators=[Optional(), Length(max=100)]
     )
 
 
 class MoveForm(FlaskForm):
-    part = StringField("Part (scan SKU or barcode)", validators=SCAN)
-    from_location = StringField("From bin", validators=SCAN)
-    to_location = StringField("To bin", validators=SCAN)
-    qty = IntegerField("Quantity", validators=QTY)
+    part = StringField(_l("Part (scan SKU or barcode)"), validators=SCAN)
+    from_location = StringField(_l("From bin"), validators=SCAN)
+    to_location = StringField(_l("To bin"), validators=SCAN)
+    qty = IntegerField(_l("Quantity"), validators=QTY)
 
 
 class CountForm(FlaskForm):
-    location = StringField("Bin", validators=SCAN)
-    part = StringField("Part (scan SKU or barcode)", validators=SCAN)
+    location = StringField(_l("Bin"), validators=SCAN)
+    part = StringField(_l("Part (scan SKU or barcode)"), validators=SCAN)
     counted_qty = IntegerField(
-        "Counted", validators=[Optional(), NumberRange(min=0, max=1_000_000)]
+        _l("Counted"), validators=[Optional(), NumberRange(min=0, max=1_000_000)]
     )
 
 
 class ShipForm(FlaskForm):
-    carrier = SelectField("Carrier", choices=[])
-    tracking_number = StringField("Tracking number (scan the label)", validators=SCAN)
+    carrier = SelectField(_l("Carrier"), choices=[])
+    tracking_number = StringField(_l("Tracking number (scan the label)"), validators=SCAN)
 
 
 class ScanRmaForm(FlaskForm):
     rma = StringField(
-        "Scan the RMA number on the parcel", validators=[DataRequired(), Length(max=20)]
+        _l("Scan the RMA number on the parcel"), validators=[DataRequired(), Length(max=20)]
     )
 
 
@@ -122,10 +126,15 @@ def receive() -> ResponseReturnValue:
             reference=form.reference.data or None,
             reason="goods in",
         )
-        return f"Received {move.qty} x {sku} into {move.to_location.code}."
+        return _(
+            "Received %(qty)d x %(sku)s into %(bin)s.",
+            qty=move.qty,
+            sku=sku,
+            bin=move.to_location.code,
+        )
 
     return _stock_form(
-        ReceiveForm, "warehouse_form.html", "Receive stock", act, {"location": "location"}
+        ReceiveForm, "warehouse_form.html", _("Receive stock"), act, {"location": "location"}
     )
 
 
@@ -141,12 +150,18 @@ def move() -> ResponseReturnValue:
             qty=form.qty.data,
         )
         source, target = moved.from_location.code, moved.to_location.code
-        return f"Moved {moved.qty} x {sku} from {source} to {target}."
+        return _(
+            "Moved %(qty)d x %(sku)s from %(source)s to %(target)s.",
+            qty=moved.qty,
+            sku=sku,
+            source=source,
+            target=target,
+        )
 
     return _stock_form(
         MoveForm,
         "warehouse_form.html",
-        "Move between bins",
+        _("Move between bins"),
         act,
         {
             "from_location": "from_location",
@@ -161,7 +176,9 @@ def move() -> ResponseReturnValue:
 def count() -> ResponseReturnValue:
     def act(form: CountForm, sku: str) -> str:
         if form.counted_qty.data is None:
-            raise InvalidInput("counted_qty", "Enter how many you counted (0 if the bin is empty).")
+            raise InvalidInput(
+                "counted_qty", _("Enter how many you counted (0 if the bin is empty).")
+            )
         move = services().inventory.adjust(
             _actor(),
             sku=sku,
@@ -170,15 +187,20 @@ def count() -> ResponseReturnValue:
             reason="cycle count",
         )
         difference = move.signed_difference or 0
-        return (
-            f"Counted {move.counted_qty} x {sku} in {form.location.data.upper()}: "
-            f"{'no difference' if not difference else f'difference {difference:+d}'}."
+        values = {"qty": move.counted_qty, "sku": sku, "bin": form.location.data.upper()}
+        if not difference:
+            return _("Counted %(qty)d x %(sku)s in %(bin)s: no difference.", **values)
+        signed = f"{difference:+d}"
+        return _(
+            "Counted %(qty)d x %(sku)s in %(bin)s: difference %(difference)s.",
+            difference=signed,
+            **values,
         )
 
     return _stock_form(
         CountForm,
         "warehouse_form.html",
-        "Cycle count",
+        _("Cycle count"),
         act,
         {"location": "location", "counted_qty": "counted_qty"},
     )
@@ -207,9 +229,9 @@ def ship(replacement_id: int) -> ResponseReturnValue:
         except DomainError as error:
             flash(error.message, "error")
         else:
-            flash(f"Replacement for {view.rma.number} shipped.", "success")
+            flash(_("Replacement for %(number)s shipped.", number=view.rma.number), "success")
     else:
-        flash("Scan the tracking number of the parcel's label.", "error")
+        flash(_("Scan the tracking number of the parcel's label."), "error")
     return redirect(url_for("warehouse.index"))
 
 
@@ -223,7 +245,7 @@ def _ship_form() -> ShipForm:
 
 class ScanPurchaseOrderForm(FlaskForm):
     number = StringField(
-        "Scan the purchase order number", validators=[DataRequired(), Length(max=30)]
+        _l("Scan the purchase order number"), validators=[DataRequired(), Length(max=30)]
     )
 
 
@@ -235,7 +257,7 @@ def scan_purchase_order() -> ResponseReturnValue:
         number = (form.number.data or "").strip().upper()
         return redirect(url_for("warehouse.goods_in", number=number))
     return render_template(
-        "warehouse_form.html", form=form, title="Receive against a purchase order"
+        "warehouse_form.html", form=form, title=_("Receive against a purchase order")
     )
 
 
@@ -253,13 +275,22 @@ def goods_in(number: str) -> ResponseReturnValue:
             raw = (request.form.get(f"qty-{line.id}") or "").strip()
             if raw:
                 if not raw.isdigit():
-                    flash(f"{line.part.sku}: {raw!r} is not a whole number.", "error")
+                    flash(
+                        _(
+                            "%(sku)s: %(value)s is not a whole number.",
+                            sku=line.part.sku,
+                            value=repr(raw),
+                        ),
+                        "error",
+                    )
                     return redirect(request.path)
                 if int(raw) > 0:
                     lines.append({"sku": line.part.sku, "qty": int(raw)})
         try:
             if not lines:
-                raise InvalidInput("lines", "Enter the quantity that arrived on at least one line.")
+                raise InvalidInput(
+                    "lines", _("Enter the quantity that arrived on at least one line.")
+                )
             order, moves = purchasing.receive(
                 _actor(), number, location=location, lines=lines, reason="goods in"
             )
@@ -268,8 +299,13 @@ def goods_in(number: str) -> ResponseReturnValue:
         else:
             received = sum(move.qty for move in moves)
             flash(
-                f"Received {received} unit(s) against {order.number}; it is now "
-                f"{order.status.value.replace('_', ' ')}.",
+                ngettext(
+                    "Received %(num)d unit against %(number)s; it is now %(state)s.",
+                    "Received %(num)d units against %(number)s; it is now %(state)s.",
+                    received,
+                    number=order.number,
+                    state=label(order.status),
+                ),
                 "success",
             )
         return redirect(request.path)
@@ -316,7 +352,7 @@ def parcel(number: str) -> ResponseReturnValue:
                     empty=empty,
                     note=request.form.get("note") or "",
                 )
-                flash(f"{number} booked in.", "success")
+                flash(_("%(number)s booked in.", number=number), "success")
             else:
                 decisions = [
                     {
@@ -328,9 +364,9 @@ def parcel(number: str) -> ResponseReturnValue:
                     if line.received_qty
                 ]
                 returns.inspect(_actor(), number, lines=decisions)
-                flash(f"{number} inspected.", "success")
+                flash(_("%(number)s inspected.", number=number), "success")
         except (DomainError, ValueError, KeyError) as error:
-            flash(getattr(error, "message", "Fill in every line."), "error")
+            flash(getattr(error, "message", _("Fill in every line.")), "error")
         return redirect(url_for("warehouse.parcel", number=number))
     can_receive = RmaStatus.RECEIVED in TRANSITIONS[rma.status]
     return render_template(

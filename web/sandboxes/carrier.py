@@ -53,6 +53,7 @@ class SandboxCarrier:
     parcels: dict[str, Parcel] = field(default_factory=dict)
     idempotent: dict[str, dict[str, Any]] = field(default_factory=dict)
     deliveries: list[dict[str, Any]] = field(default_factory=list)  # what was sent, for tests
+    labels: list[dict[str, Any]] = field(default_factory=list)  # every label made, for tests
     lock: threading.Lock = field(default_factory=threading.Lock)
     counter: itertools.count = field(default_factory=lambda: itertools.count(1))
 
@@ -180,6 +181,9 @@ def create_sandbox_carrier(
         }
         with carrier.lock:
             carrier.parcels[number] = parcel
+            carrier.labels.append(
+                {"key": key, "tracking_number": number, "reference": parcel.reference}
+            )
             if key:
                 carrier.idempotent[key] = answer
         if carrier.auto_journey:
@@ -213,6 +217,12 @@ def create_sandbox_carrier(
     def deliveries() -> Any:
         with carrier.lock:
             return jsonify(list(carrier.deliveries))
+
+    @app.get("/v1/labels")
+    def labels() -> Any:
+        """Every label made (a replayed idempotency key makes none), oldest first."""
+        with carrier.lock:
+            return jsonify(list(carrier.labels))
 
     @app.get("/healthz")
     def healthz() -> Any:

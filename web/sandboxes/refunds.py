@@ -28,6 +28,9 @@ class RefundsSandbox:
     #: Sleep after the refund is made, before answering: the caller may die (or time out)
     #: between the provider acting and the caller recording it, the case idempotency is for.
     answer_delay_seconds: float = 0.0
+    #: Every authorised create request, with its idempotency key and the refund it got
+    #: (new or replayed): what load and crash tests count to prove "exactly once".
+    requests: list[dict[str, Any]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     counter: itertools.count = field(default_factory=lambda: itertools.count(1))
 
@@ -66,6 +69,7 @@ def create_refunds_sandbox(api_key: str = "sk_test_sandbox") -> Flask:
                         "idempotency_key_in_use",
                         "Keys for idempotent requests can only be used with the same parameters.",
                     )
+                sandbox.requests.append({"key": key, "refund": refund["id"], "replay": True})
                 return jsonify(refund), 200
             intent = form.get("payment_intent", "")
             if not intent.startswith("pi_"):
@@ -88,6 +92,7 @@ def create_refunds_sandbox(api_key: str = "sk_test_sandbox") -> Flask:
                 },
             }
             sandbox.refunds.append(refund)
+            sandbox.requests.append({"key": key, "refund": refund["id"], "replay": False})
             if key:
                 sandbox.by_key[key] = (form, refund)
         if sandbox.answer_delay_seconds:
@@ -102,6 +107,12 @@ def create_refunds_sandbox(api_key: str = "sk_test_sandbox") -> Flask:
             return jsonify(
                 {"object": "list", "data": list(reversed(sandbox.refunds)), "has_more": False}
             )
+
+    @app.get("/sandbox/requests")
+    def requests_seen() -> Any:
+        """Not Stripe: every create request that got a refund, oldest first, with its key."""
+        with sandbox.lock:
+            return jsonify({"data": list(sandbox.requests)})
 
     @app.post("/sandbox/faults")
     def faults() -> Any:

@@ -1,0 +1,35 @@
+"""The app the benchmark serves: spareflow, plus one bare endpoint to measure against.
+
+``POST /bench/bare-webhook/<carrier>`` verifies the webhook's signature exactly as the real
+endpoint does, and answers 200: no parsing, no database. The real endpoint's rate divided by
+this one's is what storing and applying an event costs on the same server.
+
+    gunicorn -w 4 --chdir <repo> 'bench.bench_app:create_app()'
+"""
+
+from __future__ import annotations
+
+from flask import Flask, Response, request
+
+from carriers.events import WebhookRequest
+from web import create_app as create_spareflow
+from web.extensions import csrf, services
+
+
+def create_app() -> Flask:
+    app = create_spareflow()
+
+    def bare_webhook(carrier: str) -> Response:
+        webhook = WebhookRequest(
+            body=request.get_data(),
+            headers=dict(request.headers),
+            query=request.args.to_dict(),
+            content_type=request.content_type or "",
+        )
+        spareflow = services()
+        spareflow.carriers.adapter(carrier).verify_webhook(webhook, spareflow.clock.now())
+        return Response('{"received": true}', status=200, content_type="application/json")
+
+    app.add_url_rule("/bench/bare-webhook/<carrier>", view_func=bare_webhook, methods=["POST"])
+    csrf.exempt(bare_webhook)
+    return app

@@ -1,0 +1,220 @@
+"""The scheduled watch on service levels: warn the desk before a deadline, escalate a breach.
+
+Each RMA has two deadlines (first response, resolution), set at intake in its desk's working
+hours (``returns.service_levels``). When most of the time is gone the desk is warned; when a
+deadline passes unmet, supervisors are alerted. Each warning and each breach is a
+notification (shown in the web pages) and an e-mail, created once per RMA, target and kind,
+however often the job runs and however many schedulers run it (row locks and unique keys).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session
+
+from core.clock import Clock
+from core.db import UnitOfWork, insert_ignoring_conflicts
+from returns.messages import Messages
+from returns.models import Notification, Rma, RmaTransition
+from returns.service_levels import ServiceLevels, format_left
+from returns.status import OPEN
+
+SYSTEM = "spareflow"
+#: Who hears of what: the desk is warned, supervisors (admins) get the breaches.
+DESK_ROLE, SUPERVISOR_ROLE = "service_desk", "admin"
+
+#: Addresses and languages of the active staff with a role.
+StaffDirectory = Callable[[Session, str], list[tuple[str, str]]]
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str  # "first_response" or "resolution"
+    due: str
+    done: str
+    warned: str
+    escalated: str
+
+
+TARGETS = (
+    Target(
+        "first_response",
+        "first_response_due_at",
+        "first_response_at",
+        "response_warned_at",
+        "response_escalated_at",
+    ),
+    Target(
+        "resolution",
+        "resolution_due_at",
+        "resolved_at",
+        "resolution_warned_at",
+        "resolution_escalated_at",
+    ),
+)
+
+
+class ServiceLevelMonitor:
+    def __init__(
+        self,
+        session_factory: Callable[[], Session],
+        clock: Clock,
+        levels: ServiceLevels,
+        messages: Messages | None,
+        staff: StaffDirectory,
+        rma_url: Callable[[str], str],
+    ):
+        self.session_factory = session_factory
+        self.clock = clock
+        self.levels = levels
+        self.messages = messages
+        self.staff = staff
+        self.rma_url = rma_url
+
+    def check(self) -> int:
+        """One pass over the open RMAs; returns how many warnings and breaches it raised."""
+        raised = 0
+        with UnitOfWork(self.session_factory) as uow:
+            session, now = uow.session, self.clock.now()
+            watched = session.scalars(
+                select(Rma)
+                .where(
+                    Rma.status.in_(OPEN),
+                    or_(
+                        and_(
+                            Rma.first_response_at.is_(None),
+                            Rma.response_escalated_at.is_(None),
+                            Rma.first_response_due_at.is_not(None),
+                        ),
+                        and_(
+                            Rma.resolved_at.is_(None),
+                            Rma.resolution_escalated_at.is_(None),
+                            Rma.resolution_due_at.is_not(None),
+                        ),
+                    ),
+                )
+                .order_by(Rma.id)
+                .with_for_update(skip_locked=True)
+            ).all()
+            for rma in watched:
+                deadlines = self.levels.deadlines(rma.channel, rma.priority, rma.created_at)
+                warnings = {
+                    "first_response": deadlines.first_response_warning,
+                    "resolution": deadlines.resolution_warning,
+                }
+                for target in TARGETS:
+                    raised += self._watch(session, rma, target, warnings[target.name], now)
+            uow.commit()
+        return raised
+
+    def _watch(
+        self, session: Session, rma: Rma, target: Target, warn_at: datetime, now: datetime
+    ) -> int:
+        due: datetime | None = getattr(rma, target.due)
+        if due is None or getattr(rma, target.done) or getattr(rma, target.escalated):
+            return 0
+        label = target.name.replace("_", " ")
+        if now >= due:
+            setattr(rma, target.escalated, now)
+            if getattr(rma, target.warned) is None:
+                setattr(rma, target.warned, now)  # no warning after the breach
+            text = (
+                f"{rma.number} missed its {label} target (due {due:%Y-%m-%d %H:%M} UTC): "
+                "escalated to supervisors"
+            )
+            self._raise(session, rma, target, "breach", SUPERVISOR_ROLE, "supervisors", due, text)
+            return 1
+        if now >= warn_at and getattr(rma, target.warned) is None:
+            setattr(rma, target.warned, now)
+            left = format_left(self.levels.time_left(rma.channel, due, now))
+            text = f"{rma.number}: {label} due {due:%Y-%m-%d %H:%M} UTC ({left} of desk time left)"
+            self._raise(session, rma, target, "warning", DESK_ROLE, "desk", due, text)
+            return 1
+        return 0
+
+    def _raise(
+        self,
+        session: Session,
+        rma: Rma,
+        target: Target,
+        kind: str,
+        role: str,
+        audience: str,
+        due: datetime,
+        text: str,
+    ) -> None:
+        now = self.clock.now()
+        key = f"sla:{rma.number}:{target.name}:{kind}"
+        insert_ignoring_conflicts(
+            session,
+            Notification.__table__,
+            {
+                "rma_id": rma.id,
+                "kind": f"{target.name}_{kind}",
+                "audience": audience,
+                "message": text,
+                "key": key,
+                "created_at": now,
+            },
+        )
+        session.add(
+            RmaTransition(
+                rma_id=rma.id,
+                kind="sla",
+                from_status=rma.status,
+                to_status=rma.status,
+                actor=SYSTEM,
+                reason=text,
+                at=now,
+            )
+        )
+        if self.messages:
+            self.messages.to_staff(
+                session,
+                rma,
+                f"sla_{kind}",
+                self.staff(session, role),
+                key,
+                {
+                    "number": rma.number,
+                    "customer_name": rma.customer_name,
+                    "priority": rma.priority.value,
+                    "channel": rma.channel.value,
+                    "target": target.name,
+                    "due": f"{due:%Y-%m-%d %H:%M} UTC",
+                    "time_left": format_left(self.levels.time_left(rma.channel, due, now)),
+                    "desk_url": self.rma_url(rma.number),
+                },
+            )
+
+    # --- what the pages show --------------------------------------------------------------
+
+    def unread(self, audiences: list[str], limit: int = 20) -> list[Notification]:
+        with UnitOfWork(self.session_factory) as uow:
+            return list(
+                uow.session.scalars(
+                    select(Notification)
+                    .where(Notification.audience.in_(audiences), Notification.read_at.is_(None))
+                    .order_by(Notification.id.desc())
+                    .limit(limit)
+                )
+            )
+
+    def mark_read(self, actor: str, ids: list[int], audiences: list[str]) -> int:
+        """Mark notifications read; only those meant for the reader's audiences."""
+        with UnitOfWork(self.session_factory) as uow:
+            rows = uow.session.scalars(
+                select(Notification).where(
+                    Notification.id.in_(ids),
+                    Notification.audience.in_(audiences),
+                    Notification.read_at.is_(None),
+                )
+            ).all()
+            for row in rows:
+                row.read_at, row.read_by = self.clock.now(), actor
+            uow.commit()
+            return len(rows)

@@ -1,0 +1,36 @@
+"""Fixtures of the integration tests: the HTTP sandboxes, served on loopback."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.sandboxes import serving
+from web.sandboxes.carrier import create_sandbox_carrier
+from web.sandboxes.refunds import create_refunds_sandbox
+
+
+@pytest.fixture(scope="module")
+def refunds_sandbox() -> Iterator[tuple[str, Any]]:
+    app = create_refunds_sandbox("sk_test_returns")
+    with serving(app) as url:
+        yield url, app.extensions["refunds_sandbox"]
+
+
+@pytest.fixture(scope="module")
+def carrier_sandbox() -> Iterator[str]:
+    with serving(
+        create_sandbox_carrier("http://127.0.0.1:9/unused", "unused", step_seconds=0)
+    ) as url:
+        yield url
+
+
+@pytest.fixture
+def refunds_made(refunds_sandbox: tuple[str, Any]) -> Iterator[list[dict[str, Any]]]:
+    _, sandbox = refunds_sandbox
+    sandbox.refunds.clear()
+    sandbox.by_key.clear()
+    sandbox.fail_next = 0
+    yield sandbox.refunds

@@ -1,0 +1,146 @@
+"""kill -9 the outbox worker at random moments while it carries out refunds and buys return
+labels; restart it until the work is done. Nothing is lost and nothing is done twice."""
+
+from __future__ import annotations
+
+import random
+import time
+
+from sqlalchemy import Engine, text
+
+from carriers.status import TrackingStatus
+from tests.load.harness import (
+    Stack,
+    authorised_returns,
+    close_app,
+    kill,
+    setup_app,
+    spareflow_command,
+    stock_parts,
+    stop,
+    wait_for,
+)
+
+REFUNDS = 32
+LABELS = 8
+KILLS = 6
+
+
+def activity(stack: Stack) -> int:
+    """What the providers have been asked so far (refund requests, labels made)."""
+    return len(stack.refund_requests()) + len(stack.labels_made())
+
+
+def pending(db: Engine) -> int:
+    with db.connect() as connection:
+        return connection.scalar(text("select count(*) from outbox where status <> 'done'"))
+
+
+def test_killing_the_worker_at_random_moments_neither_loses_nor_doubles_a_refund_or_label(
+    load_stack: Stack, db: Engine
+) -> None:
+    app = setup_app(load_stack.database_url)
+    refunds: list[tuple[str, str | None]] = []
+    labelled: list[tuple[str, str | None]] = []
+    try:
+        stock_parts(app, {"CRASH-PSU": 0})
+        carriers = app.extensions["spareflow"].carriers
+        for group in range(LABELS):  # labels and refunds interleaved in the outbox
+            labelled += authorised_returns(
+                app, 1, prefix=f"LBL{group}X", sku="CRASH-PSU", with_tracking=False
+            )
+            made = authorised_returns(
+                app, REFUNDS // LABELS, prefix=f"SBXCRASH{group}X", sku="CRASH-PSU"
+            )
+            for _, tracking in made:  # the pickup scan queues each refund in the outbox
+                carriers.record_event(
+                    "seed",
+                    tracking_number=str(tracking),
+                    status=TrackingStatus.PICKED_UP,
+                    occurred_at=None,
+                    reason="load test",
+                )
+            refunds += made
+    finally:
+        close_app(app)
+    assert pending(db) == REFUNDS + LABELS
+    load_stack.start_refunds_sandbox()
+    load_stack.start_carrier_sandbox()
+    # The provider acts, then takes a moment to answer: a kill often lands in between.
+    load_stack.refund_faults(delay_seconds=0.02, answer_delay_seconds=0.15)
+    worker = ["outbox", "drain", "--loop", "--interval", "0.2", "--limit", "5"]
+
+    rng = random.Random(8)
+    kills_with_work_left = 0
+    for round_number in range(KILLS):
+        seen = activity(load_stack)
+        process = load_stack.spawn(spareflow_command(*worker), f"worker-{round_number}")
+        # Once it is at work (past start-up), kill it at a random moment.
+        wait_for(lambda s=seen: activity(load_stack) > s or pending(db) == 0, 60, "the worker")
+        time.sleep(rng.uniform(0.0, 1.0))
+        left = pending(db)
+        kill(process)
+        if left == 0:
+            break
+        kills_with_work_left += 1
+    # Whatever is left (leases of the last victim run out after 2 s): one worker, not killed.
+    process = load_stack.spawn(spareflow_command(*worker), "worker-final")
+    try:
+        wait_for(lambda: pending(db) == 0, 120, "the outbox drained")
+    finally:
+        stop(process)
+    assert kills_with_work_left == KILLS
+
+    # The provider: one refund per RMA, one refund per idempotency key, however often asked.
+    made = load_stack.refunds_made()
+    numbers = sorted(number for number, _ in refunds)
+    assert sorted(r["metadata"]["rma"] for r in made) == numbers
+    by_key: dict[str, set[str]] = {}
+    for request in load_stack.refund_requests():
+        by_key.setdefault(request["key"], set()).add(request["refund"])
+    assert sorted(by_key) == sorted(f"refund:{number}" for number in numbers)
+    assert all(len(ids) == 1 for ids in by_key.values())
+    # The carrier: one label per RMA that asked for one.
+    labels = load_stack.labels_made()
+    label_rmas = sorted(number for number, _ in labelled)
+    assert sorted(label["reference"] for label in labels) == label_rmas
+    assert sorted(label["key"] for label in labels) == [f"return-label:{n}" for n in label_rmas]
+
+    with db.connect() as connection:
+        # The database agrees with the provider and the carrier.
+        released = dict(
+            connection.execute(
+                text("select number, refund_reference from rmas where refund_status = 'released'")
+            ).all()
+        )
+        assert released == {r["metadata"]["rma"]: r["id"] for r in made}
+        notes = connection.execute(
+            text(
+                "select r.number, count(*) from rma_transitions t join rmas r on r.id = t.rma_id "
+                "where t.kind = 'refund' and t.reason like 'Refund re_% released' group by r.number"
+            )
+        ).all()
+        assert dict(notes) == dict.fromkeys(numbers, 1)
+        shipments = connection.execute(
+            text(
+                "select r.number, r.status, r.return_tracking_number, count(s.id), "
+                "min(s.tracking_number) from rmas r join shipments s on s.reference = r.number "
+                "where r.number = any(:numbers) group by r.number, r.status, "
+                "r.return_tracking_number"
+            ),
+            {"numbers": label_rmas},
+        ).all()
+        by_label = {label["reference"]: label["tracking_number"] for label in labels}
+        assert {row[0]: tuple(row[1:]) for row in shipments} == {
+            number: ("awaiting_pickup", by_label[number], 1, by_label[number])
+            for number in label_rmas
+        }
+        attempts = connection.execute(
+            text("select topic, count(*), sum(attempts) from outbox group by topic order by topic")
+        ).all()
+    # Some messages were claimed again after a kill: the retries really happened.
+    assert [(row[0], row[1]) for row in attempts] == [
+        ("refund.create", REFUNDS),
+        ("return_label.buy", LABELS),
+    ]
+    assert sum(row[2] for row in attempts) > REFUNDS + LABELS

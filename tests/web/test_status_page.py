@@ -1,0 +1,223 @@
+"""The customer's status page: reached by its signed link only, showing their return only."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from returns.status import Channel, Disposition, Reason, Resolution
+from tests.carriers_support import sandbox_payload, signed_request
+from tests.sandboxes import serving
+from tests.web.test_pages import csrf_token
+from web.sandboxes.refunds import create_refunds_sandbox
+
+STAFF = "desk.person@shop.example"
+
+
+@pytest.fixture(scope="module")
+def refunds_url() -> Iterator[str]:
+    with serving(create_refunds_sandbox("sk_test_status")) as url:
+        yield url
+
+
+@pytest.fixture
+def app_config(smtp_sink: Any, refunds_url: str) -> dict[str, Any]:
+    return {
+        "REFUNDS_API_BASE": refunds_url,
+        "REFUNDS_API_KEY": "sk_test_status",
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": smtp_sink.port,
+        "PUBLIC_URL": "https://returns.example.com",
+        "STATUS_PAGE_GRACE_DAYS": 10,
+        "STATUS_PAGE_RATE_LIMIT": "1000 per minute",
+    }
+
+
+@pytest.fixture
+def shop(app: Any) -> Any:
+    services = app.extensions["spareflow"]
+    services.inventory.create_location(code="MAIN/A-01-01")
+    services.inventory.create_location(code="MAIN/RETURNS")
+    services.inventory.create_part(sku="FAN-80", name="Cooling fan 80mm")
+    services.inventory.receive("setup", sku="FAN-80", location="MAIN/A-01-01", qty=4)
+    return services
+
+
+def open_return(services: Any, resolution: Resolution = Resolution.REFUND, **fields: Any) -> str:
+    view = services.returns.create(
+        STAFF,
+        customer={"name": "Mia Chen", "email": "mia@example.com"},
+        channel=Channel.WEB,
+        reason=Reason.DEFECTIVE,
+        resolution=resolution,
+        payment_reference="pi_123",
+        lines=[{"sku": "FAN-80", "qty": 1, "unit_price": Decimal("24.99"), "serial": "S-1"}],
+        **fields,
+    )
+    return view.rma.number
+
+
+def link(services: Any, number: str) -> str:
+    return services.status_links.url(number).removeprefix("https://returns.example.com")
+
+
+def carrier_scan(client: Any, clock: Any, tracking: str, status: str) -> None:
+    request = signed_request(sandbox_payload(tracking, status, clock.now()), clock.now())
+    response = client.post(
+        "/webhooks/carriers/sandbox", data=request.body, headers=dict(request.headers)
+    )
+    assert response.status_code == 200, response.get_data(as_text=True)
+
+
+def test_the_page_follows_the_return_through_each_state(client, shop, clock) -> None:
+    number = open_return(shop)
+    url = link(shop, number)
+    page = client.get(url).get_data(as_text=True)
+    assert f"Return {number}" in page and 'class="current">Request received' in page
+
+    shop.returns.authorise(STAFF, number, carrier="sandbox", tracking_number="SBX-1")
+    page = client.get(url).get_data(as_text=True)
+    assert 'class="current">Return authorised' in page and "SBX-1" in page
+    assert "released as soon as the carrier collects your parcel" in page
+    assert "hand the parcel to the carrier by 2026-12-07." in page
+
+    clock.advance(timedelta(hours=1))
+    carrier_scan(client, clock, "SBX-1", "picked_up")
+    shop.outbox.drain()
+    page = client.get(url).get_data(as_text=True)
+    assert 'class="current">Parcel with the carrier' in page
+    assert "released on 2026-11-23, back to the payment you used" in page
+    assert "24.99 USD" in page
+    assert "picked up" in page  # the carrier's scan
+
+    shop.returns.receive(STAFF, number, lines=[{"sku": "FAN-80", "qty": 1}])
+    assert 'class="current">Parcel at our warehouse' in client.get(url).get_data(as_text=True)
+    shop.returns.inspect(
+        STAFF,
+        number,
+        lines=[{"sku": "FAN-80", "disposition": Disposition.RESTOCK, "location": "MAIN/A-01-01"}],
+    )
+    assert 'class="current">Parts inspected' in client.get(url).get_data(as_text=True)
+    shop.returns.close(STAFF, number)
+    page = client.get(url).get_data(as_text=True)
+    assert 'class="current">Complete' in page and 'id="feedback"' in page
+    # Nothing internal: no staff, no notes, no other customer's data.
+    assert STAFF not in page and "desk.person" not in page
+    assert "Opened via" not in page and "pi_123" not in page
+
+
+def test_the_customer_answers_the_follow_up_on_the_page(client, shop) -> None:
+    number = open_return(shop)
+    shop.returns.authorise(STAFF, number, carrier="sandbox", tracking_number="SBX-2")
+    shop.returns.receive(STAFF, number, lines=[{"sku": "FAN-80", "qty": 1}])
+    shop.returns.close(STAFF, number)
+    url = link(shop, number)
+    token = csrf_token(client.get(url).get_data(as_text=True))
+    refused = client.post(f"{url}/feedback", data={"csrf_token": token})
+    assert refused.status_code == 302
+    assert "Choose a score from 1 to 5" in client.get(url).get_data(as_text=True)
+    client.post(
+        f"{url}/feedback",
+        data={"csrf_token": token, "satisfaction": "4", "confirmed_fixed": "y", "comment": "Quick"},
+    )
+    page = client.get(url).get_data(as_text=True)
+    assert "Thank you for rating us 4/5" in page and 'id="feedback"' not in page
+    rma = shop.returns.get(number).rma
+    assert (rma.satisfaction, rma.satisfaction_comment, rma.confirmed_fixed) == (4, "Quick", True)
+    # Without the CSRF token nothing is recorded.
+    assert client.post(f"{url}/feedback", data={"satisfaction": "1"}).status_code == 400
+    assert shop.returns.get(number).rma.satisfaction == 4
+
+
+def test_a_replacement_shows_its_carrier_and_tracking_link(client, shop) -> None:
+    shop.returns.tracking_urls["sandbox"] = "https://track.example/?n={number}"
+    number = open_return(shop, Resolution.REPLACEMENT)
+    view = shop.returns.authorise(STAFF, number, carrier="sandbox", tracking_number="SBX-3")
+    shop.returns.ship_replacement(
+        STAFF, view.rma.replacements[0].id, carrier="sandbox", tracking_number="OUT-9"
+    )
+    page = client.get(link(shop, number)).get_data(as_text=True)
+    assert "shipped with sandbox" in page
+    assert '<a href="https://track.example/?n=OUT-9">OUT-9</a>' in page
+
+
+def test_the_printable_return_sheet_has_the_full_address_and_the_qr_code(client, shop) -> None:
+    number = open_return(shop)
+    shop.returns.authorise(STAFF, number, carrier="sandbox", tracking_number="SBX-4")
+    sheet = client.get(link(shop, number) + "/sheet").get_data(as_text=True)
+    assert f"Return {number}" in sheet and "<svg" in sheet
+    for value in ("Returns dept", "1 Dock Road", "Leeds", "LS1 1AA", "GB"):
+        assert value in sheet
+
+
+def test_a_tampered_unknown_or_expired_link_is_a_plain_404(client, shop, clock) -> None:
+    number = open_return(shop)
+    url = link(shop, number)
+    token = url.rsplit("/", 1)[1]
+    tampered = url[:-3] + ("xyz" if not url.endswith("xyz") else "abc")
+    assert client.get(tampered).status_code == 404
+    assert client.get("/status/not-a-token").status_code == 404
+    assert client.get(f"/status/{token}x/sheet").status_code == 404
+    # A link signed with another key (another installation) is refused too.
+    from returns.messages import StatusLinks
+
+    foreign = StatusLinks("someone-elses-key", "x").token(number)
+    assert client.get(f"/status/{foreign}").status_code == 404
+    # A validly signed link to an RMA that does not exist.
+    ghost = shop.status_links.token("RMA-20990101-0001")
+    assert client.get(f"/status/{ghost}").status_code == 404
+
+    shop.returns.cancel(STAFF, number, "customer changed their mind")
+    assert client.get(url).status_code == 200  # still there during the grace period
+    assert "This return was cancelled" in client.get(url).get_data(as_text=True)
+    clock.advance(timedelta(days=10, seconds=1))
+    expired = client.get(url)
+    assert expired.status_code == 404
+    assert number not in expired.get_data(as_text=True)
+
+
+def test_the_authorisation_email_links_to_the_page(client, shop, clock, smtp_sink) -> None:
+    number = open_return(shop)
+    shop.returns.authorise(STAFF, number, carrier="sandbox", tracking_number="SBX-5")
+    shop.outbox.drain()
+    [message] = smtp_sink.messages
+    text = message.get_body(preferencelist=("plain",)).get_content()
+    [url] = re.findall(r"https://returns\.example\.com/status/\S+", text)
+    page = client.get(url.removeprefix("https://returns.example.com"))
+    assert page.status_code == 200 and f"Return {number}" in page.get_data(as_text=True)
+
+
+def test_the_page_is_rate_limited(app, client, shop) -> None:
+    app.config["STATUS_PAGE_RATE_LIMIT"] = "3 per minute"
+    number = open_return(shop)
+    url = link(shop, number).replace("https://returns.example.com", "")
+    url = "/status/" + url.rsplit("/", 1)[1]
+    assert [client.get(url).status_code for _ in range(4)] == [200, 200, 200, 429]
+
+
+def test_the_page_speaks_the_customers_language(client, shop) -> None:
+    view = shop.returns.create(
+        STAFF,
+        customer={"name": "王芳", "email": "wang@example.cn", "language": "zh-CN"},
+        channel=Channel.WEB,
+        reason=Reason.DEFECTIVE,
+        resolution=Resolution.REFUND,
+        payment_reference="pi_9",
+        lines=[{"sku": "FAN-80", "qty": 1, "unit_price": Decimal("24.99")}],
+    )
+    number = view.rma.number
+    shop.returns.authorise(STAFF, number, carrier="sandbox", tracking_number="SBX-ZH")
+    # Whatever the browser asks for, the page follows the customer's language.
+    page = client.get(link(shop, number), headers={"Accept-Language": "en"})
+    html = page.get_data(as_text=True)
+    assert '<html lang="zh-Hans">' in html
+    assert f"退货 {number}" in html and 'class="current">退货已批准' in html
+    assert "快递公司揽收您的包裹后立即发放。" in html
+    assert "Return authorised" not in html
+    sheet = client.get(link(shop, number) + "/sheet").get_data(as_text=True)
+    assert "Please put this sheet" not in sheet

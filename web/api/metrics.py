@@ -1,0 +1,216 @@
+"""The returns desk's figures for a period: ``GET /api/v1/metrics?from=&to=``.
+
+Definitions are in returns/metrics.py and docs/metrics.md.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from flask_smorest import Blueprint
+from marshmallow import Schema, ValidationError, fields, validates_schema
+
+from returns.metrics import MAX_PERIOD_DAYS, ROLLING_DAYS, Metrics, MetricsService, Period
+from returns.status import Reason
+from web.api.auth import roles
+from web.api.schemas import StrictSchema
+from web.auth.models import Role
+from web.extensions import services
+
+blp = Blueprint(
+    "metrics",
+    __name__,
+    url_prefix="/api/v1/metrics",
+    description="Marketplace and service figures of the returns desk",
+)
+
+READERS = (Role.ADMIN, Role.BUYER, Role.SERVICE_DESK)
+
+
+class MetricsQuerySchema(StrictSchema):
+    first = fields.Date(
+        data_key="from",
+        load_default=None,
+        metadata={"description": f"First day (UTC), default: {ROLLING_DAYS - 1} days before `to`"},
+    )
+    last = fields.Date(
+        data_key="to",
+        load_default=None,
+        metadata={"description": "Last day (UTC), included; default: today"},
+    )
+
+    @validates_schema
+    def _a_sensible_period(self, data: dict[str, Any], **kwargs: Any) -> None:
+        first, last = data.get("first"), data.get("last")
+        if first is None or last is None:
+            return
+        if last < first:
+            raise ValidationError("The period ends before it starts.", "to")
+        if (last - first).days + 1 > MAX_PERIOD_DAYS:
+            raise ValidationError(f"A period is at most {MAX_PERIOD_DAYS} days.", "to")
+
+
+# --- output ------------------------------------------------------------------------------
+
+DAYS = {"metadata": {"description": "days"}, "allow_none": True}
+
+
+class DurationSchema(Schema):
+    count = fields.Integer()
+    mean_days = fields.Float(attribute="mean", **DAYS)
+    median_days = fields.Float(attribute="median", **DAYS)
+    p90_days = fields.Float(attribute="p90", **DAYS)
+
+
+class ScoreSchema(Schema):
+    count = fields.Integer()
+    mean = fields.Float(allow_none=True)
+    median = fields.Float(allow_none=True)
+
+
+class RateSchema(Schema):
+    part = fields.Integer()
+    whole = fields.Integer()
+    rate = fields.Float(
+        attribute="value",
+        allow_none=True,
+        metadata={"description": "part / whole, 0 to 1; null when whole is 0"},
+    )
+
+
+class FiguresSchema(Schema):
+    requests = fields.Integer(metadata={"description": "RMAs created in the period"})
+    refunds_completed = fields.Integer()
+    refund_time = fields.Nested(
+        DurationSchema, metadata={"description": "Request to refund released"}
+    )
+    replacement_time = fields.Nested(
+        DurationSchema, metadata={"description": "Request to first replacement shipped"}
+    )
+    self_completion = fields.Nested(
+        RateSchema, metadata={"description": "Refunds completed without a dispute / completed"}
+    )
+    disputes = fields.Nested(RateSchema, metadata={"description": "Disputed / requests"})
+    response_on_target = fields.Nested(
+        RateSchema, metadata={"description": "First responses by their deadline / due or done"}
+    )
+    response_within_24h = fields.Nested(
+        RateSchema, metadata={"description": "First responses within 24 h / 24 h old or done"}
+    )
+    response_breaches = fields.Integer()
+    resolution_breaches = fields.Integer()
+    satisfaction = fields.Nested(ScoreSchema)
+    satisfied = fields.Nested(RateSchema, metadata={"description": "Scores of 4 or 5 / scores"})
+    confirmed_fixed = fields.Nested(RateSchema)
+
+
+class GroupSchema(Schema):
+    key = fields.String(metadata={"description": "enum value, SKU or supplier code"})
+    label = fields.String()
+    figures = fields.Nested(FiguresSchema)
+
+
+class WeekSchema(Schema):
+    week_start = fields.Function(
+        lambda week: week.start.date().isoformat(),
+        metadata={"type": "string", "format": "date", "description": "Monday (UTC)"},
+    )
+    figures = fields.Nested(FiguresSchema)
+
+
+class BucketSchema(Schema):
+    low_days = fields.Float(attribute="low")
+    high_days = fields.Float(attribute="high", allow_none=True)
+    label = fields.String()
+    count = fields.Integer()
+
+
+class ReasonUnitsSchema(Schema):
+    reason = fields.Function(
+        lambda pair: pair[0].value, metadata={"type": "string", "enum": [r.value for r in Reason]}
+    )
+    units = fields.Function(lambda pair: pair[1], metadata={"type": "integer"})
+
+
+class ReturnRateSchema(Schema):
+    key = fields.String(metadata={"description": "SKU or supplier code"})
+    name = fields.String()
+    returned_units = fields.Integer()
+    shipped_units = fields.Integer()
+    rate = fields.Float(allow_none=True, metadata={"description": "returned / shipped units"})
+    top_reasons = fields.List(fields.Nested(ReasonUnitsSchema))
+
+
+class ReturnRatesSchema(Schema):
+    parts = fields.List(fields.Nested(ReturnRateSchema))
+    suppliers = fields.List(fields.Nested(ReturnRateSchema))
+
+
+class WhatIfSchema(Schema):
+    refunds = fields.Integer()
+    arrived = fields.Integer()
+    not_arrived = fields.Integer()
+    from_carrier = fields.Integer(metadata={"description": "Arrival from a delivered event"})
+    from_receipt = fields.Integer(metadata={"description": "Arrival from our own receipt"})
+    actual = fields.Nested(DurationSchema)
+    actual_arrived = fields.Nested(DurationSchema)
+    hypothetical = fields.Nested(
+        DurationSchema, metadata={"description": "Request to the parcel reaching the warehouse"}
+    )
+    extra_days = fields.Nested(DurationSchema)
+    actual_histogram = fields.List(fields.Nested(BucketSchema))
+    hypothetical_histogram = fields.List(fields.Nested(BucketSchema))
+
+
+class PeriodSchema(Schema):
+    first = fields.Date(attribute="first_day", data_key="from")
+    last = fields.Date(attribute="last_day", data_key="to")
+    start = fields.AwareDateTime()
+    end = fields.AwareDateTime(metadata={"description": "exclusive"})
+
+
+class RollingSchema(Schema):
+    start = fields.AwareDateTime()
+    end = fields.AwareDateTime()
+    self_completion = fields.Nested(RateSchema)
+
+
+class MetricsSchema(Schema):
+    period = fields.Nested(PeriodSchema)
+    generated_at = fields.AwareDateTime()
+    overall = fields.Nested(FiguresSchema)
+    rolling_28_days = fields.Nested(
+        RollingSchema,
+        attribute="rolling_summary",
+        metadata={"description": "Self-completion over the 28 days ending with the period"},
+    )
+    by_priority = fields.List(fields.Nested(GroupSchema))
+    by_channel = fields.List(fields.Nested(GroupSchema))
+    by_reason = fields.List(fields.Nested(GroupSchema))
+    by_part = fields.List(fields.Nested(GroupSchema))
+    by_supplier = fields.List(fields.Nested(GroupSchema))
+    weekly = fields.List(fields.Nested(WeekSchema))
+    refund_time_histogram = fields.List(fields.Nested(BucketSchema))
+    return_rates = fields.Nested(ReturnRatesSchema)
+    what_if = fields.Nested(WhatIfSchema)
+
+
+def period_from(first: date | None, last: date | None, today: date) -> Period:
+    """The period asked for; the last 28 days (today included) by default."""
+    last = last or today
+    first = first or last - timedelta(days=ROLLING_DAYS - 1)
+    return Period.from_dates(first, last)
+
+
+@blp.get("")
+@roles(*READERS)
+@blp.arguments(MetricsQuerySchema, location="query", as_kwargs=True)
+@blp.response(200, MetricsSchema)
+def report(first: date | None, last: date | None) -> Metrics:
+    """Refund completion time, self-completion, disputes, response targets, return rates,
+    satisfaction and the refund-on-receipt what-if, overall and by priority, channel,
+    reason, part and supplier, with a weekly trend."""
+    clock = services().clock
+    period = period_from(first, last, clock.now().date())
+    return MetricsService(services().session_factory, clock).report(period)

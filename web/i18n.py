@@ -1,0 +1,69 @@
+"""Languages of the pages: English and Simplified Chinese, chosen per user (Flask-Babel).
+
+The locale is the signed-in user's ``language``, else the best match for the browser's
+``Accept-Language`` among the supported ones, else English. Translations live in
+``web/translations/<locale>/LC_MESSAGES/messages.po`` (compiled ``.mo`` committed beside it);
+``make translations`` extracts, updates and compiles them.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, request
+from flask_babel import get_locale
+from flask_login import current_user
+
+from web.auth.models import DEFAULT_LANGUAGE, LANGUAGES
+from web.extensions import babel
+
+#: Each language named in itself, as the switcher shows it (never translated).
+LANGUAGE_NAMES = {"en": "English", "zh_Hans": "中文"}
+#: Babel locale id -> BCP 47 tag for ``<html lang>``.
+HTML_LANG = {"en": "en", "zh_Hans": "zh-Hans"}
+#: Traditional-script Chinese: not Simplified, so it does not select zh_Hans.
+_TRADITIONAL = ("zh-hant", "zh-tw", "zh-hk", "zh-mo")
+
+
+def N_(message: str) -> str:
+    """Marks a message for extraction only; it is translated later, where it is shown."""
+    return message
+
+
+def language_for_header(tags: list[str]) -> str | None:
+    """The supported language for the first acceptable tag (``zh``, ``zh-CN``, ``zh-Hans``...)."""
+    for tag in tags:
+        tag = tag.strip().lower().replace("_", "-")
+        if tag == "en" or tag.startswith("en-"):
+            return "en"
+        if (tag == "zh" or tag.startswith("zh-")) and not tag.startswith(_TRADITIONAL):
+            return "zh_Hans"
+    return None
+
+
+def select_locale() -> str:
+    if current_user and current_user.is_authenticated and current_user.language in LANGUAGES:
+        return current_user.language
+    # Werkzeug orders the header's entries by quality, best first; q=0 means "not this".
+    tags = [tag for tag, quality in request.accept_languages if quality > 0]
+    return language_for_header(tags) or DEFAULT_LANGUAGE
+
+
+def current_language() -> str:
+    locale = get_locale()
+    if locale is None:
+        return DEFAULT_LANGUAGE
+    name = str(locale)
+    return name if name in LANGUAGES else DEFAULT_LANGUAGE
+
+
+def init_app(app: Flask) -> None:
+    app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LANGUAGE)
+    babel.init_app(app, locale_selector=select_locale)
+
+    @app.context_processor
+    def languages() -> dict[str, object]:
+        language = current_language()
+        return {
+            "current_language": language,
+            "html_lang": HTML_LANG[language],
+            "language_names": LANGUAGE_NAMES,
+        }

@@ -1,0 +1,73 @@
+"""Names of states, kinds and choices as people read them, in the page's language.
+
+Enum values stay as they are in data, URLs, CSS classes and the API; pages show
+``value|label``: the value with spaces for underscores (English) or its translation.
+"""
+
+from __future__ import annotations
+
+import enum
+
+from flask import Flask
+from flask_babel import LazyString, gettext
+
+from web.i18n import N_
+
+#: Every enum value a page shows, marked for extraction (``awaiting_pickup`` → "awaiting pickup").
+SHOWN_VALUES = (
+    # roles
+    N_("admin"), N_("warehouse"), N_("buyer"), N_("service desk"),
+    # RMA states
+    N_("requested"), N_("authorised"), N_("awaiting pickup"), N_("picked up"), N_("in transit"),
+    N_("received"), N_("inspected"), N_("closed"), N_("rejected"), N_("cancelled"),
+    N_("expired"), N_("disputed"),
+    # refunds
+    N_("none"), N_("held"), N_("pending"), N_("released"), N_("failed"),
+    # replacements, timeline notes, supplier claims
+    N_("queued"), N_("backordered"), N_("shipped"),
+    N_("status"), N_("followup"), N_("return label"), N_("open"),
+    # priorities, resolutions, reasons, channels, dispositions
+    N_("urgent"), N_("high"), N_("medium"), N_("low"),
+    N_("refund"), N_("replacement"), N_("repair"),
+    N_("defective"), N_("wrong item"), N_("missing item"), N_("damaged in transit"),
+    N_("not as described"), N_("no longer needed"),
+    N_("phone"), N_("email"), N_("web"), N_("chat"), N_("marketplace"),
+    N_("restock"), N_("refurbish"), N_("quarantine"), N_("scrap"), N_("return to vendor"),
+    # carriers' tracking states and parcel directions
+    N_("pre transit"), N_("out for delivery"), N_("available for pickup"), N_("delivered"),
+    N_("exception"), N_("returned to sender"), N_("unknown"), N_("inbound"), N_("outbound"),
+    # stock: location kinds, movements, reservations
+    N_("storage"), N_("receiving"), N_("returns"),
+    N_("receipt"), N_("issue"), N_("transfer"), N_("adjustment"), N_("reserve"), N_("release"),
+    N_("reserved issue"), N_("active"), N_("issued"),
+    # purchase orders and reorder urgency
+    N_("draft"), N_("sent"), N_("partially received"),
+    N_("short"), N_("below safety stock"), N_("below point"),
+    # service levels and e-mails (timeline kinds too)
+    N_("first response"), N_("resolution"), N_("bounced"), N_("sla"), N_("reply"),
+    N_("supplier claim"),
+    # the messages spareflow sends (Admin > Messages)
+    N_("acknowledged"), N_("reminder"), N_("refunded"), N_("replacement shipped"),
+    N_("sla warning"), N_("sla breach"),
+)  # fmt: skip
+
+
+def label(value: object) -> str:
+    """The readable, translated name of an enum member or value."""
+    text = str(value.value if isinstance(value, enum.Enum) else value).replace("_", " ")
+    return gettext(text) if text else text
+
+
+def lazy_label(value: object, *, capitalize: bool = False) -> LazyString:
+    """``label`` for choices built at import time (form classes): resolved when shown."""
+    if capitalize:
+        return LazyString(lambda: _capitalize(label(value)))
+    return LazyString(label, value)
+
+
+def _capitalize(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def init_app(app: Flask) -> None:
+    app.add_template_filter(label, "label")

@@ -1,0 +1,85 @@
+"""Admin > Messages: the customer and staff e-mail templates, edited, previewed and reset."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import StringField, TextAreaField
+from wtforms.validators import DataRequired, Length
+
+from core.errors import InvalidInput
+from returns.messages import KINDS, LANGUAGES, MessageTemplates
+from web.auth.models import Role
+from web.extensions import services
+from web.pages.access import roles_required
+
+bp = Blueprint("messages_admin", __name__, url_prefix="/admin/messages")
+
+
+class TemplateForm(FlaskForm):
+    subject = StringField(_l("Subject"), validators=[DataRequired(), Length(max=300)])
+    text = TextAreaField(_l("Plain text"), validators=[DataRequired(), Length(max=20000)])
+    html = TextAreaField(_l("HTML body"), validators=[DataRequired(), Length(max=40000)])
+
+
+def _templates() -> MessageTemplates:
+    return MessageTemplates(services().session_factory, services().clock)
+
+
+@bp.get("")
+@roles_required(Role.ADMIN)
+def index() -> ResponseReturnValue:
+    return render_template(
+        "admin_messages.html",
+        rows=_templates().overview(),
+        languages=LANGUAGES,
+        mail_enabled=services().returns.messages is not None,
+    )
+
+
+@bp.route("/<kind>/<language>", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def edit(kind: str, language: str) -> ResponseReturnValue:
+    if kind not in KINDS or language not in LANGUAGES:
+        abort(404)
+    templates = _templates()
+    form = TemplateForm(data=templates.source(kind, language) if request.method == "GET" else None)
+    preview, status = None, 200
+    if form.validate_on_submit():
+        source = {"subject": form.subject.data, "text": form.text.data, "html": form.html.data}
+        try:
+            if request.form.get("action") == "save":
+                templates.save(current_user.email, kind, language, source)
+                flash(_("Template saved."), "success")
+                return redirect(url_for("messages_admin.edit", kind=kind, language=language))
+            preview = templates.preview(kind, language, source)
+        except InvalidInput as error:
+            getattr(form, error.field, form.html).errors = [error.message]
+            status = 422
+    elif form.is_submitted():
+        status = 422
+    else:
+        preview = templates.preview(kind, language, templates.source(kind, language))
+    return render_template(
+        "admin_message_edit.html",
+        form=form,
+        kind=kind,
+        when=KINDS[kind],
+        language=language,
+        language_name=LANGUAGES[language],
+        preview=preview,
+    ), status
+
+
+@bp.post("/<kind>/<language>/reset")
+@roles_required(Role.ADMIN)
+def reset(kind: str, language: str) -> ResponseReturnValue:
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    _templates().reset(kind, language)
+    flash(_("The template is back to the shipped text."), "success")
+    return redirect(url_for("messages_admin.edit", kind=kind, language=language))
