@@ -31,6 +31,12 @@ EXPECTED_PAGE_ROLES: dict[tuple[str, str], frozenset[Role] | str] = {
     ("POST", "/sign-out"): SIGNED_IN,
     ("GET", "/healthz"): PUBLIC,
     ("POST", "/webhooks/carriers/<carrier>"): PUBLIC,  # authenticated by signature instead
+    # the customer's status page: public, reached only through its signed link
+    ("GET", "/status/<token>"): PUBLIC,
+    ("GET", "/status/<token>/sheet"): PUBLIC,
+    ("POST", "/status/<token>/feedback"): PUBLIC,
+    # the signed-in user's own settings
+    ("POST", "/account/language"): SIGNED_IN,
     # administration: admins only
     ("GET", "/admin"): {A},
     ("POST", "/admin/users"): {A},
@@ -38,6 +44,13 @@ EXPECTED_PAGE_ROLES: dict[tuple[str, str], frozenset[Role] | str] = {
     ("POST", "/admin/tokens"): {A},
     ("POST", f"/admin/tokens/{ID32}token_id>/revoke"): {A},
     ("POST", "/admin/carrier-secrets"): {A},
+    ("GET", "/admin/messages"): {A},
+    ("GET", "/admin/messages/<kind>/<language>"): {A},
+    ("POST", "/admin/messages/<kind>/<language>"): {A},
+    ("POST", "/admin/messages/<kind>/<language>/reset"): {A},
+    # metrics: the desk, buyers and admins
+    ("GET", "/metrics"): {A, B, S},
+    ("GET", "/metrics/report.xlsx"): {A, B, S},
     # buying: buyers and admins
     ("GET", "/buying/"): {A, B},
     ("GET", "/buying/reorder.xlsx"): {A, B},
@@ -56,6 +69,7 @@ EXPECTED_PAGE_ROLES: dict[tuple[str, str], frozenset[Role] | str] = {
     ("GET", "/returns/<number>"): {A, S, W},
     ("GET", "/returns/<number>/sheet"): {A, S, W},
     ("POST", "/returns/<number>/<action>"): {A, S},
+    ("POST", "/returns/alerts/read"): {A, S},
     # the warehouse: warehouse staff and admins
     ("GET", "/warehouse"): {A, W},
     ("GET", "/warehouse/receive"): {A, W},
@@ -96,6 +110,9 @@ def concrete(rule: str) -> str:
         .replace("<number>", "NO-SUCH-NUMBER")
         .replace("<action>", "cancel")
         .replace("<carrier>", "sandbox")
+        .replace("<kind>", "no-such-kind")
+        .replace("<language>", "en")
+        .replace("<token>", "not-a-signed-token")
     )
 
 
@@ -176,6 +193,57 @@ def test_public_routes_answer_without_signing_in(app: Any) -> None:
     assert client.get("/healthz").json == {"status": "ok", "database": "ok"}
     # The webhook endpoint is public, and refuses what is not signed.
     assert client.post("/webhooks/carriers/sandbox", json={}).status_code == 401
+    # The status page needs its signed link: anything else is a plain 404.
+    for method, rule in (k for k, v in EXPECTED_PAGE_ROLES.items() if k[1].startswith("/status")):
+        token = csrf_token(client.get("/sign-in").get_data(as_text=True))
+        data = {"csrf_token": token} if method == "POST" else None
+        assert client.open(concrete(rule), method=method, data=data).status_code == 404, rule
+
+
+def test_a_status_link_shows_its_own_rma_and_a_forged_one_nothing(app: Any) -> None:
+    from decimal import Decimal
+
+    from returns.status import Channel, Reason, Resolution
+
+    services = app.extensions["spareflow"]
+    services.inventory.create_part(sku="OWN-2", name="Owned part")
+    numbers = [
+        services.returns.create(
+            "desk@test.example",
+            customer={"name": name, "email": f"{name.lower()}@example.com"},
+            channel=Channel.PHONE,
+            reason=Reason.DEFECTIVE,
+            resolution=Resolution.REPLACEMENT,
+            lines=[{"sku": "OWN-2", "qty": 1, "unit_price": Decimal("9")}],
+        ).rma.number
+        for name in ("Alice", "Bob")
+    ]
+    client = app.test_client()
+    alice = services.status_links.token(numbers[0])
+    page = client.get(f"/status/{alice}")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert numbers[0] in html and numbers[1] not in html and "Bob" not in html
+    forged = alice[:-2] + ("AA" if not alice.endswith("AA") else "BB")
+    assert client.get(f"/status/{forged}").status_code == 404
+    other_secret = type(services.status_links)("another-secret", "http://x").token(numbers[1])
+    assert client.get(f"/status/{other_secret}").status_code == 404
+
+
+def test_the_language_setting_changes_only_the_signed_in_users_own(
+    app: Any, people: dict[Role, Any]
+) -> None:
+    auth = app.extensions["spareflow"].auth
+    buyer = people[B]
+    token = csrf_token(buyer.get("/").get_data(as_text=True))
+    other = auth.find_user("page-warehouse@test.example")
+    response = buyer.post(
+        "/account/language",
+        data={"csrf_token": token, "language": "zh_Hans", "user_id": str(other.id)},
+    )
+    assert response.status_code == 302
+    assert auth.find_user("page-buyer@test.example").language == "zh_Hans"
+    assert auth.find_user("page-warehouse@test.example").language == "en"
 
 
 # --- ownership: a user's objects by id ----------------------------------------------------------

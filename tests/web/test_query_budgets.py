@@ -26,6 +26,7 @@ from inventory.purchasing import DraftLine, create_draft
 from inventory.status import MoveKind
 from returns.status import Channel, Reason, Resolution
 from tests.carriers_support import SECRET as SANDBOX_SECRET
+from tests.conftest import RETURN_ADDRESS
 from tests.web.test_pages import PASSWORD, sign_in
 from web.auth.models import Role
 from web.database import metadata
@@ -64,6 +65,7 @@ def loaded(
             "CLOCK": clock,
             "LOG_LEVEL": "WARNING",
             "SANDBOX_WEBHOOK_SECRET": SANDBOX_SECRET,
+            "RETURNS_ADDRESS": RETURN_ADDRESS,
         }
     )
     app.instance_path = str(Path(tmp_path_factory.mktemp("instance")))
@@ -238,7 +240,7 @@ API_BUDGETS = [
 PAGE_BUDGETS = [
     ("parts page", "/", Role.BUYER, 6),
     ("parts page, low stock", "/?low=1", Role.BUYER, 6),
-    ("dashboard", "/dashboard", Role.ADMIN, 11),
+    ("dashboard", "/dashboard", Role.ADMIN, 22),
     ("part page", f"/parts/{BUSY_SKU}", Role.WAREHOUSE, 18),
     ("desk queue", "/returns", Role.SERVICE_DESK, 11),
     ("rma page", "/returns/{rma}", Role.SERVICE_DESK, 16),
