@@ -235,6 +235,7 @@ API_BUDGETS = [
     ("reorder suggestions", "/api/v1/reorder/suggestions?limit=200", 7),
     ("purchase orders", "/api/v1/purchase-orders?limit=200", 8),
     ("purchase order", "/api/v1/purchase-orders/{po}", 8),
+    ("metrics", "/api/v1/metrics", 16),
 ]
 
 PAGE_BUDGETS = [
@@ -252,6 +253,8 @@ PAGE_BUDGETS = [
     ("purchase order page", "/buying/purchase-orders/{po}", Role.BUYER, 8),
     ("goods-in page", "/warehouse/purchase-orders/{po}", Role.WAREHOUSE, 8),
     ("administration", "/admin", Role.ADMIN, 10),
+    ("message templates", "/admin/messages", Role.ADMIN, 6),
+    ("metrics page", "/metrics", Role.BUYER, 15),
 ]
 
 
