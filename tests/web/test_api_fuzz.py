@@ -104,3 +104,22 @@ def test_no_api_operation_answers_5xx_or_an_undocumented_error_shape(
         error_shape(response)
 
     fuzz()
+
+
+def test_an_id_in_a_path_beyond_its_database_column_is_a_404_not_an_overflow(
+    client: Any, role_headers: dict[Role, dict[str, str]]
+) -> None:
+    # Found by the fuzzing above: SQLite overflowed past 2**63 - 1, PostgreSQL past an
+    # integer column's 2**31 - 1; both were 500s.
+    admin = role_headers[Role.ADMIN]
+    for method, path in [
+        ("DELETE", f"/api/v1/reservations/{2**63}"),
+        ("DELETE", "/api/v1/reservations/1355151239221171493730779136"),
+        ("POST", f"/api/v1/replacements/{2**31}/ship"),
+    ]:
+        response = client.open(path, method=method, headers=admin, json={})
+        assert response.status_code == 404, (path, response.json)
+        assert response.json["error"]["code"] == "not_found"
+    # Within the column, an unknown id is the endpoint's own 404.
+    known = client.delete(f"/api/v1/reservations/{2**63 - 1}", headers=admin)
+    assert (known.status_code, known.json["error"]["code"]) == (404, "reservation_not_found")
