@@ -272,3 +272,34 @@ def test_amounts_come_back_as_the_decimal_that_was_typed() -> None:
     assert read_decimal("12.5", places=places, maximum=limit) == Decimal("12.5000")
     with pytest.raises(CellError):
         read_decimal(-1, places=places, maximum=limit)
+
+
+def test_opening_a_workbook_reads_no_rows_so_the_row_limit_applies_from_the_first() -> None:
+    # Our own sheets (openpyxl write-only) have no <dimension>: openpyxl's probe for it used
+    # to parse every row at opening, before any limit (a million rows: half a minute).
+    original = workbook_bytes([], rows=2000)
+    with zipfile.ZipFile(io.BytesIO(original)) as archive:
+        xml = archive.read("xl/worksheets/sheet1.xml")
+    assert b"<dimension" not in xml
+    data = replace_member(original, "xl/worksheets/sheet1.xml", xml[: len(xml) - 5000])
+    workbook = open_upload(data, UploadLimits())  # opens: the damage is further down
+    try:
+        with pytest.raises(SpreadsheetRejected) as refused:
+            read_table(workbook["Parts"], COLUMNS, ["sku"], RowBudget(10_000))
+    finally:
+        workbook.close()
+    assert problem_of(refused)["code"] == "not_xlsx"
+
+
+def test_a_declared_dimension_is_still_read_at_opening() -> None:
+    original = workbook_bytes([], rows=3)
+    with zipfile.ZipFile(io.BytesIO(original)) as archive:
+        xml = archive.read("xl/worksheets/sheet1.xml")
+    xml = xml.replace(b"<sheetViews", b'<dimension ref="A1:C5"/><sheetViews', 1)
+    workbook = open_upload(
+        replace_member(original, "xl/worksheets/sheet1.xml", xml), UploadLimits()
+    )
+    try:
+        assert (workbook["Parts"].max_row, workbook["Parts"].max_column) == (5, 3)
+    finally:
+        workbook.close()

@@ -6,7 +6,9 @@ reaches the handlers instead of stopping at 401/403. Every answer must be:
 
 - not a 5xx (schemathesis' ``not_a_server_error``);
 - conformant to the response schema the document declares for its status
-  (``response_schema_conformance``), which for every error is the ``Error`` schema;
+  (``response_schema_conformance``), which for every error is the ``Error`` schema, with a
+  status and a content type the document lists (``status_code_conformance``,
+  ``content_type_conformance``);
 - and, for every 4xx, the documented error shape of web/errors.py: exactly
   ``{"error": {"code": str, "message": str, "details": object}}``.
 """
@@ -22,10 +24,23 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import response_schema_conformance
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from tests.web.test_api_roles import EXPECTED_ROLES
 from web.auth.models import Role
+
+#: Not ``negative_data_rejection``: its "invalid" requests include ones whose only fault is a
+#: missing Authorization header, which this test always sends.
+CHECKS = [
+    not_a_server_error,
+    response_schema_conformance,
+    status_code_conformance,
+    content_type_conformance,
+]
 
 #: Generated requests per operation (x ~48 operations; about a minute in all on SQLite).
 MAX_EXAMPLES = 12
@@ -85,7 +100,26 @@ def test_no_api_operation_answers_5xx_or_an_undocumented_error_shape(
     )
     def fuzz(case: Any) -> None:
         response = case.call(headers=headers)
-        case.validate_response(response, checks=[not_a_server_error, response_schema_conformance])
+        case.validate_response(response, checks=CHECKS)
         error_shape(response)
 
     fuzz()
+
+
+def test_an_id_in_a_path_beyond_its_database_column_is_a_404_not_an_overflow(
+    client: Any, role_headers: dict[Role, dict[str, str]]
+) -> None:
+    # Found by the fuzzing above: SQLite overflowed past 2**63 - 1, PostgreSQL past an
+    # integer column's 2**31 - 1; both were 500s.
+    admin = role_headers[Role.ADMIN]
+    for method, path in [
+        ("DELETE", f"/api/v1/reservations/{2**63}"),
+        ("DELETE", "/api/v1/reservations/1355151239221171493730779136"),
+        ("POST", f"/api/v1/replacements/{2**31}/ship"),
+    ]:
+        response = client.open(path, method=method, headers=admin, json={})
+        assert response.status_code == 404, (path, response.json)
+        assert response.json["error"]["code"] == "not_found"
+    # Within the column, an unknown id is the endpoint's own 404.
+    known = client.delete(f"/api/v1/reservations/{2**63 - 1}", headers=admin)
+    assert (known.status_code, known.json["error"]["code"]) == (404, "reservation_not_found")

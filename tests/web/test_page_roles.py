@@ -1,0 +1,299 @@
+"""Every page (HTML route) × every role, and anonymous: allowed or refused as documented.
+
+Signed-out visitors are sent to the sign-in page; signed-in users of another role get 403.
+A new route without a line in the table below fails the first test. The API has its own
+matrix (tests/web/test_api_roles.py).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from tests.web.test_pages import PASSWORD, csrf_token, sign_in
+from web.auth.models import Role
+
+A, W, B, S = Role.ADMIN, Role.WAREHOUSE, Role.BUYER, Role.SERVICE_DESK
+SIGNED_IN = frozenset({A, W, B, S})
+PUBLIC = "public"
+ID32 = "<int(max=2147483647):"
+
+# From the pages' documentation (README "Web pages", docs/returns.md, docs/buyers.md) and
+# their roles_required: changing who may open what must change this table.
+EXPECTED_PAGE_ROLES: dict[tuple[str, str], frozenset[Role] | str] = {
+    ("GET", "/"): SIGNED_IN,
+    ("GET", "/dashboard"): SIGNED_IN,
+    ("GET", "/parts/<sku>"): SIGNED_IN,
+    ("GET", "/sign-in"): PUBLIC,
+    ("POST", "/sign-in"): PUBLIC,
+    ("POST", "/sign-out"): SIGNED_IN,
+    ("GET", "/healthz"): PUBLIC,
+    ("POST", "/webhooks/carriers/<carrier>"): PUBLIC,  # authenticated by signature instead
+    # the customer's status page: public, reached only through its signed link
+    ("GET", "/status/<token>"): PUBLIC,
+    ("GET", "/status/<token>/sheet"): PUBLIC,
+    ("POST", "/status/<token>/feedback"): PUBLIC,
+    # the signed-in user's own settings
+    ("POST", "/account/language"): SIGNED_IN,
+    # administration: admins only
+    ("GET", "/admin"): {A},
+    ("POST", "/admin/users"): {A},
+    ("POST", f"/admin/users/{ID32}user_id>"): {A},
+    ("POST", "/admin/tokens"): {A},
+    ("POST", f"/admin/tokens/{ID32}token_id>/revoke"): {A},
+    ("POST", "/admin/carrier-secrets"): {A},
+    ("GET", "/admin/messages"): {A},
+    ("GET", "/admin/messages/<kind>/<language>"): {A},
+    ("POST", "/admin/messages/<kind>/<language>"): {A},
+    ("POST", "/admin/messages/<kind>/<language>/reset"): {A},
+    # metrics: the desk, buyers and admins
+    ("GET", "/metrics"): {A, B, S},
+    ("GET", "/metrics/report.xlsx"): {A, B, S},
+    # buying: buyers and admins
+    ("GET", "/buying/"): {A, B},
+    ("GET", "/buying/reorder.xlsx"): {A, B},
+    ("POST", "/buying/reorder/import"): {A, B},
+    ("POST", "/buying/reorder/recompute"): {A, B},
+    ("GET", "/buying/purchase-orders"): {A, B},
+    ("GET", "/buying/purchase-orders/<number>"): {A, B},
+    ("POST", "/buying/purchase-orders/<number>/send"): {A, B},
+    ("POST", "/buying/purchase-orders/<number>/cancel"): {A, B},
+    ("GET", "/buying/catalogue.xlsx"): {A, B},
+    ("POST", "/buying/catalogue/import"): {A, B},
+    # the returns desk: service desk and admins; the warehouse may read an RMA and its sheet
+    ("GET", "/returns"): {A, S},
+    ("GET", "/returns/new"): {A, S},
+    ("POST", "/returns/new"): {A, S},
+    ("GET", "/returns/<number>"): {A, S, W},
+    ("GET", "/returns/<number>/sheet"): {A, S, W},
+    ("POST", "/returns/<number>/<action>"): {A, S},
+    ("POST", "/returns/alerts/read"): {A, S},
+    # the warehouse: warehouse staff and admins
+    ("GET", "/warehouse"): {A, W},
+    ("GET", "/warehouse/receive"): {A, W},
+    ("POST", "/warehouse/receive"): {A, W},
+    ("GET", "/warehouse/move"): {A, W},
+    ("POST", "/warehouse/move"): {A, W},
+    ("GET", "/warehouse/count"): {A, W},
+    ("POST", "/warehouse/count"): {A, W},
+    ("GET", "/warehouse/pick-list"): {A, W},
+    ("POST", f"/warehouse/picks/{ID32}replacement_id>/ship"): {A, W},
+    ("GET", "/warehouse/purchase-orders"): {A, W},
+    ("POST", "/warehouse/purchase-orders"): {A, W},
+    ("GET", "/warehouse/purchase-orders/<number>"): {A, W},
+    ("POST", "/warehouse/purchase-orders/<number>"): {A, W},
+    ("POST", "/warehouse/returns"): {A, W},
+    ("GET", "/warehouse/returns/<number>"): {A, W},
+    ("POST", "/warehouse/returns/<number>"): {A, W},
+}  # fmt: skip
+
+#: Not pages: the JSON API (its own matrix), its documentation, and static files.
+NOT_PAGES = ("/api/", "/static/")
+
+
+def page_routes(app: Any) -> dict[tuple[str, str], Any]:
+    routes = {}
+    for rule in app.url_map.iter_rules():
+        if rule.rule.startswith(NOT_PAGES):
+            continue
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            routes[(method, rule.rule)] = app.view_functions[rule.endpoint]
+    return routes
+
+
+def concrete(rule: str) -> str:
+    path = re.sub(r"<int\([^)]*\):\w+>|<int:\w+>", "999999", rule)
+    return (
+        path.replace("<sku>", "NO-SUCH-SKU")
+        .replace("<number>", "NO-SUCH-NUMBER")
+        .replace("<action>", "cancel")
+        .replace("<carrier>", "sandbox")
+        .replace("<kind>", "no-such-kind")
+        .replace("<language>", "en")
+        .replace("<token>", "not-a-signed-token")
+    )
+
+
+def test_every_page_route_has_a_documented_expectation_and_declares_it(app: Any) -> None:
+    routes = page_routes(app)
+    assert set(routes) == set(EXPECTED_PAGE_ROLES), (
+        "new or removed page routes: "
+        f"{sorted(set(routes) ^ set(EXPECTED_PAGE_ROLES))}; add them to EXPECTED_PAGE_ROLES"
+    )
+    for key, view in routes.items():
+        expected = EXPECTED_PAGE_ROLES[key]
+        declared = getattr(view, "allowed_roles", None)
+        if expected in (PUBLIC, SIGNED_IN):
+            assert declared is None, key  # login_required or nothing: checked below by request
+        else:
+            assert set(declared) == set(expected), key
+
+
+@pytest.fixture
+def people(app: Any) -> dict[Role, Any]:
+    """A signed-in test client per role."""
+    auth = app.extensions["spareflow"].auth
+    clients = {}
+    for role in Role:
+        email = f"page-{role.value}@test.example"
+        auth.create_user(email, role, PASSWORD)
+        client = app.test_client()
+        assert sign_in(client, email, PASSWORD).status_code == 302
+        clients[role] = client
+    return clients
+
+
+def call(client: Any, method: str, rule: str, token: str | None) -> Any:
+    data = {"csrf_token": token} if token else {}
+    return client.open(concrete(rule), method=method, data=data)
+
+
+def to_sign_in(response: Any) -> bool:
+    return response.status_code == 302 and response.headers["Location"].startswith("/sign-in")
+
+
+GUARDED = sorted(k for k, v in EXPECTED_PAGE_ROLES.items() if v != PUBLIC)
+
+
+def test_signed_out_visitors_are_sent_to_sign_in_from_every_guarded_page(app: Any) -> None:
+    client = app.test_client()
+    token = csrf_token(client.get("/sign-in").get_data(as_text=True))
+    for method, rule in GUARDED:
+        response = call(client, method, rule, token)
+        assert to_sign_in(response), (method, rule, response.status_code)
+        if method == "GET":
+            assert "next=" in response.headers["Location"], rule
+
+
+@pytest.mark.parametrize("role", list(Role), ids=[r.value for r in Role])
+def test_each_role_opens_exactly_its_pages(app: Any, people: dict[Role, Any], role: Role) -> None:
+    client = people[role]
+    token = csrf_token(client.get("/").get_data(as_text=True))
+    for method, rule in GUARDED:
+        if rule == "/sign-out":
+            continue  # below: it would end the session the loop needs
+        response = call(client, method, rule, token)
+        expected = EXPECTED_PAGE_ROLES[(method, rule)]
+        if role in expected:
+            assert response.status_code not in (401, 403), (role, method, rule)
+            assert not to_sign_in(response), (role, method, rule)
+        else:
+            assert response.status_code == 403, (role, method, rule, response.status_code)
+            assert "This page is for these roles" in response.get_data(as_text=True)
+    signed_out = client.post("/sign-out", data={"csrf_token": token})
+    assert to_sign_in(signed_out)
+    assert to_sign_in(client.get("/"))
+
+
+def test_public_routes_answer_without_signing_in(app: Any) -> None:
+    client = app.test_client()
+    assert client.get("/sign-in").status_code == 200
+    assert client.get("/healthz").json == {"status": "ok", "database": "ok"}
+    # The webhook endpoint is public, and refuses what is not signed.
+    assert client.post("/webhooks/carriers/sandbox", json={}).status_code == 401
+    # The status page needs its signed link: anything else is a plain 404.
+    for method, rule in (k for k, v in EXPECTED_PAGE_ROLES.items() if k[1].startswith("/status")):
+        token = csrf_token(client.get("/sign-in").get_data(as_text=True))
+        data = {"csrf_token": token} if method == "POST" else None
+        assert client.open(concrete(rule), method=method, data=data).status_code == 404, rule
+
+
+def test_a_status_link_shows_its_own_rma_and_a_forged_one_nothing(app: Any) -> None:
+    from decimal import Decimal
+
+    from returns.status import Channel, Reason, Resolution
+
+    services = app.extensions["spareflow"]
+    services.inventory.create_part(sku="OWN-2", name="Owned part")
+    numbers = [
+        services.returns.create(
+            "desk@test.example",
+            customer={"name": name, "email": f"{name.lower()}@example.com"},
+            channel=Channel.PHONE,
+            reason=Reason.DEFECTIVE,
+            resolution=Resolution.REPLACEMENT,
+            lines=[{"sku": "OWN-2", "qty": 1, "unit_price": Decimal("9")}],
+        ).rma.number
+        for name in ("Alice", "Bob")
+    ]
+    client = app.test_client()
+    alice = services.status_links.token(numbers[0])
+    page = client.get(f"/status/{alice}")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert numbers[0] in html and numbers[1] not in html and "Bob" not in html
+    forged = alice[:-2] + ("AA" if not alice.endswith("AA") else "BB")
+    assert client.get(f"/status/{forged}").status_code == 404
+    other_secret = type(services.status_links)("another-secret", "http://x").token(numbers[1])
+    assert client.get(f"/status/{other_secret}").status_code == 404
+
+
+def test_the_language_setting_changes_only_the_signed_in_users_own(
+    app: Any, people: dict[Role, Any]
+) -> None:
+    auth = app.extensions["spareflow"].auth
+    buyer = people[B]
+    token = csrf_token(buyer.get("/").get_data(as_text=True))
+    other = auth.find_user("page-warehouse@test.example")
+    response = buyer.post(
+        "/account/language",
+        data={"csrf_token": token, "language": "zh_Hans", "user_id": str(other.id)},
+    )
+    assert response.status_code == 302
+    assert auth.find_user("page-buyer@test.example").language == "zh_Hans"
+    assert auth.find_user("page-warehouse@test.example").language == "en"
+
+
+# --- ownership: a user's objects by id ----------------------------------------------------------
+
+
+def test_nobody_but_an_admin_revokes_another_users_token_or_changes_their_account(
+    app: Any, people: dict[Role, Any]
+) -> None:
+    """The only objects that belong to a user are the account and its API tokens."""
+    auth = app.extensions["spareflow"].auth
+    victim = auth.find_user("page-buyer@test.example")
+    _, secret = auth.create_token(victim.email, "victim's ERP sync")
+    [token] = [t for t in auth.list_tokens() if t.name == "victim's ERP sync"]
+    headers = {"Authorization": f"Bearer {secret}"}
+    for role in (W, B, S):  # the buyer too: even their own token is revoked by an admin only
+        client = people[role]
+        form_token = csrf_token(client.get("/").get_data(as_text=True))
+        revoke = client.post(f"/admin/tokens/{token.id}/revoke", data={"csrf_token": form_token})
+        assert revoke.status_code == 403, role
+        promote = client.post(
+            f"/admin/users/{victim.id}",
+            data={"csrf_token": form_token, "role": "admin", "active": "1"},
+        )
+        assert promote.status_code == 403, role
+        assert app.test_client().get("/api/v1/parts", headers=headers).status_code == 200
+    assert auth.find_user(victim.email).role is Role.BUYER
+    # An admin may; unknown ids are a 404, not an error.
+    admin = people[A]
+    form_token = csrf_token(admin.get("/admin").get_data(as_text=True))
+    assert admin.post(
+        "/admin/tokens/999999/revoke", data={"csrf_token": form_token}
+    ).status_code in (
+        302,
+        404,
+    )
+    admin.post(f"/admin/tokens/{token.id}/revoke", data={"csrf_token": form_token})
+    assert app.test_client().get("/api/v1/parts", headers=headers).status_code == 401
+
+
+def test_an_api_token_acts_only_as_its_own_user(app: Any, people: dict[Role, Any]) -> None:
+    auth = app.extensions["spareflow"].auth
+    inventory = app.extensions["spareflow"].inventory
+    inventory.create_location(code="MAIN/A-01-01")
+    inventory.create_part(sku="OWN-1", name="Owned")
+    _, secret = auth.create_token("page-warehouse@test.example", "scanner")
+    client = app.test_client()
+    response = client.post(
+        "/api/v1/stock/receipts",
+        headers={"Authorization": f"Bearer {secret}", "X-User": "page-admin@test.example"},
+        json={"sku": "OWN-1", "location": "MAIN/A-01-01", "qty": 2, "reference": "R-1"},
+    )
+    assert response.status_code == 201, response.json
+    assert response.json["actor"] == "page-warehouse@test.example"
