@@ -17,9 +17,10 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from core.clock import Clock
-from core.db import UnitOfWork, insert_ignoring_conflicts
+from core.db import UnitOfWork
 from returns.messages import Messages
 from returns.models import Notification, Rma, RmaTransition
+from returns.notifications import notify
 from returns.service_levels import ServiceLevels, format_left
 from returns.status import OPEN
 
@@ -149,17 +150,14 @@ class ServiceLevelMonitor:
     ) -> None:
         now = self.clock.now()
         key = f"sla:{rma.number}:{target.name}:{kind}"
-        insert_ignoring_conflicts(
+        notify(
             session,
-            Notification.__table__,
-            {
-                "rma_id": rma.id,
-                "kind": f"{target.name}_{kind}",
-                "audience": audience,
-                "message": text,
-                "key": key,
-                "created_at": now,
-            },
+            key=key,
+            rma_id=rma.id,
+            kind=f"{target.name}_{kind}",
+            audience=audience,
+            message=text,
+            now=now,
         )
         session.add(
             RmaTransition(

@@ -33,11 +33,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.clock import Clock
-from core.db import UnitOfWork, insert_ignoring_conflicts
+from core.db import UnitOfWork
 from core.errors import InvalidInput
 from core.mail import Bounced, SmtpMailer
 from core.outbox import Handler, OutboxMessage, PermanentFailure, enqueue
-from returns.models import MessageTemplate, Notification, OutgoingEmail, Rma, RmaTransition
+from returns.models import MessageTemplate, OutgoingEmail, Rma, RmaTransition
+from returns.notifications import notify
 from returns.status import TERMINAL
 
 EMAIL_TOPIC = "email.send"
@@ -462,47 +463,15 @@ class Messages:
         )
 
     def _alert_desk(self, session: Session, email: OutgoingEmail, text: str) -> None:
-        insert_ignoring_conflicts(
+        notify(
             session,
-            Notification.__table__,
-            {
-                "rma_id": email.rma_id,
-                "kind": "email_failed",
-                "audience": "desk",
-                "message": text,
-                "key": f"email-failed:{email.outbox_key}",
-                "created_at": self.clock.now(),
-            },
+            key=f"email-failed:{email.outbox_key}",
+            rma_id=email.rma_id,
+            kind="email_failed",
+            audience="desk",
+            message=text,
+            now=self.clock.now(),
         )
-
-    # --- templates, for admins -----------------------------------------------------------
-
-    def save_template(
-        self, session: Session, actor: str, kind: str, language: str, source: Mapping[str, str]
-    ) -> None:
-        if kind not in KINDS:
-            raise InvalidInput("kind", f"No message {kind!r}.")
-        if language not in LANGUAGES:
-            raise InvalidInput("language", f"No language {language!r}.")
-        self.templates.check(source, kind, language)
-        edited = session.scalars(
-            select(MessageTemplate).where(
-                MessageTemplate.kind == kind, MessageTemplate.language == language
-            )
-        ).first()
-        if edited is None:
-            edited = MessageTemplate(kind=kind, language=language)
-            session.add(edited)
-        edited.subject, edited.text_body, edited.html_body = (
-            source["subject"],
-            source["text"],
-            source["html"],
-        )
-        edited.updated_by, edited.updated_at = actor, self.clock.now()
-
-    def preview(self, session: Session, kind: str, language: str) -> Rendered:
-        source = self.templates.source(session, kind, language)
-        return self.templates.render(source, language, sample_context(kind, language))
 
 
 def status_page_open(rma: Rma, now: datetime, grace_days: int) -> bool:

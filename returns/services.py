@@ -30,7 +30,6 @@ from inventory.models import Part
 from returns.errors import IllegalTransition, ReplacementNotFound, RmaNotFound
 from returns.messages import EMAIL_TOPIC, Messages, normalise_language, word
 from returns.models import (
-    Notification,
     OutgoingEmail,
     Replacement,
     Rma,
@@ -39,6 +38,7 @@ from returns.models import (
     RmaTransition,
     SupplierClaim,
 )
+from returns.notifications import notify
 from returns.policy import ReturnPolicy
 from returns.refunds import StripeRefunds
 from returns.service_levels import ServiceLevels
@@ -912,17 +912,14 @@ class ReturnsService:
         text = f"Return label failed: {message.last_error}"
         self._note(session, rma, "return_label", SYSTEM, text)
         # The customer's instructions wait for the label: the desk must step in.
-        insert_ignoring_conflicts(
+        notify(
             session,
-            Notification.__table__,
-            {
-                "rma_id": rma.id,
-                "kind": "label_failed",
-                "audience": "desk",
-                "message": f"{rma.number}: {text}. The customer has no return instructions yet.",
-                "key": f"label-failed:{rma.number}",
-                "created_at": self.clock.now(),
-            },
+            key=f"label-failed:{rma.number}",
+            rma_id=rma.id,
+            kind="label_failed",
+            audience="desk",
+            message=f"{rma.number}: {text}. The customer has no return instructions yet.",
+            now=self.clock.now(),
         )
 
     # --- the warehouse -------------------------------------------------------------------

@@ -18,7 +18,7 @@ from core.mail import SmtpMailer, SmtpSettings
 from core.outbox import OutboxWorker
 from inventory.services import InventoryService
 from inventory.status import LocationKind
-from returns.messages import Messages, StatusLinks
+from returns.messages import Messages, MessageTemplates, StatusLinks
 from returns.models import Notification, OutgoingEmail, Rma
 from returns.policy import ReturnPolicy
 from returns.refunds import StripeRefunds
@@ -356,18 +356,15 @@ def test_a_parcel_on_its_way_gets_no_reminder(desk, clock) -> None:
 def test_an_admins_edited_template_is_used_and_a_broken_one_refused(
     desk, clock, smtp_sink, session_factory
 ) -> None:
-    messages = desk["returns"].messages
+    templates = MessageTemplates(session_factory, clock)
     source = {
         "subject": "RMA {{ number }} approved",
         "text": "Dear {{ customer_name }}, ship by {{ deadline }}.",
         "html": "<p>Dear {{ customer_name }}</p>",
     }
-    with session_factory() as session, session.begin():
-        messages.save_template(session, "admin@shop.example", "authorised", "en", source)
-    with session_factory() as session, session.begin(), pytest.raises(InvalidInput) as broken:
-        messages.save_template(
-            session, "admin@x", "authorised", "en", {**source, "text": "{{ nope }"}
-        )
+    templates.save("admin@shop.example", "authorised", "en", source)
+    with pytest.raises(InvalidInput) as broken:
+        templates.save("admin@x", "authorised", "en", {**source, "text": "{{ nope }"})
     assert broken.value.field == "template"
     number = open_rma(desk)
     desk["returns"].authorise("desk@shop.example", number, carrier="sandbox", tracking_number="T-8")

@@ -1,0 +1,35 @@
+"""Notifications: what the desk or its supervisors must see, raised once per fact."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from core.db import insert_ignoring_conflicts
+from returns.models import Notification
+
+
+def notify(
+    session: Session,
+    *,
+    key: str,
+    rma_id: int | None,
+    kind: str,
+    audience: str,
+    message: str,
+    now: datetime,
+) -> bool:
+    """Raise a notification unless one with ``key`` exists (a job may run twice, or twice over)."""
+    return insert_ignoring_conflicts(
+        session,
+        Notification.__table__,
+        {
+            "rma_id": rma_id,
+            "kind": kind,
+            "audience": audience,
+            "message": message,
+            "key": key,
+            "created_at": now,
+        },
+    )
