@@ -19,12 +19,11 @@ from sqlalchemy.orm import Session
 from core.clock import Clock
 from core.db import UnitOfWork
 from returns.messages import Messages
-from returns.models import Notification, Rma, RmaTransition
-from returns.notifications import notify
+from returns.models import Notification, Rma
+from returns.notifications import notify, system_note
 from returns.service_levels import ServiceLevels, format_left
 from returns.status import OPEN
 
-SYSTEM = "spareflow"
 #: Who hears of what: the desk is warned, supervisors (admins) get the breaches.
 DESK_ROLE, SUPERVISOR_ROLE = "service_desk", "admin"
 
@@ -159,17 +158,7 @@ class ServiceLevelMonitor:
             message=text,
             now=now,
         )
-        session.add(
-            RmaTransition(
-                rma_id=rma.id,
-                kind="sla",
-                from_status=rma.status,
-                to_status=rma.status,
-                actor=SYSTEM,
-                reason=text,
-                at=now,
-            )
-        )
+        system_note(session, rma, "sla", text, now)
         if self.messages:
             self.messages.to_staff(
                 session,

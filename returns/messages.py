@@ -37,12 +37,11 @@ from core.db import UnitOfWork
 from core.errors import InvalidInput
 from core.mail import Bounced, SmtpMailer
 from core.outbox import Handler, OutboxMessage, PermanentFailure, enqueue
-from returns.models import MessageTemplate, OutgoingEmail, Rma, RmaTransition
-from returns.notifications import notify
+from returns.models import MessageTemplate, OutgoingEmail, Rma
+from returns.notifications import notify, system_note
 from returns.status import TERMINAL
 
 EMAIL_TOPIC = "email.send"
-SYSTEM = "spareflow"
 LANGUAGES = {"en": "English", "zh_Hans": "简体中文"}
 DEFAULT_LANGUAGE = "en"
 TEMPLATE_DIR = Path(__file__).parent / "mail_templates"
@@ -450,17 +449,7 @@ class Messages:
     def _timeline(self, session: Session, email: OutgoingEmail, text: str) -> None:
         rma = session.get(Rma, email.rma_id)
         assert rma is not None
-        session.add(
-            RmaTransition(
-                rma_id=rma.id,
-                kind="email",
-                from_status=rma.status,
-                to_status=rma.status,
-                actor=SYSTEM,
-                reason=text,
-                at=self.clock.now(),
-            )
-        )
+        system_note(session, rma, "email", text, self.clock.now())
 
     def _alert_desk(self, session: Session, email: OutgoingEmail, text: str) -> None:
         notify(

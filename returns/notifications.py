@@ -7,7 +7,10 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from core.db import insert_ignoring_conflicts
-from returns.models import Notification
+from returns.models import Notification, Rma, RmaTransition
+
+#: The actor of what spareflow does by itself (carrier events, jobs, the outbox).
+SYSTEM = "spareflow"
 
 
 def notify(
@@ -32,4 +35,19 @@ def notify(
             "key": key,
             "created_at": now,
         },
+    )
+
+
+def system_note(session: Session, rma: Rma, kind: str, text: str, now: datetime) -> None:
+    """A line on the RMA's timeline written by spareflow itself (the state does not change)."""
+    session.add(
+        RmaTransition(
+            rma_id=rma.id,
+            kind=kind,
+            from_status=rma.status,
+            to_status=rma.status,
+            actor=SYSTEM,
+            reason=text,
+            at=now,
+        )
     )

@@ -38,7 +38,7 @@ from returns.models import (
     RmaTransition,
     SupplierClaim,
 )
-from returns.notifications import notify
+from returns.notifications import SYSTEM, notify
 from returns.policy import ReturnPolicy
 from returns.refunds import StripeRefunds
 from returns.service_levels import ServiceLevels
@@ -60,7 +60,6 @@ from returns.status import (
 
 REFUND_TOPIC = "refund.create"
 LABEL_TOPIC = "return_label.buy"
-SYSTEM = "spareflow"
 #: A return address without any of these is refused (see ``return_address_lines``).
 ADDRESS_FIELDS = ("name", "street", "city", "postcode", "country")
 #: Public tracking pages by carrier (``{number}`` is the tracking number); more, or other
