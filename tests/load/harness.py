@@ -244,6 +244,7 @@ def setup_app(database_url: str, clock: Any = None) -> Any:
         "SECRET_KEY": "load-test-secret",
         "LOG_LEVEL": "WARNING",
         "SANDBOX_WEBHOOK_SECRET": SECRET,
+        "RETURNS_ADDRESS": RETURN_ADDRESS,
     }
     if clock is not None:
         config["CLOCK"] = clock
