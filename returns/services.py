@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from carriers.models import Direction, Shipment
@@ -23,7 +23,14 @@ from carriers.tracking import ShipmentChange
 from core.clock import Clock
 from core.db import UnitOfWork, insert_ignoring_conflicts
 from core.errors import Conflict, InvalidInput, NotFound
-from core.outbox import Handler, OutboxMessage, PermanentFailure, enqueue
+from core.outbox import (
+    MAX_ATTEMPTS,
+    Handler,
+    OutboxMessage,
+    OutboxStatus,
+    PermanentFailure,
+    enqueue,
+)
 from inventory import ledger
 from inventory.errors import InsufficientStock
 from inventory.models import Part
@@ -830,6 +837,89 @@ class ReturnsService:
             )
             uow.commit()
             return self._view(uow.session, number)
+
+    def retry_refund(
+        self,
+        actor: str,
+        number: str,
+        reason: str,
+        *,
+        supervisor: bool,
+        payment_reference: str | None = None,
+    ) -> RmaView:
+        """A supervisor sends a failed refund again, optionally to a corrected payment.
+
+        Unchanged, the same outbox message runs again with the same idempotency key: if an
+        earlier attempt did reach the provider, the provider answers with that refund instead
+        of making a second. A corrected payment is a new request, so it gets a new key; that
+        is only allowed when the provider refused the last one (nothing was refunded).
+        """
+        if not supervisor:
+            raise Conflict(
+                "Only a supervisor (admin) can send a failed refund again.",
+                code="supervisor_required",
+            )
+        if not reason.strip():
+            raise InvalidInput("reason", "Say why the refund is sent again.")
+        with UnitOfWork(self.session_factory) as uow:
+            session = uow.session
+            rma = self._rma(session, number, lock=True)
+            if rma.refund_status is not RefundStatus.FAILED:
+                raise Conflict(
+                    f"{rma.number}'s refund is {rma.refund_status.value}; only a failed refund "
+                    "can be sent again.",
+                    code="refund_not_failed",
+                    refund_status=rma.refund_status.value,
+                )
+            refund_messages = (
+                OutboxMessage.topic == REFUND_TOPIC,
+                or_(
+                    OutboxMessage.key == f"refund:{rma.number}",
+                    OutboxMessage.key.like(f"refund:{rma.number}:%"),
+                ),
+            )
+            last = session.scalars(
+                select(OutboxMessage)
+                .where(*refund_messages)
+                .order_by(OutboxMessage.id.desc())
+                .with_for_update()
+            ).first()
+            assert last is not None, "a failed refund has its outbox message"
+            corrected = (payment_reference or "").strip()
+            now = self.clock.now()
+            if not corrected or corrected == rma.payment_reference:
+                # The same request again, under the same key.
+                last.status, last.attempts, last.next_attempt_at = OutboxStatus.PENDING, 0, now
+                last.last_error = None
+                what = "sent again with the same idempotency key"
+            else:
+                if last.attempts >= MAX_ATTEMPTS:
+                    raise Conflict(
+                        "The last attempt gave up on errors that may have reached the provider: "
+                        "send it again unchanged first, so it cannot be paid twice.",
+                        code="refund_outcome_unknown",
+                    )
+                tries = session.scalar(
+                    select(func.count()).select_from(OutboxMessage).where(*refund_messages)
+                )
+                rma.payment_reference = corrected
+                enqueue(
+                    session,
+                    topic=REFUND_TOPIC,
+                    key=f"refund:{rma.number}:{(tries or 0) + 1}",
+                    now=now,
+                    payload={
+                        "rma": rma.number,
+                        "payment_reference": corrected,
+                        "amount_minor": rma.refund_amount_minor,
+                        "currency": rma.currency,
+                    },
+                )
+                what = f"sent again to the corrected payment {corrected}"
+            rma.refund_status, rma.refund_error = RefundStatus.PENDING, None
+            self._note(session, rma, "refund", actor, f"Refund {what}: {reason.strip()}")
+            uow.commit()
+            return self._view(session, number)
 
     def outbox_handlers(self) -> dict[str, Handler]:
         handlers = {

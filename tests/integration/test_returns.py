@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from carriers.services import CarrierService
 from core.errors import Conflict, InvalidInput
-from core.outbox import OutboxMessage, OutboxStatus, OutboxWorker
+from core.outbox import MAX_ATTEMPTS, OutboxMessage, OutboxStatus, OutboxWorker
 from inventory.services import InventoryService
 from inventory.status import LocationKind
 from returns.errors import IllegalTransition
@@ -681,3 +681,61 @@ def test_a_part_returned_to_its_vendor_opens_a_supplier_claim(desk) -> None:
     supplier_id = desk["inventory"].get_part("ABC-1").part.supplier_id
     assert claim.supplier_id == supplier_id is not None
     assert level(desk["inventory"], "ABC-1", "MAIN/RETURNS") == (0, 0)  # gone out to the supplier
+
+
+def test_a_supervisor_sends_a_refused_refund_again_to_the_corrected_payment(
+    desk, clock, refunds_made
+) -> None:
+    number = open_rma(desk, payment_reference="ch_not_a_payment_intent").rma.number
+    desk["returns"].authorise("desk@x.example", number, carrier="sandbox", tracking_number="SBX931")
+    pickup(desk, clock, "SBX931")
+    desk["worker"].drain()
+    assert desk["returns"].get(number).rma.refund_status is RefundStatus.FAILED
+    with pytest.raises(Conflict) as refused:
+        desk["returns"].retry_refund("desk@x.example", number, "try", supervisor=False)
+    assert refused.value.code == "supervisor_required"
+
+    view = desk["returns"].retry_refund(
+        "boss@x.example",
+        number,
+        "customer gave the right payment",
+        supervisor=True,
+        payment_reference="pi_3Corrected",
+    )
+    assert (view.rma.refund_status, view.rma.refund_error) == (RefundStatus.PENDING, None)
+    desk["worker"].drain()
+    rma = desk["returns"].get(number).rma
+    assert rma.refund_status is RefundStatus.RELEASED
+    assert [(r["payment_intent"], r["amount"]) for r in refunds_made] == [("pi_3Corrected", 4998)]
+    with pytest.raises(Conflict) as again:
+        desk["returns"].retry_refund("boss@x.example", number, "twice?", supervisor=True)
+    assert again.value.code == "refund_not_failed"
+
+
+def test_a_refund_that_gave_up_on_outages_is_retried_under_its_own_key(
+    desk, clock, refunds_made, refunds_sandbox, session_factory
+) -> None:
+    number = open_rma(desk).rma.number
+    desk["returns"].authorise("desk@x.example", number, carrier="sandbox", tracking_number="SBX932")
+    pickup(desk, clock, "SBX932")
+    refunds_sandbox[1].fail_next = 1000  # the provider is down for good
+    for _ in range(MAX_ATTEMPTS):
+        desk["worker"].drain()
+        clock.advance(timedelta(hours=2))
+    assert desk["returns"].get(number).rma.refund_status is RefundStatus.FAILED
+    # A new payment cannot be tried while the old request may have reached the provider.
+    with pytest.raises(Conflict) as unknown:
+        desk["returns"].retry_refund(
+            "boss@x.example", number, "x", supervisor=True, payment_reference="pi_other"
+        )
+    assert unknown.value.code == "refund_outcome_unknown"
+    refunds_sandbox[1].fail_next = 0
+    desk["returns"].retry_refund("boss@x.example", number, "provider is back", supervisor=True)
+    desk["worker"].drain()
+    assert desk["returns"].get(number).rma.refund_status is RefundStatus.RELEASED
+    assert len(refunds_made) == 1
+    with session_factory() as session:
+        keys = session.scalars(
+            select(OutboxMessage.key).where(OutboxMessage.topic == REFUND_TOPIC)
+        ).all()
+    assert keys == [f"refund:{number}"]

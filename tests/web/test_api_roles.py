@@ -44,6 +44,7 @@ EXPECTED_ROLES: dict[tuple[str, str], set[Role]] = {
     ("POST", "/api/v1/returns/<rma>/close"): {A, S},
     ("POST", "/api/v1/returns/<rma>/follow-up"): {A, S},
     ("POST", "/api/v1/returns/<rma>/refund/release"): {A},
+    ("POST", "/api/v1/returns/<rma>/refund/retry"): {A},
     ("POST", "/api/v1/returns/<rma>/reply"): {A, S},
     ("POST", "/api/v1/emails/bounces"): {A},
     ("GET", "/api/v1/replacements"): {A, W, S},

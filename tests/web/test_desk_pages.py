@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
 
+from returns.status import Channel, Reason, Resolution
 from tests.web.test_pages import PASSWORD, csrf_token, sign_in
 from web.auth.models import Role
 
@@ -184,3 +187,38 @@ def test_a_backordered_replacement_shows_on_the_desk_queue(desk_app: Any) -> Non
     )
     queue = client.get("/returns").get_data(as_text=True)
     assert re.search(r"replacement <span class=\"badge badge-high\">backordered</span>", queue)
+
+
+def test_a_supervisor_sends_a_failed_refund_again_from_the_rma_page(desk_app: Any) -> None:
+    services = desk_app.extensions["spareflow"]
+    services.inventory.create_location(code="MAIN/RETURNS")
+    view = services.returns.create(
+        "desk@desk.example",
+        customer={"name": "Mia Chen", "email": "mia@example.com"},
+        channel=Channel.PHONE,
+        reason=Reason.DEFECTIVE,
+        resolution=Resolution.REFUND,
+        payment_reference="pi_1",
+        lines=[{"sku": "FAN-80", "qty": 1, "unit_price": Decimal("24.99")}],
+    )
+    number = view.rma.number
+    services.returns.authorise("desk@desk.example", number, carrier="sandbox", tracking_number="T9")
+    services.returns.release_refund("admin@desk.example", number, "scan lost", supervisor=True)
+    services.outbox.drain()  # no refund provider is listening in this app: it fails for good
+    for _ in range(12):
+        services.clock.advance(timedelta(hours=2))
+        services.outbox.drain()
+    assert services.returns.get(number).rma.refund_status.value == "failed"
+
+    desk = signed_in(desk_app, Role.SERVICE_DESK)
+    assert 'id="retry-refund"' not in desk.get(f"/returns/{number}").get_data(as_text=True)
+    admin = signed_in(desk_app, Role.ADMIN)
+    page = admin.get(f"/returns/{number}").get_data(as_text=True)
+    assert 'id="retry-refund"' in page
+    admin.post(
+        f"/returns/{number}/retry-refund",
+        data={"csrf_token": csrf_token(page), "reason": "provider back", "payment_reference": ""},
+    )
+    rma = services.returns.get(number).rma
+    assert rma.refund_status.value == "pending"
+    assert "sent again with the same idempotency key: provider back" in rma.transitions[-1].reason

@@ -453,6 +453,31 @@ def release_refund(data: dict[str, Any], rma: str) -> Any:
     )
 
 
+class RetryRefundSchema(Schema):
+    reason = Text(1000, min_length=1, required=True)
+    payment_reference = Text(
+        100,
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "A corrected payment to refund (after the provider refused)"},
+    )
+
+
+@returns_blp.post("/<rma>/refund/retry")
+@roles(Role.ADMIN)
+@returns_blp.arguments(RetryRefundSchema)
+@returns_blp.response(200, RmaSchema)
+def retry_refund(data: dict[str, Any], rma: str) -> Any:
+    """Supervisor: send a failed refund again, unchanged (same key) or to a corrected payment."""
+    return services().returns.retry_refund(
+        _actor(),
+        rma,
+        data["reason"],
+        supervisor=_supervisor(),
+        payment_reference=data["payment_reference"],
+    )
+
+
 @returns_blp.post("/<rma>/reply")
 @roles(*DESK)
 @returns_blp.arguments(ReplySchema)

@@ -322,6 +322,7 @@ ACTION_NAMES = {
     "follow-up": _l("follow up"),
     "carrier-event": _l("carrier event"),
     "reply": _l("reply"),
+    "retry-refund": _l("send the refund again"),
 }
 ACTIONS = set(ACTION_NAMES)
 #: What the desk may record by hand when the carrier confirms by phone or e-mail.
@@ -398,6 +399,14 @@ def act(number: str, action: str) -> ResponseReturnValue:
                 returns.reject(_actor(), number, reason)
             elif action == "cancel":
                 returns.cancel(_actor(), number, reason)
+            elif action == "retry-refund":
+                returns.retry_refund(
+                    _actor(),
+                    number,
+                    reason,
+                    supervisor=_supervisor(),
+                    payment_reference=(request.form.get("payment_reference") or "").strip() or None,
+                )
             else:
                 returns.release_refund(_actor(), number, reason, supervisor=_supervisor())
     except DomainError as error:
