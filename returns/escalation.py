@@ -102,12 +102,8 @@ class ServiceLevelMonitor:
             ).all()
             for rma in watched:
                 deadlines = self.levels.deadlines(rma.channel, rma.priority, rma.created_at)
-                warnings = {
-                    "first_response": deadlines.first_response_warning,
-                    "resolution": deadlines.resolution_warning,
-                }
                 for target in TARGETS:
-                    raised += self._watch(session, rma, target, warnings[target.name], now)
+                    raised += self._watch(session, rma, target, deadlines.warning(target.name), now)
             uow.commit()
         return raised
 

@@ -142,6 +142,13 @@ class Period:
         return cls(start, start + timedelta(days=days))
 
     @classmethod
+    def asked(cls, first: date | None, last: date | None, today: date) -> Period:
+        """The period someone asked for: ``last`` defaults to today, ``first`` to 28 days
+        before it (both days included)."""
+        last = last or today
+        return cls.from_dates(first or last - timedelta(days=ROLLING_DAYS - 1), last)
+
+    @classmethod
     def last_days(cls, now: datetime, days: int = ROLLING_DAYS) -> Period:
         """The last ``days`` whole UTC days, today included."""
         today = now.astimezone(UTC).date()
@@ -819,6 +826,9 @@ class MetricsService:
 
     def default_period(self) -> Period:
         return Period.last_days(self.clock.now())
+
+    def asked(self, first: date | None, last: date | None) -> Period:
+        return Period.asked(first, last, self.clock.now().date())
 
     def weeks(self, count: int = 8) -> Metrics:
         """The last ``count`` whole weeks and this one so far (the dashboard's charts)."""

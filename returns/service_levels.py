@@ -145,6 +145,12 @@ class Deadlines:
     first_response_warning: datetime
     resolution_warning: datetime
 
+    def warning(self, target: str) -> datetime:
+        """When the desk is warned about ``target`` ("first_response" or "resolution")."""
+        return (
+            self.first_response_warning if target == "first_response" else self.resolution_warning
+        )
+
 
 @dataclass(frozen=True)
 class ServiceLevels:
@@ -222,12 +228,7 @@ def sla_clock(levels: ServiceLevels, rma: Any, now: datetime) -> SlaClock:
         left = levels.time_left(rma.channel, due, now)
         if now >= due:
             return SlaClock(target, due, left, "breached")
-        deadlines = levels.deadlines(rma.channel, rma.priority, rma.created_at)
-        warn_at = (
-            deadlines.first_response_warning
-            if target == "first_response"
-            else deadlines.resolution_warning
-        )
+        warn_at = levels.deadlines(rma.channel, rma.priority, rma.created_at).warning(target)
         return SlaClock(target, due, left, "warning" if now >= warn_at else "ok")
     return SlaClock("", None, None, "met")
 

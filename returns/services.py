@@ -1057,8 +1057,8 @@ class ReturnsService:
                 f"Replacement {replacement.qty} x {replacement.sku} shipped: {carrier} "
                 f"{shipment.tracking_number}",
             )
-            waiting = [r for r in rma.replacements if r.status is not ReplacementStatus.SHIPPED]
-            if not [r for r in waiting if r.status is not ReplacementStatus.CANCELLED]:
+            ended = (ReplacementStatus.SHIPPED, ReplacementStatus.CANCELLED)
+            if all(r.status in ended for r in rma.replacements):
                 self._resolved(rma)
             if self.messages:
                 self.messages.to_customer(

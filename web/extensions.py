@@ -25,6 +25,7 @@ from core.settings import LayeredSettings, SettingsStore
 from inventory.services import InventoryService
 from returns.escalation import ServiceLevelMonitor
 from returns.messages import Messages, StatusLinks
+from returns.metrics import MetricsService
 from returns.policy import ReturnPolicy
 from returns.refunds import StripeRefunds
 from returns.service_levels import ServiceLevels
@@ -54,6 +55,7 @@ class Services:
     carriers: CarrierService
     settings: SettingsStore
     returns: ReturnsService
+    metrics: MetricsService
     service_levels: ServiceLevelMonitor
     status_links: StatusLinks
     outbox: OutboxWorker
@@ -106,6 +108,7 @@ def init_services(app: Flask, clock: Clock | None = None) -> Services:
         carriers=carriers,
         settings=settings,
         returns=returns,
+        metrics=MetricsService(session_factory, clock),
         service_levels=ServiceLevelMonitor(
             session_factory,
             clock,

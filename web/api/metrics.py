@@ -5,13 +5,13 @@ Definitions are in returns/metrics.py and docs/metrics.md.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validates_schema
 
-from returns.metrics import MAX_PERIOD_DAYS, ROLLING_DAYS, Metrics, MetricsService, Period
+from returns.metrics import MAX_PERIOD_DAYS, ROLLING_DAYS, Metrics
 from returns.status import Reason
 from web.api.auth import roles
 from web.api.schemas import StrictSchema
@@ -196,13 +196,6 @@ class MetricsSchema(Schema):
     what_if = fields.Nested(WhatIfSchema)
 
 
-def period_from(first: date | None, last: date | None, today: date) -> Period:
-    """The period asked for; the last 28 days (today included) by default."""
-    last = last or today
-    first = first or last - timedelta(days=ROLLING_DAYS - 1)
-    return Period.from_dates(first, last)
-
-
 @blp.get("")
 @roles(*READERS)
 @blp.arguments(MetricsQuerySchema, location="query", as_kwargs=True)
@@ -211,6 +204,5 @@ def report(first: date | None, last: date | None) -> Metrics:
     """Refund completion time, self-completion, disputes, response targets, return rates,
     satisfaction and the refund-on-receipt what-if, overall and by priority, channel,
     reason, part and supplier, with a weekly trend."""
-    clock = services().clock
-    period = period_from(first, last, clock.now().date())
-    return MetricsService(services().session_factory, clock).report(period)
+    metrics = services().metrics
+    return metrics.report(metrics.asked(first, last))

@@ -10,7 +10,7 @@ from flask_login import login_required
 
 from web.charts import step_chart
 from web.extensions import services
-from web.pages.metrics import metrics_service, trend_charts
+from web.pages.metrics import trend_charts
 
 bp = Blueprint("inventory", __name__)
 
@@ -45,7 +45,7 @@ def parts() -> ResponseReturnValue:
 @login_required
 def dashboard() -> ResponseReturnValue:
     short = services().inventory.list_parts(below_reorder_point=True, active=True, limit=500)
-    service = metrics_service().weeks(DASHBOARD_WEEKS)
+    service = services().metrics.weeks(DASHBOARD_WEEKS)
     return render_template(
         "dashboard.html",
         short=short[:10],

@@ -3,7 +3,7 @@ and the xlsx report. Service desk, buyers and admins (checked on the server)."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 from flask import Blueprint, render_template, request
 from flask.typing import ResponseReturnValue
@@ -13,10 +13,8 @@ from markupsafe import Markup
 from core.errors import InvalidInput
 from returns.metrics import (
     RESPONSE_BAR,
-    ROLLING_DAYS,
     Bucket,
     Metrics,
-    MetricsService,
     Period,
 )
 from returns.metrics_sheets import write_report
@@ -34,10 +32,6 @@ PAGE_ROWS = 25
 NO_VALUE = "\N{EN DASH}"
 
 
-def metrics_service() -> MetricsService:
-    return MetricsService(services().session_factory, services().clock)
-
-
 def _date(name: str) -> date | None:
     raw = (request.args.get(name) or "").strip()
     if not raw:
@@ -52,9 +46,7 @@ def _date(name: str) -> date | None:
 
 def requested_period() -> Period:
     """The period in the query (``from``, ``to``, both days included); the last 28 days."""
-    last = _date("to") or services().clock.now().date()
-    first = _date("from") or last - timedelta(days=ROLLING_DAYS - 1)
-    return Period.from_dates(first, last)
+    return services().metrics.asked(_date("from"), _date("to"))
 
 
 def _short(day: date) -> str:
@@ -165,7 +157,7 @@ def page() -> ResponseReturnValue:
             ),
             422,
         )
-    metrics = metrics_service().report(period)
+    metrics = services().metrics.report(period)
     return render_template(
         "metrics.html",
         metrics=metrics,
@@ -181,7 +173,7 @@ def page() -> ResponseReturnValue:
 @roles_required(*READERS)
 def report() -> ResponseReturnValue:
     period = requested_period()
-    metrics = metrics_service().report(period)
+    metrics = services().metrics.report(period)
     return xlsx_download(
         lambda stream: write_report(metrics, stream),
         f"metrics-{period.first_day.isoformat()}-{period.last_day.isoformat()}.xlsx",
