@@ -5,7 +5,16 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import (
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from carriers.status import TrackingStatus
@@ -24,9 +33,11 @@ class EventSource(enum.StrEnum):
 
 
 class EventOutcome(enum.StrEnum):
+    PENDING = "pending"  # stored from a webhook, not applied yet (see CarrierService.apply_pending)
     APPLIED = "applied"  # moved the shipment forward
     RECORDED = "recorded"  # on the timeline, state unchanged (stale, exception, unknown)
     UNMATCHED = "unmatched"  # no shipment with this tracking number yet; applied when one appears
+    FAILED = "failed"  # applying it raised an error: kept, with the error, for review
 
 
 class DeliveryStatus(enum.StrEnum):
@@ -99,10 +110,18 @@ class CarrierEventRecord(Base):
     delivery_id: Mapped[int | None] = mapped_column(ForeignKey("webhook_deliveries.id"))
     shipment_id: Mapped[int | None] = mapped_column(ForeignKey("shipments.id"))
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    apply_error: Mapped[str | None] = mapped_column(String(500))
 
     shipment: Mapped[Shipment | None] = relationship(back_populates="events")
 
     __table_args__ = (
         Index("ix_carrier_events_tracking_number_outcome", "tracking_number", "outcome"),
         Index("ix_carrier_events_shipment_id", "shipment_id"),
+        # The appliers' queue: small, because events leave it within seconds.
+        Index(
+            "ix_carrier_events_pending",
+            "id",
+            postgresql_where=text("outcome = 'pending'"),
+            sqlite_where=text("outcome = 'pending'"),
+        ),
     )

@@ -6,7 +6,8 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from carriers import tracking
@@ -18,8 +19,10 @@ from carriers.events import (
     WebhookRequest,
 )
 from carriers.models import (
+    CarrierEventRecord,
     DeliveryStatus,
     Direction,
+    EventOutcome,
     EventSource,
     Shipment,
     WebhookDelivery,
@@ -37,6 +40,8 @@ POLL_INTERVAL = timedelta(hours=1)
 POLL_BACKOFF_CAP = timedelta(hours=12)
 #: A poller claims a shipment for this long, so a second scheduler process skips it.
 POLL_LEASE = timedelta(minutes=5)
+#: Events applied per transaction by ``apply_pending``.
+APPLY_BATCH = 100
 
 
 class UnknownCarrier(NotFound):
@@ -63,8 +68,14 @@ class CarrierService:
         clock: Clock | None,
         adapters: Mapping[str, CarrierAdapter],
         listeners: Sequence[tracking.Listener] = (),
+        *,
+        apply_on_receipt: bool = True,
     ):
         self.session_factory = session_factory
+        #: True: a webhook's events are applied in the request that brought them, right after
+        #: they are stored. False: only stored; ``apply_pending`` (a scheduler job) applies
+        #: them within seconds, in batches, so webhook requests stay short under load.
+        self.apply_on_receipt = apply_on_receipt
         self.clock = clock or SystemClock()
         self.adapters = adapters  # a plain dict, or LiveAdapters that follow stored settings
         self.listeners = list(listeners)
@@ -78,10 +89,13 @@ class CarrierService:
     # --- inbound events ------------------------------------------------------------------
 
     def receive_webhook(self, carrier: str, request: WebhookRequest) -> Acknowledgement:
-        """Verify, store raw, store each event once and apply it: one transaction.
+        """Verify, keep the raw delivery and store each event once; commit; then answer.
 
         Raises WebhookRejected before anything is written when authenticity fails, and
-        MalformedWebhook (after keeping the body for review) when it cannot be read.
+        MalformedWebhook (after keeping the body for review) when it cannot be read. Once
+        the delivery is committed the carrier gets its 2xx whatever happens next: the new
+        events are applied right here (``apply_on_receipt``), or by ``apply_pending`` in a
+        scheduler process, and either way exactly once.
         """
         adapter = self.adapter(carrier)
         adapter.verify_webhook(request, self.clock.now())
@@ -105,17 +119,98 @@ class CarrierService:
             )
             uow.session.add(delivery)
             uow.session.flush()
-            new = tracking.store_events(
+            new = tracking.insert_events(
                 uow.session,
                 events,
                 source=EventSource.WEBHOOK,
                 received_at=now,
-                listeners=self.listeners,
                 delivery_id=delivery.id,
             )
             delivery.new_event_count = len(new)
             uow.commit()
+        if new and self.apply_on_receipt:
+            try:
+                self.apply_pending(only=new)
+            except Exception:  # stored and safe: the scheduler's applier retries it
+                log.exception("applying %s events on receipt failed; left for the applier", carrier)
         return adapter.acknowledge(events, request)
+
+    def apply_pending(self, *, only: Sequence[int] | None = None, limit: int = 2000) -> int:
+        """Apply stored events that wait (``PENDING``), oldest first; returns how many.
+
+        Batches of ``APPLY_BATCH`` events, one transaction each. Each batch is claimed with
+        ``FOR UPDATE SKIP LOCKED`` (PostgreSQL), so several appliers (the web process right
+        after a webhook, two scheduler processes) share the queue and never apply an event
+        twice. An event that raises is set aside as ``FAILED`` with its error, and the rest of
+        its batch is applied without it.
+        """
+        applied = 0
+        while applied < limit:
+            with UnitOfWork(self.session_factory) as uow:
+                query = select(CarrierEventRecord).where(
+                    CarrierEventRecord.outcome == EventOutcome.PENDING
+                )
+                if only is not None:
+                    query = query.where(CarrierEventRecord.id.in_(only))
+                records = uow.session.scalars(
+                    query.order_by(CarrierEventRecord.id)
+                    .limit(min(APPLY_BATCH, limit - applied))
+                    .with_for_update(skip_locked=True)
+                ).all()
+                if not records:
+                    break
+                ids = [record.id for record in records]
+                try:
+                    tracking.apply_stored(uow.session, records, self.listeners)
+                    uow.commit()
+                except DBAPIError:
+                    raise  # the database itself (lost, deadlock): the next run retries
+                except Exception:
+                    log.exception("a batch of carrier events failed; applying one by one")
+                    uow.session.rollback()
+                    self._apply_one_by_one(ids)
+            applied += len(ids)
+        return applied
+
+    def _apply_one_by_one(self, ids: list[int]) -> None:
+        for event_id in ids:
+            try:
+                with UnitOfWork(self.session_factory) as uow:
+                    record = uow.session.scalars(
+                        select(CarrierEventRecord)
+                        .where(
+                            CarrierEventRecord.id == event_id,
+                            CarrierEventRecord.outcome == EventOutcome.PENDING,
+                        )
+                        .with_for_update(skip_locked=True)
+                    ).first()
+                    if record is not None:
+                        tracking.apply_stored(uow.session, [record], self.listeners)
+                        uow.commit()
+            except DBAPIError:
+                raise
+            except Exception as error:
+                log.exception("carrier event %s cannot be applied; kept for review", event_id)
+                with UnitOfWork(self.session_factory) as uow:
+                    uow.session.execute(
+                        update(CarrierEventRecord)
+                        .where(
+                            CarrierEventRecord.id == event_id,
+                            CarrierEventRecord.outcome == EventOutcome.PENDING,
+                        )
+                        .values(
+                            outcome=EventOutcome.FAILED,
+                            apply_error=f"{type(error).__name__}: {error}"[:500],
+                        )
+                    )
+                    uow.commit()
+
+    def pending_events(self) -> int:
+        """How many stored events wait to be applied (a health figure for operators)."""
+        with UnitOfWork(self.session_factory) as uow:
+            return uow.session.scalar(
+                select(func.count()).where(CarrierEventRecord.outcome == EventOutcome.PENDING)
+            )
 
     def _keep_for_review(self, carrier: str, request: WebhookRequest, error: str) -> None:
         with UnitOfWork(self.session_factory) as uow:

@@ -10,13 +10,13 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import case, select
-from sqlalchemy.orm import Session
+from sqlalchemy import select
+from sqlalchemy.orm import Session, lazyload
 
 from carriers.events import CarrierEvent
 from carriers.models import CarrierEventRecord, EventOutcome, EventSource, Shipment
 from carriers.status import ENDS_BADLY, PROVES_PICKUP, TrackingStatus, moves_forward
-from core.db import insert_ignoring_conflicts
+from core.db import insert_many_ignoring_conflicts
 
 
 def normalise_tracking_number(tracking_number: str) -> str:
@@ -45,19 +45,6 @@ class ShipmentChange:
 Listener = Callable[[Session, ShipmentChange], None]
 
 
-def find_shipment_for_update(
-    session: Session, tracking_number: str, carrier: str
-) -> Shipment | None:
-    """The shipment an event belongs to, locked; the same carrier's first when numbers clash."""
-    return session.scalars(
-        select(Shipment)
-        .where(Shipment.tracking_number == normalise_tracking_number(tracking_number))
-        .order_by(case((Shipment.carrier == carrier, 0), else_=1), Shipment.id.desc())
-        .limit(1)
-        .with_for_update()
-    ).first()
-
-
 def apply_event(
     session: Session, shipment: Shipment, record: CarrierEventRecord, listeners: Sequence[Listener]
 ) -> ShipmentChange:
@@ -81,8 +68,8 @@ def apply_event(
     exception = record.status is TrackingStatus.EXCEPTION
     if exception:
         shipment.last_exception = (record.description or record.raw_status)[:300]
+    # The id only: setting the relationship would load the shipment's whole timeline.
     record.shipment_id = shipment.id
-    record.shipment = shipment
     shipment.updated_at = max(shipment.updated_at, record.received_at)
     session.flush()
     change = ShipmentChange(
@@ -98,29 +85,26 @@ def apply_event(
     return change
 
 
-def store_events(
+def insert_events(
     session: Session,
     events: Iterable[CarrierEvent],
     *,
     source: EventSource,
     received_at: datetime,
-    listeners: Sequence[Listener] = (),
     delivery_id: int | None = None,
     recorded_by: str | None = None,
-) -> list[CarrierEventRecord]:
-    """Store each event once (by its dedupe key) and apply the new ones, oldest first.
+) -> list[int]:
+    """Store each event once (by its dedupe key), waiting to be applied; the new rows' ids.
 
-    Returns the events that were new. A duplicate (the same scan delivered again or replayed)
-    is silently absorbed: it was stored and applied the first time.
+    One statement whatever the number of events. A duplicate (the same scan delivered again,
+    replayed, or twice in one delivery) is absorbed here: it was stored the first time.
     """
-    new_records = []
-    for event in sorted(events, key=lambda e: e.occurred_at):
-        key = event.dedupe_key()
-        added = insert_ignoring_conflicts(
-            session,
-            CarrierEventRecord.__table__,
+    rows: dict[str, dict[str, object]] = {}
+    for event in events:
+        rows.setdefault(
+            event.dedupe_key(),
             {
-                "dedupe_key": key,
+                "dedupe_key": event.dedupe_key(),
                 "carrier": event.carrier,
                 "tracking_number": normalise_tracking_number(event.tracking_number),
                 "status": event.status.value,
@@ -131,22 +115,77 @@ def store_events(
                 "provider_event_id": event.provider_event_id,
                 "source": source.value,
                 "recorded_by": recorded_by,
-                "outcome": EventOutcome.UNMATCHED.value,
+                "outcome": EventOutcome.PENDING.value,
                 "delivery_id": delivery_id,
                 "received_at": received_at,
             },
         )
-        if not added:
-            continue
-        record = session.scalars(
-            select(CarrierEventRecord).where(CarrierEventRecord.dedupe_key == key)
-        ).one()
-        shipment = find_shipment_for_update(session, event.tracking_number, event.carrier)
-        if shipment is not None:
-            apply_event(session, shipment, record, listeners)
-        new_records.append(record)
+    return insert_many_ignoring_conflicts(
+        session, CarrierEventRecord.__table__, list(rows.values())
+    )
+
+
+def apply_stored(
+    session: Session, records: Sequence[CarrierEventRecord], listeners: Sequence[Listener]
+) -> list[ShipmentChange]:
+    """Apply stored, waiting events, oldest first; an event without its shipment waits on.
+
+    Their shipments are locked in one statement, in id order: two appliers working on
+    overlapping batches queue behind each other instead of deadlocking.
+    """
+    numbers = {record.tracking_number for record in records}
+    shipments = session.scalars(
+        select(Shipment)
+        .where(Shipment.tracking_number.in_(numbers))
+        .order_by(Shipment.id)
+        .options(lazyload(Shipment.events))  # the timeline is not needed to move forward
+        .with_for_update()
+    ).all()
+    candidates: dict[str, list[Shipment]] = {}
+    for shipment in shipments:
+        candidates.setdefault(shipment.tracking_number, []).append(shipment)
+    changes = []
+    for record in sorted(records, key=lambda r: (r.occurred_at, r.id)):
+        shipment = _owner(candidates.get(record.tracking_number, []), record.carrier)
+        if shipment is None:
+            record.outcome = EventOutcome.UNMATCHED
+        else:
+            changes.append(apply_event(session, shipment, record, listeners))
     session.flush()
-    return new_records
+    return changes
+
+
+def _owner(shipments: list[Shipment], carrier: str) -> Shipment | None:
+    """The shipment an event belongs to: the same carrier's when numbers clash, else the newest."""
+    if not shipments:
+        return None
+    return max(shipments, key=lambda shipment: (shipment.carrier == carrier, shipment.id))
+
+
+def store_events(
+    session: Session,
+    events: Iterable[CarrierEvent],
+    *,
+    source: EventSource,
+    received_at: datetime,
+    listeners: Sequence[Listener] = (),
+    recorded_by: str | None = None,
+) -> list[CarrierEventRecord]:
+    """Store each event once and apply the new ones at once, in the caller's transaction.
+
+    For events a person or a poller is waiting on; webhooks store first and apply later
+    (see CarrierService.receive_webhook). Returns the events that were new.
+    """
+    ids = insert_events(
+        session, events, source=source, received_at=received_at, recorded_by=recorded_by
+    )
+    if not ids:
+        return []
+    records = session.scalars(
+        select(CarrierEventRecord).where(CarrierEventRecord.id.in_(ids))
+    ).all()
+    apply_stored(session, records, listeners)
+    return sorted(records, key=lambda r: (r.occurred_at, r.id))
 
 
 def apply_waiting_events(

@@ -185,6 +185,19 @@ def block_writers(session: Session, *tables: str) -> None:
         session.execute(text(f"LOCK TABLE {', '.join(tables)} IN SHARE ROW EXCLUSIVE MODE"))
 
 
+def insert_many_ignoring_conflicts(
+    session: Session, table: Any, rows: list[dict[str, Any]]
+) -> list[Any]:
+    """One ``INSERT ... ON CONFLICT DO NOTHING`` of many rows; the primary keys of those added."""
+    if not rows:
+        return []
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    (key,) = table.primary_key.columns
+    statement = insert(table).values(rows).on_conflict_do_nothing().returning(key)
+    return list(session.scalars(statement))
+
+
 def insert_ignoring_conflicts(session: Session, table: Any, values: dict[str, Any]) -> bool:
     """``INSERT ... ON CONFLICT DO NOTHING`` on SQLite and PostgreSQL; True if a row was added."""
     dialect = session.get_bind().dialect.name

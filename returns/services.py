@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import quote
 
 from sqlalchemy import func, or_, select, update
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, lazyload, selectinload
 
 from carriers.models import Direction, Shipment
 from carriers.services import CarrierService
@@ -713,7 +713,11 @@ class ReturnsService:
         if shipment.direction is not Direction.INBOUND or not shipment.reference:
             return
         rma = session.scalars(
-            select(Rma).where(Rma.number == shipment.reference).with_for_update()
+            select(Rma)
+            .where(Rma.number == shipment.reference)
+            # Carrier events touch the state and the timeline; the rest loads only if asked.
+            .options(*(lazyload(c) for c in (Rma.lines, Rma.replacements, Rma.claims, Rma.emails)))
+            .with_for_update()
         ).first()
         if rma is None:
             return

@@ -36,6 +36,10 @@ DEFAULTS: dict[str, Any] = {
     # The public status page of a finished RMA stays open this many days after it ends.
     "STATUS_PAGE_GRACE_DAYS": 30,
     "STATUS_PAGE_RATE_LIMIT": "30 per minute",
+    # When a carrier webhook's events are applied: "on_receipt" (in the request, right after
+    # they are stored) or "worker" (by the scheduler's apply_carrier_events job, in batches:
+    # short webhook requests for busy sites that run `spareflow scheduler`).
+    "CARRIER_EVENTS_APPLY": "on_receipt",
 }
 
 log = logging.getLogger(__name__)

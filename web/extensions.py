@@ -75,7 +75,12 @@ def init_services(app: Flask, clock: Clock | None = None) -> Services:
         LayeredSettings(app.config, settings),
         version=lambda: tuple(sorted(settings.values().items())),
     )
-    carriers = CarrierService(session_factory, clock, adapters)
+    apply_mode = app.config["CARRIER_EVENTS_APPLY"]
+    if apply_mode not in ("on_receipt", "worker"):
+        raise ValueError(f"CARRIER_EVENTS_APPLY is 'on_receipt' or 'worker', not {apply_mode!r}")
+    carriers = CarrierService(
+        session_factory, clock, adapters, apply_on_receipt=apply_mode == "on_receipt"
+    )
     public_url = str(app.config["PUBLIC_URL"]).rstrip("/")
     status_links = StatusLinks(app.config["SECRET_KEY"], public_url)
     smtp = SmtpSettings.from_settings(app.config)

@@ -53,6 +53,11 @@ def poll_carriers() -> int:
     return services().carriers.poll_due()
 
 
+def apply_carrier_events() -> int:
+    """Every two seconds: apply carrier events that webhooks stored (and any left waiting)."""
+    return services().carriers.apply_pending()
+
+
 def drain_outbox() -> int:
     """Every few seconds: carry out refunds and label purchases decided since the last run."""
     return services().outbox.drain()
@@ -96,6 +101,7 @@ JOBS = [
         recompute_reorder_points,
         CronTrigger(hour=3, minute=15, timezone="UTC"),
     ),
+    Job("apply_carrier_events", apply_carrier_events, IntervalTrigger(seconds=2, timezone="UTC")),
     Job("drain_outbox", drain_outbox, IntervalTrigger(seconds=3, timezone="UTC")),
     Job("expire_authorisations", expire_authorisations, IntervalTrigger(hours=1, timezone="UTC")),
     Job(
