@@ -4,10 +4,15 @@
 endpoint does, and answers 200: no parsing, no database. The real endpoint's rate divided by
 this one's is what storing and applying an event costs on the same server.
 
+``POST /bench/bare-json`` reads a JSON body and answers 201: no authentication, no database.
+Its rate is the ceiling of any JSON API call on this server (the reservations' comparison).
+
     gunicorn -w 4 --chdir <repo> 'bench.bench_app:create_app()'
 """
 
 from __future__ import annotations
+
+import json
 
 from flask import Flask, Response, request
 
@@ -30,6 +35,16 @@ def create_app() -> Flask:
         spareflow.carriers.adapter(carrier).verify_webhook(webhook, spareflow.clock.now())
         return Response('{"received": true}', status=200, content_type="application/json")
 
+    def bare_json() -> Response:
+        # The least any JSON API call can cost on this server: read the body, answer 201.
+        return Response(
+            json.dumps({"received": request.get_json()}),
+            status=201,
+            content_type="application/json",
+        )
+
     app.add_url_rule("/bench/bare-webhook/<carrier>", view_func=bare_webhook, methods=["POST"])
+    app.add_url_rule("/bench/bare-json", view_func=bare_json, methods=["POST"])
     csrf.exempt(bare_webhook)
+    csrf.exempt(bare_json)
     return app

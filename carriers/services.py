@@ -6,7 +6,7 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -108,25 +108,35 @@ class CarrierService:
             self._keep_for_review(carrier, request, error.message)
             raise
         with UnitOfWork(self.session_factory) as uow:
+            # Plain inserts, no ORM objects: this is the hot path of every carrier webhook.
             now = self.clock.now()
-            delivery = WebhookDelivery(
-                carrier=carrier,
-                status=DeliveryStatus.ACCEPTED,
-                content_type=request.content_type[:200],
-                body=request.body,
-                event_count=len(events),
-                received_at=now,
+            deliveries = WebhookDelivery.__table__
+            delivery_id = uow.session.scalar(
+                insert(deliveries)
+                .values(
+                    carrier=carrier,
+                    status=DeliveryStatus.ACCEPTED,
+                    content_type=request.content_type[:200],
+                    body=request.body,
+                    event_count=len(events),
+                    new_event_count=0,
+                    received_at=now,
+                )
+                .returning(deliveries.c.id)
             )
-            uow.session.add(delivery)
-            uow.session.flush()
             new = tracking.insert_events(
                 uow.session,
                 events,
                 source=EventSource.WEBHOOK,
                 received_at=now,
-                delivery_id=delivery.id,
+                delivery_id=delivery_id,
             )
-            delivery.new_event_count = len(new)
+            if new:
+                uow.session.execute(
+                    update(deliveries)
+                    .where(deliveries.c.id == delivery_id)
+                    .values(new_event_count=len(new))
+                )
             uow.commit()
         if new and self.apply_on_receipt:
             try:

@@ -194,8 +194,10 @@ def insert_many_ignoring_conflicts(
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     (key,) = table.primary_key.columns
-    statement = insert(table).values(rows).on_conflict_do_nothing().returning(key)
-    return list(session.scalars(statement))
+    statement = insert(table).on_conflict_do_nothing().returning(key)
+    # Rows as parameters, not in the statement: it compiles once and is cached, and
+    # SQLAlchemy still sends the rows in one INSERT ("insertmanyvalues").
+    return list(session.scalars(statement, rows))
 
 
 def insert_ignoring_conflicts(session: Session, table: Any, values: dict[str, Any]) -> bool:

@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, inspect, or_, select, update
 from sqlalchemy.orm import Session, lazyload, selectinload
 
 from carriers.models import Direction, Shipment
@@ -463,23 +463,26 @@ class ReturnsService:
         kind: str = "status",
     ) -> None:
         now = self.clock.now()
-        rma.transitions.append(
-            RmaTransition(
-                kind=kind,
-                from_status=from_status,
-                to_status=to_status,
-                actor=actor,
-                reason=reason,
-                at=now,
-            )
+        transition = RmaTransition(
+            kind=kind,
+            from_status=from_status,
+            to_status=to_status,
+            actor=actor,
+            reason=reason,
+            at=now,
         )
+        if "transitions" in inspect(rma).unloaded:
+            # Carrier events lock the RMA without its timeline: add to it without loading it.
+            transition.rma_id = rma.id
+            session.add(transition)
+        else:
+            rma.transitions.append(transition)
         rma.updated_at = now
         if from_status is not None and actor != SYSTEM and rma.first_response_at is None:
             rma.first_response_at = now  # an agent replied or acted: the customer has an answer
         if to_status in TERMINAL and kind == "status":
             rma.ended_at = now
             self._resolved(rma)
-        session.flush()
 
     def _resolved(self, rma: Rma) -> None:
         """The customer's request is met (refund out, replacement shipped, or the RMA ended)."""
@@ -716,7 +719,7 @@ class ReturnsService:
             select(Rma)
             .where(Rma.number == shipment.reference)
             # Carrier events touch the state and the timeline; the rest loads only if asked.
-            .options(*(lazyload(c) for c in (Rma.lines, Rma.replacements, Rma.claims, Rma.emails)))
+            .options(lazyload("*"))
             .with_for_update()
         ).first()
         if rma is None:
