@@ -57,6 +57,7 @@ from tests.load.harness import (  # noqa: E402
     scratch_database,
     setup_app,
     signed_headers,
+    spareflow_command,
     stack,
     stock_parts,
     tokens,
@@ -64,8 +65,6 @@ from tests.load.harness import (  # noqa: E402
 
 CLIENTS = 8
 WORKERS = 4
-#: Seconds between the scheduler's runs of apply_carrier_events during the benchmark.
-APPLY_INTERVAL = 0.2
 LATENCY_CLIENTS = 16
 PARTS = 40
 RMAS = 300
@@ -389,8 +388,10 @@ def serving(database_url: str, folder: Path, rmas: int) -> Iterator[tuple[Stack,
         running.env["SPAREFLOW_CARRIER_EVENTS_APPLY"] = "worker"
         running.start_refunds_sandbox()
         base = running.start_gunicorn(workers=WORKERS, app="bench.bench_app:create_app()")
-        running.start_scheduler(
-            "scheduler", {"apply_carrier_events": APPLY_INTERVAL, "drain_outbox": 1}
+        running.start_scheduler("scheduler", {"drain_outbox": 1})
+        running.spawn(  # a dedicated applier, as a busy site would run beside the scheduler
+            spareflow_command("carriers", "apply-events", "--loop", "--interval", "0.05"),
+            "applier",
         )
         warm_up(base, by_role["admin"])
         yield running, {"tokens": by_role, "rmas": made}
@@ -469,7 +470,7 @@ def main() -> int:
             kind = "given" if options.in_database else "scratch"
             print(f"database   {make_url(url).database} ({kind}) on {version}")
         base = running.web[0]
-        print(f"server     gunicorn -w {WORKERS} at {base} and a scheduler applying events; "
+        print(f"server     gunicorn -w {WORKERS} at {base} a scheduler and an event applier; "
               f"{CLIENTS} clients; {options.seconds:g} s per measurement, best of "
               f"{options.rounds} alternating rounds")  # fmt: skip
         parcels = [str(tracking) for _, tracking in seeded["rmas"]]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -315,6 +316,32 @@ def sandbox_smtp(host: str, port: int, maildir: Path | None) -> None:
 # --- the outbox --------------------------------------------------------------------------
 
 
+def _keep_working(step: Callable[[], int], interval: float) -> None:
+    """Run ``step`` back to back, resting ``interval`` seconds whenever it found nothing."""
+    with contextlib.suppress(KeyboardInterrupt):
+        while True:
+            if step() == 0:
+                time.sleep(interval)
+
+
+def _loop_options(what: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    def decorate(command: Callable[..., None]) -> Callable[..., None]:
+        command = click.option(
+            "--interval",
+            default=1.0,
+            show_default=True,
+            type=click.FloatRange(0.05, 3600),
+            help=f"With --loop: seconds to wait when no {what} was waiting.",
+        )(command)
+        return click.option(
+            "--loop",
+            is_flag=True,
+            help="Keep working, as a dedicated worker would, until stopped (Ctrl+C or a signal).",
+        )(command)
+
+    return decorate
+
+
 @main.group()
 def outbox() -> None:
     """External side effects waiting to be carried out (refunds, return labels)."""
@@ -322,32 +349,36 @@ def outbox() -> None:
 
 @outbox.command("drain")
 @click.option("--limit", default=100, show_default=True)
-@click.option(
-    "--loop",
-    is_flag=True,
-    help="Keep draining, as a dedicated worker would, until stopped (Ctrl+C or a signal).",
-)
-@click.option(
-    "--interval",
-    default=1.0,
-    show_default=True,
-    type=click.FloatRange(0.05, 3600),
-    help="With --loop: seconds to wait when nothing was due.",
-)
+@_loop_options("message")
 @with_appcontext
 def outbox_drain(limit: int, loop: bool, interval: float) -> None:
     """Carry out due messages now (the scheduler does this every few seconds)."""
-    import time
-
     worker = services().outbox
     if not loop:
         click.echo(f"Attempted {worker.drain(limit)} message(s).")
         return
     click.echo("outbox worker draining (Ctrl+C stops it)")
-    with contextlib.suppress(KeyboardInterrupt):
-        while True:
-            if worker.drain(limit) == 0:
-                time.sleep(interval)
+    _keep_working(lambda: worker.drain(limit), interval)
+
+
+@main.group()
+def carriers() -> None:
+    """Carrier events."""
+
+
+@carriers.command("apply-events")
+@click.option("--limit", default=2000, show_default=True, help="Events per run.")
+@_loop_options("event")
+@with_appcontext
+def carriers_apply_events(limit: int, loop: bool, interval: float) -> None:
+    """Apply stored carrier events now (the scheduler does this every two seconds)."""
+    spareflow = services().carriers
+    if not loop:
+        applied = spareflow.apply_pending(limit=limit)
+        click.echo(f"Applied {applied} event(s); {spareflow.pending_events()} still waiting.")
+        return
+    click.echo("carrier event applier running (Ctrl+C stops it)")
+    _keep_working(lambda: spareflow.apply_pending(limit=limit), interval)
 
 
 @main.command("demo")
