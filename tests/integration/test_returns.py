@@ -275,6 +275,37 @@ def test_the_refund_is_released_on_pickup_exactly_once_whatever_the_carrier_send
     assert rma.refund_reference == refunds_made[0]["id"]
 
 
+def test_in_worker_mode_the_refund_waits_for_the_applier_and_is_queued_once(
+    desk, clock, session_factory, refunds_made
+) -> None:
+    number = open_rma(desk).rma.number
+    desk["returns"].authorise("desk@x.example", number, carrier="sandbox", tracking_number="SBX915")
+    desk["carriers"].apply_on_receipt = False  # CARRIER_EVENTS_APPLY = "worker"
+
+    def refunds_queued() -> list[str]:
+        with session_factory() as session:
+            return session.scalars(
+                select(OutboxMessage.key).where(OutboxMessage.topic == REFUND_TOPIC)
+            ).all()
+
+    pickup(desk, clock, "SBX915", minutes_ago=5)
+    rma = desk["returns"].get(number).rma
+    assert (rma.status, rma.refund_status) == (
+        RmaStatus.AWAITING_PICKUP,
+        RefundStatus.AWAITING_PICKUP,
+    )
+    assert refunds_queued() == []
+    assert desk["carriers"].apply_pending() == 1
+    rma = desk["returns"].get(number).rma
+    assert (rma.status, rma.refund_status) == (RmaStatus.PICKED_UP, RefundStatus.PENDING)
+    assert refunds_queued() == [f"refund:{number}"]
+    pickup(desk, clock, "SBX915", minutes_ago=5)  # the carrier sends it again
+    assert desk["carriers"].apply_pending() == 0
+    assert refunds_queued() == [f"refund:{number}"]
+    assert desk["worker"].drain() == 1
+    assert [(r["amount"], r["metadata"]) for r in refunds_made] == [(4998, {"rma": number})]
+
+
 def test_a_crash_between_the_provider_call_and_the_commit_neither_loses_nor_doubles(
     desk,
     clock,

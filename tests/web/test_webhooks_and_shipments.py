@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
+
+import pytest
 
 from carriers.adapters.sandbox import SIGNATURE_HEADER, sign
 from tests.carriers_support import SECRET, sandbox_payload
+from web import create_app, scheduler
 from web.auth.models import Role
 
 URL = "/webhooks/carriers/sandbox"
@@ -122,3 +126,48 @@ def test_shipment_registration_errors_are_clear(client: Any, role_headers: Any) 
     assert (missing.status_code, error_code(missing)) == (404, "shipment_not_found")
     no_label = client.get("/api/v1/shipments/SBX103/label", headers=desk)
     assert (no_label.status_code, error_code(no_label)) == (404, "no_label")
+
+
+@pytest.mark.parametrize("app_config", [{"CARRIER_EVENTS_APPLY": "worker"}])
+def test_in_worker_mode_a_webhook_is_acknowledged_and_the_scheduler_job_applies_it(
+    app: Any, client: Any, clock: Any, role_headers: Any
+) -> None:
+    desk = role_headers[Role.SERVICE_DESK]
+    created = client.post(
+        "/api/v1/shipments",
+        headers=desk,
+        json={"direction": "inbound", "carrier": "sandbox", "tracking_number": "SBX150"},
+    )
+    assert created.status_code == 201, created.json
+    body = sandbox_payload("SBX150", "picked_up", clock.now() - timedelta(minutes=2))
+    response = post_signed(client, body, clock)
+    assert (response.status_code, response.json) == (200, {"received": True})
+    carriers = app.extensions["spareflow"].carriers
+    assert carriers.pending_events() == 1
+    shipment = client.get("/api/v1/shipments/SBX150", headers=desk).json
+    assert (shipment["status"], shipment["picked_up_at"], shipment["events"]) == (
+        "pre_transit",
+        None,
+        [],
+    )
+
+    with app.app_context():
+        assert scheduler.apply_carrier_events() == 1
+        assert scheduler.apply_carrier_events() == 0
+    assert carriers.pending_events() == 0
+    shipment = client.get("/api/v1/shipments/SBX150", headers=desk).json
+    assert shipment["status"] == "picked_up"
+    assert shipment["picked_up_at"] == (clock.now() - timedelta(minutes=2)).isoformat()
+    assert [(e["status"], e["outcome"]) for e in shipment["events"]] == [("picked_up", "applied")]
+
+
+def test_an_unknown_carrier_events_apply_mode_stops_the_app_from_starting(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match=r"CARRIER_EVENTS_APPLY.*'nightly'"):
+        create_app(
+            {
+                "TESTING": True,
+                "DATABASE_URL": f"sqlite:///{tmp_path / 'apply.db'}",
+                "SECRET_KEY": "x",
+                "CARRIER_EVENTS_APPLY": "nightly",
+            }
+        )
