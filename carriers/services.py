@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, insert, select, update
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from carriers import tracking
@@ -59,6 +59,13 @@ class ShipmentNotFound(NotFound):
             f"No shipment with tracking number {tracking_number!r}.",
             tracking_number=tracking_number,
         )
+
+
+def _caused_by_an_event(error: DBAPIError) -> bool:
+    """A constraint or a value the database refused is this event's doing: set it aside. Any
+    other database error (connection lost, deadlock, missing table) is retried later, the
+    event untouched."""
+    return isinstance(error, IntegrityError | DataError)
 
 
 class CarrierService:
@@ -146,7 +153,8 @@ class CarrierService:
         return adapter.acknowledge(events, request)
 
     def apply_pending(self, *, only: Sequence[int] | None = None, limit: int = 2000) -> int:
-        """Apply stored events that wait (``PENDING``), oldest first; returns how many.
+        """Apply stored events that wait (``PENDING``), oldest first; returns how many it took
+        (applied, or set aside as failed).
 
         Batches of ``APPLY_BATCH`` events, one transaction each. Each batch is claimed with
         ``FOR UPDATE SKIP LOCKED`` (PostgreSQL), so several appliers (the web process right
@@ -173,8 +181,12 @@ class CarrierService:
                 try:
                     tracking.apply_stored(uow.session, records, self.listeners)
                     uow.commit()
-                except DBAPIError:
-                    raise  # the database itself (lost, deadlock): the next run retries
+                except DBAPIError as error:
+                    if not _caused_by_an_event(error):
+                        raise  # the database itself (lost, deadlock): the next run retries
+                    log.warning("a batch of carrier events failed; applying one by one")
+                    uow.session.rollback()
+                    self._apply_one_by_one(ids)
                 except Exception:
                     log.exception("a batch of carrier events failed; applying one by one")
                     uow.session.rollback()
@@ -197,23 +209,28 @@ class CarrierService:
                     if record is not None:
                         tracking.apply_stored(uow.session, [record], self.listeners)
                         uow.commit()
-            except DBAPIError:
-                raise
+            except DBAPIError as error:
+                if not _caused_by_an_event(error):
+                    raise
+                self._set_aside(event_id, error)
             except Exception as error:
-                log.exception("carrier event %s cannot be applied; kept for review", event_id)
-                with UnitOfWork(self.session_factory) as uow:
-                    uow.session.execute(
-                        update(CarrierEventRecord)
-                        .where(
-                            CarrierEventRecord.id == event_id,
-                            CarrierEventRecord.outcome == EventOutcome.PENDING,
-                        )
-                        .values(
-                            outcome=EventOutcome.FAILED,
-                            apply_error=f"{type(error).__name__}: {error}"[:500],
-                        )
-                    )
-                    uow.commit()
+                self._set_aside(event_id, error)
+
+    def _set_aside(self, event_id: int, error: Exception) -> None:
+        log.error("carrier event %s cannot be applied; kept for review", event_id, exc_info=error)
+        with UnitOfWork(self.session_factory) as uow:
+            uow.session.execute(
+                update(CarrierEventRecord)
+                .where(
+                    CarrierEventRecord.id == event_id,
+                    CarrierEventRecord.outcome == EventOutcome.PENDING,
+                )
+                .values(
+                    outcome=EventOutcome.FAILED,
+                    apply_error=f"{type(error).__name__}: {error}"[:500],
+                )
+            )
+            uow.commit()
 
     def pending_events(self) -> int:
         """How many stored events wait to be applied (a health figure for operators)."""
