@@ -31,6 +31,7 @@ import os
 import platform
 import random
 import re
+import signal
 import statistics
 import subprocess
 import sys
@@ -65,9 +66,11 @@ from tests.load.harness import (  # noqa: E402
 
 CLIENTS = 8
 WORKERS = 4
+#: One per CPU: they share the stored events (SKIP LOCKED), each in its own process.
+APPLIERS = os.cpu_count() or 2
 LATENCY_CLIENTS = 16
 PARTS = 40
-RMAS = 300
+RMAS = 600
 BIN = "MAIN/A-01-01"
 
 
@@ -119,37 +122,61 @@ def expect(response: httpx.Response, *codes: int) -> httpx.Response:
 
 
 class EventSource:
-    """Distinct carrier events, each handed out once across threads: the RMAs' parcels first
-    (picked up, in transit, out for delivery, delivered: each applied, the first queues a
-    refund), then events for parcels nobody registered (stored, waiting for a shipment)."""
+    """Distinct carrier events, each handed out once across threads, as a busy site gets them:
+    the RMAs' parcels in blocks of 50, each block picked up (the RMA moves and its refund is
+    queued), in transit (the RMA moves again), out for delivery and delivered (recorded on the
+    shipment), with one event in ten for a parcel nobody registered (stored, waiting for its
+    shipment). When the RMAs' parcels are used up, only such strays follow."""
+
+    BLOCK = 50
+    STRAY_EVERY = 10
 
     def __init__(self, parcels: list[str]):
         start = datetime.now(UTC) - timedelta(hours=6)
-        self.bodies: list[bytes] = [
+        steps = ["picked_up", "in_transit", "out_for_delivery", "delivered"]
+        known = [
             event_body(parcel, status, start + timedelta(minutes=10 * step))
-            for step, status in enumerate(["picked_up", "in_transit", "out_for_delivery"])
-            for parcel in parcels
+            for first in range(0, len(parcels), self.BLOCK)
+            for step, status in enumerate(steps)
+            for parcel in parcels[first : first + self.BLOCK]
         ]
-        self.bodies += [event_body(p, "delivered", start + timedelta(hours=1)) for p in parcels]
+        self.bodies: list[bytes] = []
+        for number, body in enumerate(known, start=1):
+            self.bodies.append(body)
+            if number % (self.STRAY_EVERY - 1) == 0:
+                self.bodies.append(self.stray(len(self.bodies)))
         self.lock = threading.Lock()
         self.index = 0
+
+    @staticmethod
+    def stray(index: int) -> bytes:
+        return event_body(f"SBXSTRAY{index:08d}", "in_transit", datetime.now(UTC))
 
     def next(self) -> bytes:
         with self.lock:
             index, self.index = self.index, self.index + 1
-        if index < len(self.bodies):
-            return self.bodies[index]
-        return event_body(f"SBXSPARE{index:08d}", "in_transit", datetime.now(UTC))
+        return self.bodies[index] if index < len(self.bodies) else self.stray(index)
 
 
 # --- the measurements --------------------------------------------------------------------
 
 
 def webhooks(
-    base: str, parcels: list[str], database_url: str, seconds: float, rounds: int
+    base: str,
+    parcels: list[str],
+    database_url: str,
+    appliers: list[subprocess.Popen[bytes]],
+    seconds: float,
+    rounds: int,
 ) -> dict[str, Any]:
-    """The full path is measured end to end: events sent during the window, divided by the time
-    until the last of them is applied (the scheduler's applier drains after the window)."""
+    """Three figures from one run of the full path, each round in two steps:
+
+    1. ingestion: the appliers are paused (SIGSTOP) while the clients send, so the window
+       measures what a carrier sees: verify, keep the raw delivery, store the events, 2xx;
+    2. applying: the appliers resume (SIGCONT) and the clock runs until no event waits.
+
+    End to end is the events sent over both times together: the rate at which this machine
+    takes in events *and* applies them (moves shipments and RMAs, queues refunds)."""
     events = EventSource(parcels)
     bare_bodies = [
         event_body(f"SBXBARE{n:06d}", "in_transit", datetime.now(UTC)) for n in range(64)
@@ -177,33 +204,39 @@ def webhooks(
 
     bare = sender("/bench/bare-webhook/sandbox", lambda n: bare_bodies[n % len(bare_bodies)])
     full = sender("/webhooks/carriers/sandbox", lambda n: events.next())
-    best_bare = best_full = best_acked = 0.0
-    drains = []
+    # Totals over the rounds, not the best round: the events differ from round to round
+    # (pickups first, strays once the parcels are used up), so every round counts.
+    sent = bare_sent = 0
+    bare_time = ingest_time = apply_time = 0.0
     with psycopg.connect(url, autocommit=True) as connection:
-        for _ in range(rounds):  # alternating, best of each: a burst elsewhere hits both alike
+        for _ in range(rounds):  # alternating: a burst elsewhere hits both alike
             count, elapsed, errors = closed_loop(CLIENTS, seconds, bare)
             check(errors, "bare webhook")
-            best_bare = max(best_bare, count / elapsed)
-            began = time.perf_counter()
-            count, elapsed, errors = closed_loop(CLIENTS, seconds, full)
+            bare_sent, bare_time = bare_sent + count, bare_time + elapsed
+            for applier in appliers:
+                applier.send_signal(signal.SIGSTOP)
+            try:
+                count, elapsed, errors = closed_loop(CLIENTS, seconds, full)
+            finally:
+                for applier in appliers:
+                    applier.send_signal(signal.SIGCONT)
             check(errors, "webhook")
-            while pending(connection):  # the applier finishes what the window left
-                if time.perf_counter() - began > seconds * 10:
-                    raise RuntimeError("the applier did not drain the stored events")
+            sent, ingest_time = sent + count, ingest_time + elapsed
+            began = time.perf_counter()
+            while pending(connection):
+                if any(applier.poll() is not None for applier in appliers):
+                    raise RuntimeError("an applier stopped")
                 time.sleep(0.02)
-            drained = time.perf_counter() - began
-            drains.append(drained - elapsed)
-            best_acked = max(best_acked, count / elapsed)
-            best_full = max(best_full, count / drained)
+            apply_time += time.perf_counter() - began
         outcomes = dict(
             connection.execute("select outcome, count(*) from carrier_events group by outcome")
         )
     return {
-        "full": best_full,
-        "acked": best_acked,
-        "bare": best_bare,
+        "bare": bare_sent / bare_time,
+        "ingest": sent / ingest_time,
+        "apply": sent / apply_time,
+        "full": sent / (ingest_time + apply_time),
         "events": events.index,
-        "drain": max(drains),
         "outcomes": outcomes,
     }
 
@@ -388,11 +421,13 @@ def serving(database_url: str, folder: Path, rmas: int) -> Iterator[tuple[Stack,
         running.env["SPAREFLOW_CARRIER_EVENTS_APPLY"] = "worker"
         running.start_refunds_sandbox()
         base = running.start_gunicorn(workers=WORKERS, app="bench.bench_app:create_app()")
-        running.start_scheduler("scheduler", {"drain_outbox": 1})
-        running.spawn(  # a dedicated applier, as a busy site would run beside the scheduler
-            spareflow_command("carriers", "apply-events", "--loop", "--interval", "0.05"),
-            "applier",
-        )
+        # The scheduler carries out the refunds; its own applier job stays out of the way.
+        running.start_scheduler("scheduler", {"drain_outbox": 1, "apply_carrier_events": 3600})
+        for number in range(APPLIERS):  # dedicated appliers, as a busy site would run
+            running.spawn(
+                spareflow_command("carriers", "apply-events", "--loop", "--interval", "0.05"),
+                f"applier-{number}",
+            )
         warm_up(base, by_role["admin"])
         yield running, {"tokens": by_role, "rmas": made}
 
@@ -470,19 +505,27 @@ def main() -> int:
             kind = "given" if options.in_database else "scratch"
             print(f"database   {make_url(url).database} ({kind}) on {version}")
         base = running.web[0]
-        print(f"server     gunicorn -w {WORKERS} at {base} a scheduler and an event applier; "
-              f"{CLIENTS} clients; {options.seconds:g} s per measurement, best of "
+        print(f"server     gunicorn -w {WORKERS} at {base}, a scheduler and {APPLIERS} event "
+              f"appliers; {CLIENTS} clients; {options.seconds:g} s per measurement, "
               f"{options.rounds} alternating rounds")  # fmt: skip
         parcels = [str(tracking) for _, tracking in seeded["rmas"]]
 
-        hooks = webhooks(base, parcels, url, options.seconds, options.rounds)
+        appliers = running.processes[-APPLIERS:]
+        hooks = webhooks(base, parcels, url, appliers, options.seconds, options.rounds)
         ratio = hooks["full"] / hooks["bare"]
-        rows.append(("webhook ingestion, stored and applied (events/s)", f"{hooks['full']:.0f}",
+        ingest = hooks["ingest"] / hooks["bare"]
+        rows.append(("webhooks end to end: verify, store, apply (events/s)", f"{hooks['full']:.0f}",
                      f"{hooks['bare']:.0f} bare verify+200", f"{ratio:.2f}",
                      f">= 0.5 {'met' if ratio >= 0.5 else 'MISSED'}"))  # fmt: skip
-        print(f"webhooks   {hooks['full']:.0f}/s stored and applied ({hooks['acked']:.0f}/s "
-              f"acknowledged, the applier {hooks['drain']:.1f} s behind at most), "
-              f"{hooks['bare']:.0f}/s bare; ratio {ratio:.2f}")  # fmt: skip
+        rows.append(("webhook ingestion: verify, store, 2xx (events/s)", f"{hooks['ingest']:.0f}",
+                     f"{hooks['bare']:.0f} bare verify+200", f"{ingest:.2f}",
+                     "(the request path alone)"))  # fmt: skip
+        rows.append((f"webhook events applied by {APPLIERS} appliers (events/s)",
+                     f"{hooks['apply']:.0f}", "", "", ""))  # fmt: skip
+        print(f"webhooks   {hooks['full']:.0f}/s end to end, {hooks['bare']:.0f}/s bare; "
+              f"ratio {ratio:.2f}")  # fmt: skip
+        print(f"           ingestion {hooks['ingest']:.0f}/s (ratio {ingest:.2f}), applied "
+              f"{hooks['apply']:.0f}/s by {APPLIERS} appliers")  # fmt: skip
         print(f"           {hooks['events']} distinct events sent; stored by outcome: "
               f"{hooks['outcomes']}")  # fmt: skip
 
