@@ -375,7 +375,7 @@ def carriers_apply_events(limit: int, loop: bool, interval: float) -> None:
     spareflow = services().carriers
     if not loop:
         applied = spareflow.apply_pending(limit=limit)
-        click.echo(f"Applied {applied} event(s); {spareflow.pending_events()} still waiting.")
+        click.echo(f"Processed {applied} event(s); {spareflow.pending_events()} still waiting.")
         return
     click.echo("carrier event applier running (Ctrl+C stops it)")
     _keep_working(lambda: spareflow.apply_pending(limit=limit), interval)

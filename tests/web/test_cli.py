@@ -121,6 +121,46 @@ def test_stock_verify_reports_drift_and_repair_fixes_it(run: Any, fresh_app: Any
     assert run("stock", "verify").exit_code == 0
 
 
+def test_carriers_apply_events_applies_what_webhooks_stored_and_says_what_still_waits(
+    run: Any, fresh_app: Any
+) -> None:
+    from datetime import UTC, datetime
+
+    from carriers import tracking
+    from carriers.events import CarrierEvent
+    from carriers.models import Direction, EventSource
+    from carriers.status import TrackingStatus
+    from core.db import UnitOfWork
+
+    run("db", "upgrade")
+    spareflow = fresh_app.extensions["spareflow"]
+    spareflow.carriers.register_shipment(
+        direction=Direction.INBOUND, carrier="sandbox", tracking_number="SBXCLI1", reference="X"
+    )
+    scans = [
+        CarrierEvent(
+            carrier="sandbox",
+            tracking_number=number,
+            status=TrackingStatus.PICKED_UP,
+            raw_status="picked_up",
+            occurred_at=datetime(2026, 11, 30, 9, 0, tzinfo=UTC),
+        )
+        for number in ("SBXCLI1", "SBXCLI2", "SBXCLI3")
+    ]
+    with UnitOfWork(spareflow.session_factory) as uow:  # as a webhook in worker mode leaves them
+        tracking.insert_events(
+            uow.session, scans, source=EventSource.WEBHOOK, received_at=datetime.now(UTC)
+        )
+        uow.commit()
+
+    first = run("carriers", "apply-events", "--limit", "2")
+    assert first.exit_code == 0, first.output
+    assert first.output.strip() == "Processed 2 event(s); 1 still waiting."
+    second = run("carriers", "apply-events")
+    assert second.output.strip() == "Processed 1 event(s); 0 still waiting."
+    assert spareflow.carriers.get_shipment("SBXCLI1").status is TrackingStatus.PICKED_UP
+
+
 def test_the_scheduler_registers_its_jobs_and_they_run_in_an_app_context(
     fresh_app: Any, run: Any, caplog: Any
 ) -> None:
@@ -134,6 +174,7 @@ def test_the_scheduler_registers_its_jobs_and_they_run_in_an_app_context(
     # Each runs outside any request, in its own app context.
     assert jobs["verify_stock_levels"].func() == 0
     assert jobs["poll_carriers"].func() == 0  # nothing open to poll
+    assert jobs["apply_carrier_events"].func() == 0  # nothing stored, nothing waits
     assert jobs["recompute_reorder_points"].func() == 0  # no parts: none flagged
 
 
