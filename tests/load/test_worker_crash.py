@@ -146,3 +146,99 @@ def test_killing_the_worker_at_random_moments_neither_loses_nor_doubles_a_refund
         ("return_label.buy", LABELS),
     ]
     assert sum(row[2] for row in attempts) > REFUNDS + LABELS
+
+
+# --- the carrier event applier -----------------------------------------------------------
+
+APPLIED_RMAS = 150
+
+
+def waiting_events(db: Engine) -> int:
+    with db.connect() as connection:
+        return connection.scalar(
+            text("select count(*) from carrier_events where outcome = 'pending'")
+        )
+
+
+def test_killing_the_event_applier_at_random_moments_applies_every_event_exactly_once(
+    load_stack: Stack, db: Engine
+) -> None:
+    """Webhooks stored in worker mode, then appliers killed mid-batch again and again: each
+    batch is one transaction, so a kill rolls it back and the next applier takes it over."""
+    from datetime import UTC, datetime, timedelta
+
+    from carriers.events import WebhookRequest
+    from tests.load.harness import event_body, signed_headers
+
+    app = setup_app(load_stack.database_url)
+    try:
+        stock_parts(app, {"APPLY-PSU": 0})
+        made = authorised_returns(app, APPLIED_RMAS, prefix="SBXAPPLY", sku="APPLY-PSU")
+        carriers = app.extensions["spareflow"].carriers
+        carriers.apply_on_receipt = False  # as CARRIER_EVENTS_APPLY=worker: store only
+        start = datetime.now(UTC) - timedelta(hours=2)
+        steps = ["picked_up", "in_transit", "out_for_delivery", "delivered"]
+        for step, status in enumerate(steps):
+            for _, tracking in made:
+                body = event_body(str(tracking), status, start + timedelta(minutes=10 * step))
+                carriers.receive_webhook(
+                    "sandbox",
+                    WebhookRequest(body, signed_headers(body), {}, "application/json"),
+                )
+    finally:
+        close_app(app)
+    assert waiting_events(db) == APPLIED_RMAS * 4
+
+    # Small batches, so a kill lands in the middle of many of them.
+    applier = ["carriers", "apply-events", "--loop", "--interval", "0.05", "--limit", "10"]
+    rng = random.Random(11)
+    kills_with_work_left = 0
+    for round_number in range(KILLS):
+        before = waiting_events(db)
+        process = load_stack.spawn(spareflow_command(*applier), f"applier-{round_number}")
+        wait_for(lambda b=before: waiting_events(db) < b, 60, "the applier at work")
+        time.sleep(rng.uniform(0.0, 0.2))
+        left = waiting_events(db)
+        kill(process)
+        if left == 0:
+            break
+        kills_with_work_left += 1
+    process = load_stack.spawn(spareflow_command(*applier), "applier-final")
+    try:
+        wait_for(lambda: waiting_events(db) == 0, 120, "every event applied")
+    finally:
+        stop(process)
+    assert kills_with_work_left == KILLS
+
+    numbers = sorted(number for number, _ in made)
+    with db.connect() as connection:
+        outcomes = dict(
+            connection.execute(
+                text("select outcome, count(*) from carrier_events group by outcome")
+            ).all()
+        )
+        assert outcomes == {"applied": APPLIED_RMAS * 4}
+        # Each RMA moved once per step, and its refund was queued once.
+        moves = connection.execute(
+            text(
+                "select t.to_status, count(*), count(distinct t.rma_id) from rma_transitions t "
+                "where t.kind = 'status' and t.to_status in ('picked_up', 'in_transit') "
+                "group by t.to_status order by t.to_status"
+            )
+        ).all()
+        assert [tuple(row) for row in moves] == [
+            ("in_transit", APPLIED_RMAS, APPLIED_RMAS),
+            ("picked_up", APPLIED_RMAS, APPLIED_RMAS),
+        ]
+        refunds = connection.scalars(
+            text("select key from outbox where topic = 'refund.create' order by key")
+        ).all()
+        assert refunds == sorted(f"refund:{number}" for number in numbers)
+        shipments = connection.execute(
+            text(
+                "select status, count(picked_up_at), count(delivered_at) from shipments "
+                "where reference = any(:numbers) group by status"
+            ),
+            {"numbers": numbers},
+        ).all()
+        assert [tuple(row) for row in shipments] == [("delivered", APPLIED_RMAS, APPLIED_RMAS)]
