@@ -6,15 +6,19 @@ same run, on the same machine, at the same time.
 
 It creates a scratch database (``spareflow_bench_<random>``) on the PostgreSQL server of
 ``--database-url`` (default: ``$SPAREFLOW_TEST_DATABASE_URL``, else the local server), starts
-gunicorn with four workers on loopback, seeds what it needs, and measures:
+gunicorn with four workers, a scheduler and one event applier per CPU on loopback, seeds what
+it needs, and measures:
 
-1. webhook ingestion: signed sandbox-carrier events per second through the full path
-   (verify, store raw, store the event once, apply it to its shipment and RMA, queue the
-   refund) against a bare endpoint on the same server that only verifies the signature
-   and answers 200. Goal >= 0.5.
+1. webhooks: signed sandbox-carrier events through the full path against a bare endpoint on
+   the same server that only verifies the signature and answers 200. Webhooks only store
+   (``CARRIER_EVENTS_APPLY=worker``); each round sends with the appliers paused (ingestion:
+   verify, keep the delivery, store the events, 2xx), then lets them apply everything
+   (applying: shipments and RMAs move, refunds are queued). End to end = events over both
+   times together. Goal >= 0.5.
 2. reservations: reservations per second through ``POST /api/v1/reservations`` against a
    bare conditional ``UPDATE stock_levels ... WHERE on_hand - reserved >= 1`` loop, one
-   transaction each, on the same PostgreSQL, with as many clients. Goal >= 0.3.
+   transaction each, on the same PostgreSQL, with as many clients; and, as the ceiling of any
+   HTTP reservation, an endpoint that only reads the JSON body and answers 201. Goal >= 0.3.
 3. latency: p50/p99 of the main API calls, 16 concurrent clients in a mixed workload.
 4. reorder: bench/reorder_bench.py (suggestions against a plain SQL aggregate, the export
    against bare openpyxl) on the same server, with ``--reorder-parts`` parts.
