@@ -26,9 +26,10 @@ demo: $(STAMP)
 serve: $(STAMP)
 	$(BIN)/spareflow serve --host $(HOST) --port $(PORT)
 
-## The whole test suite (PostgreSQL variants run when SPAREFLOW_TEST_DATABASE_URL is set)
+## The whole test suite (PostgreSQL variants run when SPAREFLOW_TEST_DATABASE_URL is set),
+## one worker process per CPU (pytest-xdist), each test file in one worker
 test: $(STAMP)
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n auto --dist loadfile $(PYTEST_ARGS)
 
 ## The benchmarks (bench/run.py): a few minutes, loopback only, a scratch PostgreSQL database on
 ## the server of SPAREFLOW_TEST_DATABASE_URL (default: the local server's postgres database)

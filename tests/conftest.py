@@ -6,6 +6,8 @@ PostgreSQL variants skip, except under CI (``CI=true``), where a missing databas
 
 from __future__ import annotations
 
+import atexit
+import functools
 import os
 import socket
 from collections.abc import Iterator
@@ -15,6 +17,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.clock import FrozenClock
@@ -61,7 +64,28 @@ def postgres_url() -> str | None:
     url = os.environ.get(PG_URL_ENV)
     if not url and os.environ.get("CI", "").lower() == "true":
         pytest.fail(f"{PG_URL_ENV} must be set in CI: the PostgreSQL tests may not be skipped")
-    return url
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    return _database_of_worker(url, worker) if url and worker else url
+
+
+@functools.cache
+def _database_of_worker(url: str, worker: str) -> str:
+    """Under pytest-xdist (``make test`` runs ``-n auto``) each worker process gets a database
+    of its own beside the configured one, ``<name>_<worker>``, dropped when the worker ends."""
+    base = make_url(url)
+    name = f"{base.database}_{worker}"
+    admin = make_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+
+    def drop() -> None:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    atexit.register(drop)
+    return base.set(database=name).render_as_string(hide_password=False)
 
 
 @pytest.fixture(scope="session")
