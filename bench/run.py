@@ -229,7 +229,7 @@ def webhooks(
             began = time.perf_counter()
             while pending(connection):
                 if any(applier.poll() is not None for applier in appliers):
-                    raise RuntimeError("an applier stopped")
+                    raise RuntimeError("an applier stopped; see its log above")
                 time.sleep(0.02)
             apply_time += time.perf_counter() - began
         outcomes = dict(
@@ -434,8 +434,14 @@ def serving(
                 spareflow_command("carriers", "apply-events", "--loop", "--interval", "0.05"),
                 f"applier-{number}",
             )
-        warm_up(base, by_role["admin"])
-        yield running, {"tokens": by_role, "rmas": made}
+        try:
+            warm_up(base, by_role["admin"])
+            yield running, {"tokens": by_role, "rmas": made}
+        except BaseException:
+            for log in sorted(folder.glob("*.log")):  # what the processes said, for the diagnosis
+                lines = log.read_text(errors="replace").splitlines()[-25:]
+                print(f"--- {log.name}, last {len(lines)} lines", *lines, sep="\n")
+            raise
 
 
 def warm_up(base: str, token: str) -> None:

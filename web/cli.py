@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import sys
 import time
 from collections.abc import Callable
@@ -16,6 +17,8 @@ from core.errors import DomainError
 from web import create_app, database
 from web.auth.models import Role
 from web.extensions import services
+
+log = logging.getLogger(__name__)
 
 
 def _fail(error: DomainError) -> None:
@@ -317,10 +320,19 @@ def sandbox_smtp(host: str, port: int, maildir: Path | None) -> None:
 
 
 def _keep_working(step: Callable[[], int], interval: float) -> None:
-    """Run ``step`` back to back, resting ``interval`` seconds whenever it found nothing."""
+    """Run ``step`` back to back, resting ``interval`` seconds whenever it found nothing.
+
+    A dedicated worker outlives a failed run (the database restarting, a deadlock): the run's
+    transaction is rolled back, so it logs the error, rests, and tries again."""
     with contextlib.suppress(KeyboardInterrupt):
         while True:
-            if step() == 0:
+            try:
+                done = step()
+            except Exception:
+                log.exception("a run failed; trying again in %s s", max(interval, 1.0))
+                time.sleep(max(interval, 1.0))
+                continue
+            if done == 0:
                 time.sleep(interval)
 
 
