@@ -61,11 +61,12 @@ class ShipmentNotFound(NotFound):
         )
 
 
-def _caused_by_an_event(error: DBAPIError) -> bool:
-    """A constraint or a value the database refused is this event's doing: set it aside. Any
-    other database error (connection lost, deadlock, missing table) is retried later, the
-    event untouched."""
-    return isinstance(error, IntegrityError | DataError)
+def _caused_by_an_event(error: Exception) -> bool:
+    """Whether applying an event failed because of that event: an error in the code that
+    applies it, or a constraint or value the database refused. Set it aside. Any other
+    database error (connection lost, deadlock, missing table) is retried later, the event
+    untouched."""
+    return not isinstance(error, DBAPIError) or isinstance(error, IntegrityError | DataError)
 
 
 class CarrierService:
@@ -158,9 +159,9 @@ class CarrierService:
 
         Batches of ``APPLY_BATCH`` events, one transaction each. Each batch is claimed with
         ``FOR UPDATE SKIP LOCKED`` (PostgreSQL), so several appliers (the web process right
-        after a webhook, two scheduler processes) share the queue and never apply an event
-        twice. An event that raises is set aside as ``FAILED`` with its error, and the rest of
-        its batch is applied without it.
+        after a webhook, schedulers, ``spareflow carriers apply-events --loop``) share the
+        queue and never apply an event twice. An event that raises is set aside as ``FAILED``
+        with its error, and the rest of its batch is applied without it.
         """
         applied = 0
         while applied < limit:
@@ -181,14 +182,10 @@ class CarrierService:
                 try:
                     tracking.apply_stored(uow.session, records, self.listeners)
                     uow.commit()
-                except DBAPIError as error:
+                except Exception as error:
                     if not _caused_by_an_event(error):
                         raise  # the database itself (lost, deadlock): the next run retries
-                    log.warning("a batch of carrier events failed; applying one by one")
-                    uow.session.rollback()
-                    self._apply_one_by_one(ids)
-                except Exception:
-                    log.exception("a batch of carrier events failed; applying one by one")
+                    log.warning("a batch of carrier events failed (%s); one by one now", error)
                     uow.session.rollback()
                     self._apply_one_by_one(ids)
             applied += len(ids)
@@ -209,11 +206,9 @@ class CarrierService:
                     if record is not None:
                         tracking.apply_stored(uow.session, [record], self.listeners)
                         uow.commit()
-            except DBAPIError as error:
+            except Exception as error:
                 if not _caused_by_an_event(error):
                     raise
-                self._set_aside(event_id, error)
-            except Exception as error:
                 self._set_aside(event_id, error)
 
     def _set_aside(self, event_id: int, error: Exception) -> None:
