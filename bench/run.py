@@ -250,17 +250,25 @@ def reservations(
 ) -> dict[str, Any]:
     skus = [f"BENCH-{n:03d}" for n in range(PARTS)]
 
-    def api(number: int) -> Callable[[], Any]:
-        client = httpx.Client(
-            base_url=base, timeout=60, headers={"Authorization": f"Bearer {token}"}
-        )
-        rng = random.Random(number)
+    def reserving(path: str) -> Callable[[int], Callable[[], Any]]:
+        """Clients posting one-unit reservations of random parts to ``path``."""
 
-        def call() -> None:
-            body = {"sku": rng.choice(skus), "qty": 1, "reference": f"BENCH-{number}"}
-            expect(client.post("/api/v1/reservations", json=body), 201)
+        def make(number: int) -> Callable[[], Any]:
+            client = httpx.Client(
+                base_url=base, timeout=60, headers={"Authorization": f"Bearer {token}"}
+            )
+            rng = random.Random(number)
 
-        return call
+            def call() -> None:
+                body = {"sku": rng.choice(skus), "qty": 1, "reference": f"BENCH-{number}"}
+                expect(client.post(path, json=body), 201)
+
+            return call
+
+        return make
+
+    api = reserving("/api/v1/reservations")
+    bare_http = reserving("/bench/bare-json")  # reads the JSON and answers 201, nothing more
 
     url = make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
     with psycopg.connect(url, autocommit=True) as connection:
@@ -282,18 +290,6 @@ def reservations(
             ).rowcount
             if updated != 1:
                 raise RuntimeError("the bare loop ran out of stock")
-
-        return call
-
-    def bare_http(number: int) -> Callable[[], Any]:
-        client = httpx.Client(
-            base_url=base, timeout=60, headers={"Authorization": f"Bearer {token}"}
-        )
-        rng = random.Random(number)
-
-        def call() -> None:
-            body = {"sku": rng.choice(skus), "qty": 1, "reference": f"BENCH-{number}"}
-            expect(client.post("/bench/bare-json", json=body), 201)
 
         return call
 

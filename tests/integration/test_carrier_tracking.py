@@ -6,6 +6,7 @@ import random
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -54,6 +55,26 @@ def deliver(
 ) -> None:
     body = sandbox_payload(number, status, clock.now() - timedelta(minutes=minutes_ago), **extra)
     carriers.receive_webhook("sandbox", signed_request(body, clock.now()))
+
+
+def all_at_once(threads: int, work: Callable[[], object]) -> list[BaseException]:
+    """Run ``work`` in ``threads`` threads released together; the errors they raised."""
+    barrier = threading.Barrier(threads)
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        barrier.wait(timeout=30)
+        try:
+            work()
+        except BaseException as error:
+            errors.append(error)
+
+    running = [threading.Thread(target=run) for _ in range(threads)]
+    for thread in running:
+        thread.start()
+    for thread in running:
+        thread.join()
+    return errors
 
 
 def count(session_factory: Any, model: Any) -> int:
@@ -228,21 +249,9 @@ def test_concurrent_deliveries_of_one_event_store_and_apply_it_once(
         direction=Direction.INBOUND, carrier="sandbox", tracking_number="SBX009"
     )
     body = sandbox_payload("SBX009", "picked_up", clock.now())
-    barrier = threading.Barrier(8)
-    errors: list[BaseException] = []
-
-    def send() -> None:
-        barrier.wait()
-        try:
-            carriers.receive_webhook("sandbox", signed_request(body, clock.now()))
-        except BaseException as error:
-            errors.append(error)
-
-    threads = [threading.Thread(target=send) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    errors = all_at_once(
+        8, lambda: carriers.receive_webhook("sandbox", signed_request(body, clock.now()))
+    )
     assert errors == []
     assert count(session_factory, CarrierEventRecord) == 1
     assert count(session_factory, WebhookDelivery) == 8
@@ -529,25 +538,14 @@ def test_four_appliers_at_once_apply_every_stored_event_exactly_once(
     assert carriers.pending_events() == 300
     assert changes == []
 
-    barrier = threading.Barrier(4)
-    errors: list[BaseException] = []
     applied: list[int] = []
 
     def applier() -> None:
-        barrier.wait(timeout=30)
         deadline = time.monotonic() + 120
-        try:
-            while carriers.pending_events() and time.monotonic() < deadline:
-                applied.append(carriers.apply_pending())
-        except BaseException as error:
-            errors.append(error)
+        while carriers.pending_events() and time.monotonic() < deadline:
+            applied.append(carriers.apply_pending())
 
-    threads = [threading.Thread(target=applier) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-
+    errors = all_at_once(4, applier)
     assert errors == []
     assert sum(applied) == 300
     assert carriers.pending_events() == 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Callable
 
 from sqlalchemy import Engine, text
 
@@ -34,6 +35,40 @@ def activity(stack: Stack) -> int:
 def pending(db: Engine) -> int:
     with db.connect() as connection:
         return connection.scalar(text("select count(*) from outbox where status <> 'done'"))
+
+
+def kill_at_random_moments(
+    stack: Stack,
+    command: list[str],
+    name: str,
+    *,
+    progress: Callable[[], int],
+    at_work: Callable[[int], bool],
+    left: Callable[[], int],
+    rng: random.Random,
+    longest_wait: float,
+) -> int:
+    """Start ``spareflow <command>``, wait until it is at work (``at_work`` of the ``progress``
+    seen before it started), let it work up to ``longest_wait`` seconds, ``kill -9`` it; KILLS
+    times, or until nothing is ``left``. Then one more, not killed, finishes the work.
+    Returns how many kills found work left."""
+    kills_with_work_left = 0
+    for round_number in range(KILLS):
+        seen = progress()
+        process = stack.spawn(spareflow_command(*command), f"{name}-{round_number}")
+        wait_for(lambda s=seen: at_work(s), 60, f"the {name} at work")
+        time.sleep(rng.uniform(0.0, longest_wait))
+        remaining = left()
+        kill(process)
+        if remaining == 0:
+            break
+        kills_with_work_left += 1
+    process = stack.spawn(spareflow_command(*command), f"{name}-final")
+    try:
+        wait_for(lambda: left() == 0, 120, f"the {name}'s work done")
+    finally:
+        stop(process)
+    return kills_with_work_left
 
 
 def test_killing_the_worker_at_random_moments_neither_loses_nor_doubles_a_refund_or_label(
@@ -72,25 +107,21 @@ def test_killing_the_worker_at_random_moments_neither_loses_nor_doubles_a_refund
     load_stack.refund_faults(delay_seconds=0.02, answer_delay_seconds=0.25)
     worker = ["outbox", "drain", "--loop", "--interval", "0.2", "--limit", "5"]
 
-    rng = random.Random(8)
-    kills_with_work_left = 0
-    for round_number in range(KILLS):
-        seen = activity(load_stack)
-        process = load_stack.spawn(spareflow_command(*worker), f"worker-{round_number}")
-        # Once it is at work (past start-up), kill it at a random moment.
-        wait_for(lambda s=seen: activity(load_stack) > s or pending(db) == 0, 60, "the worker")
-        time.sleep(rng.uniform(0.0, 1.0))
-        left = pending(db)
-        kill(process)
-        if left == 0:
-            break
-        kills_with_work_left += 1
-    # Whatever is left (leases of the last victim run out after 2 s): one worker, not killed.
-    process = load_stack.spawn(spareflow_command(*worker), "worker-final")
-    try:
-        wait_for(lambda: pending(db) == 0, 120, "the outbox drained")
-    finally:
-        stop(process)
+    def at_work(seen: int) -> bool:  # past start-up: the providers have been called
+        return activity(load_stack) > seen or pending(db) == 0
+
+    # Whatever is left at the end (leases of the last victim run out after 2 s): one worker,
+    # not killed, finishes.
+    kills_with_work_left = kill_at_random_moments(
+        load_stack,
+        worker,
+        "worker",
+        progress=lambda: activity(load_stack),
+        at_work=at_work,
+        left=lambda: pending(db),
+        rng=random.Random(8),
+        longest_wait=1.0,
+    )
     assert kills_with_work_left == KILLS
 
     # The provider: one refund per RMA, one refund per idempotency key, however often asked.
@@ -191,23 +222,16 @@ def test_killing_the_event_applier_at_random_moments_applies_every_event_exactly
 
     # Small batches, so a kill lands in the middle of many of them.
     applier = ["carriers", "apply-events", "--loop", "--interval", "0.05", "--limit", "10"]
-    rng = random.Random(11)
-    kills_with_work_left = 0
-    for round_number in range(KILLS):
-        before = waiting_events(db)
-        process = load_stack.spawn(spareflow_command(*applier), f"applier-{round_number}")
-        wait_for(lambda b=before: waiting_events(db) < b, 60, "the applier at work")
-        time.sleep(rng.uniform(0.0, 0.2))
-        left = waiting_events(db)
-        kill(process)
-        if left == 0:
-            break
-        kills_with_work_left += 1
-    process = load_stack.spawn(spareflow_command(*applier), "applier-final")
-    try:
-        wait_for(lambda: waiting_events(db) == 0, 120, "every event applied")
-    finally:
-        stop(process)
+    kills_with_work_left = kill_at_random_moments(
+        load_stack,
+        applier,
+        "applier",
+        progress=lambda: waiting_events(db),
+        at_work=lambda before: waiting_events(db) < before,
+        left=lambda: waiting_events(db),
+        rng=random.Random(11),
+        longest_wait=0.2,
+    )
     assert kills_with_work_left == KILLS
 
     numbers = sorted(number for number, _ in made)
