@@ -227,6 +227,18 @@ class CarrierService:
             )
             uow.commit()
 
+    def retry_failed(self) -> int:
+        """Put every ``FAILED`` event back in the queue (after its cause is fixed); how many."""
+        with UnitOfWork(self.session_factory) as uow:
+            retried = uow.session.execute(
+                update(CarrierEventRecord)
+                .where(CarrierEventRecord.outcome == EventOutcome.FAILED)
+                .values(outcome=EventOutcome.PENDING, apply_error=None)
+                .returning(CarrierEventRecord.id)
+            ).all()
+            uow.commit()
+            return len(retried)
+
     def pending_events(self) -> int:
         """How many stored events wait to be applied (a health figure for operators)."""
         with UnitOfWork(self.session_factory) as uow:

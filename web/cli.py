@@ -380,11 +380,18 @@ def carriers() -> None:
 
 @carriers.command("apply-events")
 @click.option("--limit", default=2000, show_default=True, help="Events per run.")
+@click.option(
+    "--retry-failed",
+    is_flag=True,
+    help="First put events that failed to apply back in the queue (once their cause is fixed).",
+)
 @_loop_options("event")
 @with_appcontext
-def carriers_apply_events(limit: int, loop: bool, interval: float) -> None:
+def carriers_apply_events(limit: int, retry_failed: bool, loop: bool, interval: float) -> None:
     """Apply stored carrier events now (the scheduler does this every two seconds)."""
     spareflow = services().carriers
+    if retry_failed:
+        click.echo(f"{spareflow.retry_failed()} failed event(s) back in the queue.")
     if not loop:
         applied = spareflow.apply_pending(limit=limit)
         click.echo(f"Processed {applied} event(s); {spareflow.pending_events()} still waiting.")

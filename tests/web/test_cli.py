@@ -126,9 +126,11 @@ def test_carriers_apply_events_applies_what_webhooks_stored_and_says_what_still_
 ) -> None:
     from datetime import UTC, datetime
 
+    from sqlalchemy import update
+
     from carriers import tracking
     from carriers.events import CarrierEvent
-    from carriers.models import Direction, EventSource
+    from carriers.models import CarrierEventRecord, Direction, EventOutcome, EventSource
     from carriers.status import TrackingStatus
     from core.db import UnitOfWork
 
@@ -159,6 +161,34 @@ def test_carriers_apply_events_applies_what_webhooks_stored_and_says_what_still_
     second = run("carriers", "apply-events")
     assert second.output.strip() == "Processed 1 event(s); 0 still waiting."
     assert spareflow.carriers.get_shipment("SBXCLI1").status is TrackingStatus.PICKED_UP
+
+    # An event that failed to apply goes back in the queue once its cause is fixed.
+    failed = CarrierEvent(
+        carrier="sandbox",
+        tracking_number="SBXCLI1",
+        status=TrackingStatus.IN_TRANSIT,
+        raw_status="in_transit",
+        occurred_at=datetime(2026, 11, 30, 12, 0, tzinfo=UTC),
+    )
+    with UnitOfWork(spareflow.session_factory) as uow:
+        (event_id,) = tracking.insert_events(
+            uow.session, [failed], source=EventSource.WEBHOOK, received_at=datetime.now(UTC)
+        )
+        uow.session.execute(
+            update(CarrierEventRecord)
+            .where(CarrierEventRecord.id == event_id)
+            .values(outcome=EventOutcome.FAILED, apply_error="RuntimeError: fixed since")
+        )
+        uow.commit()
+    assert (
+        run("carriers", "apply-events").output.strip() == "Processed 0 event(s); 0 still waiting."
+    )
+    retried = run("carriers", "apply-events", "--retry-failed")
+    assert retried.output.splitlines() == [
+        "1 failed event(s) back in the queue.",
+        "Processed 1 event(s); 0 still waiting.",
+    ]
+    assert spareflow.carriers.get_shipment("SBXCLI1").status is TrackingStatus.IN_TRANSIT
 
 
 def test_the_scheduler_registers_its_jobs_and_they_run_in_an_app_context(
