@@ -188,26 +188,19 @@ def block_writers(session: Session, *tables: str) -> None:
 def insert_many_ignoring_conflicts(
     session: Session, table: Any, rows: list[dict[str, Any]]
 ) -> list[Any]:
-    """One ``INSERT ... ON CONFLICT DO NOTHING`` of many rows; the primary keys of those added."""
+    """One ``INSERT ... ON CONFLICT DO NOTHING`` of many rows on SQLite and PostgreSQL; the
+    primary keys of those added, the first key column where there are several (RETURNING:
+    rowcount is unreliable here)."""
     if not rows:
         return []
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    (key,) = table.primary_key.columns
-    statement = insert(table).on_conflict_do_nothing().returning(key)
+    statement = insert(table).on_conflict_do_nothing().returning(*table.primary_key.columns)
     # Rows as parameters, not in the statement: it compiles once and is cached, and
     # SQLAlchemy still sends the rows in one INSERT ("insertmanyvalues").
-    return list(session.scalars(statement, rows))
+    return list(session.execute(statement, rows).scalars())
 
 
 def insert_ignoring_conflicts(session: Session, table: Any, values: dict[str, Any]) -> bool:
-    """``INSERT ... ON CONFLICT DO NOTHING`` on SQLite and PostgreSQL; True if a row was added."""
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = (
-        insert(table)
-        .values(**values)
-        .on_conflict_do_nothing()
-        .returning(*table.primary_key.columns)  # rowcount is unreliable here; RETURNING is not
-    )
-    return session.execute(statement).first() is not None
+    """``INSERT ... ON CONFLICT DO NOTHING`` of one row; True if it was added."""
+    return bool(insert_many_ignoring_conflicts(session, table, [values]))

@@ -118,6 +118,14 @@ def _months_later(start: date, months: int) -> date:
     raise AssertionError("unreachable")
 
 
+def _supervisor_with_reason(supervisor: bool, reason: str, action: str, why: str) -> None:
+    """Refunds by hand are a supervisor's, and always say why."""
+    if not supervisor:
+        raise Conflict(f"Only a supervisor (admin) can {action}.", code="supervisor_required")
+    if not reason.strip():
+        raise InvalidInput("reason", f"Say why {why}.")
+
+
 class ReturnsService:
     def __init__(
         self,
@@ -822,13 +830,9 @@ class ReturnsService:
 
     def release_refund(self, actor: str, number: str, reason: str, *, supervisor: bool) -> RmaView:
         """A supervisor releases a held refund, or one whose pickup scan never came."""
-        if not supervisor:
-            raise Conflict(
-                "Only a supervisor (admin) can release a refund by hand.",
-                code="supervisor_required",
-            )
-        if not reason.strip():
-            raise InvalidInput("reason", "Say why the refund is released by hand.")
+        _supervisor_with_reason(
+            supervisor, reason, "release a refund by hand", "the refund is released by hand"
+        )
         with UnitOfWork(self.session_factory) as uow:
             rma = self._rma(uow.session, number, lock=True)
             if rma.refund_status not in (RefundStatus.AWAITING_PICKUP, RefundStatus.HELD):
@@ -861,13 +865,9 @@ class ReturnsService:
         of making a second. A corrected payment is a new request, so it gets a new key; that
         is only allowed when the provider refused the last one (nothing was refunded).
         """
-        if not supervisor:
-            raise Conflict(
-                "Only a supervisor (admin) can send a failed refund again.",
-                code="supervisor_required",
-            )
-        if not reason.strip():
-            raise InvalidInput("reason", "Say why the refund is sent again.")
+        _supervisor_with_reason(
+            supervisor, reason, "send a failed refund again", "the refund is sent again"
+        )
         with UnitOfWork(self.session_factory) as uow:
             session = uow.session
             rma = self._rma(session, number, lock=True)

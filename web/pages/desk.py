@@ -46,7 +46,7 @@ from web.auth.models import Role
 from web.extensions import services
 from web.labels import lazy_label
 from web.pages.access import roles_required
-from web.printing import qr_svg
+from web.printing import return_sheet
 
 bp = Blueprint("desk", __name__, url_prefix="/returns")
 
@@ -302,14 +302,7 @@ def detail(number: str) -> ResponseReturnValue:
 @roles_required(*DESK, Role.WAREHOUSE)
 def sheet(number: str) -> ResponseReturnValue:
     """The return sheet the customer puts in the parcel (and the desk can e-mail or print)."""
-    view = services().returns.get(number)
-    return render_template(
-        "rma_sheet.html",
-        rma=view.rma,
-        shipments=view.shipments,
-        qr=qr_svg(view.rma.number),
-        address=services().returns.receiving_address(),
-    )
+    return return_sheet(services().returns.get(number))
 
 
 #: Each action and how the success message names it.

@@ -23,7 +23,7 @@ from returns.messages import status_page_open
 from returns.services import RmaView
 from returns.status import RmaStatus
 from web.extensions import limiter, services
-from web.printing import qr_svg
+from web.printing import return_sheet
 
 bp = Blueprint("status", __name__, url_prefix="/status")
 
@@ -120,13 +120,7 @@ def _render_page(token: str, view: RmaView, reached: int) -> str:
 def sheet(token: str) -> ResponseReturnValue:
     view = _view_or_404(token)
     with force_locale(view.rma.customer_language):
-        return render_template(
-            "rma_sheet.html",
-            rma=view.rma,
-            shipments=view.shipments,
-            qr=qr_svg(view.rma.number),
-            address=services().returns.receiving_address(),
-        )
+        return return_sheet(view)
 
 
 @bp.post("/<token>/feedback")
