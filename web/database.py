@@ -14,6 +14,7 @@ from core.db import Base, normalise_url
 def metadata() -> MetaData:
     """Base.metadata with every model module imported, so it describes all tables."""
     import carriers.models  # noqa: F401
+    import core.audit
     import core.outbox
     import core.settings  # noqa: F401
     import inventory.models

@@ -35,3 +35,24 @@ def roles_required(*allowed: Role) -> Callable[[F], F]:
         return wrapper  # type: ignore[return-value]
 
     return decorator
+
+
+#: ``allowed_roles`` of a route anyone may call: it proves who is calling some other way.
+PUBLIC = "public"
+
+
+def public(why: str) -> Callable[[F], F]:
+    """Declare a route open to everyone, saying what protects it instead (a signature, a
+    random link, nothing because it only signs in). The role-matrix test reads the mark."""
+
+    def decorator(view: F) -> F:
+        view.allowed_roles = PUBLIC  # type: ignore[attr-defined]
+        view.public_because = why  # type: ignore[attr-defined]
+        return view
+
+    return decorator
+
+
+def signed_in(view: F) -> F:
+    """Any signed-in user, whatever their role (their own account, sign-out)."""
+    return roles_required(*Role)(view)
