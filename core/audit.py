@@ -87,7 +87,5 @@ for _statement in APPEND_ONLY_POSTGRESQL:
 event.listen(
     AuditEntry.__table__,
     "before_drop",
-    DDL("DROP FUNCTION IF EXISTS audit_log_append_only() CASCADE").execute_if(
-        dialect="postgresql"
-    ),
+    DDL("DROP FUNCTION IF EXISTS audit_log_append_only() CASCADE").execute_if(dialect="postgresql"),
 )
