@@ -36,7 +36,9 @@ class EventOutcome(enum.StrEnum):
     PENDING = "pending"  # stored from a webhook, not applied yet (see CarrierService.apply_pending)
     APPLIED = "applied"  # moved the shipment forward
     RECORDED = "recorded"  # on the timeline, state unchanged (stale, exception, unknown)
-    UNMATCHED = "unmatched"  # no shipment with this tracking number yet; applied when one appears
+    #: No shipment of this carrier (or tracked through it) has this number: never applied to
+    #: another carrier's parcel; applied if its own shipment is registered later.
+    UNMATCHED = "unmatched"
     FAILED = "failed"  # applying it raised an error: kept, with the error, for review
 
 
@@ -51,6 +53,9 @@ class Shipment(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     direction: Mapped[Direction] = mapped_column(string_enum(Direction))
     carrier: Mapped[str] = mapped_column(String(32))
+    #: The aggregator whose events this parcel takes besides its own carrier's (``aftership``
+    #: for a UPS parcel followed through AfterShip); None: only its carrier's events.
+    tracked_via: Mapped[str | None] = mapped_column(String(32))
     tracking_number: Mapped[str] = mapped_column(String(64), index=True)  # upper-case
     status: Mapped[TrackingStatus] = mapped_column(string_enum(TrackingStatus))
     reference: Mapped[str | None] = mapped_column(String(100), index=True)  # RMA, PO, order

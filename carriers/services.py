@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, insert, select, update
@@ -61,6 +62,25 @@ class ShipmentNotFound(NotFound):
         )
 
 
+@dataclass(frozen=True)
+class Registration:
+    """A shipment someone registers by its tracking number, and who does it, with what right."""
+
+    direction: Direction
+    carrier: str
+    tracking_number: str
+    reference: str | None
+    actor: str
+    supervisor: bool
+    reason: str
+
+
+#: Asked before a registered shipment is added, inside its transaction: raises to refuse it,
+#: may write (a timeline line). Returns registers one: a second return parcel for an RMA is
+#: a supervisor's act. Carriers knows nothing of RMAs.
+RegistrationGuard = Callable[[Session, Registration], None]
+
+
 def _caused_by_an_event(error: Exception) -> bool:
     """Whether applying an event failed because of that event: an error in the code that
     applies it, or a constraint or value the database refused. Set it aside. Any other
@@ -87,6 +107,7 @@ class CarrierService:
         self.clock = clock or SystemClock()
         self.adapters = adapters  # a plain dict, or LiveAdapters that follow stored settings
         self.listeners = list(listeners)
+        self.registration_guards: list[RegistrationGuard] = []
 
     def adapter(self, name: str) -> CarrierAdapter:
         try:
@@ -268,8 +289,13 @@ class CarrierService:
         status: TrackingStatus,
         occurred_at: datetime | None,
         reason: str,
+        supervisor: bool = False,
     ) -> Shipment:
-        """Staff record an event the carrier did not send (a phone confirmation of pickup)."""
+        """Staff record an event the carrier did not send (a phone confirmation of pickup).
+
+        The event names its person and reason; listeners get them (``ShipmentChange.hand``)
+        with ``supervisor``, so a pickup entered by hand releases money only on an admin's word.
+        """
         if not reason.strip():
             raise InvalidInput("reason", "Say why the event is recorded by hand.")
         with UnitOfWork(self.session_factory) as uow:
@@ -293,6 +319,7 @@ class CarrierService:
                 received_at=now,
                 listeners=self.listeners,
                 recorded_by=actor,
+                hand=tracking.HandEntry(actor, reason.strip(), supervisor),
             )
             uow.commit()
             return self._shipment(uow.session, tracking_number)
@@ -306,15 +333,35 @@ class CarrierService:
         carrier: str,
         tracking_number: str,
         reference: str | None = None,
+        tracked_via: str | None = None,
+        actor: str = "",
+        supervisor: bool = False,
+        reason: str = "",
     ) -> Shipment:
-        """A shipment whose tracking number we know (e.g. the customer's own label)."""
+        """A shipment whose tracking number we know (e.g. the customer's own label).
+
+        ``tracked_via`` names the aggregator whose events it takes (AfterShip for a UPS
+        parcel); the registration guards may refuse it (a second return parcel for an RMA).
+        """
         with UnitOfWork(self.session_factory) as uow:
+            registration = Registration(
+                direction=direction,
+                carrier=carrier,
+                tracking_number=tracking.normalise_tracking_number(tracking_number),
+                reference=reference,
+                actor=actor,
+                supervisor=supervisor,
+                reason=(reason or "").strip(),
+            )
+            for guard in self.registration_guards:
+                guard(uow.session, registration)
             shipment = self.add_shipment(
                 uow.session,
                 direction=direction,
                 carrier=carrier,
                 tracking_number=tracking_number,
                 reference=reference,
+                tracked_via=tracked_via,
             )
             uow.commit()
             return self._shipment(uow.session, shipment.tracking_number)
@@ -378,9 +425,24 @@ class CarrierService:
         reference: str | None,
         label: bytes | None = None,
         label_media_type: str | None = None,
+        tracked_via: str | None = None,
     ) -> Shipment:
-        """Within a caller's transaction: add the shipment and apply events that waited for it."""
-        if carrier not in self.adapters:
+        """Within a caller's transaction: add the shipment and apply events that waited for it.
+
+        Without ``tracked_via`` the carrier is an adapter. With it, the carrier may be any
+        carrier's name (``ups``) and ``tracked_via`` is the adapter whose events it takes.
+        """
+        if tracked_via:
+            if tracked_via not in self.adapters:
+                raise InvalidInput(
+                    "tracked_via",
+                    f"No carrier adapter named {tracked_via!r}.",
+                    code="unknown_carrier",
+                )
+            carrier = carrier.strip().lower()
+            if not carrier:
+                raise InvalidInput("carrier", "Name the parcel's carrier.")
+        elif carrier not in self.adapters:
             raise InvalidInput(
                 "carrier", f"No carrier adapter named {carrier!r}.", code="unknown_carrier"
             )
@@ -402,6 +464,7 @@ class CarrierService:
         shipment = Shipment(
             direction=direction,
             carrier=carrier,
+            tracked_via=tracked_via or None,
             tracking_number=number,
             status=TrackingStatus.PRE_TRANSIT,
             reference=reference,
@@ -410,6 +473,7 @@ class CarrierService:
             poll_failures=0,
             created_at=now,
             updated_at=now,
+            # A parcel tracked through an aggregator hears from its webhooks, never by polling.
             next_poll_at=now if getattr(self.adapters.get(carrier), "polls", False) else None,
         )
         session.add(shipment)

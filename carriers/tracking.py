@@ -24,6 +24,19 @@ def normalise_tracking_number(tracking_number: str) -> str:
 
 
 @dataclass(frozen=True)
+class HandEntry:
+    """An event a person entered by hand: who, why, and whether they are a supervisor (admin).
+
+    Money follows the carrier's word; a person's word releases it only when a supervisor
+    gives it (returns decides; carriers only carries the facts to its listeners).
+    """
+
+    actor: str
+    reason: str
+    supervisor: bool = False
+
+
+@dataclass(frozen=True)
 class ShipmentChange:
     """What one event did to one shipment; handed to listeners in the same transaction."""
 
@@ -33,6 +46,8 @@ class ShipmentChange:
     picked_up_now: bool  # the first proof that the carrier has the parcel
     ended_badly: bool  # returned to sender or cancelled after the fact
     exception: bool  # the carrier reported a problem
+    #: Set when the event was entered by hand (source ``manual``), None for the carrier's own.
+    hand: HandEntry | None = None
 
     @property
     def status_changed(self) -> bool:
@@ -47,9 +62,16 @@ Listener = Callable[[Session, ShipmentChange], None]
 
 
 def apply_event(
-    session: Session, shipment: Shipment, record: CarrierEventRecord, listeners: Sequence[Listener]
+    session: Session,
+    shipment: Shipment,
+    record: CarrierEventRecord,
+    listeners: Sequence[Listener],
+    hand: HandEntry | None = None,
 ) -> ShipmentChange:
     """Move ``shipment`` forward by ``record`` if it is news; else only add it to the timeline."""
+    if record.source is EventSource.MANUAL and hand is None:
+        # Entered by hand, applied later: the person is known, their authority is not.
+        hand = HandEntry(record.recorded_by or "unknown", record.description or "", False)
     previous = shipment.status
     picked_up_now = False
     if record.status in PROVES_PICKUP:
@@ -80,6 +102,7 @@ def apply_event(
         picked_up_now=picked_up_now,
         ended_badly=record.status in ENDS_BADLY and record.outcome is EventOutcome.APPLIED,
         exception=exception,
+        hand=hand if record.source is EventSource.MANUAL else None,
     )
     # Everything before this event is flushed (just above), and a listener reads only that,
     # never its own writes: without a flush per write, this event's changes go out with the
@@ -131,7 +154,10 @@ def insert_events(
 
 
 def apply_stored(
-    session: Session, records: Sequence[CarrierEventRecord], listeners: Sequence[Listener]
+    session: Session,
+    records: Sequence[CarrierEventRecord],
+    listeners: Sequence[Listener],
+    hand: HandEntry | None = None,
 ) -> list[ShipmentChange]:
     """Apply stored, waiting events, oldest first; an event without its shipment waits on.
 
@@ -155,16 +181,21 @@ def apply_stored(
         if shipment is None:
             record.outcome = EventOutcome.UNMATCHED
         else:
-            changes.append(apply_event(session, shipment, record, listeners))
+            changes.append(apply_event(session, shipment, record, listeners, hand))
     session.flush()
     return changes
 
 
 def _owner(shipments: list[Shipment], carrier: str) -> Shipment | None:
-    """The shipment an event belongs to: the same carrier's when numbers clash, else the newest."""
-    if not shipments:
-        return None
-    return max(shipments, key=lambda shipment: (shipment.carrier == carrier, shipment.id))
+    """The shipment an event belongs to: one of the same carrier, or one that names the event's
+    provider as the aggregator it is tracked through (an AfterShip-tracked UPS parcel).
+
+    Never another carrier's parcel that happens to share the number: a provider proves only
+    what it says about its own parcels, and a pickup releases money. The event then stays
+    ``unmatched`` (and applies if its own shipment is registered later).
+    """
+    own = [s for s in shipments if carrier in (s.carrier, s.tracked_via)]
+    return max(own, key=lambda shipment: shipment.id) if own else None
 
 
 def store_events(
@@ -175,6 +206,7 @@ def store_events(
     received_at: datetime,
     listeners: Sequence[Listener] = (),
     recorded_by: str | None = None,
+    hand: HandEntry | None = None,
 ) -> list[CarrierEventRecord]:
     """Store each event once and apply the new ones at once, in the caller's transaction.
 
@@ -189,7 +221,7 @@ def store_events(
     records = session.scalars(
         select(CarrierEventRecord).where(CarrierEventRecord.id.in_(ids))
     ).all()
-    apply_stored(session, records, listeners)
+    apply_stored(session, records, listeners, hand)
     return sorted(records, key=lambda r: (r.occurred_at, r.id))
 
 
@@ -201,6 +233,9 @@ def apply_waiting_events(
         select(CarrierEventRecord)
         .where(
             CarrierEventRecord.tracking_number == shipment.tracking_number,
+            CarrierEventRecord.carrier.in_(
+                [name for name in (shipment.carrier, shipment.tracked_via) if name]
+            ),
             CarrierEventRecord.outcome == EventOutcome.UNMATCHED,
         )
         .order_by(CarrierEventRecord.occurred_at, CarrierEventRecord.id)

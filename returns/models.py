@@ -12,6 +12,7 @@ from sqlalchemy import (
     Date,
     ForeignKey,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -66,6 +67,11 @@ class Rma(Base):
     refund_status: Mapped[RefundStatus] = mapped_column(string_enum(RefundStatus))
     refund_amount_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     refund_hold_reason: Mapped[str | None] = mapped_column(String(300))
+    #: Who held the refund ("spareflow" for the automatic limits, else the person whose
+    #: hand-entered event needs a supervisor) and who released it (a person, or "spareflow"
+    #: for the carrier's own pickup scan).
+    refund_held_by: Mapped[str | None] = mapped_column(String(254))
+    refund_released_by: Mapped[str | None] = mapped_column(String(254))
     refund_reference: Mapped[str | None] = mapped_column(String(100))  # the provider's refund id
     refund_released_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     refund_error: Mapped[str | None] = mapped_column(Text)
@@ -279,3 +285,26 @@ class MessageTemplate(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     __table_args__ = (UniqueConstraint("kind", "language"),)
+
+
+class RefundProviderEvent(Base):
+    """A refund provider's webhook event (Stripe ``refund.updated``), stored before it is
+    applied, once per event id: a replayed delivery applies nothing twice."""
+
+    __tablename__ = "refund_provider_events"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    provider: Mapped[str] = mapped_column(String(20))
+    event_id: Mapped[str] = mapped_column(String(255))
+    event_type: Mapped[str] = mapped_column(String(100))
+    refund_id: Mapped[str | None] = mapped_column(String(100), index=True)
+    refund_status: Mapped[str | None] = mapped_column(String(40))
+    #: When the provider created the event: events for one refund apply in this order.
+    created: Mapped[datetime] = mapped_column(UTCDateTime)
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    #: "pending" (stored), "applied", "recorded" (nothing to change), "unmatched" (no RMA has
+    #: this refund yet: applied when the outbox records the refund's id).
+    outcome: Mapped[str] = mapped_column(String(20))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+    __table_args__ = (UniqueConstraint("provider", "event_id", name="provider_event"),)

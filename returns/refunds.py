@@ -24,12 +24,14 @@ class StripeRefunds:
     @classmethod
     def from_settings(
         cls, settings: Mapping[str, Any], http: httpx.Client | None = None
-    ) -> StripeRefunds:
-        return cls(
-            str(settings.get("REFUNDS_API_BASE") or "http://127.0.0.1:5082"),
-            str(settings.get("REFUNDS_API_KEY") or "sk_test_sandbox"),
-            http,
-        )
+    ) -> StripeRefunds | None:
+        """The configured provider, or None: never a silent fallback to the local sandbox
+        (the demo configures the sandbox explicitly). Without one, refunds are held."""
+        base = str(settings.get("REFUNDS_API_BASE") or "").strip()
+        key = str(settings.get("REFUNDS_API_KEY") or "").strip()
+        if not base or not key:
+            return None
+        return cls(base, key, http)
 
     def refund(
         self,
@@ -52,7 +54,7 @@ class StripeRefunds:
             raise PermanentFailure(_stripe_message(response))
         response.raise_for_status()  # 401/403/409/429/5xx: retried with backoff by the outbox
         refund = response.json()
-        if refund.get("status") == "failed":
+        if refund.get("status") in ("failed", "canceled"):
             raise PermanentFailure(
                 f"refund {refund.get('id')} failed: {refund.get('failure_reason')}"
             )

@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from typing import Any
 from urllib.parse import quote
 
@@ -45,12 +46,14 @@ from returns.models import (
     RmaTransition,
     SupplierClaim,
 )
+from returns import refund_trigger
 from returns.notifications import SYSTEM, notify
 from returns.policy import ReturnPolicy
 from returns.refunds import StripeRefunds
 from returns.service_levels import ServiceLevels
 from returns.status import (
     OPEN,
+    REFUND_UNDER_WAY,
     TERMINAL,
     TRANSITIONS,
     WAITING_FOR_PARCEL,
@@ -133,7 +136,7 @@ class ReturnsService:
         clock: Clock,
         policy: ReturnPolicy,
         carriers: CarrierService,
-        refunds: StripeRefunds,
+        refunds: StripeRefunds | None,
         return_address: Mapping[str, str] | None = None,
         default_return_carrier: str = "sandbox",
         *,
@@ -146,6 +149,7 @@ class ReturnsService:
         self.clock = clock
         self.policy = policy
         self.carriers = carriers
+        #: None: no provider configured; refunds are then held, never sent anywhere.
         self.refunds = refunds
         self.return_address = dict(return_address or {})
         self.warehouse_addresses = {
@@ -156,6 +160,8 @@ class ReturnsService:
         #: None when no SMTP server is configured: then no e-mail is queued at all.
         self.messages = messages
         self.tracking_urls = {**TRACKING_URLS, **(tracking_urls or {})}
+        # A second return parcel for an authorised RMA is a supervisor's act.
+        carriers.registration_guards.append(partial(refund_trigger.guard_registration, self))
 
     # --- reading -------------------------------------------------------------------------
 
@@ -733,11 +739,12 @@ class ReturnsService:
         if rma is None:
             return
         source = f"{shipment.carrier} {shipment.tracking_number}: {change.event.raw_status}"
+        actor, by_hand = refund_trigger.actor_and_words(change)
         if change.picked_up_now and RmaStatus.PICKED_UP in TRANSITIONS[rma.status]:
             self._move(
-                session, rma, RmaStatus.PICKED_UP, SYSTEM, f"Carrier has the parcel ({source})"
+                session, rma, RmaStatus.PICKED_UP, actor, f"Carrier has the parcel ({source}){by_hand}"
             )
-            self._release_refund(session, rma, SYSTEM, "carrier pickup")
+            refund_trigger.on_pickup(self, session, rma, change)
             if self.messages:
                 self.messages.to_customer(
                     session,
@@ -745,23 +752,22 @@ class ReturnsService:
                     "picked_up",
                     carrier=shipment.carrier,
                     tracking_number=shipment.tracking_number,
-                    refund_amount=self._money(rma) if rma.refund_amount_minor else "",
+                    # "Your refund is on its way" only when it is (not held).
+                    refund_amount=self._money(rma)
+                    if rma.refund_amount_minor and rma.refund_status is RefundStatus.PENDING
+                    else "",
                 )
+        else:
+            refund_trigger.on_carrier_confirms(self, session, rma, change)
         target = CARRIER_PROGRESS.get(shipment.status)
         if target and target in TRANSITIONS[rma.status]:
-            self._move(session, rma, target, SYSTEM, f"Carrier: {source}")
-        if change.ended_badly and rma.refund_status in (
-            RefundStatus.PENDING,
-            RefundStatus.RELEASED,
-        ):
+            self._move(session, rma, target, actor, f"Carrier: {source}{by_hand}")
+        if change.ended_badly and rma.refund_status in REFUND_UNDER_WAY:
             rma.needs_recovery = (
                 f"Refunded, but the parcel was {shipment.status.value.replace('_', ' ')}"
             )
             self._note(session, rma, "refund", SYSTEM, rma.needs_recovery)
-        elif change.exception and rma.refund_status in (
-            RefundStatus.PENDING,
-            RefundStatus.RELEASED,
-        ):
+        elif change.exception and rma.refund_status in REFUND_UNDER_WAY:
             # Lost, damaged, held: the carrier may recover it, but the desk must know now.
             rma.needs_recovery = (
                 f"Refunded, but the carrier reports a problem: {shipment.last_exception}"
@@ -776,13 +782,14 @@ class ReturnsService:
         """Queue the refund, unless a release rule holds it for a supervisor."""
         if rma.refund_status not in (RefundStatus.AWAITING_PICKUP, RefundStatus.HELD):
             return
+        hold = refund_trigger.NO_PROVIDER if self.refunds is None else None
         if supervisor_reason is None:
-            hold = self._hold_reason(session, rma)
-            if hold:
-                rma.refund_status, rma.refund_hold_reason = RefundStatus.HELD, hold
-                self._note(session, rma, "refund", actor, f"Refund held for a supervisor: {hold}")
-                return
+            hold = hold or self._hold_reason(session, rma)
+        if hold:
+            refund_trigger.hold(self, session, rma, actor, hold)
+            return
         rma.refund_status, rma.refund_hold_reason = RefundStatus.PENDING, None
+        rma.refund_released_by = actor
         enqueue(
             session,
             topic=REFUND_TOPIC,
@@ -811,7 +818,7 @@ class ReturnsService:
                 select(func.coalesce(func.sum(Rma.refund_amount_minor), 0)).where(
                     Rma.customer_email == rma.customer_email,
                     Rma.id != rma.id,
-                    Rma.refund_status.in_([RefundStatus.PENDING, RefundStatus.RELEASED]),
+                    Rma.refund_status.in_(REFUND_UNDER_WAY),
                     Rma.created_at >= since,
                 )
             )
@@ -843,8 +850,12 @@ class ReturnsService:
                 )
             if rma.status in (RmaStatus.REQUESTED, RmaStatus.REJECTED, RmaStatus.CANCELLED):
                 raise IllegalTransition(rma.number, rma.status.value, "refunded")
+            refund_trigger.require_provider(self)
             self._release_refund(
                 uow.session, rma, actor, "released by a supervisor", reason.strip()
+            )
+            refund_trigger.audit_release(
+                self, uow.session, rma, actor, reason.strip(), "supervisor release"
             )
             uow.commit()
             return self._view(uow.session, number)
@@ -894,13 +905,15 @@ class ReturnsService:
             assert last is not None, "a failed refund has its outbox message"
             corrected = (payment_reference or "").strip()
             now = self.clock.now()
-            if not corrected or corrected == rma.payment_reference:
+            refused = refund_trigger.refused_by_provider(last)
+            corrected = corrected or (rma.payment_reference or "" if refused else "")
+            if not refused and (not corrected or corrected == rma.payment_reference):
                 # The same request again, under the same key.
                 last.status, last.attempts, last.next_attempt_at = OutboxStatus.PENDING, 0, now
                 last.last_error = None
                 what = "sent again with the same idempotency key"
             else:
-                if last.attempts >= MAX_ATTEMPTS:
+                if last.attempts >= MAX_ATTEMPTS and not refused:
                     raise Conflict(
                         "The last attempt gave up on errors that may have reached the provider: "
                         "send it again unchanged first, so it cannot be paid twice.",
@@ -940,6 +953,8 @@ class ReturnsService:
         return handlers
 
     def _perform_refund(self, payload: Mapping[str, Any], key: str) -> dict[str, Any]:
+        if self.refunds is None:  # queued before the provider's settings were removed
+            raise PermanentFailure(refund_trigger.NO_PROVIDER)
         return self.refunds.refund(
             payment_reference=payload["payment_reference"],
             amount_minor=int(payload["amount_minor"]),
@@ -949,10 +964,15 @@ class ReturnsService:
 
     def _refund_succeeded(self, session: Session, message: OutboxMessage) -> None:
         rma = self._rma(session, message.payload["rma"], lock=True)
-        rma.refund_status = RefundStatus.RELEASED
         rma.refund_reference = (message.result or {}).get("id")
-        rma.refund_released_at = self.clock.now()
         rma.refund_error = None
+        if not refund_trigger.still_processing(self, session, rma, message.result or {}):
+            self._refund_released(session, rma)
+
+    def _refund_released(self, session: Session, rma: Rma) -> None:
+        """The provider made the refund: only now is the customer told it is refunded."""
+        rma.refund_status = RefundStatus.RELEASED
+        rma.refund_released_at = self.clock.now()
         self._note(session, rma, "refund", SYSTEM, f"Refund {rma.refund_reference} released")
         self._resolved(rma)
         if self.messages:
@@ -1125,7 +1145,7 @@ class ReturnsService:
             if rma.refund_status is RefundStatus.AWAITING_PICKUP:
                 # The parcel is here, so the carrier certainly had it: no scan needed any more.
                 self._release_refund(session, rma, actor, "parcel received")
-            refunded = rma.refund_status in (RefundStatus.PENDING, RefundStatus.RELEASED)
+            refunded = rma.refund_status in REFUND_UNDER_WAY
             if refunded and (empty or wrong or not any(line.received_qty for line in rma.lines)):
                 what = "empty" if empty or not wrong else f"the wrong item ({', '.join(wrong)})"
                 self._move(
@@ -1377,7 +1397,7 @@ class ReturnsService:
                 )
                 if rma.refund_status is RefundStatus.AWAITING_PICKUP:
                     rma.refund_status = RefundStatus.NONE
-                elif rma.refund_status in (RefundStatus.PENDING, RefundStatus.RELEASED):
+                elif rma.refund_status in REFUND_UNDER_WAY:
                     rma.needs_recovery = (
                         "Refunded by hand, but the parcel never reached the carrier"
                     )

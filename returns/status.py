@@ -92,8 +92,15 @@ class RefundStatus(enum.StrEnum):
     AWAITING_PICKUP = "awaiting_pickup"  # released when the carrier has the parcel
     HELD = "held"  # above the automatic limits: waits for a supervisor
     PENDING = "pending"  # queued in the outbox, on its way to the provider
+    #: The provider took it but answered ``pending``: released only when its webhook says so.
+    PROCESSING = "processing"
     RELEASED = "released"
     FAILED = "failed"  # the provider refused; the desk is alerted
+
+
+#: Refunds that are out of our hands (on their way or made): count against customer limits,
+#: and a parcel that goes wrong after them needs recovering.
+REFUND_UNDER_WAY = frozenset({RefundStatus.PENDING, RefundStatus.PROCESSING, RefundStatus.RELEASED})
 
 
 class ReplacementStatus(enum.StrEnum):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -30,10 +31,13 @@ from returns.policy import ReturnPolicy
 from returns.refunds import StripeRefunds
 from returns.service_levels import ServiceLevels
 from returns.services import ReturnsService
+from returns.stripe_webhooks import StripeRefundWebhooks
 from returns.supply import RmaReturnSupply
 from web.auth.models import User
 from web.auth.service import AuthService
 from web.buying import BuyingServices, build_buying_services
+
+log = logging.getLogger(__name__)
 
 babel = Babel()
 login_manager = LoginManager()
@@ -60,6 +64,7 @@ class Services:
     status_links: StatusLinks
     outbox: OutboxWorker
     buying: BuyingServices
+    refund_webhooks: StripeRefundWebhooks
 
     def ping_database(self) -> None:
         with self.engine.connect() as connection:
@@ -89,12 +94,19 @@ def init_services(app: Flask, clock: Clock | None = None) -> Services:
         Messages(clock, SmtpMailer(smtp), status_links, carriers.get_label) if smtp.host else None
     )
     levels = ServiceLevels.from_settings(app.config)
+    refunds = StripeRefunds.from_settings(app.config)
+    if refunds is None:
+        log.warning(
+            "NO REFUND PROVIDER CONFIGURED (SPAREFLOW_REFUNDS_API_BASE, SPAREFLOW_REFUNDS_API_KEY):"
+            " every refund will be HELD with the reason 'no refund provider configured' until "
+            "one is set. See docs/configuration.md."
+        )
     returns = ReturnsService(
         session_factory,
         clock,
         ReturnPolicy.from_settings(app.config),
         carriers,
-        StripeRefunds.from_settings(app.config),
+        refunds,
         return_address=app.config.get("RETURNS_ADDRESS"),
         default_return_carrier=app.config.get("RETURNS_CARRIER", "sandbox"),
         warehouse_addresses=app.config.get("WAREHOUSE_ADDRESSES"),
@@ -130,6 +142,9 @@ def init_services(app: Flask, clock: Clock | None = None) -> Services:
             lease=timedelta(seconds=float(app.config.get("OUTBOX_LEASE_SECONDS", 120))),
         ),
         buying=build_buying_services(app.config, session_factory, clock, returns=RmaReturnSupply()),
+        refund_webhooks=StripeRefundWebhooks(
+            session_factory, clock, returns, str(app.config.get("STRIPE_WEBHOOK_SECRET") or "")
+        ),
     )
     app.extensions["spareflow"] = services
     return services

@@ -22,7 +22,7 @@ SHOWN_VALUES = (
     N_("received"), N_("inspected"), N_("closed"), N_("rejected"), N_("cancelled"),
     N_("expired"), N_("disputed"),
     # refunds
-    N_("none"), N_("held"), N_("pending"), N_("released"), N_("failed"),
+    N_("none"), N_("held"), N_("pending"), N_("processing"), N_("released"), N_("failed"),
     # replacements, timeline notes, supplier claims
     N_("queued"), N_("backordered"), N_("shipped"),
     N_("status"), N_("followup"), N_("return label"), N_("open"),

@@ -1,4 +1,4 @@
-"""Inbound webhooks: ``POST /webhooks/carriers/<carrier>``.
+"""Inbound webhooks: ``POST /webhooks/carriers/<carrier>`` and ``POST /webhooks/stripe``.
 
 The view only turns the HTTP request into a WebhookRequest and the service's answer into a
 response; verification, storage and application are the carriers service's job.
@@ -10,8 +10,10 @@ from flask import Blueprint, Response, request
 from flask.typing import ResponseReturnValue
 
 from carriers.events import WebhookRequest
+from returns.stripe_webhooks import SIGNATURE_HEADER
 from web.errors import error_response
 from web.extensions import services
+from web.pages.access import public
 
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
 
@@ -26,13 +28,17 @@ def _read_body() -> bytes | None:
     return None if len(body) > MAX_WEBHOOK_BYTES else body
 
 
+def _too_large() -> ResponseReturnValue:
+    return error_response(
+        413, "payload_too_large", f"Webhook bodies are limited to {MAX_WEBHOOK_BYTES} bytes."
+    )
+
+
 @bp.post("/carriers/<carrier>")
 def carrier_webhook(carrier: str) -> ResponseReturnValue:
     body = _read_body()
     if body is None:
-        return error_response(
-            413, "payload_too_large", f"Webhook bodies are limited to {MAX_WEBHOOK_BYTES} bytes."
-        )
+        return _too_large()
     webhook = WebhookRequest(
         body=body,
         headers=dict(request.headers),
@@ -41,3 +47,14 @@ def carrier_webhook(carrier: str) -> ResponseReturnValue:
     )
     ack = services().carriers.receive_webhook(carrier, webhook)
     return Response(ack.body, status=ack.status, content_type=ack.content_type)
+
+
+@bp.post("/stripe")
+@public("Stripe-Signature: HMAC-SHA256 of the timestamped body, 300 s tolerance")
+def stripe_webhook() -> ResponseReturnValue:
+    """Stripe's refund events; a replay is acknowledged and applies nothing."""
+    body = _read_body()
+    if body is None:
+        return _too_large()
+    new = services().refund_webhooks.receive(body, request.headers.get(SIGNATURE_HEADER))
+    return {"received": True, "duplicate": not new}

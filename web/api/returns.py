@@ -233,6 +233,8 @@ class RefundOutSchema(Schema):
     amount_minor = fields.Integer(attribute="refund_amount_minor")
     currency = fields.String()
     hold_reason = fields.String(attribute="refund_hold_reason", allow_none=True)
+    held_by = fields.String(attribute="refund_held_by", allow_none=True)
+    released_by = fields.String(attribute="refund_released_by", allow_none=True)
     reference = fields.String(attribute="refund_reference", allow_none=True)
     released_at = fields.AwareDateTime(attribute="refund_released_at", allow_none=True)
     error = fields.String(attribute="refund_error", allow_none=True)

@@ -43,6 +43,7 @@ class TimelineEventSchema(Schema):
 class ShipmentSchema(Schema):
     tracking_number = fields.String()
     carrier = fields.String()
+    tracked_via = fields.String(allow_none=True)
     direction = fields.Enum(Direction, by_value=True)
     status = fields.Enum(TrackingStatus, by_value=True)
     reference = fields.String(allow_none=True)
@@ -59,6 +60,20 @@ class ShipmentCreateSchema(Schema):
     carrier = Text(32, min_length=1, required=True, metadata={"example": "sfexpress"})
     tracking_number = Text(64, min_length=1, required=True)
     reference = Text(100, load_default=None, metadata={"example": "RMA-20261123-0042"})
+    tracked_via = Text(
+        32,
+        min_length=1,
+        load_default=None,
+        metadata={
+            "description": "The aggregator adapter whose events this parcel takes (aftership "
+            "for a UPS parcel followed through AfterShip); then carrier is the parcel's own."
+        },
+    )
+    reason = Text(
+        500,
+        load_default="",
+        metadata={"description": "Required from an admin registering a second return parcel"},
+    )
 
 
 class ManualEventSchema(Schema):
@@ -74,8 +89,15 @@ class ManualEventSchema(Schema):
 @blp.arguments(ShipmentCreateSchema)
 @blp.response(201, ShipmentSchema)
 def register(data: dict[str, Any]) -> Any:
-    """Register a shipment by its tracking number (e.g. the customer's own label)."""
-    return services().carriers.register_shipment(**data)
+    """Register a shipment by its tracking number (e.g. the customer's own label).
+
+    A second inbound parcel for an authorised RMA is an admin's act, with a reason
+    (409 ``second_return_parcel`` for anyone else).
+    """
+    user = current_api_user()
+    return services().carriers.register_shipment(
+        actor=user.email, supervisor=user.role is Role.ADMIN, **data
+    )
 
 
 @blp.get("/<tracking_number>")
@@ -91,9 +113,13 @@ def get(tracking_number: str) -> Any:
 @blp.arguments(ManualEventSchema)
 @blp.response(201, ShipmentSchema)
 def record_event(data: dict[str, Any], tracking_number: str) -> Any:
-    """Record a carrier event by hand (with a reason), e.g. a pickup confirmed by phone."""
+    """Record a carrier event by hand (with a reason), e.g. a pickup confirmed by phone.
+
+    A pickup entered by anyone but an admin holds the RMA's refund for a supervisor.
+    """
+    user = current_api_user()
     return services().carriers.record_event(
-        current_api_user().email, tracking_number=tracking_number, **data
+        user.email, tracking_number=tracking_number, supervisor=user.role is Role.ADMIN, **data
     )
 
 

@@ -364,6 +364,7 @@ def act(number: str, action: str) -> ResponseReturnValue:
                 status=TrackingStatus(status),
                 occurred_at=None,
                 reason=reason,
+                supervisor=_supervisor(),
             )
         elif action == "reply":
             form = forms["reply"]
