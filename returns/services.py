@@ -35,6 +35,7 @@ from core.outbox import (
 from inventory import ledger
 from inventory.errors import InsufficientStock
 from inventory.models import Part
+from returns import refund_trigger
 from returns.errors import IllegalTransition, ReplacementNotFound, RmaNotFound
 from returns.messages import EMAIL_TOPIC, Messages, normalise_language, word
 from returns.models import (
@@ -46,7 +47,6 @@ from returns.models import (
     RmaTransition,
     SupplierClaim,
 )
-from returns import refund_trigger
 from returns.notifications import SYSTEM, notify
 from returns.policy import ReturnPolicy
 from returns.refunds import StripeRefunds
@@ -741,9 +741,8 @@ class ReturnsService:
         source = f"{shipment.carrier} {shipment.tracking_number}: {change.event.raw_status}"
         actor, by_hand = refund_trigger.actor_and_words(change)
         if change.picked_up_now and RmaStatus.PICKED_UP in TRANSITIONS[rma.status]:
-            self._move(
-                session, rma, RmaStatus.PICKED_UP, actor, f"Carrier has the parcel ({source}){by_hand}"
-            )
+            text = f"Carrier has the parcel ({source}){by_hand}"
+            self._move(session, rma, RmaStatus.PICKED_UP, actor, text)
             refund_trigger.on_pickup(self, session, rma, change)
             if self.messages:
                 self.messages.to_customer(
