@@ -37,6 +37,8 @@ RETURN_ADDRESS = {
     "country": "GB",
 }
 LOOPBACK = ("127.", "::1", "localhost")
+#: A refund provider address on loopback where nothing listens (the discard port).
+UNREACHABLE_REFUNDS = "http://127.0.0.1:9"
 
 
 # --- no network beyond loopback ----------------------------------------------------------
@@ -187,6 +189,10 @@ def app(
             "LOG_LEVEL": "WARNING",
             "SANDBOX_WEBHOOK_SECRET": SANDBOX_SECRET,
             "RETURNS_ADDRESS": RETURN_ADDRESS,
+            # Configured explicitly (spareflow never falls back to a sandbox); nothing listens
+            # there, so a refund these apps send fails. Tests that need one serve a sandbox.
+            "REFUNDS_API_BASE": UNREACHABLE_REFUNDS,
+            "REFUNDS_API_KEY": "sk_test_nobody",
             **app_config,
         }
     )

@@ -280,16 +280,29 @@ def sandbox_carrier(
 @sandbox.command("refunds")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5082, show_default=True, type=int)
+@click.option("--webhook-url", default=None, help="Where to send signed refund.updated events.")
+@click.option("--pending", is_flag=True, help="Answer new refunds 'pending', like slow methods.")
+@click.option("--settle-after", default=0.0, type=float, help="Settle pending refunds after N s.")
 @with_appcontext
-def sandbox_refunds(host: str, port: int) -> None:
-    """Run the Stripe-compatible refunds sandbox (API key: SPAREFLOW_REFUNDS_API_KEY)."""
+def sandbox_refunds(
+    host: str, port: int, webhook_url: str | None, pending: bool, settle_after: float
+) -> None:
+    """Run the Stripe-compatible refunds sandbox (API key: SPAREFLOW_REFUNDS_API_KEY; webhooks
+    signed with SPAREFLOW_STRIPE_WEBHOOK_SECRET)."""
     from waitress import serve as waitress_serve
 
     from web.sandboxes.refunds import create_refunds_sandbox
 
     key = str(current_app.config.get("REFUNDS_API_KEY") or "sk_test_sandbox")
+    sandbox = create_refunds_sandbox(
+        key,
+        webhook_url=webhook_url,
+        webhook_secret=str(current_app.config.get("STRIPE_WEBHOOK_SECRET") or ""),
+        answer_pending=pending,
+        settle_after_seconds=settle_after,
+    )
     click.echo(f"refunds sandbox on http://{host}:{port}/ (Stripe-compatible /v1/refunds)")
-    waitress_serve(create_refunds_sandbox(key), host=host, port=port, threads=4)
+    waitress_serve(sandbox, host=host, port=port, threads=4)
 
 
 @sandbox.command("smtp")

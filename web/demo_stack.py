@@ -44,6 +44,9 @@ def run_demo(host: str, port: int, echo: Callable[[str], None]) -> None:
         "SPAREFLOW_SANDBOX_CARRIER_URL": f"http://127.0.0.1:{carrier_port}",
         "SPAREFLOW_REFUNDS_API_BASE": f"http://127.0.0.1:{refunds_port}",
         "SPAREFLOW_REFUNDS_API_KEY": "sk_test_demo",
+        # The refunds sandbox signs its refund.updated webhooks with this, as Stripe does.
+        "SPAREFLOW_STRIPE_WEBHOOK_SECRET": os.environ.get("SPAREFLOW_STRIPE_WEBHOOK_SECRET")
+        or "whsec_" + secrets.token_hex(16),
         # Customer and staff e-mails go to a local sink (kept in instance/demo-mail, a Maildir).
         "SPAREFLOW_SMTP_HOST": "127.0.0.1",
         "SPAREFLOW_SMTP_PORT": str(smtp_port),
@@ -64,7 +67,14 @@ def run_demo(host: str, port: int, echo: Callable[[str], None]) -> None:
         ),
         (
             "refunds sandbox",
-            _spareflow("sandbox", "refunds", "--port", str(refunds_port)),
+            _spareflow(
+                "sandbox",
+                "refunds",
+                "--port",
+                str(refunds_port),
+                "--webhook-url",
+                f"http://127.0.0.1:{port}/webhooks/stripe",
+            ),
             f"http://127.0.0.1:{refunds_port}/healthz",
         ),
         (

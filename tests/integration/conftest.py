@@ -33,4 +33,6 @@ def refunds_made(refunds_sandbox: tuple[str, Any]) -> Iterator[list[dict[str, An
     sandbox.refunds.clear()
     sandbox.by_key.clear()
     sandbox.fail_next = 0
+    sandbox.answer_pending = False
+    sandbox.deliveries.clear()
     yield sandbox.refunds

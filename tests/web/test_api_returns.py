@@ -51,6 +51,8 @@ def test_intake_answers_201_with_the_rma_number_and_status(desk: Any) -> None:
         "amount_minor": 2499,
         "currency": "usd",
         "hold_reason": None,
+        "held_by": None,
+        "released_by": None,
         "reference": None,
         "released_at": None,
         "error": None,

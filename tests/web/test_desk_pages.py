@@ -132,7 +132,7 @@ def test_other_roles_are_refused_on_the_server(desk_app: Any) -> None:
     assert desk_app.test_client().get("/returns").status_code == 302  # signed out: to sign-in
 
 
-def test_the_desk_records_a_pickup_the_carrier_confirmed_by_phone(desk_app: Any) -> None:
+def _record_pickup_by_phone(desk_app: Any, role: Role, tracking: str) -> tuple[str, str]:
     client = signed_in(desk_app, Role.SERVICE_DESK)
     token = csrf_token(client.get("/returns/new").get_data(as_text=True))
     location = client.post("/returns/new", data=intake(token, resolution="refund")).headers[
@@ -141,11 +141,12 @@ def test_the_desk_records_a_pickup_the_carrier_confirmed_by_phone(desk_app: Any)
     page = client.get(location).get_data(as_text=True)
     client.post(
         location + "/authorise",
-        data={"csrf_token": csrf_token(page), "carrier": "sandbox", "tracking_number": "SBX78"},
+        data={"csrf_token": csrf_token(page), "carrier": "sandbox", "tracking_number": tracking},
     )
-    page = client.get(location).get_data(as_text=True)
+    person = signed_in(desk_app, role)
+    page = person.get(location).get_data(as_text=True)
     assert 'id="carrier-event"' in page
-    client.post(
+    person.post(
         location + "/carrier-event",
         data={
             "csrf_token": csrf_token(page),
@@ -153,10 +154,40 @@ def test_the_desk_records_a_pickup_the_carrier_confirmed_by_phone(desk_app: Any)
             "reason": "Courier called: collected at 10:05",
         },
     )
-    html = client.get(location).get_data(as_text=True)
+    return location, person.get(location).get_data(as_text=True)
+
+
+def test_a_pickup_the_desk_records_by_phone_holds_the_refund_for_a_supervisor(
+    desk_app: Any,
+) -> None:
+    location, html = _record_pickup_by_phone(desk_app, Role.SERVICE_DESK, "SBX78")
     assert re.search(r'id="state">\s*picked up', html)
     assert "Recorded by service_desk@desk.example: Courier called: collected at 10:05" in html
-    assert "sent to the payment provider" in html  # the refund follows the recorded pickup
+    assert "sent to the payment provider" not in html  # a person's word releases no money
+    assert re.search(r'class="refund-status">\s*held', html)
+    hold = re.search(r'id="refund-hold">([^<]*)<', html)
+    assert hold and "entered by hand by service_desk@desk.example" in hold.group(1)
+    assert "held by service_desk@desk.example" in hold.group(1)
+    # The supervisor sees who holds it and why, and releases it with a reason.
+    admin = signed_in(desk_app, Role.ADMIN)
+    page = admin.get(location).get_data(as_text=True)
+    assert 'id="release-refund"' in page
+    admin.post(
+        location + "/release-refund",
+        data={"csrf_token": csrf_token(page), "reason": "Courier's collection note checked"},
+    )
+    html = admin.get(location).get_data(as_text=True)
+    assert "sent to the payment provider (released by a supervisor)" in html
+    assert re.search(r'id="refund-released-by">\s*admin@desk.example', html)
+
+
+def test_a_pickup_an_admin_records_by_phone_releases_the_refund_in_their_name(
+    desk_app: Any,
+) -> None:
+    _, html = _record_pickup_by_phone(desk_app, Role.ADMIN, "SBX77")
+    assert re.search(r'class="refund-status">\s*pending', html)
+    assert "sent to the payment provider (picked up entered by hand by admin@desk.example" in html
+    assert re.search(r'id="refund-released-by">\s*admin@desk.example', html)
 
 
 def test_the_dashboard_shows_the_return_queue_refunds_today_and_stock_alerts(desk_app: Any) -> None:
