@@ -245,6 +245,10 @@ def setup_app(database_url: str, clock: Any = None) -> Any:
         "LOG_LEVEL": "WARNING",
         "SANDBOX_WEBHOOK_SECRET": SECRET,
         "RETURNS_ADDRESS": RETURN_ADDRESS,
+        # Seeding only queues refunds (the stack's own processes send them), but without a
+        # provider configured spareflow would hold them instead.
+        "REFUNDS_API_BASE": "http://127.0.0.1:9",
+        "REFUNDS_API_KEY": REFUNDS_KEY,
     }
     if clock is not None:
         config["CLOCK"] = clock

@@ -87,13 +87,14 @@ def test_killing_the_worker_at_random_moments_neither_loses_nor_doubles_a_refund
             made = authorised_returns(
                 app, REFUNDS // LABELS, prefix=f"SBXCRASH{group}X", sku="CRASH-PSU"
             )
-            for _, tracking in made:  # the pickup scan queues each refund in the outbox
+            for _, tracking in made:  # the pickup queues each refund in the outbox
                 carriers.record_event(
                     "seed",
                     tracking_number=str(tracking),
                     status=TrackingStatus.PICKED_UP,
                     occurred_at=None,
                     reason="load test",
+                    supervisor=True,  # entered by hand: only a supervisor's releases money
                 )
             refunds += made
     finally:
