@@ -133,6 +133,7 @@ def sign_in() -> ResponseReturnValue:
     status = 200
     if form.is_submitted():
         status = 422
+        session.pop(PENDING, None)  # a new attempt voids a half-finished one
         if form.validate():
             result = services().auth.sign_in(
                 form.email.data or "", form.password.data or "", ip=client_address()
