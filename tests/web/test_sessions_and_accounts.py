@@ -495,3 +495,21 @@ def test_a_plain_http_public_url_is_warned_about_at_start_up(
     app.extensions["spareflow"].engine.dispose()
     assert app.config["SESSION_COOKIE_SECURE"] is False
     assert any("not https" in record.getMessage() for record in caplog.records)
+
+
+def test_an_admin_turns_off_a_colleagues_lost_two_factor_but_not_their_own(
+    app: Any, auth: Any, clock: Any
+) -> None:
+    ann = signed_in_client(app, ANN)
+    turn_on_two_factor(ann, auth, ANN, clock)
+    root = signed_in_client(app, ADMIN)
+    turn_on_two_factor(root, auth, ADMIN, clock)
+    me, her = auth.find_user(ADMIN), auth.find_user(ANN)
+    post(root, f"/admin/users/{me.id}/two-factor/reset")
+    assert auth.find_user(ADMIN).two_factor_enabled
+    post(root, f"/admin/users/{her.id}/two-factor/reset")
+    assert not auth.find_user(ANN).two_factor_enabled
+    assert is_signed_out(ann.get("/"))
+    assert sign_in(app.test_client(), ANN, PASSWORD).headers["Location"] == "/"
+    disabled = audit(app, "user.2fa_disabled")[-1]
+    assert (disabled.actor, disabled.target, disabled.details["by_admin"]) == (ADMIN, ANN, True)

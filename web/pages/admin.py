@@ -173,7 +173,10 @@ def reset_password(user_id: int) -> ResponseReturnValue:
 @roles_required(Role.ADMIN)
 def reset_two_factor(user_id: int) -> ResponseReturnValue:
     """For someone who lost their phone and recovery codes: sign-in by password alone again."""
-    if PlainForm().validate_on_submit():
+    if user_id == current_user.id:
+        # One's own goes through the account page, which asks for the password.
+        flash(_("Turn your own two-factor sign-in off on your account page."), "error")
+    elif PlainForm().validate_on_submit():
         try:
             services().auth.disable_two_factor(user_id, None, actor=current_user.email)
         except DomainError as error:
