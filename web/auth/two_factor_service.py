@@ -197,11 +197,22 @@ class TwoFactorMixin:
             now = self.clock.now()
             if (
                 user is None
-                or not user.active
                 or not user.two_factor_enabled
                 or user.session_version != session_version
-                or (user.locked_until and user.locked_until > now)
             ):
+                return None  # the account changed since the password step: start again
+            if not user.active or (user.locked_until and user.locked_until > now):
+                why = "locked" if user.active else "inactive"
+                record(
+                    session,
+                    at=now,
+                    actor=user.email,
+                    action="sign_in.failed",
+                    target_type="user",
+                    target=user.email,
+                    details={"ip": ip, "reason": why, "step": "code"},
+                )
+                uow.commit()
                 return None
             secret = user.totp_secret_encrypted or ""
             factor = ""
