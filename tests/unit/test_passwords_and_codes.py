@@ -89,4 +89,6 @@ def test_the_set_up_qr_code_is_plain_svg_without_script_or_style() -> None:
     svg = two_factor.qr_svg(two_factor.provisioning_uri(two_factor.new_secret(), "a@b.example"))
     assert svg.startswith("<svg") and "<script" not in svg and "style=" not in svg
     uri = two_factor.provisioning_uri("JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP", "a@b.example")
-    assert uri.startswith("otpauth://totp/spareflow:a%40b.example?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP")
+    assert uri.startswith(
+        "otpauth://totp/spareflow:a%40b.example?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+    )
