@@ -13,6 +13,7 @@ import os
 import secrets
 import time
 from collections.abc import Mapping
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,13 @@ DEFAULTS: dict[str, Any] = {
     "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
-    "SESSION_COOKIE_SECURE": False,
+    "SESSION_COOKIE_SECURE": False,  # forced on when PUBLIC_URL is https://
+    # A signed-in session ends after this long without a request, and this long after signing
+    # in whatever happens (seconds, or a timedelta in the instance file).
+    "SESSION_IDLE_TIMEOUT": 8 * 3600,
+    "SESSION_ABSOLUTE_TIMEOUT": 7 * 24 * 3600,
+    # Admins must set up two-factor sign-in (TOTP) before they can do anything else.
+    "REQUIRE_2FA_FOR_ADMINS": False,
     "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
     "SIGN_IN_RATE_LIMIT": "10 per minute",  # per client address, on top of account lockout
     "RATELIMIT_STORAGE_URI": "memory://",
@@ -61,11 +68,38 @@ def load_config(app: Flask, overrides: Mapping[str, Any] | None) -> None:
     if not app.config.get("DATABASE_URL"):
         Path(app.instance_path).mkdir(parents=True, exist_ok=True)
         app.config["DATABASE_URL"] = f"sqlite:///{Path(app.instance_path) / 'spareflow.db'}"
+    for name in ("SESSION_IDLE_TIMEOUT", "SESSION_ABSOLUTE_TIMEOUT"):
+        app.config[name] = _seconds(name, app.config[name])
+    if str(app.config["PUBLIC_URL"]).lower().startswith("https://"):
+        # People reach the app over HTTPS: the session cookie must never travel in clear.
+        app.config["SESSION_COOKIE_SECURE"] = True
+    elif not app.config["SESSION_COOKIE_SECURE"]:
+        log.warning(
+            "PUBLIC_URL %s is not https: the session cookie is sent without the Secure flag. "
+            "Serve spareflow over HTTPS and set SPAREFLOW_PUBLIC_URL=https://...",
+            app.config["PUBLIC_URL"],
+        )
+    app.config["SESSION_COOKIE_HTTPONLY"] = True  # no script ever reads the session cookie
+    if app.config["SESSION_COOKIE_SAMESITE"] not in ("Lax", "Strict"):
+        app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
     if app.config["SESSION_COOKIE_SECURE"] and app.config["SESSION_COOKIE_NAME"] == "session":
         # Over HTTPS the __Host- prefix binds the cookie to this exact host (no Domain, Path=/).
         app.config["SESSION_COOKIE_NAME"] = "__Host-spareflow"
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret_key(Path(app.instance_path))
+
+
+def _seconds(name: str, value: Any) -> int:
+    """A duration setting as whole seconds: a number of seconds or a ``timedelta``."""
+    if isinstance(value, timedelta):
+        value = value.total_seconds()
+    try:
+        seconds = int(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} is a number of seconds, not {value!r}") from None
+    if seconds <= 0:
+        raise ValueError(f"{name} must be more than 0 seconds, not {seconds}")
+    return seconds
 
 
 def _instance_secret_key(instance: Path) -> str:

@@ -121,7 +121,13 @@ def init_services(app: Flask, clock: Clock | None = None) -> Services:
         session_factory=session_factory,
         clock=clock,
         inventory=InventoryService(session_factory, clock),
-        auth=AuthService(session_factory, clock, hasher=_password_hasher(app)),
+        auth=AuthService(
+            session_factory,
+            clock,
+            hasher=_password_hasher(app),
+            # Read on each use, so the setting can change without a restart.
+            require_2fa_for_admins=lambda: bool(app.config.get("REQUIRE_2FA_FOR_ADMINS")),
+        ),
         carriers=carriers,
         settings=settings,
         returns=returns,

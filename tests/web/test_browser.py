@@ -133,3 +133,59 @@ def test_the_desk_compares_refund_on_pickup_with_refund_on_receipt_and_downloads
     assert download.suggested_filename.startswith("metrics-")
     book = openpyxl.load_workbook(io.BytesIO(Path(download.path()).read_bytes()))
     assert "What-if" in book.sheetnames
+
+
+def test_a_new_user_changes_the_temporary_password_sets_up_two_factor_and_signs_in_with_it(
+    browser: Any, page: Any, demo_url: str
+) -> None:
+    import pyotp
+
+    sign_in(page, demo_url, "admin@demo.spareflow", "demo-admin-pass")
+    page.goto(f"{demo_url}/admin")
+    form = page.locator("#new-user")
+    form.locator("input[name=email]").fill("li@demo.spareflow")
+    form.locator("select[name=role]").select_option("buyer")
+    form.locator("input[name=password]").fill("temporary for li")
+    form.locator("button[type=submit]").click()
+    page.wait_for_selector("#users")
+    assert "li@demo.spareflow" in page.inner_text("#users")
+
+    li = browser.new_context().new_page()
+    sign_in(li, demo_url, "li@demo.spareflow", "temporary for li")
+    li.wait_for_selector("#must-change")  # sent to choose a password before anything else
+    li.fill("input[name=current_password]", "temporary for li")
+    li.fill("input[name=new_password]", "li picks her own words")
+    li.fill("input[name=repeat]", "li picks her own words")
+    li.click("#password-form button[type=submit]")
+    li.wait_for_selector("#parts")
+
+    li.goto(f"{demo_url}/account/two-factor")
+    li.click("#start-form button[type=submit]")
+    li.wait_for_selector("#qr svg")  # the QR code, inline SVG
+    secret = li.inner_text("#totp-secret")
+    li.fill("#confirm-form input[name=code]", pyotp.TOTP(secret).now())
+    li.click("#confirm-form button[type=submit]")
+    li.wait_for_selector("#recovery-codes")
+    codes = li.locator("#recovery-codes code").all_inner_texts()
+    assert len(codes) == 10
+
+    # A copy of Li's cookie, taken before she signs out, is worth nothing afterwards.
+    thief = browser.new_context()
+    thief.add_cookies(li.context.cookies())
+    li.click("form.signout button[type=submit]")
+    li.wait_for_selector("input[name=email]")
+    stolen = thief.new_page()
+    stolen.goto(f"{demo_url}/")
+    assert "/sign-in" in stolen.url
+
+    # Password, then a recovery code (the TOTP code of this 30 s was used already).
+    sign_in(li, demo_url, "li@demo.spareflow", "li picks her own words")
+    li.wait_for_selector("input[name=code]")
+    li.goto(f"{demo_url}/")
+    assert "/sign-in" in li.url  # half signed in: no page
+    li.goto(f"{demo_url}/sign-in/code")
+    li.fill("input[name=code]", codes[0])
+    li.press("input[name=code]", "Enter")
+    li.wait_for_selector("#parts")
+    thief.close()
+    li.context.close()

@@ -61,8 +61,9 @@ def test_users_and_tokens_are_created_from_the_command_line(run: Any, fresh_app:
     assert "Created ops@example.com (warehouse)" in created.output
     token = run("tokens", "create", "ops@example.com", "--name", "scanner")
     assert token.exit_code == 0
-    secret = token.output.strip()
+    secret = token.stdout.strip()  # the token alone on standard output, for scripts
     assert secret.startswith("sf_")
+    assert "Expires 2" in token.stderr and "(90 days)" in token.stderr
     client = fresh_app.test_client()
     assert (
         client.get("/api/v1/parts", headers={"Authorization": f"Bearer {secret}"}).status_code
@@ -77,7 +78,10 @@ def test_bad_user_input_is_a_clear_error_not_a_traceback(run: Any) -> None:
     run("db", "upgrade")
     short = run("users", "create", "a@b.example", "--role", "buyer", input="short\n")
     assert short.exit_code == 1
-    assert "at least 10 characters" in short.output
+    assert "at least 12 characters" in short.output
+    common = run("users", "create", "a@b.example", "--role", "buyer", input="Password1234\n")
+    assert common.exit_code == 1
+    assert "most common passwords" in common.output
     run("users", "create", "a@b.example", "--role", "buyer", input="long enough pw\n")
     again = run("users", "create", "a@b.example", "--role", "buyer", input="long enough pw\n")
     assert (again.exit_code, "already exists" in again.output) == (1, True)
@@ -223,3 +227,38 @@ def test_the_installed_spareflow_command_migrates_and_loads_demo_data(tmp_path: 
         )
         assert result.returncode == 0, result.stderr
     assert "Stock levels match the ledger." in result.stdout
+
+
+def test_token_expiry_is_chosen_on_the_command_line_and_never_only_explicitly(
+    run: Any, fresh_app: Any
+) -> None:
+    run("db", "upgrade")
+    run("users", "create", "ops@example.com", "--role", "buyer", input="a long password\n")
+    short = run("tokens", "create", "ops@example.com", "--expires-days", "5")
+    assert short.exit_code == 0, short.output
+    assert "(5 days)" in short.stderr
+    forever = run("tokens", "create", "ops@example.com", "--expires-days", "never")
+    assert forever.exit_code == 0, forever.output
+    assert "never expires" in forever.stderr
+    for bad in ("0", "99999", "soon", ""):
+        refused = run("tokens", "create", "ops@example.com", "--expires-days", bad)
+        assert refused.exit_code == 2, bad
+    tokens = {t.prefix: t for t in fresh_app.extensions["spareflow"].auth.list_tokens()}
+    assert tokens[short.stdout.strip()[:10]].expires_at is not None
+    assert tokens[forever.stdout.strip()[:10]].expires_at is None
+    assert {t.created_by for t in tokens.values()} == {"cli"}
+
+
+def test_a_user_created_on_the_command_line_keeps_the_password_without_a_forced_change(
+    run: Any, fresh_app: Any
+) -> None:
+    run("db", "upgrade")
+    run("users", "create", "ops@example.com", "--role", "admin", input="a long password\n")
+    assert (
+        fresh_app.extensions["spareflow"].auth.find_user("ops@example.com").must_change_password
+        is False
+    )
+    gone = run("users", "reset-2fa", "nobody@example.com")
+    assert gone.exit_code == 1 and "No user" in gone.output
+    reset = run("users", "reset-2fa", "ops@example.com")
+    assert reset.exit_code == 0 and "Two-factor sign-in is off" in reset.output

@@ -332,7 +332,21 @@ def test_an_admin_sets_a_users_language(people: Any) -> None:
     }
     assert client.post("/admin/users", data=new).status_code == 302
     assert language_of(people, "zhao@i18n.example") == "zh_Hans"
-    assert "补货建议" in page(client_for(people, "zhao@i18n.example"), "/buying/")
+    zhao = client_for(people, "zhao@i18n.example")
+    # The admin chose the password, so Zhao first picks one of their own, in Chinese.
+    assert zhao.get("/buying/").headers["Location"] == "/account/password"
+    forced = page(zhao, "/account/password")
+    assert "修改您的密码" in forced
+    zhao.post(
+        "/account/password",
+        data={
+            "csrf_token": csrf_token(forced),
+            "current_password": PASSWORD,
+            "new_password": "zhao's own passphrase",
+            "repeat": "zhao's own passphrase",
+        },
+    )
+    assert "补货建议" in page(zhao, "/buying/")
 
 
 # --- the catalogue -----------------------------------------------------------------------

@@ -1,28 +1,45 @@
-"""Accounts and tokens: creation, sign-in checks, token lookup."""
+"""Accounts and tokens: creation, sign-in checks, passwords, token lookup.
+
+Every change to an account, and every sign-in and failure, writes an audit entry
+(:func:`core.audit.record`) in the transaction of the change. Two-factor sign-in is in
+:mod:`web.auth.two_factor_service`.
+"""
 
 from __future__ import annotations
 
+import enum
 import hashlib
 import secrets
 from collections.abc import Callable
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from core.audit import record
 from core.clock import Clock, SystemClock
 from core.db import UnitOfWork
 from core.errors import Conflict, InvalidInput, NotFound
 from web.auth.models import DEFAULT_LANGUAGE, LANGUAGES, ApiToken, Role, User
+from web.auth.passwords import MIN_PASSWORD_LENGTH, check_new_password
+from web.auth.two_factor_service import TwoFactorMixin
+
+__all__ = ["MIN_PASSWORD_LENGTH", "AuthService", "SignIn", "SignInStep"]
 
 TOKEN_PREFIX = "sf_"  # noqa: S105 (a marker that makes leaked tokens easy to scan for)
-MIN_PASSWORD_LENGTH = 10
 MAX_FAILED_SIGN_INS = 5
 LOCKOUT = timedelta(minutes=15)
 #: Token use is recorded at most this often, so reads do not each write a row.
 LAST_USED_RESOLUTION = timedelta(minutes=5)
+#: A new API token expires after this many days unless "never" is chosen explicitly.
+DEFAULT_TOKEN_DAYS = 90
+MAX_TOKEN_DAYS = 3650
+#: The actor of what `spareflow ...` commands do (operators at the server's shell).
+CLI_ACTOR = "cli"
 
 
 def hash_token(token: str) -> str:
@@ -30,16 +47,34 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-class AuthService:
+class SignInStep(enum.Enum):
+    FAILED = "failed"
+    SIGNED_IN = "signed_in"
+    #: The password was right; the account has two-factor sign-in, so a code comes next.
+    NEEDS_CODE = "needs_code"
+
+
+@dataclass(frozen=True)
+class SignIn:
+    step: SignInStep
+    user: User | None = None
+
+
+class AuthService(TwoFactorMixin):
     def __init__(
         self,
         session_factory: Callable[[], Session],
         clock: Clock | None = None,
         hasher: PasswordHasher | None = None,
+        *,
+        require_2fa_for_admins: Callable[[], bool] = lambda: False,
     ):
         self.session_factory = session_factory
         self.clock = clock or SystemClock()
         self.hasher = hasher or PasswordHasher()
+        self.require_2fa_for_admins = require_2fa_for_admins
+
+    # --- accounts --------------------------------------------------------------------------
 
     def create_user(
         self,
@@ -48,17 +83,19 @@ class AuthService:
         password: str,
         name: str = "",
         language: str | None = None,
+        *,
+        actor: str = CLI_ACTOR,
+        temporary_password: bool = False,
     ) -> User:
+        """A new account. ``temporary_password``: an admin chose it, so it must be changed
+        at the first sign-in (`spareflow users create` sets a password the user keeps)."""
         email = email.strip().lower()
         language = language or DEFAULT_LANGUAGE
         if language not in LANGUAGES:
             raise InvalidInput("language", f"Unknown language {language!r}.")
         if "@" not in email:
             raise InvalidInput("email", f"{email!r} is not an e-mail address.")
-        if len(password) < MIN_PASSWORD_LENGTH:
-            raise InvalidInput(
-                "password", f"Passwords need at least {MIN_PASSWORD_LENGTH} characters."
-            )
+        check_new_password(password, email=email)
         try:
             role = Role(role)
         except ValueError:
@@ -67,6 +104,7 @@ class AuthService:
         with UnitOfWork(self.session_factory) as uow:
             if uow.session.scalar(select(User.id).where(User.email == email)) is not None:
                 raise Conflict(f"User {email} already exists.", code="duplicate_user")
+            now = self.clock.now()
             user = User(
                 email=email,
                 role=role,
@@ -75,9 +113,20 @@ class AuthService:
                 active=True,
                 failed_logins=0,
                 password_hash=self.hasher.hash(password),
-                created_at=self.clock.now(),
+                created_at=now,
+                session_version=0,
+                must_change_password=temporary_password,
             )
             uow.session.add(user)
+            record(
+                uow.session,
+                at=now,
+                actor=actor,
+                action="user.created",
+                target_type="user",
+                target=email,
+                details={"role": role.value, "temporary_password": temporary_password},
+            )
             uow.commit()
             return user
 
@@ -89,78 +138,186 @@ class AuthService:
         with UnitOfWork(self.session_factory) as uow:
             return uow.session.get(User, user_id)
 
-    def check_password(self, email: str, password: str) -> User | None:
-        """The active, unlocked user with these credentials, else None.
+    # --- signing in and out ----------------------------------------------------------------
 
-        After ``MAX_FAILED_SIGN_INS`` wrong passwords in a row the account is locked for
-        ``LOCKOUT``; during the lock even the right password is refused, and the answer looks
-        the same as for a wrong one, so guessing cannot tell locked from wrong.
+    def sign_in(self, email: str, password: str, *, ip: str = "") -> SignIn:
+        """The password step of signing in.
+
+        After ``MAX_FAILED_SIGN_INS`` failures in a row (wrong passwords or wrong codes) the
+        account is locked for ``LOCKOUT``; during the lock even the right password is refused,
+        and the answer looks the same as for a wrong one, so guessing cannot tell locked from
+        wrong. With two-factor sign-in the failure count is cleared only once the code is
+        right too, so a known password does not buy unlimited code guesses.
         """
+        email = email.strip().lower()
         with UnitOfWork(self.session_factory) as uow:
-            user = uow.session.scalar(
-                select(User).where(User.email == email.strip().lower()).with_for_update()
-            )
+            session = uow.session
+            user = session.scalar(select(User).where(User.email == email).with_for_update())
             now = self.clock.now()
-            if user is None or not user.active or (user.locked_until and user.locked_until > now):
+            why = None
+            if user is None:
+                why = "unknown_user"
+            elif not user.active:
+                why = "inactive"
+            elif user.locked_until and user.locked_until > now:
+                why = "locked"
+            if why is not None:
                 # Spend the same time as a real check so e-mail addresses cannot be probed.
                 self.hasher.hash(password)
-                return None
+                self._failed(session, email, now, ip, why)
+                uow.commit()
+                return SignIn(SignInStep.FAILED)
+            assert user is not None
             try:
                 self.hasher.verify(user.password_hash, password)
             except (VerificationError, InvalidHashError):
-                user.failed_logins += 1
-                if user.failed_logins >= MAX_FAILED_SIGN_INS:
-                    user.locked_until, user.failed_logins = now + LOCKOUT, 0
+                self._count_failure(session, user, now, ip, "wrong_password")
                 uow.commit()
-                return None
-            if user.failed_logins or user.locked_until:
-                user.failed_logins, user.locked_until = 0, None
-                uow.commit()
+                return SignIn(SignInStep.FAILED)
+            if user.two_factor_enabled:
+                return SignIn(SignInStep.NEEDS_CODE, user)
+            self._succeeded(session, user, now, ip, factors=["password"])
+            uow.commit()
+            return SignIn(SignInStep.SIGNED_IN, user)
+
+    def _failed(self, session: Session, email: str, now: datetime, ip: str, why: str) -> None:
+        record(
+            session,
+            at=now,
+            actor=email[:254],
+            action="sign_in.failed",
+            target_type="user",
+            target=email,
+            details={"ip": ip, "reason": why},
+        )
+
+    def _count_failure(
+        self, session: Session, user: User, now: datetime, ip: str, why: str
+    ) -> None:
+        user.failed_logins += 1
+        self._failed(session, user.email, now, ip, why)
+        if user.failed_logins >= MAX_FAILED_SIGN_INS:
+            user.locked_until, user.failed_logins = now + LOCKOUT, 0
+            record(
+                session,
+                at=now,
+                actor=user.email,
+                action="sign_in.locked",
+                target_type="user",
+                target=user.email,
+                details={"ip": ip, "until": user.locked_until, "failures": MAX_FAILED_SIGN_INS},
+            )
+
+    def _succeeded(
+        self, session: Session, user: User, now: datetime, ip: str, factors: list[str]
+    ) -> None:
+        user.failed_logins, user.locked_until = 0, None
+        record(
+            session,
+            at=now,
+            actor=user.email,
+            action="sign_in.succeeded",
+            target_type="user",
+            target=user.email,
+            details={"ip": ip, "factors": factors},
+        )
+
+    def sign_out(self, user_id: int, *, ip: str = "") -> None:
+        """End every session of the user (this browser's and any copy of its cookie)."""
+        with UnitOfWork(self.session_factory) as uow:
+            user = uow.session.get(User, user_id, with_for_update=True)
+            if user is None:
+                return
+            user.session_version += 1
+            record(
+                uow.session,
+                at=self.clock.now(),
+                actor=user.email,
+                action="sign_out",
+                target_type="user",
+                target=user.email,
+                details={"ip": ip},
+            )
+            uow.commit()
+
+    # --- passwords -------------------------------------------------------------------------
+
+    def _verify_current(self, session: Session, user: User, password: str, ip: str) -> None:
+        """The user's own password, to confirm a change; wrong ones count towards the lock."""
+        try:
+            self.hasher.verify(user.password_hash, password)
+        except (VerificationError, InvalidHashError):
+            self._count_failure(session, user, self.clock.now(), ip, "wrong_current_password")
+            session.commit()
+            raise InvalidInput(
+                "current_password",
+                "The current password is not right.",
+                code="wrong_current_password",
+            ) from None
+
+    def change_password(
+        self, user_id: int, current_password: str, new_password: str, *, ip: str = ""
+    ) -> int:
+        """The user's own change; ends every other session. Returns the new session version
+        (the browser that made the change stays signed in with it)."""
+        with UnitOfWork(self.session_factory) as uow:
+            user = self._user_for_update(uow.session, user_id)
+            self._verify_current(uow.session, user, current_password, ip)
+            check_new_password(new_password, email=user.email)
+            if current_password == new_password:
+                raise InvalidInput(
+                    "password",
+                    "The new password must differ from the current one.",
+                    code="password_unchanged",
+                )
+            user.password_hash = self.hasher.hash(new_password)
+            user.must_change_password = False
+            user.session_version += 1
+            record(
+                uow.session,
+                at=self.clock.now(),
+                actor=user.email,
+                action="user.password_changed",
+                target_type="user",
+                target=user.email,
+                details={"ip": ip},
+            )
+            uow.commit()
+            return user.session_version
+
+    def reset_password(self, user_id: int, temporary_password: str, *, actor: str) -> User:
+        """An admin sets a temporary password: it must be changed at the next sign-in, and
+        every session of the user ends now."""
+        with UnitOfWork(self.session_factory) as uow:
+            user = self._user_for_update(uow.session, user_id)
+            check_new_password(temporary_password, email=user.email)
+            user.password_hash = self.hasher.hash(temporary_password)
+            user.must_change_password = True
+            user.session_version += 1
+            user.locked_until, user.failed_logins = None, 0
+            record(
+                uow.session,
+                at=self.clock.now(),
+                actor=actor,
+                action="user.password_reset_by_admin",
+                target_type="user",
+                target=user.email,
+            )
+            uow.commit()
             return user
 
-    def create_token(self, email: str, name: str = "") -> tuple[ApiToken, str]:
-        """A new token for ``email``; the secret is returned once and never stored."""
-        secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
-        with UnitOfWork(self.session_factory) as uow:
-            user = uow.session.scalar(select(User).where(User.email == email.strip().lower()))
-            if user is None:
-                raise NotFound(f"No user {email}.", code="user_not_found")
-            token = ApiToken(
-                user=user,
-                user_id=user.id,
-                name=name,
-                prefix=secret[:10],
-                token_hash=hash_token(secret),
-                created_at=self.clock.now(),
-            )
-            uow.session.add(token)
-            uow.commit()
-            return token, secret
-
-    def user_for_token(self, secret: str) -> User | None:
-        with UnitOfWork(self.session_factory) as uow:
-            token = uow.session.scalar(
-                select(ApiToken).where(ApiToken.token_hash == hash_token(secret))
-            )
-            if token is None or token.revoked_at is not None or not token.user.active:
-                return None
-            now = self.clock.now()
-            if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
-                uow.session.execute(
-                    update(ApiToken).where(ApiToken.id == token.id).values(last_used_at=now)
-                )
-                uow.commit()
-            return token.user
+    @staticmethod
+    def _user_for_update(session: Session, user_id: int) -> User:
+        user = session.get(User, user_id, with_for_update=True)
+        if user is None:
+            raise NotFound(f"No user {user_id}.", code="user_not_found")
+        return user
 
     # --- administration ------------------------------------------------------------------
 
     def list_users(self) -> list[User]:
         with UnitOfWork(self.session_factory) as uow:
             return list(uow.session.scalars(select(User).order_by(User.email)))
-
-    def list_tokens(self) -> list[ApiToken]:
-        with UnitOfWork(self.session_factory) as uow:
-            return list(uow.session.scalars(select(ApiToken).order_by(ApiToken.id.desc())))
 
     def update_user(
         self,
@@ -170,34 +327,55 @@ class AuthService:
         active: bool | None = None,
         language: str | None = None,
         acting_admin: int | None = None,
+        actor: str = CLI_ACTOR,
     ) -> User:
-        """Change a user's role, language or access; an admin cannot lock themselves out."""
+        """Change a user's role, language or access; an admin cannot lock themselves out.
+
+        A new role or a switched-off account ends every session of the user at once."""
         if language is not None and language not in LANGUAGES:
             choices = ", ".join(LANGUAGES)
             raise InvalidInput(
                 "language", f"Unknown language {language!r}; choose one of {choices}."
             )
+        if role is not None:
+            try:
+                role = Role(role)
+            except ValueError:
+                raise InvalidInput("role", f"Unknown role {role!r}.") from None
         with UnitOfWork(self.session_factory) as uow:
-            user = uow.session.get(User, user_id, with_for_update=True)
-            if user is None:
-                raise NotFound(f"No user {user_id}.", code="user_not_found")
+            user = self._user_for_update(uow.session, user_id)
             if user_id == acting_admin and (
-                active is False or (role and Role(role) is not Role.ADMIN)
+                active is False or (role is not None and role is not Role.ADMIN)
             ):
                 raise Conflict(
                     "You cannot demote or deactivate yourself; ask another admin.",
                     code="cannot_lock_out_self",
                 )
-            if role is not None:
-                try:
-                    user.role = Role(role)
-                except ValueError:
-                    raise InvalidInput("role", f"Unknown role {role!r}.") from None
+            now = self.clock.now()
+            entries: list[tuple[str, dict[str, Any]]] = []
+            if role is not None and role is not user.role:
+                entries.append(("user.role_changed", {"from": user.role.value, "to": role.value}))
+                user.role = role
+                user.session_version += 1
             if language is not None:
                 user.language = language
             if active is not None:
+                if active != user.active:
+                    entries.append(("user.reactivated" if active else "user.deactivated", {}))
+                    if not active:
+                        user.session_version += 1
                 user.active = active
-                user.locked_until, user.failed_logins = None, 0
+                user.locked_until, user.failed_logins = None, 0  # saving also lifts a lock
+            for action, details in entries:
+                record(
+                    uow.session,
+                    at=now,
+                    actor=actor,
+                    action=action,
+                    target_type="user",
+                    target=user.email,
+                    details=details,
+                )
             uow.commit()
             return user
 
@@ -205,16 +383,96 @@ class AuthService:
         """A user's own choice of language for the pages."""
         return self.update_user(user_id, language=language)
 
-    def revoke_token(self, token_id: int) -> ApiToken:
+    # --- API tokens --------------------------------------------------------------------------
+
+    def create_token(
+        self,
+        email: str,
+        name: str = "",
+        *,
+        actor: str = CLI_ACTOR,
+        expires_days: int | None = DEFAULT_TOKEN_DAYS,
+    ) -> tuple[ApiToken, str]:
+        """A new token for ``email``; the secret is returned once and never stored.
+
+        ``expires_days=None`` makes a token that never expires: callers pass it only when a
+        person chose "never" explicitly."""
+        if expires_days is not None and not 1 <= expires_days <= MAX_TOKEN_DAYS:
+            raise InvalidInput(
+                "expires_days",
+                f"A token expires after 1 to {MAX_TOKEN_DAYS} days (or never, if chosen).",
+            )
+        secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
         with UnitOfWork(self.session_factory) as uow:
-            # A conditional UPDATE (no row lock over the joined user): revoking twice is harmless.
-            uow.session.execute(
-                update(ApiToken)
-                .where(ApiToken.id == token_id, ApiToken.revoked_at.is_(None))
-                .values(revoked_at=self.clock.now())
+            user = uow.session.scalar(select(User).where(User.email == email.strip().lower()))
+            if user is None:
+                raise NotFound(f"No user {email}.", code="user_not_found")
+            now = self.clock.now()
+            token = ApiToken(
+                user=user,
+                user_id=user.id,
+                name=name,
+                prefix=secret[:10],
+                token_hash=hash_token(secret),
+                created_at=now,
+                created_by=actor,
+                expires_at=now + timedelta(days=expires_days) if expires_days else None,
+            )
+            uow.session.add(token)
+            record(
+                uow.session,
+                at=now,
+                actor=actor,
+                action="token.created",
+                target_type="user",
+                target=user.email,
+                details={"token": token.prefix, "name": name, "expires_at": token.expires_at},
             )
             uow.commit()
+            return token, secret
+
+    def user_for_token(self, secret: str) -> User | None:
+        with UnitOfWork(self.session_factory) as uow:
+            token = uow.session.scalar(
+                select(ApiToken).where(ApiToken.token_hash == hash_token(secret))
+            )
+            now = self.clock.now()
+            if token is None or token.revoked_at is not None or not token.user.active:
+                return None
+            if token.expires_at is not None and token.expires_at <= now:
+                return None
+            if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
+                uow.session.execute(
+                    update(ApiToken).where(ApiToken.id == token.id).values(last_used_at=now)
+                )
+                uow.commit()
+            return token.user
+
+    def list_tokens(self) -> list[ApiToken]:
+        with UnitOfWork(self.session_factory) as uow:
+            return list(uow.session.scalars(select(ApiToken).order_by(ApiToken.id.desc())))
+
+    def revoke_token(self, token_id: int, *, actor: str = CLI_ACTOR) -> ApiToken:
+        with UnitOfWork(self.session_factory) as uow:
+            now = self.clock.now()
+            # A conditional UPDATE (no row lock over the joined user): revoking twice is harmless.
+            revoked = uow.session.execute(
+                update(ApiToken)
+                .where(ApiToken.id == token_id, ApiToken.revoked_at.is_(None))
+                .values(revoked_at=now)
+            ).rowcount
             token = uow.session.get(ApiToken, token_id, populate_existing=True)
             if token is None:
                 raise NotFound(f"No token {token_id}.", code="token_not_found")
+            if revoked:
+                record(
+                    uow.session,
+                    at=now,
+                    actor=actor,
+                    action="token.revoked",
+                    target_type="user",
+                    target=token.user.email,
+                    details={"token": token.prefix, "name": token.name},
+                )
+            uow.commit()
             return token

@@ -8,18 +8,20 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, SelectField, StringField
+from wtforms import BooleanField, EmailField, IntegerField, PasswordField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from carriers.registry import SECRET_SETTINGS
 from core.errors import DomainError
 from web.auth.models import LANGUAGES, Role
+from web.auth.service import DEFAULT_TOKEN_DAYS, MAX_TOKEN_DAYS
 from web.extensions import services
 from web.i18n import LANGUAGE_NAMES
 from web.labels import label as readable
 from web.labels import lazy_label
 from web.pages.access import roles_required
+from web.pages.account import error_text
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -32,7 +34,16 @@ class NewUserForm(FlaskForm):
     name = StringField(_l("Name"), validators=[Optional(), Length(max=200)])
     role = SelectField(_l("Role"), choices=ROLE_CHOICES)
     language = SelectField(_l("Language"), choices=LANGUAGE_CHOICES, default="en")
-    password = PasswordField(_l("Initial password"), validators=[DataRequired(), Length(max=1024)])
+    password = PasswordField(
+        _l("Temporary password (changed at first sign-in)"),
+        validators=[DataRequired(), Length(max=1024)],
+    )
+
+
+class ResetPasswordForm(FlaskForm):
+    password = PasswordField(
+        _l("New temporary password"), validators=[DataRequired(), Length(max=1024)]
+    )
 
 
 class UserForm(FlaskForm):
@@ -48,6 +59,12 @@ class UserForm(FlaskForm):
 class NewTokenForm(FlaskForm):
     email = EmailField(_l("For user"), validators=[DataRequired(), Length(max=254)])
     name = StringField(_l("What it is for"), validators=[Optional(), Length(max=100)])
+    expires_days = IntegerField(
+        _l("Expires after (days)"),
+        default=DEFAULT_TOKEN_DAYS,
+        validators=[Optional(), NumberRange(min=1, max=MAX_TOKEN_DAYS)],
+    )
+    never_expires = BooleanField(_l("Never expires"))
 
 
 class PlainForm(FlaskForm):
@@ -57,16 +74,22 @@ class PlainForm(FlaskForm):
 @bp.get("")
 @roles_required(Role.ADMIN)
 def index() -> ResponseReturnValue:
+    return _page()
+
+
+def _page(new_secret: str | None = None, new_token: NewTokenForm | None = None) -> str:
     auth = services().auth
     return render_template(
         "admin.html",
         users=auth.list_users(),
         tokens=auth.list_tokens(),
-        new_user=NewUserForm(),
-        user_form=UserForm(),
-        new_token=NewTokenForm(),
+        now=services().clock.now(),
+        new_user=NewUserForm(formdata=None),
+        user_form=UserForm(formdata=None),
+        reset_form=ResetPasswordForm(formdata=None),
+        new_token=new_token or NewTokenForm(formdata=None),
         plain=PlainForm(),
-        new_secret=None,
+        new_secret=new_secret,
         secrets=_secret_rows(),
     )
 
@@ -83,13 +106,15 @@ def create_user() -> ResponseReturnValue:
                 form.password.data or "",
                 name=form.name.data or "",
                 language=form.language.data or None,
+                actor=current_user.email,
+                temporary_password=True,
             )
         except DomainError as error:
-            flash(error.message, "error")
+            flash(error_text(error), "error")
         else:
             flash(
                 _(
-                    "%(email)s can sign in now as %(role)s.",
+                    "%(email)s can sign in now as %(role)s, and must then choose a new password.",
                     email=user.email,
                     role=readable(user.role),
                 ),
@@ -112,6 +137,7 @@ def update_user(user_id: int) -> ResponseReturnValue:
                 active=form.active.data == "1",
                 language=form.language.data or None,
                 acting_admin=current_user.id,
+                actor=current_user.email,
             )
         except DomainError as error:
             flash(error.message, "error")
@@ -120,29 +146,70 @@ def update_user(user_id: int) -> ResponseReturnValue:
     return redirect(url_for("admin.index"))
 
 
+@bp.post("/users/<int(max=2147483647):user_id>/password")
+@roles_required(Role.ADMIN)
+def reset_password(user_id: int) -> ResponseReturnValue:
+    """A temporary password for someone who forgot theirs; they must change it at sign-in."""
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            user = services().auth.reset_password(
+                user_id, form.password.data or "", actor=current_user.email
+            )
+        except DomainError as error:
+            flash(error_text(error), "error")
+        else:
+            flash(
+                _(
+                    "%(email)s has a temporary password now and is signed out everywhere.",
+                    email=user.email,
+                ),
+                "success",
+            )
+    return redirect(url_for("admin.index"))
+
+
+@bp.post("/users/<int(max=2147483647):user_id>/two-factor/reset")
+@roles_required(Role.ADMIN)
+def reset_two_factor(user_id: int) -> ResponseReturnValue:
+    """For someone who lost their phone and recovery codes: sign-in by password alone again."""
+    if user_id == current_user.id:
+        # One's own goes through the account page, which asks for the password.
+        flash(_("Turn your own two-factor sign-in off on your account page."), "error")
+    elif PlainForm().validate_on_submit():
+        try:
+            services().auth.disable_two_factor(user_id, None, actor=current_user.email)
+        except DomainError as error:
+            flash(error_text(error), "error")
+        else:
+            flash(_("Two-factor sign-in turned off for that user."), "success")
+    return redirect(url_for("admin.index"))
+
+
 @bp.post("/tokens")
 @roles_required(Role.ADMIN)
 def create_token() -> ResponseReturnValue:
     form = NewTokenForm()
-    auth = services().auth
     if form.validate_on_submit():
         try:
-            _, secret = auth.create_token(form.email.data or "", form.name.data or "")
+            _token, secret = services().auth.create_token(
+                form.email.data or "",
+                form.name.data or "",
+                actor=current_user.email,
+                expires_days=None
+                if form.never_expires.data
+                else (form.expires_days.data or DEFAULT_TOKEN_DAYS),
+            )
         except DomainError as error:
             flash(error.message, "error")
         else:
             # Shown once, on this response only; only its hash is stored.
-            return render_template(
-                "admin.html",
-                users=auth.list_users(),
-                tokens=auth.list_tokens(),
-                new_user=NewUserForm(formdata=None),
-                user_form=UserForm(formdata=None),
-                new_token=NewTokenForm(formdata=None),
-                plain=PlainForm(),
-                new_secret=secret,
-                secrets=_secret_rows(),
-            )
+            return _page(new_secret=secret)
+    else:
+        flash(
+            _("A token expires after 1 to %(days)d days, or never.", days=MAX_TOKEN_DAYS),
+            "error",
+        )
     return redirect(url_for("admin.index"))
 
 
@@ -151,7 +218,7 @@ def create_token() -> ResponseReturnValue:
 def revoke_token(token_id: int) -> ResponseReturnValue:
     if PlainForm().validate_on_submit():
         try:
-            token = services().auth.revoke_token(token_id)
+            token = services().auth.revoke_token(token_id, actor=current_user.email)
         except DomainError as error:
             flash(error.message, "error")
         else:

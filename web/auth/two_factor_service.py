@@ -1,0 +1,241 @@
+"""Two-factor sign-in (TOTP, RFC 6238) for :class:`web.auth.service.AuthService`.
+
+Set-up is two steps: a new secret is stored (not yet in force) and shown as a QR code; the
+first right code switches two-factor sign-in on and returns ten one-time recovery codes,
+shown once and kept only as hashes. Signing in is then password, then code; a wrong code
+counts towards the same lock as a wrong password, and a code is never accepted twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+
+from core.audit import record
+from core.clock import Clock
+from core.db import UnitOfWork
+from core.errors import Conflict, InvalidInput
+from web.auth import two_factor
+from web.auth.models import RecoveryCode, Role, User
+
+if TYPE_CHECKING:
+    from argon2 import PasswordHasher
+
+
+class TwoFactorMixin:
+    session_factory: Callable[[], Session]
+    clock: Clock
+    hasher: PasswordHasher
+    require_2fa_for_admins: Callable[[], bool]
+
+    # Provided by AuthService.
+    _count_failure: Callable[[Session, User, datetime, str, str], None]
+    _succeeded: Callable[[Session, User, datetime, str, list[str]], None]
+    _verify_current: Callable[[Session, User, str, str], None]
+    _user_for_update: Callable[[Session, int], User]
+
+    def two_factor_required(self, user: User) -> bool:
+        """The user must set up two-factor sign-in before doing anything else."""
+        return (
+            self.require_2fa_for_admins()
+            and user.role is Role.ADMIN
+            and not user.two_factor_enabled
+        )
+
+    def start_two_factor(self, user_id: int) -> str:
+        """A new secret, stored but not in force until confirmed; returns it."""
+        with UnitOfWork(self.session_factory) as uow:
+            user = self._user_for_update(uow.session, user_id)
+            if user.two_factor_enabled:
+                raise Conflict(
+                    "Two-factor sign-in is already on.", code="two_factor_already_enabled"
+                )
+            user.totp_secret_encrypted = two_factor.new_secret()
+            user.totp_last_step = None
+            uow.commit()
+            return user.totp_secret_encrypted
+
+    def pending_two_factor_secret(self, user_id: int) -> str | None:
+        with UnitOfWork(self.session_factory) as uow:
+            user = uow.session.get(User, user_id)
+            if user is None or user.two_factor_enabled:
+                return None
+            return user.totp_secret_encrypted
+
+    def confirm_two_factor(self, user_id: int, code: str, *, ip: str = "") -> tuple[int, list[str]]:
+        """Switch two-factor sign-in on with a first right code.
+
+        Returns the new session version (every other session of the user ends: it was
+        opened with the password alone) and the recovery codes, shown once."""
+        with UnitOfWork(self.session_factory) as uow:
+            user = self._user_for_update(uow.session, user_id)
+            if user.two_factor_enabled:
+                raise Conflict(
+                    "Two-factor sign-in is already on.", code="two_factor_already_enabled"
+                )
+            secret = user.totp_secret_encrypted
+            if not secret:
+                raise Conflict("Start the set-up first.", code="two_factor_not_started")
+            now = self.clock.now()
+            step = two_factor.accepted_step(secret, code.strip(), now, user.totp_last_step)
+            if step is None:
+                raise InvalidInput(
+                    "code",
+                    "That code is not right; check the phone's clock and try the next code.",
+                    code="wrong_code",
+                )
+            user.totp_enabled_at = now
+            user.totp_last_step = step
+            user.session_version += 1
+            codes = self._replace_recovery_codes(uow.session, user, now)
+            record(
+                uow.session,
+                at=now,
+                actor=user.email,
+                action="user.2fa_enabled",
+                target_type="user",
+                target=user.email,
+                details={"ip": ip},
+            )
+            uow.commit()
+            return user.session_version, codes
+
+    def _replace_recovery_codes(self, session: Session, user: User, now: datetime) -> list[str]:
+        session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
+        codes = two_factor.new_recovery_codes()
+        session.add_all(
+            RecoveryCode(
+                user_id=user.id,
+                code_hash=two_factor.hash_recovery_code(user.id, code),
+                created_at=now,
+            )
+            for code in codes
+        )
+        return codes
+
+    def new_recovery_codes(self, user_id: int, password: str, *, ip: str = "") -> list[str]:
+        """Ten fresh recovery codes (the old ones stop working); needs the password."""
+        with UnitOfWork(self.session_factory) as uow:
+            user = self._user_for_update(uow.session, user_id)
+            self._verify_current(uow.session, user, password, ip)
+            if not user.two_factor_enabled:
+                raise Conflict("Two-factor sign-in is off.", code="two_factor_not_enabled")
+            now = self.clock.now()
+            codes = self._replace_recovery_codes(uow.session, user, now)
+            record(
+                uow.session,
+                at=now,
+                actor=user.email,
+                action="user.2fa_recovery_codes_renewed",
+                target_type="user",
+                target=user.email,
+                details={"ip": ip},
+            )
+            uow.commit()
+            return codes
+
+    def recovery_codes_left(self, user_id: int) -> int:
+        with UnitOfWork(self.session_factory) as uow:
+            return uow.session.scalar(
+                select(func.count(RecoveryCode.id)).where(
+                    RecoveryCode.user_id == user_id, RecoveryCode.used_at.is_(None)
+                )
+            )
+
+    def disable_two_factor(
+        self, user_id: int, password: str | None, *, actor: str, ip: str = ""
+    ) -> int:
+        """Switch two-factor sign-in off: by the user (``password`` required) or, for someone
+        who lost their phone and codes, by an admin or operator (``password=None``).
+
+        Returns the user's new session version (every session ends; the user's own browser
+        keeps its session by storing the new version)."""
+        with UnitOfWork(self.session_factory) as uow:
+            user = self._user_for_update(uow.session, user_id)
+            if password is not None:
+                self._verify_current(uow.session, user, password, ip)
+                if self.require_2fa_for_admins() and user.role is Role.ADMIN:
+                    raise Conflict(
+                        "Admins must keep two-factor sign-in on "
+                        "(SPAREFLOW_REQUIRE_2FA_FOR_ADMINS).",
+                        code="two_factor_required",
+                    )
+            was_on = user.two_factor_enabled
+            user.totp_secret_encrypted = None
+            user.totp_enabled_at = None
+            user.totp_last_step = None
+            user.session_version += 1
+            uow.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
+            if was_on:
+                record(
+                    uow.session,
+                    at=self.clock.now(),
+                    actor=actor,
+                    action="user.2fa_disabled",
+                    target_type="user",
+                    target=user.email,
+                    details={"ip": ip, "by_admin": password is None},
+                )
+            uow.commit()
+            return user.session_version
+
+    def sign_in_code(
+        self, user_id: int, session_version: int, code: str, *, ip: str = ""
+    ) -> User | None:
+        """The second step of signing in: a TOTP code, or an unused recovery code.
+
+        ``session_version`` is the one seen at the password step: if the account changed in
+        between (new password, switched off), the half-finished sign-in is void."""
+        code = "".join(code.split())
+        with UnitOfWork(self.session_factory) as uow:
+            session = uow.session
+            user = session.get(User, user_id, with_for_update=True)
+            now = self.clock.now()
+            if (
+                user is None
+                or not user.two_factor_enabled
+                or user.session_version != session_version
+            ):
+                return None  # the account changed since the password step: start again
+            if not user.active or (user.locked_until and user.locked_until > now):
+                why = "locked" if user.active else "inactive"
+                record(
+                    session,
+                    at=now,
+                    actor=user.email,
+                    action="sign_in.failed",
+                    target_type="user",
+                    target=user.email,
+                    details={"ip": ip, "reason": why, "step": "code"},
+                )
+                uow.commit()
+                return None
+            secret = user.totp_secret_encrypted or ""
+            factor = ""
+            if two_factor.looks_like_totp(code):
+                step = two_factor.accepted_step(secret, code, now, user.totp_last_step)
+                if step is not None:
+                    user.totp_last_step, factor = step, "totp"
+            elif code:
+                used = session.execute(
+                    update(RecoveryCode)
+                    .where(
+                        RecoveryCode.user_id == user.id,
+                        RecoveryCode.code_hash == two_factor.hash_recovery_code(user.id, code),
+                        RecoveryCode.used_at.is_(None),
+                    )
+                    .values(used_at=now)
+                ).rowcount
+                if used:
+                    factor = "recovery_code"
+            if not factor:
+                self._count_failure(session, user, now, ip, "wrong_code")
+                uow.commit()
+                return None
+            self._succeeded(session, user, now, ip, ["password", factor])
+            uow.commit()
+            return user
