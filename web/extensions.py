@@ -24,12 +24,13 @@ from core.outbox import OutboxWorker
 from core.settings import LayeredSettings, SettingsStore
 from inventory.services import InventoryService
 from returns.escalation import ServiceLevelMonitor
-from returns.messages import Messages, StatusLinks
+from returns.messages import Messages
 from returns.metrics import MetricsService
 from returns.policy import ReturnPolicy
 from returns.refunds import StripeRefunds
 from returns.service_levels import ServiceLevels
 from returns.services import ReturnsService
+from returns.status_links import StatusLinks, StatusLinkService
 from returns.supply import RmaReturnSupply
 from web.auth.models import User
 from web.auth.service import AuthService
@@ -57,7 +58,7 @@ class Services:
     returns: ReturnsService
     metrics: MetricsService
     service_levels: ServiceLevelMonitor
-    status_links: StatusLinks
+    status_links: StatusLinkService
     outbox: OutboxWorker
     buying: BuyingServices
 
@@ -82,7 +83,7 @@ def init_services(app: Flask, clock: Clock | None = None) -> Services:
         session_factory, clock, adapters, apply_on_receipt=apply_mode == "on_receipt"
     )
     public_url = str(app.config["PUBLIC_URL"]).rstrip("/")
-    status_links = StatusLinks(app.config["SECRET_KEY"], public_url)
+    status_links = StatusLinks(public_url)
     smtp = SmtpSettings.from_settings(app.config)
     # Without an SMTP server nothing is queued: customers are then told by the desk itself.
     messages = (
@@ -122,7 +123,13 @@ def init_services(app: Flask, clock: Clock | None = None) -> Services:
             _staff_directory,
             lambda number: f"{public_url}/returns/{number}",
         ),
-        status_links=status_links,
+        status_links=StatusLinkService(
+            session_factory,
+            clock,
+            status_links,
+            int(app.config["STATUS_PAGE_GRACE_DAYS"]),
+            messages,
+        ),
         outbox=OutboxWorker(
             session_factory,
             clock,

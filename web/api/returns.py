@@ -487,6 +487,22 @@ def reply(data: dict[str, Any], rma: str) -> Any:
     return services().returns.reply(_actor(), rma, data["message"])
 
 
+class StatusLinkOutSchema(Schema):
+    status_url = fields.String(
+        metadata={"description": "The new link; shown only now (only its hash is kept)"}
+    )
+    emailed = fields.Boolean(metadata={"description": "Whether it was e-mailed to the customer"})
+
+
+@returns_blp.post("/<rma>/status-link")
+@roles(*DESK)
+@returns_blp.response(201, StatusLinkOutSchema)
+def new_status_link(rma: str) -> Any:
+    """Send the customer a new status page link: every earlier link stops working at once."""
+    link = services().status_links.rotate(_actor(), rma)
+    return {"status_url": link.url, "emailed": link.emailed}
+
+
 @replacements_blp.get("")
 @roles(Role.ADMIN, Role.WAREHOUSE, Role.SERVICE_DESK)
 @replacements_blp.response(200, PickQueueItemSchema(many=True))

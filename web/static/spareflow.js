@@ -1,0 +1,19 @@
+// spareflow's page behaviour. The Content-Security-Policy forbids inline script, so pages
+// declare what they need with data- attributes and this file (loaded with defer) wires it up.
+(function () {
+  "use strict";
+
+  // <select data-autosubmit>: choosing an option sends the form (state filter, language).
+  document.querySelectorAll("select[data-autosubmit]").forEach(function (select) {
+    select.addEventListener("change", function () {
+      select.form.submit();
+    });
+  });
+
+  // <button data-print>: print the page (return sheets, pick lists, labels).
+  document.querySelectorAll("[data-print]").forEach(function (button) {
+    button.addEventListener("click", function () {
+      window.print();
+    });
+  });
+})();
