@@ -32,7 +32,7 @@ EXPECTED_ROLES: dict[tuple[str, str], set[Role]] = {
     ("POST", "/api/v1/shipments"): {A, W, S},
     ("GET", "/api/v1/shipments/<tracking_number>"): EVERYONE,
     ("POST", "/api/v1/shipments/<tracking_number>/events"): {A, W, S},
-    ("GET", "/api/v1/shipments/<tracking_number>/label"): EVERYONE,
+    ("GET", "/api/v1/shipments/<tracking_number>/label"): {A, W, S},  # the customer's address
     ("POST", "/api/v1/returns"): {A, S},
     ("GET", "/api/v1/returns"): EVERYONE,
     ("GET", "/api/v1/returns/<rma>"): EVERYONE,
