@@ -40,7 +40,8 @@ def init_app(app: Flask) -> None:
 
 def add_security_headers(response: Response) -> Response:
     headers = response.headers
-    headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    # A view may set a policy of its own for one answer (the sandboxed e-mail preview).
+    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
     headers["X-Content-Type-Options"] = "nosniff"
     status_page = request.path.startswith(STATUS_PAGE_PREFIX)
     headers["Referrer-Policy"] = "no-referrer" if status_page else "same-origin"

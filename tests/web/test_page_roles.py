@@ -48,6 +48,7 @@ EXPECTED_PAGE_ROLES: dict[tuple[str, str], frozenset[Role] | str] = {
     ("GET", "/admin/messages/<kind>/<language>"): {A},
     ("POST", "/admin/messages/<kind>/<language>"): {A},
     ("POST", "/admin/messages/<kind>/<language>/reset"): {A},
+    ("POST", "/admin/messages/<kind>/<language>/preview"): {A},
     # metrics: the desk, buyers and admins
     ("GET", "/metrics"): {A, B, S},
     ("GET", "/metrics/report.xlsx"): {A, B, S},

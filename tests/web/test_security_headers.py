@@ -16,7 +16,7 @@ import pytest
 
 from returns.status import Channel, Reason, Resolution
 from tests.web.test_page_roles import EXPECTED_PAGE_ROLES, concrete
-from tests.web.test_pages import PASSWORD, sign_in
+from tests.web.test_pages import PASSWORD, csrf_token, sign_in
 from web.auth.models import Role
 from web.security_headers import CONTENT_SECURITY_POLICY
 
@@ -227,3 +227,32 @@ def test_pages_and_the_print_sheet_load_the_behaviour_file(app: Any, shop: Any) 
     assert 'src="/static/spareflow.js" defer' in queue
     sheet = client.get(f"/returns/{number}/sheet").get_data(as_text=True)
     assert "data-print" in sheet and 'href="/static/print.css"' in sheet
+
+
+def test_the_email_preview_is_framed_from_a_sandboxed_answer_of_its_own(
+    app: Any, shop: Any
+) -> None:
+    """E-mails need inline styles: they get them only in a sandbox with no script at all."""
+    client = app.test_client()
+    assert sign_in(client, "admin@headers.example", PASSWORD).status_code == 302
+    page = client.get("/admin/messages/reply/en")
+    html = page.get_data(as_text=True)
+    assert inline_behaviour(html) == [] and "srcdoc" not in html
+    assert page.headers["Content-Security-Policy"] == CONTENT_SECURITY_POLICY
+    assert 'target="html-preview"' in html and "data-submit-on-load" in html
+    assert '<iframe name="html-preview"' in html and 'sandbox=""' in html
+    form = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', html))
+    form = {key: value.replace("&#34;", '"').replace("&lt;", "<").replace("&gt;", ">")
+            for key, value in form.items()}  # fmt: skip
+    framed = client.post("/admin/messages/reply/en/preview", data=form)
+    assert framed.status_code == 200, framed.get_data(as_text=True)
+    policy = framed.headers["Content-Security-Policy"]
+    assert "sandbox" in policy and "frame-ancestors 'self'" in policy
+    assert "default-src 'none'" in policy and "script-src" not in policy
+    assert 'style="white-space: pre-line"' in framed.get_data(as_text=True)
+    assert client.post("/admin/messages/reply/en/preview", data={}).status_code == 400
+    shop.auth.create_user("desk@headers.example", Role.SERVICE_DESK, PASSWORD)
+    desk = app.test_client()
+    assert sign_in(desk, "desk@headers.example", PASSWORD).status_code == 302
+    form["csrf_token"] = csrf_token(desk.get("/").get_data(as_text=True))
+    assert desk.post("/admin/messages/reply/en/preview", data=form).status_code == 403

@@ -16,4 +16,9 @@
       window.print();
     });
   });
+
+  // <form data-submit-on-load>: sent once the page is there (the e-mail preview's frame).
+  document.querySelectorAll("form[data-submit-on-load]").forEach(function (form) {
+    form.submit();
+  });
 })();
