@@ -149,7 +149,12 @@ class StatusLinkService:
             emailed = bool(
                 self.messages
                 and self.messages.to_customer(
-                    session, rma, "status_link", step=f"{now:%Y%m%dT%H%M%S.%f}", status_url=url
+                    # One message per new link (the step names the link, never its token).
+                    session,
+                    rma,
+                    "status_link",
+                    step=token_hash(url)[:16],
+                    status_url=url,
                 )
             )
             what = "e-mailed to the customer" if emailed else "shown to the desk"

@@ -141,6 +141,15 @@ def test_the_api_sends_a_new_link_for_the_desk_only(
     assert made.json["emailed"] is True
     says_nothing(client.get(old), number)
     assert client.get(path_of(made.json["status_url"])).status_code == 200
+    # At once again (the same instant): a second new link, e-mailed too; the first one dies.
+    again = client.post(
+        f"/api/v1/returns/{number}/status-link",
+        json={},
+        headers=role_headers[Role.SERVICE_DESK],
+    )
+    assert again.status_code == 201 and again.json["emailed"] is True
+    says_nothing(client.get(path_of(made.json["status_url"])), number)
+    assert client.get(path_of(again.json["status_url"])).status_code == 200
     missing = client.post(
         "/api/v1/returns/RMA-20990101-0001/status-link",
         json={},
