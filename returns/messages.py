@@ -17,7 +17,7 @@ import io
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from email.message import EmailMessage
 from email.utils import make_msgid
 from functools import cache
@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any
 
 import segno
-from itsdangerous import BadSignature, URLSafeSerializer
 from jinja2 import StrictUndefined, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import escape
@@ -39,7 +38,7 @@ from core.mail import Bounced, SmtpMailer
 from core.outbox import Handler, OutboxMessage, PermanentFailure, enqueue
 from returns.models import MessageTemplate, OutgoingEmail, Rma
 from returns.notifications import notify, system_note
-from returns.status import TERMINAL
+from returns.status_links import StatusLinks
 
 EMAIL_TOPIC = "email.send"
 LANGUAGES = {"en": "English", "zh_Hans": "简体中文"}
@@ -58,6 +57,7 @@ CUSTOMER_KINDS = {
     "inspected": "Inspection result per part",
     "closed": "The return is complete, with the follow-up question",
     "reply": "An agent's reply from the RMA page",
+    "status_link": "The desk sent a new status page link (earlier links no longer work)",
 }
 STAFF_KINDS = {
     "sla_warning": "To the desk: a response or resolution deadline is near",
@@ -202,27 +202,6 @@ def sample_context(kind: str, language: str) -> dict[str, Any]:
     }
 
 
-class StatusLinks:
-    """Unguessable links to an RMA's public status page: the RMA number, signed."""
-
-    def __init__(self, secret: str, base_url: str):
-        self.signer = URLSafeSerializer(secret, salt="rma-status-page")
-        self.base_url = base_url.rstrip("/")
-
-    def token(self, number: str) -> str:
-        return self.signer.dumps(number)
-
-    def number(self, token: str) -> str | None:
-        try:
-            value = self.signer.loads(token)
-        except BadSignature:
-            return None
-        return value if isinstance(value, str) else None
-
-    def url(self, number: str) -> str:
-        return f"{self.base_url}/status/{self.token(number)}"
-
-
 def _when(moment: datetime | None) -> str:
     return f"{moment:%Y-%m-%d %H:%M} UTC" if moment else ""
 
@@ -257,10 +236,13 @@ class Messages:
 
         ``step`` tells apart messages of one kind that are each sent once (one per replacement).
         """
+        # Each e-mail carries a link of its own (kept hashed once the e-mail is queued), unless
+        # the caller made the link (a new link sent by the desk).
+        token = None if "status_url" in extra else self.links.new_token()
         context = {
             "number": rma.number,
             "customer_name": rma.customer_name,
-            "status_url": self.links.url(rma.number),
+            "status_url": self.links.url(token) if token else "",
             "resolution": rma.resolution.value,
             **extra,
         }
@@ -270,7 +252,7 @@ class Messages:
             if attach_label and rma.return_tracking_number:
                 attachments.append({"type": "label", "tracking_number": rma.return_tracking_number})
         session.expire(rma, ["emails"])  # the RMA's list of e-mails gains this one
-        return self._queue(
+        queued = self._queue(
             session,
             rma_id=rma.id,
             key=f"email:{rma.number}:{kind}" + (f":{step}" if step else ""),
@@ -280,6 +262,9 @@ class Messages:
             context=context,
             attachments=attachments,
         )
+        if queued and token:
+            self.links.keep(session, rma, token, self.clock.now())
+        return queued
 
     def to_staff(
         self,
@@ -461,13 +446,6 @@ class Messages:
             message=text,
             now=self.clock.now(),
         )
-
-
-def status_page_open(rma: Rma, now: datetime, grace_days: int) -> bool:
-    """The public page lives until the RMA has been over for ``grace_days``."""
-    if rma.status not in TERMINAL or rma.ended_at is None:
-        return True
-    return now < rma.ended_at + timedelta(days=grace_days)
 
 
 class MessageTemplates:

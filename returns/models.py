@@ -308,3 +308,20 @@ class RefundProviderEvent(Base):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
     __table_args__ = (UniqueConstraint("provider", "event_id", name="provider_event"),)
+
+
+class StatusLink(Base):
+    """A link to an RMA's public status page (returns/status_links.py).
+
+    The token is random and shown only once (in the e-mail that carries it, or to the desk
+    that made it); only its SHA-256 is kept. Each customer e-mail carries a link of its own;
+    "send a new link" revokes them all at once.
+    """
+
+    __tablename__ = "rma_status_links"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    rma_id: Mapped[int] = mapped_column(ForeignKey("rmas.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -33,7 +33,7 @@ class DatabaseIdConverter(IntegerConverter):
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build an app. Nothing is created at import time; the schema is a migration step."""
-    from web import api, errors, i18n, labels, webhooks
+    from web import api, errors, i18n, labels, security_headers, webhooks
     from web.config import load_config
     from web.extensions import csrf, init_services, limiter, login_manager, services
     from web.pages import (
@@ -86,6 +86,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(messages_admin.bp)
     app.register_blueprint(metrics.bp)
     errors.init_app(app)
+    security_headers.init_app(app)  # every response: pages, API, errors, static, webhooks
 
     if app.config["PROXY_HOPS"]:
         # Behind a reverse proxy: trust its X-Forwarded-* headers for scheme, host and client.

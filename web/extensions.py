@@ -25,12 +25,13 @@ from core.outbox import OutboxWorker
 from core.settings import LayeredSettings, SettingsStore
 from inventory.services import InventoryService
 from returns.escalation import ServiceLevelMonitor
-from returns.messages import Messages, StatusLinks
+from returns.messages import Messages
 from returns.metrics import MetricsService
 from returns.policy import ReturnPolicy
 from returns.refunds import StripeRefunds
 from returns.service_levels import ServiceLevels
 from returns.services import ReturnsService
+from returns.status_links import StatusLinks, StatusLinkService
 from returns.stripe_webhooks import StripeRefundWebhooks
 from returns.supply import RmaReturnSupply
 from web.auth.models import User
@@ -61,7 +62,7 @@ class Services:
     returns: ReturnsService
     metrics: MetricsService
     service_levels: ServiceLevelMonitor
-    status_links: StatusLinks
+    status_links: StatusLinkService
     outbox: OutboxWorker
     buying: BuyingServices
     refund_webhooks: StripeRefundWebhooks
@@ -87,7 +88,7 @@ def init_services(app: Flask, clock: Clock | None = None) -> Services:
         session_factory, clock, adapters, apply_on_receipt=apply_mode == "on_receipt"
     )
     public_url = str(app.config["PUBLIC_URL"]).rstrip("/")
-    status_links = StatusLinks(app.config["SECRET_KEY"], public_url)
+    status_links = StatusLinks(public_url)
     smtp = SmtpSettings.from_settings(app.config)
     # Without an SMTP server nothing is queued: customers are then told by the desk itself.
     messages = (
@@ -140,7 +141,13 @@ def init_services(app: Flask, clock: Clock | None = None) -> Services:
             _staff_directory,
             lambda number: f"{public_url}/returns/{number}",
         ),
-        status_links=status_links,
+        status_links=StatusLinkService(
+            session_factory,
+            clock,
+            status_links,
+            int(app.config["STATUS_PAGE_GRACE_DAYS"]),
+            messages,
+        ),
         outbox=OutboxWorker(
             session_factory,
             clock,

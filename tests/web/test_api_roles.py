@@ -32,7 +32,7 @@ EXPECTED_ROLES: dict[tuple[str, str], set[Role]] = {
     ("POST", "/api/v1/shipments"): {A, W, S},
     ("GET", "/api/v1/shipments/<tracking_number>"): EVERYONE,
     ("POST", "/api/v1/shipments/<tracking_number>/events"): {A, W, S},
-    ("GET", "/api/v1/shipments/<tracking_number>/label"): EVERYONE,
+    ("GET", "/api/v1/shipments/<tracking_number>/label"): {A, W, S},  # the customer's address
     ("POST", "/api/v1/returns"): {A, S},
     ("GET", "/api/v1/returns"): EVERYONE,
     ("GET", "/api/v1/returns/<rma>"): EVERYONE,
@@ -46,6 +46,7 @@ EXPECTED_ROLES: dict[tuple[str, str], set[Role]] = {
     ("POST", "/api/v1/returns/<rma>/refund/release"): {A},
     ("POST", "/api/v1/returns/<rma>/refund/retry"): {A},
     ("POST", "/api/v1/returns/<rma>/reply"): {A, S},
+    ("POST", "/api/v1/returns/<rma>/status-link"): {A, S},
     ("POST", "/api/v1/emails/bounces"): {A},
     ("GET", "/api/v1/replacements"): {A, W, S},
     ("POST", "/api/v1/replacements/<int(max=2147483647):replacement_id>/ship"): {A, W},

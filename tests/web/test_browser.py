@@ -189,3 +189,100 @@ def test_a_new_user_changes_the_temporary_password_sets_up_two_factor_and_signs_
     li.wait_for_selector("#parts")
     thief.close()
     li.context.close()
+# --- the Content-Security-Policy in a real browser ---------------------------------------------
+
+#: Runs before the page's own scripts (Playwright injects it outside the page's CSP): records
+#: every CSP violation, and makes window.print observable.
+WATCH_CSP = """
+window.__violations = [];
+document.addEventListener("securitypolicyviolation", function (e) {
+  window.__violations.push(e.violatedDirective + " " + (e.blockedURI || "inline"));
+});
+window.print = function () { window.__printed = true; };
+"""
+
+
+@pytest.fixture
+def watched(browser: Any) -> Iterator[tuple[Any, list[str]]]:
+    """A page that records console errors; ``no_violations`` checks it and the CSP events."""
+    context = browser.new_context()
+    context.add_init_script(WATCH_CSP)
+    page = context.new_page()
+    console: list[str] = []
+    page.on("console", lambda message: console.append(message.text) if message.type == "error" else None)  # fmt: skip
+    page.on("pageerror", lambda error: console.append(str(error)))
+    yield page, console
+    context.close()
+
+
+def no_violations(page: Any, console: list[str]) -> None:
+    assert page.evaluate("window.__violations") == [], page.url
+    assert [text for text in console if "Content Security Policy" in text] == [], page.url
+
+
+def test_the_pages_that_had_inline_behaviour_work_under_the_csp(
+    watched: tuple[Any, list[str]], demo_url: str
+) -> None:
+    import re
+
+    page, console = watched
+    sign_in(page, demo_url, "desk@demo.spareflow", "demo-desk-pass")
+    page.wait_for_selector("nav")
+    response = page.goto(f"{demo_url}/returns")
+    assert "script-src 'self'" in response.headers["content-security-policy"]
+    # The state filter sends its form when an option is chosen (was onchange="...").
+    page.select_option("select[name=state]", "authorised")
+    page.wait_for_url("**state=authorised**")
+    assert page.input_value("select[name=state]") == "authorised"
+    no_violations(page, console)
+    # The language menu in the top bar does the same, and back.
+    page.select_option("select[name=language]", "zh_Hans")
+    page.wait_for_function("document.documentElement.lang === 'zh-Hans'")
+    page.select_option("select[name=language]", "en")
+    page.wait_for_function("document.documentElement.lang === 'en'")
+    no_violations(page, console)
+    # An RMA: send the customer a new status page link, open it (a public page, no-referrer).
+    page.goto(f"{demo_url}/returns")
+    page.locator("#rmas tbody tr a").first.click()
+    page.wait_for_selector("#status-link")
+    number = page.locator("h1").inner_text().split()[0]
+    page.click("#status-link button")
+    page.wait_for_selector(".flash-success")
+    [token] = re.findall(r"/status/([A-Za-z0-9_-]{43,})", page.inner_text(".flash-success"))
+    no_violations(page, console)
+    status = page.goto(f"{demo_url}/status/{token}")
+    assert status.status == 200 and number in page.inner_text("h1")
+    assert status.headers["referrer-policy"] == "no-referrer"
+    assert status.headers["cache-control"] == "no-store"
+    no_violations(page, console)
+    # The printable return sheet's button prints (was onclick="window.print()").
+    page.goto(f"{demo_url}/returns/{number}/sheet")
+    page.click("button[data-print]")
+    assert page.evaluate("window.__printed") is True
+    assert page.locator("table").first.evaluate("t => getComputedStyle(t).borderCollapse") == (
+        "collapse"  # print.css, no longer an inline <style>
+    )
+    no_violations(page, console)
+
+
+def test_the_api_browser_and_the_email_preview_work_under_the_csp(
+    watched: tuple[Any, list[str]], demo_url: str
+) -> None:
+    page, console = watched
+    sign_in(page, demo_url, "admin@demo.spareflow", "demo-admin-pass")
+    page.wait_for_selector("nav")
+    page.goto(f"{demo_url}/api/v1/docs")
+    page.wait_for_selector(".swagger-ui .opblock", timeout=20000)
+    assert page.locator(".swagger-ui .opblock").count() > 20
+    no_violations(page, console)
+    # The e-mail preview: the HTML in a sandboxed frame of its own, its inline styles applied.
+    page.goto(f"{demo_url}/admin/messages/reply/en")
+    frame = page.frame(name="html-preview")
+    assert frame is not None
+    frame.wait_for_selector("p >> text=Thank you, we are looking into it.")
+    white_space = frame.locator("p >> text=Thank you").evaluate(
+        "p => getComputedStyle(p).whiteSpace"
+    )
+    assert white_space == "pre-line"
+    assert page.locator("#html-preview").evaluate("f => f.getBoundingClientRect().height") > 400
+    no_violations(page, console)

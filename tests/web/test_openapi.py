@@ -52,7 +52,9 @@ def test_the_api_browser_loads_only_local_assets(client: Any) -> None:
     sources = re.findall(r'(?:src|href)="([^"]+)"', html)
     assert sources, html
     for source in sources:
-        assert source.startswith("/api/v1/docs/assets/"), source
+        # Swagger UI from the installed bundle; its starter from our static files (the CSP
+        # forbids inline script).
+        assert source.startswith(("/api/v1/docs/assets/", "/static/")), source
         with client.get(source) as asset:  # closes the streamed file
             assert asset.status_code == 200, source
-            assert len(asset.data) > 1000
+            assert len(asset.data) > (1000 if "/assets/" in source else 100)

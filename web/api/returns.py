@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, fields, post_dump, validate
 
 from carriers.status import TrackingStatus
 from returns.service_levels import sla_clock
@@ -19,9 +19,11 @@ from returns.status import (
     Resolution,
     RmaStatus,
 )
+from web import errors
 from web.api.auth import ALL_ROLES, current_api_user, roles
 from web.api.fields import Quantity, Text
 from web.api.pagination import decode_typed_cursor, page
+from web.api.redaction import redact_rma, redact_summary, sees_personal_data
 from web.api.schemas import PageQuerySchema, amount_in_range, page_of
 from web.auth.models import Role
 from web.extensions import services
@@ -262,9 +264,21 @@ class RmaSummarySchema(Schema):
     created_at = fields.AwareDateTime()
     expires_at = fields.AwareDateTime(allow_none=True)
 
+    @post_dump
+    def _redact(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+        return data if sees_personal_data() else redact_summary(data)
+
 
 class RmaSchema(Schema):
-    """An RMA with its lines, refund, replacements, shipments and timeline."""
+    """An RMA with its lines, refund, replacements, shipments and timeline.
+
+    Buyers get the redacted view (web/api/redaction.py): no customer name, e-mail, phone or
+    payment reference, no e-mails, and free text without the customer's details.
+    """
+
+    @post_dump(pass_original=True)
+    def _redact(self, data: dict[str, Any], view: Any, **_: Any) -> dict[str, Any]:
+        return data if sees_personal_data() else redact_rma(data, view.rma)
 
     rma_number = fields.Function(lambda v: v.rma.number)
     status = fields.Function(lambda v: v.rma.status.value)
@@ -365,7 +379,13 @@ def create(data: dict[str, Any]) -> Any:
 @returns_blp.arguments(ReturnsQuerySchema, location="query", as_kwargs=True)
 @returns_blp.response(200, page_of(RmaSummarySchema, "RmaPage"))
 def list_returns(limit: int, cursor: str | None, state: RmaStatus | None, **filters: Any) -> Any:
-    """RMAs, newest first; filter by state, priority, customer (name or e-mail) or overdue."""
+    """RMAs, newest first; filter by state, priority, customer (name or e-mail) or overdue.
+
+    Buyers get the redacted view and may not search by customer."""
+    if filters.get("customer") and not sees_personal_data():
+        return errors.error_response(
+            403, "forbidden", "Your role sees no customer data, so it cannot search by customer."
+        )
     rows = services().returns.list(
         status=state, after=decode_typed_cursor(cursor, int), limit=limit + 1, **filters
     )
@@ -487,6 +507,22 @@ def retry_refund(data: dict[str, Any], rma: str) -> Any:
 def reply(data: dict[str, Any], rma: str) -> Any:
     """E-mail the customer; the first reply (or any action) is the RMA's first response."""
     return services().returns.reply(_actor(), rma, data["message"])
+
+
+class StatusLinkOutSchema(Schema):
+    status_url = fields.String(
+        metadata={"description": "The new link; shown only now (only its hash is kept)"}
+    )
+    emailed = fields.Boolean(metadata={"description": "Whether it was e-mailed to the customer"})
+
+
+@returns_blp.post("/<rma>/status-link")
+@roles(*DESK)
+@returns_blp.response(201, StatusLinkOutSchema)
+def new_status_link(rma: str) -> Any:
+    """Send the customer a new status page link: every earlier link stops working at once."""
+    link = services().status_links.rotate(_actor(), rma)
+    return {"status_url": link.url, "emailed": link.emailed}
 
 
 @replacements_blp.get("")

@@ -124,9 +124,10 @@ def record_event(data: dict[str, Any], tracking_number: str) -> Any:
 
 
 @blp.get("/<tracking_number>/label")
-@roles(*ALL_ROLES)
+@roles(*HANDLERS)  # not buyers: a label prints the customer's name and address
 @blp.response(200, content_type="application/pdf")
 def label(tracking_number: str) -> Any:
-    """The printable label of a shipment spareflow created a label for."""
+    """The printable label of a shipment spareflow created a label for (not for buyers: it
+    carries the customer's name and address)."""
     document, media_type = services().carriers.get_label(tracking_number)
     return Response(document, mimetype=media_type)

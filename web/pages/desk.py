@@ -287,7 +287,6 @@ def detail(number: str) -> ResponseReturnValue:
         clock=sla_clock(returns.levels, view.rma, services().clock.now()),
         format_left=format_left,
         mail_enabled=returns.messages is not None,
-        status_url=services().status_links.url(view.rma.number),
         allowed=allowed,
         forms=_action_forms(number),
         supervisor=_supervisor(),
@@ -316,6 +315,7 @@ ACTION_NAMES = {
     "carrier-event": _l("carrier event"),
     "reply": _l("reply"),
     "retry-refund": _l("send the refund again"),
+    "status-link": _l("send a new status page link"),
 }
 ACTIONS = set(ACTION_NAMES)
 #: What the desk may record by hand when the carrier confirms by phone or e-mail.
@@ -335,6 +335,8 @@ def act(number: str, action: str) -> ResponseReturnValue:
     forms = _action_forms(number)
     returns = services().returns
     try:
+        if action == "status-link":
+            return _new_status_link(number)
         if action == "authorise":
             form = forms["authorise"]
             if not form.validate_on_submit():
@@ -409,4 +411,28 @@ def act(number: str, action: str) -> ResponseReturnValue:
         flash(
             _("%(number)s: %(action)s done.", number=number, action=ACTION_NAMES[action]), "success"
         )
+    return redirect(url_for("desk.detail", number=number))
+
+
+def _new_status_link(number: str) -> ResponseReturnValue:
+    """Revoke the customer's status page links and make one new one (e-mailed if mail is on).
+
+    The link is shown once, here: only its hash is kept, so nobody can show it again.
+    """
+    link = services().status_links.rotate(_actor(), number)
+    if link.emailed:
+        message = _(
+            "%(number)s: a new status page link was e-mailed to the customer; earlier links "
+            "no longer work. The new link: %(url)s",
+            number=number,
+            url=link.url,
+        )
+    else:
+        message = _(
+            "%(number)s: earlier status page links no longer work. Give the customer the new "
+            "link (it is shown only now): %(url)s",
+            number=number,
+            url=link.url,
+        )
+    flash(message, "success")
     return redirect(url_for("desk.detail", number=number))

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -18,6 +27,20 @@ from web.extensions import services
 from web.pages.access import roles_required
 
 bp = Blueprint("messages_admin", __name__, url_prefix="/admin/messages")
+
+#: The e-mail's HTML, framed by the edit page: e-mails need inline styles, so this one answer
+#: allows them, inside a sandbox (no script at all, an origin of its own), framed only by us.
+PREVIEW_POLICY = "; ".join(
+    (
+        "default-src 'none'",
+        "style-src 'unsafe-inline'",
+        "img-src data:",
+        "base-uri 'none'",
+        "form-action 'none'",
+        "frame-ancestors 'self'",
+        "sandbox",
+    )
+)
 
 
 class TemplateForm(FlaskForm):
@@ -83,3 +106,22 @@ def reset(kind: str, language: str) -> ResponseReturnValue:
     _templates().reset(kind, language)
     flash(_("The template is back to the shipped text."), "success")
     return redirect(url_for("messages_admin.edit", kind=kind, language=language))
+
+
+@bp.post("/<kind>/<language>/preview")
+@roles_required(Role.ADMIN)
+def preview_html(kind: str, language: str) -> ResponseReturnValue:
+    """The HTML part of a previewed template, for the edit page's sandboxed frame."""
+    if kind not in KINDS or language not in LANGUAGES:
+        abort(404)
+    form = TemplateForm()
+    if not form.validate_on_submit():
+        abort(400)
+    source = {"subject": form.subject.data, "text": form.text.data, "html": form.html.data}
+    try:
+        rendered = _templates().preview(kind, language, source)
+    except InvalidInput as error:
+        return Response(error.message, status=422, mimetype="text/plain")
+    response = Response(rendered.html, mimetype="text/html")
+    response.headers["Content-Security-Policy"] = PREVIEW_POLICY  # kept by security_headers
+    return response

@@ -1,7 +1,7 @@
 """The customer's status page: no account, an unguessable link, nothing but their own return.
 
-The link carries the RMA number signed with the app's secret (``returns.messages.StatusLinks``).
-A wrong, tampered or expired link is a plain 404, the same as a page that never existed. The
+The link carries a random token of its own (``returns.status_links``: only its hash is kept).
+A wrong, revoked or expired link is a plain 404, the same as a page that never existed. The
 page shows the state, the parcels' carrier scans, the refund and the replacement, the printable
 return sheet and, once the return is closed, the follow-up question. No staff names, no
 internal notes, no other RMA. Rate-limited per client address.
@@ -19,7 +19,6 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
 from core.errors import DomainError, NotFound
-from returns.messages import status_page_open
 from returns.services import RmaView
 from returns.status import RmaStatus
 from web.extensions import limiter, services
@@ -73,17 +72,14 @@ def _rate_limit() -> str:
 
 
 def _view_or_404(token: str) -> RmaView:
+    # Unknown, revoked, or the return ended more than STATUS_PAGE_GRACE_DAYS ago: all one 404.
     number = services().status_links.number(token)
     if number is None:
         abort(404)
     try:
-        view = services().returns.get(number)
+        return services().returns.get(number)
     except NotFound:
         abort(404)
-    grace = int(current_app.config["STATUS_PAGE_GRACE_DAYS"])
-    if not status_page_open(view.rma, services().clock.now(), grace):
-        abort(404)
-    return view
 
 
 @bp.get("/<token>")

@@ -1,0 +1,24 @@
+// spareflow's page behaviour. The Content-Security-Policy forbids inline script, so pages
+// declare what they need with data- attributes and this file (loaded with defer) wires it up.
+(function () {
+  "use strict";
+
+  // <select data-autosubmit>: choosing an option sends the form (state filter, language).
+  document.querySelectorAll("select[data-autosubmit]").forEach(function (select) {
+    select.addEventListener("change", function () {
+      select.form.submit();
+    });
+  });
+
+  // <button data-print>: print the page (return sheets, pick lists, labels).
+  document.querySelectorAll("[data-print]").forEach(function (button) {
+    button.addEventListener("click", function () {
+      window.print();
+    });
+  });
+
+  // <form data-submit-on-load>: sent once the page is there (the e-mail preview's frame).
+  document.querySelectorAll("form[data-submit-on-load]").forEach(function (form) {
+    form.submit();
+  });
+})();
