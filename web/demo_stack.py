@@ -42,6 +42,13 @@ def run_demo(host: str, port: int, echo: Callable[[str], None]) -> None:
         "SPAREFLOW_SANDBOX_WEBHOOK_SECRET": os.environ.get("SPAREFLOW_SANDBOX_WEBHOOK_SECRET")
         or secrets.token_hex(16),
         "SPAREFLOW_SANDBOX_CARRIER_URL": f"http://127.0.0.1:{carrier_port}",
+        # The demo, and only the demo, ships parcels with the local sandbox carrier.
+        "SPAREFLOW_CARRIERS_SANDBOX": "true",
+        # Demo only (logged as such): secrets set on its admin page are encrypted with a key
+        # derived from the instance's SECRET_KEY. Production sets SPAREFLOW_ENCRYPTION_KEYS.
+        "SPAREFLOW_ENCRYPTION_KEY_FROM_SECRET_KEY": os.environ.get(
+            "SPAREFLOW_ENCRYPTION_KEY_FROM_SECRET_KEY", "true"
+        ),
         "SPAREFLOW_REFUNDS_API_BASE": f"http://127.0.0.1:{refunds_port}",
         "SPAREFLOW_REFUNDS_API_KEY": "sk_test_demo",
         # Customer and staff e-mails go to a local sink (kept in instance/demo-mail, a Maildir).

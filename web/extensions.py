@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -15,9 +16,15 @@ from flask_wtf import CSRFProtect
 from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from carriers.registry import LiveAdapters
+from carriers.registry import (
+    SECRET_SETTINGS,
+    LiveAdapters,
+    configured_providers,
+    sandbox_enabled,
+)
 from carriers.services import CarrierService
 from core.clock import Clock, SystemClock
+from core.crypto import SecretBox, SecretsError
 from core.db import make_engine, make_session_factory
 from core.mail import SmtpMailer, SmtpSettings
 from core.outbox import OutboxWorker
@@ -34,6 +41,8 @@ from returns.supply import RmaReturnSupply
 from web.auth.models import User
 from web.auth.service import AuthService
 from web.buying import BuyingServices, build_buying_services
+
+log = logging.getLogger(__name__)
 
 babel = Babel()
 login_manager = LoginManager()
@@ -67,17 +76,28 @@ class Services:
 
 
 def init_services(app: Flask, clock: Clock | None = None) -> Services:
-    engine = make_engine(app.config["DATABASE_URL"], echo=app.config["SQLALCHEMY_ECHO"])
-    session_factory = make_session_factory(engine)
-    clock = clock or app.config.get("CLOCK") or SystemClock()
-    settings = SettingsStore(session_factory, clock)
-    adapters = LiveAdapters(
-        LayeredSettings(app.config, settings),
-        version=lambda: tuple(sorted(settings.values().items())),
-    )
     apply_mode = app.config["CARRIER_EVENTS_APPLY"]
     if apply_mode not in ("on_receipt", "worker"):
         raise ValueError(f"CARRIER_EVENTS_APPLY is 'on_receipt' or 'worker', not {apply_mode!r}")
+    engine = make_engine(app.config["DATABASE_URL"], echo=app.config["SQLALCHEMY_ECHO"])
+    session_factory = make_session_factory(engine)
+    clock = clock or app.config.get("CLOCK") or SystemClock()
+    settings = SettingsStore(
+        session_factory, clock, SecretBox.from_settings(app.config), secret_names=SECRET_SETTINGS
+    )
+    if app.config.get("CHECK_SECRETS_AT_START", True):
+        # Stored secrets that cannot be read (no key, written before encryption) stop the
+        # start. The CLI checks in `serve` and `scheduler` only, so `db upgrade` and
+        # `secrets rotate` can repair what this refuses.
+        try:
+            settings.check_readable()
+        except SecretsError:
+            engine.dispose()
+            raise
+    layered = LayeredSettings(app.config, settings)
+    adapters = LiveAdapters(layered, version=lambda: tuple(sorted(settings.values().items())))
+    sandbox = sandbox_enabled(app.config)
+    _warn_about_carriers(app, settings.names(), sandbox)
     carriers = CarrierService(
         session_factory, clock, adapters, apply_on_receipt=apply_mode == "on_receipt"
     )
@@ -96,7 +116,9 @@ def init_services(app: Flask, clock: Clock | None = None) -> Services:
         carriers,
         StripeRefunds.from_settings(app.config),
         return_address=app.config.get("RETURNS_ADDRESS"),
-        default_return_carrier=app.config.get("RETURNS_CARRIER", "sandbox"),
+        # No default outside the demo: without a carrier that sells labels, authorising
+        # without a tracking number fails the label loudly (the desk is told).
+        default_return_carrier=app.config.get("RETURNS_CARRIER") or ("sandbox" if sandbox else ""),
         warehouse_addresses=app.config.get("WAREHOUSE_ADDRESSES"),
         levels=levels,
         messages=messages,
@@ -133,6 +155,28 @@ def init_services(app: Flask, clock: Clock | None = None) -> Services:
     )
     app.extensions["spareflow"] = services
     return services
+
+
+def _warn_about_carriers(app: Flask, stored: set[str], sandbox: bool) -> None:
+    """Say loudly at start-up when no real carrier can reach spareflow, or the sandbox is on."""
+    if sandbox:
+        if not app.config.get("TESTING"):
+            log.warning(
+                "CARRIERS_SANDBOX is on: labels and tracking come from the LOCAL SANDBOX "
+                "carrier. For the demo only; never in production."
+            )
+        return
+    if not configured_providers({**app.config, **dict.fromkeys(stored, "stored")}):
+        log.warning(
+            "NO CARRIER IS CONFIGURED: no provider secret or API key is set (SPAREFLOW_"
+            "EASYPOST_WEBHOOK_SECRET, ... or the admin page), so no carrier event can reach "
+            "spareflow and no return is ever picked up. See docs/carriers.md."
+        )
+    if not app.config.get("RETURNS_CARRIER"):
+        log.warning(
+            "RETURNS_CARRIER is not set: return labels cannot be bought; authorise returns "
+            "with the tracking number of a label bought elsewhere."
+        )
 
 
 def _staff_directory(session: Session, role: str) -> list[tuple[str, str]]:

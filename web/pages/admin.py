@@ -13,7 +13,8 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
 from carriers.registry import SECRET_SETTINGS
-from core.errors import DomainError
+from core.errors import DomainError, InvalidInput
+from core.settings import MIN_SECRET_LENGTH
 from web.auth.models import LANGUAGES, Role
 from web.extensions import services
 from web.i18n import LANGUAGE_NAMES
@@ -68,6 +69,7 @@ def index() -> ResponseReturnValue:
         plain=PlainForm(),
         new_secret=None,
         secrets=_secret_rows(),
+        min_secret_length=MIN_SECRET_LENGTH,
     )
 
 
@@ -142,6 +144,7 @@ def create_token() -> ResponseReturnValue:
                 plain=PlainForm(),
                 new_secret=secret,
                 secrets=_secret_rows(),
+        min_secret_length=MIN_SECRET_LENGTH,
             )
     return redirect(url_for("admin.index"))
 
@@ -186,17 +189,40 @@ def carrier_secrets() -> ResponseReturnValue:
     if not PlainForm().validate_on_submit():
         return redirect(url_for("admin.index"))
     store = services().settings
-    changed = []
+    changed, refused = [], []
     for name in SECRET_SETTINGS:
         value = (request.form.get(name) or "").strip()
-        if request.form.get(f"clear-{name}") == "1":
-            store.set(name, None, current_user.email)
-            changed.append(name)
-        elif value:
-            store.set(name, value[:500], current_user.email)
-            changed.append(name)
-    flash(
-        _("Updated: %(names)s.", names=", ".join(changed)) if changed else _("Nothing changed."),
-        "success",
-    )
+        try:
+            if request.form.get(f"clear-{name}") == "1":
+                store.set(name, None, current_user.email)
+                changed.append(name)
+            elif value:
+                store.set(name, value, current_user.email)
+                changed.append(name)
+        except InvalidInput as error:
+            refused.append(name)
+            if error.code == "secret_too_short":
+                flash(
+                    _(
+                        "%(name)s not changed: a secret must be at least %(count)d characters.",
+                        name=name,
+                        count=MIN_SECRET_LENGTH,
+                    ),
+                    "error",
+                )
+            elif error.code == "no_encryption_key":
+                flash(
+                    _(
+                        "%(name)s not changed: secrets are stored encrypted, and no key is "
+                        "configured (SPAREFLOW_ENCRYPTION_KEYS).",
+                        name=name,
+                    ),
+                    "error",
+                )
+            else:
+                flash(error.message, "error")
+    if changed:
+        flash(_("Updated: %(names)s.", names=", ".join(changed)), "success")
+    elif not refused:
+        flash(_("Nothing changed."), "success")
     return redirect(url_for("admin.index") + "#carrier-secrets")

@@ -1,0 +1,59 @@
+"""stored secrets encrypted at rest
+
+Settings stored before encryption existed (plain text carrier secrets) are encrypted with the
+newest key of SPAREFLOW_ENCRYPTION_KEYS. Without a key the upgrade stops and says so, rather
+than leave a secret in clear that the application then refuses to read.
+
+Revision ID: 0013
+Revises: 0009
+Create Date: 2026-12-05
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+from cryptography.fernet import Fernet, MultiFernet
+
+revision: str = "0013"
+down_revision: str | None = "0009"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+# A frozen copy of core.crypto.PREFIX.
+PREFIX = "fernet:"
+settings = sa.table("settings", sa.column("name", sa.String), sa.column("value", sa.Text))
+
+
+def _encrypt(plaintext: str) -> str:
+    box = op.get_context().config.attributes.get("secret_box") if op.get_context().config else None
+    if box is not None:  # `spareflow db upgrade` passes the app's SecretBox
+        return str(box.encrypt(plaintext))
+    keys = [k.strip() for k in os.environ.get("SPAREFLOW_ENCRYPTION_KEYS", "").split(",")]
+    keys = [k for k in keys if k]
+    if not keys:
+        raise RuntimeError(
+            "Stored settings hold secrets in plain text: set SPAREFLOW_ENCRYPTION_KEYS "
+            "(`spareflow secrets generate-key` prints a key) and run `spareflow db upgrade` "
+            "again; it encrypts them."
+        )
+    return PREFIX + MultiFernet([Fernet(k) for k in keys]).encrypt(plaintext.encode()).decode()
+
+
+def upgrade() -> None:
+    bind = op.get_bind()
+    rows = bind.execute(sa.select(settings.c.name, settings.c.value)).all()
+    for name, value in rows:
+        if not value.startswith(PREFIX):
+            bind.execute(
+                settings.update().where(settings.c.name == name).values(value=_encrypt(value))
+            )
+
+
+def downgrade() -> None:
+    # Decrypting back to plain text would put secrets in clear: a downgrade keeps them sealed
+    # (the older code then cannot read them; set them again there if you must go back).
+    pass
