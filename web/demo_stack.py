@@ -35,9 +35,10 @@ def _wait_until_up(url: str, seconds: float = 30) -> None:
     raise RuntimeError(f"{url} did not come up")
 
 
-def run_demo(host: str, port: int, echo: Callable[[str], None]) -> None:
+def demo_environment(host: str, port: int) -> dict[str, str]:
+    """The environment of every demo process: the sandboxes wired in, on loopback."""
     carrier_port, refunds_port, smtp_port = port + 81, port + 82, port + 25
-    env = {
+    return {
         **os.environ,
         "SPAREFLOW_SANDBOX_WEBHOOK_SECRET": os.environ.get("SPAREFLOW_SANDBOX_WEBHOOK_SECRET")
         or secrets.token_hex(16),
@@ -60,6 +61,11 @@ def run_demo(host: str, port: int, echo: Callable[[str], None]) -> None:
             "SPAREFLOW_RETURNS_ADDRESS", json.dumps(DEMO_RETURN_ADDRESS)
         ),
     }
+
+
+def run_demo(host: str, port: int, echo: Callable[[str], None]) -> None:
+    carrier_port, refunds_port, smtp_port = port + 81, port + 82, port + 25
+    env = demo_environment(host, port)
     webhook_url = f"http://127.0.0.1:{port}/webhooks/carriers/sandbox"
     commands = [
         (

@@ -90,13 +90,17 @@ def test_the_raw_row_never_holds_the_secret_yet_a_webhook_signed_with_it_is_veri
     # Not even a recognisable piece of it (Fernet output is random-looking base64).
     assert STORED_SECRET[6:20] not in stored
     assert post_sandbox_webhook(app, clock, STORED_SECRET).status_code == 200
-    assert post_sandbox_webhook(app, clock, "whsec_somebody_elses_secret", "SBX2").status_code == 401
+    assert (
+        post_sandbox_webhook(app, clock, "whsec_somebody_elses_secret", "SBX2").status_code == 401
+    )
 
 
 def test_a_change_is_audited_without_the_value(app: Any, admin_client: Any) -> None:
     set_secret(admin_client, "EASYPOST_API_KEY", "EZAK_a_long_enough_api_key")
     with app.extensions["spareflow"].session_factory() as session:
-        entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "secret.changed")).one()
+        entry = session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "secret.changed")
+        ).one()
     assert (entry.actor, entry.target_type, entry.target) == (
         "root@test.example",
         "setting",
@@ -106,16 +110,12 @@ def test_a_change_is_audited_without_the_value(app: Any, admin_client: Any) -> N
 
 
 def test_a_short_secret_is_refused_with_a_form_error(app: Any, admin_client: Any) -> None:
-    page = set_secret(admin_client, "SFEXPRESS_WEBHOOK_TOKEN", "short-token").get_data(
-        as_text=True
-    )
+    page = set_secret(admin_client, "SFEXPRESS_WEBHOOK_TOKEN", "short-token").get_data(as_text=True)
     assert "must be at least 16 characters" in page
     assert "SFEXPRESS_WEBHOOK_TOKEN" not in raw_settings(app)
 
 
-def test_without_a_key_nothing_is_stored(
-    database_url: str, tmp_path: Path, clock: Any
-) -> None:
+def test_without_a_key_nothing_is_stored(database_url: str, tmp_path: Path, clock: Any) -> None:
     app = app_with(database_url, tmp_path, clock)
     try:
         app.extensions["spareflow"].auth.create_user("root@test.example", Role.ADMIN, PASSWORD)

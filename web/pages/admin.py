@@ -144,7 +144,7 @@ def create_token() -> ResponseReturnValue:
                 plain=PlainForm(),
                 new_secret=secret,
                 secrets=_secret_rows(),
-        min_secret_length=MIN_SECRET_LENGTH,
+                min_secret_length=MIN_SECRET_LENGTH,
             )
     return redirect(url_for("admin.index"))
 
