@@ -271,6 +271,17 @@ def secrets_rotate() -> None:
     click.echo(f"Re-encrypted {count} stored secret(s) under the newest key.")
 
 
+@main.command("prune")
+@with_appcontext
+def prune() -> None:
+    """Delete logs older than their retention (webhook deliveries; sent e-mails' contents).
+
+    The scheduler does this nightly; records (RMAs, refunds, the audit log) are never pruned.
+    """
+    counts = services().pruner.prune()
+    click.echo("Pruned " + ", ".join(f"{n} {name.replace('_', ' ')}" for name, n in counts.items()))
+
+
 # --- sandboxes ---------------------------------------------------------------------------
 
 

@@ -22,16 +22,18 @@ from carriers.registry import (
     configured_providers,
     sandbox_enabled,
 )
+from carriers.retention import prune_webhook_deliveries
 from carriers.services import CarrierService
 from core.clock import Clock, SystemClock
 from core.crypto import SecretBox, SecretsError
 from core.db import make_engine, make_session_factory
 from core.mail import SmtpMailer, SmtpSettings
 from core.outbox import OutboxWorker
+from core.retention import Pruner, PruneStep, Retention, scrub_sent_emails
 from core.settings import LayeredSettings, SettingsStore
 from inventory.services import InventoryService
 from returns.escalation import ServiceLevelMonitor
-from returns.messages import Messages, StatusLinks
+from returns.messages import EMAIL_TOPIC, Messages, StatusLinks
 from returns.metrics import MetricsService
 from returns.policy import ReturnPolicy
 from returns.refunds import StripeRefunds
@@ -69,6 +71,7 @@ class Services:
     status_links: StatusLinks
     outbox: OutboxWorker
     buying: BuyingServices
+    pruner: Pruner
 
     def ping_database(self) -> None:
         with self.engine.connect() as connection:
@@ -79,6 +82,7 @@ def init_services(app: Flask, clock: Clock | None = None) -> Services:
     apply_mode = app.config["CARRIER_EVENTS_APPLY"]
     if apply_mode not in ("on_receipt", "worker"):
         raise ValueError(f"CARRIER_EVENTS_APPLY is 'on_receipt' or 'worker', not {apply_mode!r}")
+    retention = Retention.from_settings(app.config)  # a bad value stops here, before any engine
     engine = make_engine(app.config["DATABASE_URL"], echo=app.config["SQLALCHEMY_ECHO"])
     session_factory = make_session_factory(engine)
     clock = clock or app.config.get("CLOCK") or SystemClock()
@@ -152,9 +156,24 @@ def init_services(app: Flask, clock: Clock | None = None) -> Services:
             lease=timedelta(seconds=float(app.config.get("OUTBOX_LEASE_SECONDS", 120))),
         ),
         buying=build_buying_services(app.config, session_factory, clock, returns=RmaReturnSupply()),
+        pruner=_pruner(retention, session_factory, clock),
     )
     app.extensions["spareflow"] = services
     return services
+
+
+def _pruner(retention: Retention, session_factory: sessionmaker[Session], clock: Clock) -> Pruner:
+    """What is pruned and when (core/retention.py says why these, and nothing else)."""
+    return Pruner(
+        session_factory,
+        clock,
+        [
+            PruneStep(
+                "webhook_deliveries", retention.webhook_deliveries_days, prune_webhook_deliveries
+            ),
+            PruneStep("sent_emails", retention.outbox_done_days, scrub_sent_emails([EMAIL_TOPIC])),
+        ],
+    )
 
 
 def _warn_about_carriers(app: Flask, stored: set[str], sandbox: bool) -> None:

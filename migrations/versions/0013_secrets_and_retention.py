@@ -1,4 +1,4 @@
-"""stored secrets encrypted at rest
+"""stored secrets encrypted at rest; retention (outbox.pruned_at, carrier events by delivery)
 
 Settings stored before encryption existed (plain text carrier secrets) are encrypted with the
 newest key of SPAREFLOW_ENCRYPTION_KEYS. Without a key the upgrade stops and says so, rather
@@ -17,6 +17,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 from cryptography.fernet import Fernet, MultiFernet
+
+import core.db
 
 revision: str = "0013"
 down_revision: str | None = "0009"
@@ -44,6 +46,12 @@ def _encrypt(plaintext: str) -> str:
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("outbox", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("pruned_at", core.db.UTCDateTime(timezone=True), nullable=True)
+        )
+    with op.batch_alter_table("carrier_events", schema=None) as batch_op:
+        batch_op.create_index("ix_carrier_events_delivery_id", ["delivery_id"], unique=False)
     bind = op.get_bind()
     rows = bind.execute(sa.select(settings.c.name, settings.c.value)).all()
     for name, value in rows:
@@ -54,6 +62,10 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("carrier_events", schema=None) as batch_op:
+        batch_op.drop_index("ix_carrier_events_delivery_id")
+    with op.batch_alter_table("outbox", schema=None) as batch_op:
+        batch_op.drop_column("pruned_at")
     # Decrypting back to plain text would put secrets in clear: a downgrade keeps them sealed
     # (the older code then cannot read them; set them again there if you must go back).
     pass
