@@ -218,3 +218,21 @@ def test_the_migration_encrypts_plain_text_secrets_and_refuses_without_a_key(
         value = connection.execute(text("SELECT value FROM settings")).scalar_one()
     engine.dispose()
     assert "EZAK" not in value and box.decrypt(value) == "EZAK_plain_text_from_before"
+
+
+def test_a_plain_setting_change_is_audited_with_old_and_new_values(app: Any) -> None:
+    store = app.extensions["spareflow"].settings
+    store.set("STATUS_PAGE_GRACE_DAYS", "45", "root@test.example")
+    store.set("STATUS_PAGE_GRACE_DAYS", "60", "root@test.example")
+    assert store.values()["STATUS_PAGE_GRACE_DAYS"] == "60"
+    assert raw_settings(app)["STATUS_PAGE_GRACE_DAYS"].startswith("fernet:")
+    with app.extensions["spareflow"].session_factory() as session:
+        first, second = session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "setting.changed").order_by(AuditEntry.id)
+        )
+    assert (first.details["old"], first.details["new"]) == (None, "45")
+    assert (second.details["old"], second.details["new"], second.target) == (
+        "45",
+        "60",
+        "STATUS_PAGE_GRACE_DAYS",
+    )
