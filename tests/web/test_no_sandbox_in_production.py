@@ -95,3 +95,13 @@ def test_the_demo_turns_the_sandbox_on_and_says_it_is_the_demo(
     messages = [r.getMessage() for r in caplog.records]
     assert any("LOCAL SANDBOX" in text for text in messages)
     assert any("DERIVED FROM SECRET_KEY" in text for text in messages)
+
+
+def test_the_admin_page_offers_no_sandbox_secret(app: Any) -> None:
+    from tests.web.test_pages import PASSWORD, sign_in
+
+    app.extensions["spareflow"].auth.create_user("root@test.example", Role.ADMIN, PASSWORD)
+    client = app.test_client()
+    sign_in(client, "root@test.example", PASSWORD)
+    page = client.get("/admin").get_data(as_text=True)
+    assert "EASYPOST_WEBHOOK_SECRET" in page and "SANDBOX_WEBHOOK_SECRET" not in page

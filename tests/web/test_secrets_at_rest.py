@@ -121,6 +121,7 @@ def test_without_a_key_nothing_is_stored(database_url: str, tmp_path: Path, cloc
         app.extensions["spareflow"].auth.create_user("root@test.example", Role.ADMIN, PASSWORD)
         client = app.test_client()
         sign_in(client, "root@test.example", PASSWORD)
+        assert 'id="no-encryption-key"' in client.get("/admin").get_data(as_text=True)
         page = set_secret(client, "SHIPPO_WEBHOOK_TOKEN", "a-long-shippo-token-value")
         assert "no key is configured (SPAREFLOW_ENCRYPTION_KEYS)" in page.get_data(as_text=True)
         assert raw_settings(app) == {}

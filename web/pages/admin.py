@@ -12,7 +12,7 @@ from wtforms import EmailField, PasswordField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
-from carriers.registry import SECRET_SETTINGS
+from carriers.registry import SECRET_SETTINGS, sandbox_enabled
 from core.errors import DomainError, InvalidInput
 from core.settings import MIN_SECRET_LENGTH
 from web.auth.models import LANGUAGES, Role
@@ -70,6 +70,7 @@ def index() -> ResponseReturnValue:
         new_secret=None,
         secrets=_secret_rows(),
         min_secret_length=MIN_SECRET_LENGTH,
+        can_store_secrets=services().settings.box is not None,
     )
 
 
@@ -145,6 +146,7 @@ def create_token() -> ResponseReturnValue:
                 new_secret=secret,
                 secrets=_secret_rows(),
                 min_secret_length=MIN_SECRET_LENGTH,
+                can_store_secrets=services().settings.box is not None,
             )
     return redirect(url_for("admin.index"))
 
@@ -168,7 +170,10 @@ def revoke_token(token_id: int) -> ResponseReturnValue:
 def _secret_rows() -> list[dict[str, object]]:
     stored = services().settings.describe()
     rows = []
+    sandbox = sandbox_enabled(current_app.config)
     for name, label in SECRET_SETTINGS.items():
+        if name.startswith("SANDBOX_") and not sandbox and name not in stored:
+            continue  # the sandbox carrier exists only in the demo and tests
         if name in stored:
             who, when = stored[name]
             source = _(
