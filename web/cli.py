@@ -423,6 +423,7 @@ def outbox() -> None:
 @with_appcontext
 def outbox_drain(limit: int, loop: bool, interval: float) -> None:
     """Carry out due messages now (the scheduler does this every few seconds)."""
+    _check_secrets()
     worker = services().outbox
     if not loop:
         click.echo(f"Attempted {worker.drain(limit)} message(s).")
@@ -447,6 +448,7 @@ def carriers() -> None:
 @with_appcontext
 def carriers_apply_events(limit: int, retry_failed: bool, loop: bool, interval: float) -> None:
     """Apply stored carrier events now (the scheduler does this every two seconds)."""
+    _check_secrets()
     spareflow = services().carriers
     if retry_failed:
         click.echo(f"{spareflow.retry_failed()} failed event(s) back in the queue.")

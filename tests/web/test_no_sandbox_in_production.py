@@ -105,3 +105,29 @@ def test_the_admin_page_offers_no_sandbox_secret(app: Any) -> None:
     sign_in(client, "root@test.example", PASSWORD)
     page = client.get("/admin").get_data(as_text=True)
     assert "EASYPOST_WEBHOOK_SECRET" in page and "SANDBOX_WEBHOOK_SECRET" not in page
+
+
+def test_a_return_authorised_without_a_tracking_number_gets_no_sandbox_label(
+    app: Any, client: Any, role_headers: Any
+) -> None:
+    from sqlalchemy import select
+
+    from carriers.models import Shipment
+    from core.outbox import OutboxMessage, OutboxStatus
+    from tests.web.test_api_returns import INTAKE
+
+    spareflow = app.extensions["spareflow"]
+    spareflow.inventory.create_location(code="MAIN/A-01-01")
+    spareflow.inventory.create_part(sku="FAN-80", name="Cooling fan 80mm")
+    desk = role_headers[Role.SERVICE_DESK]
+    number = client.post("/api/v1/returns", headers=desk, json=INTAKE).json["rma_number"]
+    authorised = client.post(f"/api/v1/returns/{number}/authorise", headers=desk, json={})
+    assert authorised.status_code == 200, authorised.json
+    spareflow.outbox.drain()
+    with spareflow.session_factory() as session:
+        label = session.scalars(
+            select(OutboxMessage).where(OutboxMessage.key == f"return-label:{number}")
+        ).one()
+        assert session.scalars(select(Shipment)).all() == []
+    assert label.status is OutboxStatus.FAILED
+    assert "SPAREFLOW_RETURNS_CARRIER" in (label.last_error or "")
