@@ -182,9 +182,11 @@ def test_a_plain_text_row_from_before_stops_the_start_until_rotate_encrypts_it(
         database_url, tmp_path, clock, ENCRYPTION_KEYS=OLD_KEY, CHECK_SECRETS_AT_START=False
     )
     try:
-        result = repair.test_cli_runner().invoke(
-            main, ["secrets", "rotate"], obj=ScriptInfo(create_app=lambda: repair)
-        )
+        runner, info = repair.test_cli_runner(), ScriptInfo(create_app=lambda: repair)
+        for command in (["scheduler"], ["outbox", "drain"]):  # long-running workers refuse
+            refused = runner.invoke(main, command, obj=info)
+            assert refused.exit_code == 1 and "spareflow secrets rotate" in refused.output
+        result = runner.invoke(main, ["secrets", "rotate"], obj=info)
         assert result.exit_code == 0, result.output
     finally:
         repair.extensions["spareflow"].engine.dispose()
