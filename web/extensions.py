@@ -91,8 +91,9 @@ def init_services(app: Flask, clock: Clock | None = None) -> Services:
     )
     if app.config.get("CHECK_SECRETS_AT_START", True):
         # Stored secrets that cannot be read (no key, written before encryption) stop the
-        # start. The CLI checks in `serve` and `scheduler` only, so `db upgrade` and
-        # `secrets rotate` can repair what this refuses.
+        # start. The CLI checks only in the commands that serve or work (`serve`, `scheduler`,
+        # `outbox drain`, `carriers apply-events`), so `db upgrade` and `secrets rotate` can
+        # repair what this refuses.
         try:
             settings.check_readable()
         except SecretsError:
