@@ -168,3 +168,27 @@ def test_a_retention_below_one_day_stops_the_start(database_url: str) -> None:
                 "RETENTION_WEBHOOK_DELIVERIES_DAYS": 0,
             }
         )
+
+
+def test_two_schedulers_pruning_at_once_prune_each_row_once(app: Any, clock: Any) -> None:
+    import threading
+
+    seed(app, clock)
+    pruner = app.extensions["spareflow"].pruner
+    results: list[dict[str, int]] = []
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            results.append(pruner.prune(batch=1))
+        except BaseException as error:  # reported by the assertion below
+            errors.append(error)
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == []
+    assert sum(r["webhook_deliveries"] for r in results) == 2
+    assert sum(r["sent_emails"] for r in results) == 1
