@@ -122,6 +122,8 @@ class CarrierEventRecord(Base):
     __table_args__ = (
         Index("ix_carrier_events_tracking_number_outcome", "tracking_number", "outcome"),
         Index("ix_carrier_events_shipment_id", "shipment_id"),
+        # Pruning old deliveries finds the events that point at them (carriers/retention.py).
+        Index("ix_carrier_events_delivery_id", "delivery_id"),
         # The appliers' queue: small, because events leave it within seconds.
         Index(
             "ix_carrier_events_pending",

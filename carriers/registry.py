@@ -1,4 +1,9 @@
-"""Which adapters exist, built from configuration."""
+"""Which adapters exist, built from configuration.
+
+The local sandbox carrier (``spareflow sandbox carrier``) is an adapter only where the demo or
+a test turns it on (``CARRIERS_SANDBOX=true``): in production a label or a shipment can never
+quietly go to it.
+"""
 
 from __future__ import annotations
 
@@ -24,21 +29,53 @@ SECRET_SETTINGS = {
     "SFEXPRESS_WEBHOOK_TOKEN": "SF Express: ?token= in the route-push URL",
 }
 
-ADAPTER_CLASSES = (
-    SandboxAdapter,
+#: Turns the local sandbox carrier on (``spareflow demo`` and tests set it).
+SANDBOX_SETTING = "CARRIERS_SANDBOX"
+
+#: The settings that make each real provider usable (any one of them is enough).
+PROVIDER_SETTINGS = {
+    "easypost": ("EASYPOST_WEBHOOK_SECRET", "EASYPOST_API_KEY"),
+    "aftership": ("AFTERSHIP_WEBHOOK_SECRET",),
+    "shippo": ("SHIPPO_WEBHOOK_SECRET", "SHIPPO_WEBHOOK_TOKEN"),
+    "sfexpress": ("SFEXPRESS_WEBHOOK_TOKEN",),
+}
+
+REAL_ADAPTER_CLASSES = (
     EasyPostAdapter,
     AfterShipAdapter,
     ShippoAdapter,
     SFExpressAdapter,
 )
+ADAPTER_CLASSES = (SandboxAdapter, *REAL_ADAPTER_CLASSES)
+
+
+def sandbox_enabled(settings: Mapping[str, object]) -> bool:
+    """Whether ``CARRIERS_SANDBOX`` is on (true, "true", "1", "yes")."""
+    value = settings.get(SANDBOX_SETTING)
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes", "on")
+    return bool(value)
+
+
+def configured_providers(settings: Mapping[str, object]) -> list[str]:
+    """The real providers that have a secret or key configured (stored or from the config)."""
+    return [
+        name
+        for name, keys in PROVIDER_SETTINGS.items()
+        if any(settings.get(key) not in (None, "") for key in keys)
+    ]
 
 
 def build_adapters(
     settings: Mapping[str, object], http: httpx.Client | None = None
 ) -> dict[str, CarrierAdapter]:
-    """One adapter per provider, keyed by the name used in ``/webhooks/carriers/<name>``."""
+    """One adapter per provider, keyed by the name used in ``/webhooks/carriers/<name>``.
+
+    The sandbox carrier is among them only when ``CARRIERS_SANDBOX`` is on.
+    """
     client = http or httpx.Client(timeout=httpx.Timeout(10.0, connect=5.0))
-    return {cls.name: cls(settings, http=client) for cls in ADAPTER_CLASSES}
+    classes = ADAPTER_CLASSES if sandbox_enabled(settings) else REAL_ADAPTER_CLASSES
+    return {cls.name: cls(settings, http=client) for cls in classes}
 
 
 class LiveAdapters(Mapping[str, CarrierAdapter]):

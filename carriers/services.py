@@ -49,7 +49,12 @@ class UnknownCarrier(NotFound):
     code = "unknown_carrier"
 
     def __init__(self, name: str):
-        super().__init__(f"No carrier adapter named {name!r}.", carrier=name)
+        super().__init__(
+            f"No carrier adapter named {name!r}."
+            if name
+            else "No carrier is configured for this (set SPAREFLOW_RETURNS_CARRIER).",
+            carrier=name,
+        )
 
 
 class ShipmentNotFound(NotFound):

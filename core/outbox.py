@@ -53,6 +53,9 @@ class OutboxMessage(Base):
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: When retention emptied a sent e-mail's payload (core/retention.py); the row and its key
+    #: stay, so the same e-mail is never sent twice.
+    pruned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class PermanentFailure(Exception):

@@ -6,11 +6,13 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Select, case, func, or_, select
 from sqlalchemy.orm import Session
 
+from core import audit
 from core.clock import Clock
 from core.errors import InvalidInput
 from inventory.errors import (
@@ -196,7 +198,13 @@ def get_part(session: Session, sku: str) -> Part:
     return part
 
 
-def update_part(session: Session, clock: Clock, sku: str, changes: dict[str, Any]) -> Part:
+def update_part(
+    session: Session,
+    clock: Clock,
+    sku: str,
+    changes: dict[str, Any],
+    actor: str = audit.SYSTEM_ACTOR,
+) -> Part:
     part = get_part(session, sku)
     changes = dict(changes)
     if "supplier" in changes:
@@ -207,11 +215,34 @@ def update_part(session: Session, clock: Clock, sku: str, changes: dict[str, Any
         raise TypeError(f"unknown part fields: {sorted(unknown)}")
     if "barcode" in changes:
         _check_barcode_free(session, changes["barcode"], part.id)
+    old_cost = part.unit_cost
     for name, value in changes.items():
         setattr(part, name, value)
     part.updated_at = clock.now()
+    record_price_change(session, part, old_cost, actor, clock.now())
     session.flush()
     return part
+
+
+def record_price_change(
+    session: Session, part: Part, old_cost: Decimal, actor: str, at: datetime
+) -> None:
+    """Audit ``part.price_changed`` when the unit cost differs from ``old_cost``.
+
+    A new part's first price is not a change (it shows on the part itself).
+    """
+    new_cost = part.unit_cost
+    if Decimal(old_cost) == Decimal(new_cost):
+        return
+    audit.record(
+        session,
+        at=at,
+        actor=actor,
+        action="part.price_changed",
+        target_type="part",
+        target=part.sku,
+        details={"old_unit_cost": old_cost, "new_unit_cost": new_cost},
+    )
 
 
 @dataclass(frozen=True)

@@ -289,7 +289,12 @@ class InventorySheetService(_Service):
                 uow.session, SheetKind.CATALOGUE, sheet.export_id, actor, data, filename
             )
             result = sheet_imports.import_catalogue(
-                uow.session, self.clock, sheet.rows, list(sheet.problems), sheet_order=order
+                uow.session,
+                self.clock,
+                sheet.rows,
+                list(sheet.problems),
+                sheet_order=order,
+                actor=actor,
             )
             record.summary = (
                 f"{result.created} created, {result.updated} updated, {result.unchanged} unchanged"

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from core.audit import SYSTEM_ACTOR
 from core.clock import Clock, SystemClock
 from core.db import UnitOfWork, block_writers, read_one_snapshot
 from inventory import catalog, ledger, verify
@@ -63,9 +64,12 @@ class InventoryService:
             uow.commit()
             return catalog.PartStock(part, 0, 0, 0)
 
-    def update_part(self, sku: str, changes: dict[str, Any]) -> catalog.PartStock:
+    def update_part(
+        self, sku: str, changes: dict[str, Any], actor: str = SYSTEM_ACTOR
+    ) -> catalog.PartStock:
+        """Change a part; a changed unit cost is audited (``part.price_changed``) as ``actor``."""
         with self._uow() as uow:
-            part = catalog.update_part(uow.session, self.clock, sku, changes)
+            part = catalog.update_part(uow.session, self.clock, sku, changes, actor)
             uow.commit()
             return catalog.part_stock(uow.session, part)
 

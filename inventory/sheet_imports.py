@@ -15,10 +15,12 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from core.audit import SYSTEM_ACTOR
 from core.clock import Clock
 from core.errors import DomainError
 from core.spreadsheets import Problem, SpreadsheetRejected, rejected
 from inventory import ledger
+from inventory.catalog import record_price_change
 from inventory.ledger import Who
 from inventory.models import Location, Part, StockLevel, StockMove, Supplier, sku_key
 from inventory.po_status import ReorderMethod
@@ -163,6 +165,7 @@ def import_catalogue(
     problems: list[Problem],
     *,
     sheet_order: Sequence[str] = (),
+    actor: str = SYSTEM_ACTOR,
 ) -> CatalogueResult:
     """Create the parts that are new and change the ones that differ. A blank cell means
     the field's empty or default value; a column left out of the sheet is left alone."""
@@ -260,6 +263,7 @@ def import_catalogue(
                 new_policies.append((part, wanted))
             continue
         changed = False
+        old_cost = part.unit_cost
         for name in PART_COLUMNS:
             if name in fields and getattr(part, name) != fields[name]:
                 setattr(part, name, fields[name])
@@ -281,6 +285,7 @@ def import_catalogue(
             changed = True
         if changed:
             part.updated_at = now
+            record_price_change(session, part, old_cost, actor, now)
             updated += 1
         else:
             unchanged += 1

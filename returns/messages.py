@@ -31,6 +31,7 @@ from markupsafe import escape
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core import audit
 from core.clock import Clock
 from core.db import UnitOfWork
 from core.errors import InvalidInput
@@ -489,6 +490,7 @@ class MessageTemplates:
                     MessageTemplate.kind == kind, MessageTemplate.language == language
                 )
             ).first()
+            old_subject = edited.subject if edited is not None else None
             if edited is None:
                 edited = MessageTemplate(kind=kind, language=language)
                 uow.session.add(edited)
@@ -498,17 +500,43 @@ class MessageTemplates:
                 source["html"],
             )
             edited.updated_by, edited.updated_at = actor, self.clock.now()
+            audit.record(
+                uow.session,
+                at=self.clock.now(),
+                actor=actor,
+                action="template.changed",
+                target_type="message_template",
+                target=f"{kind}/{language}",
+                details={
+                    "change": "edited",
+                    "old_subject": old_subject,
+                    "new_subject": source["subject"],
+                },
+            )
             uow.commit()
 
-    def reset(self, kind: str, language: str) -> None:
+    def reset(self, kind: str, language: str, actor: str = audit.SYSTEM_ACTOR) -> None:
+        """Back to the shipped text (an edited template is removed; audited as ``actor``)."""
         self._known(kind, language)
         with UnitOfWork(self.session_factory) as uow:
+            removed = []
             for edited in uow.session.scalars(
                 select(MessageTemplate).where(
                     MessageTemplate.kind == kind, MessageTemplate.language == language
                 )
             ):
+                removed.append(edited.subject)
                 uow.session.delete(edited)
+            if removed:
+                audit.record(
+                    uow.session,
+                    at=self.clock.now(),
+                    actor=actor,
+                    action="template.changed",
+                    target_type="message_template",
+                    target=f"{kind}/{language}",
+                    details={"change": "reset", "old_subject": removed[0], "new_subject": None},
+                )
             uow.commit()
 
     @staticmethod

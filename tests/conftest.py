@@ -188,6 +188,10 @@ def app(
             "CLOCK": clock,
             "LOG_LEVEL": "WARNING",
             "SANDBOX_WEBHOOK_SECRET": SANDBOX_SECRET,
+            # The tests' carrier is the local sandbox; production never has it.
+            "CARRIERS_SANDBOX": True,
+            # Tests only: stored secrets are encrypted with a key derived from SECRET_KEY.
+            "ENCRYPTION_KEY_FROM_SECRET_KEY": True,
             "RETURNS_ADDRESS": RETURN_ADDRESS,
             # Configured explicitly (spareflow never falls back to a sandbox); nothing listens
             # there, so a refund these apps send fails. Tests that need one serve a sandbox.

@@ -39,6 +39,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from web.pages import (
         account,
         admin,
+        audit,
         buying,
         desk,
         inventory,
@@ -80,6 +81,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(buying.bp)
     app.register_blueprint(desk.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(audit.bp)
     app.register_blueprint(account.bp)
     app.register_blueprint(warehouse.bp)
     app.register_blueprint(status.bp)

@@ -10,9 +10,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import click
-from flask import current_app
+from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
+from core.crypto import SecretBox, SecretsError
 from core.errors import DomainError
 from web import create_app, database
 from web.auth.models import Role
@@ -26,9 +27,22 @@ def _fail(error: DomainError) -> None:
     raise click.ClickException(error.message)
 
 
+def _create_cli_app() -> Flask:
+    # Commands such as `db upgrade` and `secrets rotate` must run where stored secrets cannot
+    # be read yet (that is what they mend); `serve` and `scheduler` check for themselves.
+    return create_app({"CHECK_SECRETS_AT_START": False})
+
+
+def _check_secrets() -> None:
+    try:
+        services().settings.check_readable()
+    except SecretsError as error:
+        raise click.ClickException(str(error)) from None
+
+
 @click.group(
     cls=FlaskGroup,
-    create_app=create_app,
+    create_app=_create_cli_app,
     add_version_option=False,
     help="spareflow: spare-parts inventory and returns.",
 )
@@ -50,7 +64,10 @@ def db() -> None:
 def db_upgrade(revision: str) -> None:
     """Migrate the database to REVISION (default: the latest)."""
     url = current_app.config["DATABASE_URL"]
-    database.upgrade(url, revision)
+    try:
+        database.upgrade(url, revision, secret_box=services().settings.box)
+    except SecretsError as error:
+        raise click.ClickException(str(error)) from None
     click.echo(
         f"Database at {services().engine.url.render_as_string(hide_password=True)} "
         f"is at revision {database.current_revision(services().engine)}."
@@ -260,6 +277,7 @@ def serve(host: str, port: int, threads: int) -> None:
     """Serve spareflow with waitress (production: gunicorn 'web:create_app()')."""
     from waitress import serve as waitress_serve
 
+    _check_secrets()
     click.echo(f"spareflow is running at http://{host}:{port}/  (Ctrl+C stops it)")
     waitress_serve(current_app._get_current_object(), host=host, port=port, threads=threads)  # type: ignore[attr-defined]
 
@@ -270,12 +288,52 @@ def scheduler() -> None:
     """Run the periodic jobs (APScheduler) in the foreground."""
     from web.scheduler import build_scheduler
 
+    _check_secrets()
     sched = build_scheduler(current_app._get_current_object())  # type: ignore[attr-defined]
     for job in sched.get_jobs():
         click.echo(f"job {job.id}: {job.trigger}")
     click.echo("scheduler running (Ctrl+C stops it)")
     with contextlib.suppress(KeyboardInterrupt, SystemExit):
         sched.start()
+
+
+# --- secrets and logs --------------------------------------------------------------------
+
+
+@main.group()
+def secrets() -> None:
+    """Secrets stored in the database, encrypted with SPAREFLOW_ENCRYPTION_KEYS."""
+
+
+@secrets.command("generate-key")
+def secrets_generate_key() -> None:
+    """Print a new Fernet key (put it first in SPAREFLOW_ENCRYPTION_KEYS)."""
+    click.echo(SecretBox.generate_key())
+
+
+@secrets.command("rotate")
+@with_appcontext
+def secrets_rotate() -> None:
+    """Re-encrypt every stored secret under the newest key (and encrypt any plain text ones).
+
+    Afterwards the older keys can be removed from SPAREFLOW_ENCRYPTION_KEYS.
+    """
+    try:
+        count = services().settings.rotate()
+    except SecretsError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"Re-encrypted {count} stored secret(s) under the newest key.")
+
+
+@main.command("prune")
+@with_appcontext
+def prune() -> None:
+    """Delete logs older than their retention (webhook deliveries; sent e-mails' contents).
+
+    The scheduler does this nightly; records (RMAs, refunds, the audit log) are never pruned.
+    """
+    counts = services().pruner.prune()
+    click.echo("Pruned " + ", ".join(f"{n} {name.replace('_', ' ')}" for name, n in counts.items()))
 
 
 # --- sandboxes ---------------------------------------------------------------------------
@@ -432,6 +490,7 @@ def outbox() -> None:
 @with_appcontext
 def outbox_drain(limit: int, loop: bool, interval: float) -> None:
     """Carry out due messages now (the scheduler does this every few seconds)."""
+    _check_secrets()
     worker = services().outbox
     if not loop:
         click.echo(f"Attempted {worker.drain(limit)} message(s).")
@@ -456,6 +515,7 @@ def carriers() -> None:
 @with_appcontext
 def carriers_apply_events(limit: int, retry_failed: bool, loop: bool, interval: float) -> None:
     """Apply stored carrier events now (the scheduler does this every two seconds)."""
+    _check_secrets()
     spareflow = services().carriers
     if retry_failed:
         click.echo(f"{spareflow.retry_failed()} failed event(s) back in the queue.")

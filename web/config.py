@@ -47,6 +47,17 @@ DEFAULTS: dict[str, Any] = {
     # they are stored) or "worker" (by the scheduler's apply_carrier_events job, in batches:
     # short webhook requests for busy sites that run `spareflow scheduler`).
     "CARRIER_EVENTS_APPLY": "on_receipt",
+    # Fernet keys (comma-separated, newest first) that encrypt secrets stored in the database.
+    "ENCRYPTION_KEYS": None,
+    # Tests and the demo only: derive that key from SECRET_KEY (logged as such).
+    "ENCRYPTION_KEY_FROM_SECRET_KEY": False,
+    # The local sandbox carrier is an adapter only when this is on (the demo, tests).
+    "CARRIERS_SANDBOX": False,
+    # The carrier that sells return labels (none by default: see docs/carriers.md).
+    "RETURNS_CARRIER": None,
+    # Logs are deleted after so many days by the prune job (`spareflow prune`).
+    "RETENTION_WEBHOOK_DELIVERIES_DAYS": 90,
+    "RETENTION_OUTBOX_DONE_DAYS": 30,
 }
 
 log = logging.getLogger(__name__)

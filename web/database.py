@@ -37,8 +37,11 @@ def alembic_config(url: str) -> Config:
     return config
 
 
-def upgrade(url: str, revision: str = "head") -> None:
-    command.upgrade(alembic_config(url), revision)
+def upgrade(url: str, revision: str = "head", *, secret_box: object | None = None) -> None:
+    """Migrate; ``secret_box`` (core.crypto.SecretBox) encrypts stored secrets (0013)."""
+    config = alembic_config(url)
+    config.attributes["secret_box"] = secret_box
+    command.upgrade(config, revision)
 
 
 def current_revision(engine: Engine) -> str | None:

@@ -35,13 +35,21 @@ def _wait_until_up(url: str, seconds: float = 30) -> None:
     raise RuntimeError(f"{url} did not come up")
 
 
-def run_demo(host: str, port: int, echo: Callable[[str], None]) -> None:
+def demo_environment(host: str, port: int) -> dict[str, str]:
+    """The environment of every demo process: the sandboxes wired in, on loopback."""
     carrier_port, refunds_port, smtp_port = port + 81, port + 82, port + 25
-    env = {
+    return {
         **os.environ,
         "SPAREFLOW_SANDBOX_WEBHOOK_SECRET": os.environ.get("SPAREFLOW_SANDBOX_WEBHOOK_SECRET")
         or secrets.token_hex(16),
         "SPAREFLOW_SANDBOX_CARRIER_URL": f"http://127.0.0.1:{carrier_port}",
+        # The demo, and only the demo, ships parcels with the local sandbox carrier.
+        "SPAREFLOW_CARRIERS_SANDBOX": "true",
+        # Demo only (logged as such): secrets set on its admin page are encrypted with a key
+        # derived from the instance's SECRET_KEY. Production sets SPAREFLOW_ENCRYPTION_KEYS.
+        "SPAREFLOW_ENCRYPTION_KEY_FROM_SECRET_KEY": os.environ.get(
+            "SPAREFLOW_ENCRYPTION_KEY_FROM_SECRET_KEY", "true"
+        ),
         "SPAREFLOW_REFUNDS_API_BASE": f"http://127.0.0.1:{refunds_port}",
         "SPAREFLOW_REFUNDS_API_KEY": "sk_test_demo",
         # The refunds sandbox signs its refund.updated webhooks with this, as Stripe does.
@@ -56,6 +64,11 @@ def run_demo(host: str, port: int, echo: Callable[[str], None]) -> None:
             "SPAREFLOW_RETURNS_ADDRESS", json.dumps(DEMO_RETURN_ADDRESS)
         ),
     }
+
+
+def run_demo(host: str, port: int, echo: Callable[[str], None]) -> None:
+    carrier_port, refunds_port, smtp_port = port + 81, port + 82, port + 25
+    env = demo_environment(host, port)
     webhook_url = f"http://127.0.0.1:{port}/webhooks/carriers/sandbox"
     commands = [
         (

@@ -16,16 +16,24 @@ from flask_wtf import CSRFProtect
 from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from carriers.registry import LiveAdapters
+from carriers.registry import (
+    SECRET_SETTINGS,
+    LiveAdapters,
+    configured_providers,
+    sandbox_enabled,
+)
+from carriers.retention import prune_webhook_deliveries
 from carriers.services import CarrierService
 from core.clock import Clock, SystemClock
+from core.crypto import SecretBox, SecretsError
 from core.db import make_engine, make_session_factory
 from core.mail import SmtpMailer, SmtpSettings
 from core.outbox import OutboxWorker
+from core.retention import Pruner, PruneStep, Retention, scrub_sent_emails
 from core.settings import LayeredSettings, SettingsStore
 from inventory.services import InventoryService
 from returns.escalation import ServiceLevelMonitor
-from returns.messages import Messages
+from returns.messages import EMAIL_TOPIC, Messages
 from returns.metrics import MetricsService
 from returns.policy import ReturnPolicy
 from returns.refunds import StripeRefunds
@@ -66,6 +74,7 @@ class Services:
     outbox: OutboxWorker
     buying: BuyingServices
     refund_webhooks: StripeRefundWebhooks
+    pruner: Pruner
 
     def ping_database(self) -> None:
         with self.engine.connect() as connection:
@@ -73,17 +82,30 @@ class Services:
 
 
 def init_services(app: Flask, clock: Clock | None = None) -> Services:
-    engine = make_engine(app.config["DATABASE_URL"], echo=app.config["SQLALCHEMY_ECHO"])
-    session_factory = make_session_factory(engine)
-    clock = clock or app.config.get("CLOCK") or SystemClock()
-    settings = SettingsStore(session_factory, clock)
-    adapters = LiveAdapters(
-        LayeredSettings(app.config, settings),
-        version=lambda: tuple(sorted(settings.values().items())),
-    )
     apply_mode = app.config["CARRIER_EVENTS_APPLY"]
     if apply_mode not in ("on_receipt", "worker"):
         raise ValueError(f"CARRIER_EVENTS_APPLY is 'on_receipt' or 'worker', not {apply_mode!r}")
+    retention = Retention.from_settings(app.config)  # a bad value stops here, before any engine
+    engine = make_engine(app.config["DATABASE_URL"], echo=app.config["SQLALCHEMY_ECHO"])
+    session_factory = make_session_factory(engine)
+    clock = clock or app.config.get("CLOCK") or SystemClock()
+    settings = SettingsStore(
+        session_factory, clock, SecretBox.from_settings(app.config), secret_names=SECRET_SETTINGS
+    )
+    if app.config.get("CHECK_SECRETS_AT_START", True):
+        # Stored secrets that cannot be read (no key, written before encryption) stop the
+        # start. The CLI checks only in the commands that serve or work (`serve`, `scheduler`,
+        # `outbox drain`, `carriers apply-events`), so `db upgrade` and `secrets rotate` can
+        # repair what this refuses.
+        try:
+            settings.check_readable()
+        except SecretsError:
+            engine.dispose()
+            raise
+    layered = LayeredSettings(app.config, settings)
+    adapters = LiveAdapters(layered, version=lambda: tuple(sorted(settings.values().items())))
+    sandbox = sandbox_enabled(app.config)
+    _warn_about_carriers(app, settings.names(), sandbox)
     carriers = CarrierService(
         session_factory, clock, adapters, apply_on_receipt=apply_mode == "on_receipt"
     )
@@ -109,7 +131,9 @@ def init_services(app: Flask, clock: Clock | None = None) -> Services:
         carriers,
         refunds,
         return_address=app.config.get("RETURNS_ADDRESS"),
-        default_return_carrier=app.config.get("RETURNS_CARRIER", "sandbox"),
+        # No default outside the demo: without a carrier that sells labels, authorising
+        # without a tracking number fails the label loudly (the desk is told).
+        default_return_carrier=app.config.get("RETURNS_CARRIER") or ("sandbox" if sandbox else ""),
         warehouse_addresses=app.config.get("WAREHOUSE_ADDRESSES"),
         levels=levels,
         messages=messages,
@@ -158,9 +182,46 @@ def init_services(app: Flask, clock: Clock | None = None) -> Services:
         refund_webhooks=StripeRefundWebhooks(
             session_factory, clock, returns, str(app.config.get("STRIPE_WEBHOOK_SECRET") or "")
         ),
+        pruner=_pruner(retention, session_factory, clock),
     )
     app.extensions["spareflow"] = services
     return services
+
+
+def _pruner(retention: Retention, session_factory: sessionmaker[Session], clock: Clock) -> Pruner:
+    """What is pruned and when (core/retention.py says why these, and nothing else)."""
+    return Pruner(
+        session_factory,
+        clock,
+        [
+            PruneStep(
+                "webhook_deliveries", retention.webhook_deliveries_days, prune_webhook_deliveries
+            ),
+            PruneStep("sent_emails", retention.outbox_done_days, scrub_sent_emails([EMAIL_TOPIC])),
+        ],
+    )
+
+
+def _warn_about_carriers(app: Flask, stored: set[str], sandbox: bool) -> None:
+    """Say loudly at start-up when no real carrier can reach spareflow, or the sandbox is on."""
+    if sandbox:
+        if not app.config.get("TESTING"):
+            log.warning(
+                "CARRIERS_SANDBOX is on: labels and tracking come from the LOCAL SANDBOX "
+                "carrier. For the demo only; never in production."
+            )
+        return
+    if not configured_providers({**app.config, **dict.fromkeys(stored, "stored")}):
+        log.warning(
+            "NO CARRIER IS CONFIGURED: no provider secret or API key is set (SPAREFLOW_"
+            "EASYPOST_WEBHOOK_SECRET, ... or the admin page), so no carrier event can reach "
+            "spareflow and no return is ever picked up. See docs/carriers.md."
+        )
+    if not app.config.get("RETURNS_CARRIER"):
+        log.warning(
+            "RETURNS_CARRIER is not set: return labels cannot be bought; authorise returns "
+            "with the tracking number of a label bought elsewhere."
+        )
 
 
 def _staff_directory(session: Session, role: str) -> list[tuple[str, str]]:

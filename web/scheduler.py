@@ -93,6 +93,13 @@ def recompute_reorder_points() -> int:
     return summary.flagged
 
 
+def prune_logs() -> int:
+    """Nightly: delete logs older than their retention (RETENTION_*_DAYS); records stay."""
+    counts = services().pruner.prune()
+    log.info("pruned: %s", ", ".join(f"{n} {name}" for name, n in counts.items()))
+    return sum(counts.values())
+
+
 JOBS = [
     Job("verify_stock_levels", verify_stock_levels, CronTrigger(hour=2, minute=30, timezone="UTC")),
     Job("poll_carriers", poll_carriers, IntervalTrigger(minutes=1, timezone="UTC")),
@@ -110,6 +117,7 @@ JOBS = [
         IntervalTrigger(hours=1, timezone="UTC"),
     ),
     Job("check_service_levels", check_service_levels, IntervalTrigger(minutes=1, timezone="UTC")),
+    Job("prune_logs", prune_logs, CronTrigger(hour=4, minute=10, timezone="UTC")),
 ]
 
 

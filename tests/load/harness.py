@@ -125,6 +125,7 @@ class Stack:
             "SPAREFLOW_INSTANCE_PATH": str(self.folder / "instance"),
             "SPAREFLOW_LOG_LEVEL": "WARNING",
             "SPAREFLOW_SANDBOX_WEBHOOK_SECRET": SECRET,
+            "SPAREFLOW_CARRIERS_SANDBOX": "true",
             "SPAREFLOW_SANDBOX_CARRIER_URL": self.carrier,
             "SPAREFLOW_REFUNDS_API_BASE": self.refunds,
             "SPAREFLOW_REFUNDS_API_KEY": REFUNDS_KEY,
@@ -244,6 +245,7 @@ def setup_app(database_url: str, clock: Any = None) -> Any:
         "SECRET_KEY": "load-test-secret",
         "LOG_LEVEL": "WARNING",
         "SANDBOX_WEBHOOK_SECRET": SECRET,
+        "CARRIERS_SANDBOX": True,
         "RETURNS_ADDRESS": RETURN_ADDRESS,
         # Seeding only queues refunds (the stack's own processes send them), but without a
         # provider configured spareflow would hold them instead.

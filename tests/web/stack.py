@@ -32,6 +32,7 @@ def start_stack(tmp_path: Path, *, with_scheduler: bool) -> Iterator[dict[str, A
         "SPAREFLOW_SMTP_PORT": str(mail_server.port),
         "SPAREFLOW_PUBLIC_URL": f"http://127.0.0.1:{app_port}",
         "SPAREFLOW_SANDBOX_WEBHOOK_SECRET": SECRET,
+        "SPAREFLOW_CARRIERS_SANDBOX": "true",
         "SPAREFLOW_REFUNDS_API_BASE": f"http://127.0.0.1:{refunds_port}",
         "SPAREFLOW_REFUNDS_API_KEY": REFUNDS_KEY,
         "SPAREFLOW_OUTBOX_LEASE_SECONDS": "2",

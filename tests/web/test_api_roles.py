@@ -48,6 +48,7 @@ EXPECTED_ROLES: dict[tuple[str, str], set[Role]] = {
     ("POST", "/api/v1/returns/<rma>/reply"): {A, S},
     ("POST", "/api/v1/returns/<rma>/status-link"): {A, S},
     ("POST", "/api/v1/emails/bounces"): {A},
+    ("GET", "/api/v1/audit"): {A},
     ("GET", "/api/v1/replacements"): {A, W, S},
     ("POST", "/api/v1/replacements/<int(max=2147483647):replacement_id>/ship"): {A, W},
     ("GET", "/api/v1/reorder/suggestions"): {A, B},

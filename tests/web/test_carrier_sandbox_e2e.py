@@ -34,6 +34,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         **spareflow_env(tmp_path),
         "SPAREFLOW_SANDBOX_WEBHOOK_SECRET": SECRET,
         "SPAREFLOW_SANDBOX_CARRIER_URL": f"http://127.0.0.1:{carrier_port}",
+        "SPAREFLOW_CARRIERS_SANDBOX": "true",
     }
     spareflow(env, "db", "upgrade")
     spareflow(

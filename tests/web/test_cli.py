@@ -26,6 +26,7 @@ def fresh_app(tmp_path: Path) -> Any:
             "SECRET_KEY": "x",
             "LOG_LEVEL": "WARNING",
             "DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
+            "CARRIERS_SANDBOX": True,
         }
     )
     yield app

@@ -62,6 +62,8 @@ EXPECTED_PAGE_ROLES: dict[tuple[str, str], frozenset[Role] | str] = {
     ("POST", "/admin/messages/<kind>/<language>"): {A},
     ("POST", "/admin/messages/<kind>/<language>/reset"): {A},
     ("POST", "/admin/messages/<kind>/<language>/preview"): {A},
+    ("GET", "/admin/audit"): {A},
+    ("GET", "/admin/audit.xlsx"): {A},
     # metrics: the desk, buyers and admins
     ("GET", "/metrics"): {A, B, S},
     ("GET", "/metrics/report.xlsx"): {A, B, S},

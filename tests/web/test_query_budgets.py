@@ -65,6 +65,7 @@ def loaded(
             "CLOCK": clock,
             "LOG_LEVEL": "WARNING",
             "SANDBOX_WEBHOOK_SECRET": SANDBOX_SECRET,
+            "CARRIERS_SANDBOX": True,
             "RETURNS_ADDRESS": RETURN_ADDRESS,
         }
     )

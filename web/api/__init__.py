@@ -10,7 +10,7 @@ from swagger_ui_bundle import swagger_ui_path
 from werkzeug.exceptions import HTTPException
 
 from web import errors
-from web.api import emails, locations, metrics, parts, purchasing, returns, shipments, stock
+from web.api import audit, emails, locations, metrics, parts, purchasing, returns, shipments, stock
 from web.api.schemas import ErrorSchema
 
 ASSETS_URL = "/api/v1/docs/assets/"
@@ -28,6 +28,7 @@ BLUEPRINTS = (
     *purchasing.BLUEPRINTS,
     metrics.blp,
     emails.blp,
+    audit.blp,
 )
 
 

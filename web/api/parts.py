@@ -4,7 +4,7 @@ from typing import Any
 
 from flask_smorest import Blueprint
 
-from web.api.auth import ALL_ROLES, roles
+from web.api.auth import ALL_ROLES, current_api_user, roles
 from web.api.pagination import decode_typed_cursor, page
 from web.api.schemas import PartCreateSchema, PartFieldsSchema, PartQuerySchema, PartSchema, page_of
 from web.auth.models import Role
@@ -51,4 +51,4 @@ def get_part(sku: str) -> Any:
 @blp.response(200, PartSchema)
 def update_part(changes: dict[str, Any], sku: str) -> Any:
     """Change some fields of a part; fields not sent stay as they are."""
-    return services().inventory.update_part(sku, changes)
+    return services().inventory.update_part(sku, changes, actor=current_api_user().email)

@@ -12,8 +12,9 @@ from wtforms import BooleanField, EmailField, IntegerField, PasswordField, Selec
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from carriers.registry import SECRET_SETTINGS
-from core.errors import DomainError
+from carriers.registry import SECRET_SETTINGS, sandbox_enabled
+from core.errors import DomainError, InvalidInput
+from core.settings import MIN_SECRET_LENGTH
 from web.auth.models import LANGUAGES, Role
 from web.auth.service import DEFAULT_TOKEN_DAYS, MAX_TOKEN_DAYS
 from web.extensions import services
@@ -91,6 +92,8 @@ def _page(new_secret: str | None = None, new_token: NewTokenForm | None = None) 
         plain=PlainForm(),
         new_secret=new_secret,
         secrets=_secret_rows(),
+        min_secret_length=MIN_SECRET_LENGTH,
+        can_store_secrets=services().settings.box is not None,
     )
 
 
@@ -232,7 +235,10 @@ def revoke_token(token_id: int) -> ResponseReturnValue:
 def _secret_rows() -> list[dict[str, object]]:
     stored = services().settings.describe()
     rows = []
+    sandbox = sandbox_enabled(current_app.config)
     for name, label in SECRET_SETTINGS.items():
+        if name.startswith("SANDBOX_") and not sandbox and name not in stored:
+            continue  # the sandbox carrier exists only in the demo and tests
         if name in stored:
             who, when = stored[name]
             source = _(
@@ -253,17 +259,40 @@ def carrier_secrets() -> ResponseReturnValue:
     if not PlainForm().validate_on_submit():
         return redirect(url_for("admin.index"))
     store = services().settings
-    changed = []
+    changed, refused = [], []
     for name in SECRET_SETTINGS:
         value = (request.form.get(name) or "").strip()
-        if request.form.get(f"clear-{name}") == "1":
-            store.set(name, None, current_user.email)
-            changed.append(name)
-        elif value:
-            store.set(name, value[:500], current_user.email)
-            changed.append(name)
-    flash(
-        _("Updated: %(names)s.", names=", ".join(changed)) if changed else _("Nothing changed."),
-        "success",
-    )
+        try:
+            if request.form.get(f"clear-{name}") == "1":
+                store.set(name, None, current_user.email)
+                changed.append(name)
+            elif value:
+                store.set(name, value, current_user.email)
+                changed.append(name)
+        except InvalidInput as error:
+            refused.append(name)
+            if error.code == "secret_too_short":
+                flash(
+                    _(
+                        "%(name)s not changed: a secret must be at least %(count)d characters.",
+                        name=name,
+                        count=MIN_SECRET_LENGTH,
+                    ),
+                    "error",
+                )
+            elif error.code == "no_encryption_key":
+                flash(
+                    _(
+                        "%(name)s not changed: secrets are stored encrypted, and no key is "
+                        "configured (SPAREFLOW_ENCRYPTION_KEYS).",
+                        name=name,
+                    ),
+                    "error",
+                )
+            else:
+                flash(error.message, "error")
+    if changed:
+        flash(_("Updated: %(names)s.", names=", ".join(changed)), "success")
+    elif not refused:
+        flash(_("Nothing changed."), "success")
     return redirect(url_for("admin.index") + "#carrier-secrets")

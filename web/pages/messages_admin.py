@@ -103,7 +103,7 @@ def edit(kind: str, language: str) -> ResponseReturnValue:
 def reset(kind: str, language: str) -> ResponseReturnValue:
     if not FlaskForm().validate_on_submit():
         abort(400)
-    _templates().reset(kind, language)
+    _templates().reset(kind, language, current_user.email)
     flash(_("The template is back to the shipped text."), "success")
     return redirect(url_for("messages_admin.edit", kind=kind, language=language))
 
