@@ -32,6 +32,11 @@ log = logging.getLogger(__name__)
 PREFIX = "fernet:"
 #: Where keys come from (``SPAREFLOW_ENCRYPTION_KEYS`` in the environment).
 KEYS_SETTING = "ENCRYPTION_KEYS"
+#: Why two-factor sign-in cannot be set up: its secrets are sealed like the carriers'.
+NO_KEY_FOR_TWO_FACTOR = (
+    "Two-factor sign-in keeps its secrets encrypted: an operator must set "
+    "SPAREFLOW_ENCRYPTION_KEYS first (`spareflow secrets generate-key` prints a key)."
+)
 #: Tests and the demo only: derive the key from SECRET_KEY instead (logged as such).
 DERIVED_SETTING = "ENCRYPTION_KEY_FROM_SECRET_KEY"
 

@@ -320,7 +320,8 @@ def secrets_rotate() -> None:
     """
     try:
         count = services().settings.rotate()
-    except SecretsError as error:
+        count += services().auth.rotate_two_factor_secrets()
+    except (SecretsError, DomainError) as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"Re-encrypted {count} stored secret(s) under the newest key.")
 

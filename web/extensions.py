@@ -25,7 +25,7 @@ from carriers.registry import (
 from carriers.retention import prune_webhook_deliveries
 from carriers.services import CarrierService
 from core.clock import Clock, SystemClock
-from core.crypto import SecretBox, SecretsError
+from core.crypto import NO_KEY_FOR_TWO_FACTOR, SecretBox, SecretsError
 from core.db import make_engine, make_session_factory
 from core.mail import SmtpMailer, SmtpSettings
 from core.outbox import OutboxWorker
@@ -102,6 +102,10 @@ def init_services(app: Flask, clock: Clock | None = None) -> Services:
         except SecretsError:
             engine.dispose()
             raise
+    if app.config.get("REQUIRE_2FA_FOR_ADMINS") and settings.box is None:
+        engine.dispose()
+        # Admins would be sent to set up two-factor sign-in that cannot be stored.
+        raise SecretsError("REQUIRE_2FA_FOR_ADMINS is on: " + NO_KEY_FOR_TWO_FACTOR)
     layered = LayeredSettings(app.config, settings)
     adapters = LiveAdapters(layered, version=lambda: tuple(sorted(settings.values().items())))
     sandbox = sandbox_enabled(app.config)
@@ -152,6 +156,7 @@ def init_services(app: Flask, clock: Clock | None = None) -> Services:
             hasher=_password_hasher(app),
             # Read on each use, so the setting can change without a restart.
             require_2fa_for_admins=lambda: bool(app.config.get("REQUIRE_2FA_FOR_ADMINS")),
+            box=settings.box,  # TOTP secrets are sealed like the carriers' secrets
         ),
         carriers=carriers,
         settings=settings,

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from core.audit import record
 from core.clock import Clock, SystemClock
+from core.crypto import SecretBox
 from core.db import UnitOfWork
 from core.errors import Conflict, InvalidInput, NotFound
 from web.auth.models import DEFAULT_LANGUAGE, LANGUAGES, ApiToken, Role, User
@@ -68,11 +69,13 @@ class AuthService(TwoFactorMixin):
         hasher: PasswordHasher | None = None,
         *,
         require_2fa_for_admins: Callable[[], bool] = lambda: False,
+        box: SecretBox | None = None,
     ):
         self.session_factory = session_factory
         self.clock = clock or SystemClock()
         self.hasher = hasher or PasswordHasher()
         self.require_2fa_for_admins = require_2fa_for_admins
+        self.box = box
 
     # --- accounts --------------------------------------------------------------------------
 

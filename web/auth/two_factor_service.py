@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from core.audit import record
 from core.clock import Clock
+from core.crypto import NO_KEY_FOR_TWO_FACTOR, SecretBox, SecretsError
 from core.db import UnitOfWork
 from core.errors import Conflict, InvalidInput
 from web.auth import two_factor
@@ -31,12 +32,43 @@ class TwoFactorMixin:
     clock: Clock
     hasher: PasswordHasher
     require_2fa_for_admins: Callable[[], bool]
+    #: Seals TOTP secrets at rest (SPAREFLOW_ENCRYPTION_KEYS); None: two-factor cannot be set up.
+    box: SecretBox | None
 
     # Provided by AuthService.
     _count_failure: Callable[[Session, User, datetime, str, str], None]
     _succeeded: Callable[[Session, User, datetime, str, list[str]], None]
     _verify_current: Callable[[Session, User, str, str], None]
     _user_for_update: Callable[[Session, int], User]
+
+    def _seal(self, secret: str) -> str:
+        if self.box is None:
+            raise Conflict(NO_KEY_FOR_TWO_FACTOR, code="no_encryption_key")
+        return self.box.encrypt(secret)
+
+    def _open(self, sealed: str) -> str:
+        """The TOTP secret; an empty string when there is none (no code then matches)."""
+        if not sealed:
+            return ""
+        if self.box is None:
+            raise Conflict(NO_KEY_FOR_TWO_FACTOR, code="no_encryption_key")
+        try:
+            return self.box.decrypt(sealed)
+        except SecretsError as error:  # a key removed too early: the operator must act
+            raise Conflict(str(error), code="secret_unreadable") from None
+
+    def rotate_two_factor_secrets(self) -> int:
+        """Re-encrypt every stored TOTP secret under the newest key; returns how many."""
+        if self.box is None:
+            raise Conflict(NO_KEY_FOR_TWO_FACTOR, code="no_encryption_key")
+        with UnitOfWork(self.session_factory) as uow:
+            users = uow.session.scalars(
+                select(User).where(User.totp_secret_encrypted.is_not(None)).with_for_update()
+            ).all()
+            for user in users:
+                user.totp_secret_encrypted = self.box.rotate(user.totp_secret_encrypted or "")
+            uow.commit()
+            return len(users)
 
     def two_factor_required(self, user: User) -> bool:
         """The user must set up two-factor sign-in before doing anything else."""
@@ -54,17 +86,18 @@ class TwoFactorMixin:
                 raise Conflict(
                     "Two-factor sign-in is already on.", code="two_factor_already_enabled"
                 )
-            user.totp_secret_encrypted = two_factor.new_secret()
+            secret = two_factor.new_secret()
+            user.totp_secret_encrypted = self._seal(secret)
             user.totp_last_step = None
             uow.commit()
-            return user.totp_secret_encrypted
+            return secret
 
     def pending_two_factor_secret(self, user_id: int) -> str | None:
         with UnitOfWork(self.session_factory) as uow:
             user = uow.session.get(User, user_id)
-            if user is None or user.two_factor_enabled:
+            if user is None or user.two_factor_enabled or not user.totp_secret_encrypted:
                 return None
-            return user.totp_secret_encrypted
+            return self._open(user.totp_secret_encrypted)
 
     def confirm_two_factor(self, user_id: int, code: str, *, ip: str = "") -> tuple[int, list[str]]:
         """Switch two-factor sign-in on with a first right code.
@@ -77,7 +110,7 @@ class TwoFactorMixin:
                 raise Conflict(
                     "Two-factor sign-in is already on.", code="two_factor_already_enabled"
                 )
-            secret = user.totp_secret_encrypted
+            secret = self._open(user.totp_secret_encrypted or "")
             if not secret:
                 raise Conflict("Start the set-up first.", code="two_factor_not_started")
             now = self.clock.now()
@@ -214,7 +247,7 @@ class TwoFactorMixin:
                 )
                 uow.commit()
                 return None
-            secret = user.totp_secret_encrypted or ""
+            secret = self._open(user.totp_secret_encrypted or "")
             factor = ""
             if two_factor.looks_like_totp(code):
                 step = two_factor.accepted_step(secret, code, now, user.totp_last_step)
