@@ -1,8 +1,9 @@
 """What releases a refund and what holds it.
 
 - The carrier's own scan releases it (within the automatic limits).
-- A pickup a person entered by hand (a phone call) holds it for a supervisor, unless that
-  person is a supervisor (admin); the timeline, the refund and the audit log name them.
+- A pickup a person entered by hand (a phone call), or a parcel booked in before any carrier
+  scan, holds it for a supervisor, unless that person is a supervisor (admin); the timeline,
+  the refund and the audit log name them.
 - A second return parcel for an authorised RMA is a supervisor's act, with a reason.
 - With no refund provider configured, refunds are held, never "paid" to a sandbox.
 - A provider that answers ``pending`` has not refunded yet: the refund is ``processing``
@@ -124,6 +125,35 @@ def on_pickup(svc: ReturnsService, session: Session, rma: Rma, change: ShipmentC
         return
     svc._release_refund(session, rma, hand.actor, f"{what}: {hand.reason}")
     audit_release(svc, session, rma, hand.actor, hand.reason, "carrier event entered by an admin")
+
+
+def on_booked_in(
+    svc: ReturnsService, session: Session, rma: Rma, actor: str, *, supervisor: bool
+) -> None:
+    """The parcel is booked in before any carrier scan proved its pickup. Only a person says
+    so: a supervisor's word releases the refund (within the limits), anyone else's holds it
+    until a supervisor or the carrier's own scan confirms."""
+    if supervisor:
+        svc._release_refund(session, rma, actor, "parcel received")
+        audit_release(svc, session, rma, actor, "parcel booked in", "parcel booked in by an admin")
+        return
+    hold(
+        svc,
+        session,
+        rma,
+        actor,
+        f"parcel booked in by {actor} before any carrier scan; {HAND_HOLD}",
+    )
+    audit.record(
+        session,
+        at=svc.clock.now(),
+        actor=actor,
+        action="refund.held",
+        target_type="rma",
+        target=rma.number,
+        reason="parcel booked in before any carrier pickup scan",
+        details={"cause": "parcel booked in", "amount_minor": rma.refund_amount_minor},
+    )
 
 
 def on_carrier_confirms(

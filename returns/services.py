@@ -1109,8 +1109,12 @@ class ReturnsService:
         lines: Sequence[Mapping[str, Any]],
         empty: bool = False,
         note: str = "",
+        supervisor: bool = False,
     ) -> RmaView:
-        """Book the returned parcel in: each line into the returns location, through the ledger."""
+        """Book the returned parcel in: each line into the returns location, through the ledger.
+
+        A refund still waiting for the carrier's pickup scan is held for a supervisor: booking
+        in is a person's word, not the carrier's (unless that person is a supervisor)."""
         with UnitOfWork(self.session_factory) as uow:
             session = uow.session
             rma = self._rma(session, number, lock=True)
@@ -1142,8 +1146,7 @@ class ReturnsService:
                 if line.serial and received.get("serial"):
                     line.serial_matches = line.serial.strip() == str(received["serial"]).strip()
             if rma.refund_status is RefundStatus.AWAITING_PICKUP:
-                # The parcel is here, so the carrier certainly had it: no scan needed any more.
-                self._release_refund(session, rma, actor, "parcel received")
+                refund_trigger.on_booked_in(self, session, rma, actor, supervisor=supervisor)
             refunded = rma.refund_status in REFUND_UNDER_WAY
             if refunded and (empty or wrong or not any(line.received_qty for line in rma.lines)):
                 what = "empty" if empty or not wrong else f"the wrong item ({', '.join(wrong)})"

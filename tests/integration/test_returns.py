@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from carriers.services import CarrierService
+from core.audit import AuditEntry
 from core.errors import Conflict, InvalidInput
 from core.outbox import MAX_ATTEMPTS, OutboxMessage, OutboxStatus, OutboxWorker
 from inventory.services import InventoryService
@@ -566,11 +567,39 @@ def test_the_refund_message_is_keyed_per_rma(desk, clock, session_factory) -> No
     assert keys == [f"refund:{number}"]
 
 
-def test_a_parcel_received_without_any_pickup_scan_releases_its_refund(desk, refunds_made) -> None:
+def test_a_parcel_booked_in_by_staff_before_any_pickup_scan_holds_its_refund(
+    desk, clock, refunds_made, session_factory
+) -> None:
+    # The attack: a warehouse account books in "a parcel" for an RMA no carrier ever saw.
     number = open_rma(desk).rma.number
     desk["returns"].authorise("desk@x.example", number, carrier="sandbox", tracking_number="SBX970")
     rma = desk["returns"].receive("ann@x.example", number, lines=[{"sku": "ABC-1", "qty": 2}]).rma
+    assert rma.refund_status is RefundStatus.HELD
+    assert rma.refund_held_by == "ann@x.example"
+    assert "booked in by ann@x.example" in rma.refund_hold_reason
+    desk["worker"].drain()
+    assert refunds_made == []
+    with session_factory() as session:
+        held = session.scalars(select(AuditEntry).where(AuditEntry.action == "refund.held")).one()
+    assert (held.actor, held.target) == ("ann@x.example", number)
+    # The carrier's own scan, when it comes, is the word that releases it.
+    pickup(desk, clock, "SBX970", status="delivered")
+    desk["worker"].drain()
+    assert len(refunds_made) == 1
+
+
+def test_a_parcel_a_supervisor_books_in_without_a_pickup_scan_releases_its_refund(
+    desk, refunds_made
+) -> None:
+    number = open_rma(desk).rma.number
+    desk["returns"].authorise("desk@x.example", number, carrier="sandbox", tracking_number="SBX971")
+    rma = (
+        desk["returns"]
+        .receive("boss@x.example", number, lines=[{"sku": "ABC-1", "qty": 2}], supervisor=True)
+        .rma
+    )
     assert rma.refund_status is RefundStatus.PENDING
+    assert rma.refund_released_by == "boss@x.example"
     desk["worker"].drain()
     assert len(refunds_made) == 1
 

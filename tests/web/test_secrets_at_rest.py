@@ -245,7 +245,7 @@ def test_two_factor_required_for_admins_without_a_key_stops_the_start(
     database_url: str, tmp_path: Path, clock: Any
 ) -> None:
     # Admins would be sent to set up a second factor that cannot be stored: locked out.
-    with pytest.raises(SecretsError, match="REQUIRE_2FA_FOR_ADMINS.*SPAREFLOW_ENCRYPTION_KEYS"):
+    with pytest.raises(SecretsError, match=r"REQUIRE_2FA_FOR_ADMINS.*SPAREFLOW_ENCRYPTION_KEYS"):
         app_with(database_url, tmp_path, clock, REQUIRE_2FA_FOR_ADMINS=True)
     key = SecretBox.generate_key()
     app = app_with(database_url, tmp_path, clock, REQUIRE_2FA_FOR_ADMINS=True, ENCRYPTION_KEYS=key)

@@ -434,7 +434,7 @@ def cancel(data: dict[str, Any], rma: str) -> Any:
 @returns_blp.response(200, RmaSchema)
 def receive(data: dict[str, Any], rma: str) -> Any:
     """Book the returned parcel in (into the returns location, through the stock ledger)."""
-    return services().returns.receive(_actor(), rma, **data)
+    return services().returns.receive(_actor(), rma, supervisor=_supervisor(), **data)
 
 
 @returns_blp.post("/<rma>/inspect")

@@ -351,6 +351,7 @@ def parcel(number: str) -> ResponseReturnValue:
                     lines=[ln for ln in lines if ln["qty"] > 0],
                     empty=empty,
                     note=request.form.get("note") or "",
+                    supervisor=current_user.role is Role.ADMIN,
                 )
                 flash(_("%(number)s booked in.", number=number), "success")
             else:
