@@ -1,9 +1,14 @@
 """Every xlsx export and import goes through here (openpyxl).
 
 Writing: workbooks are built in openpyxl's write-only mode, so rows stream to disk and memory
-stays flat however many there are. Text that would start a formula (``= + - @``, tab, CR)
-is neutralised with a leading apostrophe, so a part called ``=HYPERLINK(...)`` stays text in
-Excel, LibreOffice and any CSV saved from them. Formulas we mean to write are :class:`Formula`.
+stays flat however many there are. Every value of every cell goes through one function,
+:func:`_cell_value`, whichever way it is written (:meth:`Sheet.append`,
+:meth:`TableWriter.append`, :meth:`Styles.cell`, :meth:`WorkbookWriter.meta`): text that would
+start a formula (``= + - @``, tab, CR) is neutralised with a leading apostrophe, so a supplier
+called ``=HYPERLINK(...)`` stays text in Excel, LibreOffice and any CSV saved from them, and
+characters XML cannot carry are dropped (openpyxl would refuse the whole workbook). Formulas
+we mean to write are :class:`Formula`. Sheet titles go through :meth:`WorkbookWriter.unique_title`.
+No other module writes with openpyxl (tests/unit/test_spreadsheets.py checks the imports).
 
 Reading: an upload is checked before openpyxl sees it (size, zip signature, the uncompressed
 sizes in the zip directory, no macros, no encryption), then read in read-only mode with
@@ -30,7 +35,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import IO, Any
 
 import openpyxl
-from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell import Cell, WriteOnlyCell
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.workbook import Workbook
@@ -47,11 +52,19 @@ log = logging.getLogger(__name__)
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
+#: An upload opened by :func:`open_upload` (read-only), for the readers' signatures.
+UploadedWorkbook = Workbook
+
 #: Leading characters that make Excel, LibreOffice or a CSV reader treat text as a formula.
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
-#: Characters XML 1.0 cannot carry; openpyxl would refuse the whole workbook.
-_ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
-_SHEET_TITLE_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
+#: Characters XML 1.0 cannot carry: C0 controls but tab, LF and CR (openpyxl refuses them, a
+#: 500 on export), lone surrogates (not encodable as UTF-8) and the non-characters U+FFFE and
+#: U+FFFF (written by openpyxl, then refused by Excel as a damaged file).
+_ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+#: What Excel forbids in a sheet title, and C0 controls (CR, LF, tab included).
+_SHEET_TITLE_FORBIDDEN = re.compile(r"[\[\]:*?/\\\x00-\x1f]")
+#: Titles Excel reserves (case-insensitive) or spareflow uses for itself.
+_RESERVED_TITLES = frozenset({"history"})
 
 #: The hidden sheet that marks a workbook as ours and says what it holds.
 META_SHEET = "spareflow"
@@ -168,7 +181,9 @@ class WorkbookWriter:
 
     def __init__(self) -> None:
         self.workbook = Workbook(write_only=True)
-        self._titles: set[str] = set()
+        # Taken from the start, so that no data sheet (a supplier coded SPAREFLOW) collides
+        # with the hidden meta sheet written last.
+        self._titles: set[str] = {*_RESERVED_TITLES, META_SHEET}
         self._saved = False
 
     def __enter__(self) -> WorkbookWriter:
@@ -191,9 +206,13 @@ class WorkbookWriter:
                 writer.cleanup()
 
     def unique_title(self, wanted: str) -> str:
-        """A legal, unused sheet title (31 characters, no ``[]:*?/\\``)."""
-        base = _SHEET_TITLE_FORBIDDEN.sub("_", wanted).strip("'") or "Sheet"
-        base = base[:31]
+        """A legal, unused sheet title: at most 31 characters; none of ``[]:*?/\\``, control
+        characters or what XML cannot carry; no apostrophe at either end; not starting like
+        a formula (the title is also shown as text in cells, e.g. the reorder summary)."""
+        base = _SHEET_TITLE_FORBIDDEN.sub("_", _ILLEGAL_XML.sub("", wanted)).strip().strip("'")
+        if base.startswith(FORMULA_TRIGGERS):
+            base = "_" + base[1:]
+        base = base[:31].strip() or "Sheet"
         title, n = base, 1
         while title.casefold() in self._titles:
             n += 1
@@ -202,40 +221,52 @@ class WorkbookWriter:
         self._titles.add(title.casefold())
         return title
 
-    def sheet(self, title: str, widths: Sequence[float] = ()) -> WriteOnlyWorksheet:
-        """A free-form sheet. Column widths must be known before the first row."""
+    def _worksheet(self, title: str, widths: Sequence[float] = ()) -> WriteOnlyWorksheet:
         ws = self.workbook.create_sheet(self.unique_title(title))
         for index, width in enumerate(widths, start=1):
             ws.column_dimensions[get_column_letter(index)].width = width
         return ws
 
+    def sheet(self, title: str, widths: Sequence[float] = ()) -> Sheet:
+        """A free-form sheet. Column widths must be known before the first row."""
+        return Sheet(self._worksheet(title, widths))
+
     def table(self, title: str, columns: Sequence[Column]) -> TableWriter:
-        return TableWriter(self.sheet(title, [c.width for c in columns]), columns)
+        return TableWriter(self._worksheet(title, [c.width for c in columns]), columns)
 
     def meta(self, kind: str, entries: Iterable[tuple[str, Any]]) -> None:
         """The hidden sheet that tells our importers what this workbook is."""
         ws = self.workbook.create_sheet(META_SHEET)
-        self._titles.add(META_SHEET)
         ws.sheet_state = "hidden"
-        ws.append([META_MARKER, kind])
+        sheet = Sheet(ws)
+        sheet.append([META_MARKER, kind])
         for key, value in entries:
-            ws.append([key, _cell_value(value, Kind.TEXT)])
+            sheet.append([key, value])
 
     def save(self, stream: IO[bytes]) -> None:
         self.workbook.save(stream)
         self._saved = True
 
 
-class CountingSheet:
-    """A write-only sheet that knows its row numbers (openpyxl does not expose them)."""
+class Sheet:
+    """A free-form write-only sheet that knows its row numbers (openpyxl does not expose them).
+
+    Plain values are written through :func:`_cell_value`; styled cells come from
+    :attr:`styles` (:meth:`Styles.cell`), which does the same. There is no other way in.
+    """
 
     def __init__(self, ws: WriteOnlyWorksheet):
-        self.ws = ws
+        self._ws = ws
+        self.title = ws.title
         self.rows = 0
+        self.styles = Styles(ws)
+        define_common_styles(self.styles)
 
     def append(self, cells: Sequence[Any] = ()) -> int:
         """Append a row; returns its number."""
-        self.ws.append(list(cells))
+        self._ws.append(
+            [cell if isinstance(cell, Cell) else _cell_value(cell, Kind.TEXT) for cell in cells]
+        )
         self.rows += 1
         return self.rows
 
@@ -332,7 +363,7 @@ class TableWriter:
     with formulas, and whole-number validation on editable columns."""
 
     def __init__(self, ws: WriteOnlyWorksheet, columns: Sequence[Column]):
-        self.ws = ws
+        self._ws = ws
         self.columns = list(columns)
         self.title = ws.title
         self.letters = {c.key: get_column_letter(i) for i, c in enumerate(self.columns, start=1)}
@@ -372,7 +403,7 @@ class TableWriter:
 
     def append(self, values: Mapping[str, Any]) -> None:
         row_number = self.next_row
-        ws, cells = self.ws, []
+        ws, cells = self._ws, []
         for key, kind, formula, template in self._plan:
             if formula is not None:
                 value: Any = Formula(formula.format(row=row_number, **self.letters))
@@ -412,9 +443,9 @@ class TableWriter:
                     cells.append(self.styles.cell(totals_label, "total_TEXT"))
                 else:
                     cells.append(self.styles.cell(None, "total_TEXT"))
-            self.ws.append(cells)
+            self._ws.append(cells)
         end = get_column_letter(len(self.columns))
-        self.ws.auto_filter.ref = f"A1:{end}{self.last_data_row}"
+        self._ws.auto_filter.ref = f"A1:{end}{self.last_data_row}"
         for column in self.columns:
             validated = column.editable or column.minimum is not None
             if validated and column.kind is Kind.INTEGER:
@@ -433,7 +464,7 @@ class TableWriter:
                 )
                 letter = self.letters[column.key]
                 validation.add(f"{letter}{first}:{letter}{last}")
-                self.ws.data_validations.append(validation)
+                self._ws.data_validations.append(validation)
             if column.choices:
                 validation = DataValidation(
                     type="list",
@@ -445,7 +476,7 @@ class TableWriter:
                 )
                 letter = self.letters[column.key]
                 validation.add(f"{letter}{first}:{letter}{last}")
-                self.ws.data_validations.append(validation)
+                self._ws.data_validations.append(validation)
         return totals_row
 
 

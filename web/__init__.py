@@ -33,7 +33,7 @@ class DatabaseIdConverter(IntegerConverter):
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build an app. Nothing is created at import time; the schema is a migration step."""
-    from web import api, errors, i18n, labels, webhooks
+    from web import api, errors, i18n, input_guard, labels, webhooks
     from web.config import load_config
     from web.extensions import csrf, init_services, limiter, login_manager, services
     from web.pages import (
@@ -69,6 +69,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     login_manager.localize_callback = gettext
     csrf.init_app(app)
     limiter.init_app(app)
+    input_guard.init_app(app)
     api.init_app(app)
     # The API authenticates with bearer tokens, not cookies, so CSRF does not apply to it.
     for blueprint in api.BLUEPRINTS:
