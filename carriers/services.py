@@ -69,6 +69,11 @@ def _caused_by_an_event(error: Exception) -> bool:
     return not isinstance(error, DBAPIError) or isinstance(error, IntegrityError | DataError)
 
 
+def _storable(text: str) -> str:
+    """A reason that may quote the body, as text any database holds (no NUL, no surrogate)."""
+    return text.encode("utf-8", "backslashreplace").decode().replace("\x00", "\\x00")
+
+
 class CarrierService:
     def __init__(
         self,
@@ -254,7 +259,7 @@ class CarrierService:
                     status=DeliveryStatus.MALFORMED,
                     content_type=request.content_type[:200],
                     body=request.body,
-                    error=error[:500],
+                    error=_storable(error[:500]),
                     received_at=self.clock.now(),
                 )
             )

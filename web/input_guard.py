@@ -2,8 +2,8 @@
 
 One ``before_request`` check for every route, so no endpoint has to remember it:
 
-- a NUL character (``\\x00``) in the path, the query string, a form field, an uploaded
-  file's name or a JSON string (key or value): PostgreSQL refuses NUL in text (a 500 from
+- a NUL character (``\\x00``) in the path, the query string, a header, a form field, an
+  uploaded file's name or a JSON string (key or value): PostgreSQL refuses NUL in text (a 500 from
   the driver), SQLite truncates or stores it;
 - a lone UTF-16 surrogate in a JSON string (``"\\ud800"``): valid JSON, but no UTF-8 text, so
   neither a database nor a spreadsheet can hold it;
@@ -124,6 +124,7 @@ def check_request() -> Response | None:
     try:
         _no_nul("path", [("path", request.path)])
         _no_nul("query string", request.args.items(multi=True))
+        _no_nul("headers", request.headers.items())
         if not request.path.startswith(RAW_BODY_PATHS):
             if request.is_json:
                 _check_json_body()
