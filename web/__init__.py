@@ -48,6 +48,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         status,
         warehouse,
     )
+    from web.pages.access import declare_public, public
 
     instance_path = os.environ.get("SPAREFLOW_INSTANCE_PATH")
     app = Flask(
@@ -94,9 +95,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
     @app.get("/healthz")
+    @public("for load balancers: says only whether the database answers")
     def healthz() -> dict[str, str]:
         """For load balancers: 200 when the database answers, else 503 (see web/errors.py)."""
         services().ping_database()
         return {"status": "ok", "database": "ok"}
 
+    declare_public(app, "static", "the pages' own CSS, scripts and images, the same for everyone")
     return app

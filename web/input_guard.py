@@ -25,7 +25,7 @@ from typing import Any
 
 from flask import Flask, Response, request
 
-from web.errors import error_response
+from web.errors import LONE_SURROGATE, NESTED_TOO_DEEP, NUL_CHARACTER, error_response
 
 #: Deeper than any body the API documents (a return with lines and an address is 3 levels).
 MAX_JSON_DEPTH = 32
@@ -52,7 +52,7 @@ def _no_nul(location: str, pairs: Iterable[tuple[str, str]]) -> None:
         if "\x00" in name or "\x00" in value:
             raise BadInput(
                 "invalid_characters",
-                f"The {location} contains a NUL character (\\x00); spareflow never accepts one.",
+                NUL_CHARACTER,
                 location=location,
                 field=name.replace("\x00", "\\x00"),
             )
@@ -77,27 +77,13 @@ def _walk_json(data: Any) -> None:
 
 def _check_json_text(text: str) -> None:
     if "\x00" in text:
-        raise BadInput(
-            "invalid_characters",
-            "The JSON body contains a NUL character (\\u0000); spareflow never accepts one.",
-            location="json",
-        )
+        raise BadInput("invalid_characters", NUL_CHARACTER, location="json")
     if _SURROGATE.search(text):
-        raise BadInput(
-            "invalid_characters",
-            "The JSON body contains a lone UTF-16 surrogate (\\ud800-\\udfff), which is not "
-            "text: send each character whole.",
-            location="json",
-        )
+        raise BadInput("invalid_characters", LONE_SURROGATE, location="json")
 
 
 def _too_deep() -> BadInput:
-    return BadInput(
-        "malformed_request",
-        f"The JSON body is nested more than {MAX_JSON_DEPTH} levels deep.",
-        location="json",
-        max_depth=MAX_JSON_DEPTH,
-    )
+    return BadInput("malformed_request", NESTED_TOO_DEEP, location="json", max_depth=MAX_JSON_DEPTH)
 
 
 def _check_json_body() -> None:

@@ -12,6 +12,7 @@ from flask.typing import ResponseReturnValue
 from carriers.events import WebhookRequest
 from web.errors import error_response
 from web.extensions import services
+from web.pages.access import public
 
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
 
@@ -27,6 +28,7 @@ def _read_body() -> bytes | None:
 
 
 @bp.post("/carriers/<carrier>")
+@public("each carrier's signature or URL token is verified before the body is read")
 def carrier_webhook(carrier: str) -> ResponseReturnValue:
     body = _read_body()
     if body is None:

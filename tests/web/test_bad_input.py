@@ -135,7 +135,10 @@ def test_a_nul_byte_in_a_page_path_query_or_form_is_a_400_page(app: Any) -> None
     refused = anonymous.post("/sign-in", data=form)
     assert refused.status_code == 400
     assert refused.mimetype == "text/html"
-    assert "NUL" in refused.get_data(as_text=True)
+    assert "NUL character" in refused.get_data(as_text=True)
+    in_chinese = anonymous.get("/parts/%00", headers={"Accept-Language": "zh-CN"})
+    assert in_chinese.status_code == 400
+    assert "请求中含有 NUL 字符" in in_chinese.get_data(as_text=True)
 
     admin = app.test_client()
     assert sign_in(admin, "nul-admin@test.example", PASSWORD).status_code == 302

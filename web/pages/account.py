@@ -5,18 +5,19 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from web.auth.models import LANGUAGES
 from web.extensions import services
 from web.i18n import LANGUAGE_NAMES
+from web.pages.access import signed_in
 from web.pages.session import safe_next
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 
 
 @bp.post("/language")
-@login_required
+@signed_in
 def language() -> ResponseReturnValue:
     """Store the user's language (CSRF checked by CSRFProtect), then go back where they were."""
     chosen = (request.form.get("language") or "").strip()

@@ -8,12 +8,13 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Length
 
 from web.extensions import limiter, login_manager, services
+from web.pages.access import public, signed_in
 
 bp = Blueprint("session", __name__)
 
@@ -44,6 +45,7 @@ def safe_next(target: str | None) -> str:
 
 
 @bp.route("/sign-in", methods=["GET", "POST"])
+@public("signing in is how a visitor proves who they are; rate-limited per address")
 @limiter.limit(lambda: current_app.config["SIGN_IN_RATE_LIMIT"], methods=["POST"])
 def sign_in() -> ResponseReturnValue:
     if current_user.is_authenticated:
@@ -63,7 +65,7 @@ def sign_in() -> ResponseReturnValue:
 
 
 @bp.post("/sign-out")
-@login_required
+@signed_in
 def sign_out() -> ResponseReturnValue:
     logout_user()
     return redirect(url_for("session.sign_in"))
