@@ -11,6 +11,7 @@ from werkzeug.exceptions import HTTPException
 
 from web import errors
 from web.api import emails, locations, metrics, parts, purchasing, returns, shipments, stock
+from web.api.links import LinksPlugin
 from web.api.schemas import ErrorSchema
 from web.pages.access import declare_public, public
 
@@ -70,6 +71,7 @@ def init_app(app: Flask) -> SpareflowApi:
     api.init_app(
         app,
         spec_kwargs={
+            "extra_plugins": [LinksPlugin()],
             "info": {
                 "description": "Spare-parts inventory and returns. Every call needs "
                 "`Authorization: Bearer <token>` (`spareflow tokens create EMAIL`)."
