@@ -1,6 +1,7 @@
-"""Input no view should ever see, refused at the edge with a 400 in the error shape.
+"""Input no view should ever see, refused at the edge with a 4xx in the error shape.
 
-One ``before_request`` check for every route, so no endpoint has to remember it:
+One ``before_request`` check for every route, so no endpoint has to remember it (a JSON
+string is answered 422 with the field named, like any other invalid field of the API):
 
 - a NUL character (``\\x00``) in the path, the query string, a header, a form field, an
   uploaded file's name or a JSON string (key or value): PostgreSQL refuses NUL in text (a 500 from
@@ -40,10 +41,11 @@ _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
 class BadInput(Exception):
-    def __init__(self, code: str, message: str, **details: Any):
+    def __init__(self, code: str, message: str, *, status: int = 400, **details: Any):
         super().__init__(message)
         self.code = code
         self.message = message
+        self.status = status
         self.details = details
 
 
@@ -60,26 +62,38 @@ def _no_nul(location: str, pairs: Iterable[tuple[str, str]]) -> None:
 
 def _walk_json(data: Any) -> None:
     """Depth, NUL and lone surrogates of parsed JSON, without recursion."""
-    stack: list[tuple[Any, int]] = [(data, 1)]
+    stack: list[tuple[Any, int, str]] = [(data, 1, "")]
     while stack:
-        value, depth = stack.pop()
+        value, depth, path = stack.pop()
         if isinstance(value, str):
-            _check_json_text(value)
+            _check_json_text(value, path)
         elif isinstance(value, dict | list):
             if depth > MAX_JSON_DEPTH:
                 raise _too_deep()
             items = value.items() if isinstance(value, dict) else enumerate(value)
             for key, item in items:
+                where = f"{path}.{key}" if path else str(key)
                 if isinstance(key, str):
-                    _check_json_text(key)
-                stack.append((item, depth + 1))
+                    _check_json_text(key, where)
+                stack.append((item, depth + 1, where))
 
 
-def _check_json_text(text: str) -> None:
-    if "\x00" in text:
-        raise BadInput("invalid_characters", NUL_CHARACTER, location="json")
-    if _SURROGATE.search(text):
-        raise BadInput("invalid_characters", LONE_SURROGATE, location="json")
+def _check_json_text(text: str, path: str) -> None:
+    """A 422 naming the field, as the API's schemas name any other invalid field."""
+    for found, message in (
+        ("\x00" in text, NUL_CHARACTER),
+        (_SURROGATE.search(text), LONE_SURROGATE),
+    ):
+        if found:
+            field = (path or "_schema").replace("\x00", "\\x00")
+            field = field.encode("utf-8", "backslashreplace").decode()
+            raise BadInput(
+                "invalid_characters",
+                message,
+                status=422,
+                location="json",
+                fields={field: [message]},
+            )
 
 
 def _too_deep() -> BadInput:
@@ -119,7 +133,7 @@ def check_request() -> Response | None:
                 files = request.files.items(multi=True)
                 _no_nul("uploaded file name", ((k, f.filename or "") for k, f in files))
     except BadInput as error:
-        return error_response(400, error.code, error.message, error.details)
+        return error_response(error.status, error.code, error.message, error.details)
     return None
 
 

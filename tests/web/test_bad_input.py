@@ -86,25 +86,26 @@ def test_a_nul_byte_in_any_api_path_or_query_string_is_a_400(
             assert error_shape(response)["code"] == "invalid_characters", (method, url)
 
 
-def test_a_nul_or_a_lone_surrogate_in_any_json_string_is_a_400_on_every_api_endpoint(
+def test_a_nul_or_a_lone_surrogate_in_any_json_string_is_a_422_on_every_api_endpoint(
     app: Any, client: Any, admin: dict[str, str]
 ) -> None:
-    bodies = [
-        b'{"sku": "FAN\\u0000-80", "name": "Fan"}',  # in a value
-        b'{"name\\u0000": "Fan"}',  # in a key
-        b'{"lines": [{"sku": "A", "serial": "\\u0000"}]}',  # deep in a list
-        b'{"name": "half an emoji \\ud83d"}',  # a lone high surrogate
-        b'{"name": "\\udc00 a lone low one"}',
-    ]
+    bodies = {  # each with the field the 422 names, as for any other invalid field
+        b'{"sku": "FAN\\u0000-80", "name": "Fan"}': "sku",  # in a value
+        b'{"name\\u0000": "Fan"}': "name\\x00",  # in a key
+        b'{"lines": [{"sku": "A", "serial": "\\u0000"}]}': "lines.0.serial",  # deep in a list
+        b'{"name": "half an emoji \\ud83d"}': "name",  # a lone high surrogate
+        b'["\\udc00 a lone low one"]': "0",
+    }
     for method, rule in api_routes(app):
         url = filled(rule, "A")
-        for body in bodies:
+        for body, field in bodies.items():
             response = client.open(
                 url, method=method, headers=admin, data=body, content_type="application/json"
             )
-            assert response.status_code == 400, (method, url, body, response.get_data()[:200])
+            assert response.status_code == 422, (method, url, body, response.get_data()[:200])
             error = error_shape(response)
             assert (error["code"], error["details"]["location"]) == ("invalid_characters", "json")
+            assert list(error["details"]["fields"]) == [field], (body, error)
     # A whole emoji (a surrogate pair in JSON) is text like any other.
     created = client.post(
         "/api/v1/suppliers",
@@ -121,7 +122,7 @@ def test_nothing_with_a_nul_byte_is_stored(app: Any, client: Any, admin: dict[st
         {"code": "NUL", "name": "Acme\x00"},
         {"code": "NUL", "name": "A", "phone": "\x00"},
     ):
-        assert client.post("/api/v1/suppliers", headers=admin, json=body).status_code == 400
+        assert client.post("/api/v1/suppliers", headers=admin, json=body).status_code == 422
     assert client.get("/api/v1/suppliers", headers=admin).json["items"] == []
 
 
