@@ -58,8 +58,8 @@ CHECKS = [
 EXAMPLES_ALLOWED = {Role.ADMIN: 25, Role.WAREHOUSE: 8, Role.BUYER: 8, Role.SERVICE_DESK: 8}
 EXAMPLES_FORBIDDEN = 1
 #: Stateful scenarios per role, and steps per scenario.
-SCENARIOS = {Role.ADMIN: 300, Role.WAREHOUSE: 40, Role.BUYER: 40, Role.SERVICE_DESK: 40}
-STEPS = 10
+SCENARIOS = {Role.ADMIN: 250, Role.WAREHOUSE: 40, Role.BUYER: 40, Role.SERVICE_DESK: 40}
+STEPS = 15
 #: Times a stateful run restarts after Hypothesis found a replay inconsistent (see below).
 MAX_RESTARTS = 20
 
