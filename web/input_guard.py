@@ -14,7 +14,7 @@ string is answered 422 with the field named, like any other invalid field of the
 Webhook bodies (``/webhooks/``) are not read here: a webhook is authenticated first, then an
 unreadable body is kept for review and answered 400 (carriers/services.py). Their path and
 query string are checked like any other. Uploaded spreadsheet cells cannot carry NUL: XML
-1.0 has no way to write it, and the parser refuses the workbook (core/spreadsheets.py).
+1.0 has no way to write it, and the parser refuses the workbook (core/spreadsheets/).
 """
 
 from __future__ import annotations
