@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from carriers.status import TrackingStatus
 from core.errors import DomainError
+
+#: What no database text column (PostgreSQL refuses NUL) and no UTF-8 encoder (lone surrogates)
+#: can take: an event carrying them is unreadable, whatever the carrier meant.
+_NOT_TEXT = re.compile(r"[\x00\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -23,6 +28,16 @@ class CarrierEvent:
     description: str = ""
     location: str | None = None
     provider_event_id: str | None = None  # the provider's id for this event, where it sends one
+
+    def __post_init__(self) -> None:
+        # Every adapter, pushed or polled, builds its events here: one check for all of them.
+        texts = ("carrier", "tracking_number", "raw_status", "description", "location")
+        for name in (*texts, "provider_event_id"):
+            value = getattr(self, name)
+            if isinstance(value, str) and _NOT_TEXT.search(value):
+                raise MalformedWebhook(
+                    f"The event's {name} holds a NUL character or a lone surrogate: not text."
+                )
 
     def dedupe_key(self) -> str:
         """Stable identity of the event: the same scan delivered twice has the same key.

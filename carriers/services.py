@@ -94,6 +94,11 @@ def _caused_by_an_event(error: Exception) -> bool:
     return not isinstance(error, DBAPIError) or isinstance(error, IntegrityError | DataError)
 
 
+def _storable(text: str) -> str:
+    """A reason that may quote the body, as text any database holds (no NUL, no surrogate)."""
+    return text.encode("utf-8", "backslashreplace").decode().replace("\x00", "\\x00")
+
+
 class CarrierService:
     def __init__(
         self,
@@ -132,8 +137,10 @@ class CarrierService:
         scheduler process, and either way exactly once.
         """
         adapter = self.adapter(carrier)
-        adapter.verify_webhook(request, self.clock.now())
         try:
+            # WebhookRejected passes through: nothing is kept of what is not authentic. A
+            # MalformedWebhook from verifying comes after the signature matched.
+            adapter.verify_webhook(request, self.clock.now())
             try:
                 events = adapter.parse_webhook(request)
             except RecursionError:  # JSON or XML nested thousands deep: unreadable, not a crash
@@ -280,7 +287,7 @@ class CarrierService:
                     status=DeliveryStatus.MALFORMED,
                     content_type=request.content_type[:200],
                     body=request.body,
-                    error=error[:500],
+                    error=_storable(error[:500]),
                     received_at=self.clock.now(),
                 )
             )

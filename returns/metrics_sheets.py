@@ -1,7 +1,7 @@
 """The metrics report as a workbook: one sheet per group of figures, numbers as numbers.
 
 Days and scores are decimals (four places), shares are fractions shown as percentages, so
-a spreadsheet can chart or sum them. Written through core/spreadsheets.py.
+a spreadsheet can chart or sum them. Written through core/spreadsheets/.
 """
 
 from __future__ import annotations

@@ -33,7 +33,7 @@ class DatabaseIdConverter(IntegerConverter):
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build an app. Nothing is created at import time; the schema is a migration step."""
-    from web import api, errors, i18n, labels, security_headers, webhooks
+    from web import api, errors, i18n, input_guard, labels, security_headers, webhooks
     from web.config import load_config
     from web.extensions import csrf, init_services, limiter, login_manager, services
     from web.pages import (
@@ -49,6 +49,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         status,
         warehouse,
     )
+    from web.pages.access import declare_public, public
 
     instance_path = os.environ.get("SPAREFLOW_INSTANCE_PATH")
     app = Flask(
@@ -70,6 +71,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     login_manager.localize_callback = gettext
     csrf.init_app(app)
     limiter.init_app(app)
+    input_guard.init_app(app)
     api.init_app(app)
     # The API authenticates with bearer tokens, not cookies, so CSRF does not apply to it.
     for blueprint in api.BLUEPRINTS:
@@ -96,9 +98,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
     @app.get("/healthz")
+    @public("for load balancers: says only whether the database answers")
     def healthz() -> dict[str, str]:
         """For load balancers: 200 when the database answers, else 503 (see web/errors.py)."""
         services().ping_database()
         return {"status": "ok", "database": "ok"}
 
+    declare_public(app, "static", "the pages' own CSS, scripts and images, the same for everyone")
     return app

@@ -46,6 +46,14 @@ HTTP_CODES = {
 }
 
 
+#: web/input_guard.py's reasons for refusing a request (a 400), whatever the route.
+NUL_CHARACTER = N_("The request contains a NUL character (\\x00), which spareflow never accepts.")
+LONE_SURROGATE = N_(
+    "The request contains a lone UTF-16 surrogate (\\ud800-\\udfff), which is not text: "
+    "send each character whole."
+)
+NESTED_TOO_DEEP = N_("The JSON body is nested too deeply to be a request of this API.")
+
 #: Messages an HTML error page shows in the reader's language (the JSON API keeps English):
 #: Werkzeug's default descriptions and this module's own. Any other message (a domain
 #: error's) is shown as it is.
@@ -71,6 +79,9 @@ PAGE_MESSAGES = (
     N_("The change conflicts with data saved at the same time; reload and try again."),
     N_("The database is not reachable right now; nothing was saved. Try again."),
     N_("Something went wrong on our side; it has been logged."),
+    NUL_CHARACTER,
+    LONE_SURROGATE,
+    NESTED_TOO_DEEP,
 )
 
 #: Paths that machines call: their errors are JSON whatever the Accept header says.

@@ -35,6 +35,7 @@ def _too_large() -> ResponseReturnValue:
 
 
 @bp.post("/carriers/<carrier>")
+@public("each carrier's signature or URL token is verified before the body is read")
 def carrier_webhook(carrier: str) -> ResponseReturnValue:
     body = _read_body()
     if body is None:

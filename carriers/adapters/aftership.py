@@ -150,6 +150,8 @@ class AfterShipAdapter(TrackingOnly):
             if isinstance(ts, bool) or not isinstance(ts, int | float):
                 raise TypeError("ts is not a number")
             age = now.timestamp() - float(ts)
+        except RecursionError:  # signed, so authentic: unreadable, kept for review (a 400)
+            raise MalformedWebhook("The body is nested too deeply to read.") from None
         except _UNREADABLE as exc:
             raise WebhookRejected("AfterShip webhook has no readable ts") from exc
         if abs(age) > (self._max_age or 0):

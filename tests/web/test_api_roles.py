@@ -1,4 +1,10 @@
-"""Every API endpoint × every role: allowed or refused exactly as documented."""
+"""Every API endpoint × every role, and no token: allowed or refused exactly as documented.
+
+Built from the app's URL map: each view's ``roles(...)`` declaration (``allowed_roles``) must
+be the line of the table below, a view without one fails with its name
+(tests/web/test_page_roles.py checks every route of the app for that), and each role's
+token, and no token, is tried on each endpoint.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +12,9 @@ from typing import Any
 
 import pytest
 
+from tests.routes_support import declared, routes
 from web.auth.models import Role
+from web.pages.access import PUBLIC
 
 A, W, B, S = Role.ADMIN, Role.WAREHOUSE, Role.BUYER, Role.SERVICE_DESK
 EVERYONE = {A, W, B, S}
@@ -69,23 +77,12 @@ EXPECTED_ROLES: dict[tuple[str, str], set[Role]] = {
     ("GET", "/api/v1/metrics"): {A, B, S},
 }
 
-# Routes under /api/v1 that are public on purpose: the API's own description.
-PUBLIC = {
+# Routes under /api/v1 that are public on purpose (``public(why)``): the API's own description.
+PUBLIC_ROUTES = {
     "/api/v1/openapi.json",
     "/api/v1/docs",
-    "/api/v1/docs/<path:filename>",
     "/api/v1/docs/assets/<path:filename>",
 }
-
-
-def api_operations(app: Any) -> dict[tuple[str, str], Any]:
-    operations = {}
-    for rule in app.url_map.iter_rules():
-        if not rule.rule.startswith("/api/v1") or rule.rule in PUBLIC:
-            continue
-        for method in rule.methods - {"HEAD", "OPTIONS"}:
-            operations[(method, rule.rule)] = app.view_functions[rule.endpoint]
-    return operations
 
 
 def concrete(path: str) -> str:
@@ -100,8 +97,24 @@ def concrete(path: str) -> str:
 
 
 def test_every_api_endpoint_declares_its_roles_as_documented(app: Any) -> None:
-    declared = {key: set(view.allowed_roles) for key, view in api_operations(app).items()}
-    assert declared == EXPECTED_ROLES
+    found = routes(app, api=True)
+    missing = sorted(
+        f"{method} {rule}"
+        for (method, rule), view in found.items()
+        if getattr(view, "allowed_roles", None) is None
+    )
+    assert missing == [], f"API routes without @roles(...) or @public(why): {missing}"
+    expected = {**EXPECTED_ROLES, **{("GET", rule): PUBLIC for rule in PUBLIC_ROUTES}}
+    assert {key: declared(view) for key, view in found.items()} == expected
+
+
+def test_the_apis_own_description_is_public_to_everyone(
+    client: Any, role_headers: dict[Role, dict[str, str]]
+) -> None:
+    for headers in ({}, *role_headers.values()):
+        for path in ("/api/v1/openapi.json", "/api/v1/docs", "/api/v1/docs/assets/swagger-ui.css"):
+            with client.get(path, headers=headers) as response:
+                assert response.status_code == 200, (path, headers)
 
 
 @pytest.mark.parametrize(("method", "path"), sorted(EXPECTED_ROLES))

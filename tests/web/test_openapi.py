@@ -58,3 +58,28 @@ def test_the_api_browser_loads_only_local_assets(client: Any) -> None:
         with client.get(source) as asset:  # closes the streamed file
             assert asset.status_code == 200, source
             assert len(asset.data) > (1000 if "/assets/" in source else 100)
+
+
+def test_every_operation_on_one_resource_is_reached_by_a_link(client: Any) -> None:
+    """An operation with an identifier in its path (an RMA, an order, a part) is the target of
+    OpenAPI links from the answers that carry that identifier, each naming an operation and a
+    parameter that exist: a client (and the fuzz run's state machine) follows them instead of
+    guessing numbers that answer 404."""
+    document = client.get("/api/v1/openapi.json").json
+    operations = {
+        f"#/paths/{path.replace('~', '~0').replace('/', '~1')}/{method}": (path, method, op)
+        for path, item in document["paths"].items()
+        for method, op in item.items()
+        if method in {"get", "post", "patch", "delete", "put"}
+    }
+    targeted: set[str] = set()
+    for path, method, operation in operations.values():
+        for status, response in operation["responses"].items():
+            for name, link in response.get("links", {}).items():
+                target_path = operations[link["operationRef"]][0]
+                assert set(link["parameters"]) <= set(re.findall(r"{(\w+)}", target_path)), name
+                assert all(v.startswith("$response.body#/") for v in link["parameters"].values())
+                assert status.startswith("2"), (path, method, status, name)
+                targeted.add(link["operationRef"])
+    with_identifier = {ref for ref, (path, _, _) in operations.items() if "{" in path}
+    assert sorted(with_identifier - targeted) == []

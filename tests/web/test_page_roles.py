@@ -1,8 +1,12 @@
 """Every page (HTML route) × every role, and anonymous: allowed or refused as documented.
 
-Signed-out visitors are sent to the sign-in page; signed-in users of another role get 403.
-A new route without a line in the table below fails the first test. The API has its own
-matrix (tests/web/test_api_roles.py).
+Built from the app's URL map: every route's view declares who may call it
+(``allowed_roles``, set by ``roles_required``, ``signed_in`` or ``public(why)`` in
+web/pages/access.py, and ``roles`` for the API), a route without a declaration fails with
+its name, and the declaration must be the line of the table below. Then each role, and a
+signed-out visitor, calls each route: signed-out visitors are sent to the sign-in page,
+signed-in users of another role get 403, public routes answer whoever calls. The API has
+its own matrix (tests/web/test_api_roles.py).
 """
 
 from __future__ import annotations
@@ -12,16 +16,17 @@ from typing import Any
 
 import pytest
 
+from tests.routes_support import declared, routes, undeclared, undeclared_message
 from tests.web.test_pages import PASSWORD, csrf_token, sign_in
 from web.auth.models import Role
+from web.pages.access import PUBLIC
 
 A, W, B, S = Role.ADMIN, Role.WAREHOUSE, Role.BUYER, Role.SERVICE_DESK
 SIGNED_IN = frozenset({A, W, B, S})
-PUBLIC = "public"
 ID32 = "<int(max=2147483647):"
 
-# From the pages' documentation (README "Web pages", docs/returns.md, docs/buyers.md) and
-# their roles_required: changing who may open what must change this table.
+# From the pages' documentation (README "Web pages", docs/returns.md, docs/buyers.md): the
+# views' declarations must say the same, so changing who may open what changes this table.
 EXPECTED_PAGE_ROLES: dict[tuple[str, str], frozenset[Role] | str] = {
     ("GET", "/"): SIGNED_IN,
     ("GET", "/dashboard"): SIGNED_IN,
@@ -33,6 +38,7 @@ EXPECTED_PAGE_ROLES: dict[tuple[str, str], frozenset[Role] | str] = {
     ("POST", "/sign-in/code"): PUBLIC,
     ("POST", "/sign-out"): SIGNED_IN,
     ("GET", "/healthz"): PUBLIC,
+    ("GET", "/static/<path:filename>"): PUBLIC,  # the pages' CSS, scripts and images
     ("POST", "/webhooks/carriers/<carrier>"): PUBLIC,  # authenticated by signature instead
     ("POST", "/webhooks/stripe"): PUBLIC,  # by its Stripe-Signature
     # the customer's status page: public, reached only through its random link
@@ -105,19 +111,6 @@ EXPECTED_PAGE_ROLES: dict[tuple[str, str], frozenset[Role] | str] = {
     ("POST", "/warehouse/returns/<number>"): {A, W},
 }  # fmt: skip
 
-#: Not pages: the JSON API (its own matrix), its documentation, and static files.
-NOT_PAGES = ("/api/", "/static/")
-
-
-def page_routes(app: Any) -> dict[tuple[str, str], Any]:
-    routes = {}
-    for rule in app.url_map.iter_rules():
-        if rule.rule.startswith(NOT_PAGES):
-            continue
-        for method in rule.methods - {"HEAD", "OPTIONS"}:
-            routes[(method, rule.rule)] = app.view_functions[rule.endpoint]
-    return routes
-
 
 def concrete(rule: str) -> str:
     path = re.sub(r"<int\([^)]*\):\w+>|<int:\w+>", "999999", rule)
@@ -129,26 +122,37 @@ def concrete(rule: str) -> str:
         .replace("<kind>", "no-such-kind")
         .replace("<language>", "en")
         .replace("<token>", "not-a-signed-token")
+        .replace("<path:filename>", "spareflow.css")
     )
 
 
-def test_every_page_route_has_a_documented_expectation_and_declares_it(app: Any) -> None:
-    routes = page_routes(app)
-    assert set(routes) == set(EXPECTED_PAGE_ROLES), (
+def test_every_route_of_the_app_declares_who_may_call_it(app: Any) -> None:
+    assert undeclared(app) == [], undeclared_message(app)
+
+
+def test_a_route_without_a_declaration_is_named(app: Any) -> None:
+    """The check above, on a route added without a declaration (as a new view would be)."""
+    app.add_url_rule("/forgotten", "forgotten", lambda: "no guard", methods=["GET", "POST"])
+    assert undeclared(app) == ["GET /forgotten (forgotten)", "POST /forgotten (forgotten)"]
+    assert "GET /forgotten (forgotten)" in undeclared_message(app)
+
+
+def test_every_page_route_declares_what_the_table_says(app: Any) -> None:
+    found = routes(app, api=False)
+    assert set(found) == set(EXPECTED_PAGE_ROLES), (
         "new or removed page routes: "
-        f"{sorted(set(routes) ^ set(EXPECTED_PAGE_ROLES))}; add them to EXPECTED_PAGE_ROLES"
+        f"{sorted(set(found) ^ set(EXPECTED_PAGE_ROLES))}; add them to EXPECTED_PAGE_ROLES"
     )
-    for key, view in routes.items():
-        expected = EXPECTED_PAGE_ROLES[key]
-        declared = getattr(view, "allowed_roles", None)
-        if expected == PUBLIC:
-            # @public("why") or, on older routes, nothing: checked below by request
-            assert declared in (None, PUBLIC), key
-        elif expected == SIGNED_IN:
-            # @signed_in or login_required: checked below by request
-            assert declared is None or set(declared) == SIGNED_IN, key
-        else:
-            assert set(declared) == set(expected), key
+    wrong = {
+        key: declared(view)
+        for key, view in found.items()
+        if getattr(view, "allowed_roles", None) is not None
+        and declared(view) != EXPECTED_PAGE_ROLES[key]
+    }
+    assert wrong == {}, "declared otherwise than EXPECTED_PAGE_ROLES says"
+    for key, view in found.items():
+        if declared(view) == PUBLIC:
+            assert view.public_because.strip(), key  # a public route says why it may be
 
 
 @pytest.fixture
@@ -207,9 +211,32 @@ def test_each_role_opens_exactly_its_pages(app: Any, people: dict[Role, Any], ro
     assert to_sign_in(client.get("/"))
 
 
+PUBLIC_ROUTES = sorted(k for k, v in EXPECTED_PAGE_ROLES.items() if v == PUBLIC)
+#: Public, but only as the second step of signing in: without the password step in the same
+#: browser (or already signed in), they send the visitor back to the first step.
+SECOND_STEP = {("GET", "/sign-in/code"), ("POST", "/sign-in/code")}
+
+
+def test_public_routes_answer_whoever_calls_them(app: Any, people: dict[Role, Any]) -> None:
+    """Signed out or signed in with any role: never sent to sign in, never refused for a role."""
+    callers = {"anonymous": app.test_client(), **{role.value: people[role] for role in Role}}
+    for name, client in callers.items():
+        token = csrf_token(client.get("/sign-in", follow_redirects=True).get_data(as_text=True))
+        for method, rule in PUBLIC_ROUTES:
+            if (method, rule) == ("POST", "/sign-in") and name != "anonymous":
+                continue  # signing in again would replace the session under test
+            response = call(client, method, rule, token)
+            response.close()  # a static file's stream
+            assert response.status_code != 403, (name, method, rule)
+            assert (method, rule) in SECOND_STEP or not to_sign_in(response), (name, method, rule)
+            assert response.status_code < 500, (name, method, rule)
+
+
 def test_public_routes_answer_without_signing_in(app: Any) -> None:
     client = app.test_client()
     assert client.get("/sign-in").status_code == 200
+    with client.get("/static/spareflow.css") as stylesheet:
+        assert stylesheet.status_code == 200
     assert client.get("/healthz").json == {"status": "ok", "database": "ok"}
     # The webhook endpoint is public, and refuses what is not signed.
     assert client.post("/webhooks/carriers/sandbox", json={}).status_code == 401

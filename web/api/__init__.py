@@ -11,9 +11,13 @@ from werkzeug.exceptions import HTTPException
 
 from web import errors
 from web.api import audit, emails, locations, metrics, parts, purchasing, returns, shipments, stock
+from web.api.links import LinksPlugin
 from web.api.schemas import ErrorSchema
+from web.pages.access import declare_public, public
 
 ASSETS_URL = "/api/v1/docs/assets/"
+#: Why the API's own description needs no token: it holds no data, only what the API accepts.
+API_DESCRIPTION = "the API's description: what it accepts and answers, no data"
 
 
 BLUEPRINTS = (
@@ -68,6 +72,7 @@ def init_app(app: Flask) -> SpareflowApi:
     api.init_app(
         app,
         spec_kwargs={
+            "extra_plugins": [LinksPlugin()],
             "info": {
                 "description": "Spare-parts inventory and returns. Every call needs "
                 "`Authorization: Bearer <token>` (`spareflow tokens create EMAIL`)."
@@ -79,9 +84,12 @@ def init_app(app: Flask) -> SpareflowApi:
     )
     for blueprint in BLUEPRINTS:
         api.register_blueprint(blueprint)
+    for endpoint in [e for e in app.view_functions if e.startswith("api-docs.")]:
+        declare_public(app, endpoint, API_DESCRIPTION)  # openapi.json and its Swagger UI
     app.before_request(_require_json_body)
 
     @app.get(ASSETS_URL + "<path:filename>")
+    @public(API_DESCRIPTION)
     def swagger_ui_assets(filename: str) -> Any:
         return send_from_directory(swagger_ui_path, filename, max_age=86400)
 

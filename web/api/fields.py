@@ -39,3 +39,22 @@ class Quantity(fields.Integer):
         if isinstance(value, bool):
             raise ValidationError("Not a valid integer.")
         return super()._deserialize(value, attr, data, **kwargs)
+
+
+#: The largest id a database column holds (a 64-bit primary key); see web/__init__.py.
+MAX_ID = 2**63 - 1
+
+
+class DatabaseId(fields.Integer):
+    """The id of a row, sent in a body: a JSON integer from 1 to what its column holds.
+
+    A larger number names no row; without the bound the database driver overflowed (a 500).
+    """
+
+    def __init__(self, *, maximum: int = MAX_ID, **kwargs: Any):
+        super().__init__(strict=True, validate=Range(min=1, max=maximum), **kwargs)
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> int:
+        if isinstance(value, bool):
+            raise ValidationError("Not a valid integer.")
+        return super()._deserialize(value, attr, data, **kwargs)

@@ -8,7 +8,7 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from inventory.status import LocationKind, MoveKind, ReservationStatus
-from web.api.fields import MAX_QTY, Quantity, Text
+from web.api.fields import MAX_QTY, DatabaseId, Quantity, Text
 
 SKU_PATTERN = validate.Regexp(
     r"^[A-Za-z0-9][A-Za-z0-9._-]*$", error="Letters, digits and . _ - only, no spaces."
@@ -185,8 +185,7 @@ class IssueSchema(_MoveCommand):
     sku = Text(64, min_length=1, load_default=None)
     location = Text(64, min_length=1, load_default=None)
     qty = Quantity(load_default=None)
-    reservation_id = fields.Integer(
-        strict=True,
+    reservation_id = DatabaseId(
         load_default=None,
         metadata={"description": "Issue the stock this reservation holds (all of it)."},
     )

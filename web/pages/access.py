@@ -6,7 +6,7 @@ import functools
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import abort
+from flask import Flask, abort
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -51,6 +51,18 @@ def public(why: str) -> Callable[[F], F]:
         return view
 
     return decorator
+
+
+def declare_public(app: Flask, endpoint: str, why: str) -> None:
+    """:func:`public` for a route that Flask or an extension registers itself (static files,
+    the OpenAPI document): its view is wrapped, as a bound method takes no attributes."""
+    view = app.view_functions[endpoint]
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        return view(*args, **kwargs)
+
+    app.view_functions[endpoint] = public(why)(wrapper)
 
 
 def signed_in(view: F) -> F:

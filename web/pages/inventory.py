@@ -6,10 +6,10 @@ from flask import Blueprint, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import format_date
 from flask_babel import gettext as _
-from flask_login import login_required
 
 from web.charts import step_chart
 from web.extensions import services
+from web.pages.access import signed_in
 from web.pages.metrics import trend_charts
 
 bp = Blueprint("inventory", __name__)
@@ -20,7 +20,7 @@ DASHBOARD_WEEKS = 8
 
 
 @bp.get("/")
-@login_required
+@signed_in
 def parts() -> ResponseReturnValue:
     search = request.args.get("q", "").strip()[:200] or None
     low_only = request.args.get("low") == "1"
@@ -42,7 +42,7 @@ def parts() -> ResponseReturnValue:
 
 
 @bp.get("/dashboard")
-@login_required
+@signed_in
 def dashboard() -> ResponseReturnValue:
     short = services().inventory.list_parts(below_reorder_point=True, active=True, limit=500)
     service = services().metrics.weeks(DASHBOARD_WEEKS)
@@ -57,7 +57,7 @@ def dashboard() -> ResponseReturnValue:
 
 
 @bp.get("/parts/<sku>")
-@login_required
+@signed_in
 def part(sku: str) -> ResponseReturnValue:
     inventory = services().inventory
     report = inventory.stock_report(sku)

@@ -124,7 +124,7 @@ def _rate_limit() -> str:
 
 
 @bp.route("/sign-in", methods=["GET", "POST"])
-@public("signing in is how a visitor proves who they are")
+@public("signing in is how a visitor proves who they are; rate-limited per address")
 @limiter.limit(_rate_limit, methods=["POST"])
 def sign_in() -> ResponseReturnValue:
     if current_user.is_authenticated:

@@ -22,9 +22,13 @@ from core.errors import DomainError, NotFound
 from returns.services import RmaView
 from returns.status import RmaStatus
 from web.extensions import limiter, services
+from web.pages.access import public
 from web.printing import return_sheet
 
 bp = Blueprint("status", __name__, url_prefix="/status")
+
+#: Why the customer's status page needs no sign-in.
+STATUS_LINK = "reached only through the RMA's own unguessable link, rate-limited per address"
 
 CUSTOMER = "customer (status page)"
 #: The customer's words for our states.
@@ -83,6 +87,7 @@ def _view_or_404(token: str) -> RmaView:
 
 
 @bp.get("/<token>")
+@public(STATUS_LINK)
 @limiter.limit(_rate_limit)
 def page(token: str) -> ResponseReturnValue:
     view = _view_or_404(token)
@@ -112,6 +117,7 @@ def _render_page(token: str, view: RmaView, reached: int) -> str:
 
 
 @bp.get("/<token>/sheet")
+@public(STATUS_LINK)
 @limiter.limit(_rate_limit)
 def sheet(token: str) -> ResponseReturnValue:
     view = _view_or_404(token)
@@ -120,6 +126,7 @@ def sheet(token: str) -> ResponseReturnValue:
 
 
 @bp.post("/<token>/feedback")
+@public(STATUS_LINK)
 @limiter.limit(_rate_limit)
 def feedback(token: str) -> ResponseReturnValue:
     view = _view_or_404(token)

@@ -423,3 +423,13 @@ def test_a_max_age_given_as_an_environment_string_is_honoured() -> None:
         strict.verify_webhook(
             signed(fixture("tracking_update_usps.json")), NOW + timedelta(hours=1)
         )
+
+
+def test_a_signed_body_too_deep_to_read_its_ts_is_malformed_not_unauthenticated() -> None:
+    # Signed, so authentic: with a max age set, the ts could not be read for nesting, which
+    # is an unreadable delivery (400, kept for review), not a forged one (401).
+    strict = AfterShipAdapter(
+        {"AFTERSHIP_WEBHOOK_SECRET": SECRET, "AFTERSHIP_WEBHOOK_MAX_AGE": "300"}
+    )
+    with pytest.raises(MalformedWebhook):
+        strict.verify_webhook(signed(MALFORMED["deeply nested"]), NOW)

@@ -1,0 +1,143 @@
+"""OpenAPI links: which answer gives the identifier another operation takes in its path.
+
+A client (or a fuzzer: tests/web/test_api_fuzz.py runs schemathesis' state machine over these)
+reads them as "the ``rma_number`` of this RMA is the ``{rma}`` of its actions". They are
+written into the document by :class:`LinksPlugin` as each operation is registered, from the
+table :data:`LINKS`, so the views stay as they are.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from apispec import BasePlugin
+
+API = "/api/v1"
+PART = f"{API}/parts/{{sku}}"
+RMA = f"{API}/returns/{{rma}}"
+PURCHASE_ORDER = f"{API}/purchase-orders/{{number}}"
+SHIPMENT = f"{API}/shipments/{{tracking_number}}"
+
+#: Everything done to one RMA, by ``{rma}`` (link name, method, path).
+RMA_OPERATIONS = [
+    ("GetReturn", "get", RMA),
+    *(
+        (name, "post", f"{RMA}/{action}")
+        for name, action in [
+            ("Authorise", "authorise"),
+            ("Reject", "reject"),
+            ("Cancel", "cancel"),
+            ("Receive", "receive"),
+            ("Inspect", "inspect"),
+            ("Close", "close"),
+            ("FollowUp", "follow-up"),
+            ("ReleaseRefund", "refund/release"),
+            ("RetryRefund", "refund/retry"),
+            ("Reply", "reply"),
+            ("NewStatusLink", "status-link"),
+        ]
+    ),
+]
+#: Everything read or changed of one part, by ``{sku}``.
+PART_OPERATIONS = [
+    ("GetPart", "get", PART),
+    ("UpdatePart", "patch", PART),
+    ("GetStock", "get", f"{API}/stock/{{sku}}"),
+    ("GetMoves", "get", f"{API}/stock/{{sku}}/moves"),
+    ("GetPolicy", "get", f"{API}/reorder/policies/{{sku}}"),
+    ("UpdatePolicy", "patch", f"{API}/reorder/policies/{{sku}}"),
+]
+PURCHASE_ORDER_OPERATIONS = [
+    ("GetPurchaseOrder", "get", PURCHASE_ORDER),
+    ("SendPurchaseOrder", "post", f"{PURCHASE_ORDER}/send"),
+    ("CancelPurchaseOrder", "post", f"{PURCHASE_ORDER}/cancel"),
+    ("ReceivePurchaseOrder", "post", f"{PURCHASE_ORDER}/receive"),
+]
+SHIPMENT_OPERATIONS = [
+    ("GetShipment", "get", SHIPMENT),
+    ("RecordEvent", "post", f"{SHIPMENT}/events"),
+    ("GetLabel", "get", f"{SHIPMENT}/label"),
+]
+SHIP_REPLACEMENT = [("ShipReplacement", "post", f"{API}/replacements/{{replacement_id}}/ship")]
+CANCEL_RESERVATION = [("CancelReservation", "delete", f"{API}/reservations/{{reservation_id}}")]
+
+
+def _ref(method: str, path: str) -> str:
+    """A JSON pointer to an operation of this document (RFC 6901: ``~`` and ``/`` escaped)."""
+    return "#/paths/" + path.replace("~", "~0").replace("/", "~1") + "/" + method
+
+
+def _to(
+    targets: list[tuple[str, str, str]], parameter: str, expression: str
+) -> dict[str, dict[str, Any]]:
+    return {
+        name: {
+            "operationRef": _ref(method, path),
+            "parameters": {parameter: expression},
+            "description": f"`{parameter}` is `{expression}` of this answer.",
+        }
+        for name, method, path in targets
+    }
+
+
+def _table() -> dict[tuple[str, str, str], dict[str, dict[str, Any]]]:
+    """(method, path, status) of the answer -> its links."""
+    links: dict[tuple[str, str, str], dict[str, dict[str, Any]]] = {}
+
+    def add(source: tuple[str, str, str], found: dict[str, dict[str, Any]]) -> None:
+        links.setdefault(source, {}).update(found)
+
+    rma = "$response.body#/rma_number"
+    add(("post", f"{API}/returns", "201"), _to(RMA_OPERATIONS, "rma", rma))
+    add(
+        ("get", f"{API}/returns", "200"),
+        _to(RMA_OPERATIONS, "rma", "$response.body#/items/0/rma_number"),
+    )
+    for _, method, path in RMA_OPERATIONS:
+        add((method, path, "200"), _to(RMA_OPERATIONS, "rma", rma))
+        add(
+            (method, path, "200"),
+            _to(SHIP_REPLACEMENT, "replacement_id", "$response.body#/replacements/0/id"),
+        )
+    queue = f"{API}/replacements"
+    add(("get", queue, "200"), _to(SHIP_REPLACEMENT, "replacement_id", "$response.body#/0/id"))
+    add(("get", queue, "200"), _to(RMA_OPERATIONS, "rma", "$response.body#/0/rma_number"))
+
+    add(("post", f"{API}/parts", "201"), _to(PART_OPERATIONS, "sku", "$response.body#/sku"))
+    add(("get", f"{API}/parts", "200"), _to(PART_OPERATIONS, "sku", "$response.body#/items/0/sku"))
+    for _, method, path in PART_OPERATIONS[:2]:
+        add((method, path, "200"), _to(PART_OPERATIONS, "sku", "$response.body#/sku"))
+
+    number = "$response.body#/number"
+    add(
+        ("get", f"{API}/purchase-orders", "200"),
+        _to(PURCHASE_ORDER_OPERATIONS, "number", "$response.body#/items/0/number"),
+    )
+    for _, method, path in PURCHASE_ORDER_OPERATIONS[:3]:
+        add((method, path, "200"), _to(PURCHASE_ORDER_OPERATIONS, "number", number))
+
+    tracking = "$response.body#/tracking_number"
+    add(("post", f"{API}/shipments", "201"), _to(SHIPMENT_OPERATIONS, "tracking_number", tracking))
+    add(("get", SHIPMENT, "200"), _to(SHIPMENT_OPERATIONS, "tracking_number", tracking))
+
+    add(
+        ("post", f"{API}/reservations", "201"),
+        _to(CANCEL_RESERVATION, "reservation_id", "$response.body#/id"),
+    )
+    return links
+
+
+LINKS = _table()
+
+
+class LinksPlugin(BasePlugin):
+    """Adds :data:`LINKS` to each documented answer as flask-smorest registers operations."""
+
+    def operation_helper(
+        self, path: str | None = None, operations: dict | None = None, **kwargs: Any
+    ) -> None:
+        for method, operation in (operations or {}).items():
+            for status, response in operation.get("responses", {}).items():
+                found = LINKS.get((method, path or "", str(status)))
+                if found and isinstance(response, dict):
+                    response.setdefault("links", {}).update(found)
