@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from core.crypto import SecretBox
 from tests.conftest import RETURN_ADDRESS
 
 BIN = Path(sys.executable).parent
@@ -24,6 +25,10 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+#: One Fernet key for every server the tests start (made once per test process).
+SERVER_ENCRYPTION_KEY = SecretBox.generate_key()
+
+
 def spareflow_env(tmp_path: Path, database_url: str | None = None) -> dict[str, str]:
     return {
         **os.environ,
@@ -32,6 +37,8 @@ def spareflow_env(tmp_path: Path, database_url: str | None = None) -> dict[str, 
         "SPAREFLOW_INSTANCE_PATH": str(tmp_path / "instance"),
         "SPAREFLOW_LOG_LEVEL": "WARNING",
         "SPAREFLOW_RETURNS_ADDRESS": json.dumps(RETURN_ADDRESS),
+        # A real key, as in production: stored carrier and two-factor secrets are sealed.
+        "SPAREFLOW_ENCRYPTION_KEYS": SERVER_ENCRYPTION_KEY,
     }
 
 

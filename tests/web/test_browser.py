@@ -215,9 +215,16 @@ def watched(browser: Any) -> Iterator[tuple[Any, list[str]]]:
     context.close()
 
 
+#: Playwright's own helpers sometimes evaluate strings in their isolated world; Chromium then
+#: logs an 'unsafe-eval' refusal with no securitypolicyviolation event in the page. The page's
+#: own eval would fire that event too, so ``window.__violations`` still catches it.
+DRIVER_EVAL = "Evaluating a string as JavaScript violates"
+
+
 def no_violations(page: Any, console: list[str]) -> None:
     assert page.evaluate("window.__violations") == [], page.url
-    assert [text for text in console if "Content Security Policy" in text] == [], page.url
+    refused = [text for text in console if "Content Security Policy" in text]
+    assert [text for text in refused if not text.startswith(DRIVER_EVAL)] == [], page.url
 
 
 def test_the_pages_that_had_inline_behaviour_work_under_the_csp(

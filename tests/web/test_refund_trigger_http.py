@@ -408,6 +408,7 @@ def test_a_start_without_a_refund_provider_warns_loudly_and_holds_refunds(
                 "SANDBOX_WEBHOOK_SECRET": SECRET,
                 "RETURNS_ADDRESS": RETURN_ADDRESS,
                 "REFUNDS_API_BASE": "",
+                "CARRIERS_SANDBOX": True,
                 "REFUNDS_API_KEY": "",
             }
         )
