@@ -12,10 +12,10 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DDL, JSON, String, Text, event
+from sqlalchemy import JSON, String, Text
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from core.db import Base, BigIntPK, UTCDateTime
+from core.db import Base, BigIntPK, UTCDateTime, append_only
 
 #: The actor of entries that no person caused (scheduler, carrier webhooks).
 SYSTEM_ACTOR = "spareflow"
@@ -65,27 +65,26 @@ def record(
     return entry
 
 
-# Append-only, enforced by the database. Frozen copies are in migration 0009.
-APPEND_ONLY_SQLITE = [
-    "CREATE TRIGGER audit_log_append_only_update BEFORE UPDATE ON audit_log "
-    "BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END",
-    "CREATE TRIGGER audit_log_append_only_delete BEFORE DELETE ON audit_log "
-    "BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END",
-]
-APPEND_ONLY_POSTGRESQL = [
-    "CREATE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$ "
-    "BEGIN RAISE EXCEPTION 'audit_log is append-only'; END $$",
-    "CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log "
-    "FOR EACH ROW EXECUTE FUNCTION audit_log_append_only()",
-]
-for _statement in APPEND_ONLY_SQLITE:
-    event.listen(AuditEntry.__table__, "after_create", DDL(_statement).execute_if(dialect="sqlite"))
-for _statement in APPEND_ONLY_POSTGRESQL:
-    event.listen(
-        AuditEntry.__table__, "after_create", DDL(_statement).execute_if(dialect="postgresql")
+def about_user(
+    session: Session,
+    email: str,
+    action: str,
+    *,
+    at: datetime,
+    actor: str | None = None,
+    details: Mapping[str, Any] | None = None,
+) -> AuditEntry:
+    """An entry about a user's account; the actor is that user unless someone else acted."""
+    return record(
+        session,
+        at=at,
+        actor=actor or email,
+        action=action,
+        target_type="user",
+        target=email,
+        details=details,
     )
-event.listen(
-    AuditEntry.__table__,
-    "before_drop",
-    DDL("DROP FUNCTION IF EXISTS audit_log_append_only() CASCADE").execute_if(dialect="postgresql"),
-)
+
+
+# Append-only, enforced by the database (frozen copies of the statements: migration 0009).
+append_only(AuditEntry.__table__)

@@ -13,6 +13,7 @@ from types import TracebackType
 from typing import Any
 
 from sqlalchemy import (
+    DDL,
     BigInteger,
     DateTime,
     Engine,
@@ -204,3 +205,34 @@ def insert_many_ignoring_conflicts(
 def insert_ignoring_conflicts(session: Session, table: Any, values: dict[str, Any]) -> bool:
     """``INSERT ... ON CONFLICT DO NOTHING`` of one row; True if it was added."""
     return bool(insert_many_ignoring_conflicts(session, table, [values]))
+
+
+def append_only(table: Any) -> None:
+    """Make the database refuse UPDATE and DELETE on ``table`` (SQLite and PostgreSQL
+    triggers), when ``create_all`` creates it. Migrations carry frozen copies of these
+    statements, so a migrated schema refuses the same."""
+    for dialect in ("sqlite", "postgresql"):
+        for statement in append_only_statements(table.name, dialect):
+            event.listen(table, "after_create", DDL(statement).execute_if(dialect=dialect))
+    event.listen(
+        table,
+        "before_drop",
+        DDL(f"DROP FUNCTION IF EXISTS {table.name}_append_only() CASCADE").execute_if(
+            dialect="postgresql"
+        ),
+    )
+
+
+def append_only_statements(name: str, dialect: str) -> list[str]:
+    if dialect == "postgresql":
+        return [
+            f"CREATE FUNCTION {name}_append_only() RETURNS trigger LANGUAGE plpgsql AS $$ "
+            f"BEGIN RAISE EXCEPTION '{name} is append-only'; END $$",
+            f"CREATE TRIGGER {name}_append_only BEFORE UPDATE OR DELETE ON {name} "
+            f"FOR EACH ROW EXECUTE FUNCTION {name}_append_only()",
+        ]
+    return [
+        f"CREATE TRIGGER {name}_append_only_{verb.lower()} BEFORE {verb} ON {name} "
+        f"BEGIN SELECT RAISE(ABORT, '{name} is append-only'); END"
+        for verb in ("UPDATE", "DELETE")
+    ]

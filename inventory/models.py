@@ -6,7 +6,6 @@ from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import (
-    DDL,
     BigInteger,
     Boolean,
     CheckConstraint,
@@ -15,11 +14,10 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
-    event,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from core.db import Base, BigIntPK, UTCDateTime, string_enum
+from core.db import Base, BigIntPK, UTCDateTime, append_only, string_enum
 from core.money import ExactDecimal
 from inventory.status import PICKABLE_KINDS, LocationKind, MoveKind, ReservationStatus
 
@@ -198,30 +196,4 @@ class StockMove(Base):
 
 
 # The ledger is append-only, enforced by the database, not only by convention.
-# The same statements are in the initial migration (migrations/versions).
-APPEND_ONLY_SQLITE = [
-    "CREATE TRIGGER stock_moves_append_only_update BEFORE UPDATE ON stock_moves "
-    "BEGIN SELECT RAISE(ABORT, 'stock_moves is append-only'); END",
-    "CREATE TRIGGER stock_moves_append_only_delete BEFORE DELETE ON stock_moves "
-    "BEGIN SELECT RAISE(ABORT, 'stock_moves is append-only'); END",
-]
-APPEND_ONLY_POSTGRESQL = [
-    "CREATE FUNCTION stock_moves_append_only() RETURNS trigger LANGUAGE plpgsql AS $$ "
-    "BEGIN RAISE EXCEPTION 'stock_moves is append-only'; END $$",
-    "CREATE TRIGGER stock_moves_append_only BEFORE UPDATE OR DELETE ON stock_moves "
-    "FOR EACH ROW EXECUTE FUNCTION stock_moves_append_only()",
-]
-
-for _statement in APPEND_ONLY_SQLITE:
-    event.listen(StockMove.__table__, "after_create", DDL(_statement).execute_if(dialect="sqlite"))
-for _statement in APPEND_ONLY_POSTGRESQL:
-    event.listen(
-        StockMove.__table__, "after_create", DDL(_statement).execute_if(dialect="postgresql")
-    )
-event.listen(
-    StockMove.__table__,
-    "before_drop",
-    DDL("DROP FUNCTION IF EXISTS stock_moves_append_only() CASCADE").execute_if(
-        dialect="postgresql"
-    ),
-)
+append_only(StockMove.__table__)

@@ -67,20 +67,66 @@ def require_provider(svc: ReturnsService) -> None:
         )
 
 
+def _audit(
+    svc: ReturnsService,
+    session: Session,
+    rma: Rma,
+    actor: str,
+    action: str,
+    reason: str,
+    **details: Any,
+) -> None:
+    audit.record(
+        session,
+        at=svc.clock.now(),
+        actor=actor,
+        action=action,
+        target_type="rma",
+        target=rma.number,
+        reason=reason,
+        details=details,
+    )
+
+
 def audit_release(
     svc: ReturnsService, session: Session, rma: Rma, actor: str, reason: str, cause: str
 ) -> None:
     if rma.refund_status is not RefundStatus.PENDING:
         return  # held again (no provider, or the limits), nothing released
-    audit.record(
+    _audit(
+        svc,
         session,
-        at=svc.clock.now(),
-        actor=actor,
-        action="refund.released_by_hand",
-        target_type="rma",
-        target=rma.number,
-        reason=reason,
-        details={"cause": cause, "amount_minor": rma.refund_amount_minor, "currency": rma.currency},
+        rma,
+        actor,
+        "refund.released_by_hand",
+        reason,
+        cause=cause,
+        amount_minor=rma.refund_amount_minor,
+        currency=rma.currency,
+    )
+
+
+def hold_by_hand(
+    svc: ReturnsService,
+    session: Session,
+    rma: Rma,
+    actor: str,
+    why: str,
+    reason: str,
+    **details: Any,
+) -> None:
+    """Hold the refund because a person's word is all there is (the carrier's own scan or a
+    supervisor lifts it), and audit the hold."""
+    hold(svc, session, rma, actor, f"{why}; {HAND_HOLD}")
+    _audit(
+        svc,
+        session,
+        rma,
+        actor,
+        "refund.held",
+        reason,
+        amount_minor=rma.refund_amount_minor,
+        **details,
     )
 
 
@@ -105,22 +151,17 @@ def on_pickup(svc: ReturnsService, session: Session, rma: Rma, change: ShipmentC
         return
     what = f"{change.event.status.value.replace('_', ' ')} entered by hand by {hand.actor}"
     if not hand.supervisor:
-        hold(svc, session, rma, hand.actor, f"{what} ({hand.reason[:120]}); {HAND_HOLD}")
-        audit.record(
+        hold_by_hand(
+            svc,
             session,
-            at=svc.clock.now(),
-            actor=hand.actor,
-            action="refund.held",
-            target_type="rma",
-            target=rma.number,
-            reason=hand.reason,
-            details={
-                "cause": "hand-entered carrier event",
-                "carrier": change.shipment.carrier,
-                "tracking_number": change.shipment.tracking_number,
-                "status": change.event.status.value,
-                "amount_minor": rma.refund_amount_minor,
-            },
+            rma,
+            hand.actor,
+            f"{what} ({hand.reason[:120]})",
+            hand.reason,
+            cause="hand-entered carrier event",
+            carrier=change.shipment.carrier,
+            tracking_number=change.shipment.tracking_number,
+            status=change.event.status.value,
         )
         return
     svc._release_refund(session, rma, hand.actor, f"{what}: {hand.reason}")
@@ -137,22 +178,14 @@ def on_booked_in(
         svc._release_refund(session, rma, actor, "parcel received")
         audit_release(svc, session, rma, actor, "parcel booked in", "parcel booked in by an admin")
         return
-    hold(
+    hold_by_hand(
         svc,
         session,
         rma,
         actor,
-        f"parcel booked in by {actor} before any carrier scan; {HAND_HOLD}",
-    )
-    audit.record(
-        session,
-        at=svc.clock.now(),
-        actor=actor,
-        action="refund.held",
-        target_type="rma",
-        target=rma.number,
-        reason="parcel booked in before any carrier pickup scan",
-        details={"cause": "parcel booked in", "amount_minor": rma.refund_amount_minor},
+        f"parcel booked in by {actor} before any carrier scan",
+        "parcel booked in before any carrier pickup scan",
+        cause="parcel booked in",
     )
 
 
@@ -205,15 +238,15 @@ def guard_registration(svc: ReturnsService, session: Session, registration: Regi
         registration.actor,
         f"Second return parcel registered by a supervisor: {parcel}: {registration.reason}",
     )
-    audit.record(
+    _audit(
+        svc,
         session,
-        at=svc.clock.now(),
-        actor=registration.actor,
-        action="rma.second_return_parcel",
-        target_type="rma",
-        target=rma.number,
-        reason=registration.reason,
-        details={"carrier": registration.carrier, "tracking_number": registration.tracking_number},
+        rma,
+        registration.actor,
+        "rma.second_return_parcel",
+        registration.reason,
+        carrier=registration.carrier,
+        tracking_number=registration.tracking_number,
     )
 
 

@@ -20,7 +20,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from core.audit import record
+from core.audit import about_user as audit_user
 from core.clock import Clock, SystemClock
 from core.crypto import SecretBox
 from core.db import UnitOfWork
@@ -121,13 +121,12 @@ class AuthService(TwoFactorMixin):
                 must_change_password=temporary_password,
             )
             uow.session.add(user)
-            record(
+            audit_user(
                 uow.session,
+                email,
+                "user.created",
                 at=now,
                 actor=actor,
-                action="user.created",
-                target_type="user",
-                target=email,
                 details={"role": role.value, "temporary_password": temporary_password},
             )
             uow.commit()
@@ -184,13 +183,12 @@ class AuthService(TwoFactorMixin):
             return SignIn(SignInStep.SIGNED_IN, user)
 
     def _failed(self, session: Session, email: str, now: datetime, ip: str, why: str) -> None:
-        record(
+        audit_user(
             session,
+            email,
+            "sign_in.failed",
             at=now,
             actor=email[:254],
-            action="sign_in.failed",
-            target_type="user",
-            target=email,
             details={"ip": ip, "reason": why},
         )
 
@@ -201,13 +199,11 @@ class AuthService(TwoFactorMixin):
         self._failed(session, user.email, now, ip, why)
         if user.failed_logins >= MAX_FAILED_SIGN_INS:
             user.locked_until, user.failed_logins = now + LOCKOUT, 0
-            record(
+            audit_user(
                 session,
+                user.email,
+                "sign_in.locked",
                 at=now,
-                actor=user.email,
-                action="sign_in.locked",
-                target_type="user",
-                target=user.email,
                 details={"ip": ip, "until": user.locked_until, "failures": MAX_FAILED_SIGN_INS},
             )
 
@@ -215,14 +211,8 @@ class AuthService(TwoFactorMixin):
         self, session: Session, user: User, now: datetime, ip: str, factors: list[str]
     ) -> None:
         user.failed_logins, user.locked_until = 0, None
-        record(
-            session,
-            at=now,
-            actor=user.email,
-            action="sign_in.succeeded",
-            target_type="user",
-            target=user.email,
-            details={"ip": ip, "factors": factors},
+        audit_user(
+            session, user.email, "sign_in.succeeded", at=now, details={"ip": ip, "factors": factors}
         )
 
     def sign_out(self, user_id: int, *, ip: str = "") -> None:
@@ -232,15 +222,7 @@ class AuthService(TwoFactorMixin):
             if user is None:
                 return
             user.session_version += 1
-            record(
-                uow.session,
-                at=self.clock.now(),
-                actor=user.email,
-                action="sign_out",
-                target_type="user",
-                target=user.email,
-                details={"ip": ip},
-            )
+            audit_user(uow.session, user.email, "sign_out", at=self.clock.now(), details={"ip": ip})
             uow.commit()
 
     # --- passwords -------------------------------------------------------------------------
@@ -276,13 +258,11 @@ class AuthService(TwoFactorMixin):
             user.password_hash = self.hasher.hash(new_password)
             user.must_change_password = False
             user.session_version += 1
-            record(
+            audit_user(
                 uow.session,
+                user.email,
+                "user.password_changed",
                 at=self.clock.now(),
-                actor=user.email,
-                action="user.password_changed",
-                target_type="user",
-                target=user.email,
                 details={"ip": ip},
             )
             uow.commit()
@@ -298,13 +278,12 @@ class AuthService(TwoFactorMixin):
             user.must_change_password = True
             user.session_version += 1
             user.locked_until, user.failed_logins = None, 0
-            record(
+            audit_user(
                 uow.session,
+                user.email,
+                "user.password_reset_by_admin",
                 at=self.clock.now(),
                 actor=actor,
-                action="user.password_reset_by_admin",
-                target_type="user",
-                target=user.email,
             )
             uow.commit()
             return user
@@ -370,15 +349,7 @@ class AuthService(TwoFactorMixin):
                 user.active = active
                 user.locked_until, user.failed_logins = None, 0  # saving also lifts a lock
             for action, details in entries:
-                record(
-                    uow.session,
-                    at=now,
-                    actor=actor,
-                    action=action,
-                    target_type="user",
-                    target=user.email,
-                    details=details,
-                )
+                audit_user(uow.session, user.email, action, at=now, actor=actor, details=details)
             uow.commit()
             return user
 
@@ -422,13 +393,12 @@ class AuthService(TwoFactorMixin):
                 expires_at=now + timedelta(days=expires_days) if expires_days else None,
             )
             uow.session.add(token)
-            record(
+            audit_user(
                 uow.session,
+                user.email,
+                "token.created",
                 at=now,
                 actor=actor,
-                action="token.created",
-                target_type="user",
-                target=user.email,
                 details={"token": token.prefix, "name": name, "expires_at": token.expires_at},
             )
             uow.commit()
@@ -468,13 +438,12 @@ class AuthService(TwoFactorMixin):
             if token is None:
                 raise NotFound(f"No token {token_id}.", code="token_not_found")
             if revoked:
-                record(
+                audit_user(
                     uow.session,
+                    token.user.email,
+                    "token.revoked",
                     at=now,
                     actor=actor,
-                    action="token.revoked",
-                    target_type="user",
-                    target=token.user.email,
                     details={"token": token.prefix, "name": token.name},
                 )
             uow.commit()

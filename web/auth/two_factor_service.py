@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from core.audit import record
+from core.audit import about_user as audit_user
 from core.clock import Clock
 from core.crypto import NO_KEY_FOR_TWO_FACTOR, SecretBox, SecretsError
 from core.db import UnitOfWork
@@ -125,15 +125,7 @@ class TwoFactorMixin:
             user.totp_last_step = step
             user.session_version += 1
             codes = self._replace_recovery_codes(uow.session, user, now)
-            record(
-                uow.session,
-                at=now,
-                actor=user.email,
-                action="user.2fa_enabled",
-                target_type="user",
-                target=user.email,
-                details={"ip": ip},
-            )
+            audit_user(uow.session, user.email, "user.2fa_enabled", at=now, details={"ip": ip})
             uow.commit()
             return user.session_version, codes
 
@@ -159,13 +151,11 @@ class TwoFactorMixin:
                 raise Conflict("Two-factor sign-in is off.", code="two_factor_not_enabled")
             now = self.clock.now()
             codes = self._replace_recovery_codes(uow.session, user, now)
-            record(
+            audit_user(
                 uow.session,
+                user.email,
+                "user.2fa_recovery_codes_renewed",
                 at=now,
-                actor=user.email,
-                action="user.2fa_recovery_codes_renewed",
-                target_type="user",
-                target=user.email,
                 details={"ip": ip},
             )
             uow.commit()
@@ -204,13 +194,12 @@ class TwoFactorMixin:
             user.session_version += 1
             uow.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
             if was_on:
-                record(
+                audit_user(
                     uow.session,
+                    user.email,
+                    "user.2fa_disabled",
                     at=self.clock.now(),
                     actor=actor,
-                    action="user.2fa_disabled",
-                    target_type="user",
-                    target=user.email,
                     details={"ip": ip, "by_admin": password is None},
                 )
             uow.commit()
@@ -236,13 +225,11 @@ class TwoFactorMixin:
                 return None  # the account changed since the password step: start again
             if not user.active or (user.locked_until and user.locked_until > now):
                 why = "locked" if user.active else "inactive"
-                record(
+                audit_user(
                     session,
+                    user.email,
+                    "sign_in.failed",
                     at=now,
-                    actor=user.email,
-                    action="sign_in.failed",
-                    target_type="user",
-                    target=user.email,
                     details={"ip": ip, "reason": why, "step": "code"},
                 )
                 uow.commit()
