@@ -131,8 +131,9 @@ class StatusLinkService:
             uow.commit()
             return url
 
-    def rotate(self, actor: str, number: str) -> NewLink:
-        """Revoke every link of the RMA, make one new one and e-mail it (if messages are on)."""
+    def rotate(self, actor: str, number: str, reason: str = "") -> NewLink:
+        """Revoke every link of the RMA, make one new one and e-mail it (if messages are on).
+        ``reason``, if the desk gives one, goes on the timeline and into the audit log."""
         now = self.clock.now()
         with UnitOfWork(self.session_factory) as uow:
             session = uow.session
@@ -165,7 +166,8 @@ class StatusLinkService:
                     from_status=rma.status,
                     to_status=rma.status,
                     actor=actor,
-                    reason=f"New status page link, {what}; earlier links no longer work.",
+                    reason=f"New status page link, {what}; earlier links no longer work."
+                    + (f" {reason}" if reason else ""),
                     at=now,
                 )
             )
@@ -176,6 +178,7 @@ class StatusLinkService:
                 action="status_link.rotated",
                 target_type="rma",
                 target=rma.number,
+                reason=reason,
                 details={"revoked": revoked, "emailed": emailed},
             )
             uow.commit()

@@ -116,6 +116,7 @@ def test_every_page_renders_without_inline_script_handlers_or_styles(app: Any, s
     checked = 0
     for path in paths:
         response = client.get(path)
+        response.close()  # a static file or a download is a stream
         if response.mimetype != "text/html":
             continue
         assert inline_behaviour(response.get_data(as_text=True)) == [], path

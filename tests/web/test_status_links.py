@@ -134,11 +134,13 @@ def test_the_api_sends_a_new_link_for_the_desk_only(
     assert client.get(old).status_code == 200  # a refused call revokes nothing
     made = client.post(
         f"/api/v1/returns/{number}/status-link",
-        json={},
+        json={"reason": "The customer deleted the e-mail"},
         headers=role_headers[Role.SERVICE_DESK],
     )
     assert made.status_code == 201, made.json
     assert made.json["emailed"] is True
+    timeline = client.get(f"/api/v1/returns/{number}", headers=role_headers[Role.SERVICE_DESK])
+    assert "The customer deleted the e-mail" in timeline.get_data(as_text=True)
     says_nothing(client.get(old), number)
     assert client.get(path_of(made.json["status_url"])).status_code == 200
     # At once again (the same instant): a second new link, e-mailed too; the first one dies.

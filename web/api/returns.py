@@ -256,8 +256,9 @@ class RmaSummarySchema(Schema):
     rma_number = fields.String(attribute="number")
     status = fields.Enum(RmaStatus, by_value=True)
     priority = fields.Enum(Priority, by_value=True)
-    customer_name = fields.String()
-    customer_email = fields.String()
+    # null in the buyers' redacted view (web/api/redaction.py)
+    customer_name = fields.String(allow_none=True)
+    customer_email = fields.String(allow_none=True)
     resolution = fields.Enum(Resolution, by_value=True)
     reason = fields.Enum(Reason, by_value=True)
     refund_status = fields.Enum(RefundStatus, by_value=True)
@@ -509,6 +510,12 @@ def reply(data: dict[str, Any], rma: str) -> Any:
     return services().returns.reply(_actor(), rma, data["message"])
 
 
+class StatusLinkInSchema(Schema):
+    reason = Text(
+        500, load_default="", metadata={"example": "The customer deleted the first e-mail"}
+    )
+
+
 class StatusLinkOutSchema(Schema):
     status_url = fields.String(
         metadata={"description": "The new link; shown only now (only its hash is kept)"}
@@ -518,10 +525,11 @@ class StatusLinkOutSchema(Schema):
 
 @returns_blp.post("/<rma>/status-link")
 @roles(*DESK)
+@returns_blp.arguments(StatusLinkInSchema)
 @returns_blp.response(201, StatusLinkOutSchema)
-def new_status_link(rma: str) -> Any:
+def new_status_link(data: dict[str, Any], rma: str) -> Any:
     """Send the customer a new status page link: every earlier link stops working at once."""
-    link = services().status_links.rotate(_actor(), rma)
+    link = services().status_links.rotate(_actor(), rma, data["reason"])
     return {"status_url": link.url, "emailed": link.emailed}
 
 
