@@ -233,7 +233,7 @@ def admin(role_headers: dict[Role, dict[str, str]]) -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def _smtp_server() -> Iterator[Any]:
-    from web.sandboxes.smtp import start_sink
+    from demo.sandboxes.smtp import start_sink
 
     controller, handler = start_sink()
     yield controller, handler

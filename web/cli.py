@@ -6,7 +6,7 @@ import contextlib
 import logging
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import click
@@ -21,6 +21,27 @@ from web.auth.service import CLI_ACTOR, DEFAULT_TOKEN_DAYS, MAX_TOKEN_DAYS
 from web.extensions import services
 
 log = logging.getLogger(__name__)
+
+
+# The demo data and the sandboxes live in the ``demo`` package, apart from the product: only
+# the commands below import it, when they run. Its extra dependency (aiosmtpd, for the SMTP
+# sink) comes with ``pip install 'spareflow[demo]'`` (``make demo`` installs it).
+DEMO_MODULES = ("demo", "aiosmtpd")
+
+
+@contextlib.contextmanager
+def _demo_package() -> Iterator[None]:
+    """Turn a missing demo package (or its dependency) into a clear error, not a traceback."""
+    try:
+        yield
+    except ModuleNotFoundError as error:
+        missing = (error.name or "").split(".")[0]
+        if missing not in DEMO_MODULES:
+            raise
+        raise click.ClickException(
+            f"This command needs spareflow's demo package ({missing} is not installed): "
+            "pip install 'spareflow[demo]', or run make demo."
+        ) from None
 
 
 def _fail(error: DomainError) -> None:
@@ -256,7 +277,8 @@ def reorder_recompute(window_days: int | None, service_level: str | None) -> Non
 @with_appcontext
 def demo_data(parts: int, seed: int) -> None:
     """Load demo suppliers, bins, parts, stock and users (skipped if there are parts already)."""
-    from web.demo import DEMO_USERS, load_demo_data
+    with _demo_package():
+        from demo.data import DEMO_USERS, load_demo_data
 
     created = load_demo_data(services(), parts=parts, seed=seed)
     if created:
@@ -374,7 +396,8 @@ def sandbox_carrier(
     """Run the sandbox carrier; it signs webhooks with SPAREFLOW_SANDBOX_WEBHOOK_SECRET."""
     from waitress import serve as waitress_serve
 
-    from web.sandboxes.carrier import create_sandbox_carrier
+    with _demo_package():
+        from demo.sandboxes.carrier import create_sandbox_carrier
 
     secret = current_app.config.get("SANDBOX_WEBHOOK_SECRET")
     if not secret:
@@ -404,7 +427,8 @@ def sandbox_refunds(
     signed with SPAREFLOW_STRIPE_WEBHOOK_SECRET)."""
     from waitress import serve as waitress_serve
 
-    from web.sandboxes.refunds import create_refunds_sandbox
+    with _demo_package():
+        from demo.sandboxes.refunds import create_refunds_sandbox
 
     key = str(current_app.config.get("REFUNDS_API_KEY") or "sk_test_sandbox")
     sandbox = create_refunds_sandbox(
@@ -428,7 +452,8 @@ def sandbox_refunds(
 )
 def sandbox_smtp(host: str, port: int, maildir: Path | None) -> None:
     """Run an SMTP sink that accepts and keeps every e-mail (point SPAREFLOW_SMTP_HOST at it)."""
-    from web.sandboxes.smtp import start_sink
+    with _demo_package():
+        from demo.sandboxes.smtp import start_sink
 
     controller, handler = start_sink(host, port, maildir)
     click.echo(f"SMTP sink on {host}:{port}" + (f", keeping mail in {maildir}" if maildir else ""))
@@ -534,7 +559,8 @@ def carriers_apply_events(limit: int, retry_failed: bool, loop: bool, interval: 
 @with_appcontext
 def demo(host: str, port: int) -> None:
     """Run the demo: web app, scheduler, sandbox carrier and refunds sandbox together."""
-    from web.demo_stack import run_demo
+    with _demo_package():
+        from demo.stack import run_demo
 
     run_demo(host, port, click.echo)
 

@@ -1,7 +1,7 @@
 """The built-in sandbox carrier: spareflow's own test and demo carrier.
 
 It runs as a separate HTTP service (``spareflow sandbox carrier``, see
-``web/sandboxes/carrier.py``), issues tracking numbers and PDF labels, and plays parcel
+``demo/sandboxes/carrier.py``), issues tracking numbers and PDF labels, and plays parcel
 journeys by sending signed webhooks. Its protocol is documented in docs/carriers.md.
 
 Signature: header ``Sandbox-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "t.body")>``

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
+from demo.sandboxes.carrier import create_sandbox_carrier
+from demo.sandboxes.refunds import create_refunds_sandbox
 from tests.sandboxes import serving
-from web.sandboxes.carrier import create_sandbox_carrier
-from web.sandboxes.refunds import create_refunds_sandbox
 
 
 @pytest.fixture(scope="module")

@@ -16,9 +16,9 @@ from typing import Any
 import httpx
 
 from carriers.adapters.sandbox import SIGNATURE_HEADER, sign
+from demo.sandboxes.smtp import start_sink
 from tests.carriers_support import SECRET
 from tests.web.servers import free_port, running, spareflow, spareflow_command, spareflow_env
-from web.sandboxes.smtp import start_sink
 
 REFUNDS_KEY = "sk_test_e2e"
 

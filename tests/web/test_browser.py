@@ -189,6 +189,8 @@ def test_a_new_user_changes_the_temporary_password_sets_up_two_factor_and_signs_
     li.wait_for_selector("#parts")
     thief.close()
     li.context.close()
+
+
 # --- the Content-Security-Policy in a real browser ---------------------------------------------
 
 #: Runs before the page's own scripts (Playwright injects it outside the page's CSP): records

@@ -153,8 +153,8 @@ def test_the_dashboard_charts_the_service_of_the_last_weeks(metrics_app: Any) ->
 
 
 def test_the_demo_data_shows_refunds_on_pickup_beside_refunds_on_receipt(app: Any) -> None:
+    from demo.data import load_demo_data
     from returns.metrics import MetricsService
-    from web.demo import load_demo_data
 
     services = app.extensions["spareflow"]
     load_demo_data(services, parts=40)

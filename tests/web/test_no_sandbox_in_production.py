@@ -80,8 +80,8 @@ def test_a_start_with_a_real_carrier_does_not_warn_about_carriers(
 def test_the_demo_turns_the_sandbox_on_and_says_it_is_the_demo(
     database_url: str, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from demo.stack import demo_environment
     from web import create_app
-    from web.demo_stack import demo_environment
 
     for name, value in demo_environment("127.0.0.1", 5000).items():
         if name.startswith("SPAREFLOW_") and name != "SPAREFLOW_INSTANCE_PATH":

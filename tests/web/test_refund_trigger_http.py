@@ -18,13 +18,13 @@ from sqlalchemy import select
 from carriers.adapters.sandbox import SIGNATURE_HEADER, sign
 from core.audit import AuditEntry
 from core.db import UnitOfWork
+from demo.sandboxes.refunds import create_refunds_sandbox
 from returns.models import Notification, OutgoingEmail, Rma
 from returns.stripe_webhooks import signature_header
 from tests.carriers_support import SECRET, sandbox_payload
 from tests.sandboxes import serving
 from web import create_app
 from web.auth.models import Role
-from web.sandboxes.refunds import create_refunds_sandbox
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 WHSEC = "whsec_http_tests"

@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
+from demo.sandboxes.refunds import create_refunds_sandbox
 from returns.status import Channel, Disposition, Reason, Resolution
 from tests.carriers_support import sandbox_payload, signed_request
 from tests.sandboxes import serving
 from tests.web.test_pages import csrf_token
-from web.sandboxes.refunds import create_refunds_sandbox
 
 STAFF = "desk.person@shop.example"
 

@@ -17,7 +17,7 @@ import time
 import urllib.request
 from collections.abc import Callable
 
-from web.demo import DEMO_RETURN_ADDRESS
+from demo.data import DEMO_RETURN_ADDRESS
 
 
 def _spareflow(*args: str) -> list[str]:

@@ -9,12 +9,12 @@ from decimal import Decimal
 from sqlalchemy import func, select
 
 from core.db import UnitOfWork
+from demo.history import load_demo_history
 from inventory import catalog, ledger
 from inventory.models import Part
 from inventory.status import LocationKind
 from returns.status import Channel, Priority, Reason, Resolution
 from web.auth.models import Role
-from web.demo_history import load_demo_history
 from web.extensions import Services
 
 DEMO_USERS = [
