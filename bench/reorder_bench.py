@@ -58,22 +58,22 @@ from inventory.models import (
     StockMove,
     Supplier,
 )
-from inventory.po_status import ON_ORDER
-from inventory.purchasing_models import (
+from inventory.status import PICKABLE_KINDS
+from purchasing.models import (
     NumberSequence,
     PurchaseOrder,
     PurchaseOrderLine,
     ReorderPolicy,
 )
-from inventory.purchasing_services import ReorderService
-from inventory.reorder import (
+from purchasing.reorder import (
     NoReturnSupply,
     ReorderSettings,
     SuggestionFilters,
     iter_suggestions,
 )
-from inventory.sheets import REORDER_COLUMNS, reorder_row
-from inventory.status import PICKABLE_KINDS
+from purchasing.services import ReorderService
+from purchasing.status import ON_ORDER
+from purchasing.workbooks import REORDER_COLUMNS, reorder_row
 from web import database
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)

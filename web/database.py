@@ -17,8 +17,7 @@ def metadata() -> MetaData:
     import core.audit
     import core.outbox
     import core.settings  # noqa: F401
-    import inventory.models
-    import inventory.purchasing_models  # noqa: F401
+    import purchasing.models  # noqa: F401
     import returns.models  # noqa: F401
     import web.auth.models  # noqa: F401
 

@@ -10,10 +10,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core.clock import FrozenClock
 from core.errors import InvalidInput
-from inventory.po_status import ReorderMethod, Urgency
-from inventory.purchasing_services import PurchasingService, ReorderService
-from inventory.reorder import IncomingReturns, SuggestionFilters
 from inventory.services import InventoryService
+from purchasing.reorder import IncomingReturns, SuggestionFilters
+from purchasing.services import PurchasingService, ReorderService
+from purchasing.status import ReorderMethod, Urgency
 from tests.buying_support import BIN, QUARANTINE, FixedReturns, build_scenario
 
 
@@ -60,9 +60,9 @@ def test_suggestions_list_the_parts_at_or_below_their_point_with_why(
 def test_open_purchase_orders_count_as_on_order_until_received_or_cancelled(
     scenario: InventoryService, reorder: ReorderService, purchasing: PurchasingService
 ) -> None:
-    from inventory import purchasing as po
     from inventory.catalog import supplier_by_code
     from inventory.ledger import Who, find_part
+    from purchasing import orders as po
 
     with reorder.session_factory() as session, session.begin():
         who = Who("buyer", reorder.clock)

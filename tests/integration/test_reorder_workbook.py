@@ -19,11 +19,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core.clock import FrozenClock
 from core.spreadsheets import SpreadsheetRejected, UploadLimits
-from inventory.po_status import PurchaseOrderStatus, Urgency
-from inventory.purchasing_errors import AlreadyImported
-from inventory.purchasing_services import InventorySheetService, ReorderService
-from inventory.reorder import SuggestionFilters
+from inventory.errors import AlreadyImported
 from inventory.services import InventoryService
+from purchasing.reorder import SuggestionFilters
+from purchasing.services import CatalogueSheetService, ReorderService
+from purchasing.status import PurchaseOrderStatus, Urgency
 from tests.buying_support import BUYER, build_scenario, counts, edit_workbook, row_of
 
 
@@ -313,7 +313,7 @@ def test_a_catalogue_workbook_is_not_a_reorder_workbook(
     reorder: ReorderService, session_factory: sessionmaker[Session], clock: FrozenClock
 ) -> None:
     out = io.BytesIO()
-    InventorySheetService(session_factory, clock).export_catalogue(out, BUYER)
+    CatalogueSheetService(session_factory, clock).export_catalogue(out, BUYER)
     with pytest.raises(SpreadsheetRejected) as refused:
         reorder.import_sheet(BUYER, out.getvalue())
     assert refused.value.details["problems"][0]["code"] == "wrong_workbook"

@@ -8,8 +8,7 @@ from decimal import Decimal
 import pytest
 
 from core.errors import InvalidInput
-from inventory.po_status import Urgency
-from inventory.reorder import (
+from purchasing.reorder import (
     DemandStats,
     IncomingReturns,
     StockPosition,
@@ -18,6 +17,7 @@ from inventory.reorder import (
     suggest,
     z_score,
 )
+from purchasing.status import Urgency
 
 TODAY = date(2026, 11, 23)
 

@@ -58,14 +58,14 @@ from core.clock import Clock
 from core.errors import InvalidInput
 from inventory.catalog import get_part
 from inventory.models import Location, Part, StockLevel, StockMove, Supplier
-from inventory.po_status import (
+from inventory.status import PICKABLE_KINDS, MoveKind
+from purchasing.models import PurchaseOrder, PurchaseOrderLine, ReorderPolicy
+from purchasing.status import (
     ON_ORDER,
     PurchaseOrderStatus,
     ReorderMethod,
     Urgency,
 )
-from inventory.purchasing_models import PurchaseOrder, PurchaseOrderLine, ReorderPolicy
-from inventory.status import PICKABLE_KINDS, MoveKind
 
 FOUR_PLACES = Decimal("0.0001")
 CENTS = Decimal("0.01")
