@@ -65,12 +65,9 @@ from purchasing.models import (
     PurchaseOrderLine,
     ReorderPolicy,
 )
-from purchasing.reorder import (
-    NoReturnSupply,
-    ReorderSettings,
-    SuggestionFilters,
-    iter_suggestions,
-)
+from purchasing.reorder.formulas import ReorderSettings
+from purchasing.reorder.queries import iter_suggestions
+from purchasing.reorder.suggestions import NoReturnSupply, SuggestionFilters
 from purchasing.services import ReorderService
 from purchasing.status import ON_ORDER
 from purchasing.workbooks import REORDER_COLUMNS, reorder_row

@@ -23,8 +23,19 @@ from inventory.models import StockMove
 from inventory.status import SheetKind
 from inventory.workbook_service import WorkbookService
 from purchasing import orders as po
-from purchasing import reorder, workbook_imports, workbooks
+from purchasing import workbook_imports, workbooks
 from purchasing.models import PurchaseOrder
+from purchasing.reorder.formulas import ReorderSettings
+from purchasing.reorder.policies import PolicyView, get_policy, set_policy
+from purchasing.reorder.queries import count_without_supplier, iter_suggestions, list_suggestions
+from purchasing.reorder.recompute import RecomputeSummary
+from purchasing.reorder.recompute import recompute as recompute_points
+from purchasing.reorder.suggestions import (
+    NoReturnSupply,
+    ReturnSupply,
+    Suggestion,
+    SuggestionFilters,
+)
 from purchasing.status import PurchaseOrderStatus
 
 
@@ -33,11 +44,11 @@ class _BuyingService(WorkbookService):
         self,
         session_factory: Callable[[], Session],
         clock: Clock | None = None,
-        settings: reorder.ReorderSettings | None = None,
+        settings: ReorderSettings | None = None,
         limits: UploadLimits | None = None,
     ):
         super().__init__(session_factory, clock, limits)
-        self.settings = settings or reorder.ReorderSettings()
+        self.settings = settings or ReorderSettings()
 
 
 @dataclass(frozen=True)
@@ -53,42 +64,42 @@ class ReorderService(_BuyingService):
         self,
         session_factory: Callable[[], Session],
         clock: Clock | None = None,
-        settings: reorder.ReorderSettings | None = None,
+        settings: ReorderSettings | None = None,
         limits: UploadLimits | None = None,
-        returns: reorder.ReturnSupply | None = None,
+        returns: ReturnSupply | None = None,
     ):
         super().__init__(session_factory, clock, settings, limits)
-        self.returns: reorder.ReturnSupply = returns or reorder.NoReturnSupply()
+        self.returns: ReturnSupply = returns or NoReturnSupply()
 
     def suggestions(
         self,
-        filters: reorder.SuggestionFilters | None = None,
+        filters: SuggestionFilters | None = None,
         *,
         after: str | None = None,
         limit: int = 50,
-    ) -> list[reorder.Suggestion]:
+    ) -> list[Suggestion]:
         with self._uow() as uow:
             read_one_snapshot(uow.session)
-            return reorder.list_suggestions(
+            return list_suggestions(
                 uow.session,
                 self.clock,
                 self.settings,
                 self.returns,
-                filters or reorder.SuggestionFilters(),
+                filters or SuggestionFilters(),
                 after=after,
                 limit=limit,
             )
 
     def export(
-        self, stream: IO[bytes], actor: str, filters: reorder.SuggestionFilters
+        self, stream: IO[bytes], actor: str, filters: SuggestionFilters
     ) -> workbooks.ReorderExport:
         """Write the reorder workbook to ``stream`` (rows stream from one snapshot)."""
         with self._uow() as uow:
             read_one_snapshot(uow.session)
-            without = reorder.count_without_supplier(
+            without = count_without_supplier(
                 uow.session, self.clock, self.settings, self.returns, filters
             )
-            suggestions = reorder.iter_suggestions(
+            suggestions = iter_suggestions(
                 uow.session,
                 self.clock,
                 self.settings,
@@ -131,9 +142,9 @@ class ReorderService(_BuyingService):
 
     def recompute(
         self, *, window_days: int | None = None, service_level: Decimal | None = None
-    ) -> reorder.RecomputeSummary:
+    ) -> RecomputeSummary:
         with self._uow() as uow:
-            summary = reorder.recompute(
+            summary = recompute_points(
                 uow.session,
                 self.clock,
                 self.settings,
@@ -144,16 +155,16 @@ class ReorderService(_BuyingService):
             uow.commit()
             return summary
 
-    def get_policy(self, sku: str) -> reorder.PolicyView:
+    def get_policy(self, sku: str) -> PolicyView:
         with self._uow() as uow:
-            return reorder.get_policy(uow.session, sku)
+            return get_policy(uow.session, sku)
 
-    def update_policy(self, sku: str, changes: Mapping[str, Any]) -> reorder.PolicyView:
+    def update_policy(self, sku: str, changes: Mapping[str, Any]) -> PolicyView:
         with self._uow() as uow:
             part = get_part(uow.session, sku)
-            policy = reorder.set_policy(uow.session, self.clock, part, changes)
+            policy = set_policy(uow.session, self.clock, part, changes)
             uow.commit()
-            return reorder.PolicyView(part, policy)
+            return PolicyView(part, policy)
 
 
 class PurchasingService(_BuyingService):

@@ -53,7 +53,7 @@ from inventory.sheets import (
     write_header_block,
 )
 from inventory.status import SheetKind
-from purchasing.reorder import Suggestion
+from purchasing.reorder.suggestions import Suggestion
 from purchasing.status import ReorderMethod, Urgency
 
 # --- reorder -----------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from purchasing.models import (
     PurchaseOrderLine,
     ReorderPolicy,
 )
-from purchasing.reorder import IncomingReturns
+from purchasing.reorder.suggestions import IncomingReturns
 
 BIN = "MAIN/A-01-01"
 QUARANTINE = "MAIN/QUARANTINE"

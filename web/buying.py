@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 from core.clock import Clock
 from core.spreadsheets import UploadLimits
 from inventory.count_sheets import CountSheetService
-from purchasing.reorder import ReorderSettings, ReturnSupply
+from purchasing.reorder.formulas import ReorderSettings
+from purchasing.reorder.suggestions import ReturnSupply
 from purchasing.services import CatalogueSheetService, PurchasingService, ReorderService
 
 #: Settings (``SPAREFLOW_<NAME>``) and their defaults; see docs/configuration.md.

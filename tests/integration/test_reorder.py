@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from core.clock import FrozenClock
 from core.errors import InvalidInput
 from inventory.services import InventoryService
-from purchasing.reorder import IncomingReturns, SuggestionFilters
+from purchasing.reorder.suggestions import IncomingReturns, SuggestionFilters
 from purchasing.services import PurchasingService, ReorderService
 from purchasing.status import ReorderMethod, Urgency
 from tests.buying_support import BIN, QUARANTINE, FixedReturns, build_scenario

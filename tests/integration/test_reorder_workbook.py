@@ -21,7 +21,7 @@ from core.clock import FrozenClock
 from core.spreadsheets import SpreadsheetRejected, UploadLimits
 from inventory.errors import AlreadyImported
 from inventory.services import InventoryService
-from purchasing.reorder import SuggestionFilters
+from purchasing.reorder.suggestions import SuggestionFilters
 from purchasing.services import CatalogueSheetService, ReorderService
 from purchasing.status import PurchaseOrderStatus, Urgency
 from tests.buying_support import BUYER, build_scenario, counts, edit_workbook, row_of

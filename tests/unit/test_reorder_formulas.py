@@ -8,15 +8,8 @@ from decimal import Decimal
 import pytest
 
 from core.errors import InvalidInput
-from purchasing.reorder import (
-    DemandStats,
-    IncomingReturns,
-    StockPosition,
-    compute_point,
-    order_quantity,
-    suggest,
-    z_score,
-)
+from purchasing.reorder.formulas import DemandStats, compute_point, order_quantity, z_score
+from purchasing.reorder.suggestions import IncomingReturns, StockPosition, suggest
 from purchasing.status import Urgency
 
 TODAY = date(2026, 11, 23)

@@ -10,7 +10,7 @@ from flask_smorest import Blueprint
 from werkzeug.datastructures import FileStorage
 
 from core.spreadsheets import XLSX_MIME
-from purchasing.reorder import SuggestionFilters
+from purchasing.reorder.suggestions import SuggestionFilters
 from web.api.auth import current_api_user, roles
 from web.api.pagination import decode_typed_cursor, page
 from web.api.purchasing_schemas import (

@@ -8,7 +8,7 @@ from typing import Any
 from flask_smorest.fields import Upload
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from purchasing.reorder import MAX_SERVICE_LEVEL, MIN_SERVICE_LEVEL
+from purchasing.reorder.formulas import MAX_SERVICE_LEVEL, MIN_SERVICE_LEVEL
 from purchasing.status import PurchaseOrderStatus, ReorderMethod, Urgency
 from web.api.fields import MAX_QTY, Quantity, Text
 from web.api.schemas import MoveSchema, PageQuerySchema, StrictSchema

@@ -19,7 +19,7 @@ from wtforms.validators import Length, Optional
 
 from core.errors import Conflict
 from core.spreadsheets import Problem, SpreadsheetRejected
-from purchasing.reorder import SuggestionFilters
+from purchasing.reorder.suggestions import SuggestionFilters
 from purchasing.status import PurchaseOrderStatus, Urgency
 from web.auth.models import Role
 from web.downloads import xlsx_download
