@@ -297,7 +297,7 @@ def bare_rows(found: list[Any]) -> list[tuple[str, list[Any]]]:
             safe_text(values[c.key]) if isinstance(values.get(c.key), str) else values.get(c.key)
             for c in REORDER_COLUMNS
         ]
-        rows.append((s.supplier_code, cells))
+        rows.append((s.stock.supplier_code, cells))
     return rows
 
 

@@ -164,7 +164,7 @@ class ReorderService(_BuyingService):
             part = get_part(uow.session, sku)
             policy = set_policy(uow.session, self.clock, part, changes)
             uow.commit()
-            return PolicyView(part, policy)
+            return PolicyView.of(part, policy)
 
 
 class PurchasingService(_BuyingService):

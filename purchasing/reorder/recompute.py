@@ -168,7 +168,7 @@ def recompute(
         session.execute(update(Part), part_updates)
     session.flush()
 
-    flagged = {s.part_id for s in iter_suggestions(session, clock, settings, returns)}
+    flagged = {s.stock.part_id for s in iter_suggestions(session, clock, settings, returns)}
     already = set(
         session.scalars(
             select(ReorderPolicy.part_id).where(ReorderPolicy.flagged_since.is_not(None))

@@ -13,7 +13,7 @@ package; the returns package implements the protocol and the app wires it in.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from functools import lru_cache
@@ -118,47 +118,25 @@ class StockPosition(NamedTuple):
         return self.pickable_on_hand - self.reserved
 
 
+@dataclass(slots=True, eq=False)
 class Suggestion:
-    """One part to order: the figures, and the reasons on demand. Treat it as read-only."""
+    """One part to order: the figures, and the reasons on demand. Treat it as read-only.
 
-    __slots__ = (
-        "_reasons",
-        "expected_arrival",
-        "incoming_returns",
-        "line_value",
-        "need",
-        "needed_by",
-        "position",
-        "qty",
-        "stock",
-        "target",
-        "urgency",
-    )
+    The part's own figures (SKU, name, available, ...) are in :attr:`stock`; nothing is
+    forwarded, so a misspelt name raises ``AttributeError`` instead of reading ``None``.
+    """
 
-    def __init__(
-        self,
-        stock: StockPosition,
-        incoming_returns: IncomingReturns | None,
-        position: int,
-        urgency: Urgency,
-        target: int,
-        need: int,
-        qty: int,
-        line_value: Decimal,
-        expected_arrival: date,
-        needed_by: date | None,
-    ):
-        self.stock = stock
-        self.incoming_returns = incoming_returns
-        self.position = position
-        self.urgency = urgency
-        self.target = target
-        self.need = need
-        self.qty = qty
-        self.line_value = line_value
-        self.expected_arrival = expected_arrival
-        self.needed_by = needed_by
-        self._reasons: tuple[str, ...] | None = None
+    stock: StockPosition
+    incoming_returns: IncomingReturns | None
+    position: int
+    urgency: Urgency
+    target: int
+    need: int
+    qty: int
+    line_value: Decimal
+    expected_arrival: date
+    needed_by: date | None
+    _reasons: tuple[str, ...] | None = field(default=None, repr=False)
 
     def __repr__(self) -> str:
         return f"<Suggestion {self.stock.sku} {self.qty} ({self.urgency.value})>"
@@ -181,12 +159,6 @@ class Suggestion:
     @property
     def why(self) -> str:
         return "; ".join(self.reasons)
-
-    def __getattr__(self, name: str) -> Any:
-        # sku, name, available, ... read through to the stock position.
-        if name.startswith("__"):
-            raise AttributeError(name)
-        return getattr(self.stock, name)
 
 
 def suggest(

@@ -139,7 +139,7 @@ def test_the_round_trip_turns_edited_quantities_into_one_draft_order_per_supplie
     assert [(line.part.sku, line.qty_ordered) for line in bolt.lines] == [("CAB-1", 100)]
     assert acme.source == f"reorder sheet import {imported.sheet_import_id}"
     # Now on order: FAN-80 is covered (3 + 60 > 20); PSU-65 still needs ordering.
-    remaining = {s.sku for s in reorder.suggestions()}
+    remaining = {s.stock.sku for s in reorder.suggestions()}
     assert remaining == {"PSU-65", "LOOSE-1"}
 
 

@@ -687,7 +687,7 @@ def test_reorder_suggestions_count_returns_on_the_way_and_backordered_replacemen
     )
 
     def suggestion(sku: str) -> Any:
-        return next((s for s in service.suggestions(limit=100) if s.sku == sku), None)
+        return next((s for s in service.suggestions(limit=100) if s.stock.sku == sku), None)
 
     before = suggestion("ABC-1")  # 10 available, point 20
     assert (before.position, before.expected_returns) == (10, 0)

@@ -98,7 +98,7 @@ def suggestions(limit: int, cursor: str | None, **filters: Any) -> dict[str, Any
     rows = services().buying.reorder.suggestions(
         SuggestionFilters(**filters), after=decode_typed_cursor(cursor, str), limit=limit + 1
     )
-    return page(rows, limit, key=lambda s: s.sku_key)
+    return page(rows, limit, key=lambda s: s.stock.sku_key)
 
 
 @reorder.get("/export.xlsx")

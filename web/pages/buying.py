@@ -74,7 +74,7 @@ def reorder() -> ResponseReturnValue:
     filters = _filters()
     after = request.args.get("after") or None
     rows = services().buying.reorder.suggestions(filters, after=after, limit=PAGE_SIZE + 1)
-    next_after = rows[PAGE_SIZE - 1].sku_key if len(rows) > PAGE_SIZE else None
+    next_after = rows[PAGE_SIZE - 1].stock.sku_key if len(rows) > PAGE_SIZE else None
     return render_template(
         "buying_reorder.html",
         rows=rows[:PAGE_SIZE],
