@@ -58,22 +58,19 @@ from inventory.models import (
     StockMove,
     Supplier,
 )
-from inventory.po_status import ON_ORDER
-from inventory.purchasing_models import (
+from inventory.status import PICKABLE_KINDS
+from purchasing.models import (
     NumberSequence,
     PurchaseOrder,
     PurchaseOrderLine,
     ReorderPolicy,
 )
-from inventory.purchasing_services import ReorderService
-from inventory.reorder import (
-    NoReturnSupply,
-    ReorderSettings,
-    SuggestionFilters,
-    iter_suggestions,
-)
-from inventory.sheets import REORDER_COLUMNS, reorder_row
-from inventory.status import PICKABLE_KINDS
+from purchasing.reorder.formulas import ReorderSettings
+from purchasing.reorder.queries import iter_suggestions
+from purchasing.reorder.suggestions import NoReturnSupply, SuggestionFilters
+from purchasing.services import ReorderService
+from purchasing.status import ON_ORDER
+from purchasing.workbooks import REORDER_COLUMNS, reorder_row
 from web import database
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -300,7 +297,7 @@ def bare_rows(found: list[Any]) -> list[tuple[str, list[Any]]]:
             safe_text(values[c.key]) if isinstance(values.get(c.key), str) else values.get(c.key)
             for c in REORDER_COLUMNS
         ]
-        rows.append((s.supplier_code, cells))
+        rows.append((s.stock.supplier_code, cells))
     return rows
 
 

@@ -140,3 +140,16 @@ class ReservationMismatch(InvalidInput):
 
     def __init__(self, reservation_id: int, what: str):
         super().__init__("reservation_id", f"Reservation {reservation_id} {what}.")
+
+
+class AlreadyImported(Conflict):
+    code = "already_imported"
+
+    def __init__(self, kind: str, when: str, actor: str, summary: str):
+        super().__init__(
+            f"This {kind} workbook was imported already ({when} by {actor}: {summary}), so "
+            "nothing was done again. To go again, download a fresh one.",
+            imported_at=when,
+            imported_by=actor,
+            summary=summary,
+        )

@@ -14,12 +14,19 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import Base, BigIntPK, UTCDateTime, append_only, string_enum
 from core.money import ExactDecimal
-from inventory.status import PICKABLE_KINDS, LocationKind, MoveKind, ReservationStatus
+from inventory.status import (
+    PICKABLE_KINDS,
+    LocationKind,
+    MoveKind,
+    ReservationStatus,
+    SheetKind,
+)
 
 
 def sku_key(sku: str) -> str:
@@ -197,3 +204,23 @@ class StockMove(Base):
 
 # The ledger is append-only, enforced by the database, not only by convention.
 append_only(StockMove.__table__)
+
+
+class SheetImport(Base):
+    """An uploaded workbook that was applied. Each exported workbook carries an id in its
+    hidden sheet, and is applied at most once, however it was edited and saved since."""
+
+    __tablename__ = "sheet_imports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[SheetKind] = mapped_column(string_enum(SheetKind))
+    export_id: Mapped[str] = mapped_column(String(32))
+    digest: Mapped[str] = mapped_column(String(64))  # SHA-256 of the uploaded bytes (audit)
+    filename: Mapped[str] = mapped_column(String(255), default="")
+    actor: Mapped[str] = mapped_column(String(254))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    summary: Mapped[str] = mapped_column(String(500), default="")
+
+    __table_args__ = (
+        UniqueConstraint("kind", "export_id", name="uq_sheet_imports_kind_export_id"),
+    )

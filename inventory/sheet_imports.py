@@ -8,334 +8,39 @@ commits: the service's unit of work commits once, or rolls everything back.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from core.audit import SYSTEM_ACTOR
-from core.clock import Clock
 from core.errors import DomainError
-from core.spreadsheets import Problem, SpreadsheetRejected, rejected
+from core.spreadsheets import Problem, SpreadsheetRejected
 from inventory import ledger
-from inventory.catalog import record_price_change
 from inventory.ledger import Who
-from inventory.models import Location, Part, StockLevel, StockMove, Supplier, sku_key
-from inventory.po_status import ReorderMethod
-from inventory.purchasing import DraftLine, create_draft
-from inventory.purchasing_models import PurchaseOrder, ReorderPolicy
-from inventory.sheets import CatalogueRow, CountSheet, ReorderLine
+from inventory.models import Location, Part, StockLevel, StockMove, sku_key
+from inventory.sheets import CountSheet
 
 CHUNK = 500
 
 
-def _chunks(values: Sequence[Any]) -> Iterator[Sequence[Any]]:
+def chunks(values: Sequence[Any]) -> Iterator[Sequence[Any]]:
     for i in range(0, len(values), CHUNK):
         yield values[i : i + CHUNK]
 
 
 def parts_by_key(session: Session, keys: Iterable[str]) -> dict[str, Part]:
     found: dict[str, Part] = {}
-    for chunk in _chunks(sorted(set(keys))):
+    for chunk in chunks(sorted(set(keys))):
         for part in session.scalars(select(Part).where(Part.sku_key.in_(chunk))).unique():
             found[part.sku_key] = part
     return found
 
 
-def _raise_if_any(problems: list[Problem], sheet_order: Sequence[str]) -> None:
+def raise_if_any(problems: list[Problem], sheet_order: Sequence[str]) -> None:
     if problems:
         position = {name: i for i, name in enumerate(sheet_order)}
         problems.sort(key=lambda p: (position.get(p.sheet or "", -1), p.row or 0))
         raise SpreadsheetRejected(problems)
-
-
-# --- reorder sheet -> draft purchase orders ----------------------------------------------
-
-
-def import_reorder(
-    session: Session,
-    who: Who,
-    lines: Sequence[ReorderLine],
-    problems: list[Problem],
-    *,
-    source: str,
-    sheet_order: Sequence[str] = (),
-) -> list[PurchaseOrder]:
-    """One draft purchase order per supplier from the rows with an order qty above 0.
-
-    Every row's SKU must exist and appear once; rows to order must name the part's
-    current supplier, and the part must be active.
-    """
-    parts = parts_by_key(session, (sku_key(line.sku) for line in lines))
-    first_seen: dict[str, ReorderLine] = {}
-    orders: dict[str, tuple[Supplier, list[DraftLine]]] = {}
-    for line in lines:
-        key = sku_key(line.sku)
-        if key in first_seen:
-            first = first_seen[key]
-            problems.append(
-                line.problem(
-                    "sku",
-                    "duplicate_sku",
-                    f"{line.sku} is listed twice (also sheet {first.table.sheet!r} row "
-                    f"{first.row}); keep one row per part.",
-                )
-            )
-            continue
-        first_seen[key] = line
-        part = parts.get(key)
-        if part is None:
-            problems.append(line.problem("sku", "unknown_sku", f"No part with SKU {line.sku!r}."))
-            continue
-        if line.qty == 0:
-            continue
-        if not part.active:
-            problems.append(
-                line.problem("sku", "inactive_part", f"{part.sku} is inactive; reactivate it.")
-            )
-            continue
-        if part.supplier is None:
-            problems.append(
-                line.problem(
-                    "supplier",
-                    "no_supplier",
-                    f"{part.sku} has no supplier; set one on the part before ordering it.",
-                )
-            )
-            continue
-        if (line.supplier or "").strip().upper() != part.supplier.code:
-            problems.append(
-                line.problem(
-                    "supplier",
-                    "supplier_mismatch",
-                    f"The row says supplier {line.supplier or '(blank)'!r}, but {part.sku} is "
-                    f"bought from {part.supplier.code}. Change the part's supplier first, or "
-                    "export the sheet again.",
-                )
-            )
-            continue
-        _, draft_lines = orders.setdefault(part.supplier.code, (part.supplier, []))
-        draft_lines.append(DraftLine(part, line.qty, part.unit_cost))
-    _raise_if_any(problems, sheet_order)
-    if not orders:
-        raise rejected("nothing_to_order", "No row has an order qty above 0: nothing to order.")
-    return [
-        create_draft(session, who, supplier, draft_lines, source)
-        for _, (supplier, draft_lines) in sorted(orders.items())
-    ]
-
-
-# --- catalogue ---------------------------------------------------------------------------
-
-PART_COLUMNS = (
-    "name",
-    "description",
-    "unit",
-    "category",
-    "barcode",
-    "unit_cost",
-    "lead_time_days",
-    "reorder_point",
-    "reorder_qty",
-    "safety_stock",
-    "active",
-)
-POLICY_COLUMNS = ("pack_size", "min_order_qty", "max_level", "method")
-POLICY_DEFAULTS: dict[str, Any] = {
-    "pack_size": 1,
-    "min_order_qty": 0,
-    "max_level": None,
-    "method": ReorderMethod.MANUAL,
-}
-
-
-@dataclass(frozen=True)
-class CatalogueResult:
-    created: int
-    updated: int
-    unchanged: int
-
-
-def import_catalogue(
-    session: Session,
-    clock: Clock,
-    rows: Sequence[CatalogueRow],
-    problems: list[Problem],
-    *,
-    sheet_order: Sequence[str] = (),
-    actor: str = SYSTEM_ACTOR,
-) -> CatalogueResult:
-    """Create the parts that are new and change the ones that differ. A blank cell means
-    the field's empty or default value; a column left out of the sheet is left alone."""
-    existing = parts_by_key(session, (sku_key(row.sku) for row in rows))
-    codes = {row.fields["supplier"] for row in rows if row.fields.get("supplier")}
-    suppliers: dict[str, Supplier] = {}
-    for chunk in _chunks(sorted(codes)):
-        suppliers.update(
-            (s.code, s) for s in session.scalars(select(Supplier).where(Supplier.code.in_(chunk)))
-        )
-    barcodes = {row.fields["barcode"] for row in rows if row.fields.get("barcode")}
-    barcode_owner: dict[str, str] = {}
-    for chunk in _chunks(sorted(barcodes)):
-        barcode_owner.update(
-            session.execute(select(Part.barcode, Part.sku_key).where(Part.barcode.in_(chunk))).all()
-        )
-    seen_sku: dict[str, CatalogueRow] = {}
-    seen_barcode: dict[str, CatalogueRow] = {}
-    for row in rows:
-        key = sku_key(row.sku)
-        if key in seen_sku:
-            first = seen_sku[key]
-            problems.append(
-                row.problem(
-                    "sku",
-                    "duplicate_sku",
-                    f"{row.sku} is listed twice (also row {first.row}); SKUs ignore case.",
-                )
-            )
-            continue
-        seen_sku[key] = row
-        code = row.fields.get("supplier")
-        if code and code not in suppliers:
-            problems.append(
-                row.problem("supplier", "unknown_supplier", f"No supplier with code {code!r}.")
-            )
-        barcode = row.fields.get("barcode")
-        if barcode:
-            owner = barcode_owner.get(barcode)
-            if owner is not None and owner != key:
-                problems.append(
-                    row.problem(
-                        "barcode",
-                        "duplicate_barcode",
-                        f"Barcode {barcode} belongs to another part.",
-                    )
-                )
-            elif barcode in seen_barcode:
-                problems.append(
-                    row.problem(
-                        "barcode",
-                        "duplicate_barcode",
-                        f"Barcode {barcode} is also on row {seen_barcode[barcode].row}.",
-                    )
-                )
-            seen_barcode.setdefault(barcode, row)
-    _raise_if_any(problems, sheet_order)
-
-    now = clock.now()
-    policies: dict[int, ReorderPolicy] = {}
-    ids = [p.id for p in existing.values()]
-    for chunk in _chunks(ids):
-        policies.update(
-            (p.part_id, p)
-            for p in session.scalars(select(ReorderPolicy).where(ReorderPolicy.part_id.in_(chunk)))
-        )
-    created = updated = unchanged = 0
-    new_policies: list[tuple[Part, dict[str, Any]]] = []
-    for row in rows:
-        fields = row.fields
-        part = existing.get(sku_key(row.sku))
-        wanted = {name: fields[name] for name in POLICY_COLUMNS if name in fields}
-        if part is None:
-            part = Part(
-                sku=row.sku,
-                sku_key=sku_key(row.sku),
-                name=fields["name"],
-                description=fields.get("description", ""),
-                unit=fields.get("unit", "pcs"),
-                category=fields.get("category"),
-                barcode=fields.get("barcode"),
-                supplier=suppliers.get(fields.get("supplier") or ""),
-                unit_cost=fields.get("unit_cost", Decimal("0")),
-                lead_time_days=fields.get("lead_time_days"),
-                reorder_point=fields.get("reorder_point", 0),
-                reorder_qty=fields.get("reorder_qty", 0),
-                safety_stock=fields.get("safety_stock", 0),
-                active=fields.get("active", True),
-                created_at=now,
-                updated_at=now,
-            )
-            session.add(part)
-            created += 1
-            if any(value != POLICY_DEFAULTS[name] for name, value in wanted.items()):
-                new_policies.append((part, wanted))
-            continue
-        changed = False
-        old_cost = part.unit_cost
-        for name in PART_COLUMNS:
-            if name in fields and getattr(part, name) != fields[name]:
-                setattr(part, name, fields[name])
-                changed = True
-        if "supplier" in fields:
-            supplier = suppliers.get(fields["supplier"] or "")
-            if part.supplier_id != (supplier.id if supplier else None):
-                part.supplier = supplier
-                changed = True
-        policy = policies.get(part.id)
-        current = {n: getattr(policy, n) if policy else POLICY_DEFAULTS[n] for n in wanted}
-        if wanted != current:
-            if policy is None:
-                policy = ReorderPolicy(part_id=part.id, part=part, **POLICY_DEFAULTS)
-                session.add(policy)
-            for name, value in wanted.items():
-                setattr(policy, name, value)
-            policy.updated_at = now
-            changed = True
-        if changed:
-            part.updated_at = now
-            record_price_change(session, part, old_cost, actor, now)
-            updated += 1
-        else:
-            unchanged += 1
-    if new_policies:
-        session.flush()  # the new parts get their ids
-        for part, wanted in new_policies:
-            session.add(
-                ReorderPolicy(
-                    part_id=part.id, part=part, **{**POLICY_DEFAULTS, **wanted}, updated_at=now
-                )
-            )
-    session.flush()
-    return CatalogueResult(created, updated, unchanged)
-
-
-def catalogue_rows(session: Session) -> Iterator[dict[str, Any]]:
-    """Every part with its reorder settings, in SKU order, streamed."""
-    query = (
-        select(
-            Part.sku,
-            Part.name,
-            Part.description,
-            Part.unit,
-            Part.category,
-            Part.barcode,
-            Supplier.code,
-            Part.unit_cost,
-            Part.lead_time_days,
-            Part.reorder_point,
-            Part.reorder_qty,
-            Part.safety_stock,
-            func.coalesce(ReorderPolicy.pack_size, 1),
-            func.coalesce(ReorderPolicy.min_order_qty, 0),
-            ReorderPolicy.max_level,
-            ReorderPolicy.method,
-            Part.active,
-        )
-        .outerjoin(Supplier, Supplier.id == Part.supplier_id)
-        .outerjoin(ReorderPolicy, ReorderPolicy.part_id == Part.id)
-        .order_by(Part.sku_key)
-        .execution_options(yield_per=1000)
-    )
-    keys = ("sku", "name", "description", "unit", "category", "barcode", "supplier",
-            "unit_cost", "lead_time_days", "reorder_point", "reorder_qty", "safety_stock",
-            "pack_size", "min_order_qty", "max_level")  # fmt: skip
-    for row in session.execute(query):
-        values = dict(zip(keys, row[:-2], strict=True))
-        values["method"] = (row[-2] or ReorderMethod.MANUAL).value
-        values["active"] = "yes" if row[-1] else "no"
-        yield values
 
 
 # --- cycle counts ------------------------------------------------------------------------
@@ -444,7 +149,7 @@ def import_counts(
             )
             continue
         valid.append((line, part, location))
-    _raise_if_any(problems, sheet_order)
+    raise_if_any(problems, sheet_order)
     moves = []
     for line, part, location in valid:
         try:
@@ -460,5 +165,5 @@ def import_counts(
             )
         except DomainError as error:  # e.g. a count below what is reserved there
             problems.append(line.problem("counted_qty", error.code, error.message))
-    _raise_if_any(problems, sheet_order)
+    raise_if_any(problems, sheet_order)
     return moves

@@ -58,3 +58,11 @@ MOVE_EFFECTS: dict[MoveKind, tuple[Effect, ...]] = {
 }
 
 ACTIVE_RESERVATION = (ReservationStatus.ACTIVE,)
+
+
+class SheetKind(enum.StrEnum):
+    """The workbooks spareflow exports and reads back."""
+
+    REORDER = "reorder"
+    CATALOGUE = "catalogue"
+    CYCLE_COUNT = "cycle_count"

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from core.db import Base, BigIntPK, UTCDateTime, string_enum
 from core.money import ExactDecimal
 from inventory.models import Reservation
+from purchasing.claims import SupplierClaim
 from returns.status import (
     Channel,
     Disposition,
@@ -204,26 +205,6 @@ class Replacement(Base):
     @property
     def rma_number(self) -> str:
         return self.rma.number
-
-
-class SupplierClaim(Base):
-    """A part going back to its supplier under warranty (disposition: return to vendor)."""
-
-    __tablename__ = "supplier_claims"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    rma_id: Mapped[int] = mapped_column(ForeignKey("rmas.id"), index=True)
-    line_id: Mapped[int] = mapped_column(ForeignKey("rma_lines.id"))
-    part_id: Mapped[int] = mapped_column(ForeignKey("parts.id"))
-    supplier_id: Mapped[int | None] = mapped_column(ForeignKey("suppliers.id"), index=True)
-    sku: Mapped[str] = mapped_column(String(64))
-    qty: Mapped[int] = mapped_column(Integer)
-    fault: Mapped[str] = mapped_column(Text, default="")
-    status: Mapped[str] = mapped_column(String(20), default="open")
-    created_by: Mapped[str] = mapped_column(String(254))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-
-    __table_args__ = (CheckConstraint("qty > 0", name="qty_positive"),)
 
 
 class Notification(Base):

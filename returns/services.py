@@ -35,6 +35,7 @@ from core.outbox import (
 from inventory import ledger
 from inventory.errors import InsufficientStock
 from inventory.models import Part
+from purchasing.claims import SupplierClaim
 from returns import refund_trigger
 from returns.errors import IllegalTransition, ReplacementNotFound, RmaNotFound
 from returns.messages import EMAIL_TOPIC, Messages, normalise_language, word
@@ -45,7 +46,6 @@ from returns.models import (
     RmaLine,
     RmaSequence,
     RmaTransition,
-    SupplierClaim,
 )
 from returns.notifications import SYSTEM, notify
 from returns.policy import ReturnPolicy

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from inventory.reorder import IncomingReturns
+from purchasing.reorder.suggestions import IncomingReturns
 from returns.models import Replacement, Rma, RmaLine
 from returns.status import Disposition, ReplacementStatus, RmaStatus
 

@@ -12,17 +12,16 @@ import openpyxl
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from inventory.models import Part, StockMove
-from inventory.purchasing_models import (
+from inventory.models import Part, SheetImport, StockMove
+from inventory.services import InventoryService
+from inventory.status import LocationKind
+from purchasing.models import (
     PurchaseOrder,
     PurchaseOrderEvent,
     PurchaseOrderLine,
     ReorderPolicy,
-    SheetImport,
 )
-from inventory.reorder import IncomingReturns
-from inventory.services import InventoryService
-from inventory.status import LocationKind
+from purchasing.reorder.suggestions import IncomingReturns
 
 BIN = "MAIN/A-01-01"
 QUARANTINE = "MAIN/QUARANTINE"

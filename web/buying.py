@@ -11,8 +11,10 @@ from sqlalchemy.orm import Session
 
 from core.clock import Clock
 from core.spreadsheets import UploadLimits
-from inventory.purchasing_services import InventorySheetService, PurchasingService, ReorderService
-from inventory.reorder import ReorderSettings, ReturnSupply
+from inventory.count_sheets import CountSheetService
+from purchasing.reorder.formulas import ReorderSettings
+from purchasing.reorder.suggestions import ReturnSupply
+from purchasing.services import CatalogueSheetService, PurchasingService, ReorderService
 
 #: Settings (``SPAREFLOW_<NAME>``) and their defaults; see docs/configuration.md.
 DEFAULTS: dict[str, Any] = {
@@ -30,7 +32,8 @@ DEFAULTS: dict[str, Any] = {
 class BuyingServices:
     reorder: ReorderService
     purchasing: PurchasingService
-    sheets: InventorySheetService
+    catalogue: CatalogueSheetService
+    counts: CountSheetService
 
 
 def _setting(config: Mapping[str, Any], name: str) -> Any:
@@ -67,5 +70,6 @@ def build_buying_services(
     return BuyingServices(
         reorder=ReorderService(session_factory, clock, settings, limits, returns=returns),
         purchasing=PurchasingService(session_factory, clock, settings, limits),
-        sheets=InventorySheetService(session_factory, clock, settings, limits),
+        catalogue=CatalogueSheetService(session_factory, clock, settings, limits),
+        counts=CountSheetService(session_factory, clock, limits),
     )

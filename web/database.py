@@ -17,8 +17,9 @@ def metadata() -> MetaData:
     import core.audit
     import core.outbox
     import core.settings  # noqa: F401
-    import inventory.models
-    import inventory.purchasing_models  # noqa: F401
+    import inventory.models  # noqa: F401
+    import purchasing.claims
+    import purchasing.models  # noqa: F401
     import returns.models  # noqa: F401
     import web.auth.models  # noqa: F401
 

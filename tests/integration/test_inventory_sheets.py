@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -13,37 +14,46 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core.clock import FrozenClock
 from core.spreadsheets import SpreadsheetRejected
+from inventory.count_sheets import CountSheetService
 from inventory.models import StockMove
-from inventory.po_status import ReorderMethod
-from inventory.purchasing_services import InventorySheetService, ReorderService
 from inventory.services import InventoryService
+from purchasing.services import CatalogueSheetService, ReorderService
+from purchasing.status import ReorderMethod
 from tests.buying_support import BIN, BUYER, build_scenario, counts, edit_workbook, row_of
 
 SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
 
+@dataclass(frozen=True)
+class Sheets:
+    catalogue: CatalogueSheetService
+    counts: CountSheetService
+
+
 @pytest.fixture
 def sheets(
     inventory: InventoryService, session_factory: sessionmaker[Session], clock: FrozenClock
-) -> InventorySheetService:
+) -> Sheets:
     build_scenario(inventory)
-    return InventorySheetService(session_factory, clock)
+    return Sheets(
+        CatalogueSheetService(session_factory, clock), CountSheetService(session_factory, clock)
+    )
 
 
-def catalogue(sheets: InventorySheetService) -> bytes:
+def catalogue(sheets: Sheets) -> bytes:
     out = io.BytesIO()
-    sheets.export_catalogue(out, BUYER)
+    sheets.catalogue.export_catalogue(out, BUYER)
     return out.getvalue()
 
 
-def count_sheet(sheets: InventorySheetService, location: str = BIN, blind: bool = False) -> bytes:
+def count_sheet(sheets: Sheets, location: str = BIN, blind: bool = False) -> bytes:
     out = io.BytesIO()
-    sheets.export_count(out, "ann@test.example", location, blind=blind)
+    sheets.counts.export_count(out, "ann@test.example", location, blind=blind)
     return out.getvalue()
 
 
 def test_the_catalogue_lists_every_part_with_its_reorder_settings(
-    sheets: InventorySheetService,
+    sheets: Sheets,
 ) -> None:
     sheet = openpyxl.load_workbook(io.BytesIO(catalogue(sheets)))["Parts"]
     assert [c.value for c in sheet[1]][:8] == [
@@ -59,7 +69,7 @@ def test_the_catalogue_lists_every_part_with_its_reorder_settings(
 
 
 def test_the_catalogue_round_trip_creates_and_updates_parts_and_their_policies(
-    sheets: InventorySheetService, inventory: InventoryService, session_factory: Any, clock: Any
+    sheets: Sheets, inventory: InventoryService, session_factory: Any, clock: Any
 ) -> None:
     def edits(book: Any) -> None:
         parts = book["Parts"]
@@ -72,7 +82,9 @@ def test_the_catalogue_round_trip_creates_and_updates_parts_and_their_policies(
              7, 4, 10, 1, 5, 10, None, "manual", "yes"]
         )  # fmt: skip
 
-    result = sheets.import_catalogue(BUYER, edit_workbook(catalogue(sheets), edits), "c.xlsx")
+    result = sheets.catalogue.import_catalogue(
+        BUYER, edit_workbook(catalogue(sheets), edits), "c.xlsx"
+    )
     assert (result.created, result.updated, result.unchanged) == (1, 1, 4)
     fan = inventory.get_part("FAN-80").part
     assert fan.unit_cost == Decimal("4.4000")
@@ -97,8 +109,8 @@ def test_the_catalogue_round_trip_creates_and_updates_parts_and_their_policies(
     assert again.cell(row_of(again, "NEW-1"), 2).value == "'-40C sensor"
 
 
-def test_an_unchanged_catalogue_changes_nothing(sheets: InventorySheetService) -> None:
-    result = sheets.import_catalogue(BUYER, catalogue(sheets))
+def test_an_unchanged_catalogue_changes_nothing(sheets: Sheets) -> None:
+    result = sheets.catalogue.import_catalogue(BUYER, catalogue(sheets))
     assert (result.created, result.updated, result.unchanged) == (0, 0, 5)
 
 
@@ -116,7 +128,7 @@ def test_an_unchanged_catalogue_changes_nothing(sheets: InventorySheetService) -
     ],
 )
 def test_a_bad_catalogue_cell_rejects_the_whole_upload(
-    sheets: InventorySheetService,
+    sheets: Sheets,
     session_factory: sessionmaker[Session],
     column: int,
     value: Any,
@@ -129,14 +141,14 @@ def test_a_bad_catalogue_cell_rejects_the_whole_upload(
 
     before = counts(session_factory)
     with pytest.raises(SpreadsheetRejected) as refused:
-        sheets.import_catalogue(BUYER, edit_workbook(catalogue(sheets), edit))
+        sheets.catalogue.import_catalogue(BUYER, edit_workbook(catalogue(sheets), edit))
     problem = refused.value.details["problems"][0]
     assert (problem["code"], problem["sheet"], problem["row"]) == (code, "Parts", 6)
     assert counts(session_factory) == before
 
 
 def test_a_barcode_used_by_another_part_rejects_the_upload(
-    sheets: InventorySheetService, inventory: InventoryService
+    sheets: Sheets, inventory: InventoryService
 ) -> None:
     inventory.update_part("OK-1", {"barcode": "123"})
 
@@ -144,12 +156,12 @@ def test_a_barcode_used_by_another_part_rejects_the_upload(
         book["Parts"].cell(row_of(book["Parts"], "CAB-1"), 6).value = "123"
 
     with pytest.raises(SpreadsheetRejected) as refused:
-        sheets.import_catalogue(BUYER, edit_workbook(catalogue(sheets), edit))
+        sheets.catalogue.import_catalogue(BUYER, edit_workbook(catalogue(sheets), edit))
     assert refused.value.details["problems"][0]["code"] == "duplicate_barcode"
     assert inventory.get_part("CAB-1").part.barcode is None
 
 
-def test_a_count_sheet_lists_the_parts_in_a_location(sheets: InventorySheetService) -> None:
+def test_a_count_sheet_lists_the_parts_in_a_location(sheets: Sheets) -> None:
     book = openpyxl.load_workbook(io.BytesIO(count_sheet(sheets)))
     sheet = book["Count"]
     assert [c.value for c in sheet[1]] == [
@@ -166,7 +178,7 @@ def test_a_count_sheet_lists_the_parts_in_a_location(sheets: InventorySheetServi
 
 
 def test_counted_quantities_come_back_as_cycle_counts(
-    sheets: InventorySheetService, inventory: InventoryService
+    sheets: Sheets, inventory: InventoryService
 ) -> None:
     def counted(book: Any) -> None:
         sheet = book["Count"]
@@ -174,7 +186,9 @@ def test_counted_quantities_come_back_as_cycle_counts(
         sheet.cell(row_of_count(sheet, "OK-1"), 6).value = 50  # as booked
         sheet.append([None, "PSU-65", None, None, None, 3])  # found in the bin
 
-    result = sheets.import_count("ann@test.example", edit_workbook(count_sheet(sheets), counted))
+    result = sheets.counts.import_count(
+        "ann@test.example", edit_workbook(count_sheet(sheets), counted)
+    )
     moves = {m.part.sku: m for m in result.moves}
     assert set(moves) == {"CAB-1", "OK-1", "PSU-65"}  # FAN-80 was not counted: left alone
     assert (moves["CAB-1"].counted_qty, moves["CAB-1"].signed_difference) == (7, -2)
@@ -192,7 +206,7 @@ def row_of_count(sheet: Any, sku: str) -> int:
 
 
 def test_a_count_of_stock_that_moved_after_the_export_is_refused(
-    sheets: InventorySheetService, inventory: InventoryService, session_factory: Any
+    sheets: Sheets, inventory: InventoryService, session_factory: Any
 ) -> None:
     data = count_sheet(sheets)
     inventory.issue("ann", sku="CAB-1", location=BIN, qty=1)  # while the counter walks
@@ -203,7 +217,7 @@ def test_a_count_of_stock_that_moved_after_the_export_is_refused(
 
     before = counts(session_factory)
     with pytest.raises(SpreadsheetRejected) as refused:
-        sheets.import_count("ann", edit_workbook(data, counted))
+        sheets.counts.import_count("ann", edit_workbook(data, counted))
     problems = refused.value.details["problems"]
     assert [(p["code"], p["row"], p["column"]) for p in problems] == [
         ("moved_since_export", 2, "F")
@@ -222,7 +236,7 @@ def test_a_count_of_stock_that_moved_after_the_export_is_refused(
     ],
 )
 def test_a_bad_count_rejects_the_whole_sheet(
-    sheets: InventorySheetService,
+    sheets: Sheets,
     session_factory: sessionmaker[Session],
     sku: str,
     value: Any,
@@ -235,14 +249,14 @@ def test_a_bad_count_rejects_the_whole_sheet(
 
     before = counts(session_factory)
     with pytest.raises(SpreadsheetRejected) as refused:
-        sheets.import_count("ann", edit_workbook(count_sheet(sheets), counted))
+        sheets.counts.import_count("ann", edit_workbook(count_sheet(sheets), counted))
     assert refused.value.details["problems"][0]["code"] == code
     assert counts(session_factory) == before
     with session_factory() as session:
         assert session.scalars(select(StockMove).where(StockMove.kind == "adjustment")).all() == []
 
 
-def test_a_count_sheet_for_an_unknown_location_is_refused(sheets: InventorySheetService) -> None:
+def test_a_count_sheet_for_an_unknown_location_is_refused(sheets: Sheets) -> None:
     from inventory.errors import UnknownLocation
 
     with pytest.raises(UnknownLocation):

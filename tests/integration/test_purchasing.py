@@ -13,20 +13,20 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core.clock import FrozenClock
 from core.errors import DomainError
-from inventory import purchasing as po
 from inventory.catalog import supplier_by_code
 from inventory.errors import UnknownLocation
 from inventory.ledger import Who, find_part
 from inventory.models import StockMove
-from inventory.po_status import PurchaseOrderStatus
-from inventory.purchasing_errors import (
+from inventory.services import InventoryService
+from purchasing import orders as po
+from purchasing.errors import (
     IllegalTransition,
     NotOnOrder,
     OverReceipt,
     PurchaseOrderNotFound,
 )
-from inventory.purchasing_services import PurchasingService
-from inventory.services import InventoryService
+from purchasing.services import PurchasingService
+from purchasing.status import PurchaseOrderStatus
 from tests.buying_support import BIN, build_scenario, counts
 
 S = PurchaseOrderStatus

@@ -10,10 +10,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core.clock import FrozenClock
 from core.errors import InvalidInput
-from inventory.po_status import ReorderMethod, Urgency
-from inventory.purchasing_services import PurchasingService, ReorderService
-from inventory.reorder import IncomingReturns, SuggestionFilters
 from inventory.services import InventoryService
+from purchasing.reorder.suggestions import IncomingReturns, SuggestionFilters
+from purchasing.services import PurchasingService, ReorderService
+from purchasing.status import ReorderMethod, Urgency
 from tests.buying_support import BIN, QUARANTINE, FixedReturns, build_scenario
 
 
@@ -34,7 +34,7 @@ def scenario(inventory: InventoryService) -> InventoryService:
 
 
 def by_sku(service: ReorderService, **filters: object) -> dict[str, object]:
-    return {s.sku: s for s in service.suggestions(SuggestionFilters(**filters), limit=100)}  # type: ignore[arg-type]
+    return {s.stock.sku: s for s in service.suggestions(SuggestionFilters(**filters), limit=100)}  # type: ignore[arg-type]
 
 
 def test_suggestions_list_the_parts_at_or_below_their_point_with_why(
@@ -44,7 +44,12 @@ def test_suggestions_list_the_parts_at_or_below_their_point_with_why(
     assert set(found) == {"FAN-80", "PSU-65", "CAB-1", "LOOSE-1"}  # not OK-1: plenty
     fan = found["FAN-80"]
     # 8 on hand, 5 reserved for a replacement, 2 in quarantine that nobody may promise.
-    assert (fan.on_hand, fan.available, fan.reserved, fan.position) == (10, 3, 5, 3)
+    assert (fan.stock.on_hand, fan.stock.available, fan.stock.reserved, fan.position) == (
+        10,
+        3,
+        5,
+        3,
+    )
     assert (fan.qty, fan.line_value, fan.urgency) == (
         47,
         Decimal("199.75"),
@@ -60,9 +65,9 @@ def test_suggestions_list_the_parts_at_or_below_their_point_with_why(
 def test_open_purchase_orders_count_as_on_order_until_received_or_cancelled(
     scenario: InventoryService, reorder: ReorderService, purchasing: PurchasingService
 ) -> None:
-    from inventory import purchasing as po
     from inventory.catalog import supplier_by_code
     from inventory.ledger import Who, find_part
+    from purchasing import orders as po
 
     with reorder.session_factory() as session, session.begin():
         who = Who("buyer", reorder.clock)
@@ -73,7 +78,12 @@ def test_open_purchase_orders_count_as_on_order_until_received_or_cancelled(
         po.create_draft(session, who, acme, [po.DraftLine(psu, 20, psu.unit_cost)], "test")
     found = by_sku(reorder)
     fan = found["FAN-80"]
-    assert (fan.on_order, fan.on_order_in_drafts, fan.position, fan.qty) == (12, 12, 15, 35)
+    assert (fan.stock.on_order, fan.stock.on_order_in_drafts, fan.position, fan.qty) == (
+        12,
+        12,
+        15,
+        35,
+    )
     assert "+ 12 on order, 12 of them on drafts" in fan.reasons
     assert "PSU-65" not in found  # 20 on a draft lifts it above its point of 5
 
@@ -81,12 +91,22 @@ def test_open_purchase_orders_count_as_on_order_until_received_or_cancelled(
     purchasing.receive("ann", "PO-2026-00001", location=BIN, lines=[{"sku": "FAN-80", "qty": 4}])
     fan = by_sku(reorder)["FAN-80"]
     # 4 arrived (available 7), 8 still expected on a sent order.
-    assert (fan.available, fan.on_order, fan.on_order_in_drafts, fan.position) == (7, 8, 0, 15)
+    assert (
+        fan.stock.available,
+        fan.stock.on_order,
+        fan.stock.on_order_in_drafts,
+        fan.position,
+    ) == (
+        7,
+        8,
+        0,
+        15,
+    )
     assert fan.reasons[2] == "+ 8 on order, next due 2026-12-02"
 
     purchasing.cancel("buyer", "PO-2026-00001", "supplier out of stock")
     fan = by_sku(reorder)["FAN-80"]
-    assert (fan.on_order, fan.position) == (0, 7)
+    assert (fan.stock.on_order, fan.position) == (0, 7)
     purchasing.cancel("buyer", "PO-2026-00002")
     assert "PSU-65" in by_sku(reorder)
 
@@ -125,9 +145,9 @@ def test_suggestions_filter_by_supplier_category_and_least_urgency(
 
 def test_suggestions_page_in_sku_order(scenario: InventoryService, reorder: ReorderService) -> None:
     first = reorder.suggestions(limit=2)
-    assert [s.sku for s in first] == ["CAB-1", "FAN-80"]
-    rest = reorder.suggestions(after=first[-1].sku_key, limit=10)
-    assert [s.sku for s in rest] == ["LOOSE-1", "PSU-65"]
+    assert [s.stock.sku for s in first] == ["CAB-1", "FAN-80"]
+    rest = reorder.suggestions(after=first[-1].stock.sku_key, limit=10)
+    assert [s.stock.sku for s in rest] == ["LOOSE-1", "PSU-65"]
 
 
 def test_pack_size_minimum_order_and_max_level_shape_the_quantity(
@@ -188,7 +208,7 @@ def test_the_recompute_reads_demand_from_the_ledger_and_gives_the_worked_example
         policy.lead_time_days_used,
         policy.service_level_used,
     ) == (9, 27, 75, 9, Decimal("0.9500"))
-    assert policy.part.reorder_point == 0  # manual: the computed figures are advice only
+    assert policy.reorder_point == 0  # manual: the computed figures are advice only
 
 
 def test_parts_on_the_computed_method_take_the_new_points_and_a_rerun_changes_nothing(

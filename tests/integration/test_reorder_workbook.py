@@ -19,11 +19,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core.clock import FrozenClock
 from core.spreadsheets import SpreadsheetRejected, UploadLimits
-from inventory.po_status import PurchaseOrderStatus, Urgency
-from inventory.purchasing_errors import AlreadyImported
-from inventory.purchasing_services import InventorySheetService, ReorderService
-from inventory.reorder import SuggestionFilters
+from inventory.errors import AlreadyImported
 from inventory.services import InventoryService
+from purchasing.reorder.suggestions import SuggestionFilters
+from purchasing.services import CatalogueSheetService, ReorderService
+from purchasing.status import PurchaseOrderStatus, Urgency
 from tests.buying_support import BUYER, build_scenario, counts, edit_workbook, row_of
 
 
@@ -139,7 +139,7 @@ def test_the_round_trip_turns_edited_quantities_into_one_draft_order_per_supplie
     assert [(line.part.sku, line.qty_ordered) for line in bolt.lines] == [("CAB-1", 100)]
     assert acme.source == f"reorder sheet import {imported.sheet_import_id}"
     # Now on order: FAN-80 is covered (3 + 60 > 20); PSU-65 still needs ordering.
-    remaining = {s.sku for s in reorder.suggestions()}
+    remaining = {s.stock.sku for s in reorder.suggestions()}
     assert remaining == {"PSU-65", "LOOSE-1"}
 
 
@@ -313,7 +313,7 @@ def test_a_catalogue_workbook_is_not_a_reorder_workbook(
     reorder: ReorderService, session_factory: sessionmaker[Session], clock: FrozenClock
 ) -> None:
     out = io.BytesIO()
-    InventorySheetService(session_factory, clock).export_catalogue(out, BUYER)
+    CatalogueSheetService(session_factory, clock).export_catalogue(out, BUYER)
     with pytest.raises(SpreadsheetRejected) as refused:
         reorder.import_sheet(BUYER, out.getvalue())
     assert refused.value.details["problems"][0]["code"] == "wrong_workbook"

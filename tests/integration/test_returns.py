@@ -674,7 +674,7 @@ def test_a_carrier_exception_after_the_refund_is_flagged_for_the_desk(desk, cloc
 def test_reorder_suggestions_count_returns_on_the_way_and_backordered_replacements(
     desk, clock, session_factory
 ) -> None:
-    from inventory.purchasing_services import ReorderService
+    from purchasing.services import ReorderService
     from returns.supply import RmaReturnSupply
     from web.buying import reorder_settings, upload_limits
 
@@ -687,7 +687,7 @@ def test_reorder_suggestions_count_returns_on_the_way_and_backordered_replacemen
     )
 
     def suggestion(sku: str) -> Any:
-        return next((s for s in service.suggestions(limit=100) if s.sku == sku), None)
+        return next((s for s in service.suggestions(limit=100) if s.stock.sku == sku), None)
 
     before = suggestion("ABC-1")  # 10 available, point 20
     assert (before.position, before.expected_returns) == (10, 0)

@@ -8,16 +8,11 @@ from decimal import Decimal
 import pytest
 
 from core.errors import InvalidInput
-from inventory.po_status import Urgency
-from inventory.reorder import (
-    DemandStats,
-    IncomingReturns,
-    StockPosition,
-    compute_point,
-    order_quantity,
-    suggest,
-    z_score,
-)
+from inventory.models import Part
+from purchasing.reorder.formulas import DemandStats, compute_point, order_quantity, z_score
+from purchasing.reorder.policies import PolicyView
+from purchasing.reorder.suggestions import IncomingReturns, StockPosition, suggest
+from purchasing.status import ReorderMethod, Urgency
 
 TODAY = date(2026, 11, 23)
 
@@ -181,7 +176,7 @@ def test_a_suggestion_counts_reserved_stock_as_taken_and_open_orders_as_coming()
         position(on_order=12, on_order_in_drafts=2, next_arrival=date(2026, 11, 30)), None, TODAY
     )
     assert suggestion is not None
-    assert (suggestion.available, suggestion.position, suggestion.qty) == (3, 15, 35)
+    assert (suggestion.stock.available, suggestion.position, suggestion.qty) == (3, 15, 35)
     assert suggestion.line_value == Decimal("148.75")
     assert suggestion.urgency is Urgency.BELOW_SAFETY_STOCK
     assert suggestion.expected_arrival == date(2026, 12, 2)
@@ -260,3 +255,27 @@ def test_line_values_round_half_up_to_the_cent() -> None:
     suggestion = suggest(stock, None, TODAY)
     assert suggestion is not None and suggestion.qty == 45
     assert suggestion.line_value == Decimal("0.23")
+
+
+def test_a_misspelt_figure_of_a_suggestion_raises_instead_of_reading_none() -> None:
+    suggestion = suggest(position(), None, TODAY)
+    assert suggestion is not None
+    assert suggestion.stock.available == 3
+    with pytest.raises(AttributeError):
+        suggestion.availabel  # type: ignore[attr-defined]  # noqa: B018
+    with pytest.raises(AttributeError):
+        suggestion.sku  # type: ignore[attr-defined]  # noqa: B018  # in suggestion.stock
+
+
+def test_a_part_without_a_policy_shows_the_defaults_and_no_made_up_fields() -> None:
+    part = Part(sku="FAN-80", reorder_point=20, reorder_qty=30, safety_stock=4)
+    view = PolicyView.of(part, None)
+    assert (view.sku, view.method, view.pack_size, view.min_order_qty) == (
+        "FAN-80",
+        ReorderMethod.MANUAL,
+        1,
+        0,
+    )
+    assert (view.reorder_point, view.max_level, view.demand_total) == (20, None, None)
+    with pytest.raises(AttributeError):
+        view.pack_sise  # type: ignore[attr-defined]  # noqa: B018

@@ -93,9 +93,9 @@ def linked_operations() -> list[str]:
 def seed(app: Any) -> None:
     """A little of everything, so that lists have items and every link has a target."""
     from core.db import UnitOfWork
-    from inventory import purchasing
     from inventory.ledger import Who, find_part
     from inventory.models import Supplier
+    from purchasing import orders as purchasing
     from returns.status import Channel, Reason, Resolution
 
     services = app.extensions["spareflow"]

@@ -22,7 +22,7 @@ from click.testing import CliRunner
 from web.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
-PRODUCT = ("core", "inventory", "returns", "carriers", "web", "migrations")
+PRODUCT = ("core", "inventory", "purchasing", "returns", "carriers", "web", "migrations")
 DEMO_MODULES = ("demo", "aiosmtpd")
 
 # Loads every module of the product, starts the app and answers two pages; prints the demo

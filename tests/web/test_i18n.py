@@ -428,8 +428,8 @@ def test_the_committed_mo_file_is_the_compiled_po(zh_catalog: Any) -> None:
 def test_every_state_and_kind_a_page_shows_has_a_translation(zh_catalog: Any) -> None:
     from carriers.models import Direction
     from carriers.status import TrackingStatus
-    from inventory import po_status
     from inventory.status import LocationKind, MoveKind, ReservationStatus
+    from purchasing import status as po_status
     from returns import status
 
     shown: list[type[enum.Enum]] = [

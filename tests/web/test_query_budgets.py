@@ -22,8 +22,8 @@ from core.clock import FrozenClock
 from core.db import make_engine
 from inventory.ledger import Who
 from inventory.models import Location, Part, StockLevel, StockMove, Supplier, sku_key
-from inventory.purchasing import DraftLine, create_draft
 from inventory.status import MoveKind
+from purchasing.orders import DraftLine, create_draft
 from returns.status import Channel, Reason, Resolution
 from tests.carriers_support import SECRET as SANDBOX_SECRET
 from tests.conftest import RETURN_ADDRESS

@@ -174,9 +174,9 @@ def test_the_pick_list_and_return_sheet_print_with_qr_codes(app: Any, floor: Any
 
 def test_a_delivery_is_booked_against_its_purchase_order(app: Any, floor: Any) -> None:
     from core.db import UnitOfWork
-    from inventory import purchasing
     from inventory.ledger import Who, find_part
     from inventory.models import Supplier
+    from purchasing import orders as purchasing
 
     services = app.extensions["spareflow"]
     services.inventory.create_supplier(code="ACME", name="Acme")

@@ -10,7 +10,7 @@ from flask_smorest import Blueprint
 from werkzeug.datastructures import FileStorage
 
 from core.spreadsheets import XLSX_MIME
-from inventory.reorder import SuggestionFilters
+from purchasing.reorder.suggestions import SuggestionFilters
 from web.api.auth import current_api_user, roles
 from web.api.pagination import decode_typed_cursor, page
 from web.api.purchasing_schemas import (
@@ -98,7 +98,7 @@ def suggestions(limit: int, cursor: str | None, **filters: Any) -> dict[str, Any
     rows = services().buying.reorder.suggestions(
         SuggestionFilters(**filters), after=decode_typed_cursor(cursor, str), limit=limit + 1
     )
-    return page(rows, limit, key=lambda s: s.sku_key)
+    return page(rows, limit, key=lambda s: s.stock.sku_key)
 
 
 @reorder.get("/export.xlsx")
@@ -216,7 +216,7 @@ def export_catalogue() -> Response:
     """Every part with its reorder settings; edit and upload it back to change many at once."""
     actor = _actor()
     return xlsx_download(
-        lambda stream: services().buying.sheets.export_catalogue(stream, actor),
+        lambda stream: services().buying.catalogue.export_catalogue(stream, actor),
         f"catalogue-{_today()}.xlsx",
     )
 
@@ -229,7 +229,7 @@ def export_catalogue() -> Response:
 def import_catalogue(files: dict[str, Any]) -> Any:
     """Create and update parts from a catalogue workbook: all rows or none."""
     data, filename = _read(files["file"])
-    return services().buying.sheets.import_catalogue(_actor(), data, filename)
+    return services().buying.catalogue.import_catalogue(_actor(), data, filename)
 
 
 @cycle_counts.get("/export.xlsx")
@@ -241,7 +241,7 @@ def export_count(location: str, blind: bool) -> Response:
     actor = _actor()
     code = location.strip().upper()
     return xlsx_download(
-        lambda stream: services().buying.sheets.export_count(stream, actor, code, blind=blind),
+        lambda stream: services().buying.counts.export_count(stream, actor, code, blind=blind),
         f"count-{code.replace('/', '-')}-{_today()}.xlsx",
     )
 
@@ -254,7 +254,7 @@ def export_count(location: str, blind: bool) -> Response:
 def import_count(files: dict[str, Any]) -> Any:
     """Record the counted quantities of a count sheet as cycle counts: all rows or none."""
     data, filename = _read(files["file"])
-    return services().buying.sheets.import_count(_actor(), data, filename)
+    return services().buying.counts.import_count(_actor(), data, filename)
 
 
 BLUEPRINTS = (reorder, purchase_orders, catalogue, cycle_counts)

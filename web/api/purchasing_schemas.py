@@ -8,8 +8,8 @@ from typing import Any
 from flask_smorest.fields import Upload
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from inventory.po_status import PurchaseOrderStatus, ReorderMethod, Urgency
-from inventory.reorder import MAX_SERVICE_LEVEL, MIN_SERVICE_LEVEL
+from purchasing.reorder.formulas import MAX_SERVICE_LEVEL, MIN_SERVICE_LEVEL
+from purchasing.status import PurchaseOrderStatus, ReorderMethod, Urgency
 from web.api.fields import MAX_QTY, Quantity, Text
 from web.api.schemas import MoveSchema, PageQuerySchema, StrictSchema
 
@@ -49,18 +49,26 @@ class SuggestionQuerySchema(PageQuerySchema, SuggestionFilterSchema):
 
 
 class SuggestionSchema(Schema):
-    sku = fields.String()
-    name = fields.String()
-    category = fields.String(allow_none=True)
-    supplier = fields.String(attribute="supplier_code", allow_none=True)
-    supplier_name = fields.String(allow_none=True)
-    unit = fields.String()
-    unit_cost = _decimal(4)
-    on_hand = fields.Integer(metadata={"description": "Everywhere, quarantine included."})
-    reserved = fields.Integer(metadata={"description": "Reserved replacements and orders."})
-    available = fields.Integer(metadata={"description": "Free in storage and receiving bins."})
-    on_order = fields.Integer(metadata={"description": "Outstanding on draft and open POs."})
-    on_order_in_drafts = fields.Integer()
+    sku = fields.String(attribute="stock.sku")
+    name = fields.String(attribute="stock.name")
+    category = fields.String(attribute="stock.category", allow_none=True)
+    supplier = fields.String(attribute="stock.supplier_code", allow_none=True)
+    supplier_name = fields.String(attribute="stock.supplier_name", allow_none=True)
+    unit = fields.String(attribute="stock.unit")
+    unit_cost = _decimal(4, attribute="stock.unit_cost")
+    on_hand = fields.Integer(
+        attribute="stock.on_hand", metadata={"description": "Everywhere, quarantine included."}
+    )
+    reserved = fields.Integer(
+        attribute="stock.reserved", metadata={"description": "Reserved replacements and orders."}
+    )
+    available = fields.Integer(
+        attribute="stock.available", metadata={"description": "Free in storage and receiving bins."}
+    )
+    on_order = fields.Integer(
+        attribute="stock.on_order", metadata={"description": "Outstanding on draft and open POs."}
+    )
+    on_order_in_drafts = fields.Integer(attribute="stock.on_order_in_drafts")
     returns_picked_up = fields.Function(
         lambda s: s.incoming_returns.picked_up if s.incoming_returns else 0,
         metadata={"type": "integer"},
@@ -71,20 +79,20 @@ class SuggestionSchema(Schema):
     )
     returns_expected = fields.Integer(attribute="expected_returns")
     position = fields.Integer(metadata={"description": "available + on_order + returns_expected"})
-    reorder_point = fields.Integer()
-    safety_stock = fields.Integer()
-    reorder_qty = fields.Integer()
-    max_level = fields.Integer(allow_none=True)
-    pack_size = fields.Integer()
-    min_order_qty = fields.Integer()
+    reorder_point = fields.Integer(attribute="stock.reorder_point")
+    safety_stock = fields.Integer(attribute="stock.safety_stock")
+    reorder_qty = fields.Integer(attribute="stock.reorder_qty")
+    max_level = fields.Integer(attribute="stock.max_level", allow_none=True)
+    pack_size = fields.Integer(attribute="stock.pack_size")
+    min_order_qty = fields.Integer(attribute="stock.min_order_qty")
     target = fields.Integer(metadata={"description": "The level the order brings stock up to."})
     qty = fields.Integer(metadata={"description": "The quantity to order."})
     line_value = _decimal(2)
     urgency = fields.Enum(Urgency, by_value=True)
-    lead_time_days = fields.Integer()
+    lead_time_days = fields.Integer(attribute="stock.lead_time_days")
     expected_arrival = fields.Date()
     needed_by = fields.Date(allow_none=True)
-    flagged_since = fields.AwareDateTime(allow_none=True)
+    flagged_since = fields.AwareDateTime(attribute="stock.flagged_since", allow_none=True)
     reasons = fields.List(
         fields.String(), metadata={"description": "Why each figure is what it is."}
     )
@@ -130,16 +138,16 @@ class ReorderComputedSchema(Schema):
 
 
 class ReorderPolicySchema(Schema):
-    sku = fields.Function(lambda view: view.part.sku)
+    sku = fields.String()
     method = fields.Enum(ReorderMethod, by_value=True)
     pack_size = fields.Integer()
     min_order_qty = fields.Integer()
     max_level = fields.Integer(allow_none=True)
     service_level = _decimal(4, allow_none=True)
     order_cycle_days = fields.Integer(allow_none=True)
-    reorder_point = fields.Function(lambda view: view.part.reorder_point)
-    reorder_qty = fields.Function(lambda view: view.part.reorder_qty)
-    safety_stock = fields.Function(lambda view: view.part.safety_stock)
+    reorder_point = fields.Integer()
+    reorder_qty = fields.Integer()
+    safety_stock = fields.Integer()
     flagged_since = fields.AwareDateTime(allow_none=True)
     computed = fields.Function(
         lambda view: ReorderComputedSchema().dump(view),

@@ -19,8 +19,8 @@ from wtforms.validators import Length, Optional
 
 from core.errors import Conflict
 from core.spreadsheets import Problem, SpreadsheetRejected
-from inventory.po_status import PurchaseOrderStatus, Urgency
-from inventory.reorder import SuggestionFilters
+from purchasing.reorder.suggestions import SuggestionFilters
+from purchasing.status import PurchaseOrderStatus, Urgency
 from web.auth.models import Role
 from web.downloads import xlsx_download
 from web.extensions import services
@@ -74,7 +74,7 @@ def reorder() -> ResponseReturnValue:
     filters = _filters()
     after = request.args.get("after") or None
     rows = services().buying.reorder.suggestions(filters, after=after, limit=PAGE_SIZE + 1)
-    next_after = rows[PAGE_SIZE - 1].sku_key if len(rows) > PAGE_SIZE else None
+    next_after = rows[PAGE_SIZE - 1].stock.sku_key if len(rows) > PAGE_SIZE else None
     return render_template(
         "buying_reorder.html",
         rows=rows[:PAGE_SIZE],
@@ -227,7 +227,7 @@ def cancel(number: str) -> ResponseReturnValue:
 def catalogue_download() -> ResponseReturnValue:
     actor = current_user.email
     return xlsx_download(
-        lambda stream: services().buying.sheets.export_catalogue(stream, actor),
+        lambda stream: services().buying.catalogue.export_catalogue(stream, actor),
         f"catalogue-{_today()}.xlsx",
     )
 
@@ -240,7 +240,7 @@ def catalogue_import() -> ResponseReturnValue:
         return _upload_failed("catalogue", [NO_FILE])
     upload = form.file.data
     try:
-        result = services().buying.sheets.import_catalogue(
+        result = services().buying.catalogue.import_catalogue(
             current_user.email, upload.read(), upload.filename or ""
         )
     except SpreadsheetRejected as rejected:

@@ -23,8 +23,8 @@ from core.db import Base, BigIntPK, UTCDateTime, string_enum
 from core.money import ExactDecimal
 from inventory.ledger import Who
 from inventory.models import Part, Supplier
-from inventory.po_status import TRANSITIONS, PurchaseOrderStatus, ReorderMethod, SheetKind
-from inventory.purchasing_errors import IllegalTransition
+from purchasing.errors import IllegalTransition
+from purchasing.status import TRANSITIONS, PurchaseOrderStatus, ReorderMethod
 
 
 def _named_enum(cls: type[enum.Enum], name: str) -> Enum:
@@ -236,23 +236,3 @@ class PurchaseOrderEvent(Base):
     actor: Mapped[str] = mapped_column(String(254))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     reason: Mapped[str] = mapped_column(String(200), default="")
-
-
-class SheetImport(Base):
-    """An uploaded workbook that was applied. Each exported workbook carries an id in its
-    hidden sheet, and is applied at most once, however it was edited and saved since."""
-
-    __tablename__ = "sheet_imports"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[SheetKind] = mapped_column(string_enum(SheetKind))
-    export_id: Mapped[str] = mapped_column(String(32))
-    digest: Mapped[str] = mapped_column(String(64))  # SHA-256 of the uploaded bytes (audit)
-    filename: Mapped[str] = mapped_column(String(255), default="")
-    actor: Mapped[str] = mapped_column(String(254))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    summary: Mapped[str] = mapped_column(String(500), default="")
-
-    __table_args__ = (
-        UniqueConstraint("kind", "export_id", name="uq_sheet_imports_kind_export_id"),
-    )

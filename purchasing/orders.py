@@ -21,13 +21,13 @@ from inventory import ledger
 from inventory.catalog import supplier_by_code
 from inventory.ledger import Who
 from inventory.models import Part, StockMove, Supplier, sku_key
-from inventory.po_status import PurchaseOrderStatus
-from inventory.purchasing_errors import NotOnOrder, OverReceipt, PurchaseOrderNotFound
-from inventory.purchasing_models import (
+from purchasing.errors import NotOnOrder, OverReceipt, PurchaseOrderNotFound
+from purchasing.models import (
     NumberSequence,
     PurchaseOrder,
     PurchaseOrderLine,
 )
+from purchasing.status import PurchaseOrderStatus
 
 sequences = NumberSequence.__table__
 

@@ -53,11 +53,3 @@ class Urgency(enum.StrEnum):
 
 
 URGENCY_ORDER = (Urgency.SHORT, Urgency.BELOW_SAFETY_STOCK, Urgency.BELOW_POINT)
-
-
-class SheetKind(enum.StrEnum):
-    """The workbooks spareflow exports and reads back."""
-
-    REORDER = "reorder"
-    CATALOGUE = "catalogue"
-    CYCLE_COUNT = "cycle_count"

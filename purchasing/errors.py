@@ -46,16 +46,3 @@ class OverReceipt(Conflict):
             requested=requested,
             outstanding=outstanding,
         )
-
-
-class AlreadyImported(Conflict):
-    code = "already_imported"
-
-    def __init__(self, kind: str, when: str, actor: str, summary: str):
-        super().__init__(
-            f"This {kind} workbook was imported already ({when} by {actor}: {summary}), so "
-            "nothing was done again. To go again, download a fresh one.",
-            imported_at=when,
-            imported_by=actor,
-            summary=summary,
-        )

@@ -1,0 +1,257 @@
+"""Use cases for buyers: reorder suggestions and the reorder workbook, reorder policies,
+purchase orders, and the catalogue workbook (parts with their buying terms). Each is one
+transaction, committed here.
+
+Callers (HTTP views, pages, CLI commands, scheduler jobs) pass plain values and bytes and
+get back loaded objects they may read after the transaction has ended.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import IO, Any
+
+from sqlalchemy.orm import Session
+
+from core.clock import Clock
+from core.db import read_one_snapshot
+from core.spreadsheets import UploadLimits
+from inventory.catalog import get_part
+from inventory.models import StockMove
+from inventory.status import SheetKind
+from inventory.workbook_service import WorkbookService
+from purchasing import orders as po
+from purchasing import workbook_imports, workbooks
+from purchasing.models import PurchaseOrder
+from purchasing.reorder.formulas import ReorderSettings
+from purchasing.reorder.policies import PolicyView, get_policy, set_policy
+from purchasing.reorder.queries import count_without_supplier, iter_suggestions, list_suggestions
+from purchasing.reorder.recompute import RecomputeSummary
+from purchasing.reorder.recompute import recompute as recompute_points
+from purchasing.reorder.suggestions import (
+    NoReturnSupply,
+    ReturnSupply,
+    Suggestion,
+    SuggestionFilters,
+)
+from purchasing.status import PurchaseOrderStatus
+
+
+class _BuyingService(WorkbookService):
+    def __init__(
+        self,
+        session_factory: Callable[[], Session],
+        clock: Clock | None = None,
+        settings: ReorderSettings | None = None,
+        limits: UploadLimits | None = None,
+    ):
+        super().__init__(session_factory, clock, limits)
+        self.settings = settings or ReorderSettings()
+
+
+@dataclass(frozen=True)
+class ImportedOrders:
+    orders: list[PurchaseOrder]
+    sheet_import_id: int
+
+
+class ReorderService(_BuyingService):
+    """Suggestions, the nightly recompute, reorder policies and the reorder workbook."""
+
+    def __init__(
+        self,
+        session_factory: Callable[[], Session],
+        clock: Clock | None = None,
+        settings: ReorderSettings | None = None,
+        limits: UploadLimits | None = None,
+        returns: ReturnSupply | None = None,
+    ):
+        super().__init__(session_factory, clock, settings, limits)
+        self.returns: ReturnSupply = returns or NoReturnSupply()
+
+    def suggestions(
+        self,
+        filters: SuggestionFilters | None = None,
+        *,
+        after: str | None = None,
+        limit: int = 50,
+    ) -> list[Suggestion]:
+        with self._uow() as uow:
+            read_one_snapshot(uow.session)
+            return list_suggestions(
+                uow.session,
+                self.clock,
+                self.settings,
+                self.returns,
+                filters or SuggestionFilters(),
+                after=after,
+                limit=limit,
+            )
+
+    def export(
+        self, stream: IO[bytes], actor: str, filters: SuggestionFilters
+    ) -> workbooks.ReorderExport:
+        """Write the reorder workbook to ``stream`` (rows stream from one snapshot)."""
+        with self._uow() as uow:
+            read_one_snapshot(uow.session)
+            without = count_without_supplier(
+                uow.session, self.clock, self.settings, self.returns, filters
+            )
+            suggestions = iter_suggestions(
+                uow.session,
+                self.clock,
+                self.settings,
+                self.returns,
+                filters,
+                by_supplier=True,
+                has_supplier=True,
+            )
+            context = workbooks.ExportContext(
+                self.clock.now(),
+                actor,
+                {
+                    "supplier": filters.supplier,
+                    "category": filters.category,
+                    "urgency": filters.urgency.value if filters.urgency else None,
+                },
+            )
+            return workbooks.write_reorder_workbook(
+                stream, suggestions, context, without_supplier=without
+            )
+
+    def import_sheet(self, actor: str, data: bytes, filename: str = "") -> ImportedOrders:
+        """Draft purchase orders (one per supplier) from an edited reorder workbook."""
+        sheet, order = self._read_upload(data, workbooks.read_reorder_workbook)
+        with self._uow() as uow:
+            record = self._record_import(
+                uow.session, SheetKind.REORDER, sheet.export_id, actor, data, filename
+            )
+            orders = workbook_imports.import_reorder(
+                uow.session,
+                self._who(actor),
+                sheet.lines,
+                list(sheet.problems),
+                source=f"reorder sheet import {record.id}",
+                sheet_order=order,
+            )
+            record.summary = "draft purchase orders " + ", ".join(o.number for o in orders)
+            uow.commit()
+            return ImportedOrders(orders, record.id)
+
+    def recompute(
+        self, *, window_days: int | None = None, service_level: Decimal | None = None
+    ) -> RecomputeSummary:
+        with self._uow() as uow:
+            summary = recompute_points(
+                uow.session,
+                self.clock,
+                self.settings,
+                self.returns,
+                window_days=window_days,
+                service_level=service_level,
+            )
+            uow.commit()
+            return summary
+
+    def get_policy(self, sku: str) -> PolicyView:
+        with self._uow() as uow:
+            return get_policy(uow.session, sku)
+
+    def update_policy(self, sku: str, changes: Mapping[str, Any]) -> PolicyView:
+        with self._uow() as uow:
+            part = get_part(uow.session, sku)
+            policy = set_policy(uow.session, self.clock, part, changes)
+            uow.commit()
+            return PolicyView.of(part, policy)
+
+
+class PurchasingService(_BuyingService):
+    """Purchase orders: list, read, send, cancel and receive against."""
+
+    def list_orders(
+        self,
+        *,
+        supplier: str | None = None,
+        status: PurchaseOrderStatus | None = None,
+        before: int | None = None,
+        limit: int = 50,
+    ) -> list[PurchaseOrder]:
+        with self._uow() as uow:
+            return po.list_orders(
+                uow.session, supplier=supplier, status=status, before=before, limit=limit
+            )
+
+    def get_order(self, number: str) -> PurchaseOrder:
+        with self._uow() as uow:
+            return po.get_order(uow.session, number)
+
+    def send(self, actor: str, number: str, reason: str = "") -> PurchaseOrder:
+        with self._uow() as uow:
+            order = po.send(
+                uow.session,
+                self._who(actor),
+                number,
+                reason,
+                default_lead_time_days=self.settings.default_lead_time_days,
+            )
+            uow.commit()
+            return order
+
+    def cancel(self, actor: str, number: str, reason: str = "") -> PurchaseOrder:
+        with self._uow() as uow:
+            order = po.cancel(uow.session, self._who(actor), number, reason)
+            uow.commit()
+            return order
+
+    def receive(
+        self,
+        actor: str,
+        number: str,
+        *,
+        location: str,
+        lines: Sequence[Mapping[str, Any]],
+        reason: str = "",
+    ) -> tuple[PurchaseOrder, list[StockMove]]:
+        receipts = [po.Receipt(line["sku"], line["qty"], line.get("location")) for line in lines]
+        with self._uow() as uow:
+            result = po.receive(
+                uow.session, self._who(actor), number, receipts, location=location, reason=reason
+            )
+            uow.commit()
+            return result
+
+
+class CatalogueSheetService(_BuyingService):
+    """The catalogue workbook: every part with its buying terms and reorder settings."""
+
+    def export_catalogue(self, stream: IO[bytes], actor: str) -> int:
+        with self._uow() as uow:
+            read_one_snapshot(uow.session)
+            context = workbooks.ExportContext(self.clock.now(), actor)
+            return workbooks.write_catalogue_workbook(
+                stream, workbook_imports.catalogue_rows(uow.session), context
+            )
+
+    def import_catalogue(
+        self, actor: str, data: bytes, filename: str = ""
+    ) -> workbook_imports.CatalogueResult:
+        sheet, order = self._read_upload(data, workbooks.read_catalogue_workbook)
+        with self._uow() as uow:
+            record = self._record_import(
+                uow.session, SheetKind.CATALOGUE, sheet.export_id, actor, data, filename
+            )
+            result = workbook_imports.import_catalogue(
+                uow.session,
+                self.clock,
+                sheet.rows,
+                list(sheet.problems),
+                sheet_order=order,
+                actor=actor,
+            )
+            record.summary = (
+                f"{result.created} created, {result.updated} updated, {result.unchanged} unchanged"
+            )
+            uow.commit()
+            return result
