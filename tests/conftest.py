@@ -24,6 +24,7 @@ from core.clock import FrozenClock
 from core.db import make_engine, make_session_factory
 from inventory.services import InventoryService
 from tests.carriers_support import SECRET as SANDBOX_SECRET
+from tests.support.databases import create_database, drop_database
 from web.auth.models import Role
 from web.database import metadata
 
@@ -74,20 +75,10 @@ def postgres_url() -> str | None:
 def _database_of_worker(url: str, worker: str) -> str:
     """Under pytest-xdist (``make test`` runs ``-n auto``) each worker process gets a database
     of its own beside the configured one, ``<name>_<worker>``, dropped when the worker ends."""
-    base = make_url(url)
-    name = f"{base.database}_{worker}"
-    admin = make_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-
-    def drop() -> None:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-    atexit.register(drop)
-    return base.set(database=name).render_as_string(hide_password=False)
+    name = f"{make_url(url).database}_{worker}"
+    worker_url = create_database(url, name, replace=True)
+    atexit.register(drop_database, url, name)
+    return worker_url
 
 
 @pytest.fixture(scope="session")

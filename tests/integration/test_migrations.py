@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,9 +9,9 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, text
-from sqlalchemy.engine import make_url
 
 from core.db import make_engine
+from tests.support.databases import scratch_database
 from web import database
 from web.database import metadata
 
@@ -27,16 +26,8 @@ def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[s
     base = postgres_url()
     if not base:
         pytest.skip("PostgreSQL tests need SPAREFLOW_TEST_DATABASE_URL")
-    name = f"spareflow_migrate_{uuid.uuid4().hex[:12]}"
-    admin = make_engine(make_url(base).set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(base).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_database(base, "spareflow_migrate") as url:
+        yield url
 
 
 def test_upgrading_an_empty_database_gives_exactly_the_models_schema(empty_database: str) -> None:

@@ -34,7 +34,7 @@ def load_database() -> Iterator[str]:
     url = postgres_url()
     if not url:
         pytest.skip("load tests need SPAREFLOW_TEST_DATABASE_URL (a PostgreSQL server)")
-    with scratch_database(url) as scratch:
+    with scratch_database(url, "spareflow_load") as scratch:
         database.upgrade(scratch)
         yield scratch
 

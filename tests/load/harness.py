@@ -13,7 +13,6 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -22,11 +21,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import text
-from sqlalchemy.engine import make_url
 
 from carriers.adapters.sandbox import SIGNATURE_HEADER, sign
-from core.db import make_engine
 from tests.conftest import RETURN_ADDRESS
 
 BIN = Path(sys.executable).parent
@@ -34,24 +30,6 @@ ROOT = Path(__file__).resolve().parents[2]
 SECRET = "whsec_load_sandbox"
 REFUNDS_KEY = "sk_test_load"
 PASSWORD = "correct horse battery"
-
-
-# --- databases ---------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def scratch_database(server_url: str, prefix: str = "spareflow_load") -> Iterator[str]:
-    """A new, empty PostgreSQL database on ``server_url``'s server, dropped afterwards."""
-    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
-    admin = make_engine(make_url(server_url).set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 # --- processes ---------------------------------------------------------------------------
