@@ -23,8 +23,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from core.clock import FrozenClock
 from core.db import make_engine, make_session_factory
 from inventory.services import InventoryService
-from tests.carriers_support import SECRET as SANDBOX_SECRET
 from tests.support.databases import create_database, drop_database
+from tests.support.sandbox_webhooks import SECRET as SANDBOX_SECRET
 from web.auth.models import Role
 from web.database import metadata
 

@@ -9,7 +9,7 @@ import pytest
 
 from demo.sandboxes.carrier import create_sandbox_carrier
 from demo.sandboxes.refunds import create_refunds_sandbox
-from tests.sandboxes import serving
+from tests.support.sandbox_servers import serving
 
 
 @pytest.fixture(scope="module")

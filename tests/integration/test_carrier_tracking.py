@@ -25,7 +25,7 @@ from carriers.services import CarrierService, ShipmentNotFound
 from carriers.status import TrackingStatus
 from carriers.tracking import Listener, ShipmentChange
 from core.outbox import OutboxMessage, enqueue
-from tests.carriers_support import sandbox_adapter, sandbox_payload, signed_request
+from tests.support.sandbox_webhooks import sandbox_adapter, sandbox_payload, signed_request
 
 S = TrackingStatus
 

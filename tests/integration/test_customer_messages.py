@@ -27,8 +27,8 @@ from returns.refunds import StripeRefunds
 from returns.services import ReturnsService
 from returns.status import Channel, Disposition, Reason, Resolution, RmaStatus
 from returns.status_links import StatusLinks, StatusLinkService
-from tests.carriers_support import sandbox_adapter, sandbox_payload, signed_request
 from tests.conftest import RETURN_ADDRESS
+from tests.support.sandbox_webhooks import sandbox_adapter, sandbox_payload, signed_request
 
 TODAY = date(2026, 11, 23)
 CUSTOMER = {"name": "Mia Chen", "email": "mia@example.com", "phone": "+44 20 7946 0000"}

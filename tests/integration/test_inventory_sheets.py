@@ -19,7 +19,14 @@ from inventory.models import StockMove
 from inventory.services import InventoryService
 from purchasing.services import CatalogueSheetService, ReorderService
 from purchasing.status import ReorderMethod
-from tests.buying_support import BIN, BUYER, build_scenario, counts, edit_workbook, row_of
+from tests.support.purchasing_scenarios import (
+    BIN,
+    BUYER,
+    build_scenario,
+    counts,
+    edit_workbook,
+    row_of,
+)
 
 SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 

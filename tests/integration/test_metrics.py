@@ -1,4 +1,4 @@
-"""Every figure of the metrics report on the hand-made history of tests/metrics_support.py.
+"""Every figure of the metrics report on the hand-made history of tests/support/metrics_history.py.
 
 Each expected number is worked out by hand from the tables in that module's docstring. Days
 are (released - created): 36 hours is 1.5 days. Percentiles interpolate between ranks: the
@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from core.clock import FrozenClock
 from returns.metrics import Metrics, MetricsService, Period, Rate
 from returns.status import Reason
-from tests.metrics_support import NOW, build_history, make_rma, nov, t
+from tests.support.metrics_history import NOW, build_history, make_rma, nov, t
 
 
 @pytest.fixture

@@ -27,7 +27,7 @@ from purchasing.errors import (
 )
 from purchasing.services import PurchasingService
 from purchasing.status import PurchaseOrderStatus
-from tests.buying_support import BIN, build_scenario, counts
+from tests.support.purchasing_scenarios import BIN, build_scenario, counts
 
 S = PurchaseOrderStatus
 

@@ -31,8 +31,8 @@ from returns.refunds import StripeRefunds
 from returns.services import ReturnsService
 from returns.status import Channel, Reason, RefundStatus, Resolution, RmaStatus
 from returns.stripe_webhooks import StripeRefundWebhooks, signature_header
-from tests.carriers_support import sandbox_adapter, sandbox_payload, signed_request
 from tests.conftest import RETURN_ADDRESS
+from tests.support.sandbox_webhooks import sandbox_adapter, sandbox_payload, signed_request
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "stripe" / "refund_updated.json"
 WHSEC = "whsec_test_refund_trigger"

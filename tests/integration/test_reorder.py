@@ -14,7 +14,7 @@ from inventory.services import InventoryService
 from purchasing.reorder.suggestions import IncomingReturns, SuggestionFilters
 from purchasing.services import PurchasingService, ReorderService
 from purchasing.status import ReorderMethod, Urgency
-from tests.buying_support import BIN, QUARANTINE, FixedReturns, build_scenario
+from tests.support.purchasing_scenarios import BIN, QUARANTINE, FixedReturns, build_scenario
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ from inventory.services import InventoryService
 from purchasing.reorder.suggestions import SuggestionFilters
 from purchasing.services import CatalogueSheetService, ReorderService
 from purchasing.status import PurchaseOrderStatus, Urgency
-from tests.buying_support import BUYER, build_scenario, counts, edit_workbook, row_of
+from tests.support.purchasing_scenarios import BUYER, build_scenario, counts, edit_workbook, row_of
 
 
 @pytest.fixture

@@ -33,8 +33,8 @@ from returns.status import (
     Resolution,
     RmaStatus,
 )
-from tests.carriers_support import sandbox_adapter, sandbox_payload, signed_request
 from tests.conftest import RETURN_ADDRESS
+from tests.support.sandbox_webhooks import sandbox_adapter, sandbox_payload, signed_request
 
 CUSTOMER = {
     "name": "Mia Chen",

@@ -15,7 +15,8 @@ from sqlalchemy import Engine, text
 
 from core.db import make_engine
 from tests.conftest import postgres_url
-from tests.load.harness import Stack, scratch_database, stack
+from tests.load.harness import Stack, stack
+from tests.support.databases import scratch_database
 from web import database
 
 

@@ -9,7 +9,6 @@ import contextlib
 import json
 import os
 import random
-import signal
 import subprocess
 import sys
 import time
@@ -24,6 +23,8 @@ import httpx
 
 from carriers.adapters.sandbox import SIGNATURE_HEADER, sign
 from tests.conftest import RETURN_ADDRESS
+from tests.support.databases import scratch_database as scratch_database  # bench/run.py uses it
+from tests.support.processes import free_port, spareflow_command, stop
 
 BIN = Path(sys.executable).parent
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,18 +34,6 @@ PASSWORD = "correct horse battery"
 
 
 # --- processes ---------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def spareflow_command(*args: str) -> list[str]:
-    return [str(BIN / "spareflow"), *args]
 
 
 def wait_until_up(url: str, process: subprocess.Popen[bytes], seconds: float = 60) -> None:
@@ -59,23 +48,6 @@ def wait_until_up(url: str, process: subprocess.Popen[bytes], seconds: float = 6
             pass
         time.sleep(0.2)
     raise TimeoutError(f"{url} did not come up in {seconds}s")
-
-
-def stop(process: subprocess.Popen[bytes], seconds: float = 15) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=seconds)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def kill(process: subprocess.Popen[bytes]) -> None:
-    """kill -9: no clean-up, no finally blocks, no commit."""
-    if process.poll() is None:
-        os.kill(process.pid, signal.SIGKILL)
-    process.wait(timeout=15)
 
 
 @dataclass

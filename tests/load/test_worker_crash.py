@@ -14,13 +14,11 @@ from tests.load.harness import (
     Stack,
     authorised_returns,
     close_app,
-    kill,
     setup_app,
-    spareflow_command,
     stock_parts,
-    stop,
     wait_for,
 )
+from tests.support.processes import kill, spareflow_command, stop
 
 REFUNDS = 32
 LABELS = 8

@@ -17,8 +17,8 @@ import httpx
 
 from carriers.adapters.sandbox import SIGNATURE_HEADER, sign
 from demo.sandboxes.smtp import start_sink
-from tests.carriers_support import SECRET
-from tests.web.servers import free_port, running, spareflow, spareflow_command, spareflow_env
+from tests.support.processes import free_port, running, spareflow, spareflow_command, spareflow_env
+from tests.support.sandbox_webhooks import SECRET
 
 REFUNDS_KEY = "sk_test_e2e"
 

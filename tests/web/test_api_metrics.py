@@ -1,4 +1,4 @@
-"""GET /api/v1/metrics: the figures of tests/metrics_support.py through the API.
+"""GET /api/v1/metrics: the figures of tests/support/metrics_history.py through the API.
 
 The numbers are the ones worked out by hand in tests/integration/test_metrics.py.
 """
@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.metrics_support import FROM, NOW, TO, build_history
+from tests.support.metrics_history import FROM, NOW, TO, build_history
 from web.auth.models import Role
 
 

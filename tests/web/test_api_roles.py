@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.routes_support import declared, routes
+from tests.support.route_declarations import declared, routes
 from web.auth.models import Role
 from web.pages.access import PUBLIC
 

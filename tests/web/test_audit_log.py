@@ -13,7 +13,7 @@ from sqlalchemy import delete, select
 
 from core import audit
 from core.audit import AuditEntry
-from tests.buying_support import build_scenario, edit_workbook, row_of
+from tests.support.purchasing_scenarios import build_scenario, edit_workbook, row_of
 from tests.web.test_pages import PASSWORD, csrf_token, sign_in
 from tests.web.test_query_budgets import StatementCounter
 from web.auth.models import Role

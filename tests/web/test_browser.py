@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.web.servers import running, spareflow, spareflow_env, waitress
+from tests.support.processes import running, spareflow, spareflow_env, waitress
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = [

@@ -156,7 +156,7 @@ def test_a_buyer_downloads_the_reorder_sheet_edits_it_and_uploads_it_as_orders(
 ) -> None:
     import openpyxl
 
-    from tests.buying_support import row_of
+    from tests.support.purchasing_scenarios import row_of
 
     sign_in(page, stack, "buyer")
     page.click("nav a:text-is('Reorder')")

@@ -20,7 +20,7 @@ import pytest
 
 from demo.sandboxes.refunds import create_refunds_sandbox
 from returns.status import Channel, Reason, Resolution
-from tests.sandboxes import serving
+from tests.support.sandbox_servers import serving
 from tests.web.test_page_roles import EXPECTED_PAGE_ROLES
 from tests.web.test_pages import PASSWORD, sign_in
 from tests.web.test_status_page import carrier_scan

@@ -20,8 +20,8 @@ from carriers.services import CarrierService
 from carriers.status import TrackingStatus
 from core.clock import SystemClock
 from core.db import make_engine, make_session_factory
-from tests.carriers_support import SECRET
-from tests.web.servers import free_port, running, spareflow, spareflow_command, spareflow_env
+from tests.support.processes import free_port, running, spareflow, spareflow_command, spareflow_env
+from tests.support.sandbox_webhooks import SECRET
 
 ADDRESS = {"name": "Returns desk", "street": "1 Dock Road", "city": "Leeds", "country": "GB"}
 

@@ -20,7 +20,7 @@ from sqlalchemy import event, func, select
 from carriers.adapters.sandbox import SIGNATURE_HEADER, sign
 from carriers.models import CarrierEventRecord, WebhookDelivery
 from inventory.models import StockLevel, StockMove
-from tests.carriers_support import SECRET, sandbox_payload
+from tests.support.sandbox_webhooks import SECRET, sandbox_payload
 from web.auth.models import Role
 
 pytestmark = [

@@ -16,7 +16,7 @@ from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.mofile import read_mo, write_mo
 from babel.messages.pofile import read_po
 
-from tests.buying_support import build_scenario
+from tests.support.purchasing_scenarios import build_scenario
 from tests.web.test_browser import browser  # noqa: F401 - the shared Chromium fixture
 from tests.web.test_desk_pages import intake
 from tests.web.test_pages import PASSWORD, csrf_token, sign_in
@@ -466,7 +466,7 @@ ARTIFACTS = ROOT / "test-artifacts"
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    from tests.web.servers import running, spareflow, spareflow_env, waitress
+    from tests.support.processes import running, spareflow, spareflow_env, waitress
 
     env = spareflow_env(tmp_path_factory.mktemp("i18n"))
     spareflow(env, "db", "upgrade")

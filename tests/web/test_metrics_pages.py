@@ -1,6 +1,6 @@
 """The metrics page, its xlsx report and the dashboard's service charts (Flask client).
 
-The numbers are those of tests/metrics_support.py, worked out by hand in
+The numbers are those of tests/support/metrics_history.py, worked out by hand in
 tests/integration/test_metrics.py.
 """
 
@@ -13,7 +13,7 @@ from typing import Any
 import openpyxl
 import pytest
 
-from tests.metrics_support import FROM, NOW, TO, build_history
+from tests.support.metrics_history import FROM, NOW, TO, build_history
 from tests.web.test_pages import PASSWORD, sign_in
 from web.auth.models import Role
 

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from carriers.adapters.sandbox import SIGNATURE_HEADER, sign
-from tests.carriers_support import SECRET, sandbox_payload
+from tests.support.sandbox_webhooks import SECRET, sandbox_payload
 from web.auth.models import Role
 
 

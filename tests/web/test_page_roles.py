@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.routes_support import declared, routes, undeclared, undeclared_message
+from tests.support.route_declarations import declared, routes, undeclared, undeclared_message
 from tests.web.test_pages import PASSWORD, csrf_token, sign_in
 from web.auth.models import Role
 from web.pages.access import PUBLIC

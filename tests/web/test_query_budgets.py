@@ -25,8 +25,8 @@ from inventory.models import Location, Part, StockLevel, StockMove, Supplier, sk
 from inventory.status import MoveKind
 from purchasing.orders import DraftLine, create_draft
 from returns.status import Channel, Reason, Resolution
-from tests.carriers_support import SECRET as SANDBOX_SECRET
 from tests.conftest import RETURN_ADDRESS
+from tests.support.sandbox_webhooks import SECRET as SANDBOX_SECRET
 from tests.web.test_pages import PASSWORD, sign_in
 from web.auth.models import Role
 from web.database import metadata

@@ -21,8 +21,8 @@ from core.db import UnitOfWork
 from demo.sandboxes.refunds import create_refunds_sandbox
 from returns.models import Notification, OutgoingEmail, Rma
 from returns.stripe_webhooks import signature_header
-from tests.carriers_support import SECRET, sandbox_payload
-from tests.sandboxes import serving
+from tests.support.sandbox_servers import serving
+from tests.support.sandbox_webhooks import SECRET, sandbox_payload
 from web import create_app
 from web.auth.models import Role
 

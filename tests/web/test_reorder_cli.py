@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from flask.cli import ScriptInfo
 
-from tests.buying_support import build_scenario
+from tests.support.purchasing_scenarios import build_scenario
 from web import create_app
 from web.cli import main
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.web.servers import spareflow, spareflow_command
+from tests.support.processes import spareflow, spareflow_command
 from tests.web.stack import (
     call,
     carrier_event,

@@ -18,7 +18,7 @@ from carriers.adapters.sandbox import SIGNATURE_HEADER, sign
 from core.audit import AuditEntry
 from core.crypto import SecretBox, SecretsError
 from core.db import make_engine
-from tests.carriers_support import sandbox_payload
+from tests.support.sandbox_webhooks import sandbox_payload
 from tests.web.test_pages import PASSWORD, csrf_token, sign_in
 from web import create_app, database
 from web.auth.models import Role

@@ -6,7 +6,7 @@ import json
 import urllib.request
 from pathlib import Path
 
-from tests.web.servers import gunicorn, running, spareflow, spareflow_env, waitress
+from tests.support.processes import gunicorn, running, spareflow, spareflow_env, waitress
 
 
 def get_json(url: str, token: str) -> tuple[int, dict]:

@@ -12,8 +12,8 @@ import pytest
 
 from demo.sandboxes.refunds import create_refunds_sandbox
 from returns.status import Channel, Disposition, Reason, Resolution
-from tests.carriers_support import sandbox_payload, signed_request
-from tests.sandboxes import serving
+from tests.support.sandbox_servers import serving
+from tests.support.sandbox_webhooks import sandbox_payload, signed_request
 from tests.web.test_pages import csrf_token
 
 STAFF = "desk.person@shop.example"

@@ -22,7 +22,7 @@ import openpyxl
 import pytest
 from sqlalchemy import func, select
 
-from tests.buying_support import build_scenario, edit_workbook, row_of
+from tests.support.purchasing_scenarios import build_scenario, edit_workbook, row_of
 from web.auth.models import Role
 from web.database import metadata
 

@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 
 from carriers.adapters.sandbox import SIGNATURE_HEADER, sign
 from carriers.models import CarrierEventRecord, DeliveryStatus, EventOutcome, WebhookDelivery
-from tests.carriers_support import SECRET, sandbox_payload
+from tests.support.sandbox_webhooks import SECRET, sandbox_payload
 from web.auth.models import Role
 from web.webhooks import MAX_WEBHOOK_BYTES
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from carriers.adapters.sandbox import SIGNATURE_HEADER, sign
-from tests.carriers_support import SECRET, sandbox_payload
+from tests.support.sandbox_webhooks import SECRET, sandbox_payload
 from web import create_app, scheduler
 from web.auth.models import Role
 

@@ -1,9 +1,11 @@
-"""Real servers on loopback for tests: spareflow under gunicorn or waitress, as it runs for users."""
+"""Real processes on loopback for tests: spareflow under gunicorn or waitress, as it runs for
+users, its CLI, free ports, and stopping or killing what a test started."""
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -80,12 +82,25 @@ def running(command: list[str], env: dict[str, str], port: int) -> Iterator[str]
         wait_until_up(base_url, process)
         yield base_url
     finally:
+        stop(process)
+
+
+def stop(process: subprocess.Popen[bytes], seconds: float = 15) -> None:
+    """Terminate, then kill what does not end within ``seconds``."""
+    if process.poll() is None:
         process.terminate()
         try:
-            process.wait(timeout=15)
+            process.wait(timeout=seconds)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def kill(process: subprocess.Popen[bytes]) -> None:
+    """kill -9: no clean-up, no finally blocks, no commit."""
+    if process.poll() is None:
+        os.kill(process.pid, signal.SIGKILL)
+    process.wait(timeout=15)
 
 
 def spareflow_command(*args: str) -> list[str]:
