@@ -18,7 +18,7 @@ from core.errors import DomainError
 from web import create_app, database
 from web.auth.models import Role
 from web.auth.service import CLI_ACTOR, DEFAULT_TOKEN_DAYS, MAX_TOKEN_DAYS
-from web.extensions import services
+from web.extensions import services, warn_about_providers
 
 log = logging.getLogger(__name__)
 
@@ -51,14 +51,18 @@ def _fail(error: DomainError) -> None:
 def _create_cli_app() -> Flask:
     # Commands such as `db upgrade` and `secrets rotate` must run where stored secrets cannot
     # be read yet (that is what they mend); `serve` and `scheduler` check for themselves.
-    return create_app({"CHECK_SECRETS_AT_START": False})
+    # Nor do they warn about missing providers (every `db upgrade` would): `_check_secrets`,
+    # called by the commands that serve or work, does.
+    return create_app({"CHECK_SECRETS_AT_START": False, "WARN_ABOUT_PROVIDERS": False})
 
 
 def _check_secrets() -> None:
+    """For the commands that serve or work: stored secrets readable, missing providers said."""
     try:
         services().settings.check_readable()
     except SecretsError as error:
         raise click.ClickException(str(error)) from None
+    warn_about_providers(current_app)
 
 
 @click.group(

@@ -109,7 +109,6 @@ def init_services(app: Flask, clock: Clock | None = None) -> Services:
     layered = LayeredSettings(app.config, settings)
     adapters = LiveAdapters(layered, version=lambda: tuple(sorted(settings.values().items())))
     sandbox = sandbox_enabled(app.config)
-    _warn_about_carriers(app, settings.names(), sandbox)
     carriers = CarrierService(
         session_factory, clock, adapters, apply_on_receipt=apply_mode == "on_receipt"
     )
@@ -122,12 +121,6 @@ def init_services(app: Flask, clock: Clock | None = None) -> Services:
     )
     levels = ServiceLevels.from_settings(app.config)
     refunds = StripeRefunds.from_settings(app.config)
-    if refunds is None:
-        log.warning(
-            "NO REFUND PROVIDER CONFIGURED (SPAREFLOW_REFUNDS_API_BASE, SPAREFLOW_REFUNDS_API_KEY):"
-            " every refund will be HELD with the reason 'no refund provider configured' until "
-            "one is set. See docs/configuration.md."
-        )
     returns = ReturnsService(
         session_factory,
         clock,
@@ -190,6 +183,10 @@ def init_services(app: Flask, clock: Clock | None = None) -> Services:
         pruner=_pruner(retention, session_factory, clock),
     )
     app.extensions["spareflow"] = services
+    # One-shot CLI commands (db upgrade, demo-data, users) turn this off; what serves or
+    # works (gunicorn, `serve`, `scheduler`, the workers) says what is missing.
+    if app.config.get("WARN_ABOUT_PROVIDERS", True):
+        warn_about_providers(app)
     return services
 
 
@@ -205,6 +202,18 @@ def _pruner(retention: Retention, session_factory: sessionmaker[Session], clock:
             PruneStep("sent_emails", retention.outbox_done_days, scrub_sent_emails([EMAIL_TOPIC])),
         ],
     )
+
+
+def warn_about_providers(app: Flask) -> None:
+    """Say loudly at start-up when refunds or carriers would not work for real."""
+    services: Services = app.extensions["spareflow"]
+    if services.returns.refunds is None:
+        log.warning(
+            "NO REFUND PROVIDER CONFIGURED (SPAREFLOW_REFUNDS_API_BASE, SPAREFLOW_REFUNDS_API_KEY):"
+            " every refund will be HELD with the reason 'no refund provider configured' until "
+            "one is set. See docs/configuration.md."
+        )
+    _warn_about_carriers(app, services.settings.names(), sandbox_enabled(app.config))
 
 
 def _warn_about_carriers(app: Flask, stored: set[str], sandbox: bool) -> None:

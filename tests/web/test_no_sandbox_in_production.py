@@ -131,3 +131,32 @@ def test_a_return_authorised_without_a_tracking_number_gets_no_sandbox_label(
         assert session.scalars(select(Shipment)).all() == []
     assert label.status is OutboxStatus.FAILED
     assert "SPAREFLOW_RETURNS_CARRIER" in (label.last_error or "")
+
+
+def test_set_up_commands_stay_quiet_and_working_commands_say_what_is_missing(
+    tmp_path: Any,
+) -> None:
+    """`db upgrade` or `demo-data` run before the demo starts must not shout that production
+    providers are missing; a worker that would pay refunds must."""
+    import subprocess
+
+    from tests.support.processes import BIN, spareflow_env
+
+    env = spareflow_env(tmp_path)
+
+    def stderr_of(*args: str) -> str:
+        done = subprocess.run(
+            [str(BIN / "spareflow"), *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=180,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stderr
+
+    assert "NO REFUND PROVIDER" not in stderr_of("db", "upgrade")
+    drained = stderr_of("outbox", "drain")
+    assert "NO REFUND PROVIDER CONFIGURED" in drained
+    assert "NO CARRIER IS CONFIGURED" in drained
