@@ -18,7 +18,6 @@ from datetime import datetime
 from typing import IO, Any
 
 from core.spreadsheets import (
-    META_SHEET,
     CellError,
     Column,
     Kind,
@@ -29,8 +28,8 @@ from core.spreadsheets import (
     UploadedWorkbook,
     UploadLimits,
     WorkbookWriter,
+    data_tables,
     read_meta,
-    read_table,
     read_text,
     read_whole_number,
     rejected,
@@ -173,12 +172,7 @@ def read_count_workbook(workbook: UploadedWorkbook, limits: UploadLimits) -> Cou
     budget = RowBudget(limits.max_rows)
     lines: list[CountLine] = []
     problems: list[Problem] = []
-    for title in workbook.sheetnames:
-        if title == META_SHEET:
-            continue
-        table = read_table(workbook[title], COUNT_COLUMNS, COUNT_REQUIRED, budget)
-        if table is None:
-            continue
+    for table in data_tables(workbook, COUNT_COLUMNS, COUNT_REQUIRED, budget):
         for row, values in table.rows:
             try:
                 counted = read_whole_number(values.get("counted_qty"), maximum=MAX_QTY)

@@ -36,6 +36,7 @@ from core.spreadsheets import (
     UploadedWorkbook,
     UploadLimits,
     WorkbookWriter,
+    data_tables,
     read_boolean,
     read_decimal,
     read_meta,
@@ -417,12 +418,7 @@ def read_catalogue_workbook(workbook: UploadedWorkbook, limits: UploadLimits) ->
     budget = RowBudget(limits.max_rows)
     rows: list[CatalogueRow] = []
     problems: list[Problem] = []
-    for title in workbook.sheetnames:
-        if title == META_SHEET:
-            continue
-        table = read_table(workbook[title], CATALOGUE_COLUMNS, CATALOGUE_REQUIRED, budget)
-        if table is None:
-            continue
+    for table in data_tables(workbook, CATALOGUE_COLUMNS, CATALOGUE_REQUIRED, budget):
         present = [key for key in CATALOGUE_PARSERS if key in table.letters]
         for row, values in table.rows:
             sku = read_text(values.get("sku"))

@@ -303,6 +303,21 @@ def _header_key(value: Any) -> str:
     return " ".join(str(value).split()).casefold() if value is not None else ""
 
 
+def data_tables(
+    workbook: Any,
+    columns: Sequence[Column],
+    required: Iterable[str],
+    budget: RowBudget,
+) -> Iterator[TableRows]:
+    """The tables of every sheet but spareflow's meta sheet, empty sheets left out."""
+    for title in workbook.sheetnames:
+        if title == META_SHEET:
+            continue
+        table = read_table(workbook[title], columns, required, budget)
+        if table is not None:
+            yield table
+
+
 def read_table(
     ws: Any,
     columns: Sequence[Column],
