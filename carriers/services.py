@@ -375,6 +375,7 @@ class CarrierService:
                 reference=reference,
                 tracked_via=tracked_via,
             )
+            self.apply_waiting_events(uow.session, shipment)
             uow.commit()
             return self._shipment(uow.session, shipment.tracking_number)
 
@@ -391,7 +392,9 @@ class CarrierService:
         """Buy a label from the carrier and register its shipment.
 
         The carrier call happens outside any transaction and carries ``idempotency_key``: a
-        retry after a crash gets the same label back instead of buying a second one.
+        retry after a crash gets the same label back instead of buying a second one. Events
+        that reached us before the label's number did wait until the caller, once ready for
+        them, applies them (``apply_waiting_events``): returns does when the RMA has its label.
         """
         adapter = self.adapter(carrier)
         if not adapter.creates_labels:
@@ -439,7 +442,11 @@ class CarrierService:
         label_media_type: str | None = None,
         tracked_via: str | None = None,
     ) -> Shipment:
-        """Within a caller's transaction: add the shipment and apply events that waited for it.
+        """Within a caller's transaction: add the shipment.
+
+        Events that arrived before the shipment was known are not applied here: the caller
+        applies them with ``apply_waiting_events`` once its own state is ready for them (an
+        RMA waits for its parcel first), so no listener runs in the middle of its change.
 
         Without ``tracked_via`` the carrier is an adapter. With it, the carrier may be any
         carrier's name (``ups``) and ``tracked_via`` is the adapter whose events it takes.
@@ -490,8 +497,14 @@ class CarrierService:
         )
         session.add(shipment)
         session.flush()
-        tracking.apply_waiting_events(session, shipment, self.listeners)
         return shipment
+
+    def apply_waiting_events(
+        self, session: Session, shipment: Shipment
+    ) -> list[tracking.ShipmentChange]:
+        """Within a caller's transaction: the events that came before ``shipment`` was known,
+        in the order they happened, handed to the listeners (returns releases a refund)."""
+        return tracking.apply_waiting_events(session, shipment, self.listeners)
 
     def get_shipment(self, tracking_number: str) -> Shipment:
         with UnitOfWork(self.session_factory) as uow:

@@ -29,7 +29,8 @@ from core.db import UnitOfWork
 from inventory import ledger
 from inventory.models import Location, Part, StockLevel
 from inventory.status import PICKABLE_KINDS
-from returns.models import Replacement, Rma, RmaLine, RmaSequence, RmaTransition
+from returns.models import RmaSequence
+from returns.rma import Replacement, Rma, RmaLine, RmaTransition
 from returns.service_levels import ServiceLevels
 from returns.status import (
     Channel,

@@ -1,5 +1,7 @@
 """Returns: RMAs that ship replacements at once and refund the moment the carrier has the parcel.
 
 Uses inventory (reserve, issue, restock) and carriers (shipments, tracking); neither knows it.
-Knows nothing of Flask. Use cases live in :mod:`returns.services`.
+Knows nothing of Flask. The aggregate is :mod:`returns.rma`; the use cases are one module per
+stage (intake, authorisation, labels, carrier_events, refunds, refund_outcomes, warehouse,
+closing), wired together in :mod:`returns.stages`.
 """

@@ -19,8 +19,9 @@ from sqlalchemy.orm import Session
 from core.clock import Clock
 from core.db import UnitOfWork
 from returns.messages import Messages
-from returns.models import Notification, Rma
+from returns.models import Notification
 from returns.notifications import notify, system_note
+from returns.rma import Rma
 from returns.service_levels import ServiceLevels, format_left
 from returns.status import OPEN
 

@@ -37,8 +37,9 @@ from core.db import UnitOfWork
 from core.errors import InvalidInput
 from core.mail import Bounced, SmtpMailer
 from core.outbox import Handler, OutboxMessage, PermanentFailure, enqueue
-from returns.models import MessageTemplate, OutgoingEmail, Rma
+from returns.models import MessageTemplate, OutgoingEmail
 from returns.notifications import notify, system_note
+from returns.rma import Rma
 from returns.status_links import StatusLinks
 
 EMAIL_TOPIC = "email.send"

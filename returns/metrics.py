@@ -67,7 +67,7 @@ from core.db import UnitOfWork, read_one_snapshot
 from core.errors import InvalidInput
 from inventory.models import Location, Part, StockMove, Supplier
 from inventory.status import PICKABLE_KINDS, MoveKind
-from returns.models import Replacement, Rma, RmaLine, RmaTransition
+from returns.rma import Replacement, Rma, RmaLine, RmaTransition
 from returns.status import Channel, Priority, Reason, RefundStatus, RmaStatus
 
 DAY_SECONDS = 86400.0

@@ -7,10 +7,10 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from core.db import insert_ignoring_conflicts
-from returns.models import Notification, Rma, RmaTransition
+from returns.models import Notification
+from returns.rma import SYSTEM, Rma, RmaTransition
 
-#: The actor of what spareflow does by itself (carrier events, jobs, the outbox).
-SYSTEM = "spareflow"
+__all__ = ["SYSTEM", "notify", "system_note"]
 
 
 def notify(

@@ -1,70 +1,275 @@
-"""The refund provider: Stripe's Refunds API, or anything that speaks it (the sandbox).
+"""The refund stage: what releases a refund, what holds it, and a supervisor's hand on it.
 
-``POST {base}/v1/refunds`` form-encoded with ``payment_intent``, ``amount`` and ``metadata``,
-``Authorization: Bearer <key>`` and an ``Idempotency-Key``: Stripe answers a repeated key with
-the original refund, which is what makes a retried outbox message safe.
+- The carrier's own pickup scan releases it (within the automatic limits): ``release``,
+  called by the carrier-events stage.
+- A pickup a person entered by hand, or a parcel booked in before any carrier scan, holds it
+  for a supervisor unless that person is a supervisor (admin): ``hold_by_hand``. The timeline,
+  the refund and the audit log name them.
+- With no refund provider configured, refunds are held, never "paid" to a sandbox.
+- A supervisor releases a held refund (``release_by_supervisor``) or sends a failed one again
+  (``retry``), always with a reason.
+
+What the provider answers afterwards is returns/refund_outcomes.py. The rules themselves (is a
+refund owed, how much, may it go out by itself) are the aggregate's: returns/rma.py.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any
 
-import httpx
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
 
-from core.outbox import PermanentFailure
+from core import audit
+from core.db import UnitOfWork
+from core.errors import Conflict, InvalidInput
+from core.outbox import MAX_ATTEMPTS, OutboxMessage, OutboxStatus, enqueue
+from returns.commands import RetryRefund
+from returns.context import ReturnsContext, RmaView, load_rma, rma_view
+from returns.errors import IllegalTransition
+from returns.rma import RELEASABLE, SYSTEM, Rma
+from returns.status import REFUND_UNDER_WAY, RefundStatus, RmaStatus
+
+REFUND_TOPIC = "refund.create"
+#: The end of the hold reason of a pickup entered by hand: the carrier's own scan, or a
+#: supervisor, lifts it.
+HAND_HOLD = "waits for a supervisor or the carrier's own scan"
+#: What the provider answers for a refund it made and then refused (Stripe's ``status``).
+PROVIDER_FAILED = frozenset({"failed", "canceled"})
+#: RMA states a refund can never be released from.
+NEVER_REFUNDED_FROM = frozenset({RmaStatus.REQUESTED, RmaStatus.REJECTED, RmaStatus.CANCELLED})
 
 
-class StripeRefunds:
-    def __init__(self, api_base: str, api_key: str, http: httpx.Client | None = None):
-        self.api_base = api_base.rstrip("/")
-        self.api_key = api_key
-        self.http = http or httpx.Client(timeout=httpx.Timeout(20.0, connect=5.0))
+def refund_messages(number: str) -> tuple[Any, ...]:
+    """The outbox rows of an RMA's refund requests (the first, and any sent again)."""
+    return (
+        OutboxMessage.topic == REFUND_TOPIC,
+        or_(OutboxMessage.key == f"refund:{number}", OutboxMessage.key.like(f"refund:{number}:%")),
+    )
 
-    @classmethod
-    def from_settings(
-        cls, settings: Mapping[str, Any], http: httpx.Client | None = None
-    ) -> StripeRefunds | None:
-        """The configured provider, or None: never a silent fallback to the local sandbox
-        (the demo configures the sandbox explicitly). Without one, refunds are held."""
-        base = str(settings.get("REFUNDS_API_BASE") or "").strip()
-        key = str(settings.get("REFUNDS_API_KEY") or "").strip()
-        if not base or not key:
-            return None
-        return cls(base, key, http)
 
-    def refund(
+def refused_by_provider(message: OutboxMessage) -> bool:
+    """The provider made this request's refund and then refused it: replaying its key would
+    only fetch the failed refund again."""
+    return (message.result or {}).get("status") in PROVIDER_FAILED
+
+
+def _supervisor_with_reason(supervisor: bool, reason: str, action: str, why: str) -> None:
+    """Refunds by hand are a supervisor's, and always say why."""
+    if not supervisor:
+        raise Conflict(f"Only a supervisor (admin) can {action}.", code="supervisor_required")
+    if not reason.strip():
+        raise InvalidInput("reason", f"Say why {why}.")
+
+
+class Refunds:
+    def __init__(self, ctx: ReturnsContext):
+        self.ctx = ctx
+
+    # --- within another stage's transaction ------------------------------------------------
+
+    def release(
         self,
-        *,
-        payment_reference: str,
-        amount_minor: int,
-        idempotency_key: str,
-        metadata: Mapping[str, str],
-    ) -> dict[str, Any]:
-        """Create (or, for a repeated key, fetch) the refund. Errors worth retrying propagate."""
-        form = {"payment_intent": payment_reference, "amount": str(amount_minor)}
-        form.update({f"metadata[{key}]": value for key, value in metadata.items()})
-        response = self.http.post(
-            f"{self.api_base}/v1/refunds",
-            data=form,
-            headers={"Authorization": f"Bearer {self.api_key}", "Idempotency-Key": idempotency_key},
+        session: Session,
+        rma: Rma,
+        actor: str,
+        why: str,
+        supervisor_reason: str | None = None,
+    ) -> None:
+        """Queue the refund, unless the aggregate's rules hold it for a supervisor."""
+        if not rma.refund_releasable:
+            return
+        decision = rma.refund_decision(
+            self.ctx.policy,
+            earlier_refunds_minor=self._earlier_refunds(session, rma),
+            provider_configured=self.ctx.refund_provider is not None,
+            by_supervisor=supervisor_reason is not None,
         )
-        if response.status_code in (400, 402, 404):
-            # Stripe's "your request is wrong" family: retrying the same request cannot help.
-            raise PermanentFailure(_stripe_message(response))
-        response.raise_for_status()  # 401/403/409/429/5xx: retried with backoff by the outbox
-        refund = response.json()
-        if refund.get("status") in ("failed", "canceled"):
-            raise PermanentFailure(
-                f"refund {refund.get('id')} failed: {refund.get('failure_reason')}"
+        if not decision.release:
+            rma.hold_refund(actor, decision.hold_reason or "", self.ctx.clock.now())
+            return
+        rma.release_refund(actor)
+        enqueue(
+            session,
+            topic=REFUND_TOPIC,
+            key=f"refund:{rma.number}",
+            now=self.ctx.clock.now(),
+            payload=self._payload(rma, rma.payment_reference),
+        )
+        text = f"Refund of {self.ctx.money(rma)} sent to the payment provider ({why})"
+        if supervisor_reason:
+            text += f"; released by hand: {supervisor_reason}"
+        rma.note("refund", actor, text, self.ctx.clock.now())
+
+    def _earlier_refunds(self, session: Session, rma: Rma) -> int:
+        """The customer's other refunds under way or made within the policy's period."""
+        since = self.ctx.clock.now() - timedelta(days=self.ctx.policy.customer_limit_days)
+        total = session.scalar(
+            select(func.coalesce(func.sum(Rma.refund_amount_minor), 0)).where(
+                Rma.customer_email == rma.customer_email,
+                Rma.id != rma.id,
+                Rma.refund_status.in_(REFUND_UNDER_WAY),
+                Rma.created_at >= since,
             )
-        return {"id": refund["id"], "status": refund.get("status"), "amount": refund.get("amount")}
+        )
+        return int(total or 0)
 
+    @staticmethod
+    def _payload(rma: Rma, payment_reference: str | None) -> dict[str, Any]:
+        return {
+            "rma": rma.number,
+            "payment_reference": payment_reference,
+            "amount_minor": rma.refund_amount_minor,
+            "currency": rma.currency,
+        }
 
-def _stripe_message(response: httpx.Response) -> str:
-    try:
-        error = response.json()["error"]
-        code = error.get("code") or error.get("type")
-        return f"{response.status_code} {code}: {error.get('message')}"
-    except (ValueError, KeyError, TypeError):
-        return f"{response.status_code}: {response.text[:300]}"
+    def hold_by_hand(
+        self, session: Session, rma: Rma, actor: str, why: str, reason: str, **details: Any
+    ) -> None:
+        """Hold the refund because a person's word is all there is (the carrier's own scan or
+        a supervisor lifts it), and audit the hold."""
+        rma.hold_refund(actor, f"{why}; {HAND_HOLD}", self.ctx.clock.now())
+        self.audit(
+            session,
+            rma,
+            actor,
+            "refund.held",
+            reason,
+            amount_minor=rma.refund_amount_minor,
+            **details,
+        )
+
+    def lift_hand_hold(self, session: Session, rma: Rma) -> None:
+        """The carrier's own scan confirms what a person entered by hand."""
+        if rma.refund_status is RefundStatus.HELD and (rma.refund_hold_reason or "").endswith(
+            HAND_HOLD
+        ):
+            self.release(session, rma, SYSTEM, "carrier pickup")
+
+    def audit_release(
+        self, session: Session, rma: Rma, actor: str, reason: str, cause: str
+    ) -> None:
+        if rma.refund_status is not RefundStatus.PENDING:
+            return  # held again (no provider), nothing released
+        self.audit(
+            session,
+            rma,
+            actor,
+            "refund.released_by_hand",
+            reason,
+            cause=cause,
+            amount_minor=rma.refund_amount_minor,
+            currency=rma.currency,
+        )
+
+    def audit(
+        self, session: Session, rma: Rma, actor: str, action: str, reason: str, **details: Any
+    ) -> None:
+        audit.record(
+            session,
+            at=self.ctx.clock.now(),
+            actor=actor,
+            action=action,
+            target_type="rma",
+            target=rma.number,
+            reason=reason,
+            details=details,
+        )
+
+    def require_provider(self) -> None:
+        if self.ctx.refund_provider is None:
+            raise Conflict(
+                "No refund provider is configured (SPAREFLOW_REFUNDS_API_BASE): an admin must "
+                "configure one before refunds can be released.",
+                code="no_refund_provider",
+            )
+
+    # --- a supervisor's use cases ----------------------------------------------------------
+
+    def release_by_supervisor(
+        self, actor: str, number: str, reason: str, *, supervisor: bool
+    ) -> RmaView:
+        """A supervisor releases a held refund, or one whose pickup scan never came."""
+        _supervisor_with_reason(
+            supervisor, reason, "release a refund by hand", "the refund is released by hand"
+        )
+        with UnitOfWork(self.ctx.session_factory) as uow:
+            rma = load_rma(uow.session, number, lock=True)
+            if rma.refund_status not in RELEASABLE:
+                raise Conflict(
+                    f"{rma.number}'s refund is {rma.refund_status.value}; nothing to release.",
+                    code="refund_not_releasable",
+                    refund_status=rma.refund_status.value,
+                )
+            if rma.status in NEVER_REFUNDED_FROM:
+                raise IllegalTransition(rma.number, rma.status.value, "refunded")
+            self.require_provider()
+            self.release(uow.session, rma, actor, "released by a supervisor", reason.strip())
+            self.audit_release(uow.session, rma, actor, reason.strip(), "supervisor release")
+            uow.commit()
+            return rma_view(uow.session, number)
+
+    def retry(self, actor: str, number: str, command: RetryRefund, *, supervisor: bool) -> RmaView:
+        """A supervisor sends a failed refund again, optionally to a corrected payment.
+
+        Unchanged, the same outbox message runs again with the same idempotency key: if an
+        earlier attempt did reach the provider, the provider answers with that refund instead
+        of making a second. A corrected payment is a new request, so it gets a new key; that
+        is only allowed when the provider refused the last one (nothing was refunded).
+        """
+        reason = command.reason
+        _supervisor_with_reason(
+            supervisor, reason, "send a failed refund again", "the refund is sent again"
+        )
+        with UnitOfWork(self.ctx.session_factory) as uow:
+            session = uow.session
+            rma = load_rma(session, number, lock=True)
+            if rma.refund_status is not RefundStatus.FAILED:
+                raise Conflict(
+                    f"{rma.number}'s refund is {rma.refund_status.value}; only a failed refund "
+                    "can be sent again.",
+                    code="refund_not_failed",
+                    refund_status=rma.refund_status.value,
+                )
+            last = session.scalars(
+                select(OutboxMessage)
+                .where(*refund_messages(rma.number))
+                .order_by(OutboxMessage.id.desc())
+                .with_for_update()
+            ).first()
+            assert last is not None, "a failed refund has its outbox message"
+            now = self.ctx.clock.now()
+            refused = refused_by_provider(last)
+            corrected = (command.payment_reference or "").strip()
+            corrected = corrected or (rma.payment_reference or "" if refused else "")
+            if not refused and (not corrected or corrected == rma.payment_reference):
+                # The same request again, under the same key.
+                last.status, last.attempts, last.next_attempt_at = OutboxStatus.PENDING, 0, now
+                last.last_error = None
+                what = "sent again with the same idempotency key"
+            else:
+                if last.attempts >= MAX_ATTEMPTS and not refused:
+                    raise Conflict(
+                        "The last attempt gave up on errors that may have reached the provider: "
+                        "send it again unchanged first, so it cannot be paid twice.",
+                        code="refund_outcome_unknown",
+                    )
+                tries = session.scalar(
+                    select(func.count())
+                    .select_from(OutboxMessage)
+                    .where(*refund_messages(rma.number))
+                )
+                rma.payment_reference = corrected
+                enqueue(
+                    session,
+                    topic=REFUND_TOPIC,
+                    key=f"refund:{rma.number}:{(tries or 0) + 1}",
+                    now=now,
+                    payload=self._payload(rma, corrected),
+                )
+                what = f"sent again to the corrected payment {corrected}"
+            rma.refund_status, rma.refund_error = RefundStatus.PENDING, None
+            rma.note("refund", actor, f"Refund {what}: {reason.strip()}", now)
+            uow.commit()
+            return rma_view(session, number)

@@ -29,7 +29,8 @@ from core.clock import Clock
 from core.db import UnitOfWork
 from core.errors import InvalidInput
 from returns.errors import RmaNotFound
-from returns.models import Rma, RmaTransition, StatusLink
+from returns.models import StatusLink
+from returns.rma import Rma, RmaTransition
 from returns.status import TERMINAL
 
 if TYPE_CHECKING:

@@ -22,19 +22,17 @@ import hmac
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from carriers.events import MalformedWebhook, WebhookRejected
 from core.clock import Clock
 from core.db import UnitOfWork, insert_ignoring_conflicts
-from returns import refund_trigger
-from returns.models import RefundProviderEvent, Rma
-
-if TYPE_CHECKING:
-    from returns.services import ReturnsService
+from returns.models import RefundProviderEvent
+from returns.refund_outcomes import RefundOutcomes
+from returns.rma import Rma
 
 PROVIDER = "stripe"
 SIGNATURE_HEADER = "Stripe-Signature"
@@ -110,12 +108,12 @@ class StripeRefundWebhooks:
         self,
         session_factory: Callable[[], Session],
         clock: Clock,
-        returns: ReturnsService,
+        outcomes: RefundOutcomes,
         secret: str,
     ):
         self.session_factory = session_factory
         self.clock = clock
-        self.returns = returns
+        self.outcomes = outcomes
         self.secret = secret
 
     def receive(self, body: bytes, signature: str | None) -> bool:
@@ -153,41 +151,6 @@ class StripeRefundWebhooks:
                 if rma is None:
                     stored.outcome = "unmatched"  # applied when the outbox records this refund
                 else:
-                    _apply(self.returns, session, rma, stored)
+                    self.outcomes.apply_event(session, rma, stored)
             uow.commit()
             return new
-
-
-def _apply(svc: ReturnsService, session: Session, rma: Rma, stored: RefundProviderEvent) -> None:
-    """Apply one stored event to its RMA's refund, unless a later one was applied already."""
-    later = session.scalar(
-        select(func.count())
-        .select_from(RefundProviderEvent)
-        .where(
-            RefundProviderEvent.refund_id == stored.refund_id,
-            RefundProviderEvent.outcome == "applied",
-            RefundProviderEvent.created > stored.created,
-        )
-    )
-    refund = json.loads(stored.body)["data"]["object"]
-    changed = not later and refund_trigger.provider_says(
-        svc, session, rma, str(refund["status"]), refund.get("failure_reason")
-    )
-    stored.outcome = "applied" if changed else "recorded"
-
-
-def apply_waiting(svc: ReturnsService, session: Session, rma: Rma) -> None:
-    """Events that came before the outbox recorded the refund's id, in the provider's order."""
-    if not rma.refund_reference:
-        return
-    waiting = session.scalars(
-        select(RefundProviderEvent)
-        .where(
-            RefundProviderEvent.refund_id == rma.refund_reference,
-            RefundProviderEvent.outcome == "unmatched",
-        )
-        .order_by(RefundProviderEvent.created, RefundProviderEvent.id)
-        .with_for_update()
-    ).all()
-    for stored in waiting:
-        _apply(svc, session, rma, stored)

@@ -15,7 +15,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from purchasing.reorder.suggestions import IncomingReturns
-from returns.models import Replacement, Rma, RmaLine
+from returns.rma import Replacement, Rma, RmaLine
 from returns.status import Disposition, ReplacementStatus, RmaStatus
 
 #: The carrier has the parcel; it has not been booked in yet.

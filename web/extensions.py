@@ -32,13 +32,15 @@ from core.outbox import OutboxWorker
 from core.retention import Pruner, PruneStep, Retention, scrub_sent_emails
 from core.settings import LayeredSettings, SettingsStore
 from inventory.services import InventoryService
+from returns.addresses import ReturnAddresses
+from returns.context import ReturnsContext
 from returns.escalation import ServiceLevelMonitor
 from returns.messages import EMAIL_TOPIC, Messages
 from returns.metrics import MetricsService
 from returns.policy import ReturnPolicy
-from returns.refunds import StripeRefunds
+from returns.refund_provider import StripeRefunds
 from returns.service_levels import ServiceLevels
-from returns.services import ReturnsService
+from returns.stages import Returns, build_returns
 from returns.status_links import StatusLinks, StatusLinkService
 from returns.stripe_webhooks import StripeRefundWebhooks
 from returns.supply import RmaReturnSupply
@@ -67,7 +69,7 @@ class Services:
     auth: AuthService
     carriers: CarrierService
     settings: SettingsStore
-    returns: ReturnsService
+    returns: Returns
     metrics: MetricsService
     service_levels: ServiceLevelMonitor
     status_links: StatusLinkService
@@ -120,24 +122,28 @@ def init_services(app: Flask, clock: Clock | None = None) -> Services:
         Messages(clock, SmtpMailer(smtp), status_links, carriers.get_label) if smtp.host else None
     )
     levels = ServiceLevels.from_settings(app.config)
-    refunds = StripeRefunds.from_settings(app.config)
-    returns = ReturnsService(
-        session_factory,
-        clock,
-        ReturnPolicy.from_settings(app.config),
-        carriers,
-        refunds,
-        return_address=app.config.get("RETURNS_ADDRESS"),
-        # No default outside the demo: without a carrier that sells labels, authorising
-        # without a tracking number fails the label loudly (the desk is told).
-        default_return_carrier=app.config.get("RETURNS_CARRIER") or ("sandbox" if sandbox else ""),
-        warehouse_addresses=app.config.get("WAREHOUSE_ADDRESSES"),
-        levels=levels,
-        messages=messages,
-        tracking_urls=app.config.get("CARRIER_TRACKING_URLS"),
+    policy = ReturnPolicy.from_settings(app.config)
+    returns = build_returns(
+        ReturnsContext(
+            session_factory=session_factory,
+            clock=clock,
+            policy=policy,
+            carriers=carriers,
+            refund_provider=StripeRefunds.from_settings(app.config),
+            addresses=ReturnAddresses(
+                policy.returns_location,
+                return_address=app.config.get("RETURNS_ADDRESS"),
+                warehouse_addresses=app.config.get("WAREHOUSE_ADDRESSES"),
+                tracking_urls=app.config.get("CARRIER_TRACKING_URLS"),
+            ),
+            # No default outside the demo: without a carrier that sells labels, authorising
+            # without a tracking number fails the label loudly (the desk is told).
+            default_return_carrier=app.config.get("RETURNS_CARRIER")
+            or ("sandbox" if sandbox else ""),
+            levels=levels,
+            messages=messages,
+        )
     )
-    # Returns reacts to carrier events (pickup releases the refund) in the same transaction.
-    carriers.listeners.append(returns.on_shipment_change)
     services = Services(
         engine=engine,
         session_factory=session_factory,
@@ -178,7 +184,10 @@ def init_services(app: Flask, clock: Clock | None = None) -> Services:
         ),
         buying=build_buying_services(app.config, session_factory, clock, returns=RmaReturnSupply()),
         refund_webhooks=StripeRefundWebhooks(
-            session_factory, clock, returns, str(app.config.get("STRIPE_WEBHOOK_SECRET") or "")
+            session_factory,
+            clock,
+            returns.refund_outcomes,
+            str(app.config.get("STRIPE_WEBHOOK_SECRET") or ""),
         ),
         pruner=_pruner(retention, session_factory, clock),
     )
@@ -207,7 +216,7 @@ def _pruner(retention: Retention, session_factory: sessionmaker[Session], clock:
 def warn_about_providers(app: Flask) -> None:
     """Say loudly at start-up when refunds or carriers would not work for real."""
     services: Services = app.extensions["spareflow"]
-    if services.returns.refunds is None:
+    if services.returns.ctx.refund_provider is None:
         log.warning(
             "NO REFUND PROVIDER CONFIGURED (SPAREFLOW_REFUNDS_API_BASE, SPAREFLOW_REFUNDS_API_KEY):"
             " every refund will be HELD with the reason 'no refund provider configured' until "

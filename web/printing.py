@@ -23,5 +23,5 @@ def return_sheet(view: Any) -> str:
         rma=view.rma,
         shipments=view.shipments,
         qr=qr_svg(view.rma.number),
-        address=services().returns.receiving_address(),
+        address=services().returns.ctx.addresses.receiving(),
     )

@@ -65,12 +65,12 @@ def drain_outbox() -> int:
 
 def expire_authorisations() -> int:
     """Hourly: authorisations whose parcel never reached the carrier expire."""
-    return services().returns.expire_overdue()
+    return services().returns.authorisation.expire_overdue()
 
 
 def remind_expiring_authorisations() -> int:
     """Hourly: remind customers whose authorisation expires soon with no parcel in sight."""
-    return services().returns.remind_expiring()
+    return services().returns.authorisation.remind_expiring()
 
 
 def check_service_levels() -> int:

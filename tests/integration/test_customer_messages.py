@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
+from returns.services import ReturnsService
 from sqlalchemy import select
 
 from carriers.services import CarrierService
@@ -21,10 +22,10 @@ from core.outbox import OutboxWorker
 from inventory.services import InventoryService
 from inventory.status import LocationKind
 from returns.messages import Messages, MessageTemplates
-from returns.models import Notification, OutgoingEmail, Rma
+from returns.models import Notification, OutgoingEmail
 from returns.policy import ReturnPolicy
 from returns.refunds import StripeRefunds
-from returns.services import ReturnsService
+from returns.rma import Rma
 from returns.status import Channel, Disposition, Reason, Resolution, RmaStatus
 from returns.status_links import StatusLinks, StatusLinkService
 from tests.conftest import RETURN_ADDRESS

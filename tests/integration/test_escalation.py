@@ -12,7 +12,8 @@ from sqlalchemy import select
 
 from inventory.status import LocationKind
 from returns.escalation import ServiceLevelMonitor
-from returns.models import Notification, Rma
+from returns.models import Notification
+from returns.rma import Rma
 from returns.service_levels import ServiceLevels
 from returns.status import Channel, Priority
 from tests.integration.test_customer_messages import build_desk, drain, open_rma, text_of

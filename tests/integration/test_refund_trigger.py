@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+from returns.services import ReturnsService
 from sqlalchemy import select
 
 from carriers.events import CarrierEvent, WebhookRejected
@@ -28,7 +29,6 @@ from inventory.status import LocationKind
 from returns.models import Notification
 from returns.policy import ReturnPolicy
 from returns.refunds import StripeRefunds
-from returns.services import ReturnsService
 from returns.status import Channel, Reason, RefundStatus, Resolution, RmaStatus
 from returns.stripe_webhooks import StripeRefundWebhooks, signature_header
 from tests.conftest import RETURN_ADDRESS

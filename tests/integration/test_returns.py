@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
+from returns.services import REFUND_TOPIC, ReturnsService
 from sqlalchemy import select
 
 from carriers.services import CarrierService
@@ -22,7 +23,6 @@ from returns.errors import IllegalTransition
 from returns.models import Notification
 from returns.policy import ReturnPolicy
 from returns.refunds import StripeRefunds
-from returns.services import REFUND_TOPIC, ReturnsService
 from returns.status import (
     Channel,
     Disposition,

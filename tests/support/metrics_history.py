@@ -58,7 +58,7 @@ from core.clock import FrozenClock
 from inventory.models import Part
 from inventory.services import InventoryService
 from inventory.status import LocationKind
-from returns.models import Replacement, Rma, RmaLine, RmaTransition
+from returns.rma import Replacement, Rma, RmaLine, RmaTransition
 from returns.status import (
     Channel,
     Priority,

@@ -19,7 +19,8 @@ from carriers.adapters.sandbox import SIGNATURE_HEADER, sign
 from core.audit import AuditEntry
 from core.db import UnitOfWork
 from demo.sandboxes.refunds import create_refunds_sandbox
-from returns.models import Notification, OutgoingEmail, Rma
+from returns.models import Notification, OutgoingEmail
+from returns.rma import Rma
 from returns.stripe_webhooks import signature_header
 from tests.support.sandbox_servers import serving
 from tests.support.sandbox_webhooks import SECRET, sandbox_payload

@@ -37,4 +37,4 @@ class BouncedEmailSchema(EmailOutSchema):
 @blp.response(200, BouncedEmailSchema)
 def record_bounce(data: dict[str, Any]) -> Any:
     """Mark an e-mail bounced by its Message-ID; the RMA's timeline and the desk are told."""
-    return services().returns.record_bounce(data["message_id"], data["reason"])
+    return services().returns.closing.record_bounce(data["message_id"], data["reason"])

@@ -5,12 +5,20 @@ from __future__ import annotations
 from typing import Any
 
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields, post_dump, validate
+from marshmallow import Schema, fields, post_dump
 
 from carriers.status import TrackingStatus
+from returns.commands import (
+    AuthoriseRma,
+    InspectParcel,
+    OpenRma,
+    ReceiveParcel,
+    RecordFollowup,
+    RetryRefund,
+    ShipReplacement,
+)
 from returns.service_levels import sla_clock
 from returns.status import (
-    Channel,
     Disposition,
     Priority,
     Reason,
@@ -21,9 +29,18 @@ from returns.status import (
 )
 from web import errors
 from web.api.auth import ALL_ROLES, current_api_user, roles
-from web.api.fields import Quantity, Text
+from web.api.fields import Text
 from web.api.pagination import decode_typed_cursor, page
 from web.api.redaction import redact_rma, redact_summary, sees_personal_data
+from web.api.returns_input import (
+    AuthoriseSchema,
+    FollowUpSchema,
+    InspectSchema,
+    IntakeSchema,
+    ReceiveSchema,
+    RetryRefundSchema,
+    ShipSchema,
+)
 from web.api.schemas import PageQuerySchema, amount_in_range, page_of
 from web.auth.models import Role
 from web.extensions import services
@@ -52,73 +69,11 @@ PRICE = {
 # --- input -------------------------------------------------------------------------------
 
 
-class CustomerSchema(Schema):
-    name = Text(200, min_length=1, required=True)
-    email = fields.Email(required=True, validate=validate.Length(max=254))
-    phone = Text(50, load_default=None, allow_none=True)
-    vip = fields.Boolean(
-        load_default=False, metadata={"description": "VIP or key account: priority +1"}
-    )
-    language = fields.String(
-        load_default="en",
-        validate=validate.OneOf(["en", "zh", "zh-CN", "zh-Hans", "zh_Hans"]),
-        metadata={"description": "The customer's language for e-mails: en or zh-Hans"},
-    )
-
-
-class IntakeLineSchema(Schema):
-    sku = Text(64, min_length=1, required=True)
-    qty = Quantity(required=True)
-    serial = Text(100, load_default=None, allow_none=True)
-    unit_price = fields.Decimal(required=True, **PRICE)
-    ordered_qty = Quantity(
-        load_default=None,
-        allow_none=True,
-        metadata={"description": "Quantity on the order line, when known"},
-    )
-
-
-class IntakeSchema(Schema):
-    customer = fields.Nested(CustomerSchema, required=True)
-    order_number = Text(100, load_default=None, allow_none=True)
-    payment_reference = Text(
-        100, load_default=None, allow_none=True, metadata={"example": "pi_3Nq..."}
-    )
-    purchase_date = fields.Date(load_default=None, allow_none=True)
-    channel = fields.Enum(Channel, by_value=True, required=True)
-    lines = fields.List(
-        fields.Nested(IntakeLineSchema), required=True, validate=validate.Length(min=1, max=100)
-    )
-    reason = fields.Enum(Reason, by_value=True, required=True)
-    description = Text(5000, load_default="")
-    resolution = fields.Enum(Resolution, by_value=True, required=True)
-    priority = fields.Enum(Priority, by_value=True, load_default=Priority.MEDIUM)
-    override_reason = Text(
-        1000,
-        load_default=None,
-        allow_none=True,
-        metadata={
-            "description": "Supervisor (admin) only: accept outside the return window or warranty"
-        },
-    )
-
-
 class ReturnsQuerySchema(PageQuerySchema):
     state = fields.Enum(RmaStatus, by_value=True, load_default=None)
     priority = fields.Enum(Priority, by_value=True, load_default=None)
     customer = Text(254, load_default=None)
     overdue = fields.Boolean(load_default=None)
-
-
-class AuthoriseSchema(Schema):
-    carrier = Text(
-        32,
-        load_default=None,
-        allow_none=True,
-        metadata={"description": "With tracking_number: the customer ships with their own label"},
-    )
-    tracking_number = Text(64, load_default=None, allow_none=True)
-    reason = Text(1000, load_default="")
 
 
 class ReasonSchema(Schema):
@@ -127,47 +82,6 @@ class ReasonSchema(Schema):
 
 class CloseSchema(Schema):
     reason = Text(1000, load_default="")
-
-
-class ReceivedLineSchema(Schema):
-    sku = Text(64, min_length=1, required=True)
-    qty = Quantity(required=True)
-    condition = Text(200, load_default=None, allow_none=True)
-    serial = Text(100, load_default=None, allow_none=True)
-
-
-class ReceiveSchema(Schema):
-    lines = fields.List(fields.Nested(ReceivedLineSchema), load_default=list)
-    empty = fields.Boolean(load_default=False, metadata={"description": "The parcel arrived empty"})
-    note = Text(1000, load_default="")
-
-
-class InspectedLineSchema(Schema):
-    sku = Text(64, min_length=1, required=True)
-    disposition = fields.Enum(Disposition, by_value=True, required=True)
-    location = Text(
-        64,
-        load_default=None,
-        allow_none=True,
-        metadata={"description": "Bin to restock into (required for restock)"},
-    )
-
-
-class InspectSchema(Schema):
-    lines = fields.List(
-        fields.Nested(InspectedLineSchema), required=True, validate=validate.Length(min=1)
-    )
-
-
-class FollowUpSchema(Schema):
-    satisfaction = fields.Integer(strict=True, required=True, validate=validate.Range(min=1, max=5))
-    comment = Text(2000, load_default="")
-    confirmed_fixed = fields.Boolean(load_default=None, allow_none=True)
-
-
-class ShipSchema(Schema):
-    carrier = Text(32, min_length=1, required=True)
-    tracking_number = Text(64, min_length=1, required=True)
 
 
 # --- output ------------------------------------------------------------------------------
@@ -339,7 +253,7 @@ def _iso(moment: Any) -> str | None:
 
 
 def _service_level(rma: Any) -> dict[str, Any]:
-    clock = sla_clock(services().returns.levels, rma, services().clock.now())
+    clock = sla_clock(services().returns.ctx.levels, rma, services().clock.now())
     return {
         "first_response_due_at": _iso(rma.first_response_due_at),
         "first_response_at": _iso(rma.first_response_at),
@@ -370,9 +284,9 @@ def _supervisor() -> bool:
 @roles(*DESK)
 @returns_blp.arguments(IntakeSchema)
 @returns_blp.response(201, RmaSchema)
-def create(data: dict[str, Any]) -> Any:
+def create(command: OpenRma) -> Any:
     """Open a return authorisation; answers with its number (RMA-YYYYMMDD-NNNN) and status."""
-    return services().returns.create(_actor(), supervisor=_supervisor(), **data)
+    return services().returns.intake.open(_actor(), command, supervisor=_supervisor())
 
 
 @returns_blp.get("")
@@ -405,10 +319,10 @@ def get(rma: str) -> Any:
 @roles(*DESK)
 @returns_blp.arguments(AuthoriseSchema)
 @returns_blp.response(200, RmaSchema)
-def authorise(data: dict[str, Any], rma: str) -> Any:
+def authorise(command: AuthoriseRma, rma: str) -> Any:
     """Authorise: replacements are reserved now; a label is bought unless a tracking number is
     given."""
-    return services().returns.authorise(_actor(), rma, **data)
+    return services().returns.authorisation.authorise(_actor(), rma, command)
 
 
 @returns_blp.post("/<rma>/reject")
@@ -417,7 +331,7 @@ def authorise(data: dict[str, Any], rma: str) -> Any:
 @returns_blp.response(200, RmaSchema)
 def reject(data: dict[str, Any], rma: str) -> Any:
     """Reject a requested return, with the reason."""
-    return services().returns.reject(_actor(), rma, data["reason"])
+    return services().returns.authorisation.reject(_actor(), rma, data["reason"])
 
 
 @returns_blp.post("/<rma>/cancel")
@@ -426,25 +340,25 @@ def reject(data: dict[str, Any], rma: str) -> Any:
 @returns_blp.response(200, RmaSchema)
 def cancel(data: dict[str, Any], rma: str) -> Any:
     """Cancel a return before the carrier has it; reserved replacements are released."""
-    return services().returns.cancel(_actor(), rma, data["reason"])
+    return services().returns.authorisation.cancel(_actor(), rma, data["reason"])
 
 
 @returns_blp.post("/<rma>/receive")
 @roles(*WAREHOUSE)
 @returns_blp.arguments(ReceiveSchema)
 @returns_blp.response(200, RmaSchema)
-def receive(data: dict[str, Any], rma: str) -> Any:
+def receive(command: ReceiveParcel, rma: str) -> Any:
     """Book the returned parcel in (into the returns location, through the stock ledger)."""
-    return services().returns.receive(_actor(), rma, supervisor=_supervisor(), **data)
+    return services().returns.warehouse.receive(_actor(), rma, command, supervisor=_supervisor())
 
 
 @returns_blp.post("/<rma>/inspect")
 @roles(*WAREHOUSE)
 @returns_blp.arguments(InspectSchema)
 @returns_blp.response(200, RmaSchema)
-def inspect(data: dict[str, Any], rma: str) -> Any:
+def inspect(command: InspectParcel, rma: str) -> Any:
     """Choose a disposition per line: restock, refurbish, quarantine, scrap or return to vendor."""
-    return services().returns.inspect(_actor(), rma, **data)
+    return services().returns.warehouse.inspect(_actor(), rma, command)
 
 
 @returns_blp.post("/<rma>/close")
@@ -453,16 +367,16 @@ def inspect(data: dict[str, Any], rma: str) -> Any:
 @returns_blp.response(200, RmaSchema)
 def close(data: dict[str, Any], rma: str) -> Any:
     """Close a resolved RMA; a follow-up with the customer is scheduled."""
-    return services().returns.close(_actor(), rma, data["reason"])
+    return services().returns.closing.close(_actor(), rma, data["reason"])
 
 
 @returns_blp.post("/<rma>/follow-up")
 @roles(*DESK)
 @returns_blp.arguments(FollowUpSchema)
 @returns_blp.response(200, RmaSchema)
-def follow_up(data: dict[str, Any], rma: str) -> Any:
+def follow_up(command: RecordFollowup, rma: str) -> Any:
     """Record the customer's confirmation and 1-5 satisfaction score."""
-    return services().returns.record_followup(_actor(), rma, **data)
+    return services().returns.closing.record_followup(_actor(), rma, command)
 
 
 @returns_blp.post("/<rma>/refund/release")
@@ -471,18 +385,8 @@ def follow_up(data: dict[str, Any], rma: str) -> Any:
 @returns_blp.response(200, RmaSchema)
 def release_refund(data: dict[str, Any], rma: str) -> Any:
     """Supervisor: release a held refund, or one whose pickup scan never came, with a reason."""
-    return services().returns.release_refund(
+    return services().returns.refunds.release_by_supervisor(
         _actor(), rma, data["reason"], supervisor=_supervisor()
-    )
-
-
-class RetryRefundSchema(Schema):
-    reason = Text(1000, min_length=1, required=True)
-    payment_reference = Text(
-        100,
-        load_default=None,
-        allow_none=True,
-        metadata={"description": "A corrected payment to refund (after the provider refused)"},
     )
 
 
@@ -490,15 +394,9 @@ class RetryRefundSchema(Schema):
 @roles(Role.ADMIN)
 @returns_blp.arguments(RetryRefundSchema)
 @returns_blp.response(200, RmaSchema)
-def retry_refund(data: dict[str, Any], rma: str) -> Any:
+def retry_refund(command: RetryRefund, rma: str) -> Any:
     """Supervisor: send a failed refund again, unchanged (same key) or to a corrected payment."""
-    return services().returns.retry_refund(
-        _actor(),
-        rma,
-        data["reason"],
-        supervisor=_supervisor(),
-        payment_reference=data["payment_reference"],
-    )
+    return services().returns.refunds.retry(_actor(), rma, command, supervisor=_supervisor())
 
 
 @returns_blp.post("/<rma>/reply")
@@ -507,7 +405,7 @@ def retry_refund(data: dict[str, Any], rma: str) -> Any:
 @returns_blp.response(200, RmaSchema)
 def reply(data: dict[str, Any], rma: str) -> Any:
     """E-mail the customer; the first reply (or any action) is the RMA's first response."""
-    return services().returns.reply(_actor(), rma, data["message"])
+    return services().returns.closing.reply(_actor(), rma, data["message"])
 
 
 class StatusLinkInSchema(Schema):
@@ -545,6 +443,6 @@ def pick_queue() -> Any:
 @roles(*WAREHOUSE)
 @replacements_blp.arguments(ShipSchema)
 @replacements_blp.response(200, RmaSchema)
-def ship(data: dict[str, Any], replacement_id: int) -> Any:
+def ship(command: ShipReplacement, replacement_id: int) -> Any:
     """Ship a picked replacement: its reserved stock is issued and the tracking number attached."""
-    return services().returns.ship_replacement(_actor(), replacement_id, **data)
+    return services().returns.warehouse.ship_replacement(_actor(), replacement_id, command)

@@ -30,6 +30,14 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Rege
 
 from carriers.status import TrackingStatus
 from core.errors import DomainError, InvalidInput
+from returns.commands import (
+    AuthoriseRma,
+    Customer,
+    OpenRma,
+    RecordFollowup,
+    RetryRefund,
+    ReturnLine,
+)
 from returns.service_levels import format_left, sla_clock
 from returns.status import (
     OPEN,
@@ -185,42 +193,45 @@ def alerts_read() -> ResponseReturnValue:
     return redirect(url_for("desk.queue"))
 
 
-def _intake_values(form: IntakeForm) -> dict[str, Any]:
-    lines = [
-        {
-            "sku": row.sku.data.strip(),
-            "qty": row.qty.data,
-            "serial": (row.serial.data or None),
-            "unit_price": row.unit_price.data,
-        }
-        for row in form.lines
-        if row.sku.data and row.sku.data.strip()
-    ]
-    return {
-        "customer": {
-            "name": form.customer_name.data,
-            "email": form.customer_email.data,
-            "phone": form.customer_phone.data or None,
-            "vip": form.vip.data,
-        },
-        "order_number": form.order_number.data or None,
-        "payment_reference": form.payment_reference.data or None,
-        "purchase_date": form.purchase_date.data,
-        "channel": Channel(form.channel.data),
-        "reason": Reason(form.reason.data),
-        "resolution": Resolution(form.resolution.data),
-        "priority": Priority(form.priority.data),
-        "description": form.description.data or "",
-        "lines": lines,
-        "override_reason": form.override_reason.data or None,
-    }
+def _filled_lines(form: IntakeForm) -> list[Any]:
+    return [row for row in form.lines if row.sku.data and row.sku.data.strip()]
+
+
+def _intake_command(form: IntakeForm) -> OpenRma:
+    """The form as the intake stage takes it (call only when every filled line is complete)."""
+    return OpenRma(
+        customer=Customer(
+            name=form.customer_name.data,
+            email=form.customer_email.data,
+            phone=form.customer_phone.data or None,
+            vip=bool(form.vip.data),
+        ),
+        order_number=form.order_number.data or None,
+        payment_reference=form.payment_reference.data or None,
+        purchase_date=form.purchase_date.data,
+        channel=Channel(form.channel.data),
+        reason=Reason(form.reason.data),
+        resolution=Resolution(form.resolution.data),
+        priority=Priority(form.priority.data),
+        description=form.description.data or "",
+        lines=tuple(
+            ReturnLine(
+                sku=row.sku.data.strip(),
+                qty=row.qty.data,
+                serial=row.serial.data or None,
+                unit_price=row.unit_price.data,
+            )
+            for row in _filled_lines(form)
+        ),
+        override_reason=form.override_reason.data or None,
+    )
 
 
 def _attach_error(form: IntakeForm, error: InvalidInput) -> None:
     """Show a domain error next to the field it names (``lines.1.sku`` → row 2, SKU)."""
     parts = error.field.split(".")
     if parts[0] == "lines" and len(parts) == 3 and parts[1].isdigit():
-        filled = [row for row in form.lines if row.sku.data and row.sku.data.strip()]
+        filled = _filled_lines(form)
         index = int(parts[1])
         if index < len(filled) and hasattr(filled[index], parts[2]):
             getattr(filled[index], parts[2]).errors = [error.message]
@@ -237,13 +248,11 @@ def _attach_error(form: IntakeForm, error: InvalidInput) -> None:
 def new() -> ResponseReturnValue:
     form = IntakeForm()
     if form.validate_on_submit():
-        values = _intake_values(form)
+        filled = _filled_lines(form)
         missing = [
-            i
-            for i, line in enumerate(values["lines"])
-            if not line["qty"] or line["unit_price"] is None
+            i for i, row in enumerate(filled) if not row.qty.data or row.unit_price.data is None
         ]
-        if not values["lines"]:
+        if not filled:
             form.lines.errors = [_("Add at least one line: the SKU, quantity and price paid.")]
         elif missing:
             form.lines.errors = [
@@ -251,7 +260,8 @@ def new() -> ResponseReturnValue:
             ]
         else:
             try:
-                view = services().returns.create(_actor(), supervisor=_supervisor(), **values)
+                command = _intake_command(form)
+                view = services().returns.intake.open(_actor(), command, supervisor=_supervisor())
             except InvalidInput as error:
                 _attach_error(form, error)
             else:
@@ -284,9 +294,9 @@ def detail(number: str) -> ResponseReturnValue:
         "desk_rma.html",
         view=view,
         rma=view.rma,
-        clock=sla_clock(returns.levels, view.rma, services().clock.now()),
+        clock=sla_clock(returns.ctx.levels, view.rma, services().clock.now()),
         format_left=format_left,
-        mail_enabled=returns.messages is not None,
+        mail_enabled=returns.ctx.messages is not None,
         allowed=allowed,
         forms=_action_forms(number),
         supervisor=_supervisor(),
@@ -342,11 +352,9 @@ def act(number: str, action: str) -> ResponseReturnValue:
             if not form.validate_on_submit():
                 raise InvalidInput("carrier", _("Check the carrier and tracking number."))
             carrier = form.carrier.data or None
-            returns.authorise(
-                _actor(),
-                number,
-                carrier=carrier,
-                tracking_number=(form.tracking_number.data or None) if carrier else None,
+            tracking_number = (form.tracking_number.data or None) if carrier else None
+            returns.authorisation.authorise(
+                _actor(), number, AuthoriseRma(carrier=carrier, tracking_number=tracking_number)
             )
         elif action == "carrier-event":
             reason = (request.form.get("reason") or "").strip()
@@ -372,39 +380,43 @@ def act(number: str, action: str) -> ResponseReturnValue:
             form = forms["reply"]
             if not form.validate_on_submit():
                 raise InvalidInput("message", _("Write the reply (up to 5,000 characters)."))
-            returns.reply(_actor(), number, form.message.data or "")
+            returns.closing.reply(_actor(), number, form.message.data or "")
         elif action == "follow-up":
             form = forms["followup"]
             if not form.validate_on_submit():
                 raise InvalidInput("satisfaction", _("Choose a satisfaction score."))
-            returns.record_followup(
+            returns.closing.record_followup(
                 _actor(),
                 number,
-                satisfaction=int(form.satisfaction.data),
-                comment=form.comment.data or "",
-                confirmed_fixed=form.confirmed_fixed.data,
+                RecordFollowup(
+                    satisfaction=int(form.satisfaction.data),
+                    comment=form.comment.data or "",
+                    confirmed_fixed=form.confirmed_fixed.data,
+                ),
             )
         else:
             form = forms["reason"]
             reason = (form.reason.data or "").strip() if form.validate_on_submit() else ""
             if action == "close":
-                returns.close(_actor(), number, reason)
+                returns.closing.close(_actor(), number, reason)
             elif not reason:
                 raise InvalidInput("reason", _("Say why: the reason goes on the timeline."))
             elif action == "reject":
-                returns.reject(_actor(), number, reason)
+                returns.authorisation.reject(_actor(), number, reason)
             elif action == "cancel":
-                returns.cancel(_actor(), number, reason)
+                returns.authorisation.cancel(_actor(), number, reason)
             elif action == "retry-refund":
-                returns.retry_refund(
+                corrected = (request.form.get("payment_reference") or "").strip() or None
+                returns.refunds.retry(
                     _actor(),
                     number,
-                    reason,
+                    RetryRefund(reason, payment_reference=corrected),
                     supervisor=_supervisor(),
-                    payment_reference=(request.form.get("payment_reference") or "").strip() or None,
                 )
             else:
-                returns.release_refund(_actor(), number, reason, supervisor=_supervisor())
+                returns.refunds.release_by_supervisor(
+                    _actor(), number, reason, supervisor=_supervisor()
+                )
     except DomainError as error:
         flash(error.message, "error")
     else:

@@ -60,7 +60,7 @@ def index() -> ResponseReturnValue:
         "admin_messages.html",
         rows=_templates().overview(),
         languages=LANGUAGES,
-        mail_enabled=services().returns.messages is not None,
+        mail_enabled=services().returns.ctx.messages is not None,
     )
 
 

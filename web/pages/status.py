@@ -19,7 +19,8 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
 from core.errors import DomainError, NotFound
-from returns.services import RmaView
+from returns.commands import RecordFollowup
+from returns.context import RmaView
 from returns.status import RmaStatus
 from web.extensions import limiter, services
 from web.pages.access import public
@@ -112,7 +113,7 @@ def _render_page(token: str, view: RmaView, reached: int) -> str:
         ended=ENDED.get(rma.status),
         form=FeedbackForm(),
         ask_feedback=rma.status is RmaStatus.CLOSED and rma.satisfaction is None,
-        tracking_url=services().returns.tracking_url,
+        tracking_url=services().returns.ctx.addresses.tracking_url,
     )
 
 
@@ -139,12 +140,14 @@ def _record_feedback(view: RmaView) -> None:
     form = FeedbackForm()
     if form.validate_on_submit():
         try:
-            services().returns.record_followup(
+            services().returns.closing.record_followup(
                 CUSTOMER,
                 view.rma.number,
-                satisfaction=int(form.satisfaction.data),
-                comment=form.comment.data or "",
-                confirmed_fixed=form.confirmed_fixed.data,
+                RecordFollowup(
+                    satisfaction=int(form.satisfaction.data),
+                    comment=form.comment.data or "",
+                    confirmed_fixed=form.confirmed_fixed.data,
+                ),
             )
         except DomainError as error:
             flash(error.message, "error")

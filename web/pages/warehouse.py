@@ -20,6 +20,13 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from core.errors import DomainError, InvalidInput
+from returns.commands import (
+    InspectedLine,
+    InspectParcel,
+    ReceivedLine,
+    ReceiveParcel,
+    ShipReplacement,
+)
 from returns.status import TRANSITIONS, Disposition, RmaStatus
 from web.auth.models import Role
 from web.extensions import services
@@ -220,11 +227,12 @@ def ship(replacement_id: int) -> ResponseReturnValue:
     form = _ship_form()
     if form.validate_on_submit():
         try:
-            view = services().returns.ship_replacement(
+            view = services().returns.warehouse.ship_replacement(
                 _actor(),
                 replacement_id,
-                carrier=form.carrier.data,
-                tracking_number=form.tracking_number.data,
+                ShipReplacement(
+                    carrier=form.carrier.data, tracking_number=form.tracking_number.data
+                ),
             )
         except DomainError as error:
             flash(error.message, "error")
@@ -336,35 +344,34 @@ def parcel(number: str) -> ResponseReturnValue:
         try:
             if request.form.get("step") == "receive":
                 lines = [
-                    {
-                        "sku": line.sku,
-                        "qty": int(request.form.get(f"qty-{line.id}") or 0),
-                        "condition": request.form.get(f"condition-{line.id}") or None,
-                        "serial": request.form.get(f"serial-{line.id}") or None,
-                    }
+                    ReceivedLine(
+                        sku=line.sku,
+                        qty=int(request.form.get(f"qty-{line.id}") or 0),
+                        condition=request.form.get(f"condition-{line.id}") or None,
+                        serial=request.form.get(f"serial-{line.id}") or None,
+                    )
                     for line in rma.lines
                 ]
-                empty = request.form.get("empty") == "1"
-                returns.receive(
-                    _actor(),
-                    number,
-                    lines=[ln for ln in lines if ln["qty"] > 0],
-                    empty=empty,
+                parcel = ReceiveParcel(
+                    lines=tuple(line for line in lines if line.qty > 0),
+                    empty=request.form.get("empty") == "1",
                     note=request.form.get("note") or "",
-                    supervisor=current_user.role is Role.ADMIN,
+                )
+                returns.warehouse.receive(
+                    _actor(), number, parcel, supervisor=current_user.role is Role.ADMIN
                 )
                 flash(_("%(number)s booked in.", number=number), "success")
             else:
-                decisions = [
-                    {
-                        "sku": line.sku,
-                        "disposition": Disposition(request.form[f"disposition-{line.id}"]),
-                        "location": request.form.get(f"location-{line.id}") or None,
-                    }
+                decisions = tuple(
+                    InspectedLine(
+                        sku=line.sku,
+                        disposition=Disposition(request.form[f"disposition-{line.id}"]),
+                        location=request.form.get(f"location-{line.id}") or None,
+                    )
                     for line in rma.lines
                     if line.received_qty
-                ]
-                returns.inspect(_actor(), number, lines=decisions)
+                )
+                returns.warehouse.inspect(_actor(), number, InspectParcel(decisions))
                 flash(_("%(number)s inspected.", number=number), "success")
         except (DomainError, ValueError, KeyError) as error:
             flash(getattr(error, "message", _("Fill in every line.")), "error")

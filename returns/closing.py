@@ -1,0 +1,73 @@
+"""The closing stage, and talking to the customer along the way: close, the follow-up, an
+agent's reply, and a bounce reported after sending."""
+
+from __future__ import annotations
+
+from core.db import UnitOfWork
+from core.errors import Conflict, InvalidInput
+from returns.commands import RecordFollowup
+from returns.context import ReturnsContext, RmaView, load_rma, rma_view
+from returns.messages import Messages
+from returns.models import OutgoingEmail
+
+#: The longest reply the desk may send (an e-mail, not a letter).
+MAX_REPLY = 5000
+
+
+class Closing:
+    def __init__(self, ctx: ReturnsContext):
+        self.ctx = ctx
+
+    def close(self, actor: str, number: str, reason: str = "") -> RmaView:
+        with UnitOfWork(self.ctx.session_factory) as uow:
+            rma = load_rma(uow.session, number, lock=True)
+            rma.close(actor, reason, self.ctx.clock.now(), self.ctx.policy)
+            if self.ctx.messages:
+                self.ctx.messages.to_customer(uow.session, rma, "closed")
+            uow.commit()
+            return rma_view(uow.session, number)
+
+    def record_followup(self, actor: str, number: str, command: RecordFollowup) -> RmaView:
+        with UnitOfWork(self.ctx.session_factory) as uow:
+            rma = load_rma(uow.session, number, lock=True)
+            rma.record_followup(
+                actor,
+                command.satisfaction,
+                command.comment,
+                command.confirmed_fixed,
+                self.ctx.clock.now(),
+            )
+            uow.commit()
+            return rma_view(uow.session, number)
+
+    def reply(self, actor: str, number: str, message: str) -> RmaView:
+        """An agent writes to the customer (by e-mail); the first reply is the first response."""
+        text = message.strip()
+        if not text:
+            raise InvalidInput("message", "Write the reply.")
+        if len(text) > MAX_REPLY:
+            raise InvalidInput("message", "Keep the reply under 5,000 characters.")
+        messages = self._messages(
+            "E-mail is not set up (SPAREFLOW_SMTP_HOST), so a reply cannot be sent."
+        )
+        with UnitOfWork(self.ctx.session_factory) as uow:
+            rma = load_rma(uow.session, number, lock=True)
+            messages.to_customer(uow.session, rma, "reply", message=text)
+            rma.note("reply", actor, f"Replied to the customer: {text}", self.ctx.clock.now())
+            uow.commit()
+            return rma_view(uow.session, number)
+
+    def record_bounce(self, message_id: str, reason: str) -> OutgoingEmail:
+        """A bounce reported after sending (a delivery status notification, a provider hook)."""
+        messages = self._messages("E-mail is not set up (SPAREFLOW_SMTP_HOST).")
+        if not reason.strip():
+            raise InvalidInput("reason", "Give the reason the mail system reported.")
+        with UnitOfWork(self.ctx.session_factory) as uow:
+            email = messages.record_bounce(uow.session, message_id.strip(), reason.strip())
+            uow.commit()
+            return email
+
+    def _messages(self, refusal: str) -> Messages:
+        if self.ctx.messages is None:
+            raise Conflict(refusal, code="email_not_configured")
+        return self.ctx.messages

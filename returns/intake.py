@@ -1,0 +1,161 @@
+"""The intake stage: a return is opened at once, with a number, after the checks a desk would
+make (each refusal names its field), and authorised on the spot when the rules allow."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from core.db import UnitOfWork, insert_ignoring_conflicts
+from core.errors import InvalidInput
+from inventory import ledger
+from inventory.models import Part
+from returns.authorisation import Authorisation
+from returns.commands import AuthoriseRma, OpenRma, ReturnLine
+from returns.context import ReturnsContext, RmaView, rma_view
+from returns.messages import normalise_language
+from returns.models import RmaSequence
+from returns.rma import SYSTEM, Rma, RmaLine, check_return_policy
+from returns.status import RefundStatus, Resolution, RmaStatus, raised
+
+
+class Intake:
+    def __init__(self, ctx: ReturnsContext, authorisation: Authorisation):
+        self.ctx = ctx
+        self.authorisation = authorisation
+
+    def open(self, actor: str, command: OpenRma, *, supervisor: bool = False) -> RmaView:
+        """Open an RMA at once, with a number, after the intake checks (each names its field)."""
+        today = self.ctx.clock.now().date()
+        if command.purchase_date and command.purchase_date > today:
+            raise InvalidInput("purchase_date", "The purchase date is in the future.")
+        if command.resolution is Resolution.REFUND and not command.payment_reference:
+            raise InvalidInput(
+                "payment_reference", "A refund needs the payment to refund (e.g. pi_...)."
+            )
+        if command.override_reason and not supervisor:
+            raise InvalidInput(
+                "override_reason",
+                "Only a supervisor (admin) can override the policy.",
+                code="override_not_allowed",
+            )
+        with UnitOfWork(self.ctx.session_factory) as uow:
+            session = uow.session
+            parts = self._check_lines(session, command.lines)
+            if command.purchase_date and not command.override_reason:
+                skus = [part.sku for part in parts]
+                check_return_policy(
+                    self.ctx.policy, command.purchase_date, command.reason, skus, today
+                )
+            now = self.ctx.clock.now()
+            rma = self._new_rma(session, actor, command, parts, now)
+            session.add(rma)
+            session.flush()
+            rma.opened(actor, now)
+            if rma.auto_authorisable(self.ctx.policy):
+                self.authorisation.authorise_in(
+                    session,
+                    rma,
+                    SYSTEM,
+                    AuthoriseRma(reason="Within the automatic authorisation rules"),
+                )
+                rma.first_response_at = now  # the customer has the authorisation at once
+            elif not self.ctx.levels.desk(command.channel).is_open(now):
+                self._acknowledge_out_of_hours(session, rma)
+            uow.commit()
+            return rma_view(session, rma.number)
+
+    def _new_rma(
+        self, session: Session, actor: str, command: OpenRma, parts: list[Part], now: datetime
+    ) -> Rma:
+        customer = command.customer
+        override = command.override_reason
+        rma = Rma(
+            number=self._next_number(session, now),
+            status=RmaStatus.REQUESTED,
+            customer_name=customer.name,
+            customer_email=customer.email.strip().lower(),
+            customer_phone=customer.phone,
+            vip=customer.vip,
+            order_number=command.order_number,
+            payment_reference=command.payment_reference,
+            purchase_date=command.purchase_date,
+            channel=command.channel,
+            reason=command.reason,
+            description=command.description,
+            resolution=command.resolution,
+            priority=raised(command.priority) if customer.vip else command.priority,
+            policy_override_reason=override,
+            policy_override_by=actor if override else None,
+            currency=self.ctx.policy.currency,
+            refund_status=RefundStatus.NONE,
+            refund_amount_minor=0,
+            customer_language=normalise_language(customer.language),
+            created_by=actor,
+            created_at=now,
+            updated_at=now,
+        )
+        deadlines = self.ctx.levels.deadlines(command.channel, rma.priority, now)
+        rma.first_response_due_at = deadlines.first_response
+        rma.resolution_due_at = deadlines.resolution
+        for part, line in zip(parts, command.lines, strict=True):
+            rma.lines.append(
+                RmaLine(
+                    part_id=part.id,
+                    sku=part.sku,
+                    qty=line.qty,
+                    serial=line.serial,
+                    unit_price=line.unit_price,
+                    received_qty=0,
+                )
+            )
+        if rma.owes_refund:
+            rma.refund_amount_minor = rma.refund_amount(self.ctx.policy)
+        return rma
+
+    def _acknowledge_out_of_hours(self, session: Session, rma: Rma) -> None:
+        """Nobody is at the desk: tell the customer the request is in, and when to expect us."""
+        if self.ctx.messages is None:
+            return
+        self.ctx.messages.to_customer(
+            session,
+            rma,
+            "acknowledged",
+            first_response_due=f"{rma.first_response_due_at:%Y-%m-%d %H:%M} UTC",
+        )
+        now = self.ctx.clock.now()
+        rma.acknowledged_at = now
+        rma.note("email", SYSTEM, "Out of hours: automatic acknowledgement queued", now)
+
+    @staticmethod
+    def _check_lines(session: Session, lines: tuple[ReturnLine, ...]) -> list[Part]:
+        parts = []
+        for index, line in enumerate(lines):
+            part = ledger.find_part(session, line.sku)
+            if part is None:
+                raise InvalidInput(
+                    f"lines.{index}.sku", f"No part with SKU {line.sku!r}.", code="unknown_sku"
+                )
+            if line.ordered_qty is not None and line.qty > line.ordered_qty:
+                raise InvalidInput(
+                    f"lines.{index}.qty",
+                    f"{line.qty} returned but only {line.ordered_qty} on the order line.",
+                    code="qty_above_order",
+                )
+            parts.append(part)
+        return parts
+
+    @staticmethod
+    def _next_number(session: Session, now: datetime) -> str:
+        """RMA-<day>-<n>: one counter row per day, bumped under its row lock."""
+        day = now.strftime("%Y%m%d")
+        insert_ignoring_conflicts(session, RmaSequence.__table__, {"day": day, "last": 0})
+        last = session.execute(
+            update(RmaSequence)
+            .where(RmaSequence.day == day)
+            .values(last=RmaSequence.last + 1)
+            .returning(RmaSequence.last)
+        ).scalar_one()
+        return f"RMA-{day}-{last:04d}"

@@ -1,0 +1,484 @@
+"""The RMA aggregate: one return with its lines, replacements and timeline, and its rules.
+
+The rules are plain methods on the rows (state moves, what the refund is, whether it may go
+out by itself, auto-authorisation), so they run without a database: tests/unit/test_rma_rules.py.
+The stage modules (intake, authorisation, carrier_events, refunds, warehouse, closing) load an
+RMA, call these methods, and write what they decide in one transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    inspect,
+)
+from sqlalchemy.orm import Mapped, mapped_column, object_session, relationship
+
+from core.db import Base, BigIntPK, UTCDateTime, string_enum
+from core.errors import InvalidInput
+from core.money import ExactDecimal
+from inventory.models import Reservation
+from purchasing.claims import SupplierClaim
+from returns.errors import IllegalTransition
+from returns.models import OutgoingEmail
+from returns.policy import ReturnPolicy
+from returns.status import (
+    REFUND_UNDER_WAY,
+    TERMINAL,
+    TRANSITIONS,
+    Channel,
+    Disposition,
+    Priority,
+    Reason,
+    RefundStatus,
+    ReplacementStatus,
+    Resolution,
+    RmaStatus,
+)
+
+#: The actor of what spareflow does by itself (carrier events, jobs, the outbox).
+SYSTEM = "spareflow"
+#: Reasons judged against the warranty rather than the no-questions return window.
+WARRANTY_REASONS = frozenset({Reason.DEFECTIVE, Reason.DAMAGED_IN_TRANSIT, Reason.MISSING_ITEM})
+#: Refund states a release (automatic or by hand) can start from.
+RELEASABLE = frozenset({RefundStatus.AWAITING_PICKUP, RefundStatus.HELD})
+#: The refund rule that holds every refund while no provider is configured.
+NO_PROVIDER = "no refund provider configured"
+
+
+def months_later(start: date, months: int) -> date:
+    """The same day ``months`` later, or the month's last day when it has no such day."""
+    month_index = start.month - 1 + months
+    year, month = start.year + month_index // 12, month_index % 12 + 1
+    for day in (start.day, 30, 29, 28):
+        try:
+            return date(year, month, day)
+        except ValueError:
+            continue
+    raise AssertionError("unreachable")
+
+
+def check_return_policy(
+    policy: ReturnPolicy, purchased: date, reason: Reason, skus: list[str], today: date
+) -> None:
+    """A defect is judged by each part's warranty; any other reason by the return window.
+
+    Refused with the field and a code the desk can act on (a supervisor may override)."""
+    if reason in WARRANTY_REASONS:
+        for sku in skus:
+            months = policy.warranty_for(sku)
+            if today > months_later(purchased, months):
+                raise InvalidInput(
+                    "purchase_date",
+                    f"The {months}-month warranty of {sku} ended on "
+                    f"{months_later(purchased, months).isoformat()}; a supervisor "
+                    "can override with a reason.",
+                    code="warranty_expired",
+                )
+    elif (today - purchased).days > policy.return_window_days:
+        raise InvalidInput(
+            "purchase_date",
+            f"The {policy.return_window_days}-day return window has passed; "
+            "a supervisor can override with a reason.",
+            code="return_window_expired",
+        )
+
+
+@dataclass(frozen=True)
+class RefundDecision:
+    """Whether a due refund goes out now, or waits for a supervisor (and why)."""
+
+    hold_reason: str | None = None
+
+    @property
+    def release(self) -> bool:
+        return self.hold_reason is None
+
+
+class Rma(Base):
+    __tablename__ = "rmas"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(20), unique=True)
+    status: Mapped[RmaStatus] = mapped_column(string_enum(RmaStatus), index=True)
+    customer_name: Mapped[str] = mapped_column(String(200))
+    customer_email: Mapped[str] = mapped_column(String(254), index=True)
+    customer_phone: Mapped[str | None] = mapped_column(String(50))
+    vip: Mapped[bool] = mapped_column(Boolean, default=False)
+    order_number: Mapped[str | None] = mapped_column(String(100), index=True)
+    payment_reference: Mapped[str | None] = mapped_column(String(100))
+    purchase_date: Mapped[date | None] = mapped_column(Date)
+    channel: Mapped[Channel] = mapped_column(string_enum(Channel))
+    reason: Mapped[Reason] = mapped_column(string_enum(Reason))
+    description: Mapped[str] = mapped_column(Text, default="")
+    resolution: Mapped[Resolution] = mapped_column(string_enum(Resolution))
+    priority: Mapped[Priority] = mapped_column(string_enum(Priority))
+    policy_override_reason: Mapped[str | None] = mapped_column(Text)
+    policy_override_by: Mapped[str | None] = mapped_column(String(254))
+    currency: Mapped[str] = mapped_column(String(3))
+    refund_status: Mapped[RefundStatus] = mapped_column(string_enum(RefundStatus))
+    refund_amount_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    refund_hold_reason: Mapped[str | None] = mapped_column(String(300))
+    #: Who held the refund ("spareflow" for the automatic limits, else the person whose
+    #: hand-entered event needs a supervisor) and who released it (a person, or "spareflow"
+    #: for the carrier's own pickup scan).
+    refund_held_by: Mapped[str | None] = mapped_column(String(254))
+    refund_released_by: Mapped[str | None] = mapped_column(String(254))
+    refund_reference: Mapped[str | None] = mapped_column(String(100))  # the provider's refund id
+    refund_released_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    refund_error: Mapped[str | None] = mapped_column(Text)
+    needs_recovery: Mapped[str | None] = mapped_column(
+        String(300)
+    )  # refunded, parcel lost/returned
+    needs_chase: Mapped[str | None] = mapped_column(
+        String(300)
+    )  # replacement out, return never came
+    return_carrier: Mapped[str | None] = mapped_column(String(32))
+    return_tracking_number: Mapped[str | None] = mapped_column(String(64), index=True)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    satisfaction: Mapped[int | None] = mapped_column(Integer)
+    satisfaction_comment: Mapped[str | None] = mapped_column(Text)
+    confirmed_fixed: Mapped[bool | None] = mapped_column(Boolean)
+    followup_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: The customer's language for messages (a Babel locale id: "en", "zh_Hans").
+    customer_language: Mapped[str] = mapped_column(String(10), default="en", server_default="en")
+    # Service levels (see returns/service_levels.py): deadlines set at intake in the desk's
+    # working hours, when they were met, and when the desk was warned or a supervisor alerted.
+    first_response_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    first_response_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolution_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    response_warned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    response_escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolution_warned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolution_escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Out-of-hours intake: when the automatic acknowledgement was queued.
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: When the customer was reminded that the authorisation is about to expire.
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: When the RMA reached a final state (closed, rejected, cancelled, expired).
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_by: Mapped[str] = mapped_column(String(254))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    lines: Mapped[list[RmaLine]] = relationship(
+        back_populates="rma", order_by="RmaLine.id", lazy="selectin", cascade="all, delete-orphan"
+    )
+    transitions: Mapped[list[RmaTransition]] = relationship(
+        order_by="RmaTransition.id", lazy="selectin", cascade="all, delete-orphan"
+    )
+    replacements: Mapped[list[Replacement]] = relationship(
+        order_by="Replacement.id", lazy="selectin", cascade="all, delete-orphan"
+    )
+    claims: Mapped[list[SupplierClaim]] = relationship(
+        order_by="SupplierClaim.id", lazy="selectin", cascade="all, delete-orphan"
+    )
+    emails: Mapped[list[OutgoingEmail]] = relationship(
+        order_by="OutgoingEmail.id", lazy="selectin", viewonly=True
+    )
+
+    __table_args__ = (
+        CheckConstraint("refund_amount_minor >= 0", name="refund_not_negative"),
+        CheckConstraint(
+            "satisfaction IS NULL OR satisfaction BETWEEN 1 AND 5", name="satisfaction"
+        ),
+    )
+
+    # --- money ---------------------------------------------------------------------------
+
+    @property
+    def owes_refund(self) -> bool:
+        """A refund, or an exchange: a replacement with the original payment to refund.
+
+        As DOMAIN.md describes, an exchange refunds the original on pickup and ships the
+        replacement at once as a new order. A replacement without a payment reference is a
+        free (warranty) replacement; a repair refunds nothing.
+        """
+        if self.resolution is Resolution.REFUND:
+            return True
+        return self.resolution is Resolution.REPLACEMENT and bool(self.payment_reference)
+
+    def paid(self) -> Decimal:
+        return sum((line.unit_price * line.qty for line in self.lines), Decimal(0))
+
+    def refund_amount(self, policy: ReturnPolicy) -> int:
+        """What the customer paid for the returned lines, less the reason's restocking fee."""
+        paid = self.paid()
+        fee_percent = policy.restocking_fee_percent.get(self.reason, Decimal(0))
+        return policy.to_minor(paid - paid * fee_percent / 100)
+
+    def auto_authorisable(self, policy: ReturnPolicy) -> bool:
+        """In policy, not flagged, and worth no more than the automatic authorisation limit."""
+        limit = policy.auto_authorise_limit_minor
+        return (
+            limit > 0
+            and not self.policy_override_reason
+            and not policy.is_flagged(self.customer_email)
+            and policy.to_minor(self.paid()) <= limit
+        )
+
+    def money(self, minor_units: int) -> str:
+        """The refund amount as the customer reads it ("12.50 USD")."""
+        amount = Decimal(self.refund_amount_minor).scaleb(-minor_units)
+        return f"{amount} {self.currency.upper()}"
+
+    # --- the refund decision -------------------------------------------------------------
+
+    @property
+    def refund_releasable(self) -> bool:
+        return self.refund_status in RELEASABLE
+
+    def refund_decision(
+        self,
+        policy: ReturnPolicy,
+        *,
+        earlier_refunds_minor: int,
+        provider_configured: bool,
+        by_supervisor: bool = False,
+    ) -> RefundDecision:
+        """Whether the refund goes out now or waits for a supervisor.
+
+        ``earlier_refunds_minor``: this customer's other refunds under way or made within
+        ``policy.customer_limit_days``. A supervisor's release passes the automatic limits, but
+        never a missing provider (refunds are held, never "paid" to nowhere).
+        """
+        if not provider_configured:
+            return RefundDecision(NO_PROVIDER)
+        if by_supervisor:
+            return RefundDecision()
+        if policy.is_flagged(self.customer_email):
+            return RefundDecision("the customer is flagged for review")
+        if self.refund_amount_minor > policy.auto_refund_limit_minor:
+            return RefundDecision(f"{self.money(policy.minor_units)} is above the automatic limit")
+        if earlier_refunds_minor + self.refund_amount_minor > policy.customer_refund_limit_minor:
+            return RefundDecision(
+                f"the customer's refunds over {policy.customer_limit_days} days would pass "
+                "the automatic limit"
+            )
+        return RefundDecision()
+
+    def hold_refund(self, actor: str, reason: str, now: datetime) -> RmaTransition:
+        """The refund waits for a supervisor, saying who held it and why."""
+        self.refund_status = RefundStatus.HELD
+        self.refund_hold_reason = reason[:300]
+        self.refund_held_by = actor
+        return self.note("refund", actor, f"Refund held for a supervisor: {reason}", now)
+
+    def release_refund(self, actor: str) -> None:
+        """The refund is on its way to the provider (the caller queues it)."""
+        if not self.refund_releasable:
+            raise IllegalTransition(self.number, self.refund_status.value, "refund pending")
+        self.refund_status, self.refund_hold_reason = RefundStatus.PENDING, None
+        self.refund_released_by = actor
+
+    def refund_made(self, reference: str | None, now: datetime) -> RmaTransition:
+        """The provider made the refund: released, and the customer's request is met."""
+        self.refund_status = RefundStatus.RELEASED
+        self.refund_released_at = now
+        self.resolve(now)
+        return self.note("refund", SYSTEM, f"Refund {reference} released", now)
+
+    def drop_refund_if_unreleased(self) -> None:
+        """The return ended before its refund went out: nothing is owed any more."""
+        if self.refund_status in RELEASABLE:
+            self.refund_status = RefundStatus.NONE
+
+    # --- states and the timeline ---------------------------------------------------------
+
+    def can_move_to(self, to: RmaStatus) -> bool:
+        return to in TRANSITIONS[self.status]
+
+    def move_to(self, to: RmaStatus, actor: str, reason: str, now: datetime) -> RmaTransition:
+        """Change state along TRANSITIONS (raises IllegalTransition), on the timeline."""
+        if not self.can_move_to(to):
+            raise IllegalTransition(self.number, self.status.value, to.value)
+        previous, self.status = self.status, to
+        return self._log("status", previous, actor, reason, now)
+
+    def note(self, kind: str, actor: str, text: str, now: datetime) -> RmaTransition:
+        """A line on the timeline beside the state ("refund", "replacement", "email", ...)."""
+        return self._log(kind, self.status, actor, text, now)
+
+    def _log(
+        self, kind: str, previous: RmaStatus | None, actor: str, reason: str, now: datetime
+    ) -> RmaTransition:
+        entry = RmaTransition(
+            kind=kind,
+            from_status=previous,
+            to_status=self.status,
+            actor=actor,
+            reason=reason,
+            at=now,
+        )
+        if "transitions" in inspect(self).unloaded and object_session(self) is not None:
+            # Carrier events lock the RMA without its timeline: add to it without loading it.
+            entry.rma_id = self.id
+            object_session(self).add(entry)  # type: ignore[union-attr]
+        else:
+            self.transitions.append(entry)
+        self.updated_at = now
+        if previous is not None and actor != SYSTEM and self.first_response_at is None:
+            self.first_response_at = now  # an agent replied or acted: the customer has an answer
+        if kind == "status" and self.status in TERMINAL:
+            self.ended_at = now
+            self.resolve(now)
+        return entry
+
+    def resolve(self, now: datetime) -> None:
+        """The customer's request is met (refund out, replacement shipped, or the RMA ended)."""
+        if self.resolved_at is None:
+            self.resolved_at = now
+
+    def opened(self, actor: str, now: datetime) -> RmaTransition:
+        """The first line of the timeline."""
+        text = f"Opened via {self.channel.value}"
+        if self.policy_override_reason:
+            text += f"; policy overridden: {self.policy_override_reason}"
+        return self._log("status", None, actor, text, now)
+
+    def authorise(
+        self, actor: str, reason: str, now: datetime, policy: ReturnPolicy
+    ) -> RmaTransition:
+        """Authorised: the customer may send the parcel until ``expires_at``; a refund now
+        waits for the carrier's pickup scan."""
+        entry = self.move_to(RmaStatus.AUTHORISED, actor, reason, now)
+        self.expires_at = now + timedelta(days=policy.authorisation_days)
+        if self.owes_refund:
+            self.refund_status = RefundStatus.AWAITING_PICKUP
+        return entry
+
+    def end(self, to: RmaStatus, actor: str, reason: str, now: datetime) -> RmaTransition:
+        """Rejected or cancelled by the desk: a refund not yet released is owed no more."""
+        if not reason.strip():
+            raise InvalidInput("reason", "Say why.")
+        entry = self.move_to(to, actor, reason, now)
+        self.drop_refund_if_unreleased()
+        return entry
+
+    def expire(self, now: datetime) -> list[RmaTransition]:
+        """The parcel never reached the carrier in time. A refund released by hand, or a
+        replacement already shipped, is now something the desk must recover."""
+        entries = [
+            self.move_to(
+                RmaStatus.EXPIRED, SYSTEM, "No pickup before the authorisation expired", now
+            )
+        ]
+        if self.refund_status is RefundStatus.AWAITING_PICKUP:
+            self.refund_status = RefundStatus.NONE
+        elif self.refund_status in REFUND_UNDER_WAY:
+            self.needs_recovery = "Refunded by hand, but the parcel never reached the carrier"
+            entries.append(self.note("refund", SYSTEM, self.needs_recovery, now))
+        if any(r.status is ReplacementStatus.SHIPPED for r in self.replacements):
+            self.needs_chase = "Advance replacement shipped, return never came: charge or chase"
+            entries.append(self.note("replacement", SYSTEM, self.needs_chase, now))
+        return entries
+
+    def close(self, actor: str, reason: str, now: datetime, policy: ReturnPolicy) -> RmaTransition:
+        entry = self.move_to(RmaStatus.CLOSED, actor, reason or "Closed", now)
+        self.followup_due_at = now + timedelta(days=policy.followup_days)
+        return entry
+
+    def record_followup(
+        self,
+        actor: str,
+        satisfaction: int,
+        comment: str,
+        confirmed_fixed: bool | None,
+        now: datetime,
+    ) -> RmaTransition:
+        if self.status is not RmaStatus.CLOSED:
+            raise IllegalTransition(self.number, self.status.value, "followed up")
+        self.satisfaction, self.satisfaction_comment = satisfaction, comment or None
+        self.confirmed_fixed = confirmed_fixed
+        self.followup_due_at = None
+        return self.note("followup", actor, f"Satisfaction {satisfaction}/5", now)
+
+    @property
+    def replacements_settled(self) -> bool:
+        """Every replacement has shipped or was cancelled."""
+        ended = (ReplacementStatus.SHIPPED, ReplacementStatus.CANCELLED)
+        return all(r.status in ended for r in self.replacements)
+
+
+class RmaLine(Base):
+    __tablename__ = "rma_lines"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    rma_id: Mapped[int] = mapped_column(ForeignKey("rmas.id"), index=True)
+    part_id: Mapped[int] = mapped_column(ForeignKey("parts.id"), index=True)
+    sku: Mapped[str] = mapped_column(String(64))
+    qty: Mapped[int] = mapped_column(Integer)
+    serial: Mapped[str | None] = mapped_column(String(100))
+    unit_price: Mapped[Decimal] = mapped_column(ExactDecimal(14, 4))
+    received_qty: Mapped[int] = mapped_column(Integer, default=0)
+    condition: Mapped[str | None] = mapped_column(String(200))
+    serial_matches: Mapped[bool | None] = mapped_column(Boolean)
+    disposition: Mapped[Disposition | None] = mapped_column(string_enum(Disposition))
+
+    rma: Mapped[Rma] = relationship(back_populates="lines")
+
+    __table_args__ = (
+        CheckConstraint("qty > 0", name="qty_positive"),
+        CheckConstraint("received_qty >= 0 AND received_qty <= qty", name="received_within_qty"),
+        CheckConstraint("unit_price >= 0", name="unit_price"),
+    )
+
+
+class RmaTransition(Base):
+    """Every change of an RMA's state: who, when, from, to, why. The timeline."""
+
+    __tablename__ = "rma_transitions"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    rma_id: Mapped[int] = mapped_column(ForeignKey("rmas.id"), index=True)
+    #: "status" for a change of state; "refund", "replacement", "return_label" for what happened
+    #: alongside (from and to are then the unchanged state).
+    kind: Mapped[str] = mapped_column(String(20), default="status")
+    from_status: Mapped[RmaStatus | None] = mapped_column(string_enum(RmaStatus, "from_status"))
+    to_status: Mapped[RmaStatus] = mapped_column(string_enum(RmaStatus, "to_status"))
+    actor: Mapped[str] = mapped_column(String(254))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Replacement(Base):
+    """An advance replacement for one RMA line: reserved at authorisation, in the pick queue."""
+
+    __tablename__ = "replacements"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    rma_id: Mapped[int] = mapped_column(ForeignKey("rmas.id"), index=True)
+    line_id: Mapped[int] = mapped_column(ForeignKey("rma_lines.id"))
+    sku: Mapped[str] = mapped_column(String(64))
+    qty: Mapped[int] = mapped_column(Integer)
+    status: Mapped[ReplacementStatus] = mapped_column(string_enum(ReplacementStatus), index=True)
+    reservation_id: Mapped[int | None] = mapped_column(ForeignKey("reservations.id"))
+    carrier: Mapped[str | None] = mapped_column(String(32))
+    tracking_number: Mapped[str | None] = mapped_column(String(64))
+    queued_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    shipped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    shipped_by: Mapped[str | None] = mapped_column(String(254))
+
+    rma: Mapped[Rma] = relationship(viewonly=True, lazy="raise")  # load it explicitly where needed
+    reservation: Mapped[Reservation | None] = relationship(viewonly=True, lazy="raise")
+
+    @property
+    def location_code(self) -> str | None:
+        """The bin the reserved stock waits in (the pick queue's "where")."""
+        return self.reservation.location.code if self.reservation else None
+
+    @property
+    def rma_number(self) -> str:
+        return self.rma.number

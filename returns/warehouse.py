@@ -1,0 +1,319 @@
+"""The warehouse stage: advance replacements (reserved, picked, shipped), and the returned
+parcel booked in and inspected, each part's fate a move on the stock ledger."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from carriers.models import Direction
+from core.db import UnitOfWork
+from core.errors import Conflict, InvalidInput
+from inventory import ledger
+from inventory.errors import InsufficientStock
+from inventory.models import Part
+from purchasing.claims import SupplierClaim
+from returns.commands import InspectParcel, ReceiveParcel, ShipReplacement
+from returns.context import ReturnsContext, RmaView, load_rma, rma_view
+from returns.errors import IllegalTransition, ReplacementNotFound
+from returns.messages import word
+from returns.refunds import Refunds
+from returns.rma import Replacement, Rma, RmaLine
+from returns.status import REFUND_UNDER_WAY, Disposition, RefundStatus, ReplacementStatus, RmaStatus
+
+
+class Warehouse:
+    def __init__(self, ctx: ReturnsContext, refunds: Refunds):
+        self.ctx = ctx
+        self.refunds = refunds
+
+    # --- advance replacements --------------------------------------------------------------
+
+    def reserve_replacements(self, session: Session, rma: Rma, actor: str) -> None:
+        """One replacement per line, reserved now; without stock it waits, backordered."""
+        who = ledger.Who(actor, self.ctx.clock)
+        for line in rma.lines:
+            replacement = Replacement(
+                rma_id=rma.id,
+                line_id=line.id,
+                sku=line.sku,
+                qty=line.qty,
+                queued_at=self.ctx.clock.now(),
+                status=ReplacementStatus.QUEUED,
+            )
+            try:
+                reservation = ledger.reserve(
+                    session,
+                    who,
+                    sku=line.sku,
+                    qty=line.qty,
+                    reference=rma.number,
+                    reason="advance replacement",
+                )
+                replacement.reservation_id = reservation.id
+                text = (
+                    f"Replacement {line.qty} x {line.sku} reserved at {reservation.location.code}"
+                )
+            except InsufficientStock as short:
+                replacement.status = ReplacementStatus.BACKORDERED
+                text = f"Replacement {line.qty} x {line.sku} backordered: {short.message}"
+            rma.replacements.append(replacement)
+            rma.note("replacement", actor, text, self.ctx.clock.now())
+
+    def release_replacements(self, session: Session, rma: Rma, actor: str, why: str) -> None:
+        """The RMA ended: replacements not yet shipped are cancelled, their stock freed."""
+        who = ledger.Who(actor, self.ctx.clock)
+        for replacement in rma.replacements:
+            if replacement.status in (ReplacementStatus.QUEUED, ReplacementStatus.BACKORDERED):
+                if replacement.reservation_id is not None:
+                    ledger.release(session, who, replacement.reservation_id, why)
+                replacement.status = ReplacementStatus.CANCELLED
+                text = f"Replacement {replacement.sku} cancelled"
+                rma.note("replacement", actor, text, self.ctx.clock.now())
+
+    def ship_replacement(
+        self, actor: str, replacement_id: int, command: ShipReplacement
+    ) -> RmaView:
+        carrier = command.carrier
+        with UnitOfWork(self.ctx.session_factory) as uow:
+            session = uow.session
+            replacement = session.get(Replacement, replacement_id, with_for_update=True)
+            if replacement is None:
+                raise ReplacementNotFound(replacement_id)
+            if (
+                replacement.status is not ReplacementStatus.QUEUED
+                or replacement.reservation_id is None
+            ):
+                raise Conflict(
+                    f"Replacement {replacement_id} is {replacement.status.value}; only a "
+                    "queued, reserved replacement can ship.",
+                    code="replacement_not_queued",
+                )
+            rma = session.get(Rma, replacement.rma_id)
+            assert rma is not None
+            ledger.issue_reserved(
+                session,
+                ledger.Who(actor, self.ctx.clock),
+                replacement.reservation_id,
+                reference=rma.number,
+                reason="advance replacement shipped",
+            )
+            shipment = self.ctx.carriers.add_shipment(
+                session,
+                direction=Direction.OUTBOUND,
+                carrier=carrier,
+                tracking_number=command.tracking_number,
+                reference=rma.number,
+            )
+            now = self.ctx.clock.now()
+            replacement.status = ReplacementStatus.SHIPPED
+            replacement.carrier, replacement.tracking_number = carrier, shipment.tracking_number
+            replacement.shipped_at, replacement.shipped_by = now, actor
+            rma.note(
+                "replacement",
+                actor,
+                f"Replacement {replacement.qty} x {replacement.sku} shipped: {carrier} "
+                f"{shipment.tracking_number}",
+                now,
+            )
+            if rma.replacements_settled:
+                rma.resolve(now)
+            if self.ctx.messages:
+                self.ctx.messages.to_customer(
+                    session,
+                    rma,
+                    "replacement_shipped",
+                    step=str(replacement.id),
+                    carrier=carrier,
+                    tracking_number=shipment.tracking_number,
+                    tracking_url=self.ctx.addresses.tracking_url(carrier, shipment.tracking_number),
+                    sku=replacement.sku,
+                    qty=replacement.qty,
+                )
+            # Events the carrier sent before the parcel was registered apply now.
+            self.ctx.carriers.apply_waiting_events(session, shipment)
+            uow.commit()
+            return rma_view(session, rma.number)
+
+    # --- the returned parcel ---------------------------------------------------------------
+
+    def receive(
+        self, actor: str, number: str, command: ReceiveParcel, *, supervisor: bool = False
+    ) -> RmaView:
+        """Book the returned parcel in: each line into the returns location, through the ledger.
+
+        A refund still waiting for the carrier's pickup scan is held for a supervisor: booking
+        in is a person's word, not the carrier's (unless that person is a supervisor)."""
+        with UnitOfWork(self.ctx.session_factory) as uow:
+            session = uow.session
+            rma = load_rma(session, number, lock=True)
+            now = self.ctx.clock.now()
+            rma.move_to(RmaStatus.RECEIVED, actor, command.note or "Parcel received", now)
+            who = ledger.Who(actor, self.ctx.clock)
+            by_sku = {line.sku.casefold(): line for line in rma.lines}
+            wrong = []
+            for index, received in enumerate([] if command.empty else command.lines):
+                line = by_sku.get(received.sku.casefold())
+                if line is None:
+                    wrong.append(received.sku)
+                    continue
+                if line.received_qty + received.qty > line.qty:
+                    raise InvalidInput(
+                        f"lines.{index}.qty",
+                        f"Only {line.qty - line.received_qty} more of {line.sku} expected.",
+                    )
+                ledger.receive(
+                    session,
+                    who,
+                    sku=line.sku,
+                    location=self.ctx.policy.returns_location,
+                    qty=received.qty,
+                    reference=rma.number,
+                    reason="customer return",
+                )
+                line.received_qty += received.qty
+                line.condition = received.condition
+                if line.serial and received.serial:
+                    line.serial_matches = line.serial.strip() == received.serial.strip()
+            if rma.refund_status is RefundStatus.AWAITING_PICKUP:
+                self._booked_in_before_pickup(session, rma, actor, supervisor=supervisor)
+            refunded = rma.refund_status in REFUND_UNDER_WAY
+            nothing_back = not any(line.received_qty for line in rma.lines)
+            if refunded and (command.empty or wrong or nothing_back):
+                what = (
+                    "empty"
+                    if command.empty or not wrong
+                    else f"the wrong item ({', '.join(wrong)})"
+                )
+                text = f"Refunded, but the parcel held {what}"
+                rma.move_to(RmaStatus.DISPUTED, actor, text, now)
+            if self.ctx.messages:
+                self.ctx.messages.to_customer(session, rma, "received")
+            uow.commit()
+            return rma_view(session, number)
+
+    def _booked_in_before_pickup(
+        self, session: Session, rma: Rma, actor: str, *, supervisor: bool
+    ) -> None:
+        """No carrier scan proved the pickup; only a person says the parcel is here. A
+        supervisor's word releases the refund (within the limits), anyone else's holds it
+        until a supervisor or the carrier's own scan confirms."""
+        if supervisor:
+            self.refunds.release(session, rma, actor, "parcel received")
+            self.refunds.audit_release(
+                session, rma, actor, "parcel booked in", "parcel booked in by an admin"
+            )
+            return
+        self.refunds.hold_by_hand(
+            session,
+            rma,
+            actor,
+            f"parcel booked in by {actor} before any carrier scan",
+            "parcel booked in before any carrier pickup scan",
+            cause="parcel booked in",
+        )
+
+    def inspect(self, actor: str, number: str, command: InspectParcel) -> RmaView:
+        """Decide what becomes of each received line; each decision is a ledger move."""
+        with UnitOfWork(self.ctx.session_factory) as uow:
+            session = uow.session
+            rma = load_rma(session, number, lock=True)
+            if rma.status is not RmaStatus.RECEIVED:
+                raise IllegalTransition(rma.number, rma.status.value, RmaStatus.INSPECTED.value)
+            who = ledger.Who(actor, self.ctx.clock)
+            by_sku = {line.sku.casefold(): line for line in rma.lines}
+            for index, decision in enumerate(command.lines):
+                line = by_sku.get(decision.sku.casefold())
+                if line is None or line.received_qty == 0:
+                    raise InvalidInput(
+                        f"lines.{index}.sku", f"{decision.sku} was not received on {rma.number}."
+                    )
+                self._dispose(
+                    session, who, rma, line, decision.disposition, decision.location, index
+                )
+            outcomes = "; ".join(
+                f"{line.sku}: {line.disposition.value}" for line in rma.lines if line.disposition
+            )
+            rma.move_to(RmaStatus.INSPECTED, actor, outcomes, self.ctx.clock.now())
+            if self.ctx.messages:
+                self.ctx.messages.to_customer(
+                    session,
+                    rma,
+                    "inspected",
+                    results=[
+                        {
+                            "sku": line.sku,
+                            "qty": line.received_qty,
+                            "outcome": word(rma.customer_language, line.disposition.value),
+                        }
+                        for line in rma.lines
+                        if line.disposition
+                    ],
+                )
+            uow.commit()
+            return rma_view(session, number)
+
+    def _dispose(
+        self,
+        session: Session,
+        who: ledger.Who,
+        rma: Rma,
+        line: RmaLine,
+        disposition: Disposition,
+        location: str | None,
+        index: int,
+    ) -> None:
+        source, qty = self.ctx.policy.returns_location, line.received_qty
+        if disposition is Disposition.RESTOCK:
+            if not location:
+                raise InvalidInput(
+                    f"lines.{index}.location", "Restocking needs the bin to put the part in."
+                )
+            ledger.transfer(
+                session,
+                who,
+                sku=line.sku,
+                qty=qty,
+                reference=rma.number,
+                from_location=source,
+                to_location=location,
+                reason="restocked after inspection",
+            )
+        elif disposition in (Disposition.QUARANTINE, Disposition.REFURBISH):
+            ledger.transfer(
+                session,
+                who,
+                sku=line.sku,
+                qty=qty,
+                reference=rma.number,
+                from_location=source,
+                to_location=location or self.ctx.policy.quarantine_location,
+                reason=f"{disposition.value} after inspection",
+            )
+        else:  # scrap, or back to the supplier under a claim
+            ledger.issue(
+                session,
+                who,
+                sku=line.sku,
+                qty=qty,
+                reference=rma.number,
+                location=source,
+                reason=f"{disposition.value.replace('_', ' ')}",
+            )
+        if disposition is Disposition.RETURN_TO_VENDOR:
+            part = session.get(Part, line.part_id)
+            rma.claims.append(
+                SupplierClaim(
+                    line_id=line.id,
+                    part_id=line.part_id,
+                    supplier_id=part.supplier_id if part else None,
+                    sku=line.sku,
+                    qty=qty,
+                    fault=rma.description,
+                    status="open",
+                    created_by=who.actor,
+                    created_at=self.ctx.clock.now(),
+                )
+            )
+            text = f"Supplier claim opened for {qty} x {line.sku}"
+            rma.note("supplier_claim", who.actor, text, self.ctx.clock.now())
+        line.disposition = disposition

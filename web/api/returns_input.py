@@ -1,0 +1,190 @@
+"""What the returns API takes in: each schema validates a request's shape at the edge and
+loads it as the command its use case takes (returns/commands.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import Schema, fields, post_load, validate
+
+from returns.commands import (
+    AuthoriseRma,
+    Customer,
+    InspectedLine,
+    InspectParcel,
+    OpenRma,
+    ReceivedLine,
+    ReceiveParcel,
+    RecordFollowup,
+    RetryRefund,
+    ReturnLine,
+    ShipReplacement,
+)
+from returns.status import Channel, Disposition, Priority, Reason, Resolution
+from web.api.fields import Quantity, Text
+from web.api.schemas import amount_in_range
+
+PRICE = {
+    "places": 4,
+    "as_string": True,
+    "allow_nan": False,
+    "validate": amount_in_range,
+    "metadata": {"type": "string", "format": "decimal", "example": "29.9900"},
+}
+
+
+class CustomerSchema(Schema):
+    name = Text(200, min_length=1, required=True)
+    email = fields.Email(required=True, validate=validate.Length(max=254))
+    phone = Text(50, load_default=None, allow_none=True)
+    vip = fields.Boolean(
+        load_default=False, metadata={"description": "VIP or key account: priority +1"}
+    )
+    language = fields.String(
+        load_default="en",
+        validate=validate.OneOf(["en", "zh", "zh-CN", "zh-Hans", "zh_Hans"]),
+        metadata={"description": "The customer's language for e-mails: en or zh-Hans"},
+    )
+
+    @post_load
+    def _command(self, data: dict[str, Any], **_: Any) -> Customer:
+        return Customer(**data)
+
+
+class IntakeLineSchema(Schema):
+    sku = Text(64, min_length=1, required=True)
+    qty = Quantity(required=True)
+    serial = Text(100, load_default=None, allow_none=True)
+    unit_price = fields.Decimal(required=True, **PRICE)
+    ordered_qty = Quantity(
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "Quantity on the order line, when known"},
+    )
+
+    @post_load
+    def _command(self, data: dict[str, Any], **_: Any) -> ReturnLine:
+        return ReturnLine(**data)
+
+
+class IntakeSchema(Schema):
+    customer = fields.Nested(CustomerSchema, required=True)
+    order_number = Text(100, load_default=None, allow_none=True)
+    payment_reference = Text(
+        100, load_default=None, allow_none=True, metadata={"example": "pi_3Nq..."}
+    )
+    purchase_date = fields.Date(load_default=None, allow_none=True)
+    channel = fields.Enum(Channel, by_value=True, required=True)
+    lines = fields.List(
+        fields.Nested(IntakeLineSchema), required=True, validate=validate.Length(min=1, max=100)
+    )
+    reason = fields.Enum(Reason, by_value=True, required=True)
+    description = Text(5000, load_default="")
+    resolution = fields.Enum(Resolution, by_value=True, required=True)
+    priority = fields.Enum(Priority, by_value=True, load_default=Priority.MEDIUM)
+    override_reason = Text(
+        1000,
+        load_default=None,
+        allow_none=True,
+        metadata={
+            "description": "Supervisor (admin) only: accept outside the return window or warranty"
+        },
+    )
+
+    @post_load
+    def _command(self, data: dict[str, Any], **_: Any) -> OpenRma:
+        return OpenRma(**{**data, "lines": tuple(data["lines"])})
+
+
+class AuthoriseSchema(Schema):
+    carrier = Text(
+        32,
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "With tracking_number: the customer ships with their own label"},
+    )
+    tracking_number = Text(64, load_default=None, allow_none=True)
+    reason = Text(1000, load_default="")
+
+    @post_load
+    def _command(self, data: dict[str, Any], **_: Any) -> AuthoriseRma:
+        return AuthoriseRma(**data)
+
+
+class ReceivedLineSchema(Schema):
+    sku = Text(64, min_length=1, required=True)
+    qty = Quantity(required=True)
+    condition = Text(200, load_default=None, allow_none=True)
+    serial = Text(100, load_default=None, allow_none=True)
+
+    @post_load
+    def _command(self, data: dict[str, Any], **_: Any) -> ReceivedLine:
+        return ReceivedLine(**data)
+
+
+class ReceiveSchema(Schema):
+    lines = fields.List(fields.Nested(ReceivedLineSchema), load_default=list)
+    empty = fields.Boolean(load_default=False, metadata={"description": "The parcel arrived empty"})
+    note = Text(1000, load_default="")
+
+    @post_load
+    def _command(self, data: dict[str, Any], **_: Any) -> ReceiveParcel:
+        return ReceiveParcel(**{**data, "lines": tuple(data["lines"])})
+
+
+class InspectedLineSchema(Schema):
+    sku = Text(64, min_length=1, required=True)
+    disposition = fields.Enum(Disposition, by_value=True, required=True)
+    location = Text(
+        64,
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "Bin to restock into (required for restock)"},
+    )
+
+    @post_load
+    def _command(self, data: dict[str, Any], **_: Any) -> InspectedLine:
+        return InspectedLine(**data)
+
+
+class InspectSchema(Schema):
+    lines = fields.List(
+        fields.Nested(InspectedLineSchema), required=True, validate=validate.Length(min=1)
+    )
+
+    @post_load
+    def _command(self, data: dict[str, Any], **_: Any) -> InspectParcel:
+        return InspectParcel(tuple(data["lines"]))
+
+
+class FollowUpSchema(Schema):
+    satisfaction = fields.Integer(strict=True, required=True, validate=validate.Range(min=1, max=5))
+    comment = Text(2000, load_default="")
+    confirmed_fixed = fields.Boolean(load_default=None, allow_none=True)
+
+    @post_load
+    def _command(self, data: dict[str, Any], **_: Any) -> RecordFollowup:
+        return RecordFollowup(**data)
+
+
+class ShipSchema(Schema):
+    carrier = Text(32, min_length=1, required=True)
+    tracking_number = Text(64, min_length=1, required=True)
+
+    @post_load
+    def _command(self, data: dict[str, Any], **_: Any) -> ShipReplacement:
+        return ShipReplacement(**data)
+
+
+class RetryRefundSchema(Schema):
+    reason = Text(1000, min_length=1, required=True)
+    payment_reference = Text(
+        100,
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "A corrected payment to refund (after the provider refused)"},
+    )
+
+    @post_load
+    def _command(self, data: dict[str, Any], **_: Any) -> RetryRefund:
+        return RetryRefund(**data)
