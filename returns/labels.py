@@ -28,11 +28,10 @@ def send_return_instructions(
     """The authorisation e-mail: what to send, where, by when (and the label, if any)."""
     if ctx.messages is None:
         return
-    names = dict(
-        session.execute(
-            select(Part.id, Part.name).where(Part.id.in_([line.part_id for line in rma.lines]))
-        ).tuples()
+    rows = session.execute(
+        select(Part.id, Part.name).where(Part.id.in_([line.part_id for line in rma.lines]))
     )
+    names: dict[int, str] = {part_id: name for part_id, name in rows}
     ctx.messages.to_customer(
         session,
         rma,

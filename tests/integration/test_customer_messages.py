@@ -12,7 +12,6 @@ from typing import Any
 
 import httpx
 import pytest
-from returns.services import ReturnsService
 from sqlalchemy import select
 
 from carriers.services import CarrierService
@@ -24,11 +23,12 @@ from inventory.status import LocationKind
 from returns.messages import Messages, MessageTemplates
 from returns.models import Notification, OutgoingEmail
 from returns.policy import ReturnPolicy
-from returns.refunds import StripeRefunds
+from returns.refund_provider import StripeRefunds
 from returns.rma import Rma
 from returns.status import Channel, Disposition, Reason, Resolution, RmaStatus
 from returns.status_links import StatusLinks, StatusLinkService
 from tests.conftest import RETURN_ADDRESS
+from tests.support import desk as builders
 from tests.support.sandbox_webhooks import sandbox_adapter, sandbox_payload, signed_request
 
 TODAY = date(2026, 11, 23)
@@ -52,7 +52,7 @@ def build_desk(
         SmtpSettings(host="127.0.0.1", port=smtp_port, sender="Returns <returns@shop.example>")
     )
     messages = Messages(clock, mailer, links, carriers.get_label)
-    returns = ReturnsService(
+    returns = builders.wire_returns(
         session_factory,
         clock,
         ReturnPolicy(),
@@ -61,7 +61,6 @@ def build_desk(
         return_address=RETURN_ADDRESS if address is None else address,
         messages=messages,
     )
-    carriers.listeners.append(returns.on_shipment_change)
     worker = OutboxWorker(session_factory, clock, returns.outbox_handlers())
     status = StatusLinkService(session_factory, clock, links, 30, messages)
     return {"returns": returns, "carriers": carriers, "worker": worker, "links": status}
@@ -105,7 +104,7 @@ def open_rma(desk: dict[str, Any], **fields: Any) -> str:
         "lines": [{"sku": "ABC-1", "qty": 2, "unit_price": Decimal("24.99"), "serial": "SN-77"}],
         **fields,
     }
-    return desk["returns"].create("desk@shop.example", **values).rma.number
+    return builders.open_rma(desk["returns"], "desk@shop.example", **values).rma.number
 
 
 def drain(desk: dict[str, Any], clock: Any, rounds: int = 3) -> None:
@@ -139,8 +138,8 @@ def test_the_authorisation_tells_the_customer_what_where_how_and_by_when(
     desk, clock, smtp_sink, session_factory
 ) -> None:
     number = open_rma(desk)
-    desk["returns"].authorise(
-        "desk@shop.example", number, carrier="sandbox", tracking_number="OWN-1001"
+    builders.authorise(
+        desk["returns"], "desk@shop.example", number, carrier="sandbox", tracking_number="OWN-1001"
     )
     drain(desk, clock)
 
@@ -176,7 +175,7 @@ def test_the_authorisation_tells_the_customer_what_where_how_and_by_when(
 
 def test_a_prepaid_label_bought_for_the_return_is_attached_as_a_pdf(desk, clock, smtp_sink) -> None:
     number = open_rma(desk)
-    desk["returns"].authorise("desk@shop.example", number)
+    builders.authorise(desk["returns"], "desk@shop.example", number)
     assert sent(smtp_sink, number) == []  # nothing until the label exists
     drain(desk, clock)
 
@@ -190,7 +189,9 @@ def test_a_prepaid_label_bought_for_the_return_is_attached_as_a_pdf(desk, clock,
 
 def test_a_customer_who_writes_chinese_gets_chinese_messages(desk, clock, smtp_sink) -> None:
     number = open_rma(desk, customer={**CUSTOMER, "language": "zh-CN"})
-    desk["returns"].authorise("desk@shop.example", number, carrier="sandbox", tracking_number="Z1")
+    builders.authorise(
+        desk["returns"], "desk@shop.example", number, carrier="sandbox", tracking_number="Z1"
+    )
     drain(desk, clock)
 
     [message] = sent(smtp_sink, number)
@@ -210,19 +211,25 @@ def test_an_unknown_language_is_refused_at_intake(desk) -> None:
 
 def test_every_step_of_a_return_sends_its_message_once(desk, clock, smtp_sink) -> None:
     number = open_rma(desk)
-    desk["returns"].authorise("desk@shop.example", number, carrier="sandbox", tracking_number="T-1")
+    builders.authorise(
+        desk["returns"], "desk@shop.example", number, carrier="sandbox", tracking_number="T-1"
+    )
     pickup(desk, clock, "T-1")
     pickup(desk, clock, "T-1")  # the carrier repeats itself
     drain(desk, clock)
-    desk["returns"].receive(
-        "warehouse@shop.example", number, lines=[{"sku": "ABC-1", "qty": 2, "serial": "SN-77"}]
+    builders.receive(
+        desk["returns"],
+        "warehouse@shop.example",
+        number,
+        lines=[{"sku": "ABC-1", "qty": 2, "serial": "SN-77"}],
     )
-    desk["returns"].inspect(
+    builders.inspect(
+        desk["returns"],
         "warehouse@shop.example",
         number,
         lines=[{"sku": "ABC-1", "disposition": Disposition.SCRAP}],
     )
-    desk["returns"].close("desk@shop.example", number)
+    desk["returns"].closing.close("desk@shop.example", number)
     drain(desk, clock)
 
     subjects = [str(m["Subject"]) for m in sent(smtp_sink, number)]
@@ -248,12 +255,13 @@ def test_every_step_of_a_return_sends_its_message_once(desk, clock, smtp_sink) -
 def test_a_shipped_replacement_gives_the_carrier_and_a_tracking_link(
     desk, clock, smtp_sink
 ) -> None:
-    desk["returns"].tracking_urls["sandbox"] = "https://track.example/?n={number}"
+    desk["returns"].ctx.addresses.tracking_urls["sandbox"] = "https://track.example/?n={number}"
     number = open_rma(desk, resolution=Resolution.REPLACEMENT, payment_reference=None)
-    view = desk["returns"].authorise(
-        "desk@shop.example", number, carrier="sandbox", tracking_number="T-2"
+    view = builders.authorise(
+        desk["returns"], "desk@shop.example", number, carrier="sandbox", tracking_number="T-2"
     )
-    desk["returns"].ship_replacement(
+    builders.ship(
+        desk["returns"],
         "warehouse@shop.example",
         view.rma.replacements[0].id,
         carrier="sandbox",
@@ -285,7 +293,7 @@ def test_an_incomplete_return_address_blocks_authorisation(
         )
         number = open_rma(desk)
         with pytest.raises(Conflict) as refused:
-            desk["returns"].authorise("desk@shop.example", number)
+            builders.authorise(desk["returns"], "desk@shop.example", number)
         assert refused.value.code == "return_address_incomplete"
         assert "missing: postcode" in refused.value.message
         assert desk["returns"].get(number).rma.status is RmaStatus.REQUESTED
@@ -298,7 +306,9 @@ def test_a_mail_server_outage_is_retried_and_the_message_sent_once(
 ) -> None:
     smtp_sink.fail_next = 1  # "451 try again later"
     number = open_rma(desk)
-    desk["returns"].authorise("desk@shop.example", number, carrier="sandbox", tracking_number="T-3")
+    builders.authorise(
+        desk["returns"], "desk@shop.example", number, carrier="sandbox", tracking_number="T-3"
+    )
     desk["worker"].drain()
     with session_factory() as session:
         assert session.scalars(select(OutgoingEmail.status)).one() == "queued"
@@ -315,7 +325,9 @@ def test_a_refused_recipient_bounces_and_the_desk_is_told(
 ) -> None:
     smtp_sink.refuse.add("mia@example.com")
     number = open_rma(desk)
-    desk["returns"].authorise("desk@shop.example", number, carrier="sandbox", tracking_number="T-4")
+    builders.authorise(
+        desk["returns"], "desk@shop.example", number, carrier="sandbox", tracking_number="T-4"
+    )
     drain(desk, clock)
 
     with session_factory() as session:
@@ -331,10 +343,12 @@ def test_a_bounce_reported_later_is_matched_by_message_id(
     desk, clock, smtp_sink, session_factory
 ) -> None:
     number = open_rma(desk)
-    desk["returns"].authorise("desk@shop.example", number, carrier="sandbox", tracking_number="T-5")
+    builders.authorise(
+        desk["returns"], "desk@shop.example", number, carrier="sandbox", tracking_number="T-5"
+    )
     drain(desk, clock)
     [message] = sent(smtp_sink, number)
-    messages = desk["returns"].messages
+    messages = desk["returns"].ctx.messages
     with session_factory() as session, session.begin():
         messages.record_bounce(session, message["Message-ID"], "552 mailbox full")
     with session_factory() as session:
@@ -348,12 +362,14 @@ def test_a_customer_is_reminded_once_before_the_authorisation_expires(
     desk, clock, smtp_sink
 ) -> None:
     number = open_rma(desk)
-    desk["returns"].authorise("desk@shop.example", number, carrier="sandbox", tracking_number="T-6")
+    builders.authorise(
+        desk["returns"], "desk@shop.example", number, carrier="sandbox", tracking_number="T-6"
+    )
     clock.advance(timedelta(days=10))  # expires on day 14; reminders start 3 days before
-    assert desk["returns"].remind_expiring() == 0
+    assert desk["returns"].authorisation.remind_expiring() == 0
     clock.advance(timedelta(days=1, minutes=1))
-    assert desk["returns"].remind_expiring() == 1
-    assert desk["returns"].remind_expiring() == 0  # once
+    assert desk["returns"].authorisation.remind_expiring() == 1
+    assert desk["returns"].authorisation.remind_expiring() == 0  # once
     drain(desk, clock)
 
     [reminder] = [m for m in sent(smtp_sink, number) if "Reminder" in str(m["Subject"])]
@@ -363,10 +379,12 @@ def test_a_customer_is_reminded_once_before_the_authorisation_expires(
 
 def test_a_parcel_on_its_way_gets_no_reminder(desk, clock) -> None:
     number = open_rma(desk)
-    desk["returns"].authorise("desk@shop.example", number, carrier="sandbox", tracking_number="T-7")
+    builders.authorise(
+        desk["returns"], "desk@shop.example", number, carrier="sandbox", tracking_number="T-7"
+    )
     pickup(desk, clock, "T-7")
     clock.advance(timedelta(days=12))
-    assert desk["returns"].remind_expiring() == 0
+    assert desk["returns"].authorisation.remind_expiring() == 0
 
 
 def test_an_admins_edited_template_is_used_and_a_broken_one_refused(
@@ -383,7 +401,9 @@ def test_an_admins_edited_template_is_used_and_a_broken_one_refused(
         templates.save("admin@x", "authorised", "en", {**source, "text": "{{ nope }"})
     assert broken.value.field == "template"
     number = open_rma(desk)
-    desk["returns"].authorise("desk@shop.example", number, carrier="sandbox", tracking_number="T-8")
+    builders.authorise(
+        desk["returns"], "desk@shop.example", number, carrier="sandbox", tracking_number="T-8"
+    )
     drain(desk, clock)
     [message] = sent(smtp_sink, number)
     assert message["Subject"] == f"RMA {number} approved"
@@ -409,7 +429,7 @@ def test_nothing_is_queued_without_a_mail_server(
         carriers = CarrierService(
             session_factory, clock, {"sandbox": sandbox_adapter(carrier_sandbox)}
         )
-        returns = ReturnsService(
+        returns = builders.wire_returns(
             session_factory,
             clock,
             ReturnPolicy(),
@@ -418,7 +438,7 @@ def test_nothing_is_queued_without_a_mail_server(
             return_address=RETURN_ADDRESS,
         )
         number = open_rma({"returns": returns})
-        returns.authorise("desk@x", number, carrier="sandbox", tracking_number="T-9")
+        builders.authorise(returns, "desk@x", number, carrier="sandbox", tracking_number="T-9")
     with session_factory() as session:
         assert session.scalars(select(OutgoingEmail)).all() == []
     assert datetime(2026, 11, 23, tzinfo=UTC) <= clock.now()

@@ -44,7 +44,7 @@ def desk(
             session_factory,
             clock,
             levels,
-            desk["returns"].messages,
+            desk["returns"].ctx.messages,
             lambda session, role: STAFF[role],
             lambda number: f"https://returns.example.com/returns/{number}",
         )
@@ -117,7 +117,9 @@ def test_an_agent_acting_in_time_stops_the_clock(desk, clock, session_factory) -
     clock.set(MONDAY_9)
     number = open_rma(desk, priority=Priority.URGENT)
     clock.advance(timedelta(minutes=20))
-    desk["returns"].reply("desk@shop.example", number, "We are on it: a replacement is ready.")
+    desk["returns"].closing.reply(
+        "desk@shop.example", number, "We are on it: a replacement is ready."
+    )
     assert rma_row(session_factory, number).first_response_at == MONDAY_9 + timedelta(minutes=20)
     clock.advance(timedelta(hours=2))
     assert desk["monitor"].check() == 0
@@ -128,7 +130,7 @@ def test_an_automatic_step_is_not_an_agents_response(desk, clock, session_factor
     clock.set(MONDAY_9)
     number = open_rma(desk, priority=Priority.URGENT)
     # A carrier scan or a system note is not an answer to the customer.
-    desk["returns"].remind_expiring()
+    desk["returns"].authorisation.remind_expiring()
     assert rma_row(session_factory, number).first_response_at is None
 
 

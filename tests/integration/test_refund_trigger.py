@@ -13,7 +13,6 @@ from typing import Any
 
 import httpx
 import pytest
-from returns.services import ReturnsService
 from sqlalchemy import select
 
 from carriers.events import CarrierEvent, WebhookRejected
@@ -26,12 +25,14 @@ from core.db import UnitOfWork
 from core.errors import Conflict, InvalidInput
 from core.outbox import OutboxMessage, OutboxWorker
 from inventory.status import LocationKind
+from returns.context import load_rma
 from returns.models import Notification
 from returns.policy import ReturnPolicy
-from returns.refunds import StripeRefunds
+from returns.refund_provider import StripeRefunds
 from returns.status import Channel, Reason, RefundStatus, Resolution, RmaStatus
 from returns.stripe_webhooks import StripeRefundWebhooks, signature_header
 from tests.conftest import RETURN_ADDRESS
+from tests.support import desk as builders
 from tests.support.sandbox_webhooks import sandbox_adapter, sandbox_payload, signed_request
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "stripe" / "refund_updated.json"
@@ -55,7 +56,7 @@ def flow(
             session_factory, clock, {"sandbox": sandbox_adapter(carrier_sandbox)}
         )
         carriers.adapters["sandbox"].http = http
-        returns = ReturnsService(
+        returns = builders.wire_returns(
             session_factory,
             clock,
             ReturnPolicy(auto_refund_limit_minor=20_000, customer_refund_limit_minor=90_000),
@@ -63,12 +64,13 @@ def flow(
             StripeRefunds(refunds_sandbox[0], "sk_test_returns", http),
             return_address=RETURN_ADDRESS,
         )
-        carriers.listeners.append(returns.on_shipment_change)
         yield {
             "returns": returns,
             "carriers": carriers,
             "worker": OutboxWorker(session_factory, clock, returns.outbox_handlers()),
-            "webhooks": StripeRefundWebhooks(session_factory, clock, returns, WHSEC),
+            "webhooks": StripeRefundWebhooks(
+                session_factory, clock, returns.refund_outcomes, WHSEC
+            ),
             "sandbox": refunds_sandbox[1],
             "session_factory": session_factory,
         }
@@ -76,7 +78,8 @@ def flow(
 
 def authorised(flow: dict[str, Any], tracking: str, price: str = "24.99") -> str:
     returns = flow["returns"]
-    number = returns.create(
+    number = builders.open_rma(
+        returns,
         DESK,
         customer={"name": "Mia Chen", "email": f"mia-{tracking.lower()}@example.com"},
         channel=Channel.EMAIL,
@@ -85,7 +88,7 @@ def authorised(flow: dict[str, Any], tracking: str, price: str = "24.99") -> str
         payment_reference="pi_3OrderPaid",
         lines=[{"sku": "ABC-1", "qty": 1, "unit_price": Decimal(price)}],
     ).rma.number
-    returns.authorise(DESK, number, carrier="sandbox", tracking_number=tracking)
+    builders.authorise(returns, DESK, number, carrier="sandbox", tracking_number=tracking)
     return number
 
 
@@ -183,9 +186,11 @@ def test_a_supervisor_releases_a_hand_held_refund_with_a_reason_and_the_audit_lo
     number = authorised(flow, "SBX-H5")
     by_hand(flow, DESK, "SBX-H5", "picked_up", admin=False)
     with pytest.raises(Conflict) as refused:
-        flow["returns"].release_refund(DESK, number, "trust me", supervisor=False)
+        flow["returns"].refunds.release_by_supervisor(DESK, number, "trust me", supervisor=False)
     assert refused.value.code == "supervisor_required"
-    flow["returns"].release_refund(ADMIN, number, "Courier note checked", supervisor=True)
+    flow["returns"].refunds.release_by_supervisor(
+        ADMIN, number, "Courier note checked", supervisor=True
+    )
     flow["worker"].drain()
     assert flow["returns"].get(number).rma.refund_status is RefundStatus.RELEASED
     [entry] = audit(flow, "refund.released_by_hand")
@@ -339,7 +344,7 @@ def test_a_pending_refund_that_fails_goes_back_to_the_desk_and_is_sent_again_und
 ) -> None:
     flow["sandbox"].answer_pending = True
     number = authorised(flow, "SBX-S2")
-    flow["returns"].release_refund(ADMIN, number, "scan lost", supervisor=True)
+    flow["returns"].refunds.release_by_supervisor(ADMIN, number, "scan lost", supervisor=True)
     flow["worker"].drain()
     refund_id = flow["returns"].get(number).rma.refund_reference
     failed = stripe_event(
@@ -362,7 +367,9 @@ def test_a_pending_refund_that_fails_goes_back_to_the_desk_and_is_sent_again_und
     # The existing retry flow: a supervisor sends it again; the refused refund's key is not
     # replayed (that would only fetch the failed refund), a new request goes out.
     flow["sandbox"].answer_pending = False
-    flow["returns"].retry_refund(ADMIN, number, "customer updated their card", supervisor=True)
+    builders.retry_refund(
+        flow["returns"], ADMIN, number, "customer updated their card", supervisor=True
+    )
     flow["worker"].drain()
     rma = flow["returns"].get(number).rma
     assert rma.refund_status is RefundStatus.RELEASED
@@ -375,13 +382,13 @@ def test_a_webhook_that_comes_before_the_refund_is_recorded_waits_and_then_appli
 ) -> None:
     flow["sandbox"].answer_pending = True
     number = authorised(flow, "SBX-S3")
-    flow["returns"].release_refund(ADMIN, number, "scan lost", supervisor=True)
+    flow["returns"].refunds.release_by_supervisor(ADMIN, number, "scan lost", supervisor=True)
     # The provider's next refund id is known to the sandbox only; read it after the fact and
     # deliver its "succeeded" event before the outbox records the refund.
     flow["worker"].drain()
     refund_id = flow["returns"].get(number).rma.refund_reference
     with UnitOfWork(flow["session_factory"]) as uow:  # as if the outbox had not recorded it
-        rma = flow["returns"]._rma(uow.session, number, lock=True)
+        rma = load_rma(uow.session, number, lock=True)
         rma.refund_reference, rma.refund_status = None, RefundStatus.PENDING
         uow.commit()
     deliver(flow, clock, stripe_event(refund_id, "succeeded", "evt_early", 1))
@@ -390,7 +397,8 @@ def test_a_webhook_that_comes_before_the_refund_is_recorded_waits_and_then_appli
         message = uow.session.scalars(
             select(OutboxMessage).where(OutboxMessage.key == f"refund:{number}")
         ).one()
-        flow["returns"]._refund_succeeded(uow.session, message)
+        succeeded = flow["returns"].refund_outcomes.handler().succeeded
+        succeeded(uow.session, message)
         uow.commit()
     assert flow["returns"].get(number).rma.refund_status is RefundStatus.RELEASED
 
@@ -422,7 +430,7 @@ def test_without_a_refund_provider_refunds_are_held_never_sent_to_a_sandbox(
     assert StripeRefunds.from_settings({}) is None
     assert StripeRefunds.from_settings({"REFUNDS_API_BASE": "https://api.stripe.com"}) is None
     returns = flow["returns"]
-    returns.refunds = None
+    returns.ctx.refund_provider = None
     number = authorised(flow, "SBX-N1")
     body = sandbox_payload("SBX-N1", "picked_up", clock.now())
     flow["carriers"].receive_webhook("sandbox", signed_request(body, clock.now()))
@@ -432,7 +440,7 @@ def test_without_a_refund_provider_refunds_are_held_never_sent_to_a_sandbox(
         "no refund provider configured",
     )
     with pytest.raises(Conflict) as refused:
-        returns.release_refund(ADMIN, number, "pay it anyway", supervisor=True)
+        returns.refunds.release_by_supervisor(ADMIN, number, "pay it anyway", supervisor=True)
     assert refused.value.code == "no_refund_provider"
     flow["worker"].drain()
     assert refunds_made == [] and refund_messages(flow) == []

@@ -10,7 +10,6 @@ from typing import Any
 
 import httpx
 import pytest
-from returns.services import REFUND_TOPIC, ReturnsService
 from sqlalchemy import select
 
 from carriers.services import CarrierService
@@ -22,7 +21,8 @@ from inventory.status import LocationKind
 from returns.errors import IllegalTransition
 from returns.models import Notification
 from returns.policy import ReturnPolicy
-from returns.refunds import StripeRefunds
+from returns.refund_provider import StripeRefunds
+from returns.refunds import REFUND_TOPIC
 from returns.status import (
     Channel,
     Disposition,
@@ -34,6 +34,7 @@ from returns.status import (
     RmaStatus,
 )
 from tests.conftest import RETURN_ADDRESS
+from tests.support import desk as builders
 from tests.support.sandbox_webhooks import sandbox_adapter, sandbox_payload, signed_request
 
 CUSTOMER = {
@@ -63,7 +64,7 @@ def desk(
         )
         carriers.adapters["sandbox"].http = http
         policy = ReturnPolicy(auto_refund_limit_minor=20_000, customer_refund_limit_minor=30_000)
-        returns = ReturnsService(
+        returns = builders.wire_returns(
             session_factory,
             clock,
             policy,
@@ -71,7 +72,6 @@ def desk(
             StripeRefunds(refunds_sandbox[0], "sk_test_returns", http),
             return_address=RETURN_ADDRESS,
         )
-        carriers.listeners.append(returns.on_shipment_change)
         worker = OutboxWorker(session_factory, clock, returns.outbox_handlers())
         yield {"returns": returns, "carriers": carriers, "worker": worker, "inventory": stocked}
 
@@ -93,8 +93,12 @@ def open_rma(
         "description": "Fan rattles",
     }
     lines = lines or [{"sku": "ABC-1", "qty": 2, "unit_price": Decimal("24.99")}]
-    return desk["returns"].create(
-        "desk@x.example", resolution=resolution, lines=lines, **{**defaults, **fields}
+    return builders.open_rma(
+        desk["returns"],
+        "desk@x.example",
+        resolution=resolution,
+        lines=lines,
+        **{**defaults, **fields},
     )
 
 
@@ -165,22 +169,19 @@ def test_intake_refuses_what_policy_does_not_allow_naming_the_field(
 
 
 def test_a_supervisor_can_accept_a_return_outside_the_window_with_a_reason(desk) -> None:
-    rma = (
-        desk["returns"]
-        .create(
-            "boss@x.example",
-            supervisor=True,
-            override_reason="Long-standing key account",
-            customer=CUSTOMER,
-            channel=Channel.PHONE,
-            reason=Reason.DEFECTIVE,
-            resolution=Resolution.REFUND,
-            payment_reference="pi_1",
-            purchase_date=TODAY - timedelta(days=900),
-            lines=[{"sku": "ABC-1", "qty": 1, "unit_price": Decimal("10")}],
-        )
-        .rma
-    )
+    rma = builders.open_rma(
+        desk["returns"],
+        "boss@x.example",
+        supervisor=True,
+        override_reason="Long-standing key account",
+        customer=CUSTOMER,
+        channel=Channel.PHONE,
+        reason=Reason.DEFECTIVE,
+        resolution=Resolution.REFUND,
+        payment_reference="pi_1",
+        purchase_date=TODAY - timedelta(days=900),
+        lines=[{"sku": "ABC-1", "qty": 1, "unit_price": Decimal("10")}],
+    ).rma
     assert (rma.policy_override_reason, rma.policy_override_by) == (
         "Long-standing key account",
         "boss@x.example",
@@ -193,8 +194,8 @@ def test_a_supervisor_can_accept_a_return_outside_the_window_with_a_reason(desk)
 
 def test_authorising_an_exchange_reserves_and_queues_the_replacement_at_once(desk) -> None:
     number = open_rma(desk, resolution=Resolution.REPLACEMENT).rma.number
-    view = desk["returns"].authorise(
-        "desk@x.example", number, carrier="sandbox", tracking_number="SBX900"
+    view = builders.authorise(
+        desk["returns"], "desk@x.example", number, carrier="sandbox", tracking_number="SBX900"
     )
     rma = view.rma
     assert rma.status is RmaStatus.AWAITING_PICKUP
@@ -220,11 +221,9 @@ def test_a_replacement_without_stock_is_backordered_and_shown(desk) -> None:
         payment_reference=None,
         lines=[{"sku": "PSU-65", "qty": 1, "unit_price": Decimal("40")}],
     ).rma.number
-    rma = (
-        desk["returns"]
-        .authorise("desk@x.example", number, carrier="sandbox", tracking_number="SBX901")
-        .rma
-    )
+    rma = builders.authorise(
+        desk["returns"], "desk@x.example", number, carrier="sandbox", tracking_number="SBX901"
+    ).rma
     assert rma.replacements[0].status is ReplacementStatus.BACKORDERED
     assert rma.refund_status is RefundStatus.NONE  # free warranty replacement
     [note] = [t for t in rma.transitions if t.kind == "replacement"]
@@ -233,20 +232,26 @@ def test_a_replacement_without_stock_is_backordered_and_shown(desk) -> None:
 
 def test_the_warehouse_ships_the_replacement_from_its_reservation(desk) -> None:
     number = open_rma(desk, resolution=Resolution.REPLACEMENT).rma.number
-    rma = (
-        desk["returns"]
-        .authorise("desk@x.example", number, carrier="sandbox", tracking_number="SBX902")
-        .rma
-    )
-    view = desk["returns"].ship_replacement(
-        "ann@x.example", rma.replacements[0].id, carrier="sandbox", tracking_number="SBXOUT1"
+    rma = builders.authorise(
+        desk["returns"], "desk@x.example", number, carrier="sandbox", tracking_number="SBX902"
+    ).rma
+    view = builders.ship(
+        desk["returns"],
+        "ann@x.example",
+        rma.replacements[0].id,
+        carrier="sandbox",
+        tracking_number="SBXOUT1",
     )
     assert view.rma.replacements[0].status is ReplacementStatus.SHIPPED
     assert level(desk["inventory"], "ABC-1", "MAIN/A-01-01") == (8, 0)
     assert {s.tracking_number for s in view.shipments} == {"SBX902", "SBXOUT1"}
     with pytest.raises(Conflict):
-        desk["returns"].ship_replacement(
-            "ann@x.example", rma.replacements[0].id, carrier="sandbox", tracking_number="SBXOUT2"
+        builders.ship(
+            desk["returns"],
+            "ann@x.example",
+            rma.replacements[0].id,
+            carrier="sandbox",
+            tracking_number="SBXOUT2",
         )
 
 
@@ -259,7 +264,9 @@ def test_the_refund_is_released_on_pickup_exactly_once_whatever_the_carrier_send
     refunds_made,
 ) -> None:
     number = open_rma(desk).rma.number
-    desk["returns"].authorise("desk@x.example", number, carrier="sandbox", tracking_number="SBX910")
+    builders.authorise(
+        desk["returns"], "desk@x.example", number, carrier="sandbox", tracking_number="SBX910"
+    )
     pickup(desk, clock, "SBX910", minutes_ago=5)
     pickup(desk, clock, "SBX910", minutes_ago=5)  # duplicate
     pickup(desk, clock, "SBX910", "in_transit", minutes_ago=1)
@@ -280,7 +287,9 @@ def test_in_worker_mode_the_refund_waits_for_the_applier_and_is_queued_once(
     desk, clock, session_factory, refunds_made
 ) -> None:
     number = open_rma(desk).rma.number
-    desk["returns"].authorise("desk@x.example", number, carrier="sandbox", tracking_number="SBX915")
+    builders.authorise(
+        desk["returns"], "desk@x.example", number, carrier="sandbox", tracking_number="SBX915"
+    )
     desk["carriers"].apply_on_receipt = False  # CARRIER_EVENTS_APPLY = "worker"
 
     def refunds_queued() -> list[str]:
@@ -314,7 +323,9 @@ def test_a_crash_between_the_provider_call_and_the_commit_neither_loses_nor_doub
     refunds_made,
 ) -> None:
     number = open_rma(desk).rma.number
-    desk["returns"].authorise("desk@x.example", number, carrier="sandbox", tracking_number="SBX911")
+    builders.authorise(
+        desk["returns"], "desk@x.example", number, carrier="sandbox", tracking_number="SBX911"
+    )
     pickup(desk, clock, "SBX911")
     worker = desk["worker"]
     [(message_id, topic, key, payload)] = worker._claim(10)  # a worker claims the message ...
@@ -337,7 +348,9 @@ def test_a_provider_outage_is_retried_with_backoff_until_it_works(
     desk, clock, refunds_sandbox, refunds_made
 ) -> None:
     number = open_rma(desk).rma.number
-    desk["returns"].authorise("desk@x.example", number, carrier="sandbox", tracking_number="SBX912")
+    builders.authorise(
+        desk["returns"], "desk@x.example", number, carrier="sandbox", tracking_number="SBX912"
+    )
     pickup(desk, clock, "SBX912")
     refunds_sandbox[1].fail_next = 2
     assert desk["worker"].drain() == 1
@@ -353,7 +366,9 @@ def test_a_provider_outage_is_retried_with_backoff_until_it_works(
 
 def test_a_refund_the_provider_refuses_fails_visibly(desk, clock, refunds_made) -> None:
     number = open_rma(desk, payment_reference="ch_not_a_payment_intent").rma.number
-    desk["returns"].authorise("desk@x.example", number, carrier="sandbox", tracking_number="SBX913")
+    builders.authorise(
+        desk["returns"], "desk@x.example", number, carrier="sandbox", tracking_number="SBX913"
+    )
     pickup(desk, clock, "SBX913")
     desk["worker"].drain()
     rma = desk["returns"].get(number).rma
@@ -366,8 +381,12 @@ def test_two_workers_draining_at_once_refund_once(desk, clock, refunds_made) -> 
     numbers = []
     for index in range(6):
         number = open_rma(desk, customer={**CUSTOMER, "email": f"c{index}@example.com"}).rma.number
-        desk["returns"].authorise(
-            "desk@x.example", number, carrier="sandbox", tracking_number=f"SBX92{index}"
+        builders.authorise(
+            desk["returns"],
+            "desk@x.example",
+            number,
+            carrier="sandbox",
+            tracking_number=f"SBX92{index}",
         )
         pickup(desk, clock, f"SBX92{index}")
         numbers.append(number)
@@ -391,7 +410,9 @@ def test_a_refund_above_the_automatic_limit_waits_for_a_supervisor(
     number = open_rma(
         desk, lines=[{"sku": "ABC-1", "qty": 5, "unit_price": Decimal("99")}]
     ).rma.number
-    desk["returns"].authorise("desk@x.example", number, carrier="sandbox", tracking_number="SBX930")
+    builders.authorise(
+        desk["returns"], "desk@x.example", number, carrier="sandbox", tracking_number="SBX930"
+    )
     pickup(desk, clock, "SBX930")
     rma = desk["returns"].get(number).rma
     assert (rma.status, rma.refund_status) == (RmaStatus.PICKED_UP, RefundStatus.HELD)
@@ -399,8 +420,12 @@ def test_a_refund_above_the_automatic_limit_waits_for_a_supervisor(
     desk["worker"].drain()
     assert refunds_made == []
     with pytest.raises(Conflict):
-        desk["returns"].release_refund("desk@x.example", number, "please", supervisor=False)
-    desk["returns"].release_refund("boss@x.example", number, "Checked the order", supervisor=True)
+        desk["returns"].refunds.release_by_supervisor(
+            "desk@x.example", number, "please", supervisor=False
+        )
+    desk["returns"].refunds.release_by_supervisor(
+        "boss@x.example", number, "Checked the order", supervisor=True
+    )
     desk["worker"].drain()
     assert desk["returns"].get(number).rma.refund_status is RefundStatus.RELEASED
     assert len(refunds_made) == 1
@@ -410,8 +435,10 @@ def test_a_supervisor_releases_a_refund_whose_pickup_scan_never_came(
     desk, clock, refunds_made
 ) -> None:
     number = open_rma(desk).rma.number
-    desk["returns"].authorise("desk@x.example", number, carrier="sandbox", tracking_number="SBX931")
-    desk["returns"].release_refund(
+    builders.authorise(
+        desk["returns"], "desk@x.example", number, carrier="sandbox", tracking_number="SBX931"
+    )
+    desk["returns"].refunds.release_by_supervisor(
         "boss@x.example", number, "Courier confirmed by phone", supervisor=True
     )
     desk["worker"].drain()
@@ -423,7 +450,9 @@ def test_a_supervisor_releases_a_refund_whose_pickup_scan_never_came(
 
 def test_a_refunded_parcel_returned_to_sender_is_flagged_for_recovery(desk, clock) -> None:
     number = open_rma(desk).rma.number
-    desk["returns"].authorise("desk@x.example", number, carrier="sandbox", tracking_number="SBX932")
+    builders.authorise(
+        desk["returns"], "desk@x.example", number, carrier="sandbox", tracking_number="SBX932"
+    )
     pickup(desk, clock, "SBX932", minutes_ago=10)
     pickup(desk, clock, "SBX932", "returned")
     assert "returned to sender" in desk["returns"].get(number).rma.needs_recovery
@@ -434,7 +463,7 @@ def test_a_refunded_parcel_returned_to_sender_is_flagged_for_recovery(desk, cloc
 
 def test_without_a_tracking_number_a_prepaid_label_is_bought_through_the_outbox(desk) -> None:
     number = open_rma(desk).rma.number
-    rma = desk["returns"].authorise("desk@x.example", number).rma
+    rma = builders.authorise(desk["returns"], "desk@x.example", number).rma
     assert rma.status is RmaStatus.AUTHORISED
     desk["worker"].drain()
     view = desk["returns"].get(number)
@@ -447,10 +476,13 @@ def test_the_returned_part_is_received_inspected_restocked_and_the_rma_closed(de
     number = open_rma(
         desk, lines=[{"sku": "ABC-1", "qty": 2, "unit_price": Decimal("24.99"), "serial": "SN-1"}]
     ).rma.number
-    desk["returns"].authorise("desk@x.example", number, carrier="sandbox", tracking_number="SBX940")
+    builders.authorise(
+        desk["returns"], "desk@x.example", number, carrier="sandbox", tracking_number="SBX940"
+    )
     pickup(desk, clock, "SBX940")
     desk["worker"].drain()
-    view = desk["returns"].receive(
+    view = builders.receive(
+        desk["returns"],
         "ann@x.example",
         number,
         lines=[{"sku": "abc-1", "qty": 2, "condition": "scuffed", "serial": "SN-1"}],
@@ -458,7 +490,8 @@ def test_the_returned_part_is_received_inspected_restocked_and_the_rma_closed(de
     assert view.rma.status is RmaStatus.RECEIVED
     assert (view.rma.lines[0].received_qty, view.rma.lines[0].serial_matches) == (2, True)
     assert level(desk["inventory"], "ABC-1", "MAIN/RETURNS") == (2, 0)
-    view = desk["returns"].inspect(
+    view = builders.inspect(
+        desk["returns"],
         "ann@x.example",
         number,
         lines=[{"sku": "ABC-1", "disposition": Disposition.RESTOCK, "location": "MAIN/A-01-02"}],
@@ -466,16 +499,17 @@ def test_the_returned_part_is_received_inspected_restocked_and_the_rma_closed(de
     assert view.rma.status is RmaStatus.INSPECTED
     assert level(desk["inventory"], "ABC-1", "MAIN/A-01-02") == (2, 0)
     assert level(desk["inventory"], "ABC-1", "MAIN/RETURNS") == (0, 0)
-    closed = desk["returns"].close("desk@x.example", number).rma
+    closed = desk["returns"].closing.close("desk@x.example", number).rma
     assert closed.status is RmaStatus.CLOSED
     assert closed.followup_due_at == clock.now() + timedelta(days=3)
-    followed = (
-        desk["returns"]
-        .record_followup(
-            "desk@x.example", number, satisfaction=5, comment="Quick", confirmed_fixed=True
-        )
-        .rma
-    )
+    followed = builders.record_followup(
+        desk["returns"],
+        "desk@x.example",
+        number,
+        satisfaction=5,
+        comment="Quick",
+        confirmed_fixed=True,
+    ).rma
     assert (followed.satisfaction, followed.followup_due_at) == (5, None)
     assert desk["inventory"].verify_levels() == []
     moves = desk["inventory"].list_moves("ABC-1")
@@ -484,10 +518,12 @@ def test_the_returned_part_is_received_inspected_restocked_and_the_rma_closed(de
 
 def test_a_refunded_parcel_that_arrives_empty_is_disputed(desk, clock) -> None:
     number = open_rma(desk).rma.number
-    desk["returns"].authorise("desk@x.example", number, carrier="sandbox", tracking_number="SBX941")
+    builders.authorise(
+        desk["returns"], "desk@x.example", number, carrier="sandbox", tracking_number="SBX941"
+    )
     pickup(desk, clock, "SBX941")
     desk["worker"].drain()
-    rma = desk["returns"].receive("ann@x.example", number, lines=[], empty=True).rma
+    rma = builders.receive(desk["returns"], "ann@x.example", number, lines=[], empty=True).rma
     assert rma.status is RmaStatus.DISPUTED
 
 
@@ -499,11 +535,17 @@ def test_a_scrapped_part_leaves_stock_and_quarantine_keeps_it_on_hand(desk, cloc
             {"sku": "PSU-65", "qty": 1, "unit_price": Decimal("5")},
         ],
     ).rma.number
-    desk["returns"].authorise("desk@x.example", number, carrier="sandbox", tracking_number="SBX942")
-    desk["returns"].receive(
-        "ann@x.example", number, lines=[{"sku": "ABC-1", "qty": 1}, {"sku": "PSU-65", "qty": 1}]
+    builders.authorise(
+        desk["returns"], "desk@x.example", number, carrier="sandbox", tracking_number="SBX942"
     )
-    desk["returns"].inspect(
+    builders.receive(
+        desk["returns"],
+        "ann@x.example",
+        number,
+        lines=[{"sku": "ABC-1", "qty": 1}, {"sku": "PSU-65", "qty": 1}],
+    )
+    builders.inspect(
+        desk["returns"],
         "ann@x.example",
         number,
         lines=[
@@ -519,18 +561,20 @@ def test_a_scrapped_part_leaves_stock_and_quarantine_keeps_it_on_hand(desk, cloc
 def test_illegal_moves_are_refused_with_the_current_state(desk) -> None:
     number = open_rma(desk).rma.number
     with pytest.raises(IllegalTransition) as refused:
-        desk["returns"].close("desk@x.example", number)
+        desk["returns"].closing.close("desk@x.example", number)
     assert refused.value.details["status"] == "requested"
-    desk["returns"].reject("desk@x.example", number, "Not bought from us")
+    desk["returns"].authorisation.reject("desk@x.example", number, "Not bought from us")
     with pytest.raises(IllegalTransition):
-        desk["returns"].authorise("desk@x.example", number)
+        builders.authorise(desk["returns"], "desk@x.example", number)
 
 
 def test_an_authorisation_without_pickup_expires_and_frees_its_replacement(desk, clock) -> None:
     number = open_rma(desk, resolution=Resolution.REPLACEMENT).rma.number
-    desk["returns"].authorise("desk@x.example", number, carrier="sandbox", tracking_number="SBX950")
+    builders.authorise(
+        desk["returns"], "desk@x.example", number, carrier="sandbox", tracking_number="SBX950"
+    )
     clock.advance(timedelta(days=15))
-    assert desk["returns"].expire_overdue() == 1
+    assert desk["returns"].authorisation.expire_overdue() == 1
     rma = desk["returns"].get(number).rma
     assert (rma.status, rma.replacements[0].status) == (
         RmaStatus.EXPIRED,
@@ -543,22 +587,26 @@ def test_an_expired_advance_replacement_that_already_shipped_is_flagged_to_chase
     desk, clock
 ) -> None:
     number = open_rma(desk, resolution=Resolution.REPLACEMENT).rma.number
-    rma = (
-        desk["returns"]
-        .authorise("desk@x.example", number, carrier="sandbox", tracking_number="SBX951")
-        .rma
-    )
-    desk["returns"].ship_replacement(
-        "ann@x.example", rma.replacements[0].id, carrier="sandbox", tracking_number="SBXOUT9"
+    rma = builders.authorise(
+        desk["returns"], "desk@x.example", number, carrier="sandbox", tracking_number="SBX951"
+    ).rma
+    builders.ship(
+        desk["returns"],
+        "ann@x.example",
+        rma.replacements[0].id,
+        carrier="sandbox",
+        tracking_number="SBXOUT9",
     )
     clock.advance(timedelta(days=15))
-    desk["returns"].expire_overdue()
+    desk["returns"].authorisation.expire_overdue()
     assert "chase" in desk["returns"].get(number).rma.needs_chase
 
 
 def test_the_refund_message_is_keyed_per_rma(desk, clock, session_factory) -> None:
     number = open_rma(desk).rma.number
-    desk["returns"].authorise("desk@x.example", number, carrier="sandbox", tracking_number="SBX960")
+    builders.authorise(
+        desk["returns"], "desk@x.example", number, carrier="sandbox", tracking_number="SBX960"
+    )
     pickup(desk, clock, "SBX960")
     with session_factory() as session:
         keys = session.scalars(
@@ -572,8 +620,12 @@ def test_a_parcel_booked_in_by_staff_before_any_pickup_scan_holds_its_refund(
 ) -> None:
     # The attack: a warehouse account books in "a parcel" for an RMA no carrier ever saw.
     number = open_rma(desk).rma.number
-    desk["returns"].authorise("desk@x.example", number, carrier="sandbox", tracking_number="SBX970")
-    rma = desk["returns"].receive("ann@x.example", number, lines=[{"sku": "ABC-1", "qty": 2}]).rma
+    builders.authorise(
+        desk["returns"], "desk@x.example", number, carrier="sandbox", tracking_number="SBX970"
+    )
+    rma = builders.receive(
+        desk["returns"], "ann@x.example", number, lines=[{"sku": "ABC-1", "qty": 2}]
+    ).rma
     assert rma.refund_status is RefundStatus.HELD
     assert rma.refund_held_by == "ann@x.example"
     assert "booked in by ann@x.example" in rma.refund_hold_reason
@@ -592,12 +644,16 @@ def test_a_parcel_a_supervisor_books_in_without_a_pickup_scan_releases_its_refun
     desk, refunds_made
 ) -> None:
     number = open_rma(desk).rma.number
-    desk["returns"].authorise("desk@x.example", number, carrier="sandbox", tracking_number="SBX971")
-    rma = (
-        desk["returns"]
-        .receive("boss@x.example", number, lines=[{"sku": "ABC-1", "qty": 2}], supervisor=True)
-        .rma
+    builders.authorise(
+        desk["returns"], "desk@x.example", number, carrier="sandbox", tracking_number="SBX971"
     )
+    rma = builders.receive(
+        desk["returns"],
+        "boss@x.example",
+        number,
+        lines=[{"sku": "ABC-1", "qty": 2}],
+        supervisor=True,
+    ).rma
     assert rma.refund_status is RefundStatus.PENDING
     assert rma.refund_released_by == "boss@x.example"
     desk["worker"].drain()
@@ -605,9 +661,9 @@ def test_a_parcel_a_supervisor_books_in_without_a_pickup_scan_releases_its_refun
 
 
 def test_a_label_the_carrier_cannot_sell_fails_at_once_and_visibly(desk, session_factory) -> None:
-    desk["returns"].default_return_carrier = "pigeon-post"
+    desk["returns"].ctx.default_return_carrier = "pigeon-post"
     number = open_rma(desk).rma.number
-    desk["returns"].authorise("desk@x.example", number)
+    builders.authorise(desk["returns"], "desk@x.example", number)
     desk["worker"].drain()
     with session_factory() as session:
         message = session.scalars(
@@ -628,12 +684,14 @@ def test_a_refund_released_by_hand_whose_parcel_never_moves_is_flagged_at_expiry
     desk, clock
 ) -> None:
     number = open_rma(desk).rma.number
-    desk["returns"].authorise("desk@x.example", number, carrier="sandbox", tracking_number="SBX971")
-    desk["returns"].release_refund(
+    builders.authorise(
+        desk["returns"], "desk@x.example", number, carrier="sandbox", tracking_number="SBX971"
+    )
+    desk["returns"].refunds.release_by_supervisor(
         "boss@x.example", number, "Customer is a key account", supervisor=True
     )
     clock.advance(timedelta(days=15))
-    desk["returns"].expire_overdue()
+    desk["returns"].authorisation.expire_overdue()
     rma = desk["returns"].get(number).rma
     assert rma.status is RmaStatus.EXPIRED
     assert "never reached the carrier" in rma.needs_recovery
@@ -642,15 +700,19 @@ def test_a_refund_released_by_hand_whose_parcel_never_moves_is_flagged_at_expiry
 def test_a_flagged_customer_is_neither_authorised_nor_refunded_automatically(
     desk, clock, refunds_made
 ) -> None:
-    desk["returns"].policy = ReturnPolicy(
+    desk["returns"].ctx.policy = ReturnPolicy(
         auto_authorise_limit_minor=100_000, flagged_customers=frozenset({"mia@example.com"})
     )
     flagged = open_rma(desk).rma
     assert flagged.status is RmaStatus.REQUESTED  # left for a person to decide
     other = open_rma(desk, customer={**CUSTOMER, "email": "li@example.com"}).rma
     assert other.status is RmaStatus.AUTHORISED  # in policy and under the limit: authorised at once
-    desk["returns"].authorise(
-        "desk@x.example", flagged.number, carrier="sandbox", tracking_number="SBX980"
+    builders.authorise(
+        desk["returns"],
+        "desk@x.example",
+        flagged.number,
+        carrier="sandbox",
+        tracking_number="SBX980",
     )
     pickup(desk, clock, "SBX980")
     rma = desk["returns"].get(flagged.number).rma
@@ -662,7 +724,9 @@ def test_a_flagged_customer_is_neither_authorised_nor_refunded_automatically(
 
 def test_a_carrier_exception_after_the_refund_is_flagged_for_the_desk(desk, clock) -> None:
     number = open_rma(desk).rma.number
-    desk["returns"].authorise("desk@x.example", number, carrier="sandbox", tracking_number="SBX981")
+    builders.authorise(
+        desk["returns"], "desk@x.example", number, carrier="sandbox", tracking_number="SBX981"
+    )
     pickup(desk, clock, "SBX981", minutes_ago=30)
     body = sandbox_payload(
         "SBX981", "exception", clock.now(), description="Parcel lost in the depot"
@@ -695,7 +759,9 @@ def test_reorder_suggestions_count_returns_on_the_way_and_backordered_replacemen
     number = open_rma(
         desk, lines=[{"sku": "ABC-1", "qty": 4, "unit_price": Decimal("5")}]
     ).rma.number
-    desk["returns"].authorise("desk@x.example", number, carrier="sandbox", tracking_number="SBX990")
+    builders.authorise(
+        desk["returns"], "desk@x.example", number, carrier="sandbox", tracking_number="SBX990"
+    )
     pickup(desk, clock, "SBX990")
     after = suggestion("ABC-1")
     assert (after.position, after.expected_returns) == (12, 2)
@@ -709,7 +775,9 @@ def test_reorder_suggestions_count_returns_on_the_way_and_backordered_replacemen
         lines=[{"sku": "PSU-65", "qty": 3, "unit_price": Decimal("40")}],
     ).rma.number
     plain = suggestion("PSU-65")
-    desk["returns"].authorise("desk@x.example", owed, carrier="sandbox", tracking_number="SBX991")
+    builders.authorise(
+        desk["returns"], "desk@x.example", owed, carrier="sandbox", tracking_number="SBX991"
+    )
     short = suggestion("PSU-65")
     assert short.position == plain.position - 3
     assert short.qty == plain.qty + 3  # the order grows by what is owed
@@ -720,17 +788,16 @@ def test_reorder_suggestions_count_returns_on_the_way_and_backordered_replacemen
 
 def test_a_part_returned_to_its_vendor_opens_a_supplier_claim(desk) -> None:
     number = open_rma(desk, description="Bearing seized after a week").rma.number
-    desk["returns"].authorise("desk@x.example", number, carrier="sandbox", tracking_number="SBX995")
-    desk["returns"].receive("ann@x.example", number, lines=[{"sku": "ABC-1", "qty": 2}])
-    rma = (
-        desk["returns"]
-        .inspect(
-            "ann@x.example",
-            number,
-            lines=[{"sku": "ABC-1", "disposition": Disposition.RETURN_TO_VENDOR}],
-        )
-        .rma
+    builders.authorise(
+        desk["returns"], "desk@x.example", number, carrier="sandbox", tracking_number="SBX995"
     )
+    builders.receive(desk["returns"], "ann@x.example", number, lines=[{"sku": "ABC-1", "qty": 2}])
+    rma = builders.inspect(
+        desk["returns"],
+        "ann@x.example",
+        number,
+        lines=[{"sku": "ABC-1", "disposition": Disposition.RETURN_TO_VENDOR}],
+    ).rma
     [claim] = rma.claims
     assert (claim.sku, claim.qty, claim.fault, claim.status) == (
         "ABC-1",
@@ -747,15 +814,18 @@ def test_a_supervisor_sends_a_refused_refund_again_to_the_corrected_payment(
     desk, clock, refunds_made
 ) -> None:
     number = open_rma(desk, payment_reference="ch_not_a_payment_intent").rma.number
-    desk["returns"].authorise("desk@x.example", number, carrier="sandbox", tracking_number="SBX931")
+    builders.authorise(
+        desk["returns"], "desk@x.example", number, carrier="sandbox", tracking_number="SBX931"
+    )
     pickup(desk, clock, "SBX931")
     desk["worker"].drain()
     assert desk["returns"].get(number).rma.refund_status is RefundStatus.FAILED
     with pytest.raises(Conflict) as refused:
-        desk["returns"].retry_refund("desk@x.example", number, "try", supervisor=False)
+        builders.retry_refund(desk["returns"], "desk@x.example", number, "try", supervisor=False)
     assert refused.value.code == "supervisor_required"
 
-    view = desk["returns"].retry_refund(
+    view = builders.retry_refund(
+        desk["returns"],
         "boss@x.example",
         number,
         "customer gave the right payment",
@@ -768,7 +838,7 @@ def test_a_supervisor_sends_a_refused_refund_again_to_the_corrected_payment(
     assert rma.refund_status is RefundStatus.RELEASED
     assert [(r["payment_intent"], r["amount"]) for r in refunds_made] == [("pi_3Corrected", 4998)]
     with pytest.raises(Conflict) as again:
-        desk["returns"].retry_refund("boss@x.example", number, "twice?", supervisor=True)
+        builders.retry_refund(desk["returns"], "boss@x.example", number, "twice?", supervisor=True)
     assert again.value.code == "refund_not_failed"
 
 
@@ -776,7 +846,9 @@ def test_a_refund_that_gave_up_on_outages_is_retried_under_its_own_key(
     desk, clock, refunds_made, refunds_sandbox, session_factory
 ) -> None:
     number = open_rma(desk).rma.number
-    desk["returns"].authorise("desk@x.example", number, carrier="sandbox", tracking_number="SBX932")
+    builders.authorise(
+        desk["returns"], "desk@x.example", number, carrier="sandbox", tracking_number="SBX932"
+    )
     pickup(desk, clock, "SBX932")
     refunds_sandbox[1].fail_next = 1000  # the provider is down for good
     for _ in range(MAX_ATTEMPTS):
@@ -785,12 +857,19 @@ def test_a_refund_that_gave_up_on_outages_is_retried_under_its_own_key(
     assert desk["returns"].get(number).rma.refund_status is RefundStatus.FAILED
     # A new payment cannot be tried while the old request may have reached the provider.
     with pytest.raises(Conflict) as unknown:
-        desk["returns"].retry_refund(
-            "boss@x.example", number, "x", supervisor=True, payment_reference="pi_other"
+        builders.retry_refund(
+            desk["returns"],
+            "boss@x.example",
+            number,
+            "x",
+            supervisor=True,
+            payment_reference="pi_other",
         )
     assert unknown.value.code == "refund_outcome_unknown"
     refunds_sandbox[1].fail_next = 0
-    desk["returns"].retry_refund("boss@x.example", number, "provider is back", supervisor=True)
+    builders.retry_refund(
+        desk["returns"], "boss@x.example", number, "provider is back", supervisor=True
+    )
     desk["worker"].drain()
     assert desk["returns"].get(number).rma.refund_status is RefundStatus.RELEASED
     assert len(refunds_made) == 1

@@ -23,6 +23,7 @@ import httpx
 
 from carriers.adapters.sandbox import SIGNATURE_HEADER, sign
 from tests.conftest import RETURN_ADDRESS
+from tests.support import desk as builders
 from tests.support.databases import scratch_database as scratch_database  # bench/run.py uses it
 from tests.support.processes import free_port, spareflow_command, stop
 
@@ -252,7 +253,8 @@ def authorised_returns(
     returns = app.extensions["spareflow"].returns
     made = []
     for n in range(count):
-        view = returns.create(
+        view = builders.open_rma(
+            returns,
             "seed",
             customer={"name": f"Customer {prefix}{n}", "email": f"{prefix.lower()}{n}@example.com"},
             channel=Channel.WEB,
@@ -262,7 +264,8 @@ def authorised_returns(
             payment_reference=f"pi_{prefix.lower()}_{n}",
         )
         tracking = f"{prefix}{n:05d}" if with_tracking else None
-        returns.authorise(
+        builders.authorise(
+            returns,
             "seed",
             view.rma.number,
             carrier="sandbox" if tracking else None,

@@ -40,6 +40,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from tests.support import desk as builders
 from tests.web.test_api_roles import EXPECTED_ROLES
 from web.api.links import LINKS, RMA_OPERATIONS
 from web.auth.models import Role
@@ -107,7 +108,8 @@ def seed(app: Any) -> None:
     inventory.reserve("fuzz", sku="FAN-80", qty=1, reference="hold")
     numbers = []
     for index, resolution in enumerate([Resolution.REFUND, Resolution.REPLACEMENT] * 2):
-        view = services.returns.create(
+        view = builders.open_rma(
+            services.returns,
             "desk@test.example",
             customer={"name": f"Customer {index}", "email": f"c{index}@example.com"},
             channel=Channel.PHONE,
@@ -119,9 +121,13 @@ def seed(app: Any) -> None:
         numbers.append(view.rma.number)
     # The newest first in lists: an authorised refund with its parcel, and a replacement
     # waiting in the pick queue.
-    services.returns.authorise("desk@test.example", numbers[1])
-    services.returns.authorise(
-        "desk@test.example", numbers[3], carrier="sandbox", tracking_number="SBXFUZZ1"
+    builders.authorise(services.returns, "desk@test.example", numbers[1])
+    builders.authorise(
+        services.returns,
+        "desk@test.example",
+        numbers[3],
+        carrier="sandbox",
+        tracking_number="SBXFUZZ1",
     )
     with UnitOfWork(services.session_factory) as uow:
         supplier = uow.session.query(Supplier).filter_by(code="ACME").one()

@@ -20,6 +20,7 @@ import pytest
 
 from demo.sandboxes.refunds import create_refunds_sandbox
 from returns.status import Channel, Reason, Resolution
+from tests.support import desk as builders
 from tests.support.sandbox_servers import serving
 from tests.web.test_page_roles import EXPECTED_PAGE_ROLES
 from tests.web.test_pages import PASSWORD, sign_in
@@ -56,7 +57,8 @@ def rma(app: Any, client: Any, clock: Any) -> dict[str, str]:
     services.inventory.create_location(code="MAIN/A-01-01")
     services.inventory.create_part(sku="FAN-80", name="Cooling fan 80mm")
     services.auth.create_user("buyer@redaction.example", Role.BUYER, PASSWORD)
-    number = services.returns.create(
+    number = builders.open_rma(
+        services.returns,
         "desk@redaction.example",
         customer={"name": NAME, "email": EMAIL, "phone": PHONE},
         channel=Channel.PHONE,
@@ -67,11 +69,13 @@ def rma(app: Any, client: Any, clock: Any) -> dict[str, str]:
         description=f"Fan rattles. Call me on {PHONE} or write to {EMAIL}; paid with {PAYMENT}.",
         lines=[{"sku": "FAN-80", "qty": 1, "unit_price": Decimal("24.99")}],
     ).rma.number
-    services.returns.authorise("desk@redaction.example", number, carrier="sandbox",
+    builders.authorise(services.returns, "desk@redaction.example", number, carrier="sandbox",
                                tracking_number=TRACKING)  # fmt: skip
     clock.advance(timedelta(hours=1))
     carrier_scan(client, clock, TRACKING, "picked_up")  # releases the refund (a re_ id)
-    services.returns.reply("desk@redaction.example", number, f"Dear {NAME}, noted: {PHONE}.")
+    services.returns.closing.reply(
+        "desk@redaction.example", number, f"Dear {NAME}, noted: {PHONE}."
+    )
     services.outbox.drain()  # e-mails sent: "E-mail ... sent to mia.chen@..." on the timeline
     view = services.returns.get(number)
     assert view.rma.refund_reference and view.rma.emails

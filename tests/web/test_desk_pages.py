@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from returns.status import Channel, Reason, Resolution
+from tests.support import desk as builders
 from tests.web.test_pages import PASSWORD, csrf_token, sign_in
 from web.auth.models import Role
 
@@ -223,7 +224,8 @@ def test_a_backordered_replacement_shows_on_the_desk_queue(desk_app: Any) -> Non
 def test_a_supervisor_sends_a_failed_refund_again_from_the_rma_page(desk_app: Any) -> None:
     services = desk_app.extensions["spareflow"]
     services.inventory.create_location(code="MAIN/RETURNS")
-    view = services.returns.create(
+    view = builders.open_rma(
+        services.returns,
         "desk@desk.example",
         customer={"name": "Mia Chen", "email": "mia@example.com"},
         channel=Channel.PHONE,
@@ -233,8 +235,12 @@ def test_a_supervisor_sends_a_failed_refund_again_from_the_rma_page(desk_app: An
         lines=[{"sku": "FAN-80", "qty": 1, "unit_price": Decimal("24.99")}],
     )
     number = view.rma.number
-    services.returns.authorise("desk@desk.example", number, carrier="sandbox", tracking_number="T9")
-    services.returns.release_refund("admin@desk.example", number, "scan lost", supervisor=True)
+    builders.authorise(
+        services.returns, "desk@desk.example", number, carrier="sandbox", tracking_number="T9"
+    )
+    services.returns.refunds.release_by_supervisor(
+        "admin@desk.example", number, "scan lost", supervisor=True
+    )
     services.outbox.drain()  # no refund provider is listening in this app: it fails for good
     for _ in range(12):
         services.clock.advance(timedelta(hours=2))

@@ -29,7 +29,7 @@ def test_the_sandbox_carrier_cannot_be_named_or_reached(
 ) -> None:
     spareflow = app.extensions["spareflow"]
     assert "sandbox" not in spareflow.carriers.adapters
-    assert spareflow.returns.default_return_carrier == ""
+    assert spareflow.returns.ctx.default_return_carrier == ""
     registered = client.post(
         "/api/v1/shipments",
         headers=role_headers[Role.SERVICE_DESK],
@@ -90,7 +90,7 @@ def test_the_demo_turns_the_sandbox_on_and_says_it_is_the_demo(
         app = create_app({"DATABASE_URL": database_url, "SECRET_KEY": "k"})
     assert "sandbox" in app.extensions["spareflow"].carriers.adapters
     app.extensions["spareflow"].engine.dispose()
-    assert app.extensions["spareflow"].returns.default_return_carrier == "sandbox"
+    assert app.extensions["spareflow"].returns.ctx.default_return_carrier == "sandbox"
     assert app.extensions["spareflow"].settings.box.derived  # marked as the demo's own key
     messages = [r.getMessage() for r in caplog.records]
     assert any("LOCAL SANDBOX" in text for text in messages)

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from tests.support import desk as builders
 from tests.support.route_declarations import declared, routes, undeclared, undeclared_message
 from tests.web.test_pages import PASSWORD, csrf_token, sign_in
 from web.auth.models import Role
@@ -256,7 +257,8 @@ def test_a_status_link_shows_its_own_rma_and_a_forged_one_nothing(app: Any) -> N
     services = app.extensions["spareflow"]
     services.inventory.create_part(sku="OWN-2", name="Owned part")
     numbers = [
-        services.returns.create(
+        builders.open_rma(
+            services.returns,
             "desk@test.example",
             customer={"name": name, "email": f"{name.lower()}@example.com"},
             channel=Channel.PHONE,

@@ -26,6 +26,7 @@ from inventory.status import MoveKind
 from purchasing.orders import DraftLine, create_draft
 from returns.status import Channel, Reason, Resolution
 from tests.conftest import RETURN_ADDRESS
+from tests.support import desk as builders
 from tests.support.sandbox_webhooks import SECRET as SANDBOX_SECRET
 from tests.web.test_pages import PASSWORD, sign_in
 from web.auth.models import Role
@@ -164,7 +165,8 @@ def build_data_set(app: Any, clock: FrozenClock) -> None:
             lines = [DraftLine(part=p, qty=5, unit_cost=Decimal("1.25")) for p in chosen]
             create_draft(session, who, supplier, lines, source="budgets")
     for n in range(RMAS):
-        view = services.returns.create(
+        view = builders.open_rma(
+            services.returns,
             "desk@test.example",
             customer={"name": f"Customer {n}", "email": f"c{n}@example.com"},
             channel=Channel.PHONE,
@@ -175,8 +177,12 @@ def build_data_set(app: Any, clock: FrozenClock) -> None:
                 {"sku": f"P-{n + 2:04d}", "qty": 1, "unit_price": Decimal("5")},
             ],
         )
-        services.returns.authorise(
-            "desk@test.example", view.rma.number, carrier="sandbox", tracking_number=f"SBXB{n}"
+        builders.authorise(
+            services.returns,
+            "desk@test.example",
+            view.rma.number,
+            carrier="sandbox",
+            tracking_number=f"SBXB{n}",
         )
     for minutes, status in enumerate(
         [TrackingStatus.PICKED_UP, TrackingStatus.IN_TRANSIT, TrackingStatus.IN_TRANSIT] * 5

@@ -416,7 +416,7 @@ def test_a_start_without_a_refund_provider_warns_loudly_and_holds_refunds(
     try:
         assert any("NO REFUND PROVIDER CONFIGURED" in r.getMessage() for r in caplog.records)
         services = app.extensions["spareflow"]
-        assert services.returns.refunds is None
+        assert services.returns.ctx.refund_provider is None
         services.auth.create_user("boss@test.example", Role.ADMIN, "correct horse battery")
         _, secret = services.auth.create_token("boss@test.example", "t")
         headers = {"Authorization": f"Bearer {secret}"}

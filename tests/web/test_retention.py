@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 from flask.cli import ScriptInfo
-from returns.services import REFUND_TOPIC
 from sqlalchemy import select
 
 from carriers.models import (
@@ -23,6 +22,7 @@ from core.audit import AuditEntry
 from core.outbox import OutboxMessage, OutboxStatus
 from core.retention import PRUNED_PAYLOAD
 from returns.messages import EMAIL_TOPIC
+from returns.refunds import REFUND_TOPIC
 from web.cli import main
 from web.scheduler import JOBS, build_scheduler
 

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from returns.status import Channel, Reason, Resolution
+from tests.support import desk as builders
 from tests.web.test_page_roles import EXPECTED_PAGE_ROLES, concrete
 from tests.web.test_pages import PASSWORD, csrf_token, sign_in
 from web.auth.models import Role
@@ -86,7 +87,8 @@ def shop(app: Any) -> Any:
 
 
 def open_return(services: Any) -> str:
-    return services.returns.create(
+    return builders.open_rma(
+        services.returns,
         "desk@headers.example",
         customer={"name": "Mia Chen", "email": "mia@example.com"},
         channel=Channel.WEB,

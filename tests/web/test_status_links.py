@@ -17,6 +17,7 @@ from sqlalchemy import select
 from core.audit import AuditEntry
 from returns.models import StatusLink
 from returns.status_links import token_hash
+from tests.support import desk as builders
 from tests.web.test_pages import PASSWORD, csrf_token, sign_in
 from tests.web.test_status_page import STAFF, open_return
 from web.auth.models import Role
@@ -91,7 +92,7 @@ def test_the_desk_sends_a_new_link_and_the_old_ones_stop_at_once(
     app: Any, shop: Any, smtp_sink: Any
 ) -> None:
     number = open_return(shop)
-    shop.returns.authorise(STAFF, number, carrier="sandbox", tracking_number="SBX-L1")
+    builders.authorise(shop.returns, STAFF, number, carrier="sandbox", tracking_number="SBX-L1")
     shop.outbox.drain()
     [old_link] = links_in_mail(smtp_sink, number)  # the authorisation e-mail's own link
     customer = app.test_client()
@@ -165,7 +166,7 @@ def test_every_link_ends_with_the_grace_period_and_cannot_be_renewed_then(
 ) -> None:
     number = open_return(shop)
     link = path_of(shop.status_links.issue(number))
-    shop.returns.cancel(STAFF, number, "customer changed their mind")
+    shop.returns.authorisation.cancel(STAFF, number, "customer changed their mind")
     clock.advance(timedelta(days=9))
     assert client.get(link).status_code == 200
     clock.advance(timedelta(days=1, seconds=1))

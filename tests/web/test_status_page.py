@@ -12,6 +12,7 @@ import pytest
 
 from demo.sandboxes.refunds import create_refunds_sandbox
 from returns.status import Channel, Disposition, Reason, Resolution
+from tests.support import desk as builders
 from tests.support.sandbox_servers import serving
 from tests.support.sandbox_webhooks import sandbox_payload, signed_request
 from tests.web.test_pages import csrf_token
@@ -49,7 +50,8 @@ def shop(app: Any) -> Any:
 
 
 def open_return(services: Any, resolution: Resolution = Resolution.REFUND, **fields: Any) -> str:
-    view = services.returns.create(
+    view = builders.open_rma(
+        services.returns,
         STAFF,
         customer={"name": "Mia Chen", "email": "mia@example.com"},
         channel=Channel.WEB,
@@ -80,7 +82,7 @@ def test_the_page_follows_the_return_through_each_state(client, shop, clock) -> 
     page = client.get(url).get_data(as_text=True)
     assert f"Return {number}" in page and 'class="current">Request received' in page
 
-    shop.returns.authorise(STAFF, number, carrier="sandbox", tracking_number="SBX-1")
+    builders.authorise(shop.returns, STAFF, number, carrier="sandbox", tracking_number="SBX-1")
     page = client.get(url).get_data(as_text=True)
     assert 'class="current">Return authorised' in page and "SBX-1" in page
     assert "released as soon as the carrier collects your parcel" in page
@@ -95,15 +97,16 @@ def test_the_page_follows_the_return_through_each_state(client, shop, clock) -> 
     assert "24.99 USD" in page
     assert "picked up" in page  # the carrier's scan
 
-    shop.returns.receive(STAFF, number, lines=[{"sku": "FAN-80", "qty": 1}])
+    builders.receive(shop.returns, STAFF, number, lines=[{"sku": "FAN-80", "qty": 1}])
     assert 'class="current">Parcel at our warehouse' in client.get(url).get_data(as_text=True)
-    shop.returns.inspect(
+    builders.inspect(
+        shop.returns,
         STAFF,
         number,
         lines=[{"sku": "FAN-80", "disposition": Disposition.RESTOCK, "location": "MAIN/A-01-01"}],
     )
     assert 'class="current">Parts inspected' in client.get(url).get_data(as_text=True)
-    shop.returns.close(STAFF, number)
+    shop.returns.closing.close(STAFF, number)
     page = client.get(url).get_data(as_text=True)
     assert 'class="current">Complete' in page and 'id="feedback"' in page
     # Nothing internal: no staff, no notes, no other customer's data.
@@ -113,9 +116,9 @@ def test_the_page_follows_the_return_through_each_state(client, shop, clock) -> 
 
 def test_the_customer_answers_the_follow_up_on_the_page(client, shop) -> None:
     number = open_return(shop)
-    shop.returns.authorise(STAFF, number, carrier="sandbox", tracking_number="SBX-2")
-    shop.returns.receive(STAFF, number, lines=[{"sku": "FAN-80", "qty": 1}])
-    shop.returns.close(STAFF, number)
+    builders.authorise(shop.returns, STAFF, number, carrier="sandbox", tracking_number="SBX-2")
+    builders.receive(shop.returns, STAFF, number, lines=[{"sku": "FAN-80", "qty": 1}])
+    shop.returns.closing.close(STAFF, number)
     url = link(shop, number)
     token = csrf_token(client.get(url).get_data(as_text=True))
     refused = client.post(f"{url}/feedback", data={"csrf_token": token})
@@ -135,11 +138,13 @@ def test_the_customer_answers_the_follow_up_on_the_page(client, shop) -> None:
 
 
 def test_a_replacement_shows_its_carrier_and_tracking_link(client, shop) -> None:
-    shop.returns.tracking_urls["sandbox"] = "https://track.example/?n={number}"
+    shop.returns.ctx.addresses.tracking_urls["sandbox"] = "https://track.example/?n={number}"
     number = open_return(shop, Resolution.REPLACEMENT)
-    view = shop.returns.authorise(STAFF, number, carrier="sandbox", tracking_number="SBX-3")
-    shop.returns.ship_replacement(
-        STAFF, view.rma.replacements[0].id, carrier="sandbox", tracking_number="OUT-9"
+    view = builders.authorise(
+        shop.returns, STAFF, number, carrier="sandbox", tracking_number="SBX-3"
+    )
+    builders.ship(
+        shop.returns, STAFF, view.rma.replacements[0].id, carrier="sandbox", tracking_number="OUT-9"
     )
     page = client.get(link(shop, number)).get_data(as_text=True)
     assert "shipped with sandbox" in page
@@ -148,7 +153,7 @@ def test_a_replacement_shows_its_carrier_and_tracking_link(client, shop) -> None
 
 def test_the_printable_return_sheet_has_the_full_address_and_the_qr_code(client, shop) -> None:
     number = open_return(shop)
-    shop.returns.authorise(STAFF, number, carrier="sandbox", tracking_number="SBX-4")
+    builders.authorise(shop.returns, STAFF, number, carrier="sandbox", tracking_number="SBX-4")
     sheet = client.get(link(shop, number) + "/sheet").get_data(as_text=True)
     assert f"Return {number}" in sheet and "<svg" in sheet
     for value in ("Returns dept", "1 Dock Road", "Leeds", "LS1 1AA", "GB"):
@@ -172,7 +177,7 @@ def test_a_tampered_unknown_old_style_or_expired_link_is_a_plain_404(client, sho
     assert client.get("/status/RMA-20990101-0001").status_code == 404
     assert client.get(f"/status/{number}").status_code == 404
 
-    shop.returns.cancel(STAFF, number, "customer changed their mind")
+    shop.returns.authorisation.cancel(STAFF, number, "customer changed their mind")
     assert client.get(url).status_code == 200  # still there during the grace period
     assert "This return was cancelled" in client.get(url).get_data(as_text=True)
     clock.advance(timedelta(days=10, seconds=1))
@@ -183,7 +188,7 @@ def test_a_tampered_unknown_old_style_or_expired_link_is_a_plain_404(client, sho
 
 def test_the_authorisation_email_links_to_the_page(client, shop, clock, smtp_sink) -> None:
     number = open_return(shop)
-    shop.returns.authorise(STAFF, number, carrier="sandbox", tracking_number="SBX-5")
+    builders.authorise(shop.returns, STAFF, number, carrier="sandbox", tracking_number="SBX-5")
     shop.outbox.drain()
     [message] = smtp_sink.messages
     text = message.get_body(preferencelist=("plain",)).get_content()
@@ -201,7 +206,8 @@ def test_the_page_is_rate_limited(app, client, shop) -> None:
 
 
 def test_the_page_speaks_the_customers_language(client, shop) -> None:
-    view = shop.returns.create(
+    view = builders.open_rma(
+        shop.returns,
         STAFF,
         customer={"name": "王芳", "email": "wang@example.cn", "language": "zh-CN"},
         channel=Channel.WEB,
@@ -211,7 +217,7 @@ def test_the_page_speaks_the_customers_language(client, shop) -> None:
         lines=[{"sku": "FAN-80", "qty": 1, "unit_price": Decimal("24.99")}],
     )
     number = view.rma.number
-    shop.returns.authorise(STAFF, number, carrier="sandbox", tracking_number="SBX-ZH")
+    builders.authorise(shop.returns, STAFF, number, carrier="sandbox", tracking_number="SBX-ZH")
     # Whatever the browser asks for, the page follows the customer's language.
     page = client.get(link(shop, number), headers={"Accept-Language": "en"})
     html = page.get_data(as_text=True)

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from returns.status import Channel, Reason, Resolution
+from tests.support import desk as builders
 from tests.web.test_pages import PASSWORD, csrf_token, sign_in
 from web.auth.models import Role
 
@@ -86,7 +87,8 @@ def test_a_replacement_is_shipped_from_the_pick_queue_and_the_return_booked_in(
 ) -> None:
     services = app.extensions["spareflow"]
     services.inventory.receive("setup", sku="FAN-80", location="MAIN/A-01-01", qty=3)
-    view = services.returns.create(
+    view = builders.open_rma(
+        services.returns,
         "desk@x",
         customer={"name": "Mia", "email": "mia@example.com"},
         channel=Channel.PHONE,
@@ -95,8 +97,8 @@ def test_a_replacement_is_shipped_from_the_pick_queue_and_the_return_booked_in(
         lines=[{"sku": "FAN-80", "qty": 1, "unit_price": Decimal("20")}],
     )
     number = view.rma.number
-    rma = services.returns.authorise(
-        "desk@x", number, carrier="sandbox", tracking_number="SBXW1"
+    rma = builders.authorise(
+        services.returns, "desk@x", number, carrier="sandbox", tracking_number="SBXW1"
     ).rma
     page = floor.get("/warehouse").get_data(as_text=True)
     assert number in page
@@ -156,7 +158,8 @@ def test_other_roles_cannot_use_the_warehouse_pages(app: Any, floor: Any) -> Non
 def test_the_pick_list_and_return_sheet_print_with_qr_codes(app: Any, floor: Any) -> None:
     services = app.extensions["spareflow"]
     services.inventory.receive("setup", sku="FAN-80", location="MAIN/A-01-02", qty=2)
-    number = services.returns.create(
+    number = builders.open_rma(
+        services.returns,
         "desk@x",
         customer={"name": "Mia", "email": "mia@example.com"},
         channel=Channel.WEB,
@@ -164,7 +167,9 @@ def test_the_pick_list_and_return_sheet_print_with_qr_codes(app: Any, floor: Any
         resolution=Resolution.REPLACEMENT,
         lines=[{"sku": "FAN-80", "qty": 1, "unit_price": Decimal("20")}],
     ).rma.number
-    services.returns.authorise("desk@x", number, carrier="sandbox", tracking_number="SBXP1")
+    builders.authorise(
+        services.returns, "desk@x", number, carrier="sandbox", tracking_number="SBXP1"
+    )
     pick_list = floor.get("/warehouse/pick-list").get_data(as_text=True)
     assert number in pick_list and "MAIN/A-01-02" in pick_list and "<svg" in pick_list
     sheet = floor.get(f"/returns/{number}/sheet").get_data(as_text=True)
