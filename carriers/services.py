@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from carriers import tracking
 from carriers.adapters.base import CarrierAdapter
+from carriers.errors import ShipmentNotFound, UnknownCarrier
 from carriers.events import (
     Acknowledgement,
     CarrierEvent,
@@ -43,28 +44,6 @@ POLL_BACKOFF_CAP = timedelta(hours=12)
 POLL_LEASE = timedelta(minutes=5)
 #: Events applied per transaction by ``apply_pending``.
 APPLY_BATCH = 100
-
-
-class UnknownCarrier(NotFound):
-    code = "unknown_carrier"
-
-    def __init__(self, name: str):
-        super().__init__(
-            f"No carrier adapter named {name!r}."
-            if name
-            else "No carrier is configured for this (set SPAREFLOW_RETURNS_CARRIER).",
-            carrier=name,
-        )
-
-
-class ShipmentNotFound(NotFound):
-    code = "shipment_not_found"
-
-    def __init__(self, tracking_number: str):
-        super().__init__(
-            f"No shipment with tracking number {tracking_number!r}.",
-            tracking_number=tracking_number,
-        )
 
 
 @dataclass(frozen=True)

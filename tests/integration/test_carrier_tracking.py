@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, text
 
+from carriers.errors import ShipmentNotFound
 from carriers.events import MalformedWebhook, WebhookRejected
 from carriers.models import (
     CarrierEventRecord,
@@ -21,7 +22,7 @@ from carriers.models import (
     EventOutcome,
     WebhookDelivery,
 )
-from carriers.services import CarrierService, ShipmentNotFound
+from carriers.services import CarrierService
 from carriers.status import TrackingStatus
 from carriers.tracking import Listener, ShipmentChange
 from core.outbox import OutboxMessage, enqueue
