@@ -263,42 +263,22 @@ class Warehouse:
         index: int,
     ) -> None:
         source, qty = self.ctx.policy.returns_location, line.received_qty
+        if disposition is Disposition.RESTOCK and not location:
+            raise InvalidInput(
+                f"lines.{index}.location", "Restocking needs the bin to put the part in."
+            )
         if disposition is Disposition.RESTOCK:
-            if not location:
-                raise InvalidInput(
-                    f"lines.{index}.location", "Restocking needs the bin to put the part in."
-                )
-            ledger.transfer(
-                session,
-                who,
-                sku=line.sku,
-                qty=qty,
-                reference=rma.number,
-                from_location=source,
-                to_location=location,
-                reason="restocked after inspection",
-            )
+            destination, why = location, "restocked after inspection"
         elif disposition in (Disposition.QUARANTINE, Disposition.REFURBISH):
-            ledger.transfer(
-                session,
-                who,
-                sku=line.sku,
-                qty=qty,
-                reference=rma.number,
-                from_location=source,
-                to_location=location or self.ctx.policy.quarantine_location,
-                reason=f"{disposition.value} after inspection",
-            )
-        else:  # scrap, or back to the supplier under a claim
-            ledger.issue(
-                session,
-                who,
-                sku=line.sku,
-                qty=qty,
-                reference=rma.number,
-                location=source,
-                reason=f"{disposition.value.replace('_', ' ')}",
-            )
+            destination = location or self.ctx.policy.quarantine_location
+            why = f"{disposition.value} after inspection"
+        else:  # scrap, or back to the supplier under a claim: it leaves our stock
+            destination, why = None, disposition.value.replace("_", " ")
+        move = {"sku": line.sku, "qty": qty, "reference": rma.number, "reason": why}
+        if destination:
+            ledger.transfer(session, who, from_location=source, to_location=destination, **move)
+        else:
+            ledger.issue(session, who, location=source, **move)
         if disposition is Disposition.RETURN_TO_VENDOR:
             part = session.get(Part, line.part_id)
             rma.claims.append(
