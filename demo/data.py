@@ -13,6 +13,7 @@ from demo.history import load_demo_history
 from inventory import catalog, ledger
 from inventory.models import Part
 from inventory.status import LocationKind
+from returns.commands import AuthoriseRma, Customer, OpenRma, ReturnLine
 from returns.status import Channel, Priority, Reason, Resolution
 from web.auth.models import Role
 from web.extensions import Services
@@ -261,9 +262,9 @@ def load_demo_returns(services: Services, rng: random.Random) -> None:
     with ``spareflow demo`` running, each parcel is then picked up and its refund released.
     """
     returns = services.returns
-    if not returns.receiving_address():
+    if not returns.ctx.addresses.receiving():
         # Authorising needs a complete return address; a real install configures its own.
-        returns.return_address = dict(DEMO_RETURN_ADDRESS)
+        returns.ctx.addresses.return_address = dict(DEMO_RETURN_ADDRESS)
     today = services.clock.now().date()
     skus = [row.part.sku for row in services.inventory.list_parts(limit=40) if row.available > 3]
     stories = [
@@ -301,9 +302,8 @@ def load_demo_returns(services: Services, rng: random.Random) -> None:
     for index, (resolution, reason, priority, text, action) in enumerate(stories):
         name, email, vip = DEMO_CUSTOMERS[index % len(DEMO_CUSTOMERS)]
         sku = skus[index % len(skus)]
-        view = returns.create(
-            "desk@demo.spareflow",
-            customer={"name": name, "email": email, "vip": vip},
+        command = OpenRma(
+            customer=Customer(name=name, email=email, vip=vip),
             channel=rng.choice(list(Channel)),
             reason=reason,
             resolution=resolution,
@@ -314,7 +314,8 @@ def load_demo_returns(services: Services, rng: random.Random) -> None:
             else None,
             purchase_date=today - timedelta(days=rng.randint(3, 25)),
             description=text,
-            lines=[{"sku": sku, "qty": 1, "unit_price": Decimal(rng.randint(12, 180))}],
+            lines=(ReturnLine(sku=sku, qty=1, unit_price=Decimal(rng.randint(12, 180))),),
         )
+        view = returns.intake.open("desk@demo.spareflow", command)
         if action == "authorise":
-            returns.authorise("desk@demo.spareflow", view.rma.number)
+            returns.authorisation.authorise("desk@demo.spareflow", view.rma.number, AuthoriseRma())

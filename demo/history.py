@@ -103,7 +103,7 @@ def load_demo_history(
     # Its own stream: the rest of the demo stays as it was.
     rng = random.Random(seed + 1)  # noqa: S311 (demo data, not secrets)
     now = services.clock.now()
-    levels = services.returns.levels
+    levels = services.returns.ctx.levels
     with UnitOfWork(services.session_factory) as uow:
         session = uow.session
         stocked = session.execute(

@@ -151,7 +151,7 @@ def queue() -> ResponseReturnValue:
         rows = [rma for rma in rows if rma.status in OPEN]
     rank = {priority: index for index, priority in enumerate(reversed(PRIORITY_ORDER))}
     now = services().clock.now()
-    levels = services().returns.levels
+    levels = services().returns.ctx.levels
     clocks = {rma.number: sla_clock(levels, rma, now) for rma in rows}
     never = timedelta(days=36500)
 
