@@ -317,4 +317,4 @@ def load_demo_returns(services: Services, rng: random.Random) -> None:
             lines=[{"sku": sku, "qty": 1, "unit_price": Decimal(rng.randint(12, 180))}],
         )
         if action == "authorise":
-            returns.authorise("desk@demo.spareflow", view.rma.number)
+            returns.authorise("desk@demo.spareflow", view.number)

@@ -7,7 +7,6 @@ messages written in the transaction that decides them, carried out by the outbox
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from functools import partial
@@ -15,9 +14,9 @@ from typing import Any
 from urllib.parse import quote
 
 from sqlalchemy import func, inspect, or_, select, update
-from sqlalchemy.orm import Session, lazyload, selectinload
+from sqlalchemy.orm import Session, lazyload
 
-from carriers.models import Direction, Shipment
+from carriers.models import Direction
 from carriers.services import CarrierService
 from carriers.status import TrackingStatus
 from carriers.tracking import ShipmentChange
@@ -36,7 +35,7 @@ from inventory import ledger
 from inventory.errors import InsufficientStock
 from inventory.models import Part
 from purchasing.claims import SupplierClaim
-from returns import refund_trigger
+from returns import queries, refund_trigger
 from returns.errors import IllegalTransition, ReplacementNotFound, RmaNotFound
 from returns.messages import EMAIL_TOPIC, Messages, normalise_language, word
 from returns.models import (
@@ -52,7 +51,6 @@ from returns.policy import ReturnPolicy
 from returns.refunds import StripeRefunds
 from returns.service_levels import ServiceLevels
 from returns.status import (
-    OPEN,
     REFUND_UNDER_WAY,
     TERMINAL,
     TRANSITIONS,
@@ -67,6 +65,7 @@ from returns.status import (
     RmaStatus,
     raised,
 )
+from returns.views import DeskSummary, PickItem, RmaDetail, RmaRow
 
 REFUND_TOPIC = "refund.create"
 LABEL_TOPIC = "return_label.buy"
@@ -90,24 +89,6 @@ CARRIER_PROGRESS = {
     TrackingStatus.AVAILABLE_FOR_PICKUP: RmaStatus.IN_TRANSIT,
     TrackingStatus.DELIVERED: RmaStatus.IN_TRANSIT,  # at our dock; "received" is our own scan
 }
-
-
-@dataclass(frozen=True)
-class DeskSummary:
-    open_by_state: dict[RmaStatus, int]
-    need_attention: int
-    refunds_released_today: int
-    refunded_today_minor: int
-    replacements_to_pick: int
-    currency: str
-
-
-@dataclass(frozen=True)
-class RmaView:
-    """An RMA with the shipments that carry its parts (the return and any replacements)."""
-
-    rma: Rma
-    shipments: list[Shipment]
 
 
 def _months_later(start: date, months: int) -> date:
@@ -165,16 +146,12 @@ class ReturnsService:
 
     # --- reading -------------------------------------------------------------------------
 
-    def get(self, number: str) -> RmaView:
+    def get(self, number: str) -> RmaDetail:
         with UnitOfWork(self.session_factory) as uow:
             return self._view(uow.session, number)
 
-    def _view(self, session: Session, number: str) -> RmaView:
-        rma = self._rma(session, number)
-        shipments = session.scalars(
-            select(Shipment).where(Shipment.reference == rma.number).order_by(Shipment.id)
-        ).all()
-        return RmaView(rma, list(shipments))
+    def _view(self, session: Session, number: str) -> RmaDetail:
+        return queries.rma_detail(session, number)
 
     def list(
         self,
@@ -185,84 +162,28 @@ class ReturnsService:
         overdue: bool | None = None,
         after: int | None = None,
         limit: int = 50,
-    ) -> list[Rma]:
+    ) -> list[RmaRow]:
         """Newest first (keyset on id). ``overdue``: waiting for a parcel past its expiry."""
         with UnitOfWork(self.session_factory) as uow:
-            query = select(Rma)
-            if status:
-                query = query.where(Rma.status == status)
-            if priority:
-                query = query.where(Rma.priority == priority)
-            if customer:
-                needle = f"%{customer.strip().casefold()}%"
-                query = query.where(
-                    func.lower(Rma.customer_email).like(needle)
-                    | func.lower(Rma.customer_name).like(needle)
-                )
-            if overdue is True:
-                query = query.where(
-                    Rma.status.in_(WAITING_FOR_PARCEL), Rma.expires_at < self.clock.now()
-                )
-            if after is not None:
-                query = query.where(Rma.id < after)
-            return list(uow.session.scalars(query.order_by(Rma.id.desc()).limit(limit)))
+            return queries.list_rmas(
+                uow.session,
+                self.clock.now(),
+                status=status,
+                priority=priority,
+                customer=customer,
+                overdue=overdue,
+                after=after,
+                limit=limit,
+            )
 
     def desk_summary(self) -> DeskSummary:
         """Open RMAs by state, refunds needing a person, refunds released today (UTC)."""
         with UnitOfWork(self.session_factory) as uow:
-            session = uow.session
-            by_state = dict(
-                session.execute(
-                    select(Rma.status, func.count())
-                    .where(Rma.status.in_(OPEN))
-                    .group_by(Rma.status)
-                ).all()
-            )
-            attention = (
-                session.scalar(
-                    select(func.count()).where(
-                        Rma.refund_status.in_([RefundStatus.HELD, RefundStatus.FAILED])
-                        | Rma.needs_recovery.is_not(None)
-                        | Rma.needs_chase.is_not(None)
-                    )
-                )
-                or 0
-            )
-            midnight = self.clock.now().replace(hour=0, minute=0, second=0, microsecond=0)
-            released_count, released_minor = session.execute(
-                select(func.count(), func.coalesce(func.sum(Rma.refund_amount_minor), 0)).where(
-                    Rma.refund_status == RefundStatus.RELEASED, Rma.refund_released_at >= midnight
-                )
-            ).one()
-            to_pick = (
-                session.scalar(
-                    select(func.count()).where(Replacement.status == ReplacementStatus.QUEUED)
-                )
-                or 0
-            )
-            return DeskSummary(
-                by_state,
-                attention,
-                released_count,
-                int(released_minor),
-                to_pick,
-                self.policy.currency,
-            )
+            return queries.desk_summary(uow.session, self.clock.now(), self.policy.currency)
 
-    def pick_queue(self) -> list[Replacement]:
+    def pick_queue(self) -> list[PickItem]:
         with UnitOfWork(self.session_factory) as uow:
-            return list(
-                uow.session.scalars(
-                    select(Replacement)
-                    .options(selectinload(Replacement.rma), selectinload(Replacement.reservation))
-                    .where(
-                        Replacement.status.in_(
-                            [ReplacementStatus.QUEUED, ReplacementStatus.BACKORDERED]
-                        )
-                    )
-                    .order_by(Replacement.queued_at, Replacement.id)
-                )
-            )
+            return queries.pick_queue(uow.session)
 
     def _rma(self, session: Session, number: str, *, lock: bool = False) -> Rma:
         query = select(Rma).where(Rma.number == number.strip().upper())
@@ -291,7 +212,7 @@ class ReturnsService:
         description: str = "",
         override_reason: str | None = None,
         supervisor: bool = False,
-    ) -> RmaView:
+    ) -> RmaDetail:
         """Open an RMA at once, with a number, after the intake checks (each names its field)."""
         language = normalise_language(customer.get("language"))
         today = self.clock.now().date()
@@ -522,7 +443,7 @@ class ReturnsService:
         carrier: str | None = None,
         tracking_number: str | None = None,
         reason: str = "",
-    ) -> RmaView:
+    ) -> RmaDetail:
         if bool(carrier) != bool(tracking_number):
             raise InvalidInput(
                 "tracking_number" if carrier else "carrier",
@@ -693,13 +614,13 @@ class ReturnsService:
             rma.replacements.append(replacement)
             self._note(session, rma, "replacement", actor, text)
 
-    def reject(self, actor: str, number: str, reason: str) -> RmaView:
+    def reject(self, actor: str, number: str, reason: str) -> RmaDetail:
         return self._end(actor, number, RmaStatus.REJECTED, reason)
 
-    def cancel(self, actor: str, number: str, reason: str) -> RmaView:
+    def cancel(self, actor: str, number: str, reason: str) -> RmaDetail:
         return self._end(actor, number, RmaStatus.CANCELLED, reason)
 
-    def _end(self, actor: str, number: str, to: RmaStatus, reason: str) -> RmaView:
+    def _end(self, actor: str, number: str, to: RmaStatus, reason: str) -> RmaDetail:
         if not reason.strip():
             raise InvalidInput("reason", "Say why.")
         with UnitOfWork(self.session_factory) as uow:
@@ -834,7 +755,9 @@ class ReturnsService:
         amount = Decimal(rma.refund_amount_minor).scaleb(-self.policy.minor_units)
         return f"{amount} {rma.currency.upper()}"
 
-    def release_refund(self, actor: str, number: str, reason: str, *, supervisor: bool) -> RmaView:
+    def release_refund(
+        self, actor: str, number: str, reason: str, *, supervisor: bool
+    ) -> RmaDetail:
         """A supervisor releases a held refund, or one whose pickup scan never came."""
         _supervisor_with_reason(
             supervisor, reason, "release a refund by hand", "the refund is released by hand"
@@ -867,7 +790,7 @@ class ReturnsService:
         *,
         supervisor: bool,
         payment_reference: str | None = None,
-    ) -> RmaView:
+    ) -> RmaDetail:
         """A supervisor sends a failed refund again, optionally to a corrected payment.
 
         Unchanged, the same outbox message runs again with the same idempotency key: if an
@@ -1041,7 +964,7 @@ class ReturnsService:
 
     def ship_replacement(
         self, actor: str, replacement_id: int, *, carrier: str, tracking_number: str
-    ) -> RmaView:
+    ) -> RmaDetail:
         with UnitOfWork(self.session_factory) as uow:
             session = uow.session
             replacement = session.get(Replacement, replacement_id, with_for_update=True)
@@ -1110,7 +1033,7 @@ class ReturnsService:
         empty: bool = False,
         note: str = "",
         supervisor: bool = False,
-    ) -> RmaView:
+    ) -> RmaDetail:
         """Book the returned parcel in: each line into the returns location, through the ledger.
 
         A refund still waiting for the carrier's pickup scan is held for a supervisor: booking
@@ -1158,7 +1081,7 @@ class ReturnsService:
             uow.commit()
             return self._view(session, number)
 
-    def inspect(self, actor: str, number: str, *, lines: Sequence[Mapping[str, Any]]) -> RmaView:
+    def inspect(self, actor: str, number: str, *, lines: Sequence[Mapping[str, Any]]) -> RmaDetail:
         """Decide what becomes of each received line; each decision is a ledger move."""
         with UnitOfWork(self.session_factory) as uow:
             session = uow.session
@@ -1277,7 +1200,7 @@ class ReturnsService:
             )
         line.disposition = disposition
 
-    def close(self, actor: str, number: str, reason: str = "") -> RmaView:
+    def close(self, actor: str, number: str, reason: str = "") -> RmaDetail:
         with UnitOfWork(self.session_factory) as uow:
             rma = self._rma(uow.session, number, lock=True)
             self._move(uow.session, rma, RmaStatus.CLOSED, actor, reason or "Closed")
@@ -1295,7 +1218,7 @@ class ReturnsService:
         satisfaction: int,
         comment: str = "",
         confirmed_fixed: bool | None = None,
-    ) -> RmaView:
+    ) -> RmaDetail:
         with UnitOfWork(self.session_factory) as uow:
             rma = self._rma(uow.session, number, lock=True)
             if rma.status is not RmaStatus.CLOSED:
@@ -1309,7 +1232,7 @@ class ReturnsService:
 
     # --- talking to the customer --------------------------------------------------------
 
-    def reply(self, actor: str, number: str, message: str) -> RmaView:
+    def reply(self, actor: str, number: str, message: str) -> RmaDetail:
         """An agent writes to the customer (by e-mail); the first reply is the first response."""
         text = message.strip()
         if not text:

@@ -36,6 +36,7 @@ from returns.escalation import ServiceLevelMonitor
 from returns.messages import EMAIL_TOPIC, Messages
 from returns.metrics import MetricsService
 from returns.policy import ReturnPolicy
+from returns.queries import RmaQueries
 from returns.refunds import StripeRefunds
 from returns.service_levels import ServiceLevels
 from returns.services import ReturnsService
@@ -68,6 +69,7 @@ class Services:
     carriers: CarrierService
     settings: SettingsStore
     returns: ReturnsService
+    rma_queries: RmaQueries
     metrics: MetricsService
     service_levels: ServiceLevelMonitor
     status_links: StatusLinkService
@@ -154,6 +156,7 @@ def init_services(app: Flask, clock: Clock | None = None) -> Services:
         carriers=carriers,
         settings=settings,
         returns=returns,
+        rma_queries=RmaQueries(session_factory, clock, returns.policy, levels),
         metrics=MetricsService(session_factory, clock),
         service_levels=ServiceLevelMonitor(
             session_factory,

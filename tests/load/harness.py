@@ -264,11 +264,11 @@ def authorised_returns(
         tracking = f"{prefix}{n:05d}" if with_tracking else None
         returns.authorise(
             "seed",
-            view.rma.number,
+            view.number,
             carrier="sandbox" if tracking else None,
             tracking_number=tracking,
         )
-        made.append((view.rma.number, tracking))
+        made.append((view.number, tracking))
     return made
 
 

@@ -176,7 +176,7 @@ def build_data_set(app: Any, clock: FrozenClock) -> None:
             ],
         )
         services.returns.authorise(
-            "desk@test.example", view.rma.number, carrier="sandbox", tracking_number=f"SBXB{n}"
+            "desk@test.example", view.number, carrier="sandbox", tracking_number=f"SBXB{n}"
         )
     for minutes, status in enumerate(
         [TrackingStatus.PICKED_UP, TrackingStatus.IN_TRANSIT, TrackingStatus.IN_TRANSIT] * 5
