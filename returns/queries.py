@@ -8,7 +8,7 @@ load (and nothing loads later behind a view).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import fields
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -95,41 +95,23 @@ def rma_detail(session: Session, number: str) -> RmaDetail:
     rma_id = row["id"]
     return RmaDetail(
         **row,
-        lines=_views(
-            session,
-            LineView,
-            select(*_columns(RmaLine, LineView))
-            .where(RmaLine.rma_id == rma_id)
-            .order_by(RmaLine.id),
-        ),
+        lines=_children(session, LineView, RmaLine, rma_id),
         replacements=_views(
             session,
             ReplacementView,
             _replacements().where(Replacement.rma_id == rma_id).order_by(Replacement.id),
         ),
-        claims=_views(
-            session,
-            ClaimView,
-            select(*_columns(SupplierClaim, ClaimView))
-            .where(SupplierClaim.rma_id == rma_id)
-            .order_by(SupplierClaim.id),
-        ),
-        emails=_views(
-            session,
-            EmailView,
-            select(*_columns(OutgoingEmail, EmailView))
-            .where(OutgoingEmail.rma_id == rma_id)
-            .order_by(OutgoingEmail.id),
-        ),
-        timeline=_views(
-            session,
-            TimelineEntry,
-            select(*_columns(RmaTransition, TimelineEntry))
-            .where(RmaTransition.rma_id == rma_id)
-            .order_by(RmaTransition.id),
-        ),
+        claims=_children(session, ClaimView, SupplierClaim, rma_id),
+        emails=_children(session, EmailView, OutgoingEmail, rma_id),
+        timeline=_children(session, TimelineEntry, RmaTransition, rma_id),
         shipments=shipments_of(session, row["number"]),
     )
+
+
+def _children(session: Session, view: type[V], model: Any, rma_id: int) -> tuple[V, ...]:
+    """The rows of ``model`` that belong to the RMA, in id order, as ``view``."""
+    query = select(*_columns(model, view)).where(model.rma_id == rma_id).order_by(model.id)
+    return _views(session, view, query)
 
 
 def _replacements(*extra: Any) -> Any:
@@ -172,33 +154,40 @@ def shipments_of(session: Session, reference: str) -> tuple[ShipmentView, ...]:
 # --- lists -------------------------------------------------------------------------------
 
 
-def list_rmas(
-    session: Session,
-    now: datetime,
-    *,
-    status: RmaStatus | None = None,
-    priority: Priority | None = None,
-    customer: str | None = None,
-    overdue: bool | None = None,
-    after: int | None = None,
-    limit: int = 50,
-) -> list[RmaRow]:
-    """Newest first (keyset on id). ``overdue``: waiting for a parcel past its expiry."""
+@dataclass(frozen=True)
+class RmaFilter:
+    """Which RMAs the list shows. ``overdue``: waiting for a parcel past its expiry; ``after``:
+    the id the previous page ended on."""
+
+    status: RmaStatus | None = None
+    priority: Priority | None = None
+    customer: str | None = None
+    overdue: bool | None = None
+    after: int | None = None
+    limit: int = 50
+
+
+#: The newest fifty, whatever their state.
+NEWEST = RmaFilter()
+
+
+def list_rmas(session: Session, now: datetime, wanted: RmaFilter) -> list[RmaRow]:
+    """Newest first (keyset on id)."""
     query = select(*_columns(Rma, RmaRow))
-    if status:
-        query = query.where(Rma.status == status)
-    if priority:
-        query = query.where(Rma.priority == priority)
-    if customer:
-        needle = f"%{customer.strip().casefold()}%"
+    if wanted.status:
+        query = query.where(Rma.status == wanted.status)
+    if wanted.priority:
+        query = query.where(Rma.priority == wanted.priority)
+    if wanted.customer:
+        needle = f"%{wanted.customer.strip().casefold()}%"
         query = query.where(
             func.lower(Rma.customer_email).like(needle) | func.lower(Rma.customer_name).like(needle)
         )
-    if overdue is True:
+    if wanted.overdue is True:
         query = query.where(Rma.status.in_(WAITING_FOR_PARCEL), Rma.expires_at < now)
-    if after is not None:
-        query = query.where(Rma.id < after)
-    return list(_views(session, RmaRow, query.order_by(Rma.id.desc()).limit(limit)))
+    if wanted.after is not None:
+        query = query.where(Rma.id < wanted.after)
+    return list(_views(session, RmaRow, query.order_by(Rma.id.desc()).limit(wanted.limit)))
 
 
 def desk_queue(
@@ -317,28 +306,9 @@ class RmaQueries:
         with UnitOfWork(self.session_factory) as uow:
             return rma_detail(uow.session, number)
 
-    def list(
-        self,
-        *,
-        status: RmaStatus | None = None,
-        priority: Priority | None = None,
-        customer: str | None = None,
-        overdue: bool | None = None,
-        after: int | None = None,
-        limit: int = 50,
-    ) -> list[RmaRow]:
-        """Newest first (keyset on id). ``overdue``: waiting for a parcel past its expiry."""
+    def list(self, wanted: RmaFilter = NEWEST) -> list[RmaRow]:
         with UnitOfWork(self.session_factory) as uow:
-            return list_rmas(
-                uow.session,
-                self.clock.now(),
-                status=status,
-                priority=priority,
-                customer=customer,
-                overdue=overdue,
-                after=after,
-                limit=limit,
-            )
+            return list_rmas(uow.session, self.clock.now(), wanted)
 
     def desk_queue(self, status: RmaStatus | None = None) -> list[DeskQueueRow]:
         with UnitOfWork(self.session_factory) as uow:

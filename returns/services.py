@@ -153,28 +153,9 @@ class ReturnsService:
     def _view(self, session: Session, number: str) -> RmaDetail:
         return queries.rma_detail(session, number)
 
-    def list(
-        self,
-        *,
-        status: RmaStatus | None = None,
-        priority: Priority | None = None,
-        customer: str | None = None,
-        overdue: bool | None = None,
-        after: int | None = None,
-        limit: int = 50,
-    ) -> list[RmaRow]:
-        """Newest first (keyset on id). ``overdue``: waiting for a parcel past its expiry."""
+    def list(self, wanted: queries.RmaFilter = queries.NEWEST) -> list[RmaRow]:
         with UnitOfWork(self.session_factory) as uow:
-            return queries.list_rmas(
-                uow.session,
-                self.clock.now(),
-                status=status,
-                priority=priority,
-                customer=customer,
-                overdue=overdue,
-                after=after,
-                limit=limit,
-            )
+            return queries.list_rmas(uow.session, self.clock.now(), wanted)
 
     def desk_summary(self) -> DeskSummary:
         """Open RMAs by state, refunds needing a person, refunds released today (UTC)."""

@@ -3,20 +3,17 @@ the desk queue and the pick queue hold, read with explicit selects and no ORM ro
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import fields
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-import httpx
 import pytest
 from sqlalchemy import select
 
 from carriers.models import Direction
 from carriers.status import TrackingStatus
 from core.db import UnitOfWork
-from inventory.status import LocationKind
 from returns import queries
 from returns.errors import RmaNotFound
 from returns.models import Rma
@@ -39,30 +36,21 @@ from returns.views import (
     RmaDetail,
     TimelineEntry,
 )
-from tests.integration.test_customer_messages import build_desk, drain, open_rma
+from tests.integration import test_customer_messages
+from tests.integration.test_customer_messages import drain, open_rma
 from tests.support.sandbox_webhooks import sandbox_payload, signed_request
 
 STAFF = "desk@shop.example"
 
 
+#: The desk of the customer-message tests: the returns service with e-mail on.
+desk = test_customer_messages.desk
+
+
 @pytest.fixture
-def desk(
-    stocked: Any,
-    session_factory: Any,
-    clock: Any,
-    refunds_sandbox: Any,
-    carrier_sandbox: str,
-    refunds_made: Any,
-    smtp_sink: Any,
-) -> Iterator[dict[str, Any]]:
-    stocked.create_location(code="MAIN/RETURNS", kind=LocationKind.RETURNS)
-    stocked.create_part(sku="PSU-65", name="Power supply 65W")  # none in stock
-    with httpx.Client(timeout=10) as http:
-        desk = build_desk(
-            session_factory, clock, carrier_sandbox, refunds_sandbox[0], smtp_sink.port, http
-        )
-        desk["queries"] = RmaQueries(session_factory, clock, desk["returns"].policy)
-        yield desk
+def read(desk: dict[str, Any], stocked: Any, session_factory: Any, clock: Any) -> RmaQueries:
+    stocked.create_part(sku="PSU-65", name="Power supply 65W")  # none in stock: backordered
+    return RmaQueries(session_factory, clock, desk["returns"].policy)
 
 
 def scan(desk: dict[str, Any], clock: Any, tracking: str, status: str, minutes_ago: int) -> None:
@@ -107,7 +95,9 @@ def values(row: Any, view: type, *, leave_out: str = "") -> tuple[Any, ...]:
     return tuple(getattr(row, f.name) for f in fields(view) if f.name != leave_out)
 
 
-def test_an_rma_detail_holds_what_its_orm_relations_hold(desk, clock, session_factory) -> None:
+def test_an_rma_detail_holds_what_its_orm_relations_hold(
+    desk, read, clock, session_factory
+) -> None:
     number = a_full_return(desk, clock)
     with UnitOfWork(session_factory) as uow:
         detail = queries.rma_detail(uow.session, number.lower())  # as typed or scanned
@@ -156,22 +146,22 @@ def test_an_rma_detail_holds_what_its_orm_relations_hold(desk, clock, session_fa
     ]
     assert (outbound.direction, outbound.tracking_number) == (Direction.OUTBOUND, "SBXOUT9")
     # Every use case answers with the same view the query builds.
-    assert desk["queries"].get(number) == detail
+    assert read.get(number) == detail
 
 
-def test_an_unknown_rma_is_not_found(desk) -> None:
+def test_an_unknown_rma_is_not_found(read) -> None:
     with pytest.raises(RmaNotFound):
-        desk["queries"].get("RMA-20261123-9999")
+        read.get("RMA-20261123-9999")
 
 
-def test_an_rma_without_anything_yet_has_empty_collections(desk) -> None:
-    detail = desk["queries"].get(open_rma(desk))
+def test_an_rma_without_anything_yet_has_empty_collections(desk, read) -> None:
+    detail = read.get(open_rma(desk))
     assert len(detail.lines) == 1 and len(detail.timeline) == 1
     assert (detail.replacements, detail.claims, detail.shipments) == ((), (), ())
 
 
 def test_the_pick_queue_lists_waiting_replacements_oldest_first_with_their_bins(
-    desk, clock
+    desk, read, clock
 ) -> None:
     first = open_rma(desk, resolution=Resolution.REPLACEMENT)
     desk["returns"].authorise(STAFF, first, carrier="sandbox", tracking_number="SBXP1")
@@ -187,7 +177,7 @@ def test_the_pick_queue_lists_waiting_replacements_oldest_first_with_their_bins(
     desk["returns"].ship_replacement(
         STAFF, view.replacements[0].id, carrier="sandbox", tracking_number="SBXOUT1"
     )
-    queue = desk["queries"].pick_queue()
+    queue = read.pick_queue()
     assert [(i.rma_number, i.sku, i.qty, i.status, i.location_code) for i in queue] == [
         (first, "ABC-1", 2, ReplacementStatus.QUEUED, "MAIN/A-01-01"),
         (second, "PSU-65", 1, ReplacementStatus.BACKORDERED, None),
@@ -195,7 +185,7 @@ def test_the_pick_queue_lists_waiting_replacements_oldest_first_with_their_bins(
     assert desk["returns"].pick_queue() == queue
 
 
-def test_the_desk_queue_shows_open_rmas_most_urgent_first(desk, clock) -> None:
+def test_the_desk_queue_shows_open_rmas_most_urgent_first(desk, read, clock) -> None:
     low = open_rma(desk, priority=Priority.LOW)
     clock.advance(timedelta(minutes=1))
     urgent = open_rma(desk, priority=Priority.URGENT)
@@ -211,7 +201,7 @@ def test_the_desk_queue_shows_open_rmas_most_urgent_first(desk, clock) -> None:
     clock.advance(timedelta(minutes=1))
     cancelled = open_rma(desk, priority=Priority.URGENT)
     desk["returns"].cancel(STAFF, cancelled, "customer changed their mind")
-    queue = desk["queries"].desk_queue()
+    queue = read.desk_queue()
     # The low one answered (authorised) has only its resolution clock left: after the low one
     # still waiting for its first response.
     assert [row.number for row in queue] == [urgent, low, backordered]
@@ -223,7 +213,7 @@ def test_the_desk_queue_shows_open_rmas_most_urgent_first(desk, clock) -> None:
         Channel.EMAIL,
         RefundStatus.NONE,  # decided at authorisation
     )
-    assert [row.number for row in desk["queries"].desk_queue(RmaStatus.CANCELLED)] == [cancelled]
+    assert [row.number for row in read.desk_queue(RmaStatus.CANCELLED)] == [cancelled]
 
 
 def test_the_desk_queue_clock_is_the_desk_pages_clock(desk, clock, session_factory) -> None:

@@ -8,6 +8,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, post_dump, validate
 
 from carriers.status import TrackingStatus
+from returns.queries import RmaFilter
 from returns.service_levels import sla_clock
 from returns.status import (
     Channel,
@@ -384,7 +385,7 @@ def list_returns(limit: int, cursor: str | None, state: RmaStatus | None, **filt
             403, "forbidden", "Your role sees no customer data, so it cannot search by customer."
         )
     rows = services().rma_queries.list(
-        status=state, after=decode_typed_cursor(cursor, int), limit=limit + 1, **filters
+        RmaFilter(status=state, after=decode_typed_cursor(cursor, int), limit=limit + 1, **filters)
     )
     return page(rows, limit, key=lambda rma: rma.id)
 
