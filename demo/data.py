@@ -318,4 +318,4 @@ def load_demo_returns(services: Services, rng: random.Random) -> None:
         )
         view = returns.intake.open("desk@demo.spareflow", command)
         if action == "authorise":
-            returns.authorisation.authorise("desk@demo.spareflow", view.rma.number, AuthoriseRma())
+            returns.authorisation.authorise("desk@demo.spareflow", view.number, AuthoriseRma())

@@ -329,16 +329,16 @@ def _one_return(
             else None,
         )
     ]
-    rma.transitions = [
+    timeline = [
         RmaTransition(
             at=at, from_status=before, to_status=after, kind="status", actor=who, reason=why
         )
         for at, before, after, who, why in steps
     ]
     if released:
-        state = _state_at(rma.transitions, refund_at)  # type: ignore[arg-type]
+        state = _state_at(timeline, refund_at)
         why = "a supervisor released it" if held else "carrier pickup"
-        rma.transitions.append(
+        timeline.append(
             RmaTransition(
                 at=refund_at,
                 from_status=state,
@@ -348,7 +348,8 @@ def _one_return(
                 reason=f"Refund of {price * qty} USD released ({why})",
             )
         )
-        rma.transitions.sort(key=lambda t: t.at)
+    # The timeline is written, never read back through the RMA: add it in time order.
+    rma.transitions.add_all(sorted(timeline, key=lambda t: t.at))
     session.add(rma)
     if shipped is not None:
         session.flush()  # the replacement names the line's id

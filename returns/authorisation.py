@@ -18,10 +18,12 @@ from carriers.models import Direction
 from core.db import UnitOfWork
 from core.errors import InvalidInput
 from returns.commands import AuthoriseRma
-from returns.context import ReturnsContext, RmaView, load_rma, rma_view
+from returns.context import ReturnsContext, load_rma
 from returns.labels import Labels, send_return_instructions
+from returns.queries import rma_detail
 from returns.rma import SYSTEM, Rma
 from returns.status import WAITING_FOR_PARCEL, Resolution, RmaStatus
+from returns.views import RmaDetail
 from returns.warehouse import Warehouse
 
 
@@ -31,7 +33,7 @@ class Authorisation:
         self.warehouse = warehouse
         self.labels = labels
 
-    def authorise(self, actor: str, number: str, command: AuthoriseRma) -> RmaView:
+    def authorise(self, actor: str, number: str, command: AuthoriseRma) -> RmaDetail:
         if bool(command.carrier) != bool(command.tracking_number):
             raise InvalidInput(
                 "tracking_number" if command.carrier else "carrier",
@@ -41,7 +43,7 @@ class Authorisation:
             rma = load_rma(uow.session, number, lock=True)
             self.authorise_in(uow.session, rma, actor, command)
             uow.commit()
-            return rma_view(uow.session, number)
+            return rma_detail(uow.session, number)
 
     def authorise_in(self, session: Session, rma: Rma, actor: str, command: AuthoriseRma) -> None:
         """Within a use case's transaction (intake's automatic authorisation calls it too)."""
@@ -76,13 +78,13 @@ class Authorisation:
         # its number reach the carrier-events stage (a pickup among them releases the refund).
         self.ctx.carriers.apply_waiting_events(session, shipment)
 
-    def reject(self, actor: str, number: str, reason: str) -> RmaView:
+    def reject(self, actor: str, number: str, reason: str) -> RmaDetail:
         return self._end(actor, number, RmaStatus.REJECTED, reason)
 
-    def cancel(self, actor: str, number: str, reason: str) -> RmaView:
+    def cancel(self, actor: str, number: str, reason: str) -> RmaDetail:
         return self._end(actor, number, RmaStatus.CANCELLED, reason)
 
-    def _end(self, actor: str, number: str, to: RmaStatus, reason: str) -> RmaView:
+    def _end(self, actor: str, number: str, to: RmaStatus, reason: str) -> RmaDetail:
         if not reason.strip():
             raise InvalidInput("reason", "Say why.")
         with UnitOfWork(self.ctx.session_factory) as uow:
@@ -90,7 +92,7 @@ class Authorisation:
             rma.end(to, actor, reason, self.ctx.clock.now())
             self.warehouse.release_replacements(uow.session, rma, actor, f"RMA {to.value}")
             uow.commit()
-            return rma_view(uow.session, number)
+            return rma_detail(uow.session, number)
 
     # --- authorisations that run out (scheduled) -------------------------------------------
 

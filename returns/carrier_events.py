@@ -9,7 +9,7 @@ carriers' transaction, so an event and what it causes here commit together or no
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, lazyload
+from sqlalchemy.orm import Session
 
 from carriers.models import Direction, Shipment
 from carriers.services import Registration
@@ -55,11 +55,7 @@ class CarrierEvents:
         if shipment.direction is not Direction.INBOUND or not shipment.reference:
             return
         rma = session.scalars(
-            select(Rma)
-            .where(Rma.number == shipment.reference)
-            # Carrier events touch the state and the timeline; the rest loads only if asked.
-            .options(lazyload("*"))
-            .with_for_update()
+            select(Rma).where(Rma.number == shipment.reference).with_for_update()
         ).first()
         if rma is None:
             return

@@ -6,9 +6,11 @@ from __future__ import annotations
 from core.db import UnitOfWork
 from core.errors import Conflict, InvalidInput
 from returns.commands import RecordFollowup
-from returns.context import ReturnsContext, RmaView, load_rma, rma_view
+from returns.context import ReturnsContext, load_rma
 from returns.messages import Messages
 from returns.models import OutgoingEmail
+from returns.queries import rma_detail
+from returns.views import RmaDetail
 
 #: The longest reply the desk may send (an e-mail, not a letter).
 MAX_REPLY = 5000
@@ -18,16 +20,16 @@ class Closing:
     def __init__(self, ctx: ReturnsContext):
         self.ctx = ctx
 
-    def close(self, actor: str, number: str, reason: str = "") -> RmaView:
+    def close(self, actor: str, number: str, reason: str = "") -> RmaDetail:
         with UnitOfWork(self.ctx.session_factory) as uow:
             rma = load_rma(uow.session, number, lock=True)
             rma.close(actor, reason, self.ctx.clock.now(), self.ctx.policy)
             if self.ctx.messages:
                 self.ctx.messages.to_customer(uow.session, rma, "closed")
             uow.commit()
-            return rma_view(uow.session, number)
+            return rma_detail(uow.session, number)
 
-    def record_followup(self, actor: str, number: str, command: RecordFollowup) -> RmaView:
+    def record_followup(self, actor: str, number: str, command: RecordFollowup) -> RmaDetail:
         with UnitOfWork(self.ctx.session_factory) as uow:
             rma = load_rma(uow.session, number, lock=True)
             rma.record_followup(
@@ -38,9 +40,9 @@ class Closing:
                 self.ctx.clock.now(),
             )
             uow.commit()
-            return rma_view(uow.session, number)
+            return rma_detail(uow.session, number)
 
-    def reply(self, actor: str, number: str, message: str) -> RmaView:
+    def reply(self, actor: str, number: str, message: str) -> RmaDetail:
         """An agent writes to the customer (by e-mail); the first reply is the first response."""
         text = message.strip()
         if not text:
@@ -55,7 +57,7 @@ class Closing:
             messages.to_customer(uow.session, rma, "reply", message=text)
             rma.note("reply", actor, f"Replied to the customer: {text}", self.ctx.clock.now())
             uow.commit()
-            return rma_view(uow.session, number)
+            return rma_detail(uow.session, number)
 
     def record_bounce(self, message_id: str, reason: str) -> OutgoingEmail:
         """A bounce reported after sending (a delivery status notification, a provider hook)."""

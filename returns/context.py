@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from carriers.models import Shipment
 from carriers.services import CarrierService
 from core.clock import Clock
 from returns.addresses import ReturnAddresses
@@ -50,19 +49,3 @@ def load_rma(session: Session, number: str, *, lock: bool = False) -> Rma:
     if lock:
         session.refresh(rma)
     return rma
-
-
-@dataclass(frozen=True)
-class RmaView:
-    """An RMA with the shipments that carry its parts (the return and any replacements)."""
-
-    rma: Rma
-    shipments: list[Shipment]
-
-
-def rma_view(session: Session, number: str) -> RmaView:
-    rma = load_rma(session, number)
-    shipments = session.scalars(
-        select(Shipment).where(Shipment.reference == rma.number).order_by(Shipment.id)
-    ).all()
-    return RmaView(rma, list(shipments))

@@ -14,11 +14,13 @@ from inventory import ledger
 from inventory.models import Part
 from returns.authorisation import Authorisation
 from returns.commands import AuthoriseRma, OpenRma, ReturnLine
-from returns.context import ReturnsContext, RmaView, rma_view
+from returns.context import ReturnsContext
 from returns.messages import normalise_language
 from returns.models import RmaSequence
+from returns.queries import rma_detail
 from returns.rma import SYSTEM, Rma, RmaLine, check_return_policy
 from returns.status import RefundStatus, Resolution, RmaStatus, raised
+from returns.views import RmaDetail
 
 
 class Intake:
@@ -26,7 +28,7 @@ class Intake:
         self.ctx = ctx
         self.authorisation = authorisation
 
-    def open(self, actor: str, command: OpenRma, *, supervisor: bool = False) -> RmaView:
+    def open(self, actor: str, command: OpenRma, *, supervisor: bool = False) -> RmaDetail:
         """Open an RMA at once, with a number, after the intake checks (each names its field)."""
         today = self.ctx.clock.now().date()
         if command.purchase_date and command.purchase_date > today:
@@ -65,7 +67,7 @@ class Intake:
             elif not self.ctx.levels.desk(command.channel).is_open(now):
                 self._acknowledge_out_of_hours(session, rma)
             uow.commit()
-            return rma_view(session, rma.number)
+            return rma_detail(session, rma.number)
 
     def _new_rma(
         self, session: Session, actor: str, command: OpenRma, parts: list[Part], now: datetime

@@ -253,7 +253,6 @@ class Messages:
             attachments.append({"type": "qr", "text": rma.number})
             if attach_label and rma.return_tracking_number:
                 attachments.append({"type": "label", "tracking_number": rma.return_tracking_number})
-        session.expire(rma, ["emails"])  # the RMA's list of e-mails gains this one
         queued = self._queue(
             session,
             rma_id=rma.id,

@@ -26,10 +26,12 @@ from core.db import UnitOfWork
 from core.errors import Conflict, InvalidInput
 from core.outbox import MAX_ATTEMPTS, OutboxMessage, OutboxStatus, enqueue
 from returns.commands import RetryRefund
-from returns.context import ReturnsContext, RmaView, load_rma, rma_view
+from returns.context import ReturnsContext, load_rma
 from returns.errors import IllegalTransition
+from returns.queries import rma_detail
 from returns.rma import RELEASABLE, SYSTEM, Rma
 from returns.status import REFUND_UNDER_WAY, RefundStatus, RmaStatus
+from returns.views import RmaDetail
 
 REFUND_TOPIC = "refund.create"
 #: The end of the hold reason of a pickup entered by hand: the carrier's own scan, or a
@@ -189,7 +191,7 @@ class Refunds:
 
     def release_by_supervisor(
         self, actor: str, number: str, reason: str, *, supervisor: bool
-    ) -> RmaView:
+    ) -> RmaDetail:
         """A supervisor releases a held refund, or one whose pickup scan never came."""
         _supervisor_with_reason(
             supervisor, reason, "release a refund by hand", "the refund is released by hand"
@@ -208,9 +210,11 @@ class Refunds:
             self.release(uow.session, rma, actor, "released by a supervisor", reason.strip())
             self.audit_release(uow.session, rma, actor, reason.strip(), "supervisor release")
             uow.commit()
-            return rma_view(uow.session, number)
+            return rma_detail(uow.session, number)
 
-    def retry(self, actor: str, number: str, command: RetryRefund, *, supervisor: bool) -> RmaView:
+    def retry(
+        self, actor: str, number: str, command: RetryRefund, *, supervisor: bool
+    ) -> RmaDetail:
         """A supervisor sends a failed refund again, optionally to a corrected payment.
 
         Unchanged, the same outbox message runs again with the same idempotency key: if an
@@ -272,4 +276,4 @@ class Refunds:
             rma.refund_status, rma.refund_error = RefundStatus.PENDING, None
             rma.note("refund", actor, f"Refund {what}: {reason.strip()}", now)
             uow.commit()
-            return rma_view(session, number)
+            return rma_detail(session, number)

@@ -21,17 +21,14 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
-    inspect,
 )
-from sqlalchemy.orm import Mapped, mapped_column, object_session, relationship
+from sqlalchemy.orm import Mapped, WriteOnlyMapped, mapped_column, relationship
 
 from core.db import Base, BigIntPK, UTCDateTime, string_enum
 from core.errors import InvalidInput
 from core.money import ExactDecimal
-from inventory.models import Reservation
 from purchasing.claims import SupplierClaim
 from returns.errors import IllegalTransition
-from returns.models import OutgoingEmail
 from returns.policy import ReturnPolicy
 from returns.status import (
     REFUND_UNDER_WAY,
@@ -173,20 +170,19 @@ class Rma(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
+    # Loaded when a rule touches them; pages and the API read RMAs through returns/queries.py.
     lines: Mapped[list[RmaLine]] = relationship(
-        back_populates="rma", order_by="RmaLine.id", lazy="selectin", cascade="all, delete-orphan"
+        back_populates="rma", order_by="RmaLine.id", cascade="all, delete-orphan"
     )
-    transitions: Mapped[list[RmaTransition]] = relationship(
-        order_by="RmaTransition.id", lazy="selectin", cascade="all, delete-orphan"
+    #: The timeline is only ever added to here, never loaded to append one line.
+    transitions: WriteOnlyMapped[RmaTransition] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True
     )
     replacements: Mapped[list[Replacement]] = relationship(
-        order_by="Replacement.id", lazy="selectin", cascade="all, delete-orphan"
+        order_by="Replacement.id", cascade="all, delete-orphan"
     )
-    claims: Mapped[list[SupplierClaim]] = relationship(
-        order_by="SupplierClaim.id", lazy="selectin", cascade="all, delete-orphan"
-    )
-    emails: Mapped[list[OutgoingEmail]] = relationship(
-        order_by="OutgoingEmail.id", lazy="selectin", viewonly=True
+    claims: WriteOnlyMapped[SupplierClaim] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True
     )
 
     __table_args__ = (
@@ -322,12 +318,7 @@ class Rma(Base):
             reason=reason,
             at=now,
         )
-        if "transitions" in inspect(self).unloaded and object_session(self) is not None:
-            # Carrier events lock the RMA without its timeline: add to it without loading it.
-            entry.rma_id = self.id
-            object_session(self).add(entry)  # type: ignore[union-attr]
-        else:
-            self.transitions.append(entry)
+        self.transitions.add(entry)
         self.updated_at = now
         if previous is not None and actor != SYSTEM and self.first_response_at is None:
             self.first_response_at = now  # an agent replied or acted: the customer has an answer
@@ -472,13 +463,3 @@ class Replacement(Base):
     shipped_by: Mapped[str | None] = mapped_column(String(254))
 
     rma: Mapped[Rma] = relationship(viewonly=True, lazy="raise")  # load it explicitly where needed
-    reservation: Mapped[Reservation | None] = relationship(viewonly=True, lazy="raise")
-
-    @property
-    def location_code(self) -> str | None:
-        """The bin the reserved stock waits in (the pick queue's "where")."""
-        return self.reservation.location.code if self.reservation else None
-
-    @property
-    def rma_number(self) -> str:
-        return self.rma.number

@@ -19,9 +19,9 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Row, select, update
 from sqlalchemy.orm import Session
 
 from core.audit import record
@@ -45,8 +45,9 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def status_page_open(rma: Rma, now: datetime, grace_days: int) -> bool:
-    """The public page lives until the RMA has been over for ``grace_days``."""
+def status_page_open(rma: Rma | Row[Any], now: datetime, grace_days: int) -> bool:
+    """The public page lives until the RMA (``status`` and ``ended_at``) has been over for
+    ``grace_days``."""
     if rma.status not in TERMINAL or rma.ended_at is None:
         return True
     return now < rma.ended_at + timedelta(days=grace_days)
@@ -115,14 +116,15 @@ class StatusLinkService:
         if not token or len(token) > MAX_TOKEN_LENGTH:
             return None
         with UnitOfWork(self.session_factory) as uow:
-            rma = uow.session.scalars(
-                select(Rma)
+            # The three columns it needs, not the Rma row: nothing else is loaded.
+            rma = uow.session.execute(
+                select(Rma.number, Rma.status, Rma.ended_at)
                 .join(StatusLink, StatusLink.rma_id == Rma.id)
                 .where(StatusLink.token_hash == token_hash(token), StatusLink.revoked_at.is_(None))
             ).first()
             if rma is None or not status_page_open(rma, self.clock.now(), self.grace_days):
                 return None
-            return rma.number
+            return str(rma.number)
 
     def issue(self, number: str) -> str:
         """A new link to the RMA besides the others (its URL; the token is not kept)."""

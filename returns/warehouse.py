@@ -13,12 +13,14 @@ from inventory.errors import InsufficientStock
 from inventory.models import Part
 from purchasing.claims import SupplierClaim
 from returns.commands import InspectParcel, ReceiveParcel, ShipReplacement
-from returns.context import ReturnsContext, RmaView, load_rma, rma_view
+from returns.context import ReturnsContext, load_rma
 from returns.errors import IllegalTransition, ReplacementNotFound
 from returns.messages import word
+from returns.queries import rma_detail
 from returns.refunds import Refunds
 from returns.rma import Replacement, Rma, RmaLine
 from returns.status import REFUND_UNDER_WAY, Disposition, RefundStatus, ReplacementStatus, RmaStatus
+from returns.views import RmaDetail
 
 
 class Warehouse:
@@ -72,7 +74,7 @@ class Warehouse:
 
     def ship_replacement(
         self, actor: str, replacement_id: int, command: ShipReplacement
-    ) -> RmaView:
+    ) -> RmaDetail:
         carrier = command.carrier
         with UnitOfWork(self.ctx.session_factory) as uow:
             session = uow.session
@@ -132,13 +134,13 @@ class Warehouse:
             # Events the carrier sent before the parcel was registered apply now.
             self.ctx.carriers.apply_waiting_events(session, shipment)
             uow.commit()
-            return rma_view(session, rma.number)
+            return rma_detail(session, rma.number)
 
     # --- the returned parcel ---------------------------------------------------------------
 
     def receive(
         self, actor: str, number: str, command: ReceiveParcel, *, supervisor: bool = False
-    ) -> RmaView:
+    ) -> RmaDetail:
         """Book the returned parcel in: each line into the returns location, through the ledger.
 
         A refund still waiting for the carrier's pickup scan is held for a supervisor: booking
@@ -189,7 +191,7 @@ class Warehouse:
             if self.ctx.messages:
                 self.ctx.messages.to_customer(session, rma, "received")
             uow.commit()
-            return rma_view(session, number)
+            return rma_detail(session, number)
 
     def _booked_in_before_pickup(
         self, session: Session, rma: Rma, actor: str, *, supervisor: bool
@@ -212,7 +214,7 @@ class Warehouse:
             cause="parcel booked in",
         )
 
-    def inspect(self, actor: str, number: str, command: InspectParcel) -> RmaView:
+    def inspect(self, actor: str, number: str, command: InspectParcel) -> RmaDetail:
         """Decide what becomes of each received line; each decision is a ledger move."""
         with UnitOfWork(self.ctx.session_factory) as uow:
             session = uow.session
@@ -250,7 +252,7 @@ class Warehouse:
                     ],
                 )
             uow.commit()
-            return rma_view(session, number)
+            return rma_detail(session, number)
 
     def _dispose(
         self,
@@ -281,7 +283,7 @@ class Warehouse:
             ledger.issue(session, who, location=source, **move)
         if disposition is Disposition.RETURN_TO_VENDOR:
             part = session.get(Part, line.part_id)
-            rma.claims.append(
+            rma.claims.add(
                 SupplierClaim(
                     line_id=line.id,
                     part_id=line.part_id,

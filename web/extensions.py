@@ -38,6 +38,7 @@ from returns.escalation import ServiceLevelMonitor
 from returns.messages import EMAIL_TOPIC, Messages
 from returns.metrics import MetricsService
 from returns.policy import ReturnPolicy
+from returns.queries import RmaQueries
 from returns.refund_provider import StripeRefunds
 from returns.service_levels import ServiceLevels
 from returns.stages import Returns, build_returns
@@ -70,6 +71,7 @@ class Services:
     carriers: CarrierService
     settings: SettingsStore
     returns: Returns
+    rma_queries: RmaQueries
     metrics: MetricsService
     service_levels: ServiceLevelMonitor
     status_links: StatusLinkService
@@ -160,6 +162,7 @@ def init_services(app: Flask, clock: Clock | None = None) -> Services:
         carriers=carriers,
         settings=settings,
         returns=returns,
+        rma_queries=RmaQueries(session_factory, clock, policy, levels),
         metrics=MetricsService(session_factory, clock),
         service_levels=ServiceLevelMonitor(
             session_factory,

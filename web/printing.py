@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import segno
 from flask import render_template
 from markupsafe import Markup
 
+from returns.views import RmaDetail
 from web.extensions import services
 
 
@@ -16,12 +15,12 @@ def qr_svg(text: str, scale: int = 4) -> Markup:
     return Markup(segno.make(text, error="m").svg_inline(scale=scale, title=text))  # noqa: S704
 
 
-def return_sheet(view: Any) -> str:
-    """The printable return sheet of an RMA (``RmaView``): for the desk and for the customer."""
+def return_sheet(rma: RmaDetail) -> str:
+    """The printable return sheet of an RMA: for the desk and for the customer."""
     return render_template(
         "rma_sheet.html",
-        rma=view.rma,
-        shipments=view.shipments,
-        qr=qr_svg(view.rma.number),
+        rma=rma,
+        shipments=rma.shipments,
+        qr=qr_svg(rma.number),
         address=services().returns.ctx.addresses.receiving(),
     )

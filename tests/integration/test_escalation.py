@@ -13,9 +13,11 @@ from sqlalchemy import select
 from inventory.status import LocationKind
 from returns.escalation import ServiceLevelMonitor
 from returns.models import Notification
+from returns.queries import rma_detail
 from returns.rma import Rma
 from returns.service_levels import ServiceLevels
 from returns.status import Channel, Priority
+from returns.views import RmaDetail
 from tests.integration.test_customer_messages import build_desk, drain, open_rma, text_of
 
 STAFF = {
@@ -56,6 +58,11 @@ def rma_row(session_factory: Any, number: str) -> Rma:
         return session.scalars(select(Rma).where(Rma.number == number)).one()
 
 
+def rma_detail_of(session_factory: Any, number: str) -> RmaDetail:
+    with session_factory() as session:
+        return rma_detail(session, number)
+
+
 def notifications(session_factory: Any) -> list[tuple[str, str]]:
     with session_factory() as session:
         rows = session.scalars(select(Notification).order_by(Notification.id)).all()
@@ -94,7 +101,8 @@ def test_the_desk_is_warned_then_supervisors_get_the_breach_once(
     ]
     rma = rma_row(session_factory, number)
     assert rma.response_escalated_at == datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
-    assert [t.reason for t in rma.transitions if t.kind == "sla"][-1].startswith(
+    timeline = rma_detail_of(session_factory, number).timeline
+    assert [t.reason for t in timeline if t.kind == "sla"][-1].startswith(
         f"{number} missed its first response target"
     )
     drain(desk, clock)

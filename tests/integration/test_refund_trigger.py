@@ -87,7 +87,7 @@ def authorised(flow: dict[str, Any], tracking: str, price: str = "24.99") -> str
         resolution=Resolution.REFUND,
         payment_reference="pi_3OrderPaid",
         lines=[{"sku": "ABC-1", "qty": 1, "unit_price": Decimal(price)}],
-    ).rma.number
+    ).number
     builders.authorise(returns, DESK, number, carrier="sandbox", tracking_number=tracking)
     return number
 
@@ -126,15 +126,13 @@ def test_a_pickup_the_desk_enters_by_hand_holds_the_refund_and_names_the_desk(
     by_hand(flow, DESK, "SBX-H1", status, admin=False)
     flow["worker"].drain()
 
-    rma = flow["returns"].get(number).rma
+    rma = flow["returns"].get(number)
     assert rma.refund_status is RefundStatus.HELD  # the old code queued the refund here
     assert rma.refund_held_by == DESK
     assert f"entered by hand by {DESK}" in rma.refund_hold_reason
     assert "Courier called: collected" in rma.refund_hold_reason
     assert refunds_made == [] and refund_messages(flow) == []
-    [moved] = [
-        t for t in rma.transitions if t.to_status is RmaStatus.PICKED_UP and t.kind == "status"
-    ]
+    [moved] = [t for t in rma.timeline if t.to_status is RmaStatus.PICKED_UP and t.kind == "status"]
     assert moved.actor == DESK  # not "spareflow"
     assert "Courier called: collected" in moved.reason
     [entry] = audit(flow, "refund.held")
@@ -150,7 +148,7 @@ def test_the_carriers_own_scan_after_a_hand_entered_pickup_releases_the_refund(
     body = sandbox_payload("SBX-H2", "in_transit", clock.now())
     flow["carriers"].receive_webhook("sandbox", signed_request(body, clock.now()))
     flow["worker"].drain()
-    rma = flow["returns"].get(number).rma
+    rma = flow["returns"].get(number)
     assert rma.refund_status is RefundStatus.RELEASED
     assert rma.refund_released_by == "spareflow"
     assert len(refunds_made) == 1
@@ -165,14 +163,14 @@ def test_an_admins_hand_entered_pickup_releases_in_their_name_within_the_limits(
     by_hand(flow, ADMIN, "SBX-H4", "picked_up", admin=True)
     flow["worker"].drain()
 
-    rma = flow["returns"].get(number).rma
+    rma = flow["returns"].get(number)
     assert rma.refund_status is RefundStatus.RELEASED and rma.refund_released_by == ADMIN
     assert any(
         t.actor == ADMIN and "entered by hand by admin@x.example" in t.reason
-        for t in rma.transitions
+        for t in rma.timeline
         if t.kind == "refund"
     )
-    held = flow["returns"].get(over).rma
+    held = flow["returns"].get(over)
     assert held.refund_status is RefundStatus.HELD  # the automatic limits stay
     assert "above the automatic limit" in held.refund_hold_reason
     [entry] = audit(flow, "refund.released_by_hand")
@@ -192,7 +190,7 @@ def test_a_supervisor_releases_a_hand_held_refund_with_a_reason_and_the_audit_lo
         ADMIN, number, "Courier note checked", supervisor=True
     )
     flow["worker"].drain()
-    assert flow["returns"].get(number).rma.refund_status is RefundStatus.RELEASED
+    assert flow["returns"].get(number).refund_status is RefundStatus.RELEASED
     [entry] = audit(flow, "refund.released_by_hand")
     assert (entry.actor, entry.reason) == (ADMIN, "Courier note checked")
 
@@ -222,8 +220,8 @@ def test_another_carriers_event_for_the_same_number_is_kept_unmatched_and_moves_
         uow.commit()
     flow["worker"].drain()
     view = flow["returns"].get(number)
-    assert view.rma.refund_status is RefundStatus.AWAITING_PICKUP
-    assert view.rma.status is RmaStatus.AWAITING_PICKUP
+    assert view.refund_status is RefundStatus.AWAITING_PICKUP
+    assert view.status is RmaStatus.AWAITING_PICKUP
     assert view.shipments[0].status is TrackingStatus.PRE_TRANSIT
     with UnitOfWork(flow["session_factory"]) as uow:
         stored = uow.session.scalars(
@@ -289,10 +287,10 @@ def test_a_second_return_parcel_for_an_authorised_rma_is_a_supervisors_act_with_
         reason="Customer sent the part in two boxes",
         **register,
     )
-    rma = flow["returns"].get(number).rma
+    rma = flow["returns"].get(number)
     assert any(
         t.actor == ADMIN and "SBX-P2: Customer sent the part in two boxes" in t.reason
-        for t in rma.transitions
+        for t in rma.timeline
     )
     assert len(audit(flow, "rma.second_return_parcel")) == 1
 
@@ -320,7 +318,7 @@ def test_a_pending_refund_is_processing_until_the_webhook_says_succeeded_once(
     body = sandbox_payload("SBX-S1", "picked_up", clock.now())
     flow["carriers"].receive_webhook("sandbox", signed_request(body, clock.now()))
     flow["worker"].drain()
-    rma = flow["returns"].get(number).rma
+    rma = flow["returns"].get(number)
     assert rma.refund_status is RefundStatus.PROCESSING  # the old code said "released"
     assert rma.refund_released_at is None
     refund_id = rma.refund_reference
@@ -329,14 +327,14 @@ def test_a_pending_refund_is_processing_until_the_webhook_says_succeeded_once(
     now = int(clock.now().timestamp())
     succeeded = stripe_event(refund_id, "succeeded", "evt_ok_1", now)
     assert deliver(flow, clock, succeeded) is True
-    rma = flow["returns"].get(number).rma
+    rma = flow["returns"].get(number)
     assert rma.refund_status is RefundStatus.RELEASED and rma.refund_released_at == clock.now()
-    timeline = len(rma.transitions)
+    timeline = len(rma.timeline)
     assert deliver(flow, clock, succeeded) is False  # a replay: stored once, applied once
-    assert len(flow["returns"].get(number).rma.transitions) == timeline
+    assert len(flow["returns"].get(number).timeline) == timeline
     # An older "failed" arriving late changes nothing either.
     assert deliver(flow, clock, stripe_event(refund_id, "failed", "evt_old", now - 60)) is True
-    assert flow["returns"].get(number).rma.refund_status is RefundStatus.RELEASED
+    assert flow["returns"].get(number).refund_status is RefundStatus.RELEASED
 
 
 def test_a_pending_refund_that_fails_goes_back_to_the_desk_and_is_sent_again_under_a_new_key(
@@ -346,7 +344,7 @@ def test_a_pending_refund_that_fails_goes_back_to_the_desk_and_is_sent_again_und
     number = authorised(flow, "SBX-S2")
     flow["returns"].refunds.release_by_supervisor(ADMIN, number, "scan lost", supervisor=True)
     flow["worker"].drain()
-    refund_id = flow["returns"].get(number).rma.refund_reference
+    refund_id = flow["returns"].get(number).refund_reference
     failed = stripe_event(
         refund_id,
         "failed",
@@ -356,7 +354,7 @@ def test_a_pending_refund_that_fails_goes_back_to_the_desk_and_is_sent_again_und
     )
     deliver(flow, clock, failed)
 
-    rma = flow["returns"].get(number).rma
+    rma = flow["returns"].get(number)
     assert rma.refund_status is RefundStatus.FAILED
     assert "expired_or_canceled_card" in rma.refund_error
     with UnitOfWork(flow["session_factory"]) as uow:
@@ -371,7 +369,7 @@ def test_a_pending_refund_that_fails_goes_back_to_the_desk_and_is_sent_again_und
         flow["returns"], ADMIN, number, "customer updated their card", supervisor=True
     )
     flow["worker"].drain()
-    rma = flow["returns"].get(number).rma
+    rma = flow["returns"].get(number)
     assert rma.refund_status is RefundStatus.RELEASED
     assert sorted(refund_messages(flow)) == [f"refund:{number}", f"refund:{number}:2"]
     assert len(refunds_made) == 2
@@ -386,13 +384,13 @@ def test_a_webhook_that_comes_before_the_refund_is_recorded_waits_and_then_appli
     # The provider's next refund id is known to the sandbox only; read it after the fact and
     # deliver its "succeeded" event before the outbox records the refund.
     flow["worker"].drain()
-    refund_id = flow["returns"].get(number).rma.refund_reference
+    refund_id = flow["returns"].get(number).refund_reference
     with UnitOfWork(flow["session_factory"]) as uow:  # as if the outbox had not recorded it
         rma = load_rma(uow.session, number, lock=True)
         rma.refund_reference, rma.refund_status = None, RefundStatus.PENDING
         uow.commit()
     deliver(flow, clock, stripe_event(refund_id, "succeeded", "evt_early", 1))
-    assert flow["returns"].get(number).rma.refund_status is RefundStatus.PENDING  # waits
+    assert flow["returns"].get(number).refund_status is RefundStatus.PENDING  # waits
     with UnitOfWork(flow["session_factory"]) as uow:
         message = uow.session.scalars(
             select(OutboxMessage).where(OutboxMessage.key == f"refund:{number}")
@@ -400,7 +398,7 @@ def test_a_webhook_that_comes_before_the_refund_is_recorded_waits_and_then_appli
         succeeded = flow["returns"].refund_outcomes.handler().succeeded
         succeeded(uow.session, message)
         uow.commit()
-    assert flow["returns"].get(number).rma.refund_status is RefundStatus.RELEASED
+    assert flow["returns"].get(number).refund_status is RefundStatus.RELEASED
 
 
 def test_a_forged_or_stale_stripe_webhook_is_refused_before_anything_is_stored(
@@ -434,7 +432,7 @@ def test_without_a_refund_provider_refunds_are_held_never_sent_to_a_sandbox(
     number = authorised(flow, "SBX-N1")
     body = sandbox_payload("SBX-N1", "picked_up", clock.now())
     flow["carriers"].receive_webhook("sandbox", signed_request(body, clock.now()))
-    rma = returns.get(number).rma
+    rma = returns.get(number)
     assert (rma.refund_status, rma.refund_hold_reason) == (
         RefundStatus.HELD,
         "no refund provider configured",

@@ -21,6 +21,7 @@ from inventory.status import LocationKind
 from returns.errors import IllegalTransition
 from returns.models import Notification
 from returns.policy import ReturnPolicy
+from returns.queries import RmaQueries
 from returns.refund_provider import StripeRefunds
 from returns.refunds import REFUND_TOPIC
 from returns.status import (
@@ -73,7 +74,13 @@ def desk(
             return_address=RETURN_ADDRESS,
         )
         worker = OutboxWorker(session_factory, clock, returns.outbox_handlers())
-        yield {"returns": returns, "carriers": carriers, "worker": worker, "inventory": stocked}
+        yield {
+            "returns": returns,
+            "queries": RmaQueries(session_factory, clock, policy),
+            "carriers": carriers,
+            "worker": worker,
+            "inventory": stocked,
+        }
 
 
 def open_rma(
@@ -120,8 +127,7 @@ def level(inventory: InventoryService, sku: str, location: str) -> tuple[int, in
 
 
 def test_intake_numbers_the_rma_at_once_and_records_what_the_customer_said(desk, clock) -> None:
-    view = open_rma(desk, priority=Priority.HIGH, customer={**CUSTOMER, "vip": True})
-    rma = view.rma
+    rma = open_rma(desk, priority=Priority.HIGH, customer={**CUSTOMER, "vip": True})
     assert rma.number == "RMA-20261123-0001"
     assert (rma.status, rma.priority, rma.customer_email) == (
         RmaStatus.REQUESTED,
@@ -129,10 +135,10 @@ def test_intake_numbers_the_rma_at_once_and_records_what_the_customer_said(desk,
         "mia@example.com",
     )
     assert rma.refund_amount_minor == 4998
-    assert [(t.from_status, t.to_status, t.actor) for t in rma.transitions] == [
+    assert [(t.from_status, t.to_status, t.actor) for t in rma.timeline] == [
         (None, RmaStatus.REQUESTED, "desk@x.example")
     ]
-    assert open_rma(desk).rma.number == "RMA-20261123-0002"
+    assert open_rma(desk).number == "RMA-20261123-0002"
 
 
 @pytest.mark.parametrize(
@@ -165,7 +171,7 @@ def test_intake_refuses_what_policy_does_not_allow_naming_the_field(
     with pytest.raises(InvalidInput) as refused:
         open_rma(desk, **fields)
     assert (refused.value.field, refused.value.code) == (field, code)
-    assert desk["returns"].list() == []
+    assert desk["queries"].list() == []
 
 
 def test_a_supervisor_can_accept_a_return_outside_the_window_with_a_reason(desk) -> None:
@@ -181,25 +187,25 @@ def test_a_supervisor_can_accept_a_return_outside_the_window_with_a_reason(desk)
         payment_reference="pi_1",
         purchase_date=TODAY - timedelta(days=900),
         lines=[{"sku": "ABC-1", "qty": 1, "unit_price": Decimal("10")}],
-    ).rma
+    )
     assert (rma.policy_override_reason, rma.policy_override_by) == (
         "Long-standing key account",
         "boss@x.example",
     )
-    assert "policy overridden" in rma.transitions[0].reason
+    assert "policy overridden" in rma.timeline[0].reason
 
 
 # --- authorisation and the advance replacement -----------------------------------------------
 
 
 def test_authorising_an_exchange_reserves_and_queues_the_replacement_at_once(desk) -> None:
-    number = open_rma(desk, resolution=Resolution.REPLACEMENT).rma.number
+    number = open_rma(desk, resolution=Resolution.REPLACEMENT).number
     view = builders.authorise(
         desk["returns"], "desk@x.example", number, carrier="sandbox", tracking_number="SBX900"
     )
-    rma = view.rma
+    rma = view
     assert rma.status is RmaStatus.AWAITING_PICKUP
-    assert [t.to_status for t in rma.transitions if t.kind == "status"] == [
+    assert [t.to_status for t in rma.timeline if t.kind == "status"] == [
         RmaStatus.REQUESTED,
         RmaStatus.AUTHORISED,
         RmaStatus.AWAITING_PICKUP,
@@ -207,7 +213,7 @@ def test_authorising_an_exchange_reserves_and_queues_the_replacement_at_once(des
     [replacement] = rma.replacements
     assert (replacement.status, replacement.qty) == (ReplacementStatus.QUEUED, 2)
     assert level(desk["inventory"], "ABC-1", "MAIN/A-01-01") == (10, 2)
-    assert [r.rma_number for r in desk["returns"].pick_queue()] == [number]
+    assert [r.rma_number for r in desk["queries"].pick_queue()] == [number]
     assert [(s.tracking_number, s.reference) for s in view.shipments] == [("SBX900", number)]
     assert (
         rma.refund_status is RefundStatus.AWAITING_PICKUP
@@ -220,21 +226,21 @@ def test_a_replacement_without_stock_is_backordered_and_shown(desk) -> None:
         resolution=Resolution.REPLACEMENT,
         payment_reference=None,
         lines=[{"sku": "PSU-65", "qty": 1, "unit_price": Decimal("40")}],
-    ).rma.number
+    ).number
     rma = builders.authorise(
         desk["returns"], "desk@x.example", number, carrier="sandbox", tracking_number="SBX901"
-    ).rma
+    )
     assert rma.replacements[0].status is ReplacementStatus.BACKORDERED
     assert rma.refund_status is RefundStatus.NONE  # free warranty replacement
-    [note] = [t for t in rma.transitions if t.kind == "replacement"]
+    [note] = [t for t in rma.timeline if t.kind == "replacement"]
     assert "backordered" in note.reason
 
 
 def test_the_warehouse_ships_the_replacement_from_its_reservation(desk) -> None:
-    number = open_rma(desk, resolution=Resolution.REPLACEMENT).rma.number
+    number = open_rma(desk, resolution=Resolution.REPLACEMENT).number
     rma = builders.authorise(
         desk["returns"], "desk@x.example", number, carrier="sandbox", tracking_number="SBX902"
-    ).rma
+    )
     view = builders.ship(
         desk["returns"],
         "ann@x.example",
@@ -242,7 +248,7 @@ def test_the_warehouse_ships_the_replacement_from_its_reservation(desk) -> None:
         carrier="sandbox",
         tracking_number="SBXOUT1",
     )
-    assert view.rma.replacements[0].status is ReplacementStatus.SHIPPED
+    assert view.replacements[0].status is ReplacementStatus.SHIPPED
     assert level(desk["inventory"], "ABC-1", "MAIN/A-01-01") == (8, 0)
     assert {s.tracking_number for s in view.shipments} == {"SBX902", "SBXOUT1"}
     with pytest.raises(Conflict):
@@ -263,7 +269,7 @@ def test_the_refund_is_released_on_pickup_exactly_once_whatever_the_carrier_send
     clock,
     refunds_made,
 ) -> None:
-    number = open_rma(desk).rma.number
+    number = open_rma(desk).number
     builders.authorise(
         desk["returns"], "desk@x.example", number, carrier="sandbox", tracking_number="SBX910"
     )
@@ -271,11 +277,11 @@ def test_the_refund_is_released_on_pickup_exactly_once_whatever_the_carrier_send
     pickup(desk, clock, "SBX910", minutes_ago=5)  # duplicate
     pickup(desk, clock, "SBX910", "in_transit", minutes_ago=1)
     pickup(desk, clock, "SBX910", "picked_up", minutes_ago=5)  # late replay
-    rma = desk["returns"].get(number).rma
+    rma = desk["returns"].get(number)
     assert (rma.status, rma.refund_status) == (RmaStatus.IN_TRANSIT, RefundStatus.PENDING)
     assert desk["worker"].drain() == 1
     assert desk["worker"].drain() == 0
-    rma = desk["returns"].get(number).rma
+    rma = desk["returns"].get(number)
     assert rma.refund_status is RefundStatus.RELEASED
     assert [(r["amount"], r["payment_intent"], r["metadata"]) for r in refunds_made] == [
         (4998, "pi_3OrderPaid", {"rma": number})
@@ -286,7 +292,7 @@ def test_the_refund_is_released_on_pickup_exactly_once_whatever_the_carrier_send
 def test_in_worker_mode_the_refund_waits_for_the_applier_and_is_queued_once(
     desk, clock, session_factory, refunds_made
 ) -> None:
-    number = open_rma(desk).rma.number
+    number = open_rma(desk).number
     builders.authorise(
         desk["returns"], "desk@x.example", number, carrier="sandbox", tracking_number="SBX915"
     )
@@ -299,14 +305,14 @@ def test_in_worker_mode_the_refund_waits_for_the_applier_and_is_queued_once(
             ).all()
 
     pickup(desk, clock, "SBX915", minutes_ago=5)
-    rma = desk["returns"].get(number).rma
+    rma = desk["returns"].get(number)
     assert (rma.status, rma.refund_status) == (
         RmaStatus.AWAITING_PICKUP,
         RefundStatus.AWAITING_PICKUP,
     )
     assert refunds_queued() == []
     assert desk["carriers"].apply_pending() == 1
-    rma = desk["returns"].get(number).rma
+    rma = desk["returns"].get(number)
     assert (rma.status, rma.refund_status) == (RmaStatus.PICKED_UP, RefundStatus.PENDING)
     assert refunds_queued() == [f"refund:{number}"]
     pickup(desk, clock, "SBX915", minutes_ago=5)  # the carrier sends it again
@@ -322,7 +328,7 @@ def test_a_crash_between_the_provider_call_and_the_commit_neither_loses_nor_doub
     session_factory,
     refunds_made,
 ) -> None:
-    number = open_rma(desk).rma.number
+    number = open_rma(desk).number
     builders.authorise(
         desk["returns"], "desk@x.example", number, carrier="sandbox", tracking_number="SBX911"
     )
@@ -333,12 +339,12 @@ def test_a_crash_between_the_provider_call_and_the_commit_neither_loses_nor_doub
         payload, key
     )  # ... the provider refunds ... and the worker dies.
     assert len(refunds_made) == 1
-    assert desk["returns"].get(number).rma.refund_status is RefundStatus.PENDING
+    assert desk["returns"].get(number).refund_status is RefundStatus.PENDING
     assert worker.drain() == 0  # leased: nobody retries while the lease runs
     clock.advance(timedelta(minutes=3))
     assert worker.drain() == 1  # the retry carries the same idempotency key
     assert len(refunds_made) == 1
-    assert desk["returns"].get(number).rma.refund_status is RefundStatus.RELEASED
+    assert desk["returns"].get(number).refund_status is RefundStatus.RELEASED
     with session_factory() as session:
         message = session.get(OutboxMessage, message_id)
     assert (message.status, message.attempts) == (OutboxStatus.DONE, 2)
@@ -347,7 +353,7 @@ def test_a_crash_between_the_provider_call_and_the_commit_neither_loses_nor_doub
 def test_a_provider_outage_is_retried_with_backoff_until_it_works(
     desk, clock, refunds_sandbox, refunds_made
 ) -> None:
-    number = open_rma(desk).rma.number
+    number = open_rma(desk).number
     builders.authorise(
         desk["returns"], "desk@x.example", number, carrier="sandbox", tracking_number="SBX912"
     )
@@ -359,19 +365,19 @@ def test_a_provider_outage_is_retried_with_backoff_until_it_works(
     desk["worker"].drain()
     clock.advance(timedelta(seconds=11))
     desk["worker"].drain()
-    rma = desk["returns"].get(number).rma
+    rma = desk["returns"].get(number)
     assert rma.refund_status is RefundStatus.RELEASED
     assert len(refunds_made) == 1
 
 
 def test_a_refund_the_provider_refuses_fails_visibly(desk, clock, refunds_made) -> None:
-    number = open_rma(desk, payment_reference="ch_not_a_payment_intent").rma.number
+    number = open_rma(desk, payment_reference="ch_not_a_payment_intent").number
     builders.authorise(
         desk["returns"], "desk@x.example", number, carrier="sandbox", tracking_number="SBX913"
     )
     pickup(desk, clock, "SBX913")
     desk["worker"].drain()
-    rma = desk["returns"].get(number).rma
+    rma = desk["returns"].get(number)
     assert rma.refund_status is RefundStatus.FAILED
     assert "No such payment_intent" in rma.refund_error
     assert refunds_made == []
@@ -380,7 +386,7 @@ def test_a_refund_the_provider_refuses_fails_visibly(desk, clock, refunds_made) 
 def test_two_workers_draining_at_once_refund_once(desk, clock, refunds_made) -> None:
     numbers = []
     for index in range(6):
-        number = open_rma(desk, customer={**CUSTOMER, "email": f"c{index}@example.com"}).rma.number
+        number = open_rma(desk, customer={**CUSTOMER, "email": f"c{index}@example.com"}).number
         builders.authorise(
             desk["returns"],
             "desk@x.example",
@@ -407,14 +413,12 @@ def test_two_workers_draining_at_once_refund_once(desk, clock, refunds_made) -> 
 def test_a_refund_above_the_automatic_limit_waits_for_a_supervisor(
     desk, clock, refunds_made
 ) -> None:
-    number = open_rma(
-        desk, lines=[{"sku": "ABC-1", "qty": 5, "unit_price": Decimal("99")}]
-    ).rma.number
+    number = open_rma(desk, lines=[{"sku": "ABC-1", "qty": 5, "unit_price": Decimal("99")}]).number
     builders.authorise(
         desk["returns"], "desk@x.example", number, carrier="sandbox", tracking_number="SBX930"
     )
     pickup(desk, clock, "SBX930")
-    rma = desk["returns"].get(number).rma
+    rma = desk["returns"].get(number)
     assert (rma.status, rma.refund_status) == (RmaStatus.PICKED_UP, RefundStatus.HELD)
     assert "above the automatic limit" in rma.refund_hold_reason
     desk["worker"].drain()
@@ -427,14 +431,14 @@ def test_a_refund_above_the_automatic_limit_waits_for_a_supervisor(
         "boss@x.example", number, "Checked the order", supervisor=True
     )
     desk["worker"].drain()
-    assert desk["returns"].get(number).rma.refund_status is RefundStatus.RELEASED
+    assert desk["returns"].get(number).refund_status is RefundStatus.RELEASED
     assert len(refunds_made) == 1
 
 
 def test_a_supervisor_releases_a_refund_whose_pickup_scan_never_came(
     desk, clock, refunds_made
 ) -> None:
-    number = open_rma(desk).rma.number
+    number = open_rma(desk).number
     builders.authorise(
         desk["returns"], "desk@x.example", number, carrier="sandbox", tracking_number="SBX931"
     )
@@ -449,33 +453,33 @@ def test_a_supervisor_releases_a_refund_whose_pickup_scan_never_came(
 
 
 def test_a_refunded_parcel_returned_to_sender_is_flagged_for_recovery(desk, clock) -> None:
-    number = open_rma(desk).rma.number
+    number = open_rma(desk).number
     builders.authorise(
         desk["returns"], "desk@x.example", number, carrier="sandbox", tracking_number="SBX932"
     )
     pickup(desk, clock, "SBX932", minutes_ago=10)
     pickup(desk, clock, "SBX932", "returned")
-    assert "returned to sender" in desk["returns"].get(number).rma.needs_recovery
+    assert "returned to sender" in desk["returns"].get(number).needs_recovery
 
 
 # --- label, receipt, inspection, closing -----------------------------------------------------
 
 
 def test_without_a_tracking_number_a_prepaid_label_is_bought_through_the_outbox(desk) -> None:
-    number = open_rma(desk).rma.number
-    rma = builders.authorise(desk["returns"], "desk@x.example", number).rma
+    number = open_rma(desk).number
+    rma = builders.authorise(desk["returns"], "desk@x.example", number)
     assert rma.status is RmaStatus.AUTHORISED
     desk["worker"].drain()
     view = desk["returns"].get(number)
-    assert view.rma.status is RmaStatus.AWAITING_PICKUP
-    assert view.rma.return_tracking_number.startswith("SBX")
-    assert [s.tracking_number for s in view.shipments] == [view.rma.return_tracking_number]
+    assert view.status is RmaStatus.AWAITING_PICKUP
+    assert view.return_tracking_number.startswith("SBX")
+    assert [s.tracking_number for s in view.shipments] == [view.return_tracking_number]
 
 
 def test_the_returned_part_is_received_inspected_restocked_and_the_rma_closed(desk, clock) -> None:
     number = open_rma(
         desk, lines=[{"sku": "ABC-1", "qty": 2, "unit_price": Decimal("24.99"), "serial": "SN-1"}]
-    ).rma.number
+    ).number
     builders.authorise(
         desk["returns"], "desk@x.example", number, carrier="sandbox", tracking_number="SBX940"
     )
@@ -487,8 +491,8 @@ def test_the_returned_part_is_received_inspected_restocked_and_the_rma_closed(de
         number,
         lines=[{"sku": "abc-1", "qty": 2, "condition": "scuffed", "serial": "SN-1"}],
     )
-    assert view.rma.status is RmaStatus.RECEIVED
-    assert (view.rma.lines[0].received_qty, view.rma.lines[0].serial_matches) == (2, True)
+    assert view.status is RmaStatus.RECEIVED
+    assert (view.lines[0].received_qty, view.lines[0].serial_matches) == (2, True)
     assert level(desk["inventory"], "ABC-1", "MAIN/RETURNS") == (2, 0)
     view = builders.inspect(
         desk["returns"],
@@ -496,10 +500,10 @@ def test_the_returned_part_is_received_inspected_restocked_and_the_rma_closed(de
         number,
         lines=[{"sku": "ABC-1", "disposition": Disposition.RESTOCK, "location": "MAIN/A-01-02"}],
     )
-    assert view.rma.status is RmaStatus.INSPECTED
+    assert view.status is RmaStatus.INSPECTED
     assert level(desk["inventory"], "ABC-1", "MAIN/A-01-02") == (2, 0)
     assert level(desk["inventory"], "ABC-1", "MAIN/RETURNS") == (0, 0)
-    closed = desk["returns"].closing.close("desk@x.example", number).rma
+    closed = desk["returns"].closing.close("desk@x.example", number)
     assert closed.status is RmaStatus.CLOSED
     assert closed.followup_due_at == clock.now() + timedelta(days=3)
     followed = builders.record_followup(
@@ -509,7 +513,7 @@ def test_the_returned_part_is_received_inspected_restocked_and_the_rma_closed(de
         satisfaction=5,
         comment="Quick",
         confirmed_fixed=True,
-    ).rma
+    )
     assert (followed.satisfaction, followed.followup_due_at) == (5, None)
     assert desk["inventory"].verify_levels() == []
     moves = desk["inventory"].list_moves("ABC-1")
@@ -517,13 +521,13 @@ def test_the_returned_part_is_received_inspected_restocked_and_the_rma_closed(de
 
 
 def test_a_refunded_parcel_that_arrives_empty_is_disputed(desk, clock) -> None:
-    number = open_rma(desk).rma.number
+    number = open_rma(desk).number
     builders.authorise(
         desk["returns"], "desk@x.example", number, carrier="sandbox", tracking_number="SBX941"
     )
     pickup(desk, clock, "SBX941")
     desk["worker"].drain()
-    rma = builders.receive(desk["returns"], "ann@x.example", number, lines=[], empty=True).rma
+    rma = builders.receive(desk["returns"], "ann@x.example", number, lines=[], empty=True)
     assert rma.status is RmaStatus.DISPUTED
 
 
@@ -534,7 +538,7 @@ def test_a_scrapped_part_leaves_stock_and_quarantine_keeps_it_on_hand(desk, cloc
             {"sku": "ABC-1", "qty": 1, "unit_price": Decimal("5")},
             {"sku": "PSU-65", "qty": 1, "unit_price": Decimal("5")},
         ],
-    ).rma.number
+    ).number
     builders.authorise(
         desk["returns"], "desk@x.example", number, carrier="sandbox", tracking_number="SBX942"
     )
@@ -559,7 +563,7 @@ def test_a_scrapped_part_leaves_stock_and_quarantine_keeps_it_on_hand(desk, cloc
 
 
 def test_illegal_moves_are_refused_with_the_current_state(desk) -> None:
-    number = open_rma(desk).rma.number
+    number = open_rma(desk).number
     with pytest.raises(IllegalTransition) as refused:
         desk["returns"].closing.close("desk@x.example", number)
     assert refused.value.details["status"] == "requested"
@@ -569,13 +573,13 @@ def test_illegal_moves_are_refused_with_the_current_state(desk) -> None:
 
 
 def test_an_authorisation_without_pickup_expires_and_frees_its_replacement(desk, clock) -> None:
-    number = open_rma(desk, resolution=Resolution.REPLACEMENT).rma.number
+    number = open_rma(desk, resolution=Resolution.REPLACEMENT).number
     builders.authorise(
         desk["returns"], "desk@x.example", number, carrier="sandbox", tracking_number="SBX950"
     )
     clock.advance(timedelta(days=15))
     assert desk["returns"].authorisation.expire_overdue() == 1
-    rma = desk["returns"].get(number).rma
+    rma = desk["returns"].get(number)
     assert (rma.status, rma.replacements[0].status) == (
         RmaStatus.EXPIRED,
         ReplacementStatus.CANCELLED,
@@ -586,10 +590,10 @@ def test_an_authorisation_without_pickup_expires_and_frees_its_replacement(desk,
 def test_an_expired_advance_replacement_that_already_shipped_is_flagged_to_chase(
     desk, clock
 ) -> None:
-    number = open_rma(desk, resolution=Resolution.REPLACEMENT).rma.number
+    number = open_rma(desk, resolution=Resolution.REPLACEMENT).number
     rma = builders.authorise(
         desk["returns"], "desk@x.example", number, carrier="sandbox", tracking_number="SBX951"
-    ).rma
+    )
     builders.ship(
         desk["returns"],
         "ann@x.example",
@@ -599,11 +603,11 @@ def test_an_expired_advance_replacement_that_already_shipped_is_flagged_to_chase
     )
     clock.advance(timedelta(days=15))
     desk["returns"].authorisation.expire_overdue()
-    assert "chase" in desk["returns"].get(number).rma.needs_chase
+    assert "chase" in desk["returns"].get(number).needs_chase
 
 
 def test_the_refund_message_is_keyed_per_rma(desk, clock, session_factory) -> None:
-    number = open_rma(desk).rma.number
+    number = open_rma(desk).number
     builders.authorise(
         desk["returns"], "desk@x.example", number, carrier="sandbox", tracking_number="SBX960"
     )
@@ -619,13 +623,13 @@ def test_a_parcel_booked_in_by_staff_before_any_pickup_scan_holds_its_refund(
     desk, clock, refunds_made, session_factory
 ) -> None:
     # The attack: a warehouse account books in "a parcel" for an RMA no carrier ever saw.
-    number = open_rma(desk).rma.number
+    number = open_rma(desk).number
     builders.authorise(
         desk["returns"], "desk@x.example", number, carrier="sandbox", tracking_number="SBX970"
     )
     rma = builders.receive(
         desk["returns"], "ann@x.example", number, lines=[{"sku": "ABC-1", "qty": 2}]
-    ).rma
+    )
     assert rma.refund_status is RefundStatus.HELD
     assert rma.refund_held_by == "ann@x.example"
     assert "booked in by ann@x.example" in rma.refund_hold_reason
@@ -643,7 +647,7 @@ def test_a_parcel_booked_in_by_staff_before_any_pickup_scan_holds_its_refund(
 def test_a_parcel_a_supervisor_books_in_without_a_pickup_scan_releases_its_refund(
     desk, refunds_made
 ) -> None:
-    number = open_rma(desk).rma.number
+    number = open_rma(desk).number
     builders.authorise(
         desk["returns"], "desk@x.example", number, carrier="sandbox", tracking_number="SBX971"
     )
@@ -662,7 +666,7 @@ def test_a_parcel_a_supervisor_books_in_without_a_pickup_scan_releases_its_refun
 
 def test_a_label_the_carrier_cannot_sell_fails_at_once_and_visibly(desk, session_factory) -> None:
     desk["returns"].ctx.default_return_carrier = "pigeon-post"
-    number = open_rma(desk).rma.number
+    number = open_rma(desk).number
     builders.authorise(desk["returns"], "desk@x.example", number)
     desk["worker"].drain()
     with session_factory() as session:
@@ -670,9 +674,7 @@ def test_a_label_the_carrier_cannot_sell_fails_at_once_and_visibly(desk, session
             select(OutboxMessage).where(OutboxMessage.key == f"return-label:{number}")
         ).one()
     assert (message.status, message.attempts) == (OutboxStatus.FAILED, 1)
-    notes = [
-        t.reason for t in desk["returns"].get(number).rma.transitions if t.kind == "return_label"
-    ]
+    notes = [t.reason for t in desk["returns"].get(number).timeline if t.kind == "return_label"]
     assert "Return label failed" in notes[-1]
     with session_factory() as session:
         [alert] = session.scalars(select(Notification)).all()
@@ -683,7 +685,7 @@ def test_a_label_the_carrier_cannot_sell_fails_at_once_and_visibly(desk, session
 def test_a_refund_released_by_hand_whose_parcel_never_moves_is_flagged_at_expiry(
     desk, clock
 ) -> None:
-    number = open_rma(desk).rma.number
+    number = open_rma(desk).number
     builders.authorise(
         desk["returns"], "desk@x.example", number, carrier="sandbox", tracking_number="SBX971"
     )
@@ -692,7 +694,7 @@ def test_a_refund_released_by_hand_whose_parcel_never_moves_is_flagged_at_expiry
     )
     clock.advance(timedelta(days=15))
     desk["returns"].authorisation.expire_overdue()
-    rma = desk["returns"].get(number).rma
+    rma = desk["returns"].get(number)
     assert rma.status is RmaStatus.EXPIRED
     assert "never reached the carrier" in rma.needs_recovery
 
@@ -703,9 +705,9 @@ def test_a_flagged_customer_is_neither_authorised_nor_refunded_automatically(
     desk["returns"].ctx.policy = ReturnPolicy(
         auto_authorise_limit_minor=100_000, flagged_customers=frozenset({"mia@example.com"})
     )
-    flagged = open_rma(desk).rma
+    flagged = open_rma(desk)
     assert flagged.status is RmaStatus.REQUESTED  # left for a person to decide
-    other = open_rma(desk, customer={**CUSTOMER, "email": "li@example.com"}).rma
+    other = open_rma(desk, customer={**CUSTOMER, "email": "li@example.com"})
     assert other.status is RmaStatus.AUTHORISED  # in policy and under the limit: authorised at once
     builders.authorise(
         desk["returns"],
@@ -715,7 +717,7 @@ def test_a_flagged_customer_is_neither_authorised_nor_refunded_automatically(
         tracking_number="SBX980",
     )
     pickup(desk, clock, "SBX980")
-    rma = desk["returns"].get(flagged.number).rma
+    rma = desk["returns"].get(flagged.number)
     assert (rma.refund_status, rma.refund_hold_reason) == (
         RefundStatus.HELD,
         "the customer is flagged for review",
@@ -723,7 +725,7 @@ def test_a_flagged_customer_is_neither_authorised_nor_refunded_automatically(
 
 
 def test_a_carrier_exception_after_the_refund_is_flagged_for_the_desk(desk, clock) -> None:
-    number = open_rma(desk).rma.number
+    number = open_rma(desk).number
     builders.authorise(
         desk["returns"], "desk@x.example", number, carrier="sandbox", tracking_number="SBX981"
     )
@@ -732,7 +734,7 @@ def test_a_carrier_exception_after_the_refund_is_flagged_for_the_desk(desk, cloc
         "SBX981", "exception", clock.now(), description="Parcel lost in the depot"
     )
     desk["carriers"].receive_webhook("sandbox", signed_request(body, clock.now()))
-    assert "Parcel lost in the depot" in desk["returns"].get(number).rma.needs_recovery
+    assert "Parcel lost in the depot" in desk["returns"].get(number).needs_recovery
 
 
 def test_reorder_suggestions_count_returns_on_the_way_and_backordered_replacements(
@@ -756,9 +758,7 @@ def test_reorder_suggestions_count_returns_on_the_way_and_backordered_replacemen
     before = suggestion("ABC-1")  # 10 available, point 20
     assert (before.position, before.expected_returns) == (10, 0)
     # 4 units come back, the carrier has them; this part has no history: half expected sellable.
-    number = open_rma(
-        desk, lines=[{"sku": "ABC-1", "qty": 4, "unit_price": Decimal("5")}]
-    ).rma.number
+    number = open_rma(desk, lines=[{"sku": "ABC-1", "qty": 4, "unit_price": Decimal("5")}]).number
     builders.authorise(
         desk["returns"], "desk@x.example", number, carrier="sandbox", tracking_number="SBX990"
     )
@@ -773,7 +773,7 @@ def test_reorder_suggestions_count_returns_on_the_way_and_backordered_replacemen
         resolution=Resolution.REPLACEMENT,
         payment_reference=None,
         lines=[{"sku": "PSU-65", "qty": 3, "unit_price": Decimal("40")}],
-    ).rma.number
+    ).number
     plain = suggestion("PSU-65")
     builders.authorise(
         desk["returns"], "desk@x.example", owed, carrier="sandbox", tracking_number="SBX991"
@@ -787,7 +787,7 @@ def test_reorder_suggestions_count_returns_on_the_way_and_backordered_replacemen
 
 
 def test_a_part_returned_to_its_vendor_opens_a_supplier_claim(desk) -> None:
-    number = open_rma(desk, description="Bearing seized after a week").rma.number
+    number = open_rma(desk, description="Bearing seized after a week").number
     builders.authorise(
         desk["returns"], "desk@x.example", number, carrier="sandbox", tracking_number="SBX995"
     )
@@ -813,13 +813,13 @@ def test_a_part_returned_to_its_vendor_opens_a_supplier_claim(desk) -> None:
 def test_a_supervisor_sends_a_refused_refund_again_to_the_corrected_payment(
     desk, clock, refunds_made
 ) -> None:
-    number = open_rma(desk, payment_reference="ch_not_a_payment_intent").rma.number
+    number = open_rma(desk, payment_reference="ch_not_a_payment_intent").number
     builders.authorise(
         desk["returns"], "desk@x.example", number, carrier="sandbox", tracking_number="SBX931"
     )
     pickup(desk, clock, "SBX931")
     desk["worker"].drain()
-    assert desk["returns"].get(number).rma.refund_status is RefundStatus.FAILED
+    assert desk["returns"].get(number).refund_status is RefundStatus.FAILED
     with pytest.raises(Conflict) as refused:
         builders.retry_refund(desk["returns"], "desk@x.example", number, "try", supervisor=False)
     assert refused.value.code == "supervisor_required"
@@ -832,9 +832,9 @@ def test_a_supervisor_sends_a_refused_refund_again_to_the_corrected_payment(
         supervisor=True,
         payment_reference="pi_3Corrected",
     )
-    assert (view.rma.refund_status, view.rma.refund_error) == (RefundStatus.PENDING, None)
+    assert (view.refund_status, view.refund_error) == (RefundStatus.PENDING, None)
     desk["worker"].drain()
-    rma = desk["returns"].get(number).rma
+    rma = desk["returns"].get(number)
     assert rma.refund_status is RefundStatus.RELEASED
     assert [(r["payment_intent"], r["amount"]) for r in refunds_made] == [("pi_3Corrected", 4998)]
     with pytest.raises(Conflict) as again:
@@ -845,7 +845,7 @@ def test_a_supervisor_sends_a_refused_refund_again_to_the_corrected_payment(
 def test_a_refund_that_gave_up_on_outages_is_retried_under_its_own_key(
     desk, clock, refunds_made, refunds_sandbox, session_factory
 ) -> None:
-    number = open_rma(desk).rma.number
+    number = open_rma(desk).number
     builders.authorise(
         desk["returns"], "desk@x.example", number, carrier="sandbox", tracking_number="SBX932"
     )
@@ -854,7 +854,7 @@ def test_a_refund_that_gave_up_on_outages_is_retried_under_its_own_key(
     for _ in range(MAX_ATTEMPTS):
         desk["worker"].drain()
         clock.advance(timedelta(hours=2))
-    assert desk["returns"].get(number).rma.refund_status is RefundStatus.FAILED
+    assert desk["returns"].get(number).refund_status is RefundStatus.FAILED
     # A new payment cannot be tried while the old request may have reached the provider.
     with pytest.raises(Conflict) as unknown:
         builders.retry_refund(
@@ -871,7 +871,7 @@ def test_a_refund_that_gave_up_on_outages_is_retried_under_its_own_key(
         desk["returns"], "boss@x.example", number, "provider is back", supervisor=True
     )
     desk["worker"].drain()
-    assert desk["returns"].get(number).rma.refund_status is RefundStatus.RELEASED
+    assert desk["returns"].get(number).refund_status is RefundStatus.RELEASED
     assert len(refunds_made) == 1
     with session_factory() as session:
         keys = session.scalars(

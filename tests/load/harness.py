@@ -267,11 +267,11 @@ def authorised_returns(
         builders.authorise(
             returns,
             "seed",
-            view.rma.number,
+            view.number,
             carrier="sandbox" if tracking else None,
             tracking_number=tracking,
         )
-        made.append((view.rma.number, tracking))
+        made.append((view.number, tracking))
     return made
 
 

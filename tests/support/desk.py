@@ -23,12 +23,13 @@ from returns.commands import (
     ReturnLine,
     ShipReplacement,
 )
-from returns.context import ReturnsContext, RmaView
+from returns.context import ReturnsContext
 from returns.messages import Messages
 from returns.policy import ReturnPolicy
 from returns.refund_provider import StripeRefunds
 from returns.service_levels import ServiceLevels
 from returns.stages import Returns, build_returns
+from returns.views import RmaDetail
 
 DESK = "desk@x.example"
 
@@ -88,11 +89,11 @@ def open_command(
 
 def open_rma(
     returns: Returns, actor: str = DESK, *, supervisor: bool = False, **fields: Any
-) -> RmaView:
+) -> RmaDetail:
     return returns.intake.open(actor, open_command(**fields), supervisor=supervisor)
 
 
-def authorise(returns: Returns, actor: str, number: str, **fields: Any) -> RmaView:
+def authorise(returns: Returns, actor: str, number: str, **fields: Any) -> RmaDetail:
     return returns.authorisation.authorise(actor, number, AuthoriseRma(**fields))
 
 
@@ -104,23 +105,23 @@ def receive(
     lines: Sequence[Mapping[str, Any]] = (),
     supervisor: bool = False,
     **fields: Any,
-) -> RmaView:
+) -> RmaDetail:
     parcel = ReceiveParcel(lines=tuple(ReceivedLine(**line) for line in lines), **fields)
     return returns.warehouse.receive(actor, number, parcel, supervisor=supervisor)
 
 
 def inspect(
     returns: Returns, actor: str, number: str, *, lines: Sequence[Mapping[str, Any]]
-) -> RmaView:
+) -> RmaDetail:
     decisions = tuple(InspectedLine(**line) for line in lines)
     return returns.warehouse.inspect(actor, number, InspectParcel(decisions))
 
 
-def ship(returns: Returns, actor: str, replacement_id: int, **fields: Any) -> RmaView:
+def ship(returns: Returns, actor: str, replacement_id: int, **fields: Any) -> RmaDetail:
     return returns.warehouse.ship_replacement(actor, replacement_id, ShipReplacement(**fields))
 
 
-def record_followup(returns: Returns, actor: str, number: str, **fields: Any) -> RmaView:
+def record_followup(returns: Returns, actor: str, number: str, **fields: Any) -> RmaDetail:
     return returns.closing.record_followup(actor, number, RecordFollowup(**fields))
 
 
@@ -132,6 +133,6 @@ def retry_refund(
     *,
     supervisor: bool,
     payment_reference: str | None = None,
-) -> RmaView:
+) -> RmaDetail:
     command = RetryRefund(reason, payment_reference=payment_reference)
     return returns.refunds.retry(actor, number, command, supervisor=supervisor)

@@ -121,7 +121,7 @@ def make_rma(
         for part_id, sku, qty in lines
     ]
     previous = None
-    rma.transitions = [
+    timeline = [
         RmaTransition(
             kind="status",
             from_status=None,
@@ -133,7 +133,7 @@ def make_rma(
     ]
     previous = RmaStatus.REQUESTED
     for to_status, at in statuses:
-        rma.transitions.append(
+        timeline.append(
             RmaTransition(
                 kind="status",
                 from_status=previous,
@@ -144,6 +144,7 @@ def make_rma(
             )
         )
         previous = to_status
+    rma.transitions.add_all(timeline)
     session.add(rma)
     session.flush()
     if replacement_shipped_at is not None:

@@ -118,7 +118,7 @@ def seed(app: Any) -> None:
             lines=[{"sku": "FAN-80", "qty": 1, "unit_price": Decimal("9")}],
             payment_reference=f"pi_fuzz{index}",
         )
-        numbers.append(view.rma.number)
+        numbers.append(view.number)
     # The newest first in lists: an authorised refund with its parcel, and a replacement
     # waiting in the pick queue.
     builders.authorise(services.returns, "desk@test.example", numbers[1])

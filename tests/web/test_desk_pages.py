@@ -234,7 +234,7 @@ def test_a_supervisor_sends_a_failed_refund_again_from_the_rma_page(desk_app: An
         payment_reference="pi_1",
         lines=[{"sku": "FAN-80", "qty": 1, "unit_price": Decimal("24.99")}],
     )
-    number = view.rma.number
+    number = view.number
     builders.authorise(
         services.returns, "desk@desk.example", number, carrier="sandbox", tracking_number="T9"
     )
@@ -245,7 +245,7 @@ def test_a_supervisor_sends_a_failed_refund_again_from_the_rma_page(desk_app: An
     for _ in range(12):
         services.clock.advance(timedelta(hours=2))
         services.outbox.drain()
-    assert services.returns.get(number).rma.refund_status.value == "failed"
+    assert services.returns.get(number).refund_status.value == "failed"
 
     desk = signed_in(desk_app, Role.SERVICE_DESK)
     assert 'id="retry-refund"' not in desk.get(f"/returns/{number}").get_data(as_text=True)
@@ -256,6 +256,6 @@ def test_a_supervisor_sends_a_failed_refund_again_from_the_rma_page(desk_app: An
         f"/returns/{number}/retry-refund",
         data={"csrf_token": csrf_token(page), "reason": "provider back", "payment_reference": ""},
     )
-    rma = services.returns.get(number).rma
+    rma = services.returns.get(number)
     assert rma.refund_status.value == "pending"
-    assert "sent again with the same idempotency key: provider back" in rma.transitions[-1].reason
+    assert "sent again with the same idempotency key: provider back" in rma.timeline[-1].reason

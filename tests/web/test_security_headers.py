@@ -96,7 +96,7 @@ def open_return(services: Any) -> str:
         resolution=Resolution.REFUND,
         payment_reference="pi_headers_1",
         lines=[{"sku": "FAN-80", "qty": 1, "unit_price": Decimal("24.99")}],
-    ).rma.number
+    ).number
 
 
 def test_every_page_renders_without_inline_script_handlers_or_styles(app: Any, shop: Any) -> None:

@@ -61,7 +61,7 @@ def open_return(services: Any, resolution: Resolution = Resolution.REFUND, **fie
         lines=[{"sku": "FAN-80", "qty": 1, "unit_price": Decimal("24.99"), "serial": "S-1"}],
         **fields,
     )
-    return view.rma.number
+    return view.number
 
 
 def link(services: Any, number: str) -> str:
@@ -130,11 +130,11 @@ def test_the_customer_answers_the_follow_up_on_the_page(client, shop) -> None:
     )
     page = client.get(url).get_data(as_text=True)
     assert "Thank you for rating us 4/5" in page and 'id="feedback"' not in page
-    rma = shop.returns.get(number).rma
+    rma = shop.returns.get(number)
     assert (rma.satisfaction, rma.satisfaction_comment, rma.confirmed_fixed) == (4, "Quick", True)
     # Without the CSRF token nothing is recorded.
     assert client.post(f"{url}/feedback", data={"satisfaction": "1"}).status_code == 400
-    assert shop.returns.get(number).rma.satisfaction == 4
+    assert shop.returns.get(number).satisfaction == 4
 
 
 def test_a_replacement_shows_its_carrier_and_tracking_link(client, shop) -> None:
@@ -144,7 +144,7 @@ def test_a_replacement_shows_its_carrier_and_tracking_link(client, shop) -> None
         shop.returns, STAFF, number, carrier="sandbox", tracking_number="SBX-3"
     )
     builders.ship(
-        shop.returns, STAFF, view.rma.replacements[0].id, carrier="sandbox", tracking_number="OUT-9"
+        shop.returns, STAFF, view.replacements[0].id, carrier="sandbox", tracking_number="OUT-9"
     )
     page = client.get(link(shop, number)).get_data(as_text=True)
     assert "shipped with sandbox" in page
@@ -216,7 +216,7 @@ def test_the_page_speaks_the_customers_language(client, shop) -> None:
         payment_reference="pi_9",
         lines=[{"sku": "FAN-80", "qty": 1, "unit_price": Decimal("24.99")}],
     )
-    number = view.rma.number
+    number = view.number
     builders.authorise(shop.returns, STAFF, number, carrier="sandbox", tracking_number="SBX-ZH")
     # Whatever the browser asks for, the page follows the customer's language.
     page = client.get(link(shop, number), headers={"Accept-Language": "en"})

@@ -96,10 +96,10 @@ def test_a_replacement_is_shipped_from_the_pick_queue_and_the_return_booked_in(
         resolution=Resolution.REPLACEMENT,
         lines=[{"sku": "FAN-80", "qty": 1, "unit_price": Decimal("20")}],
     )
-    number = view.rma.number
+    number = view.number
     rma = builders.authorise(
         services.returns, "desk@x", number, carrier="sandbox", tracking_number="SBXW1"
-    ).rma
+    )
     page = floor.get("/warehouse").get_data(as_text=True)
     assert number in page
     floor.post(
@@ -114,7 +114,7 @@ def test_a_replacement_is_shipped_from_the_pick_queue_and_the_return_booked_in(
     )
     assert scanned.headers["Location"] == f"/warehouse/returns/{number}"
     parcel = floor.get(scanned.headers["Location"]).get_data(as_text=True)
-    line_id = services.returns.get(number).rma.lines[0].id
+    line_id = services.returns.get(number).lines[0].id
     floor.post(
         f"/warehouse/returns/{number}",
         data={
@@ -135,7 +135,7 @@ def test_a_replacement_is_shipped_from_the_pick_queue_and_the_return_booked_in(
             f"location-{line_id}": "MAIN/A-01-02",
         },
     )
-    assert services.returns.get(number).rma.status.value == "inspected"
+    assert services.returns.get(number).status.value == "inspected"
     assert services.inventory.get_part("FAN-80").on_hand == 3
     assert services.inventory.verify_levels() == []
 
@@ -166,7 +166,7 @@ def test_the_pick_list_and_return_sheet_print_with_qr_codes(app: Any, floor: Any
         reason=Reason.DEFECTIVE,
         resolution=Resolution.REPLACEMENT,
         lines=[{"sku": "FAN-80", "qty": 1, "unit_price": Decimal("20")}],
-    ).rma.number
+    ).number
     builders.authorise(
         services.returns, "desk@x", number, carrier="sandbox", tracking_number="SBXP1"
     )

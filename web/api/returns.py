@@ -17,6 +17,7 @@ from returns.commands import (
     RetryRefund,
     ShipReplacement,
 )
+from returns.queries import RmaFilter
 from returns.service_levels import sla_clock
 from returns.status import (
     Disposition,
@@ -193,47 +194,43 @@ class RmaSchema(Schema):
 
     @post_dump(pass_original=True)
     def _redact(self, data: dict[str, Any], view: Any, **_: Any) -> dict[str, Any]:
-        return data if sees_personal_data() else redact_rma(data, view.rma)
+        return data if sees_personal_data() else redact_rma(data, view)
 
-    rma_number = fields.Function(lambda v: v.rma.number)
-    status = fields.Function(lambda v: v.rma.status.value)
-    priority = fields.Function(lambda v: v.rma.priority.value)
+    rma_number = fields.Function(lambda v: v.number)
+    status = fields.Function(lambda v: v.status.value)
+    priority = fields.Function(lambda v: v.priority.value)
     customer = fields.Function(
         lambda v: {
-            "name": v.rma.customer_name,
-            "email": v.rma.customer_email,
-            "phone": v.rma.customer_phone,
-            "vip": v.rma.vip,
-            "language": v.rma.customer_language,
+            "name": v.customer_name,
+            "email": v.customer_email,
+            "phone": v.customer_phone,
+            "vip": v.vip,
+            "language": v.customer_language,
         }
     )
-    order_number = fields.Function(lambda v: v.rma.order_number)
-    payment_reference = fields.Function(lambda v: v.rma.payment_reference)
+    order_number = fields.Function(lambda v: v.order_number)
+    payment_reference = fields.Function(lambda v: v.payment_reference)
     purchase_date = fields.Function(
-        lambda v: v.rma.purchase_date.isoformat() if v.rma.purchase_date else None
+        lambda v: v.purchase_date.isoformat() if v.purchase_date else None
     )
-    channel = fields.Function(lambda v: v.rma.channel.value)
-    reason = fields.Function(lambda v: v.rma.reason.value)
-    description = fields.Function(lambda v: v.rma.description)
-    resolution = fields.Function(lambda v: v.rma.resolution.value)
-    policy_override_reason = fields.Function(lambda v: v.rma.policy_override_reason)
-    expires_at = fields.Function(
-        lambda v: v.rma.expires_at.isoformat() if v.rma.expires_at else None
-    )
-    needs_recovery = fields.Function(lambda v: v.rma.needs_recovery)
-    needs_chase = fields.Function(lambda v: v.rma.needs_chase)
-    satisfaction = fields.Function(lambda v: v.rma.satisfaction)
-    lines = fields.Function(lambda v: RmaLineOutSchema(many=True).dump(v.rma.lines))
-    refund = fields.Function(lambda v: RefundOutSchema().dump(v.rma))
-    replacements = fields.Function(
-        lambda v: ReplacementOutSchema(many=True).dump(v.rma.replacements)
-    )
+    channel = fields.Function(lambda v: v.channel.value)
+    reason = fields.Function(lambda v: v.reason.value)
+    description = fields.Function(lambda v: v.description)
+    resolution = fields.Function(lambda v: v.resolution.value)
+    policy_override_reason = fields.Function(lambda v: v.policy_override_reason)
+    expires_at = fields.Function(lambda v: v.expires_at.isoformat() if v.expires_at else None)
+    needs_recovery = fields.Function(lambda v: v.needs_recovery)
+    needs_chase = fields.Function(lambda v: v.needs_chase)
+    satisfaction = fields.Function(lambda v: v.satisfaction)
+    lines = fields.Function(lambda v: RmaLineOutSchema(many=True).dump(v.lines))
+    refund = fields.Function(lambda v: RefundOutSchema().dump(v))
+    replacements = fields.Function(lambda v: ReplacementOutSchema(many=True).dump(v.replacements))
     shipments = fields.Function(lambda v: RmaShipmentSchema(many=True).dump(v.shipments))
-    timeline = fields.Function(lambda v: TimelineSchema(many=True).dump(v.rma.transitions))
-    supplier_claims = fields.Function(lambda v: SupplierClaimSchema(many=True).dump(v.rma.claims))
-    service_level = fields.Function(lambda v: _service_level(v.rma))
-    emails = fields.Function(lambda v: EmailOutSchema(many=True).dump(v.rma.emails))
-    created_at = fields.Function(lambda v: v.rma.created_at.isoformat())
+    timeline = fields.Function(lambda v: TimelineSchema(many=True).dump(v.timeline))
+    supplier_claims = fields.Function(lambda v: SupplierClaimSchema(many=True).dump(v.claims))
+    service_level = fields.Function(lambda v: _service_level(v))
+    emails = fields.Function(lambda v: EmailOutSchema(many=True).dump(v.emails))
+    created_at = fields.Function(lambda v: v.created_at.isoformat())
 
 
 class EmailOutSchema(Schema):
@@ -301,8 +298,8 @@ def list_returns(limit: int, cursor: str | None, state: RmaStatus | None, **filt
         return errors.error_response(
             403, "forbidden", "Your role sees no customer data, so it cannot search by customer."
         )
-    rows = services().returns.list(
-        status=state, after=decode_typed_cursor(cursor, int), limit=limit + 1, **filters
+    rows = services().rma_queries.list(
+        RmaFilter(status=state, after=decode_typed_cursor(cursor, int), limit=limit + 1, **filters)
     )
     return page(rows, limit, key=lambda rma: rma.id)
 
@@ -312,7 +309,7 @@ def list_returns(limit: int, cursor: str | None, state: RmaStatus | None, **filt
 @returns_blp.response(200, RmaSchema)
 def get(rma: str) -> Any:
     """One RMA with its lines, refund, replacements, shipments and timeline."""
-    return services().returns.get(rma)
+    return services().rma_queries.get(rma)
 
 
 @returns_blp.post("/<rma>/authorise")
@@ -436,7 +433,7 @@ def new_status_link(data: dict[str, Any], rma: str) -> Any:
 @replacements_blp.response(200, PickQueueItemSchema(many=True))
 def pick_queue() -> Any:
     """Replacements waiting to ship (queued and backordered), oldest first."""
-    return services().returns.pick_queue()
+    return services().rma_queries.pick_queue()
 
 
 @replacements_blp.post("/<int(max=2147483647):replacement_id>/ship")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -40,8 +39,6 @@ from returns.commands import (
 )
 from returns.service_levels import format_left, sla_clock
 from returns.status import (
-    OPEN,
-    PRIORITY_ORDER,
     TRANSITIONS,
     Channel,
     Priority,
@@ -146,21 +143,7 @@ def queue() -> ResponseReturnValue:
     """Open RMAs, most urgent first; the state filter shows any state."""
     state = request.args.get("state") or None
     status = RmaStatus(state) if state in {s.value for s in RmaStatus} else None
-    rows = services().returns.list(status=status, limit=200)
-    if status is None:
-        rows = [rma for rma in rows if rma.status in OPEN]
-    rank = {priority: index for index, priority in enumerate(reversed(PRIORITY_ORDER))}
-    now = services().clock.now()
-    levels = services().returns.ctx.levels
-    clocks = {rma.number: sla_clock(levels, rma, now) for rma in rows}
-    never = timedelta(days=36500)
-
-    def urgency(rma: Any) -> tuple[Any, ...]:
-        # Priority first, then whatever runs out of time first (breaches at the top).
-        left = clocks[rma.number].left
-        return (rank[rma.priority], left if left is not None else never, rma.created_at)
-
-    rows.sort(key=urgency)
+    rows = services().rma_queries.desk_queue(status)
     held = [rma for rma in rows if rma.refund_status in (RefundStatus.HELD, RefundStatus.FAILED)]
     audiences = ["desk", "supervisors"] if _supervisor() else ["desk"]
     return render_template(
@@ -169,7 +152,6 @@ def queue() -> ResponseReturnValue:
         state=state,
         states=list(RmaStatus),
         held=held,
-        clocks=clocks,
         format_left=format_left,
         alerts=services().service_levels.unread(audiences),
         alerts_form=FlaskForm(),
@@ -265,8 +247,8 @@ def new() -> ResponseReturnValue:
             except InvalidInput as error:
                 _attach_error(form, error)
             else:
-                flash(_("%(number)s opened.", number=view.rma.number), "success")
-                return redirect(url_for("desk.detail", number=view.rma.number))
+                flash(_("%(number)s opened.", number=view.number), "success")
+                return redirect(url_for("desk.detail", number=view.number))
     status = 422 if form.is_submitted() else 200
     return render_template("desk_new.html", form=form, supervisor=_supervisor()), status
 
@@ -287,17 +269,15 @@ def _action_forms(number: str) -> dict[str, FlaskForm]:
 @bp.get("/<number>")
 @roles_required(*DESK, Role.WAREHOUSE)
 def detail(number: str) -> ResponseReturnValue:
-    view = services().returns.get(number)
-    allowed = TRANSITIONS[view.rma.status]
+    rma = services().rma_queries.get(number)
     returns = services().returns
     return render_template(
         "desk_rma.html",
-        view=view,
-        rma=view.rma,
-        clock=sla_clock(returns.ctx.levels, view.rma, services().clock.now()),
+        rma=rma,
+        clock=sla_clock(returns.ctx.levels, rma, services().clock.now()),
         format_left=format_left,
         mail_enabled=returns.ctx.messages is not None,
-        allowed=allowed,
+        allowed=TRANSITIONS[rma.status],
         forms=_action_forms(number),
         supervisor=_supervisor(),
         can_act=current_user.role in DESK,
@@ -311,7 +291,7 @@ def detail(number: str) -> ResponseReturnValue:
 @roles_required(*DESK, Role.WAREHOUSE)
 def sheet(number: str) -> ResponseReturnValue:
     """The return sheet the customer puts in the parcel (and the desk can e-mail or print)."""
-    return return_sheet(services().returns.get(number))
+    return return_sheet(services().rma_queries.get(number))
 
 
 #: Each action and how the success message names it.
@@ -365,7 +345,7 @@ def act(number: str, action: str) -> ResponseReturnValue:
                 raise InvalidInput(
                     "reason", _("Choose what the carrier confirmed and say how you know.")
                 )
-            tracking = returns.get(number).rma.return_tracking_number
+            tracking = services().rma_queries.get(number).return_tracking_number
             if not tracking:
                 raise InvalidInput("tracking_number", _("This return has no parcel yet."))
             services().carriers.record_event(

@@ -50,7 +50,7 @@ def dashboard() -> ResponseReturnValue:
         "dashboard.html",
         short=short[:10],
         short_count=len(short),
-        desk=services().returns.desk_summary(),
+        desk=services().rma_queries.desk_summary(),
         service=service,
         service_charts=trend_charts(service),
     )

@@ -20,8 +20,8 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from core.errors import DomainError, NotFound
 from returns.commands import RecordFollowup
-from returns.context import RmaView
 from returns.status import RmaStatus
+from returns.views import RmaDetail
 from web.extensions import limiter, services
 from web.pages.access import public
 from web.printing import return_sheet
@@ -76,13 +76,13 @@ def _rate_limit() -> str:
     return str(current_app.config["STATUS_PAGE_RATE_LIMIT"])
 
 
-def _view_or_404(token: str) -> RmaView:
+def _rma_or_404(token: str) -> RmaDetail:
     # Unknown, revoked, or the return ended more than STATUS_PAGE_GRACE_DAYS ago: all one 404.
     number = services().status_links.number(token)
     if number is None:
         abort(404)
     try:
-        return services().returns.get(number)
+        return services().rma_queries.get(number)
     except NotFound:
         abort(404)
 
@@ -91,23 +91,21 @@ def _view_or_404(token: str) -> RmaView:
 @public(STATUS_LINK)
 @limiter.limit(_rate_limit)
 def page(token: str) -> ResponseReturnValue:
-    view = _view_or_404(token)
-    rma = view.rma
+    rma = _rma_or_404(token)
     current = STEP_OF.get(rma.status)
     reached = [key for key, _label in STEPS].index(current) if current else -1
     # The page speaks the customer's language, whatever the browser or a staff sign-in says.
     with force_locale(rma.customer_language):
-        return _render_page(token, view, reached)
+        return _render_page(token, rma, reached)
 
 
-def _render_page(token: str, view: RmaView, reached: int) -> str:
-    rma = view.rma
+def _render_page(token: str, rma: RmaDetail, reached: int) -> str:
     return render_template(
         "status_page.html",
         html_lang="zh-Hans" if rma.customer_language == "zh_Hans" else "en",
         token=token,
         rma=rma,
-        shipments=view.shipments,
+        shipments=rma.shipments,
         steps=STEPS,
         reached=reached,
         ended=ENDED.get(rma.status),
@@ -121,28 +119,28 @@ def _render_page(token: str, view: RmaView, reached: int) -> str:
 @public(STATUS_LINK)
 @limiter.limit(_rate_limit)
 def sheet(token: str) -> ResponseReturnValue:
-    view = _view_or_404(token)
-    with force_locale(view.rma.customer_language):
-        return return_sheet(view)
+    rma = _rma_or_404(token)
+    with force_locale(rma.customer_language):
+        return return_sheet(rma)
 
 
 @bp.post("/<token>/feedback")
 @public(STATUS_LINK)
 @limiter.limit(_rate_limit)
 def feedback(token: str) -> ResponseReturnValue:
-    view = _view_or_404(token)
-    with force_locale(view.rma.customer_language):
-        _record_feedback(view)
+    rma = _rma_or_404(token)
+    with force_locale(rma.customer_language):
+        _record_feedback(rma)
     return redirect(url_for("status.page", token=token))
 
 
-def _record_feedback(view: RmaView) -> None:
+def _record_feedback(rma: RmaDetail) -> None:
     form = FeedbackForm()
     if form.validate_on_submit():
         try:
             services().returns.closing.record_followup(
                 CUSTOMER,
-                view.rma.number,
+                rma.number,
                 RecordFollowup(
                     satisfaction=int(form.satisfaction.data),
                     comment=form.comment.data or "",

@@ -96,7 +96,7 @@ def index() -> ResponseReturnValue:
     return render_template(
         "warehouse_index.html",
         scan=ScanRmaForm(),
-        queue=services().returns.pick_queue(),
+        queue=services().rma_queries.pick_queue(),
         carriers=sorted(services().carriers.adapters),
     )
 
@@ -217,7 +217,9 @@ def count() -> ResponseReturnValue:
 @roles_required(*WAREHOUSE)
 def pick_list() -> ResponseReturnValue:
     """A printable pick list: what to take from which bin, each with its RMA as a QR code."""
-    queue = [item for item in services().returns.pick_queue() if item.reservation_id is not None]
+    queue = [
+        item for item in services().rma_queries.pick_queue() if item.reservation_id is not None
+    ]
     return render_template("pick_list.html", queue=queue, qr=qr_svg)
 
 
@@ -237,7 +239,7 @@ def ship(replacement_id: int) -> ResponseReturnValue:
         except DomainError as error:
             flash(error.message, "error")
         else:
-            flash(_("Replacement for %(number)s shipped.", number=view.rma.number), "success")
+            flash(_("Replacement for %(number)s shipped.", number=view.number), "success")
     else:
         flash(_("Scan the tracking number of the parcel's label."), "error")
     return redirect(url_for("warehouse.index"))
@@ -337,8 +339,7 @@ def scan_rma() -> ResponseReturnValue:
 def parcel(number: str) -> ResponseReturnValue:
     """Book a returned parcel in, then inspect it: one page per RMA, in the order of the work."""
     returns = services().returns
-    view = returns.get(number)
-    rma = view.rma
+    rma = services().rma_queries.get(number)
     plain = FlaskForm()
     if request.method == "POST" and plain.validate_on_submit():
         try:
@@ -379,7 +380,6 @@ def parcel(number: str) -> ResponseReturnValue:
     can_receive = RmaStatus.RECEIVED in TRANSITIONS[rma.status]
     return render_template(
         "warehouse_parcel.html",
-        view=view,
         rma=rma,
         form=plain,
         can_receive=can_receive,

@@ -1,0 +1,233 @@
+"""What the returns pages and the API read: frozen view dataclasses, built by returns/queries.py.
+
+Plain values (the enums of returns/status.py, dates, amounts), never ORM rows: a view can be
+handed to a template or a schema after its session is closed, and nothing loads behind it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+from carriers.models import Direction
+from carriers.status import TrackingStatus
+from returns.service_levels import SlaClock
+from returns.status import (
+    Channel,
+    Disposition,
+    Priority,
+    Reason,
+    RefundStatus,
+    ReplacementStatus,
+    Resolution,
+    RmaStatus,
+)
+
+
+@dataclass(frozen=True)
+class LineView:
+    id: int
+    part_id: int
+    sku: str
+    qty: int
+    serial: str | None
+    unit_price: Decimal
+    received_qty: int
+    condition: str | None
+    serial_matches: bool | None
+    disposition: Disposition | None
+
+
+@dataclass(frozen=True)
+class ReplacementView:
+    id: int
+    line_id: int
+    sku: str
+    qty: int
+    status: ReplacementStatus
+    reservation_id: int | None
+    carrier: str | None
+    tracking_number: str | None
+    queued_at: datetime
+    shipped_at: datetime | None
+    shipped_by: str | None
+    #: The bin the reserved stock waits in (the pick queue's "where").
+    location_code: str | None
+
+
+@dataclass(frozen=True)
+class PickItem(ReplacementView):
+    """A replacement in the warehouse pick queue, with the RMA it goes out for."""
+
+    rma_number: str
+
+
+@dataclass(frozen=True)
+class ClaimView:
+    id: int
+    sku: str
+    qty: int
+    supplier_id: int | None
+    fault: str
+    status: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class EmailView:
+    id: int
+    kind: str
+    language: str
+    to_address: str
+    message_id: str
+    subject: str | None
+    status: str
+    error: str | None
+    created_at: datetime
+    sent_at: datetime | None
+    bounced_at: datetime | None
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    """One row of the timeline: a change of state, or what happened alongside (``kind``)."""
+
+    id: int
+    kind: str
+    from_status: RmaStatus | None
+    to_status: RmaStatus
+    actor: str
+    reason: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class ShipmentEventView:
+    occurred_at: datetime
+    status: TrackingStatus
+    raw_status: str
+    description: str
+    location: str | None
+
+
+@dataclass(frozen=True)
+class ShipmentView:
+    id: int
+    direction: Direction
+    carrier: str
+    tracking_number: str
+    status: TrackingStatus
+    reference: str | None
+    picked_up_at: datetime | None
+    delivered_at: datetime | None
+    last_exception: str | None
+    events: tuple[ShipmentEventView, ...]
+
+
+@dataclass(frozen=True)
+class RmaDetail:
+    """An RMA as its pages and the API show it, with the parcels that carry its parts.
+
+    The scalar fields are named as the ``rmas`` columns (returns/queries.py selects exactly
+    these); the collections come in id order.
+    """
+
+    id: int
+    number: str
+    status: RmaStatus
+    customer_name: str
+    customer_email: str
+    customer_phone: str | None
+    vip: bool
+    customer_language: str
+    order_number: str | None
+    payment_reference: str | None
+    purchase_date: date | None
+    channel: Channel
+    reason: Reason
+    description: str
+    resolution: Resolution
+    priority: Priority
+    policy_override_reason: str | None
+    policy_override_by: str | None
+    currency: str
+    refund_status: RefundStatus
+    refund_amount_minor: int
+    refund_hold_reason: str | None
+    refund_held_by: str | None
+    refund_released_by: str | None
+    refund_reference: str | None
+    refund_released_at: datetime | None
+    refund_error: str | None
+    needs_recovery: str | None
+    needs_chase: str | None
+    return_carrier: str | None
+    return_tracking_number: str | None
+    expires_at: datetime | None
+    satisfaction: int | None
+    satisfaction_comment: str | None
+    confirmed_fixed: bool | None
+    followup_due_at: datetime | None
+    first_response_due_at: datetime | None
+    first_response_at: datetime | None
+    resolution_due_at: datetime | None
+    resolved_at: datetime | None
+    acknowledged_at: datetime | None
+    reminded_at: datetime | None
+    ended_at: datetime | None
+    created_by: str
+    created_at: datetime
+    updated_at: datetime
+    lines: tuple[LineView, ...]
+    replacements: tuple[ReplacementView, ...]
+    claims: tuple[ClaimView, ...]
+    emails: tuple[EmailView, ...]
+    timeline: tuple[TimelineEntry, ...]
+    shipments: tuple[ShipmentView, ...]
+
+
+@dataclass(frozen=True)
+class RmaRow:
+    """One RMA in the API's list."""
+
+    id: int
+    number: str
+    status: RmaStatus
+    priority: Priority
+    customer_name: str
+    customer_email: str
+    resolution: Resolution
+    reason: Reason
+    refund_status: RefundStatus
+    created_at: datetime
+    expires_at: datetime | None
+
+
+@dataclass(frozen=True)
+class DeskQueueRow:
+    """One RMA in the desk's queue, with the service-level clock it is ordered by."""
+
+    id: int
+    number: str
+    status: RmaStatus
+    priority: Priority
+    channel: Channel
+    customer_name: str
+    vip: bool
+    resolution: Resolution
+    refund_status: RefundStatus
+    created_at: datetime
+    #: A replacement for it waits for stock.
+    backordered: bool
+    clock: SlaClock
+
+
+@dataclass(frozen=True)
+class DeskSummary:
+    open_by_state: dict[RmaStatus, int]
+    need_attention: int
+    refunds_released_today: int
+    refunded_today_minor: int
+    replacements_to_pick: int
+    currency: str
