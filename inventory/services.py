@@ -1,7 +1,8 @@
 """Inventory use cases: each one transaction, committed here and nowhere below.
 
-Callers (HTTP views, CLI commands, scheduler jobs) pass plain values and get back loaded
-objects they may read after the transaction has ended.
+Callers (HTTP views, CLI commands, scheduler jobs) pass plain values, or for stock
+operations a command from :mod:`inventory.commands`, and get back loaded objects they may
+read after the transaction has ended.
 """
 
 from __future__ import annotations
@@ -16,6 +17,14 @@ from core.audit import SYSTEM_ACTOR
 from core.clock import Clock, SystemClock
 from core.db import UnitOfWork, block_writers, read_one_snapshot
 from inventory import catalog, ledger, verify
+from inventory.commands import (
+    AdjustStock,
+    IssueReservedStock,
+    IssueStock,
+    ReceiveStock,
+    ReserveStock,
+    TransferStock,
+)
 from inventory.errors import UnknownPart
 from inventory.models import Location, Reservation, StockMove, Supplier
 from inventory.status import LocationKind
@@ -111,39 +120,87 @@ class InventoryService:
         with self._uow() as uow:
             return catalog.list_moves(uow.session, sku, before=before, limit=limit)
 
-    def receive(self, actor: str, **command: Any) -> StockMove:
+    def receive(self, actor: str, command: ReceiveStock) -> StockMove:
         with self._uow() as uow:
-            move = ledger.receive(uow.session, self._who(actor), **command)
+            move = ledger.receive(
+                uow.session,
+                self._who(actor),
+                sku=command.sku,
+                location=command.location,
+                qty=command.qty,
+                reference=command.reference,
+                reason=command.reason,
+            )
             uow.commit()
             return move
 
-    def issue(self, actor: str, *, reservation_id: int | None = None, **command: Any) -> StockMove:
-        """Issue free stock, or, given ``reservation_id``, the stock that reservation holds."""
+    def issue(self, actor: str, command: IssueStock | IssueReservedStock) -> StockMove:
+        """Issue free stock, or all the stock a reservation holds."""
         with self._uow() as uow:
-            if reservation_id is not None:
+            if isinstance(command, IssueReservedStock):
                 move = ledger.issue_reserved(
-                    uow.session, self._who(actor), reservation_id, **command
+                    uow.session,
+                    self._who(actor),
+                    command.reservation_id,
+                    sku=command.sku,
+                    location=command.location,
+                    qty=command.qty,
+                    reference=command.reference,
+                    reason=command.reason,
                 )
             else:
-                move = ledger.issue(uow.session, self._who(actor), **command)
+                move = ledger.issue(
+                    uow.session,
+                    self._who(actor),
+                    sku=command.sku,
+                    location=command.location,
+                    qty=command.qty,
+                    reference=command.reference,
+                    reason=command.reason,
+                )
             uow.commit()
             return move
 
-    def transfer(self, actor: str, **command: Any) -> StockMove:
+    def transfer(self, actor: str, command: TransferStock) -> StockMove:
         with self._uow() as uow:
-            move = ledger.transfer(uow.session, self._who(actor), **command)
+            move = ledger.transfer(
+                uow.session,
+                self._who(actor),
+                sku=command.sku,
+                from_location=command.from_location,
+                to_location=command.to_location,
+                qty=command.qty,
+                reference=command.reference,
+                reason=command.reason,
+            )
             uow.commit()
             return move
 
-    def adjust(self, actor: str, **command: Any) -> StockMove:
+    def adjust(self, actor: str, command: AdjustStock) -> StockMove:
         with self._uow() as uow:
-            move = ledger.adjust(uow.session, self._who(actor), **command)
+            move = ledger.adjust(
+                uow.session,
+                self._who(actor),
+                sku=command.sku,
+                location=command.location,
+                counted_qty=command.counted_qty,
+                reference=command.reference,
+                reason=command.reason,
+            )
             uow.commit()
             return move
 
-    def reserve(self, actor: str, **command: Any) -> Reservation:
+    def reserve(self, actor: str, command: ReserveStock) -> Reservation:
         with self._uow() as uow:
-            reservation = ledger.reserve(uow.session, self._who(actor), **command)
+            reservation = ledger.reserve(
+                uow.session,
+                self._who(actor),
+                sku=command.sku,
+                qty=command.qty,
+                location=command.location,
+                reference=command.reference,
+                reason=command.reason,
+            )
             uow.commit()
             return reservation
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from inventory.commands import ReceiveStock
 from returns.status import Channel, Reason, Resolution
 from tests.web.test_pages import PASSWORD, csrf_token, sign_in
 from web.auth.models import Role
@@ -85,7 +86,7 @@ def test_a_replacement_is_shipped_from_the_pick_queue_and_the_return_booked_in(
     app: Any, floor: Any
 ) -> None:
     services = app.extensions["spareflow"]
-    services.inventory.receive("setup", sku="FAN-80", location="MAIN/A-01-01", qty=3)
+    services.inventory.receive("setup", ReceiveStock(sku="FAN-80", location="MAIN/A-01-01", qty=3))
     view = services.returns.create(
         "desk@x",
         customer={"name": "Mia", "email": "mia@example.com"},
@@ -155,7 +156,7 @@ def test_other_roles_cannot_use_the_warehouse_pages(app: Any, floor: Any) -> Non
 
 def test_the_pick_list_and_return_sheet_print_with_qr_codes(app: Any, floor: Any) -> None:
     services = app.extensions["spareflow"]
-    services.inventory.receive("setup", sku="FAN-80", location="MAIN/A-01-02", qty=2)
+    services.inventory.receive("setup", ReceiveStock(sku="FAN-80", location="MAIN/A-01-02", qty=2))
     number = services.returns.create(
         "desk@x",
         customer={"name": "Mia", "email": "mia@example.com"},

@@ -20,6 +20,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from core.errors import DomainError, InvalidInput
+from inventory.commands import AdjustStock, ReceiveStock, TransferStock
 from returns.status import TRANSITIONS, Disposition, RmaStatus
 from web.auth.models import Role
 from web.extensions import services
@@ -120,11 +121,13 @@ def receive() -> ResponseReturnValue:
     def act(form: ReceiveForm, sku: str) -> str:
         move = services().inventory.receive(
             _actor(),
-            sku=sku,
-            location=form.location.data,
-            qty=form.qty.data,
-            reference=form.reference.data or None,
-            reason="goods in",
+            ReceiveStock(
+                sku=sku,
+                location=form.location.data,
+                qty=form.qty.data,
+                reference=form.reference.data or None,
+                reason="goods in",
+            ),
         )
         return _(
             "Received %(qty)d x %(sku)s into %(bin)s.",
@@ -144,10 +147,12 @@ def move() -> ResponseReturnValue:
     def act(form: MoveForm, sku: str) -> str:
         moved = services().inventory.transfer(
             _actor(),
-            sku=sku,
-            from_location=form.from_location.data,
-            to_location=form.to_location.data,
-            qty=form.qty.data,
+            TransferStock(
+                sku=sku,
+                from_location=form.from_location.data,
+                to_location=form.to_location.data,
+                qty=form.qty.data,
+            ),
         )
         source, target = moved.from_location.code, moved.to_location.code
         return _(
@@ -181,10 +186,12 @@ def count() -> ResponseReturnValue:
             )
         move = services().inventory.adjust(
             _actor(),
-            sku=sku,
-            location=form.location.data,
-            counted_qty=form.counted_qty.data,
-            reason="cycle count",
+            AdjustStock(
+                sku=sku,
+                location=form.location.data,
+                counted_qty=form.counted_qty.data,
+                reason="cycle count",
+            ),
         )
         difference = move.signed_difference or 0
         values = {"qty": move.counted_qty, "sku": sku, "bin": form.location.data.upper()}
