@@ -8,7 +8,7 @@ get back loaded objects they may read after the transaction has ended.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import IO, Any
@@ -24,6 +24,7 @@ from inventory.status import SheetKind
 from inventory.workbook_service import WorkbookService
 from purchasing import orders as po
 from purchasing import workbook_imports, workbooks
+from purchasing.commands import ReceivePurchaseOrder
 from purchasing.models import PurchaseOrder
 from purchasing.reorder.formulas import ReorderSettings
 from purchasing.reorder.policies import PolicyView, get_policy, set_policy
@@ -206,19 +207,10 @@ class PurchasingService(_BuyingService):
             return order
 
     def receive(
-        self,
-        actor: str,
-        number: str,
-        *,
-        location: str,
-        lines: Sequence[Mapping[str, Any]],
-        reason: str = "",
+        self, actor: str, command: ReceivePurchaseOrder
     ) -> tuple[PurchaseOrder, list[StockMove]]:
-        receipts = [po.Receipt(line["sku"], line["qty"], line.get("location")) for line in lines]
         with self._uow() as uow:
-            result = po.receive(
-                uow.session, self._who(actor), number, receipts, location=location, reason=reason
-            )
+            result = po.receive(uow.session, self._who(actor), command)
             uow.commit()
             return result
 

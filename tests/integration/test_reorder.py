@@ -12,6 +12,7 @@ from core.clock import FrozenClock
 from core.errors import InvalidInput
 from inventory.commands import IssueReservedStock, IssueStock, ReceiveStock, ReserveStock
 from inventory.services import InventoryService
+from purchasing.commands import ReceiptLine, ReceivePurchaseOrder
 from purchasing.reorder.suggestions import IncomingReturns, SuggestionFilters
 from purchasing.services import PurchasingService, ReorderService
 from purchasing.status import ReorderMethod, Urgency
@@ -89,7 +90,9 @@ def test_open_purchase_orders_count_as_on_order_until_received_or_cancelled(
     assert "PSU-65" not in found  # 20 on a draft lifts it above its point of 5
 
     purchasing.send("buyer", "PO-2026-00001")
-    purchasing.receive("ann", "PO-2026-00001", location=BIN, lines=[{"sku": "FAN-80", "qty": 4}])
+    purchasing.receive(
+        "ann", ReceivePurchaseOrder("PO-2026-00001", (ReceiptLine("FAN-80", 4),), location=BIN)
+    )
     fan = by_sku(reorder)["FAN-80"]
     # 4 arrived (available 7), 8 still expected on a sent order.
     assert (

@@ -21,6 +21,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from core.errors import DomainError, InvalidInput
 from inventory.commands import AdjustStock, ReceiveStock, TransferStock
+from purchasing.commands import ReceiptLine, ReceivePurchaseOrder
 from returns.status import TRANSITIONS, Disposition, RmaStatus
 from web.auth.models import Role
 from web.extensions import services
@@ -277,7 +278,7 @@ def goods_in(number: str) -> ResponseReturnValue:
     form = FlaskForm()
     if request.method == "POST" and form.validate_on_submit():
         location = (request.form.get("location") or "").strip()
-        lines = []
+        lines: list[ReceiptLine] = []
         for line in order.lines:
             raw = (request.form.get(f"qty-{line.id}") or "").strip()
             if raw:
@@ -292,14 +293,15 @@ def goods_in(number: str) -> ResponseReturnValue:
                     )
                     return redirect(request.path)
                 if int(raw) > 0:
-                    lines.append({"sku": line.part.sku, "qty": int(raw)})
+                    lines.append(ReceiptLine(line.part.sku, int(raw)))
         try:
             if not lines:
                 raise InvalidInput(
                     "lines", _("Enter the quantity that arrived on at least one line.")
                 )
             order, moves = purchasing.receive(
-                _actor(), number, location=location, lines=lines, reason="goods in"
+                _actor(),
+                ReceivePurchaseOrder(number, tuple(lines), location=location, reason="goods in"),
             )
         except DomainError as error:
             flash(error.message, "error")
