@@ -286,14 +286,14 @@ def goods_in(number: str) -> ResponseReturnValue:
                     flash(
                         _(
                             "%(sku)s: %(value)s is not a whole number.",
-                            sku=line.part.sku,
+                            sku=line.sku,
                             value=repr(raw),
                         ),
                         "error",
                     )
                     return redirect(request.path)
                 if int(raw) > 0:
-                    lines.append(ReceiptLine(line.part.sku, int(raw)))
+                    lines.append(ReceiptLine(line.sku, int(raw)))
         try:
             if not lines:
                 raise InvalidInput(
