@@ -5,6 +5,10 @@ them from what they loaded. Each command refuses a quantity the ledger's tables 
 (a move of no units, a negative count) and names the field, so a CLI command, a script or a
 test gets a domain error instead of a database one. SKUs and location codes are checked by
 the ledger against the catalogue.
+
+A command's fields are the keyword parameters of its function in :mod:`inventory.ledger`,
+which keeps keyword parameters for the other packages that call it inside their own
+transactions (purchase order receipts, returns).
 """
 
 from __future__ import annotations
@@ -20,31 +24,23 @@ def _positive(field: str, qty: int) -> None:
 
 
 @dataclass(frozen=True)
-class ReceiveStock:
+class _StockAtLocation:
+    sku: str
+    location: str
+    qty: int
+    reference: str | None = None
+    reason: str = ""
+
+    def __post_init__(self) -> None:
+        _positive("qty", self.qty)
+
+
+class ReceiveStock(_StockAtLocation):
     """Goods in: ``qty`` units of ``sku`` into ``location``."""
 
-    sku: str
-    location: str
-    qty: int
-    reference: str | None = None
-    reason: str = ""
 
-    def __post_init__(self) -> None:
-        _positive("qty", self.qty)
-
-
-@dataclass(frozen=True)
-class IssueStock:
+class IssueStock(_StockAtLocation):
     """Take ``qty`` unreserved units of ``sku`` out of ``location``."""
-
-    sku: str
-    location: str
-    qty: int
-    reference: str | None = None
-    reason: str = ""
-
-    def __post_init__(self) -> None:
-        _positive("qty", self.qty)
 
 
 @dataclass(frozen=True)

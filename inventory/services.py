@@ -8,6 +8,7 @@ read after the transaction has ended.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -120,17 +121,12 @@ class InventoryService:
         with self._uow() as uow:
             return catalog.list_moves(uow.session, sku, before=before, limit=limit)
 
+    # Each command's fields are the keyword parameters of its ledger function
+    # (tests/unit/test_stock_commands.py holds them to it).
+
     def receive(self, actor: str, command: ReceiveStock) -> StockMove:
         with self._uow() as uow:
-            move = ledger.receive(
-                uow.session,
-                self._who(actor),
-                sku=command.sku,
-                location=command.location,
-                qty=command.qty,
-                reference=command.reference,
-                reason=command.reason,
-            )
+            move = ledger.receive(uow.session, self._who(actor), **asdict(command))
             uow.commit()
             return move
 
@@ -138,69 +134,27 @@ class InventoryService:
         """Issue free stock, or all the stock a reservation holds."""
         with self._uow() as uow:
             if isinstance(command, IssueReservedStock):
-                move = ledger.issue_reserved(
-                    uow.session,
-                    self._who(actor),
-                    command.reservation_id,
-                    sku=command.sku,
-                    location=command.location,
-                    qty=command.qty,
-                    reference=command.reference,
-                    reason=command.reason,
-                )
+                move = ledger.issue_reserved(uow.session, self._who(actor), **asdict(command))
             else:
-                move = ledger.issue(
-                    uow.session,
-                    self._who(actor),
-                    sku=command.sku,
-                    location=command.location,
-                    qty=command.qty,
-                    reference=command.reference,
-                    reason=command.reason,
-                )
+                move = ledger.issue(uow.session, self._who(actor), **asdict(command))
             uow.commit()
             return move
 
     def transfer(self, actor: str, command: TransferStock) -> StockMove:
         with self._uow() as uow:
-            move = ledger.transfer(
-                uow.session,
-                self._who(actor),
-                sku=command.sku,
-                from_location=command.from_location,
-                to_location=command.to_location,
-                qty=command.qty,
-                reference=command.reference,
-                reason=command.reason,
-            )
+            move = ledger.transfer(uow.session, self._who(actor), **asdict(command))
             uow.commit()
             return move
 
     def adjust(self, actor: str, command: AdjustStock) -> StockMove:
         with self._uow() as uow:
-            move = ledger.adjust(
-                uow.session,
-                self._who(actor),
-                sku=command.sku,
-                location=command.location,
-                counted_qty=command.counted_qty,
-                reference=command.reference,
-                reason=command.reason,
-            )
+            move = ledger.adjust(uow.session, self._who(actor), **asdict(command))
             uow.commit()
             return move
 
     def reserve(self, actor: str, command: ReserveStock) -> Reservation:
         with self._uow() as uow:
-            reservation = ledger.reserve(
-                uow.session,
-                self._who(actor),
-                sku=command.sku,
-                qty=command.qty,
-                location=command.location,
-                reference=command.reference,
-                reason=command.reason,
-            )
+            reservation = ledger.reserve(uow.session, self._who(actor), **asdict(command))
             uow.commit()
             return reservation
 

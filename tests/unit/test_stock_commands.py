@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
-from dataclasses import FrozenInstanceError
+from dataclasses import FrozenInstanceError, fields
 from typing import Any
 
 import pytest
 
 from core.errors import InvalidInput
+from inventory import ledger
 from inventory.commands import (
     AdjustStock,
     IssueReservedStock,
@@ -63,3 +65,22 @@ def test_a_command_cannot_be_changed_once_made() -> None:
     command = ReceiveStock("FAN-80", "MAIN/A-01-01", 3)
     with pytest.raises(FrozenInstanceError):
         command.qty = 4  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("command", "operation"),
+    [
+        (ReceiveStock, ledger.receive),
+        (IssueStock, ledger.issue),
+        (IssueReservedStock, ledger.issue_reserved),
+        (TransferStock, ledger.transfer),
+        (AdjustStock, ledger.adjust),
+        (ReserveStock, ledger.reserve),
+    ],
+)
+def test_a_command_names_exactly_what_its_ledger_operation_takes(
+    command: type, operation: Callable[..., Any]
+) -> None:
+    # The service passes a command to the ledger field by field, by name.
+    parameters = list(inspect.signature(operation).parameters)[2:]  # after session and who
+    assert [field.name for field in fields(command)] == parameters
