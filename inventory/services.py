@@ -1,12 +1,14 @@
 """Inventory use cases: each one transaction, committed here and nowhere below.
 
-Callers (HTTP views, CLI commands, scheduler jobs) pass plain values and get back loaded
-objects they may read after the transaction has ended.
+Callers (HTTP views, CLI commands, scheduler jobs) pass plain values, or for stock
+operations a command from :mod:`inventory.commands`, and get back loaded objects they may
+read after the transaction has ended.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -16,6 +18,14 @@ from core.audit import SYSTEM_ACTOR
 from core.clock import Clock, SystemClock
 from core.db import UnitOfWork, block_writers, read_one_snapshot
 from inventory import catalog, ledger, verify
+from inventory.commands import (
+    AdjustStock,
+    IssueReservedStock,
+    IssueStock,
+    ReceiveStock,
+    ReserveStock,
+    TransferStock,
+)
 from inventory.errors import UnknownPart
 from inventory.models import Location, Reservation, StockMove, Supplier
 from inventory.status import LocationKind
@@ -111,39 +121,40 @@ class InventoryService:
         with self._uow() as uow:
             return catalog.list_moves(uow.session, sku, before=before, limit=limit)
 
-    def receive(self, actor: str, **command: Any) -> StockMove:
+    # Each command's fields are the keyword parameters of its ledger function
+    # (tests/unit/test_stock_commands.py holds them to it).
+
+    def receive(self, actor: str, command: ReceiveStock) -> StockMove:
         with self._uow() as uow:
-            move = ledger.receive(uow.session, self._who(actor), **command)
+            move = ledger.receive(uow.session, self._who(actor), **asdict(command))
             uow.commit()
             return move
 
-    def issue(self, actor: str, *, reservation_id: int | None = None, **command: Any) -> StockMove:
-        """Issue free stock, or, given ``reservation_id``, the stock that reservation holds."""
+    def issue(self, actor: str, command: IssueStock | IssueReservedStock) -> StockMove:
+        """Issue free stock, or all the stock a reservation holds."""
         with self._uow() as uow:
-            if reservation_id is not None:
-                move = ledger.issue_reserved(
-                    uow.session, self._who(actor), reservation_id, **command
-                )
+            if isinstance(command, IssueReservedStock):
+                move = ledger.issue_reserved(uow.session, self._who(actor), **asdict(command))
             else:
-                move = ledger.issue(uow.session, self._who(actor), **command)
+                move = ledger.issue(uow.session, self._who(actor), **asdict(command))
             uow.commit()
             return move
 
-    def transfer(self, actor: str, **command: Any) -> StockMove:
+    def transfer(self, actor: str, command: TransferStock) -> StockMove:
         with self._uow() as uow:
-            move = ledger.transfer(uow.session, self._who(actor), **command)
+            move = ledger.transfer(uow.session, self._who(actor), **asdict(command))
             uow.commit()
             return move
 
-    def adjust(self, actor: str, **command: Any) -> StockMove:
+    def adjust(self, actor: str, command: AdjustStock) -> StockMove:
         with self._uow() as uow:
-            move = ledger.adjust(uow.session, self._who(actor), **command)
+            move = ledger.adjust(uow.session, self._who(actor), **asdict(command))
             uow.commit()
             return move
 
-    def reserve(self, actor: str, **command: Any) -> Reservation:
+    def reserve(self, actor: str, command: ReserveStock) -> Reservation:
         with self._uow() as uow:
-            reservation = ledger.reserve(uow.session, self._who(actor), **command)
+            reservation = ledger.reserve(uow.session, self._who(actor), **asdict(command))
             uow.commit()
             return reservation
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from sqlalchemy import (
     BigInteger,
@@ -118,14 +118,14 @@ class PurchaseOrder(Base):
     expected_on: Mapped[date | None] = mapped_column(Date)
 
     supplier: Mapped[Supplier] = relationship(lazy="joined")
+    # Loaded when a use case touches them; pages read purchasing.order_views instead.
     lines: Mapped[list[PurchaseOrderLine]] = relationship(
         back_populates="purchase_order",
         order_by="PurchaseOrderLine.line_no",
-        lazy="selectin",
         cascade="all, delete-orphan",
     )
     events: Mapped[list[PurchaseOrderEvent]] = relationship(
-        order_by="PurchaseOrderEvent.id", lazy="selectin", cascade="all, delete-orphan"
+        order_by="PurchaseOrderEvent.id", cascade="all, delete-orphan"
     )
 
     # --- transitions: the only way the status changes ------------------------------------
@@ -184,10 +184,6 @@ class PurchaseOrder(Base):
             allowed = sorted(s.value for s in TRANSITIONS[self.status])
             raise IllegalTransition(self.number, self.status.value, "received", allowed)
 
-    @property
-    def total_value(self) -> Decimal:
-        return sum((line.line_value for line in self.lines), Decimal("0.00"))
-
 
 class PurchaseOrderLine(Base):
     __tablename__ = "purchase_order_lines"
@@ -214,10 +210,6 @@ class PurchaseOrderLine(Base):
     @property
     def qty_outstanding(self) -> int:
         return self.qty_ordered - self.qty_received
-
-    @property
-    def line_value(self) -> Decimal:
-        return (self.unit_cost * self.qty_ordered).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
 class PurchaseOrderEvent(Base):

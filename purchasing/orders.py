@@ -21,6 +21,7 @@ from inventory import ledger
 from inventory.catalog import supplier_by_code
 from inventory.ledger import Who
 from inventory.models import Part, StockMove, Supplier, sku_key
+from purchasing.commands import ReceivePurchaseOrder
 from purchasing.errors import NotOnOrder, OverReceipt, PurchaseOrderNotFound
 from purchasing.models import (
     NumberSequence,
@@ -144,33 +145,20 @@ def cancel(session: Session, who: Who, number: str, reason: str = "") -> Purchas
     return order
 
 
-@dataclass(frozen=True)
-class Receipt:
-    sku: str
-    qty: int
-    location: str | None = None  # else the receipt's default location
-
-
 def receive(
-    session: Session,
-    who: Who,
-    number: str,
-    receipts: Sequence[Receipt],
-    *,
-    location: str,
-    reason: str = "",
+    session: Session, who: Who, command: ReceivePurchaseOrder
 ) -> tuple[PurchaseOrder, list[StockMove]]:
     """Book goods in against an order's lines: ledger receipts, then the order's new status."""
-    order = get_order(session, number, lock=True)
+    order = get_order(session, command.number, lock=True)
     order.ensure_receivable()
     lines = {line.part.sku_key: line for line in order.lines}
     wanted: dict[str, int] = defaultdict(int)
     plan = []
-    for index, receipt in enumerate(receipts):
+    for index, receipt in enumerate(command.lines):
         line = lines.get(sku_key(receipt.sku))
         if line is None:
             raise NotOnOrder(order.number, receipt.sku, f"lines.{index}.sku")
-        where = receipt.location or location
+        where = receipt.location or command.location or ""
         field = f"lines.{index}.location" if receipt.location else "location"
         ledger.location_by_code(session, where, field)  # unknown or inactive: name the field
         wanted[line.part.sku_key] += receipt.qty
@@ -189,7 +177,7 @@ def receive(
                 location=where,
                 qty=qty,
                 reference=order.number,
-                reason=reason or f"receipt against {order.number} line {line.line_no}",
+                reason=command.reason or f"receipt against {order.number} line {line.line_no}",
             )
         )
         line.qty_received += qty

@@ -2,13 +2,14 @@
 purchase orders, and the catalogue workbook (parts with their buying terms). Each is one
 transaction, committed here.
 
-Callers (HTTP views, pages, CLI commands, scheduler jobs) pass plain values and bytes and
-get back loaded objects they may read after the transaction has ended.
+Callers (HTTP views, pages, CLI commands, scheduler jobs) pass plain values, bytes or a
+command from :mod:`purchasing.commands` and get back views (purchase orders as
+:mod:`purchasing.order_views`) or loaded objects they may read after the transaction has ended.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import IO, Any
@@ -24,7 +25,8 @@ from inventory.status import SheetKind
 from inventory.workbook_service import WorkbookService
 from purchasing import orders as po
 from purchasing import workbook_imports, workbooks
-from purchasing.models import PurchaseOrder
+from purchasing.commands import ReceivePurchaseOrder
+from purchasing.order_views import PurchaseOrderView, order_view, order_views
 from purchasing.reorder.formulas import ReorderSettings
 from purchasing.reorder.policies import PolicyView, get_policy, set_policy
 from purchasing.reorder.queries import count_without_supplier, iter_suggestions, list_suggestions
@@ -53,7 +55,7 @@ class _BuyingService(WorkbookService):
 
 @dataclass(frozen=True)
 class ImportedOrders:
-    orders: list[PurchaseOrder]
+    orders: list[PurchaseOrderView]
     sheet_import_id: int
 
 
@@ -137,8 +139,9 @@ class ReorderService(_BuyingService):
                 sheet_order=order,
             )
             record.summary = "draft purchase orders " + ", ".join(o.number for o in orders)
+            views = order_views(uow.session, orders)
             uow.commit()
-            return ImportedOrders(orders, record.id)
+            return ImportedOrders(views, record.id)
 
     def recompute(
         self, *, window_days: int | None = None, service_level: Decimal | None = None
@@ -177,17 +180,18 @@ class PurchasingService(_BuyingService):
         status: PurchaseOrderStatus | None = None,
         before: int | None = None,
         limit: int = 50,
-    ) -> list[PurchaseOrder]:
+    ) -> list[PurchaseOrderView]:
         with self._uow() as uow:
-            return po.list_orders(
+            orders = po.list_orders(
                 uow.session, supplier=supplier, status=status, before=before, limit=limit
             )
+            return order_views(uow.session, orders)
 
-    def get_order(self, number: str) -> PurchaseOrder:
+    def get_order(self, number: str) -> PurchaseOrderView:
         with self._uow() as uow:
-            return po.get_order(uow.session, number)
+            return order_view(uow.session, po.get_order(uow.session, number))
 
-    def send(self, actor: str, number: str, reason: str = "") -> PurchaseOrder:
+    def send(self, actor: str, number: str, reason: str = "") -> PurchaseOrderView:
         with self._uow() as uow:
             order = po.send(
                 uow.session,
@@ -196,31 +200,25 @@ class PurchasingService(_BuyingService):
                 reason,
                 default_lead_time_days=self.settings.default_lead_time_days,
             )
+            view = order_view(uow.session, order)
             uow.commit()
-            return order
+            return view
 
-    def cancel(self, actor: str, number: str, reason: str = "") -> PurchaseOrder:
+    def cancel(self, actor: str, number: str, reason: str = "") -> PurchaseOrderView:
         with self._uow() as uow:
             order = po.cancel(uow.session, self._who(actor), number, reason)
+            view = order_view(uow.session, order)
             uow.commit()
-            return order
+            return view
 
     def receive(
-        self,
-        actor: str,
-        number: str,
-        *,
-        location: str,
-        lines: Sequence[Mapping[str, Any]],
-        reason: str = "",
-    ) -> tuple[PurchaseOrder, list[StockMove]]:
-        receipts = [po.Receipt(line["sku"], line["qty"], line.get("location")) for line in lines]
+        self, actor: str, command: ReceivePurchaseOrder
+    ) -> tuple[PurchaseOrderView, list[StockMove]]:
         with self._uow() as uow:
-            result = po.receive(
-                uow.session, self._who(actor), number, receipts, location=location, reason=reason
-            )
+            order, moves = po.receive(uow.session, self._who(actor), command)
+            view = order_view(uow.session, order)
             uow.commit()
-            return result
+            return view, moves
 
 
 class CatalogueSheetService(_BuyingService):

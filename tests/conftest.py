@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core.clock import FrozenClock
 from core.db import make_engine, make_session_factory
+from inventory.commands import ReceiveStock
 from inventory.services import InventoryService
 from tests.support.databases import create_database, drop_database
 from tests.support.sandbox_webhooks import SECRET as SANDBOX_SECRET
@@ -152,7 +153,9 @@ def stocked(inventory: InventoryService) -> InventoryService:
 
     inventory.create_location(code="MAIN/QUARANTINE", kind=LocationKind.QUARANTINE)
     inventory.create_part(sku="ABC-1", name="Cooling fan 80mm", supplier="ACME", reorder_point=5)
-    inventory.receive("tester", sku="ABC-1", location="MAIN/A-01-01", qty=10, reference="PO-1")
+    inventory.receive(
+        "tester", ReceiveStock(sku="ABC-1", location="MAIN/A-01-01", qty=10, reference="PO-1")
+    )
     return inventory
 
 

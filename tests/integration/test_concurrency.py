@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.errors import DomainError
+from inventory.commands import IssueStock, ReceiveStock, ReserveStock, TransferStock
 from inventory.errors import InsufficientStock
 from inventory.models import Location, Reservation, StockLevel, StockMove
 from inventory.services import InventoryService
@@ -85,7 +86,8 @@ def test_twenty_concurrent_reservations_for_ten_units_reserve_exactly_ten(
     outcomes = run_together(
         WORKERS,
         lambda number: stocked.reserve(
-            f"desk-{number}", sku="ABC-1", qty=1, location=location, reference=f"RMA-{number}"
+            f"desk-{number}",
+            ReserveStock(sku="ABC-1", qty=1, location=location, reference=f"RMA-{number}"),
         ),
     )
 
@@ -110,7 +112,8 @@ def test_twenty_concurrent_issues_of_ten_units_issue_exactly_ten(
     outcomes = run_together(
         WORKERS,
         lambda number: stocked.issue(
-            f"tech-{number}", sku="ABC-1", location=BIN, qty=1, reference=f"REPAIR-{number}"
+            f"tech-{number}",
+            IssueStock(sku="ABC-1", location=BIN, qty=1, reference=f"REPAIR-{number}"),
         ),
     )
 
@@ -132,10 +135,9 @@ def shuttle(inventory: InventoryService, number: int, rounds: int) -> list[Any]:
             outcomes.append(
                 inventory.transfer(
                     f"picker-{number}",
-                    sku="ABC-1",
-                    from_location=source,
-                    to_location=target,
-                    qty=1 + number % 3,
+                    TransferStock(
+                        sku="ABC-1", from_location=source, to_location=target, qty=1 + number % 3
+                    ),
                 )
             )
         except DomainError as refusal:
@@ -163,7 +165,7 @@ def test_concurrent_opposite_transfers_neither_deadlock_nor_lose_stock(
     stocked: InventoryService,
     session_factory: sessionmaker[Session],
 ) -> None:
-    stocked.receive("ann", sku="ABC-1", location=OTHER_BIN, qty=10)
+    stocked.receive("ann", ReceiveStock(sku="ABC-1", location=OTHER_BIN, qty=10))
     rounds = 5
 
     outcomes = run_together(WORKERS, lambda number: shuttle(stocked, number, rounds))
@@ -177,7 +179,7 @@ def test_verify_while_stock_moves_sees_one_consistent_snapshot(
     stocked: InventoryService,
     session_factory: sessionmaker[Session],
 ) -> None:
-    stocked.receive("ann", sku="ABC-1", location=OTHER_BIN, qty=10)
+    stocked.receive("ann", ReceiveStock(sku="ABC-1", location=OTHER_BIN, qty=10))
     verifiers = 4
     shuttles_running = WORKERS - verifiers
     counting = threading.Lock()
@@ -211,7 +213,7 @@ def test_repair_while_stock_moves_neither_deadlocks_nor_finds_differences(
     stocked: InventoryService,
     session_factory: sessionmaker[Session],
 ) -> None:
-    stocked.receive("ann", sku="ABC-1", location=OTHER_BIN, qty=10)
+    stocked.receive("ann", ReceiveStock(sku="ABC-1", location=OTHER_BIN, qty=10))
     repairers = 4
 
     def work(number: int) -> Any:

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core.clock import FrozenClock
 from core.spreadsheets import SpreadsheetRejected
+from inventory.commands import IssueStock
 from inventory.count_sheets import CountSheetService
 from inventory.models import StockMove
 from inventory.services import InventoryService
@@ -216,7 +217,7 @@ def test_a_count_of_stock_that_moved_after_the_export_is_refused(
     sheets: Sheets, inventory: InventoryService, session_factory: Any
 ) -> None:
     data = count_sheet(sheets)
-    inventory.issue("ann", sku="CAB-1", location=BIN, qty=1)  # while the counter walks
+    inventory.issue("ann", IssueStock(sku="CAB-1", location=BIN, qty=1))  # while the counter walks
 
     def counted(book: Any) -> None:
         book["Count"].cell(row_of_count(book["Count"], "CAB-1"), 6).value = 9

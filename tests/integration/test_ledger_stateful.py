@@ -39,6 +39,14 @@ from sqlalchemy.orm import Session, aliased, sessionmaker
 from core.clock import FrozenClock
 from core.db import make_engine, make_session_factory
 from core.errors import DomainError, InvalidInput
+from inventory.commands import (
+    AdjustStock,
+    IssueReservedStock,
+    IssueStock,
+    ReceiveStock,
+    ReserveStock,
+    TransferStock,
+)
 from inventory.errors import (
     CountBelowReserved,
     InsufficientStock,
@@ -219,7 +227,9 @@ def ledger_machine(databases: Databases) -> type[RuleBasedStateMachine]:
 
         @rule(sku=sku_spellings, location=location_spellings, qty=quantities)
         def receive(self, sku: str, location: str, qty: int) -> None:
-            move = self.inventory.receive("clerk", sku=sku, location=location, qty=qty)
+            move = self.inventory.receive(
+                "clerk", ReceiveStock(sku=sku, location=location, qty=qty)
+            )
             self.moved(move, MoveKind.RECEIPT, qty)
             assert move.to_location.code == location.upper()
             self.level(sku, location).on_hand += qty
@@ -229,11 +239,11 @@ def ledger_machine(databases: Databases) -> type[RuleBasedStateMachine]:
             at = self.level(sku, location)
             if qty > at.free:
                 with self.refused(InsufficientStock) as refused:
-                    self.inventory.issue("clerk", sku=sku, location=location, qty=qty)
+                    self.inventory.issue("clerk", IssueStock(sku=sku, location=location, qty=qty))
                 assert refused.value.details["available"] == at.free
                 assert refused.value.details["location"] == location.upper()
                 return
-            move = self.inventory.issue("clerk", sku=sku, location=location, qty=qty)
+            move = self.inventory.issue("clerk", IssueStock(sku=sku, location=location, qty=qty))
             self.moved(move, MoveKind.ISSUE, qty)
             at.on_hand -= qty
 
@@ -244,19 +254,19 @@ def ledger_machine(databases: Databases) -> type[RuleBasedStateMachine]:
             qty=quantities,
         )
         def transfer(self, sku: str, source: str, destination: str, qty: int) -> None:
-            command = {"sku": sku, "from_location": source, "to_location": destination, "qty": qty}
+            command = TransferStock(sku=sku, from_location=source, to_location=destination, qty=qty)
             if source.upper() == destination.upper():
                 with self.refused(SameLocation):
-                    self.inventory.transfer("clerk", **command)
+                    self.inventory.transfer("clerk", command)
                 return
             origin, target = self.level(sku, source), self.level(sku, destination)
             if qty > origin.free:
                 with self.refused(InsufficientStock) as refused:
-                    self.inventory.transfer("clerk", **command)
+                    self.inventory.transfer("clerk", command)
                 assert refused.value.details["available"] == origin.free
                 assert refused.value.details["location"] == source.upper()
                 return
-            move = self.inventory.transfer("clerk", **command)
+            move = self.inventory.transfer("clerk", command)
             self.moved(move, MoveKind.TRANSFER, qty)
             assert (move.from_location.code, move.to_location.code) == (
                 source.upper(),
@@ -287,10 +297,14 @@ def ledger_machine(databases: Databases) -> type[RuleBasedStateMachine]:
             at = self.level(sku, location)
             if counted < at.reserved:
                 with self.refused(CountBelowReserved) as refused:
-                    self.inventory.adjust("clerk", sku=sku, location=location, counted_qty=counted)
+                    self.inventory.adjust(
+                        "clerk", AdjustStock(sku=sku, location=location, counted_qty=counted)
+                    )
                 assert refused.value.details["reserved"] == at.reserved
                 return
-            move = self.inventory.adjust("clerk", sku=sku, location=location, counted_qty=counted)
+            move = self.inventory.adjust(
+                "clerk", AdjustStock(sku=sku, location=location, counted_qty=counted)
+            )
             self.moved(move, MoveKind.ADJUSTMENT, abs(counted - at.on_hand))
             assert (move.counted_qty, move.signed_difference) == (counted, counted - at.on_hand)
             at.on_hand = counted
@@ -300,18 +314,18 @@ def ledger_machine(databases: Databases) -> type[RuleBasedStateMachine]:
             self, sku: str, location: str, qty: int
         ) -> int | MultipleResults[int]:
             at = self.level(sku, location)
-            command = {"sku": sku, "location": location, "qty": qty, "reference": "RMA"}
+            command = ReserveStock(sku=sku, location=location, qty=qty, reference="RMA")
             if LOCATIONS[location.upper()] not in PICKABLE:
                 with self.refused(InvalidInput) as refused:
-                    self.inventory.reserve("desk", **command)
+                    self.inventory.reserve("desk", command)
                 assert refused.value.code == "location_not_pickable"
                 return multiple()
             if qty > at.free:
                 with self.refused(InsufficientStock) as refused:
-                    self.inventory.reserve("desk", **command)
+                    self.inventory.reserve("desk", command)
                 assert refused.value.details["available"] == at.free
                 return multiple()
-            reservation = self.inventory.reserve("desk", **command)
+            reservation = self.inventory.reserve("desk", command)
             return self.reserved(reservation, sku.upper(), location.upper(), qty)
 
         @rule(target=reservations, sku=sku_spellings, qty=quantities)
@@ -324,7 +338,7 @@ def ledger_machine(databases: Databases) -> type[RuleBasedStateMachine]:
             )
             if not candidates:
                 with self.refused(InsufficientStock) as refused:
-                    self.inventory.reserve("desk", sku=sku, qty=qty)
+                    self.inventory.reserve("desk", ReserveStock(sku=sku, qty=qty))
                 free_in_all = self.free_to_promise(sku)
                 assert refused.value.details["available"] == free_in_all
                 if free_in_all >= qty:  # enough in all, but a reservation comes from one bin
@@ -336,7 +350,7 @@ def ledger_machine(databases: Databases) -> type[RuleBasedStateMachine]:
                 else:
                     assert "largest_in_one_location" not in refused.value.details
                 return multiple()
-            reservation = self.inventory.reserve("desk", sku=sku, qty=qty)
+            reservation = self.inventory.reserve("desk", ReserveStock(sku=sku, qty=qty))
             return self.reserved(reservation, sku.upper(), candidates[0][1], qty)
 
         def reserved(self, reservation: Reservation, sku: str, location: str, qty: int) -> int:
@@ -373,16 +387,18 @@ def ledger_machine(databases: Databases) -> type[RuleBasedStateMachine]:
         def issue_reservation(self, reservation_id: int, spelled_out: bool) -> None:
             held = self.held[reservation_id]
             command = (
-                {"sku": held.sku.lower(), "location": held.location.lower(), "qty": held.qty}
+                IssueReservedStock(
+                    reservation_id, held.sku.lower(), held.location.lower(), held.qty
+                )
                 if spelled_out
-                else {}
+                else IssueReservedStock(reservation_id)
             )
             if held.status is not ReservationStatus.ACTIVE:
                 with self.refused(ReservationNotActive) as refused:
-                    self.inventory.issue("clerk", reservation_id=reservation_id, **command)
+                    self.inventory.issue("clerk", command)
                 assert refused.value.details["status"] == held.status.value
                 return
-            move = self.inventory.issue("clerk", reservation_id=reservation_id, **command)
+            move = self.inventory.issue("clerk", command)
             self.moved(move, MoveKind.RESERVED_ISSUE, held.qty)
             assert move.reservation_id == reservation_id
             assert move.from_location.code == held.location
@@ -403,7 +419,7 @@ def ledger_machine(databases: Databases) -> type[RuleBasedStateMachine]:
             }[wrong]
             # Checked before the status: a wrong claim is refused even for a closed reservation.
             with self.refused(ReservationMismatch):
-                self.inventory.issue("clerk", reservation_id=reservation_id, **claim)
+                self.inventory.issue("clerk", IssueReservedStock(reservation_id, **claim))
 
         @rule(reservation_id=unknown_reservation_ids, release=st.booleans())
         def release_or_issue_an_unknown_reservation(
@@ -414,7 +430,7 @@ def ledger_machine(databases: Databases) -> type[RuleBasedStateMachine]:
                     self.inventory.release("desk", reservation_id)
             else:
                 with self.refused(InvalidInput) as refused:
-                    self.inventory.issue("clerk", reservation_id=reservation_id)
+                    self.inventory.issue("clerk", IssueReservedStock(reservation_id=reservation_id))
                 assert refused.value.code == "unknown_reservation"
 
         # --- invariants, checked after every step -----------------------------------------

@@ -19,6 +19,7 @@ from inventory.ledger import Who, find_part
 from inventory.models import StockMove
 from inventory.services import InventoryService
 from purchasing import orders as po
+from purchasing.commands import ReceiptLine, ReceivePurchaseOrder
 from purchasing.errors import (
     IllegalTransition,
     NotOnOrder,
@@ -78,26 +79,25 @@ def test_an_order_goes_from_draft_to_sent_to_partially_received_to_received(
     )
     order, moves = purchasing.receive(
         "ann@test.example",
-        number,
-        location=BIN,
-        lines=[
-            {"sku": "fan-80", "qty": 10},
-            {"sku": "FAN-80", "qty": 5, "location": "MAIN/QUARANTINE"},
-        ],
+        ReceivePurchaseOrder(
+            number,
+            (ReceiptLine("fan-80", 10), ReceiptLine("FAN-80", 5, "MAIN/QUARANTINE")),
+            location=BIN,
+        ),
     )
     assert order.status is S.PARTIALLY_RECEIVED
     assert [(m.kind.value, m.qty, m.to_location.code, m.reference) for m in moves] == [
         ("receipt", 10, BIN, number),
         ("receipt", 5, "MAIN/QUARANTINE", number),
     ]
-    assert {line.part.sku: line.qty_received for line in order.lines} == {"FAN-80": 15, "PSU-65": 0}
+    assert {line.sku: line.qty_received for line in order.lines} == {"FAN-80": 15, "PSU-65": 0}
     assert inventory.get_part("FAN-80").on_hand == 10 + 8 + 2 + 5
 
     order, _ = purchasing.receive(
         "ann@test.example",
-        number,
-        location=BIN,
-        lines=[{"sku": "FAN-80", "qty": 15}, {"sku": "PSU-65", "qty": 10}],
+        ReceivePurchaseOrder(
+            number, (ReceiptLine("FAN-80", 15), ReceiptLine("PSU-65", 10)), location=BIN
+        ),
     )
     assert order.status is S.RECEIVED and order.closed_at == purchasing.clock.now()
     assert [(e.from_status, e.to_status, e.actor) for e in order.events] == [
@@ -130,12 +130,16 @@ def test_illegal_transitions_are_refused_and_change_nothing(
     status: str,
 ) -> None:
     number = draft(purchasing, "BOLT", {"CAB-1": 5})
+
+    def receipt(qty: int) -> ReceivePurchaseOrder:
+        return ReceivePurchaseOrder(number, (ReceiptLine("CAB-1", qty),), location=BIN)
+
     steps = {
         "send": lambda: purchasing.send("b", number),
         "cancel": lambda: purchasing.cancel("b", number),
-        "receive": lambda: purchasing.receive("w", number, location=BIN, lines=[{"sku": "CAB-1", "qty": 1}]),
-        "receive_all": lambda: purchasing.receive("w", number, location=BIN, lines=[{"sku": "CAB-1", "qty": 5}]),
-    }  # fmt: skip
+        "receive": lambda: purchasing.receive("w", receipt(1)),
+        "receive_all": lambda: purchasing.receive("w", receipt(5)),
+    }
     for step in setup:
         steps[step]()
     before = counts(session_factory)
@@ -157,13 +161,11 @@ def test_receiving_more_than_is_outstanding_is_refused_and_nothing_is_written(
         # Split over two lines of the request, the total is what counts.
         purchasing.receive(
             "w",
-            number,
-            location=BIN,
-            lines=[
-                {"sku": "PSU-65", "qty": 4},
-                {"sku": "FAN-80", "qty": 6},
-                {"sku": "FAN-80", "qty": 5},
-            ],
+            ReceivePurchaseOrder(
+                number,
+                (ReceiptLine("PSU-65", 4), ReceiptLine("FAN-80", 6), ReceiptLine("FAN-80", 5)),
+                location=BIN,
+            ),
         )
     assert refused.value.details == {
         "number": number, "sku": "FAN-80", "requested": 11, "outstanding": 10,
@@ -180,14 +182,15 @@ def test_a_receipt_names_the_line_or_location_it_cannot_use(
     with pytest.raises(NotOnOrder) as not_ordered:
         purchasing.receive(
             "w",
-            number,
-            location=BIN,
-            lines=[{"sku": "FAN-80", "qty": 1}, {"sku": "CAB-1", "qty": 1}],
+            ReceivePurchaseOrder(
+                number, (ReceiptLine("FAN-80", 1), ReceiptLine("CAB-1", 1)), location=BIN
+            ),
         )
     assert not_ordered.value.field == "lines.1.sku"
     with pytest.raises(UnknownLocation) as unknown:
         purchasing.receive(
-            "w", number, location=BIN, lines=[{"sku": "FAN-80", "qty": 1, "location": "MAIN/NOPE"}]
+            "w",
+            ReceivePurchaseOrder(number, (ReceiptLine("FAN-80", 1, "MAIN/NOPE"),), location=BIN),
         )
     assert unknown.value.field == "lines.0.location"
     with pytest.raises(PurchaseOrderNotFound):
@@ -199,7 +202,7 @@ def test_cancelling_after_a_partial_receipt_keeps_what_arrived(
 ) -> None:
     number = draft(purchasing, "BOLT", {"CAB-1": 20})
     purchasing.send("b", number)
-    purchasing.receive("w", number, location=BIN, lines=[{"sku": "CAB-1", "qty": 8}])
+    purchasing.receive("w", ReceivePurchaseOrder(number, (ReceiptLine("CAB-1", 8),), location=BIN))
     order = purchasing.cancel("b", number, "rest discontinued")
     assert order.status is S.CANCELLED
     assert order.lines[0].qty_received == 8
@@ -226,7 +229,9 @@ def test_two_receipts_racing_for_the_last_units_of_a_line_cannot_both_book_them(
     def receive(_: int) -> Any:
         barrier.wait(timeout=30)
         try:
-            return purchasing.receive("w", number, location=BIN, lines=[{"sku": "CAB-1", "qty": 6}])
+            return purchasing.receive(
+                "w", ReceivePurchaseOrder(number, (ReceiptLine("CAB-1", 6),), location=BIN)
+            )
         except DomainError as refusal:
             return refusal
 

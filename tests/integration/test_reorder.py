@@ -10,7 +10,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core.clock import FrozenClock
 from core.errors import InvalidInput
+from inventory.commands import IssueReservedStock, IssueStock, ReceiveStock, ReserveStock
 from inventory.services import InventoryService
+from purchasing.commands import ReceiptLine, ReceivePurchaseOrder
 from purchasing.reorder.suggestions import IncomingReturns, SuggestionFilters
 from purchasing.services import PurchasingService, ReorderService
 from purchasing.status import ReorderMethod, Urgency
@@ -88,7 +90,9 @@ def test_open_purchase_orders_count_as_on_order_until_received_or_cancelled(
     assert "PSU-65" not in found  # 20 on a draft lifts it above its point of 5
 
     purchasing.send("buyer", "PO-2026-00001")
-    purchasing.receive("ann", "PO-2026-00001", location=BIN, lines=[{"sku": "FAN-80", "qty": 4}])
+    purchasing.receive(
+        "ann", ReceivePurchaseOrder("PO-2026-00001", (ReceiptLine("FAN-80", 4),), location=BIN)
+    )
     fan = by_sku(reorder)["FAN-80"]
     # 4 arrived (available 7), 8 still expected on a sent order.
     assert (
@@ -173,18 +177,20 @@ def issue_history(inventory: InventoryService, clock: FrozenClock, sku: str) -> 
     for day, qty in enumerate(ISSUES):
         clock.set(now - timedelta(days=10 - day, hours=-2))
         if qty:
-            inventory.receive("ann", sku=sku, location=BIN, qty=qty)
+            inventory.receive("ann", ReceiveStock(sku=sku, location=BIN, qty=qty))
             # One unit leaves as a shipped replacement, the rest as plain issues.
-            reservation = inventory.reserve("desk", sku=sku, qty=1, reference="RMA")
-            inventory.issue("desk", reservation_id=reservation.id)
+            reservation = inventory.reserve("desk", ReserveStock(sku=sku, qty=1, reference="RMA"))
+            inventory.issue("desk", IssueReservedStock(reservation_id=reservation.id))
             if qty > 1:
-                inventory.issue("ann", sku=sku, location=BIN, qty=qty - 1, reference="REPAIR")
+                inventory.issue(
+                    "ann", IssueStock(sku=sku, location=BIN, qty=qty - 1, reference="REPAIR")
+                )
     # Not demand: scrapping from quarantine, moves inside the warehouse, and today.
-    inventory.receive("ann", sku=sku, location=QUARANTINE, qty=3)
-    inventory.issue("ann", sku=sku, location=QUARANTINE, qty=3, reason="scrap")
+    inventory.receive("ann", ReceiveStock(sku=sku, location=QUARANTINE, qty=3))
+    inventory.issue("ann", IssueStock(sku=sku, location=QUARANTINE, qty=3, reason="scrap"))
     clock.set(now)
-    inventory.receive("ann", sku=sku, location=BIN, qty=9)
-    inventory.issue("ann", sku=sku, location=BIN, qty=9, reference="TODAY")
+    inventory.receive("ann", ReceiveStock(sku=sku, location=BIN, qty=9))
+    inventory.issue("ann", IssueStock(sku=sku, location=BIN, qty=9, reference="TODAY"))
 
 
 def test_the_recompute_reads_demand_from_the_ledger_and_gives_the_worked_example(
@@ -237,7 +243,7 @@ def test_the_recompute_flags_parts_at_their_point_and_clears_them_when_restocked
     flagged_at = clock.now()
     assert reorder.get_policy("CAB-1").flagged_since == flagged_at
     clock.advance(timedelta(days=1))
-    scenario.receive("ann", sku="CAB-1", location=BIN, qty=50)
+    scenario.receive("ann", ReceiveStock(sku="CAB-1", location=BIN, qty=50))
     summary = reorder.recompute()
     assert (summary.flagged, summary.newly_flagged, summary.cleared) == (3, 0, 1)
     assert reorder.get_policy("CAB-1").flagged_since is None
@@ -256,11 +262,11 @@ def test_the_demand_window_ends_before_today(
     scenario: InventoryService, reorder: ReorderService, clock: FrozenClock
 ) -> None:
     scenario.create_part(sku="GEAR-1", name="Gear", supplier="ACME")
-    scenario.receive("ann", sku="GEAR-1", location=BIN, qty=10)
+    scenario.receive("ann", ReceiveStock(sku="GEAR-1", location=BIN, qty=10))
     clock.set(datetime(2026, 11, 12, 23, 59, tzinfo=UTC))  # 11 days ago: outside 10 days
-    scenario.issue("ann", sku="GEAR-1", location=BIN, qty=4)
+    scenario.issue("ann", IssueStock(sku="GEAR-1", location=BIN, qty=4))
     clock.set(datetime(2026, 11, 13, 0, 0, tzinfo=UTC))  # the window's first instant
-    scenario.issue("ann", sku="GEAR-1", location=BIN, qty=1)
+    scenario.issue("ann", IssueStock(sku="GEAR-1", location=BIN, qty=1))
     clock.set(datetime(2026, 11, 23, 9, 0, tzinfo=UTC))
     reorder.recompute(window_days=10)
     assert reorder.get_policy("GEAR-1").demand_total == 1

@@ -9,6 +9,14 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from core.errors import InvalidInput
+from inventory.commands import (
+    AdjustStock,
+    IssueReservedStock,
+    IssueStock,
+    ReceiveStock,
+    ReserveStock,
+    TransferStock,
+)
 from inventory.errors import (
     CountBelowReserved,
     DuplicateBarcode,
@@ -35,7 +43,9 @@ def level(inventory: InventoryService, location: str) -> tuple[int, int]:
 
 
 def test_a_receipt_adds_stock_and_writes_one_ledger_row(stocked: InventoryService) -> None:
-    move = stocked.receive("ann", sku="abc-1", location="main/a-01-02", qty=4, reference="PO-7")
+    move = stocked.receive(
+        "ann", ReceiveStock(sku="abc-1", location="main/a-01-02", qty=4, reference="PO-7")
+    )
 
     assert (move.kind, move.qty, move.to_location.code, move.actor) == (
         MoveKind.RECEIPT,
@@ -52,11 +62,13 @@ def test_a_receipt_adds_stock_and_writes_one_ledger_row(stocked: InventoryServic
 def test_an_issue_takes_stock_out_and_cannot_take_more_than_is_free(
     stocked: InventoryService,
 ) -> None:
-    stocked.issue("ann", sku="ABC-1", location="MAIN/A-01-01", qty=3, reference="REPAIR-1")
+    stocked.issue(
+        "ann", IssueStock(sku="ABC-1", location="MAIN/A-01-01", qty=3, reference="REPAIR-1")
+    )
     assert level(stocked, "MAIN/A-01-01") == (7, 0)
 
     with pytest.raises(InsufficientStock) as refused:
-        stocked.issue("ann", sku="ABC-1", location="MAIN/A-01-01", qty=8)
+        stocked.issue("ann", IssueStock(sku="ABC-1", location="MAIN/A-01-01", qty=8))
     assert refused.value.details == {
         "sku": "ABC-1",
         "location": "MAIN/A-01-01",
@@ -67,16 +79,17 @@ def test_an_issue_takes_stock_out_and_cannot_take_more_than_is_free(
 
 
 def test_an_issue_cannot_take_reserved_stock(stocked: InventoryService) -> None:
-    stocked.reserve("desk", sku="ABC-1", qty=8, reference="RMA-1")
+    stocked.reserve("desk", ReserveStock(sku="ABC-1", qty=8, reference="RMA-1"))
     with pytest.raises(InsufficientStock):
-        stocked.issue("ann", sku="ABC-1", location="MAIN/A-01-01", qty=3)
-    stocked.issue("ann", sku="ABC-1", location="MAIN/A-01-01", qty=2)
+        stocked.issue("ann", IssueStock(sku="ABC-1", location="MAIN/A-01-01", qty=3))
+    stocked.issue("ann", IssueStock(sku="ABC-1", location="MAIN/A-01-01", qty=2))
     assert level(stocked, "MAIN/A-01-01") == (8, 8)
 
 
 def test_a_transfer_moves_stock_between_bins_and_keeps_the_total(stocked: InventoryService) -> None:
     move = stocked.transfer(
-        "ann", sku="ABC-1", from_location="MAIN/A-01-01", to_location="MAIN/A-01-02", qty=6
+        "ann",
+        TransferStock(sku="ABC-1", from_location="MAIN/A-01-01", to_location="MAIN/A-01-02", qty=6),
     )
     assert (move.from_location.code, move.to_location.code) == ("MAIN/A-01-01", "MAIN/A-01-02")
     assert level(stocked, "MAIN/A-01-01") == (4, 0)
@@ -87,40 +100,45 @@ def test_a_transfer_moves_stock_between_bins_and_keeps_the_total(stocked: Invent
 def test_a_transfer_to_the_same_bin_is_refused(stocked: InventoryService) -> None:
     with pytest.raises(SameLocation):
         stocked.transfer(
-            "ann", sku="ABC-1", from_location="MAIN/A-01-01", to_location="main/a-01-01", qty=1
+            "ann",
+            TransferStock(
+                sku="ABC-1", from_location="MAIN/A-01-01", to_location="main/a-01-01", qty=1
+            ),
         )
 
 
 def test_a_cycle_count_records_the_counted_quantity_and_the_difference(
     stocked: InventoryService,
 ) -> None:
-    down = stocked.adjust("ann", sku="ABC-1", location="MAIN/A-01-01", counted_qty=7)
+    down = stocked.adjust("ann", AdjustStock(sku="ABC-1", location="MAIN/A-01-01", counted_qty=7))
     assert (down.counted_qty, down.signed_difference, down.qty) == (7, -3, 3)
-    up = stocked.adjust("ann", sku="ABC-1", location="MAIN/A-01-01", counted_qty=9)
+    up = stocked.adjust("ann", AdjustStock(sku="ABC-1", location="MAIN/A-01-01", counted_qty=9))
     assert (up.counted_qty, up.signed_difference) == (9, 2)
-    same = stocked.adjust("ann", sku="ABC-1", location="MAIN/A-01-01", counted_qty=9)
+    same = stocked.adjust("ann", AdjustStock(sku="ABC-1", location="MAIN/A-01-01", counted_qty=9))
     assert (same.counted_qty, same.signed_difference) == (9, 0)
     assert level(stocked, "MAIN/A-01-01") == (9, 0)
 
 
 def test_a_count_in_an_empty_bin_creates_stock_there(stocked: InventoryService) -> None:
-    stocked.adjust("ann", sku="ABC-1", location="MAIN/A-01-02", counted_qty=2, reason="found")
+    stocked.adjust(
+        "ann", AdjustStock(sku="ABC-1", location="MAIN/A-01-02", counted_qty=2, reason="found")
+    )
     assert level(stocked, "MAIN/A-01-02") == (2, 0)
 
 
 def test_a_count_below_what_is_reserved_is_refused(stocked: InventoryService) -> None:
-    stocked.reserve("desk", sku="ABC-1", qty=6)
+    stocked.reserve("desk", ReserveStock(sku="ABC-1", qty=6))
     with pytest.raises(CountBelowReserved):
-        stocked.adjust("ann", sku="ABC-1", location="MAIN/A-01-01", counted_qty=5)
+        stocked.adjust("ann", AdjustStock(sku="ABC-1", location="MAIN/A-01-01", counted_qty=5))
     assert level(stocked, "MAIN/A-01-01") == (10, 6)
 
 
 def test_reserving_without_a_location_picks_the_storage_bin_with_most_free_stock(
     stocked: InventoryService,
 ) -> None:
-    stocked.receive("ann", sku="ABC-1", location="MAIN/A-01-02", qty=3)
-    stocked.receive("ann", sku="ABC-1", location="MAIN/QUARANTINE", qty=50)
-    reservation = stocked.reserve("desk", sku="ABC-1", qty=5, reference="RMA-9")
+    stocked.receive("ann", ReceiveStock(sku="ABC-1", location="MAIN/A-01-02", qty=3))
+    stocked.receive("ann", ReceiveStock(sku="ABC-1", location="MAIN/QUARANTINE", qty=50))
+    reservation = stocked.reserve("desk", ReserveStock(sku="ABC-1", qty=5, reference="RMA-9"))
     assert reservation.location.code == "MAIN/A-01-01"
     assert reservation.status is ReservationStatus.ACTIVE
     assert (
@@ -129,17 +147,17 @@ def test_reserving_without_a_location_picks_the_storage_bin_with_most_free_stock
 
 
 def test_quarantined_stock_cannot_be_reserved(stocked: InventoryService) -> None:
-    stocked.receive("ann", sku="ABC-1", location="MAIN/QUARANTINE", qty=50)
+    stocked.receive("ann", ReceiveStock(sku="ABC-1", location="MAIN/QUARANTINE", qty=50))
     with pytest.raises(InsufficientStock) as refused:
-        stocked.reserve("desk", sku="ABC-1", qty=11)
+        stocked.reserve("desk", ReserveStock(sku="ABC-1", qty=11))
     assert refused.value.details["available"] == 10
     with pytest.raises(InvalidInput) as not_pickable:
-        stocked.reserve("desk", sku="ABC-1", qty=1, location="MAIN/QUARANTINE")
+        stocked.reserve("desk", ReserveStock(sku="ABC-1", qty=1, location="MAIN/QUARANTINE"))
     assert not_pickable.value.code == "location_not_pickable"
 
 
 def test_releasing_a_reservation_frees_its_stock_once(stocked: InventoryService) -> None:
-    reservation = stocked.reserve("desk", sku="ABC-1", qty=4)
+    reservation = stocked.reserve("desk", ReserveStock(sku="ABC-1", qty=4))
     released = stocked.release("desk", reservation.id)
     assert released.status is ReservationStatus.RELEASED
     assert level(stocked, "MAIN/A-01-01") == (10, 0)
@@ -149,12 +167,12 @@ def test_releasing_a_reservation_frees_its_stock_once(stocked: InventoryService)
 
 
 def test_issuing_a_reservation_ships_what_it_held(stocked: InventoryService) -> None:
-    reservation = stocked.reserve("desk", sku="ABC-1", qty=4, reference="RMA-3")
-    move = stocked.issue("ann", reservation_id=reservation.id)
+    reservation = stocked.reserve("desk", ReserveStock(sku="ABC-1", qty=4, reference="RMA-3"))
+    move = stocked.issue("ann", IssueReservedStock(reservation_id=reservation.id))
     assert (move.kind, move.qty, move.reference) == (MoveKind.RESERVED_ISSUE, 4, "RMA-3")
     assert level(stocked, "MAIN/A-01-01") == (6, 0)
     with pytest.raises(ReservationNotActive):
-        stocked.issue("ann", reservation_id=reservation.id)
+        stocked.issue("ann", IssueReservedStock(reservation_id=reservation.id))
     with pytest.raises(ReservationNotActive):
         stocked.release("desk", reservation.id)
 
@@ -162,21 +180,24 @@ def test_issuing_a_reservation_ships_what_it_held(stocked: InventoryService) -> 
 def test_issuing_a_reservation_checks_what_the_caller_thinks_it_holds(
     stocked: InventoryService,
 ) -> None:
-    reservation = stocked.reserve("desk", sku="ABC-1", qty=4)
+    reservation = stocked.reserve("desk", ReserveStock(sku="ABC-1", qty=4))
     with pytest.raises(ReservationMismatch):
-        stocked.issue("ann", reservation_id=reservation.id, qty=3)
+        stocked.issue("ann", IssueReservedStock(reservation_id=reservation.id, qty=3))
     with pytest.raises(ReservationMismatch):
-        stocked.issue("ann", reservation_id=reservation.id, location="MAIN/A-01-02")
+        stocked.issue(
+            "ann", IssueReservedStock(reservation_id=reservation.id, location="MAIN/A-01-02")
+        )
     assert level(stocked, "MAIN/A-01-01") == (10, 4)
 
 
 def test_unknown_parts_and_locations_are_named(stocked: InventoryService) -> None:
     with pytest.raises(UnknownPart) as part:
-        stocked.receive("ann", sku="NOPE", location="MAIN/A-01-01", qty=1)
+        stocked.receive("ann", ReceiveStock(sku="NOPE", location="MAIN/A-01-01", qty=1))
     assert part.value.field == "sku"
     with pytest.raises(UnknownLocation) as location:
         stocked.transfer(
-            "ann", sku="ABC-1", from_location="MAIN/A-01-01", to_location="MAIN/Z", qty=1
+            "ann",
+            TransferStock(sku="ABC-1", from_location="MAIN/A-01-01", to_location="MAIN/Z", qty=1),
         )
     assert location.value.field == "to_location"
 
@@ -184,7 +205,7 @@ def test_unknown_parts_and_locations_are_named(stocked: InventoryService) -> Non
 def test_an_inactive_part_cannot_move(stocked: InventoryService) -> None:
     stocked.update_part("ABC-1", {"active": False})
     with pytest.raises(InactivePart):
-        stocked.receive("ann", sku="ABC-1", location="MAIN/A-01-01", qty=1)
+        stocked.receive("ann", ReceiveStock(sku="ABC-1", location="MAIN/A-01-01", qty=1))
 
 
 def test_skus_are_unique_regardless_of_case(stocked: InventoryService) -> None:
@@ -266,9 +287,9 @@ def test_parts_list_filters_and_pages_by_sku(stocked: InventoryService) -> None:
 
 
 def test_a_reservation_larger_than_any_one_bin_says_so(stocked: InventoryService) -> None:
-    stocked.receive("ann", sku="ABC-1", location="MAIN/A-01-02", qty=6)
+    stocked.receive("ann", ReceiveStock(sku="ABC-1", location="MAIN/A-01-02", qty=6))
     with pytest.raises(InsufficientStock) as refused:
-        stocked.reserve("desk", sku="ABC-1", qty=12)
+        stocked.reserve("desk", ReserveStock(sku="ABC-1", qty=12))
     assert refused.value.details["available"] == 16
     assert refused.value.details["largest_in_one_location"] == 10
     assert "No single bin holds 12" in refused.value.message
@@ -277,11 +298,13 @@ def test_a_reservation_larger_than_any_one_bin_says_so(stocked: InventoryService
 def test_quarantined_stock_is_on_hand_but_not_available_per_location(
     stocked: InventoryService,
 ) -> None:
-    stocked.receive("ann", sku="ABC-1", location="MAIN/QUARANTINE", qty=3)
+    stocked.receive("ann", ReceiveStock(sku="ABC-1", location="MAIN/QUARANTINE", qty=3))
     levels = {level.location.code: level for level in stocked.stock_report("ABC-1").levels}
     assert (levels["MAIN/QUARANTINE"].on_hand, levels["MAIN/QUARANTINE"].available) == (3, 0)
     assert levels["MAIN/A-01-01"].available == 10
-    stocked.issue("ann", sku="ABC-1", location="MAIN/QUARANTINE", qty=3, reason="scrapped")
+    stocked.issue(
+        "ann", IssueStock(sku="ABC-1", location="MAIN/QUARANTINE", qty=3, reason="scrapped")
+    )
     assert level(stocked, "MAIN/QUARANTINE") == (0, 0)
 
 
@@ -291,12 +314,13 @@ def test_the_stock_history_walks_back_from_today_through_the_ledger(
     from datetime import timedelta
 
     clock.advance(timedelta(days=1))
-    stocked.issue("ann", sku="ABC-1", location="MAIN/A-01-01", qty=4)
+    stocked.issue("ann", IssueStock(sku="ABC-1", location="MAIN/A-01-01", qty=4))
     clock.advance(timedelta(days=1))
     stocked.transfer(
-        "ann", sku="ABC-1", from_location="MAIN/A-01-01", to_location="MAIN/A-01-02", qty=2
+        "ann",
+        TransferStock(sku="ABC-1", from_location="MAIN/A-01-01", to_location="MAIN/A-01-02", qty=2),
     )
-    stocked.receive("ann", sku="ABC-1", location="MAIN/A-01-02", qty=5)
+    stocked.receive("ann", ReceiveStock(sku="ABC-1", location="MAIN/A-01-02", qty=5))
     history = stocked.stock_history("ABC-1", days=90)
     assert [on_hand for _, on_hand in history] == [
         0,

@@ -22,6 +22,7 @@ from typing import Any
 import httpx
 
 from carriers.adapters.sandbox import SIGNATURE_HEADER, sign
+from inventory.commands import ReceiveStock
 from tests.conftest import RETURN_ADDRESS
 from tests.support import desk as builders
 from tests.support.databases import scratch_database as scratch_database  # bench/run.py uses it
@@ -232,7 +233,9 @@ def stock_parts(app: Any, stock: dict[str, int], location: str = "MAIN/A-01-01")
     for sku, qty in stock.items():
         inventory.create_part(sku=sku, name=f"Load part {sku}", unit_cost=Decimal("9.50"))
         if qty:
-            inventory.receive("seed", sku=sku, location=location, qty=qty, reference="PO-LOAD")
+            inventory.receive(
+                "seed", ReceiveStock(sku=sku, location=location, qty=qty, reference="PO-LOAD")
+            )
 
 
 def authorised_returns(

@@ -14,6 +14,7 @@ from decimal import Decimal
 from sqlalchemy import Engine, text
 
 from core.clock import FrozenClock
+from inventory.commands import ReceiveStock
 from tests.load.harness import (
     Stack,
     authorised_returns,
@@ -166,7 +167,7 @@ def seed_overdue_and_reorder(stack: Stack) -> list[str]:
                 reorder_point=10,
                 reorder_qty=20,
             )
-            inventory.receive("seed", sku=f"LOW-{n}", location="MAIN/A-01-02", qty=2)
+            inventory.receive("seed", ReceiveStock(sku=f"LOW-{n}", location="MAIN/A-01-02", qty=2))
     finally:
         close_app(app)
     return [number for number, _ in made]

@@ -55,6 +55,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from carriers.models import CarrierEventRecord, Direction, EventOutcome, EventSource, Shipment
 from carriers.status import TrackingStatus
 from core.clock import FrozenClock
+from inventory.commands import IssueReservedStock, IssueStock, ReceiveStock, ReserveStock
 from inventory.models import Part
 from inventory.services import InventoryService
 from inventory.status import LocationKind
@@ -212,9 +213,9 @@ def build_history(session_factory: sessionmaker[Session], clock: FrozenClock) ->
     inventory.create_part(sku="FAN-80", name="Cooling fan 80mm", supplier="ACME")
     inventory.create_part(sku="PSU-65", name="Power supply 65W", supplier="ACME")
     inventory.create_part(sku="CAB-1", name="USB-C cable 1m", supplier="BOLT")
-    inventory.receive("tests", sku="FAN-80", location="MAIN/A-01-01", qty=200)
-    inventory.receive("tests", sku="PSU-65", location="MAIN/A-01-01", qty=50)
-    inventory.receive("tests", sku="FAN-80", location="MAIN/QUARANTINE", qty=3)
+    inventory.receive("tests", ReceiveStock(sku="FAN-80", location="MAIN/A-01-01", qty=200))
+    inventory.receive("tests", ReceiveStock(sku="PSU-65", location="MAIN/A-01-01", qty=50))
+    inventory.receive("tests", ReceiveStock(sku="FAN-80", location="MAIN/QUARANTINE", qty=3))
     shipping = [
         (t(10, 30, 12), "FAN-80", 100),  # before the period
         (nov(5, 9), "FAN-80", 20),
@@ -223,13 +224,17 @@ def build_history(session_factory: sessionmaker[Session], clock: FrozenClock) ->
     ]
     for at, sku, qty in shipping:
         clock.set(at)
-        inventory.issue("tests", sku=sku, location="MAIN/A-01-01", qty=qty, reference="SO-1")
+        inventory.issue(
+            "tests", IssueStock(sku=sku, location="MAIN/A-01-01", qty=qty, reference="SO-1")
+        )
     clock.set(nov(11, 9))
-    reservation = inventory.reserve("tests", sku="FAN-80", qty=5, reference="SO-2")
+    reservation = inventory.reserve("tests", ReserveStock(sku="FAN-80", qty=5, reference="SO-2"))
     clock.set(nov(12, 9))
-    inventory.issue("tests", reservation_id=reservation.id)
+    inventory.issue("tests", IssueReservedStock(reservation_id=reservation.id))
     clock.set(nov(14, 9))
-    inventory.issue("tests", sku="FAN-80", location="MAIN/QUARANTINE", qty=3, reason="scrap")
+    inventory.issue(
+        "tests", IssueStock(sku="FAN-80", location="MAIN/QUARANTINE", qty=3, reason="scrap")
+    )
     clock.set(NOW)
 
     numbers = {f"R{i}": f"RMA-2026110{i % 10}-{i:04d}" for i in range(1, 14)}

@@ -12,6 +12,7 @@ import openpyxl
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from inventory.commands import ReceiveStock, ReserveStock
 from inventory.models import Part, SheetImport, StockMove
 from inventory.services import InventoryService
 from inventory.status import LocationKind
@@ -73,11 +74,13 @@ def build_scenario(inventory: InventoryService) -> None:
         sku="OK-1", name="Plenty", supplier="BOLT", category="Cables", reorder_point=5
     )
     inventory.create_part(sku="LOOSE-1", name="No supplier yet", reorder_point=3, reorder_qty=2)
-    inventory.receive("ann", sku="FAN-80", location=BIN, qty=8, reference="PO-OLD")
-    inventory.reserve("desk", sku="FAN-80", qty=5, reference="RMA-1")
-    inventory.receive("ann", sku="FAN-80", location=QUARANTINE, qty=2, reference="INSPECT")
-    inventory.receive("ann", sku="CAB-1", location=BIN, qty=9)
-    inventory.receive("ann", sku="OK-1", location=BIN, qty=50)
+    inventory.receive("ann", ReceiveStock(sku="FAN-80", location=BIN, qty=8, reference="PO-OLD"))
+    inventory.reserve("desk", ReserveStock(sku="FAN-80", qty=5, reference="RMA-1"))
+    inventory.receive(
+        "ann", ReceiveStock(sku="FAN-80", location=QUARANTINE, qty=2, reference="INSPECT")
+    )
+    inventory.receive("ann", ReceiveStock(sku="CAB-1", location=BIN, qty=9))
+    inventory.receive("ann", ReceiveStock(sku="OK-1", location=BIN, qty=50))
 
 
 @dataclass

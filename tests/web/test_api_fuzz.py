@@ -40,6 +40,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from inventory.commands import ReceiveStock, ReserveStock
 from tests.support import desk as builders
 from tests.web.test_api_roles import EXPECTED_ROLES
 from web.api.links import LINKS, RMA_OPERATIONS
@@ -104,8 +105,10 @@ def seed(app: Any) -> None:
     inventory.create_supplier(code="ACME", name="Acme Parts")
     inventory.create_location(code="MAIN/A-01-01")
     inventory.create_part(sku="FAN-80", name="Cooling fan", supplier="ACME", reorder_point=50)
-    inventory.receive("fuzz", sku="FAN-80", location="MAIN/A-01-01", qty=10, reference="PO-1")
-    inventory.reserve("fuzz", sku="FAN-80", qty=1, reference="hold")
+    inventory.receive(
+        "fuzz", ReceiveStock(sku="FAN-80", location="MAIN/A-01-01", qty=10, reference="PO-1")
+    )
+    inventory.reserve("fuzz", ReserveStock(sku="FAN-80", qty=1, reference="hold"))
     numbers = []
     for index, resolution in enumerate([Resolution.REFUND, Resolution.REPLACEMENT] * 2):
         view = builders.open_rma(

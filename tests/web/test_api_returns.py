@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from inventory.commands import ReceiveStock
 from web.auth.models import Role
 
 INTAKE = {
@@ -32,7 +33,7 @@ def desk(client: Any, role_headers: Any, app: Any) -> Any:
     inventory = app.extensions["spareflow"].inventory
     inventory.create_location(code="MAIN/A-01-01")
     inventory.create_part(sku="FAN-80", name="Cooling fan 80mm")
-    inventory.receive("setup", sku="FAN-80", location="MAIN/A-01-01", qty=5)
+    inventory.receive("setup", ReceiveStock(sku="FAN-80", location="MAIN/A-01-01", qty=5))
 
     def call(method: str, path: str, role: Role = Role.SERVICE_DESK, **kwargs: Any) -> Any:
         return client.open(path, method=method, headers=role_headers[role], **kwargs)

@@ -19,6 +19,7 @@ from sqlalchemy import event, func, select
 
 from carriers.adapters.sandbox import SIGNATURE_HEADER, sign
 from carriers.models import CarrierEventRecord, WebhookDelivery
+from inventory.commands import ReceiveStock
 from inventory.models import StockLevel, StockMove
 from tests.support.sandbox_webhooks import SECRET, sandbox_payload
 from web.auth.models import Role
@@ -36,7 +37,7 @@ def stocked_app(app: Any) -> Any:
     inventory = app.extensions["spareflow"].inventory
     inventory.create_location(code=BIN)
     inventory.create_part(sku="FAN-80", name="Cooling fan")
-    inventory.receive("setup", sku="FAN-80", location=BIN, qty=5, reference="OPENING")
+    inventory.receive("setup", ReceiveStock(sku="FAN-80", location=BIN, qty=5, reference="OPENING"))
     return app
 
 

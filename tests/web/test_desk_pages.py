@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from inventory.commands import ReceiveStock
 from returns.status import Channel, Reason, Resolution
 from tests.support import desk as builders
 from tests.web.test_pages import PASSWORD, csrf_token, sign_in
@@ -23,7 +24,7 @@ def desk_app(app: Any) -> Any:
     inventory = services.inventory
     inventory.create_location(code="MAIN/A-01-01")
     inventory.create_part(sku="FAN-80", name="Cooling fan 80mm")
-    inventory.receive("setup", sku="FAN-80", location="MAIN/A-01-01", qty=4)
+    inventory.receive("setup", ReceiveStock(sku="FAN-80", location="MAIN/A-01-01", qty=4))
     return app
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from inventory.commands import ReceiveStock
 from web.auth.models import Role
 
 PASSWORD = "correct horse battery"
@@ -44,9 +45,12 @@ def stocked_app(app: Any) -> Any:
     inventory.create_part(sku="FAN-80", name="Cooling fan 80mm", supplier="ACME", reorder_point=20)
     inventory.create_part(sku="PSU-65", name="Power supply 65W", supplier="ACME", reorder_point=2)
     inventory.receive(
-        "ann@test.example", sku="FAN-80", location="MAIN/A-01-01", qty=7, reference="PO-9"
+        "ann@test.example",
+        ReceiveStock(sku="FAN-80", location="MAIN/A-01-01", qty=7, reference="PO-9"),
     )
-    inventory.receive("ann@test.example", sku="PSU-65", location="MAIN/A-01-01", qty=30)
+    inventory.receive(
+        "ann@test.example", ReceiveStock(sku="PSU-65", location="MAIN/A-01-01", qty=30)
+    )
     return app
 
 

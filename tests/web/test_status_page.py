@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from demo.sandboxes.refunds import create_refunds_sandbox
+from inventory.commands import ReceiveStock
 from returns.status import Channel, Disposition, Reason, Resolution
 from tests.support import desk as builders
 from tests.support.sandbox_servers import serving
@@ -45,7 +46,7 @@ def shop(app: Any) -> Any:
     services.inventory.create_location(code="MAIN/A-01-01")
     services.inventory.create_location(code="MAIN/RETURNS")
     services.inventory.create_part(sku="FAN-80", name="Cooling fan 80mm")
-    services.inventory.receive("setup", sku="FAN-80", location="MAIN/A-01-01", qty=4)
+    services.inventory.receive("setup", ReceiveStock(sku="FAN-80", location="MAIN/A-01-01", qty=4))
     return services
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from inventory.commands import ReceiveStock
 from returns.status import Channel, Reason, Resolution
 from tests.support import desk as builders
 from tests.web.test_pages import PASSWORD, csrf_token, sign_in
@@ -86,7 +87,7 @@ def test_a_replacement_is_shipped_from_the_pick_queue_and_the_return_booked_in(
     app: Any, floor: Any
 ) -> None:
     services = app.extensions["spareflow"]
-    services.inventory.receive("setup", sku="FAN-80", location="MAIN/A-01-01", qty=3)
+    services.inventory.receive("setup", ReceiveStock(sku="FAN-80", location="MAIN/A-01-01", qty=3))
     view = builders.open_rma(
         services.returns,
         "desk@x",
@@ -157,7 +158,7 @@ def test_other_roles_cannot_use_the_warehouse_pages(app: Any, floor: Any) -> Non
 
 def test_the_pick_list_and_return_sheet_print_with_qr_codes(app: Any, floor: Any) -> None:
     services = app.extensions["spareflow"]
-    services.inventory.receive("setup", sku="FAN-80", location="MAIN/A-01-02", qty=2)
+    services.inventory.receive("setup", ReceiveStock(sku="FAN-80", location="MAIN/A-01-02", qty=2))
     number = builders.open_rma(
         services.returns,
         "desk@x",

@@ -10,6 +10,7 @@ from flask_smorest import Blueprint
 from werkzeug.datastructures import FileStorage
 
 from core.spreadsheets import XLSX_MIME
+from purchasing.commands import ReceiptLine, ReceivePurchaseOrder
 from purchasing.reorder.suggestions import SuggestionFilters
 from web.api.auth import current_api_user, roles
 from web.api.pagination import decode_typed_cursor, page
@@ -202,7 +203,13 @@ def cancel(data: dict[str, Any], number: str) -> Any:
 @purchase_orders.response(201, PurchaseOrderReceiptResultSchema)
 def receive(data: dict[str, Any], number: str) -> Any:
     """Book goods in against the order's lines: stock receipts referencing the order number."""
-    order, moves = services().buying.purchasing.receive(_actor(), number, **data)
+    command = ReceivePurchaseOrder(
+        number,
+        lines=tuple(ReceiptLine(**line) for line in data["lines"]),
+        location=data["location"],
+        reason=data["reason"],
+    )
+    order, moves = services().buying.purchasing.receive(_actor(), command)
     return {"purchase_order": order, "moves": moves}
 
 

@@ -173,8 +173,8 @@ class ReorderPolicyUpdateSchema(StrictSchema):
 
 class PurchaseOrderLineSchema(Schema):
     line_no = fields.Integer()
-    sku = fields.Function(lambda line: line.part.sku)
-    name = fields.Function(lambda line: line.part.name)
+    sku = fields.String()
+    name = fields.String()
     qty_ordered = fields.Integer()
     qty_received = fields.Integer()
     qty_outstanding = fields.Integer()

@@ -5,8 +5,16 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
+from inventory.commands import (
+    AdjustStock,
+    IssueReservedStock,
+    IssueStock,
+    ReceiveStock,
+    ReserveStock,
+    TransferStock,
+)
 from inventory.status import LocationKind, MoveKind, ReservationStatus
 from web.api.fields import MAX_QTY, DatabaseId, Quantity, Text
 
@@ -171,6 +179,8 @@ class PartQuerySchema(PageQuerySchema):
 
 
 class _MoveCommand(StrictSchema):
+    """Loads into the command dataclass of :mod:`inventory.commands` the view passes on."""
+
     reference = Text(100, allow_none=True, load_default=None, metadata={"example": "PO-2026-0042"})
     reason = Text(200, load_default="")
 
@@ -179,6 +189,10 @@ class ReceiptSchema(_MoveCommand):
     sku = Text(64, min_length=1, required=True)
     location = Text(64, min_length=1, required=True)
     qty = Quantity(required=True)
+
+    @post_load
+    def _command(self, data: dict[str, Any], **kwargs: Any) -> ReceiveStock:
+        return ReceiveStock(**data)
 
 
 class IssueSchema(_MoveCommand):
@@ -201,6 +215,13 @@ class IssueSchema(_MoveCommand):
             if missing:
                 raise ValidationError(missing)
 
+    @post_load
+    def _command(self, data: dict[str, Any], **kwargs: Any) -> IssueStock | IssueReservedStock:
+        if data["reservation_id"] is not None:
+            return IssueReservedStock(**data)
+        del data["reservation_id"]
+        return IssueStock(**data)
+
 
 class TransferSchema(_MoveCommand):
     sku = Text(64, min_length=1, required=True)
@@ -208,11 +229,19 @@ class TransferSchema(_MoveCommand):
     to_location = Text(64, min_length=1, required=True)
     qty = Quantity(required=True)
 
+    @post_load
+    def _command(self, data: dict[str, Any], **kwargs: Any) -> TransferStock:
+        return TransferStock(**data)
+
 
 class AdjustmentSchema(_MoveCommand):
     sku = Text(64, min_length=1, required=True)
     location = Text(64, min_length=1, required=True)
     counted_qty = Quantity(required=True, minimum=0)
+
+    @post_load
+    def _command(self, data: dict[str, Any], **kwargs: Any) -> AdjustStock:
+        return AdjustStock(**data)
 
 
 class MoveSchema(Schema):
@@ -265,6 +294,10 @@ class ReservationCreateSchema(_MoveCommand):
             "description": "Reserve at this location; by default the storage bin with most free."
         },
     )
+
+    @post_load
+    def _command(self, data: dict[str, Any], **kwargs: Any) -> ReserveStock:
+        return ReserveStock(**data)
 
 
 class ReservationSchema(Schema):

@@ -4,6 +4,14 @@ from typing import Any
 
 from flask_smorest import Blueprint
 
+from inventory.commands import (
+    AdjustStock,
+    IssueReservedStock,
+    IssueStock,
+    ReceiveStock,
+    ReserveStock,
+    TransferStock,
+)
 from web.api.auth import ALL_ROLES, current_api_user, roles
 from web.api.pagination import decode_typed_cursor, page
 from web.api.schemas import (
@@ -43,36 +51,36 @@ def _actor() -> str:
 @roles(*MOVERS)
 @stock.arguments(ReceiptSchema)
 @stock.response(201, MoveSchema)
-def receive(data: dict[str, Any]) -> Any:
+def receive(command: ReceiveStock) -> Any:
     """Receive stock into a location (from a supplier, a PO, found stock)."""
-    return services().inventory.receive(_actor(), **data)
+    return services().inventory.receive(_actor(), command)
 
 
 @stock.post("/issues")
 @roles(*MOVERS)
 @stock.arguments(IssueSchema)
 @stock.response(201, MoveSchema)
-def issue(data: dict[str, Any]) -> Any:
+def issue(command: IssueStock | IssueReservedStock) -> Any:
     """Issue free stock from a location, or the stock a reservation holds."""
-    return services().inventory.issue(_actor(), **data)
+    return services().inventory.issue(_actor(), command)
 
 
 @stock.post("/transfers")
 @roles(*MOVERS)
 @stock.arguments(TransferSchema)
 @stock.response(201, MoveSchema)
-def transfer(data: dict[str, Any]) -> Any:
+def transfer(command: TransferStock) -> Any:
     """Move free stock from one location to another."""
-    return services().inventory.transfer(_actor(), **data)
+    return services().inventory.transfer(_actor(), command)
 
 
 @stock.post("/adjustments")
 @roles(*MOVERS)
 @stock.arguments(AdjustmentSchema)
 @stock.response(201, MoveSchema)
-def adjust(data: dict[str, Any]) -> Any:
+def adjust(command: AdjustStock) -> Any:
     """Record a cycle count; the ledger row carries the counted quantity and the difference."""
-    return services().inventory.adjust(_actor(), **data)
+    return services().inventory.adjust(_actor(), command)
 
 
 @stock.get("/<sku>")
@@ -99,9 +107,9 @@ def moves_of(sku: str, limit: int, cursor: str | None) -> dict[str, Any]:
 @roles(*RESERVERS)
 @reservations.arguments(ReservationCreateSchema)
 @reservations.response(201, ReservationSchema)
-def reserve(data: dict[str, Any]) -> Any:
+def reserve(command: ReserveStock) -> Any:
     """Reserve stock; without a location, the storage bin with most free stock is used."""
-    return services().inventory.reserve(_actor(), **data)
+    return services().inventory.reserve(_actor(), command)
 
 
 @reservations.delete("/<int:reservation_id>")

@@ -20,6 +20,8 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from core.errors import DomainError, InvalidInput
+from inventory.commands import AdjustStock, ReceiveStock, TransferStock
+from purchasing.commands import ReceiptLine, ReceivePurchaseOrder
 from returns.commands import (
     InspectedLine,
     InspectParcel,
@@ -127,11 +129,13 @@ def receive() -> ResponseReturnValue:
     def act(form: ReceiveForm, sku: str) -> str:
         move = services().inventory.receive(
             _actor(),
-            sku=sku,
-            location=form.location.data,
-            qty=form.qty.data,
-            reference=form.reference.data or None,
-            reason="goods in",
+            ReceiveStock(
+                sku=sku,
+                location=form.location.data,
+                qty=form.qty.data,
+                reference=form.reference.data or None,
+                reason="goods in",
+            ),
         )
         return _(
             "Received %(qty)d x %(sku)s into %(bin)s.",
@@ -151,10 +155,12 @@ def move() -> ResponseReturnValue:
     def act(form: MoveForm, sku: str) -> str:
         moved = services().inventory.transfer(
             _actor(),
-            sku=sku,
-            from_location=form.from_location.data,
-            to_location=form.to_location.data,
-            qty=form.qty.data,
+            TransferStock(
+                sku=sku,
+                from_location=form.from_location.data,
+                to_location=form.to_location.data,
+                qty=form.qty.data,
+            ),
         )
         source, target = moved.from_location.code, moved.to_location.code
         return _(
@@ -188,10 +194,12 @@ def count() -> ResponseReturnValue:
             )
         move = services().inventory.adjust(
             _actor(),
-            sku=sku,
-            location=form.location.data,
-            counted_qty=form.counted_qty.data,
-            reason="cycle count",
+            AdjustStock(
+                sku=sku,
+                location=form.location.data,
+                counted_qty=form.counted_qty.data,
+                reason="cycle count",
+            ),
         )
         difference = move.signed_difference or 0
         values = {"qty": move.counted_qty, "sku": sku, "bin": form.location.data.upper()}
@@ -280,7 +288,7 @@ def goods_in(number: str) -> ResponseReturnValue:
     form = FlaskForm()
     if request.method == "POST" and form.validate_on_submit():
         location = (request.form.get("location") or "").strip()
-        lines = []
+        lines: list[ReceiptLine] = []
         for line in order.lines:
             raw = (request.form.get(f"qty-{line.id}") or "").strip()
             if raw:
@@ -288,21 +296,22 @@ def goods_in(number: str) -> ResponseReturnValue:
                     flash(
                         _(
                             "%(sku)s: %(value)s is not a whole number.",
-                            sku=line.part.sku,
+                            sku=line.sku,
                             value=repr(raw),
                         ),
                         "error",
                     )
                     return redirect(request.path)
                 if int(raw) > 0:
-                    lines.append({"sku": line.part.sku, "qty": int(raw)})
+                    lines.append(ReceiptLine(line.sku, int(raw)))
         try:
             if not lines:
                 raise InvalidInput(
                     "lines", _("Enter the quantity that arrived on at least one line.")
                 )
             order, moves = purchasing.receive(
-                _actor(), number, location=location, lines=lines, reason="goods in"
+                _actor(),
+                ReceivePurchaseOrder(number, tuple(lines), location=location, reason="goods in"),
             )
         except DomainError as error:
             flash(error.message, "error")
