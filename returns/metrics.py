@@ -132,7 +132,7 @@ def compute(session: Session, period: Period, now: datetime) -> Metrics:
         window = Period(max(monday, period.start), min(monday + timedelta(days=7), period.end))
         weekly.append(Week(monday, figures(cases, window, now)))
     refunded = [
-        days_between(c.created_at, c.refund_released_at)  # type: ignore[arg-type]
+        days_between(c.created_at, c.refund_released_at)
         for c in cases
         if c.refund_released_at is not None and c.refund_released_at in period
     ]

@@ -236,13 +236,13 @@ def return_rates(session: Session, period: Period) -> tuple[list[ReturnRate], li
     for supplier_id, units in shipped.values():
         if supplier_id is not None:
             supplier_shipped[supplier_id] += units
-    part_names = dict(
+    part_names: dict[int, tuple[str, str]] = dict(
         (row.id, (row.sku, row.name))
         for row in session.execute(
             select(Part.id, Part.sku, Part.name).where(Part.id.in_(list(part_units) or [-1]))
         )
     )
-    supplier_names = dict(
+    supplier_names: dict[int, tuple[str, str]] = dict(
         (row.id, (row.code, row.name))
         for row in session.execute(
             select(Supplier.id, Supplier.code, Supplier.name).where(
