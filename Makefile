@@ -56,4 +56,4 @@ translations: $(STAMP)
 	$(BIN)/pybabel compile -d web/translations --statistics
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache .ruff_cache .hypothesis *.egg-info
+	rm -rf $(VENV) instance .pytest_cache .ruff_cache .mypy_cache .hypothesis *.egg-info
