@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: install demo serve test bench lint format clean translations
+.PHONY: install demo serve test bench lint typecheck format clean translations
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,10 @@ bench: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
+## mypy over the packages pyproject.toml's [tool.mypy] lists (strict on the domain packages)
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
 format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
@@ -52,4 +56,4 @@ translations: $(STAMP)
 	$(BIN)/pybabel compile -d web/translations --statistics
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache .ruff_cache .hypothesis *.egg-info
+	rm -rf $(VENV) instance .pytest_cache .ruff_cache .mypy_cache .hypothesis *.egg-info

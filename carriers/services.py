@@ -254,9 +254,9 @@ class CarrierService:
     def pending_events(self) -> int:
         """How many stored events wait to be applied (a health figure for operators)."""
         with UnitOfWork(self.session_factory) as uow:
-            return uow.session.scalar(
+            return uow.session.execute(
                 select(func.count()).where(CarrierEventRecord.outcome == EventOutcome.PENDING)
-            )
+            ).scalar_one()
 
     def _keep_for_review(self, carrier: str, request: WebhookRequest, error: str) -> None:
         with UnitOfWork(self.session_factory) as uow:

@@ -173,8 +173,8 @@ def apply_stored(
         .with_for_update()
     ).all()
     candidates: dict[str, list[Shipment]] = {}
-    for shipment in shipments:
-        candidates.setdefault(shipment.tracking_number, []).append(shipment)
+    for found in shipments:
+        candidates.setdefault(found.tracking_number, []).append(found)
     changes = []
     for record in sorted(records, key=lambda r: (r.occurred_at, r.id)):
         shipment = _owner(candidates.get(record.tracking_number, []), record.carrier)

@@ -10,7 +10,7 @@ import enum
 from collections.abc import Callable
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from sqlalchemy import (
     DDL,
@@ -20,6 +20,7 @@ from sqlalchemy import (
     Enum,
     Integer,
     MetaData,
+    Table,
     create_engine,
     event,
     text,
@@ -43,6 +44,11 @@ BigIntPK = BigInteger().with_variant(Integer(), "sqlite")
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+    if TYPE_CHECKING:
+        # Every model here maps one Table (DeclarativeBase allows any FromClause), so the
+        # Core statements on ``Model.__table__`` (insert, update) type-check.
+        __table__: ClassVar[Table]
 
 
 def string_enum(cls: type[enum.Enum], name: str | None = None) -> Enum:

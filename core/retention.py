@@ -52,12 +52,14 @@ class Retention:
             "webhook_deliveries_days": settings.get("RETENTION_WEBHOOK_DELIVERIES_DAYS", 90),
             "outbox_done_days": settings.get("RETENTION_OUTBOX_DONE_DAYS", 30),
         }
+        days: dict[str, int] = {}
         for name, value in values.items():
             if isinstance(value, bool) or not isinstance(value, int | str):
                 raise ValueError(f"RETENTION_{name.upper()} must be a whole number of days")
-            if int(value) < 1:
+            days[name] = int(value)
+            if days[name] < 1:
                 raise ValueError(f"RETENTION_{name.upper()} must be at least 1 day")
-        return cls(**{name: int(value) for name, value in values.items()})  # type: ignore[arg-type]
+        return cls(**days)
 
 
 #: One pruning step: (session, cutoff, batch size) -> rows pruned in this batch.

@@ -12,7 +12,7 @@ the value).
 from __future__ import annotations
 
 import time
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from datetime import datetime
 
 from sqlalchemy import String, Text, delete, func, select
@@ -205,7 +205,7 @@ class LayeredSettings(Mapping[str, object]):
         stored = self.store.values()
         return stored[name] if name in stored else self.config[name]
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[str]:
         return iter({*self.config, *self.store.values()})
 
     def __len__(self) -> int:

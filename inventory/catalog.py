@@ -399,7 +399,7 @@ def stock_history(session: Session, sku: str, *, since: datetime) -> list[tuple[
         .where(StockMove.part_id == part.id, StockMove.created_at >= since)
         .order_by(StockMove.id.desc())
     ).all()
-    points = [(None, int(current))]
+    points: list[tuple[datetime, int]] = []
     level = int(current)
     for created_at, kind, qty, from_id, to_id in moves:
         change = sum(
@@ -409,5 +409,5 @@ def stock_history(session: Session, sku: str, *, since: datetime) -> list[tuple[
         )
         points.append((created_at, level))
         level -= change
-    history = [(when, on_hand) for when, on_hand in reversed(points[1:])]
+    history = list(reversed(points))
     return [(since, level), *history] if moves else []

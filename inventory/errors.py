@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from core.errors import Conflict, InvalidInput, NotFound
 
 
@@ -90,7 +92,7 @@ class InsufficientStock(Conflict):
     ):
         where = f" at {location}" if location else ""
         message = f"Only {available} of {sku}{where} available; {requested} requested."
-        details: dict[str, object] = {}
+        details: dict[str, Any] = {}
         if largest_in_one_location is not None:
             message = (
                 f"No single bin holds {requested} free units of {sku} (most in one bin: "

@@ -12,8 +12,9 @@ PostgreSQL or SQLite, so the loser gets :class:`InsufficientStock` instead of a 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import CursorResult, and_, func, select, update
 from sqlalchemy.orm import Session
 
 from core.clock import Clock
@@ -110,7 +111,8 @@ def _apply(session: Session, move: StockMove, part: Part, codes: dict[int, str])
             )
         new_on_hand = levels.c.on_hand + d_on_hand
         new_reserved = levels.c.reserved + d_reserved
-        result = session.execute(
+        # An UPDATE's result is a CursorResult (the one with rowcount); execute() says Result.
+        result: CursorResult[Any] = session.execute(  # type: ignore[assignment]
             update(levels)
             .where(
                 and_(
@@ -397,7 +399,7 @@ def _close_reservation(
     if reservation is None:
         raise ReservationNotFound(reservation_id)
     # Conditional on still being active: two concurrent releases cannot both succeed.
-    result = session.execute(
+    result: CursorResult[Any] = session.execute(  # type: ignore[assignment]  # see above
         update(Reservation.__table__)
         .where(
             Reservation.__table__.c.id == reservation_id,

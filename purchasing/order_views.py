@@ -128,8 +128,10 @@ def _lines_of(session: Session, ids: Sequence[int]) -> dict[int, list[PurchaseOr
         .where(line.purchase_order_id.in_(ids))
         .order_by(line.purchase_order_id, line.line_no)
     )
-    for order_id, *fields in rows:
-        found[order_id].append(PurchaseOrderLineView(*fields))
+    for order_id, line_id, line_no, sku, name, ordered, received, cost in rows:
+        found[order_id].append(
+            PurchaseOrderLineView(line_id, line_no, sku, name, ordered, received, cost)
+        )
     return found
 
 
@@ -150,6 +152,8 @@ def _events_of(session: Session, ids: Sequence[int]) -> dict[int, list[PurchaseO
         .where(event.purchase_order_id.in_(ids))
         .order_by(event.id)
     )
-    for order_id, *fields in rows:
-        found[order_id].append(PurchaseOrderEventView(*fields))
+    for order_id, from_status, to_status, actor, created_at, reason in rows:
+        found[order_id].append(
+            PurchaseOrderEventView(from_status, to_status, actor, created_at, reason)
+        )
     return found

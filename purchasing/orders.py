@@ -36,12 +36,13 @@ sequences = NumberSequence.__table__
 def next_number(session: Session, series: str) -> int:
     """The next number of ``series``; concurrent callers never get the same one."""
     insert_ignoring_conflicts(session, sequences, {"name": series, "last_value": 0})
-    return session.execute(
+    number: int = session.execute(
         update(sequences)
         .where(sequences.c.name == series)
         .values(last_value=sequences.c.last_value + 1)
         .returning(sequences.c.last_value)
     ).scalar_one()
+    return number
 
 
 def new_po_number(session: Session, who: Who) -> str:

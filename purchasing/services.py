@@ -21,6 +21,7 @@ from core.db import read_one_snapshot
 from core.spreadsheets import UploadLimits
 from inventory.catalog import get_part
 from inventory.models import StockMove
+from inventory.sheets import ExportContext
 from inventory.status import SheetKind
 from inventory.workbook_service import WorkbookService
 from purchasing import orders as po
@@ -110,7 +111,7 @@ class ReorderService(_BuyingService):
                 by_supplier=True,
                 has_supplier=True,
             )
-            context = workbooks.ExportContext(
+            context = ExportContext(
                 self.clock.now(),
                 actor,
                 {
@@ -227,7 +228,7 @@ class CatalogueSheetService(_BuyingService):
     def export_catalogue(self, stream: IO[bytes], actor: str) -> int:
         with self._uow() as uow:
             read_one_snapshot(uow.session)
-            context = workbooks.ExportContext(self.clock.now(), actor)
+            context = ExportContext(self.clock.now(), actor)
             return workbooks.write_catalogue_workbook(
                 stream, workbook_imports.catalogue_rows(uow.session), context
             )

@@ -153,7 +153,7 @@ def import_catalogue(
             (s.code, s) for s in session.scalars(select(Supplier).where(Supplier.code.in_(chunk)))
         )
     barcodes = {row.fields["barcode"] for row in rows if row.fields.get("barcode")}
-    barcode_owner: dict[str, str] = {}
+    barcode_owner: dict[str | None, str] = {}  # the query leaves out parts without one
     for chunk in chunks(sorted(barcodes)):
         barcode_owner.update(
             session.execute(select(Part.barcode, Part.sku_key).where(Part.barcode.in_(chunk))).all()
@@ -307,8 +307,8 @@ def catalogue_rows(session: Session) -> Iterator[dict[str, Any]]:
     keys = ("sku", "name", "description", "unit", "category", "barcode", "supplier",
             "unit_cost", "lead_time_days", "reorder_point", "reorder_qty", "safety_stock",
             "pack_size", "min_order_qty", "max_level")  # fmt: skip
-    for row in session.execute(query):
-        values = dict(zip(keys, row[:-2], strict=True))
-        values["method"] = (row[-2] or ReorderMethod.MANUAL).value
-        values["active"] = "yes" if row[-1] else "no"
+    for *columns, method, active in session.execute(query):
+        values = dict(zip(keys, columns, strict=True))
+        values["method"] = (method or ReorderMethod.MANUAL).value
+        values["active"] = "yes" if active else "no"
         yield values

@@ -22,7 +22,7 @@ from email.message import EmailMessage
 from email.utils import make_msgid
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import segno
 from jinja2 import StrictUndefined, TemplateError
@@ -146,7 +146,9 @@ class Templates:
             return {"subject": edited.subject, "text": edited.text_body, "html": edited.html_body}
         return dict(shipped_templates(language)[kind])
 
-    def render(self, source: Mapping[str, str], language: str, context: Mapping[str, Any]):
+    def render(
+        self, source: Mapping[str, str], language: str, context: Mapping[str, Any]
+    ) -> Rendered:
         subject = self.text_env.from_string(source["subject"]).render(context)
         subject = " ".join(subject.split())  # one line, whatever the template did
         text = self.text_env.from_string(source["text"]).render(context).strip() + "\n"
@@ -369,7 +371,8 @@ class Messages:
         message.add_alternative(rendered.html, subtype="html")
         # After set_content, which clears the Content-* headers.
         message["Content-Language"] = "zh-Hans" if payload["language"] == "zh_Hans" else "en"
-        html_part = message.get_payload()[1]
+        # multipart/alternative now: the text part, then the HTML one (typeshed can't know).
+        html_part = cast(list[EmailMessage], message.get_payload())[1]
         for attachment in payload.get("attachments", []):
             if attachment["type"] == "qr":
                 buffer = io.BytesIO()

@@ -11,7 +11,8 @@ from decimal import Decimal
 from typing import IO, Any
 
 from core.spreadsheets import Column, Kind, WorkbookWriter
-from returns.metrics import Bucket, DurationStats, Figures, Metrics, Rate, ReturnRate
+from returns.metrics_figures import Figures, Metrics, ReturnRate
+from returns.metrics_maths import Bucket, DurationStats, Rate
 
 FOUR_PLACES = Decimal("0.0001")
 

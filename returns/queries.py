@@ -307,7 +307,8 @@ class RmaQueries:
         with UnitOfWork(self.session_factory) as uow:
             return rma_detail(uow.session, number)
 
-    def list(self, wanted: RmaFilter = NEWEST) -> list[RmaRow]:
+    def matching(self, wanted: RmaFilter = NEWEST) -> list[RmaRow]:
+        """RMAs matching the filter, newest first."""
         with UnitOfWork(self.session_factory) as uow:
             return list_rmas(uow.session, self.clock.now(), wanted)
 

@@ -19,9 +19,9 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Protocol
 
-from sqlalchemy import Row, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from core.audit import record
@@ -31,7 +31,7 @@ from core.errors import InvalidInput
 from returns.errors import RmaNotFound
 from returns.models import StatusLink
 from returns.rma import Rma, RmaTransition
-from returns.status import TERMINAL
+from returns.status import TERMINAL, RmaStatus
 
 if TYPE_CHECKING:
     from returns.messages import Messages
@@ -45,7 +45,17 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def status_page_open(rma: Rma | Row[Any], now: datetime, grace_days: int) -> bool:
+class Ending(Protocol):
+    """An RMA's state and when it ended: a row of the RMA, or those two columns of it."""
+
+    @property
+    def status(self) -> RmaStatus: ...
+
+    @property
+    def ended_at(self) -> datetime | None: ...
+
+
+def status_page_open(rma: Ending, now: datetime, grace_days: int) -> bool:
     """The public page lives until the RMA (``status`` and ``ended_at``) has been over for
     ``grace_days``."""
     if rma.status not in TERMINAL or rma.ended_at is None:

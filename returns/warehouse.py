@@ -276,11 +276,27 @@ class Warehouse:
             why = f"{disposition.value} after inspection"
         else:  # scrap, or back to the supplier under a claim: it leaves our stock
             destination, why = None, disposition.value.replace("_", " ")
-        move = {"sku": line.sku, "qty": qty, "reference": rma.number, "reason": why}
         if destination:
-            ledger.transfer(session, who, from_location=source, to_location=destination, **move)
+            ledger.transfer(
+                session,
+                who,
+                sku=line.sku,
+                qty=qty,
+                reference=rma.number,
+                reason=why,
+                from_location=source,
+                to_location=destination,
+            )
         else:
-            ledger.issue(session, who, location=source, **move)
+            ledger.issue(
+                session,
+                who,
+                sku=line.sku,
+                qty=qty,
+                reference=rma.number,
+                reason=why,
+                location=source,
+            )
         if disposition is Disposition.RETURN_TO_VENDOR:
             part = session.get(Part, line.part_id)
             rma.claims.add(

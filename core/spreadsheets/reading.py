@@ -177,14 +177,21 @@ def _declared_size(self: ReadOnlyWorksheet) -> None:
     the *start* of ``<sheetData>``. Readers here never trust the dimension anyway
     (:func:`rows_of` resets it).
     """
-    source = self._get_source()
+    # The private members of openpyxl's read-only sheet that its own probe uses; the stubs
+    # leave them out.
+    source = self._get_source()  # type: ignore[attr-defined]
     try:
         for _event, element in iterparse(source, events=("start",)):
             if element.tag == _DIMENSION_TAG:
                 ref = element.get("ref")
                 if ref:
                     bounds = SheetDimension(ref=ref).boundaries
-                    self._min_column, self._min_row, self._max_column, self._max_row = bounds
+                    (
+                        self._min_column,  # type: ignore[attr-defined]
+                        self._min_row,  # type: ignore[attr-defined]
+                        self._max_column,  # type: ignore[attr-defined]
+                        self._max_row,  # type: ignore[attr-defined]
+                    ) = bounds
                 return
             if element.tag == _DATA_TAG:
                 return
@@ -192,7 +199,7 @@ def _declared_size(self: ReadOnlyWorksheet) -> None:
         source.close()
 
 
-ReadOnlyWorksheet._get_size = _declared_size  # type: ignore[method-assign]
+ReadOnlyWorksheet._get_size = _declared_size  # type: ignore[attr-defined]
 
 
 def open_upload(data: bytes, limits: UploadLimits) -> Workbook:

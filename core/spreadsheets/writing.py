@@ -192,9 +192,11 @@ class WorkbookWriter:
         return title
 
     def _worksheet(self, title: str, widths: Sequence[float] = ()) -> WriteOnlyWorksheet:
-        ws = self.workbook.create_sheet(self.unique_title(title))
+        # A write-only workbook makes write-only sheets (the stubs say Any: either kind).
+        ws: WriteOnlyWorksheet = self.workbook.create_sheet(self.unique_title(title))
         for index, width in enumerate(widths, start=1):
-            ws.column_dimensions[get_column_letter(index)].width = width
+            # column_dimensions: set by Worksheet._setup; the stubs leave it out.
+            ws.column_dimensions[get_column_letter(index)].width = width  # type: ignore[attr-defined]
         return ws
 
     def sheet(self, title: str, widths: Sequence[float] = ()) -> Sheet:
@@ -251,7 +253,8 @@ class Styles:
 
     def __init__(self, ws: WriteOnlyWorksheet):
         self.ws = ws
-        self._templates: dict[str, WriteOnlyCell] = {}
+        # WriteOnlyCell is a function that makes a Cell.
+        self._templates: dict[str, Cell] = {}
 
     def define(
         self,
@@ -276,12 +279,13 @@ class Styles:
             cell.border = border
         self._templates[name] = cell
 
-    def template(self, name: str) -> WriteOnlyCell:
+    def template(self, name: str) -> Cell:
         return self._templates[name]
 
-    def cell(self, value: Any, name: str, kind: Kind = Kind.TEXT) -> WriteOnlyCell:
+    def cell(self, value: Any, name: str, kind: Kind = Kind.TEXT) -> Cell:
         cell = WriteOnlyCell(self.ws)
-        cell._style = copy(self._templates[name]._style)  # see the class docstring
+        # _style: the style record (in __slots__; openpyxl-stubs omit it). See the class docstring.
+        cell._style = copy(self._templates[name]._style)  # type: ignore[attr-defined]
         cell.value = _cell_value(value, kind)
         return cell
 
@@ -346,7 +350,7 @@ class TableWriter:
                 c.key,
                 c.kind,
                 c.formula,
-                None if name is None else self.styles.template(name)._style,
+                None if name is None else self.styles.template(name)._style,  # type: ignore[attr-defined]
             )
             for c, name in zip(self.columns, self._style_names, strict=True)
         ]
@@ -383,7 +387,7 @@ class TableWriter:
                 cells.append(value)
             else:
                 cell = WriteOnlyCell(ws)
-                cell._style = copy(template)  # see Styles
+                cell._style = copy(template)  # type: ignore[attr-defined]  # see Styles
                 cell.value = value
                 cells.append(cell)
         ws.append(cells)
@@ -415,7 +419,8 @@ class TableWriter:
                     cells.append(self.styles.cell(None, "total_TEXT"))
             self._ws.append(cells)
         end = get_column_letter(len(self.columns))
-        self._ws.auto_filter.ref = f"A1:{end}{self.last_data_row}"
+        # auto_filter, data_validations: set by Worksheet._setup; the stubs leave them out.
+        self._ws.auto_filter.ref = f"A1:{end}{self.last_data_row}"  # type: ignore[attr-defined]
         for column in self.columns:
             validated = column.editable or column.minimum is not None
             if validated and column.kind is Kind.INTEGER:
@@ -434,7 +439,7 @@ class TableWriter:
                 )
                 letter = self.letters[column.key]
                 validation.add(f"{letter}{first}:{letter}{last}")
-                self._ws.data_validations.append(validation)
+                self._ws.data_validations.append(validation)  # type: ignore[attr-defined]
             if column.choices:
                 validation = DataValidation(
                     type="list",
@@ -446,5 +451,5 @@ class TableWriter:
                 )
                 letter = self.letters[column.key]
                 validation.add(f"{letter}{first}:{letter}{last}")
-                self._ws.data_validations.append(validation)
+                self._ws.data_validations.append(validation)  # type: ignore[attr-defined]
         return totals_row

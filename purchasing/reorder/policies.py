@@ -56,7 +56,7 @@ class PolicyView:
 
     @classmethod
     def of(cls, part: Part, policy: ReorderPolicy | None) -> PolicyView:
-        figures = {
+        figures: dict[str, Any] = {
             "sku": part.sku,
             "reorder_point": part.reorder_point,
             "reorder_qty": part.reorder_qty,

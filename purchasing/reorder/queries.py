@@ -3,7 +3,7 @@ suggestion pages, and the demand history the recompute reads."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator
 from contextlib import closing
 from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
@@ -99,7 +99,7 @@ def positions_query(
     *,
     candidates_only: bool = True,
     backorders: Any | None = None,
-) -> Select[Any]:
+) -> Select[*tuple[Any, ...]]:  # one row per part, many columns
     """One statement for every part's stock position.
 
     With ``candidates_only`` it keeps the parts whose position *without* returns is at or
@@ -177,7 +177,7 @@ def iter_suggestions(
     has_supplier: bool | None = None,
     after: str | None = None,
     chunk: int = 2000,
-) -> Iterator[Suggestion]:
+) -> Generator[Suggestion]:  # closed early by callers that stop reading
     """Suggestions in SKU order (or supplier, then SKU), streamed from the database.
 
     ``has_supplier`` True or False keeps only the parts with, or without, a supplier.

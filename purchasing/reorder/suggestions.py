@@ -178,6 +178,7 @@ def suggest(
         position, point, stock.reorder_qty, stock.max_level, stock.pack_size, stock.min_order_qty
     )
     headroom = available - stock.safety_stock
+    needed_by: date | None
     if available <= 0:
         urgency, needed_by = Urgency.SHORT, today
     elif headroom < 0:

@@ -15,7 +15,9 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.clock import FrozenClock
-from returns.metrics import Metrics, MetricsService, Period, Rate
+from returns.metrics import MetricsService
+from returns.metrics_figures import Metrics
+from returns.metrics_maths import Period, Rate
 from returns.status import Reason
 from tests.support.metrics_history import NOW, build_history, make_rma, nov, t
 

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from core.errors import InvalidInput
-from returns.metrics import (
+from returns.metrics_maths import (
     DurationStats,
     Period,
     Rate,

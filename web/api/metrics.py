@@ -11,7 +11,8 @@ from typing import Any
 from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validates_schema
 
-from returns.metrics import MAX_PERIOD_DAYS, ROLLING_DAYS, Metrics
+from returns.metrics_figures import Metrics
+from returns.metrics_maths import MAX_PERIOD_DAYS, ROLLING_DAYS
 from returns.status import Reason
 from web.api.auth import roles
 from web.api.schemas import StrictSchema

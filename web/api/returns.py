@@ -298,7 +298,7 @@ def list_returns(limit: int, cursor: str | None, state: RmaStatus | None, **filt
         return errors.error_response(
             403, "forbidden", "Your role sees no customer data, so it cannot search by customer."
         )
-    rows = services().rma_queries.list(
+    rows = services().rma_queries.matching(
         RmaFilter(status=state, after=decode_typed_cursor(cursor, int), limit=limit + 1, **filters)
     )
     return page(rows, limit, key=lambda rma: rma.id)

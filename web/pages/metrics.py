@@ -11,12 +11,8 @@ from flask_babel import gettext as _
 from markupsafe import Markup
 
 from core.errors import InvalidInput
-from returns.metrics import (
-    RESPONSE_BAR,
-    Bucket,
-    Metrics,
-    Period,
-)
+from returns.metrics_figures import RESPONSE_BAR, Metrics
+from returns.metrics_maths import Bucket, Period
 from returns.metrics_sheets import write_report
 from web.auth.models import Role
 from web.charts import Series, bar_chart, line_chart
