@@ -47,6 +47,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from sqlalchemy import Engine, case, func, select, text
 from sqlalchemy.engine import make_url
 
+from bootstrap import schema
 from core.clock import FrozenClock
 from core.db import make_engine, make_session_factory
 from core.spreadsheets import Formula, Styles, define_common_styles, safe_text
@@ -71,7 +72,6 @@ from purchasing.reorder.suggestions import NoReturnSupply, SuggestionFilters
 from purchasing.services import ReorderService
 from purchasing.status import ON_ORDER
 from purchasing.workbooks import REORDER_COLUMNS, reorder_row
-from web import database
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 CATEGORIES = [f"Category {i:02d}" for i in range(20)]
@@ -449,7 +449,7 @@ def main() -> None:
 
 
 def run(url: str, parts: int) -> None:
-    database.upgrade(url)
+    schema.upgrade(url)
     engine = make_engine(url)
     t, seeded = timed(lambda: seed(engine, parts), 1)
     print(f"database   {engine.dialect.name}; seeded {seeded} in {t:.1f} s")

@@ -172,9 +172,9 @@ class Stack:
 @contextlib.contextmanager
 def stack(database_url: str, folder: Path) -> Iterator[Stack]:
     """A migrated database and a Stack on it; the caller starts the processes it needs."""
-    from web import database
+    from bootstrap import schema
 
-    database.upgrade(database_url)
+    schema.upgrade(database_url)
     running = Stack(database_url, folder)
     try:
         yield running
@@ -213,7 +213,7 @@ def close_app(app: Any) -> None:
 
 def tokens(app: Any) -> dict[str, str]:
     """A user and an API token per role: ``{"admin": "sf_...", ...}``."""
-    from web.auth.models import Role
+    from accounts.models import Role
 
     auth = app.extensions["spareflow"].auth
     made = {}

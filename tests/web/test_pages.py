@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from web.auth.models import Role
+from accounts.models import Role
 
 PASSWORD = "correct horse battery"
 

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
+from accounts.models import Role
 from returns.status import Channel, Reason, Resolution
 from tests.web.test_pages import PASSWORD, csrf_token, sign_in
-from web.auth.models import Role
 
 
 @pytest.fixture

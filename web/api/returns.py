@@ -7,6 +7,7 @@ from typing import Any
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, post_dump, validate
 
+from accounts.models import Role
 from carriers.status import TrackingStatus
 from returns.service_levels import sla_clock
 from returns.status import (
@@ -25,7 +26,6 @@ from web.api.fields import Quantity, Text
 from web.api.pagination import decode_typed_cursor, page
 from web.api.redaction import redact_rma, redact_summary, sees_personal_data
 from web.api.schemas import PageQuerySchema, amount_in_range, page_of
-from web.auth.models import Role
 from web.extensions import services
 
 returns_blp = Blueprint(

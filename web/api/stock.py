@@ -4,6 +4,7 @@ from typing import Any
 
 from flask_smorest import Blueprint
 
+from accounts.models import Role
 from web.api.auth import ALL_ROLES, current_api_user, roles
 from web.api.pagination import decode_typed_cursor, page
 from web.api.schemas import (
@@ -18,7 +19,6 @@ from web.api.schemas import (
     TransferSchema,
     page_of,
 )
-from web.auth.models import Role
 from web.extensions import services
 
 stock = Blueprint(

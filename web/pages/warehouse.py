@@ -19,9 +19,9 @@ from wtforms import Field, IntegerField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
+from accounts.models import Role
 from core.errors import DomainError, InvalidInput
 from returns.status import TRANSITIONS, Disposition, RmaStatus
-from web.auth.models import Role
 from web.extensions import services
 from web.labels import label
 from web.pages.access import roles_required
