@@ -21,7 +21,6 @@ bench/README.md.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import gc
 import json
 import os
@@ -31,8 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from copy import copy
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -45,8 +43,8 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.workbook import Workbook
 from openpyxl.worksheet.datavalidation import DataValidation
 from sqlalchemy import Engine, case, func, select, text
-from sqlalchemy.engine import make_url
 
+from bench.databases import scratch_database
 from bootstrap import schema
 from core.clock import FrozenClock
 from core.db import make_engine, make_session_factory
@@ -412,24 +410,6 @@ def peak_rss_mb() -> float:
 # --- the run -----------------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def scratch_database(url: str | None) -> Iterator[str]:
-    if not url or url.startswith("sqlite"):
-        with tempfile.TemporaryDirectory() as folder:
-            yield url or f"sqlite:///{folder}/bench.db"
-        return
-    name = f"spareflow_bench_{uuid.uuid4().hex[:8]}"
-    admin = make_engine(make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database-url", help="PostgreSQL server URL (default: SQLite)")
@@ -443,7 +423,7 @@ def main() -> None:
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
     print(f"python     {sys.version.split()[0]}, {os.cpu_count()} CPUs, {options.parts:,} parts")
     started = time.perf_counter()
-    with scratch_database(options.database_url) as url:
+    with scratch_database(options.database_url, "spareflow_bench") as url:
         run(url, options.parts)
     print(f"total      {time.perf_counter() - started:.0f} s")
 

@@ -21,11 +21,11 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from accounts.models import Role
+from bench.databases import create_database, drop_database
 from bootstrap.schema import metadata
 from core.clock import FrozenClock
 from core.db import make_engine, make_session_factory
 from inventory.services import InventoryService
-from tests.support.databases import create_database, drop_database
 from tests.support.sandbox_webhooks import SECRET as SANDBOX_SECRET
 
 PG_URL_ENV = "SPAREFLOW_TEST_DATABASE_URL"

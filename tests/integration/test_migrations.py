@@ -10,10 +10,10 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, text
 
+from bench.databases import scratch_database
 from bootstrap import schema
 from bootstrap.schema import metadata
 from core.db import make_engine
-from tests.support.databases import scratch_database
 
 from ..conftest import postgres_url
 

@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, text
 
+from bench.databases import scratch_database
+from bench.harness import Stack, stack
 from bootstrap import schema
 from core.db import make_engine
 from tests.conftest import postgres_url
-from tests.load.harness import Stack, stack
-from tests.support.databases import scratch_database
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

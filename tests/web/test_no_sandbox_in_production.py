@@ -140,7 +140,8 @@ def test_set_up_commands_stay_quiet_and_working_commands_say_what_is_missing(
     providers are missing; a worker that would pay refunds must."""
     import subprocess
 
-    from tests.support.processes import BIN, spareflow_env
+    from bench.processes import BIN
+    from tests.support.processes import spareflow_env
 
     env = spareflow_env(tmp_path)
 
