@@ -20,7 +20,7 @@ from typing import Any
 
 import httpx
 
-from bench.processes import BIN, free_port, spareflow_command, stop
+from bench.processes import free_port, gunicorn_command, spareflow_command, stop
 from bootstrap import Services, build_services, load_settings, schema
 from carriers.adapters.sandbox import SIGNATURE_HEADER, sign
 
@@ -119,18 +119,7 @@ class Stack:
         self, workers: int, name: str = "gunicorn", app: str = "web:create_app()"
     ) -> str:
         port = free_port()
-        command = [
-            str(BIN / "gunicorn"),
-            "-w",
-            str(workers),
-            "-b",
-            f"127.0.0.1:{port}",
-            "--timeout",
-            "120",
-            "--chdir",
-            str(ROOT),
-            app,
-        ]
+        command = gunicorn_command(port, workers, "--timeout", "120", "--chdir", str(ROOT), app=app)
         url = f"http://127.0.0.1:{port}"
         wait_until_up(url, self.spawn(command, name))
         self.web.append(url)
@@ -270,7 +259,8 @@ def authorised_returns(
 # --- carrier webhooks --------------------------------------------------------------------
 
 
-def event_body(tracking: str, status: str, occurred_at: datetime) -> bytes:
+def event_body(tracking: str, status: str, occurred_at: datetime, **extra: Any) -> bytes:
+    """A sandbox-carrier tracking event as the carrier posts it (``extra``: more data fields)."""
     return json.dumps(
         {
             "id": f"evt_{tracking}_{status}",
@@ -280,6 +270,7 @@ def event_body(tracking: str, status: str, occurred_at: datetime) -> bytes:
                 "tracking_number": tracking,
                 "status": status,
                 "occurred_at": occurred_at.isoformat(),
+                **extra,
             },
         }
     ).encode()

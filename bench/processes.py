@@ -40,3 +40,10 @@ def kill(process: subprocess.Popen[bytes]) -> None:
 
 def spareflow_command(*args: str) -> list[str]:
     return [str(BIN / "spareflow"), *args]
+
+
+def gunicorn_command(
+    port: int, workers: int, *extra: str, app: str = "web:create_app()"
+) -> list[str]:
+    """gunicorn serving ``app`` on loopback ``port`` (``extra``: more gunicorn options)."""
+    return [str(BIN / "gunicorn"), "-w", str(workers), "-b", f"127.0.0.1:{port}", *extra, app]

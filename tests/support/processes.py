@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from bench.processes import BIN, free_port, spareflow_command, stop
+from bench.processes import BIN, free_port, gunicorn_command, spareflow_command, stop
 from core.crypto import SecretBox
 from tests.conftest import RETURN_ADDRESS
 
@@ -76,15 +76,7 @@ def running(command: list[str], env: dict[str, str], port: int) -> Iterator[str]
 
 def gunicorn(env: dict[str, str], workers: int = 2) -> tuple[list[str], int]:
     port = free_port()
-    command = [
-        str(BIN / "gunicorn"),
-        "-w",
-        str(workers),
-        "-b",
-        f"127.0.0.1:{port}",
-        "web:create_app()",
-    ]
-    return command, port
+    return gunicorn_command(port, workers), port
 
 
 def waitress(env: dict[str, str]) -> tuple[list[str], int]:
