@@ -21,7 +21,6 @@ bench/README.md.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import gc
 import json
 import os
@@ -31,8 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from copy import copy
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -45,8 +43,9 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.workbook import Workbook
 from openpyxl.worksheet.datavalidation import DataValidation
 from sqlalchemy import Engine, case, func, select, text
-from sqlalchemy.engine import make_url
 
+from bench.databases import scratch_database
+from bootstrap import schema
 from core.clock import FrozenClock
 from core.db import make_engine, make_session_factory
 from core.spreadsheets import Formula, Styles, define_common_styles, safe_text
@@ -71,7 +70,6 @@ from purchasing.reorder.suggestions import NoReturnSupply, SuggestionFilters
 from purchasing.services import ReorderService
 from purchasing.status import ON_ORDER
 from purchasing.workbooks import REORDER_COLUMNS, reorder_row
-from web import database
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 CATEGORIES = [f"Category {i:02d}" for i in range(20)]
@@ -412,24 +410,6 @@ def peak_rss_mb() -> float:
 # --- the run -----------------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def scratch_database(url: str | None) -> Iterator[str]:
-    if not url or url.startswith("sqlite"):
-        with tempfile.TemporaryDirectory() as folder:
-            yield url or f"sqlite:///{folder}/bench.db"
-        return
-    name = f"spareflow_bench_{uuid.uuid4().hex[:8]}"
-    admin = make_engine(make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database-url", help="PostgreSQL server URL (default: SQLite)")
@@ -443,13 +423,13 @@ def main() -> None:
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
     print(f"python     {sys.version.split()[0]}, {os.cpu_count()} CPUs, {options.parts:,} parts")
     started = time.perf_counter()
-    with scratch_database(options.database_url) as url:
+    with scratch_database(options.database_url, "spareflow_bench") as url:
         run(url, options.parts)
     print(f"total      {time.perf_counter() - started:.0f} s")
 
 
 def run(url: str, parts: int) -> None:
-    database.upgrade(url)
+    schema.upgrade(url)
     engine = make_engine(url)
     t, seeded = timed(lambda: seed(engine, parts), 1)
     print(f"database   {engine.dialect.name}; seeded {seeded} in {t:.1f} s")

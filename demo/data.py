@@ -8,6 +8,8 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
+from accounts.models import Role
+from bootstrap import Services
 from core.db import UnitOfWork
 from demo.history import load_demo_history
 from inventory import catalog, ledger
@@ -15,8 +17,6 @@ from inventory.models import Part
 from inventory.status import LocationKind
 from returns.commands import AuthoriseRma, Customer, OpenRma, ReturnLine
 from returns.status import Channel, Priority, Reason, Resolution
-from web.auth.models import Role
-from web.extensions import Services
 
 DEMO_USERS = [
     ("admin@demo.spareflow", Role.ADMIN.value, "demo-admin-pass"),

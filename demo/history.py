@@ -22,6 +22,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bootstrap import Services
 from carriers.models import CarrierEventRecord, Direction, EventOutcome, EventSource, Shipment
 from carriers.status import TrackingStatus
 from core.clock import FrozenClock
@@ -42,7 +43,6 @@ from returns.status import (
     Resolution,
     RmaStatus,
 )
-from web.extensions import Services
 
 DESK, WAREHOUSE, SYSTEM = "desk@demo.spareflow", "warehouse@demo.spareflow", "spareflow"
 

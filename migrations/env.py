@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from alembic import context
 
+from bootstrap.schema import metadata
 from core.db import make_engine
-from web.database import metadata
 
 config = context.config
 target_metadata = metadata()

@@ -20,14 +20,14 @@ from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from accounts.models import Role
+from bench.databases import create_database, drop_database
+from bootstrap.schema import metadata
 from core.clock import FrozenClock
 from core.db import make_engine, make_session_factory
 from inventory.commands import ReceiveStock
 from inventory.services import InventoryService
-from tests.support.databases import create_database, drop_database
 from tests.support.sandbox_webhooks import SECRET as SANDBOX_SECRET
-from web.auth.models import Role
-from web.database import metadata
 
 PG_URL_ENV = "SPAREFLOW_TEST_DATABASE_URL"
 #: A complete return address (authorisation refuses a partial one).

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -33,6 +32,7 @@ class DatabaseIdConverter(IntegerConverter):
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build an app. Nothing is created at import time; the schema is a migration step."""
+    from bootstrap.settings import instance_path
     from web import api, errors, i18n, input_guard, labels, security_headers, webhooks
     from web.config import load_config
     from web.extensions import csrf, init_services, limiter, login_manager, services
@@ -51,12 +51,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     )
     from web.pages.access import declare_public, public
 
-    instance_path = os.environ.get("SPAREFLOW_INSTANCE_PATH")
-    app = Flask(
-        __name__,
-        instance_relative_config=True,
-        instance_path=os.path.abspath(instance_path) if instance_path else None,
-    )
+    # The same folder a worker without Flask finds (bootstrap.settings.instance_path).
+    app = Flask(__name__, instance_relative_config=True, instance_path=str(instance_path()))
     app.url_map.converters["int"] = DatabaseIdConverter  # before any route is added
     load_config(app, config)
     logging.basicConfig(level=app.config["LOG_LEVEL"])

@@ -13,12 +13,13 @@ import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
+from accounts.models import Role
+from accounts.service import CLI_ACTOR, DEFAULT_TOKEN_DAYS, MAX_TOKEN_DAYS
+from bootstrap import Services, schema, warn_about_providers
 from core.crypto import SecretBox, SecretsError
 from core.errors import DomainError
-from web import create_app, database
-from web.auth.models import Role
-from web.auth.service import CLI_ACTOR, DEFAULT_TOKEN_DAYS, MAX_TOKEN_DAYS
-from web.extensions import services, warn_about_providers
+from web import create_app
+from web.extensions import services
 
 log = logging.getLogger(__name__)
 
@@ -56,13 +57,17 @@ def _create_cli_app() -> Flask:
     return create_app({"CHECK_SECRETS_AT_START": False, "WARN_ABOUT_PROVIDERS": False})
 
 
-def _check_secrets() -> None:
-    """For the commands that serve or work: stored secrets readable, missing providers said."""
+def _check_secrets() -> Services:
+    """For the commands that serve or work: stored secrets readable, missing providers said.
+
+    Returns the services, built once with the app, that the command hands to its work."""
+    working = services()
     try:
-        services().settings.check_readable()
+        working.settings.check_readable()
     except SecretsError as error:
         raise click.ClickException(str(error)) from None
-    warn_about_providers(current_app)
+    warn_about_providers(current_app.config, working)
+    return working
 
 
 @click.group(
@@ -90,12 +95,12 @@ def db_upgrade(revision: str) -> None:
     """Migrate the database to REVISION (default: the latest)."""
     url = current_app.config["DATABASE_URL"]
     try:
-        database.upgrade(url, revision, secret_box=services().settings.box)
+        schema.upgrade(url, revision, secret_box=services().settings.box)
     except SecretsError as error:
         raise click.ClickException(str(error)) from None
     click.echo(
         f"Database at {services().engine.url.render_as_string(hide_password=True)} "
-        f"is at revision {database.current_revision(services().engine)}."
+        f"is at revision {schema.current_revision(services().engine)}."
     )
 
 
@@ -103,7 +108,7 @@ def db_upgrade(revision: str) -> None:
 @with_appcontext
 def db_current() -> None:
     """Show the database's migration revision."""
-    click.echo(database.current_revision(services().engine) or "empty (run: spareflow db upgrade)")
+    click.echo(schema.current_revision(services().engine) or "empty (run: spareflow db upgrade)")
 
 
 # --- users and tokens --------------------------------------------------------------------
@@ -314,8 +319,7 @@ def scheduler() -> None:
     """Run the periodic jobs (APScheduler) in the foreground."""
     from web.scheduler import build_scheduler
 
-    _check_secrets()
-    sched = build_scheduler(current_app._get_current_object())  # type: ignore[attr-defined]
+    sched = build_scheduler(_check_secrets(), current_app.config)
     for job in sched.get_jobs():
         click.echo(f"job {job.id}: {job.trigger}")
     click.echo("scheduler running (Ctrl+C stops it)")
@@ -520,8 +524,7 @@ def outbox() -> None:
 @with_appcontext
 def outbox_drain(limit: int, loop: bool, interval: float) -> None:
     """Carry out due messages now (the scheduler does this every few seconds)."""
-    _check_secrets()
-    worker = services().outbox
+    worker = _check_secrets().outbox
     if not loop:
         click.echo(f"Attempted {worker.drain(limit)} message(s).")
         return
@@ -545,8 +548,7 @@ def carriers() -> None:
 @with_appcontext
 def carriers_apply_events(limit: int, retry_failed: bool, loop: bool, interval: float) -> None:
     """Apply stored carrier events now (the scheduler does this every two seconds)."""
-    _check_secrets()
-    spareflow = services().carriers
+    spareflow = _check_secrets().carriers
     if retry_failed:
         click.echo(f"{spareflow.retry_failed()} failed event(s) back in the queue.")
     if not loop:

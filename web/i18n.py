@@ -12,7 +12,7 @@ from flask import Flask, request
 from flask_babel import get_locale
 from flask_login import current_user
 
-from web.auth.models import DEFAULT_LANGUAGE, LANGUAGES
+from accounts.models import DEFAULT_LANGUAGE, LANGUAGES
 from web.extensions import babel
 
 #: Each language named in itself, as the switcher shows it (never translated).

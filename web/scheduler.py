@@ -1,30 +1,31 @@
 """The APScheduler process (``spareflow scheduler``) and its jobs.
 
-Jobs are entry points like views: each opens an app context, calls one service and ends
-its transaction. They are idempotent, so a second scheduler process is harmless.
+Jobs are entry points like views: each is given the process's services (bootstrap), calls
+one service and ends its transaction; no app context is needed. They are idempotent, so a
+second scheduler process is harmless.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
-from flask import Flask
 
-from web.extensions import services
+from bootstrap import Services
 
 log = logging.getLogger(__name__)
 
 
-def verify_stock_levels() -> int:
+def verify_stock_levels(services: Services) -> int:
     """Nightly: compare stored levels with the ledger and log every difference."""
-    differences = services().inventory.verify_levels()
+    differences = services.inventory.verify_levels()
     for d in differences:
         log.error(
             "stock level differs from ledger: %s at %s stored on_hand=%s reserved=%s, "
@@ -44,43 +45,43 @@ def verify_stock_levels() -> int:
 @dataclass(frozen=True)
 class Job:
     id: str
-    func: Callable[[], object]
+    func: Callable[[Services], object]
     trigger: BaseTrigger
 
 
-def poll_carriers() -> int:
+def poll_carriers(services: Services) -> int:
     """Every minute: ask carriers without webhooks about open shipments that are due."""
-    return services().carriers.poll_due()
+    return services.carriers.poll_due()
 
 
-def apply_carrier_events() -> int:
+def apply_carrier_events(services: Services) -> int:
     """Every two seconds: apply carrier events that webhooks stored (and any left waiting)."""
-    return services().carriers.apply_pending()
+    return services.carriers.apply_pending()
 
 
-def drain_outbox() -> int:
+def drain_outbox(services: Services) -> int:
     """Every few seconds: carry out refunds and label purchases decided since the last run."""
-    return services().outbox.drain()
+    return services.outbox.drain()
 
 
-def expire_authorisations() -> int:
+def expire_authorisations(services: Services) -> int:
     """Hourly: authorisations whose parcel never reached the carrier expire."""
-    return services().returns.authorisation.expire_overdue()
+    return services.returns.authorisation.expire_overdue()
 
 
-def remind_expiring_authorisations() -> int:
+def remind_expiring_authorisations(services: Services) -> int:
     """Hourly: remind customers whose authorisation expires soon with no parcel in sight."""
-    return services().returns.authorisation.remind_expiring()
+    return services.returns.authorisation.remind_expiring()
 
 
-def check_service_levels() -> int:
+def check_service_levels(services: Services) -> int:
     """Every minute: warn the desk before response deadlines, escalate breaches."""
-    return services().service_levels.check()
+    return services.service_levels.check()
 
 
-def recompute_reorder_points() -> int:
+def recompute_reorder_points(services: Services) -> int:
     """Nightly: recompute suggested reorder points from demand and flag parts at their point."""
-    summary = services().buying.reorder.recompute()
+    summary = services.buying.reorder.recompute()
     log.info(
         "reorder points recomputed for %s parts (%s with demand, %s computed points changed); "
         "%s at or below their point, %s newly",
@@ -93,9 +94,9 @@ def recompute_reorder_points() -> int:
     return summary.flagged
 
 
-def prune_logs() -> int:
+def prune_logs(services: Services) -> int:
     """Nightly: delete logs older than their retention (RETENTION_*_DAYS); records stay."""
-    counts = services().pruner.prune()
+    counts = services.pruner.prune()
     log.info("pruned: %s", ", ".join(f"{n} {name}" for name, n in counts.items()))
     return sum(counts.values())
 
@@ -121,19 +122,22 @@ JOBS = [
 ]
 
 
-def in_app_context(app: Flask, func: Callable[[], object]) -> Callable[[], object]:
+def bound(services: Services, func: Callable[[Services], object]) -> Callable[[], object]:
+    """``func`` as APScheduler calls it: with no arguments, on these services."""
+
     def run() -> object:
-        with app.app_context():
-            return func()
+        return func(services)
 
     run.__name__ = func.__name__
     return run
 
 
-def configure(app: Flask, scheduler: BaseScheduler) -> BaseScheduler:
+def configure(
+    services: Services, settings: Mapping[str, Any], scheduler: BaseScheduler
+) -> BaseScheduler:
     """Add every job. ``SCHEDULER_INTERVALS`` (``{"drain_outbox": 1}``, seconds) runs a job
     every so many seconds instead of on its usual schedule: for load tests and rehearsals."""
-    intervals = dict(app.config.get("SCHEDULER_INTERVALS") or {})
+    intervals = dict(settings.get("SCHEDULER_INTERVALS") or {})
     unknown = set(intervals) - {job.id for job in JOBS}
     if unknown:
         raise ValueError(f"SCHEDULER_INTERVALS names unknown jobs: {sorted(unknown)}")
@@ -142,7 +146,7 @@ def configure(app: Flask, scheduler: BaseScheduler) -> BaseScheduler:
         if job.id in intervals:
             trigger = IntervalTrigger(seconds=float(intervals[job.id]), timezone="UTC")
         scheduler.add_job(
-            in_app_context(app, job.func),
+            bound(services, job.func),
             trigger,
             id=job.id,
             replace_existing=True,
@@ -153,5 +157,5 @@ def configure(app: Flask, scheduler: BaseScheduler) -> BaseScheduler:
     return scheduler
 
 
-def build_scheduler(app: Flask) -> BlockingScheduler:
-    return configure(app, BlockingScheduler(timezone="UTC"))  # type: ignore[return-value]
+def build_scheduler(services: Services, settings: Mapping[str, Any]) -> BlockingScheduler:
+    return configure(services, settings, BlockingScheduler(timezone="UTC"))  # type: ignore[return-value]

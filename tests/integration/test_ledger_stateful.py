@@ -36,6 +36,7 @@ from hypothesis.stateful import (
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
+from bootstrap.schema import metadata
 from core.clock import FrozenClock
 from core.db import make_engine, make_session_factory
 from core.errors import DomainError, InvalidInput
@@ -59,7 +60,6 @@ from inventory.models import Location, Part, Reservation, StockLevel, StockMove
 from inventory.services import InventoryService
 from inventory.status import LocationKind, MoveKind, ReservationStatus
 from tests.conftest import truncate_all
-from web.database import metadata
 
 PARTS = ("FAN-80", "PSU-65")
 LOCATIONS = {

@@ -10,10 +10,10 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, text
 
+from bench.databases import scratch_database
+from bootstrap import schema
+from bootstrap.schema import metadata
 from core.db import make_engine
-from tests.support.databases import scratch_database
-from web import database
-from web.database import metadata
 
 from ..conftest import postgres_url
 
@@ -31,13 +31,13 @@ def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[s
 
 
 def test_upgrading_an_empty_database_gives_exactly_the_models_schema(empty_database: str) -> None:
-    database.upgrade(empty_database)
+    schema.upgrade(empty_database)
     engine = make_engine(empty_database)
     try:
         with engine.connect() as connection:
             differences = compare_metadata(MigrationContext.configure(connection), metadata())
         assert differences == []
-        assert database.current_revision(engine) is not None
+        assert schema.current_revision(engine) is not None
         assert set(inspect(engine).get_table_names()) == set(metadata().tables) | {
             "alembic_version"
         }
@@ -46,7 +46,7 @@ def test_upgrading_an_empty_database_gives_exactly_the_models_schema(empty_datab
 
 
 def test_the_migrated_ledger_refuses_updates_and_deletes(empty_database: str) -> None:
-    database.upgrade(empty_database)
+    schema.upgrade(empty_database)
     engine = make_engine(empty_database)
     try:
         with engine.begin() as connection:
@@ -77,10 +77,10 @@ def test_the_migrated_ledger_refuses_updates_and_deletes(empty_database: str) ->
 
 
 def test_downgrading_to_base_removes_everything(empty_database: str) -> None:
-    database.upgrade(empty_database)
+    schema.upgrade(empty_database)
     from alembic import command
 
-    command.downgrade(database.alembic_config(empty_database), "base")
+    command.downgrade(schema.alembic_config(empty_database), "base")
     engine = make_engine(empty_database)
     try:
         assert set(inspect(engine).get_table_names()) <= {"alembic_version"}

@@ -740,9 +740,9 @@ def test_a_carrier_exception_after_the_refund_is_flagged_for_the_desk(desk, cloc
 def test_reorder_suggestions_count_returns_on_the_way_and_backordered_replacements(
     desk, clock, session_factory
 ) -> None:
+    from bootstrap.buying import reorder_settings, upload_limits
     from purchasing.services import ReorderService
     from returns.supply import RmaReturnSupply
-    from web.buying import reorder_settings, upload_limits
 
     inventory = desk["inventory"]
     inventory.update_part("ABC-1", {"reorder_point": 20, "reorder_qty": 10})

@@ -9,11 +9,11 @@ import pyotp
 import pytest
 from sqlalchemy import select
 
+from accounts.models import User
+from accounts.service import AuthService
 from core.crypto import SecretBox
 from core.db import UnitOfWork
 from core.errors import Conflict
-from web.auth.models import User
-from web.auth.service import AuthService
 
 
 def test_a_totp_secret_is_stored_sealed_and_rotates_to_the_newest_key(

@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, text
 
+from bench.databases import scratch_database
+from bench.harness import Stack, stack
+from bootstrap import schema
 from core.db import make_engine
 from tests.conftest import postgres_url
-from tests.load.harness import Stack, stack
-from tests.support.databases import scratch_database
-from web import database
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -36,7 +36,7 @@ def load_database() -> Iterator[str]:
     if not url:
         pytest.skip("load tests need SPAREFLOW_TEST_DATABASE_URL (a PostgreSQL server)")
     with scratch_database(url, "spareflow_load") as scratch:
-        database.upgrade(scratch)
+        schema.upgrade(scratch)
         yield scratch
 
 

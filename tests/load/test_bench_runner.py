@@ -9,7 +9,7 @@ import re
 import subprocess
 import sys
 
-from tests.load.harness import ROOT
+from bench.harness import ROOT
 
 
 def test_the_benchmark_runner_measures_each_rate_against_its_baseline_and_prints_a_table(

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 from sqlalchemy import Engine, text
 
-from tests.load.harness import Stack, close_app, setup_app, spareflow_command, stock_parts, tokens
+from bench.harness import Stack, seeding_services, spareflow_command, stock_parts, tokens
 
 CLIENTS = 32
 STOCK = {"LAST-1": 12, "LAST-2": 9, "LAST-3": 6, "LAST-4": 3, "LAST-5": 1}
@@ -66,12 +66,12 @@ def client_run(
 def test_thirty_two_http_clients_never_oversell_the_last_units_and_the_ledger_verifies(
     load_stack: Stack, db: Engine
 ) -> None:
-    app = setup_app(load_stack.database_url)
+    spareflow = seeding_services(load_stack.database_url)
     try:
-        stock_parts(app, STOCK, BIN)
-        headers = {"Authorization": f"Bearer {tokens(app)['warehouse']}"}
+        stock_parts(spareflow, STOCK, BIN)
+        headers = {"Authorization": f"Bearer {tokens(spareflow)['warehouse']}"}
     finally:
-        close_app(app)
+        spareflow.close()
     base = load_stack.start_gunicorn(workers=4)
 
     start = threading.Barrier(CLIENTS)

@@ -13,18 +13,17 @@ from decimal import Decimal
 
 from sqlalchemy import Engine, text
 
-from core.clock import FrozenClock
-from inventory.commands import ReceiveStock
-from tests.load.harness import (
+from bench.harness import (
     Stack,
     authorised_returns,
-    close_app,
     post_all,
-    setup_app,
+    seeding_services,
     stock_parts,
     storm_bodies,
     wait_for,
 )
+from core.clock import FrozenClock
+from inventory.commands import ReceiveStock
 
 RMAS = 200
 COPIES = 3
@@ -33,12 +32,12 @@ FAST = {"drain_outbox": 1}
 
 
 def seed_storm(stack: Stack) -> list[tuple[str, str]]:
-    app = setup_app(stack.database_url)
+    spareflow = seeding_services(stack.database_url)
     try:
-        stock_parts(app, {"STORM-FAN": 0})
-        made = authorised_returns(app, RMAS, prefix="SBXSTORM", sku="STORM-FAN")
+        stock_parts(spareflow, {"STORM-FAN": 0})
+        made = authorised_returns(spareflow, RMAS, prefix="SBXSTORM", sku="STORM-FAN")
     finally:
-        close_app(app)
+        spareflow.close()
     return [(number, tracking) for number, tracking in made if tracking]
 
 
@@ -150,12 +149,12 @@ def seed_overdue_and_reorder(stack: Stack) -> list[str]:
     """30 exchanges authorised 20 days ago (replacements reserved, now overdue), and five
     parts below their reorder point."""
     past = FrozenClock(datetime.now(UTC) - timedelta(days=20))
-    app = setup_app(stack.database_url, clock=past)
+    spareflow = seeding_services(stack.database_url, clock=past)
     try:
-        inventory = app.extensions["spareflow"].inventory
-        stock_parts(app, {"SWAP-PSU": EXPIRING}, "MAIN/A-01-02")
+        inventory = spareflow.inventory
+        stock_parts(spareflow, {"SWAP-PSU": EXPIRING}, "MAIN/A-01-02")
         made = authorised_returns(
-            app, EXPIRING, prefix="SBXLATE", sku="SWAP-PSU", resolution="replacement"
+            spareflow, EXPIRING, prefix="SBXLATE", sku="SWAP-PSU", resolution="replacement"
         )
         inventory.create_supplier(code="LOADSUP", name="Load supplier")
         for n in range(REORDER_PARTS):
@@ -169,7 +168,7 @@ def seed_overdue_and_reorder(stack: Stack) -> list[str]:
             )
             inventory.receive("seed", ReceiveStock(sku=f"LOW-{n}", location="MAIN/A-01-02", qty=2))
     finally:
-        close_app(app)
+        spareflow.close()
     return [number for number, _ in made]
 
 

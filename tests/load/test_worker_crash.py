@@ -9,16 +9,15 @@ from collections.abc import Callable
 
 from sqlalchemy import Engine, text
 
-from carriers.status import TrackingStatus
-from tests.load.harness import (
+from bench.harness import (
     Stack,
     authorised_returns,
-    close_app,
-    setup_app,
+    seeding_services,
     stock_parts,
     wait_for,
 )
-from tests.support.processes import kill, spareflow_command, stop
+from bench.processes import kill, spareflow_command, stop
+from carriers.status import TrackingStatus
 
 REFUNDS = 32
 LABELS = 8
@@ -72,18 +71,18 @@ def kill_at_random_moments(
 def test_killing_the_worker_at_random_moments_neither_loses_nor_doubles_a_refund_or_label(
     load_stack: Stack, db: Engine
 ) -> None:
-    app = setup_app(load_stack.database_url)
+    spareflow = seeding_services(load_stack.database_url)
     refunds: list[tuple[str, str | None]] = []
     labelled: list[tuple[str, str | None]] = []
     try:
-        stock_parts(app, {"CRASH-PSU": 0})
-        carriers = app.extensions["spareflow"].carriers
+        stock_parts(spareflow, {"CRASH-PSU": 0})
+        carriers = spareflow.carriers
         for group in range(LABELS):  # labels and refunds interleaved in the outbox
             labelled += authorised_returns(
-                app, 1, prefix=f"LBL{group}X", sku="CRASH-PSU", with_tracking=False
+                spareflow, 1, prefix=f"LBL{group}X", sku="CRASH-PSU", with_tracking=False
             )
             made = authorised_returns(
-                app, REFUNDS // LABELS, prefix=f"SBXCRASH{group}X", sku="CRASH-PSU"
+                spareflow, REFUNDS // LABELS, prefix=f"SBXCRASH{group}X", sku="CRASH-PSU"
             )
             for _, tracking in made:  # the pickup queues each refund in the outbox
                 carriers.record_event(
@@ -96,7 +95,7 @@ def test_killing_the_worker_at_random_moments_neither_loses_nor_doubles_a_refund
                 )
             refunds += made
     finally:
-        close_app(app)
+        spareflow.close()
     assert pending(db) == REFUNDS + LABELS
     load_stack.start_refunds_sandbox()
     load_stack.start_carrier_sandbox()
@@ -197,14 +196,14 @@ def test_killing_the_event_applier_at_random_moments_applies_every_event_exactly
     batch is one transaction, so a kill rolls it back and the next applier takes it over."""
     from datetime import UTC, datetime, timedelta
 
+    from bench.harness import event_body, signed_headers
     from carriers.events import WebhookRequest
-    from tests.load.harness import event_body, signed_headers
 
-    app = setup_app(load_stack.database_url)
+    spareflow = seeding_services(load_stack.database_url)
     try:
-        stock_parts(app, {"APPLY-PSU": 0})
-        made = authorised_returns(app, APPLIED_RMAS, prefix="SBXAPPLY", sku="APPLY-PSU")
-        carriers = app.extensions["spareflow"].carriers
+        stock_parts(spareflow, {"APPLY-PSU": 0})
+        made = authorised_returns(spareflow, APPLIED_RMAS, prefix="SBXAPPLY", sku="APPLY-PSU")
+        carriers = spareflow.carriers
         carriers.apply_on_receipt = False  # as CARRIER_EVENTS_APPLY=worker: store only
         start = datetime.now(UTC) - timedelta(hours=2)
         steps = ["picked_up", "in_transit", "out_for_delivery", "delivered"]
@@ -216,7 +215,7 @@ def test_killing_the_event_applier_at_random_moments_applies_every_event_exactly
                     WebhookRequest(body, signed_headers(body), {}, "application/json"),
                 )
     finally:
-        close_app(app)
+        spareflow.close()
     assert waiting_events(db) == APPLIED_RMAS * 4
 
     # Small batches, so a kill lands in the middle of many of them.

@@ -1,31 +1,20 @@
 """Real processes on loopback for tests: spareflow under gunicorn or waitress, as it runs for
-users, its CLI, free ports, and stopping or killing what a test started."""
+users, and its CLI (free ports and stopping what was started: bench/processes.py)."""
 
 from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from bench.processes import BIN, free_port, gunicorn_command, spareflow_command, stop
 from core.crypto import SecretBox
 from tests.conftest import RETURN_ADDRESS
-
-BIN = Path(sys.executable).parent
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
 
 #: One Fernet key for every server the tests start (made once per test process).
 SERVER_ENCRYPTION_KEY = SecretBox.generate_key()
@@ -85,39 +74,9 @@ def running(command: list[str], env: dict[str, str], port: int) -> Iterator[str]
         stop(process)
 
 
-def stop(process: subprocess.Popen[bytes], seconds: float = 15) -> None:
-    """Terminate, then kill what does not end within ``seconds``."""
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=seconds)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def kill(process: subprocess.Popen[bytes]) -> None:
-    """kill -9: no clean-up, no finally blocks, no commit."""
-    if process.poll() is None:
-        os.kill(process.pid, signal.SIGKILL)
-    process.wait(timeout=15)
-
-
-def spareflow_command(*args: str) -> list[str]:
-    return [str(BIN / "spareflow"), *args]
-
-
 def gunicorn(env: dict[str, str], workers: int = 2) -> tuple[list[str], int]:
     port = free_port()
-    command = [
-        str(BIN / "gunicorn"),
-        "-w",
-        str(workers),
-        "-b",
-        f"127.0.0.1:{port}",
-        "web:create_app()",
-    ]
-    return command, port
+    return gunicorn_command(port, workers), port
 
 
 def waitress(env: dict[str, str]) -> tuple[list[str], int]:

@@ -2,32 +2,17 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
-from typing import Any
 
+from bench.harness import event_body
 from carriers.adapters.sandbox import SIGNATURE_HEADER, SandboxAdapter, sign
 from carriers.events import WebhookRequest
 
 SECRET = "whsec_test_sandbox"
 
 
-def sandbox_payload(
-    tracking_number: str, status: str, occurred_at: datetime, **extra: Any
-) -> bytes:
-    return json.dumps(
-        {
-            "id": f"evt_{tracking_number}_{status}",
-            "type": "tracking.updated",
-            "created": int(occurred_at.timestamp()),
-            "data": {
-                "tracking_number": tracking_number,
-                "status": status,
-                "occurred_at": occurred_at.isoformat(),
-                **extra,
-            },
-        }
-    ).encode()
+#: A sandbox-carrier tracking event as the carrier posts it (the load harness's own).
+sandbox_payload = event_body
 
 
 def signed_request(body: bytes, now: datetime, secret: str = SECRET) -> WebhookRequest:

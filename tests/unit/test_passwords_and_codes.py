@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 import pyotp
 import pytest
 
+from accounts import two_factor
+from accounts.passwords import check_new_password, common_passwords
 from core.errors import InvalidInput
-from web.auth import two_factor
-from web.auth.passwords import check_new_password, common_passwords
 
 NOW = datetime(2026, 11, 23, 9, 0, 10, tzinfo=UTC)
 

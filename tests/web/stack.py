@@ -15,9 +15,10 @@ from typing import Any
 
 import httpx
 
+from bench.processes import free_port, spareflow_command
 from carriers.adapters.sandbox import SIGNATURE_HEADER, sign
 from demo.sandboxes.smtp import start_sink
-from tests.support.processes import free_port, running, spareflow, spareflow_command, spareflow_env
+from tests.support.processes import running, spareflow, spareflow_env
 from tests.support.sandbox_webhooks import SECRET
 
 REFUNDS_KEY = "sk_test_e2e"

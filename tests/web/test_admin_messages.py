@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
+from accounts.models import Role
 from tests.web.test_pages import PASSWORD, csrf_token, sign_in
-from web.auth.models import Role
 
 
 @pytest.fixture

@@ -40,11 +40,11 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from accounts.models import Role
 from inventory.commands import ReceiveStock, ReserveStock
 from tests.support import desk as builders
 from tests.web.test_api_roles import EXPECTED_ROLES
 from web.api.links import LINKS, RMA_OPERATIONS
-from web.auth.models import Role
 
 #: Not ``negative_data_rejection``: its "invalid" requests include ones whose only fault is a
 #: missing Authorization header, which this test always sends.

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from web.auth.models import Role
+from accounts.models import Role
 
 
 @pytest.fixture

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
+from accounts.models import Role
 from tests.support.metrics_history import FROM, NOW, TO, build_history
-from web.auth.models import Role
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ from typing import Any
 import openpyxl
 import pytest
 
+from accounts.models import Role
 from tests.support.purchasing_scenarios import BIN, build_scenario, edit_workbook, row_of
-from web.auth.models import Role
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
+from accounts.models import Role
 from tests.support.route_declarations import declared, routes
-from web.auth.models import Role
 from web.pages.access import PUBLIC
 
 A, W, B, S = Role.ADMIN, Role.WAREHOUSE, Role.BUYER, Role.SERVICE_DESK
@@ -151,7 +151,7 @@ def test_a_deactivated_users_token_stops_working(
 ) -> None:
     from sqlalchemy import update
 
-    from web.auth.models import User
+    from accounts.models import User
 
     assert client.get("/api/v1/parts", headers=role_headers[Role.BUYER]).status_code == 200
     with app.extensions["spareflow"].session_factory.begin() as session:

@@ -11,12 +11,12 @@ import openpyxl
 import pytest
 from sqlalchemy import delete, select
 
+from accounts.models import Role
 from core import audit
 from core.audit import AuditEntry
 from tests.support.purchasing_scenarios import build_scenario, edit_workbook, row_of
 from tests.web.test_pages import PASSWORD, csrf_token, sign_in
 from tests.web.test_query_budgets import StatementCounter
-from web.auth.models import Role
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 

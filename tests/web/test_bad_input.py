@@ -19,11 +19,11 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from accounts.models import Role
 from carriers.events import WebhookRequest
 from carriers.models import DeliveryStatus, WebhookDelivery
 from tests.web.test_pages import PASSWORD, csrf_token, sign_in
 from tests.web.test_provider_webhooks import CASES, SETTINGS
-from web.auth.models import Role
 from web.input_guard import MAX_JSON_DEPTH
 
 NESTED = b"[" * 100_000 + b"]" * 100_000

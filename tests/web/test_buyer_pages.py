@@ -9,9 +9,9 @@ from typing import Any
 import openpyxl
 import pytest
 
+from accounts.models import Role
 from tests.support.purchasing_scenarios import build_scenario, edit_workbook, row_of
 from tests.web.test_pages import PASSWORD, csrf_token, sign_in
-from web.auth.models import Role
 
 
 @pytest.fixture

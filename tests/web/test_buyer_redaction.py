@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from accounts.models import Role
 from demo.sandboxes.refunds import create_refunds_sandbox
 from returns.status import Channel, Reason, Resolution
 from tests.support import desk as builders
@@ -25,7 +26,6 @@ from tests.support.sandbox_servers import serving
 from tests.web.test_page_roles import EXPECTED_PAGE_ROLES
 from tests.web.test_pages import PASSWORD, sign_in
 from tests.web.test_status_page import carrier_scan
-from web.auth.models import Role
 
 EMAIL = "mia.chen@example.com"
 PHONE = "+44 20 7946 0123"

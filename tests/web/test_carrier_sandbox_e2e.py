@@ -14,13 +14,14 @@ from typing import Any
 import httpx
 import pytest
 
+from bench.processes import free_port, spareflow_command
 from carriers.adapters.sandbox import SandboxAdapter
 from carriers.models import Direction
 from carriers.services import CarrierService
 from carriers.status import TrackingStatus
 from core.clock import SystemClock
 from core.db import make_engine, make_session_factory
-from tests.support.processes import free_port, running, spareflow, spareflow_command, spareflow_env
+from tests.support.processes import running, spareflow, spareflow_env
 from tests.support.sandbox_webhooks import SECRET
 
 ADDRESS = {"name": "Returns desk", "street": "1 Dock Road", "city": "Leeds", "country": "GB"}

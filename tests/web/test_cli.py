@@ -14,7 +14,8 @@ from alembic.script import ScriptDirectory
 from flask.cli import ScriptInfo
 from sqlalchemy import text
 
-from web import create_app, database
+from bootstrap import schema
+from web import create_app
 from web.cli import main
 
 
@@ -48,7 +49,7 @@ def run(fresh_app: Any) -> Any:
 def test_db_upgrade_creates_the_schema(run: Any) -> None:
     result = run("db", "upgrade")
     assert result.exit_code == 0, result.output
-    head = ScriptDirectory.from_config(database.alembic_config("sqlite://")).get_current_head()
+    head = ScriptDirectory.from_config(schema.alembic_config("sqlite://")).get_current_head()
     assert f"is at revision {head}" in result.output
     assert run("db", "current").output.strip() == head
 
@@ -196,17 +197,17 @@ def test_carriers_apply_events_applies_what_webhooks_stored_and_says_what_still_
     assert spareflow.carriers.get_shipment("SBXCLI1").status is TrackingStatus.IN_TRANSIT
 
 
-def test_the_scheduler_registers_its_jobs_and_they_run_in_an_app_context(
+def test_the_scheduler_registers_its_jobs_and_they_run_without_an_app_context(
     fresh_app: Any, run: Any, caplog: Any
 ) -> None:
     from web.scheduler import JOBS, build_scheduler
 
     run("db", "upgrade")
-    scheduler = build_scheduler(fresh_app)
+    scheduler = build_scheduler(fresh_app.extensions["spareflow"], fresh_app.config)
     jobs = {job.id: job for job in scheduler.get_jobs()}
     assert set(jobs) == {job.id for job in JOBS}
     assert {"verify_stock_levels", "poll_carriers", "recompute_reorder_points"} <= set(jobs)
-    # Each runs outside any request, in its own app context.
+    # Each runs outside any request and any app context, on the services it was given.
     assert jobs["verify_stock_levels"].func() == 0
     assert jobs["poll_carriers"].func() == 0  # nothing open to poll
     assert jobs["apply_carrier_events"].func() == 0  # nothing stored, nothing waits

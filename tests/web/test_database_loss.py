@@ -17,12 +17,12 @@ import psycopg
 import pytest
 from sqlalchemy import event, func, select
 
+from accounts.models import Role
 from carriers.adapters.sandbox import SIGNATURE_HEADER, sign
 from carriers.models import CarrierEventRecord, WebhookDelivery
 from inventory.commands import ReceiveStock
 from inventory.models import StockLevel, StockMove
 from tests.support.sandbox_webhooks import SECRET, sandbox_payload
-from web.auth.models import Role
 
 pytestmark = [
     pytest.mark.postgres_only,

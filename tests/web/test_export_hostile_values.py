@@ -22,9 +22,9 @@ from typing import Any
 import openpyxl
 import pytest
 
+from accounts.models import Role
 from tests.web.test_api_returns import INTAKE
 from tests.web.test_pages import PASSWORD, sign_in
-from web.auth.models import Role
 
 ATTACK = '=HYPERLINK("http://x","y")'
 HOSTILE_TEXTS = [

@@ -16,11 +16,11 @@ from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.mofile import read_mo, write_mo
 from babel.messages.pofile import read_po
 
+from accounts.models import LANGUAGES, Role
 from tests.support.purchasing_scenarios import build_scenario
 from tests.web.test_browser import browser  # noqa: F401 - the shared Chromium fixture
 from tests.web.test_desk_pages import intake
 from tests.web.test_pages import PASSWORD, csrf_token, sign_in
-from web.auth.models import LANGUAGES, Role
 from web.i18n import language_for_header
 
 ROOT = Path(__file__).parents[2]

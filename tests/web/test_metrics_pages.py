@@ -13,9 +13,9 @@ from typing import Any
 import openpyxl
 import pytest
 
+from accounts.models import Role
 from tests.support.metrics_history import FROM, NOW, TO, build_history
 from tests.web.test_pages import PASSWORD, sign_in
-from web.auth.models import Role
 
 PERIOD = f"?from={FROM}&to={TO}"
 

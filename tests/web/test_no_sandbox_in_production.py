@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
+from accounts.models import Role
 from carriers.adapters.sandbox import SIGNATURE_HEADER, sign
 from tests.support.sandbox_webhooks import SECRET, sandbox_payload
-from web.auth.models import Role
 
 
 @pytest.fixture
@@ -51,7 +51,7 @@ def test_a_start_without_any_real_carrier_says_so_loudly(
 ) -> None:
     from web import create_app
 
-    with caplog.at_level(logging.WARNING, logger="web.extensions"):
+    with caplog.at_level(logging.WARNING, logger="bootstrap.services"):
         app = create_app({"DATABASE_URL": database_url, "SECRET_KEY": "k", "LOG_LEVEL": "INFO"})
     app.extensions["spareflow"].engine.dispose()
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
@@ -64,7 +64,7 @@ def test_a_start_with_a_real_carrier_does_not_warn_about_carriers(
 ) -> None:
     from web import create_app
 
-    with caplog.at_level(logging.WARNING, logger="web.extensions"):
+    with caplog.at_level(logging.WARNING, logger="bootstrap.services"):
         app = create_app(
             {
                 "DATABASE_URL": database_url,
@@ -140,7 +140,8 @@ def test_set_up_commands_stay_quiet_and_working_commands_say_what_is_missing(
     providers are missing; a worker that would pay refunds must."""
     import subprocess
 
-    from tests.support.processes import BIN, spareflow_env
+    from bench.processes import BIN
+    from tests.support.processes import spareflow_env
 
     env = spareflow_env(tmp_path)
 

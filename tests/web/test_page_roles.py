@@ -16,10 +16,10 @@ from typing import Any
 
 import pytest
 
+from accounts.models import Role
 from tests.support import desk as builders
 from tests.support.route_declarations import declared, routes, undeclared, undeclared_message
 from tests.web.test_pages import PASSWORD, csrf_token, sign_in
-from web.auth.models import Role
 from web.pages.access import PUBLIC
 
 A, W, B, S = Role.ADMIN, Role.WAREHOUSE, Role.BUYER, Role.SERVICE_DESK

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
+from accounts.models import Role
 from inventory.commands import ReceiveStock
-from web.auth.models import Role
 
 PASSWORD = "correct horse battery"
 

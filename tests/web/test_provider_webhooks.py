@@ -12,9 +12,9 @@ from urllib.parse import quote_plus
 
 import pytest
 
+from accounts.models import Role
 from carriers.events import WebhookRequest
 from carriers.status import TrackingStatus, moves_forward
-from web.auth.models import Role
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "carriers"
 SETTINGS = {

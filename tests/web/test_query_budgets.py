@@ -18,6 +18,8 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy import event, insert, select
 
+from accounts.models import Role
+from bootstrap.schema import metadata
 from carriers.status import TrackingStatus
 from core.clock import FrozenClock
 from core.db import make_engine
@@ -30,8 +32,6 @@ from tests.conftest import RETURN_ADDRESS
 from tests.support import desk as builders
 from tests.support.sandbox_webhooks import SECRET as SANDBOX_SECRET
 from tests.web.test_pages import PASSWORD, sign_in
-from web.auth.models import Role
-from web.database import metadata
 
 PARTS = 1000
 MOVES_OF_ONE_PART = 1000

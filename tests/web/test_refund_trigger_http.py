@@ -15,6 +15,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from accounts.models import Role
 from carriers.adapters.sandbox import SIGNATURE_HEADER, sign
 from core.audit import AuditEntry
 from core.db import UnitOfWork
@@ -25,7 +26,6 @@ from returns.stripe_webhooks import signature_header
 from tests.support.sandbox_servers import serving
 from tests.support.sandbox_webhooks import SECRET, sandbox_payload
 from web import create_app
-from web.auth.models import Role
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 WHSEC = "whsec_http_tests"
@@ -399,7 +399,7 @@ def test_a_start_without_a_refund_provider_warns_loudly_and_holds_refunds(
 ) -> None:
     from tests.conftest import RETURN_ADDRESS
 
-    with caplog.at_level(logging.WARNING, logger="web.extensions"):
+    with caplog.at_level(logging.WARNING, logger="bootstrap.services"):
         app = create_app(
             {
                 "TESTING": True,

@@ -153,7 +153,9 @@ def test_spareflow_prune_and_the_nightly_job(app: Any, clock: Any) -> None:
     assert result.exit_code == 0, result.output
     assert "Pruned 2 webhook deliveries, 1 sent emails" in result.output
     assert "prune_logs" in {job.id for job in JOBS}
-    jobs = {job.id: job for job in build_scheduler(app).get_jobs()}
+    jobs = {
+        job.id: job for job in build_scheduler(app.extensions["spareflow"], app.config).get_jobs()
+    }
     assert "hour='4'" in str(jobs["prune_logs"].trigger)
 
 

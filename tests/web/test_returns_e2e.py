@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-from tests.support.processes import spareflow, spareflow_command
+from bench.processes import spareflow_command
+from tests.support.processes import spareflow
 from tests.web.stack import (
     call,
     carrier_event,

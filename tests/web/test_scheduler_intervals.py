@@ -36,7 +36,10 @@ def test_named_jobs_run_every_so_many_seconds_and_the_others_keep_their_schedule
     tmp_path: Path,
 ) -> None:
     with app_with(tmp_path, {"drain_outbox": 1, "recompute_reorder_points": 2.5}) as app:
-        jobs = {job.id: job.trigger for job in build_scheduler(app).get_jobs()}
+        jobs = {
+            job.id: job.trigger
+            for job in build_scheduler(app.extensions["spareflow"], app.config).get_jobs()
+        }
     assert isinstance(jobs["drain_outbox"], IntervalTrigger)
     assert jobs["drain_outbox"].interval == timedelta(seconds=1)
     assert jobs["recompute_reorder_points"].interval == timedelta(seconds=2.5)
@@ -46,4 +49,4 @@ def test_named_jobs_run_every_so_many_seconds_and_the_others_keep_their_schedule
 
 def test_an_unknown_job_name_stops_the_scheduler_from_starting(tmp_path: Path) -> None:
     with app_with(tmp_path, {"drain_outbx": 1}) as app, pytest.raises(ValueError, match="outbx"):
-        build_scheduler(app)
+        build_scheduler(app.extensions["spareflow"], app.config)

@@ -14,14 +14,15 @@ from cryptography.fernet import Fernet
 from flask.cli import ScriptInfo
 from sqlalchemy import select, text
 
+from accounts.models import Role
+from bootstrap import schema
 from carriers.adapters.sandbox import SIGNATURE_HEADER, sign
 from core.audit import AuditEntry
 from core.crypto import SecretBox, SecretsError
 from core.db import make_engine
 from tests.support.sandbox_webhooks import sandbox_payload
 from tests.web.test_pages import PASSWORD, csrf_token, sign_in
-from web import create_app, database
-from web.auth.models import Role
+from web import create_app
 from web.cli import main
 
 OLD_KEY = Fernet.generate_key().decode()
@@ -202,7 +203,7 @@ def test_the_migration_encrypts_plain_text_secrets_and_refuses_without_a_key(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     url = f"sqlite:///{tmp_path / 'old.db'}"
-    database.upgrade(url, "0009")
+    schema.upgrade(url, "0009")
     engine = make_engine(url)
     with engine.begin() as connection:
         connection.execute(
@@ -214,9 +215,9 @@ def test_the_migration_encrypts_plain_text_secrets_and_refuses_without_a_key(
         )
     monkeypatch.delenv("SPAREFLOW_ENCRYPTION_KEYS", raising=False)
     with pytest.raises(RuntimeError, match="set SPAREFLOW_ENCRYPTION_KEYS"):
-        database.upgrade(url, "head")
+        schema.upgrade(url, "head")
     box = SecretBox([OLD_KEY])
-    database.upgrade(url, "head", secret_box=box)
+    schema.upgrade(url, "head", secret_box=box)
     with engine.connect() as connection:
         value = connection.execute(text("SELECT value FROM settings")).scalar_one()
     engine.dispose()

@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 
+from accounts.models import Role
 from returns.status import Channel, Reason, Resolution
 from tests.support import desk as builders
 from tests.web.test_page_roles import EXPECTED_PAGE_ROLES, concrete
 from tests.web.test_pages import PASSWORD, csrf_token, sign_in
-from web.auth.models import Role
 from web.security_headers import CONTENT_SECURITY_POLICY
 
 TEMPLATES = Path(__file__).parents[2] / "web" / "templates"

@@ -15,9 +15,9 @@ import pyotp
 import pytest
 from sqlalchemy import select
 
+from accounts.models import Role
 from core.audit import AuditEntry
 from tests.web.test_pages import PASSWORD, csrf_token, sign_in
-from web.auth.models import Role
 
 ADMIN, ANN = "root@test.example", "ann@test.example"
 

@@ -14,13 +14,13 @@ import pytest
 from itsdangerous import URLSafeSerializer
 from sqlalchemy import select
 
+from accounts.models import Role
 from core.audit import AuditEntry
 from returns.models import StatusLink
 from returns.status_links import token_hash
 from tests.support import desk as builders
 from tests.web.test_pages import PASSWORD, csrf_token, sign_in
 from tests.web.test_status_page import STAFF, open_return
-from web.auth.models import Role
 
 PUBLIC = "https://returns.example.com"
 

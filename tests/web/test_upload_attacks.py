@@ -22,9 +22,9 @@ import openpyxl
 import pytest
 from sqlalchemy import func, select
 
+from accounts.models import Role
+from bootstrap.schema import metadata
 from tests.support.purchasing_scenarios import build_scenario, edit_workbook, row_of
-from web.auth.models import Role
-from web.database import metadata
 
 SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 pytestmark = SQLITE_ONLY

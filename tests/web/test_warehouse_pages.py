@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
+from accounts.models import Role
 from inventory.commands import ReceiveStock
 from returns.status import Channel, Reason, Resolution
 from tests.support import desk as builders
 from tests.web.test_pages import PASSWORD, csrf_token, sign_in
-from web.auth.models import Role
 
 
 @pytest.fixture

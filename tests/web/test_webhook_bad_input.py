@@ -17,10 +17,10 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from accounts.models import Role
 from carriers.adapters.sandbox import SIGNATURE_HEADER, sign
 from carriers.models import CarrierEventRecord, DeliveryStatus, EventOutcome, WebhookDelivery
 from tests.support.sandbox_webhooks import SECRET, sandbox_payload
-from web.auth.models import Role
 from web.webhooks import MAX_WEBHOOK_BYTES
 
 URL = "/webhooks/carriers/sandbox"

@@ -7,12 +7,12 @@ from typing import Any
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
+from accounts.models import Role
 from core.audit_log import AuditFilter, AuditLog
 from web.api.auth import roles
 from web.api.fields import Text
 from web.api.pagination import decode_typed_cursor, page
 from web.api.schemas import PageQuerySchema, page_of
-from web.auth.models import Role
 from web.extensions import services
 
 blp = Blueprint(

@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 from flask import g, request
 from flask_smorest import Blueprint
 
-from web.auth.models import Role, User
+from accounts.models import Role, User
 from web.errors import error_response
 from web.extensions import services
 

@@ -7,10 +7,10 @@ from typing import Any
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
+from accounts.models import Role
 from web.api.auth import roles
 from web.api.fields import Text
 from web.api.returns import EmailOutSchema
-from web.auth.models import Role
 from web.extensions import services
 
 blp = Blueprint(

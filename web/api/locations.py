@@ -4,6 +4,7 @@ from typing import Any
 
 from flask_smorest import Blueprint
 
+from accounts.models import Role
 from web.api.auth import ALL_ROLES, roles
 from web.api.pagination import decode_typed_cursor, page
 from web.api.schemas import (
@@ -13,7 +14,6 @@ from web.api.schemas import (
     SupplierSchema,
     page_of,
 )
-from web.auth.models import Role
 from web.extensions import services
 
 locations = Blueprint(

@@ -11,12 +11,12 @@ from typing import Any
 from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validates_schema
 
+from accounts.models import Role
 from returns.metrics_figures import Metrics
 from returns.metrics_maths import MAX_PERIOD_DAYS, ROLLING_DAYS
 from returns.status import Reason
 from web.api.auth import roles
 from web.api.schemas import StrictSchema
-from web.auth.models import Role
 from web.extensions import services
 
 blp = Blueprint(

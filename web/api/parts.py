@@ -4,10 +4,10 @@ from typing import Any
 
 from flask_smorest import Blueprint
 
+from accounts.models import Role
 from web.api.auth import ALL_ROLES, current_api_user, roles
 from web.api.pagination import decode_typed_cursor, page
 from web.api.schemas import PartCreateSchema, PartFieldsSchema, PartQuerySchema, PartSchema, page_of
-from web.auth.models import Role
 from web.extensions import services
 
 blp = Blueprint("parts", __name__, url_prefix="/api/v1/parts", description="Parts (master data)")

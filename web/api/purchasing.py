@@ -9,6 +9,7 @@ from flask import Response
 from flask_smorest import Blueprint
 from werkzeug.datastructures import FileStorage
 
+from accounts.models import Role
 from core.spreadsheets import XLSX_MIME
 from purchasing.commands import ReceiptLine, ReceivePurchaseOrder
 from purchasing.reorder.suggestions import SuggestionFilters
@@ -34,7 +35,6 @@ from web.api.purchasing_schemas import (
     WorkbookUploadSchema,
 )
 from web.api.schemas import page_of
-from web.auth.models import Role
 from web.downloads import xlsx_download
 from web.extensions import services
 

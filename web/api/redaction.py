@@ -19,8 +19,8 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+from accounts.models import Role
 from web.api.auth import current_api_user
-from web.auth.models import Role
 
 REDACTED = "[redacted]"
 #: Roles that see the customer's personal data (the desk, the warehouse that ships to them).

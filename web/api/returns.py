@@ -7,6 +7,7 @@ from typing import Any
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, post_dump
 
+from accounts.models import Role
 from carriers.status import TrackingStatus
 from returns.commands import (
     AuthoriseRma,
@@ -43,7 +44,6 @@ from web.api.returns_input import (
     ShipSchema,
 )
 from web.api.schemas import PageQuerySchema, amount_in_range, page_of
-from web.auth.models import Role
 from web.extensions import services
 
 returns_blp = Blueprint(

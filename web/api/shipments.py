@@ -6,11 +6,11 @@ from flask import Response
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
+from accounts.models import Role
 from carriers.models import Direction
 from carriers.status import TrackingStatus
 from web.api.auth import ALL_ROLES, current_api_user, roles
 from web.api.fields import Text
-from web.auth.models import Role
 from web.extensions import services
 
 blp = Blueprint(

@@ -4,6 +4,7 @@ from typing import Any
 
 from flask_smorest import Blueprint
 
+from accounts.models import Role
 from inventory.commands import (
     AdjustStock,
     IssueReservedStock,
@@ -26,7 +27,6 @@ from web.api.schemas import (
     TransferSchema,
     page_of,
 )
-from web.auth.models import Role
 from web.extensions import services
 
 stock = Blueprint(

@@ -10,7 +10,7 @@ from flask import Flask, abort
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from web.auth.models import Role
+from accounts.models import Role
 from web.extensions import login_manager
 from web.labels import label
 

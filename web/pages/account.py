@@ -11,10 +11,10 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
+from accounts import two_factor
+from accounts.models import LANGUAGES
+from accounts.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from core.errors import DomainError
-from web.auth import two_factor
-from web.auth.models import LANGUAGES
-from web.auth.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from web.extensions import services
 from web.i18n import LANGUAGE_NAMES
 from web.pages.access import signed_in

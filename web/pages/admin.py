@@ -12,11 +12,11 @@ from wtforms import BooleanField, EmailField, IntegerField, PasswordField, Selec
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
+from accounts.models import LANGUAGES, Role
+from accounts.service import DEFAULT_TOKEN_DAYS, MAX_TOKEN_DAYS
 from carriers.registry import SECRET_SETTINGS, sandbox_enabled
 from core.errors import DomainError, InvalidInput
 from core.settings import MIN_SECRET_LENGTH
-from web.auth.models import LANGUAGES, Role
-from web.auth.service import DEFAULT_TOKEN_DAYS, MAX_TOKEN_DAYS
 from web.extensions import services
 from web.i18n import LANGUAGE_NAMES
 from web.labels import label as readable

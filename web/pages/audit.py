@@ -9,8 +9,8 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, Field, StringField
 from wtforms.validators import Length, Optional, ValidationError
 
+from accounts.models import Role
 from core.audit_log import KNOWN_ACTIONS, AuditFilter, AuditLog, write_audit_workbook
-from web.auth.models import Role
 from web.downloads import xlsx_download
 from web.extensions import services
 from web.pages.access import roles_required

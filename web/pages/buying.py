@@ -17,11 +17,11 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import StringField
 from wtforms.validators import Length, Optional
 
+from accounts.models import Role
 from core.errors import Conflict
 from core.spreadsheets import Problem, SpreadsheetRejected
 from purchasing.reorder.suggestions import SuggestionFilters
 from purchasing.status import PurchaseOrderStatus, Urgency
-from web.auth.models import Role
 from web.downloads import xlsx_download
 from web.extensions import services
 from web.labels import label

@@ -27,6 +27,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
+from accounts.models import Role
 from carriers.status import TrackingStatus
 from core.errors import DomainError, InvalidInput
 from returns.commands import (
@@ -47,7 +48,6 @@ from returns.status import (
     Resolution,
     RmaStatus,
 )
-from web.auth.models import Role
 from web.extensions import services
 from web.labels import lazy_label
 from web.pages.access import roles_required

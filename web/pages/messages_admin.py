@@ -20,9 +20,9 @@ from flask_wtf import FlaskForm
 from wtforms import StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
+from accounts.models import Role
 from core.errors import InvalidInput
 from returns.messages import KINDS, LANGUAGES, MessageTemplates
-from web.auth.models import Role
 from web.extensions import services
 from web.pages.access import roles_required
 

@@ -10,11 +10,11 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from markupsafe import Markup
 
+from accounts.models import Role
 from core.errors import InvalidInput
 from returns.metrics_figures import RESPONSE_BAR, Metrics
 from returns.metrics_maths import Bucket, Period
 from returns.metrics_sheets import write_report
-from web.auth.models import Role
 from web.charts import Series, bar_chart, line_chart
 from web.downloads import xlsx_download
 from web.extensions import services

@@ -30,8 +30,8 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from web.auth.models import User
-from web.auth.service import SignInStep
+from accounts.models import User
+from accounts.service import SignInStep
 from web.extensions import limiter, login_manager, services
 from web.pages.access import public, signed_in
 

@@ -19,6 +19,7 @@ from wtforms import Field, IntegerField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
+from accounts.models import Role
 from core.errors import DomainError, InvalidInput
 from inventory.commands import AdjustStock, ReceiveStock, TransferStock
 from purchasing.commands import ReceiptLine, ReceivePurchaseOrder
@@ -30,7 +31,6 @@ from returns.commands import (
     ShipReplacement,
 )
 from returns.status import TRANSITIONS, Disposition, RmaStatus
-from web.auth.models import Role
 from web.extensions import services
 from web.labels import label
 from web.pages.access import roles_required

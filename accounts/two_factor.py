@@ -1,6 +1,6 @@
 """TOTP (RFC 6238) codes, their QR code for set-up, and one-time recovery codes.
 
-Flask-free helpers for :class:`web.auth.service.AuthService`: the service keeps the state
+Flask-free helpers for :class:`accounts.service.AuthService`: the service keeps the state
 (the secret, the last accepted time step, the hashed recovery codes) in the database.
 """
 

@@ -1,6 +1,6 @@
 """A whole spareflow on loopback for load and fault runs: scratch database, web servers,
-schedulers, outbox workers and the sandboxes, each a real process. Used by ``tests/load`` and
-by the benchmark runner (``bench/run.py``), so it imports nothing from pytest.
+schedulers, outbox workers and the sandboxes, each a real process. Used by the benchmark
+runner (``bench/run.py``) and by ``tests/load``, so it imports nothing from pytest or tests/.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ import json
 import os
 import random
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -21,18 +20,23 @@ from typing import Any
 
 import httpx
 
+from bench.processes import free_port, gunicorn_command, spareflow_command, stop
+from bootstrap import Services, build_services, load_settings, schema
 from carriers.adapters.sandbox import SIGNATURE_HEADER, sign
 from inventory.commands import ReceiveStock
-from tests.conftest import RETURN_ADDRESS
-from tests.support import desk as builders
-from tests.support.databases import scratch_database as scratch_database  # bench/run.py uses it
-from tests.support.processes import free_port, spareflow_command, stop
 
-BIN = Path(sys.executable).parent
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 SECRET = "whsec_load_sandbox"
 REFUNDS_KEY = "sk_test_load"
 PASSWORD = "correct horse battery"
+#: Where customers send returns on the stack (authorisation refuses a partial address).
+RETURN_ADDRESS = {
+    "name": "Load returns",
+    "street": "2 Bench Street",
+    "city": "York",
+    "postcode": "YO1 7HH",
+    "country": "GB",
+}
 
 
 # --- processes ---------------------------------------------------------------------------
@@ -116,18 +120,7 @@ class Stack:
         self, workers: int, name: str = "gunicorn", app: str = "web:create_app()"
     ) -> str:
         port = free_port()
-        command = [
-            str(BIN / "gunicorn"),
-            "-w",
-            str(workers),
-            "-b",
-            f"127.0.0.1:{port}",
-            "--timeout",
-            "120",
-            "--chdir",
-            str(ROOT),
-            app,
-        ]
+        command = gunicorn_command(port, workers, "--timeout", "120", "--chdir", str(ROOT), app=app)
         url = f"http://127.0.0.1:{port}"
         wait_until_up(url, self.spawn(command, name))
         self.web.append(url)
@@ -174,9 +167,7 @@ class Stack:
 @contextlib.contextmanager
 def stack(database_url: str, folder: Path) -> Iterator[Stack]:
     """A migrated database and a Stack on it; the caller starts the processes it needs."""
-    from web import database
-
-    database.upgrade(database_url)
+    schema.upgrade(database_url)
     running = Stack(database_url, folder)
     try:
         yield running
@@ -187,10 +178,8 @@ def stack(database_url: str, folder: Path) -> Iterator[Stack]:
 # --- seeding through the services (in this process) --------------------------------------
 
 
-def setup_app(database_url: str, clock: Any = None) -> Any:
-    """An app on the stack's database for seeding; dispose with ``close_app``."""
-    from web import create_app
-
+def seeding_services(database_url: str, clock: Any = None) -> Services:
+    """The services on the stack's database, for seeding (no web app); ``close()`` them."""
     config: dict[str, Any] = {
         "TESTING": True,  # a cheap password hash: seeding is not what is measured
         "DATABASE_URL": database_url,
@@ -204,20 +193,14 @@ def setup_app(database_url: str, clock: Any = None) -> Any:
         "REFUNDS_API_BASE": "http://127.0.0.1:9",
         "REFUNDS_API_KEY": REFUNDS_KEY,
     }
-    if clock is not None:
-        config["CLOCK"] = clock
-    return create_app(config)
+    return build_services(load_settings(config), clock=clock)
 
 
-def close_app(app: Any) -> None:
-    app.extensions["spareflow"].engine.dispose()
-
-
-def tokens(app: Any) -> dict[str, str]:
+def tokens(services: Services) -> dict[str, str]:
     """A user and an API token per role: ``{"admin": "sf_...", ...}``."""
-    from web.auth.models import Role
+    from accounts.models import Role
 
-    auth = app.extensions["spareflow"].auth
+    auth = services.auth
     made = {}
     for role in Role:
         email = f"{role.value}@load.example"
@@ -226,8 +209,8 @@ def tokens(app: Any) -> dict[str, str]:
     return made
 
 
-def stock_parts(app: Any, stock: dict[str, int], location: str = "MAIN/A-01-01") -> None:
-    inventory = app.extensions["spareflow"].inventory
+def stock_parts(services: Services, stock: dict[str, int], location: str = "MAIN/A-01-01") -> None:
+    inventory = services.inventory
     with contextlib.suppress(Exception):
         inventory.create_location(code=location)
     for sku, qty in stock.items():
@@ -239,7 +222,7 @@ def stock_parts(app: Any, stock: dict[str, int], location: str = "MAIN/A-01-01")
 
 
 def authorised_returns(
-    app: Any,
+    services: Services,
     count: int,
     *,
     prefix: str,
@@ -251,28 +234,30 @@ def authorised_returns(
     """``count`` RMAs, each authorised; with ``with_tracking`` its return parcel is registered
     (a sandbox tracking number ``<prefix><n>``), else a prepaid label is queued in the outbox.
     Returns ``[(rma_number, tracking_number), ...]``."""
+    from returns.commands import AuthoriseRma, Customer, OpenRma, ReturnLine
     from returns.status import Channel, Reason, Resolution
 
-    returns = app.extensions["spareflow"].returns
+    returns = services.returns
     made = []
     for n in range(count):
-        view = builders.open_rma(
-            returns,
+        view = returns.intake.open(
             "seed",
-            customer={"name": f"Customer {prefix}{n}", "email": f"{prefix.lower()}{n}@example.com"},
-            channel=Channel.WEB,
-            lines=[{"sku": sku, "qty": 1, "unit_price": Decimal(amount)}],
-            reason=Reason.DEFECTIVE,
-            resolution=Resolution(resolution),
-            payment_reference=f"pi_{prefix.lower()}_{n}",
+            OpenRma(
+                customer=Customer(
+                    name=f"Customer {prefix}{n}", email=f"{prefix.lower()}{n}@example.com"
+                ),
+                channel=Channel.WEB,
+                lines=(ReturnLine(sku=sku, qty=1, unit_price=Decimal(amount)),),
+                reason=Reason.DEFECTIVE,
+                resolution=Resolution(resolution),
+                payment_reference=f"pi_{prefix.lower()}_{n}",
+            ),
         )
         tracking = f"{prefix}{n:05d}" if with_tracking else None
-        builders.authorise(
-            returns,
+        returns.authorisation.authorise(
             "seed",
             view.number,
-            carrier="sandbox" if tracking else None,
-            tracking_number=tracking,
+            AuthoriseRma(carrier="sandbox" if tracking else None, tracking_number=tracking),
         )
         made.append((view.number, tracking))
     return made
@@ -281,7 +266,8 @@ def authorised_returns(
 # --- carrier webhooks --------------------------------------------------------------------
 
 
-def event_body(tracking: str, status: str, occurred_at: datetime) -> bytes:
+def event_body(tracking: str, status: str, occurred_at: datetime, **extra: Any) -> bytes:
+    """A sandbox-carrier tracking event as the carrier posts it (``extra``: more data fields)."""
     return json.dumps(
         {
             "id": f"evt_{tracking}_{status}",
@@ -291,6 +277,7 @@ def event_body(tracking: str, status: str, occurred_at: datetime) -> bytes:
                 "tracking_number": tracking,
                 "status": status,
                 "occurred_at": occurred_at.isoformat(),
+                **extra,
             },
         }
     ).encode()

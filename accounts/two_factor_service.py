@@ -1,4 +1,4 @@
-"""Two-factor sign-in (TOTP, RFC 6238) for :class:`web.auth.service.AuthService`.
+"""Two-factor sign-in (TOTP, RFC 6238) for :class:`accounts.service.AuthService`.
 
 Set-up is two steps: a new secret is stored (not yet in force) and shown as a QR code; the
 first right code switches two-factor sign-in on and returns ten one-time recovery codes,
@@ -15,13 +15,13 @@ from typing import TYPE_CHECKING
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
+from accounts import two_factor
+from accounts.models import RecoveryCode, Role, User
 from core.audit import about_user as audit_user
 from core.clock import Clock
 from core.crypto import NO_KEY_FOR_TWO_FACTOR, SecretBox, SecretsError
 from core.db import UnitOfWork
 from core.errors import Conflict, InvalidInput
-from web.auth import two_factor
-from web.auth.models import RecoveryCode, Role, User
 
 if TYPE_CHECKING:
     from argon2 import PasswordHasher
@@ -163,11 +163,12 @@ class TwoFactorMixin:
 
     def recovery_codes_left(self, user_id: int) -> int:
         with UnitOfWork(self.session_factory) as uow:
-            return uow.session.scalar(
+            left = uow.session.scalar(
                 select(func.count(RecoveryCode.id)).where(
                     RecoveryCode.user_id == user_id, RecoveryCode.used_at.is_(None)
                 )
             )
+            return left or 0
 
     def disable_two_factor(
         self, user_id: int, password: str | None, *, actor: str, ip: str = ""
@@ -241,7 +242,8 @@ class TwoFactorMixin:
                 if step is not None:
                     user.totp_last_step, factor = step, "totp"
             elif code:
-                used = session.execute(
+                # An UPDATE's result is a CursorResult (with rowcount); execute() says Result.
+                used = session.execute(  # type: ignore[attr-defined]
                     update(RecoveryCode)
                     .where(
                         RecoveryCode.user_id == user.id,

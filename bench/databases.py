@@ -1,5 +1,5 @@
-"""Scratch databases for tests: a PostgreSQL database created beside a configured one and
-dropped afterwards, or a SQLite file. The one implementation every test helper calls."""
+"""Scratch databases: a PostgreSQL database created beside a configured one and dropped
+afterwards, or a SQLite file. The one implementation the benchmarks and the tests call."""
 
 from __future__ import annotations
 

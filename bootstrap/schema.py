@@ -13,6 +13,7 @@ from core.db import Base, normalise_url
 
 def metadata() -> MetaData:
     """Base.metadata with every model module imported, so it describes all tables."""
+    import accounts.models  # noqa: F401
     import carriers.models  # noqa: F401
     import core.audit
     import core.outbox
@@ -21,7 +22,6 @@ def metadata() -> MetaData:
     import purchasing.claims
     import purchasing.models  # noqa: F401
     import returns.models  # noqa: F401
-    import web.auth.models  # noqa: F401
 
     return Base.metadata
 

@@ -2,7 +2,7 @@
 
 Every change to an account, and every sign-in and failure, writes an audit entry
 (:func:`core.audit.record`) in the transaction of the change. Two-factor sign-in is in
-:mod:`web.auth.two_factor_service`.
+:mod:`accounts.two_factor_service`.
 """
 
 from __future__ import annotations
@@ -20,14 +20,14 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from accounts.models import DEFAULT_LANGUAGE, LANGUAGES, ApiToken, Role, User
+from accounts.passwords import MIN_PASSWORD_LENGTH, check_new_password
+from accounts.two_factor_service import TwoFactorMixin
 from core.audit import about_user as audit_user
 from core.clock import Clock, SystemClock
 from core.crypto import SecretBox
 from core.db import UnitOfWork
 from core.errors import Conflict, InvalidInput, NotFound
-from web.auth.models import DEFAULT_LANGUAGE, LANGUAGES, ApiToken, Role, User
-from web.auth.passwords import MIN_PASSWORD_LENGTH, check_new_password
-from web.auth.two_factor_service import TwoFactorMixin
 
 __all__ = ["MIN_PASSWORD_LENGTH", "AuthService", "SignIn", "SignInStep"]
 
@@ -429,7 +429,8 @@ class AuthService(TwoFactorMixin):
         with UnitOfWork(self.session_factory) as uow:
             now = self.clock.now()
             # A conditional UPDATE (no row lock over the joined user): revoking twice is harmless.
-            revoked = uow.session.execute(
+            # An UPDATE's result is a CursorResult (with rowcount); execute() says Result.
+            revoked = uow.session.execute(  # type: ignore[attr-defined]
                 update(ApiToken)
                 .where(ApiToken.id == token_id, ApiToken.revoked_at.is_(None))
                 .values(revoked_at=now)

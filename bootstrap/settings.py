@@ -1,0 +1,165 @@
+"""Settings without Flask: defaults, then an instance file, then the environment, then the caller.
+
+- ``DATABASE_URL``, ``SECRET_KEY``: the usual names.
+- ``SPAREFLOW_<NAME>``: any other setting, e.g. ``SPAREFLOW_LOG_LEVEL=DEBUG``; values are
+  parsed as JSON where they can be (``SPAREFLOW_CARRIERS_SANDBOX=true``).
+- The instance file: ``$SPAREFLOW_CONFIG`` or ``<instance>/spareflow.cfg`` (Python syntax).
+
+The web app (web/config.py) loads its configuration with the same function, so a worker
+started with ``build_services(load_settings())`` sees what the web processes see.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import importlib.util
+import json
+import logging
+import os
+import secrets
+import sys
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+#: The settings the services read, and their defaults; the web app adds its own (web/config.py).
+DEFAULTS: dict[str, Any] = {
+    "DATABASE_URL": None,  # None: SQLite in the instance folder
+    "SQLALCHEMY_ECHO": False,
+    # Admins must set up two-factor sign-in (TOTP) before they can do anything else.
+    "REQUIRE_2FA_FOR_ADMINS": False,
+    "LOG_LEVEL": "INFO",
+    # Where people reach this app: links in e-mails (status pages, the desk's RMA pages).
+    "PUBLIC_URL": "http://127.0.0.1:5000",
+    # The public status page of a finished RMA stays open this many days after it ends.
+    "STATUS_PAGE_GRACE_DAYS": 30,
+    # When a carrier webhook's events are applied: "on_receipt" (in the request, right after
+    # they are stored) or "worker" (by the scheduler's apply_carrier_events job, in batches:
+    # short webhook requests for busy sites that run `spareflow scheduler`).
+    "CARRIER_EVENTS_APPLY": "on_receipt",
+    # Fernet keys (comma-separated, newest first) that encrypt secrets stored in the database.
+    "ENCRYPTION_KEYS": None,
+    # Tests and the demo only: derive that key from SECRET_KEY (logged as such).
+    "ENCRYPTION_KEY_FROM_SECRET_KEY": False,
+    # The local sandbox carrier is an adapter only when this is on (the demo, tests).
+    "CARRIERS_SANDBOX": False,
+    # The carrier that sells return labels (none by default: see docs/carriers.md).
+    "RETURNS_CARRIER": None,
+    # Logs are deleted after so many days by the prune job (`spareflow prune`).
+    "RETENTION_WEBHOOK_DELIVERIES_DAYS": 90,
+    "RETENTION_OUTBOX_DONE_DAYS": 30,
+}
+
+ENV_PREFIX = "SPAREFLOW_"
+
+log = logging.getLogger(__name__)
+
+
+def instance_path() -> Path:
+    """The instance folder: ``$SPAREFLOW_INSTANCE_PATH``, else where Flask would put the web
+    app's (``instance/`` beside a source checkout, ``<prefix>/var/web-instance`` when
+    installed). The web app is given this path, so both always agree."""
+    explicit = os.environ.get("SPAREFLOW_INSTANCE_PATH")
+    if explicit:
+        return Path(os.path.abspath(explicit))
+    spec = importlib.util.find_spec("web")  # finds the package without importing it (or Flask)
+    if spec is None or spec.origin is None:
+        return Path.cwd() / "instance"
+    package_path = Path(spec.origin).parent.parent
+    prefix = Path(os.path.abspath(sys.prefix))
+    if package_path.is_relative_to(prefix):
+        return prefix / "var" / "web-instance"
+    if package_path.name.lower() == "site-packages":
+        parent = package_path.parent
+        if parent.name.lower() == "lib":
+            return parent.parent / "var" / "web-instance"
+        if parent.parent.name.lower() == "lib":
+            return parent.parent.parent / "var" / "web-instance"
+        return parent / "var" / "web-instance"
+    return package_path / "instance"
+
+
+def load_settings(
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    instance: str | os.PathLike[str] | None = None,
+    base: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Every setting: ``base`` (the web app's own defaults), :data:`DEFAULTS`, the instance
+    file, the environment, then ``overrides``; with ``DATABASE_URL`` and ``SECRET_KEY`` always
+    set (SQLite and a generated key in the instance folder when not given)."""
+    folder = Path(instance) if instance is not None else instance_path()
+    settings: dict[str, Any] = {**(base or {}), **DEFAULTS}
+    explicit_file = os.environ.get("SPAREFLOW_CONFIG")
+    if explicit_file:
+        _read_python_file(settings, os.path.abspath(explicit_file), silent=False)
+    else:
+        _read_python_file(settings, str(folder / "spareflow.cfg"), silent=True)
+    for name in ("DATABASE_URL", "SECRET_KEY"):
+        if os.environ.get(name):
+            settings[name] = os.environ[name]
+    _read_prefixed_environment(settings)
+    if overrides:
+        settings.update(overrides)
+    if not settings.get("DATABASE_URL"):
+        folder.mkdir(parents=True, exist_ok=True)
+        settings["DATABASE_URL"] = f"sqlite:///{folder / 'spareflow.db'}"
+    if not settings.get("SECRET_KEY"):
+        settings["SECRET_KEY"] = _instance_secret_key(folder)
+    return settings
+
+
+def _read_python_file(settings: dict[str, Any], filename: str, *, silent: bool) -> None:
+    """The upper-case names a Python file sets (as Flask's ``config.from_pyfile``)."""
+    namespace: dict[str, Any] = {"__file__": filename}
+    try:
+        with open(filename, mode="rb") as config_file:
+            exec(compile(config_file.read(), filename, "exec"), namespace)  # noqa: S102 (the operator's own file)
+    except OSError as error:
+        if silent and error.errno in (errno.ENOENT, errno.EISDIR, errno.ENOTDIR):
+            return
+        error.strerror = f"Unable to load configuration file ({error.strerror})"
+        raise
+    settings.update((name, value) for name, value in namespace.items() if name.isupper())
+
+
+def _read_prefixed_environment(settings: dict[str, Any]) -> None:
+    """``SPAREFLOW_<NAME>`` variables, JSON where they parse (as Flask's ``from_prefixed_env``);
+    ``__`` in a name sets a key of a nested dictionary."""
+    for key in sorted(os.environ):
+        if not key.startswith(ENV_PREFIX):
+            continue
+        value: Any = os.environ[key]
+        with contextlib.suppress(ValueError):  # else a plain string
+            value = json.loads(value)
+        *parents, name = key.removeprefix(ENV_PREFIX).split("__")
+        current = settings
+        for part in parents:
+            current = current.setdefault(part, {})
+        current[name] = value
+
+
+def _instance_secret_key(instance: Path) -> str:
+    """A random key kept in the instance folder, so a local install works without set-up.
+
+    Production should set ``SECRET_KEY`` explicitly (one value shared by every web process).
+    """
+    key_file = instance / "secret_key"
+    instance.mkdir(parents=True, exist_ok=True)
+    try:
+        # O_EXCL: when several workers start at once, exactly one writes the key.
+        descriptor = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        for _ in range(50):  # the writer may not have finished yet
+            key = key_file.read_text().strip()
+            if key:
+                return key
+            time.sleep(0.02)
+        raise RuntimeError(f"{key_file} is empty: delete it or set SECRET_KEY") from None
+    key = secrets.token_hex(32)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(key)
+    log.warning("SECRET_KEY not set: generated one in %s", key_file)
+    return key
