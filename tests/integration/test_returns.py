@@ -657,7 +657,7 @@ def test_a_parcel_a_supervisor_books_in_without_a_pickup_scan_releases_its_refun
         number,
         lines=[{"sku": "ABC-1", "qty": 2}],
         supervisor=True,
-    ).rma
+    )
     assert rma.refund_status is RefundStatus.PENDING
     assert rma.refund_released_by == "boss@x.example"
     desk["worker"].drain()
@@ -797,7 +797,7 @@ def test_a_part_returned_to_its_vendor_opens_a_supplier_claim(desk) -> None:
         "ann@x.example",
         number,
         lines=[{"sku": "ABC-1", "disposition": Disposition.RETURN_TO_VENDOR}],
-    ).rma
+    )
     [claim] = rma.claims
     assert (claim.sku, claim.qty, claim.fault, claim.status) == (
         "ABC-1",

@@ -14,10 +14,12 @@ from sqlalchemy import select
 from carriers.models import Direction
 from carriers.status import TrackingStatus
 from core.db import UnitOfWork
+from purchasing.claims import SupplierClaim
 from returns import queries
 from returns.errors import RmaNotFound
+from returns.models import OutgoingEmail
 from returns.queries import RmaQueries
-from returns.rma import Rma
+from returns.rma import Rma, RmaTransition
 from returns.service_levels import ServiceLevels
 from returns.status import (
     Channel,
@@ -121,15 +123,22 @@ def test_an_rma_detail_holds_what_its_orm_relations_hold(
         assert [values(line, LineView) for line in rma.lines] == [
             values(line, LineView) for line in detail.lines
         ]
-        assert [values(t, TimelineEntry) for t in rma.transitions] == [
-            values(t, TimelineEntry) for t in detail.timeline
-        ]
-        assert [values(c, ClaimView) for c in rma.claims] == [
-            values(c, ClaimView) for c in detail.claims
-        ]
-        assert [values(e, EmailView) for e in rma.emails] == [
-            values(e, EmailView) for e in detail.emails
-        ]
+        assert [
+            values(t, TimelineEntry)
+            for t in session.scalars(rma.transitions.select().order_by(RmaTransition.id))
+        ] == [values(t, TimelineEntry) for t in detail.timeline]
+        assert [
+            values(c, ClaimView)
+            for c in session.scalars(rma.claims.select().order_by(SupplierClaim.id))
+        ] == [values(c, ClaimView) for c in detail.claims]
+        assert [
+            values(e, EmailView)
+            for e in session.scalars(
+                select(OutgoingEmail)
+                .where(OutgoingEmail.rma_id == rma.id)
+                .order_by(OutgoingEmail.id)
+            )
+        ] == [values(e, EmailView) for e in detail.emails]
         assert [
             values(r, ReplacementView, leave_out="location_code") for r in rma.replacements
         ] == [values(r, ReplacementView, leave_out="location_code") for r in detail.replacements]
