@@ -1,0 +1,229 @@
+"""Buying labels and booking pickups: the contract every label provider keeps.
+
+A label provider (EasyPost, Shippo, SF Express, the sandbox) turns a ``LabelRequest`` (who
+sends what to whom, how big, how fast) into a ``PurchasedLabel`` (a tracking number, the
+printable label, what it cost). The tracking adapters beside them (carriers/adapters/) then
+follow the parcel through the provider's webhooks.
+
+Rules that hold for every provider (tests/unit/carriers/test_label_contract.py):
+- ``buy_label`` with the same ``idempotency_key`` never buys twice: the provider's own
+  idempotency where it has one, else our reference on the provider's record and
+  ``find_label`` before buying again (a process killed between the provider's answer and our
+  commit must not buy a second label).
+- Errors say whether trying again can help: ``LabelRefused`` (a bad address, no funds, no rate
+  under the ceiling: a person must act) is permanent; ``LabelProviderUnavailable`` (timeouts,
+  5xx, an expired rate) is retried by the outbox with backoff.
+- Rates are chosen by ``choose_rate``: cheapest by default, fastest when asked (urgent, VIP),
+  never above the ceiling.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import ClassVar, Protocol
+
+from carriers.models import Direction
+from core.errors import DomainError
+
+#: Address fields, in the order they are printed; ``country`` is ISO 3166 alpha-2.
+ADDRESS_FIELDS = (
+    "name",
+    "company",
+    "street",
+    "street2",
+    "city",
+    "state",
+    "postcode",
+    "country",
+    "phone",
+    "email",
+)
+#: What every label needs of an address (a provider may need more, e.g. a phone).
+REQUIRED_ADDRESS_FIELDS = ("name", "street", "city", "postcode", "country")
+
+
+@dataclass(frozen=True)
+class Address:
+    name: str
+    street: str
+    city: str
+    postcode: str
+    country: str
+    company: str = ""
+    street2: str = ""
+    #: Province or state (Chinese addresses: the province; ``city`` holds city and district).
+    state: str = ""
+    phone: str = ""
+    email: str = ""
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, object]) -> Address:
+        """From stored or configured address fields (unknown keys are left out)."""
+        return cls(**{key: str(values.get(key) or "").strip() for key in ADDRESS_FIELDS})
+
+    def missing(self) -> list[str]:
+        return [name for name in REQUIRED_ADDRESS_FIELDS if not getattr(self, name)]
+
+
+@dataclass(frozen=True)
+class Parcel:
+    """The parcel's weight and outside size (from the parts' data, or the defaults)."""
+
+    weight_grams: int
+    length_mm: int = 300
+    width_mm: int = 200
+    height_mm: int = 150
+
+
+class RatePreference(enum.StrEnum):
+    CHEAPEST = "cheapest"
+    FASTEST = "fastest"
+
+
+class LabelFormat(enum.StrEnum):
+    PDF = "pdf"  # 4x6 inch PDF, for any printer
+    ZPL = "zpl"  # for thermal label printers
+
+
+@dataclass(frozen=True)
+class LabelRequest:
+    #: What the parcel belongs to (an RMA number, or ``RMA-…/R<replacement id>``): written on
+    #: the provider's record, so ``find_label`` can find a label bought before a crash.
+    reference: str
+    direction: Direction
+    from_address: Address
+    to_address: Address
+    parcel: Parcel
+    #: Never the same for two labels; the same for every retry of one label.
+    idempotency_key: str
+    preference: RatePreference = RatePreference.CHEAPEST
+    #: The most a label may cost (minor units of ``currency``); above it the desk is asked.
+    ceiling_minor: int | None = None
+    currency: str = "usd"
+    label_format: LabelFormat = LabelFormat.PDF
+    #: Book the carrier's collection at the sender's door (SF Express ``isDocall``).
+    door_pickup: bool = False
+
+
+@dataclass(frozen=True)
+class Rate:
+    """One offer for a label: who carries it, how fast, for how much."""
+
+    rate_id: str
+    carrier: str
+    service: str
+    amount_minor: int
+    currency: str
+    #: Business days in transit, when the provider says.
+    days: int | None = None
+
+
+@dataclass(frozen=True)
+class PurchasedLabel:
+    provider: str  # "easypost", "shippo", "sfexpress", "sandbox"
+    carrier: str  # the carrier that moves it, as the provider names it ("USPS", "SF")
+    service: str
+    tracking_number: str
+    #: The provider's id of what was bought (EasyPost shipment, Shippo transaction, SF order):
+    #: what a refund or a pickup names.
+    provider_label_id: str
+    cost_minor: int
+    currency: str
+    document: bytes
+    media_type: str = "application/pdf"
+    #: The same label for a thermal printer, when the provider gives one.
+    zpl: bytes | None = None
+
+
+@dataclass(frozen=True)
+class PickupWindow:
+    starts_at: datetime
+    ends_at: datetime
+
+
+@dataclass(frozen=True)
+class BookedPickup:
+    provider_pickup_id: str
+    window: PickupWindow
+    confirmation: str = ""
+
+
+class RefundOutcome(enum.StrEnum):
+    """What became of a request to refund an unused label."""
+
+    REFUNDED = "refunded"
+    SUBMITTED = "submitted"  # the provider checks first (EasyPost, Shippo): settles later
+    REFUSED = "refused"  # used, too old, or not refundable
+
+
+class LabelRefused(DomainError):
+    """The provider refused the label for a reason trying again cannot fix: a bad address,
+    no funds, no rate under the ceiling. The desk must act."""
+
+    code = "label_refused"
+
+
+class LabelProviderUnavailable(DomainError):
+    """The provider could not be reached, failed, or the rate expired: try again later."""
+
+    code = "label_provider_unavailable"
+
+
+class LabelProvider(Protocol):
+    name: ClassVar[str]
+    #: Whether ``book_pickup`` works (the provider books carrier collections).
+    books_pickups: ClassVar[bool]
+
+    def buy_label(self, request: LabelRequest) -> PurchasedLabel:
+        """Buy (or, for a key seen before, return) the label ``request`` describes."""
+        ...
+
+    def find_label(self, request: LabelRequest) -> PurchasedLabel | None:
+        """The label bought earlier for this request (by its reference or key), if any."""
+        ...
+
+    def refund_label(self, label: PurchasedLabel) -> RefundOutcome:
+        """Ask for the money back for a label that was never used."""
+        ...
+
+    def book_pickup(
+        self, label: PurchasedLabel, address: Address, window: PickupWindow
+    ) -> BookedPickup:
+        """Book the carrier's collection of ``label``'s parcel (only where ``books_pickups``)."""
+        ...
+
+
+def choose_rate(
+    rates: Sequence[Rate], preference: RatePreference, ceiling_minor: int | None = None
+) -> Rate:
+    """The rate the rules pick: the cheapest (the faster of equal prices), or the fastest
+    (the cheaper of equal speeds; an unknown speed counts as slowest). Rates above the
+    ceiling are never chosen: with none left, ``LabelRefused`` asks the desk."""
+    allowed = [r for r in rates if ceiling_minor is None or r.amount_minor <= ceiling_minor]
+    if not allowed:
+        if not rates:
+            raise LabelRefused("The provider offered no rate for this parcel.", code="no_rate")
+        cheapest = min(r.amount_minor for r in rates)
+        raise LabelRefused(
+            f"Every rate is above the ceiling of {ceiling_minor} (the cheapest is {cheapest});"
+            " the desk must approve a dearer label.",
+            code="above_ceiling",
+            cheapest_minor=cheapest,
+            ceiling_minor=ceiling_minor,
+        )
+    slowest = 10_000
+    if preference is RatePreference.FASTEST:
+        return min(allowed, key=lambda r: (r.days or slowest, r.amount_minor, r.rate_id))
+    return min(allowed, key=lambda r: (r.amount_minor, r.days or slowest, r.rate_id))
+
+
+@dataclass(frozen=True)
+class LabelProviderSettings:
+    """What a provider needs from configuration (keys come decrypted from the settings store)."""
+
+    api_key: str
+    api_base: str
+    extra: Mapping[str, str] = field(default_factory=dict)
