@@ -1,0 +1,493 @@
+"""EasyPost labels and pickups (Shipments API, Pickups API, v2, HTTP basic auth: key as user).
+
+What is called (https://docs.easypost.com/docs/shipments, /docs/pickups, /docs/errors,
+/docs/shipments/shipping-refund):
+- ``POST /shipments`` with ``to_address``, ``from_address``, ``parcel`` (ounces and inches),
+  ``options.label_format`` (``PDF`` or ``ZPL``; ``print_custom_1`` carries our RMA reference
+  onto the printed label) and ``reference``; its ``rates`` are priced as decimal strings;
+- ``POST /shipments/{id}/buy`` with ``{"rate": {"id": ...}}``; the bought Shipment carries
+  ``tracking_code``, ``selected_rate`` and ``postage_label`` (``label_url``,
+  ``label_pdf_url``, ``label_zpl_url``);
+- ``GET /shipments/{id}/label?file_format=PDF`` when a ZPL label also needs its PDF;
+- ``POST /shipments/{id}/rerate`` before buying a shipment created by an earlier attempt
+  (its rates may have expired);
+- ``POST /shipments/{id}/refund`` (``refund_status``: submitted, refunded, rejected,
+  not_applicable);
+- ``POST /pickups`` then ``POST /pickups/{id}/buy`` with the chosen rate's carrier and service.
+
+**At most one label per key.** EasyPost has no idempotency header, and its list of shipments
+filters only by date, id and ``purchased``, not by reference. But "the reference values you
+assign may be used in place of id values" (EasyPost API docs, *EasyPost Objects*): so each
+shipment is created with ``reference`` = ``sf-`` + a hash of the request's idempotency key,
+and ``GET /shipments/{that reference}`` finds it again. The key, not the RMA reference, because
+one RMA may need a second label after the first was refunded, and because an RMA reference
+(``RMA-…/R12``) holds a slash that cannot stand in a URL path; the hash is URL-safe and the same
+on every retry. So ``buy_label`` first looks the shipment up: bought → its label is returned,
+nothing is bought; created but not bought (a crash between create and buy) → re-rated and
+bought; absent → created. A buy answered ``SHIPMENT.POSTAGE.EXISTS`` re-reads the shipment.
+This is safer than remembering the shipment id on our side: the id would be written in our
+database after EasyPost answered, which is exactly the moment a crash loses.
+
+Label documents are fetched from the ``postage_label`` URLs *without* our credentials (they
+are pre-signed URLs on another host; the API key must never travel there).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any, ClassVar
+
+import httpx
+
+from carriers.labels import (
+    Address,
+    BookedPickup,
+    LabelFormat,
+    LabelProviderUnavailable,
+    LabelRefused,
+    LabelRequest,
+    PickupWindow,
+    PurchasedLabel,
+    Rate,
+    RefundOutcome,
+    choose_rate,
+)
+
+DEFAULT_API_BASE = "https://api.easypost.com/v2"
+DEFAULT_TIMEOUT_SECONDS = 20.0
+GRAMS_PER_OUNCE = 28.349523125
+MM_PER_INCH = 25.4
+#: Currencies without minor units (ISO 4217 exponent 0) among those carriers price in.
+ZERO_DECIMAL_CURRENCIES = frozenset({"JPY", "KRW", "VND", "CLP", "ISK"})
+
+# Error codes, from EasyPost's list of error codes (docs.easypost.com/docs/errors).
+#: A person must correct an address.
+ADDRESS_CODE_PREFIXES = ("ADDRESS.", "PICKUP.ADDRESS.")
+#: The account cannot pay: a person must top it up (HTTP 402 is "lack of billing information
+#: or insufficient funds").
+PAYMENT_CODES = frozenset(
+    {
+        "PAYMENT_REQUIRED",
+        "PAYMENT_GATEWAY.ERROR",
+        "CREDIT_CARD.CHARGE.FAILURE",
+        "BANK_ACCOUNT.CHARGE.FAILURE",
+        "USER.CHARGE.NOT_ALLOWED",
+    }
+)
+#: The chosen rate can no longer be bought (expired, regenerated): buy again with fresh rates.
+RATE_GONE_CODES = frozenset(
+    {"SHIPMENT.MISSING_RATE", "SHIPMENT.RATES.UNAVAILABLE", "ORDER.RATE.UNAVAILABLE"}
+)
+#: The outcome is unknown or pending at EasyPost: retry (the look-up runs first).
+RETRY_CODES = frozenset({"SHIPMENT.PURCHASE.IN_PROGRESS", "SHIPMENT.POSTAGE.NO_RESPONSE"})
+#: Words of a postage failure that means money, not data.
+FUNDS_WORDS = ("fund", "balance", "payment")
+#: Refund answers (``refund_status``) and what they mean for us.
+REFUND_OUTCOMES = {
+    "submitted": RefundOutcome.SUBMITTED,
+    "refunded": RefundOutcome.REFUNDED,
+    "rejected": RefundOutcome.REFUSED,
+    "not_applicable": RefundOutcome.REFUSED,
+}
+
+
+class _EasyPostError(Exception):
+    """An HTTP error answer, read: status, ``error.code`` and ``error.message``."""
+
+    def __init__(self, status: int, code: str, message: str, fields: list[str]):
+        super().__init__(f"HTTP {status} {code}: {message}")
+        self.status = status
+        self.code = code
+        self.message = message
+        self.fields = fields
+
+
+def reference_for(idempotency_key: str) -> str:
+    """The ``reference`` a label's shipment carries: stable per key, safe in a URL path."""
+    return "sf-" + hashlib.sha256(idempotency_key.encode("utf-8")).hexdigest()[:40]
+
+
+def minor_units(amount: object, currency: str) -> int:
+    """``"7.58"`` USD → 758 (EasyPost prices are decimal strings)."""
+    try:
+        value = Decimal(str(amount))
+    except InvalidOperation as exc:
+        raise LabelProviderUnavailable(f"EasyPost sent an unreadable price: {amount!r}") from exc
+    exponent = 0 if currency.upper() in ZERO_DECIMAL_CURRENCIES else 2
+    return int((value * (10**exponent)).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def _up_to_tenth(value: float) -> float:
+    """Rounded up to one decimal place (EasyPost's precision): a carrier must never be told less."""
+    return math.ceil(round(value * 10, 6)) / 10
+
+
+def _address(address: Address) -> dict[str, str]:
+    fields = {
+        "name": address.name,
+        "company": address.company,
+        "street1": address.street,
+        "street2": address.street2,
+        "city": address.city,
+        "state": address.state,
+        "zip": address.postcode,
+        "country": address.country.upper(),
+        "phone": address.phone,
+        "email": address.email,
+    }
+    return {key: value for key, value in fields.items() if value}
+
+
+def _iso(moment: datetime) -> str:
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _text(value: object) -> str:
+    return value if isinstance(value, str) else ""
+
+
+class EasyPostLabels:
+    name: ClassVar[str] = "easypost"
+    books_pickups: ClassVar[bool] = True
+
+    def __init__(
+        self,
+        api_key: str,
+        api_base: str = DEFAULT_API_BASE,
+        http: httpx.Client | None = None,
+        timeout: float = DEFAULT_TIMEOUT_SECONDS,
+    ):
+        if not api_key:
+            raise ValueError("EasyPost labels need an API key")
+        self._api_key = api_key
+        self._api_base = api_base.rstrip("/")
+        self._http = http or httpx.Client(timeout=httpx.Timeout(timeout, connect=5.0))
+
+    @classmethod
+    def from_settings(cls, settings: Mapping[str, object]) -> EasyPostLabels | None:
+        """From ``EASYPOST_API_KEY`` (stored encrypted, or the environment), ``EASYPOST_API_BASE``
+        and ``EASYPOST_TIMEOUT``; ``None`` without a key."""
+        key = settings.get("EASYPOST_API_KEY")
+        if key is None or str(key).strip() == "":
+            return None
+        timeout = settings.get("EASYPOST_TIMEOUT")
+        try:
+            seconds = float(str(timeout)) if timeout not in (None, "") else DEFAULT_TIMEOUT_SECONDS
+        except ValueError:
+            seconds = DEFAULT_TIMEOUT_SECONDS
+        return cls(
+            str(key).strip(),
+            str(settings.get("EASYPOST_API_BASE") or DEFAULT_API_BASE),
+            timeout=seconds,
+        )
+
+    @property
+    def test_mode(self) -> bool:
+        """EasyPost test keys start ``EZTK`` (live keys ``EZAK``): test labels cost nothing."""
+        return self._api_key.startswith("EZTK")
+
+    # --- the contract ------------------------------------------------------------------
+
+    def buy_label(self, request: LabelRequest) -> PurchasedLabel:
+        try:
+            return self._buy_label(request)
+        except _EasyPostError as error:
+            raise self._mapped(error) from error
+
+    def _buy_label(self, request: LabelRequest) -> PurchasedLabel:
+        shipment = self._shipment(reference_for(request.idempotency_key))
+        if shipment is not None and self._is_bought(shipment):
+            return self._label(shipment, request.label_format)
+        if shipment is None:
+            shipment = self._call("POST", "/shipments", {"shipment": self._shipment_body(request)})
+            rates = shipment.get("rates")
+        else:
+            # Created by an attempt that died before buying: its rates may have expired.
+            rates = self._call("POST", f"/shipments/{shipment['id']}/rerate").get("rates")
+        rate = choose_rate(
+            self._rates(rates, request.currency, shipment),
+            request.preference,
+            request.ceiling_minor,
+        )
+        try:
+            bought = self._call(
+                "POST", f"/shipments/{shipment['id']}/buy", {"rate": {"id": rate.rate_id}}
+            )
+        except _EasyPostError as error:
+            if error.code != "SHIPMENT.POSTAGE.EXISTS":
+                raise self._mapped(error, buying=True) from error
+            bought = self._call("GET", f"/shipments/{shipment['id']}")
+        return self._label(bought, request.label_format)
+
+    def find_label(self, request: LabelRequest) -> PurchasedLabel | None:
+        try:
+            shipment = self._shipment(reference_for(request.idempotency_key))
+            if shipment is None or not self._is_bought(shipment):
+                return None
+            return self._label(shipment, request.label_format)
+        except _EasyPostError as error:
+            raise self._mapped(error) from error
+
+    def refund_label(self, label: PurchasedLabel) -> RefundOutcome:
+        try:
+            shipment = self._call("POST", f"/shipments/{label.provider_label_id}/refund")
+        except _EasyPostError as error:
+            if error.code == "SHIPMENT.REFUND.UNAVAILABLE":
+                return RefundOutcome.REFUSED
+            raise self._mapped(error) from error
+        status = _text(shipment.get("refund_status"))
+        if status not in REFUND_OUTCOMES:
+            raise LabelProviderUnavailable(
+                f"EasyPost answered the refund with refund_status {status!r}",
+                code="unreadable_answer",
+            )
+        return REFUND_OUTCOMES[status]
+
+    def book_pickup(
+        self, label: PurchasedLabel, address: Address, window: PickupWindow
+    ) -> BookedPickup:
+        try:
+            return self._book_pickup(label, address, window)
+        except _EasyPostError as error:
+            raise self._mapped(error) from error
+
+    def _book_pickup(
+        self, label: PurchasedLabel, address: Address, window: PickupWindow
+    ) -> BookedPickup:
+        reference = (
+            "sf-pickup-"
+            + hashlib.sha256(
+                f"{label.provider_label_id}|{_iso(window.starts_at)}|{_iso(window.ends_at)}".encode()
+            ).hexdigest()[:32]
+        )
+        pickup = self._lookup("pickups", reference)
+        if pickup is None:
+            body = {
+                "pickup": {
+                    "reference": reference,
+                    "shipment": {"id": label.provider_label_id},
+                    "address": _address(address),
+                    "min_datetime": _iso(window.starts_at),
+                    "max_datetime": _iso(window.ends_at),
+                    "is_account_address": False,
+                    "instructions": f"Parcel {label.tracking_number}",
+                }
+            }
+            pickup = self._call("POST", "/pickups", body)
+        if pickup.get("status") != "scheduled":
+            offers = [r for r in pickup.get("pickup_rates") or [] if isinstance(r, dict)]
+            if not offers:
+                raise LabelRefused(
+                    "EasyPost offered no pickup for this parcel and window.",
+                    code="no_pickup",
+                    messages=self._messages(pickup),
+                )
+            cheapest = min(offers, key=lambda r: Decimal(str(r.get("rate") or "0")))
+            pickup = self._call(
+                "POST",
+                f"/pickups/{pickup['id']}/buy",
+                {"carrier": cheapest.get("carrier"), "service": cheapest.get("service")},
+            )
+        return BookedPickup(
+            provider_pickup_id=str(pickup["id"]),
+            window=window,
+            confirmation=_text(pickup.get("confirmation")),
+        )
+
+    # --- requests and answers ----------------------------------------------------------
+
+    def _shipment_body(self, request: LabelRequest) -> dict[str, Any]:
+        parcel = request.parcel
+        return {
+            "reference": reference_for(request.idempotency_key),
+            "to_address": _address(request.to_address),
+            "from_address": _address(request.from_address),
+            "parcel": {
+                "weight": _up_to_tenth(parcel.weight_grams / GRAMS_PER_OUNCE),
+                "length": _up_to_tenth(parcel.length_mm / MM_PER_INCH),
+                "width": _up_to_tenth(parcel.width_mm / MM_PER_INCH),
+                "height": _up_to_tenth(parcel.height_mm / MM_PER_INCH),
+            },
+            "options": {
+                "label_format": "ZPL" if request.label_format is LabelFormat.ZPL else "PDF",
+                "currency": request.currency.upper(),
+                "print_custom_1": request.reference,
+            },
+        }
+
+    def _rates(self, raw: object, currency: str, shipment: Mapping[str, Any]) -> list[Rate]:
+        rates = []
+        for entry in raw if isinstance(raw, list) else []:
+            if not isinstance(entry, dict):
+                continue
+            if _text(entry.get("currency")).upper() != currency.upper():
+                continue  # a ceiling in one currency cannot judge a price in another
+            days = entry.get("delivery_days") or entry.get("est_delivery_days")
+            rates.append(
+                Rate(
+                    rate_id=str(entry["id"]),
+                    carrier=_text(entry.get("carrier")),
+                    service=_text(entry.get("service")),
+                    amount_minor=minor_units(entry.get("rate"), currency),
+                    currency=currency.lower(),
+                    days=int(days) if isinstance(days, int | float) else None,
+                )
+            )
+        if not rates:
+            reasons = "; ".join(self._messages(shipment)) or "no reason given"
+            raise LabelRefused(
+                f"EasyPost offered no rate for this parcel in {currency.upper()}: {reasons}.",
+                code="no_rate",
+            )
+        return rates
+
+    @staticmethod
+    def _messages(record: Mapping[str, Any]) -> list[str]:
+        messages = record.get("messages") or []
+        return [
+            f"{m.get('carrier', '')}: {m.get('message', '')}".strip(": ")
+            for m in messages
+            if isinstance(m, dict)
+        ]
+
+    @staticmethod
+    def _is_bought(shipment: Mapping[str, Any]) -> bool:
+        return bool(shipment.get("postage_label")) and bool(shipment.get("tracking_code"))
+
+    def _label(self, shipment: Mapping[str, Any], label_format: LabelFormat) -> PurchasedLabel:
+        postage = shipment.get("postage_label") or {}
+        selected = shipment.get("selected_rate") or {}
+        currency = _text(selected.get("currency")) or "USD"
+        zpl = None
+        if label_format is LabelFormat.ZPL:
+            zpl = self._document(_text(postage.get("label_zpl_url")))
+        pdf_url = _text(postage.get("label_pdf_url"))
+        if not pdf_url and _text(postage.get("label_file_type")).lower() == "application/pdf":
+            pdf_url = _text(postage.get("label_url"))
+        if not pdf_url:
+            converted = self._call(
+                "GET", f"/shipments/{shipment['id']}/label", params={"file_format": "PDF"}
+            )
+            pdf_url = _text((converted.get("postage_label") or {}).get("label_pdf_url"))
+        return PurchasedLabel(
+            provider=self.name,
+            carrier=_text(selected.get("carrier")),
+            service=_text(selected.get("service")),
+            tracking_number=_text(shipment.get("tracking_code")),
+            provider_label_id=str(shipment["id"]),
+            cost_minor=minor_units(selected.get("rate") or "0", currency),
+            currency=currency.lower(),
+            document=self._document(pdf_url),
+            media_type="application/pdf",
+            zpl=zpl,
+        )
+
+    def _document(self, url: str) -> bytes:
+        if not url:
+            raise LabelProviderUnavailable(
+                "EasyPost gave no URL for the label document", code="no_label_document"
+            )
+        try:
+            response = self._http.get(url)  # no auth: a pre-signed URL on another host
+        except httpx.HTTPError as exc:
+            raise LabelProviderUnavailable(
+                f"The label document could not be fetched: {exc}"
+            ) from exc
+        if response.status_code != 200 or not response.content:
+            raise LabelProviderUnavailable(
+                f"The label document answered HTTP {response.status_code}",
+                code="no_label_document",
+            )
+        return response.content
+
+    def _shipment(self, reference: str) -> dict[str, Any] | None:
+        return self._lookup("shipments", reference)
+
+    def _lookup(self, collection: str, reference: str) -> dict[str, Any] | None:
+        try:
+            return self._call("GET", f"/{collection}/{reference}")
+        except _EasyPostError as error:
+            if error.status == 404:
+                return None
+            raise
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        body: Mapping[str, Any] | None = None,
+        params: Mapping[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """One API call; HTTP errors come back as ``_EasyPostError``, transport failures as
+        ``LabelProviderUnavailable`` (whether a buy happened is then unknown: the next
+        attempt's look-up tells)."""
+        try:
+            response = self._http.request(
+                method,
+                f"{self._api_base}{path}",
+                json=body,
+                params=params,
+                auth=(self._api_key, ""),
+            )
+        except httpx.HTTPError as exc:
+            raise LabelProviderUnavailable(
+                f"EasyPost could not be reached or did not answer: {exc}", code="unreachable"
+            ) from exc
+        try:
+            payload = response.json()
+        except ValueError:
+            payload = None
+        if response.is_success:
+            if not isinstance(payload, dict):
+                raise LabelProviderUnavailable(
+                    "EasyPost answered with an unreadable body", code="unreadable_answer"
+                )
+            return payload
+        error = payload.get("error") if isinstance(payload, dict) else None
+        error = error if isinstance(error, dict) else {}
+        fields = [
+            f"{item.get('field')}: {item.get('message')}" if isinstance(item, dict) else str(item)
+            for item in error.get("errors") or []
+        ]
+        raise _EasyPostError(
+            response.status_code,
+            _text(error.get("code")) or f"HTTP_{response.status_code}",
+            _text(error.get("message")) or response.reason_phrase,
+            fields,
+        )
+
+    @staticmethod
+    def _mapped(
+        error: _EasyPostError, buying: bool = False
+    ) -> LabelRefused | LabelProviderUnavailable:
+        """EasyPost's answer as our two kinds of failure (``code`` says which case)."""
+        detail = f"EasyPost: {error.message}" + (
+            f" ({'; '.join(error.fields)})" if error.fields else ""
+        )
+        facts = {"easypost_code": error.code, "status": error.status}
+        if error.status == 429:
+            return LabelProviderUnavailable(detail, code="rate_limited", **facts)
+        if error.status >= 500:
+            return LabelProviderUnavailable(detail, code="provider_error", **facts)
+        if error.code.startswith(ADDRESS_CODE_PREFIXES):
+            return LabelRefused(detail, code="bad_address", **facts)
+        funds = error.code == "SHIPMENT.POSTAGE.FAILURE" and any(
+            word in error.message.lower() for word in FUNDS_WORDS
+        )
+        if error.status == 402 or error.code in PAYMENT_CODES or funds:
+            return LabelRefused(detail, code="insufficient_funds", **facts)
+        if error.code in RATE_GONE_CODES or (buying and error.status == 404):
+            return LabelProviderUnavailable(detail, code="rate_expired", **facts)
+        if error.code in RETRY_CODES:
+            return LabelProviderUnavailable(detail, code="purchase_pending", **facts)
+        if error.status in (401, 403):
+            return LabelRefused(detail, code="not_authorised", **facts)
+        if error.code == "SHIPMENT.POSTAGE.FAILURE":
+            return LabelRefused(detail, code="postage_refused", **facts)
+        return LabelRefused(detail, code="invalid_request", **facts)
