@@ -189,7 +189,9 @@ class EasyPostLabels:
 
     @property
     def test_mode(self) -> bool:
-        """EasyPost test keys start ``EZTK`` (live keys ``EZAK``): test labels cost nothing."""
+        """Whether the key looks like a test key. EasyPost's docs name Test and Production keys
+        but no prefix; ``EZTK`` (test) / ``EZAK`` (live) is the form secret scanners (gitleaks)
+        match. Every EasyPost object also says ``mode``: "test" or "production"."""
         return self._api_key.startswith("EZTK")
 
     # --- the contract ------------------------------------------------------------------
