@@ -292,7 +292,7 @@ def fake_easypost(api_key: str = "EZTK_fake_key") -> Iterator[FakeEasyPost]:
     fake = FakeEasyPost(api_key)
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(fake))
     fake.url = f"http://127.0.0.1:{server.server_port}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
         yield fake
