@@ -36,13 +36,8 @@ CUSTOMER = Address(
     country="US",
     phone="+1 555 341 9393",
 )
-WAREHOUSE = Address(
-    name="Spareflow returns",
-    street="215 Clayton St.",
-    city="San Francisco",
-    state="CA",
-    postcode="94117",
-    country="US",
+WAREHOUSE = replace(
+    CUSTOMER, name="Spareflow returns", street="215 Clayton St.", postcode="94117", phone=""
 )
 REQUEST = LabelRequest(
     reference="RMA-2026-0042",
