@@ -26,6 +26,7 @@ SECRET_SETTINGS = {
     "AFTERSHIP_WEBHOOK_SECRET": "AfterShip: webhook HMAC secret",
     "SHIPPO_WEBHOOK_SECRET": "Shippo: webhook HMAC secret (if your account signs)",
     "SHIPPO_WEBHOOK_TOKEN": "Shippo: ?token= in the webhook URL",
+    "SHIPPO_API_KEY": "Shippo: API token (label purchase, refunds, pickups)",
     "SFEXPRESS_WEBHOOK_TOKEN": "SF Express: ?token= in the route-push URL",
 }
 
