@@ -22,7 +22,7 @@ from carriers.adapters.shippo import ShippoAdapter
 SECRET_SETTINGS = {
     "SANDBOX_WEBHOOK_SECRET": "Sandbox carrier: webhook signing secret",
     "EASYPOST_WEBHOOK_SECRET": "EasyPost: webhook HMAC secret",
-    "EASYPOST_API_KEY": "EasyPost: API key (tracker polling)",
+    "EASYPOST_API_KEY": "EasyPost: API key (tracker polling, labels and pickups)",
     "AFTERSHIP_WEBHOOK_SECRET": "AfterShip: webhook HMAC secret",
     "SHIPPO_WEBHOOK_SECRET": "Shippo: webhook HMAC secret (if your account signs)",
     "SHIPPO_WEBHOOK_TOKEN": "Shippo: ?token= in the webhook URL",
@@ -37,7 +37,7 @@ SANDBOX_SETTING = "CARRIERS_SANDBOX"
 PROVIDER_SETTINGS = {
     "easypost": ("EASYPOST_WEBHOOK_SECRET", "EASYPOST_API_KEY"),
     "aftership": ("AFTERSHIP_WEBHOOK_SECRET",),
-    "shippo": ("SHIPPO_WEBHOOK_SECRET", "SHIPPO_WEBHOOK_TOKEN"),
+    "shippo": ("SHIPPO_WEBHOOK_SECRET", "SHIPPO_WEBHOOK_TOKEN", "SHIPPO_API_KEY"),
     "sfexpress": ("SFEXPRESS_WEBHOOK_TOKEN",),
 }
 
