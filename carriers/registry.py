@@ -27,6 +27,7 @@ SECRET_SETTINGS = {
     "SHIPPO_WEBHOOK_SECRET": "Shippo: webhook HMAC secret (if your account signs)",
     "SHIPPO_WEBHOOK_TOKEN": "Shippo: ?token= in the webhook URL",
     "SFEXPRESS_WEBHOOK_TOKEN": "SF Express: ?token= in the route-push URL",
+    "SFEXPRESS_CHECK_WORD": "SF Express: check word (校验码) that signs label API calls",
 }
 
 #: Turns the local sandbox carrier on (``spareflow demo`` and tests set it).
