@@ -1,4 +1,4 @@
-"""SF Express (顺丰) waybills and door pickup through SF's open platform (丰桥 / open.sf-express.com).
+"""SF Express (顺丰) waybills and door pickup through SF's open platform (丰桥).
 
 Every call is one form POST to the gateway (``application/x-www-form-urlencoded``, UTF-8) with
 ``partnerID`` (顾客编码), ``requestID`` (a UUID), ``serviceCode``, ``timestamp`` (ms), ``msgData``
@@ -56,7 +56,10 @@ CLOUD_PRINT = "COM_RECE_CLOUD_PRINT_WAYBILLS"
 
 API_OK = "A1000"
 #: Gateway refusals a person must fix (SF's wording as quoted by its clients).
-API_REFUSALS = {"A1004": "无对应服务权限 (the app is not linked to this API)", "A1006": "数字签名无效"}
+API_REFUSALS = {
+    "A1004": "无对应服务权限 (the app is not linked to this API)",
+    "A1006": "数字签名无效",
+}
 BUSINESS_OK = "S0000"
 DUPLICATE_ORDER = "8016"  # 重复下单
 FILTER_REFUSED = 3  # filterResult 3: 不可以收派
@@ -74,7 +77,8 @@ def java_url_encode(text: str) -> str:
 def msg_digest(msg_data: str, timestamp: str, check_word: str) -> str:
     """SF's signature of one request."""
     encoded = java_url_encode(msg_data + timestamp + check_word)
-    return base64.b64encode(hashlib.md5(encoded.encode("utf-8")).digest()).decode("ascii")
+    digest = hashlib.md5(encoded.encode("utf-8"), usedforsecurity=False).digest()
+    return base64.b64encode(digest).decode("ascii")
 
 
 def sf_order_id(idempotency_key: str) -> str:
@@ -139,7 +143,7 @@ class SfExpressLabels:
         self.check_word = check_word
         self.api_base = api_base
         self.monthly_card = monthly_card
-        # SF: "类似：fm_76130_standard_{partnerId}"; 150 is the 100 x 150 mm waybill.
+        # SF: "like fm_76130_standard_{partnerId}"; 150 is the 100 x 150 mm waybill.
         self.template_code = template_code or f"fm_150_standard_{partner_id}"
         self.express_type = express_type
         self.pay_method = pay_method
@@ -249,7 +253,9 @@ class SfExpressLabels:
             "documents": [{"masterWaybillNo": waybill}],
         }
         data = self._call(CLOUD_PRINT, body)
-        files = (data.get("obj") or {}).get("files") if data.get("success") in (True, "true") else None
+        files = (
+            (data.get("obj") or {}).get("files") if data.get("success") in (True, "true") else None
+        )
         if not files or not isinstance(files, list) or not files[0].get("url"):
             raise LabelProviderUnavailable(
                 f"SF cloud print gave no file for {waybill}: {data.get('errorMessage') or data}",
