@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -29,24 +30,14 @@ from carriers.models import Direction
 from carriers.registry import SECRET_SETTINGS
 from tests.support.fake_sfexpress import FakeSfExpress, fake_sfexpress, fixture
 
+# Address(name, street, city, postcode, country, ...): Chinese addresses as the desk enters them
 CUSTOMER = Address(
-    name="张三",
-    street="科技南十二路2号",
-    street2="金蝶软件园A座",
-    city="深圳市 南山区",
-    state="广东省",
-    postcode="518057",
-    country="CN",
-    phone="13800138000",
+    "张三", "科技南十二路2号", "深圳市 南山区", "518057", "CN", street2="金蝶软件园A座"
 )
-WAREHOUSE = Address(
-    name="退货仓",
+CUSTOMER = replace(CUSTOMER, state="广东省", phone="13800138000")
+WAREHOUSE = replace(
+    Address("退货仓", "黄埔区骏业路255号", "广州市黄埔区", "510000", "cn", state="广东省"),
     company="Spareflow 华南仓",
-    street="黄埔区骏业路255号",
-    city="广州市黄埔区",
-    state="广东省",
-    postcode="510000",
-    country="cn",
     phone="02088886666",
 )
 
