@@ -28,6 +28,7 @@ SECRET_SETTINGS = {
     "SHIPPO_WEBHOOK_TOKEN": "Shippo: ?token= in the webhook URL",
     "SHIPPO_API_KEY": "Shippo: API token (label purchase, refunds, pickups)",
     "SFEXPRESS_WEBHOOK_TOKEN": "SF Express: ?token= in the route-push URL",
+    "SFEXPRESS_CHECK_WORD": "SF Express: check word (校验码) that signs label API calls",
 }
 
 #: Turns the local sandbox carrier on (``spareflow demo`` and tests set it).
