@@ -16,8 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-COUNTRIES = frozenset(
-    """
+_ALPHA_2 = """
     AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ
     BR BS BT BV BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM
     DO DZ EC EE EG EH ER ES ET FI FJ FK FM FO FR GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS
@@ -27,8 +26,9 @@ COUNTRIES = frozenset(
     PN PR PS PT PW PY QA RE RO RS RU RW SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV
     SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI
     VN VU WF WS YE YT ZA ZM ZW
-    """.split()
-)
+    """
+#: ISO 3166-1 alpha-2: the 249 officially assigned codes.
+COUNTRIES = frozenset(_ALPHA_2.split())
 
 #: Countries whose addresses have no postcode (a label goes without one).
 NO_POSTCODE = frozenset({"AE", "AG", "AO", "BS", "BZ", "FJ", "GH", "HK", "MO", "QA", "YE", "ZW"})
