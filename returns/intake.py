@@ -8,12 +8,13 @@ from datetime import datetime
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from core.addresses import MESSAGES, address_problems, normalise_postcode
 from core.db import UnitOfWork, insert_ignoring_conflicts
 from core.errors import InvalidInput
 from inventory import ledger
 from inventory.models import Part
 from returns.authorisation import Authorisation
-from returns.commands import AuthoriseRma, OpenRma, ReturnLine
+from returns.commands import AuthoriseRma, CustomerAddress, OpenRma, ReturnLine
 from returns.context import ReturnsContext
 from returns.messages import normalise_language
 from returns.models import RmaSequence
@@ -21,6 +22,25 @@ from returns.queries import rma_detail
 from returns.rma import SYSTEM, Rma, RmaLine, check_return_policy
 from returns.status import RefundStatus, Resolution, RmaStatus, raised
 from returns.views import RmaDetail
+
+
+def check_address(address: CustomerAddress) -> None:
+    """A given address is complete and well-formed; else refused with the field it names."""
+    problems = address_problems(address.as_mapping())
+    if problems:
+        name, code = next(iter(problems.items()))
+        raise InvalidInput(f"customer.address.{name}", MESSAGES[code], code=code)
+
+
+def _address_columns(address: CustomerAddress | None) -> dict[str, str | None]:
+    """The ``rmas.address_*`` values: trimmed, empty fields null, the country upper case."""
+    if address is None:
+        return {}
+    values = {name: value.strip() or None for name, value in address.as_mapping().items()}
+    values["country"] = address.country.strip().upper()
+    if values["postcode"]:
+        values["postcode"] = normalise_postcode(values["postcode"])
+    return {f"address_{name}": value for name, value in values.items()}
 
 
 class Intake:
@@ -37,6 +57,8 @@ class Intake:
             raise InvalidInput(
                 "payment_reference", "A refund needs the payment to refund (e.g. pi_...)."
             )
+        if command.customer.address is not None:
+            check_address(command.customer.address)
         if command.override_reason and not supervisor:
             raise InvalidInput(
                 "override_reason",
@@ -95,6 +117,7 @@ class Intake:
             refund_status=RefundStatus.NONE,
             refund_amount_minor=0,
             customer_language=normalise_language(customer.language),
+            **_address_columns(customer.address),
             created_by=actor,
             created_at=now,
             updated_at=now,

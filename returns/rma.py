@@ -141,8 +141,27 @@ class Rma(Base):
     needs_chase: Mapped[str | None] = mapped_column(
         String(300)
     )  # replacement out, return never came
+    # The customer's address (returns.commands.CustomerAddress; rules in core/addresses.py):
+    # where a prepaid label collects from and a replacement goes to. One column per field,
+    # all null when intake had none; ``address_country`` is ISO 3166-1 alpha-2.
+    address_name: Mapped[str | None] = mapped_column(String(200))
+    address_company: Mapped[str | None] = mapped_column(String(200))
+    address_street: Mapped[str | None] = mapped_column(String(200))
+    address_street2: Mapped[str | None] = mapped_column(String(200))
+    address_city: Mapped[str | None] = mapped_column(String(100))
+    address_state: Mapped[str | None] = mapped_column(String(100))
+    address_postcode: Mapped[str | None] = mapped_column(String(20))
+    address_country: Mapped[str | None] = mapped_column(String(2))
+    address_phone: Mapped[str | None] = mapped_column(String(50))
     return_carrier: Mapped[str | None] = mapped_column(String(32))
     return_tracking_number: Mapped[str | None] = mapped_column(String(64), index=True)
+    # The prepaid return label, when spareflow bought it: what it cost, from which provider,
+    # the provider's id (for a refund or a pickup), and the refund of an unused label.
+    return_label_cost_minor: Mapped[int | None] = mapped_column(BigInteger)
+    return_label_currency: Mapped[str | None] = mapped_column(String(3))
+    return_label_provider: Mapped[str | None] = mapped_column(String(20))
+    return_label_id: Mapped[str | None] = mapped_column(String(100))
+    return_label_refund: Mapped[str | None] = mapped_column(String(20))
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     satisfaction: Mapped[int | None] = mapped_column(Integer)
     satisfaction_comment: Mapped[str | None] = mapped_column(Text)
@@ -461,5 +480,10 @@ class Replacement(Base):
     queued_at: Mapped[datetime] = mapped_column(UTCDateTime)
     shipped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     shipped_by: Mapped[str | None] = mapped_column(String(254))
+    # The outbound label, when spareflow bought it, and when the carrier delivered it.
+    label_cost_minor: Mapped[int | None] = mapped_column(BigInteger)
+    label_provider: Mapped[str | None] = mapped_column(String(20))
+    label_id: Mapped[str | None] = mapped_column(String(100))
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     rma: Mapped[Rma] = relationship(viewonly=True, lazy="raise")  # load it explicitly where needed

@@ -12,6 +12,8 @@ from decimal import Decimal
 
 from carriers.models import Direction
 from carriers.status import TrackingStatus
+from core.addresses import ADDRESS_LENGTHS
+from returns.commands import CustomerAddress
 from returns.service_levels import SlaClock
 from returns.status import (
     Channel,
@@ -141,6 +143,15 @@ class RmaDetail:
     customer_phone: str | None
     vip: bool
     customer_language: str
+    address_name: str | None
+    address_company: str | None
+    address_street: str | None
+    address_street2: str | None
+    address_city: str | None
+    address_state: str | None
+    address_postcode: str | None
+    address_country: str | None
+    address_phone: str | None
     order_number: str | None
     payment_reference: str | None
     purchase_date: date | None
@@ -185,6 +196,15 @@ class RmaDetail:
     emails: tuple[EmailView, ...]
     timeline: tuple[TimelineEntry, ...]
     shipments: tuple[ShipmentView, ...]
+
+    @property
+    def customer_address(self) -> CustomerAddress | None:
+        """The customer's address from intake, or None when intake had none."""
+        if self.address_country is None:
+            return None
+        return CustomerAddress(
+            **{name: getattr(self, f"address_{name}") or "" for name in ADDRESS_LENGTHS}
+        )
 
 
 @dataclass(frozen=True)

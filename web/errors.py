@@ -133,6 +133,16 @@ def _field_messages(messages: Any) -> dict[str, Any]:
     return {"_schema": messages}
 
 
+def _field_paths(fields: dict[str, Any], prefix: str = "") -> list[str]:
+    """Each refused field by its path: ``{"customer": {"address": {"country": [...]}}}`` is
+    ``customer.address.country`` (as the domain's own errors name them, ``lines.0.sku``)."""
+    paths = []
+    for name, value in fields.items():
+        path = f"{prefix}{name}"
+        paths += _field_paths(value, f"{path}.") if isinstance(value, dict) else [path]
+    return paths
+
+
 def handle_http_exception(error: HTTPException) -> Response:
     status = error.code or 500
     data = getattr(error, "data", None) or {}
@@ -149,7 +159,7 @@ def handle_http_exception(error: HTTPException) -> Response:
                 {"fields": fields},
                 headers,
             )
-        names = ", ".join(sorted(fields))
+        names = ", ".join(sorted(_field_paths(fields)))
         return error_response(
             status, "validation_error", f"Invalid input: {names}.", {"fields": fields}, headers
         )

@@ -13,6 +13,7 @@ from flask_babel import get_locale
 from flask_login import current_user
 
 from accounts.models import DEFAULT_LANGUAGE, LANGUAGES
+from returns.commands import CustomerAddress
 from web.extensions import babel
 
 #: Each language named in itself, as the switcher shows it (never translated).
@@ -26,6 +27,40 @@ _TRADITIONAL = ("zh-hant", "zh-tw", "zh-hk", "zh-mo")
 def N_(message: str) -> str:
     """Marks a message for extraction only; it is translated later, where it is shown."""
     return message
+
+
+def country_name(code: str) -> str:
+    """The country ``code`` (ISO 3166-1 alpha-2) named in the page's language."""
+    locale = get_locale()
+    names = locale.territories if locale is not None else {}
+    return str(names.get(code.upper(), code))
+
+
+def address_lines(address: CustomerAddress | None) -> list[str]:
+    """An address as it is written on an envelope: a Chinese one from the province down
+    (省 市 区, street, then who), any other from who down to the country."""
+    if address is None:
+        return []
+    if address.country == "CN":
+        lines = [
+            f"{country_name('CN')} {address.postcode}",
+            f"{address.state} {address.city}",
+            address.street,
+            address.street2,
+            address.company,
+            f"{address.name} {address.phone}",
+        ]
+    else:
+        lines = [
+            address.name,
+            address.company,
+            address.street,
+            address.street2,
+            " ".join(p for p in (address.city, address.state, address.postcode) if p),
+            country_name(address.country),
+            address.phone,
+        ]
+    return [line.strip() for line in lines if line.strip()]
 
 
 def language_for_header(tags: list[str]) -> str | None:
@@ -66,4 +101,5 @@ def init_app(app: Flask) -> None:
             "current_language": language,
             "html_lang": HTML_LANG[language],
             "language_names": LANGUAGE_NAMES,
+            "address_lines": address_lines,
         }

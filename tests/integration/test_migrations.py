@@ -86,3 +86,47 @@ def test_downgrading_to_base_removes_everything(empty_database: str) -> None:
         assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
     finally:
         engine.dispose()
+
+
+def test_0014_adds_the_address_and_label_columns_and_takes_them_away_again(
+    empty_database: str,
+) -> None:
+    """RMAs opened before 0014 keep their rows (no address, no label); the downgrade drops
+    exactly the new columns and keeps the rows."""
+    from alembic import command
+
+    schema.upgrade(empty_database, "0013")
+    engine = make_engine(empty_database)
+    rma_columns = {"address_country", "address_street", "return_label_id", "return_label_refund"}
+    replacement_columns = {"label_cost_minor", "label_provider", "label_id", "delivered_at"}
+
+    def columns(table: str) -> set[str]:
+        return {column["name"] for column in inspect(engine).get_columns(table)}
+
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO rmas (number, status, customer_name, customer_email, vip, "
+                    "channel, reason, description, resolution, priority, currency, refund_status, "
+                    "refund_amount_minor, created_by, created_at, updated_at) VALUES "
+                    "('RMA-20261205-0001', 'requested', 'Mia', 'mia@example.com', false, "
+                    "'email', 'defective', '', 'refund', 'medium', 'usd', 'none', 2499, 'me', "
+                    "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+                )
+            )
+        assert not rma_columns & columns("rmas")
+        schema.upgrade(empty_database)
+        assert rma_columns <= columns("rmas")
+        with engine.connect() as connection:
+            row = connection.execute(text("SELECT address_country, return_label_id FROM rmas"))
+            assert tuple(row.one()) == (None, None)
+        assert replacement_columns <= columns("replacements")
+        command.downgrade(schema.alembic_config(empty_database), "0013")
+        assert not rma_columns & columns("rmas")
+        assert not replacement_columns & columns("replacements")
+        with engine.connect() as connection:
+            kept = connection.execute(text("SELECT number, refund_amount_minor FROM rmas")).all()
+        assert [tuple(row) for row in kept] == [("RMA-20261205-0001", 2499)]
+    finally:
+        engine.dispose()

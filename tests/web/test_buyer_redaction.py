@@ -20,6 +20,7 @@ import pytest
 
 from accounts.models import Role
 from demo.sandboxes.refunds import create_refunds_sandbox
+from returns.commands import CustomerAddress
 from returns.status import Channel, Reason, Resolution
 from tests.support import desk as builders
 from tests.support.sandbox_servers import serving
@@ -31,6 +32,17 @@ EMAIL = "mia.chen@example.com"
 PHONE = "+44 20 7946 0123"
 PAYMENT = "pi_3SecretPay4242"
 NAME = "Mia Zhou-Chen"
+STREET = "17 Juniper Mews"
+ADDRESS = CustomerAddress(
+    name="M. Zhou-Chen (home)",
+    company="Zhou Cooling Ltd",
+    street=STREET,
+    street2="Flat 4B",
+    city="Leeds",
+    postcode="LS1 4AB",
+    country="GB",
+    phone="+44 113 496 0555",
+)
 TRACKING = "SBX-PII-1"
 
 
@@ -60,13 +72,16 @@ def rma(app: Any, client: Any, clock: Any) -> dict[str, str]:
     number = builders.open_rma(
         services.returns,
         "desk@redaction.example",
-        customer={"name": NAME, "email": EMAIL, "phone": PHONE},
+        customer={"name": NAME, "email": EMAIL, "phone": PHONE, "address": ADDRESS},
         channel=Channel.PHONE,
         reason=Reason.DEFECTIVE,
         resolution=Resolution.REFUND,
         payment_reference=PAYMENT,
         order_number="SO-77",
-        description=f"Fan rattles. Call me on {PHONE} or write to {EMAIL}; paid with {PAYMENT}.",
+        description=(
+            f"Fan rattles. Call me on {PHONE} or write to {EMAIL}; paid with {PAYMENT}. "
+            f"Collect from {STREET}, Flat 4B; office +44 113 496 0555, Zhou Cooling Ltd."
+        ),
         lines=[{"sku": "FAN-80", "qty": 1, "unit_price": Decimal("24.99")}],
     ).number
     builders.authorise(services.returns, "desk@redaction.example", number, carrier="sandbox",
@@ -93,6 +108,12 @@ def personal(rma: dict[str, str]) -> list[str]:
         rma["refund"],
         NAME,
         "Zhou-Chen",
+        STREET,
+        "Juniper",
+        "Flat 4B",
+        "Zhou Cooling",
+        "496 0555",
+        "LS1 4AB",
     ]
 
 
@@ -126,7 +147,7 @@ def test_a_buyer_token_gets_no_customer_data_from_any_endpoint(
     buyer, desk = role_headers[Role.BUYER], role_headers[Role.SERVICE_DESK]
     number = rma["number"]
     control = client.get(f"/api/v1/returns/{number}", headers=desk)
-    assert set(leaks(control.data, rma)) >= {EMAIL, PHONE, PAYMENT, rma["refund"], NAME}
+    assert set(leaks(control.data, rma)) >= {EMAIL, PHONE, PAYMENT, rma["refund"], NAME, STREET}
     for path in buyer_api_paths(number):
         response = client.get(path, headers=buyer)
         assert response.status_code in (200, 403), (path, response.status_code)
@@ -134,7 +155,7 @@ def test_a_buyer_token_gets_no_customer_data_from_any_endpoint(
     redacted = client.get(f"/api/v1/returns/{number}", headers=buyer).json
     assert redacted["rma_number"] == number and redacted["lines"][0]["sku"] == "FAN-80"
     assert redacted["customer"] == {"name": None, "email": None, "phone": None, "vip": False,
-                                    "language": "en"}  # fmt: skip
+                                    "language": "en", "address": None}  # fmt: skip
     assert redacted["payment_reference"] is None and redacted["emails"] == []
     assert redacted["refund"]["status"] == "released" and redacted["refund"]["reference"] is None
     assert redacted["description"].startswith("Fan rattles. Call me on [redacted]")

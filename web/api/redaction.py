@@ -44,14 +44,20 @@ def scrub(text: str | None, known: Iterable[str]) -> str | None:
 
 
 def _known(rma: Any) -> list[str]:
-    phone = rma.customer_phone or ""
+    phones = [rma.customer_phone or "", rma.address_phone or ""]
     values = [
         rma.customer_name,
         rma.customer_email,
-        phone,
-        re.sub(r"\D", "", phone),
+        *phones,
+        *(re.sub(r"\D", "", phone) for phone in phones),
         rma.payment_reference or "",
         rma.refund_reference or "",
+        # The address's own name and street (a city or postcode alone names nobody, and
+        # carrier scans name cities).
+        rma.address_name or "",
+        rma.address_company or "",
+        rma.address_street or "",
+        rma.address_street2 or "",
     ]
     return [str(v) for v in values if v]
 
@@ -70,6 +76,7 @@ def redact_rma(data: dict[str, Any], rma: Any) -> dict[str, Any]:
         "phone": None,
         "vip": data["customer"]["vip"],
         "language": data["customer"]["language"],
+        "address": None,
     }
     data["payment_reference"] = None
     data["emails"] = []

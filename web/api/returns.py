@@ -188,8 +188,8 @@ class RmaSummarySchema(Schema):
 class RmaSchema(Schema):
     """An RMA with its lines, refund, replacements, shipments and timeline.
 
-    Buyers get the redacted view (web/api/redaction.py): no customer name, e-mail, phone or
-    payment reference, no e-mails, and free text without the customer's details.
+    Buyers get the redacted view (web/api/redaction.py): no customer name, e-mail, phone,
+    address or payment reference, no e-mails, and free text without the customer's details.
     """
 
     @post_dump(pass_original=True)
@@ -206,6 +206,7 @@ class RmaSchema(Schema):
             "phone": v.customer_phone,
             "vip": v.vip,
             "language": v.customer_language,
+            "address": v.customer_address.as_mapping() if v.customer_address else None,
         }
     )
     order_number = fields.Function(lambda v: v.order_number)

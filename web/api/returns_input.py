@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import Schema, fields, post_load, validate
+from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
+from core.addresses import ADDRESS_LENGTHS, MESSAGES, address_problems
 from returns.commands import (
     AuthoriseRma,
     Customer,
+    CustomerAddress,
     InspectedLine,
     InspectParcel,
     OpenRma,
@@ -33,6 +35,54 @@ PRICE = {
 }
 
 
+class AddressSchema(Schema):
+    """The customer's address; rules in core/addresses.py (each refusal names its field)."""
+
+    name = Text(ADDRESS_LENGTHS["name"], min_length=1, required=True)
+    company = Text(ADDRESS_LENGTHS["company"], load_default="")
+    street = Text(
+        ADDRESS_LENGTHS["street"],
+        min_length=1,
+        required=True,
+        metadata={"description": "Chinese addresses: the street, building and room"},
+    )
+    street2 = Text(ADDRESS_LENGTHS["street2"], load_default="")
+    city = Text(
+        ADDRESS_LENGTHS["city"],
+        min_length=1,
+        required=True,
+        metadata={"description": "Chinese addresses: city and district, e.g. 深圳市 南山区"},
+    )
+    state = Text(
+        ADDRESS_LENGTHS["state"],
+        load_default="",
+        metadata={"description": "State, or the province of a Chinese address"},
+    )
+    postcode = Text(
+        ADDRESS_LENGTHS["postcode"],
+        load_default="",
+        metadata={"description": "Required unless the country has no postcodes (e.g. HK)"},
+    )
+    country = Text(
+        ADDRESS_LENGTHS["country"],
+        min_length=2,
+        required=True,
+        metadata={"description": "ISO 3166-1 alpha-2 code", "example": "CN"},
+    )
+    phone = Text(ADDRESS_LENGTHS["phone"], load_default="")
+
+    @validates_schema
+    def _rules(self, data: dict[str, Any], **_: Any) -> None:
+        problems = address_problems(data)
+        if problems:
+            raise ValidationError({name: [MESSAGES[code]] for name, code in problems.items()})
+
+    @post_load
+    def _command(self, data: dict[str, Any], **_: Any) -> CustomerAddress:
+        country = data["country"].upper()
+        return CustomerAddress(**{**data, "country": country})
+
+
 class CustomerSchema(Schema):
     name = Text(200, min_length=1, required=True)
     email = fields.Email(required=True, validate=validate.Length(max=254))
@@ -44,6 +94,12 @@ class CustomerSchema(Schema):
         load_default="en",
         validate=validate.OneOf(["en", "zh", "zh-CN", "zh-Hans", "zh_Hans"]),
         metadata={"description": "The customer's language for e-mails: en or zh-Hans"},
+    )
+    address = fields.Nested(
+        AddressSchema,
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "Where the parcel is collected from: a prepaid label needs it"},
     )
 
     @post_load

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from babel import Locale
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_babel import ngettext
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -29,10 +30,12 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Rege
 
 from accounts.models import Role
 from carriers.status import TrackingStatus
+from core.addresses import COUNTRIES, address_problems
 from core.errors import DomainError, InvalidInput
 from returns.commands import (
     AuthoriseRma,
     Customer,
+    CustomerAddress,
     OpenRma,
     RecordFollowup,
     RetryRefund,
@@ -49,6 +52,7 @@ from returns.status import (
     RmaStatus,
 )
 from web.extensions import services
+from web.i18n import current_language
 from web.labels import lazy_label
 from web.pages.access import roles_required
 from web.printing import return_sheet
@@ -84,6 +88,18 @@ class IntakeForm(FlaskForm):
     )
     customer_phone = StringField(_l("Phone"), validators=[Optional(), Length(max=50)])
     vip = BooleanField(_l("VIP / key account (raises the priority one step)"))
+    # The customer's address (optional; a prepaid label needs it). For a Chinese address the
+    # form asks province / city / district / street; district is stored with the city.
+    address_country = SelectField(_l("Country"), choices=[], validators=[Optional()])
+    address_state = StringField(_l("State / province"), validators=[Optional(), Length(max=100)])
+    address_city = StringField(_l("City"), validators=[Optional(), Length(max=60)])
+    address_district = StringField(_l("District"), validators=[Optional(), Length(max=39)])
+    address_street = StringField(_l("Street address"), validators=[Optional(), Length(max=200)])
+    address_street2 = StringField(
+        _l("Address line 2 (building, floor, room)"), validators=[Optional(), Length(max=200)]
+    )
+    address_postcode = StringField(_l("Postcode"), validators=[Optional(), Length(max=20)])
+    address_company = StringField(_l("Company"), validators=[Optional(), Length(max=200)])
     order_number = StringField(_l("Order number"), validators=[Optional(), Length(max=100)])
     payment_reference = StringField(
         _l("Payment to refund (e.g. pi_...)"), validators=[Optional(), Length(max=100)]
@@ -175,6 +191,69 @@ def alerts_read() -> ResponseReturnValue:
     return redirect(url_for("desk.queue"))
 
 
+#: The address fields of the intake form, as ``CustomerAddress`` names them.
+ADDRESS_FORM_FIELDS = ("country", "state", "city", "street", "street2", "postcode", "company")
+#: Why an address field is refused (core/addresses.py codes), as the desk reads it.
+ADDRESS_MESSAGES = {
+    "required": _l("Required for the address."),
+    "too_long": _l("Too long."),
+    "unknown_country": _l("Not a country."),
+    "postcode_required": _l("This country needs a postcode."),
+    "bad_postcode": _l("Not a postcode of this country."),
+    "bad_phone": _l("Not a phone number: digits, spaces, + ( ) - and 6 to 15 digits."),
+}
+
+
+def country_choices() -> list[SelectChoice]:
+    """ "No address", then every country by its name in the page's language."""
+    locale = get_locale() or Locale.parse("en")
+    names = locale.territories
+    countries = sorted(
+        (SelectChoice(code, names.get(code, code)) for code in COUNTRIES),
+        key=lambda choice: str(choice.label),
+    )
+    return [SelectChoice("", _("— no address —")), *countries]
+
+
+def _address(form: IntakeForm) -> CustomerAddress | None:
+    """The address typed into the form, or None when no country is chosen."""
+    if not form.address_country.data:
+        return None
+    city = " ".join(
+        part
+        for part in (form.address_city.data, form.address_district.data)
+        if part and part.strip()
+    )
+    return CustomerAddress(
+        name=form.customer_name.data or "",
+        phone=form.customer_phone.data or "",
+        city=city.strip(),
+        **{
+            name: (getattr(form, f"address_{name}").data or "").strip()
+            for name in ADDRESS_FORM_FIELDS
+            if name != "city"
+        },
+    )
+
+
+def _check_address(form: IntakeForm) -> bool:
+    """The address is complete, or absent; each problem shown at its field."""
+    address = _address(form)
+    if address is None:
+        typed = [name for name in ADDRESS_FORM_FIELDS if getattr(form, f"address_{name}").data]
+        if typed or form.address_district.data:
+            form.address_country.errors = [_("Choose the country of the address.")]
+            return False
+        return True
+    problems = address_problems(address.as_mapping())
+    for name, code in problems.items():
+        field = getattr(form, f"address_{name}", None) or (
+            form.customer_phone if name == "phone" else form.customer_name
+        )
+        field.errors = [*field.errors, ADDRESS_MESSAGES[code]]
+    return not problems
+
+
 def _filled_lines(form: IntakeForm) -> list[Any]:
     return [row for row in form.lines if row.sku.data and row.sku.data.strip()]
 
@@ -187,6 +266,7 @@ def _intake_command(form: IntakeForm) -> OpenRma:
             email=form.customer_email.data,
             phone=form.customer_phone.data or None,
             vip=bool(form.vip.data),
+            address=_address(form),
         ),
         order_number=form.order_number.data or None,
         payment_reference=form.payment_reference.data or None,
@@ -212,6 +292,8 @@ def _intake_command(form: IntakeForm) -> OpenRma:
 def _attach_error(form: IntakeForm, error: InvalidInput) -> None:
     """Show a domain error next to the field it names (``lines.1.sku`` → row 2, SKU)."""
     parts = error.field.split(".")
+    if parts[:2] == ["customer", "address"] and len(parts) == 3:
+        parts = [f"address_{parts[2]}" if hasattr(form, f"address_{parts[2]}") else "customer_name"]
     if parts[0] == "lines" and len(parts) == 3 and parts[1].isdigit():
         filled = _filled_lines(form)
         index = int(parts[1])
@@ -229,7 +311,11 @@ def _attach_error(form: IntakeForm, error: InvalidInput) -> None:
 @roles_required(*DESK)
 def new() -> ResponseReturnValue:
     form = IntakeForm()
-    if form.validate_on_submit():
+    form.address_country.choices = country_choices()
+    if not form.is_submitted() and current_language() == "zh_Hans":
+        form.address_country.data = "CN"
+    # ``&``, not ``and``: the address's problems show even while another field has one.
+    if form.validate_on_submit() & _check_address(form):
         filled = _filled_lines(form)
         missing = [
             i for i, row in enumerate(filled) if not row.qty.data or row.unit_price.data is None

@@ -17,6 +17,15 @@
     });
   });
 
+  // <fieldset data-address-layout>: a Chinese address is asked province / city / district /
+  // street, any other street / city / state (web/static/spareflow.css orders the fields).
+  document.querySelectorAll("fieldset[data-address-layout]").forEach(function (fieldset) {
+    var country = fieldset.querySelector("select");
+    country.addEventListener("change", function () {
+      fieldset.setAttribute("data-address-layout", country.value === "CN" ? "cn" : "intl");
+    });
+  });
+
   // <form data-submit-on-load>: sent once the page is there (the e-mail preview's frame).
   document.querySelectorAll("form[data-submit-on-load]").forEach(function (form) {
     form.submit();
