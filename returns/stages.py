@@ -16,7 +16,7 @@ from returns.carrier_events import CarrierEvents
 from returns.closing import Closing
 from returns.context import ReturnsContext
 from returns.intake import Intake
-from returns.labels import LABEL_TOPIC, Labels
+from returns.labels import LABEL_REFUND_TOPIC, LABEL_TOPIC, Labels
 from returns.messages import EMAIL_TOPIC
 from returns.queries import rma_detail
 from returns.refund_outcomes import RefundOutcomes
@@ -47,6 +47,7 @@ class Returns:
         handlers = {
             REFUND_TOPIC: self.refund_outcomes.handler(),
             LABEL_TOPIC: self.labels.handler(),
+            LABEL_REFUND_TOPIC: self.labels.refund_handler(),
         }
         if self.ctx.messages:
             handlers[EMAIL_TOPIC] = self.ctx.messages.handler(self.ctx.session_factory)

@@ -1,0 +1,1 @@
+"""Label providers (carriers/labels.py's ``LabelProvider``), one module each; see registry.py."""
