@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from accounts.models import User
 from accounts.service import AuthService
 from bootstrap.buying import BuyingServices, build_buying_services
+from carriers.label_providers.registry import LabelProviders
 from carriers.registry import (
     SECRET_SETTINGS,
     LiveAdapters,
@@ -32,7 +33,6 @@ from core.clock import Clock, SystemClock
 from core.crypto import NO_KEY_FOR_TWO_FACTOR, SecretBox, SecretsError
 from core.db import make_engine, make_session_factory
 from core.mail import SmtpMailer, SmtpSettings
-from carriers.label_providers.registry import LabelProviders
 from core.outbox import OutboxWorker
 from core.retention import Pruner, PruneStep, Retention, scrub_sent_emails
 from core.settings import LayeredSettings, SettingsStore
