@@ -5,6 +5,7 @@
   ``rate_id`` asked (ground without one); each purchase is counted (``GET /v1/labels``, with
   ``?idempotency_key=`` or ``?reference=`` to find one).
 - ``POST /v1/labels/<label_id>/refund``: the money back for a label never scanned.
+- ``POST /v1/sandbox/reset``: forget everything (tests that share one sandbox).
 - ``POST /v1/sandbox/faults``: the next label purchases fail (``unavailable``: 503, ``refuse``:
   422) or answer late (``answer_delay_seconds``, after the purchase is made and counted).
 - ``GET /v1/trackers/<tracking_number>``: the parcel's events so far (for polling).
@@ -259,6 +260,16 @@ def create_sandbox_carrier(
         with carrier.lock:
             carrier.faults = {k: float(v) for k, v in (request.get_json() or {}).items()}
         return jsonify(carrier.faults)
+
+    @app.post("/v1/sandbox/reset")
+    def reset() -> Any:
+        """Forget every label, parcel, refund and fault (tests sharing one sandbox)."""
+        with carrier.lock:
+            for kept in (carrier.parcels, carrier.idempotent, carrier.faults):
+                kept.clear()
+            carrier.labels.clear()
+            carrier.refunds.clear()
+        return jsonify({"reset": True})
 
     @app.get("/v1/refunds")
     def refunds() -> Any:
