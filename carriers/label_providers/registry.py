@@ -48,6 +48,11 @@ def label_provider(
     Raises NotFound for an unknown provider, one not in this build, or the sandbox when it
     is off."""
     key = (name or "").strip().lower()
+    if not key:
+        raise NotFound(
+            "No label provider is configured for this (set SPAREFLOW_RETURNS_CARRIER).",
+            code="unknown_label_provider",
+        )
     if key == SandboxLabels.name and sandbox_enabled(settings):
         return SandboxLabels.from_settings(settings, http)
     factory = _factory(PROVIDERS[key]) if key in PROVIDERS else None
