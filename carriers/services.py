@@ -368,7 +368,12 @@ class CarrierService:
             return self._shipment(uow.session, shipment.tracking_number)
 
     def buy_label(
-        self, provider: LabelProvider, request: LabelRequest, *, look_first: bool = False
+        self,
+        provider: LabelProvider,
+        request: LabelRequest,
+        *,
+        look_first: bool = False,
+        reference: str | None = None,
     ) -> BoughtLabel:
         """Buy a label from ``provider`` and register its shipment.
 
@@ -397,7 +402,7 @@ class CarrierService:
                     direction=request.direction,
                     carrier=carrier,
                     tracking_number=number,
-                    reference=request.reference,
+                    reference=reference or request.reference,
                     label=label.document,
                     label_media_type=label.media_type,
                     tracked_via=tracked_via,

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from carriers.labels import (
     Address,
+    LabelProvider,
     LabelProviderUnavailable,
     LabelRefused,
     LabelRequest,
@@ -133,7 +134,7 @@ class Labels:
 
     # --- buying ------------------------------------------------------------------------------
 
-    def _provider(self, name: str) -> Any:
+    def provider(self, name: str) -> LabelProvider:
         if self.ctx.label_providers is None:
             raise PermanentFailure("No label provider is configured.")
         try:
@@ -141,7 +142,7 @@ class Labels:
         except NotFound as error:  # none of that name in this build, or the sandbox is off
             raise PermanentFailure(error.message) from error
 
-    def _retried(self, key: str) -> bool:
+    def retried(self, key: str) -> bool:
         """Whether an earlier attempt may have bought the label before its worker died."""
         with UnitOfWork(self.ctx.session_factory) as uow:
             attempts = uow.session.scalar(
@@ -150,7 +151,7 @@ class Labels:
         return (attempts or 0) > 1
 
     def _buy(self, payload: Mapping[str, Any], key: str) -> dict[str, Any]:
-        provider = self._provider(payload["carrier"])
+        provider = self.provider(payload["carrier"])
         request = LabelRequest(
             reference=payload["rma"],
             direction=Direction.INBOUND,
@@ -163,7 +164,7 @@ class Labels:
             currency=str(payload.get("currency") or "usd"),
         )
         try:
-            bought = self.ctx.carriers.buy_label(provider, request, look_first=self._retried(key))
+            bought = self.ctx.carriers.buy_label(provider, request, look_first=self.retried(key))
         except (LabelRefused, InvalidInput) as error:
             # A bad address, no rate under the ceiling, no adapter to follow the parcel:
             # retrying will not help, the desk must act.
@@ -268,7 +269,7 @@ class Labels:
         return True
 
     def _refund(self, payload: Mapping[str, Any], key: str) -> dict[str, Any]:
-        provider = self._provider(payload["provider"])
+        provider = self.provider(payload["provider"])
         label = PurchasedLabel(
             provider=payload["provider"],
             carrier=payload["carrier"],

@@ -199,3 +199,55 @@ def test_a_label_whose_parcel_was_scanned_is_not_refunded(
     with session_factory() as session:
         topics = session.scalars(select(OutboxMessage.topic)).all()
     assert "return_label.refund" not in topics
+
+
+# --- outbound labels for replacements --------------------------------------------------------
+
+
+def test_a_replacement_ships_on_a_bought_outbound_label_and_its_delivery_is_recorded(
+    desk, sandbox, session_factory, clock
+) -> None:
+    from returns.context import LabelSettings
+    from returns.rma import Replacement
+    from returns.status import ReplacementStatus, Resolution
+
+    desk["returns"].ctx.labels = LabelSettings(outbound_carrier="sandbox")
+    number = open_rma(desk, resolution=Resolution.REPLACEMENT).number
+    rma = builders.authorise(
+        desk["returns"], DESK, number, carrier="sandbox", tracking_number="SBX9OUT"
+    )
+    replacement_id = rma.replacements[0].id
+    desk["returns"].outbound_labels.order("ann@x.example", replacement_id)
+    desk["worker"].drain()
+    view = desk["returns"].get(number)
+    assert view.replacements[0].status is ReplacementStatus.SHIPPED
+    [label] = labels_for(sandbox, f"{number}/R{replacement_id}")
+    outbound = [s for s in view.shipments if s.tracking_number == label["tracking_number"]]
+    assert [(s.direction, s.reference) for s in outbound] == [(Direction.OUTBOUND, number)]
+    with session_factory() as session:
+        row = session.get(Replacement, replacement_id)
+        assert (row.label_provider, row.label_id, row.label_cost_minor) == (
+            "sandbox",
+            label["id"],
+            650,
+        )
+        assert (row.shipped_by, row.delivered_at) == ("ann@x.example", None)
+    pickup(desk, clock, label["tracking_number"], "delivered", minutes_ago=5)
+    with session_factory() as session:
+        row = session.get(Replacement, replacement_id)
+        assert row.delivered_at == clock.now() - timedelta(minutes=5)
+    # The RMA waits for its own return parcel still: the replacement's delivery is not it.
+    assert desk["returns"].get(number).status is RmaStatus.AWAITING_PICKUP
+
+
+def test_without_an_outbound_carrier_the_warehouse_is_told_to_ship_by_hand(desk) -> None:
+    from core.errors import Conflict
+    from returns.status import Resolution
+
+    number = open_rma(desk, resolution=Resolution.REPLACEMENT).number
+    rma = builders.authorise(
+        desk["returns"], DESK, number, carrier="sandbox", tracking_number="SBX9OUT2"
+    )
+    with pytest.raises(Conflict) as refused:
+        desk["returns"].outbound_labels.order("ann@x.example", rma.replacements[0].id)
+    assert refused.value.code == "no_outbound_carrier"
