@@ -103,25 +103,32 @@ class Labels:
     def __init__(self, ctx: ReturnsContext):
         self.ctx = ctx
 
+    def payload(self, rma: Rma, carrier: str, *, inbound: bool) -> dict[str, Any]:
+        """What the outbox needs to buy a label for ``rma``: between the customer and the
+        receiving warehouse (``inbound``: the customer sends), with the rules' rate choice."""
+        customer = customer_address_of(rma)
+        customer_fields = asdict(customer) if customer else {}
+        warehouse = self.ctx.addresses.receiving()
+        return {
+            "rma": rma.number,
+            "carrier": carrier,
+            "from": customer_fields if inbound else warehouse,
+            "to": warehouse if inbound else customer_fields,
+            "parcel_grams": self.ctx.labels.parcel_grams,
+            "preference": preference_for(rma).value,
+            "ceiling_minor": self.ctx.labels.ceiling_minor,
+            "currency": rma.currency.lower(),
+        }
+
     def order(self, session: Session, rma: Rma, actor: str) -> None:
         """Queue the label purchase from the default return carrier (the outbox buys it)."""
         carrier = self.ctx.default_return_carrier
-        customer = customer_address_of(rma)
         enqueue(
             session,
             topic=LABEL_TOPIC,
             key=f"return-label:{rma.number}",
             now=self.ctx.clock.now(),
-            payload={
-                "rma": rma.number,
-                "carrier": carrier,
-                "from": asdict(customer) if customer else {},
-                "to": self.ctx.addresses.receiving(),
-                "parcel_grams": self.ctx.labels.parcel_grams,
-                "preference": preference_for(rma).value,
-                "ceiling_minor": self.ctx.labels.ceiling_minor,
-                "currency": rma.currency.lower(),
-            },
+            payload=self.payload(rma, carrier, inbound=True),
         )
         text = f"Prepaid return label ordered from {carrier}"
         rma.note("return_label", actor, text, self.ctx.clock.now())
@@ -151,10 +158,22 @@ class Labels:
         return (attempts or 0) > 1
 
     def _buy(self, payload: Mapping[str, Any], key: str) -> dict[str, Any]:
+        return self.buy(payload, key, Direction.INBOUND, payload["rma"])
+
+    def buy(
+        self,
+        payload: Mapping[str, Any],
+        key: str,
+        direction: Direction,
+        reference: str,
+        shipment_reference: str | None = None,
+    ) -> dict[str, Any]:
+        """Buy the label an outbox ``payload`` describes (under ``key``), outside any
+        transaction; the outbox result records what was bought. Return and outbound labels."""
         provider = self.provider(payload["carrier"])
         request = LabelRequest(
-            reference=payload["rma"],
-            direction=Direction.INBOUND,
+            reference=reference,
+            direction=direction,
             from_address=Address.from_mapping(payload["from"]),
             to_address=Address.from_mapping(payload["to"]),
             parcel=Parcel(int(payload.get("parcel_grams") or self.ctx.labels.parcel_grams)),
@@ -164,7 +183,9 @@ class Labels:
             currency=str(payload.get("currency") or "usd"),
         )
         try:
-            bought = self.ctx.carriers.buy_label(provider, request, look_first=self.retried(key))
+            bought = self.ctx.carriers.buy_label(
+                provider, request, look_first=self.retried(key), reference=shipment_reference
+            )
         except (LabelRefused, InvalidInput) as error:
             # A bad address, no rate under the ceiling, no adapter to follow the parcel:
             # retrying will not help, the desk must act.
@@ -219,17 +240,29 @@ class Labels:
 
     def _failed(self, session: Session, message: OutboxMessage) -> None:
         rma = load_rma(session, message.payload["rma"], lock=True)
-        text = f"Return label failed: {message.last_error}"
-        now = self.ctx.clock.now()
-        rma.note("return_label", SYSTEM, text, now)
         # The customer's instructions wait for the label: the desk must step in.
+        self.alert_desk(
+            session,
+            rma,
+            "return_label",
+            f"label-failed:{rma.number}",
+            f"Return label failed: {message.last_error}",
+            "The customer has no return instructions yet.",
+        )
+
+    def alert_desk(
+        self, session: Session, rma: Rma, kind: str, key: str, text: str, consequence: str
+    ) -> None:
+        """A label that could not be bought: on the timeline, and a ``label_failed`` alert."""
+        now = self.ctx.clock.now()
+        rma.note(kind, SYSTEM, text, now)
         notify(
             session,
-            key=f"label-failed:{rma.number}",
+            key=key,
             rma_id=rma.id,
             kind="label_failed",
             audience="desk",
-            message=f"{rma.number}: {text}. The customer has no return instructions yet.",
+            message=f"{rma.number}: {text}. {consequence}",
             now=now,
         )
 

@@ -11,20 +11,17 @@ provider and id recorded. A refusal fails at once and alerts the desk; an outage
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from carriers.labels import Address, LabelRefused, LabelRequest, Parcel, RatePreference
 from carriers.models import Direction, Shipment
 from core.db import UnitOfWork
-from core.errors import Conflict, InvalidInput
-from core.outbox import Handler, OutboxMessage, PermanentFailure, enqueue
+from core.errors import Conflict
+from core.outbox import Handler, OutboxMessage, enqueue
 from returns.context import ReturnsContext
-from returns.labels import Labels, customer_address_of, preference_for
-from returns.notifications import notify
+from returns.labels import Labels
 from returns.queries import rma_detail
 from returns.rma import SYSTEM, Replacement, Rma
 from returns.status import ReplacementStatus
@@ -52,24 +49,13 @@ class OutboundLabels:
         with UnitOfWork(self.ctx.session_factory) as uow:
             session = uow.session
             replacement, rma = self.warehouse.queued_replacement(session, replacement_id)
-            customer = customer_address_of(rma)
+            payload = self.labels.payload(rma, carrier, inbound=False)
             enqueue(
                 session,
                 topic=OUTBOUND_LABEL_TOPIC,
                 key=f"replacement-label:{replacement.id}",
                 now=self.ctx.clock.now(),
-                payload={
-                    "replacement": replacement.id,
-                    "rma": rma.number,
-                    "actor": actor,
-                    "carrier": carrier,
-                    "from": self.ctx.addresses.receiving(),
-                    "to": asdict(customer) if customer else {},
-                    "parcel_grams": self.ctx.labels.parcel_grams,
-                    "preference": preference_for(rma).value,
-                    "ceiling_minor": self.ctx.labels.ceiling_minor,
-                    "currency": rma.currency.lower(),
-                },
+                payload={**payload, "replacement": replacement.id, "actor": actor},
             )
             text = f"Outbound label for replacement {replacement.id} ordered from {carrier}"
             rma.note("replacement", actor, text, self.ctx.clock.now())
@@ -80,32 +66,8 @@ class OutboundLabels:
         return Handler(self._buy, self._bought, self._failed)
 
     def _buy(self, payload: Mapping[str, Any], key: str) -> dict[str, Any]:
-        provider = self.labels.provider(payload["carrier"])
-        request = LabelRequest(
-            reference=f"{payload['rma']}/R{payload['replacement']}",
-            direction=Direction.OUTBOUND,
-            from_address=Address.from_mapping(payload["from"]),
-            to_address=Address.from_mapping(payload["to"]),
-            parcel=Parcel(int(payload["parcel_grams"])),
-            idempotency_key=key,
-            preference=RatePreference(payload["preference"]),
-            ceiling_minor=payload.get("ceiling_minor"),
-            currency=str(payload["currency"]),
-        )
-        try:
-            bought = self.ctx.carriers.buy_label(
-                provider, request, look_first=self.labels.retried(key), reference=payload["rma"]
-            )
-        except (LabelRefused, InvalidInput) as error:
-            raise PermanentFailure(error.message) from error
-        label = bought.label
-        return {
-            "carrier": bought.shipment.carrier,
-            "tracking_number": bought.shipment.tracking_number,
-            "provider": label.provider,
-            "label_id": label.provider_label_id,
-            "cost_minor": label.cost_minor,
-        }
+        reference = f"{payload['rma']}/R{payload['replacement']}"
+        return self.labels.buy(payload, key, Direction.OUTBOUND, reference, payload["rma"])
 
     def _bought(self, session: Session, message: OutboxMessage) -> None:
         result = message.result or {}
@@ -136,18 +98,13 @@ class OutboundLabels:
     def _failed(self, session: Session, message: OutboxMessage) -> None:
         replacement = session.get(Replacement, message.payload["replacement"])
         rma = session.get(Rma, replacement.rma_id) if replacement else None
-        if rma is None:
-            return
-        now = self.ctx.clock.now()
-        text = f"Outbound label for replacement {message.payload['replacement']} failed: "
-        text += str(message.last_error)
-        rma.note("replacement", SYSTEM, text, now)
-        notify(
-            session,
-            key=f"outbound-label-failed:{message.payload['replacement']}",
-            rma_id=rma.id,
-            kind="label_failed",
-            audience="desk",
-            message=f"{rma.number}: {text}. The replacement has not shipped.",
-            now=now,
-        )
+        if rma is not None:
+            self.labels.alert_desk(
+                session,
+                rma,
+                "replacement",
+                f"outbound-label-failed:{message.payload['replacement']}",
+                f"Outbound label for replacement {message.payload['replacement']} failed: "
+                f"{message.last_error}",
+                "The replacement has not shipped.",
+            )

@@ -39,6 +39,14 @@ def labels_for(sandbox: httpx.Client, number: str) -> list[dict[str, Any]]:
     return [label for label in sandbox.get("/v1/labels").json() if label["reference"] == number]
 
 
+def labelled(desk: dict[str, Any], **fields: Any) -> str:
+    """An RMA authorised without a tracking number, its label order carried out."""
+    number = open_rma(desk, **fields).number
+    builders.authorise(desk["returns"], DESK, number)
+    desk["worker"].drain()
+    return number
+
+
 def rma_row(session_factory: Any, number: str) -> Rma:
     with session_factory() as session:
         rma = session.scalars(select(Rma).where(Rma.number == number)).one()
@@ -54,9 +62,7 @@ def outbox_row(session_factory: Any, key: str) -> OutboxMessage:
 def test_the_cheapest_label_is_bought_once_and_its_cost_recorded_on_the_rma(
     desk, sandbox, session_factory
 ) -> None:
-    number = open_rma(desk).number
-    builders.authorise(desk["returns"], DESK, number)
-    desk["worker"].drain()
+    number = labelled(desk)
     rma = rma_row(session_factory, number)
     [label] = labels_for(sandbox, number)
     assert rma.status is RmaStatus.AWAITING_PICKUP
@@ -74,9 +80,7 @@ def test_the_cheapest_label_is_bought_once_and_its_cost_recorded_on_the_rma(
 def test_an_urgent_rma_or_a_vip_gets_the_fastest_rate(
     desk, sandbox, session_factory, fields, cost
 ) -> None:
-    number = open_rma(desk, **fields).number
-    builders.authorise(desk["returns"], DESK, number)
-    desk["worker"].drain()
+    number = labelled(desk, **fields)
     assert rma_row(session_factory, number).return_label_cost_minor == cost
 
 
@@ -84,9 +88,7 @@ def test_a_label_above_the_ceiling_fails_at_once_and_the_desk_is_told_why(
     desk, sandbox, session_factory
 ) -> None:
     desk["returns"].ctx.labels = type(desk["returns"].ctx.labels)(ceiling_minor=500)
-    number = open_rma(desk).number
-    builders.authorise(desk["returns"], DESK, number)
-    desk["worker"].drain()
+    number = labelled(desk)
     message = outbox_row(session_factory, f"return-label:{number}")
     assert (message.status, message.attempts) == (OutboxStatus.FAILED, 1)
     assert labels_for(sandbox, number) == []
@@ -99,9 +101,7 @@ def test_a_label_above_the_ceiling_fails_at_once_and_the_desk_is_told_why(
 
 def test_a_refused_address_fails_at_once(desk, sandbox, session_factory) -> None:
     sandbox.post("/v1/sandbox/faults", json={"refuse": 1}).raise_for_status()
-    number = open_rma(desk).number
-    builders.authorise(desk["returns"], DESK, number)
-    desk["worker"].drain()
+    number = labelled(desk)
     message = outbox_row(session_factory, f"return-label:{number}")
     assert message.status is OutboxStatus.FAILED
     assert "refuses this address" in message.last_error
@@ -111,9 +111,7 @@ def test_an_unavailable_provider_is_retried_with_backoff_and_buys_once(
     desk, sandbox, session_factory, clock
 ) -> None:
     sandbox.post("/v1/sandbox/faults", json={"unavailable": 2}).raise_for_status()
-    number = open_rma(desk).number
-    builders.authorise(desk["returns"], DESK, number)
-    desk["worker"].drain()
+    number = labelled(desk)
     message = outbox_row(session_factory, f"return-label:{number}")
     assert (message.status, message.attempts) == (OutboxStatus.PENDING, 1)
     assert "503" in message.last_error
@@ -158,9 +156,7 @@ def test_a_label_bought_before_a_crash_is_found_not_bought_again(
 def test_cancelling_before_the_pickup_refunds_the_unused_label(
     desk, sandbox, session_factory
 ) -> None:
-    number = open_rma(desk).number
-    builders.authorise(desk["returns"], DESK, number)
-    desk["worker"].drain()
+    number = labelled(desk)
     desk["returns"].authorisation.cancel(DESK, number, "Customer keeps the part")
     assert rma_row(session_factory, number).return_label_refund == "requested"
     desk["worker"].drain()
@@ -174,9 +170,7 @@ def test_cancelling_before_the_pickup_refunds_the_unused_label(
 def test_an_expired_authorisation_refunds_its_label_once(
     desk, sandbox, session_factory, clock
 ) -> None:
-    number = open_rma(desk).number
-    builders.authorise(desk["returns"], DESK, number)
-    desk["worker"].drain()
+    number = labelled(desk)
     clock.advance(timedelta(days=40))
     assert desk["returns"].authorisation.expire_overdue() == 1
     desk["worker"].drain()
@@ -190,9 +184,7 @@ def test_an_expired_authorisation_refunds_its_label_once(
 def test_a_label_whose_parcel_was_scanned_is_not_refunded(
     desk, sandbox, session_factory, clock
 ) -> None:
-    number = open_rma(desk).number
-    builders.authorise(desk["returns"], DESK, number)
-    desk["worker"].drain()
+    number = labelled(desk)
     tracking = rma_row(session_factory, number).return_tracking_number
     pickup(desk, clock, tracking, "in_transit")
     desk["returns"].authorisation.expire_overdue()
