@@ -375,16 +375,11 @@ class CarrierService:
         look_first: bool = False,
         reference: str | None = None,
     ) -> BoughtLabel:
-        """Buy a label from ``provider`` and register its shipment.
-
-        The provider is called outside any transaction with ``request.idempotency_key``: a
-        retry gets the same label back instead of buying a second one. ``look_first`` (a
-        retry after a crash) asks the provider for a label already bought for this request
-        before buying. Raises ``LabelRefused`` (a person must act) or
-        ``LabelProviderUnavailable`` (try later). Events that reached us before the label's
-        number did wait until the caller, once ready for them, applies them
-        (``apply_waiting_events``): returns does when the RMA has its label.
-        """
+        """Buy a label from ``provider`` (outside any transaction, under the request's
+        idempotency key; ``look_first``: a retry after a crash finds a label bought before)
+        and register its shipment (reference: ``reference``, else the request's). Raises
+        ``LabelRefused`` or ``LabelProviderUnavailable``. Events that came before the label's
+        number wait for the caller's ``apply_waiting_events`` (returns: once the RMA waits)."""
         label = (provider.find_label(request) if look_first else None) or provider.buy_label(
             request
         )
