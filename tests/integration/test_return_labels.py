@@ -243,3 +243,16 @@ def test_without_an_outbound_carrier_the_warehouse_is_told_to_ship_by_hand(desk)
     with pytest.raises(Conflict) as refused:
         desk["returns"].outbound_labels.order("ann@x.example", rma.replacements[0].id)
     assert refused.value.code == "no_outbound_carrier"
+
+
+def test_a_label_bought_after_its_rma_was_cancelled_is_refunded(
+    desk, sandbox, session_factory
+) -> None:
+    number = open_rma(desk).number
+    builders.authorise(desk["returns"], DESK, number)
+    desk["returns"].authorisation.cancel(DESK, number, "Customer changed their mind")
+    desk["worker"].drain()  # the label, then its refund
+    desk["worker"].drain()
+    rma = rma_row(session_factory, number)
+    assert (rma.status, rma.return_label_refund) == (RmaStatus.CANCELLED, "refunded")
+    assert [label["refunded"] for label in labels_for(sandbox, number)] == [True]
