@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from accounts.models import User
 from accounts.service import AuthService
 from bootstrap.buying import BuyingServices, build_buying_services
+from carriers.label_providers.registry import LabelProviders
 from carriers.registry import (
     SECRET_SETTINGS,
     LiveAdapters,
@@ -37,7 +38,7 @@ from core.retention import Pruner, PruneStep, Retention, scrub_sent_emails
 from core.settings import LayeredSettings, SettingsStore
 from inventory.services import InventoryService
 from returns.addresses import ReturnAddresses
-from returns.context import ReturnsContext
+from returns.context import LabelSettings, ReturnsContext
 from returns.escalation import ServiceLevelMonitor
 from returns.messages import EMAIL_TOPIC, Messages
 from returns.metrics import MetricsService
@@ -128,6 +129,8 @@ def build_services(settings: Mapping[str, Any], *, clock: Clock | None = None) -
     levels = ServiceLevels.from_settings(settings)
     policy = ReturnPolicy.from_settings(settings)
     returns = _build_returns(settings, policy, session_factory, clock, carriers, levels, messages)
+    # Label providers read the layered settings on each use: a key an admin stores applies.
+    returns.ctx.label_providers = LabelProviders(layered)
     services = Services(
         engine=engine,
         session_factory=session_factory,
@@ -213,6 +216,7 @@ def _build_returns(
             or ("sandbox" if sandbox else ""),
             levels=levels,
             messages=messages,
+            labels=LabelSettings.from_settings(settings),
         )
     )
 

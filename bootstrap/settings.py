@@ -47,6 +47,12 @@ DEFAULTS: dict[str, Any] = {
     "CARRIERS_SANDBOX": False,
     # The carrier that sells return labels (none by default: see docs/carriers.md).
     "RETURNS_CARRIER": None,
+    # The most a prepaid return label may cost (minor units; 0: no ceiling): above it the
+    # desk is asked. The weight of a return parcel in grams (parts carry no weight yet).
+    "RETURNS_LABEL_CEILING_MINOR": 0,
+    "RETURNS_PARCEL_GRAMS": 1000,
+    # The label provider that ships replacements to customers (none: shipped by hand).
+    "OUTBOUND_CARRIER": None,
     # Logs are deleted after so many days by the prune job (`spareflow prune`).
     "RETENTION_WEBHOOK_DELIVERIES_DAYS": 90,
     "RETENTION_OUTBOX_DONE_DAYS": 30,

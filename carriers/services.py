@@ -20,6 +20,7 @@ from carriers.events import (
     MalformedWebhook,
     WebhookRequest,
 )
+from carriers.labels import LabelProvider, LabelRequest, PurchasedLabel
 from carriers.models import (
     CarrierEventRecord,
     DeliveryStatus,
@@ -76,6 +77,14 @@ def _caused_by_an_event(error: Exception) -> bool:
 def _storable(text: str) -> str:
     """A reason that may quote the body, as text any database holds (no NUL, no surrogate)."""
     return text.encode("utf-8", "backslashreplace").decode().replace("\x00", "\\x00")
+
+
+@dataclass(frozen=True)
+class BoughtLabel:
+    """A label bought and its shipment registered (``CarrierService.buy_label``)."""
+
+    shipment: Shipment
+    label: PurchasedLabel
 
 
 class CarrierService:
@@ -360,35 +369,21 @@ class CarrierService:
 
     def buy_label(
         self,
+        provider: LabelProvider,
+        request: LabelRequest,
         *,
-        direction: Direction,
-        carrier: str,
-        reference: str,
-        from_address: Mapping[str, str],
-        to_address: Mapping[str, str],
-        idempotency_key: str,
-    ) -> Shipment:
-        """Buy a label from the carrier and register its shipment.
-
-        The carrier call happens outside any transaction and carries ``idempotency_key``: a
-        retry after a crash gets the same label back instead of buying a second one. Events
-        that reached us before the label's number did wait until the caller, once ready for
-        them, applies them (``apply_waiting_events``): returns does when the RMA has its label.
-        """
-        adapter = self.adapter(carrier)
-        if not adapter.creates_labels:
-            raise InvalidInput(
-                "carrier",
-                f"spareflow cannot buy {carrier} labels; register the "
-                "tracking number of a label bought elsewhere.",
-                code="labels_not_supported",
-            )
-        label = adapter.create_label(
-            reference=reference,
-            from_address=from_address,
-            to_address=to_address,
-            idempotency_key=idempotency_key,
+        look_first: bool = False,
+        reference: str | None = None,
+    ) -> BoughtLabel:
+        """Buy a label from ``provider`` (outside any transaction, under the request's
+        idempotency key; ``look_first``: a retry after a crash finds a label bought before)
+        and register its shipment (reference: ``reference``, else the request's). Raises
+        ``LabelRefused`` or ``LabelProviderUnavailable``. Events that came before the label's
+        number wait for the caller's ``apply_waiting_events`` (returns: once the RMA waits)."""
+        label = (provider.find_label(request) if look_first else None) or provider.buy_label(
+            request
         )
+        carrier, tracked_via = self._tracked_as(provider.name, label.carrier)
         number = tracking.normalise_tracking_number(label.tracking_number)
         with UnitOfWork(self.session_factory) as uow:
             exists = uow.session.scalar(
@@ -399,15 +394,31 @@ class CarrierService:
             if exists is None:
                 self.add_shipment(
                     uow.session,
-                    direction=direction,
+                    direction=request.direction,
                     carrier=carrier,
                     tracking_number=number,
-                    reference=reference,
+                    reference=reference or request.reference,
                     label=label.document,
                     label_media_type=label.media_type,
+                    tracked_via=tracked_via,
                 )
                 uow.commit()
-            return self._shipment(uow.session, number)
+            return BoughtLabel(self._shipment(uow.session, number), label)
+
+    def _tracked_as(self, provider: str, carrier: str) -> tuple[str, str | None]:
+        """The shipment's carrier and the adapter it is tracked through: a carrier that is an
+        adapter itself (the sandbox, SF Express), else the carrier's name tracked through
+        the provider's adapter (a USPS label bought on EasyPost)."""
+        name = carrier.strip().lower()
+        if name in self.adapters:
+            return name, None
+        if provider in self.adapters:
+            return (name or provider), (provider if name and name != provider else None)
+        raise InvalidInput(
+            "carrier",
+            f"No carrier adapter follows {carrier!r} labels bought on {provider!r}.",
+            code="unknown_carrier",
+        )
 
     def add_shipment(
         self,

@@ -91,6 +91,7 @@ class Authorisation:
             rma = load_rma(uow.session, number, lock=True)
             rma.end(to, actor, reason, self.ctx.clock.now())
             self.warehouse.release_replacements(uow.session, rma, actor, f"RMA {to.value}")
+            self.labels.refund_unused(uow.session, rma)
             uow.commit()
             return rma_detail(uow.session, number)
 
@@ -142,5 +143,6 @@ class Authorisation:
             for rma in overdue:
                 rma.expire(now)
                 self.warehouse.release_replacements(session, rma, SYSTEM, "RMA expired")
+                self.labels.refund_unused(session, rma)
             uow.commit()
             return len(overdue)

@@ -8,7 +8,7 @@ carriers' transaction, so an event and what it causes here commit together or no
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from carriers.models import Direction, Shipment
@@ -18,7 +18,7 @@ from carriers.tracking import ShipmentChange
 from core.errors import Conflict, InvalidInput
 from returns.context import ReturnsContext
 from returns.refunds import Refunds
-from returns.rma import SYSTEM, Rma
+from returns.rma import SYSTEM, Replacement, Rma
 from returns.status import REFUND_UNDER_WAY, RefundStatus, RmaStatus
 
 #: What the carrier's progress means for the RMA (forward moves only; see TRANSITIONS).
@@ -49,10 +49,28 @@ class CarrierEvents:
         self.ctx = ctx
         self.refunds = refunds
 
+    def _replacement_progress(self, session: Session, change: ShipmentChange) -> None:
+        """A replacement's parcel delivered to the customer: recorded on the replacement."""
+        shipment = change.shipment
+        if shipment.status is not TrackingStatus.DELIVERED or not change.status_changed:
+            return
+        session.execute(
+            update(Replacement)
+            .where(
+                Replacement.carrier == shipment.carrier,
+                Replacement.tracking_number == shipment.tracking_number,
+                Replacement.delivered_at.is_(None),
+            )
+            .values(delivered_at=change.event.occurred_at)
+        )
+
     def on_shipment_change(self, session: Session, change: ShipmentChange) -> None:
         """Runs inside the transaction that stored the carrier event: all or nothing with it."""
         shipment = change.shipment
-        if shipment.direction is not Direction.INBOUND or not shipment.reference:
+        if shipment.direction is Direction.OUTBOUND:
+            self._replacement_progress(session, change)
+            return
+        if not shipment.reference:
             return
         rma = session.scalars(
             select(Rma).where(Rma.number == shipment.reference).with_for_update()

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from carriers.labels import LabelProvider
 from carriers.services import CarrierService
 from core.clock import Clock
 from returns.addresses import ReturnAddresses
@@ -17,6 +19,28 @@ from returns.policy import ReturnPolicy
 from returns.refund_provider import StripeRefunds
 from returns.rma import Rma
 from returns.service_levels import ServiceLevels
+
+
+@dataclass(frozen=True)
+class LabelSettings:
+    """How prepaid labels are bought (``SPAREFLOW_RETURNS_LABEL_CEILING_MINOR``,
+    ``SPAREFLOW_RETURNS_PARCEL_GRAMS``, ``SPAREFLOW_OUTBOUND_CARRIER``)."""
+
+    #: The most a label may cost (minor units of the RMA's currency); None: no ceiling.
+    ceiling_minor: int | None = None
+    #: The weight of a return parcel (parts carry no weight yet).
+    parcel_grams: int = 1000
+    #: The provider that sells outbound labels for replacements ("" for none).
+    outbound_carrier: str = ""
+
+    @classmethod
+    def from_settings(cls, settings: Mapping[str, Any]) -> LabelSettings:
+        ceiling = int(settings.get("RETURNS_LABEL_CEILING_MINOR") or 0)
+        return cls(
+            ceiling_minor=ceiling or None,
+            parcel_grams=int(settings.get("RETURNS_PARCEL_GRAMS") or cls.parcel_grams),
+            outbound_carrier=str(settings.get("OUTBOUND_CARRIER") or ""),
+        )
 
 
 @dataclass
@@ -35,6 +59,10 @@ class ReturnsContext:
     levels: ServiceLevels = field(default_factory=ServiceLevels)
     #: None when no SMTP server is configured: then no e-mail is queued at all.
     messages: Messages | None = None
+    #: The label provider by name (carriers/label_providers/registry.py); None: labels are
+    #: refused (no provider can sell one).
+    label_providers: Callable[[str], LabelProvider] | None = None
+    labels: LabelSettings = field(default_factory=LabelSettings)
 
     def money(self, rma: Rma) -> str:
         return rma.money(self.policy.minor_units)

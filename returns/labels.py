@@ -1,25 +1,73 @@
 """Prepaid return labels: ordered when an RMA is authorised without the customer's own parcel,
 bought by the outbox worker (outside any transaction, under an idempotency key), then
-attached to the RMA, whose customer only now gets the instructions with the label."""
+attached to the RMA, whose customer only now gets the instructions with the label.
+
+The label goes from the customer's address to the receiving warehouse, by the cheapest rate
+(the fastest for an urgent RMA or a VIP), never above ``LabelSettings.ceiling_minor``. What
+it cost and who sold it are recorded on the RMA. A refusal (bad address, above the ceiling)
+fails at once and alerts the desk; an unreachable provider is retried with backoff. The
+outbox key is the provider's idempotency key, and a retry first asks the provider for a label
+already bought (a worker killed between the provider's answer and our commit buys none
+twice). An RMA that ends (cancelled, expired) before the parcel is scanned gets its unused
+label refunded (``return_label.refund``)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import asdict
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from carriers.labels import (
+    Address,
+    LabelProvider,
+    LabelProviderUnavailable,
+    LabelRefused,
+    LabelRequest,
+    Parcel,
+    PurchasedLabel,
+    RatePreference,
+)
 from carriers.models import Direction, Shipment
+from carriers.status import TrackingStatus
+from core.db import UnitOfWork
 from core.errors import InvalidInput, NotFound
 from core.outbox import Handler, OutboxMessage, PermanentFailure, enqueue
 from inventory.models import Part
 from returns.context import ReturnsContext, load_rma
 from returns.notifications import notify
 from returns.rma import SYSTEM, Rma
-from returns.status import RmaStatus
+from returns.status import TERMINAL, Priority, RmaStatus
 
 LABEL_TOPIC = "return_label.buy"
+LABEL_REFUND_TOPIC = "return_label.refund"
+
+
+def customer_address_of(rma: Rma) -> Address:
+    """Where the customer's parcel is collected from: the address taken at intake. Without
+    one, only who the customer is (the sandbox takes that; a real provider refuses the
+    label as a bad address, and the desk is told)."""
+    return Address(
+        name=rma.address_name or rma.customer_name,
+        company=rma.address_company or "",
+        street=rma.address_street or "",
+        street2=rma.address_street2 or "",
+        city=rma.address_city or "",
+        state=rma.address_state or "",
+        postcode=rma.address_postcode or "",
+        country=rma.address_country or "",
+        phone=rma.address_phone or rma.customer_phone or "",
+        email=rma.customer_email,
+    )
+
+
+def preference_for(rma: Rma) -> RatePreference:
+    """The fastest rate for an urgent RMA or a VIP; the cheapest for everyone else."""
+    if rma.vip or rma.priority is Priority.URGENT:
+        return RatePreference.FASTEST
+    return RatePreference.CHEAPEST
 
 
 def send_return_instructions(
@@ -59,6 +107,23 @@ class Labels:
     def __init__(self, ctx: ReturnsContext):
         self.ctx = ctx
 
+    def payload(self, rma: Rma, carrier: str, *, inbound: bool) -> dict[str, Any]:
+        """What the outbox needs to buy a label for ``rma``: between the customer and the
+        receiving warehouse (``inbound``: the customer sends), with the rules' rate choice."""
+        customer = customer_address_of(rma)
+        customer_fields = asdict(customer)
+        warehouse = self.ctx.addresses.receiving()
+        return {
+            "rma": rma.number,
+            "carrier": carrier,
+            "from": customer_fields if inbound else warehouse,
+            "to": warehouse if inbound else customer_fields,
+            "parcel_grams": self.ctx.labels.parcel_grams,
+            "preference": preference_for(rma).value,
+            "ceiling_minor": self.ctx.labels.ceiling_minor,
+            "currency": rma.currency.lower(),
+        }
+
     def order(self, session: Session, rma: Rma, actor: str) -> None:
         """Queue the label purchase from the default return carrier (the outbox buys it)."""
         carrier = self.ctx.default_return_carrier
@@ -67,12 +132,7 @@ class Labels:
             topic=LABEL_TOPIC,
             key=f"return-label:{rma.number}",
             now=self.ctx.clock.now(),
-            payload={
-                "rma": rma.number,
-                "carrier": carrier,
-                "from": {"name": rma.customer_name, "email": rma.customer_email},
-                "to": self.ctx.addresses.receiving(),
-            },
+            payload=self.payload(rma, carrier, inbound=True),
         )
         text = f"Prepaid return label ordered from {carrier}"
         rma.note("return_label", actor, text, self.ctx.clock.now())
@@ -80,31 +140,97 @@ class Labels:
     def handler(self) -> Handler:
         return Handler(self._buy, self._bought, self._failed)
 
-    def _buy(self, payload: Mapping[str, Any], key: str) -> dict[str, Any]:
+    def refund_handler(self) -> Handler:
+        return Handler(self._refund, self._refunded, self._refund_failed)
+
+    # --- buying ------------------------------------------------------------------------------
+
+    def provider(self, name: str) -> LabelProvider:
+        if self.ctx.label_providers is None:
+            raise PermanentFailure("No label provider is configured.")
         try:
-            shipment = self.ctx.carriers.buy_label(
-                direction=Direction.INBOUND,
-                carrier=payload["carrier"],
-                reference=payload["rma"],
-                from_address=payload["from"],
-                to_address=payload["to"],
-                idempotency_key=key,
-            )
-        except (InvalidInput, NotFound) as error:
-            # A carrier that cannot sell labels, or none configured: retrying will not help.
+            return self.ctx.label_providers(name)
+        except NotFound as error:  # none of that name in this build, or the sandbox is off
             raise PermanentFailure(error.message) from error
-        return {"carrier": shipment.carrier, "tracking_number": shipment.tracking_number}
+
+    def retried(self, key: str) -> bool:
+        """Whether an earlier attempt may have bought the label before its worker died."""
+        with UnitOfWork(self.ctx.session_factory) as uow:
+            attempts = uow.session.scalar(
+                select(OutboxMessage.attempts).where(OutboxMessage.key == key)
+            )
+        return (attempts or 0) > 1
+
+    def _buy(self, payload: Mapping[str, Any], key: str) -> dict[str, Any]:
+        return self.buy(payload, key, Direction.INBOUND, payload["rma"])
+
+    def buy(
+        self,
+        payload: Mapping[str, Any],
+        key: str,
+        direction: Direction,
+        reference: str,
+        shipment_reference: str | None = None,
+    ) -> dict[str, Any]:
+        """Buy the label an outbox ``payload`` describes (under ``key``), outside any
+        transaction; the outbox result records what was bought. Return and outbound labels."""
+        provider = self.provider(payload["carrier"])
+        request = LabelRequest(
+            reference=reference,
+            direction=direction,
+            from_address=Address.from_mapping(payload["from"]),
+            to_address=Address.from_mapping(payload["to"]),
+            parcel=Parcel(int(payload.get("parcel_grams") or self.ctx.labels.parcel_grams)),
+            idempotency_key=key,
+            preference=RatePreference(payload.get("preference") or RatePreference.CHEAPEST),
+            ceiling_minor=payload.get("ceiling_minor"),
+            currency=str(payload.get("currency") or "usd"),
+        )
+        try:
+            bought = self.ctx.carriers.buy_label(
+                provider, request, look_first=self.retried(key), reference=shipment_reference
+            )
+        except (LabelRefused, InvalidInput) as error:
+            # A bad address, no rate under the ceiling, no adapter to follow the parcel:
+            # retrying will not help, the desk must act.
+            raise PermanentFailure(error.message) from error
+        except LabelProviderUnavailable:
+            raise  # the outbox retries with backoff
+        label = bought.label
+        return {
+            "carrier": bought.shipment.carrier,
+            "tracking_number": bought.shipment.tracking_number,
+            "provider": label.provider,
+            "label_id": label.provider_label_id,
+            "service": label.service,
+            "cost_minor": label.cost_minor,
+            "currency": label.currency,
+        }
 
     def _bought(self, session: Session, message: OutboxMessage) -> None:
         rma = load_rma(session, message.payload["rma"], lock=True)
         result = message.result or {}
         rma.return_carrier = result.get("carrier")
         rma.return_tracking_number = result.get("tracking_number")
+        rma.return_label_provider = result.get("provider")
+        rma.return_label_id = result.get("label_id")
+        rma.return_label_cost_minor = result.get("cost_minor")
+        rma.return_label_currency = str(result.get("currency") or "")[:3] or None
+        now = self.ctx.clock.now()
         if rma.can_move_to(RmaStatus.AWAITING_PICKUP):
             text = f"Return label: {rma.return_carrier} {rma.return_tracking_number}"
-            rma.move_to(RmaStatus.AWAITING_PICKUP, SYSTEM, text, self.ctx.clock.now())
+            if rma.return_label_cost_minor is not None:
+                text += (
+                    f" ({result.get('provider')} {result.get('service')}, "
+                    f"{rma.return_label_cost_minor} {rma.return_label_currency} minor units)"
+                )
+            rma.move_to(RmaStatus.AWAITING_PICKUP, SYSTEM, text, now)
             address = self.ctx.addresses.lines()
             send_return_instructions(self.ctx, session, rma, address, label=True)
+        elif rma.status in TERMINAL:
+            # Cancelled or expired while the label was being bought: nobody will use it.
+            rma.note("return_label", SYSTEM, "Return label bought after the RMA ended", now)
+            self.refund_unused(session, rma)
         # The RMA now waits for this parcel: events that came before the label's number
         # reach the carrier-events stage.
         shipment = session.scalars(
@@ -118,16 +244,97 @@ class Labels:
 
     def _failed(self, session: Session, message: OutboxMessage) -> None:
         rma = load_rma(session, message.payload["rma"], lock=True)
-        text = f"Return label failed: {message.last_error}"
-        now = self.ctx.clock.now()
-        rma.note("return_label", SYSTEM, text, now)
         # The customer's instructions wait for the label: the desk must step in.
+        self.alert_desk(
+            session,
+            rma,
+            "return_label",
+            f"label-failed:{rma.number}",
+            f"Return label failed: {message.last_error}",
+            "The customer has no return instructions yet.",
+        )
+
+    def alert_desk(
+        self, session: Session, rma: Rma, kind: str, key: str, text: str, consequence: str
+    ) -> None:
+        """A label that could not be bought: on the timeline, and a ``label_failed`` alert."""
+        now = self.ctx.clock.now()
+        rma.note(kind, SYSTEM, text, now)
         notify(
             session,
-            key=f"label-failed:{rma.number}",
+            key=key,
             rma_id=rma.id,
             kind="label_failed",
             audience="desk",
-            message=f"{rma.number}: {text}. The customer has no return instructions yet.",
+            message=f"{rma.number}: {text}. {consequence}",
             now=now,
         )
+
+    # --- refunding an unused label -------------------------------------------------------
+
+    def refund_unused(self, session: Session, rma: Rma) -> bool:
+        """Within the transaction that ends ``rma``: queue the refund of its prepaid label if
+        the carrier never scanned the parcel. True if queued."""
+        if not rma.return_label_id or not rma.return_label_provider or rma.return_label_refund:
+            return False
+        status = session.scalar(
+            select(Shipment.status).where(
+                Shipment.carrier == rma.return_carrier,
+                Shipment.tracking_number == rma.return_tracking_number,
+            )
+        )
+        if status not in (None, TrackingStatus.PRE_TRANSIT, TrackingStatus.CANCELLED):
+            return False  # on its way: the label is used
+        now = self.ctx.clock.now()
+        enqueue(
+            session,
+            topic=LABEL_REFUND_TOPIC,
+            key=f"return-label-refund:{rma.number}",
+            now=now,
+            payload={
+                "rma": rma.number,
+                "provider": rma.return_label_provider,
+                "label_id": rma.return_label_id,
+                "carrier": rma.return_carrier or "",
+                "tracking_number": rma.return_tracking_number or "",
+                "cost_minor": rma.return_label_cost_minor or 0,
+                "currency": rma.return_label_currency or "",
+            },
+        )
+        rma.return_label_refund = "requested"
+        rma.note("return_label", SYSTEM, "Refund of the unused return label requested", now)
+        return True
+
+    def _refund(self, payload: Mapping[str, Any], key: str) -> dict[str, Any]:
+        provider = self.provider(payload["provider"])
+        label = PurchasedLabel(
+            provider=payload["provider"],
+            carrier=payload["carrier"],
+            service="",
+            tracking_number=payload["tracking_number"],
+            provider_label_id=payload["label_id"],
+            cost_minor=int(payload["cost_minor"]),
+            currency=payload["currency"],
+            document=b"",
+        )
+        try:
+            outcome = provider.refund_label(label)
+        except LabelRefused as error:
+            raise PermanentFailure(error.message) from error
+        return {"outcome": str(outcome)}
+
+    def _refunded(self, session: Session, message: OutboxMessage) -> None:
+        rma = load_rma(session, message.payload["rma"], lock=True)
+        outcome = str((message.result or {}).get("outcome") or "")
+        rma.return_label_refund = outcome
+        text = {
+            "refunded": "Unused return label refunded",
+            "submitted": "Refund of the unused return label submitted; the provider checks it",
+        }.get(outcome, f"The provider refused to refund the unused return label ({outcome})")
+        rma.note("return_label", SYSTEM, text, self.ctx.clock.now())
+
+    def _refund_failed(self, session: Session, message: OutboxMessage) -> None:
+        rma = load_rma(session, message.payload["rma"], lock=True)
+        rma.return_label_refund = "failed"
+        text = f"Refund of the unused return label failed: {message.last_error}"
+        rma.note("return_label", SYSTEM, text, self.ctx.clock.now())

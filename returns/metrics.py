@@ -49,6 +49,9 @@ return parcel's first ``delivered`` carrier event (the inbound shipment whose re
 the RMA number), or, without one, to our own ``received`` transition. Refunds whose parcel has
 not arrived yet have no such time and are counted apart.
 
+Return shipping (cost per RMA of the prepaid labels, pickup-to-warehouse transit time per
+carrier) is defined in ``returns.metrics_shipping``.
+
 All of it is a handful of queries, however many RMAs the period holds.
 """
 
@@ -72,6 +75,7 @@ from returns.metrics_maths import (
     week_starts,
 )
 from returns.metrics_queries import load_cases, return_rates
+from returns.metrics_shipping import load_label_costs, load_transit_times
 from returns.status import Channel, Priority, Reason
 
 
@@ -159,6 +163,8 @@ def compute(session: Session, period: Period, now: datetime) -> Metrics:
         part_return_rates=part_rates,
         supplier_return_rates=supplier_rates,
         what_if=what_if(cases, period),
+        label_costs=load_label_costs(session, period),
+        transit_times=load_transit_times(session, period),
     )
 
 

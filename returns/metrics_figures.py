@@ -7,11 +7,12 @@ returns/metrics.py's docstring.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from returns.metrics_maths import Bucket, DurationStats, Period, Rate, days_between, histogram
+from returns.metrics_shipping import LabelCost, TransitTime
 from returns.status import Channel, Priority, Reason, RmaStatus
 
 #: The practice's bar: a first response within 24 hours for at least 90 % of requests.
@@ -224,6 +225,10 @@ class Metrics:
     part_return_rates: list[ReturnRate]
     supplier_return_rates: list[ReturnRate]
     what_if: WhatIf
+    #: Return shipping cost per RMA (by currency) and pickup-to-warehouse transit time per
+    #: carrier (returns/metrics_shipping.py).
+    label_costs: list[LabelCost] = field(default_factory=list)
+    transit_times: list[TransitTime] = field(default_factory=list)
 
     @property
     def rolling_summary(self) -> dict[str, Any]:

@@ -139,6 +139,40 @@ def _return_rates(writer: WorkbookWriter, title: str, key: str, rows: list[Retur
     table.close()
 
 
+def _return_shipping(writer: WorkbookWriter, m: Metrics) -> None:
+    """Return shipping cost per RMA (minor units, by currency) and transit time per carrier."""
+    costs = writer.table(
+        "Return shipping cost",
+        [
+            Column("currency", "Currency", 10),
+            Column("labels", "Labels", 10, Kind.INTEGER),
+            Column("mean", "Cost per RMA (minor units)", 16, Kind.DECIMAL),
+            Column("total", "Total (minor units)", 14, Kind.INTEGER),
+            Column("refunded", "Refunded unused", 12, Kind.INTEGER),
+            Column("net", "Net (minor units)", 14, Kind.INTEGER),
+        ],
+    )
+    for cost in m.label_costs:
+        costs.append(
+            {
+                "currency": cost.currency.upper(),
+                "labels": cost.labels,
+                "mean": number(cost.mean_minor),
+                "total": cost.total_minor,
+                "refunded": cost.refunded,
+                "net": cost.net_minor,
+            }
+        )
+    costs.close()
+    transit = writer.table(
+        "Transit time by carrier",
+        [Column("carrier", "Carrier", 14), *_duration_columns("days", "Parcels")],
+    )
+    for row in m.transit_times:
+        transit.append({"carrier": row.carrier, **_durations("days", row.days)})
+    transit.close()
+
+
 def write_report(metrics: Metrics, stream: IO[bytes]) -> None:
     """The whole report as an xlsx workbook."""
     m = metrics
@@ -226,6 +260,7 @@ def write_report(metrics: Metrics, stream: IO[bytes]) -> None:
         )
         _return_rates(writer, "Return rate by part", "SKU", m.part_return_rates)
         _return_rates(writer, "Return rate by supplier", "Supplier", m.supplier_return_rates)
+        _return_shipping(writer, m)
         weekly = writer.table(
             "Weekly",
             [

@@ -155,8 +155,9 @@ class Rma(Base):
     address_phone: Mapped[str | None] = mapped_column(String(50))
     return_carrier: Mapped[str | None] = mapped_column(String(32))
     return_tracking_number: Mapped[str | None] = mapped_column(String(64), index=True)
-    # The prepaid return label, when spareflow bought it: what it cost, from which provider,
-    # the provider's id (for a refund or a pickup), and the refund of an unused label.
+    #: The prepaid return label bought for this RMA (returns/labels.py): what it cost, from
+    #: which provider, the provider's id of it, and what became of refunding it unused
+    #: ("refunded", "submitted", "refused", "failed").
     return_label_cost_minor: Mapped[int | None] = mapped_column(BigInteger)
     return_label_currency: Mapped[str | None] = mapped_column(String(3))
     return_label_provider: Mapped[str | None] = mapped_column(String(20))
@@ -480,10 +481,11 @@ class Replacement(Base):
     queued_at: Mapped[datetime] = mapped_column(UTCDateTime)
     shipped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     shipped_by: Mapped[str | None] = mapped_column(String(254))
-    # The outbound label, when spareflow bought it, and when the carrier delivered it.
+    #: The outbound label bought to ship it (cost in the RMA's currency's minor units).
     label_cost_minor: Mapped[int | None] = mapped_column(BigInteger)
     label_provider: Mapped[str | None] = mapped_column(String(20))
     label_id: Mapped[str | None] = mapped_column(String(100))
+    #: When its outbound shipment was delivered (the carrier-events stage).
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     rma: Mapped[Rma] = relationship(viewonly=True, lazy="raise")  # load it explicitly where needed

@@ -16,8 +16,9 @@ from returns.carrier_events import CarrierEvents
 from returns.closing import Closing
 from returns.context import ReturnsContext
 from returns.intake import Intake
-from returns.labels import LABEL_TOPIC, Labels
+from returns.labels import LABEL_REFUND_TOPIC, LABEL_TOPIC, Labels
 from returns.messages import EMAIL_TOPIC
+from returns.outbound_labels import OUTBOUND_LABEL_TOPIC, OutboundLabels
 from returns.queries import rma_detail
 from returns.refund_outcomes import RefundOutcomes
 from returns.refunds import REFUND_TOPIC, Refunds
@@ -31,6 +32,7 @@ class Returns:
     intake: Intake
     authorisation: Authorisation
     labels: Labels
+    outbound_labels: OutboundLabels
     carrier_events: CarrierEvents
     refunds: Refunds
     refund_outcomes: RefundOutcomes
@@ -47,6 +49,8 @@ class Returns:
         handlers = {
             REFUND_TOPIC: self.refund_outcomes.handler(),
             LABEL_TOPIC: self.labels.handler(),
+            LABEL_REFUND_TOPIC: self.labels.refund_handler(),
+            OUTBOUND_LABEL_TOPIC: self.outbound_labels.handler(),
         }
         if self.ctx.messages:
             handlers[EMAIL_TOPIC] = self.ctx.messages.handler(self.ctx.session_factory)
@@ -67,6 +71,7 @@ def build_returns(ctx: ReturnsContext) -> Returns:
         intake=Intake(ctx, authorisation),
         authorisation=authorisation,
         labels=labels,
+        outbound_labels=OutboundLabels(ctx, warehouse, labels),
         carrier_events=carrier_events,
         refunds=refunds,
         refund_outcomes=RefundOutcomes(ctx),

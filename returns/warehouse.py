@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from carriers.models import Direction
+from carriers.models import Direction, Shipment
 from core.db import UnitOfWork
 from core.errors import Conflict, InvalidInput
 from inventory import ledger
@@ -75,66 +75,75 @@ class Warehouse:
     def ship_replacement(
         self, actor: str, replacement_id: int, command: ShipReplacement
     ) -> RmaDetail:
-        carrier = command.carrier
         with UnitOfWork(self.ctx.session_factory) as uow:
             session = uow.session
-            replacement = session.get(Replacement, replacement_id, with_for_update=True)
-            if replacement is None:
-                raise ReplacementNotFound(replacement_id)
-            if (
-                replacement.status is not ReplacementStatus.QUEUED
-                or replacement.reservation_id is None
-            ):
-                raise Conflict(
-                    f"Replacement {replacement_id} is {replacement.status.value}; only a "
-                    "queued, reserved replacement can ship.",
-                    code="replacement_not_queued",
-                )
-            rma = session.get(Rma, replacement.rma_id)
-            assert rma is not None
-            ledger.issue_reserved(
-                session,
-                ledger.Who(actor, self.ctx.clock),
-                replacement.reservation_id,
-                reference=rma.number,
-                reason="advance replacement shipped",
-            )
+            replacement, rma = self.queued_replacement(session, replacement_id)
             shipment = self.ctx.carriers.add_shipment(
                 session,
                 direction=Direction.OUTBOUND,
-                carrier=carrier,
+                carrier=command.carrier,
                 tracking_number=command.tracking_number,
                 reference=rma.number,
             )
-            now = self.ctx.clock.now()
-            replacement.status = ReplacementStatus.SHIPPED
-            replacement.carrier, replacement.tracking_number = carrier, shipment.tracking_number
-            replacement.shipped_at, replacement.shipped_by = now, actor
-            rma.note(
-                "replacement",
-                actor,
-                f"Replacement {replacement.qty} x {replacement.sku} shipped: {carrier} "
-                f"{shipment.tracking_number}",
-                now,
-            )
-            if rma.replacements_settled:
-                rma.resolve(now)
-            if self.ctx.messages:
-                self.ctx.messages.to_customer(
-                    session,
-                    rma,
-                    "replacement_shipped",
-                    step=str(replacement.id),
-                    carrier=carrier,
-                    tracking_number=shipment.tracking_number,
-                    tracking_url=self.ctx.addresses.tracking_url(carrier, shipment.tracking_number),
-                    sku=replacement.sku,
-                    qty=replacement.qty,
-                )
-            # Events the carrier sent before the parcel was registered apply now.
-            self.ctx.carriers.apply_waiting_events(session, shipment)
+            self.shipped(session, replacement, rma, shipment, actor)
             uow.commit()
             return rma_detail(session, rma.number)
+
+    def queued_replacement(self, session: Session, replacement_id: int) -> tuple[Replacement, Rma]:
+        """The replacement, locked, and its RMA; refused unless it is queued and reserved."""
+        replacement = session.get(Replacement, replacement_id, with_for_update=True)
+        if replacement is None:
+            raise ReplacementNotFound(replacement_id)
+        if replacement.status is not ReplacementStatus.QUEUED or replacement.reservation_id is None:
+            raise Conflict(
+                f"Replacement {replacement_id} is {replacement.status.value}; only a "
+                "queued, reserved replacement can ship.",
+                code="replacement_not_queued",
+            )
+        rma = session.get(Rma, replacement.rma_id)
+        assert rma is not None
+        return replacement, rma
+
+    def shipped(
+        self, session: Session, replacement: Replacement, rma: Rma, shipment: Shipment, actor: str
+    ) -> None:
+        """Within a use case's transaction: the replacement leaves in ``shipment``."""
+        assert replacement.reservation_id is not None
+        ledger.issue_reserved(
+            session,
+            ledger.Who(actor, self.ctx.clock),
+            replacement.reservation_id,
+            reference=rma.number,
+            reason="advance replacement shipped",
+        )
+        now = self.ctx.clock.now()
+        carrier = shipment.carrier
+        replacement.status = ReplacementStatus.SHIPPED
+        replacement.carrier, replacement.tracking_number = carrier, shipment.tracking_number
+        replacement.shipped_at, replacement.shipped_by = now, actor
+        rma.note(
+            "replacement",
+            actor,
+            f"Replacement {replacement.qty} x {replacement.sku} shipped: {carrier} "
+            f"{shipment.tracking_number}",
+            now,
+        )
+        if rma.replacements_settled:
+            rma.resolve(now)
+        if self.ctx.messages:
+            self.ctx.messages.to_customer(
+                session,
+                rma,
+                "replacement_shipped",
+                step=str(replacement.id),
+                carrier=carrier,
+                tracking_number=shipment.tracking_number,
+                tracking_url=self.ctx.addresses.tracking_url(carrier, shipment.tracking_number),
+                sku=replacement.sku,
+                qty=replacement.qty,
+            )
+        # Events the carrier sent before the parcel was registered apply now.
+        self.ctx.carriers.apply_waiting_events(session, shipment)
 
     # --- the returned parcel ---------------------------------------------------------------
 

@@ -228,7 +228,7 @@ class SfExpressLabels:
             )
         return PurchasedLabel(
             provider=self.name,
-            carrier="SF",
+            carrier="sfexpress",  # SF carries what it sells: tracked by its own adapter
             service=f"expressTypeId {self.express_type}",
             tracking_number=waybill,
             provider_label_id=order_id,

@@ -1,6 +1,13 @@
 """The sandbox carrier service (``spareflow sandbox carrier --port N``).
 
-- ``POST /v1/labels`` (``Idempotency-Key`` honoured): a tracking number and a PDF label.
+- ``POST /v1/rates``: the label offers for a parcel (ground, express, overnight: price and days).
+- ``POST /v1/labels`` (``Idempotency-Key`` honoured): a tracking number and a PDF label, for the
+  ``rate_id`` asked (ground without one); each purchase is counted (``GET /v1/labels``, with
+  ``?idempotency_key=`` or ``?reference=`` to find one).
+- ``POST /v1/labels/<label_id>/refund``: the money back for a label never scanned.
+- ``POST /v1/sandbox/reset``: forget everything (tests that share one sandbox).
+- ``POST /v1/sandbox/faults``: the next label purchases fail (``unavailable``: 503, ``refuse``:
+  422) or answer late (``answer_delay_seconds``, after the purchase is made and counted).
 - ``GET /v1/trackers/<tracking_number>``: the parcel's events so far (for polling).
 - ``POST /v1/parcels/<tracking_number>/journey``: play a journey, sending a signed webhook per
   scan to spareflow, with optional faults (duplicates, out of order, lost scans).
@@ -28,6 +35,12 @@ from carriers.adapters.sandbox import SIGNATURE_HEADER, STATUS_MAP, sign
 log = logging.getLogger(__name__)
 
 DEFAULT_JOURNEY = ["picked_up", "in_transit", "out_for_delivery", "delivered"]
+#: The offers of ``POST /v1/rates``: (rate id, service, price in cents, business days).
+RATES = (
+    ("rate_ground", "Ground", 650, 5),
+    ("rate_express", "Express", 1450, 2),
+    ("rate_overnight", "Overnight", 2900, 1),
+)
 PLACES = {
     "picked_up": "Customer drop-off point",
     "in_transit": "Sorting hub",
@@ -54,6 +67,10 @@ class SandboxCarrier:
     idempotent: dict[str, dict[str, Any]] = field(default_factory=dict)
     deliveries: list[dict[str, Any]] = field(default_factory=list)  # what was sent, for tests
     labels: list[dict[str, Any]] = field(default_factory=list)  # every label made, for tests
+    refunds: list[dict[str, Any]] = field(default_factory=list)  # every refund asked, for tests
+    #: Faults for the next label purchases: {"unavailable": n, "refuse": n,
+    #: "answer_delay_seconds": s}.
+    faults: dict[str, float] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
     counter: itertools.count = field(default_factory=lambda: itertools.count(1))
 
@@ -165,17 +182,49 @@ def create_sandbox_carrier(
             target=carrier.play, args=(parcel, steps, faults, step_seconds), daemon=True
         ).start()
 
+    @app.post("/v1/rates")
+    def rates() -> Any:
+        return jsonify(
+            {
+                "rates": [
+                    {"id": rate_id, "carrier": "sandbox", "service": service}
+                    | {"amount_minor": amount, "currency": "usd", "days": days}
+                    for rate_id, service, amount, days in RATES
+                ]
+            }
+        )
+
+    def fault(name: str) -> bool:
+        with carrier.lock:
+            if carrier.faults.get(name, 0) >= 1:
+                carrier.faults[name] -= 1
+                return True
+        return False
+
     @app.post("/v1/labels")
     def create_label() -> Any:
         key = request.headers.get("Idempotency-Key")
         if key and key in carrier.idempotent:
             return jsonify(carrier.idempotent[key]), 200
+        if fault("unavailable"):
+            return jsonify({"error": "sandbox carrier overloaded, try again"}), 503
+        if fault("refuse"):
+            return jsonify({"error": "the sandbox refuses this address"}), 422
         body = request.get_json(silent=True) or {}
+        rate = {r[0]: r for r in RATES}.get(str(body.get("rate_id") or "rate_ground"))
+        if rate is None:
+            return jsonify({"error": f"unknown rate {body.get('rate_id')!r}"}), 422
         number = carrier.new_tracking_number()
         parcel = Parcel(number, str(body.get("reference", "")))
         pdf = _label_pdf(number, parcel.reference, body.get("from") or {}, body.get("to") or {})
         answer = {
+            "id": f"lbl_{number}",
             "tracking_number": number,
+            "carrier": "sandbox",
+            "service": rate[1],
+            "amount_minor": rate[2],
+            "currency": "usd",
+            "reference": parcel.reference,
             "label_pdf": base64.b64encode(pdf).decode(),
             "created": datetime.now(UTC).isoformat(),
         }
@@ -183,12 +232,49 @@ def create_sandbox_carrier(
             carrier.parcels[number] = parcel
             carrier.labels.append(
                 {"key": key, "tracking_number": number, "reference": parcel.reference}
+                | {"id": answer["id"], "amount_minor": rate[2], "refunded": False}
             )
             if key:
                 carrier.idempotent[key] = answer
+            delay = float(carrier.faults.get("answer_delay_seconds", 0))
         if carrier.auto_journey:
             start(parcel, DEFAULT_JOURNEY, {}, carrier.step_seconds)
+        if delay:
+            time.sleep(delay)  # bought and counted, the answer late: a worker may die meanwhile
         return jsonify(answer), 201
+
+    @app.post("/v1/labels/<label_id>/refund")
+    def refund_label(label_id: str) -> Any:
+        with carrier.lock:
+            label = next((item for item in carrier.labels if item["id"] == label_id), None)
+            if label is None:
+                abort(404)
+            scanned = bool(carrier.parcels[label["tracking_number"]].events)
+            status = "refused" if scanned or label["refunded"] else "refunded"
+            label["refunded"] = label["refunded"] or status == "refunded"
+            carrier.refunds.append({"id": label_id, "status": status})
+        return jsonify({"id": label_id, "status": status})
+
+    @app.post("/v1/sandbox/faults")
+    def set_faults() -> Any:
+        with carrier.lock:
+            carrier.faults = {k: float(v) for k, v in (request.get_json() or {}).items()}
+        return jsonify(carrier.faults)
+
+    @app.post("/v1/sandbox/reset")
+    def reset() -> Any:
+        """Forget every label, parcel, refund and fault (tests sharing one sandbox)."""
+        with carrier.lock:
+            for kept in (carrier.parcels, carrier.idempotent, carrier.faults):
+                kept.clear()
+            carrier.labels.clear()
+            carrier.refunds.clear()
+        return jsonify({"reset": True})
+
+    @app.get("/v1/refunds")
+    def refunds() -> Any:
+        with carrier.lock:
+            return jsonify(list(carrier.refunds))
 
     @app.get("/v1/trackers/<tracking_number>")
     def tracker(tracking_number: str) -> Any:
@@ -220,9 +306,20 @@ def create_sandbox_carrier(
 
     @app.get("/v1/labels")
     def labels() -> Any:
-        """Every label made (a replayed idempotency key makes none), oldest first."""
+        """Every label made (a replayed idempotency key makes none), oldest first; or those of
+        one ``idempotency_key`` or ``reference``, with the whole answer (to find a label)."""
+        key, reference = request.args.get("idempotency_key"), request.args.get("reference")
         with carrier.lock:
-            return jsonify(list(carrier.labels))
+            if key is None and reference is None:
+                return jsonify(list(carrier.labels))
+            found = [
+                carrier.idempotent[item["key"]]
+                for item in carrier.labels
+                if item["key"] in carrier.idempotent
+                and (key is None or item["key"] == key)
+                and (reference is None or item["reference"] == reference)
+            ]
+            return jsonify(found)
 
     @app.get("/healthz")
     def healthz() -> Any:

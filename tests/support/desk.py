@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
+from carriers.label_providers.registry import LabelProviders
 from carriers.services import CarrierService
 from core.clock import Clock
 from returns.addresses import ReturnAddresses
@@ -23,7 +24,7 @@ from returns.commands import (
     ReturnLine,
     ShipReplacement,
 )
-from returns.context import ReturnsContext
+from returns.context import LabelSettings, ReturnsContext
 from returns.messages import Messages
 from returns.policy import ReturnPolicy
 from returns.refund_provider import StripeRefunds
@@ -46,8 +47,14 @@ def wire_returns(
     warehouse_addresses: Mapping[str, Mapping[str, str]] | None = None,
     levels: ServiceLevels | None = None,
     messages: Messages | None = None,
+    labels: LabelSettings | None = None,
 ) -> Returns:
-    """The returns stages as the app wires them (listening to ``carriers``)."""
+    """The returns stages as the app wires them (listening to ``carriers``); labels come from
+    the sandbox carrier ``carriers`` follows, if any."""
+    sandbox = carriers.adapters.get("sandbox")
+    label_settings = {"CARRIERS_SANDBOX": sandbox is not None}
+    if sandbox is not None:
+        label_settings["SANDBOX_CARRIER_URL"] = getattr(sandbox, "api_base", "")
     return build_returns(
         ReturnsContext(
             session_factory=session_factory,
@@ -63,6 +70,8 @@ def wire_returns(
             default_return_carrier=default_return_carrier,
             levels=levels or ServiceLevels(),
             messages=messages,
+            label_providers=LabelProviders(label_settings),
+            labels=labels or LabelSettings(),
         )
     )
 

@@ -16,6 +16,8 @@ import pytest
 
 from bench.processes import free_port, spareflow_command
 from carriers.adapters.sandbox import SandboxAdapter
+from carriers.label_providers.sandbox import SandboxLabels
+from carriers.labels import Address, LabelRequest, Parcel
 from carriers.models import Direction
 from carriers.services import CarrierService
 from carriers.status import TrackingStatus
@@ -113,22 +115,17 @@ def play(carrier_url: str, number: str, **journey: Any) -> list[int]:
 
 def test_a_label_is_bought_once_per_key_and_served_as_a_pdf(stack: dict[str, Any]) -> None:
     carriers = service(stack, stack["carrier"])
-    first = carriers.buy_label(
-        direction=Direction.INBOUND,
-        carrier="sandbox",
+    provider = SandboxLabels(stack["carrier"], stack["http"])
+    request = LabelRequest(
         reference="RMA-E2E-1",
-        from_address=ADDRESS,
-        to_address=ADDRESS,
+        direction=Direction.INBOUND,
+        from_address=Address.from_mapping(ADDRESS),
+        to_address=Address.from_mapping(ADDRESS),
+        parcel=Parcel(1000),
         idempotency_key="rma-e2e-1-label",
     )
-    again = carriers.buy_label(
-        direction=Direction.INBOUND,
-        carrier="sandbox",
-        reference="RMA-E2E-1",
-        from_address=ADDRESS,
-        to_address=ADDRESS,
-        idempotency_key="rma-e2e-1-label",
-    )
+    first = carriers.buy_label(provider, request).shipment
+    again = carriers.buy_label(provider, request, look_first=True).shipment
     assert first.tracking_number == again.tracking_number
     label = api(stack, "GET", f"/api/v1/shipments/{first.tracking_number}/label")
     assert label.status_code == 200

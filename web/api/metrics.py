@@ -164,6 +164,22 @@ class WhatIfSchema(Schema):
     hypothetical_histogram = fields.List(fields.Nested(BucketSchema))
 
 
+class LabelCostSchema(Schema):
+    currency = fields.String()
+    labels = fields.Integer(metadata={"description": "RMAs of the period with a bought label"})
+    total_minor = fields.Integer()
+    mean_minor = fields.Float(metadata={"description": "Return shipping cost per RMA"})
+    refunded = fields.Integer(metadata={"description": "Labels refunded unused"})
+    net_minor = fields.Integer(metadata={"description": "Total less the refunded labels"})
+
+
+class TransitTimeSchema(Schema):
+    carrier = fields.String()
+    days = fields.Nested(
+        DurationSchema, metadata={"description": "Pickup scan to delivery at the warehouse"}
+    )
+
+
 class PeriodSchema(Schema):
     first = fields.Date(attribute="first_day", data_key="from")
     last = fields.Date(attribute="last_day", data_key="to")
@@ -195,6 +211,8 @@ class MetricsSchema(Schema):
     refund_time_histogram = fields.List(fields.Nested(BucketSchema))
     return_rates = fields.Nested(ReturnRatesSchema)
     what_if = fields.Nested(WhatIfSchema)
+    label_costs = fields.List(fields.Nested(LabelCostSchema))
+    transit_times = fields.List(fields.Nested(TransitTimeSchema))
 
 
 @blp.get("")

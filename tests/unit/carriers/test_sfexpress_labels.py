@@ -124,7 +124,7 @@ def test_return_label_with_door_pickup(fake: FakeSfExpress) -> None:
     assert fake.calls[1][0] == "COM_RECE_CLOUD_PRINT_WAYBILLS"
     assert fake.calls[1][1]["documents"] == [{"masterWaybillNo": label.tracking_number}]
     assert label.tracking_number == fake.orders["label-RMA-1001-1"].waybill
-    assert label.provider == "sfexpress" and label.carrier == "SF"
+    assert label.provider == "sfexpress" and label.carrier == "sfexpress"
     assert label.provider_label_id == "label-RMA-1001-1"
     assert (label.cost_minor, label.currency) == (0, "cny")
     assert label.document.startswith(b"%PDF") and label.tracking_number.encode() in label.document
