@@ -23,6 +23,7 @@ import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import ClassVar, Protocol
 
 from carriers.models import Direction
@@ -194,6 +195,21 @@ class LabelProvider(Protocol):
     ) -> BookedPickup:
         """Book the carrier's collection of ``label``'s parcel (only where ``books_pickups``)."""
         ...
+
+
+#: Currencies without minor units (ISO 4217 exponent 0) among those carriers price in.
+ZERO_DECIMAL_CURRENCIES = frozenset({"JPY", "KRW", "VND", "CLP", "ISK", "HUF", "TWD"})
+
+
+def minor_units(amount: object, currency: str, provider: str) -> int:
+    """A provider's decimal-string price (``"7.58"`` USD) in minor units (758), rounded half
+    up; an unreadable price is the provider's fault, so the purchase is tried again later."""
+    try:
+        value = Decimal(str(amount))
+    except InvalidOperation as exc:
+        raise LabelProviderUnavailable(f"{provider} sent an unreadable price: {amount!r}") from exc
+    exponent = 0 if currency.upper() in ZERO_DECIMAL_CURRENCIES else 2
+    return int((value * (10**exponent)).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
 def choose_rate(

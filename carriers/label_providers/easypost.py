@@ -38,11 +38,12 @@ import hashlib
 import math
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, ClassVar
 
 import httpx
 
+from carriers import labels
 from carriers.labels import (
     Address,
     BookedPickup,
@@ -61,8 +62,6 @@ DEFAULT_API_BASE = "https://api.easypost.com/v2"
 DEFAULT_TIMEOUT_SECONDS = 20.0
 GRAMS_PER_OUNCE = 28.349523125
 MM_PER_INCH = 25.4
-#: Currencies without minor units (ISO 4217 exponent 0) among those carriers price in.
-ZERO_DECIMAL_CURRENCIES = frozenset({"JPY", "KRW", "VND", "CLP", "ISK"})
 
 # Error codes, from EasyPost's list of error codes (docs.easypost.com/docs/errors).
 #: A person must correct an address.
@@ -112,13 +111,8 @@ def reference_for(idempotency_key: str) -> str:
 
 
 def minor_units(amount: object, currency: str) -> int:
-    """``"7.58"`` USD → 758 (EasyPost prices are decimal strings)."""
-    try:
-        value = Decimal(str(amount))
-    except InvalidOperation as exc:
-        raise LabelProviderUnavailable(f"EasyPost sent an unreadable price: {amount!r}") from exc
-    exponent = 0 if currency.upper() in ZERO_DECIMAL_CURRENCIES else 2
-    return int((value * (10**exponent)).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    """EasyPost's decimal-string price in minor units of ``currency``."""
+    return labels.minor_units(amount, currency, "EasyPost")
 
 
 def _up_to_tenth(value: float) -> float:

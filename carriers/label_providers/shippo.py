@@ -44,11 +44,11 @@ import hashlib
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar
 
 import httpx
 
+from carriers import labels
 from carriers.adapters.base import seconds_setting, secret_setting
 from carriers.labels import (
     Address,
@@ -104,13 +104,8 @@ def metadata_marker(request: LabelRequest) -> str:
 
 
 def minor_units(amount: object, currency: str) -> int:
-    """Shippo's decimal-string amount (``"5.5"``) in minor units of ``currency``."""
-    try:
-        value = Decimal(str(amount))
-    except InvalidOperation as exc:
-        raise LabelProviderUnavailable(f"Shippo sent an unreadable amount: {amount!r}") from exc
-    exponent = 0 if currency.upper() in ZERO_DECIMAL_CURRENCIES else 2
-    return int((value * 10**exponent).to_integral_value())
+    """Shippo's decimal-string price in minor units of ``currency``."""
+    return labels.minor_units(amount, currency, "Shippo")
 
 
 def error_text(body: object) -> str:
