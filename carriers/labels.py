@@ -89,6 +89,11 @@ class LabelFormat(enum.StrEnum):
     ZPL = "zpl"  # for thermal label printers
 
 
+#: How a label's document is typed (``PurchasedLabel.media_type``): the 4x6 PDF, or ZPL.
+PDF_MEDIA_TYPE = "application/pdf"
+ZPL_MEDIA_TYPE = "application/zpl"
+
+
 @dataclass(frozen=True)
 class LabelRequest:
     #: What the parcel belongs to (an RMA number, or ``RMA-…/R<replacement id>``): written on

@@ -16,13 +16,15 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from carriers.labels import PDF_MEDIA_TYPE, ZPL_MEDIA_TYPE, LabelFormat
 from carriers.models import Direction, Shipment
 from core.db import UnitOfWork
-from core.errors import Conflict
-from core.outbox import Handler, OutboxMessage, enqueue
+from core.errors import Conflict, NotFound
+from core.outbox import Handler, OutboxMessage, OutboxStatus, enqueue
 from returns.context import ReturnsContext
+from returns.errors import ReplacementNotFound
 from returns.labels import Labels
-from returns.queries import rma_detail
+from returns.queries import OUTBOUND_LABEL_KEY, rma_detail
 from returns.rma import SYSTEM, Replacement, Rma
 from returns.status import ReplacementStatus
 from returns.views import RmaDetail
@@ -50,17 +52,64 @@ class OutboundLabels:
             session = uow.session
             replacement, rma = self.warehouse.queued_replacement(session, replacement_id)
             payload = self.labels.payload(rma, carrier, inbound=False)
-            enqueue(
+            key = f"{OUTBOUND_LABEL_KEY}{replacement.id}"
+            added = enqueue(
                 session,
                 topic=OUTBOUND_LABEL_TOPIC,
-                key=f"replacement-label:{replacement.id}",
+                key=key,
                 now=self.ctx.clock.now(),
                 payload={**payload, "replacement": replacement.id, "actor": actor},
             )
-            text = f"Outbound label for replacement {replacement.id} ordered from {carrier}"
-            rma.note("replacement", actor, text, self.ctx.clock.now())
+            if added:
+                text = f"Outbound label for replacement {replacement.id} ordered from {carrier}"
+                rma.note("replacement", actor, text, self.ctx.clock.now())
+            else:  # ordered before: still being bought (nothing to do), or it failed for good
+                self._refuse_failed_order(session, replacement.id, key)
             uow.commit()
             return rma_detail(session, rma.number)
+
+    def _refuse_failed_order(self, session: Session, replacement_id: int, key: str) -> None:
+        earlier = session.execute(
+            select(OutboxMessage.status, OutboxMessage.last_error).where(OutboxMessage.key == key)
+        ).first()
+        if earlier is not None and earlier.status is OutboxStatus.FAILED:
+            raise Conflict(
+                f"The outbound label for replacement {replacement_id} could not be bought "
+                f"({earlier.last_error}); ship with the tracking number of a label bought "
+                "elsewhere.",
+                code="outbound_label_failed",
+            )
+
+    def label(self, replacement_id: int, label_format: LabelFormat) -> tuple[bytes, str]:
+        """The printable outbound label of a replacement (``document``, ``media_type``): the
+        PDF (4x6), or the ZPL when the provider gave one. NotFound before it is bought."""
+        with UnitOfWork(self.ctx.session_factory) as uow:
+            session = uow.session
+            row = session.execute(
+                select(Replacement.label_id, Shipment.label, Shipment.label_media_type)
+                .outerjoin(
+                    Shipment,
+                    (Shipment.carrier == Replacement.carrier)
+                    & (Shipment.tracking_number == Replacement.tracking_number),
+                )
+                .where(Replacement.id == replacement_id)
+            ).first()
+        if row is None:
+            raise ReplacementNotFound(replacement_id)
+        if row.label_id is None or row.label is None:
+            raise NotFound(
+                f"Replacement {replacement_id} has no outbound label (none was bought yet).",
+                code="no_label",
+            )
+        media_type = row.label_media_type or PDF_MEDIA_TYPE
+        stored = LabelFormat.ZPL if media_type == ZPL_MEDIA_TYPE else LabelFormat.PDF
+        if stored is not label_format:
+            raise NotFound(
+                f"The outbound label of replacement {replacement_id} has no "
+                f"{label_format.value.upper()} version (it is {stored.value.upper()}).",
+                code="no_label_format",
+            )
+        return bytes(row.label), media_type
 
     def handler(self) -> Handler:
         return Handler(self._buy, self._bought, self._failed)

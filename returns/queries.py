@@ -12,13 +12,15 @@ from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import String, and_, case, cast, exists, func, literal, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from carriers.models import CarrierEventRecord, Shipment
+from carriers.status import TrackingStatus
 from core.clock import Clock
 from core.db import UnitOfWork
+from core.outbox import OutboxMessage, OutboxStatus
 from inventory.models import Location, Reservation
 from purchasing.claims import SupplierClaim
 from returns.errors import RmaNotFound
@@ -58,6 +60,9 @@ DESK_QUEUE_LIMIT = 200
 PRIORITY_RANK = {priority: rank for rank, priority in enumerate(reversed(PRIORITY_ORDER))}
 #: Sorts an RMA whose targets are all met after every running clock.
 NEVER = timedelta(days=36500)
+
+#: The outbox key of a replacement's outbound label order (returns/outbound_labels.py).
+OUTBOUND_LABEL_KEY = "replacement-label:"
 
 _COLLECTIONS = {"lines", "replacements", "claims", "emails", "timeline", "shipments"}
 _RMA_COLUMNS = [f.name for f in fields(RmaDetail) if f.name not in _COLLECTIONS]
@@ -248,11 +253,39 @@ def by_urgency(rows: Sequence[DeskQueueRow]) -> list[DeskQueueRow]:
 
 
 def pick_queue(session: Session) -> list[PickItem]:
-    """Replacements waiting to ship (queued and backordered), oldest first."""
+    """Replacements waiting to ship (queued and backordered), and those shipped on an outbound
+    label spareflow bought that the carrier has not collected yet (to print and pack), oldest
+    first."""
+    label_ordered = exists().where(
+        OutboxMessage.key == literal(OUTBOUND_LABEL_KEY) + cast(Replacement.id, String),
+        OutboxMessage.status == OutboxStatus.PENDING,
+    )
+    bought = Replacement.label_id.is_not(None)
+    awaiting_collection = and_(
+        Replacement.status == ReplacementStatus.SHIPPED,
+        bought,
+        Replacement.delivered_at.is_(None),
+        Shipment.picked_up_at.is_(None),
+        Shipment.status == TrackingStatus.PRE_TRANSIT,
+    )
     query = (
-        _replacements(Rma.number.label("rma_number"))
+        _replacements(
+            Rma.number.label("rma_number"),
+            label_ordered.label("label_ordered"),
+            case((bought, Shipment.label_media_type), else_=None).label("label_media_type"),
+        )
         .join(Rma, Rma.id == Replacement.rma_id)
-        .where(Replacement.status.in_([ReplacementStatus.QUEUED, ReplacementStatus.BACKORDERED]))
+        .outerjoin(
+            Shipment,
+            and_(
+                Shipment.carrier == Replacement.carrier,
+                Shipment.tracking_number == Replacement.tracking_number,
+            ),
+        )
+        .where(
+            Replacement.status.in_([ReplacementStatus.QUEUED, ReplacementStatus.BACKORDERED])
+            | awaiting_collection
+        )
         .order_by(Replacement.queued_at, Replacement.id)
     )
     return list(_views(session, PickItem, query))

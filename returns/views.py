@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
+from carriers.labels import ZPL_MEDIA_TYPE
 from carriers.models import Direction
 from carriers.status import TrackingStatus
 from core.addresses import ADDRESS_LENGTHS
@@ -54,8 +55,19 @@ class ReplacementView:
     queued_at: datetime
     shipped_at: datetime | None
     shipped_by: str | None
+    #: The outbound label spareflow bought to ship it (``SPAREFLOW_OUTBOUND_CARRIER``): who
+    #: sold it, the provider's id, what it cost (minor units of the RMA's currency).
+    label_provider: str | None
+    label_id: str | None
+    label_cost_minor: int | None
+    #: When the carrier delivered it to the customer.
+    delivered_at: datetime | None
     #: The bin the reserved stock waits in (the pick queue's "where").
     location_code: str | None
+
+    @property
+    def label_bought(self) -> bool:
+        return self.label_id is not None
 
 
 @dataclass(frozen=True)
@@ -63,6 +75,14 @@ class PickItem(ReplacementView):
     """A replacement in the warehouse pick queue, with the RMA it goes out for."""
 
     rma_number: str
+    #: Its outbound label is being bought (the order waits in the outbox).
+    label_ordered: bool = False
+    #: The stored label's media type (``application/pdf``, ``application/zpl``), once bought.
+    label_media_type: str | None = None
+
+    @property
+    def has_zpl(self) -> bool:
+        return self.label_media_type == ZPL_MEDIA_TYPE
 
 
 @dataclass(frozen=True)

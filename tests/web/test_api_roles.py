@@ -59,6 +59,8 @@ EXPECTED_ROLES: dict[tuple[str, str], set[Role]] = {
     ("GET", "/api/v1/audit"): {A},
     ("GET", "/api/v1/replacements"): {A, W, S},
     ("POST", "/api/v1/replacements/<int(max=2147483647):replacement_id>/ship"): {A, W},
+    ("POST", "/api/v1/replacements/<int(max=2147483647):replacement_id>/label"): {A, W},
+    ("GET", "/api/v1/replacements/<int(max=2147483647):replacement_id>/label"): {A, W},
     ("GET", "/api/v1/reorder/suggestions"): {A, B},
     ("GET", "/api/v1/reorder/export.xlsx"): {A, B},
     ("POST", "/api/v1/reorder/import"): {A, B},

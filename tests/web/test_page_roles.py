@@ -102,6 +102,8 @@ EXPECTED_PAGE_ROLES: dict[tuple[str, str], frozenset[Role] | str] = {
     ("GET", "/warehouse/count"): {A, W},
     ("POST", "/warehouse/count"): {A, W},
     ("GET", "/warehouse/pick-list"): {A, W},
+    ("POST", f"/warehouse/picks/{ID32}replacement_id>/label"): {A, W},
+    ("GET", f"/warehouse/picks/{ID32}replacement_id>/label"): {A, W},
     ("POST", f"/warehouse/picks/{ID32}replacement_id>/ship"): {A, W},
     ("GET", "/warehouse/purchase-orders"): {A, W},
     ("POST", "/warehouse/purchase-orders"): {A, W},

@@ -58,7 +58,12 @@ SHIPMENT_OPERATIONS = [
     ("RecordEvent", "post", f"{SHIPMENT}/events"),
     ("GetLabel", "get", f"{SHIPMENT}/label"),
 ]
-SHIP_REPLACEMENT = [("ShipReplacement", "post", f"{API}/replacements/{{replacement_id}}/ship")]
+REPLACEMENT = f"{API}/replacements/{{replacement_id}}"
+SHIP_REPLACEMENT = [
+    ("ShipReplacement", "post", f"{REPLACEMENT}/ship"),
+    ("OrderOutboundLabel", "post", f"{REPLACEMENT}/label"),
+    ("GetOutboundLabel", "get", f"{REPLACEMENT}/label"),
+]
 CANCEL_RESERVATION = [("CancelReservation", "delete", f"{API}/reservations/{{reservation_id}}")]
 
 
@@ -100,6 +105,10 @@ def _table() -> dict[tuple[str, str, str], dict[str, dict[str, Any]]]:
             _to(SHIP_REPLACEMENT, "replacement_id", "$response.body#/replacements/0/id"),
         )
     queue = f"{API}/replacements"
+    add(
+        ("post", f"{REPLACEMENT}/label", "202"),
+        _to(SHIP_REPLACEMENT, "replacement_id", "$response.body#/id"),
+    )
     add(("get", queue, "200"), _to(SHIP_REPLACEMENT, "replacement_id", "$response.body#/0/id"))
     add(("get", queue, "200"), _to(RMA_OPERATIONS, "rma", "$response.body#/0/rma_number"))
 

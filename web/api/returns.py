@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
+from flask import Response
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, post_dump
 
 from accounts.models import Role
+from carriers.labels import LabelFormat
 from carriers.status import TrackingStatus
 from returns.commands import (
     AuthoriseRma,
@@ -29,6 +32,7 @@ from returns.status import (
     Resolution,
     RmaStatus,
 )
+from returns.views import PickItem
 from web import errors
 from web.api.auth import ALL_ROLES, current_api_user, roles
 from web.api.fields import Text
@@ -108,6 +112,16 @@ class TimelineSchema(Schema):
     reason = fields.String()
 
 
+class OutboundLabelSchema(Schema):
+    provider = fields.String(attribute="label_provider")
+    id = fields.String(attribute="label_id", metadata={"description": "The provider's id"})
+    cost_minor = fields.Integer(
+        attribute="label_cost_minor",
+        allow_none=True,
+        metadata={"description": "What it cost, in minor units of the RMA's currency"},
+    )
+
+
 class ReplacementOutSchema(Schema):
     id = fields.Integer()
     sku = fields.String()
@@ -117,10 +131,24 @@ class ReplacementOutSchema(Schema):
     tracking_number = fields.String(allow_none=True)
     queued_at = fields.AwareDateTime()
     shipped_at = fields.AwareDateTime(allow_none=True)
+    delivered_at = fields.AwareDateTime(
+        allow_none=True, metadata={"description": "When the carrier delivered it"}
+    )
+    label = fields.Function(
+        lambda v: OutboundLabelSchema().dump(v) if v.label_bought else None,
+        metadata={
+            "description": "The outbound label spareflow bought to ship it (null: none)",
+            "type": "object",
+            "nullable": True,
+        },
+    )
 
 
 class PickQueueItemSchema(ReplacementOutSchema):
     rma_number = fields.String()
+    label_ordered = fields.Boolean(
+        metadata={"description": "Its outbound label is being bought (POST .../label)"}
+    )
     location = fields.String(
         attribute="location_code",
         allow_none=True,
@@ -433,7 +461,8 @@ def new_status_link(data: dict[str, Any], rma: str) -> Any:
 @roles(Role.ADMIN, Role.WAREHOUSE, Role.SERVICE_DESK)
 @replacements_blp.response(200, PickQueueItemSchema(many=True))
 def pick_queue() -> Any:
-    """Replacements waiting to ship (queued and backordered), oldest first."""
+    """Replacements waiting to ship (queued and backordered), oldest first; and those shipped on
+    an outbound label bought here that the carrier has not collected yet (to print and pack)."""
     return services().rma_queries.pick_queue()
 
 
@@ -444,3 +473,49 @@ def pick_queue() -> Any:
 def ship(command: ShipReplacement, replacement_id: int) -> Any:
     """Ship a picked replacement: its reserved stock is issued and the tracking number attached."""
     return services().returns.warehouse.ship_replacement(_actor(), replacement_id, command)
+
+
+class LabelQuerySchema(Schema):
+    format = fields.Enum(
+        LabelFormat,
+        by_value=True,
+        load_default=LabelFormat.PDF,
+        metadata={"description": "pdf (4x6 inch) or zpl (thermal printers, when there is one)"},
+    )
+
+
+class LabelOrderSchema(Schema):
+    """Nothing to choose: the outbound carrier (SPAREFLOW_OUTBOUND_CARRIER) and the rate rules
+    decide; send an empty JSON object."""
+
+
+@replacements_blp.post("/<int(max=2147483647):replacement_id>/label")
+@roles(*WAREHOUSE)
+@replacements_blp.arguments(LabelOrderSchema)
+@replacements_blp.response(202, PickQueueItemSchema)
+@replacements_blp.alt_response(409, description="Not queued and reserved, or no outbound carrier")
+def order_label(_: dict[str, Any], replacement_id: int) -> Any:
+    """Buy the outbound label that ships a picked replacement to its customer, from the carrier
+    in SPAREFLOW_OUTBOUND_CARRIER. The purchase is queued: once bought, the replacement ships
+    in that parcel and its label can be printed (GET .../label)."""
+    view = services().returns.outbound_labels.order(_actor(), replacement_id)
+    [replacement] = [r for r in view.replacements if r.id == replacement_id]
+    return PickItem(
+        **asdict(replacement),
+        rma_number=view.number,
+        label_ordered=replacement.status is ReplacementStatus.QUEUED,
+    )
+
+
+@replacements_blp.get("/<int(max=2147483647):replacement_id>/label")
+@roles(*WAREHOUSE)
+@replacements_blp.arguments(LabelQuerySchema, location="query", as_kwargs=True)
+@replacements_blp.response(200, content_type="application/pdf")
+@replacements_blp.alt_response(
+    404, description="No label bought yet, or none in that format", content_type="application/json"
+)
+def outbound_label(replacement_id: int, format: LabelFormat) -> Any:
+    """The printable outbound label of a replacement: the 4x6 PDF, or its ZPL when the provider
+    gave one (not for buyers: it carries the customer's name and address)."""
+    document, media_type = services().returns.outbound_labels.label(replacement_id, format)
+    return Response(document, mimetype=media_type)

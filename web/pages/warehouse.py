@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -20,6 +20,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from accounts.models import Role
+from carriers.labels import LabelFormat
 from core.errors import DomainError, InvalidInput
 from inventory.commands import AdjustStock, ReceiveStock, TransferStock
 from purchasing.commands import ReceiptLine, ReceivePurchaseOrder
@@ -100,6 +101,7 @@ def index() -> ResponseReturnValue:
         scan=ScanRmaForm(),
         queue=services().rma_queries.pick_queue(),
         carriers=sorted(services().carriers.adapters),
+        outbound_carrier=services().returns.ctx.labels.outbound_carrier,
     )
 
 
@@ -251,6 +253,40 @@ def ship(replacement_id: int) -> ResponseReturnValue:
     else:
         flash(_("Scan the tracking number of the parcel's label."), "error")
     return redirect(url_for("warehouse.index"))
+
+
+@bp.post("/picks/<int(max=2147483647):replacement_id>/label")
+@roles_required(*WAREHOUSE)
+def buy_label(replacement_id: int) -> ResponseReturnValue:
+    """Buy the outbound label (``SPAREFLOW_OUTBOUND_CARRIER``); it ships once bought."""
+    if FlaskForm().validate_on_submit():
+        try:
+            view = services().returns.outbound_labels.order(_actor(), replacement_id)
+        except DomainError as error:
+            flash(error.message, "error")
+        else:
+            flash(
+                _(
+                    "Label for %(number)s ordered: it can be printed here once it is bought.",
+                    number=view.number,
+                ),
+                "success",
+            )
+    return redirect(url_for("warehouse.index"))
+
+
+@bp.get("/picks/<int(max=2147483647):replacement_id>/label")
+@roles_required(*WAREHOUSE)
+def print_label(replacement_id: int) -> ResponseReturnValue:
+    """The bought outbound label, to print: the 4x6 PDF, or ``?format=zpl``."""
+    wanted = LabelFormat.ZPL if request.args.get("format") == "zpl" else LabelFormat.PDF
+    document, media_type = services().returns.outbound_labels.label(replacement_id, wanted)
+    response = Response(document, mimetype=media_type)
+    if wanted is LabelFormat.ZPL:
+        response.headers["Content-Disposition"] = (
+            f'attachment; filename="replacement-{replacement_id}.zpl"'
+        )
+    return response
 
 
 def _ship_form() -> ShipForm:
