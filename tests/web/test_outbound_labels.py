@@ -172,6 +172,20 @@ def test_the_api_refuses_without_an_outbound_carrier_or_a_queued_replacement(
     assert buyer.status_code == 403
 
 
+def test_a_refused_label_is_not_ordered_again_the_warehouse_ships_by_hand(
+    client, shop, sandbox, role_headers
+) -> None:
+    headers = role_headers[Role.WAREHOUSE]
+    number, replacement_id = queued_replacement(shop)
+    sandbox.post("/v1/sandbox/faults", json={"refuse": 1}).raise_for_status()
+    client.post(f"/api/v1/replacements/{replacement_id}/label", headers=headers, json={})
+    drain(shop)
+    assert shop.returns.get(number).replacements[0].status.value == "queued"
+    again = client.post(f"/api/v1/replacements/{replacement_id}/label", headers=headers, json={})
+    assert again.status_code == 409 and again.json["error"]["code"] == "outbound_label_failed"
+    assert "the sandbox refuses this address" in again.json["error"]["message"]
+
+
 # --- the pages -----------------------------------------------------------------------------
 
 
