@@ -7,9 +7,8 @@ from typing import Any
 
 import pytest
 
-from demo.sandboxes.carrier import create_sandbox_carrier
 from demo.sandboxes.refunds import create_refunds_sandbox
-from tests.support.sandbox_servers import serving
+from tests.support.sandbox_servers import serving, serving_carrier_sandbox
 
 
 @pytest.fixture(scope="module")
@@ -21,9 +20,7 @@ def refunds_sandbox() -> Iterator[tuple[str, Any]]:
 
 @pytest.fixture(scope="module")
 def carrier_sandbox() -> Iterator[str]:
-    with serving(
-        create_sandbox_carrier("http://127.0.0.1:9/unused", "unused", step_seconds=0)
-    ) as url:
+    with serving_carrier_sandbox() as url:
         yield url
 
 

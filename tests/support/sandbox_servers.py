@@ -21,3 +21,15 @@ def serving(app: Any) -> Iterator[str]:
         server.shutdown()
         thread.join(timeout=5)
         server.server_close()
+
+
+@contextmanager
+def serving_carrier_sandbox() -> Iterator[str]:
+    """The sandbox carrier (labels, tracking) on loopback; its webhooks go nowhere, its parcels
+    move at once when a test plays their journey."""
+    from demo.sandboxes.carrier import create_sandbox_carrier
+
+    with serving(
+        create_sandbox_carrier("http://127.0.0.1:9/unused", "unused", step_seconds=0)
+    ) as url:
+        yield url

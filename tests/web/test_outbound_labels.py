@@ -1,3 +1,4 @@
+# ruff: noqa: F811 (the shop fixture comes from test_status_page.py)
 """Outbound labels for replacements through the API and the warehouse pages: bought from the
 outbound carrier (the sandbox carrier, served on loopback), printed with the pick list, and the
 customer's e-mail and status page carrying the carrier's tracking link."""
@@ -14,12 +15,11 @@ from sqlalchemy import update
 
 from accounts.models import Role
 from carriers.models import Shipment
-from demo.sandboxes.carrier import create_sandbox_carrier
-from inventory.commands import ReceiveStock
 from returns.status import Channel, Reason, Resolution
 from tests.support import desk as builders
-from tests.support.sandbox_servers import serving
+from tests.support.sandbox_servers import serving_carrier_sandbox
 from tests.web.test_pages import PASSWORD, csrf_token, sign_in
+from tests.web.test_status_page import shop  # noqa: F401 (a fixture: a part in stock)
 
 STAFF = "desk@shop.example"
 TRACKING_URL = "https://track.example/?n={number}"
@@ -28,9 +28,7 @@ ZPL = b"^XA^FO50,50^ADN,36,20^FDSPAREFLOW^FS^XZ"
 
 @pytest.fixture(scope="module")
 def carrier_url() -> Iterator[str]:
-    with serving(
-        create_sandbox_carrier("http://127.0.0.1:9/unused", "unused", step_seconds=0)
-    ) as url:
+    with serving_carrier_sandbox() as url:
         yield url
 
 
@@ -55,18 +53,8 @@ def app_config(carrier_url: str, smtp_sink: Any) -> dict[str, Any]:
 
 
 @pytest.fixture
-def shop(app: Any) -> Any:
-    services = app.extensions["spareflow"]
-    services.inventory.create_location(code="MAIN/A-01-01")
-    services.inventory.create_location(code="MAIN/RETURNS")
-    services.inventory.create_part(sku="FAN-80", name="Cooling fan 80mm")
-    services.inventory.receive("setup", ReceiveStock(sku="FAN-80", location="MAIN/A-01-01", qty=4))
-    services.auth.create_user("ann@wh.example", Role.WAREHOUSE, PASSWORD)
-    return services
-
-
-@pytest.fixture
 def floor(app: Any, shop: Any) -> Any:
+    shop.auth.create_user("ann@wh.example", Role.WAREHOUSE, PASSWORD)
     client = app.test_client()
     sign_in(client, "ann@wh.example", PASSWORD)
     return client
