@@ -89,9 +89,10 @@ class LabelDesk:
 
     # --- the desk's use cases --------------------------------------------------------------
 
-    def retry_label(self, actor: str, number: str) -> RmaDetail:
+    def retry_label(self, actor: str, number: str, note: str = "") -> RmaDetail:
         """Try a failed label again (after fixing the address, topping up funds, or once the
-        provider is back), with the same rules and ceiling as before."""
+        provider is back), with the same rules and ceiling as before; ``note``: what changed
+        (on the timeline)."""
         with UnitOfWork(self.ctx.session_factory) as uow:
             session = uow.session
             rma, last, failure = self._failed(session, number)
@@ -108,7 +109,10 @@ class LabelDesk:
                 ceiling = last.payload.get("approved_ceiling_minor")
                 approver = last.payload.get("approved_by")
                 self._enqueue(session, rma, ceiling_minor=ceiling, approved_by=approver)
-            rma.note("return_label", actor, "Prepaid return label tried again", now)
+            text = "Prepaid return label tried again"
+            rma.note(
+                "return_label", actor, f"{text}: {note.strip()}" if note.strip() else text, now
+            )
             self._clear_alerts(session, rma, actor)
             uow.commit()
             return rma_detail(session, rma.number)
