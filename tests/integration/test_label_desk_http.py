@@ -4,8 +4,6 @@ selling labels over loopback (its rates: 6.50, 14.50, 29.00 USD; the ceiling her
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -15,50 +13,34 @@ from sqlalchemy import select
 from accounts.models import Role
 from core.audit import AuditEntry
 from core.db import UnitOfWork
-from demo.sandboxes.carrier import create_sandbox_carrier
 from returns.models import Notification
-from returns.status import Channel, Reason, Resolution
-from tests.support import desk as builders
-from tests.support.sandbox_servers import serving
 from tests.web.test_pages import PASSWORD, csrf_token, sign_in
-
-
-@pytest.fixture(scope="module")
-def carrier() -> Iterator[str]:
-    with serving(
-        create_sandbox_carrier("http://127.0.0.1:9/unused", "unused", step_seconds=0)
-    ) as url:
-        yield url
+from tests.web.test_refund_trigger_http import authorise, open_rma
 
 
 @pytest.fixture
-def app_config(carrier: str) -> dict[str, Any]:
-    with httpx.Client(base_url=carrier, timeout=10) as http:
+def app_config(carrier_sandbox: str) -> dict[str, Any]:
+    with httpx.Client(base_url=carrier_sandbox, timeout=10) as http:
         http.post("/v1/sandbox/reset").raise_for_status()
-    return {"SANDBOX_CARRIER_URL": carrier, "RETURNS_LABEL_CEILING_MINOR": 500}
+    return {"SANDBOX_CARRIER_URL": carrier_sandbox, "RETURNS_LABEL_CEILING_MINOR": 500}
 
 
 @pytest.fixture
-def refused(app: Any) -> str:
+def refused(app: Any, client: Any, role_headers: Any) -> str:
     """An RMA whose label the outbox could not buy: above the ceiling."""
     services = app.extensions["spareflow"]
-    services.inventory.create_location(code="MAIN/A-01-01")
     services.inventory.create_location(code="MAIN/RETURNS")
     services.inventory.create_part(sku="FAN-80", name="Cooling fan 80mm")
-    view = builders.open_rma(
-        services.returns,
-        "desk@test.example",
-        customer={"name": "Mia Chen", "email": "mia@example.com"},
-        channel=Channel.PHONE,
-        reason=Reason.DEFECTIVE,
-        resolution=Resolution.REFUND,
-        payment_reference="pi_1",
-        lines=[{"sku": "FAN-80", "qty": 1, "unit_price": Decimal("24.99")}],
-    )
-    builders.authorise(services.returns, "desk@test.example", view.number)
+
+    def api(method: str, path: str, **kwargs: Any) -> Any:
+        headers = role_headers[Role.SERVICE_DESK]
+        return client.open(path, method=method, headers=headers, **kwargs)
+
+    number = open_rma(api)
+    authorise(api, number)
     services.outbox.drain()
-    assert services.returns.label_desk.failure(view.number) is not None
-    return str(view.number)
+    assert services.returns.label_desk.failure(number) is not None
+    return number
 
 
 def unread_alerts(app: Any) -> list[str]:
