@@ -59,7 +59,14 @@ class OutboxMessage(Base):
 
 
 class PermanentFailure(Exception):
-    """Raised by a handler when retrying cannot help (the provider refused the request)."""
+    """Raised by a handler when retrying cannot help (the provider refused the request).
+
+    ``details`` (JSON-able: the refusal's code and facts) are kept as the message's
+    ``result``, so whoever handles the failure can say why and what to do."""
+
+    def __init__(self, message: str, details: Mapping[str, Any] | None = None):
+        super().__init__(message)
+        self.details = dict(details) if details else None
 
 
 @dataclass(frozen=True)
@@ -119,7 +126,7 @@ class OutboxWorker:
             try:
                 result = handler.perform(payload, key)
             except PermanentFailure as error:
-                self._finish(message_id, error=str(error), permanent=True)
+                self._finish(message_id, error=str(error), permanent=True, result=error.details)
             except Exception as error:
                 log.warning("outbox %s %s failed: %s", topic, key, error)
                 self._finish(message_id, error=f"{type(error).__name__}: {error}", permanent=False)
@@ -177,6 +184,8 @@ class OutboxWorker:
                 message.last_error = error[:2000]
                 if permanent or message.attempts >= MAX_ATTEMPTS:
                     message.status = OutboxStatus.FAILED
+                    if result is not None:
+                        message.result = result  # what the refusal said (PermanentFailure)
                     if handler and handler.failed:
                         handler.failed(uow.session, message)
                 else:

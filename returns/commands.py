@@ -132,3 +132,12 @@ class RetryRefund:
     reason: str
     #: A corrected payment to refund instead (only after the provider refused the last one).
     payment_reference: str | None = None
+
+
+@dataclass(frozen=True)
+class ApproveDearerLabel:
+    """A supervisor lets a refused return label cost up to ``ceiling_minor`` (minor units of
+    the RMA's currency, at least the provider's cheapest quote)."""
+
+    ceiling_minor: int
+    reason: str

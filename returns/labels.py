@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import asdict
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
@@ -43,6 +44,8 @@ from returns.status import TERMINAL, Priority, RmaStatus
 
 LABEL_TOPIC = "return_label.buy"
 LABEL_REFUND_TOPIC = "return_label.refund"
+#: What a refusal's details keep on the failed outbox message (``choose_rate``'s quote).
+REFUSAL_FACTS = ("cheapest_minor", "ceiling_minor")
 
 
 def customer_address_of(rma: Rma) -> Address:
@@ -192,8 +195,9 @@ class Labels:
             )
         except (LabelRefused, InvalidInput) as error:
             # A bad address, no rate under the ceiling, no adapter to follow the parcel:
-            # retrying will not help, the desk must act.
-            raise PermanentFailure(error.message) from error
+            # retrying will not help, the desk must act (the code and the quote say how).
+            facts = {k: v for k, v in error.details.items() if k in REFUSAL_FACTS}
+            raise PermanentFailure(error.message, {"code": error.code, **facts}) from error
         except LabelProviderUnavailable:
             raise  # the outbox retries with backoff
         label = bought.label
@@ -243,16 +247,38 @@ class Labels:
             self.ctx.carriers.apply_waiting_events(session, shipment)
 
     def _failed(self, session: Session, message: OutboxMessage) -> None:
+        """A refusal (at once) or an unreachable provider (after MAX_ATTEMPTS): the
+        customer's instructions wait for the label, so the desk is alerted, once per
+        purchase (its outbox key), and told what it can do."""
         rma = load_rma(session, message.payload["rma"], lock=True)
-        # The customer's instructions wait for the label: the desk must step in.
+        refusal = message.result or {}
+        if refusal.get("code") == "above_ceiling":
+            currency = str(message.payload.get("currency") or rma.currency).upper()
+            cheapest = self.amount(int(refusal["cheapest_minor"]), currency)
+            ceiling = self.amount(int(refusal.get("ceiling_minor") or 0), currency)
+            why = (
+                f"the cheapest label costs {cheapest}, above the {ceiling} ceiling: "
+                "a supervisor can approve it on the RMA page"
+            )
+        elif not refusal:  # gave up on an unreachable provider
+            why = (
+                f"the provider did not answer after {message.attempts} attempts "
+                f"({message.last_error}): try the label again on the RMA page"
+            )
+        else:
+            why = f"{message.last_error}: fix it, then try the label again on the RMA page"
         self.alert_desk(
             session,
             rma,
             "return_label",
-            f"label-failed:{rma.number}",
-            f"Return label failed: {message.last_error}",
+            "label-failed:" + message.key.removeprefix("return-label:"),
+            f"Return label failed: {why}",
             "The customer has no return instructions yet.",
         )
+
+    def amount(self, minor: int, currency: str) -> str:
+        """``1450`` USD as the desk reads it: ``14.50 USD``."""
+        return f"{Decimal(minor).scaleb(-self.ctx.policy.minor_units)} {currency.upper()}"
 
     def alert_desk(
         self, session: Session, rma: Rma, kind: str, key: str, text: str, consequence: str

@@ -16,6 +16,7 @@ from returns.carrier_events import CarrierEvents
 from returns.closing import Closing
 from returns.context import ReturnsContext
 from returns.intake import Intake
+from returns.label_desk import LabelDesk
 from returns.labels import LABEL_REFUND_TOPIC, LABEL_TOPIC, Labels
 from returns.messages import EMAIL_TOPIC
 from returns.outbound_labels import OUTBOUND_LABEL_TOPIC, OutboundLabels
@@ -32,6 +33,7 @@ class Returns:
     intake: Intake
     authorisation: Authorisation
     labels: Labels
+    label_desk: LabelDesk
     outbound_labels: OutboundLabels
     carrier_events: CarrierEvents
     refunds: Refunds
@@ -71,6 +73,7 @@ def build_returns(ctx: ReturnsContext) -> Returns:
         intake=Intake(ctx, authorisation),
         authorisation=authorisation,
         labels=labels,
+        label_desk=LabelDesk(ctx, labels),
         outbound_labels=OutboundLabels(ctx, warehouse, labels),
         carrier_events=carrier_events,
         refunds=refunds,

@@ -29,6 +29,21 @@ from returns.status import (
 
 
 @dataclass(frozen=True)
+class LabelFailure:
+    """Why an RMA's prepaid label could not be bought (returns/label_desk.py)."""
+
+    error: str
+    #: ``above_ceiling`` (a supervisor may approve), ``gave_up`` (the provider never
+    #: answered), or the refusal's code (``label_refused``, ``invalid_input``...).
+    code: str
+    #: The provider's cheapest quote and the ceiling it broke (``above_ceiling`` only).
+    cheapest_minor: int | None
+    ceiling_minor: int | None
+    currency: str
+    attempts: int
+
+
+@dataclass(frozen=True)
 class LineView:
     id: int
     part_id: int

@@ -95,7 +95,7 @@ def test_a_label_above_the_ceiling_fails_at_once_and_the_desk_is_told_why(
     with session_factory() as session:
         [alert] = session.scalars(select(Notification)).all()
     assert alert.kind == "label_failed"
-    assert "above the ceiling of 500 (the cheapest is 650)" in alert.message
+    assert "the cheapest label costs 6.50 USD, above the 5.00 USD ceiling" in alert.message
     assert rma_row(session_factory, number).status is RmaStatus.AUTHORISED
 
 

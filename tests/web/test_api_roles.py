@@ -53,6 +53,8 @@ EXPECTED_ROLES: dict[tuple[str, str], set[Role]] = {
     ("POST", "/api/v1/returns/<rma>/follow-up"): {A, S},
     ("POST", "/api/v1/returns/<rma>/refund/release"): {A},
     ("POST", "/api/v1/returns/<rma>/refund/retry"): {A},
+    ("POST", "/api/v1/returns/<rma>/label/retry"): {A, S},
+    ("POST", "/api/v1/returns/<rma>/label/approve"): {A},
     ("POST", "/api/v1/returns/<rma>/reply"): {A, S},
     ("POST", "/api/v1/returns/<rma>/status-link"): {A, S},
     ("POST", "/api/v1/emails/bounces"): {A},

@@ -33,6 +33,8 @@ RMA_OPERATIONS = [
             ("FollowUp", "follow-up"),
             ("ReleaseRefund", "refund/release"),
             ("RetryRefund", "refund/retry"),
+            ("RetryLabel", "label/retry"),
+            ("ApproveLabel", "label/approve"),
             ("Reply", "reply"),
             ("NewStatusLink", "status-link"),
         ]

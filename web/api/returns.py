@@ -13,6 +13,7 @@ from accounts.models import Role
 from carriers.labels import LabelFormat
 from carriers.status import TrackingStatus
 from returns.commands import (
+    ApproveDearerLabel,
     AuthoriseRma,
     InspectParcel,
     OpenRma,
@@ -39,6 +40,7 @@ from web.api.fields import Text
 from web.api.pagination import decode_typed_cursor, page
 from web.api.redaction import redact_rma, redact_summary, sees_personal_data
 from web.api.returns_input import (
+    ApproveLabelSchema,
     AuthoriseSchema,
     FollowUpSchema,
     InspectSchema,
@@ -423,6 +425,38 @@ def release_refund(data: dict[str, Any], rma: str) -> Any:
 def retry_refund(command: RetryRefund, rma: str) -> Any:
     """Supervisor: send a failed refund again, unchanged (same key) or to a corrected payment."""
     return services().returns.refunds.retry(_actor(), rma, command, supervisor=_supervisor())
+
+
+class RetryLabelSchema(Schema):
+    note = Text(
+        500,
+        load_default="",
+        metadata={"description": "What was fixed (on the timeline)", "example": "Address fixed"},
+    )
+
+
+@returns_blp.post("/<rma>/label/retry")
+@roles(*DESK)
+@returns_blp.arguments(RetryLabelSchema)
+@returns_blp.response(200, RmaSchema)
+def retry_label(data: dict[str, Any], rma: str) -> Any:
+    """Try a failed prepaid return label again (after fixing the address, topping up the
+    provider's funds, or once the provider answers again); `409 label_not_failed` if none
+    failed."""
+    return services().returns.label_desk.retry_label(_actor(), rma, data["note"])
+
+
+@returns_blp.post("/<rma>/label/approve")
+@roles(Role.ADMIN)
+@returns_blp.arguments(ApproveLabelSchema)
+@returns_blp.response(200, RmaSchema)
+def approve_label(command: ApproveDearerLabel, rma: str) -> Any:
+    """Supervisor: buy a return label refused for costing more than the ceiling, up to
+    `ceiling_minor` (at least the cheapest quote: else `422 below_cheapest`), with a reason;
+    audited. `409 label_not_above_ceiling` if the label failed for another reason."""
+    return services().returns.label_desk.approve_dearer_label(
+        _actor(), rma, command.ceiling_minor, command.reason, supervisor=_supervisor()
+    )
 
 
 @returns_blp.post("/<rma>/reply")

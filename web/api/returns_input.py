@@ -9,6 +9,7 @@ from marshmallow import Schema, ValidationError, fields, post_load, validate, va
 
 from core.addresses import ADDRESS_LENGTHS, MESSAGES, address_problems
 from returns.commands import (
+    ApproveDearerLabel,
     AuthoriseRma,
     Customer,
     CustomerAddress,
@@ -244,3 +245,21 @@ class RetryRefundSchema(Schema):
     @post_load
     def _command(self, data: dict[str, Any], **_: Any) -> RetryRefund:
         return RetryRefund(**data)
+
+
+class ApproveLabelSchema(Schema):
+    ceiling_minor = fields.Integer(
+        required=True,
+        strict=True,
+        validate=validate.Range(min=1, max=100_000_000),
+        metadata={
+            "description": "The most the label may cost, in minor units of the RMA's "
+            "currency; at least the provider's cheapest quote",
+            "example": 1500,
+        },
+    )
+    reason = Text(1000, min_length=1, required=True)
+
+    @post_load
+    def _command(self, data: dict[str, Any], **_: Any) -> ApproveDearerLabel:
+        return ApproveDearerLabel(**data)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from babel import Locale
@@ -128,6 +129,13 @@ class AuthoriseForm(FlaskForm):
 
 class ReasonForm(FlaskForm):
     reason = TextAreaField(_l("Reason"), validators=[DataRequired(), Length(max=1000)])
+
+
+class ApproveLabelForm(FlaskForm):
+    amount = DecimalField(
+        _l("Up to"), places=2, validators=[DataRequired(), NumberRange(min=Decimal("0.01"))]
+    )
+    reason = TextAreaField(_l("Why"), validators=[DataRequired(), Length(max=1000)])
 
 
 class ReplyForm(FlaskForm):
@@ -349,6 +357,7 @@ def _action_forms(number: str) -> dict[str, FlaskForm]:
         "reason": ReasonForm(),
         "followup": FollowUpForm(),
         "reply": ReplyForm(),
+        "approve_label": ApproveLabelForm(),
     }
 
 
@@ -370,6 +379,8 @@ def detail(number: str) -> ResponseReturnValue:
         manual_events=MANUAL_EVENTS,
         RmaStatus=RmaStatus,
         RefundStatus=RefundStatus,
+        label_failure=returns.label_desk.failure(number),
+        minor_units=returns.ctx.policy.minor_units,
     )
 
 
@@ -392,6 +403,8 @@ ACTION_NAMES = {
     "reply": _l("reply"),
     "retry-refund": _l("send the refund again"),
     "status-link": _l("send a new status page link"),
+    "retry-label": _l("try the label again"),
+    "approve-label": _l("approve the dearer label"),
 }
 ACTIONS = set(ACTION_NAMES)
 #: What the desk may record by hand when the carrier confirms by phone or e-mail.
@@ -413,7 +426,20 @@ def act(number: str, action: str) -> ResponseReturnValue:
     try:
         if action == "status-link":
             return _new_status_link(number)
-        if action == "authorise":
+        if action == "retry-label":
+            returns.label_desk.retry_label(_actor(), number)
+        elif action == "approve-label":
+            form = forms["approve_label"]
+            if not form.validate_on_submit() or form.amount.data is None:
+                raise InvalidInput("amount", _("Give the most the label may cost, and why."))
+            returns.label_desk.approve_dearer_label(
+                _actor(),
+                number,
+                returns.ctx.policy.to_minor(form.amount.data),
+                form.reason.data or "",
+                supervisor=_supervisor(),
+            )
+        elif action == "authorise":
             form = forms["authorise"]
             if not form.validate_on_submit():
                 raise InvalidInput("carrier", _("Check the carrier and tracking number."))
