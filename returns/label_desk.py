@@ -63,6 +63,12 @@ class LabelDesk:
 
     # --- what the RMA page shows -----------------------------------------------------------
 
+    @staticmethod
+    def waiting_for_label(status: RmaStatus, return_tracking_number: str | None) -> bool:
+        """Only an authorised RMA without a parcel can be waiting for its prepaid label (so a
+        page need not ask ``failure`` for any other)."""
+        return status is RmaStatus.AUTHORISED and not return_tracking_number
+
     def failure(self, number: str) -> LabelFailure | None:
         """Why the RMA's prepaid label could not be bought, while the desk can still act."""
         with UnitOfWork(self.ctx.session_factory) as uow:
@@ -73,7 +79,7 @@ class LabelDesk:
     def _failure(self, rma: Rma, last: OutboxMessage | None) -> LabelFailure | None:
         if last is None or last.status is not OutboxStatus.FAILED:
             return None
-        if rma.status is not RmaStatus.AUTHORISED or rma.return_tracking_number:
+        if not self.waiting_for_label(rma.status, rma.return_tracking_number):
             return None  # ended, or the customer's own parcel came after all
         refusal = last.result or {}
         cheapest = refusal.get("cheapest_minor")

@@ -379,7 +379,9 @@ def detail(number: str) -> ResponseReturnValue:
         manual_events=MANUAL_EVENTS,
         RmaStatus=RmaStatus,
         RefundStatus=RefundStatus,
-        label_failure=returns.label_desk.failure(number),
+        label_failure=returns.label_desk.failure(number)
+        if returns.label_desk.waiting_for_label(rma.status, rma.return_tracking_number)
+        else None,
         minor_units=returns.ctx.policy.minor_units,
     )
 
