@@ -19,6 +19,7 @@ from returns.intake import Intake
 from returns.labels import LABEL_REFUND_TOPIC, LABEL_TOPIC, Labels
 from returns.messages import EMAIL_TOPIC
 from returns.outbound_labels import OUTBOUND_LABEL_TOPIC, OutboundLabels
+from returns.pickups import Pickups
 from returns.queries import rma_detail
 from returns.refund_outcomes import RefundOutcomes
 from returns.refunds import REFUND_TOPIC, Refunds
@@ -33,6 +34,7 @@ class Returns:
     authorisation: Authorisation
     labels: Labels
     outbound_labels: OutboundLabels
+    pickups: Pickups
     carrier_events: CarrierEvents
     refunds: Refunds
     refund_outcomes: RefundOutcomes
@@ -72,6 +74,7 @@ def build_returns(ctx: ReturnsContext) -> Returns:
         authorisation=authorisation,
         labels=labels,
         outbound_labels=OutboundLabels(ctx, warehouse, labels),
+        pickups=Pickups(ctx),
         carrier_events=carrier_events,
         refunds=refunds,
         refund_outcomes=RefundOutcomes(ctx),

@@ -130,3 +130,46 @@ def test_0014_adds_the_address_and_label_columns_and_takes_them_away_again(
         assert [tuple(row) for row in kept] == [("RMA-20261205-0001", 2499)]
     finally:
         engine.dispose()
+
+
+def test_0015_adds_the_pickup_columns_and_takes_them_away_again(empty_database: str) -> None:
+    """An RMA from before 0015 has no pickup; the downgrade drops exactly the pickup columns
+    and keeps the row."""
+    from alembic import command
+
+    schema.upgrade(empty_database, "0014")
+    engine = make_engine(empty_database)
+    pickup_columns = {"pickup_starts_at", "pickup_ends_at", "pickup_id"}
+
+    def columns() -> set[str]:
+        return {column["name"] for column in inspect(engine).get_columns("rmas")}
+
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO rmas (number, status, customer_name, customer_email, vip, "
+                    "channel, reason, description, resolution, priority, currency, refund_status, "
+                    "refund_amount_minor, return_label_id, created_by, created_at, updated_at) "
+                    "VALUES ('RMA-20261205-0002', 'awaiting_pickup', 'Mia', 'mia@example.com', "
+                    "false, 'email', 'defective', '', 'refund', 'medium', 'usd', "
+                    "'awaiting_pickup', 2499, 'lbl_1', 'me', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+                )
+            )
+        assert not pickup_columns & columns()
+        schema.upgrade(empty_database, "0015")
+        assert pickup_columns <= columns()
+        with engine.connect() as connection:
+            row = connection.execute(
+                text(
+                    "SELECT pickup_starts_at, pickup_ends_at, pickup_id, return_label_id FROM rmas"
+                )
+            )
+            assert tuple(row.one()) == (None, None, None, "lbl_1")
+        command.downgrade(schema.alembic_config(empty_database), "0014")
+        assert not pickup_columns & columns()
+        with engine.connect() as connection:
+            kept = connection.execute(text("SELECT number, return_label_id FROM rmas")).all()
+        assert [tuple(row) for row in kept] == [("RMA-20261205-0002", "lbl_1")]
+    finally:
+        engine.dispose()
