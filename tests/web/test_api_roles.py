@@ -54,6 +54,7 @@ EXPECTED_ROLES: dict[tuple[str, str], set[Role]] = {
     ("POST", "/api/v1/returns/<rma>/refund/release"): {A},
     ("POST", "/api/v1/returns/<rma>/refund/retry"): {A},
     ("POST", "/api/v1/returns/<rma>/reply"): {A, S},
+    ("POST", "/api/v1/returns/<rma>/pickup"): {A, S},
     ("POST", "/api/v1/returns/<rma>/status-link"): {A, S},
     ("POST", "/api/v1/emails/bounces"): {A},
     ("GET", "/api/v1/audit"): {A},

@@ -34,6 +34,7 @@ RMA_OPERATIONS = [
             ("ReleaseRefund", "refund/release"),
             ("RetryRefund", "refund/retry"),
             ("Reply", "reply"),
+            ("BookPickup", "pickup"),
             ("NewStatusLink", "status-link"),
         ]
     ),
