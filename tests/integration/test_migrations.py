@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -145,17 +146,29 @@ def test_0015_adds_the_pickup_columns_and_takes_them_away_again(empty_database: 
         return {column["name"] for column in inspect(engine).get_columns("rmas")}
 
     try:
+        row = {
+            "number": "RMA-20261205-0002",
+            "status": "awaiting_pickup",
+            "customer_name": "Mia",
+            "customer_email": "mia@example.com",
+            "vip": False,
+            "channel": "email",
+            "reason": "defective",
+            "description": "",
+            "resolution": "refund",
+            "priority": "medium",
+            "currency": "usd",
+            "refund_status": "awaiting_pickup",
+            "refund_amount_minor": 2499,
+            "return_label_id": "lbl_1",
+            "created_by": "me",
+            "created_at": datetime(2026, 12, 5, tzinfo=UTC),
+            "updated_at": datetime(2026, 12, 5, tzinfo=UTC),
+        }
+        names = ", ".join(row)
+        values = ", ".join(f":{name}" for name in row)
         with engine.begin() as connection:
-            connection.execute(
-                text(
-                    "INSERT INTO rmas (number, status, customer_name, customer_email, vip, "
-                    "channel, reason, description, resolution, priority, currency, refund_status, "
-                    "refund_amount_minor, return_label_id, created_by, created_at, updated_at) "
-                    "VALUES ('RMA-20261205-0002', 'awaiting_pickup', 'Mia', 'mia@example.com', "
-                    "false, 'email', 'defective', '', 'refund', 'medium', 'usd', "
-                    "'awaiting_pickup', 2499, 'lbl_1', 'me', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
-                )
-            )
+            connection.execute(text(f"INSERT INTO rmas ({names}) VALUES ({values})"), row)
         assert not pickup_columns & columns()
         schema.upgrade(empty_database, "0015")
         assert pickup_columns <= columns()

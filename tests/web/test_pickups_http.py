@@ -1,3 +1,4 @@
+# ruff: noqa: F811 (the shop and refunds fixtures come from test_status_page.py)
 """Carrier pickups over HTTP: the customer's form on the status page (book, change, a bad
 window shown), the desk's RMA page, and ``POST /api/v1/returns/{rma}/pickup``; the label and
 the pickup come from the sandbox carrier, served on loopback."""
@@ -15,7 +16,14 @@ from demo.sandboxes.carrier import create_sandbox_carrier
 from tests.support import desk as builders
 from tests.support.sandbox_servers import serving
 from tests.web.test_pages import csrf_token, sign_in
-from tests.web.test_status_page import STAFF, link, open_return, refunds_url  # noqa: F401
+from tests.web.test_status_page import (  # noqa: F401
+    STAFF,
+    link,
+    open_return,
+    refunds_url,
+    shop,
+    status_page_config,
+)
 
 
 @pytest.fixture(scope="module")
@@ -33,29 +41,11 @@ def sandbox(carrier_url: str) -> Iterator[httpx.Client]:
 
 
 @pytest.fixture
-def app_config(smtp_sink: Any, refunds_url: str, carrier_url: str) -> dict[str, Any]:  # noqa: F811
-    return {
-        "REFUNDS_API_BASE": refunds_url,
-        "REFUNDS_API_KEY": "sk_test_status",
-        "SMTP_HOST": "127.0.0.1",
-        "SMTP_PORT": smtp_sink.port,
-        "PUBLIC_URL": "https://returns.example.com",
-        "STATUS_PAGE_RATE_LIMIT": "1000 per minute",
+def app_config(smtp_sink: Any, refunds_url: str, carrier_url: str) -> dict[str, Any]:
+    return status_page_config(smtp_sink, refunds_url) | {
         "SANDBOX_CARRIER_URL": carrier_url,
         "RETURNS_CARRIER": "sandbox",
     }
-
-
-@pytest.fixture
-def shop(app: Any, sandbox: httpx.Client) -> Any:
-    from inventory.commands import ReceiveStock
-
-    services = app.extensions["spareflow"]
-    services.inventory.create_location(code="MAIN/A-01-01")
-    services.inventory.create_location(code="MAIN/RETURNS")
-    services.inventory.create_part(sku="FAN-80", name="Cooling fan 80mm")
-    services.inventory.receive("setup", ReceiveStock(sku="FAN-80", location="MAIN/A-01-01", qty=4))
-    return services
 
 
 def labelled(shop: Any) -> str:

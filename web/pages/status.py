@@ -180,9 +180,7 @@ def _record_feedback(rma: RmaDetail) -> None:
         else:
             flash(gettext("Thank you for your feedback."), "success")
     else:
-        for errors in form.errors.values():
-            for message in errors:
-                flash(str(message), "error")
+        _flash_errors(form)
 
 
 @bp.post("/<token>/pickup")
@@ -198,9 +196,7 @@ def pickup(token: str) -> ResponseReturnValue:
 def _book_pickup(rma: RmaDetail) -> None:
     form = PickupForm()
     if not form.validate_on_submit():
-        for errors in form.errors.values():
-            for message in errors:
-                flash(str(message), "error")
+        _flash_errors(form)
         return
     starts = datetime.combine(form.day.data, form.starts.data, tzinfo=UTC)
     ends = datetime.combine(form.day.data, form.ends.data, tzinfo=UTC)
@@ -216,3 +212,9 @@ def _book_pickup(rma: RmaDetail) -> None:
             else gettext("Your pickup has been booked."),
             "success",
         )
+
+
+def _flash_errors(form: FlaskForm) -> None:
+    for errors in form.errors.values():
+        for message in errors:
+            flash(str(message), "error")
