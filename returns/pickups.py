@@ -127,10 +127,10 @@ class Pickups:
 
     def book(self, number: str, window: BookPickup, *, actor: str) -> RmaDetail:
         """Book (or change) the carrier's collection of ``number``'s parcel in ``window``."""
-        wanted = check_window(window, self.ctx.clock.now())
         with UnitOfWork(self.ctx.session_factory) as uow:
             rma = load_rma(uow.session, number)
-            provider = self._provider(rma)
+            provider = self._provider(rma)  # first: whether this RMA can have one at all
+            wanted = check_window(window, self.ctx.clock.now())
             if (rma.pickup_starts_at, rma.pickup_ends_at) == (wanted.starts_at, wanted.ends_at):
                 return rma_detail(uow.session, rma.number)  # booked already: nothing to do
             label, address = label_of(rma), customer_address_of(rma)
