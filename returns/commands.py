@@ -8,7 +8,7 @@ validate their shape); the stages check the rules that need the database or the 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 from core.addresses import ADDRESS_LENGTHS
@@ -141,3 +141,11 @@ class ApproveDearerLabel:
 
     ceiling_minor: int
     reason: str
+
+
+@dataclass(frozen=True)
+class BookPickup:
+    """The window in which the carrier collects the return parcel (aware datetimes)."""
+
+    starts_at: datetime
+    ends_at: datetime

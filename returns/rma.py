@@ -163,6 +163,11 @@ class Rma(Base):
     return_label_provider: Mapped[str | None] = mapped_column(String(20))
     return_label_id: Mapped[str | None] = mapped_column(String(100))
     return_label_refund: Mapped[str | None] = mapped_column(String(20))
+    #: The carrier's collection of that label's parcel (returns/pickups.py): the booked
+    #: window (UTC) and the provider's id of the pickup; empty until one is booked.
+    pickup_starts_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    pickup_ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    pickup_id: Mapped[str | None] = mapped_column(String(100))
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     satisfaction: Mapped[int | None] = mapped_column(Integer)
     satisfaction_comment: Mapped[str | None] = mapped_column(Text)

@@ -20,6 +20,7 @@ from returns.label_desk import LabelDesk
 from returns.labels import LABEL_REFUND_TOPIC, LABEL_TOPIC, Labels
 from returns.messages import EMAIL_TOPIC
 from returns.outbound_labels import OUTBOUND_LABEL_TOPIC, OutboundLabels
+from returns.pickups import Pickups
 from returns.queries import rma_detail
 from returns.refund_outcomes import RefundOutcomes
 from returns.refunds import REFUND_TOPIC, Refunds
@@ -35,6 +36,7 @@ class Returns:
     labels: Labels
     label_desk: LabelDesk
     outbound_labels: OutboundLabels
+    pickups: Pickups
     carrier_events: CarrierEvents
     refunds: Refunds
     refund_outcomes: RefundOutcomes
@@ -75,6 +77,7 @@ def build_returns(ctx: ReturnsContext) -> Returns:
         labels=labels,
         label_desk=LabelDesk(ctx, labels),
         outbound_labels=OutboundLabels(ctx, warehouse, labels),
+        pickups=Pickups(ctx),
         carrier_events=carrier_events,
         refunds=refunds,
         refund_outcomes=RefundOutcomes(ctx),

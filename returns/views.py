@@ -210,6 +210,11 @@ class RmaDetail:
     needs_chase: str | None
     return_carrier: str | None
     return_tracking_number: str | None
+    #: Who sold the prepaid return label (None: the customer's own parcel, or none yet).
+    return_label_provider: str | None
+    #: The carrier's collection booked for that label (returns/pickups.py), or None.
+    pickup_starts_at: datetime | None
+    pickup_ends_at: datetime | None
     expires_at: datetime | None
     satisfaction: int | None
     satisfaction_comment: str | None

@@ -1,13 +1,16 @@
 """The local sandbox carrier (``spareflow sandbox carrier``, demo/sandboxes/carrier.py) as a
 label provider: rates, purchases under an ``Idempotency-Key``, finding a label by that key,
-refunds. It takes any address (the demo's customers have only a name and an e-mail); it is a
-provider only where ``CARRIERS_SANDBOX`` is on (carriers/label_providers/registry.py)."""
+refunds, and pickups (idempotent per label and window: booking the same window again answers
+the same pickup; a new window replaces the label's earlier one). It takes any address (the
+demo's customers have only a name and an e-mail); it is a provider only where
+``CARRIERS_SANDBOX`` is on (carriers/label_providers/registry.py)."""
 
 from __future__ import annotations
 
 import base64
 from collections.abc import Mapping
 from dataclasses import asdict
+from datetime import datetime
 from typing import Any, ClassVar
 
 import httpx
@@ -30,7 +33,7 @@ DEFAULT_URL = "http://127.0.0.1:5081"
 
 class SandboxLabels:
     name: ClassVar[str] = "sandbox"
-    books_pickups: ClassVar[bool] = False
+    books_pickups: ClassVar[bool] = True
 
     def __init__(self, api_base: str = DEFAULT_URL, http: httpx.Client | None = None):
         self.api_base = api_base.rstrip("/")
@@ -101,7 +104,26 @@ class SandboxLabels:
     def book_pickup(
         self, label: PurchasedLabel, address: Address, window: PickupWindow
     ) -> BookedPickup:
-        raise LabelRefused("The sandbox carrier books no pickups.", code="pickups_not_supported")
+        answer = self._call(
+            "POST",
+            f"/v1/labels/{label.provider_label_id}/pickups",
+            json={
+                "starts_at": window.starts_at.isoformat(),
+                "ends_at": window.ends_at.isoformat(),
+                "address": {k: v for k, v in asdict(address).items() if v},
+            },
+        )
+        try:
+            return BookedPickup(
+                provider_pickup_id=str(answer["id"]),
+                window=PickupWindow(
+                    datetime.fromisoformat(answer["starts_at"]),
+                    datetime.fromisoformat(answer["ends_at"]),
+                ),
+                confirmation=str(answer.get("confirmation") or ""),
+            )
+        except (KeyError, TypeError, ValueError) as error:
+            raise LabelProviderUnavailable(f"Unreadable sandbox pickup: {error}") from None
 
 
 def _shipment_body(request: LabelRequest) -> dict[str, Any]:

@@ -5,6 +5,10 @@
   ``rate_id`` asked (ground without one); each purchase is counted (``GET /v1/labels``, with
   ``?idempotency_key=`` or ``?reference=`` to find one).
 - ``POST /v1/labels/<label_id>/refund``: the money back for a label never scanned.
+- ``POST /v1/labels/<label_id>/pickups`` (``{"starts_at", "ends_at", "address"}``, ISO 8601):
+  book the carrier's collection of that label's parcel in the window; the same label and window
+  again answer the same pickup (200), a new window books a new one and the label's earlier
+  pickup is ``replaced``. ``GET /v1/pickups`` lists every pickup (for tests).
 - ``POST /v1/sandbox/reset``: forget everything (tests that share one sandbox).
 - ``POST /v1/sandbox/faults``: the next label purchases fail (``unavailable``: 503, ``refuse``:
   422) or answer late (``answer_delay_seconds``, after the purchase is made and counted).
@@ -68,6 +72,7 @@ class SandboxCarrier:
     deliveries: list[dict[str, Any]] = field(default_factory=list)  # what was sent, for tests
     labels: list[dict[str, Any]] = field(default_factory=list)  # every label made, for tests
     refunds: list[dict[str, Any]] = field(default_factory=list)  # every refund asked, for tests
+    pickups: list[dict[str, Any]] = field(default_factory=list)  # every pickup booked, for tests
     #: Faults for the next label purchases: {"unavailable": n, "refuse": n,
     #: "answer_delay_seconds": s}.
     faults: dict[str, float] = field(default_factory=dict)
@@ -255,6 +260,43 @@ def create_sandbox_carrier(
             carrier.refunds.append({"id": label_id, "status": status})
         return jsonify({"id": label_id, "status": status})
 
+    @app.post("/v1/labels/<label_id>/pickups")
+    def book_pickup(label_id: str) -> Any:
+        body = request.get_json(silent=True) or {}
+        try:
+            starts = datetime.fromisoformat(str(body["starts_at"]))
+            ends = datetime.fromisoformat(str(body["ends_at"]))
+        except (KeyError, ValueError):
+            return jsonify({"error": "starts_at and ends_at must be ISO 8601 times"}), 422
+        if starts.tzinfo is None or ends.tzinfo is None or ends <= starts:
+            return jsonify({"error": "the window must end after it starts, with a UTC offset"}), 422
+        window = (starts.astimezone(UTC).isoformat(), ends.astimezone(UTC).isoformat())
+        with carrier.lock:
+            if not any(item["id"] == label_id for item in carrier.labels):
+                return jsonify({"error": f"no label {label_id}"}), 404
+            mine = [p for p in carrier.pickups if p["label_id"] == label_id]
+            same = next((p for p in mine if (p["starts_at"], p["ends_at"]) == window), None)
+            if same is not None and same["status"] == "scheduled":
+                return jsonify(same), 200
+            for earlier in mine:
+                earlier["status"] = "replaced"
+            pickup = {
+                "id": f"pck_{len(carrier.pickups) + 1:06d}_{label_id}",
+                "label_id": label_id,
+                "starts_at": window[0],
+                "ends_at": window[1],
+                "address": body.get("address") or {},
+                "confirmation": f"SBXPU{len(carrier.pickups) + 1:06d}",
+                "status": "scheduled",
+            }
+            carrier.pickups.append(pickup)
+        return jsonify(pickup), 201
+
+    @app.get("/v1/pickups")
+    def pickups() -> Any:
+        with carrier.lock:
+            return jsonify(list(carrier.pickups))
+
     @app.post("/v1/sandbox/faults")
     def set_faults() -> Any:
         with carrier.lock:
@@ -269,6 +311,7 @@ def create_sandbox_carrier(
                 kept.clear()
             carrier.labels.clear()
             carrier.refunds.clear()
+            carrier.pickups.clear()
         return jsonify({"reset": True})
 
     @app.get("/v1/refunds")

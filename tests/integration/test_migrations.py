@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -128,5 +129,60 @@ def test_0014_adds_the_address_and_label_columns_and_takes_them_away_again(
         with engine.connect() as connection:
             kept = connection.execute(text("SELECT number, refund_amount_minor FROM rmas")).all()
         assert [tuple(row) for row in kept] == [("RMA-20261205-0001", 2499)]
+    finally:
+        engine.dispose()
+
+
+def test_0015_adds_the_pickup_columns_and_takes_them_away_again(empty_database: str) -> None:
+    """An RMA from before 0015 has no pickup; the downgrade drops exactly the pickup columns
+    and keeps the row."""
+    from alembic import command
+
+    schema.upgrade(empty_database, "0014")
+    engine = make_engine(empty_database)
+    pickup_columns = {"pickup_starts_at", "pickup_ends_at", "pickup_id"}
+
+    def columns() -> set[str]:
+        return {column["name"] for column in inspect(engine).get_columns("rmas")}
+
+    try:
+        row = {
+            "number": "RMA-20261205-0002",
+            "status": "awaiting_pickup",
+            "customer_name": "Mia",
+            "customer_email": "mia@example.com",
+            "vip": False,
+            "channel": "email",
+            "reason": "defective",
+            "description": "",
+            "resolution": "refund",
+            "priority": "medium",
+            "currency": "usd",
+            "refund_status": "awaiting_pickup",
+            "refund_amount_minor": 2499,
+            "return_label_id": "lbl_1",
+            "created_by": "me",
+            "created_at": datetime(2026, 12, 5, tzinfo=UTC),
+            "updated_at": datetime(2026, 12, 5, tzinfo=UTC),
+        }
+        names = ", ".join(row)
+        values = ", ".join(f":{name}" for name in row)
+        with engine.begin() as connection:
+            connection.execute(text(f"INSERT INTO rmas ({names}) VALUES ({values})"), row)
+        assert not pickup_columns & columns()
+        schema.upgrade(empty_database, "0015")
+        assert pickup_columns <= columns()
+        with engine.connect() as connection:
+            row = connection.execute(
+                text(
+                    "SELECT pickup_starts_at, pickup_ends_at, pickup_id, return_label_id FROM rmas"
+                )
+            )
+            assert tuple(row.one()) == (None, None, None, "lbl_1")
+        command.downgrade(schema.alembic_config(empty_database), "0014")
+        assert not pickup_columns & columns()
+        with engine.connect() as connection:
+            kept = connection.execute(text("SELECT number, return_label_id FROM rmas")).all()
+        assert [tuple(row) for row in kept] == [("RMA-20261205-0002", "lbl_1")]
     finally:
         engine.dispose()

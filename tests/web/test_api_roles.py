@@ -56,6 +56,7 @@ EXPECTED_ROLES: dict[tuple[str, str], set[Role]] = {
     ("POST", "/api/v1/returns/<rma>/label/retry"): {A, S},
     ("POST", "/api/v1/returns/<rma>/label/approve"): {A},
     ("POST", "/api/v1/returns/<rma>/reply"): {A, S},
+    ("POST", "/api/v1/returns/<rma>/pickup"): {A, S},
     ("POST", "/api/v1/returns/<rma>/status-link"): {A, S},
     ("POST", "/api/v1/emails/bounces"): {A},
     ("GET", "/api/v1/audit"): {A},

@@ -46,6 +46,7 @@ EXPECTED_PAGE_ROLES: dict[tuple[str, str], frozenset[Role] | str] = {
     ("GET", "/status/<token>"): PUBLIC,
     ("GET", "/status/<token>/sheet"): PUBLIC,
     ("POST", "/status/<token>/feedback"): PUBLIC,
+    ("POST", "/status/<token>/pickup"): PUBLIC,
     # the signed-in user's own settings
     ("POST", "/account/language"): SIGNED_IN,
     ("GET", "/account/password"): SIGNED_IN,

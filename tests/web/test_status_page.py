@@ -29,6 +29,11 @@ def refunds_url() -> Iterator[str]:
 
 @pytest.fixture
 def app_config(smtp_sink: Any, refunds_url: str) -> dict[str, Any]:
+    return status_page_config(smtp_sink, refunds_url)
+
+
+def status_page_config(smtp_sink: Any, refunds_url: str) -> dict[str, Any]:
+    """The settings of the status page's tests: refunds and e-mail on loopback."""
     return {
         "REFUNDS_API_BASE": refunds_url,
         "REFUNDS_API_KEY": "sk_test_status",

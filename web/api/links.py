@@ -36,6 +36,7 @@ RMA_OPERATIONS = [
             ("RetryLabel", "label/retry"),
             ("ApproveLabel", "label/approve"),
             ("Reply", "reply"),
+            ("BookPickup", "pickup"),
             ("NewStatusLink", "status-link"),
         ]
     ),

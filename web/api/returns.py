@@ -15,6 +15,7 @@ from carriers.status import TrackingStatus
 from returns.commands import (
     ApproveDearerLabel,
     AuthoriseRma,
+    BookPickup,
     InspectParcel,
     OpenRma,
     ReceiveParcel,
@@ -45,6 +46,7 @@ from web.api.returns_input import (
     FollowUpSchema,
     InspectSchema,
     IntakeSchema,
+    PickupSchema,
     ReceiveSchema,
     RetryRefundSchema,
     ShipSchema,
@@ -252,6 +254,14 @@ class RmaSchema(Schema):
     expires_at = fields.Function(lambda v: v.expires_at.isoformat() if v.expires_at else None)
     needs_recovery = fields.Function(lambda v: v.needs_recovery)
     needs_chase = fields.Function(lambda v: v.needs_chase)
+    pickup = fields.Function(
+        lambda v: (
+            {"starts_at": v.pickup_starts_at.isoformat(), "ends_at": v.pickup_ends_at.isoformat()}
+            if v.pickup_starts_at and v.pickup_ends_at
+            else None
+        ),
+        metadata={"description": "The carrier's collection booked for the return label, or null"},
+    )
     satisfaction = fields.Function(lambda v: v.satisfaction)
     lines = fields.Function(lambda v: RmaLineOutSchema(many=True).dump(v.lines))
     refund = fields.Function(lambda v: RefundOutSchema().dump(v))
@@ -457,6 +467,17 @@ def approve_label(command: ApproveDearerLabel, rma: str) -> Any:
     return services().returns.label_desk.approve_dearer_label(
         _actor(), rma, command.ceiling_minor, command.reason, supervisor=_supervisor()
     )
+
+
+@returns_blp.post("/<rma>/pickup")
+@roles(*DESK)
+@returns_blp.arguments(PickupSchema)
+@returns_blp.response(200, RmaSchema)
+def book_pickup(command: BookPickup, rma: str) -> Any:
+    """Book, or change, the carrier's collection of the return parcel: only for a label bought
+    by spareflow from a provider that books pickups, while the RMA waits for its parcel; the
+    window starts in the future, at most 14 days ahead, and is 2 to 10 hours long."""
+    return services().returns.pickups.book(rma, command, actor=_actor())
 
 
 @returns_blp.post("/<rma>/reply")

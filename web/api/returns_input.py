@@ -11,6 +11,7 @@ from core.addresses import ADDRESS_LENGTHS, MESSAGES, address_problems
 from returns.commands import (
     ApproveDearerLabel,
     AuthoriseRma,
+    BookPickup,
     Customer,
     CustomerAddress,
     InspectedLine,
@@ -222,6 +223,20 @@ class FollowUpSchema(Schema):
     @post_load
     def _command(self, data: dict[str, Any], **_: Any) -> RecordFollowup:
         return RecordFollowup(**data)
+
+
+class PickupSchema(Schema):
+    """The window the carrier collects in: ISO 8601 times with their UTC offset (the rules,
+    future, at most 14 days ahead, 2 to 10 hours long, are returns/pickups.py's)."""
+
+    starts_at = fields.AwareDateTime(
+        required=True, metadata={"example": "2026-12-07T09:00:00+00:00"}
+    )
+    ends_at = fields.AwareDateTime(required=True, metadata={"example": "2026-12-07T13:00:00+00:00"})
+
+    @post_load
+    def _command(self, data: dict[str, Any], **_: Any) -> BookPickup:
+        return BookPickup(**data)
 
 
 class ShipSchema(Schema):

@@ -4,22 +4,26 @@ The link carries a random token of its own (``returns.status_links``: only its h
 A wrong, revoked or expired link is a plain 404, the same as a page that never existed. The
 page shows the state, the parcels' carrier scans, the refund and the replacement, the printable
 return sheet and, once the return is closed, the follow-up question. No staff names, no
-internal notes, no other RMA. Rate-limited per client address.
+internal notes, no other RMA. Where the prepaid label's provider books carrier collections
+(returns/pickups.py), the customer books or changes the pickup window here. Rate-limited per
+client address.
 """
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import force_locale, gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, RadioField, TextAreaField
+from wtforms import BooleanField, DateField, RadioField, TextAreaField, TimeField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
 from core.errors import DomainError, NotFound
-from returns.commands import RecordFollowup
+from returns.commands import BookPickup, RecordFollowup
 from returns.status import RmaStatus
 from returns.views import RmaDetail
 from web.extensions import limiter, services
@@ -72,6 +76,28 @@ class FeedbackForm(FlaskForm):
     comment = TextAreaField(_l("Anything to tell us?"), validators=[Optional(), Length(max=2000)])
 
 
+class PickupForm(FlaskForm):
+    """The carrier's collection window; the rules (future, at most 14 days ahead, 2 to 10
+    hours long) are the domain's (returns/pickups.py), so its refusals are shown as they are."""
+
+    day = DateField(_l("Date"), validators=[DataRequired(message=_l("Choose a date."))])
+    starts = TimeField(
+        _l("From (UTC)"), validators=[DataRequired(message=_l("Choose when the window starts."))]
+    )
+    ends = TimeField(
+        _l("To (UTC)"), validators=[DataRequired(message=_l("Choose when the window ends."))]
+    )
+
+
+def _pickup_form(rma: RmaDetail) -> PickupForm:
+    """The form, showing the booked window when there is one (to change it)."""
+    form = PickupForm()
+    if rma.pickup_starts_at and rma.pickup_ends_at and not form.is_submitted():
+        starts, ends = rma.pickup_starts_at.astimezone(UTC), rma.pickup_ends_at.astimezone(UTC)
+        form.day.data, form.starts.data, form.ends.data = starts.date(), starts.time(), ends.time()
+    return form
+
+
 def _rate_limit() -> str:
     return str(current_app.config["STATUS_PAGE_RATE_LIMIT"])
 
@@ -110,6 +136,8 @@ def _render_page(token: str, rma: RmaDetail, reached: int) -> str:
         reached=reached,
         ended=ENDED.get(rma.status),
         form=FeedbackForm(),
+        pickup_form=_pickup_form(rma),
+        books_pickups=services().returns.pickups.bookable(rma),
         ask_feedback=rma.status is RmaStatus.CLOSED and rma.satisfaction is None,
         tracking_url=services().returns.ctx.addresses.tracking_url,
     )
@@ -152,6 +180,41 @@ def _record_feedback(rma: RmaDetail) -> None:
         else:
             flash(gettext("Thank you for your feedback."), "success")
     else:
-        for errors in form.errors.values():
-            for message in errors:
-                flash(str(message), "error")
+        _flash_errors(form)
+
+
+@bp.post("/<token>/pickup")
+@public(STATUS_LINK)
+@limiter.limit(_rate_limit)
+def pickup(token: str) -> ResponseReturnValue:
+    rma = _rma_or_404(token)
+    with force_locale(rma.customer_language):
+        _book_pickup(rma)
+    return redirect(url_for("status.page", token=token))
+
+
+def _book_pickup(rma: RmaDetail) -> None:
+    form = PickupForm()
+    if not form.validate_on_submit():
+        _flash_errors(form)
+        return
+    starts = datetime.combine(form.day.data, form.starts.data, tzinfo=UTC)
+    ends = datetime.combine(form.day.data, form.ends.data, tzinfo=UTC)
+    had_one = rma.pickup_starts_at is not None
+    try:
+        services().returns.pickups.book(rma.number, BookPickup(starts, ends), actor=CUSTOMER)
+    except DomainError as error:
+        flash(error.message, "error")
+    else:
+        flash(
+            gettext("Your pickup has been changed.")
+            if had_one
+            else gettext("Your pickup has been booked."),
+            "success",
+        )
+
+
+def _flash_errors(form: FlaskForm) -> None:
+    for errors in form.errors.values():
+        for message in errors:
+            flash(str(message), "error")

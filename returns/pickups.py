@@ -1,0 +1,194 @@
+"""Carrier pickups: the customer (status page) or the desk books, or changes, the window in
+which the carrier collects the return parcel at the customer's door.
+
+Only an RMA waiting for its parcel (authorised, awaiting pickup) whose prepaid label spareflow
+bought (``return_label_provider`` and ``return_label_id``) from a provider that
+``books_pickups`` can have one. The window rules are kept simple and in UTC: it starts in the
+future, no more than ``MAX_DAYS_AHEAD`` days ahead, and lasts from ``MIN_HOURS`` to
+``MAX_HOURS`` hours; each refusal names its field (``starts_at`` or ``ends_at``).
+
+Why synchronously, not through the outbox as labels are bought: the customer waits on the
+page for the answer (the carrier may refuse the window, and they must be able to choose
+another at once), and nothing else waits on the booking. So the provider is called here,
+outside any transaction (no row lock is held over a network call), and only then is the
+answer recorded on the RMA, in a short transaction that checks the RMA again. Repeating a
+request is safe, by window: the window already recorded is answered without calling the
+provider; the sandbox and EasyPost answer the same pickup for the same label and window (the
+sandbox by label and window, EasyPost by a reference derived from them), so a process killed
+between the provider's answer and our commit books nothing twice there. Shippo has no such
+key: a crash at that exact moment can leave one extra pickup request at Shippo (harmless, the
+carrier comes once; the desk can cancel it in Shippo's dashboard).
+
+Changing the window books again: the provider gets a new pickup for the new window, and the
+RMA records the new one. The earlier pickup is not cancelled through the API (the contract
+has no ``cancel_pickup``); the sandbox marks it replaced by itself, and for EasyPost and
+Shippo the old request stays open at the carrier, which is noted on the timeline with its id.
+No e-mail is sent: the status page shows the booked window.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from carriers.events import CarrierUnavailable
+from carriers.labels import (
+    LabelProvider,
+    LabelProviderUnavailable,
+    LabelRefused,
+    PickupWindow,
+    PurchasedLabel,
+)
+from core.db import UnitOfWork
+from core.errors import Conflict, InvalidInput, NotFound
+from returns.commands import BookPickup
+from returns.context import ReturnsContext, load_rma
+from returns.labels import customer_address_of
+from returns.queries import rma_detail
+from returns.rma import Rma
+from returns.status import WAITING_FOR_PARCEL
+from returns.views import RmaDetail
+
+#: How far ahead a pickup may be booked.
+MAX_DAYS_AHEAD = 14
+#: The shortest and the longest window a carrier is asked for.
+MIN_HOURS = 2
+MAX_HOURS = 10
+
+
+class PickupNotAvailable(Conflict):
+    """This RMA cannot have a pickup booked (its state, its label, or its provider)."""
+
+    code = "pickup_not_available"
+
+
+def check_window(window: BookPickup, now: datetime) -> PickupWindow:
+    """The window, if it keeps the rules; else InvalidInput naming the field to correct."""
+    starts, ends = window.starts_at, window.ends_at
+    for name, moment in (("starts_at", starts), ("ends_at", ends)):
+        if moment.tzinfo is None or moment.utcoffset() is None:
+            raise InvalidInput(name, "Give the time with its UTC offset.", code="naive_time")
+    if starts <= now:
+        raise InvalidInput("starts_at", "The pickup must start in the future.", code="past")
+    if starts > now + timedelta(days=MAX_DAYS_AHEAD):
+        raise InvalidInput(
+            "starts_at",
+            f"A pickup can be booked at most {MAX_DAYS_AHEAD} days ahead.",
+            code="too_far_ahead",
+        )
+    if ends - starts < timedelta(hours=MIN_HOURS):
+        raise InvalidInput(
+            "ends_at",
+            f"The pickup window must be at least {MIN_HOURS} hours long.",
+            code="window_too_short",
+        )
+    if ends - starts > timedelta(hours=MAX_HOURS):
+        raise InvalidInput(
+            "ends_at",
+            f"The pickup window can be at most {MAX_HOURS} hours long.",
+            code="window_too_long",
+        )
+    return PickupWindow(starts, ends)
+
+
+def label_of(rma: Rma) -> PurchasedLabel:
+    """The prepaid return label as the provider knows it (what ``book_pickup`` names)."""
+    return PurchasedLabel(
+        provider=rma.return_label_provider or "",
+        carrier=rma.return_carrier or "",
+        service="",
+        tracking_number=rma.return_tracking_number or "",
+        provider_label_id=rma.return_label_id or "",
+        cost_minor=rma.return_label_cost_minor or 0,
+        currency=rma.return_label_currency or "",
+        document=b"",
+    )
+
+
+class Pickups:
+    def __init__(self, ctx: ReturnsContext):
+        self.ctx = ctx
+
+    def provider_for(self, provider_name: str | None) -> LabelProvider | None:
+        """The provider that sold the label, if it books pickups (None otherwise)."""
+        if not provider_name or self.ctx.label_providers is None:
+            return None
+        try:
+            provider = self.ctx.label_providers(provider_name)
+        except NotFound:
+            return None
+        return provider if provider.books_pickups else None
+
+    def bookable(self, rma: RmaDetail) -> bool:
+        """Whether a pickup can be booked for ``rma`` now (the status page offers the form)."""
+        return (
+            rma.status in WAITING_FOR_PARCEL
+            and self.provider_for(rma.return_label_provider) is not None
+        )
+
+    def book(self, number: str, window: BookPickup, *, actor: str) -> RmaDetail:
+        """Book (or change) the carrier's collection of ``number``'s parcel in ``window``."""
+        with UnitOfWork(self.ctx.session_factory) as uow:
+            rma = load_rma(uow.session, number)
+            provider = self._provider(rma)  # first: whether this RMA can have one at all
+            wanted = check_window(window, self.ctx.clock.now())
+            if (rma.pickup_starts_at, rma.pickup_ends_at) == (wanted.starts_at, wanted.ends_at):
+                return rma_detail(uow.session, rma.number)  # booked already: nothing to do
+            label, address = label_of(rma), customer_address_of(rma)
+            earlier = rma.pickup_id
+        try:
+            booked = provider.book_pickup(label, address, wanted)
+        except LabelRefused as error:
+            raise InvalidInput(
+                "starts_at",
+                f"The carrier cannot collect in that window: {error.message}",
+                code="pickup_refused",
+            ) from error
+        except LabelProviderUnavailable as error:
+            raise CarrierUnavailable(
+                "The carrier could not be reached to book the pickup; try again in a moment.",
+                code="pickup_provider_unavailable",
+            ) from error
+        with UnitOfWork(self.ctx.session_factory) as uow:
+            rma = load_rma(uow.session, number, lock=True)
+            self._provider(rma)  # still waiting for its parcel, with the same label
+            rma.pickup_starts_at = booked.window.starts_at
+            rma.pickup_ends_at = booked.window.ends_at
+            rma.pickup_id = booked.provider_pickup_id[:100] or None
+            text = (
+                f"Pickup booked with {label.provider} for {_window_text(booked.window)}"
+                f" ({booked.provider_pickup_id}"
+                + (f", confirmation {booked.confirmation}" if booked.confirmation else "")
+                + ")"
+            )
+            if earlier and earlier != booked.provider_pickup_id:
+                text += f"; replaces pickup {earlier}"
+            rma.note("pickup", actor, text, self.ctx.clock.now())
+            uow.commit()
+            return rma_detail(uow.session, rma.number)
+
+    def _provider(self, rma: Rma) -> LabelProvider:
+        if rma.status not in WAITING_FOR_PARCEL:
+            raise PickupNotAvailable(
+                f"{rma.number} is {rma.status.value}: a pickup can only be booked while the "
+                "return waits for its parcel.",
+                rma=rma.number,
+            )
+        if not rma.return_label_id or not rma.return_label_provider:
+            raise PickupNotAvailable(
+                f"{rma.number} has no label bought by spareflow, so no pickup can be booked.",
+                rma=rma.number,
+            )
+        provider = self.provider_for(rma.return_label_provider)
+        if provider is None:
+            raise PickupNotAvailable(
+                f"{rma.return_label_provider} does not book pickups.",
+                code="pickups_not_supported",
+                rma=rma.number,
+            )
+        return provider
+
+
+def _window_text(window: PickupWindow) -> str:
+    starts, ends = window.starts_at.astimezone(UTC), window.ends_at.astimezone(UTC)
+    end = f"{ends:%H:%M}" if ends.date() == starts.date() else f"{ends:%Y-%m-%d %H:%M}"
+    return f"{starts:%Y-%m-%d %H:%M} to {end} UTC"

@@ -1,0 +1,167 @@
+# ruff: noqa: F811 (the desk and sandbox fixtures come from the label tests)
+"""Carrier pickups booked for a prepaid return label (returns/pickups.py), against the sandbox
+carrier over loopback HTTP: book, change, the window rules, idempotence, and refusals."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import update
+
+from core.errors import Conflict, InvalidInput
+from returns.commands import BookPickup
+from returns.rma import Rma
+from returns.status import RmaStatus
+from tests.integration.test_return_labels import (  # noqa: F401
+    DESK,
+    labelled,
+    rma_row,
+    sandbox,
+)
+from tests.integration.test_returns import desk, open_rma  # noqa: F401
+from tests.support import desk as builders
+
+
+def window(clock: Any, *, days: int = 1, hours: int = 4, at: int = 9) -> BookPickup:
+    day = clock.now().replace(hour=at, minute=0, second=0, microsecond=0) + timedelta(days=days)
+    return BookPickup(day, day + timedelta(hours=hours))
+
+
+def pickups_of(sandbox: httpx.Client, label_id: str) -> list[dict[str, Any]]:
+    return [p for p in sandbox.get("/v1/pickups").json() if p["label_id"] == label_id]
+
+
+def test_a_pickup_is_booked_with_the_provider_and_shown_on_the_rma(
+    desk, sandbox, session_factory, clock
+) -> None:
+    number = labelled(desk)
+    wanted = window(clock)
+    detail = desk["returns"].pickups.book(number, wanted, actor="customer (status page)")
+    rma = rma_row(session_factory, number)
+    [booked] = pickups_of(sandbox, rma.return_label_id)
+    assert (booked["status"], booked["address"]["name"]) == ("scheduled", "Mia Chen")
+    assert (rma.pickup_starts_at, rma.pickup_ends_at) == (wanted.starts_at, wanted.ends_at)
+    assert rma.pickup_id == booked["id"]
+    assert (detail.pickup_starts_at, detail.pickup_ends_at) == (wanted.starts_at, wanted.ends_at)
+    [note] = [t for t in detail.timeline if t.kind == "pickup"]
+    assert note.actor == "customer (status page)"
+    assert "2026-11-24 09:00 to 13:00 UTC" in note.reason
+    assert detail.status is RmaStatus.AWAITING_PICKUP
+
+
+def test_booking_the_same_window_again_books_nothing_more(desk, sandbox, session_factory, clock):
+    number = labelled(desk)
+    wanted = window(clock)
+    desk["returns"].pickups.book(number, wanted, actor=DESK)
+    # The same window, written with another UTC offset, is the same window.
+    shifted = timezone(timedelta(hours=8))
+    again = BookPickup(wanted.starts_at.astimezone(shifted), wanted.ends_at.astimezone(shifted))
+    detail = desk["returns"].pickups.book(number, again, actor=DESK)
+    assert len(pickups_of(sandbox, rma_row(session_factory, number).return_label_id)) == 1
+    assert len([t for t in detail.timeline if t.kind == "pickup"]) == 1
+
+
+def test_the_provider_answers_the_same_pickup_for_the_same_label_and_window(
+    desk, sandbox, session_factory, clock
+) -> None:
+    """A process killed after the provider's answer, before our commit: the retry books the
+    same pickup, not a second one."""
+    number = labelled(desk)
+    wanted = window(clock)
+    label_id = rma_row(session_factory, number).return_label_id
+    body = {"starts_at": wanted.starts_at.isoformat(), "ends_at": wanted.ends_at.isoformat()}
+    first = sandbox.post(f"/v1/labels/{label_id}/pickups", json=body)
+    assert first.status_code == 201
+    desk["returns"].pickups.book(number, wanted, actor=DESK)
+    assert rma_row(session_factory, number).pickup_id == first.json()["id"]
+    assert len(pickups_of(sandbox, label_id)) == 1
+
+
+def test_changing_the_window_books_again_and_replaces_the_earlier_pickup(
+    desk, sandbox, session_factory, clock
+) -> None:
+    number = labelled(desk)
+    desk["returns"].pickups.book(number, window(clock), actor=DESK)
+    later = window(clock, days=2, hours=3, at=14)
+    detail = desk["returns"].pickups.book(number, later, actor=DESK)
+    rma = rma_row(session_factory, number)
+    first, second = pickups_of(sandbox, rma.return_label_id)
+    assert (first["status"], second["status"]) == ("replaced", "scheduled")
+    assert (rma.pickup_id, rma.pickup_starts_at) == (second["id"], later.starts_at)
+    notes = [t.reason for t in detail.timeline if t.kind == "pickup"]
+    assert len(notes) == 2 and f"replaces pickup {first['id']}" in notes[-1]
+
+
+@pytest.mark.parametrize(
+    ("make", "field", "code"),
+    [
+        (lambda c: window(c, days=-1), "starts_at", "past"),
+        (lambda c: window(c, days=15), "starts_at", "too_far_ahead"),
+        (lambda c: window(c, hours=1), "ends_at", "window_too_short"),
+        (lambda c: window(c, hours=11), "ends_at", "window_too_long"),
+        (
+            lambda c: BookPickup(datetime(2026, 11, 24, 9), datetime(2026, 11, 24, 13)),
+            "starts_at",
+            "naive_time",
+        ),
+    ],
+)
+def test_a_window_outside_the_rules_is_refused_naming_the_field(
+    desk, sandbox, session_factory, clock, make, field, code
+) -> None:
+    number = labelled(desk)
+    with pytest.raises(InvalidInput) as refused:
+        desk["returns"].pickups.book(number, make(clock), actor=DESK)
+    assert (refused.value.field, refused.value.code) == (field, code)
+    assert sandbox.get("/v1/pickups").json() == []
+    assert rma_row(session_factory, number).pickup_id is None
+
+
+def test_the_customers_own_parcel_gets_no_pickup(desk, sandbox, clock) -> None:
+    number = open_rma(desk).number
+    builders.authorise(
+        desk["returns"], DESK, number, carrier="sandbox", tracking_number="SBX-OWN-1"
+    )
+    with pytest.raises(Conflict) as refused:
+        desk["returns"].pickups.book(number, window(clock), actor=DESK)
+    assert refused.value.code == "pickup_not_available"
+    assert not desk["returns"].pickups.bookable(desk["returns"].get(number))
+
+
+def test_a_provider_that_books_no_pickups_is_refused(desk, sandbox, session_factory, clock):
+    number = labelled(desk)
+    with session_factory() as session:  # a label SF Express sold (not configured here)
+        session.execute(
+            update(Rma).where(Rma.number == number).values(return_label_provider="sfexpress")
+        )
+        session.commit()
+    with pytest.raises(Conflict) as refused:
+        desk["returns"].pickups.book(number, window(clock), actor=DESK)
+    assert refused.value.code == "pickups_not_supported"
+    assert sandbox.get("/v1/pickups").json() == []
+
+
+def test_a_parcel_already_with_the_carrier_gets_no_pickup(desk, sandbox, session_factory, clock):
+    number = labelled(desk)
+    assert desk["returns"].pickups.bookable(desk["returns"].get(number))
+    with session_factory() as session:
+        session.execute(update(Rma).where(Rma.number == number).values(status=RmaStatus.PICKED_UP))
+        session.commit()
+    with pytest.raises(Conflict, match="waits for its parcel"):
+        desk["returns"].pickups.book(number, window(clock), actor=DESK)
+
+
+def test_a_refused_window_names_the_field_and_records_nothing(
+    desk, sandbox, session_factory, clock
+) -> None:
+    number = labelled(desk)
+    with session_factory() as session:  # a label the provider never sold: it refuses (404)
+        session.execute(update(Rma).where(Rma.number == number).values(return_label_id="lbl_x"))
+        session.commit()
+    with pytest.raises(InvalidInput) as refused:
+        desk["returns"].pickups.book(number, window(clock), actor=DESK)
+    assert (refused.value.field, refused.value.code) == ("starts_at", "pickup_refused")
+    assert rma_row(session_factory, number).pickup_id is None
