@@ -22,16 +22,14 @@ from returns.rma import Rma
 from returns.status import Priority, RmaStatus
 from tests.integration.test_returns import CUSTOMER, desk, open_rma, pickup  # noqa: F401
 from tests.support import desk as builders
+from tests.support.sandbox_servers import emptied_carrier_sandbox
 
 DESK = "desk@x.example"
 
 
 @pytest.fixture
 def sandbox(carrier_sandbox: str) -> Iterator[httpx.Client]:
-    """The sandbox carrier's own view (labels made, refunds), emptied: RMA numbers (and so
-    idempotency keys) repeat from one test's database to the next."""
-    with httpx.Client(base_url=carrier_sandbox, timeout=10) as http:
-        http.post("/v1/sandbox/reset").raise_for_status()
+    with emptied_carrier_sandbox(carrier_sandbox) as http:
         yield http
 
 

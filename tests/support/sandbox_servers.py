@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import httpx
 from werkzeug.serving import make_server
 
 
@@ -21,6 +22,15 @@ def serving(app: Any) -> Iterator[str]:
         server.shutdown()
         thread.join(timeout=5)
         server.server_close()
+
+
+@contextmanager
+def emptied_carrier_sandbox(url: str) -> Iterator[httpx.Client]:
+    """A client of the sandbox carrier's own view (labels made, refunds, pickups), emptied
+    first: RMA numbers (and so idempotency keys) repeat from one test's database to the next."""
+    with httpx.Client(base_url=url, timeout=10) as http:
+        http.post("/v1/sandbox/reset").raise_for_status()
+        yield http
 
 
 @contextmanager

@@ -17,7 +17,7 @@ from accounts.models import Role
 from carriers.models import Shipment
 from returns.status import Channel, Reason, Resolution
 from tests.support import desk as builders
-from tests.support.sandbox_servers import serving_carrier_sandbox
+from tests.support.sandbox_servers import emptied_carrier_sandbox, serving_carrier_sandbox
 from tests.web.test_pages import PASSWORD, csrf_token, sign_in
 from tests.web.test_status_page import shop  # noqa: F401 (a fixture: a part in stock)
 
@@ -34,9 +34,7 @@ def carrier_url() -> Iterator[str]:
 
 @pytest.fixture
 def sandbox(carrier_url: str) -> Iterator[httpx.Client]:
-    """The sandbox carrier's own view, emptied (RMA numbers, so idempotency keys, repeat)."""
-    with httpx.Client(base_url=carrier_url, timeout=10) as http:
-        http.post("/v1/sandbox/reset").raise_for_status()
+    with emptied_carrier_sandbox(carrier_url) as http:
         yield http
 
 

@@ -12,9 +12,8 @@ import httpx
 import pytest
 
 from accounts.models import Role
-from demo.sandboxes.carrier import create_sandbox_carrier
 from tests.support import desk as builders
-from tests.support.sandbox_servers import serving
+from tests.support.sandbox_servers import emptied_carrier_sandbox, serving_carrier_sandbox
 from tests.web.test_pages import csrf_token, sign_in
 from tests.web.test_status_page import (  # noqa: F401
     STAFF,
@@ -28,15 +27,13 @@ from tests.web.test_status_page import (  # noqa: F401
 
 @pytest.fixture(scope="module")
 def carrier_url() -> Iterator[str]:
-    app = create_sandbox_carrier("http://127.0.0.1:9/unused", "unused", step_seconds=0)
-    with serving(app) as url:
+    with serving_carrier_sandbox() as url:
         yield url
 
 
 @pytest.fixture
 def sandbox(carrier_url: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=carrier_url, timeout=10) as http:
-        http.post("/v1/sandbox/reset").raise_for_status()
+    with emptied_carrier_sandbox(carrier_url) as http:
         yield http
 
 
