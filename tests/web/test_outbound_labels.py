@@ -5,11 +5,9 @@ customer's e-mail and status page carrying the carrier's tracking link."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
-import httpx
 import pytest
 from sqlalchemy import update
 
@@ -17,25 +15,12 @@ from accounts.models import Role
 from carriers.models import Shipment
 from returns.status import Channel, Reason, Resolution
 from tests.support import desk as builders
-from tests.support.sandbox_servers import emptied_carrier_sandbox, serving_carrier_sandbox
 from tests.web.test_pages import PASSWORD, csrf_token, sign_in
 from tests.web.test_status_page import shop  # noqa: F401 (a fixture: a part in stock)
 
 STAFF = "desk@shop.example"
 TRACKING_URL = "https://track.example/?n={number}"
 ZPL = b"^XA^FO50,50^ADN,36,20^FDSPAREFLOW^FS^XZ"
-
-
-@pytest.fixture(scope="module")
-def carrier_url() -> Iterator[str]:
-    with serving_carrier_sandbox() as url:
-        yield url
-
-
-@pytest.fixture
-def sandbox(carrier_url: str) -> Iterator[httpx.Client]:
-    with emptied_carrier_sandbox(carrier_url) as http:
-        yield http
 
 
 @pytest.fixture

@@ -5,15 +5,12 @@ the pickup come from the sandbox carrier, served on loopback."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
 
 from accounts.models import Role
 from tests.support import desk as builders
-from tests.support.sandbox_servers import emptied_carrier_sandbox, serving_carrier_sandbox
 from tests.web.test_pages import csrf_token, sign_in
 from tests.web.test_status_page import (  # noqa: F401
     STAFF,
@@ -23,18 +20,6 @@ from tests.web.test_status_page import (  # noqa: F401
     shop,
     status_page_config,
 )
-
-
-@pytest.fixture(scope="module")
-def carrier_url() -> Iterator[str]:
-    with serving_carrier_sandbox() as url:
-        yield url
-
-
-@pytest.fixture
-def sandbox(carrier_url: str) -> Iterator[httpx.Client]:
-    with emptied_carrier_sandbox(carrier_url) as http:
-        yield http
 
 
 @pytest.fixture
