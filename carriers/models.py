@@ -64,6 +64,8 @@ class Shipment(Base):
     last_exception: Mapped[str | None] = mapped_column(String(300))
     label: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
     label_media_type: Mapped[str | None] = mapped_column(String(50))
+    #: The same label as ZPL for thermal printers, when the provider gave one.
+    label_zpl: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
     next_poll_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     poll_failures: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
