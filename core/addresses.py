@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 _ALPHA_2 = """
     AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ
@@ -110,3 +111,26 @@ def address_problems(values: Mapping[str, str | None]) -> dict[str, str]:
         if not PHONE_CHARACTERS.fullmatch(phone) or not 6 <= digits <= 15:
             problems["phone"] = "bad_phone"
     return problems
+
+
+@dataclass(frozen=True)
+class PostalAddress:
+    """A postal address: a prepaid label collects from here, a replacement goes here.
+
+    ``country`` is ISO 3166-1 alpha-2; Chinese addresses put the province in ``state`` and
+    the city and district in ``city`` ("深圳市 南山区"). The rules: ``address_problems``.
+    """
+
+    name: str
+    street: str
+    city: str
+    country: str
+    postcode: str = ""
+    company: str = ""
+    street2: str = ""
+    state: str = ""
+    phone: str = ""
+
+    def as_mapping(self) -> dict[str, str]:
+        """The fields by name (``carriers.labels.Address.from_mapping`` takes this)."""
+        return {name: getattr(self, name) for name in ADDRESS_LENGTHS}

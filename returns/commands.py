@@ -11,31 +11,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
-from core.addresses import ADDRESS_LENGTHS
+from core.addresses import PostalAddress
 from returns.status import Channel, Disposition, Priority, Reason, Resolution
 
-
-@dataclass(frozen=True)
-class CustomerAddress:
-    """Where the customer is: a prepaid label collects from here, a replacement goes here.
-
-    ``country`` is ISO 3166-1 alpha-2; Chinese addresses put the province in ``state`` and
-    the city and district in ``city`` ("深圳市 南山区"). The rules: core/addresses.py.
-    """
-
-    name: str
-    street: str
-    city: str
-    country: str
-    postcode: str = ""
-    company: str = ""
-    street2: str = ""
-    state: str = ""
-    phone: str = ""
-
-    def as_mapping(self) -> dict[str, str]:
-        """The fields by name (``carriers.labels.Address.from_mapping`` takes this)."""
-        return {name: getattr(self, name) for name in ADDRESS_LENGTHS}
+#: Where the customer is (the rules and fields: core/addresses.py).
+CustomerAddress = PostalAddress
 
 
 @dataclass(frozen=True)

@@ -54,6 +54,8 @@ class Channel(enum.StrEnum):
     WEB = "web"
     CHAT = "chat"
     MARKETPLACE = "marketplace"
+    #: The customer started the return on the returns portal.
+    PORTAL = "portal"
 
 
 class Reason(enum.StrEnum):

@@ -16,13 +16,16 @@ FORBIDDEN = {
                  "marshmallow"),
     "inventory": ("purchasing", "returns", "carriers", "bootstrap", "web", "flask", "marshmallow"),
     "purchasing": ("returns", "carriers", "bootstrap", "web", "flask", "marshmallow"),
+    # Sales orders are read by returns, never the other way round.
+    "sales": ("inventory", "purchasing", "returns", "carriers", "bootstrap", "web", "flask",
+              "marshmallow"),
     # Wiring for every process: a worker built here runs without Flask.
     "bootstrap": ("web", "flask", "flask_login", "flask_wtf", "flask_babel", "flask_limiter",
                   "flask_smorest", "werkzeug", "marshmallow", "demo", "tests"),
 }  # fmt: skip
 #: Everything that ships or runs outside the test suite (bench is imported by the tests).
-PRODUCT = ("core", "accounts", "inventory", "purchasing", "carriers", "returns", "bootstrap",
-           "web", "demo", "migrations", "bench")  # fmt: skip
+PRODUCT = ("core", "accounts", "inventory", "purchasing", "carriers", "returns", "sales",
+           "bootstrap", "web", "demo", "migrations", "bench")  # fmt: skip
 
 
 def imported_modules(package: str) -> list[tuple[str, str]]:
