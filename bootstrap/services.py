@@ -50,6 +50,7 @@ from returns.stages import Returns, build_returns
 from returns.status_links import StatusLinks, StatusLinkService
 from returns.stripe_webhooks import StripeRefundWebhooks
 from returns.supply import RmaReturnSupply
+from sales.orders import Orders
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +74,7 @@ class Services:
     outbox: OutboxWorker
     buying: BuyingServices
     refund_webhooks: StripeRefundWebhooks
+    orders: Orders
     pruner: Pruner
 
     def ping_database(self) -> None:
@@ -177,6 +179,7 @@ def build_services(settings: Mapping[str, Any], *, clock: Clock | None = None) -
             returns.refund_outcomes,
             str(settings.get("STRIPE_WEBHOOK_SECRET") or ""),
         ),
+        orders=Orders(session_factory, clock),
         pruner=_pruner(retention, session_factory, clock),
     )
     # One-shot CLI commands (db upgrade, demo-data, users) turn this off; what serves or

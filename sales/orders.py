@@ -1,0 +1,255 @@
+"""Sales orders: create or update by number (idempotent), read one, find one for a customer.
+
+An order is the customer's word on what they bought; returns check against it. Feeds send the
+whole order each time (the API, a workbook, Shopify's webhooks), so an update replaces the
+order's fields and lines with what was sent. A repeated request changes nothing.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from core.addresses import ADDRESS_LENGTHS, PostalAddress, address_problems, normalise_postcode
+from core.clock import Clock
+from core.db import UnitOfWork
+from core.errors import InvalidInput, NotFound
+from sales.commands import UpsertOrder
+from sales.models import OrderSource, SalesOrder, SalesOrderLine
+
+MAX_LINES = 500
+
+
+@dataclass(frozen=True)
+class OrderLineView:
+    position: int
+    sku: str
+    qty: int
+    unit_price: Decimal
+    serials: tuple[str, ...]
+    external_id: str | None
+
+
+@dataclass(frozen=True)
+class OrderView:
+    number: str
+    channel: str
+    source: OrderSource
+    external_id: str | None
+    customer_name: str
+    customer_email: str
+    customer_phone: str | None
+    address: PostalAddress | None
+    ordered_at: datetime
+    shipped_at: datetime | None
+    payment_reference: str | None
+    currency: str
+    lines: tuple[OrderLineView, ...]
+    created_at: datetime
+    updated_at: datetime
+
+
+def normalise_email(value: str) -> str:
+    return value.strip().lower()
+
+
+def check_order(command: UpsertOrder) -> None:
+    """The rules an order must meet whatever fed it (the API's schema checks shapes first)."""
+    if not command.number.strip():
+        raise InvalidInput("number", "An order needs its number.")
+    if not command.customer.name.strip():
+        raise InvalidInput("customer.name", "An order needs the customer's name.")
+    if "@" not in command.customer.email:
+        raise InvalidInput("customer.email", "An order needs the customer's e-mail address.")
+    if len(command.currency) != 3 or not command.currency.isalpha():
+        raise InvalidInput("currency", "The currency is a three-letter ISO 4217 code.")
+    if not command.lines:
+        raise InvalidInput("lines", "An order has at least one line.")
+    if len(command.lines) > MAX_LINES:
+        raise InvalidInput("lines", f"An order has at most {MAX_LINES} lines.")
+    for index, line in enumerate(command.lines):
+        if not line.sku.strip():
+            raise InvalidInput(f"lines.{index}.sku", "Each line needs a SKU.")
+        if line.qty <= 0:
+            raise InvalidInput(f"lines.{index}.qty", "Each line's quantity is at least 1.")
+        if line.unit_price < 0:
+            raise InvalidInput(f"lines.{index}.unit_price", "A price cannot be negative.")
+        if len(line.serials) > line.qty:
+            raise InvalidInput(
+                f"lines.{index}.serials", "A line cannot ship more serials than its quantity."
+            )
+    if command.shipped_at is not None and command.shipped_at < command.ordered_at:
+        raise InvalidInput("shipped_at", "An order cannot ship before it was placed.")
+    address = command.customer.address
+    if address is not None:
+        problems = address_problems(address.as_mapping())
+        if problems:
+            field, code = next(iter(problems.items()))
+            raise InvalidInput(
+                f"customer.address.{field}", f"The address's {field} is not valid ({code}).",
+                code="invalid_address", problems=problems,
+            )  # fmt: skip
+
+
+def upsert_in(session: Session, command: UpsertOrder, now: datetime) -> SalesOrder:
+    """Create the order, or bring the stored one up to date, inside the caller's transaction.
+
+    Two feeds racing to create the same new number: the loser's insert fails on the unique
+    number inside a savepoint, and it updates the winner's row instead.
+    """
+    check_order(command)
+    number = command.number.strip()
+    order = _locked(session, number)
+    if order is None:
+        try:
+            with session.begin_nested():
+                order = SalesOrder(number=number, created_at=now, lines=[])
+                _apply(order, command, now)
+                session.add(order)
+            return order
+        except IntegrityError:
+            order = _locked(session, number)
+            if order is None:  # pragma: no cover - the conflict was on another constraint
+                raise
+    _apply(order, command, now)
+    session.flush()
+    return order
+
+
+def _locked(session: Session, number: str) -> SalesOrder | None:
+    return session.scalars(
+        select(SalesOrder).where(SalesOrder.number == number).with_for_update()
+    ).one_or_none()
+
+
+def _apply(order: SalesOrder, command: UpsertOrder, now: datetime) -> None:
+    customer = command.customer
+    order.channel = command.channel.strip().lower() or "unknown"
+    order.source = command.source
+    order.external_id = command.external_id
+    order.customer_name = customer.name.strip()
+    order.customer_email = normalise_email(customer.email)
+    order.customer_phone = customer.phone
+    address = customer.address.as_mapping() if customer.address else {}
+    for field in ADDRESS_LENGTHS:
+        value = (address.get(field) or "").strip() or None
+        if field == "postcode" and value:
+            value = normalise_postcode(value)
+        if field == "country" and value:
+            value = value.upper()
+        setattr(order, f"address_{field}", value)
+    order.ordered_at = command.ordered_at
+    order.shipped_at = command.shipped_at
+    order.payment_reference = command.payment_reference
+    order.currency = command.currency.upper()
+    wanted = [
+        (line.sku.strip(), line.qty, line.unit_price, "\n".join(line.serials), line.external_id)
+        for line in command.lines
+    ]
+    current = [
+        (line.sku, line.qty, line.unit_price, line.serials, line.external_id)
+        for line in order.lines
+    ]
+    if wanted != current:  # a repeated feed leaves the lines (and their ids) alone
+        order.lines.clear()
+        order.lines.extend(
+            SalesOrderLine(
+                position=position, sku=sku, qty=qty, unit_price=price, serials=serials,
+                external_id=external_id,
+            )
+            for position, (sku, qty, price, serials, external_id) in enumerate(wanted, start=1)
+        )  # fmt: skip
+    order.updated_at = now
+
+
+def order_view(order: SalesOrder) -> OrderView:
+    address = None
+    if order.address_street:
+        address = PostalAddress(
+            **{field: getattr(order, f"address_{field}") or "" for field in ADDRESS_LENGTHS}
+        )
+    return OrderView(
+        number=order.number,
+        channel=order.channel,
+        source=order.source,
+        external_id=order.external_id,
+        customer_name=order.customer_name,
+        customer_email=order.customer_email,
+        customer_phone=order.customer_phone,
+        address=address,
+        ordered_at=order.ordered_at,
+        shipped_at=order.shipped_at,
+        payment_reference=order.payment_reference,
+        currency=order.currency,
+        lines=tuple(
+            OrderLineView(
+                position=line.position,
+                sku=line.sku,
+                qty=line.qty,
+                unit_price=line.unit_price,
+                serials=tuple(s for s in line.serials.split("\n") if s),
+                external_id=line.external_id,
+            )
+            for line in order.lines
+        ),
+        created_at=order.created_at,
+        updated_at=order.updated_at,
+    )
+
+
+def customer_matches(order: OrderView, *, email: str | None, postcode: str | None) -> bool:
+    """The portal's proof that the customer placed the order: its e-mail (any case) or its
+    postcode (any spacing), compared in constant time."""
+    if email:
+        return hmac.compare_digest(normalise_email(email).encode(), order.customer_email.encode())
+    if postcode and order.address and order.address.postcode:
+        return hmac.compare_digest(
+            normalise_postcode(postcode).replace(" ", "").encode(),
+            order.address.postcode.replace(" ", "").encode(),
+        )
+    return False
+
+
+class Orders:
+    """The sales-order use cases, each one transaction."""
+
+    def __init__(self, session_factory: Callable[[], Session], clock: Clock):
+        self.session_factory = session_factory
+        self.clock = clock
+
+    def upsert(self, command: UpsertOrder) -> OrderView:
+        with UnitOfWork(self.session_factory) as uow:
+            order = upsert_in(uow.session, command, self.clock.now())
+            view = order_view(order)
+            uow.commit()
+        return view
+
+    def get(self, number: str) -> OrderView:
+        view = self.find(number)
+        if view is None:
+            raise NotFound(f"No order {number}.", code="order_not_found")
+        return view
+
+    def find(self, number: str) -> OrderView | None:
+        with UnitOfWork(self.session_factory) as uow:
+            order = uow.session.scalars(
+                select(SalesOrder).where(SalesOrder.number == number.strip())
+            ).one_or_none()
+            return order_view(order) if order else None
+
+    def find_for_customer(
+        self, number: str, *, email: str | None = None, postcode: str | None = None
+    ) -> OrderView | None:
+        """The order, only when the e-mail or postcode given is the order's: None otherwise,
+        the same answer for a wrong number as for a wrong e-mail (no order enumeration)."""
+        view = self.find(number)
+        if view is None or not customer_matches(view, email=email, postcode=postcode):
+            return None
+        return view
