@@ -48,3 +48,5 @@ class UpsertOrder:
     source: OrderSource = OrderSource.API
     #: The provider's own id for the order (Shopify's numeric id).
     external_id: str | None = None
+    #: The provider's last-change time: a copy older than the stored one changes nothing.
+    provider_updated_at: datetime | None = None

@@ -62,6 +62,9 @@ class SalesOrder(Base):
     currency: Mapped[str] = mapped_column(String(3))
     #: Money the provider refunded outside spareflow (Shopify ``refunds/create``), minor units.
     refunded_elsewhere_minor: Mapped[int] = mapped_column(Integer, default=0)
+    #: The provider's own last-change time (Shopify ``updated_at``): an older copy arriving
+    #: late (webhooks come out of order) does not overwrite a newer one.
+    provider_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

@@ -118,9 +118,16 @@ def upsert_in(session: Session, command: UpsertOrder, now: datetime) -> SalesOrd
             order = _locked(session, number)
             if order is None:  # pragma: no cover - the conflict was on another constraint
                 raise
+    if _older_than_stored(order, command):
+        return order  # a late copy of an older version of the order (webhooks reorder)
     _apply(order, command, now)
     session.flush()
     return order
+
+
+def _older_than_stored(order: SalesOrder, command: UpsertOrder) -> bool:
+    stored, sent = order.provider_updated_at, command.provider_updated_at
+    return stored is not None and sent is not None and sent < stored
 
 
 def _locked(session: Session, number: str) -> SalesOrder | None:
@@ -149,6 +156,7 @@ def _apply(order: SalesOrder, command: UpsertOrder, now: datetime) -> None:
     order.shipped_at = command.shipped_at
     order.payment_reference = command.payment_reference
     order.currency = command.currency.upper()
+    order.provider_updated_at = command.provider_updated_at or order.provider_updated_at
     wanted = [
         (line.sku.strip(), line.qty, line.unit_price, "\n".join(line.serials), line.external_id)
         for line in command.lines

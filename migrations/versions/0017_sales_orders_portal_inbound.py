@@ -108,6 +108,7 @@ def upgrade() -> None:
         sa.Column("payment_reference", sa.String(length=100), nullable=True),
         sa.Column("currency", sa.String(length=3), nullable=False),
         sa.Column("refunded_elsewhere_minor", sa.Integer(), nullable=False),
+        sa.Column("provider_updated_at", core.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("created_at", core.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", core.db.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_sales_orders")),
