@@ -50,6 +50,14 @@ class Intake:
 
     def open(self, actor: str, command: OpenRma, *, supervisor: bool = False) -> RmaDetail:
         """Open an RMA at once, with a number, after the intake checks (each names its field)."""
+        self.check(command, supervisor=supervisor)
+        with UnitOfWork(self.ctx.session_factory) as uow:
+            rma = self.open_in(uow.session, actor, command)
+            uow.commit()
+            return rma_detail(uow.session, rma.number)
+
+    def check(self, command: OpenRma, *, supervisor: bool = False) -> None:
+        """The intake checks that need no database."""
         today = self.ctx.clock.now().date()
         if command.purchase_date and command.purchase_date > today:
             raise InvalidInput("purchase_date", "The purchase date is in the future.")
@@ -65,31 +73,31 @@ class Intake:
                 "Only a supervisor (admin) can override the policy.",
                 code="override_not_allowed",
             )
-        with UnitOfWork(self.ctx.session_factory) as uow:
-            session = uow.session
-            parts = self._check_lines(session, command.lines)
-            if command.purchase_date and not command.override_reason:
-                skus = [part.sku for part in parts]
-                check_return_policy(
-                    self.ctx.policy, command.purchase_date, command.reason, skus, today
-                )
-            now = self.ctx.clock.now()
-            rma = self._new_rma(session, actor, command, parts, now)
-            session.add(rma)
-            session.flush()
-            rma.opened(actor, now)
-            if rma.auto_authorisable(self.ctx.policy):
-                self.authorisation.authorise_in(
-                    session,
-                    rma,
-                    SYSTEM,
-                    AuthoriseRma(reason="Within the automatic authorisation rules"),
-                )
-                rma.first_response_at = now  # the customer has the authorisation at once
-            elif not self.ctx.levels.desk(command.channel).is_open(now):
-                self._acknowledge_out_of_hours(session, rma)
-            uow.commit()
-            return rma_detail(session, rma.number)
+
+    def open_in(self, session: Session, actor: str, command: OpenRma) -> Rma:
+        """The RMA opened inside the caller's transaction, after ``check`` (a return from an
+        order holds the order's row lock meanwhile, so two cannot both take the last unit)."""
+        today = self.ctx.clock.now().date()
+        parts = self._check_lines(session, command.lines)
+        if command.purchase_date and not command.override_reason:
+            skus = [part.sku for part in parts]
+            check_return_policy(self.ctx.policy, command.purchase_date, command.reason, skus, today)
+        now = self.ctx.clock.now()
+        rma = self._new_rma(session, actor, command, parts, now)
+        session.add(rma)
+        session.flush()
+        rma.opened(actor, now)
+        if rma.auto_authorisable(self.ctx.policy):
+            self.authorisation.authorise_in(
+                session,
+                rma,
+                SYSTEM,
+                AuthoriseRma(reason="Within the automatic authorisation rules"),
+            )
+            rma.first_response_at = now  # the customer has the authorisation at once
+        elif not self.ctx.levels.desk(command.channel).is_open(now):
+            self._acknowledge_out_of_hours(session, rma)
+        return rma
 
     def _new_rma(
         self, session: Session, actor: str, command: OpenRma, parts: list[Part], now: datetime

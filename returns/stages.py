@@ -15,6 +15,7 @@ from returns.authorisation import Authorisation
 from returns.carrier_events import CarrierEvents
 from returns.closing import Closing
 from returns.context import ReturnsContext
+from returns.from_orders import ReturnsFromOrders
 from returns.intake import Intake
 from returns.label_desk import LabelDesk
 from returns.labels import LABEL_REFUND_TOPIC, LABEL_TOPIC, Labels
@@ -32,6 +33,7 @@ from returns.warehouse import Warehouse
 class Returns:
     ctx: ReturnsContext
     intake: Intake
+    from_orders: ReturnsFromOrders
     authorisation: Authorisation
     labels: Labels
     label_desk: LabelDesk
@@ -70,9 +72,11 @@ def build_returns(ctx: ReturnsContext) -> Returns:
     # Carriers know nothing of returns: returns listens, and guards a second return parcel.
     ctx.carriers.listeners.append(carrier_events.on_shipment_change)
     ctx.carriers.registration_guards.append(carrier_events.guard_registration)
+    intake = Intake(ctx, authorisation)
     return Returns(
         ctx=ctx,
-        intake=Intake(ctx, authorisation),
+        intake=intake,
+        from_orders=ReturnsFromOrders(ctx, intake),
         authorisation=authorisation,
         labels=labels,
         label_desk=LabelDesk(ctx, labels),
