@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
+from typing import IO
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -21,6 +22,7 @@ from core.addresses import ADDRESS_LENGTHS, PostalAddress, address_problems, nor
 from core.clock import Clock
 from core.db import UnitOfWork
 from core.errors import InvalidInput, NotFound
+from core.spreadsheets import SpreadsheetRejected, UploadLimits, rejected
 from sales.commands import UpsertOrder
 from sales.models import OrderSource, SalesOrder, SalesOrderLine
 
@@ -165,15 +167,16 @@ def _apply(order: SalesOrder, command: UpsertOrder, now: datetime) -> None:
         (line.sku, line.qty, line.unit_price, line.serials, line.external_id)
         for line in order.lines
     ]
-    if wanted != current:  # a repeated feed leaves the lines (and their ids) alone
-        order.lines.clear()
-        order.lines.extend(
-            SalesOrderLine(
-                position=position, sku=sku, qty=qty, unit_price=price, serials=serials,
-                external_id=external_id,
-            )
-            for position, (sku, qty, price, serials, external_id) in enumerate(wanted, start=1)
-        )  # fmt: skip
+    if wanted != current:  # a repeated feed leaves the lines alone
+        # Rewritten in place, position by position: deleting and re-inserting would put the
+        # inserts before the deletes in one flush, against the unique (order, position).
+        del order.lines[len(wanted) :]
+        for position, (sku, qty, price, serials, external_id) in enumerate(wanted, start=1):
+            if position > len(order.lines):
+                order.lines.append(SalesOrderLine(position=position))
+            line = order.lines[position - 1]
+            line.sku, line.qty, line.unit_price = sku, qty, price
+            line.serials, line.external_id = serials, external_id
     order.updated_at = now
 
 
@@ -225,6 +228,18 @@ def customer_matches(order: OrderView, *, email: str | None, postcode: str | Non
     return False
 
 
+@dataclass(frozen=True)
+class ImportSummary:
+    created: int
+    updated: int
+    unchanged: int
+
+
+def _same_order(before: OrderView, after: OrderView) -> bool:
+    """Equal in everything the feed sends (the times of our own bookkeeping aside)."""
+    return replace(before, updated_at=after.updated_at) == after
+
+
 class Orders:
     """The sales-order use cases, each one transaction."""
 
@@ -244,6 +259,52 @@ class Orders:
         if view is None:
             raise NotFound(f"No order {number}.", code="order_not_found")
         return view
+
+    def import_workbook(self, data: bytes, limits: UploadLimits | None = None) -> ImportSummary:
+        """Every order in the workbook created or updated, in one transaction; any problem in
+        any row refuses the whole file (SpreadsheetRejected lists them all)."""
+        from sales.order_workbook import read_orders_workbook  # it imports the rules from here
+
+        orders, problems = read_orders_workbook(data, limits or UploadLimits())
+        if problems:
+            problems.sort(key=lambda problem: (problem.sheet or "", problem.row or 0))
+            raise SpreadsheetRejected(problems)
+        if not orders:
+            raise rejected("no_orders", "The workbook has no order rows.")
+        counts = {"created": 0, "updated": 0, "unchanged": 0}
+        with UnitOfWork(self.session_factory) as uow:
+            now = self.clock.now()
+            for order in orders:
+                before = self._snapshot(uow.session, order.command.number)
+                after = order_view(upsert_in(uow.session, order.command, now))
+                if before is None:
+                    counts["created"] += 1
+                elif _same_order(before, after):
+                    counts["unchanged"] += 1
+                else:
+                    counts["updated"] += 1
+            uow.commit()
+        return ImportSummary(**counts)
+
+    def export_workbook(self, stream: IO[bytes], *, template: bool = False) -> int:
+        """The stored orders (newest first) as an orders workbook; ``template``: no rows."""
+        from sales.order_workbook import write_orders_workbook  # it imports the rules from here
+
+        with UnitOfWork(self.session_factory) as uow:
+            orders = [] if template else [
+                order_view(order)
+                for order in uow.session.scalars(
+                    select(SalesOrder).order_by(SalesOrder.ordered_at.desc(), SalesOrder.id)
+                )
+            ]  # fmt: skip
+        return write_orders_workbook(stream, orders, self.clock.now())
+
+    @staticmethod
+    def _snapshot(session: Session, number: str) -> OrderView | None:
+        order = session.scalars(
+            select(SalesOrder).where(SalesOrder.number == number.strip())
+        ).one_or_none()
+        return order_view(order) if order else None
 
     def find(self, number: str) -> OrderView | None:
         with UnitOfWork(self.session_factory) as uow:
