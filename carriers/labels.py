@@ -13,6 +13,8 @@ Rules that hold for every provider (tests/unit/carriers/test_label_contract.py):
 - Errors say whether trying again can help: ``LabelRefused`` (a bad address, no funds, no rate
   under the ceiling: a person must act) is permanent; ``LabelProviderUnavailable`` (timeouts,
   5xx, an expired rate) is retried by the outbox with backoff.
+- ``cancel_pickup`` may be called any number of times for one pickup: an already cancelled
+  pickup answers ``CANCELLED``, one the provider does not know answers ``UNKNOWN``.
 - Rates are chosen by ``choose_rate``: cheapest by default, fastest when asked (urgent, VIP),
   never above the ceiling.
 """
@@ -112,6 +114,9 @@ class LabelRequest:
     label_format: LabelFormat = LabelFormat.PDF
     #: Book the carrier's collection at the sender's door (SF Express ``isDocall``).
     door_pickup: bool = False
+    #: When the collection may start (an aware datetime), where the provider takes it with the
+    #: order (SF Express ``sendStartTm``); None: the provider's default (SF: within the hour).
+    pickup_starts_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -157,6 +162,13 @@ class BookedPickup:
     confirmation: str = ""
 
 
+class PickupCancelOutcome(enum.StrEnum):
+    """What became of a request to cancel a booked pickup."""
+
+    CANCELLED = "cancelled"  # cancelled now, or before (a retry): either way, not coming
+    UNKNOWN = "unknown"  # the provider knows no such pickup: nothing to cancel
+
+
 class RefundOutcome(enum.StrEnum):
     """What became of a request to refund an unused label."""
 
@@ -182,6 +194,8 @@ class LabelProvider(Protocol):
     name: ClassVar[str]
     #: Whether ``book_pickup`` works (the provider books carrier collections).
     books_pickups: ClassVar[bool]
+    #: Whether ``cancel_pickup`` works (the provider's API can call a collection off).
+    cancels_pickups: ClassVar[bool]
 
     def buy_label(self, request: LabelRequest) -> PurchasedLabel:
         """Buy (or, for a key seen before, return) the label ``request`` describes."""
@@ -199,6 +213,12 @@ class LabelProvider(Protocol):
         self, label: PurchasedLabel, address: Address, window: PickupWindow
     ) -> BookedPickup:
         """Book the carrier's collection of ``label``'s parcel (only where ``books_pickups``)."""
+        ...
+
+    def cancel_pickup(self, provider_pickup_id: str) -> PickupCancelOutcome:
+        """Call off a booked collection (only where ``cancels_pickups``). Idempotent: a pickup
+        cancelled before is ``CANCELLED`` again. ``LabelRefused`` when the provider will not
+        (too late, not supported: a person must call the carrier)."""
         ...
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import asdict
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -125,6 +126,11 @@ class Labels:
             "preference": preference_for(rma).value,
             "ceiling_minor": self.ctx.labels.ceiling_minor,
             "currency": rma.currency.lower(),
+            # A window booked before the label is bought reaches providers that take it with
+            # the order (SF Express ``sendStartTm``).
+            "pickup_starts_at": (
+                rma.pickup_starts_at.isoformat() if inbound and rma.pickup_starts_at else None
+            ),
         }
 
     def order(self, session: Session, rma: Rma, actor: str) -> None:
@@ -188,6 +194,12 @@ class Labels:
             preference=RatePreference(payload.get("preference") or RatePreference.CHEAPEST),
             ceiling_minor=payload.get("ceiling_minor"),
             currency=str(payload.get("currency") or "usd"),
+            door_pickup=bool(payload.get("pickup_starts_at")),
+            pickup_starts_at=(
+                datetime.fromisoformat(payload["pickup_starts_at"])
+                if payload.get("pickup_starts_at")
+                else None
+            ),
         )
         try:
             bought = self.ctx.carriers.buy_label(

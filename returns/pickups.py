@@ -13,38 +13,55 @@ another at once), and nothing else waits on the booking. So the provider is call
 outside any transaction (no row lock is held over a network call), and only then is the
 answer recorded on the RMA, in a short transaction that checks the RMA again. Repeating a
 request is safe, by window: the window already recorded is answered without calling the
-provider; the sandbox and EasyPost answer the same pickup for the same label and window (the
-sandbox by label and window, EasyPost by a reference derived from them), so a process killed
+provider; the sandbox and EasyPost answer the same (still scheduled) pickup for the same
+label and window (the sandbox by label and window, EasyPost by a reference derived from
+them), so a process killed
 between the provider's answer and our commit books nothing twice there. Shippo has no such
 key: a crash at that exact moment can leave one extra pickup request at Shippo (harmless, the
 carrier comes once; the desk can cancel it in Shippo's dashboard).
 
-Changing the window books again: the provider gets a new pickup for the new window, and the
-RMA records the new one. The earlier pickup is not cancelled through the API (the contract
-has no ``cancel_pickup``); the sandbox marks it replaced by itself, and for EasyPost and
-Shippo the old request stays open at the carrier, which is noted on the timeline with its id.
+Changing the window books the new pickup first, then calls the old one off, so a failure
+never leaves the customer with none. The transaction that records the new pickup also queues
+the cancellation of the old one in the outbox (``pickup.cancel``, keyed by provider and pickup
+id: queued once, carried out once, retried with backoff while the provider is unreachable).
+The worker asks the provider (``cancel_pickup``: an already cancelled pickup is success) and
+the timeline records the cancellation. Where it cannot be done (the provider refuses: too
+late; or after every retry) the desk is alerted (``pickup_cancel`` notification) to call the
+carrier. Providers whose API cannot cancel a pickup (Shippo; ``cancels_pickups`` False) still
+get the new window, since that is what the customer asked for; the desk is alerted in the same
+transaction to cancel the old pickup in the provider's dashboard or with the carrier.
+Before cancelling, the worker checks that the pickup is not the RMA's current one again (a
+customer who went back to the old window while the cancel was queued, and got the same
+pickup back); if it is, nothing is cancelled.
 No e-mail is sent: the status page shows the booked window.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
 
 from carriers.events import CarrierUnavailable
 from carriers.labels import (
     LabelProvider,
     LabelProviderUnavailable,
     LabelRefused,
+    PickupCancelOutcome,
     PickupWindow,
     PurchasedLabel,
 )
 from core.db import UnitOfWork
 from core.errors import Conflict, InvalidInput, NotFound
+from core.outbox import Handler, OutboxMessage, PermanentFailure, enqueue
 from returns.commands import BookPickup
 from returns.context import ReturnsContext, load_rma
 from returns.labels import customer_address_of
+from returns.notifications import notify
 from returns.queries import rma_detail
-from returns.rma import Rma
+from returns.rma import SYSTEM, Rma
 from returns.status import WAITING_FOR_PARCEL
 from returns.views import RmaDetail
 
@@ -53,6 +70,8 @@ MAX_DAYS_AHEAD = 14
 #: The shortest and the longest window a carrier is asked for.
 MIN_HOURS = 2
 MAX_HOURS = 10
+
+PICKUP_CANCEL_TOPIC = "pickup.cancel"
 
 
 class PickupNotAvailable(Conflict):
@@ -162,9 +181,95 @@ class Pickups:
             )
             if earlier and earlier != booked.provider_pickup_id:
                 text += f"; replaces pickup {earlier}"
-            rma.note("pickup", actor, text, self.ctx.clock.now())
+            now = self.ctx.clock.now()
+            rma.note("pickup", actor, text, now)
+            if earlier and earlier != booked.provider_pickup_id:
+                self._call_off(uow.session, rma, provider, earlier)
             uow.commit()
             return rma_detail(uow.session, rma.number)
+
+    def _call_off(self, session: Session, rma: Rma, provider: LabelProvider, pickup: str) -> None:
+        """In the transaction that records the new pickup: queue the old one's cancellation,
+        or, where the provider's API cannot cancel, tell the desk to."""
+        now = self.ctx.clock.now()
+        if provider.cancels_pickups:
+            enqueue(
+                session,
+                topic=PICKUP_CANCEL_TOPIC,
+                key=f"pickup-cancel:{provider.name}:{pickup}"[:200],
+                now=now,
+                payload={"rma": rma.number, "provider": provider.name, "pickup_id": pickup},
+            )
+            return
+        self._alert(
+            session,
+            rma,
+            pickup,
+            f"Pickup {pickup} is still booked with {provider.name}, whose API cannot cancel "
+            "it: cancel it in the provider's dashboard or with the carrier",
+        )
+
+    def _alert(self, session: Session, rma: Rma, pickup: str, text: str) -> None:
+        """On the timeline, and once per pickup a ``pickup_cancel`` alert for the desk."""
+        now = self.ctx.clock.now()
+        rma.note("pickup", SYSTEM, text, now)
+        notify(
+            session,
+            key=f"pickup-cancel-failed:{rma.return_label_provider}:{pickup}"[:200],
+            rma_id=rma.id,
+            kind="pickup_cancel",
+            audience="desk",
+            message=f"{rma.number}: {text}. The carrier may come twice.",
+            now=now,
+        )
+
+    # --- the outbox: cancelling a replaced pickup ----------------------------------------
+
+    def cancel_handler(self) -> Handler:
+        return Handler(self._cancel, self._cancelled, self._cancel_failed)
+
+    def _cancel(self, payload: Mapping[str, Any], key: str) -> dict[str, Any]:
+        """Outside any transaction: ask the provider to call the pickup off (idempotent at
+        the provider: a retry of a cancelled pickup answers cancelled)."""
+        pickup = str(payload["pickup_id"])
+        with UnitOfWork(self.ctx.session_factory) as uow:
+            if load_rma(uow.session, payload["rma"]).pickup_id == pickup:
+                return {"outcome": "kept"}  # booked again since: it is the current one
+        if self.ctx.label_providers is None:
+            raise PermanentFailure("No label provider is configured.")
+        try:
+            provider = self.ctx.label_providers(str(payload["provider"]))
+            outcome = provider.cancel_pickup(pickup)
+        except NotFound as error:
+            raise PermanentFailure(error.message) from error
+        except LabelRefused as error:
+            raise PermanentFailure(error.message, {"code": error.code}) from error
+        return {"outcome": outcome.value}
+
+    def _cancelled(self, session: Session, message: OutboxMessage) -> None:
+        rma = load_rma(session, message.payload["rma"], lock=True)
+        pickup, provider = message.payload["pickup_id"], message.payload["provider"]
+        outcome = (message.result or {}).get("outcome")
+        if outcome == "kept":
+            text = f"Pickup {pickup} was booked again, so it was not cancelled"
+        elif outcome == PickupCancelOutcome.UNKNOWN.value:
+            text = f"Pickup {pickup} is not known to {provider}: nothing to cancel"
+        else:
+            text = f"Pickup {pickup} cancelled with {provider}"
+        rma.note("pickup", SYSTEM, text, self.ctx.clock.now())
+
+    def _cancel_failed(self, session: Session, message: OutboxMessage) -> None:
+        """Refused (too late, not supported) or unreachable after every retry: the old
+        pickup may still come, so the desk is told to call the carrier."""
+        rma = load_rma(session, message.payload["rma"], lock=True)
+        pickup, provider = message.payload["pickup_id"], message.payload["provider"]
+        self._alert(
+            session,
+            rma,
+            pickup,
+            f"Pickup {pickup} could not be cancelled with {provider} ({message.last_error}): "
+            "call the carrier to cancel it",
+        )
 
     def _provider(self, rma: Rma) -> LabelProvider:
         if rma.status not in WAITING_FOR_PARCEL:

@@ -21,7 +21,7 @@ from returns.label_desk import LabelDesk
 from returns.labels import LABEL_REFUND_TOPIC, LABEL_TOPIC, Labels
 from returns.messages import EMAIL_TOPIC
 from returns.outbound_labels import OUTBOUND_LABEL_TOPIC, OutboundLabels
-from returns.pickups import Pickups
+from returns.pickups import PICKUP_CANCEL_TOPIC, Pickups
 from returns.queries import rma_detail
 from returns.refund_outcomes import RefundOutcomes
 from returns.refunds import REFUND_TOPIC, Refunds
@@ -51,8 +51,10 @@ class Returns:
             return rma_detail(uow.session, number)
 
     def outbox_handlers(self) -> dict[str, Handler]:
-        """What the outbox worker does for returns: refunds, labels, and e-mail if set up."""
+        """What the outbox worker does for returns: refunds, labels, pickups, and e-mail if
+        set up."""
         handlers = {
+            PICKUP_CANCEL_TOPIC: self.pickups.cancel_handler(),
             REFUND_TOPIC: self.refund_outcomes.handler(),
             LABEL_TOPIC: self.labels.handler(),
             LABEL_REFUND_TOPIC: self.labels.refund_handler(),

@@ -13,7 +13,11 @@ What is called (https://docs.easypost.com/docs/shipments, /docs/pickups, /docs/e
   (its rates may have expired);
 - ``POST /shipments/{id}/refund`` (``refund_status``: submitted, refunded, rejected,
   not_applicable);
-- ``POST /pickups`` then ``POST /pickups/{id}/buy`` with the chosen rate's carrier and service.
+- ``POST /pickups`` then ``POST /pickups/{id}/buy`` with the chosen rate's carrier and service;
+- ``POST /pickups/{id}/cancel`` (answers the Pickup with ``status`` ``canceled``). EasyPost
+  documents no error code for cancelling a pickup twice: any refusal is checked with
+  ``GET /pickups/{id}``, and a pickup already ``canceled`` counts as cancelled (a retry);
+  ``NOT_FOUND`` (404) is a pickup EasyPost does not know.
 
 **At most one label per key.** EasyPost has no idempotency header, and its list of shipments
 filters only by date, id and ``purchased``, not by reference. But "the reference values you
@@ -51,6 +55,7 @@ from carriers.labels import (
     LabelProviderUnavailable,
     LabelRefused,
     LabelRequest,
+    PickupCancelOutcome,
     PickupWindow,
     PurchasedLabel,
     Rate,
@@ -62,6 +67,10 @@ DEFAULT_API_BASE = "https://api.easypost.com/v2"
 DEFAULT_TIMEOUT_SECONDS = 20.0
 GRAMS_PER_OUNCE = 28.349523125
 MM_PER_INCH = 25.4
+#: A cancelled pickup's ``status`` (EasyPost spells it with one l).
+CANCELED = "canceled"
+#: How often one label's same window may be booked again after being cancelled.
+MAX_REBOOKINGS = 10
 
 # Error codes, from EasyPost's list of error codes (docs.easypost.com/docs/errors).
 #: A person must correct an address.
@@ -149,6 +158,7 @@ def _text(value: object) -> str:
 class EasyPostLabels:
     name: ClassVar[str] = "easypost"
     books_pickups: ClassVar[bool] = True
+    cancels_pickups: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -256,13 +266,26 @@ class EasyPostLabels:
     def _book_pickup(
         self, label: PurchasedLabel, address: Address, window: PickupWindow
     ) -> BookedPickup:
-        reference = (
+        base = (
             "sf-pickup-"
             + hashlib.sha256(
                 f"{label.provider_label_id}|{_iso(window.starts_at)}|{_iso(window.ends_at)}".encode()
             ).hexdigest()[:32]
         )
-        pickup = self._lookup("pickups", reference)
+        # A window booked, cancelled (changed away from) and chosen again: its reference names
+        # the cancelled pickup, so the next reference in a fixed sequence is used (a retry
+        # walks the same sequence and finds the same pickup).
+        reference, pickup = base, self._lookup("pickups", base)
+        for again in range(1, MAX_REBOOKINGS + 1):
+            if pickup is None or pickup.get("status") != CANCELED:
+                break
+            reference = f"{base}-{again}"
+            pickup = self._lookup("pickups", reference)
+        if pickup is not None and pickup.get("status") == CANCELED:
+            raise LabelRefused(
+                "This window was booked and cancelled too often; choose another.",
+                code="pickup_rebooked_too_often",
+            )
         if pickup is None:
             body = {
                 "pickup": {
@@ -295,6 +318,33 @@ class EasyPostLabels:
             window=window,
             confirmation=_text(pickup.get("confirmation")),
         )
+
+    def cancel_pickup(self, provider_pickup_id: str) -> PickupCancelOutcome:
+        path = f"/pickups/{provider_pickup_id}"
+        try:
+            try:
+                answer = self._call("POST", f"{path}/cancel", {})
+            except _EasyPostError as error:
+                if error.status == 404:
+                    return PickupCancelOutcome.UNKNOWN
+                if error.status >= 500 or error.status == 429:
+                    raise
+                # Refused: cancelled before (a retry), or too late. The pickup itself says.
+                if _text(self._call("GET", path).get("status")) == CANCELED:
+                    return PickupCancelOutcome.CANCELLED
+                raise LabelRefused(
+                    f"EasyPost would not cancel pickup {provider_pickup_id}: {error.message}",
+                    code="pickup_cancel_refused",
+                    easypost_code=error.code,
+                ) from error
+        except _EasyPostError as error:
+            raise self._mapped(error) from error
+        if _text(answer.get("status")) != CANCELED:
+            raise LabelProviderUnavailable(
+                f"EasyPost answered the cancel with status {answer.get('status')!r}",
+                code="unreadable_answer",
+            )
+        return PickupCancelOutcome.CANCELLED
 
     # --- requests and answers ----------------------------------------------------------
 

@@ -1,7 +1,8 @@
 """The local sandbox carrier (``spareflow sandbox carrier``, demo/sandboxes/carrier.py) as a
 label provider: rates, purchases under an ``Idempotency-Key``, finding a label by that key,
 refunds, and pickups (idempotent per label and window: booking the same window again answers
-the same pickup; a new window replaces the label's earlier one). It takes any address (the
+the same pickup; a new window books another) and their cancellation (a pickup cancelled
+before answers cancelled again; an unknown one is 404). It takes any address (the
 demo's customers have only a name and an e-mail); it is a provider only where
 ``CARRIERS_SANDBOX`` is on (carriers/label_providers/registry.py)."""
 
@@ -21,6 +22,7 @@ from carriers.labels import (
     LabelProviderUnavailable,
     LabelRefused,
     LabelRequest,
+    PickupCancelOutcome,
     PickupWindow,
     PurchasedLabel,
     Rate,
@@ -34,6 +36,7 @@ DEFAULT_URL = "http://127.0.0.1:5081"
 class SandboxLabels:
     name: ClassVar[str] = "sandbox"
     books_pickups: ClassVar[bool] = True
+    cancels_pickups: ClassVar[bool] = True
 
     def __init__(self, api_base: str = DEFAULT_URL, http: httpx.Client | None = None):
         self.api_base = api_base.rstrip("/")
@@ -124,6 +127,24 @@ class SandboxLabels:
             )
         except (KeyError, TypeError, ValueError) as error:
             raise LabelProviderUnavailable(f"Unreadable sandbox pickup: {error}") from None
+
+    def cancel_pickup(self, provider_pickup_id: str) -> PickupCancelOutcome:
+        try:
+            response = self.http.post(f"{self.api_base}/v1/pickups/{provider_pickup_id}/cancel")
+        except httpx.HTTPError as error:
+            raise LabelProviderUnavailable(f"Sandbox carrier unreachable: {error}") from None
+        if response.status_code == 404:
+            return PickupCancelOutcome.UNKNOWN
+        if 400 <= response.status_code < 500:
+            raise LabelRefused(
+                f"The sandbox carrier would not cancel: {_error_text(response)}",
+                code="pickup_cancel_refused",
+            )
+        if response.status_code != 200:
+            raise LabelProviderUnavailable(
+                f"Sandbox carrier answered {response.status_code}: {_error_text(response)}"
+            )
+        return PickupCancelOutcome.CANCELLED
 
 
 def _shipment_body(request: LabelRequest) -> dict[str, Any]:

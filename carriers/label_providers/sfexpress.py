@@ -9,10 +9,13 @@ tests/fixtures/sfexpress/). The answer is ``{"apiResultCode": "A1000", "apiError
 ``msgData``.
 
 Services used (samples and sources in tests/fixtures/sfexpress/README.md):
-- ``EXP_RECE_CREATE_ORDER``: the order, our ``idempotency_key`` as ``orderId`` (SF refuses a
-  second order with the same orderId: ``8016`` 重复下单, or, per newer documents, answers with
-  the first order's waybill), our reference as ``custReferenceNo``, ``isDocall`` 1 for door
-  pickup. ``filterResult`` 3 (不可以收派) is the out-of-service-area refusal.
+- ``EXP_RECE_CREATE_ORDER``: the order, with ``sendStartTm`` (when the courier may come,
+  "YYYY-MM-DD HH24:MM:SS" in China time, UTC+8; without it SF sends the courier within the
+  hour) when the request has ``pickup_starts_at``; our ``idempotency_key`` as ``orderId``
+  (SF refuses a second order with the same orderId: ``8016`` 重复下单, or, per newer
+  documents, answers with the first order's waybill), our reference as
+  ``custReferenceNo``, ``isDocall`` 1 for door pickup. ``filterResult`` 3 (不可以收派) is the
+  out-of-service-area refusal.
 - ``EXP_RECE_SEARCH_ORDER_RESP``: the order behind an orderId (``find_label``).
 - ``COM_RECE_CLOUD_PRINT_WAYBILLS`` (云打印面单 2.0): the label PDF, fetched from the answer's
   ``url`` with header ``X-Auth-token``.
@@ -28,7 +31,7 @@ import hashlib
 import json
 import uuid
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from typing import Any, ClassVar
 from urllib.parse import quote_plus
 
@@ -40,6 +43,7 @@ from carriers.labels import (
     LabelProviderUnavailable,
     LabelRefused,
     LabelRequest,
+    PickupCancelOutcome,
     PickupWindow,
     PurchasedLabel,
     RefundOutcome,
@@ -53,6 +57,11 @@ CREATE_ORDER = "EXP_RECE_CREATE_ORDER"
 SEARCH_ORDER = "EXP_RECE_SEARCH_ORDER_RESP"
 UPDATE_ORDER = "EXP_RECE_UPDATE_ORDER"
 CLOUD_PRINT = "COM_RECE_CLOUD_PRINT_WAYBILLS"
+
+#: China Standard Time (UTC+8, no daylight saving): the clock SF's times are written in.
+CHINA_TIME = timezone(timedelta(hours=8), "CST")
+#: ``sendStartTm``'s format: "YYYY-MM-DD HH24:MM:SS" (create-order field table).
+SEND_START_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 API_OK = "A1000"
 #: Gateway refusals a person must fix (SF's wording as quoted by its clients).
@@ -120,11 +129,23 @@ def contact(address: Address, contact_type: int) -> dict[str, Any]:
     return {key: value for key, value in entry.items() if value != ""}
 
 
+def send_start_time(moment: datetime) -> str:
+    """``sendStartTm`` for an aware moment: China time, "YYYY-MM-DD HH24:MM:SS"."""
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError("pickup_starts_at must carry its UTC offset")
+    return moment.astimezone(CHINA_TIME).strftime(SEND_START_FORMAT)
+
+
 class SfExpressLabels:
     name: ClassVar[str] = "sfexpress"
-    #: Door pickup is booked with the order itself (``isDocall``); SF's published material
-    #: shows no documented way to move the window afterwards, so ``book_pickup`` refuses.
+    #: Door pickup is booked with the order itself (``isDocall``, from ``sendStartTm``). SF
+    #: documents no way to move it afterwards: EXP_RECE_UPDATE_ORDER takes only ``dealType``
+    #: 1 (confirm) or 2 (cancel) with weights, sizes and services, no time; and cancelling to
+    #: order again voids the waybill the customer printed (a cancelled orderId cannot be used
+    #: again, so the new order has a new waybill and needs a new label). So ``book_pickup``
+    #: and ``cancel_pickup`` refuse, and the status page offers no window for SF labels.
     books_pickups: ClassVar[bool] = False
+    cancels_pickups: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -188,6 +209,13 @@ class SfExpressLabels:
             code="pickup_not_supported",
         )
 
+    def cancel_pickup(self, provider_pickup_id: str) -> PickupCancelOutcome:
+        raise LabelRefused(
+            "SF Express's collection belongs to the order; it cannot be cancelled on its own "
+            "(cancelling the order voids the waybill).",
+            code="pickup_cancel_not_supported",
+        )
+
     # --- building and reading ----------------------------------------------------------
 
     def _order(self, request: LabelRequest, order_id: str) -> dict[str, Any]:
@@ -208,6 +236,8 @@ class SfExpressLabels:
             "totalHeight": round(parcel.height_mm / 10, 1),
             "isDocall": 1 if request.door_pickup else 0,
         }
+        if request.pickup_starts_at is not None:
+            body["sendStartTm"] = send_start_time(request.pickup_starts_at)
         if self.monthly_card:
             body["monthlyCard"] = self.monthly_card
         return body

@@ -16,7 +16,11 @@ goshippo/shippo-python-sdk (``src/shippo/models/components``):
 - ``POST /refunds/`` with ``transaction``: ``status`` QUEUED, PENDING, SUCCESS or ERROR;
 - ``POST /pickups/`` (USPS and DHL Express accounts) with ``carrier_account``, ``location``
   (``address``, ``building_location_type``), ``transactions``, ``requested_start_time`` and
-  ``requested_end_time``: ``status`` PENDING, CONFIRMED, ERROR or CANCELLED;
+  ``requested_end_time``: ``status`` PENDING, CONFIRMED, ERROR or CANCELLED. Shippo's API
+  has no call to cancel a pickup (its reference and SDKs list only "Create a pickup"; the
+  CANCELLED status is set by Shippo or the carrier, not by an API call): ``cancel_pickup``
+  refuses, and a changed window leaves the old pickup for the desk to cancel in Shippo's
+  dashboard or with the carrier (returns/pickups.py alerts it);
 - errors: 400 ``{"title", "detail"}`` or field errors ``{"<field>": ["<message>"]}``,
   401 bad token, 429 rate limit, 5xx server trouble
   (https://docs.goshippo.com/docs/api_concepts/apihttpstatuscodes).
@@ -57,6 +61,7 @@ from carriers.labels import (
     LabelProviderUnavailable,
     LabelRefused,
     LabelRequest,
+    PickupCancelOutcome,
     PickupWindow,
     PurchasedLabel,
     Rate,
@@ -182,6 +187,7 @@ def shippo_address(address: Address) -> dict[str, str]:
 class ShippoLabels:
     name: ClassVar[str] = "shippo"
     books_pickups: ClassVar[bool] = True
+    cancels_pickups: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -449,6 +455,14 @@ class ShippoLabels:
             provider_pickup_id=str(pickup.get("object_id") or ""),
             window=PickupWindow(starts, ends),
             confirmation=str(pickup.get("confirmation_code") or ""),
+        )
+
+    def cancel_pickup(self, provider_pickup_id: str) -> PickupCancelOutcome:
+        """Shippo's API cannot cancel a pickup (only create one): a person must."""
+        raise LabelRefused(
+            f"Shippo's API cannot cancel pickup {provider_pickup_id}: cancel it in Shippo's "
+            "dashboard or with the carrier.",
+            code="pickup_cancel_not_supported",
         )
 
 

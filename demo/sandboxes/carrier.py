@@ -7,11 +7,14 @@
 - ``POST /v1/labels/<label_id>/refund``: the money back for a label never scanned.
 - ``POST /v1/labels/<label_id>/pickups`` (``{"starts_at", "ends_at", "address"}``, ISO 8601):
   book the carrier's collection of that label's parcel in the window; the same label and window
-  again answer the same pickup (200), a new window books a new one and the label's earlier
-  pickup is ``replaced``. ``GET /v1/pickups`` lists every pickup (for tests).
+  again answer the same pickup (200) while it is scheduled, a new window books a new one (the
+  earlier one stays until cancelled). ``GET /v1/pickups`` lists every pickup (for tests).
+- ``POST /v1/pickups/<pickup_id>/cancel``: call a pickup off (200, ``cancelled``; again: the
+  same answer; unknown: 404). Each call is counted in ``GET /v1/pickup-cancels`` (for tests).
 - ``POST /v1/sandbox/reset``: forget everything (tests that share one sandbox).
 - ``POST /v1/sandbox/faults``: the next label purchases fail (``unavailable``: 503, ``refuse``:
-  422) or answer late (``answer_delay_seconds``, after the purchase is made and counted).
+  422), the next pickup cancellations fail (``cancel_unavailable``: 503, ``cancel_refuse``:
+  422), or purchases answer late (``answer_delay_seconds``, after the purchase is made and counted).
 - ``GET /v1/trackers/<tracking_number>``: the parcel's events so far (for polling).
 - ``POST /v1/parcels/<tracking_number>/journey``: play a journey, sending a signed webhook per
   scan to spareflow, with optional faults (duplicates, out of order, lost scans).
@@ -73,6 +76,7 @@ class SandboxCarrier:
     labels: list[dict[str, Any]] = field(default_factory=list)  # every label made, for tests
     refunds: list[dict[str, Any]] = field(default_factory=list)  # every refund asked, for tests
     pickups: list[dict[str, Any]] = field(default_factory=list)  # every pickup booked, for tests
+    pickup_cancels: list[dict[str, Any]] = field(default_factory=list)  # every cancel asked
     #: Faults for the next label purchases: {"unavailable": n, "refuse": n,
     #: "answer_delay_seconds": s}.
     faults: dict[str, float] = field(default_factory=dict)
@@ -278,8 +282,6 @@ def create_sandbox_carrier(
             same = next((p for p in mine if (p["starts_at"], p["ends_at"]) == window), None)
             if same is not None and same["status"] == "scheduled":
                 return jsonify(same), 200
-            for earlier in mine:
-                earlier["status"] = "replaced"
             pickup = {
                 "id": f"pck_{len(carrier.pickups) + 1:06d}_{label_id}",
                 "label_id": label_id,
@@ -297,6 +299,26 @@ def create_sandbox_carrier(
         with carrier.lock:
             return jsonify(list(carrier.pickups))
 
+    @app.post("/v1/pickups/<pickup_id>/cancel")
+    def cancel_pickup(pickup_id: str) -> Any:
+        with carrier.lock:
+            for fault, status in (("cancel_unavailable", 503), ("cancel_refuse", 422)):
+                if carrier.faults.get(fault, 0) > 0:
+                    carrier.faults[fault] -= 1
+                    carrier.pickup_cancels.append({"id": pickup_id, "answer": status})
+                    return jsonify({"error": f"sandbox fault: {fault}"}), status
+            pickup = next((p for p in carrier.pickups if p["id"] == pickup_id), None)
+            carrier.pickup_cancels.append({"id": pickup_id, "answer": 200 if pickup else 404})
+            if pickup is None:
+                return jsonify({"error": f"no pickup {pickup_id}"}), 404
+            pickup["status"] = "cancelled"
+            return jsonify(pickup), 200
+
+    @app.get("/v1/pickup-cancels")
+    def pickup_cancels() -> Any:
+        with carrier.lock:
+            return jsonify(list(carrier.pickup_cancels))
+
     @app.post("/v1/sandbox/faults")
     def set_faults() -> Any:
         with carrier.lock:
@@ -312,6 +334,7 @@ def create_sandbox_carrier(
             carrier.labels.clear()
             carrier.refunds.clear()
             carrier.pickups.clear()
+            carrier.pickup_cancels.clear()
         return jsonify({"reset": True})
 
     @app.get("/v1/refunds")

@@ -9,10 +9,14 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
+from carriers.label_providers.sandbox import SandboxLabels
+from carriers.labels import LabelRequest
+from carriers.models import Direction
 from core.errors import Conflict, InvalidInput
 from returns.commands import BookPickup
+from returns.models import Notification
 from returns.rma import Rma
 from returns.status import RmaStatus
 from tests.integration.test_return_labels import (  # noqa: F401
@@ -80,7 +84,20 @@ def test_the_provider_answers_the_same_pickup_for_the_same_label_and_window(
     assert len(pickups_of(sandbox, label_id)) == 1
 
 
-def test_changing_the_window_books_again_and_replaces_the_earlier_pickup(
+def cancels_of(sandbox: httpx.Client) -> list[dict[str, Any]]:
+    return list(sandbox.get("/v1/pickup-cancels").json())
+
+
+def pickup_notes(desk: dict[str, Any], number: str) -> list[str]:
+    return [t.reason for t in desk["returns"].get(number).timeline if t.kind == "pickup"]
+
+
+def alerts(session_factory: Any, kind: str = "pickup_cancel") -> list[Notification]:
+    with session_factory() as session:
+        return list(session.scalars(select(Notification).where(Notification.kind == kind)))
+
+
+def test_changing_the_window_books_the_new_pickup_then_cancels_the_old_one_once(
     desk, sandbox, session_factory, clock
 ) -> None:
     number = labelled(desk)
@@ -89,10 +106,106 @@ def test_changing_the_window_books_again_and_replaces_the_earlier_pickup(
     detail = desk["returns"].pickups.book(number, later, actor=DESK)
     rma = rma_row(session_factory, number)
     first, second = pickups_of(sandbox, rma.return_label_id)
-    assert (first["status"], second["status"]) == ("replaced", "scheduled")
+    # The new pickup is booked and recorded before anything is cancelled.
+    assert (first["status"], second["status"]) == ("scheduled", "scheduled")
     assert (rma.pickup_id, rma.pickup_starts_at) == (second["id"], later.starts_at)
     notes = [t.reason for t in detail.timeline if t.kind == "pickup"]
     assert len(notes) == 2 and f"replaces pickup {first['id']}" in notes[-1]
+    # The outbox calls the old one off, once, however often the worker runs.
+    assert desk["worker"].drain() == 1
+    assert desk["worker"].drain() == 0
+    first, second = pickups_of(sandbox, rma.return_label_id)
+    assert (first["status"], second["status"]) == ("cancelled", "scheduled")
+    assert cancels_of(sandbox) == [{"id": first["id"], "answer": 200}]
+    assert pickup_notes(desk, number)[-1] == f"Pickup {first['id']} cancelled with sandbox"
+    assert alerts(session_factory) == []
+
+
+def test_booking_the_same_changed_window_twice_queues_one_cancel(
+    desk, sandbox, session_factory, clock
+) -> None:
+    number = labelled(desk)
+    desk["returns"].pickups.book(number, window(clock), actor=DESK)
+    later = window(clock, days=2)
+    desk["returns"].pickups.book(number, later, actor=DESK)
+    desk["returns"].pickups.book(number, later, actor=DESK)  # a double submit
+    assert desk["worker"].drain() == 1
+    assert len(cancels_of(sandbox)) == 1
+
+
+def test_a_cancel_that_fails_keeps_the_new_pickup_and_is_retried(
+    desk, sandbox, session_factory, clock
+) -> None:
+    number = labelled(desk)
+    desk["returns"].pickups.book(number, window(clock), actor=DESK)
+    sandbox.post("/v1/sandbox/faults", json={"cancel_unavailable": 1})
+    later = window(clock, days=2)
+    desk["returns"].pickups.book(number, later, actor=DESK)
+    assert desk["worker"].drain() == 1  # the provider is down: 503
+    rma = rma_row(session_factory, number)
+    first, second = pickups_of(sandbox, rma.return_label_id)
+    assert (rma.pickup_id, rma.pickup_starts_at) == (second["id"], later.starts_at)
+    assert first["status"] == "scheduled"
+    clock.advance(timedelta(minutes=1))  # past the backoff
+    assert desk["worker"].drain() == 1
+    assert [c["answer"] for c in cancels_of(sandbox)] == [503, 200]
+    assert pickups_of(sandbox, rma.return_label_id)[0]["status"] == "cancelled"
+    assert rma_row(session_factory, number).pickup_id == second["id"]
+    assert alerts(session_factory) == []
+
+
+def test_a_refused_cancel_alerts_the_desk_once_and_keeps_the_new_pickup(
+    desk, sandbox, session_factory, clock
+) -> None:
+    number = labelled(desk)
+    desk["returns"].pickups.book(number, window(clock), actor=DESK)
+    earlier = rma_row(session_factory, number).pickup_id
+    sandbox.post("/v1/sandbox/faults", json={"cancel_refuse": 1})
+    desk["returns"].pickups.book(number, window(clock, days=2), actor=DESK)
+    assert desk["worker"].drain() == 1
+    [alert] = alerts(session_factory)
+    assert alert.audience == "desk" and earlier in alert.message
+    assert "call the carrier" in alert.message
+    assert "could not be cancelled" in pickup_notes(desk, number)[-1]
+    assert rma_row(session_factory, number).pickup_id != earlier
+    assert desk["worker"].drain() == 0 and len(cancels_of(sandbox)) == 1
+
+
+def test_a_pickup_booked_again_before_its_cancel_runs_is_not_cancelled(
+    desk, sandbox, session_factory, clock
+) -> None:
+    number = labelled(desk)
+    first = window(clock)
+    desk["returns"].pickups.book(number, first, actor=DESK)
+    original = rma_row(session_factory, number).pickup_id
+    desk["returns"].pickups.book(number, window(clock, days=2), actor=DESK)
+    # Back to the first window before the worker ran: the sandbox answers the same pickup.
+    desk["returns"].pickups.book(number, first, actor=DESK)
+    assert rma_row(session_factory, number).pickup_id == original
+    desk["worker"].drain()  # two cancels queued: the original's and the second's
+    cancelled = [c["id"] for c in cancels_of(sandbox)]
+    assert original not in cancelled and len(cancelled) == 1
+    assert any("was booked again" in note for note in pickup_notes(desk, number))
+    assert pickups_of(sandbox, rma_row(session_factory, number).return_label_id)[0]["status"] == (
+        "scheduled"
+    )
+
+
+def test_a_provider_that_cannot_cancel_gets_the_new_window_and_the_desk_is_told(
+    desk, sandbox, session_factory, clock, monkeypatch
+) -> None:
+    """Shippo's API has no cancel: the change is made, the desk cancels the old one."""
+    number = labelled(desk)
+    desk["returns"].pickups.book(number, window(clock), actor=DESK)
+    earlier = rma_row(session_factory, number).pickup_id
+    provider = desk["returns"].ctx.label_providers("sandbox")
+    monkeypatch.setattr(type(provider), "cancels_pickups", False)
+    later = window(clock, days=2)
+    desk["returns"].pickups.book(number, later, actor=DESK)
+    assert rma_row(session_factory, number).pickup_starts_at == later.starts_at
+    [alert] = alerts(session_factory)
+    assert earlier in alert.message and "cannot cancel" in alert.message
+    assert desk["worker"].drain() == 0 and cancels_of(sandbox) == []
 
 
 @pytest.mark.parametrize(
@@ -165,3 +278,33 @@ def test_a_refused_window_names_the_field_and_records_nothing(
         desk["returns"].pickups.book(number, window(clock), actor=DESK)
     assert (refused.value.field, refused.value.code) == ("starts_at", "pickup_refused")
     assert rma_row(session_factory, number).pickup_id is None
+
+
+def test_a_window_booked_before_the_label_is_bought_goes_with_the_purchase(
+    desk, sandbox, session_factory, clock, monkeypatch
+) -> None:
+    """A label bought again (the first one refunded, say) after a window was booked: the
+    purchase carries the window's start, which SF Express sends as ``sendStartTm``."""
+    number = labelled(desk)
+    wanted = window(clock)
+    desk["returns"].pickups.book(number, wanted, actor=DESK)
+    asked: list[LabelRequest] = []
+    buy = SandboxLabels.buy_label
+
+    def recording(self: SandboxLabels, request: LabelRequest) -> Any:
+        asked.append(request)
+        return buy(self, request)
+
+    monkeypatch.setattr(SandboxLabels, "buy_label", recording)
+    labels = desk["returns"].labels
+    payload = labels.payload(rma_row(session_factory, number), "sandbox", inbound=True)
+    assert payload["pickup_starts_at"] == wanted.starts_at.isoformat()
+    labels.buy(payload, f"return-label:{number}:again", Direction.INBOUND, number)
+    [request] = asked
+    assert request.pickup_starts_at == wanted.starts_at and request.door_pickup
+    # Without a booked window, nothing is asked for.
+    other = labelled(desk)
+    assert (
+        labels.payload(rma_row(session_factory, other), "sandbox", inbound=True)["pickup_starts_at"]
+        is None
+    )

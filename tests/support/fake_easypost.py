@@ -9,7 +9,9 @@ checks basic auth (the API key as user), keeps shipments and pickups by id and b
   connection is closed without an answer (the buy happened; the client never heard);
 - ``expire_rates()``: every offered rate id stops being buyable (``rerate`` makes new ones).
 
-Operations: ``create``, ``rerate``, ``buy``, ``refund``, ``pickup_create``, ``pickup_buy``.
+Operations: ``create``, ``rerate``, ``buy``, ``refund``, ``pickup_create``, ``pickup_buy``,
+``pickup_cancel`` (``POST /pickups/{id}/cancel``: the pickup ``canceled``, as EasyPost's
+recorded answer; a pickup already ``canceled`` answers ``error_pickup_cancel.json``, 422).
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ class FakeEasyPost:
         self.pickups: dict[str, dict[str, Any]] = {}
         self.purchases = 0
         self.pickup_purchases = 0
+        self.pickup_cancels: list[str] = []  # every cancel asked, by pickup id (for tests)
         self.refund_status = "submitted"
         self.requests: list[tuple[str, str, Any]] = []
         self._failures: dict[str, list[tuple[int, Any]]] = {}
@@ -214,6 +217,16 @@ class FakeEasyPost:
             pickup["status"] = "scheduled"
             pickup["confirmation"] = f"WTC{self.pickup_purchases:08d}"
             pickup["bought"] = {"carrier": body["carrier"], "service": body["service"]}
+            return 200, pickup
+        if method == "POST" and parts[1:] == ["cancel"]:
+            self.pickup_cancels.append(pickup["id"])
+            failure = self._failure("pickup_cancel")
+            if failure:
+                return failure
+            if pickup["status"] == "canceled":
+                return 422, fixture("error_pickup_cancel.json")
+            answer = fixture("pickup_canceled.json")
+            pickup["status"] = answer["status"]
             return 200, pickup
         return 404, fixture("error_not_found.json")
 

@@ -21,6 +21,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
@@ -110,6 +111,13 @@ class FakeSfExpress:
             if self.answer_duplicate_with_waybill:
                 return _business(_order_answer(existing)), False
             return _business(None, error_code="8016", error_msg="重复下单"), False
+        if "sendStartTm" in body:
+            try:  # the documented format, "YYYY-MM-DD HH24:MM:SS" (China time)
+                datetime.strptime(str(body["sendStartTm"]), "%Y-%m-%d %H:%M:%S")
+            except ValueError:
+                return _business(
+                    None, error_code="FAKE_BAD_SEND_START_TM", error_msg="sendStartTm格式错误"
+                ), False
         cities = {c.get("city", "") for c in body.get("contactInfoList", [])}
         if cities & self.out_of_range_cities:
             answer = _order_answer(SfOrder(order_id, "", body))

@@ -61,9 +61,16 @@ def test_the_customer_books_then_changes_the_pickup_on_the_status_page(
     assert "Your pickup has been changed." in page
     assert "on 2026-11-25 between 14:00 and 17:30 (UTC)" in page
     statuses = [p["status"] for p in sandbox.get("/v1/pickups").json()]
-    assert statuses == ["replaced", "scheduled"]
+    assert statuses == ["scheduled", "scheduled"]  # the new one first; the old one is queued
+    shop.outbox.drain()  # ... and called off by the outbox
+    statuses = [p["status"] for p in sandbox.get("/v1/pickups").json()]
+    assert statuses == ["cancelled", "scheduled"]
     timeline = shop.returns.get(number).timeline
-    assert [t.actor for t in timeline if t.kind == "pickup"] == ["customer (status page)"] * 2
+    pickups = [t for t in timeline if t.kind == "pickup"]
+    assert [t.actor for t in pickups[:2]] == ["customer (status page)"] * 2
+    assert pickups[-1].reason.startswith("Pickup pck_") and "cancelled with sandbox" in (
+        pickups[-1].reason
+    )
 
 
 @pytest.mark.parametrize(

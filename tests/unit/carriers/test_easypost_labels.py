@@ -16,6 +16,7 @@ from carriers.labels import (
     LabelRefused,
     LabelRequest,
     Parcel,
+    PickupCancelOutcome,
     PickupWindow,
     RatePreference,
     RefundOutcome,
@@ -248,6 +249,52 @@ def test_a_pickup_is_booked_at_the_cheapest_pickup_rate_once(
     assert pickup["shipment_id"] == label.provider_label_id
     again = labels.book_pickup(label, CUSTOMER, window)
     assert again.provider_pickup_id == booked.provider_pickup_id and fake.pickup_purchases == 1
+
+
+WINDOW = PickupWindow(datetime(2026, 12, 7, 9, tzinfo=UTC), datetime(2026, 12, 7, 17, tzinfo=UTC))
+
+
+def test_a_pickup_is_cancelled_and_a_second_cancel_is_still_success(
+    fake: FakeEasyPost, labels: EasyPostLabels
+) -> None:
+    booked = labels.book_pickup(labels.buy_label(request()), CUSTOMER, WINDOW)
+    assert labels.cancel_pickup(booked.provider_pickup_id) is PickupCancelOutcome.CANCELLED
+    assert fake.pickups[booked.provider_pickup_id]["status"] == "canceled"
+    # A retry: EasyPost refuses the second cancel; the pickup itself says it is cancelled.
+    assert labels.cancel_pickup(booked.provider_pickup_id) is PickupCancelOutcome.CANCELLED
+    assert fake.pickup_cancels == [booked.provider_pickup_id] * 2
+    assert labels.cancels_pickups
+
+
+def test_cancelling_an_unknown_pickup_says_so_and_errors_keep_their_meaning(
+    fake: FakeEasyPost, labels: EasyPostLabels
+) -> None:
+    assert labels.cancel_pickup("pickup_unknown") is PickupCancelOutcome.UNKNOWN
+    booked = labels.book_pickup(labels.buy_label(request()), CUSTOMER, WINDOW)
+    fake.fail_next("pickup_cancel", 500, "error_internal.json")
+    with pytest.raises(LabelProviderUnavailable):
+        labels.cancel_pickup(booked.provider_pickup_id)
+    fake.fail_next("pickup_cancel", 422, "error_pickup_cancel.json")  # too late: still booked
+    with pytest.raises(LabelRefused) as refused:
+        labels.cancel_pickup(booked.provider_pickup_id)
+    assert refused.value.code == "pickup_cancel_refused"
+    assert fake.pickups[booked.provider_pickup_id]["status"] == "scheduled"
+
+
+def test_a_window_booked_again_after_its_cancel_gets_a_new_pickup(
+    fake: FakeEasyPost, labels: EasyPostLabels
+) -> None:
+    label = labels.buy_label(request())
+    first = labels.book_pickup(label, CUSTOMER, WINDOW)
+    labels.cancel_pickup(first.provider_pickup_id)
+    again = labels.book_pickup(label, CUSTOMER, WINDOW)
+    assert again.provider_pickup_id != first.provider_pickup_id
+    assert fake.pickups[again.provider_pickup_id]["status"] == "scheduled"
+    # ...and a retry of that booking finds it, buying nothing more.
+    assert labels.book_pickup(label, CUSTOMER, WINDOW).provider_pickup_id == (
+        again.provider_pickup_id
+    )
+    assert fake.pickup_purchases == 2
 
 
 def test_settings_build_the_provider_only_with_a_key() -> None:

@@ -15,6 +15,7 @@ from carriers.label_providers.sfexpress import (
     from_settings,
     java_url_encode,
     msg_digest,
+    send_start_time,
     split_city,
 )
 from carriers.labels import (
@@ -235,6 +236,36 @@ def test_a_separate_pickup_booking_is_not_offered(fake: FakeSfExpress) -> None:
         labels.book_pickup(label, CUSTOMER, PickupWindow(start, start + timedelta(hours=3)))
     assert refused.value.code == "pickup_not_supported"
     assert SfExpressLabels.books_pickups is False
+
+
+def test_the_pickup_start_reaches_sf_as_send_start_tm_in_china_time(fake: FakeSfExpress) -> None:
+    labels = provider(fake)
+    # 01:30 UTC is 09:30 in China (UTC+8); SF's own sample time, written as its format says.
+    start = datetime(2012, 7, 30, 1, 30, tzinfo=UTC)
+    labels.buy_label(replace(return_label(), pickup_starts_at=start))
+    service, order = fake.calls[0]
+    assert service == "EXP_RECE_CREATE_ORDER" and order["isDocall"] == 1
+    assert order["sendStartTm"] == "2012-07-30 09:30:00"
+    assert (
+        order["sendStartTm"] == fixture("create_order_with_pickup_time_request.json")["sendStartTm"]
+    )
+    # Without a window, none is sent: SF's default is "within the hour".
+    labels.buy_label(return_label("label-RMA-1001-2"))
+    assert "sendStartTm" not in fake.calls[-2][1]
+
+
+def test_send_start_time_needs_an_offset_and_crosses_midnight_correctly() -> None:
+    assert send_start_time(datetime(2026, 12, 7, 20, 15, tzinfo=UTC)) == "2026-12-08 04:15:00"
+    with pytest.raises(ValueError):
+        send_start_time(datetime(2026, 12, 7, 20, 15))
+
+
+def test_a_pickup_cannot_be_cancelled_apart_from_its_order(fake: FakeSfExpress) -> None:
+    labels = provider(fake)
+    with pytest.raises(LabelRefused) as refused:
+        labels.cancel_pickup("SF-order-1")
+    assert refused.value.code == "pickup_cancel_not_supported"
+    assert SfExpressLabels.cancels_pickups is False and fake.calls == []
 
 
 # --- settings ----------------------------------------------------------------------------

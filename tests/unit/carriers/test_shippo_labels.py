@@ -242,3 +242,8 @@ def test_settings_build_the_provider_and_the_key_is_a_secret(shippo: FakeShippoS
     assert built is not None
     typed: LabelProvider = built
     assert typed.name == "shippo" and typed.books_pickups
+    # Shippo's API creates pickups but has no call to cancel one: a person must.
+    assert not typed.cancels_pickups
+    with pytest.raises(LabelRefused) as refused:
+        typed.cancel_pickup("pickup_object_id")
+    assert refused.value.code == "pickup_cancel_not_supported"
