@@ -194,7 +194,9 @@ class Labels:
             preference=RatePreference(payload.get("preference") or RatePreference.CHEAPEST),
             ceiling_minor=payload.get("ceiling_minor"),
             currency=str(payload.get("currency") or "usd"),
-            door_pickup=bool(payload.get("pickup_starts_at")),
+            # A prepaid return is collected at the customer's door (SF Express books that
+            # with the order); an outbound parcel leaves with the warehouse's own collection.
+            door_pickup=direction is Direction.INBOUND or bool(payload.get("pickup_starts_at")),
             pickup_starts_at=(
                 datetime.fromisoformat(payload["pickup_starts_at"])
                 if payload.get("pickup_starts_at")

@@ -308,3 +308,26 @@ def test_a_window_booked_before_the_label_is_bought_goes_with_the_purchase(
         labels.payload(rma_row(session_factory, other), "sandbox", inbound=True)["pickup_starts_at"]
         is None
     )
+
+
+def test_a_return_label_asks_for_collection_at_the_customers_door(
+    desk, sandbox, session_factory, monkeypatch
+) -> None:
+    """SF Express books the door pickup with the order (``isDocall``): every prepaid return
+    asks for it, with or without a window; an outbound label does not."""
+    number = labelled(desk)
+    asked: list[LabelRequest] = []
+    buy = SandboxLabels.buy_label
+
+    def recording(self: SandboxLabels, request: LabelRequest) -> Any:
+        asked.append(request)
+        return buy(self, request)
+
+    monkeypatch.setattr(SandboxLabels, "buy_label", recording)
+    labels = desk["returns"].labels
+    payload = labels.payload(rma_row(session_factory, number), "sandbox", inbound=True)
+    labels.buy(payload, f"return-label:{number}:door", Direction.INBOUND, number)
+    labels.buy(payload, f"outbound-label:{number}:door", Direction.OUTBOUND, number)
+    inbound, outbound = asked
+    assert inbound.door_pickup and inbound.pickup_starts_at is None
+    assert not outbound.door_pickup
