@@ -28,8 +28,8 @@ from core.outbox import MAX_ATTEMPTS, OutboxMessage, OutboxStatus, enqueue
 from returns.commands import RetryRefund
 from returns.context import ReturnsContext, load_rma
 from returns.errors import IllegalTransition
-from returns.refund_providers import DEFAULT, SHOPIFY, RefundRoute
 from returns.queries import rma_detail
+from returns.refund_providers import DEFAULT, SHOPIFY, RefundRoute
 from returns.rma import RELEASABLE, SYSTEM, Rma
 from returns.status import REFUND_UNDER_WAY, RefundStatus, RmaStatus
 from returns.views import RmaDetail

@@ -101,9 +101,7 @@ class ShopifyRefunds:
             if marker in (earlier.get("note") or ""):
                 return self._summary(earlier)
         parent = self._parent_transaction(order_id)
-        note = " ".join(
-            [f"Return {metadata['rma']}" if metadata.get("rma") else "Return", marker]
-        )
+        note = " ".join([f"Return {metadata['rma']}" if metadata.get("rma") else "Return", marker])
         body = {
             "refund": {
                 "currency": parent.get("currency"),
@@ -197,4 +195,5 @@ def _shopify_message(response: httpx.Response) -> str:
         return f"Shopify {response.status_code}: " + "; ".join(parts)
     if isinstance(errors, list):
         return f"Shopify {response.status_code}: " + "; ".join(map(str, errors))
-    return f"Shopify {response.status_code}: {json.dumps(errors) if not isinstance(errors, str) else errors}"
+    text = errors if isinstance(errors, str) else json.dumps(errors)
+    return f"Shopify {response.status_code}: {text}"

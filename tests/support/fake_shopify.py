@@ -27,6 +27,7 @@ from typing import Any
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "shopify"
 API_VERSION = "2025-01"
+TOKEN = "shpat_fake_token"
 ROUTE = re.compile(
     r"^/admin/api/(?P<version>[\w-]+)/orders/(?P<order>\d+)/(?P<what>refunds|transactions)\.json$"
 )
@@ -37,7 +38,7 @@ def fixture(name: str) -> Any:
 
 
 class FakeShopify:
-    def __init__(self, access_token: str = "shpat_fake_token") -> None:
+    def __init__(self, access_token: str = TOKEN) -> None:
         self.access_token = access_token
         self.url = ""
         self.orders: dict[str, dict[str, list[dict[str, Any]]]] = {}
@@ -178,7 +179,7 @@ def _handler(fake: FakeShopify) -> type[BaseHTTPRequestHandler]:
 
 
 @contextmanager
-def fake_shopify(access_token: str = "shpat_fake_token") -> Iterator[FakeShopify]:
+def fake_shopify(access_token: str = TOKEN) -> Iterator[FakeShopify]:
     fake = FakeShopify(access_token)
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(fake))
     fake.url = f"http://127.0.0.1:{server.server_address[1]}"

@@ -133,9 +133,7 @@ def test_a_wrong_access_token_is_retried_not_refused(shop: FakeShopify) -> None:
 
 def test_an_order_shopify_does_not_know_is_refused(adapter: ShopifyRefunds) -> None:
     with pytest.raises(PermanentFailure, match="Shopify 404"):
-        adapter.refund(
-            payment_reference="999", amount_minor=100, idempotency_key="k", metadata={}
-        )
+        adapter.refund(payment_reference="999", amount_minor=100, idempotency_key="k", metadata={})
     with pytest.raises(PermanentFailure, match="not a Shopify order id"):
         adapter.refund(
             payment_reference="pi_3Stripe", amount_minor=100, idempotency_key="k", metadata={}
