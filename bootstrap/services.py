@@ -8,11 +8,12 @@ here imports Flask: a worker needs no app and no app context.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+import httpx
 from argon2 import PasswordHasher
 from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session, sessionmaker
@@ -46,6 +47,7 @@ from returns.policy import ReturnPolicy
 from returns.queries import RmaQueries
 from returns.refund_provider import StripeRefunds
 from returns.service_levels import ServiceLevels
+from returns.shopify_refunds import ShopifyRefunds
 from returns.stages import Returns, build_returns
 from returns.status_links import StatusLinks, StatusLinkService
 from returns.stripe_webhooks import StripeRefundWebhooks
@@ -133,6 +135,8 @@ def build_services(settings: Mapping[str, Any], *, clock: Clock | None = None) -
     returns = _build_returns(settings, policy, session_factory, clock, carriers, levels, messages)
     # Label providers read the layered settings on each use: a key an admin stores applies.
     returns.ctx.label_providers = LabelProviders(layered)
+    # Likewise Shopify's refunds: an access token an admin stores (encrypted) applies at once.
+    returns.ctx.shopify_refunds = _shopify_refunds(layered, policy.minor_units)
     services = Services(
         engine=engine,
         session_factory=session_factory,
@@ -222,6 +226,14 @@ def _build_returns(
             labels=LabelSettings.from_settings(settings),
         )
     )
+
+
+def _shopify_refunds(
+    settings: Mapping[str, Any], minor_units: int
+) -> Callable[[], ShopifyRefunds | None]:
+    """Shopify's refund adapter from the settings as they are now (one HTTP client kept)."""
+    http = httpx.Client(timeout=httpx.Timeout(20.0, connect=5.0))
+    return lambda: ShopifyRefunds.from_settings(settings, minor_units=minor_units, http=http)
 
 
 def _pruner(retention: Retention, session_factory: sessionmaker[Session], clock: Clock) -> Pruner:

@@ -29,6 +29,8 @@ SECRET_SETTINGS = {
     "SHIPPO_API_KEY": "Shippo: API token (label purchase, refunds, pickups)",
     "SFEXPRESS_WEBHOOK_TOKEN": "SF Express: ?token= in the route-push URL",
     "SFEXPRESS_CHECK_WORD": "SF Express: check word (校验码) that signs label API calls",
+    # Not a carrier's, but sealed and set the same way (returns/shopify_refunds.py).
+    "SHOPIFY_ACCESS_TOKEN": "Shopify: Admin API access token (refunds of Shopify orders)",
 }
 
 #: Turns the local sandbox carrier on (``spareflow demo`` and tests set it).

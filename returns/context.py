@@ -17,6 +17,7 @@ from returns.errors import RmaNotFound
 from returns.messages import Messages
 from returns.policy import ReturnPolicy
 from returns.refund_provider import StripeRefunds
+from returns.refund_providers import DEFAULT, SHOPIFY, RefundProvider, RefundRoute, choose_route
 from returns.rma import Rma
 from returns.service_levels import ServiceLevels
 
@@ -63,6 +64,25 @@ class ReturnsContext:
     #: refused (no provider can sell one).
     label_providers: Callable[[str], LabelProvider] | None = None
     labels: LabelSettings = field(default_factory=LabelSettings)
+    #: Shopify's refunds (returns/shopify_refunds.py), read on each use so a token an admin
+    #: stores takes effect at once; None, or a None answer: not configured.
+    shopify_refunds: Callable[[], RefundProvider | None] | None = None
+
+    def shopify_refund_provider(self) -> RefundProvider | None:
+        return self.shopify_refunds() if self.shopify_refunds else None
+
+    def refund_route(self, session: Session, rma: Rma) -> RefundRoute:
+        """Where this RMA's refund goes (returns/refund_providers.py)."""
+        return choose_route(
+            session, rma, default=self.refund_provider, shopify=self.shopify_refund_provider()
+        )
+
+    def refund_provider_named(self, name: str) -> RefundProvider | None:
+        """The provider an outbox payload names (none named: the default)."""
+        if name == SHOPIFY:
+            return self.shopify_refund_provider()
+        assert name == DEFAULT, f"unknown refund provider {name!r}"
+        return self.refund_provider
 
     def money(self, rma: Rma) -> str:
         return rma.money(self.policy.minor_units)

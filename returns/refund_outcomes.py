@@ -22,6 +22,7 @@ from returns.context import ReturnsContext, load_rma
 from returns.messages import word
 from returns.models import RefundProviderEvent
 from returns.notifications import notify
+from returns.refund_providers import DEFAULT
 from returns.refunds import PROVIDER_FAILED, REFUND_TOPIC, refund_messages
 from returns.rma import NO_PROVIDER, SYSTEM, Rma
 from returns.status import RefundStatus
@@ -44,7 +45,7 @@ class RefundOutcomes:
         return Handler(self._perform, self._succeeded, self._failed)
 
     def _perform(self, payload: Mapping[str, Any], key: str) -> dict[str, Any]:
-        provider = self.ctx.refund_provider
+        provider = self.ctx.refund_provider_named(payload.get("provider") or DEFAULT)
         if provider is None:  # queued before the provider's settings were removed
             raise PermanentFailure(NO_PROVIDER)
         return provider.refund(

@@ -29,6 +29,7 @@ from returns.commands import RetryRefund
 from returns.context import ReturnsContext, load_rma
 from returns.errors import IllegalTransition
 from returns.queries import rma_detail
+from returns.refund_providers import DEFAULT, SHOPIFY, RefundRoute
 from returns.rma import RELEASABLE, SYSTEM, Rma
 from returns.status import REFUND_UNDER_WAY, RefundStatus, RmaStatus
 from returns.views import RmaDetail
@@ -82,14 +83,17 @@ class Refunds:
         """Queue the refund, unless the aggregate's rules hold it for a supervisor."""
         if not rma.refund_releasable:
             return
+        route = self.ctx.refund_route(session, rma)
         decision = rma.refund_decision(
             self.ctx.policy,
             earlier_refunds_minor=self._earlier_refunds(session, rma),
-            provider_configured=self.ctx.refund_provider is not None,
+            provider_configured=route.missing is None,
             by_supervisor=supervisor_reason is not None,
         )
         if not decision.release:
-            rma.hold_refund(actor, decision.hold_reason or "", self.ctx.clock.now())
+            # A Shopify order without Shopify configured says so, not just "no provider".
+            reason = route.missing if route.missing else decision.hold_reason
+            rma.hold_refund(actor, reason or "", self.ctx.clock.now())
             return
         rma.release_refund(actor)
         enqueue(
@@ -97,9 +101,10 @@ class Refunds:
             topic=REFUND_TOPIC,
             key=f"refund:{rma.number}",
             now=self.ctx.clock.now(),
-            payload=self._payload(rma, rma.payment_reference),
+            payload=self._payload(rma, route),
         )
-        text = f"Refund of {self.ctx.money(rma)} sent to the payment provider ({why})"
+        to = "Shopify" if route.provider == SHOPIFY else "the payment provider"
+        text = f"Refund of {self.ctx.money(rma)} sent to {to} ({why})"
         if supervisor_reason:
             text += f"; released by hand: {supervisor_reason}"
         rma.note("refund", actor, text, self.ctx.clock.now())
@@ -118,12 +123,12 @@ class Refunds:
         return int(total or 0)
 
     @staticmethod
-    def _payload(rma: Rma, payment_reference: str | None) -> dict[str, Any]:
+    def _payload(rma: Rma, route: RefundRoute) -> dict[str, Any]:
         return {
             "rma": rma.number,
-            "payment_reference": payment_reference,
             "amount_minor": rma.refund_amount_minor,
             "currency": rma.currency,
+            **route.payload(),
         }
 
     def hold_by_hand(
@@ -179,8 +184,15 @@ class Refunds:
             details=details,
         )
 
-    def require_provider(self) -> None:
-        if self.ctx.refund_provider is None:
+    def require_provider(self, session: Session, rma: Rma) -> None:
+        route = self.ctx.refund_route(session, rma)
+        if route.provider == SHOPIFY and route.missing:
+            raise Conflict(
+                f"{rma.number}'s order came from Shopify and {route.missing}: an admin must "
+                "configure Shopify before this refund can be released.",
+                code="no_refund_provider",
+            )
+        if route.missing:
             raise Conflict(
                 "No refund provider is configured (SPAREFLOW_REFUNDS_API_BASE): an admin must "
                 "configure one before refunds can be released.",
@@ -206,7 +218,7 @@ class Refunds:
                 )
             if rma.status in NEVER_REFUNDED_FROM:
                 raise IllegalTransition(rma.number, rma.status.value, "refunded")
-            self.require_provider()
+            self.require_provider(uow.session, rma)
             self.release(uow.session, rma, actor, "released by a supervisor", reason.strip())
             self.audit_release(uow.session, rma, actor, reason.strip(), "supervisor release")
             uow.commit()
@@ -264,15 +276,21 @@ class Refunds:
                     .select_from(OutboxMessage)
                     .where(*refund_messages(rma.number))
                 )
-                rma.payment_reference = corrected
+                route = self.ctx.refund_route(session, rma)
+                if route.provider == SHOPIFY:
+                    # Shopify refunds the order's own payment: nothing to correct here.
+                    what = f"sent again to Shopify (order {route.payment_reference})"
+                else:
+                    rma.payment_reference = corrected
+                    route = RefundRoute(DEFAULT, corrected)
+                    what = f"sent again to the corrected payment {corrected}"
                 enqueue(
                     session,
                     topic=REFUND_TOPIC,
                     key=f"refund:{rma.number}:{(tries or 0) + 1}",
                     now=now,
-                    payload=self._payload(rma, corrected),
+                    payload=self._payload(rma, route),
                 )
-                what = f"sent again to the corrected payment {corrected}"
             rma.refund_status, rma.refund_error = RefundStatus.PENDING, None
             rma.note("refund", actor, f"Refund {what}: {reason.strip()}", now)
             uow.commit()
