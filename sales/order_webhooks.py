@@ -142,7 +142,11 @@ class ShopifyOrderWebhooks:
         mapped = order_command(payload)
         sent_at = mapped.command.provider_updated_at
         order = upsert_in(session, mapped.command, self.clock.now())
-        if sent_at is not None and order.provider_updated_at and order.provider_updated_at > sent_at:
+        if (
+            sent_at is not None
+            and order.provider_updated_at
+            and order.provider_updated_at > sent_at
+        ):
             note = f"older than the stored copy ({order.provider_updated_at.isoformat()})"
             self._mark(event, OrderWebhookStatus.IGNORED, note)
         else:

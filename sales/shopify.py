@@ -145,8 +145,8 @@ def _customer_name(order: Mapping[str, Any]) -> str:
         name = " ".join(_text(part.get(k)) for k in ("first_name", "last_name")).strip()
         if name:
             return name
-    for part in ("shipping_address", "billing_address"):
-        name = _text(_mapping(order.get(part)).get("name"))
+    for key in ("shipping_address", "billing_address"):
+        name = _text(_mapping(order.get(key)).get("name"))
         if name:
             return name
     return _text(order.get("email"))  # no name anywhere: the e-mail names the customer
@@ -156,9 +156,10 @@ def _address(order: Mapping[str, Any]) -> tuple[PostalAddress | None, tuple[str,
     shipping = _mapping(order.get("shipping_address"))
     if not shipping:
         return None, ()
-    name = _text(shipping.get("name")) or " ".join(
-        _text(shipping.get(k)) for k in ("first_name", "last_name")
-    ).strip()
+    name = (
+        _text(shipping.get("name"))
+        or " ".join(_text(shipping.get(k)) for k in ("first_name", "last_name")).strip()
+    )
     address = PostalAddress(
         name=name,
         company=_text(shipping.get("company")),

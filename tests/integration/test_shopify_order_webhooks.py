@@ -189,7 +189,9 @@ def test_a_line_without_sku_is_left_out_and_noted(
 ) -> None:
     sample = json.loads(fixture("orders_create.json"))
     tip = {**sample["line_items"][1], "sku": None, "id": 555}
-    deliver("orders/create", changed("orders_create.json", line_items=[sample["line_items"][0], tip]))
+    deliver(
+        "orders/create", changed("orders_create.json", line_items=[sample["line_items"][0], tip])
+    )
 
     assert [line.external_id for line in orders.get("#9999").lines] == ["866550311766439020"]
     assert "line items without a SKU left out: 555" in (events(session_factory)[0][3] or "")
@@ -201,7 +203,9 @@ def test_a_repeated_webhook_id_is_answered_and_applies_nothing(
     deliver("orders/create", fixture("orders_create.json"), webhook_id="same")
     first = orders.get("#9999")
     # The same delivery id again, even with another body: nothing changes.
-    again = deliver("orders/create", changed("orders_create.json", email="x@y.z"), webhook_id="same")
+    again = deliver(
+        "orders/create", changed("orders_create.json", email="x@y.z"), webhook_id="same"
+    )
 
     assert again == WebhookReceipt(OrderWebhookStatus.APPLIED, duplicate=True)
     assert orders.get("#9999") == first
@@ -285,7 +289,9 @@ def test_a_refund_is_counted_once_per_refund_id(
 
     assert refunded(session_factory) == 19900
     claims = [row for row in events(session_factory) if row[0] == "shopify_refund"]
-    assert claims == [("shopify_refund", "refunds/create", "applied", "order #9999: 19900 minor units")]
+    assert claims == [
+        ("shopify_refund", "refunds/create", "applied", "order #9999: 19900 minor units")
+    ]
 
 
 def test_only_successful_refund_transactions_count(
