@@ -10,10 +10,10 @@ The mapping (docs/orders.md "Shopify order webhooks" says the same for integrato
 
 - number: the order's ``name`` (``#1001``), what the customer sees on their receipt;
   ``external_id``: the order's numeric ``id``, what refunds/create names the order by.
-- payment_reference: the order's ``admin_graphql_api_id`` (``gid://shopify/Order/<id>``).
-  A Shopify order is refunded through Shopify (GraphQL ``refundCreate`` takes this order id),
-  not through a payment provider's charge; the webhook's Order carries no transactions, and
-  the GID cannot be mistaken for a Stripe ``pi_...`` by the refund code.
+- payment_reference: the order's numeric ``id`` too. A Shopify order is refunded through
+  Shopify, against the order (returns/shopify_refunds.py takes this id as its payment
+  reference; returns/refund_providers.py routes by the order's source), not against a payment
+  provider's charge; the webhook's Order carries no transactions to name instead.
 - lines: ``line_items`` with ``sku``, ``quantity``, ``price`` and ``id``. A line without a SKU
   (a custom item, a tip, a gift card) is left out: spareflow takes back parts by SKU and such a
   line is not one. The lines left out are listed in the note the webhook event keeps.
@@ -245,9 +245,7 @@ def order_command(order: Any) -> MappedOrder:
         ),
         ordered_at=parse_time(order.get("created_at"), "created_at"),
         shipped_at=_shipped_at(order),
-        payment_reference=(
-            _text(order.get("admin_graphql_api_id")) or f"gid://shopify/Order/{order_id}"
-        )[:100],
+        payment_reference=order_id[:100],
         currency=currency,
         lines=lines,
         provider_updated_at=parse_time(order.get("updated_at"), "updated_at"),

@@ -156,7 +156,7 @@ def test_the_sample_order_is_stored_and_readable_through_the_orders_service(
     assert order.ordered_at == datetime(2019, 6, 4, 17, 53, 6, tzinfo=UTC)
     assert order.shipped_at is None
     assert order.currency == "USD"
-    assert order.payment_reference == "gid://shopify/Order/820982911946154508"
+    assert order.payment_reference == "820982911946154508"
     assert [(line.sku, line.qty, line.unit_price, line.external_id) for line in order.lines] == [
         ("IPOD2008PINK", 1, Decimal("199.00"), "866550311766439020"),
         ("IPOD2008PINK", 1, Decimal("199.00"), "141249953214522974"),
