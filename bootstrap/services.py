@@ -52,6 +52,7 @@ from returns.stages import Returns, build_returns
 from returns.status_links import StatusLinks, StatusLinkService
 from returns.stripe_webhooks import StripeRefundWebhooks
 from returns.supply import RmaReturnSupply
+from sales.order_webhooks import ShopifyOrderWebhooks
 from sales.orders import Orders
 
 log = logging.getLogger(__name__)
@@ -77,6 +78,7 @@ class Services:
     buying: BuyingServices
     refund_webhooks: StripeRefundWebhooks
     orders: Orders
+    order_webhooks: ShopifyOrderWebhooks
     pruner: Pruner
 
     def ping_database(self) -> None:
@@ -184,6 +186,9 @@ def build_services(settings: Mapping[str, Any], *, clock: Clock | None = None) -
             str(settings.get("STRIPE_WEBHOOK_SECRET") or ""),
         ),
         orders=Orders(session_factory, clock),
+        order_webhooks=ShopifyOrderWebhooks(
+            session_factory, clock, str(settings.get("SHOPIFY_WEBHOOK_SECRET") or "")
+        ),
         pruner=_pruner(retention, session_factory, clock),
     )
     # One-shot CLI commands (db upgrade, demo-data, users) turn this off; what serves or

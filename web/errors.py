@@ -16,6 +16,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 
 from carriers.events import CarrierUnavailable, MalformedWebhook, WebhookRejected
 from core.errors import Conflict, DomainError, InvalidInput, NotFound
+from sales.shopify import OrderWebhookRejected, ShopifyPayloadError
 from web.i18n import N_
 
 log = logging.getLogger(__name__)
@@ -23,6 +24,8 @@ log = logging.getLogger(__name__)
 DOMAIN_STATUS: list[tuple[type[DomainError], int]] = [
     (WebhookRejected, 401),
     (MalformedWebhook, 400),
+    (OrderWebhookRejected, 401),
+    (ShopifyPayloadError, 400),
     (CarrierUnavailable, 502),
     (NotFound, 404),
     (InvalidInput, 422),

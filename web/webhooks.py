@@ -1,4 +1,5 @@
-"""Inbound webhooks: ``POST /webhooks/carriers/<carrier>`` and ``POST /webhooks/stripe``.
+"""Inbound webhooks: ``POST /webhooks/carriers/<carrier>``, ``/webhooks/stripe`` and
+``/webhooks/shopify``.
 
 The view only turns the HTTP request into a WebhookRequest and the service's answer into a
 response; verification, storage and application are the carriers service's job.
@@ -59,3 +60,14 @@ def stripe_webhook() -> ResponseReturnValue:
         return _too_large()
     new = services().refund_webhooks.receive(body, request.headers.get(SIGNATURE_HEADER))
     return {"received": True, "duplicate": not new}
+
+
+@bp.post("/shopify")
+@public("X-Shopify-Hmac-Sha256: base64 HMAC-SHA256 of the raw body under the app's secret")
+def shopify_webhook() -> ResponseReturnValue:
+    """Shopify's order and refund webhooks; a repeated webhook id applies nothing."""
+    body = _read_body()
+    if body is None:
+        return _too_large()
+    receipt = services().order_webhooks.receive(body, dict(request.headers))
+    return {"received": True, "duplicate": receipt.duplicate, "status": receipt.status.value}
