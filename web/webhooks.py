@@ -1,4 +1,5 @@
-"""Inbound webhooks: ``POST /webhooks/carriers/<carrier>`` and ``POST /webhooks/stripe``.
+"""Inbound webhooks: ``POST /webhooks/carriers/<carrier>``, ``POST /webhooks/stripe`` and
+``POST /webhooks/inbound-email`` (Mailgun).
 
 The view only turns the HTTP request into a WebhookRequest and the service's answer into a
 response; verification, storage and application are the carriers service's job.
@@ -59,3 +60,12 @@ def stripe_webhook() -> ResponseReturnValue:
         return _too_large()
     new = services().refund_webhooks.receive(body, request.headers.get(SIGNATURE_HEADER))
     return {"received": True, "duplicate": not new}
+
+
+@bp.post("/inbound-email")
+@public("Mailgun's signature: HMAC-SHA256 of timestamp+token, 300 s tolerance")
+def inbound_email() -> ResponseReturnValue:
+    """A customer's e-mail forwarded by a Mailgun route; stored once by its Message-Id.
+    200 whether or not it matched a return, so Mailgun does not retry it."""
+    result = services().inbound_email.receive(request.form.to_dict())
+    return {"received": True, "duplicate": not result.stored, "matched": bool(result.rma_number)}
