@@ -188,9 +188,7 @@ def build_services(settings: Mapping[str, Any], *, clock: Clock | None = None) -
         ),
         orders=Orders(session_factory, clock),
         pruner=_pruner(retention, session_factory, clock),
-        conversation=Conversation(
-            session_factory, clock, int(settings["STATUS_PAGE_GRACE_DAYS"])
-        ),
+        conversation=Conversation(session_factory, clock, int(settings["STATUS_PAGE_GRACE_DAYS"])),
         inbound_email=MailgunInbound(
             session_factory,
             clock,

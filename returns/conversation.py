@@ -51,7 +51,9 @@ def conversation(timeline: Iterable[TimelineEntry]) -> tuple[ConversationEntry, 
         if entry.kind == CUSTOMER_MESSAGE:
             entries.append(ConversationEntry(entry.at, True, entry.reason))
         elif entry.kind == "reply":
-            entries.append(ConversationEntry(entry.at, False, entry.reason.removeprefix(REPLY_PREFIX)))
+            entries.append(
+                ConversationEntry(entry.at, False, entry.reason.removeprefix(REPLY_PREFIX))
+            )
     return tuple(sorted(entries, key=lambda e: e.at))
 
 

@@ -106,9 +106,10 @@ def test_a_signed_reply_lands_on_the_timeline_without_the_quoted_history(
     assert alert.audience == "desk" and number in alert.message
 
     # Mailgun retries (or someone replays within the window): stored once, shown once.
-    again = client.post("/webhooks/inbound-email", data=signed(clock, token="b" * 50, **{
-        "recipient": reply_address(app, number)
-    }))
+    again = client.post(
+        "/webhooks/inbound-email",
+        data=signed(clock, token="b" * 50, **{"recipient": reply_address(app, number)}),
+    )
     assert again.status_code == 200 and again.get_json()["duplicate"] is True
     assert len(inbound(app)) == 1 and len(messages_on_timeline(shop, number)) == 1
 

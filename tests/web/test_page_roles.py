@@ -42,11 +42,13 @@ EXPECTED_PAGE_ROLES: dict[tuple[str, str], frozenset[Role] | str] = {
     ("GET", "/static/<path:filename>"): PUBLIC,  # the pages' CSS, scripts and images
     ("POST", "/webhooks/carriers/<carrier>"): PUBLIC,  # authenticated by signature instead
     ("POST", "/webhooks/stripe"): PUBLIC,  # by its Stripe-Signature
+    ("POST", "/webhooks/inbound-email"): PUBLIC,  # by Mailgun's signature
     # the customer's status page: public, reached only through its random link
     ("GET", "/status/<token>"): PUBLIC,
     ("GET", "/status/<token>/sheet"): PUBLIC,
     ("POST", "/status/<token>/feedback"): PUBLIC,
     ("POST", "/status/<token>/pickup"): PUBLIC,
+    ("POST", "/status/<token>/message"): PUBLIC,
     # the signed-in user's own settings
     ("POST", "/account/language"): SIGNED_IN,
     ("GET", "/account/password"): SIGNED_IN,
@@ -245,6 +247,7 @@ def test_public_routes_answer_without_signing_in(app: Any) -> None:
     # The webhook endpoint is public, and refuses what is not signed.
     assert client.post("/webhooks/carriers/sandbox", json={}).status_code == 401
     assert client.post("/webhooks/stripe", json={}).status_code == 401
+    assert client.post("/webhooks/inbound-email", data={}).status_code == 401
     # The status page needs its signed link: anything else is a plain 404.
     for method, rule in (k for k, v in EXPECTED_PAGE_ROLES.items() if k[1].startswith("/status")):
         token = csrf_token(client.get("/sign-in").get_data(as_text=True))
