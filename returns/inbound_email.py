@@ -134,6 +134,16 @@ def message_id(form: Mapping[str, str]) -> str:
 
 
 @dataclass(frozen=True)
+class UnmatchedEmail:
+    """An e-mail that came in and named no RMA (shown to admins)."""
+
+    received_at: datetime
+    from_address: str
+    subject: str
+    body: str
+
+
+@dataclass(frozen=True)
 class InboundResult:
     stored: bool  # False: this Message-Id was stored before (a retry or a replay)
     rma_number: str | None
@@ -228,14 +238,18 @@ class MailgunInbound:
             details={"from": sender, "recipient": recipient, "subject": subject},
         )
 
-    def recent_unmatched(self, limit: int = 50) -> list[InboundEmail]:
+    def recent_unmatched(self, limit: int = 50) -> list[UnmatchedEmail]:
         """For admins: what came in and matched no RMA, newest first."""
         with UnitOfWork(self.session_factory) as uow:
-            return list(
-                uow.session.scalars(
-                    select(InboundEmail)
-                    .where(InboundEmail.rma_id.is_(None))
-                    .order_by(InboundEmail.received_at.desc(), InboundEmail.id.desc())
-                    .limit(limit)
+            rows = uow.session.execute(
+                select(
+                    InboundEmail.received_at,
+                    InboundEmail.from_address,
+                    InboundEmail.subject,
+                    InboundEmail.body,
                 )
-            )
+                .where(InboundEmail.rma_id.is_(None))
+                .order_by(InboundEmail.received_at.desc(), InboundEmail.id.desc())
+                .limit(limit)
+            ).all()
+            return [UnmatchedEmail(*row) for row in rows]

@@ -13,10 +13,12 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from accounts.models import Role
 from core.audit import AuditEntry
 from returns.inbound_email import ReplyAddresses, signature
 from returns.models import InboundEmail, Notification
 from tests.support import desk as builders
+from tests.web.test_pages import PASSWORD, sign_in
 from tests.web.test_status_page import (  # noqa: F401 (fixtures)
     STAFF,
     open_return,
@@ -162,6 +164,13 @@ def test_a_forged_or_unknown_reply_token_is_kept_unmatched_and_answered_200(
             select(AuditEntry.action).where(AuditEntry.action == "inbound_email.unmatched")
         ).all()
     assert len(actions) == 2
+    # Admins see what came in unmatched.
+    services = app.extensions["spareflow"]
+    services.auth.create_user("root@desk.example", Role.ADMIN, PASSWORD)
+    admin = app.test_client()
+    assert sign_in(admin, "root@desk.example", PASSWORD).status_code == 302
+    listing = admin.get("/admin/messages/inbound").get_data(as_text=True)
+    assert listing.count("mia@example.com") == 2 and "The fan still rattles" in listing
 
 
 def test_the_reply_address_of_a_sent_email_brings_the_reply_back(

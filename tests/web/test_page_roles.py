@@ -68,6 +68,7 @@ EXPECTED_PAGE_ROLES: dict[tuple[str, str], frozenset[Role] | str] = {
     ("POST", f"/admin/tokens/{ID32}token_id>/revoke"): {A},
     ("POST", "/admin/carrier-secrets"): {A},
     ("GET", "/admin/messages"): {A},
+    ("GET", "/admin/messages/inbound"): {A},
     ("GET", "/admin/messages/<kind>/<language>"): {A},
     ("POST", "/admin/messages/<kind>/<language>"): {A},
     ("POST", "/admin/messages/<kind>/<language>/reset"): {A},
