@@ -24,13 +24,13 @@ SECRET_SETTINGS = {
     "EASYPOST_WEBHOOK_SECRET": "EasyPost: webhook HMAC secret",
     "EASYPOST_API_KEY": "EasyPost: API key (tracker polling, labels and pickups)",
     "AFTERSHIP_WEBHOOK_SECRET": "AfterShip: webhook HMAC secret",
+    # Not a carrier's, but kept and sealed the same way (returns/inbound_email.py reads it).
+    "MAILGUN_WEBHOOK_SIGNING_KEY": "Mailgun: webhook signing key (customers' e-mail replies)",
     "SHIPPO_WEBHOOK_SECRET": "Shippo: webhook HMAC secret (if your account signs)",
     "SHIPPO_WEBHOOK_TOKEN": "Shippo: ?token= in the webhook URL",
     "SHIPPO_API_KEY": "Shippo: API token (label purchase, refunds, pickups)",
     "SFEXPRESS_WEBHOOK_TOKEN": "SF Express: ?token= in the route-push URL",
     "SFEXPRESS_CHECK_WORD": "SF Express: check word (校验码) that signs label API calls",
-    # Not a carrier's, but kept and sealed the same way (returns/inbound_email.py reads it).
-    "MAILGUN_WEBHOOK_SIGNING_KEY": "Mailgun: webhook signing key (customers' e-mail replies)",
 }
 
 #: Turns the local sandbox carrier on (``spareflow demo`` and tests set it).
