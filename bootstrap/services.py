@@ -40,7 +40,9 @@ from core.settings import LayeredSettings, SettingsStore
 from inventory.services import InventoryService
 from returns.addresses import ReturnAddresses
 from returns.context import LabelSettings, ReturnsContext
+from returns.conversation import Conversation
 from returns.escalation import ServiceLevelMonitor
+from returns.inbound_email import MailgunInbound, ReplyAddresses
 from returns.messages import EMAIL_TOPIC, Messages
 from returns.metrics import MetricsService
 from returns.policy import ReturnPolicy
@@ -80,6 +82,8 @@ class Services:
     orders: Orders
     order_webhooks: ShopifyOrderWebhooks
     pruner: Pruner
+    conversation: Conversation
+    inbound_email: MailgunInbound
 
     def ping_database(self) -> None:
         with self.engine.connect() as connection:
@@ -129,8 +133,11 @@ def build_services(settings: Mapping[str, Any], *, clock: Clock | None = None) -
     status_links = StatusLinks(public_url)
     smtp = SmtpSettings.from_settings(settings)
     # Without an SMTP server nothing is queued: customers are then told by the desk itself.
+    replies = ReplyAddresses.from_settings(settings)
     messages = (
-        Messages(clock, SmtpMailer(smtp), status_links, carriers.get_label) if smtp.host else None
+        Messages(clock, SmtpMailer(smtp), status_links, carriers.get_label, replies)
+        if smtp.host
+        else None
     )
     levels = ServiceLevels.from_settings(settings)
     policy = ReturnPolicy.from_settings(settings)
@@ -190,6 +197,13 @@ def build_services(settings: Mapping[str, Any], *, clock: Clock | None = None) -
             session_factory, clock, str(settings.get("SHOPIFY_WEBHOOK_SECRET") or "")
         ),
         pruner=_pruner(retention, session_factory, clock),
+        conversation=Conversation(session_factory, clock, int(settings["STATUS_PAGE_GRACE_DAYS"])),
+        inbound_email=MailgunInbound(
+            session_factory,
+            clock,
+            lambda: str(layered.get("MAILGUN_WEBHOOK_SIGNING_KEY") or ""),
+            replies,
+        ),
     )
     # One-shot CLI commands (db upgrade, demo-data, users) turn this off; what serves or
     # works (gunicorn, `serve`, `scheduler`, the workers) says what is missing.

@@ -53,6 +53,9 @@ DEFAULTS: dict[str, Any] = {
     "RETURNS_PARCEL_GRAMS": 1000,
     # The label provider that ships replacements to customers (none: shipped by hand).
     "OUTBOUND_CARRIER": None,
+    # Customers' replies come back through Mailgun to <local>+<token>@<domain> of this
+    # address (returns/inbound_email.py); None: customer e-mails carry no Reply-To.
+    "INBOUND_REPLY_ADDRESS": None,
     # Logs are deleted after so many days by the prune job (`spareflow prune`).
     "RETENTION_WEBHOOK_DELIVERIES_DAYS": 90,
     "RETENTION_OUTBOX_DONE_DAYS": 30,

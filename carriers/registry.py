@@ -24,6 +24,8 @@ SECRET_SETTINGS = {
     "EASYPOST_WEBHOOK_SECRET": "EasyPost: webhook HMAC secret",
     "EASYPOST_API_KEY": "EasyPost: API key (tracker polling, labels and pickups)",
     "AFTERSHIP_WEBHOOK_SECRET": "AfterShip: webhook HMAC secret",
+    # Not a carrier's, but kept and sealed the same way (returns/inbound_email.py reads it).
+    "MAILGUN_WEBHOOK_SIGNING_KEY": "Mailgun: webhook signing key (customers' e-mail replies)",
     "SHIPPO_WEBHOOK_SECRET": "Shippo: webhook HMAC secret (if your account signs)",
     "SHIPPO_WEBHOOK_TOKEN": "Shippo: ?token= in the webhook URL",
     "SHIPPO_API_KEY": "Shippo: API token (label purchase, refunds, pickups)",

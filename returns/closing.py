@@ -7,6 +7,7 @@ from core.db import UnitOfWork
 from core.errors import Conflict, InvalidInput
 from returns.commands import RecordFollowup
 from returns.context import ReturnsContext, load_rma
+from returns.conversation import REPLY_PREFIX
 from returns.messages import Messages
 from returns.models import OutgoingEmail
 from returns.queries import rma_detail
@@ -55,7 +56,7 @@ class Closing:
         with UnitOfWork(self.ctx.session_factory) as uow:
             rma = load_rma(uow.session, number, lock=True)
             messages.to_customer(uow.session, rma, "reply", message=text)
-            rma.note("reply", actor, f"Replied to the customer: {text}", self.ctx.clock.now())
+            rma.note("reply", actor, f"{REPLY_PREFIX}{text}", self.ctx.clock.now())
             uow.commit()
             return rma_detail(uow.session, number)
 

@@ -22,7 +22,7 @@ from email.message import EmailMessage
 from email.utils import make_msgid
 from functools import cache
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import segno
 from jinja2 import StrictUndefined, TemplateError
@@ -41,6 +41,9 @@ from returns.models import MessageTemplate, OutgoingEmail
 from returns.notifications import notify, system_note
 from returns.rma import Rma
 from returns.status_links import StatusLinks
+
+if TYPE_CHECKING:
+    from returns.inbound_email import ReplyAddresses
 
 EMAIL_TOPIC = "email.send"
 LANGUAGES = {"en": "English", "zh_Hans": "简体中文"}
@@ -217,11 +220,14 @@ class Messages:
         mailer: SmtpMailer,
         links: StatusLinks,
         label_source: Callable[[str], tuple[bytes, str]],
+        reply_addresses: ReplyAddresses | None = None,
     ):
         self.clock = clock
         self.mailer = mailer
         self.links = links
         self.label_source = label_source
+        #: Customers' replies come back to the RMA through these (returns/inbound_email.py).
+        self.reply_addresses = reply_addresses
         self.templates = Templates()
 
     # --- queueing, inside the caller's transaction ---------------------------------------
@@ -264,6 +270,7 @@ class Messages:
             to=rma.customer_email,
             context=context,
             attachments=attachments,
+            reply_to=self.reply_addresses.address(rma.number) if self.reply_addresses else "",
         )
         if queued and token:
             self.links.keep(session, rma, token, self.clock.now())
@@ -307,6 +314,7 @@ class Messages:
         to: str,
         context: Mapping[str, Any],
         attachments: list[dict[str, str]],
+        reply_to: str = "",
     ) -> bool:
         if kind == "reply":  # every reply is a message of its own
             key = f"{key}:{self.clock.now():%Y%m%dT%H%M%S.%f}"
@@ -323,6 +331,7 @@ class Messages:
                 "message_id": message_id,
                 "context": dict(context),
                 "attachments": attachments,
+                **({"reply_to": reply_to} if reply_to else {}),
             },
         )
         if added:
@@ -367,6 +376,8 @@ class Messages:
         message["To"] = payload["to"]
         message["Subject"] = rendered.subject
         message["Message-ID"] = payload["message_id"]
+        if payload.get("reply_to"):
+            message["Reply-To"] = payload["reply_to"]
         message.set_content(rendered.text)
         message.add_alternative(rendered.html, subtype="html")
         # After set_content, which clears the Content-* headers.

@@ -45,7 +45,7 @@ SHOWN_VALUES = (
     N_("short"), N_("below safety stock"), N_("below point"),
     # service levels and e-mails (timeline kinds too)
     N_("first response"), N_("resolution"), N_("bounced"), N_("sla"), N_("reply"),
-    N_("supplier claim"),
+    N_("supplier claim"), N_("customer message"), N_("inbound unmatched"),
     # the messages spareflow sends (Admin > Messages)
     N_("acknowledged"), N_("reminder"), N_("refunded"), N_("replacement shipped"),
     N_("sla warning"), N_("sla breach"),

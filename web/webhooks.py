@@ -1,5 +1,5 @@
-"""Inbound webhooks: ``POST /webhooks/carriers/<carrier>``, ``/webhooks/stripe`` and
-``/webhooks/shopify``.
+"""Inbound webhooks: ``POST /webhooks/carriers/<carrier>``, ``/webhooks/stripe``,
+``/webhooks/shopify`` and ``/webhooks/inbound-email`` (Mailgun).
 
 The view only turns the HTTP request into a WebhookRequest and the service's answer into a
 response; verification, storage and application are the carriers service's job.
@@ -71,3 +71,12 @@ def shopify_webhook() -> ResponseReturnValue:
         return _too_large()
     receipt = services().order_webhooks.receive(body, dict(request.headers))
     return {"received": True, "duplicate": receipt.duplicate, "status": receipt.status.value}
+
+
+@bp.post("/inbound-email")
+@public("Mailgun's signature: HMAC-SHA256 of timestamp+token, 300 s tolerance")
+def inbound_email() -> ResponseReturnValue:
+    """A customer's e-mail forwarded by a Mailgun route; stored once by its Message-Id.
+    200 whether or not it matched a return, so Mailgun does not retry it."""
+    result = services().inbound_email.receive(request.form.to_dict())
+    return {"received": True, "duplicate": not result.stored, "matched": bool(result.rma_number)}

@@ -43,11 +43,13 @@ EXPECTED_PAGE_ROLES: dict[tuple[str, str], frozenset[Role] | str] = {
     ("POST", "/webhooks/carriers/<carrier>"): PUBLIC,  # authenticated by signature instead
     ("POST", "/webhooks/stripe"): PUBLIC,  # by its Stripe-Signature
     ("POST", "/webhooks/shopify"): PUBLIC,  # by its X-Shopify-Hmac-Sha256
+    ("POST", "/webhooks/inbound-email"): PUBLIC,  # by Mailgun's signature
     # the customer's status page: public, reached only through its random link
     ("GET", "/status/<token>"): PUBLIC,
     ("GET", "/status/<token>/sheet"): PUBLIC,
     ("POST", "/status/<token>/feedback"): PUBLIC,
     ("POST", "/status/<token>/pickup"): PUBLIC,
+    ("POST", "/status/<token>/message"): PUBLIC,
     # the signed-in user's own settings
     ("POST", "/account/language"): SIGNED_IN,
     ("GET", "/account/password"): SIGNED_IN,
@@ -67,6 +69,7 @@ EXPECTED_PAGE_ROLES: dict[tuple[str, str], frozenset[Role] | str] = {
     ("POST", f"/admin/tokens/{ID32}token_id>/revoke"): {A},
     ("POST", "/admin/carrier-secrets"): {A},
     ("GET", "/admin/messages"): {A},
+    ("GET", "/admin/messages/inbound"): {A},
     ("GET", "/admin/messages/<kind>/<language>"): {A},
     ("POST", "/admin/messages/<kind>/<language>"): {A},
     ("POST", "/admin/messages/<kind>/<language>/reset"): {A},
@@ -247,6 +250,7 @@ def test_public_routes_answer_without_signing_in(app: Any) -> None:
     assert client.post("/webhooks/carriers/sandbox", json={}).status_code == 401
     assert client.post("/webhooks/stripe", json={}).status_code == 401
     assert client.post("/webhooks/shopify", json={}).status_code == 401
+    assert client.post("/webhooks/inbound-email", data={}).status_code == 401
     # The status page needs its signed link: anything else is a plain 404.
     for method, rule in (k for k, v in EXPECTED_PAGE_ROLES.items() if k[1].startswith("/status")):
         token = csrf_token(client.get("/sign-in").get_data(as_text=True))

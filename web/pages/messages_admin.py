@@ -64,6 +64,15 @@ def index() -> ResponseReturnValue:
     )
 
 
+@bp.get("/inbound")
+@roles_required(Role.ADMIN)
+def inbound() -> ResponseReturnValue:
+    """E-mails that came in (Mailgun) and matched no return: a forged or old reply address."""
+    return render_template(
+        "admin_inbound_emails.html", emails=services().inbound_email.recent_unmatched()
+    )
+
+
 @bp.route("/<kind>/<language>", methods=["GET", "POST"])
 @roles_required(Role.ADMIN)
 def edit(kind: str, language: str) -> ResponseReturnValue:

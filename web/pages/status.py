@@ -3,7 +3,9 @@
 The link carries a random token of its own (``returns.status_links``: only its hash is kept).
 A wrong, revoked or expired link is a plain 404, the same as a page that never existed. The
 page shows the state, the parcels' carrier scans, the refund and the replacement, the printable
-return sheet and, once the return is closed, the follow-up question. No staff names, no
+return sheet, the conversation with the desk (the customer writes, the desk's replies; also
+e-mail replies, returns/inbound_email.py) and, once the return is closed, the follow-up
+question. No staff names, no
 internal notes, no other RMA. Where the prepaid label's provider books carrier collections
 (returns/pickups.py), the customer books or changes the pickup window here. Rate-limited per
 client address.
@@ -24,6 +26,7 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from core.errors import DomainError, NotFound
 from returns.commands import BookPickup, RecordFollowup
+from returns.conversation import MAX_CUSTOMER_MESSAGE, conversation
 from returns.status import RmaStatus
 from returns.views import RmaDetail
 from web.extensions import limiter, services
@@ -74,6 +77,19 @@ class FeedbackForm(FlaskForm):
     )
     confirmed_fixed = BooleanField(_l("My problem is solved"))
     comment = TextAreaField(_l("Anything to tell us?"), validators=[Optional(), Length(max=2000)])
+
+
+class MessageForm(FlaskForm):
+    message = TextAreaField(
+        _l("Write to our desk"),
+        validators=[
+            DataRequired(message=_l("Write your message.")),
+            Length(
+                max=MAX_CUSTOMER_MESSAGE,
+                message=_l("Keep the message under 2,000 characters."),
+            ),
+        ],
+    )
 
 
 class PickupForm(FlaskForm):
@@ -140,6 +156,9 @@ def _render_page(token: str, rma: RmaDetail, reached: int) -> str:
         books_pickups=services().returns.pickups.bookable(rma),
         ask_feedback=rma.status is RmaStatus.CLOSED and rma.satisfaction is None,
         tracking_url=services().returns.ctx.addresses.tracking_url,
+        conversation=conversation(rma.timeline),
+        message_form=MessageForm(),
+        max_message=MAX_CUSTOMER_MESSAGE,
     )
 
 
@@ -181,6 +200,29 @@ def _record_feedback(rma: RmaDetail) -> None:
             flash(gettext("Thank you for your feedback."), "success")
     else:
         _flash_errors(form)
+
+
+@bp.post("/<token>/message")
+@public(STATUS_LINK)
+@limiter.limit(_rate_limit)
+def message(token: str) -> ResponseReturnValue:
+    rma = _rma_or_404(token)  # an expired or revoked link writes nothing
+    with force_locale(rma.customer_language):
+        _write_message(rma)
+    return redirect(url_for("status.page", token=token, _anchor="conversation"))
+
+
+def _write_message(rma: RmaDetail) -> None:
+    form = MessageForm()
+    if not form.validate_on_submit():
+        _flash_errors(form)
+        return
+    try:
+        services().conversation.write(CUSTOMER, rma.number, form.message.data or "")
+    except DomainError as error:
+        flash(error.message, "error")
+    else:
+        flash(gettext("Your message has been sent to our desk."), "success")
 
 
 @bp.post("/<token>/pickup")
