@@ -31,7 +31,7 @@ SHOWN_VALUES = (
     N_("refund"), N_("replacement"), N_("repair"),
     N_("defective"), N_("wrong item"), N_("missing item"), N_("damaged in transit"),
     N_("not as described"), N_("no longer needed"),
-    N_("phone"), N_("email"), N_("web"), N_("chat"), N_("marketplace"),
+    N_("phone"), N_("email"), N_("web"), N_("chat"), N_("marketplace"), N_("portal"),
     N_("restock"), N_("refurbish"), N_("quarantine"), N_("scrap"), N_("return to vendor"),
     # carriers' tracking states and parcel directions
     N_("pre transit"), N_("out for delivery"), N_("available for pickup"), N_("delivered"),
