@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from accounts.models import Role
 from bootstrap import Services
+from core.addresses import PostalAddress
 from core.db import UnitOfWork
 from demo.history import load_demo_history
 from inventory import catalog, ledger
@@ -17,6 +18,7 @@ from inventory.models import Part
 from inventory.status import LocationKind
 from returns.commands import AuthoriseRma, Customer, OpenRma, ReturnLine
 from returns.status import Channel, Priority, Reason, Resolution
+from sales.commands import OrderCustomer, OrderLineInput, UpsertOrder
 
 DEMO_USERS = [
     ("admin@demo.spareflow", Role.ADMIN.value, "demo-admin-pass"),
@@ -232,6 +234,7 @@ def load_demo_data(services: Services, *, parts: int = 300, seed: int = 7) -> in
         uow.commit()
     load_demo_history(services, seed=seed)
     load_demo_returns(services, rng)
+    load_demo_orders(services)
     return parts
 
 
@@ -319,3 +322,49 @@ def load_demo_returns(services: Services, rng: random.Random) -> None:
         view = returns.intake.open("desk@demo.spareflow", command)
         if action == "authorise":
             returns.authorisation.authorise("desk@demo.spareflow", view.number, AuthoriseRma())
+
+
+#: The order to try the returns portal with (README): its number and the customer's e-mail.
+DEMO_PORTAL_ORDER = ("SO-1001", "mia.chen@example.com")
+
+DEMO_ADDRESSES = {
+    "mia.chen@example.com": PostalAddress(
+        name="Mia Chen", street="18 Albion Street", city="Leeds", postcode="LS1 6HX",
+        country="GB", phone="+44 113 496 0000",
+    ),
+    "jonas@keller-repair.example": PostalAddress(
+        name="Jonas Keller", company="Keller Repair", street="Hauptstrasse 5", city="Berlin",
+        postcode="10115", country="DE", phone="+49 30 901820",
+    ),
+    "aiko.t@example.com": PostalAddress(
+        name="田中 愛子", street="南山区科技园 1号", city="深圳市 南山区", state="广东省",
+        postcode="518057", country="CN", phone="+86 755 8600 0000",
+    ),
+}  # fmt: skip
+
+
+def load_demo_orders(services: Services) -> None:
+    """A sales-order feed for the demo's customers: recent orders the returns portal can find
+    (``SO-1001`` with mia.chen@example.com), one per customer, shipped a few days ago."""
+    now = services.clock.now()
+    currency = services.returns.ctx.policy.currency
+    skus = [row.part.sku for row in services.inventory.list_parts(limit=60) if row.available > 5]
+    for index, (name, email, _vip) in enumerate(DEMO_CUSTOMERS):
+        picked = skus[index * 3 : index * 3 + 3]
+        if not picked:
+            break  # a tiny demo (--parts 10) has stock for fewer orders
+        services.orders.upsert(
+            UpsertOrder(
+                number=f"SO-{1001 + index}",
+                channel="web",
+                customer=OrderCustomer(name, email, address=DEMO_ADDRESSES.get(email)),
+                ordered_at=now - timedelta(days=6 + index),
+                shipped_at=now - timedelta(days=4 + index),
+                payment_reference=f"pi_demo_order_{1001 + index}",
+                currency=currency,
+                lines=tuple(
+                    OrderLineInput(sku, qty, Decimal(price))
+                    for sku, qty, price in zip(picked, (2, 1, 1), (24, 89, 15), strict=False)
+                ),
+            )
+        )

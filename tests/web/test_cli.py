@@ -15,6 +15,7 @@ from flask.cli import ScriptInfo
 from sqlalchemy import text
 
 from bootstrap import schema
+from demo.data import DEMO_PORTAL_ORDER
 from web import create_app
 from web.cli import main
 
@@ -101,6 +102,11 @@ def test_demo_data_loads_once_and_the_ledger_verifies(run: Any, fresh_app: Any) 
     assert "Loaded demo data: 60 parts." in loaded.output
     assert "warehouse@demo.spareflow" in loaded.output
     assert "Demo data already present" in run("demo-data").output
+    # The order the README offers for the returns portal, found by its customer's e-mail.
+    number, email = DEMO_PORTAL_ORDER
+    orders = fresh_app.extensions["spareflow"].orders
+    demo_order = orders.find_for_customer(number, email=email.upper())
+    assert demo_order is not None and demo_order.lines and demo_order.shipped_at is not None
     verified = run("stock", "verify")
     assert (verified.exit_code, verified.output.strip()) == (0, "Stock levels match the ledger.")
     inventory = fresh_app.extensions["spareflow"].inventory
