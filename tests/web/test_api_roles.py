@@ -77,6 +77,8 @@ EXPECTED_ROLES: dict[tuple[str, str], set[Role]] = {
     ("POST", "/api/v1/purchase-orders/<number>/receive"): {A, W},
     ("GET", "/api/v1/catalogue/export.xlsx"): {A, B},
     ("POST", "/api/v1/catalogue/import"): {A, B},
+    ("GET", "/api/v1/order-sheets/export.xlsx"): {A, S},
+    ("POST", "/api/v1/order-sheets/import"): {A},
     ("GET", "/api/v1/cycle-counts/export.xlsx"): {A, W},
     ("POST", "/api/v1/cycle-counts/import"): {A, W},
     ("GET", "/api/v1/metrics"): {A, B, S},
