@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from carriers.labels import (
     Address,
+    LabelFormat,
     LabelProvider,
     LabelProviderUnavailable,
     LabelRefused,
@@ -125,6 +126,9 @@ class Labels:
             "preference": preference_for(rma).value,
             "ceiling_minor": self.ctx.labels.ceiling_minor,
             "currency": rma.currency.lower(),
+            # The warehouse prints outbound labels (SPAREFLOW_LABEL_FORMAT); a customer
+            # prints a return label at home from the e-mail: always a PDF.
+            "label_format": (LabelFormat.PDF if inbound else self.ctx.labels.label_format).value,
         }
 
     def order(self, session: Session, rma: Rma, actor: str) -> None:
@@ -188,6 +192,7 @@ class Labels:
             preference=RatePreference(payload.get("preference") or RatePreference.CHEAPEST),
             ceiling_minor=payload.get("ceiling_minor"),
             currency=str(payload.get("currency") or "usd"),
+            label_format=LabelFormat(payload.get("label_format") or LabelFormat.PDF),
         )
         try:
             bought = self.ctx.carriers.buy_label(
