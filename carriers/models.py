@@ -98,10 +98,7 @@ class Shipment(Base):
 
     @property
     def label_formats(self) -> list[str]:
-        """``pdf``, ``zpl``: the label's formats, the default first."""
-        return [
-            f for f, there in (("pdf", self.has_pdf_label), ("zpl", self.has_zpl_label)) if there
-        ]
+        return label_formats(self.has_pdf_label, self.has_zpl_label)
 
 
 class WebhookDelivery(Base):

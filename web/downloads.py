@@ -32,12 +32,11 @@ def xlsx_download(write: Callable[[IO[bytes]], object], filename: str) -> Respon
     return response
 
 
-def label_download(document: LabelDocument, stem: str, *, attachment: bool = False) -> Response:
+def label_download(document: LabelDocument, stem: str) -> Response:
     """A label document with its media type and a filename (``stem`` plus the format's
     extension): a PDF opens in the browser to print, a ZPL is saved for the printer."""
     response = Response(document.content, mimetype=document.media_type)
-    attachment = attachment or document.label_format is LabelFormat.ZPL
-    disposition = "attachment" if attachment else "inline"
+    disposition = "attachment" if document.label_format is LabelFormat.ZPL else "inline"
     response.headers["Content-Disposition"] = (
         f'{disposition}; filename="{document.filename(re.sub(r"[^A-Za-z0-9_-]", "-", stem))}"'
     )

@@ -110,7 +110,9 @@ def test_a_zpl_label_comes_with_its_pdf(fake: FakeEasyPost, labels: EasyPostLabe
     assert ("GET", f"/v2/shipments/{label.provider_label_id}/label", None) in fake.requests
 
 
-def test_a_zpl_label_comes_with_its_pdf_converted(fake: FakeEasyPost, labels: EasyPostLabels) -> None:
+def test_a_zpl_label_comes_with_its_pdf_converted(
+    fake: FakeEasyPost, labels: EasyPostLabels
+) -> None:
     label = labels.buy_label(request(label_format=LabelFormat.ZPL))
     assert fake.conversions == ["pdf"]  # bought as ZPL: only the PDF is converted
     assert label.media_type == "application/pdf"
