@@ -56,6 +56,10 @@ DEFAULTS: dict[str, Any] = {
     # Customers' replies come back through Mailgun to <local>+<token>@<domain> of this
     # address (returns/inbound_email.py); None: customer e-mails carry no Reply-To.
     "INBOUND_REPLY_ADDRESS": None,
+    # What the warehouse's label printer takes: "pdf" (4x6, any printer) or "zpl" (thermal
+    # printers). Outbound labels are bought in it (EasyPost gives both); return labels stay
+    # PDF, as customers print them at home.
+    "LABEL_FORMAT": "pdf",
     # Logs are deleted after so many days by the prune job (`spareflow prune`).
     "RETENTION_WEBHOOK_DELIVERIES_DAYS": 90,
     "RETENTION_OUTBOX_DONE_DAYS": 30,

@@ -28,6 +28,7 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import ClassVar, Protocol
 
+from carriers.models import ZPL_MEDIA_TYPE as ZPL_MEDIA_TYPE  # stored by the model
 from carriers.models import Direction
 from core.errors import DomainError
 
@@ -93,7 +94,6 @@ class LabelFormat(enum.StrEnum):
 
 #: How a label's document is typed (``PurchasedLabel.media_type``): the 4x6 PDF, or ZPL.
 PDF_MEDIA_TYPE = "application/pdf"
-ZPL_MEDIA_TYPE = "application/zpl"
 
 
 @dataclass(frozen=True)

@@ -13,12 +13,21 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    func,
     text,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
 from carriers.status import TrackingStatus
 from core.db import Base, BigIntPK, UTCDateTime, string_enum
+
+#: The media type of a ZPL label (as ``carriers.labels.ZPL_MEDIA_TYPE``, which imports this).
+ZPL_MEDIA_TYPE = "application/zpl"
+
+
+def label_formats(has_pdf: bool, has_zpl: bool) -> list[str]:
+    """``pdf``, ``zpl``: a label's formats, the default (served without ``?format=``) first."""
+    return [name for name, there in (("pdf", has_pdf), ("zpl", has_zpl)) if there]
 
 
 class Direction(enum.StrEnum):
@@ -66,6 +75,14 @@ class Shipment(Base):
     label_media_type: Mapped[str | None] = mapped_column(String(50))
     #: The same label as ZPL for thermal printers, when the provider gave one.
     label_zpl: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    #: Which label documents there are, without loading them (carriers/label_documents.py:
+    #: ``label`` is the PDF, ``label_zpl`` the ZPL; older rows kept a ZPL in ``label``).
+    has_pdf_label: Mapped[bool] = column_property(
+        label.is_not(None) & (func.coalesce(label_media_type, "") != ZPL_MEDIA_TYPE)
+    )
+    has_zpl_label: Mapped[bool] = column_property(
+        label_zpl.is_not(None) | (label.is_not(None) & (label_media_type == ZPL_MEDIA_TYPE))
+    )
     next_poll_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     poll_failures: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -78,6 +95,10 @@ class Shipment(Base):
     )
 
     __table_args__ = (UniqueConstraint("carrier", "tracking_number", name="carrier_tracking"),)
+
+    @property
+    def label_formats(self) -> list[str]:
+        return label_formats(self.has_pdf_label, self.has_zpl_label)
 
 
 class WebhookDelivery(Base):

@@ -20,7 +20,8 @@ from carriers.events import (
     MalformedWebhook,
     WebhookRequest,
 )
-from carriers.labels import LabelProvider, LabelRequest, PurchasedLabel
+from carriers.label_documents import LabelDocument, StoredLabel
+from carriers.labels import LabelFormat, LabelProvider, LabelRequest, PurchasedLabel
 from carriers.models import (
     CarrierEventRecord,
     DeliveryStatus,
@@ -33,7 +34,7 @@ from carriers.models import (
 from carriers.status import TrackingStatus
 from core.clock import Clock, SystemClock
 from core.db import UnitOfWork
-from core.errors import Conflict, DomainError, InvalidInput, NotFound
+from core.errors import Conflict, DomainError, InvalidInput
 
 log = logging.getLogger(__name__)
 
@@ -398,8 +399,7 @@ class CarrierService:
                     carrier=carrier,
                     tracking_number=number,
                     reference=reference or request.reference,
-                    label=label.document,
-                    label_media_type=label.media_type,
+                    label=StoredLabel.of(label),
                     tracked_via=tracked_via,
                 )
                 uow.commit()
@@ -428,8 +428,7 @@ class CarrierService:
         carrier: str,
         tracking_number: str,
         reference: str | None,
-        label: bytes | None = None,
-        label_media_type: str | None = None,
+        label: StoredLabel | None = None,
         tracked_via: str | None = None,
     ) -> Shipment:
         """Within a caller's transaction: add the shipment.
@@ -477,8 +476,7 @@ class CarrierService:
             tracking_number=number,
             status=TrackingStatus.PRE_TRANSIT,
             reference=reference,
-            label=label,
-            label_media_type=label_media_type,
+            **(label or StoredLabel(None, None)).columns(),
             poll_failures=0,
             created_at=now,
             updated_at=now,
@@ -500,14 +498,17 @@ class CarrierService:
         with UnitOfWork(self.session_factory) as uow:
             return self._shipment(uow.session, tracking_number)
 
-    def get_label(self, tracking_number: str) -> tuple[bytes, str]:
+    def get_label(
+        self, tracking_number: str, label_format: LabelFormat | None = None
+    ) -> LabelDocument:
+        """The shipment's label in ``label_format`` (None: the PDF if there is one, else the
+        ZPL); NotFound ``no_label`` / ``no_label_format``."""
         with UnitOfWork(self.session_factory) as uow:
             shipment = self._shipment(uow.session, tracking_number)
-            if shipment.label is None:
-                raise NotFound(
-                    f"Shipment {shipment.tracking_number} has no label.", code="no_label"
-                )
-            return shipment.label, shipment.label_media_type or "application/pdf"
+            stored = StoredLabel.from_columns(
+                shipment.label, shipment.label_zpl, shipment.label_media_type
+            )
+            return stored.document(label_format, f"Shipment {shipment.tracking_number}")
 
     def _shipment(self, session: Session, tracking_number: str) -> Shipment:
         shipment = session.scalars(

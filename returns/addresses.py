@@ -15,15 +15,40 @@ from core.errors import Conflict
 ADDRESS_FIELDS = ("name", "street", "city", "postcode", "country")
 #: The order address lines are printed in; other keys follow, the phone never.
 PRINTED_ORDER = ("name", "company", "street", "street2", "city", "state", "postcode", "country")
-#: Public tracking pages by carrier (``{number}`` is the tracking number); more, or other
-#: pages, from ``SPAREFLOW_CARRIER_TRACKING_URLS``.
+#: Public tracking pages by carrier (``{number}`` is the tracking number), under the names
+#: EasyPost and Shippo give carriers ("USPS", "DHLExpress", "dhl_express", "Canada Post"),
+#: matched by ``carrier_key``; more, or other pages, from ``SPAREFLOW_CARRIER_TRACKING_URLS``.
+#: The patterns are the carriers' public tracking pages as shop integrations link them.
+_DHL_EXPRESS = "https://www.dhl.com/global-en/home/tracking.html?tracking-id={number}"
+_DHL_ECOMMERCE = "https://webtrack.dhlecs.com/?trackingnumber={number}"
+_SF_EXPRESS = "https://www.sf-express.com/chn/sc/waybill/waybill-detail/{number}"
 TRACKING_URLS = {
-    "sfexpress": "https://www.sf-express.com/chn/sc/waybill/waybill-detail/{number}",
-    "ups": "https://www.ups.com/track?tracknum={number}",
     "usps": "https://tools.usps.com/go/TrackConfirmAction?tLabels={number}",
+    "ups": "https://www.ups.com/track?tracknum={number}",
     "fedex": "https://www.fedex.com/fedextrack/?trknbr={number}",
-    "dhl": "https://www.dhl.com/global-en/home/tracking.html?tracking-id={number}",
+    "dhl": _DHL_EXPRESS,
+    "dhlexpress": _DHL_EXPRESS,
+    "dhlecommerce": _DHL_ECOMMERCE,
+    "dhlecs": _DHL_ECOMMERCE,
+    "dhlecommercesolutions": _DHL_ECOMMERCE,
+    "canadapost": "https://www.canadapost-postescanada.ca/track-reperage/en#/search?searchFor={number}",
+    "royalmail": "https://www.royalmail.com/track-your-item#/tracking-results/{number}",
+    "parcelforce": "https://www.parcelforce.com/track-trace?trackNumber={number}",
+    "australiapost": "https://auspost.com.au/mypost/track/#/details/{number}",
+    "dpd": "https://tracking.dpd.de/status/en_US/parcel/{number}",
+    "dpdde": "https://tracking.dpd.de/status/en_US/parcel/{number}",
+    "dpduk": "https://track.dpd.co.uk/parcels/{number}",
+    "gls": "https://gls-group.com/GROUP/en/parcel-tracking?match={number}",
+    "ontrac": "https://www.ontrac.com/tracking/?number={number}",
+    "sf": _SF_EXPRESS,
+    "sfexpress": _SF_EXPRESS,
 }
+
+
+def carrier_key(carrier: str) -> str:
+    """A carrier's name as the tracking pages are looked up: without case, spaces, hyphens or
+    underscores ("DHL Express", "DHLExpress", "dhl_express" → ``dhlexpress``)."""
+    return "".join(c for c in carrier.lower() if c not in " -_")
 
 
 class ReturnAddresses:
@@ -40,7 +65,9 @@ class ReturnAddresses:
         self.warehouse_addresses = {
             code.upper(): dict(address) for code, address in (warehouse_addresses or {}).items()
         }
-        self.tracking_urls = {**TRACKING_URLS, **(tracking_urls or {})}
+        # The setting overrides a built-in page of the same carrier, however it spells it.
+        configured = {carrier_key(name): url for name, url in (tracking_urls or {}).items()}
+        self.tracking_urls = {**TRACKING_URLS, **configured}
 
     def receiving(self) -> dict[str, str]:
         """The address of the warehouse that receives returns (its returns location's)."""
@@ -70,5 +97,5 @@ class ReturnAddresses:
         ]
 
     def tracking_url(self, carrier: str, tracking_number: str) -> str:
-        template = self.tracking_urls.get(carrier.lower())
+        template = self.tracking_urls.get(carrier_key(carrier))
         return template.format(number=quote(tracking_number, safe="")) if template else ""

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from carriers.labels import LabelProvider
+from carriers.labels import LabelFormat, LabelProvider
 from carriers.services import CarrierService
 from core.clock import Clock
 from returns.addresses import ReturnAddresses
@@ -25,7 +25,8 @@ from returns.service_levels import ServiceLevels
 @dataclass(frozen=True)
 class LabelSettings:
     """How prepaid labels are bought (``SPAREFLOW_RETURNS_LABEL_CEILING_MINOR``,
-    ``SPAREFLOW_RETURNS_PARCEL_GRAMS``, ``SPAREFLOW_OUTBOUND_CARRIER``)."""
+    ``SPAREFLOW_RETURNS_PARCEL_GRAMS``, ``SPAREFLOW_OUTBOUND_CARRIER``,
+    ``SPAREFLOW_LABEL_FORMAT``)."""
 
     #: The most a label may cost (minor units of the RMA's currency); None: no ceiling.
     ceiling_minor: int | None = None
@@ -33,6 +34,9 @@ class LabelSettings:
     parcel_grams: int = 1000
     #: The provider that sells outbound labels for replacements ("" for none).
     outbound_carrier: str = ""
+    #: What the warehouse's printer takes: outbound labels are bought in this format (ZPL:
+    #: EasyPost gives the PDF too; Shippo and the others give only the ZPL).
+    label_format: LabelFormat = LabelFormat.PDF
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any]) -> LabelSettings:
@@ -41,7 +45,18 @@ class LabelSettings:
             ceiling_minor=ceiling or None,
             parcel_grams=int(settings.get("RETURNS_PARCEL_GRAMS") or cls.parcel_grams),
             outbound_carrier=str(settings.get("OUTBOUND_CARRIER") or ""),
+            label_format=label_format_setting(settings.get("LABEL_FORMAT")),
         )
+
+
+def label_format_setting(value: object) -> LabelFormat:
+    """``SPAREFLOW_LABEL_FORMAT``: ``pdf`` (the default) or ``zpl``; anything else stops the
+    start-up, as a misspelt printer format would otherwise buy every label wrong."""
+    text = str(value or LabelFormat.PDF.value).strip().lower()
+    try:
+        return LabelFormat(text)
+    except ValueError:
+        raise ValueError(f"LABEL_FORMAT is 'pdf' or 'zpl', not {value!r}") from None
 
 
 @dataclass

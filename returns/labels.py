@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from carriers.labels import (
     Address,
+    LabelFormat,
     LabelProvider,
     LabelProviderUnavailable,
     LabelRefused,
@@ -131,6 +132,9 @@ class Labels:
             "pickup_starts_at": (
                 rma.pickup_starts_at.isoformat() if inbound and rma.pickup_starts_at else None
             ),
+            # The warehouse prints outbound labels (SPAREFLOW_LABEL_FORMAT); a customer
+            # prints a return label at home from the e-mail: always a PDF.
+            "label_format": (LabelFormat.PDF if inbound else self.ctx.labels.label_format).value,
         }
 
     def order(self, session: Session, rma: Rma, actor: str) -> None:
@@ -202,6 +206,7 @@ class Labels:
                 if payload.get("pickup_starts_at")
                 else None
             ),
+            label_format=LabelFormat(payload.get("label_format") or LabelFormat.PDF),
         )
         try:
             bought = self.ctx.carriers.buy_label(

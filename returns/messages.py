@@ -31,6 +31,7 @@ from markupsafe import escape
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from carriers.label_documents import LabelDocument
 from core import audit
 from core.clock import Clock
 from core.db import UnitOfWork
@@ -219,7 +220,7 @@ class Messages:
         clock: Clock,
         mailer: SmtpMailer,
         links: StatusLinks,
-        label_source: Callable[[str], tuple[bytes, str]],
+        label_source: Callable[[str], LabelDocument],
         reply_addresses: ReplyAddresses | None = None,
     ):
         self.clock = clock
@@ -392,13 +393,14 @@ class Messages:
                 # Shown inside the HTML (cid:rma-qr) and kept as a file for printing.
                 html_part.add_related(data, "image", "png", cid="<rma-qr>", filename="rma-qr.png")
             elif attachment["type"] == "label":
-                content, media_type = self.label_source(attachment["tracking_number"])
-                main, _, sub = media_type.partition("/")
+                # The PDF (return labels are bought as PDF: the customer prints at home).
+                document = self.label_source(attachment["tracking_number"])
+                main, _, sub = document.media_type.partition("/")
                 message.add_attachment(
-                    content,
+                    document.content,
                     maintype=main,
                     subtype=sub or "octet-stream",
-                    filename=f"return-label-{attachment['tracking_number']}.pdf",
+                    filename=document.filename(f"return-label-{attachment['tracking_number']}"),
                 )
         return message
 

@@ -16,7 +16,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from carriers.labels import PDF_MEDIA_TYPE, ZPL_MEDIA_TYPE, LabelFormat
+from carriers.label_documents import LabelDocument, StoredLabel
+from carriers.labels import LabelFormat
 from carriers.models import Direction, Shipment
 from core.db import UnitOfWork
 from core.errors import Conflict, NotFound
@@ -80,13 +81,19 @@ class OutboundLabels:
                 code="outbound_label_failed",
             )
 
-    def label(self, replacement_id: int, label_format: LabelFormat) -> tuple[bytes, str]:
-        """The printable outbound label of a replacement (``document``, ``media_type``): the
-        PDF (4x6), or the ZPL when the provider gave one. NotFound before it is bought."""
+    def label(self, replacement_id: int, label_format: LabelFormat | None = None) -> LabelDocument:
+        """The printable outbound label of a replacement, as its shipment keeps it
+        (carriers/label_documents.py): the PDF (4x6) or the ZPL, by default the PDF when there
+        is one. NotFound ``no_label`` before it is bought, ``no_label_format`` without that
+        format."""
         with UnitOfWork(self.ctx.session_factory) as uow:
-            session = uow.session
-            row = session.execute(
-                select(Replacement.label_id, Shipment.label, Shipment.label_media_type)
+            row = uow.session.execute(
+                select(
+                    Replacement.label_id,
+                    Shipment.label,
+                    Shipment.label_zpl,
+                    Shipment.label_media_type,
+                )
                 .outerjoin(
                     Shipment,
                     (Shipment.carrier == Replacement.carrier)
@@ -96,20 +103,13 @@ class OutboundLabels:
             ).first()
         if row is None:
             raise ReplacementNotFound(replacement_id)
-        if row.label_id is None or row.label is None:
+        stored = StoredLabel.from_columns(row.label, row.label_zpl, row.label_media_type)
+        if row.label_id is None or not stored.formats:
             raise NotFound(
                 f"Replacement {replacement_id} has no outbound label (none was bought yet).",
                 code="no_label",
             )
-        media_type = row.label_media_type or PDF_MEDIA_TYPE
-        stored = LabelFormat.ZPL if media_type == ZPL_MEDIA_TYPE else LabelFormat.PDF
-        if stored is not label_format:
-            raise NotFound(
-                f"The outbound label of replacement {replacement_id} has no "
-                f"{label_format.value.upper()} version (it is {stored.value.upper()}).",
-                code="no_label_format",
-            )
-        return bytes(row.label), media_type
+        return stored.document(label_format, f"Replacement {replacement_id}")
 
     def handler(self) -> Handler:
         return Handler(self._buy, self._bought, self._failed)

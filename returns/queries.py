@@ -272,7 +272,8 @@ def pick_queue(session: Session) -> list[PickItem]:
         _replacements(
             Rma.number.label("rma_number"),
             label_ordered.label("label_ordered"),
-            case((bought, Shipment.label_media_type), else_=None).label("label_media_type"),
+            case((bought, Shipment.has_pdf_label), else_=False).label("has_pdf"),
+            case((bought, Shipment.has_zpl_label), else_=False).label("has_zpl"),
         )
         .join(Rma, Rma.id == Replacement.rma_id)
         .outerjoin(

@@ -10,8 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from carriers.labels import ZPL_MEDIA_TYPE
-from carriers.models import Direction
+from carriers.models import Direction, label_formats
 from carriers.status import TrackingStatus
 from core.addresses import ADDRESS_LENGTHS
 from returns.commands import CustomerAddress
@@ -92,12 +91,9 @@ class PickItem(ReplacementView):
     rma_number: str
     #: Its outbound label is being bought (the order waits in the outbox).
     label_ordered: bool = False
-    #: The stored label's media type (``application/pdf``, ``application/zpl``), once bought.
-    label_media_type: str | None = None
-
-    @property
-    def has_zpl(self) -> bool:
-        return self.label_media_type == ZPL_MEDIA_TYPE
+    #: The bought label's documents: the 4x6 PDF, the ZPL for a thermal printer (or both).
+    has_pdf: bool = False
+    has_zpl: bool = False
 
 
 @dataclass(frozen=True)
@@ -160,6 +156,13 @@ class ShipmentView:
     delivered_at: datetime | None
     last_exception: str | None
     events: tuple[ShipmentEventView, ...]
+    #: Its label's documents (the desk prints or sends them): the PDF, the ZPL, or both.
+    has_pdf_label: bool = False
+    has_zpl_label: bool = False
+
+    @property
+    def label_formats(self) -> list[str]:
+        return label_formats(self.has_pdf_label, self.has_zpl_label)
 
 
 @dataclass(frozen=True)

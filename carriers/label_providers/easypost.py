@@ -8,7 +8,9 @@ What is called (https://docs.easypost.com/docs/shipments, /docs/pickups, /docs/e
 - ``POST /shipments/{id}/buy`` with ``{"rate": {"id": ...}}``; the bought Shipment carries
   ``tracking_code``, ``selected_rate`` and ``postage_label`` (``label_url``,
   ``label_pdf_url``, ``label_zpl_url``);
-- ``GET /shipments/{id}/label?file_format=PDF`` when a ZPL label also needs its PDF;
+- ``GET /shipments/{id}/label?file_format=PDF`` (or ``ZPL``) converts a bought label into the
+  other format: a ZPL label always gets its PDF (people open it), a PDF label its ZPL when
+  ZPL is asked for (``SPAREFLOW_LABEL_FORMAT=zpl``) and EasyPost has none yet;
 - ``POST /shipments/{id}/rerate`` before buying a shipment created by an earlier attempt
   (its rates may have expired);
 - ``POST /shipments/{id}/refund`` (``refund_status``: submitted, refunded, rejected,
@@ -407,20 +409,16 @@ class EasyPostLabels:
         return bool(shipment.get("postage_label")) and bool(shipment.get("tracking_code"))
 
     def _label(self, shipment: Mapping[str, Any], label_format: LabelFormat) -> PurchasedLabel:
+        """The bought label: always its PDF (converted when bought as ZPL); its ZPL too when
+        ZPL was asked for (converted when bought as PDF) or EasyPost already has one."""
         postage = shipment.get("postage_label") or {}
         selected = shipment.get("selected_rate") or {}
         currency = _text(selected.get("currency")) or "USD"
-        zpl = None
-        if label_format is LabelFormat.ZPL:
-            zpl = self._document(_text(postage.get("label_zpl_url")))
-        pdf_url = _text(postage.get("label_pdf_url"))
-        if not pdf_url and _text(postage.get("label_file_type")).lower() == "application/pdf":
-            pdf_url = _text(postage.get("label_url"))
-        if not pdf_url:
-            converted = self._call(
-                "GET", f"/shipments/{shipment['id']}/label", params={"file_format": "PDF"}
-            )
-            pdf_url = _text((converted.get("postage_label") or {}).get("label_pdf_url"))
+        zpl_url = self._url_of(postage, "zpl")
+        if label_format is LabelFormat.ZPL and not zpl_url:
+            zpl_url = self._converted(shipment, "zpl")
+        zpl = self._document(zpl_url) if zpl_url else None
+        pdf_url = self._url_of(postage, "pdf") or self._converted(shipment, "pdf")
         return PurchasedLabel(
             provider=self.name,
             carrier=_text(selected.get("carrier")),
@@ -430,9 +428,26 @@ class EasyPostLabels:
             cost_minor=minor_units(selected.get("rate") or "0", currency),
             currency=currency.lower(),
             document=self._document(pdf_url),
-            media_type="application/pdf",
+            media_type=labels.PDF_MEDIA_TYPE,
             zpl=zpl,
         )
+
+    @staticmethod
+    def _url_of(postage: Mapping[str, Any], extension: str) -> str:
+        """The ``label_<extension>_url`` of a PostageLabel, or its ``label_url`` when that is
+        the file type (``label_file_type`` ``application/pdf`` / ``application/zpl``)."""
+        url = _text(postage.get(f"label_{extension}_url"))
+        if not url and _text(postage.get("label_file_type")).lower() == f"application/{extension}":
+            url = _text(postage.get("label_url"))
+        return url
+
+    def _converted(self, shipment: Mapping[str, Any], extension: str) -> str:
+        """``GET /shipments/{id}/label?file_format=PDF|ZPL``: EasyPost converts the bought
+        label and answers with the Shipment, its PostageLabel holding the new URL."""
+        converted = self._call(
+            "GET", f"/shipments/{shipment['id']}/label", params={"file_format": extension.upper()}
+        )
+        return _text((converted.get("postage_label") or {}).get(f"label_{extension}_url"))
 
     def _document(self, url: str) -> bytes:
         if not url:

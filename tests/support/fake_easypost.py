@@ -44,6 +44,8 @@ class FakeEasyPost:
         self.shipments: dict[str, dict[str, Any]] = {}
         self.pickups: dict[str, dict[str, Any]] = {}
         self.purchases = 0
+        #: The formats labels were converted to (GET /shipments/{id}/label?file_format=...).
+        self.conversions: list[str] = []
         self.pickup_purchases = 0
         self.pickup_cancels: list[str] = []  # every cancel asked, by pickup id (for tests)
         self.refund_status = "submitted"
@@ -132,9 +134,12 @@ class FakeEasyPost:
         if method == "POST" and action == "buy":
             return self._failure("buy") or self._buy(shipment, body["rate"]["id"])
         if method == "GET" and action == "label":
-            if query.get("file_format", "").upper() == "PDF":
+            # "Convert the label format of a Shipment": the PostageLabel gains that URL.
+            extension = query.get("file_format", "").lower()
+            if extension in ("pdf", "zpl") and shipment["postage_label"]:
                 label = shipment["postage_label"]
-                label["label_pdf_url"] = f"{self.url}/files/{shipment['id']}.pdf"
+                label[f"label_{extension}_url"] = f"{self.url}/files/{shipment['id']}.{extension}"
+                self.conversions.append(extension)
             return 200, shipment
         if method == "POST" and action == "refund":
             failure = self._failure("refund")

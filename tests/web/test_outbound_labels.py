@@ -107,7 +107,7 @@ def test_the_api_orders_the_label_then_serves_it_and_the_rma_shows_it(
 
 
 def test_a_zpl_label_is_served_as_zpl(client, shop, sandbox, role_headers, session_factory) -> None:
-    """A provider that sold the label as ZPL (Shippo's ZPLII): the ZPL prints, no PDF."""
+    """A ZPL label stored before ``label_zpl`` existed (in ``label``): still ZPL, no PDF."""
     headers = role_headers[Role.WAREHOUSE]
     number, replacement_id = queued_replacement(shop)
     client.post(f"/api/v1/replacements/{replacement_id}/label", headers=headers, json={})
@@ -122,8 +122,10 @@ def test_a_zpl_label_is_served_as_zpl(client, shop, sandbox, role_headers, sessi
         session.commit()
     zpl = client.get(f"/api/v1/replacements/{replacement_id}/label?format=zpl", headers=headers)
     assert (zpl.status_code, zpl.mimetype, zpl.data) == (200, "application/zpl", ZPL)
-    pdf = client.get(f"/api/v1/replacements/{replacement_id}/label", headers=headers)
-    assert pdf.status_code == 404
+    default = client.get(f"/api/v1/replacements/{replacement_id}/label", headers=headers)
+    assert (default.mimetype, default.data) == ("application/zpl", ZPL)
+    pdf = client.get(f"/api/v1/replacements/{replacement_id}/label?format=pdf", headers=headers)
+    assert pdf.status_code == 404 and pdf.json["error"]["code"] == "no_label_format"
 
 
 def test_the_api_refuses_without_an_outbound_carrier_or_a_queued_replacement(

@@ -96,6 +96,7 @@ EXPECTED_PAGE_ROLES: dict[tuple[str, str], frozenset[Role] | str] = {
     ("POST", "/returns/new"): {A, S},
     ("GET", "/returns/<number>"): {A, S, W},
     ("GET", "/returns/<number>/sheet"): {A, S, W},
+    ("GET", "/returns/parcels/<tracking_number>/label"): {A, S, W},
     ("POST", "/returns/<number>/<action>"): {A, S},  # incl. status-link: a new status link
     ("POST", "/returns/alerts/read"): {A, S},
     # the warehouse: warehouse staff and admins

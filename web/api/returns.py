@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from flask import Response
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, post_dump
 
 from accounts.models import Role
 from carriers.labels import LabelFormat
+from carriers.models import label_formats
 from carriers.status import TrackingStatus
 from returns.commands import (
     ApproveDearerLabel,
@@ -52,6 +52,7 @@ from web.api.returns_input import (
     ShipSchema,
 )
 from web.api.schemas import PageQuerySchema, amount_in_range, page_of
+from web.downloads import label_download
 from web.extensions import services
 
 returns_blp = Blueprint(
@@ -158,6 +159,10 @@ class PickQueueItemSchema(ReplacementOutSchema):
         allow_none=True,
         metadata={"description": "Bin holding the reserved stock"},
     )
+    label_formats = fields.Function(
+        lambda item: label_formats(item.has_pdf, item.has_zpl),
+        metadata={"description": "The bought label's formats (GET .../label?format=)"},
+    )
 
 
 class ShipmentEventOutSchema(Schema):
@@ -174,6 +179,10 @@ class RmaShipmentSchema(Schema):
     tracking_number = fields.String()
     status = fields.Enum(TrackingStatus, by_value=True)
     picked_up_at = fields.AwareDateTime(allow_none=True)
+    label_formats = fields.List(
+        fields.String(),
+        metadata={"description": "Its label's formats (GET /api/v1/shipments/{n}/label?format=)"},
+    )
     events = fields.List(fields.Nested(ShipmentEventOutSchema))
 
 
@@ -534,8 +543,11 @@ class LabelQuerySchema(Schema):
     format = fields.Enum(
         LabelFormat,
         by_value=True,
-        load_default=LabelFormat.PDF,
-        metadata={"description": "pdf (4x6 inch) or zpl (thermal printers, when there is one)"},
+        load_default=None,
+        metadata={
+            "description": "pdf (4x6 inch) or zpl (thermal printers); default: the PDF when "
+            "there is one, else the ZPL"
+        },
     )
 
 
@@ -569,8 +581,8 @@ def order_label(_: dict[str, Any], replacement_id: int) -> Any:
 @replacements_blp.alt_response(
     404, description="No label bought yet, or none in that format", content_type="application/json"
 )
-def outbound_label(replacement_id: int, format: LabelFormat) -> Any:
+def outbound_label(replacement_id: int, format: LabelFormat | None) -> Any:
     """The printable outbound label of a replacement: the 4x6 PDF, or its ZPL when the provider
     gave one (not for buyers: it carries the customer's name and address)."""
-    document, media_type = services().returns.outbound_labels.label(replacement_id, format)
-    return Response(document, mimetype=media_type)
+    document = services().returns.outbound_labels.label(replacement_id, format)
+    return label_download(document, f"replacement-{replacement_id}")

@@ -2,15 +2,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from accounts.models import Role
+from carriers.labels import LabelFormat
 from carriers.models import Direction
 from carriers.status import TrackingStatus
 from web.api.auth import ALL_ROLES, current_api_user, roles
 from web.api.fields import Text
+from web.downloads import label_download
 from web.extensions import services
 
 blp = Blueprint(
@@ -51,6 +52,10 @@ class ShipmentSchema(Schema):
     delivered_at = fields.AwareDateTime(allow_none=True)
     last_exception = fields.String(allow_none=True)
     has_label = fields.Function(lambda s: s.label_media_type is not None)
+    label_formats = fields.List(
+        fields.String(),
+        metadata={"description": "The label's formats (pdf, zpl), the default first"},
+    )
     created_at = fields.AwareDateTime()
     events = fields.List(fields.Nested(TimelineEventSchema))
 
@@ -123,11 +128,30 @@ def record_event(data: dict[str, Any], tracking_number: str) -> Any:
     )
 
 
+class LabelQuerySchema(Schema):
+    format = fields.Enum(
+        LabelFormat,
+        by_value=True,
+        load_default=None,
+        metadata={
+            "description": "pdf (4x6 inch) or zpl (thermal printers); default: the PDF when "
+            "there is one, else the ZPL"
+        },
+    )
+
+
 @blp.get("/<tracking_number>/label")
 @roles(*HANDLERS)  # not buyers: a label prints the customer's name and address
+@blp.arguments(LabelQuerySchema, location="query", as_kwargs=True)
 @blp.response(200, content_type="application/pdf")
-def label(tracking_number: str) -> Any:
-    """The printable label of a shipment spareflow created a label for (not for buyers: it
-    carries the customer's name and address)."""
-    document, media_type = services().carriers.get_label(tracking_number)
-    return Response(document, mimetype=media_type)
+@blp.alt_response(
+    404,
+    description="No label (``no_label``), or none in that format (``no_label_format``)",
+    content_type="application/json",
+)
+def label(tracking_number: str, format: LabelFormat | None) -> Any:
+    """The printable label of a shipment spareflow created a label for: the 4x6 PDF, or
+    ``?format=zpl`` for a thermal printer (``application/zpl``), with a filename (not for
+    buyers: it carries the customer's name and address)."""
+    document = services().carriers.get_label(tracking_number, format)
+    return label_download(document, f"label-{tracking_number}")

@@ -30,6 +30,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
 from accounts.models import Role
+from carriers.labels import LabelFormat
 from carriers.status import TrackingStatus
 from core.addresses import COUNTRIES, address_problems
 from core.errors import DomainError, InvalidInput
@@ -52,6 +53,7 @@ from returns.status import (
     Resolution,
     RmaStatus,
 )
+from web.downloads import label_download
 from web.extensions import services
 from web.i18n import current_language
 from web.labels import lazy_label
@@ -384,6 +386,16 @@ def detail(number: str) -> ResponseReturnValue:
         else None,
         minor_units=returns.ctx.policy.minor_units,
     )
+
+
+@bp.get("/parcels/<tracking_number>/label")
+@roles_required(*DESK, Role.WAREHOUSE)
+def parcel_label(tracking_number: str) -> ResponseReturnValue:
+    """A parcel's label as the API serves it: the PDF, or ``?format=zpl`` for a thermal
+    printer (by default the PDF when there is one)."""
+    label_format = {f.value: f for f in LabelFormat}.get(request.args.get("format") or "")
+    document = services().carriers.get_label(tracking_number, label_format)
+    return label_download(document, f"label-{tracking_number}")
 
 
 @bp.get("/<number>/sheet")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -32,6 +32,7 @@ from returns.commands import (
     ShipReplacement,
 )
 from returns.status import TRANSITIONS, Disposition, RmaStatus
+from web.downloads import label_download
 from web.extensions import services
 from web.labels import label
 from web.pages.access import roles_required
@@ -278,15 +279,11 @@ def buy_label(replacement_id: int) -> ResponseReturnValue:
 @bp.get("/picks/<int(max=2147483647):replacement_id>/label")
 @roles_required(*WAREHOUSE)
 def print_label(replacement_id: int) -> ResponseReturnValue:
-    """The bought outbound label, to print: the 4x6 PDF, or ``?format=zpl``."""
-    wanted = LabelFormat.ZPL if request.args.get("format") == "zpl" else LabelFormat.PDF
-    document, media_type = services().returns.outbound_labels.label(replacement_id, wanted)
-    response = Response(document, mimetype=media_type)
-    if wanted is LabelFormat.ZPL:
-        response.headers["Content-Disposition"] = (
-            f'attachment; filename="replacement-{replacement_id}.zpl"'
-        )
-    return response
+    """The bought outbound label, to print: the 4x6 PDF, or ``?format=zpl`` (a download for
+    the thermal printer); by default the PDF when there is one."""
+    label_format = {f.value: f for f in LabelFormat}.get(request.args.get("format") or "")
+    document = services().returns.outbound_labels.label(replacement_id, label_format)
+    return label_download(document, f"replacement-{replacement_id}")
 
 
 def _ship_form() -> ShipForm:
