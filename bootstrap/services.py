@@ -43,6 +43,7 @@ from returns.escalation import ServiceLevelMonitor
 from returns.messages import EMAIL_TOPIC, Messages
 from returns.metrics import MetricsService
 from returns.policy import ReturnPolicy
+from returns.portal import Attachments, Portal
 from returns.queries import RmaQueries
 from returns.refund_provider import StripeRefunds
 from returns.service_levels import ServiceLevels
@@ -75,6 +76,8 @@ class Services:
     buying: BuyingServices
     refund_webhooks: StripeRefundWebhooks
     orders: Orders
+    portal: Portal
+    attachments: Attachments
     pruner: Pruner
 
     def ping_database(self) -> None:
@@ -180,6 +183,8 @@ def build_services(settings: Mapping[str, Any], *, clock: Clock | None = None) -
             str(settings.get("STRIPE_WEBHOOK_SECRET") or ""),
         ),
         orders=Orders(session_factory, clock),
+        portal=Portal(returns.ctx, returns.from_orders, status_links),
+        attachments=Attachments(session_factory),
         pruner=_pruner(retention, session_factory, clock),
     )
     # One-shot CLI commands (db upgrade, demo-data, users) turn this off; what serves or
