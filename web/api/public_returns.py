@@ -56,6 +56,16 @@ def order_key() -> str:
     return "portal-order:" + (str(number).strip().upper()[:64] if number else "-")
 
 
+def per_client() -> Any:
+    """One budget per client address over every portal request (API and page alike)."""
+    return limiter.shared_limit(client_rate, scope="portal-client")
+
+
+def per_order() -> Any:
+    """One budget per order number named, whoever sends it."""
+    return limiter.shared_limit(order_rate, scope="portal-order", key_func=order_key)
+
+
 # --- input -------------------------------------------------------------------------------
 
 
@@ -126,7 +136,7 @@ class PortalOrderSchema(Schema):
     order_number = fields.String(attribute="number")
     purchase_date = fields.Date()
     lines = fields.List(fields.Nested(PortalLineOutSchema))
-    resolutions = fields.List(fields.Function(lambda r: r.value))
+    resolutions = fields.List(fields.Enum(Resolution, by_value=True))
 
 
 class PortalOutcomeSchema(Schema):
@@ -178,8 +188,8 @@ _NOT_FOUND = {"description": "No order with that number and e-mail or postcode (
 
 @blp.post("/orders/lookup")
 @public(PORTAL)
-@limiter.limit(client_rate)
-@limiter.limit(order_rate, key_func=order_key)
+@per_client()
+@per_order()
 @blp.arguments(ProofSchema)
 @blp.response(200, PortalOrderSchema)
 @blp.alt_response(404, schema=ErrorSchema, **_NOT_FOUND)
@@ -191,8 +201,8 @@ def lookup(proof: CustomerProof) -> Any:
 
 @blp.post("/returns")
 @public(PORTAL)
-@limiter.limit(client_rate)
-@limiter.limit(order_rate, key_func=order_key)
+@per_client()
+@per_order()
 @blp.arguments(PortalReturnSchema)
 @blp.response(201, PortalOutcomeSchema)
 @blp.alt_response(404, schema=ErrorSchema, **_NOT_FOUND)

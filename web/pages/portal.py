@@ -22,8 +22,8 @@ from core.errors import DomainError, InvalidInput, NotFound
 from returns.photos import MAX_PHOTO_BYTES, MAX_PHOTOS
 from returns.portal import CustomerProof, PortalLine, PortalOrder, PortalReturn
 from returns.status import Reason, Resolution
-from web.api.public_returns import PORTAL, client_rate, order_key, order_rate
-from web.extensions import limiter, services
+from web.api.public_returns import PORTAL, per_client, per_order
+from web.extensions import services
 from web.i18n import current_language
 from web.pages.access import public
 from web.printing import qr_svg
@@ -62,7 +62,7 @@ def _proof() -> CustomerProof:
 
 @bp.get("")
 @public(PORTAL)
-@limiter.limit(client_rate)
+@per_client()
 def start() -> ResponseReturnValue:
     with force_locale(_language()):
         return _render(1, proof=CustomerProof(""))
@@ -70,8 +70,8 @@ def start() -> ResponseReturnValue:
 
 @bp.post("/order")
 @public(PORTAL)
-@limiter.limit(client_rate)
-@limiter.limit(order_rate, key_func=order_key)
+@per_client()
+@per_order()
 def order() -> ResponseReturnValue:
     proof = _proof()
     with force_locale(_language()):
@@ -91,8 +91,8 @@ def _not_found() -> str:
 
 @bp.post("/return")
 @public(PORTAL)
-@limiter.limit(client_rate)
-@limiter.limit(order_rate, key_func=order_key)
+@per_client()
+@per_order()
 def open_return() -> ResponseReturnValue:
     proof = _proof()
     with force_locale(_language()):
@@ -160,7 +160,7 @@ def _message(error: DomainError) -> str:
 
 @bp.get("/label/<token>")
 @public(STATUS_LINK)
-@limiter.limit(client_rate)
+@per_client()
 def label(token: str) -> ResponseReturnValue:
     """The prepaid label, reached with the status link's token (as the status page is)."""
     number = services().status_links.number(token)
