@@ -197,3 +197,16 @@ def test_the_public_endpoints_are_in_the_openapi_document_without_a_token(client
         operation = paths[path]["post"]
         assert "security" not in operation
         assert {"404", "422", "429"} <= set(operation["responses"])
+
+
+def test_the_public_operations_survive_fuzzing_with_the_documented_answers(
+    app: Any, shop: Any
+) -> None:
+    """schemathesis, as tests/web/test_api_fuzz.py does for the token-guarded operations."""
+    import schemathesis
+
+    from tests.web.test_api_fuzz import fuzz_operation
+
+    schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
+    for path in (RETURNS, LOOKUP):
+        fuzz_operation(schema[path]["POST"], {}, allowed=True, examples=40)
