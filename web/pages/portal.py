@@ -108,7 +108,8 @@ def open_return() -> ResponseReturnValue:
             return _render(
                 2, proof=proof, order=found, reasons=REASONS, error=_message(error)
             ), status
-        return _render(3, outcome=outcome, qr=qr_svg(outcome.rma_number))
+        emailed = services().returns.ctx.messages is not None
+        return _render(3, outcome=outcome, qr=qr_svg(outcome.rma_number), emailed=emailed)
 
 
 def _command(proof: CustomerProof, found: PortalOrder) -> PortalReturn:
