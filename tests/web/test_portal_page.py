@@ -120,3 +120,16 @@ def test_the_page_speaks_chinese_from_the_browser_or_the_switcher(client: Any, s
     assert 'lang="zh-Hans"' in switched.get_data(as_text=True)
     english = client.get("/returns-portal?lang=en", headers={"Accept-Language": "zh-CN"})
     assert '<html lang="en">' in english.get_data(as_text=True)
+
+
+def test_lines_outside_window_and_warranty_are_greyed_with_why(
+    client: Any, shop: Any, clock: Any
+) -> None:
+    from datetime import timedelta
+
+    place_order(shop, "#3002", recent(clock) - timedelta(days=400))
+    page = client.post("/returns-portal/order", data=proof(client, order_number="#3002"))
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert html.count("portal-line unavailable") == 2
+    assert "warranty ended" in html and 'name="qty-0"' not in html

@@ -21,6 +21,7 @@ from accounts.models import DEFAULT_LANGUAGE, LANGUAGES
 from core.errors import DomainError, InvalidInput, NotFound
 from returns.photos import MAX_PHOTO_BYTES, MAX_PHOTOS
 from returns.portal import CustomerProof, PortalLine, PortalOrder, PortalReturn
+from returns.rma import WARRANTY_REASONS
 from returns.status import Reason, Resolution
 from web.api.public_returns import PORTAL, per_client, per_order
 from web.extensions import services
@@ -47,6 +48,8 @@ def _render(step: int, **context: Any) -> str:
         lang=_language(),
         max_photos=MAX_PHOTOS,
         max_photo_mb=MAX_PHOTO_BYTES // (1024 * 1024),
+        # After the window only these are offered: the warranty covers them.
+        warranty_reasons={reason.value for reason in WARRANTY_REASONS},
         **context,
     )
 
