@@ -133,3 +133,12 @@ def test_lines_outside_window_and_warranty_are_greyed_with_why(
     assert page.status_code == 200
     assert html.count("portal-line unavailable") == 2
     assert "warranty ended" in html and 'name="qty-0"' not in html
+
+
+def test_the_switcher_on_the_second_step_keeps_the_order_on_screen(client: Any, shop: Any) -> None:
+    form = proof(client)
+    step2 = client.post("/returns-portal/order", data=form).get_data(as_text=True)
+    assert 'name="lang" value="zh_Hans"' in step2  # the switcher's form for Chinese
+    chinese = client.post("/returns-portal/order", data={**form, "lang": "zh_Hans"})
+    html = chinese.get_data(as_text=True)
+    assert 'lang="zh-Hans"' in html and 'name="qty-0"' in html
