@@ -46,6 +46,7 @@ from returns.inbound_email import MailgunInbound, ReplyAddresses
 from returns.messages import EMAIL_TOPIC, Messages
 from returns.metrics import MetricsService
 from returns.policy import ReturnPolicy
+from returns.portal import Attachments, Portal
 from returns.queries import RmaQueries
 from returns.refund_provider import StripeRefunds
 from returns.service_levels import ServiceLevels
@@ -81,6 +82,8 @@ class Services:
     refund_webhooks: StripeRefundWebhooks
     orders: Orders
     order_webhooks: ShopifyOrderWebhooks
+    portal: Portal
+    attachments: Attachments
     pruner: Pruner
     conversation: Conversation
     inbound_email: MailgunInbound
@@ -196,6 +199,8 @@ def build_services(settings: Mapping[str, Any], *, clock: Clock | None = None) -
         order_webhooks=ShopifyOrderWebhooks(
             session_factory, clock, str(settings.get("SHOPIFY_WEBHOOK_SECRET") or "")
         ),
+        portal=Portal(returns.ctx, returns.from_orders, status_links),
+        attachments=Attachments(session_factory),
         pruner=_pruner(retention, session_factory, clock),
         conversation=Conversation(session_factory, clock, int(settings["STATUS_PAGE_GRACE_DAYS"])),
         inbound_email=MailgunInbound(

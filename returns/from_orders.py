@@ -102,26 +102,36 @@ class ReturnsFromOrders:
         """What of the order can still come back, with each line's window and warranty."""
         with UnitOfWork(self.ctx.session_factory) as uow:
             order = _order(uow.session, number, lock=False)
-            units = _free_units(uow.session, order)
-            return _returnable(order, units, self.ctx.policy)
+            return returnable_in(uow.session, order, self.ctx.policy)
 
     def open(self, actor: str, command: OpenRmaFromOrder, *, supervisor: bool = False) -> RmaDetail:
         with UnitOfWork(self.ctx.session_factory) as uow:
-            session = uow.session
-            order = _order(session, command.order_number, lock=True)
-            if order.currency.lower() != self.ctx.policy.currency.lower():
-                raise InvalidInput(
-                    "order_number",
-                    f"The order is in {order.currency}; returns are refunded in "
-                    f"{self.ctx.policy.currency.upper()}.",
-                    code="order_currency",
-                )
-            lines = _take(_free_units(session, order), command.lines)
-            open_rma = _open_command(order, command, lines)
-            self.intake.check(open_rma, supervisor=supervisor)
-            rma = self.intake.open_in(session, actor, open_rma)
+            rma = self.open_in(uow.session, actor, command, supervisor=supervisor)
             uow.commit()
-            return rma_detail(session, rma.number)
+            return rma_detail(uow.session, rma.number)
+
+    def open_in(
+        self, session: Session, actor: str, command: OpenRmaFromOrder, *, supervisor: bool = False
+    ) -> Rma:
+        """The RMA opened inside the caller's transaction (the portal adds its status link and
+        photos in the same one)."""
+        order = _order(session, command.order_number, lock=True)
+        if order.currency.lower() != self.ctx.policy.currency.lower():
+            raise InvalidInput(
+                "order_number",
+                f"The order is in {order.currency}; returns are refunded in "
+                f"{self.ctx.policy.currency.upper()}.",
+                code="order_currency",
+            )
+        lines = _take(_free_units(session, order), command.lines)
+        open_rma = _open_command(order, command, lines)
+        self.intake.check(open_rma, supervisor=supervisor)
+        return self.intake.open_in(session, actor, open_rma)
+
+
+def returnable_in(session: Session, order: SalesOrder, policy: ReturnPolicy) -> ReturnableOrder:
+    """What of ``order`` can still come back, inside the caller's transaction."""
+    return _returnable(order, _free_units(session, order), policy)
 
 
 def purchase_date(order: SalesOrder | OrderView) -> date:

@@ -45,6 +45,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         inventory,
         messages_admin,
         metrics,
+        portal,
         session,
         status,
         warehouse,
@@ -83,6 +84,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(account.bp)
     app.register_blueprint(warehouse.bp)
     app.register_blueprint(status.bp)
+    app.register_blueprint(portal.bp)
     app.register_blueprint(messages_admin.bp)
     app.register_blueprint(metrics.bp)
     errors.init_app(app)

@@ -29,6 +29,9 @@ DEFAULTS: dict[str, Any] = {
     "RATELIMIT_HEADERS_ENABLED": True,
     "PROXY_HOPS": 0,  # reverse proxies in front of the app whose X-Forwarded-* to trust
     "STATUS_PAGE_RATE_LIMIT": "30 per minute",
+    # The returns portal (docs/portal.md): per client address, and per order number named.
+    "PORTAL_RATE_LIMIT": "20 per minute",
+    "PORTAL_ORDER_RATE_LIMIT": "10 per minute",
 }
 
 log = logging.getLogger(__name__)

@@ -49,6 +49,8 @@ SHOWN_VALUES = (
     # the messages spareflow sends (Admin > Messages)
     N_("acknowledged"), N_("reminder"), N_("refunded"), N_("replacement shipped"),
     N_("sla warning"), N_("sla breach"),
+    # the returns portal: its channel, and the timeline note of the customer's photos
+    N_("portal"), N_("attachment"),
 )  # fmt: skip
 
 

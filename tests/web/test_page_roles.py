@@ -50,6 +50,11 @@ EXPECTED_PAGE_ROLES: dict[tuple[str, str], frozenset[Role] | str] = {
     ("POST", "/status/<token>/feedback"): PUBLIC,
     ("POST", "/status/<token>/pickup"): PUBLIC,
     ("POST", "/status/<token>/message"): PUBLIC,
+    # the returns portal: the customer proves the order (number + e-mail or postcode)
+    ("GET", "/returns-portal"): PUBLIC,
+    ("POST", "/returns-portal/order"): PUBLIC,
+    ("POST", "/returns-portal/return"): PUBLIC,
+    ("GET", "/returns-portal/label/<token>"): PUBLIC,  # by the status link's random token
     # the signed-in user's own settings
     ("POST", "/account/language"): SIGNED_IN,
     ("GET", "/account/password"): SIGNED_IN,
@@ -97,6 +102,7 @@ EXPECTED_PAGE_ROLES: dict[tuple[str, str], frozenset[Role] | str] = {
     ("GET", "/returns/<number>"): {A, S, W},
     ("GET", "/returns/<number>/sheet"): {A, S, W},
     ("GET", "/returns/parcels/<tracking_number>/label"): {A, S, W},
+    ("GET", "/returns/<number>/photos/<int:attachment_id>"): {A, S, W},
     ("POST", "/returns/<number>/<action>"): {A, S},  # incl. status-link: a new status link
     ("POST", "/returns/alerts/read"): {A, S},
     # the warehouse: warehouse staff and admins

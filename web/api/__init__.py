@@ -17,6 +17,7 @@ from web.api import (
     metrics,
     order_sheets,
     parts,
+    public_returns,
     purchasing,
     returns,
     shipments,
@@ -45,6 +46,7 @@ BLUEPRINTS = (
     metrics.blp,
     emails.blp,
     audit.blp,
+    public_returns.blp,
 )
 
 

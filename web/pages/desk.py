@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 from babel import Locale
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
@@ -385,6 +385,19 @@ def detail(number: str) -> ResponseReturnValue:
         if returns.label_desk.waiting_for_label(rma.status, rma.return_tracking_number)
         else None,
         minor_units=returns.ctx.policy.minor_units,
+        photos=services().attachments.of(rma.number),
+    )
+
+
+@bp.get("/<number>/photos/<int:attachment_id>")
+@roles_required(*DESK, Role.WAREHOUSE)
+def photo(number: str, attachment_id: int) -> ResponseReturnValue:
+    """A photo the customer sent on the portal (its metadata stripped when it came in)."""
+    filename, media_type, data = services().attachments.get(number, attachment_id)
+    return Response(
+        data,
+        mimetype=media_type,
+        headers={"Content-Disposition": f'inline; filename="{filename}"'},
     )
 
 
