@@ -74,8 +74,8 @@ def customer_address_problems(rma: object, provider: str) -> dict[str, str]:
     """Why ``provider`` would refuse a label collected at the customer address of ``rma`` (an
     ``Rma`` or its ``RmaDetail``): each field and the rule it breaks (core/addresses.py, the
     rules intake applies); empty: none (always for a provider that takes any address, the
-    sandbox)."""
-    if not needs_sender_address(provider):
+    sandbox; and without a provider, whose purchase fails asking for SPAREFLOW_RETURNS_CARRIER)."""
+    if not provider.strip() or not needs_sender_address(provider):
         return {}
     values = {name: getattr(rma, f"address_{name}") for name in ADDRESS_LENGTHS}
     problems = address_problems(values)
