@@ -22,7 +22,7 @@ Rules that hold for every provider (tests/unit/carriers/test_label_contract.py):
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -47,6 +47,17 @@ ADDRESS_FIELDS = (
 )
 #: What every label needs of an address (a provider may need more, e.g. a phone).
 REQUIRED_ADDRESS_FIELDS = ("name", "street", "city", "postcode", "country")
+#: Providers that sell a label without the sender's address: only the demo's sandbox carrier
+#: (the demo's customers have a name and an e-mail, and the demo must work offline).
+ADDRESS_OPTIONAL_PROVIDERS = frozenset({"sandbox"})
+#: What a provider needs beyond a complete address: SF Express's courier phones the sender
+#: before a door pickup (its order service takes ``mobile``/``tel`` for each contact).
+EXTRA_ADDRESS_FIELDS: Mapping[str, tuple[str, ...]] = {"sfexpress": ("phone",)}
+
+
+def needs_sender_address(provider: str) -> bool:
+    """Whether ``provider`` refuses a label without the sender's complete address."""
+    return provider.strip().lower() not in ADDRESS_OPTIONAL_PROVIDERS
 
 
 @dataclass(frozen=True)
@@ -117,6 +128,14 @@ class LabelRequest:
     #: When the collection may start (an aware datetime), where the provider takes it with the
     #: order (SF Express ``sendStartTm``); None: the provider's default (SF: within the hour).
     pickup_starts_at: datetime | None = None
+    #: The provider's record an earlier attempt under this key created and ``remember``ed
+    #: (EasyPost: the shipment id); None: none yet.
+    provider_record: str | None = None
+    #: Called by a provider whose purchase takes two steps (EasyPost: create, then buy) with
+    #: the record it created, *before* anything is bought; it keeps the id where the next
+    #: attempt finds it and answers the id to go on with (an earlier one, if another attempt
+    #: remembered first). None: nothing is kept (one attempt only, as in unit tests).
+    remember: Callable[[str], str] | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)

@@ -48,6 +48,11 @@ class Authorisation:
     def authorise_in(self, session: Session, rma: Rma, actor: str, command: AuthoriseRma) -> None:
         """Within a use case's transaction (intake's automatic authorisation calls it too)."""
         address = self.ctx.addresses.lines()  # a partial address blocks authorisation
+        if not command.carrier:
+            # Refused now, not by the provider later: the desk can still fix the address.
+            refusal = self.labels.address_refusal(rma)
+            if refusal is not None:
+                raise refusal
         rma.authorise(actor, command.reason, self.ctx.clock.now(), self.ctx.policy)
         if rma.resolution is Resolution.REPLACEMENT:
             self.warehouse.reserve_replacements(session, rma, actor)

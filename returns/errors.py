@@ -29,3 +29,22 @@ class ReplacementNotFound(NotFound):
 
     def __init__(self, replacement_id: int):
         super().__init__(f"No replacement {replacement_id}.", replacement_id=replacement_id)
+
+
+class CustomerAddressRequired(Conflict):
+    """A prepaid label from a real provider would be refused: the customer's address is
+    missing or incomplete. ``problems``: each field and the rule it breaks."""
+
+    code = "customer_address_required"
+
+    def __init__(self, number: str, provider: str, problems: dict[str, str]):
+        fields = ", ".join(problems)
+        super().__init__(
+            f"A prepaid {provider} label needs the customer's complete address ({number}: "
+            f"missing or wrong: {fields}). Complete the customer's address on the RMA page, "
+            "or authorise with the customer's own carrier and tracking number.",
+            rma=number,
+            provider=provider,
+            missing=list(problems),
+            problems=problems,
+        )

@@ -8,39 +8,20 @@ from datetime import datetime
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from core.addresses import MESSAGES, address_problems, normalise_postcode
 from core.db import UnitOfWork, insert_ignoring_conflicts
 from core.errors import InvalidInput
 from inventory import ledger
 from inventory.models import Part
 from returns.authorisation import Authorisation
-from returns.commands import AuthoriseRma, CustomerAddress, OpenRma, ReturnLine
+from returns.commands import AuthoriseRma, OpenRma, ReturnLine
 from returns.context import ReturnsContext
+from returns.customer_address import address_columns, check_address
 from returns.messages import normalise_language
 from returns.models import RmaSequence
 from returns.queries import rma_detail
 from returns.rma import SYSTEM, Rma, RmaLine, check_return_policy
 from returns.status import RefundStatus, Resolution, RmaStatus, raised
 from returns.views import RmaDetail
-
-
-def check_address(address: CustomerAddress) -> None:
-    """A given address is complete and well-formed; else refused with the field it names."""
-    problems = address_problems(address.as_mapping())
-    if problems:
-        name, code = next(iter(problems.items()))
-        raise InvalidInput(f"customer.address.{name}", MESSAGES[code], code=code)
-
-
-def _address_columns(address: CustomerAddress | None) -> dict[str, str | None]:
-    """The ``rmas.address_*`` values: trimmed, empty fields null, the country upper case."""
-    if address is None:
-        return {}
-    values = {name: value.strip() or None for name, value in address.as_mapping().items()}
-    values["country"] = address.country.strip().upper()
-    if values["postcode"]:
-        values["postcode"] = normalise_postcode(values["postcode"])
-    return {f"address_{name}": value for name, value in values.items()}
 
 
 class Intake:
@@ -87,7 +68,7 @@ class Intake:
         session.add(rma)
         session.flush()
         rma.opened(actor, now)
-        if rma.auto_authorisable(self.ctx.policy):
+        if self._auto_authorisable(rma, now):
             self.authorisation.authorise_in(
                 session,
                 rma,
@@ -98,6 +79,24 @@ class Intake:
         elif not self.ctx.levels.desk(command.channel).is_open(now):
             self._acknowledge_out_of_hours(session, rma)
         return rma
+
+    def _auto_authorisable(self, rma: Rma, now: datetime) -> bool:
+        """Within the rules, and the prepaid label it orders can be bought: without the
+        customer's address a real provider would refuse it, so the RMA waits for the desk
+        (which says why on the timeline)."""
+        if not rma.auto_authorisable(self.ctx.policy):
+            return False
+        refusal = self.authorisation.labels.address_refusal(rma)
+        if refusal is None:
+            return True
+        missing = ", ".join(refusal.details["missing"])
+        text = (
+            "Not authorised automatically: a prepaid "
+            f"{refusal.details['provider']} label needs the customer's complete address "
+            f"(missing or wrong: {missing}). Complete it, then authorise."
+        )
+        rma.note("authorisation", SYSTEM, text, now)
+        return False
 
     def _new_rma(
         self, session: Session, actor: str, command: OpenRma, parts: list[Part], now: datetime
@@ -125,7 +124,7 @@ class Intake:
             refund_status=RefundStatus.NONE,
             refund_amount_minor=0,
             customer_language=normalise_language(customer.language),
-            **_address_columns(customer.address),
+            **address_columns(customer.address),
             created_by=actor,
             created_at=now,
             updated_at=now,

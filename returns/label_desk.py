@@ -190,6 +190,9 @@ class LabelDesk:
     def _enqueue(
         self, session: Session, rma: Rma, *, ceiling_minor: int | None, approved_by: str | None
     ) -> None:
+        refusal = self.labels.address_refusal(rma)
+        if refusal is not None:  # the provider would refuse this one too
+            raise refusal
         tries = session.scalar(
             select(func.count()).select_from(OutboxMessage).where(*label_messages(rma.number))
         )

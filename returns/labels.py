@@ -23,6 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from carriers.labels import (
+    EXTRA_ADDRESS_FIELDS,
     Address,
     LabelFormat,
     LabelProvider,
@@ -32,14 +33,17 @@ from carriers.labels import (
     Parcel,
     PurchasedLabel,
     RatePreference,
+    needs_sender_address,
 )
 from carriers.models import Direction, Shipment
 from carriers.status import TrackingStatus
+from core.addresses import ADDRESS_LENGTHS, address_problems
 from core.db import UnitOfWork
 from core.errors import InvalidInput, NotFound
 from core.outbox import Handler, OutboxMessage, PermanentFailure, enqueue
 from inventory.models import Part
 from returns.context import ReturnsContext, load_rma
+from returns.errors import CustomerAddressRequired
 from returns.notifications import notify
 from returns.rma import SYSTEM, Rma
 from returns.status import TERMINAL, Priority, RmaStatus
@@ -66,6 +70,21 @@ def customer_address_of(rma: Rma) -> Address:
         phone=rma.address_phone or rma.customer_phone or "",
         email=rma.customer_email,
     )
+
+
+def customer_address_problems(rma: object, provider: str) -> dict[str, str]:
+    """Why ``provider`` would refuse a label collected at the customer address of ``rma`` (an
+    ``Rma`` or its ``RmaDetail``): each field and the rule it breaks (core/addresses.py, the
+    rules intake applies); empty: none (always for a provider that takes any address, the
+    sandbox; and without a provider, whose purchase fails asking for SPAREFLOW_RETURNS_CARRIER)."""
+    if not provider.strip() or not needs_sender_address(provider):
+        return {}
+    values = {name: getattr(rma, f"address_{name}") for name in ADDRESS_LENGTHS}
+    problems = address_problems(values)
+    for name in EXTRA_ADDRESS_FIELDS.get(provider.strip().lower(), ()):
+        if not (values.get(name) or "").strip() and name not in problems:
+            problems[name] = "required"
+    return problems
 
 
 def preference_for(rma: Rma) -> RatePreference:
@@ -137,6 +156,13 @@ class Labels:
             "label_format": (LabelFormat.PDF if inbound else self.ctx.labels.label_format).value,
         }
 
+    def address_refusal(self, rma: Rma) -> CustomerAddressRequired | None:
+        """The refusal a label order for ``rma`` would meet for want of the customer's
+        address (from the default return carrier), or None."""
+        carrier = self.ctx.default_return_carrier
+        problems = customer_address_problems(rma, carrier)
+        return CustomerAddressRequired(rma.number, carrier, problems) if problems else None
+
     def order(self, session: Session, rma: Rma, actor: str) -> None:
         """Queue the label purchase from the default return carrier (the outbox buys it)."""
         carrier = self.ctx.default_return_carrier
@@ -174,6 +200,23 @@ class Labels:
             )
         return (attempts or 0) > 1
 
+    def remember(self, key: str, record: str) -> str:
+        """Keep the provider's record (EasyPost's shipment id) on the outbox message under
+        ``key``, committed before the provider is asked to buy: the next attempt gets it in its
+        payload. An attempt that remembered first wins (its id is answered)."""
+        with UnitOfWork(self.ctx.session_factory) as uow:
+            message = uow.session.scalars(
+                select(OutboxMessage).where(OutboxMessage.key == key).with_for_update()
+            ).first()
+            if message is None:
+                return record
+            earlier = (message.payload or {}).get("provider_record")
+            if earlier:
+                return str(earlier)
+            message.payload = {**message.payload, "provider_record": record}
+            uow.commit()
+        return record
+
     def _buy(self, payload: Mapping[str, Any], key: str) -> dict[str, Any]:
         return self.buy(payload, key, Direction.INBOUND, payload["rma"])
 
@@ -207,6 +250,8 @@ class Labels:
                 else None
             ),
             label_format=LabelFormat(payload.get("label_format") or LabelFormat.PDF),
+            provider_record=payload.get("provider_record"),
+            remember=lambda record: self.remember(key, record),
         )
         try:
             bought = self.ctx.carriers.buy_label(

@@ -15,6 +15,7 @@ from returns.authorisation import Authorisation
 from returns.carrier_events import CarrierEvents
 from returns.closing import Closing
 from returns.context import ReturnsContext
+from returns.customer_address import CustomerAddresses
 from returns.from_orders import ReturnsFromOrders
 from returns.intake import Intake
 from returns.label_desk import LabelDesk
@@ -44,6 +45,7 @@ class Returns:
     refund_outcomes: RefundOutcomes
     warehouse: Warehouse
     closing: Closing
+    customer_addresses: CustomerAddresses
 
     def get(self, number: str) -> RmaDetail:
         """The RMA as the stages answer it (pages read through returns/queries.py)."""
@@ -89,4 +91,5 @@ def build_returns(ctx: ReturnsContext) -> Returns:
         refund_outcomes=RefundOutcomes(ctx),
         warehouse=warehouse,
         closing=Closing(ctx),
+        customer_addresses=CustomerAddresses(ctx),
     )

@@ -41,6 +41,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         admin,
         audit,
         buying,
+        customer_address,
         desk,
         inventory,
         messages_admin,
@@ -79,6 +80,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(inventory.bp)
     app.register_blueprint(buying.bp)
     app.register_blueprint(desk.bp)
+    app.register_blueprint(customer_address.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(audit.bp)
     app.register_blueprint(account.bp)

@@ -21,18 +21,21 @@ What is called (https://docs.easypost.com/docs/shipments, /docs/pickups, /docs/e
   ``GET /pickups/{id}``, and a pickup already ``canceled`` counts as cancelled (a retry);
   ``NOT_FOUND`` (404) is a pickup EasyPost does not know.
 
-**At most one label per key.** EasyPost has no idempotency header, and its list of shipments
-filters only by date, id and ``purchased``, not by reference. But "the reference values you
-assign may be used in place of id values" (EasyPost API docs, *EasyPost Objects*): so each
-shipment is created with ``reference`` = ``sf-`` + a hash of the request's idempotency key,
-and ``GET /shipments/{that reference}`` finds it again. The key, not the RMA reference, because
-one RMA may need a second label after the first was refunded, and because an RMA reference
-(``RMA-…/R12``) holds a slash that cannot stand in a URL path; the hash is URL-safe and the same
-on every retry. So ``buy_label`` first looks the shipment up: bought → its label is returned,
-nothing is bought; created but not bought (a crash between create and buy) → re-rated and
-bought; absent → created. A buy answered ``SHIPMENT.POSTAGE.EXISTS`` re-reads the shipment.
-This is safer than remembering the shipment id on our side: the id would be written in our
-database after EasyPost answered, which is exactly the moment a crash loses.
+**At most one label per key**, resting only on documented behaviour. EasyPost has no
+idempotency header; postage is bought (and paid) only by ``POST /shipments/{id}/buy``, a
+shipment that is created but never bought costs nothing, and a bought shipment is retrieved by
+its id (``GET /shipments/{id}``) with its ``postage_label`` and ``tracking_code``. So
+``buy_label`` creates the shipment, hands its id to ``LabelRequest.remember`` (the caller
+commits it to the outbox message) and only then buys. The next attempt under the same key
+gets that id back as ``LabelRequest.provider_record`` and retrieves the shipment: bought → its
+label is returned, nothing is bought; not bought → re-rated and bought. A worker killed between
+create and remember leaves an unbought shipment (no cost) and the next attempt creates a new
+one; killed between EasyPost's answer to the buy and our commit, the next attempt finds the
+bought shipment by its remembered id. A buy answered ``SHIPMENT.POSTAGE.EXISTS`` (two
+attempts buying one shipment) re-reads the shipment. Nothing here looks a shipment up by its
+``reference`` (which is still sent, so a person can find the RMA's shipment in EasyPost's
+dashboard): EasyPost documents no look-up of shipments by reference, and its list of shipments
+filters only by date, id and ``purchased``.
 
 Label documents are fetched from the ``postage_label`` URLs *without* our credentials (they
 are pre-signed URLs on another host; the API key must never travel there).
@@ -209,12 +212,25 @@ class EasyPostLabels:
             raise self._mapped(error) from error
 
     def _buy_label(self, request: LabelRequest) -> PurchasedLabel:
-        shipment = self._shipment(reference_for(request.idempotency_key))
+        shipment = self._retrieve(request.provider_record)
         if shipment is not None and self._is_bought(shipment):
             return self._label(shipment, request.label_format)
         if shipment is None:
-            shipment = self._call("POST", "/shipments", {"shipment": self._shipment_body(request)})
-            rates = shipment.get("rates")
+            created = self._call("POST", "/shipments", {"shipment": self._shipment_body(request)})
+            # Kept before buying: a crash after the buy leaves an id the next attempt retrieves.
+            chosen = request.remember(str(created["id"])) if request.remember else created["id"]
+            if chosen == created["id"]:
+                shipment, rates = created, created.get("rates")
+            else:  # another attempt remembered its shipment first: go on with that one
+                shipment = self._retrieve(chosen)
+                if shipment is None:
+                    raise LabelProviderUnavailable(
+                        f"EasyPost does not know the shipment {chosen} an attempt created",
+                        code="unreadable_answer",
+                    )
+                if self._is_bought(shipment):
+                    return self._label(shipment, request.label_format)
+                rates = self._call("POST", f"/shipments/{shipment['id']}/rerate").get("rates")
         else:
             # Created by an attempt that died before buying: its rates may have expired.
             rates = self._call("POST", f"/shipments/{shipment['id']}/rerate").get("rates")
@@ -234,8 +250,9 @@ class EasyPostLabels:
         return self._label(bought, request.label_format)
 
     def find_label(self, request: LabelRequest) -> PurchasedLabel | None:
+        """The label bought for the shipment an earlier attempt remembered, if it was bought."""
         try:
-            shipment = self._shipment(reference_for(request.idempotency_key))
+            shipment = self._retrieve(request.provider_record)
             if shipment is None or not self._is_bought(shipment):
                 return None
             return self._label(shipment, request.label_format)
@@ -467,8 +484,10 @@ class EasyPostLabels:
             )
         return response.content
 
-    def _shipment(self, reference: str) -> dict[str, Any] | None:
-        return self._lookup("shipments", reference)
+    def _retrieve(self, shipment_id: str | None) -> dict[str, Any] | None:
+        """The shipment by its id (documented: ``GET /shipments/{id}``); None without an id or
+        when EasyPost does not know it."""
+        return self._lookup("shipments", shipment_id) if shipment_id else None
 
     def _lookup(self, collection: str, reference: str) -> dict[str, Any] | None:
         try:

@@ -18,6 +18,7 @@ from core.errors import Conflict, InvalidInput
 from core.outbox import MAX_ATTEMPTS, OutboxMessage, OutboxStatus, OutboxWorker
 from inventory.services import InventoryService
 from inventory.status import LocationKind
+from returns.commands import CustomerAddress
 from returns.errors import IllegalTransition
 from returns.models import Notification
 from returns.policy import ReturnPolicy
@@ -666,7 +667,9 @@ def test_a_parcel_a_supervisor_books_in_without_a_pickup_scan_releases_its_refun
 
 def test_a_label_the_carrier_cannot_sell_fails_at_once_and_visibly(desk, session_factory) -> None:
     desk["returns"].ctx.default_return_carrier = "pigeon-post"
-    number = open_rma(desk).number
+    # With the customer's address: a provider other than the sandbox refuses a label without.
+    address = CustomerAddress("Mia Chen", "1 Long Acre", "London", "GB", postcode="WC2E 9LH")
+    number = open_rma(desk, customer={**CUSTOMER, "address": address}).number
     builders.authorise(desk["returns"], "desk@x.example", number)
     desk["worker"].drain()
     with session_factory() as session:

@@ -1,8 +1,10 @@
 """A loopback EasyPost (Shipments, Pickups, label files) built from EasyPost's API reference.
 
 Bodies start from tests/fixtures/easypost/ (see its README for where each comes from). It
-checks basic auth (the API key as user), keeps shipments and pickups by id and by
-``reference`` (which EasyPost lets stand in for an id), counts purchases, and plays failures:
+checks basic auth (the API key as user), keeps shipments by id only (EasyPost documents
+``GET /shipments/{id}``; a shipment's ``reference`` is stored and echoed, never a key to look
+it up by), pickups by id and by ``reference`` (still the "reference in place of id" reading of
+*EasyPost Objects*, see docs/carriers.md), counts purchases, and plays failures:
 
 - ``fail_next(operation, status, fixture)``: the next ``operation`` answers that error body;
 - ``drop_answer_after_next(operation)``: the next ``operation`` is carried out, then the
@@ -119,7 +121,7 @@ class FakeEasyPost:
     ) -> tuple[int, Any]:
         if method == "POST" and not parts:
             return self._failure("create") or self._create(body["shipment"])
-        shipment = self._find(self.shipments, parts[0]) if parts else None
+        shipment = self.shipments.get(parts[0]) if parts else None
         if shipment is None:
             return 404, fixture("error_not_found.json")
         action = parts[1] if len(parts) > 1 else ""

@@ -58,6 +58,7 @@ EXPECTED_ROLES: dict[tuple[str, str], set[Role]] = {
     ("POST", "/api/v1/returns/<rma>/reply"): {A, S},
     ("POST", "/api/v1/returns/<rma>/pickup"): {A, S},
     ("POST", "/api/v1/returns/<rma>/status-link"): {A, S},
+    ("PATCH", "/api/v1/returns/<rma>/customer-address"): {A, S},
     ("POST", "/api/v1/emails/bounces"): {A},
     ("GET", "/api/v1/audit"): {A},
     ("GET", "/api/v1/replacements"): {A, W, S},

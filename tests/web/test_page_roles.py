@@ -103,6 +103,8 @@ EXPECTED_PAGE_ROLES: dict[tuple[str, str], frozenset[Role] | str] = {
     ("GET", "/returns/<number>/sheet"): {A, S, W},
     ("GET", "/returns/parcels/<tracking_number>/label"): {A, S, W},
     ("GET", "/returns/<number>/photos/<int:attachment_id>"): {A, S, W},
+    ("GET", "/returns/<number>/customer-address"): {A, S},
+    ("POST", "/returns/<number>/customer-address"): {A, S},
     ("POST", "/returns/<number>/<action>"): {A, S},  # incl. status-link: a new status link
     ("POST", "/returns/alerts/read"): {A, S},
     # the warehouse: warehouse staff and admins

@@ -40,6 +40,7 @@ RMA_OPERATIONS = [
             ("NewStatusLink", "status-link"),
         ]
     ),
+    ("ChangeCustomerAddress", "patch", f"{RMA}/customer-address"),
 ]
 #: Everything read or changed of one part, by ``{sku}``.
 PART_OPERATIONS = [

@@ -43,6 +43,7 @@ from web.api.redaction import redact_rma, redact_summary, sees_personal_data
 from web.api.returns_input import (
     ApproveLabelSchema,
     AuthoriseSchema,
+    CustomerAddressChangeSchema,
     FollowUpSchema,
     InspectSchema,
     IntakeSchema,
@@ -370,6 +371,18 @@ def authorise(command: AuthoriseRma, rma: str) -> Any:
     """Authorise: replacements are reserved now; a label is bought unless a tracking number is
     given."""
     return services().returns.authorisation.authorise(_actor(), rma, command)
+
+
+@returns_blp.patch("/<rma>/customer-address")
+@roles(*DESK)
+@returns_blp.arguments(CustomerAddressChangeSchema)
+@returns_blp.response(200, RmaSchema)
+def change_customer_address(data: dict[str, Any], rma: str) -> Any:
+    """Correct the customer's address (and its phone), by the intake rules; on the timeline and
+    audited. `409 rma_ended`, `409 return_label_exists` (the label carries the old address),
+    `409 return_label_pending` (a label is being bought)."""
+    change = services().returns.customer_addresses.change
+    return change(_actor(), rma, data["address"], data["reason"])
 
 
 @returns_blp.post("/<rma>/reject")

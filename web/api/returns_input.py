@@ -109,6 +109,17 @@ class CustomerSchema(Schema):
         return Customer(**data)
 
 
+class CustomerAddressChangeSchema(Schema):
+    """The customer's whole address, as at intake (fields not sent become empty)."""
+
+    address = fields.Nested(AddressSchema, required=True)
+    reason = Text(
+        500,
+        load_default="",
+        metadata={"description": "Why (on the timeline and in the audit log)", "example": "Moved"},
+    )
+
+
 class IntakeLineSchema(Schema):
     sku = Text(64, min_length=1, required=True)
     qty = Quantity(required=True)

@@ -43,8 +43,11 @@ from returns.commands import (
     RetryRefund,
     ReturnLine,
 )
+from returns.errors import CustomerAddressRequired
+from returns.labels import customer_address_problems
 from returns.service_levels import format_left, sla_clock
 from returns.status import (
+    TERMINAL,
     TRANSITIONS,
     Channel,
     Priority,
@@ -211,6 +214,20 @@ ADDRESS_MESSAGES = {
     "postcode_required": _l("This country needs a postcode."),
     "bad_postcode": _l("Not a postcode of this country."),
     "bad_phone": _l("Not a phone number: digits, spaces, + ( ) - and 6 to 15 digits."),
+}
+
+
+#: Address fields as the desk reads them (in messages naming what is missing).
+ADDRESS_FIELD_NAMES = {
+    "name": _l("Customer name"),
+    "company": _l("Company"),
+    "street": _l("Street address"),
+    "street2": _l("Address line 2 (building, floor, room)"),
+    "city": _l("City"),
+    "state": _l("State / province"),
+    "postcode": _l("Postcode"),
+    "country": _l("Country"),
+    "phone": _l("Phone"),
 }
 
 
@@ -381,6 +398,8 @@ def detail(number: str) -> ResponseReturnValue:
         manual_events=MANUAL_EVENTS,
         RmaStatus=RmaStatus,
         RefundStatus=RefundStatus,
+        address_needed=_address_needed(rma),
+        address_editable=rma.status not in TERMINAL and not rma.return_label_provider,
         label_failure=returns.label_desk.failure(number)
         if returns.label_desk.waiting_for_label(rma.status, rma.return_tracking_number)
         else None,
@@ -409,6 +428,23 @@ def parcel_label(tracking_number: str) -> ResponseReturnValue:
     label_format = {f.value: f for f in LabelFormat}.get(request.args.get("format") or "")
     document = services().carriers.get_label(tracking_number, label_format)
     return label_download(document, f"label-{tracking_number}")
+
+
+def _address_needed(rma: Any) -> dict[str, str] | None:
+    """While the RMA can still be authorised for a prepaid label: the provider and the address
+    fields it would refuse (the rules ``Authorisation`` applies), or None."""
+    if RmaStatus.AUTHORISED not in TRANSITIONS[rma.status] and not (
+        rma.status is RmaStatus.AUTHORISED and not rma.return_tracking_number
+    ):
+        return None
+    provider = services().returns.ctx.default_return_carrier
+    problems = customer_address_problems(rma, provider)
+    if not problems:
+        return None
+    return {
+        "provider": provider,
+        "fields": ", ".join(str(ADDRESS_FIELD_NAMES.get(n, n)) for n in problems),
+    }
 
 
 @bp.get("/<number>/sheet")
@@ -536,6 +572,19 @@ def act(number: str, action: str) -> ResponseReturnValue:
                 returns.refunds.release_by_supervisor(
                     _actor(), number, reason, supervisor=_supervisor()
                 )
+    except CustomerAddressRequired as error:
+        flash(
+            _(
+                "A prepaid %(provider)s label needs the customer's complete address (missing or "
+                "wrong: %(fields)s). Complete the address (Edit, beside it), or authorise with "
+                "the customer's own carrier and tracking number.",
+                provider=error.details["provider"],
+                fields=", ".join(
+                    str(ADDRESS_FIELD_NAMES.get(n, n)) for n in error.details["missing"]
+                ),
+            ),
+            "error",
+        )
     except DomainError as error:
         flash(error.message, "error")
     else:

@@ -57,6 +57,27 @@ def request(key: str = "label-1", **changes: object) -> LabelRequest:
     return LabelRequest(**values)  # type: ignore[arg-type]
 
 
+class Outbox:
+    """What ``returns.labels.Labels.remember`` does with the outbox message, in memory: the
+    first shipment id remembered for a key is the one every later attempt gets."""
+
+    def __init__(self) -> None:
+        self.records: dict[str, str] = {}
+
+    def request(self, key: str = "label-1", **changes: object) -> LabelRequest:
+        return request(
+            key,
+            provider_record=self.records.get(key),
+            remember=lambda record: self.records.setdefault(key, record),
+            **changes,
+        )
+
+
+@pytest.fixture
+def outbox() -> Outbox:
+    return Outbox()
+
+
 @pytest.fixture
 def fake() -> Iterator[FakeEasyPost]:
     with fake_easypost() as server:
@@ -142,38 +163,87 @@ def test_a_pdf_label_keeps_the_zpl_easypost_already_has(
 
 
 def test_the_same_key_never_buys_twice_and_find_label_returns_it(
-    fake: FakeEasyPost, labels: EasyPostLabels
+    fake: FakeEasyPost, labels: EasyPostLabels, outbox: Outbox
 ) -> None:
-    assert labels.find_label(request()) is None
-    first = labels.buy_label(request())
-    again = labels.buy_label(request())
+    assert labels.find_label(outbox.request()) is None
+    first = labels.buy_label(outbox.request())
+    assert outbox.records == {"label-1": first.provider_label_id}
+    again = labels.buy_label(outbox.request())
     assert again.tracking_number == first.tracking_number and fake.purchases == 1
-    found = labels.find_label(request())
+    found = labels.find_label(outbox.request())
     assert found is not None and found.provider_label_id == first.provider_label_id
     assert len(fake.shipments) == 1
 
 
-def test_a_buy_whose_answer_was_lost_is_found_on_retry_and_not_bought_again(
+def test_the_shipment_id_is_remembered_before_anything_is_bought(
     fake: FakeEasyPost, labels: EasyPostLabels
+) -> None:
+    seen: list[tuple[str, int]] = []
+
+    def remember(record: str) -> str:
+        seen.append((record, fake.purchases))
+        return record
+
+    label = labels.buy_label(request(remember=remember))
+    assert seen == [(label.provider_label_id, 0)] and fake.purchases == 1
+
+
+def test_a_failing_remember_buys_nothing(fake: FakeEasyPost, labels: EasyPostLabels) -> None:
+    def remember(record: str) -> str:
+        raise RuntimeError("database gone")
+
+    with pytest.raises(RuntimeError):
+        labels.buy_label(request(remember=remember))
+    assert fake.purchases == 0
+
+
+def test_an_attempt_that_remembered_second_goes_on_with_the_first_shipment(
+    fake: FakeEasyPost, labels: EasyPostLabels, outbox: Outbox
+) -> None:
+    stale = outbox.request()  # claimed before the other attempt remembered its shipment
+    first = labels.buy_label(outbox.request())
+    second = labels.buy_label(stale)
+    assert second.provider_label_id == first.provider_label_id and fake.purchases == 1
+
+
+def test_shipments_are_never_looked_up_by_reference(
+    fake: FakeEasyPost, labels: EasyPostLabels, outbox: Outbox
+) -> None:
+    labels.buy_label(outbox.request())
+    labels.buy_label(outbox.request())
+    ids = set(fake.shipments)
+    for method, path, _ in fake.requests:
+        if method == "GET" and path.startswith("/v2/shipments/"):
+            assert path.split("/")[3] in ids, path
+    sid = next(iter(ids))
+    assert (
+        fake.handle("GET", f"/v2/shipments/{fake.shipments[sid]['reference']}", {}, None)[0] == 404
+    )
+
+
+def test_a_buy_whose_answer_was_lost_is_found_on_retry_and_not_bought_again(
+    fake: FakeEasyPost, labels: EasyPostLabels, outbox: Outbox
 ) -> None:
     fake.drop_answer_after_next("buy")
     with pytest.raises(LabelProviderUnavailable) as lost:
-        labels.buy_label(request())
+        labels.buy_label(outbox.request())
     assert lost.value.code == "unreachable" and fake.purchases == 1
-    label = labels.buy_label(request())
+    found = labels.find_label(outbox.request())
+    label = labels.buy_label(outbox.request())
+    assert found is not None and found.tracking_number == label.tracking_number
     assert fake.purchases == 1 and len(fake.shipments) == 1
     assert label.tracking_number == next(iter(fake.shipments.values()))["tracking_code"]
 
 
 def test_a_shipment_created_before_a_crash_is_rerated_and_bought_not_created_again(
-    fake: FakeEasyPost, labels: EasyPostLabels
+    fake: FakeEasyPost, labels: EasyPostLabels, outbox: Outbox
 ) -> None:
     fake.fail_next("buy", 500, "error_internal.json")
     with pytest.raises(LabelProviderUnavailable) as down:
-        labels.buy_label(request())
+        labels.buy_label(outbox.request())
     assert down.value.code == "provider_error"
     fake.expire_rates()
-    label = labels.buy_label(request())
+    label = labels.buy_label(outbox.request())
     assert fake.purchases == 1 and len(fake.shipments) == 1
     assert any(r[1].endswith("/rerate") for r in fake.requests) and label.cost_minor == 758
 
