@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from core.addresses import ADDRESS_LENGTHS, PostalAddress, address_problems, normalise_postcode
 from core.clock import Clock
@@ -54,6 +54,39 @@ class OrderView:
     lines: tuple[OrderLineView, ...]
     created_at: datetime
     updated_at: datetime
+
+
+@dataclass(frozen=True)
+class OrderRow:
+    """An order in a list (the desk's search, ``GET /api/v1/orders``)."""
+
+    id: int
+    number: str
+    channel: str
+    source: OrderSource
+    customer_name: str
+    customer_email: str
+    ordered_at: datetime
+    shipped_at: datetime | None
+    currency: str
+
+
+@dataclass(frozen=True)
+class OrderSearch:
+    """``email``: the customer's, any case; ``text``: part of the number, name or e-mail;
+    ``after``: the id the previous page ended on."""
+
+    email: str | None = None
+    text: str | None = None
+    after: int | None = None
+    limit: int = 50
+
+
+@dataclass(frozen=True)
+class SavedOrder:
+    order: OrderView
+    #: False when an order with this number was already stored (updated, or a repeat).
+    created: bool
 
 
 def normalise_email(value: str) -> str:
@@ -137,6 +170,22 @@ def _locked(session: Session, number: str) -> SalesOrder | None:
 
 
 def _apply(order: SalesOrder, command: UpsertOrder, now: datetime) -> None:
+    before = _snapshot(order)
+    _apply_fields(order, command)
+    if order.updated_at is None or _snapshot(order) != before:
+        order.updated_at = now  # a repeated feed leaves the order as it was, times included
+
+
+def _snapshot(order: SalesOrder) -> tuple[object, ...]:
+    columns = tuple(getattr(order, column.key) for column in SalesOrder.__table__.columns)
+    lines = tuple(
+        (line.sku, line.qty, line.unit_price, line.serials, line.external_id)
+        for line in order.lines
+    )
+    return (*columns, lines)
+
+
+def _apply_fields(order: SalesOrder, command: UpsertOrder) -> None:
     customer = command.customer
     order.channel = command.channel.strip().lower() or "unknown"
     order.source = command.source
@@ -167,6 +216,10 @@ def _apply(order: SalesOrder, command: UpsertOrder, now: datetime) -> None:
     ]
     if wanted != current:  # a repeated feed leaves the lines (and their ids) alone
         order.lines.clear()
+        session = object_session(order)
+        if session is not None:
+            # The old lines go first: the new ones take their positions (unique per order).
+            session.flush()
         order.lines.extend(
             SalesOrderLine(
                 position=position, sku=sku, qty=qty, unit_price=price, serials=serials,
@@ -174,7 +227,6 @@ def _apply(order: SalesOrder, command: UpsertOrder, now: datetime) -> None:
             )
             for position, (sku, qty, price, serials, external_id) in enumerate(wanted, start=1)
         )  # fmt: skip
-    order.updated_at = now
 
 
 def order_view(order: SalesOrder) -> OrderView:
@@ -225,6 +277,10 @@ def customer_matches(order: OrderView, *, email: str | None, postcode: str | Non
     return False
 
 
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 class Orders:
     """The sales-order use cases, each one transaction."""
 
@@ -238,6 +294,45 @@ class Orders:
             view = order_view(order)
             uow.commit()
         return view
+
+    def save(self, command: UpsertOrder) -> SavedOrder:
+        """Like :meth:`upsert`, saying whether the order is new (the API answers 201 or 200)."""
+        with UnitOfWork(self.session_factory) as uow:
+            existed = uow.session.scalar(
+                select(SalesOrder.id).where(SalesOrder.number == command.number.strip())
+            )
+            order = upsert_in(uow.session, command, self.clock.now())
+            view = order_view(order)
+            uow.commit()
+        return SavedOrder(view, created=existed is None)
+
+    def search(self, wanted: OrderSearch) -> list[OrderRow]:
+        """Newest first (keyset on id), one query."""
+        query = select(
+            SalesOrder.id,
+            SalesOrder.number,
+            SalesOrder.channel,
+            SalesOrder.source,
+            SalesOrder.customer_name,
+            SalesOrder.customer_email,
+            SalesOrder.ordered_at,
+            SalesOrder.shipped_at,
+            SalesOrder.currency,
+        )
+        if wanted.email and wanted.email.strip():
+            query = query.where(SalesOrder.customer_email == normalise_email(wanted.email))
+        if wanted.text and wanted.text.strip():
+            needle = "%" + _escape_like(wanted.text.strip().casefold()) + "%"
+            query = query.where(
+                func.lower(SalesOrder.number).like(needle, escape="\\")
+                | func.lower(SalesOrder.customer_name).like(needle, escape="\\")
+                | SalesOrder.customer_email.like(needle, escape="\\")
+            )
+        if wanted.after is not None:
+            query = query.where(SalesOrder.id < wanted.after)
+        query = query.order_by(SalesOrder.id.desc()).limit(wanted.limit)
+        with UnitOfWork(self.session_factory) as uow:
+            return [OrderRow(**row._mapping) for row in uow.session.execute(query)]
 
     def get(self, number: str) -> OrderView:
         view = self.find(number)
