@@ -39,6 +39,12 @@ def feed(app: Any, number: str, email: str = "mia@example.com", name: str = "Mia
 
 
 @pytest.fixture
+def app_config() -> dict[str, Any]:
+    # Several people sign in per test, twice per test (SQLite, PostgreSQL) in one minute.
+    return {"SIGN_IN_RATE_LIMIT": "1000 per minute"}
+
+
+@pytest.fixture
 def orders_app(desk_app: Any) -> Any:  # noqa: F811
     feed(desk_app, "#1001")
     feed(desk_app, "#1002", email="li@example.cn", name="Li Wei")
