@@ -159,7 +159,6 @@ class ReturnsFromOrders:
             uow.commit()
             return rma_detail(session, rma.number)
 
-
     def open_request(
         self, actor: str, request: ReturnRequest, *, supervisor: bool = False
     ) -> RmaDetail:

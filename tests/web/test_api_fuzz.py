@@ -67,8 +67,7 @@ MAX_RESTARTS = 20
 
 #: The lists whose items the links follow (web/api/links.py).
 LISTS = {
-    f"/api/v1/{name}"
-    for name in ("returns", "parts", "purchase-orders", "replacements", "orders")
+    f"/api/v1/{name}" for name in ("returns", "parts", "purchase-orders", "replacements", "orders")
 }
 
 BOUNDED = {

@@ -221,9 +221,9 @@ def test_an_rma_from_a_stored_order_takes_prices_payment_date_and_customer_from_
     assert rma["channel"] == "email"
     assert rma["customer"]["email"] == "mia@example.com"
     assert rma["customer"]["address"]["postcode"] == "SW1A 1AA"
-    assert [(line["sku"], line["qty"], line["serial"], line["unit_price"]) for line in rma["lines"]] == [
-        ("FAN-80", 1, "FAN-B", "19.9000")
-    ]
+    assert [
+        (line["sku"], line["qty"], line["serial"], line["unit_price"]) for line in rma["lines"]
+    ] == [("FAN-80", 1, "FAN-B", "19.9000")]
     assert rma["refund"]["amount_minor"] == 1990
 
 

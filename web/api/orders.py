@@ -180,7 +180,9 @@ class OrderDetailSchema(OrderOutSchema):
     """The order, and per SKU what has been returned and what can still be."""
 
     purchase_date = fields.Date(
-        metadata={"description": "The day the window and warranty count from (shipped, else ordered)"}
+        metadata={
+            "description": "The day the window and warranty count from (shipped, else ordered)"
+        }
     )
     returns = fields.List(fields.Nested(ReturnableLineSchema))
 

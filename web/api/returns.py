@@ -329,9 +329,7 @@ def create(request: ReturnRequest) -> Any:
     from the order: lines give only `sku`, `qty` and `serials`; `422 given_by_order` for a
     price, payment reference or purchase date sent anyway, `422 qty_above_returnable`,
     `not_on_order` or `serial_not_on_order` for what the order cannot send back."""
-    return services().returns.from_orders.open_request(
-        _actor(), request, supervisor=_supervisor()
-    )
+    return services().returns.from_orders.open_request(_actor(), request, supervisor=_supervisor())
 
 
 @returns_blp.get("")

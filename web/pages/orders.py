@@ -11,8 +11,16 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import FieldList, Form, FormField, HiddenField, IntegerField, SelectField, StringField
-from wtforms import TextAreaField
+from wtforms import (
+    FieldList,
+    Form,
+    FormField,
+    HiddenField,
+    IntegerField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import Length, NumberRange, Optional
 
 from accounts.models import Role
@@ -32,7 +40,9 @@ PAGE_SIZE = 50
 
 class PickLineForm(Form):
     sku = HiddenField()
-    qty = IntegerField(_l("Qty to return"), validators=[Optional(), NumberRange(min=0, max=100_000)])
+    qty = IntegerField(
+        _l("Qty to return"), validators=[Optional(), NumberRange(min=0, max=100_000)]
+    )
     serials = StringField(_l("Serials sent back"), validators=[Optional(), Length(max=2000)])
 
 
