@@ -25,6 +25,8 @@ from sales.commands import UpsertOrder
 from sales.models import OrderSource, SalesOrder, SalesOrderLine
 
 MAX_LINES = 500
+#: Units on one order: returns count them one by one (serials), so a typo of 10**9 is refused.
+MAX_UNITS = 100_000
 
 
 @dataclass(frozen=True)
@@ -118,6 +120,8 @@ def check_order(command: UpsertOrder) -> None:
             raise InvalidInput(
                 f"lines.{index}.serials", "A line cannot ship more serials than its quantity."
             )
+    if sum(line.qty for line in command.lines) > MAX_UNITS:
+        raise InvalidInput("lines", f"An order has at most {MAX_UNITS:,} units in all.")
     if command.shipped_at is not None and command.shipped_at < command.ordered_at:
         raise InvalidInput("shipped_at", "An order cannot ship before it was placed.")
     address = command.customer.address

@@ -134,6 +134,7 @@ def test_an_invalid_order_is_refused_422_naming_the_field(
     [
         (lambda o: o["lines"][1].update(serials=["A", "B"]), "lines.1.serials"),
         (lambda o: o.update(shipped_at="2026-10-01T00:00:00+00:00"), "shipped_at"),
+        (lambda o: o["lines"][1].update(qty=100_000), "lines"),  # 100,002 units in all
     ],
 )
 def test_an_order_breaking_a_rule_is_refused_422_with_the_field(
