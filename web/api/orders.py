@@ -44,6 +44,8 @@ def _plausible(moment: datetime) -> None:
         raise ValidationError("Must be between 2000 and 2100.")
 
 
+#: A decimal answered as a string ("19.9000"), documented so.
+DECIMAL = {"type": "string", "format": "decimal", "example": "19.9000"}
 MOMENT = {"validate": _plausible, "metadata": {"example": "2026-11-01T10:00:00+00:00"}}
 
 
@@ -134,7 +136,7 @@ class OrderLineOutSchema(Schema):
     position = fields.Integer()
     sku = fields.String()
     qty = fields.Integer()
-    unit_price = fields.Decimal(places=4, as_string=True)
+    unit_price = fields.Decimal(places=4, as_string=True, metadata=DECIMAL)
     serials = fields.List(fields.String())
 
 
@@ -168,7 +170,7 @@ class ReturnableLineSchema(Schema):
         metadata={"description": "On RMAs of this order that are not rejected or cancelled"}
     )
     returnable_qty = fields.Integer()
-    unit_price = fields.Decimal(places=4, as_string=True)
+    unit_price = fields.Decimal(places=4, as_string=True, metadata=DECIMAL)
     serials = fields.List(
         fields.String(), metadata={"description": "Shipped serials not yet on their way back"}
     )
