@@ -87,6 +87,42 @@ class ReturnableOrder:
         return today <= line.window_ends
 
 
+@dataclass(frozen=True)
+class RequestedLine:
+    """A line of ``POST /api/v1/returns``: priced for a typed RMA, bare for an order's."""
+
+    sku: str
+    qty: int
+    unit_price: Decimal | None = None
+    serial: str | None = None
+    serials: tuple[str, ...] = ()
+    ordered_qty: int | None = None
+
+
+@dataclass(frozen=True)
+class ReturnRequest:
+    """What ``POST /api/v1/returns`` asks: an RMA from a stored order when ``order_number``
+    names one (the order gives customer, prices, serials, dates and payment), else an RMA as
+    typed (every field given, as before orders were kept)."""
+
+    channel: Channel
+    lines: tuple[RequestedLine, ...]
+    reason: Reason
+    resolution: Resolution
+    customer: Customer | None = None
+    priority: Priority = Priority.MEDIUM
+    order_number: str | None = None
+    payment_reference: str | None = None
+    purchase_date: date | None = None
+    description: str = ""
+    override_reason: str | None = None
+
+
+#: What a stored order says itself, so a request may not say it too.
+FROM_THE_ORDER = ("payment_reference", "purchase_date")
+FROM_THE_ORDER_LINE = ("unit_price", "ordered_qty")
+
+
 @dataclass
 class _Unit:
     price: Decimal
@@ -132,6 +168,109 @@ class ReturnsFromOrders:
 def returnable_in(session: Session, order: SalesOrder, policy: ReturnPolicy) -> ReturnableOrder:
     """What of ``order`` can still come back, inside the caller's transaction."""
     return _returnable(order, _free_units(session, order), policy)
+
+    def open_request(
+        self, actor: str, request: ReturnRequest, *, supervisor: bool = False
+    ) -> RmaDetail:
+        """Open the RMA a request asks for: from the stored order it names, or as typed."""
+        if request.order_number and self._stored(request.order_number):
+            return self.open(actor, _from_order_command(request), supervisor=supervisor)
+        return self.intake.open(actor, _typed_command(request), supervisor=supervisor)
+
+    def _stored(self, number: str) -> bool:
+        with UnitOfWork(self.ctx.session_factory) as uow:
+            found = uow.session.scalar(
+                select(SalesOrder.id).where(SalesOrder.number == number.strip())
+            )
+            return found is not None
+
+
+def _from_order_command(request: ReturnRequest) -> OpenRmaFromOrder:
+    """Refuses what the stored order says itself, rather than ignoring a different value."""
+    for name in FROM_THE_ORDER:
+        if getattr(request, name) is not None:
+            raise InvalidInput(
+                name,
+                f"Order {request.order_number} is stored: its {name} comes from the order; "
+                "leave it out.",
+                code="given_by_order",
+            )
+    for index, line in enumerate(request.lines):
+        for name in FROM_THE_ORDER_LINE:
+            if getattr(line, name) is not None:
+                raise InvalidInput(
+                    f"lines.{index}.{name}",
+                    f"Order {request.order_number} is stored: the {name} comes from the "
+                    "order; send only sku, qty and serials.",
+                    code="given_by_order",
+                )
+    customer = request.customer
+    return OpenRmaFromOrder(
+        order_number=request.order_number or "",
+        lines=tuple(
+            OrderReturnLine(
+                sku=line.sku,
+                qty=line.qty,
+                serials=tuple(dict.fromkeys((*line.serials, *filter(None, [line.serial])))),
+            )
+            for line in request.lines
+        ),
+        reason=request.reason,
+        resolution=request.resolution,
+        channel=request.channel,
+        priority=request.priority,
+        description=request.description,
+        language=customer.language if customer else None,
+        override_reason=request.override_reason,
+        address=customer.address if customer else None,
+        vip=customer.vip if customer else False,
+    )
+
+
+def _typed_command(request: ReturnRequest) -> OpenRma:
+    """The RMA as typed: the customer and each line's price are then required."""
+    if request.customer is None:
+        raise InvalidInput(
+            "customer",
+            "Give the customer: the order number names no stored order.",
+            code="validation_error",
+        )
+    lines = []
+    for index, line in enumerate(request.lines):
+        if line.unit_price is None:
+            raise InvalidInput(
+                f"lines.{index}.unit_price",
+                "Give the price paid: the order number names no stored order.",
+                code="validation_error",
+            )
+        if len(line.serials) > 1 or (line.serials and line.serial):
+            raise InvalidInput(
+                f"lines.{index}.serials",
+                "One serial per line (serial) when the RMA is typed.",
+                code="validation_error",
+            )
+        lines.append(
+            ReturnLine(
+                sku=line.sku,
+                qty=line.qty,
+                unit_price=line.unit_price,
+                serial=line.serial or next(iter(line.serials), None),
+                ordered_qty=line.ordered_qty,
+            )
+        )
+    return OpenRma(
+        customer=request.customer,
+        channel=request.channel,
+        lines=tuple(lines),
+        reason=request.reason,
+        resolution=request.resolution,
+        priority=request.priority,
+        order_number=request.order_number,
+        payment_reference=request.payment_reference,
+        purchase_date=request.purchase_date,
+        description=request.description,
+        override_reason=request.override_reason,
+    )
 
 
 def purchase_date(order: SalesOrder | OrderView) -> date:

@@ -169,6 +169,8 @@ class RmaFilter:
     priority: Priority | None = None
     customer: str | None = None
     overdue: bool | None = None
+    #: Only the RMAs opened for this sales order.
+    order_number: str | None = None
     after: int | None = None
     limit: int = 50
 
@@ -191,6 +193,8 @@ def list_rmas(session: Session, now: datetime, wanted: RmaFilter) -> list[RmaRow
         )
     if wanted.overdue is True:
         query = query.where(Rma.status.in_(WAITING_FOR_PARCEL), Rma.expires_at < now)
+    if wanted.order_number:
+        query = query.where(Rma.order_number == wanted.order_number)
     if wanted.after is not None:
         query = query.where(Rma.id < wanted.after)
     return list(_views(session, RmaRow, query.order_by(Rma.id.desc()).limit(wanted.limit)))

@@ -14,7 +14,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import IO
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -27,6 +27,8 @@ from sales.commands import UpsertOrder
 from sales.models import OrderSource, SalesOrder, SalesOrderLine
 
 MAX_LINES = 500
+#: Units on one order: returns count them one by one (serials), so a typo of 10**9 is refused.
+MAX_UNITS = 100_000
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,39 @@ class OrderView:
     updated_at: datetime
 
 
+@dataclass(frozen=True)
+class OrderRow:
+    """An order in a list (the desk's search, ``GET /api/v1/orders``)."""
+
+    id: int
+    number: str
+    channel: str
+    source: OrderSource
+    customer_name: str
+    customer_email: str
+    ordered_at: datetime
+    shipped_at: datetime | None
+    currency: str
+
+
+@dataclass(frozen=True)
+class OrderSearch:
+    """``email``: the customer's, any case; ``text``: part of the number, name or e-mail;
+    ``after``: the id the previous page ended on."""
+
+    email: str | None = None
+    text: str | None = None
+    after: int | None = None
+    limit: int = 50
+
+
+@dataclass(frozen=True)
+class SavedOrder:
+    order: OrderView
+    #: False when an order with this number was already stored (updated, or a repeat).
+    created: bool
+
+
 def normalise_email(value: str) -> str:
     return value.strip().lower()
 
@@ -87,6 +122,8 @@ def check_order(command: UpsertOrder) -> None:
             raise InvalidInput(
                 f"lines.{index}.serials", "A line cannot ship more serials than its quantity."
             )
+    if sum(line.qty for line in command.lines) > MAX_UNITS:
+        raise InvalidInput("lines", f"An order has at most {MAX_UNITS:,} units in all.")
     if command.shipped_at is not None and command.shipped_at < command.ordered_at:
         raise InvalidInput("shipped_at", "An order cannot ship before it was placed.")
     address = command.customer.address
@@ -139,6 +176,22 @@ def _locked(session: Session, number: str) -> SalesOrder | None:
 
 
 def _apply(order: SalesOrder, command: UpsertOrder, now: datetime) -> None:
+    before = _snapshot(order)
+    _apply_fields(order, command)
+    if order.updated_at is None or _snapshot(order) != before:
+        order.updated_at = now  # a repeated feed leaves the order as it was, times included
+
+
+def _snapshot(order: SalesOrder) -> tuple[object, ...]:
+    columns = tuple(getattr(order, column.key) for column in SalesOrder.__table__.columns)
+    lines = tuple(
+        (line.sku, line.qty, line.unit_price, line.serials, line.external_id)
+        for line in order.lines
+    )
+    return (*columns, lines)
+
+
+def _apply_fields(order: SalesOrder, command: UpsertOrder) -> None:
     customer = command.customer
     order.channel = command.channel.strip().lower() or "unknown"
     order.source = command.source
@@ -177,7 +230,6 @@ def _apply(order: SalesOrder, command: UpsertOrder, now: datetime) -> None:
             line = order.lines[position - 1]
             line.sku, line.qty, line.unit_price = sku, qty, price
             line.serials, line.external_id = serials, external_id
-    order.updated_at = now
 
 
 def order_view(order: SalesOrder) -> OrderView:
@@ -240,6 +292,10 @@ def _same_order(before: OrderView, after: OrderView) -> bool:
     return replace(before, updated_at=after.updated_at) == after
 
 
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 class Orders:
     """The sales-order use cases, each one transaction."""
 
@@ -253,6 +309,45 @@ class Orders:
             view = order_view(order)
             uow.commit()
         return view
+
+    def save(self, command: UpsertOrder) -> SavedOrder:
+        """Like :meth:`upsert`, saying whether the order is new (the API answers 201 or 200)."""
+        with UnitOfWork(self.session_factory) as uow:
+            existed = uow.session.scalar(
+                select(SalesOrder.id).where(SalesOrder.number == command.number.strip())
+            )
+            order = upsert_in(uow.session, command, self.clock.now())
+            view = order_view(order)
+            uow.commit()
+        return SavedOrder(view, created=existed is None)
+
+    def search(self, wanted: OrderSearch) -> list[OrderRow]:
+        """Newest first (keyset on id), one query."""
+        query = select(
+            SalesOrder.id,
+            SalesOrder.number,
+            SalesOrder.channel,
+            SalesOrder.source,
+            SalesOrder.customer_name,
+            SalesOrder.customer_email,
+            SalesOrder.ordered_at,
+            SalesOrder.shipped_at,
+            SalesOrder.currency,
+        )
+        if wanted.email and wanted.email.strip():
+            query = query.where(SalesOrder.customer_email == normalise_email(wanted.email))
+        if wanted.text and wanted.text.strip():
+            needle = "%" + _escape_like(wanted.text.strip().casefold()) + "%"
+            query = query.where(
+                func.lower(SalesOrder.number).like(needle, escape="\\")
+                | func.lower(SalesOrder.customer_name).like(needle, escape="\\")
+                | SalesOrder.customer_email.like(needle, escape="\\")
+            )
+        if wanted.after is not None:
+            query = query.where(SalesOrder.id < wanted.after)
+        query = query.order_by(SalesOrder.id.desc()).limit(wanted.limit)
+        with UnitOfWork(self.session_factory) as uow:
+            return [OrderRow(**row._mapping) for row in uow.session.execute(query)]
 
     def get(self, number: str) -> OrderView:
         view = self.find(number)

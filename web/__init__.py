@@ -46,6 +46,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         inventory,
         messages_admin,
         metrics,
+        orders,
         portal,
         session,
         status,
@@ -81,6 +82,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(buying.bp)
     app.register_blueprint(desk.bp)
     app.register_blueprint(customer_address.bp)
+    app.register_blueprint(orders.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(audit.bp)
     app.register_blueprint(account.bp)

@@ -66,7 +66,9 @@ STEPS = 15
 MAX_RESTARTS = 20
 
 #: The lists whose items the links follow (web/api/links.py).
-LISTS = {f"/api/v1/{name}" for name in ("returns", "parts", "purchase-orders", "replacements")}
+LISTS = {
+    f"/api/v1/{name}" for name in ("returns", "parts", "purchase-orders", "replacements", "orders")
+}
 
 BOUNDED = {
     "derandomize": True,
@@ -99,6 +101,7 @@ def seed(app: Any) -> None:
     from inventory.models import Supplier
     from purchasing import orders as purchasing
     from returns.status import Channel, Reason, Resolution
+    from sales.commands import OrderCustomer, OrderLineInput, UpsertOrder
 
     services = app.extensions["spareflow"]
     inventory = services.inventory
@@ -131,6 +134,16 @@ def seed(app: Any) -> None:
         numbers[3],
         carrier="sandbox",
         tracking_number="SBXFUZZ1",
+    )
+    services.orders.upsert(
+        UpsertOrder(
+            number="#1001",
+            channel="webshop",
+            customer=OrderCustomer("Fuzz Customer", "fuzz@example.com"),
+            ordered_at=services.clock.now(),
+            currency="USD",
+            lines=(OrderLineInput("FAN-80", 2, Decimal("9"), ("SN-1",)),),
+        )
     )
     with UnitOfWork(services.session_factory) as uow:
         supplier = uow.session.query(Supplier).filter_by(code="ACME").one()

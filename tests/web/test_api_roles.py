@@ -59,6 +59,9 @@ EXPECTED_ROLES: dict[tuple[str, str], set[Role]] = {
     ("POST", "/api/v1/returns/<rma>/pickup"): {A, S},
     ("POST", "/api/v1/returns/<rma>/status-link"): {A, S},
     ("PATCH", "/api/v1/returns/<rma>/customer-address"): {A, S},
+    ("POST", "/api/v1/orders"): {A},  # the order feed: an integration with an admin's token
+    ("GET", "/api/v1/orders"): {A, S},
+    ("GET", "/api/v1/orders/<number>"): {A, S},
     ("POST", "/api/v1/emails/bounces"): {A},
     ("GET", "/api/v1/audit"): {A},
     ("GET", "/api/v1/replacements"): {A, W, S},

@@ -107,6 +107,11 @@ EXPECTED_PAGE_ROLES: dict[tuple[str, str], frozenset[Role] | str] = {
     ("POST", "/returns/<number>/customer-address"): {A, S},
     ("POST", "/returns/<number>/<action>"): {A, S},  # incl. status-link: a new status link
     ("POST", "/returns/alerts/read"): {A, S},
+    # sales orders: the desk looks them up and opens returns from them
+    ("GET", "/orders"): {A, S},
+    ("GET", "/orders/<number>"): {A, S},
+    ("GET", "/orders/<number>/return"): {A, S},
+    ("POST", "/orders/<number>/return"): {A, S},
     # the warehouse: warehouse staff and admins
     ("GET", "/warehouse"): {A, W},
     ("GET", "/warehouse/receive"): {A, W},

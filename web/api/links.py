@@ -68,6 +68,8 @@ SHIP_REPLACEMENT = [
     ("OrderOutboundLabel", "post", f"{REPLACEMENT}/label"),
     ("GetOutboundLabel", "get", f"{REPLACEMENT}/label"),
 ]
+ORDER = f"{API}/orders/{{number}}"
+ORDER_OPERATIONS = [("GetOrder", "get", ORDER)]
 CANCEL_RESERVATION = [("CancelReservation", "delete", f"{API}/reservations/{{reservation_id}}")]
 
 
@@ -128,6 +130,14 @@ def _table() -> dict[tuple[str, str, str], dict[str, dict[str, Any]]]:
     )
     for _, method, path in PURCHASE_ORDER_OPERATIONS[:3]:
         add((method, path, "200"), _to(PURCHASE_ORDER_OPERATIONS, "number", number))
+
+    for status in ("200", "201"):
+        add(("post", f"{API}/orders", status), _to(ORDER_OPERATIONS, "number", number))
+    add(("get", ORDER, "200"), _to(ORDER_OPERATIONS, "number", number))
+    add(
+        ("get", f"{API}/orders", "200"),
+        _to(ORDER_OPERATIONS, "number", "$response.body#/items/0/number"),
+    )
 
     tracking = "$response.body#/tracking_number"
     add(("post", f"{API}/shipments", "201"), _to(SHIPMENT_OPERATIONS, "tracking_number", tracking))

@@ -17,12 +17,12 @@ from returns.commands import (
     AuthoriseRma,
     BookPickup,
     InspectParcel,
-    OpenRma,
     ReceiveParcel,
     RecordFollowup,
     RetryRefund,
     ShipReplacement,
 )
+from returns.from_orders import ReturnRequest
 from returns.queries import RmaFilter
 from returns.service_levels import sla_clock
 from returns.status import (
@@ -332,9 +332,14 @@ def _supervisor() -> bool:
 @roles(*DESK)
 @returns_blp.arguments(IntakeSchema)
 @returns_blp.response(201, RmaSchema)
-def create(command: OpenRma) -> Any:
-    """Open a return authorisation; answers with its number (RMA-YYYYMMDD-NNNN) and status."""
-    return services().returns.intake.open(_actor(), command, supervisor=_supervisor())
+def create(request: ReturnRequest) -> Any:
+    """Open a return authorisation; answers with its number (RMA-YYYYMMDD-NNNN) and status.
+
+    With the `order_number` of a stored sales order (`POST /api/v1/orders`), the RMA is made
+    from the order: lines give only `sku`, `qty` and `serials`; `422 given_by_order` for a
+    price, payment reference or purchase date sent anyway, `422 qty_above_returnable`,
+    `not_on_order` or `serial_not_on_order` for what the order cannot send back."""
+    return services().returns.from_orders.open_request(_actor(), request, supervisor=_supervisor())
 
 
 @returns_blp.get("")

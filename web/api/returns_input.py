@@ -16,14 +16,13 @@ from returns.commands import (
     CustomerAddress,
     InspectedLine,
     InspectParcel,
-    OpenRma,
     ReceivedLine,
     ReceiveParcel,
     RecordFollowup,
     RetryRefund,
-    ReturnLine,
     ShipReplacement,
 )
+from returns.from_orders import RequestedLine, ReturnRequest
 from returns.status import Channel, Disposition, Priority, Reason, Resolution
 from web.api.fields import Quantity, Text
 from web.api.schemas import amount_in_range
@@ -124,25 +123,57 @@ class IntakeLineSchema(Schema):
     sku = Text(64, min_length=1, required=True)
     qty = Quantity(required=True)
     serial = Text(100, load_default=None, allow_none=True)
-    unit_price = fields.Decimal(required=True, **PRICE)
+    serials = fields.List(
+        Text(100, min_length=1),
+        load_default=list,
+        validate=validate.Length(max=100),
+        metadata={"description": "For a stored order: the serials of the units sent back"},
+    )
+    unit_price = fields.Decimal(
+        load_default=None,
+        allow_none=True,
+        **{
+            **PRICE,
+            "metadata": {
+                **PRICE["metadata"],
+                "description": "Required unless order_number names a stored order "
+                "(then refused: the price is the order's)",
+            },
+        },
+    )
     ordered_qty = Quantity(
         load_default=None,
         allow_none=True,
-        metadata={"description": "Quantity on the order line, when known"},
+        metadata={"description": "Quantity on the order line, when known (not for a stored order)"},
     )
 
     @post_load
-    def _command(self, data: dict[str, Any], **_: Any) -> ReturnLine:
-        return ReturnLine(**data)
+    def _command(self, data: dict[str, Any], **_: Any) -> RequestedLine:
+        return RequestedLine(**{**data, "serials": tuple(data["serials"])})
 
 
 class IntakeSchema(Schema):
-    customer = fields.Nested(CustomerSchema, required=True)
+    """An RMA typed in full, or, when ``order_number`` names a stored sales order, one made
+    from it: then send only ``sku``, ``qty`` (and ``serials``) per line; customer, prices,
+    payment and purchase date come from the order (a ``customer`` given may change only the
+    address, VIP flag and language)."""
+
+    customer = fields.Nested(
+        CustomerSchema,
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "Required unless order_number names a stored order"},
+    )
     order_number = Text(100, load_default=None, allow_none=True)
     payment_reference = Text(
-        100, load_default=None, allow_none=True, metadata={"example": "pi_3Nq..."}
+        100,
+        load_default=None,
+        allow_none=True,
+        metadata={"example": "pi_3Nq...", "description": "Not for a stored order"},
     )
-    purchase_date = fields.Date(load_default=None, allow_none=True)
+    purchase_date = fields.Date(
+        load_default=None, allow_none=True, metadata={"description": "Not for a stored order"}
+    )
     channel = fields.Enum(Channel, by_value=True, required=True)
     lines = fields.List(
         fields.Nested(IntakeLineSchema), required=True, validate=validate.Length(min=1, max=100)
@@ -161,8 +192,8 @@ class IntakeSchema(Schema):
     )
 
     @post_load
-    def _command(self, data: dict[str, Any], **_: Any) -> OpenRma:
-        return OpenRma(**{**data, "lines": tuple(data["lines"])})
+    def _command(self, data: dict[str, Any], **_: Any) -> ReturnRequest:
+        return ReturnRequest(**{**data, "lines": tuple(data["lines"])})
 
 
 class AuthoriseSchema(Schema):

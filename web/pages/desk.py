@@ -339,6 +339,13 @@ def _attach_error(form: IntakeForm, error: InvalidInput) -> None:
 def new() -> ResponseReturnValue:
     form = IntakeForm()
     form.address_country.choices = country_choices()
+    lookup = (request.args.get("order") or "").strip()[:100]
+    if lookup and not form.is_submitted():
+        # The "Look up" step: a stored order opens the return from the order instead.
+        if services().orders.find(lookup) is not None:
+            return redirect(url_for("orders_pages.new_return", number=lookup))
+        flash(_("No stored order %(number)s: type the return in.", number=lookup), "error")
+        form.order_number.data = lookup
     if not form.is_submitted() and current_language() == "zh_Hans":
         form.address_country.data = "CN"
     # ``&``, not ``and``: the address's problems show even while another field has one.
