@@ -141,24 +141,24 @@ def test_a_zpl_label_comes_with_its_pdf_converted(
 
 
 def test_a_pdf_label_found_when_zpl_is_wanted_is_converted_to_zpl(
-    fake: FakeEasyPost, labels: EasyPostLabels
+    fake: FakeEasyPost, labels: EasyPostLabels, outbox: Outbox
 ) -> None:
     """A label bought as PDF (before SPAREFLOW_LABEL_FORMAT became zpl) and found again by a
     ZPL request: EasyPost converts it (GET .../label?file_format=ZPL), nothing is bought."""
-    bought = labels.buy_label(request())
-    found = labels.find_label(request(label_format=LabelFormat.ZPL))
+    bought = labels.buy_label(outbox.request())
+    found = labels.find_label(outbox.request(label_format=LabelFormat.ZPL))
     assert found is not None and found.tracking_number == bought.tracking_number
     assert (found.document, found.zpl) == (PDF, ZPL)
     assert fake.conversions == ["zpl"] and fake.purchases == 1
 
 
 def test_a_pdf_label_keeps_the_zpl_easypost_already_has(
-    fake: FakeEasyPost, labels: EasyPostLabels
+    fake: FakeEasyPost, labels: EasyPostLabels, outbox: Outbox
 ) -> None:
-    bought = labels.buy_label(request())
+    bought = labels.buy_label(outbox.request())
     postage = fake.shipments[bought.provider_label_id]["postage_label"]
     postage["label_zpl_url"] = f"{fake.url}/files/{bought.provider_label_id}.zpl"
-    again = labels.buy_label(request())
+    again = labels.buy_label(outbox.request())
     assert (again.document, again.zpl) == (PDF, ZPL) and fake.conversions == []
 
 
