@@ -41,6 +41,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         admin,
         audit,
         buying,
+        claims,
         desk,
         inventory,
         messages_admin,
@@ -77,6 +78,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(session.bp)
     app.register_blueprint(inventory.bp)
     app.register_blueprint(buying.bp)
+    app.register_blueprint(claims.bp)
     app.register_blueprint(desk.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(audit.bp)
