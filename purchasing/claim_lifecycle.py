@@ -455,18 +455,20 @@ def supplier_figures(
         )
         .group_by(PurchaseOrder.supplier_id)
     ).all()
-    ids = {r[0] for r in opened} | {r[0] for r in recovered}
+    ids = {r[0] for r in opened if r[0]} | {r[0] for r in recovered if r[0]}
     if not ids:
         return []
     suppliers = {s.id: s for s in session.scalars(select(Supplier).where(Supplier.id.in_(ids)))}
-    units_in = {supplier_id: int(qty or 0) for supplier_id, qty in received}
+    units_in = {supplier_id: int(qty or 0) for supplier_id, qty in received if supplier_id}
     money: dict[int, dict[str, Decimal]] = {}
     for supplier_id, currency, amount in recovered:
+        if supplier_id is None:
+            continue
         per_currency = money.setdefault(supplier_id, {})
         per_currency[currency or ""] = per_currency.get(currency or "", Decimal(0)) + (
             amount or Decimal(0)
         )
-    counts = {r[0]: r[1:] for r in opened}
+    counts = {r[0]: tuple(r[1:]) for r in opened if r[0]}
     figures = []
     for supplier_id in ids:
         n, units, credited, rejected, still_open = counts.get(supplier_id, (0, 0, 0, 0, 0))

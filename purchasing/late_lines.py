@@ -69,7 +69,11 @@ def late_lines(session: Session, today: date) -> list[LateLine]:
         )
         .order_by(PurchaseOrder.expected_on, PurchaseOrderLine.id)
     ).all()
-    return [LateLine(*row) for row in rows]
+    return [
+        LateLine(line_id, number, code, sku, int(outstanding), expected_on)
+        for line_id, number, code, sku, outstanding, expected_on in rows
+        if expected_on is not None
+    ]
 
 
 class LateLineMonitor:

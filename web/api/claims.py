@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Response
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, fields
 
 from accounts.models import Role
 from core.spreadsheets import XLSX_MIME
@@ -17,7 +17,7 @@ from returns.metrics_maths import Period
 from web.api.auth import current_api_user, roles
 from web.api.fields import Text
 from web.api.pagination import decode_typed_cursor, page
-from web.api.schemas import PageQuerySchema, StrictSchema, page_of
+from web.api.schemas import PageQuerySchema, StrictSchema, amount_in_range, page_of
 from web.downloads import xlsx_download
 from web.extensions import services
 
@@ -82,36 +82,36 @@ class ClaimQuerySchema(PageQuerySchema, ClaimFilterSchema):
     pass
 
 
-class ShipSchema(StrictSchema):
+class ClaimShipSchema(StrictSchema):
     carrier = Text(32, min_length=1, required=True, metadata={"example": "sandbox"})
     tracking_number = Text(64, min_length=1, required=True)
     reason = Text(200, load_default="")
 
 
-class AcknowledgeSchema(StrictSchema):
+class ClaimAcknowledgeSchema(StrictSchema):
     vendor_rma = Text(64, min_length=1, required=True)
     reason = Text(200, load_default="")
 
 
-class CreditSchema(StrictSchema):
+class ClaimCreditSchema(StrictSchema):
     amount = fields.Decimal(
-        required=True, allow_nan=False, validate=validate.Range(min=0, max=10**9)
+        required=True, allow_nan=False, as_string=True, validate=amount_in_range
     )
     currency = Text(3, min_length=3, required=True, metadata={"example": "EUR"})
     credit_note = Text(64, min_length=1, required=True)
     reason = Text(200, load_default="")
 
 
-class ReasonSchema(StrictSchema):
+class ClaimReasonSchema(StrictSchema):
     reason = Text(2000, min_length=1, required=True)
 
 
-class FiguresQuerySchema(StrictSchema):
+class ClaimFiguresQuerySchema(StrictSchema):
     first = fields.Date(data_key="from", load_default=None)
     last = fields.Date(data_key="to", load_default=None)
 
 
-class SupplierFiguresSchema(Schema):
+class SupplierClaimFiguresSchema(Schema):
     supplier = fields.String(attribute="supplier_code")
     supplier_name = fields.String()
     claims = fields.Integer(metadata={"description": "Claims opened in the period"})
@@ -132,10 +132,10 @@ class SupplierFiguresSchema(Schema):
     )
 
 
-class FiguresSchema(Schema):
+class ClaimFiguresSchema(Schema):
     first = fields.Date(data_key="from")
     last = fields.Date(data_key="to")
-    suppliers = fields.List(fields.Nested(SupplierFiguresSchema))
+    suppliers = fields.List(fields.Nested(SupplierClaimFiguresSchema))
 
 
 def _actor() -> str:
@@ -170,8 +170,8 @@ def export(**filters: Any) -> Response:
 
 @blp.get("/figures")
 @roles(*BUYERS)
-@blp.arguments(FiguresQuerySchema, location="query", as_kwargs=True)
-@blp.response(200, FiguresSchema)
+@blp.arguments(ClaimFiguresQuerySchema, location="query", as_kwargs=True)
+@blp.response(200, ClaimFiguresSchema)
 def figures(first: date | None, last: date | None) -> dict[str, Any]:
     """Per supplier: claims, claim rate (units claimed per unit received) and the amount
     recovered by credits, over a period (default: the last 28 days)."""
@@ -180,7 +180,7 @@ def figures(first: date | None, last: date | None) -> dict[str, Any]:
     return {"first": period.first_day, "last": period.last_day, "suppliers": rows}
 
 
-@blp.get("/<int:claim_id>")
+@blp.get("/<int(max=2147483647):claim_id>")
 @roles(*BUYERS)
 @blp.response(200, ClaimSchema)
 def get_claim(claim_id: int) -> ClaimView:
@@ -188,9 +188,9 @@ def get_claim(claim_id: int) -> ClaimView:
     return services().buying.claims.get(claim_id)
 
 
-@blp.post("/<int:claim_id>/ship")
+@blp.post("/<int(max=2147483647):claim_id>/ship")
 @roles(*BUYERS)
-@blp.arguments(ShipSchema)
+@blp.arguments(ClaimShipSchema)
 @blp.response(200, ClaimSchema)
 def ship(data: dict[str, Any], claim_id: int) -> ClaimView:
     """Shipped to the vendor: registers a tracked outbound parcel (reference: the claim)."""
@@ -199,9 +199,9 @@ def ship(data: dict[str, Any], claim_id: int) -> ClaimView:
     )
 
 
-@blp.post("/<int:claim_id>/acknowledge")
+@blp.post("/<int(max=2147483647):claim_id>/acknowledge")
 @roles(*BUYERS)
-@blp.arguments(AcknowledgeSchema)
+@blp.arguments(ClaimAcknowledgeSchema)
 @blp.response(200, ClaimSchema)
 def acknowledge(data: dict[str, Any], claim_id: int) -> ClaimView:
     """The vendor acknowledged the claim under their RMA number."""
@@ -210,9 +210,9 @@ def acknowledge(data: dict[str, Any], claim_id: int) -> ClaimView:
     )
 
 
-@blp.post("/<int:claim_id>/credit")
+@blp.post("/<int(max=2147483647):claim_id>/credit")
 @roles(*BUYERS)
-@blp.arguments(CreditSchema)
+@blp.arguments(ClaimCreditSchema)
 @blp.response(200, ClaimSchema)
 def credit(data: dict[str, Any], claim_id: int) -> ClaimView:
     """The vendor credited the claim: amount, currency and credit note number."""
@@ -221,18 +221,18 @@ def credit(data: dict[str, Any], claim_id: int) -> ClaimView:
     )
 
 
-@blp.post("/<int:claim_id>/reject")
+@blp.post("/<int(max=2147483647):claim_id>/reject")
 @roles(*BUYERS)
-@blp.arguments(ReasonSchema)
+@blp.arguments(ClaimReasonSchema)
 @blp.response(200, ClaimSchema)
 def reject(data: dict[str, Any], claim_id: int) -> ClaimView:
     """The vendor rejected the claim; the reason is kept."""
     return services().buying.claims.reject(_actor(), claim_id, data["reason"])
 
 
-@blp.post("/<int:claim_id>/cancel")
+@blp.post("/<int(max=2147483647):claim_id>/cancel")
 @roles(*BUYERS)
-@blp.arguments(ReasonSchema)
+@blp.arguments(ClaimReasonSchema)
 @blp.response(200, ClaimSchema)
 def cancel(data: dict[str, Any], claim_id: int) -> ClaimView:
     """Withdraw an open claim (not yet shipped)."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -90,7 +90,7 @@ def export() -> ResponseReturnValue:
     )
 
 
-@bp.get("/<int:claim_id>")
+@bp.get("/<int(max=2147483647):claim_id>")
 @roles_required(*BUYERS)
 def claim(claim_id: int) -> ResponseReturnValue:
     view = services().buying.claims.get(claim_id)
@@ -129,9 +129,11 @@ def _apply(action: str, claim_id: int, form: ClaimActionForm) -> ClaimView:
     return claims.cancel(actor, claim_id, text["reason"][:200])
 
 
-@bp.post("/<int:claim_id>/<any(ship, acknowledge, credit, reject, cancel):action>")
+@bp.post("/<int(max=2147483647):claim_id>/<action>")
 @roles_required(*BUYERS)
 def act(claim_id: int, action: str) -> ResponseReturnValue:
+    if action not in ACTIONS:
+        abort(404)
     form = ClaimActionForm()
     if not form.validate_on_submit():
         flash(_("The form expired or a field is too long; try again."), "error")
