@@ -95,7 +95,12 @@ class ClaimAcknowledgeSchema(StrictSchema):
 
 class ClaimCreditSchema(StrictSchema):
     amount = fields.Decimal(
-        required=True, allow_nan=False, as_string=True, validate=amount_in_range
+        required=True,
+        places=4,
+        as_string=True,
+        allow_nan=False,
+        validate=amount_in_range,
+        metadata={"type": "string", "format": "decimal", "example": "49.9800"},
     )
     currency = Text(3, min_length=3, required=True, metadata={"example": "EUR"})
     credit_note = Text(64, min_length=1, required=True)
