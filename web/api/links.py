@@ -67,6 +67,15 @@ SHIP_REPLACEMENT = [
     ("OrderOutboundLabel", "post", f"{REPLACEMENT}/label"),
     ("GetOutboundLabel", "get", f"{REPLACEMENT}/label"),
 ]
+CLAIM = f"{API}/claims/{{claim_id}}"
+CLAIM_OPERATIONS = [
+    ("GetClaim", "get", CLAIM),
+    ("ShipClaim", "post", f"{CLAIM}/ship"),
+    ("AcknowledgeClaim", "post", f"{CLAIM}/acknowledge"),
+    ("CreditClaim", "post", f"{CLAIM}/credit"),
+    ("RejectClaim", "post", f"{CLAIM}/reject"),
+    ("CancelClaim", "post", f"{CLAIM}/cancel"),
+]
 CANCEL_RESERVATION = [("CancelReservation", "delete", f"{API}/reservations/{{reservation_id}}")]
 
 
@@ -127,6 +136,13 @@ def _table() -> dict[tuple[str, str, str], dict[str, dict[str, Any]]]:
     )
     for _, method, path in PURCHASE_ORDER_OPERATIONS[:3]:
         add((method, path, "200"), _to(PURCHASE_ORDER_OPERATIONS, "number", number))
+
+    add(
+        ("get", f"{API}/claims", "200"),
+        _to(CLAIM_OPERATIONS, "claim_id", "$response.body#/items/0/id"),
+    )
+    for _, method, path in CLAIM_OPERATIONS:
+        add((method, path, "200"), _to(CLAIM_OPERATIONS, "claim_id", "$response.body#/id"))
 
     tracking = "$response.body#/tracking_number"
     add(("post", f"{API}/shipments", "201"), _to(SHIPMENT_OPERATIONS, "tracking_number", tracking))
