@@ -28,6 +28,7 @@ from inventory.models import StockMove, Supplier
 from inventory.sheets import ExportContext, meta_entries
 from inventory.status import MoveKind
 from purchasing.claims import (
+    CLAIM_TRANSITIONS,
     ClaimNotFound,
     ClaimStatus,
     SupplierClaim,
@@ -108,8 +109,6 @@ class ClaimView:
 
     @property
     def allowed(self) -> list[str]:
-        from purchasing.claims import CLAIM_TRANSITIONS
-
         return sorted(s.value for s in CLAIM_TRANSITIONS[self.status])
 
 
