@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -12,6 +13,8 @@ from sqlalchemy.orm import Session
 from core.clock import Clock
 from core.spreadsheets import UploadLimits
 from inventory.count_sheets import CountSheetService
+from purchasing.claim_lifecycle import ClaimService, ShipmentRegistrar
+from purchasing.late_lines import BuyerNotifier, LateLineMonitor
 from purchasing.reorder.formulas import ReorderSettings
 from purchasing.reorder.suggestions import ReturnSupply
 from purchasing.services import CatalogueSheetService, PurchasingService, ReorderService
@@ -34,6 +37,8 @@ class BuyingServices:
     purchasing: PurchasingService
     catalogue: CatalogueSheetService
     counts: CountSheetService
+    claims: ClaimService
+    late_lines: LateLineMonitor
 
 
 def _setting(config: Mapping[str, Any], name: str) -> Any:
@@ -64,12 +69,23 @@ def build_buying_services(
     session_factory: Callable[[], Session],
     clock: Clock,
     returns: ReturnSupply | None = None,
+    *,
+    register_shipment: ShipmentRegistrar | None = None,
+    notify_buyers: BuyerNotifier | None = None,
 ) -> BuyingServices:
-    """``returns`` supplies incoming returns to the suggestions (None: none are counted)."""
+    """``returns`` supplies incoming returns to the suggestions (None: none are counted);
+    ``register_shipment`` registers a claim's parcel to its vendor with the carriers (None:
+    only kept on the claim); ``notify_buyers`` raises the buyers' alerts (None: none)."""
     settings, limits = reorder_settings(config), upload_limits(config)
     return BuyingServices(
         reorder=ReorderService(session_factory, clock, settings, limits, returns=returns),
         purchasing=PurchasingService(session_factory, clock, settings, limits),
         catalogue=CatalogueSheetService(session_factory, clock, settings, limits),
         counts=CountSheetService(session_factory, clock, limits),
+        claims=ClaimService(session_factory, clock, register_shipment),
+        late_lines=LateLineMonitor(session_factory, clock, notify_buyers or _no_alerts),
     )
+
+
+def _no_alerts(session: Session, key: str, kind: str, message: str, now: datetime) -> bool:
+    return False

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -22,6 +22,7 @@ from accounts.models import User
 from accounts.service import AuthService
 from bootstrap.buying import BuyingServices, build_buying_services
 from carriers.label_providers.registry import LabelProviders
+from carriers.models import Direction
 from carriers.registry import (
     SECRET_SETTINGS,
     LiveAdapters,
@@ -38,6 +39,7 @@ from core.outbox import OutboxWorker
 from core.retention import Pruner, PruneStep, Retention, scrub_sent_emails
 from core.settings import LayeredSettings, SettingsStore
 from inventory.services import InventoryService
+from purchasing.claim_lifecycle import ShipmentRegistrar
 from returns.addresses import ReturnAddresses
 from returns.context import LabelSettings, ReturnsContext
 from returns.conversation import Conversation
@@ -45,6 +47,7 @@ from returns.escalation import ServiceLevelMonitor
 from returns.inbound_email import MailgunInbound, ReplyAddresses
 from returns.messages import EMAIL_TOPIC, Messages
 from returns.metrics import MetricsService
+from returns.notifications import notify
 from returns.policy import ReturnPolicy
 from returns.portal import Attachments, Portal
 from returns.queries import RmaQueries
@@ -188,7 +191,14 @@ def build_services(settings: Mapping[str, Any], *, clock: Clock | None = None) -
             returns.outbox_handlers(),
             lease=timedelta(seconds=float(settings.get("OUTBOX_LEASE_SECONDS", 120))),
         ),
-        buying=build_buying_services(settings, session_factory, clock, returns=RmaReturnSupply()),
+        buying=build_buying_services(
+            settings,
+            session_factory,
+            clock,
+            returns=RmaReturnSupply(),
+            register_shipment=_vendor_parcels(carriers),
+            notify_buyers=_notify_buyers,
+        ),
         refund_webhooks=StripeRefundWebhooks(
             session_factory,
             clock,
@@ -215,6 +225,30 @@ def build_services(settings: Mapping[str, Any], *, clock: Clock | None = None) -
     if settings.get("WARN_ABOUT_PROVIDERS", True):
         warn_about_providers(settings, services)
     return services
+
+
+def _vendor_parcels(carriers: CarrierService) -> ShipmentRegistrar:
+    """A supplier claim's parcel back to its vendor: an outbound shipment, tracked."""
+
+    def register(session: Session, carrier: str, tracking_number: str, reference: str) -> str:
+        shipment = carriers.add_shipment(
+            session,
+            direction=Direction.OUTBOUND,
+            carrier=carrier,
+            tracking_number=tracking_number,
+            reference=reference,
+        )
+        carriers.apply_waiting_events(session, shipment)
+        return shipment.tracking_number
+
+    return register
+
+
+def _notify_buyers(session: Session, key: str, kind: str, message: str, now: datetime) -> bool:
+    """Buyers' alerts live beside the desk's (audience ``buyers``), one per key."""
+    return notify(
+        session, key=key, rma_id=None, kind=kind, audience="buyers", message=message, now=now
+    )
 
 
 def _build_returns(

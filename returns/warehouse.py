@@ -11,7 +11,7 @@ from core.errors import Conflict, InvalidInput
 from inventory import ledger
 from inventory.errors import InsufficientStock
 from inventory.models import Part
-from purchasing.claims import SupplierClaim
+from purchasing.claims import ClaimStatus, SupplierClaim, opened_claim_event
 from returns.commands import InspectParcel, ReceiveParcel, ShipReplacement
 from returns.context import ReturnsContext, load_rma
 from returns.errors import IllegalTransition, ReplacementNotFound
@@ -316,9 +316,10 @@ class Warehouse:
                     sku=line.sku,
                     qty=qty,
                     fault=rma.description,
-                    status="open",
+                    status=ClaimStatus.OPEN.value,
                     created_by=who.actor,
                     created_at=self.ctx.clock.now(),
+                    events=[opened_claim_event(who.actor, self.ctx.clock.now(), rma.number)],
                 )
             )
             text = f"Supplier claim opened for {qty} x {line.sku}"

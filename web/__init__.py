@@ -41,6 +41,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         admin,
         audit,
         buying,
+        claims,
         customer_address,
         desk,
         inventory,
@@ -80,6 +81,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(session.bp)
     app.register_blueprint(inventory.bp)
     app.register_blueprint(buying.bp)
+    app.register_blueprint(claims.bp)
     app.register_blueprint(desk.bp)
     app.register_blueprint(customer_address.bp)
     app.register_blueprint(orders.bp)

@@ -43,6 +43,8 @@ SHOWN_VALUES = (
     # purchase orders and reorder urgency
     N_("draft"), N_("sent"), N_("partially received"),
     N_("short"), N_("below safety stock"), N_("below point"),
+    # supplier claims (open, acknowledged, rejected, cancelled are above)
+    N_("shipped to vendor"), N_("credited"),
     # service levels and e-mails (timeline kinds too)
     N_("first response"), N_("resolution"), N_("bounced"), N_("sla"), N_("reply"),
     N_("supplier claim"), N_("customer message"), N_("inbound unmatched"),

@@ -94,6 +94,11 @@ def recompute_reorder_points(services: Services) -> int:
     return summary.flagged
 
 
+def alert_late_purchase_order_lines(services: Services) -> int:
+    """Hourly: alert buyers, once per line, to purchase-order lines past their expected date."""
+    return services.buying.late_lines.alert()
+
+
 def prune_logs(services: Services) -> int:
     """Nightly: delete logs older than their retention (RETENTION_*_DAYS); records stay."""
     counts = services.pruner.prune()
@@ -118,6 +123,11 @@ JOBS = [
         IntervalTrigger(hours=1, timezone="UTC"),
     ),
     Job("check_service_levels", check_service_levels, IntervalTrigger(minutes=1, timezone="UTC")),
+    Job(
+        "alert_late_purchase_order_lines",
+        alert_late_purchase_order_lines,
+        IntervalTrigger(hours=1, timezone="UTC"),
+    ),
     Job("prune_logs", prune_logs, CronTrigger(hour=4, minute=10, timezone="UTC")),
 ]
 

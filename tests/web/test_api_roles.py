@@ -86,6 +86,15 @@ EXPECTED_ROLES: dict[tuple[str, str], set[Role]] = {
     ("GET", "/api/v1/cycle-counts/export.xlsx"): {A, W},
     ("POST", "/api/v1/cycle-counts/import"): {A, W},
     ("GET", "/api/v1/metrics"): {A, B, S},
+    ("GET", "/api/v1/claims"): {A, B},
+    ("GET", "/api/v1/claims/export.xlsx"): {A, B},
+    ("GET", "/api/v1/claims/figures"): {A, B},
+    ("GET", "/api/v1/claims/<int(max=2147483647):claim_id>"): {A, B},
+    ("POST", "/api/v1/claims/<int(max=2147483647):claim_id>/ship"): {A, B},
+    ("POST", "/api/v1/claims/<int(max=2147483647):claim_id>/acknowledge"): {A, B},
+    ("POST", "/api/v1/claims/<int(max=2147483647):claim_id>/credit"): {A, B},
+    ("POST", "/api/v1/claims/<int(max=2147483647):claim_id>/reject"): {A, B},
+    ("POST", "/api/v1/claims/<int(max=2147483647):claim_id>/cancel"): {A, B},
 }
 
 # Routes under /api/v1 that are public on purpose (``public(why)``): the API's own description.
@@ -106,6 +115,7 @@ def concrete(path: str) -> str:
         .replace("<number>", "PO-0000-00000")
         .replace("<rma>", "RMA-00000000-0000")
         .replace("<int(max=2147483647):replacement_id>", "999999")
+        .replace("<int(max=2147483647):claim_id>", "999999")
     )
 
 

@@ -95,6 +95,11 @@ EXPECTED_PAGE_ROLES: dict[tuple[str, str], frozenset[Role] | str] = {
     ("POST", "/buying/purchase-orders/<number>/cancel"): {A, B},
     ("GET", "/buying/catalogue.xlsx"): {A, B},
     ("POST", "/buying/catalogue/import"): {A, B},
+    ("POST", "/buying/alerts/read"): {A, B},
+    ("GET", "/buying/claims"): {A, B},
+    ("GET", "/buying/claims/export.xlsx"): {A, B},
+    ("GET", "/buying/claims/<int(max=2147483647):claim_id>"): {A, B},
+    ("POST", "/buying/claims/<int(max=2147483647):claim_id>/<action>"): {A, B},
     # the returns desk: service desk and admins; the warehouse may read an RMA and its sheet
     ("GET", "/returns"): {A, S},
     ("GET", "/returns/new"): {A, S},
@@ -140,6 +145,7 @@ def concrete(rule: str) -> str:
         path.replace("<sku>", "NO-SUCH-SKU")
         .replace("<number>", "NO-SUCH-NUMBER")
         .replace("<action>", "cancel")
+        .replace("<int(max=2147483647):claim_id>", "999999")
         .replace("<carrier>", "sandbox")
         .replace("<kind>", "no-such-kind")
         .replace("<language>", "en")

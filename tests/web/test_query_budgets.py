@@ -257,12 +257,14 @@ PAGE_BUDGETS = [
     ("warehouse pick queue", "/warehouse", Role.WAREHOUSE, 6),
     ("pick list", "/warehouse/pick-list", Role.WAREHOUSE, 6),
     ("reorder page", "/buying/", Role.BUYER, 9),
-    ("purchase orders page", "/buying/purchase-orders", Role.BUYER, 10),
+    ("purchase orders page", "/buying/purchase-orders", Role.BUYER, 12),  # + buyers' alerts
     ("purchase order page", "/buying/purchase-orders/{po}", Role.BUYER, 8),
     ("goods-in page", "/warehouse/purchase-orders/{po}", Role.WAREHOUSE, 8),
     ("administration", "/admin", Role.ADMIN, 10),
     ("message templates", "/admin/messages", Role.ADMIN, 6),
-    ("metrics page", "/metrics", Role.BUYER, 15),
+    # + one transaction of three per-supplier claim figures and the suppliers' names
+    ("metrics page", "/metrics", Role.BUYER, 20),
+    ("supplier claims page", "/buying/claims", Role.BUYER, 8),
 ]
 
 

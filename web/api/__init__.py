@@ -12,6 +12,7 @@ from werkzeug.exceptions import HTTPException
 from web import errors
 from web.api import (
     audit,
+    claims,
     emails,
     locations,
     metrics,
@@ -45,6 +46,7 @@ BLUEPRINTS = (
     orders.blp,
     *purchasing.BLUEPRINTS,
     order_sheets.blp,
+    claims.blp,
     metrics.blp,
     emails.blp,
     audit.blp,

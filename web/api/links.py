@@ -70,6 +70,15 @@ SHIP_REPLACEMENT = [
 ]
 ORDER = f"{API}/orders/{{number}}"
 ORDER_OPERATIONS = [("GetOrder", "get", ORDER)]
+CLAIM = f"{API}/claims/{{claim_id}}"
+CLAIM_OPERATIONS = [
+    ("GetClaim", "get", CLAIM),
+    ("ShipClaim", "post", f"{CLAIM}/ship"),
+    ("AcknowledgeClaim", "post", f"{CLAIM}/acknowledge"),
+    ("CreditClaim", "post", f"{CLAIM}/credit"),
+    ("RejectClaim", "post", f"{CLAIM}/reject"),
+    ("CancelClaim", "post", f"{CLAIM}/cancel"),
+]
 CANCEL_RESERVATION = [("CancelReservation", "delete", f"{API}/reservations/{{reservation_id}}")]
 
 
@@ -138,6 +147,12 @@ def _table() -> dict[tuple[str, str, str], dict[str, dict[str, Any]]]:
         ("get", f"{API}/orders", "200"),
         _to(ORDER_OPERATIONS, "number", "$response.body#/items/0/number"),
     )
+    add(
+        ("get", f"{API}/claims", "200"),
+        _to(CLAIM_OPERATIONS, "claim_id", "$response.body#/items/0/id"),
+    )
+    for _, method, path in CLAIM_OPERATIONS:
+        add((method, path, "200"), _to(CLAIM_OPERATIONS, "claim_id", "$response.body#/id"))
 
     tracking = "$response.body#/tracking_number"
     add(("post", f"{API}/shipments", "201"), _to(SHIPMENT_OPERATIONS, "tracking_number", tracking))

@@ -31,6 +31,8 @@ bp = Blueprint("buying", __name__, url_prefix="/buying")
 
 BUYERS = (Role.ADMIN, Role.BUYER)
 PAGE_SIZE = 100
+#: The audience of buyers' alerts (late purchase-order lines), beside the desk's.
+BUYER_ALERTS = "buyers"
 
 
 class UploadForm(FlaskForm):
@@ -182,7 +184,25 @@ def purchase_orders() -> ResponseReturnValue:
         statuses=list(PurchaseOrderStatus),
         suppliers=services().inventory.list_suppliers(limit=500),
         next_before=next_before,
+        alerts=services().service_levels.unread([BUYER_ALERTS]),
+        alerts_form=FlaskForm(),
     )
+
+
+@bp.post("/alerts/read")
+@roles_required(*BUYERS)
+def alerts_read() -> ResponseReturnValue:
+    """Mark the buyers' alerts (late purchase-order lines) read."""
+    if FlaskForm().validate_on_submit():
+        ids = [int(v) for v in request.form.getlist("id") if v.isdigit()][:200]
+        done = services().service_levels.mark_read(current_user.email, ids, [BUYER_ALERTS])
+        flash(
+            ngettext("%(num)d alert marked read.", "%(num)d alerts marked read.", done),
+            "success",
+        )
+    else:
+        flash(_("The form expired; try again."), "error")
+    return redirect(url_for(".purchase_orders"))
 
 
 @bp.get("/purchase-orders/<number>")

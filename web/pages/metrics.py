@@ -157,6 +157,7 @@ def page() -> ResponseReturnValue:
     return render_template(
         "metrics.html",
         metrics=metrics,
+        claim_figures=services().buying.claims.supplier_figures(period.start, period.end),
         charts=charts(metrics),
         problem=None,
         first=period.first_day.isoformat(),
