@@ -63,6 +63,11 @@ def demo_environment(host: str, port: int) -> dict[str, str]:
         "SPAREFLOW_RETURNS_ADDRESS": os.environ.get(
             "SPAREFLOW_RETURNS_ADDRESS", json.dumps(DEMO_RETURN_ADDRESS)
         ),
+        # Returns up to 200.00 are authorised on the spot, so a return started on the portal
+        # gets its prepaid label at once (production decides its own limit; the default is off).
+        "SPAREFLOW_RETURNS_AUTO_AUTHORISE_LIMIT_MINOR": os.environ.get(
+            "SPAREFLOW_RETURNS_AUTO_AUTHORISE_LIMIT_MINOR", "20000"
+        ),
     }
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from demo.data import DEMO_PORTAL_ORDER
 from tests.support.processes import running, spareflow, spareflow_env, waitress
 
 CHROMIUM = "/usr/bin/chromium"
@@ -295,3 +296,16 @@ def test_the_api_browser_and_the_email_preview_work_under_the_csp(
     assert white_space == "pre-line"
     assert page.locator("#html-preview").evaluate("f => f.getBoundingClientRect().height") > 400
     no_violations(page, console)
+
+
+def test_the_demo_order_the_readme_names_opens_on_the_returns_portal(
+    page: Any, demo_url: str
+) -> None:
+    """README: the portal finds SO-1001 with mia.chen@example.com, its lines ready to pick."""
+    number, email = DEMO_PORTAL_ORDER
+    page.goto(f"{demo_url}/returns-portal")
+    page.fill("input[name=order_number]", number)
+    page.fill("input[name=email]", email.upper())  # e-mails are compared without case
+    page.locator("input[name=order_number]").press("Enter")
+    page.wait_for_selector("select[name=qty-0]")
+    assert number in page.content()
