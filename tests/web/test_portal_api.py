@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from accounts.models import Role
 from returns.status import Channel
 from tests.support.portal import PORTAL_CONFIG, place_order, recent, stock_shop
 
@@ -212,3 +213,14 @@ def test_the_public_operations_survive_fuzzing_with_the_documented_answers(
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
     for path in (RETURNS, LOOKUP):
         fuzz_operation(schema[path]["POST"], {}, allowed=True, examples=40)
+
+
+def test_portal_returns_count_under_their_own_channel_in_the_metrics(
+    client: Any, shop: Any, role_headers: Any
+) -> None:
+    assert client.post(RETURNS, json=a_return()).status_code == 201
+    desk = role_headers[Role.SERVICE_DESK]
+    body = client.get("/api/v1/metrics", headers=desk).get_json()
+    channels = {group["key"]: group for group in body["by_channel"]}
+    assert channels["portal"]["figures"]["requests"] == 1
+    assert set(channels) == {"portal"}  # the only channel with returns here
