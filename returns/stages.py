@@ -25,6 +25,7 @@ from returns.pickups import PICKUP_CANCEL_TOPIC, Pickups
 from returns.queries import rma_detail
 from returns.refund_outcomes import RefundOutcomes
 from returns.refunds import REFUND_TOPIC, Refunds
+from returns.repairs import Repairs
 from returns.views import RmaDetail
 from returns.warehouse import Warehouse
 
@@ -44,6 +45,7 @@ class Returns:
     refund_outcomes: RefundOutcomes
     warehouse: Warehouse
     closing: Closing
+    repairs: Repairs
 
     def get(self, number: str) -> RmaDetail:
         """The RMA as the stages answer it (pages read through returns/queries.py)."""
@@ -89,4 +91,5 @@ def build_returns(ctx: ReturnsContext) -> Returns:
         refund_outcomes=RefundOutcomes(ctx),
         warehouse=warehouse,
         closing=Closing(ctx),
+        repairs=Repairs(ctx),
     )
