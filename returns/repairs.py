@@ -367,7 +367,6 @@ class Repairs:
             who = ledger.Who(actor, self.ctx.clock)
             for sku in repair.missing_skus:
                 fill_waiting_repairs(session, sku, who)
-            session.refresh(repair)
             uow.commit()
             return _view(rma.number, repair)
 
