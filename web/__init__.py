@@ -45,6 +45,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         inventory,
         messages_admin,
         metrics,
+        repairs,
         session,
         status,
         warehouse,
@@ -78,6 +79,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(inventory.bp)
     app.register_blueprint(buying.bp)
     app.register_blueprint(desk.bp)
+    app.register_blueprint(repairs.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(audit.bp)
     app.register_blueprint(account.bp)

@@ -23,7 +23,7 @@ from web.api.fields import Text
 from web.extensions import services
 
 blp = Blueprint(
-    "repairs",
+    "repair_orders",
     __name__,
     url_prefix="/api/v1/returns",
     description="Repair orders: parts from stock, labour, test, the unit shipped back",

@@ -56,6 +56,7 @@ from web.extensions import services
 from web.i18n import current_language
 from web.labels import lazy_label
 from web.pages.access import roles_required
+from web.pages.repairs import TECHNICIANS, repair_forms
 from web.printing import return_sheet
 
 bp = Blueprint("desk", __name__, url_prefix="/returns")
@@ -383,6 +384,9 @@ def detail(number: str) -> ResponseReturnValue:
         if returns.label_desk.waiting_for_label(rma.status, rma.return_tracking_number)
         else None,
         minor_units=returns.ctx.policy.minor_units,
+        repair=returns.repairs.find(number) if rma.resolution is Resolution.REPAIR else None,
+        repair_forms=repair_forms(),
+        can_repair=current_user.role in TECHNICIANS,
     )
 
 
