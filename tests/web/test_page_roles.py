@@ -97,6 +97,7 @@ EXPECTED_PAGE_ROLES: dict[tuple[str, str], frozenset[Role] | str] = {
     ("GET", "/returns/<number>"): {A, S, W},
     ("GET", "/returns/<number>/sheet"): {A, S, W},
     ("POST", "/returns/<number>/<action>"): {A, S},  # incl. status-link: a new status link
+    ("POST", "/returns/<number>/repair/<action>"): {A, W},  # the technician's repair order
     ("POST", "/returns/alerts/read"): {A, S},
     # the warehouse: warehouse staff and admins
     ("GET", "/warehouse"): {A, W},

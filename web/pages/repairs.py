@@ -11,6 +11,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import IntegerField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from accounts.models import Role
@@ -43,7 +44,8 @@ class LabourForm(FlaskForm):
 
 class TestForm(FlaskForm):
     outcome = SelectField(
-        _l("Result"), choices=[("passed", _l("Passed")), ("failed", _l("Failed"))]
+        _l("Result"),
+        choices=[SelectChoice("passed", _l("Passed")), SelectChoice("failed", _l("Failed"))],
     )
     result = TextAreaField(
         _l("What the test showed"), validators=[DataRequired(), Length(max=5000)]
