@@ -17,7 +17,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from carriers.models import Direction
+from carriers.models import Direction, Shipment
 from core import audit
 from core.db import UnitOfWork
 from core.errors import Conflict, InvalidInput, NotFound
@@ -115,7 +115,7 @@ def repair_reference(rma_number: str, repair_id: int) -> str:
     return f"{rma_number}/REP{repair_id}"
 
 
-def _view(rma_number: str, repair: RepairOrder) -> RepairView:
+def repair_view(rma_number: str, repair: RepairOrder) -> RepairView:
     return RepairView(
         id=repair.id,
         rma_number=rma_number,
@@ -255,14 +255,14 @@ class Repairs:
     def get(self, number: str) -> RepairView:
         with UnitOfWork(self.ctx.session_factory) as uow:
             rma = load_rma(uow.session, number)
-            return _view(rma.number, self._repair(uow.session, rma))
+            return repair_view(rma.number, self._repair(uow.session, rma))
 
     def find(self, number: str) -> RepairView | None:
         """The repair order of an RMA, or None (pages show the "open" form then)."""
         with UnitOfWork(self.ctx.session_factory) as uow:
             rma = load_rma(uow.session, number)
             repair = self._find(uow.session, rma)
-            return _view(rma.number, repair) if repair else None
+            return repair_view(rma.number, repair) if repair else None
 
     def open(self, actor: str, number: str, command: OpenRepair) -> RepairView:
         """Open the repair order of a received unit (resolution ``repair``)."""
@@ -312,7 +312,7 @@ class Repairs:
             rma.note("repair", actor, f"Repair order opened: {repair.diagnosis}", now)
             _audit(session, actor, now, "repair.opened", rma.number, repair=repair.id)
             uow.commit()
-            return _view(rma.number, repair)
+            return repair_view(rma.number, repair)
 
     def use_part(self, actor: str, number: str, command: UseRepairPart) -> RepairView:
         """Issue a part for the repair; short, the line waits and the answer is ``parts_short``
@@ -356,7 +356,7 @@ class Repairs:
                     code="parts_short",
                     missing_skus=repair.missing_skus,
                 )
-            return _view(rma.number, repair)
+            return repair_view(rma.number, repair)
 
     def retry_parts(self, actor: str, number: str) -> RepairView:
         """The desk retries a waiting repair: each missing SKU is filled where stock exists
@@ -368,7 +368,7 @@ class Repairs:
             for sku in repair.missing_skus:
                 fill_waiting_repairs(session, sku, who)
             uow.commit()
-            return _view(rma.number, repair)
+            return repair_view(rma.number, repair)
 
     def record_labour(self, actor: str, number: str, command: RecordLabour) -> RepairView:
         if not 1 <= command.minutes <= 10_000:
@@ -389,7 +389,7 @@ class Repairs:
             rma.note("repair", actor, f"Labour {command.minutes} min by {who}", now)
             _audit(session, actor, now, "repair.labour", rma.number, minutes=command.minutes)
             uow.commit()
-            return _view(rma.number, repair)
+            return repair_view(rma.number, repair)
 
     def record_test(self, actor: str, number: str, command: RecordRepairTest) -> RepairView:
         if not command.result.strip():
@@ -405,20 +405,14 @@ class Repairs:
             rma.note("repair", actor, f"Repair test {verdict}: {repair.test_result}", now)
             _audit(session, actor, now, "repair.tested", rma.number, passed=command.passed)
             uow.commit()
-            return _view(rma.number, repair)
+            return repair_view(rma.number, repair)
 
     def ship(self, actor: str, number: str, command: ShipRepair) -> RepairView:
-        """The repaired, tested unit ships back (an outbound shipment): the unit leaves the
-        returns location on the ledger, the customer's request is met and the RMA closes."""
+        """The repaired, tested unit ships back by hand (carrier and tracking number of a label
+        bought elsewhere); for a label bought here see OutboundLabels.order_for_repair."""
         with UnitOfWork(self.ctx.session_factory) as uow:
             session = uow.session
-            rma, repair = self._locked(session, number, "shipped")
-            if repair.status is not RepairStatus.TESTED_OK:
-                raise Conflict(
-                    f"The repair of {rma.number} is {repair.status.value}; only a unit that "
-                    "passed its test ships back.",
-                    code="repair_not_tested",
-                )
+            rma, repair = self.ready_to_ship(session, number)
             shipment = self.ctx.carriers.add_shipment(
                 session,
                 direction=Direction.OUTBOUND,
@@ -426,32 +420,56 @@ class Repairs:
                 tracking_number=command.tracking_number,
                 reference=rma.number,
             )
-            now = self.ctx.clock.now()
-            who = ledger.Who(actor, self.ctx.clock)
-            for line in rma.lines:
-                if line.received_qty:
-                    ledger.issue(
-                        session,
-                        who,
-                        sku=line.sku,
-                        location=self.ctx.policy.returns_location,
-                        qty=line.received_qty,
-                        reference=rma.number,
-                        reason="repaired unit shipped back",
-                    )
-            repair.move_to(RepairStatus.SHIPPED, now)
-            repair.carrier, repair.tracking_number = shipment.carrier, shipment.tracking_number
-            repair.shipped_by, repair.shipped_at = actor, now
-            text = f"Repaired unit shipped: {shipment.carrier} {shipment.tracking_number}"
-            rma.note("repair", actor, text, now)
-            rma.resolve(now)
-            rma.close(actor, "Repaired unit shipped back", now, self.ctx.policy)
-            _audit(session, actor, now, "repair.shipped", rma.number, carrier=shipment.carrier)
-            if self.ctx.messages:
-                self.ctx.messages.to_customer(session, rma, "closed")
-            self.ctx.carriers.apply_waiting_events(session, shipment)
+            self.shipped(session, rma, repair, shipment, actor)
             uow.commit()
-            return _view(rma.number, repair)
+            return repair_view(rma.number, repair)
+
+    def ready_to_ship(self, session: Session, number: str) -> tuple[Rma, RepairOrder]:
+        """The RMA and its repair, locked; refused unless the unit passed its test."""
+        rma, repair = self._locked(session, number, "shipped")
+        if repair.status is not RepairStatus.TESTED_OK:
+            raise Conflict(
+                f"The repair of {rma.number} is {repair.status.value}; only a unit that "
+                "passed its test ships back.",
+                code="repair_not_tested",
+            )
+        return rma, repair
+
+    def shipped(
+        self, session: Session, rma: Rma, repair: RepairOrder, shipment: Shipment, actor: str
+    ) -> None:
+        """Within a use case's transaction: the unit leaves the returns location on the
+        ledger in ``shipment``, the customer's request is met and the RMA closes."""
+        now = self.ctx.clock.now()
+        who = ledger.Who(actor, self.ctx.clock)
+        for line in rma.lines:
+            if line.received_qty:
+                ledger.issue(
+                    session,
+                    who,
+                    sku=line.sku,
+                    location=self.ctx.policy.returns_location,
+                    qty=line.received_qty,
+                    reference=rma.number,
+                    reason="repaired unit shipped back",
+                )
+        repair.move_to(RepairStatus.SHIPPED, now)
+        repair.carrier, repair.tracking_number = shipment.carrier, shipment.tracking_number
+        repair.shipped_by, repair.shipped_at = actor, now
+        text = f"Repaired unit shipped: {shipment.carrier} {shipment.tracking_number}"
+        rma.note("repair", actor, text, now)
+        rma.resolve(now)
+        rma.close(actor, "Repaired unit shipped back", now, self.ctx.policy)
+        _audit(session, actor, now, "repair.shipped", rma.number, carrier=shipment.carrier)
+        if self.ctx.messages:
+            self.ctx.messages.to_customer(session, rma, "closed")
+        self.ctx.carriers.apply_waiting_events(session, shipment)
+
+    def for_label(self, session: Session, repair_id: int) -> tuple[Rma, RepairOrder] | None:
+        """The RMA and repair a bought outbound label belongs to (None when gone)."""
+        repair = session.get(RepairOrder, repair_id, with_for_update=True)
+        rma = session.get(Rma, repair.rma_id) if repair else None
+        return (rma, repair) if rma and repair else None
 
     # --- loading ---------------------------------------------------------------------------
 

@@ -77,6 +77,7 @@ def build_returns(ctx: ReturnsContext) -> Returns:
     ctx.carriers.listeners.append(carrier_events.on_shipment_change)
     ctx.carriers.registration_guards.append(carrier_events.guard_registration)
     intake = Intake(ctx, authorisation)
+    repairs = Repairs(ctx)
     return Returns(
         ctx=ctx,
         intake=intake,
@@ -84,12 +85,12 @@ def build_returns(ctx: ReturnsContext) -> Returns:
         authorisation=authorisation,
         labels=labels,
         label_desk=LabelDesk(ctx, labels),
-        outbound_labels=OutboundLabels(ctx, warehouse, labels),
+        outbound_labels=OutboundLabels(ctx, warehouse, labels, repairs),
         pickups=Pickups(ctx),
         carrier_events=carrier_events,
         refunds=refunds,
         refund_outcomes=RefundOutcomes(ctx),
         warehouse=warehouse,
         closing=Closing(ctx),
-        repairs=Repairs(ctx),
+        repairs=repairs,
     )

@@ -16,6 +16,7 @@ from inventory.commands import ReceiveStock
 from inventory.models import StockMove
 from inventory.status import MoveKind
 from purchasing.reorder.queries import demand_by_part
+from returns.context import LabelSettings
 from returns.metrics import compute
 from returns.metrics_maths import Period
 from returns.repair_orders import RepairPartStatus, RepairStatus
@@ -198,3 +199,29 @@ def test_only_a_received_repair_rma_gets_a_repair_order(desk: dict[str, Any]) ->
     with pytest.raises(Conflict) as twice:
         repairs.open(TECH, number, OpenRepair(diagnosis="y"))
     assert twice.value.code == "repair_exists"
+
+
+def test_the_repaired_unit_ships_on_an_outbound_label_bought_through_the_outbox(
+    desk: dict[str, Any],
+) -> None:
+    returns = desk["returns"]
+    number = received_repair(desk, "SBX730")
+    returns.repairs.open(TECH, number, OpenRepair(diagnosis="Loose connector"))
+    returns.repairs.record_labour(TECH, number, RecordLabour(minutes=10))
+    with pytest.raises(Conflict) as unset:
+        returns.outbound_labels.order_for_repair(TECH, number)
+    assert unset.value.code == "no_outbound_carrier"
+    returns.repairs.record_test(TECH, number, RecordRepairTest(passed=True, result="ok"))
+    returns.ctx.labels = LabelSettings(outbound_carrier="sandbox")
+    view = returns.outbound_labels.order_for_repair(TECH, number)
+    assert view.status is RepairStatus.TESTED_OK  # bought by the worker, not in the request
+    desk["worker"].drain()
+    view = returns.repairs.get(number)
+    assert view.status is RepairStatus.SHIPPED and view.carrier == "sandbox"
+    rma = returns.get(number)
+    assert rma.status is RmaStatus.CLOSED
+    outbound = [s for s in rma.shipments if s.direction.value == "outbound"]
+    assert [s.tracking_number for s in outbound] == [view.tracking_number]
+    # Ordering again once shipped is refused: the repair is no longer tested_ok.
+    with pytest.raises(Conflict):
+        returns.outbound_labels.order_for_repair(TECH, number)

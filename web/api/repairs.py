@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields, post_load, validate
+from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from accounts.models import Role
 from returns.repair_orders import RepairPartStatus, RepairStatus
@@ -72,12 +72,23 @@ class RepairTestSchema(Schema):
 
 
 class ShipRepairSchema(Schema):
-    carrier = Text(32, min_length=1, required=True)
-    tracking_number = Text(64, min_length=1, required=True)
+    """The carrier and tracking number of a label bought elsewhere; send neither (an empty
+    object) to buy the label from SPAREFLOW_OUTBOUND_CARRIER."""
+
+    carrier = Text(32, min_length=1, load_default=None)
+    tracking_number = Text(64, min_length=1, load_default=None)
+
+    @validates_schema
+    def _both_or_neither(self, data: dict[str, Any], **_: Any) -> None:
+        if (data.get("carrier") is None) != (data.get("tracking_number") is None):
+            raise ValidationError(
+                "Give both the carrier and the tracking number, or neither to buy the label.",
+                "tracking_number",
+            )
 
     @post_load
-    def _command(self, data: dict[str, Any], **_: Any) -> ShipRepair:
-        return ShipRepair(**data)
+    def _command(self, data: dict[str, Any], **_: Any) -> ShipRepair | None:
+        return ShipRepair(**data) if data.get("carrier") else None
 
 
 class EmptySchema(Schema):
@@ -182,6 +193,13 @@ def test(command: RecordRepairTest, rma: str) -> Any:
 @roles(*TECHNICIANS)
 @blp.arguments(ShipRepairSchema)
 @blp.response(200, RepairSchema)
-def ship(command: ShipRepair, rma: str) -> Any:
-    """Ship the tested unit back (carrier and tracking number); the RMA closes."""
-    return services().returns.repairs.ship(_actor(), rma, command)
+@blp.alt_response(202, schema=RepairSchema, description="The outbound label is being bought")
+@blp.alt_response(409, description="Not tested, or no outbound carrier configured")
+def ship(command: ShipRepair | None, rma: str) -> Any:
+    """Ship the tested unit back: with a carrier and tracking number it ships now and the RMA
+    closes (200); with neither, the label is bought from SPAREFLOW_OUTBOUND_CARRIER through the
+    outbox (202), and the unit ships in that parcel, closing the RMA, once it is bought."""
+    returns = services().returns
+    if command is None:
+        return returns.outbound_labels.order_for_repair(_actor(), rma), 202
+    return returns.repairs.ship(_actor(), rma, command)
