@@ -300,7 +300,7 @@ class Repairs:
                 rma_id=rma.id,
                 status=RepairStatus.OPEN,
                 diagnosis=command.diagnosis.strip(),
-                technician=(command.technician or actor).strip(),
+                technician=(command.technician or "").strip() or actor,
                 labour_minutes=0,
                 received_at=received_at,
                 opened_by=actor,
