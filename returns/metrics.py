@@ -50,7 +50,9 @@ the RMA number), or, without one, to our own ``received`` transition. Refunds wh
 not arrived yet have no such time and are counted apart.
 
 Return shipping (cost per RMA of the prepaid labels, pickup-to-warehouse transit time per
-carrier) is defined in ``returns.metrics_shipping``.
+carrier) is defined in ``returns.metrics_shipping``. *Repair turnaround*: repairs whose
+repaired unit shipped back in the period, from the unit's ``received`` transition to
+``shipped_at`` (``returns.metrics_repairs``).
 
 All of it is a handful of queries, however many RMAs the period holds.
 """
@@ -75,6 +77,7 @@ from returns.metrics_maths import (
     week_starts,
 )
 from returns.metrics_queries import load_cases, return_rates
+from returns.metrics_repairs import load_repair_turnaround
 from returns.metrics_shipping import load_label_costs, load_transit_times
 from returns.status import Channel, Priority, Reason
 
@@ -165,6 +168,7 @@ def compute(session: Session, period: Period, now: datetime) -> Metrics:
         what_if=what_if(cases, period),
         label_costs=load_label_costs(session, period),
         transit_times=load_transit_times(session, period),
+        repair_turnaround=load_repair_turnaround(session, period),
     )
 
 

@@ -229,6 +229,9 @@ class Metrics:
     #: carrier (returns/metrics_shipping.py).
     label_costs: list[LabelCost] = field(default_factory=list)
     transit_times: list[TransitTime] = field(default_factory=list)
+    #: Received to repaired unit shipped back, for repairs shipped in the period
+    #: (returns/metrics_repairs.py).
+    repair_turnaround: DurationStats = field(default_factory=lambda: DurationStats.of([]))
 
     @property
     def rolling_summary(self) -> dict[str, Any]:

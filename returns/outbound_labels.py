@@ -6,6 +6,10 @@ provider's idempotency key) written with the request; the worker buys the label 
 transaction, and in the transaction that closes the message the replacement ships in that
 parcel (the same step as shipping with a tracking number by hand), its label's cost,
 provider and id recorded. A refusal fails at once and alerts the desk; an outage is retried.
+
+A repaired unit's trip back to its customer (returns/repairs.py) is bought the same way
+(key ``repair-label:<repair id>``, payload ``repair``): once bought, the repair ships in that
+parcel and its RMA closes.
 """
 
 from __future__ import annotations
@@ -26,29 +30,27 @@ from returns.context import ReturnsContext
 from returns.errors import ReplacementNotFound
 from returns.labels import Labels
 from returns.queries import OUTBOUND_LABEL_KEY, rma_detail
+from returns.repair_orders import RepairStatus
+from returns.repairs import Repairs, RepairView, repair_view
 from returns.rma import SYSTEM, Replacement, Rma
 from returns.status import ReplacementStatus
 from returns.views import RmaDetail
 from returns.warehouse import Warehouse
 
 OUTBOUND_LABEL_TOPIC = "replacement_label.buy"
+REPAIR_LABEL_KEY = "repair-label:"
 
 
 class OutboundLabels:
-    def __init__(self, ctx: ReturnsContext, warehouse: Warehouse, labels: Labels):
+    def __init__(self, ctx: ReturnsContext, warehouse: Warehouse, labels: Labels, repairs: Repairs):
         self.ctx = ctx
         self.warehouse = warehouse
+        self.repairs = repairs
         self.labels = labels  # provider look-up and retry detection, shared with return labels
 
     def order(self, actor: str, replacement_id: int) -> RmaDetail:
         """Queue the purchase of the label that ships a queued replacement to its customer."""
-        carrier = self.ctx.labels.outbound_carrier
-        if not carrier:
-            raise Conflict(
-                "No outbound carrier is configured (set SPAREFLOW_OUTBOUND_CARRIER); ship with "
-                "the tracking number of a label bought elsewhere.",
-                code="no_outbound_carrier",
-            )
+        carrier = self._outbound_carrier()
         with UnitOfWork(self.ctx.session_factory) as uow:
             session = uow.session
             replacement, rma = self.warehouse.queued_replacement(session, replacement_id)
@@ -69,13 +71,51 @@ class OutboundLabels:
             uow.commit()
             return rma_detail(session, rma.number)
 
-    def _refuse_failed_order(self, session: Session, replacement_id: int, key: str) -> None:
+    def order_for_repair(self, actor: str, number: str) -> RepairView:
+        """Queue the purchase of the label that ships a repaired, tested unit back."""
+        carrier = self._outbound_carrier()
+        with UnitOfWork(self.ctx.session_factory) as uow:
+            session = uow.session
+            rma, repair = self.repairs.ready_to_ship(session, number)
+            key = f"{REPAIR_LABEL_KEY}{repair.id}"
+            added = enqueue(
+                session,
+                topic=OUTBOUND_LABEL_TOPIC,
+                key=key,
+                now=self.ctx.clock.now(),
+                payload={
+                    **self.labels.payload(rma, carrier, inbound=False),
+                    "repair": repair.id,
+                    "actor": actor,
+                },
+            )
+            if added:
+                text = f"Outbound label for the repaired unit ordered from {carrier}"
+                rma.note("repair", actor, text, self.ctx.clock.now())
+            else:
+                self._refuse_failed_order(session, repair.id, key, what="repair")
+            uow.commit()
+            return repair_view(rma.number, repair)
+
+    def _outbound_carrier(self) -> str:
+        carrier = self.ctx.labels.outbound_carrier
+        if not carrier:
+            raise Conflict(
+                "No outbound carrier is configured (set SPAREFLOW_OUTBOUND_CARRIER); ship with "
+                "the tracking number of a label bought elsewhere.",
+                code="no_outbound_carrier",
+            )
+        return carrier
+
+    def _refuse_failed_order(
+        self, session: Session, replacement_id: int, key: str, what: str = "replacement"
+    ) -> None:
         earlier = session.execute(
             select(OutboxMessage.status, OutboxMessage.last_error).where(OutboxMessage.key == key)
         ).first()
         if earlier is not None and earlier.status is OutboxStatus.FAILED:
             raise Conflict(
-                f"The outbound label for replacement {replacement_id} could not be bought "
+                f"The outbound label for {what} {replacement_id} could not be bought "
                 f"({earlier.last_error}); ship with the tracking number of a label bought "
                 "elsewhere.",
                 code="outbound_label_failed",
@@ -115,10 +155,16 @@ class OutboundLabels:
         return Handler(self._buy, self._bought, self._failed)
 
     def _buy(self, payload: Mapping[str, Any], key: str) -> dict[str, Any]:
-        reference = f"{payload['rma']}/R{payload['replacement']}"
+        if "repair" in payload:
+            reference = f"{payload['rma']}/REP{payload['repair']}"
+        else:
+            reference = f"{payload['rma']}/R{payload['replacement']}"
         return self.labels.buy(payload, key, Direction.OUTBOUND, reference, payload["rma"])
 
     def _bought(self, session: Session, message: OutboxMessage) -> None:
+        if "repair" in message.payload:
+            self._repair_label_bought(session, message)
+            return
         result = message.result or {}
         replacement = session.get(Replacement, message.payload["replacement"], with_for_update=True)
         assert replacement is not None
@@ -144,7 +190,40 @@ class OutboundLabels:
             )
             rma.note("replacement", SYSTEM, text, self.ctx.clock.now())
 
+    def _repair_label_bought(self, session: Session, message: OutboxMessage) -> None:
+        result = message.result or {}
+        shipment = session.scalars(
+            select(Shipment).where(
+                Shipment.carrier == result.get("carrier"),
+                Shipment.tracking_number == result.get("tracking_number"),
+            )
+        ).one()
+        found = self.repairs.for_label(session, message.payload["repair"])
+        if found is None:
+            return
+        rma, repair = found
+        if repair.status is RepairStatus.TESTED_OK:
+            self.repairs.shipped(session, rma, repair, shipment, message.payload["actor"])
+        else:  # worked on again while the label was bought: the desk decides
+            text = (
+                f"Outbound label {shipment.carrier} {shipment.tracking_number} bought, but "
+                f"the repair is {repair.status.value}"
+            )
+            rma.note("repair", SYSTEM, text, self.ctx.clock.now())
+
     def _failed(self, session: Session, message: OutboxMessage) -> None:
+        if "repair" in message.payload:
+            found = self.repairs.for_label(session, message.payload["repair"])
+            if found is not None:
+                self.labels.alert_desk(
+                    session,
+                    found[0],
+                    "repair",
+                    f"outbound-label-failed:repair:{message.payload['repair']}",
+                    f"Outbound label for the repaired unit failed: {message.last_error}",
+                    "The repaired unit has not shipped.",
+                )
+            return
         replacement = session.get(Replacement, message.payload["replacement"])
         rma = session.get(Rma, replacement.rma_id) if replacement else None
         if rma is not None:

@@ -26,6 +26,7 @@ from returns.pickups import PICKUP_CANCEL_TOPIC, Pickups
 from returns.queries import rma_detail
 from returns.refund_outcomes import RefundOutcomes
 from returns.refunds import REFUND_TOPIC, Refunds
+from returns.repairs import Repairs
 from returns.views import RmaDetail
 from returns.warehouse import Warehouse
 
@@ -46,6 +47,7 @@ class Returns:
     warehouse: Warehouse
     closing: Closing
     customer_addresses: CustomerAddresses
+    repairs: Repairs
 
     def get(self, number: str) -> RmaDetail:
         """The RMA as the stages answer it (pages read through returns/queries.py)."""
@@ -77,6 +79,7 @@ def build_returns(ctx: ReturnsContext) -> Returns:
     ctx.carriers.listeners.append(carrier_events.on_shipment_change)
     ctx.carriers.registration_guards.append(carrier_events.guard_registration)
     intake = Intake(ctx, authorisation)
+    repairs = Repairs(ctx)
     return Returns(
         ctx=ctx,
         intake=intake,
@@ -84,7 +87,7 @@ def build_returns(ctx: ReturnsContext) -> Returns:
         authorisation=authorisation,
         labels=labels,
         label_desk=LabelDesk(ctx, labels),
-        outbound_labels=OutboundLabels(ctx, warehouse, labels),
+        outbound_labels=OutboundLabels(ctx, warehouse, labels, repairs),
         pickups=Pickups(ctx),
         carrier_events=carrier_events,
         refunds=refunds,
@@ -92,4 +95,5 @@ def build_returns(ctx: ReturnsContext) -> Returns:
         warehouse=warehouse,
         closing=Closing(ctx),
         customer_addresses=CustomerAddresses(ctx),
+        repairs=repairs,
     )

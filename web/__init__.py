@@ -49,6 +49,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         metrics,
         orders,
         portal,
+        repairs,
         session,
         status,
         warehouse,
@@ -85,6 +86,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(desk.bp)
     app.register_blueprint(customer_address.bp)
     app.register_blueprint(orders.bp)
+    app.register_blueprint(repairs.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(audit.bp)
     app.register_blueprint(account.bp)

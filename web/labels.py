@@ -40,6 +40,8 @@ SHOWN_VALUES = (
     N_("storage"), N_("receiving"), N_("returns"),
     N_("receipt"), N_("issue"), N_("transfer"), N_("adjustment"), N_("reserve"), N_("release"),
     N_("reserved issue"), N_("active"), N_("issued"),
+    # repair orders (returns/repair_orders.py)
+    N_("waiting for parts"), N_("in repair"), N_("tested ok"), N_("failed test"), N_("waiting"),
     # purchase orders and reorder urgency
     N_("draft"), N_("sent"), N_("partially received"),
     N_("short"), N_("below safety stock"), N_("below point"),

@@ -62,6 +62,13 @@ EXPECTED_ROLES: dict[tuple[str, str], set[Role]] = {
     ("POST", "/api/v1/orders"): {A},  # the order feed: an integration with an admin's token
     ("GET", "/api/v1/orders"): {A, S},
     ("GET", "/api/v1/orders/<number>"): {A, S},
+    ("GET", "/api/v1/returns/<rma>/repair"): {A, W, S},
+    ("POST", "/api/v1/returns/<rma>/repair"): {A, W},
+    ("POST", "/api/v1/returns/<rma>/repair/parts"): {A, W},
+    ("POST", "/api/v1/returns/<rma>/repair/parts/retry"): {A, W},
+    ("POST", "/api/v1/returns/<rma>/repair/labour"): {A, W},
+    ("POST", "/api/v1/returns/<rma>/repair/test"): {A, W},
+    ("POST", "/api/v1/returns/<rma>/repair/ship"): {A, W},
     ("POST", "/api/v1/emails/bounces"): {A},
     ("GET", "/api/v1/audit"): {A},
     ("GET", "/api/v1/replacements"): {A, W, S},

@@ -111,6 +111,7 @@ EXPECTED_PAGE_ROLES: dict[tuple[str, str], frozenset[Role] | str] = {
     ("GET", "/returns/<number>/customer-address"): {A, S},
     ("POST", "/returns/<number>/customer-address"): {A, S},
     ("POST", "/returns/<number>/<action>"): {A, S},  # incl. status-link: a new status link
+    ("POST", "/returns/<number>/repair/<action>"): {A, W},  # the technician's repair order
     ("POST", "/returns/alerts/read"): {A, S},
     # sales orders: the desk looks them up and opens returns from them
     ("GET", "/orders"): {A, S},

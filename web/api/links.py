@@ -42,6 +42,17 @@ RMA_OPERATIONS = [
     ),
     ("ChangeCustomerAddress", "patch", f"{RMA}/customer-address"),
 ]
+#: The repair order of one RMA (returns/repairs.py), by ``{rma}``.
+REPAIR = f"{RMA}/repair"
+REPAIR_OPERATIONS = [
+    ("GetRepair", "get", REPAIR),
+    ("OpenRepair", "post", REPAIR),
+    ("UseRepairPart", "post", f"{REPAIR}/parts"),
+    ("RetryRepairParts", "post", f"{REPAIR}/parts/retry"),
+    ("BookRepairLabour", "post", f"{REPAIR}/labour"),
+    ("RecordRepairTest", "post", f"{REPAIR}/test"),
+    ("ShipRepair", "post", f"{REPAIR}/ship"),
+]
 #: Everything read or changed of one part, by ``{sku}``.
 PART_OPERATIONS = [
     ("GetPart", "get", PART),
@@ -119,6 +130,11 @@ def _table() -> dict[tuple[str, str, str], dict[str, dict[str, Any]]]:
             (method, path, "200"),
             _to(SHIP_REPLACEMENT, "replacement_id", "$response.body#/replacements/0/id"),
         )
+        add((method, path, "200"), _to(REPAIR_OPERATIONS, "rma", rma))
+    add(("post", f"{API}/returns", "201"), _to(REPAIR_OPERATIONS, "rma", rma))
+    for _, method, path in REPAIR_OPERATIONS:
+        status = "201" if (method, path) == ("post", REPAIR) else "200"
+        add((method, path, status), _to([*REPAIR_OPERATIONS, *RMA_OPERATIONS], "rma", rma))
     queue = f"{API}/replacements"
     add(
         ("post", f"{REPLACEMENT}/label", "202"),

@@ -213,6 +213,10 @@ class MetricsSchema(Schema):
     what_if = fields.Nested(WhatIfSchema)
     label_costs = fields.List(fields.Nested(LabelCostSchema))
     transit_times = fields.List(fields.Nested(TransitTimeSchema))
+    repair_turnaround = fields.Nested(
+        DurationSchema,
+        metadata={"description": "Unit received to repaired unit shipped back (repairs)"},
+    )
 
 
 @blp.get("")
