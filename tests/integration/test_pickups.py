@@ -22,16 +22,16 @@ from returns.models import Notification
 from returns.pickups import PICKUP_BOOK_TOPIC
 from returns.rma import Rma
 from returns.status import RmaStatus
+from tests.integration.test_customer_address_rules import (  # noqa: F401
+    LONDON,
+    customer_with,
+    easypost,
+)
 from tests.integration.test_return_labels import (  # noqa: F401
     DESK,
     labelled,
     rma_row,
     sandbox,
-)
-from tests.integration.test_customer_address_rules import (  # noqa: F401
-    LONDON,
-    customer_with,
-    easypost,
 )
 from tests.integration.test_returns import desk, open_rma  # noqa: F401
 from tests.support import desk as builders
