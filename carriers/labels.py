@@ -229,9 +229,21 @@ class LabelProvider(Protocol):
         ...
 
     def book_pickup(
-        self, label: PurchasedLabel, address: Address, window: PickupWindow
+        self,
+        label: PurchasedLabel,
+        address: Address,
+        window: PickupWindow,
+        *,
+        provider_record: str | None = None,
+        remember: Callable[[str], str] | None = None,
     ) -> BookedPickup:
-        """Book the carrier's collection of ``label``'s parcel (only where ``books_pickups``)."""
+        """Book the carrier's collection of ``label``'s parcel (only where ``books_pickups``).
+
+        ``provider_record`` and ``remember`` work as on ``LabelRequest``, per label and window:
+        a provider that books in two steps (EasyPost: create, then buy) hands the record it
+        created to ``remember`` before buying, and the next attempt for the same label and
+        window gets it back as ``provider_record``. Providers that book in one call ignore
+        them."""
         ...
 
     def cancel_pickup(self, provider_pickup_id: str) -> PickupCancelOutcome:

@@ -13,12 +13,16 @@ another at once), and nothing else waits on the booking. So the provider is call
 outside any transaction (no row lock is held over a network call), and only then is the
 answer recorded on the RMA, in a short transaction that checks the RMA again. Repeating a
 request is safe, by window: the window already recorded is answered without calling the
-provider; the sandbox and EasyPost answer the same (still scheduled) pickup for the same
-label and window (the sandbox by label and window, EasyPost by a reference derived from
-them), so a process killed
-between the provider's answer and our commit books nothing twice there. Shippo has no such
-key: a crash at that exact moment can leave one extra pickup request at Shippo (harmless, the
-carrier comes once; the desk can cancel it in Shippo's dashboard).
+provider; the sandbox answers the same (still scheduled) pickup for the same label and
+window. EasyPost books in two steps (create a pickup, then buy it): the id of the pickup it
+created is kept, in its own short transaction *before* the buy, on a booking record (an
+outbox row of topic ``pickup.book``, keyed by provider, label and window, written ``done``
+so no worker ever runs it; outbox rows are never deleted), and the next request for the same
+label and window hands it back to the provider, which retrieves that pickup instead of
+booking another. So a process killed between the provider's answer and our commit books
+nothing twice there either. Shippo has no such key: a crash at that exact moment can leave
+one extra pickup request at Shippo (harmless, the carrier comes once; the desk can cancel it
+in Shippo's dashboard).
 
 Changing the window books the new pickup first, then calls the old one off, so a failure
 never leaves the customer with none. The transaction that records the new pickup also queues
@@ -38,10 +42,12 @@ No e-mail is sent: the status page shows the booked window.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from carriers.events import CarrierUnavailable
@@ -53,9 +59,9 @@ from carriers.labels import (
     PickupWindow,
     PurchasedLabel,
 )
-from core.db import UnitOfWork
+from core.db import UnitOfWork, insert_ignoring_conflicts
 from core.errors import Conflict, InvalidInput, NotFound
-from core.outbox import Handler, OutboxMessage, PermanentFailure, enqueue
+from core.outbox import Handler, OutboxMessage, OutboxStatus, PermanentFailure, enqueue
 from returns.commands import BookPickup
 from returns.context import ReturnsContext, load_rma
 from returns.labels import customer_address_of
@@ -72,6 +78,8 @@ MIN_HOURS = 2
 MAX_HOURS = 10
 
 PICKUP_CANCEL_TOPIC = "pickup.cancel"
+#: Booking records (never run by a worker): the provider's pickup id per label and window.
+PICKUP_BOOK_TOPIC = "pickup.book"
 
 
 class PickupNotAvailable(Conflict):
@@ -154,8 +162,23 @@ class Pickups:
                 return rma_detail(uow.session, rma.number)  # booked already: nothing to do
             label, address = label_of(rma), customer_address_of(rma)
             earlier = rma.pickup_id
+            key = booking_key(provider.name, label.provider_label_id, wanted)
+            record = remembered_pickup(uow.session, key)
+        about = {
+            "rma": number,
+            "provider": provider.name,
+            "label_id": label.provider_label_id,
+            "starts_at": wanted.starts_at.astimezone(UTC).isoformat(),
+            "ends_at": wanted.ends_at.astimezone(UTC).isoformat(),
+        }
         try:
-            booked = provider.book_pickup(label, address, wanted)
+            booked = provider.book_pickup(
+                label,
+                address,
+                wanted,
+                provider_record=record,
+                remember=lambda created: self.remember(key, about, created, replacing=record),
+            )
         except LabelRefused as error:
             raise InvalidInput(
                 "starts_at",
@@ -187,6 +210,40 @@ class Pickups:
                 self._call_off(uow.session, rma, provider, earlier)
             uow.commit()
             return rma_detail(uow.session, rma.number)
+
+    def remember(
+        self, key: str, about: Mapping[str, Any], record: str, *, replacing: str | None
+    ) -> str:
+        """Keep the provider's pickup id (EasyPost: created, not yet bought) on the booking
+        record under ``key``, committed before the provider buys it. It replaces the record the
+        attempt started from (``replacing``: a pickup cancelled since); if another attempt
+        remembered a different one meanwhile, that one wins and is answered."""
+        with UnitOfWork(self.ctx.session_factory) as uow:
+            now = self.ctx.clock.now()
+            insert_ignoring_conflicts(
+                uow.session,
+                OutboxMessage.__table__,
+                {
+                    "topic": PICKUP_BOOK_TOPIC,
+                    "key": key,
+                    "payload": dict(about),
+                    # A record, not a job: no worker claims it.
+                    "status": OutboxStatus.DONE.value,
+                    "attempts": 0,
+                    "next_attempt_at": now,
+                    "created_at": now,
+                    "done_at": now,
+                },
+            )
+            message = uow.session.scalars(
+                select(OutboxMessage).where(OutboxMessage.key == key).with_for_update()
+            ).one()
+            earlier = (message.payload or {}).get("provider_record")
+            if earlier and earlier != replacing:
+                return str(earlier)
+            message.payload = {**dict(about), "provider_record": record}
+            uow.commit()
+        return record
 
     def _call_off(self, session: Session, rma: Rma, provider: LabelProvider, pickup: str) -> None:
         """In the transaction that records the new pickup: queue the old one's cancellation,
@@ -291,6 +348,20 @@ class Pickups:
                 rma=rma.number,
             )
         return provider
+
+
+def booking_key(provider: str, label_id: str, window: PickupWindow) -> str:
+    """The booking record's key: one per provider, label and window (any UTC offset)."""
+    starts, ends = window.starts_at.astimezone(UTC), window.ends_at.astimezone(UTC)
+    text = f"{provider}|{label_id}|{starts.isoformat()}|{ends.isoformat()}"
+    return "pickup-book:" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:48]
+
+
+def remembered_pickup(session: Session, key: str) -> str | None:
+    """The provider's pickup id an earlier attempt kept under ``key``, if any."""
+    payload = session.scalar(select(OutboxMessage.payload).where(OutboxMessage.key == key))
+    record = (payload or {}).get("provider_record")
+    return str(record) if record else None
 
 
 def _window_text(window: PickupWindow) -> str:

@@ -16,6 +16,8 @@ What is called (https://docs.easypost.com/docs/shipments, /docs/pickups, /docs/e
 - ``POST /shipments/{id}/refund`` (``refund_status``: submitted, refunded, rejected,
   not_applicable);
 - ``POST /pickups`` then ``POST /pickups/{id}/buy`` with the chosen rate's carrier and service;
+  ``GET /pickups/{id}`` retrieves a pickup (``status``: ``unknown`` until bought, then
+  ``scheduled``; ``canceled``);
 - ``POST /pickups/{id}/cancel`` (answers the Pickup with ``status`` ``canceled``). EasyPost
   documents no error code for cancelling a pickup twice: any refusal is checked with
   ``GET /pickups/{id}``, and a pickup already ``canceled`` counts as cancelled (a retry);
@@ -37,6 +39,14 @@ attempts buying one shipment) re-reads the shipment. Nothing here looks a shipme
 dashboard): EasyPost documents no look-up of shipments by reference, and its list of shipments
 filters only by date, id and ``purchased``.
 
+**At most one pickup per label and window**, the same way: a pickup created but not bought
+schedules nothing (EasyPost: a PickupRate "must then be selected and purchased to
+successfully schedule the pickup"). ``book_pickup`` creates the pickup, hands its id to
+``remember`` (returns/pickups.py commits it before the buy) and only then buys. The next
+attempt for that label and window retrieves it by id: ``scheduled`` → that booking, nothing
+bought; ``unknown`` → bought now; ``canceled`` (booked, then changed away from, then chosen
+again) → a new pickup. No pickup is looked up by ``reference`` (none is sent).
+
 Label documents are fetched from the ``postage_label`` URLs *without* our credentials (they
 are pre-signed URLs on another host; the API key must never travel there).
 """
@@ -45,7 +55,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, ClassVar
@@ -74,8 +84,8 @@ GRAMS_PER_OUNCE = 28.349523125
 MM_PER_INCH = 25.4
 #: A cancelled pickup's ``status`` (EasyPost spells it with one l).
 CANCELED = "canceled"
-#: How often one label's same window may be booked again after being cancelled.
-MAX_REBOOKINGS = 10
+#: A bought (booked) pickup's ``status``; one created but not bought is ``unknown``.
+SCHEDULED = "scheduled"
 
 # Error codes, from EasyPost's list of error codes (docs.easypost.com/docs/errors).
 #: A person must correct an address.
@@ -275,68 +285,107 @@ class EasyPostLabels:
         return REFUND_OUTCOMES[status]
 
     def book_pickup(
-        self, label: PurchasedLabel, address: Address, window: PickupWindow
+        self,
+        label: PurchasedLabel,
+        address: Address,
+        window: PickupWindow,
+        *,
+        provider_record: str | None = None,
+        remember: Callable[[str], str] | None = None,
     ) -> BookedPickup:
         try:
-            return self._book_pickup(label, address, window)
+            pickup = self._book_pickup(label, address, window, provider_record, remember)
         except _EasyPostError as error:
             raise self._mapped(error) from error
-
-    def _book_pickup(
-        self, label: PurchasedLabel, address: Address, window: PickupWindow
-    ) -> BookedPickup:
-        base = (
-            "sf-pickup-"
-            + hashlib.sha256(
-                f"{label.provider_label_id}|{_iso(window.starts_at)}|{_iso(window.ends_at)}".encode()
-            ).hexdigest()[:32]
-        )
-        # A window booked, cancelled (changed away from) and chosen again: its reference names
-        # the cancelled pickup, so the next reference in a fixed sequence is used (a retry
-        # walks the same sequence and finds the same pickup).
-        reference, pickup = base, self._lookup("pickups", base)
-        for again in range(1, MAX_REBOOKINGS + 1):
-            if pickup is None or pickup.get("status") != CANCELED:
-                break
-            reference = f"{base}-{again}"
-            pickup = self._lookup("pickups", reference)
-        if pickup is not None and pickup.get("status") == CANCELED:
-            raise LabelRefused(
-                "This window was booked and cancelled too often; choose another.",
-                code="pickup_rebooked_too_often",
-            )
-        if pickup is None:
-            body = {
-                "pickup": {
-                    "reference": reference,
-                    "shipment": {"id": label.provider_label_id},
-                    "address": _address(address),
-                    "min_datetime": _iso(window.starts_at),
-                    "max_datetime": _iso(window.ends_at),
-                    "is_account_address": False,
-                    "instructions": f"Parcel {label.tracking_number}",
-                }
-            }
-            pickup = self._call("POST", "/pickups", body)
-        if pickup.get("status") != "scheduled":
-            offers = [r for r in pickup.get("pickup_rates") or [] if isinstance(r, dict)]
-            if not offers:
-                raise LabelRefused(
-                    "EasyPost offered no pickup for this parcel and window.",
-                    code="no_pickup",
-                    messages=self._messages(pickup),
-                )
-            cheapest = min(offers, key=lambda r: Decimal(str(r.get("rate") or "0")))
-            pickup = self._call(
-                "POST",
-                f"/pickups/{pickup['id']}/buy",
-                {"carrier": cheapest.get("carrier"), "service": cheapest.get("service")},
-            )
         return BookedPickup(
             provider_pickup_id=str(pickup["id"]),
             window=window,
             confirmation=_text(pickup.get("confirmation")),
         )
+
+    def _book_pickup(
+        self,
+        label: PurchasedLabel,
+        address: Address,
+        window: PickupWindow,
+        record: str | None,
+        remember: Callable[[str], str] | None,
+    ) -> dict[str, Any]:
+        """Retrieve the pickup an earlier attempt remembered (``GET /pickups/{id}``):
+        ``scheduled`` (bought) is the booking; ``unknown`` (created, not bought) is bought now;
+        ``canceled`` (this window was booked, then changed away from) or none: a new pickup is
+        created, remembered, and only then bought."""
+        pickup = self._lookup("pickups", record) if record else None
+        if pickup is not None and _text(pickup.get("status")) == SCHEDULED:
+            return pickup
+        if pickup is None or _text(pickup.get("status")) == CANCELED:
+            return self._buy_pickup(self._new_pickup(label, address, window, remember))
+        try:
+            return self._buy_pickup(pickup)
+        except LabelRefused:
+            # EasyPost documents no expiry of pickup rates; should an earlier attempt's
+            # unbought pickup no longer sell, a fresh one replaces it (nothing was bought).
+            return self._buy_pickup(self._new_pickup(label, address, window, remember))
+
+    def _new_pickup(
+        self,
+        label: PurchasedLabel,
+        address: Address,
+        window: PickupWindow,
+        remember: Callable[[str], str] | None,
+    ) -> dict[str, Any]:
+        body = {
+            "pickup": {
+                "shipment": {"id": label.provider_label_id},
+                "address": _address(address),
+                "min_datetime": _iso(window.starts_at),
+                "max_datetime": _iso(window.ends_at),
+                "is_account_address": False,
+                "instructions": f"Parcel {label.tracking_number}",
+            }
+        }
+        created = self._call("POST", "/pickups", body)
+        # Kept before buying: a crash after the buy leaves an id the next attempt retrieves.
+        chosen = remember(str(created["id"])) if remember else str(created["id"])
+        if chosen == created["id"]:
+            return created
+        # Another attempt remembered its pickup first: go on with that one.
+        pickup = self._lookup("pickups", chosen)
+        if pickup is None or _text(pickup.get("status")) == CANCELED:
+            raise LabelProviderUnavailable(
+                f"EasyPost pickup {chosen}, remembered by another attempt, cannot be used",
+                code="pickup_conflict",
+            )
+        return pickup
+
+    def _buy_pickup(self, pickup: dict[str, Any]) -> dict[str, Any]:
+        """``POST /pickups/{id}/buy`` at the cheapest pickup rate, unless already bought. A
+        refusal is checked against the pickup itself: bought meanwhile (a concurrent attempt)
+        is success."""
+        if _text(pickup.get("status")) == SCHEDULED:
+            return pickup
+        offers = [r for r in pickup.get("pickup_rates") or [] if isinstance(r, dict)]
+        if not offers:
+            raise LabelRefused(
+                "EasyPost offered no pickup for this parcel and window.",
+                code="no_pickup",
+                messages=self._messages(pickup),
+            )
+        cheapest = min(offers, key=lambda r: Decimal(str(r.get("rate") or "0")))
+        path = f"/pickups/{pickup['id']}"
+        try:
+            return self._call(
+                "POST",
+                f"{path}/buy",
+                {"carrier": cheapest.get("carrier"), "service": cheapest.get("service")},
+            )
+        except _EasyPostError as error:
+            if error.status >= 500 or error.status == 429:
+                raise self._mapped(error, buying=True) from error
+            again = self._lookup("pickups", str(pickup["id"]))
+            if again is not None and _text(again.get("status")) == SCHEDULED:
+                return again
+            raise self._mapped(error, buying=True) from error
 
     def cancel_pickup(self, provider_pickup_id: str) -> PickupCancelOutcome:
         path = f"/pickups/{provider_pickup_id}"

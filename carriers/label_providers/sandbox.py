@@ -9,7 +9,7 @@ demo's customers have only a name and an e-mail); it is a provider only where
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any, ClassVar
@@ -105,7 +105,13 @@ class SandboxLabels:
             raise LabelProviderUnavailable(f"Unreadable sandbox refund: {answer!r}") from None
 
     def book_pickup(
-        self, label: PurchasedLabel, address: Address, window: PickupWindow
+        self,
+        label: PurchasedLabel,
+        address: Address,
+        window: PickupWindow,
+        *,
+        provider_record: str | None = None,
+        remember: Callable[[str], str] | None = None,
     ) -> BookedPickup:
         answer = self._call(
             "POST",

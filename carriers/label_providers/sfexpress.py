@@ -30,7 +30,7 @@ import base64
 import hashlib
 import json
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any, ClassVar
 from urllib.parse import quote_plus
@@ -201,7 +201,13 @@ class SfExpressLabels:
         return RefundOutcome.REFUNDED
 
     def book_pickup(
-        self, label: PurchasedLabel, address: Address, window: PickupWindow
+        self,
+        label: PurchasedLabel,
+        address: Address,
+        window: PickupWindow,
+        *,
+        provider_record: str | None = None,
+        remember: Callable[[str], str] | None = None,
     ) -> BookedPickup:
         raise LabelRefused(
             "SF Express books the courier with the order itself (door pickup on the label "

@@ -415,7 +415,13 @@ class ShippoLabels:
         return REFUND_OUTCOMES.get(str(refund.get("status")), RefundOutcome.SUBMITTED)
 
     def book_pickup(
-        self, label: PurchasedLabel, address: Address, window: PickupWindow
+        self,
+        label: PurchasedLabel,
+        address: Address,
+        window: PickupWindow,
+        *,
+        provider_record: str | None = None,
+        remember: Callable[[str], str] | None = None,
     ) -> BookedPickup:
         """Shippo books collections for USPS and DHL Express accounts only."""
         transaction = self._call(

@@ -11,14 +11,22 @@ import httpx
 import pytest
 from sqlalchemy import select, update
 
+from carriers.events import CarrierUnavailable
 from carriers.label_providers.sandbox import SandboxLabels
 from carriers.labels import LabelRequest
 from carriers.models import Direction
 from core.errors import Conflict, InvalidInput
+from core.outbox import OutboxMessage, OutboxStatus
 from returns.commands import BookPickup
 from returns.models import Notification
+from returns.pickups import PICKUP_BOOK_TOPIC
 from returns.rma import Rma
 from returns.status import RmaStatus
+from tests.integration.test_customer_address_rules import (  # noqa: F401
+    LONDON,
+    customer_with,
+    easypost,
+)
 from tests.integration.test_return_labels import (  # noqa: F401
     DESK,
     labelled,
@@ -331,3 +339,48 @@ def test_a_return_label_asks_for_collection_at_the_customers_door(
     inbound, outbound = asked
     assert inbound.door_pickup and inbound.pickup_starts_at is None
     assert not outbound.door_pickup
+
+
+def test_an_easypost_pickup_whose_answer_was_lost_is_not_booked_twice(
+    desk, easypost, session_factory, clock
+) -> None:
+    """EasyPost bought the pickup but we never heard (as if killed before our commit): the
+    pickup id kept before the buy leads the retry to that pickup, retrieved by id."""
+    number = open_rma(desk, customer=customer_with(LONDON)).number
+    builders.authorise(desk["returns"], DESK, number)
+    desk["worker"].drain()
+    wanted = window(clock)
+    easypost.drop_answer_after_next("pickup_buy")
+    with pytest.raises(CarrierUnavailable):
+        desk["returns"].pickups.book(number, wanted, actor=DESK)
+    [pickup_id] = easypost.pickups
+    assert easypost.pickup_purchases == 1 and rma_row(session_factory, number).pickup_id is None
+    with session_factory() as session:
+        [record] = session.scalars(
+            select(OutboxMessage).where(OutboxMessage.topic == PICKUP_BOOK_TOPIC)
+        ).all()
+    assert record.status is OutboxStatus.DONE  # a record: no worker ever runs it
+    assert (record.payload["rma"], record.payload["provider_record"]) == (number, pickup_id)
+    assert desk["worker"].drain() == 0
+    detail = desk["returns"].pickups.book(number, wanted, actor=DESK)
+    assert rma_row(session_factory, number).pickup_id == pickup_id
+    assert (detail.pickup_starts_at, detail.pickup_ends_at) == (wanted.starts_at, wanted.ends_at)
+    assert easypost.pickup_purchases == 1 and list(easypost.pickups) == [pickup_id]
+
+
+def test_an_easypost_window_changed_away_from_and_chosen_again_is_booked_anew(
+    desk, easypost, session_factory, clock
+) -> None:
+    number = open_rma(desk, customer=customer_with(LONDON)).number
+    builders.authorise(desk["returns"], DESK, number)
+    desk["worker"].drain()
+    first_window, other = window(clock), window(clock, days=2)
+    desk["returns"].pickups.book(number, first_window, actor=DESK)
+    first = rma_row(session_factory, number).pickup_id
+    desk["returns"].pickups.book(number, other, actor=DESK)
+    desk["worker"].drain()  # the first pickup is cancelled at EasyPost
+    assert easypost.pickups[first]["status"] == "canceled"
+    desk["returns"].pickups.book(number, first_window, actor=DESK)
+    third = rma_row(session_factory, number).pickup_id
+    assert third not in (None, first) and easypost.pickups[third]["status"] == "scheduled"
+    assert easypost.pickup_purchases == 3

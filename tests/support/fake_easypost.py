@@ -3,8 +3,9 @@
 Bodies start from tests/fixtures/easypost/ (see its README for where each comes from). It
 checks basic auth (the API key as user), keeps shipments by id only (EasyPost documents
 ``GET /shipments/{id}``; a shipment's ``reference`` is stored and echoed, never a key to look
-it up by), pickups by id and by ``reference`` (still the "reference in place of id" reading of
-*EasyPost Objects*, see docs/carriers.md), counts purchases, and plays failures:
+it up by), pickups by id only likewise (EasyPost documents ``GET /pickups/{id}``; a
+pickup's ``status`` is ``unknown`` until bought, then ``scheduled``, or ``canceled``), counts
+purchases, and plays failures:
 
 - ``fail_next(operation, status, fixture)``: the next ``operation`` answers that error body;
 - ``drop_answer_after_next(operation)``: the next ``operation`` is carried out, then the
@@ -98,11 +99,6 @@ class FakeEasyPost:
             rate["shipment_id"] = shipment_id
         return rates
 
-    def _find(self, store: dict[str, dict[str, Any]], key: str) -> dict[str, Any] | None:
-        if key in store:
-            return store[key]
-        return next((r for r in store.values() if r.get("reference") == key), None)
-
     def handle(self, method: str, path: str, query: dict[str, str], body: Any) -> tuple[int, Any]:
         parts = [p for p in path.split("/") if p][1:]  # without "v2"
         with self._lock:
@@ -191,7 +187,7 @@ class FakeEasyPost:
             if failure:
                 return failure
             request = body["pickup"]
-            if self._find(self.shipments, request["shipment"]["id"]) is None:
+            if request["shipment"]["id"] not in self.shipments:
                 return 404, fixture("error_not_found.json")
             pickup = fixture("pickup_created.json")
             pickup["id"] = self._new_id("pickup")
@@ -202,7 +198,7 @@ class FakeEasyPost:
             pickup["shipment_id"] = request["shipment"]["id"]
             self.pickups[pickup["id"]] = pickup
             return 201, pickup
-        pickup = self._find(self.pickups, parts[0]) if parts else None
+        pickup = self.pickups.get(parts[0]) if parts else None
         if pickup is None:
             return 404, fixture("error_not_found.json")
         if method == "GET" and len(parts) == 1:
@@ -244,9 +240,12 @@ class FakeEasyPost:
         return user == self.api_key
 
     def should_drop(self, path: str, method: str) -> bool:
+        path = path.rstrip("/")
         operation = {"buy": "buy", "refund": "refund", "rerate": "rerate"}.get(
-            path.rstrip("/").rsplit("/", 1)[-1], "create" if path.endswith("shipments") else ""
+            path.rsplit("/", 1)[-1], "create" if path.endswith(("shipments", "pickups")) else ""
         )
+        if operation and "/pickups" in path:
+            operation = f"pickup_{operation}"  # pickup_create, pickup_buy
         if method == "POST" and operation in self._drops:
             self._drops.discard(operation)
             return True

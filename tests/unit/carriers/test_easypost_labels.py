@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 import pytest
@@ -18,6 +19,7 @@ from carriers.labels import (
     Parcel,
     PickupCancelOutcome,
     PickupWindow,
+    PurchasedLabel,
     RatePreference,
     RefundOutcome,
 )
@@ -76,6 +78,34 @@ class Outbox:
 @pytest.fixture
 def outbox() -> Outbox:
     return Outbox()
+
+
+class Bookings:
+    """What ``returns.pickups.Pickups.remember`` does with the booking record, in memory: the
+    pickup id remembered per label and window; a new id replaces only the one the attempt
+    started from (a pickup cancelled since), else the one already there wins."""
+
+    def __init__(self) -> None:
+        self.records: dict[tuple[str, PickupWindow], str] = {}
+
+    def book(self, labels: EasyPostLabels, label: PurchasedLabel, window: PickupWindow) -> Any:
+        key = (label.provider_label_id, window)
+        started_from = self.records.get(key)
+
+        def remember(created: str) -> str:
+            if self.records.get(key) not in (None, started_from):
+                return self.records[key]
+            self.records[key] = created
+            return created
+
+        return labels.book_pickup(
+            label, CUSTOMER, window, provider_record=started_from, remember=remember
+        )
+
+
+@pytest.fixture
+def bookings() -> Bookings:
+    return Bookings()
 
 
 @pytest.fixture
@@ -332,13 +362,13 @@ def test_a_refund_easypost_will_not_take_is_refused(
 
 
 def test_a_pickup_is_booked_at_the_cheapest_pickup_rate_once(
-    fake: FakeEasyPost, labels: EasyPostLabels
+    fake: FakeEasyPost, labels: EasyPostLabels, bookings: Bookings
 ) -> None:
     label = labels.buy_label(request())
     window = PickupWindow(
         datetime(2026, 12, 7, 9, tzinfo=UTC), datetime(2026, 12, 7, 17, tzinfo=UTC)
     )
-    booked = labels.book_pickup(label, CUSTOMER, window)
+    booked = bookings.book(labels, label, window)
     assert booked.confirmation and booked.provider_pickup_id.startswith("pickup_")
     pickup = fake.pickups[booked.provider_pickup_id]
     assert pickup["bought"] == {"carrier": "USPS", "service": "NextDay"}
@@ -347,8 +377,10 @@ def test_a_pickup_is_booked_at_the_cheapest_pickup_rate_once(
         "2026-12-07T17:00:00Z",
     )
     assert pickup["shipment_id"] == label.provider_label_id
-    again = labels.book_pickup(label, CUSTOMER, window)
+    assert bookings.records == {(label.provider_label_id, window): booked.provider_pickup_id}
+    again = bookings.book(labels, label, window)
     assert again.provider_pickup_id == booked.provider_pickup_id and fake.pickup_purchases == 1
+    assert list(fake.pickups) == [booked.provider_pickup_id]
 
 
 WINDOW = PickupWindow(datetime(2026, 12, 7, 9, tzinfo=UTC), datetime(2026, 12, 7, 17, tzinfo=UTC))
@@ -382,19 +414,95 @@ def test_cancelling_an_unknown_pickup_says_so_and_errors_keep_their_meaning(
 
 
 def test_a_window_booked_again_after_its_cancel_gets_a_new_pickup(
+    fake: FakeEasyPost, labels: EasyPostLabels, bookings: Bookings
+) -> None:
+    label = labels.buy_label(request())
+    first = bookings.book(labels, label, WINDOW)
+    labels.cancel_pickup(first.provider_pickup_id)
+    again = bookings.book(labels, label, WINDOW)
+    assert again.provider_pickup_id != first.provider_pickup_id
+    assert fake.pickups[again.provider_pickup_id]["status"] == "scheduled"
+    assert bookings.records[(label.provider_label_id, WINDOW)] == again.provider_pickup_id
+    # ...and a retry of that booking finds it, buying nothing more.
+    assert bookings.book(labels, label, WINDOW).provider_pickup_id == again.provider_pickup_id
+    assert fake.pickup_purchases == 2
+
+
+def test_a_pickup_whose_bought_answer_was_lost_is_retrieved_by_id_not_bought_again(
+    fake: FakeEasyPost, labels: EasyPostLabels, bookings: Bookings
+) -> None:
+    label = labels.buy_label(request())
+    fake.drop_answer_after_next("pickup_buy")
+    with pytest.raises(LabelProviderUnavailable):
+        bookings.book(labels, label, WINDOW)
+    [pickup_id] = fake.pickups
+    assert fake.pickup_purchases == 1 and fake.pickups[pickup_id]["status"] == "scheduled"
+    assert bookings.records[(label.provider_label_id, WINDOW)] == pickup_id  # kept before buy
+    again = bookings.book(labels, label, WINDOW)
+    assert again.provider_pickup_id == pickup_id
+    assert again.confirmation == fake.pickups[pickup_id]["confirmation"]
+    assert (fake.pickup_purchases, list(fake.pickups)) == (1, [pickup_id])
+    assert ("GET", f"/v2/pickups/{pickup_id}", None) in fake.requests
+
+
+def test_a_remembered_pickup_that_was_not_bought_is_bought_on_retry(
+    fake: FakeEasyPost, labels: EasyPostLabels, bookings: Bookings
+) -> None:
+    label = labels.buy_label(request())
+    fake.fail_next("pickup_buy", 500, "error_internal.json")
+    with pytest.raises(LabelProviderUnavailable):
+        bookings.book(labels, label, WINDOW)
+    [pickup_id] = fake.pickups
+    assert fake.pickups[pickup_id]["status"] == "unknown"  # created, not bought
+    assert bookings.book(labels, label, WINDOW).provider_pickup_id == pickup_id
+    assert (fake.pickup_purchases, list(fake.pickups)) == (1, [pickup_id])
+
+
+def test_a_lost_create_answer_costs_an_unbought_pickup_and_nothing_more(
+    fake: FakeEasyPost, labels: EasyPostLabels, bookings: Bookings
+) -> None:
+    label = labels.buy_label(request())
+    fake.drop_answer_after_next("pickup_create")
+    with pytest.raises(LabelProviderUnavailable):
+        bookings.book(labels, label, WINDOW)
+    assert bookings.records == {} and fake.pickup_purchases == 0
+    booked = bookings.book(labels, label, WINDOW)
+    statuses = sorted(p["status"] for p in fake.pickups.values())
+    assert statuses == ["scheduled", "unknown"] and fake.pickup_purchases == 1
+    assert fake.pickups[booked.provider_pickup_id]["status"] == "scheduled"
+
+
+def test_an_attempt_that_remembered_second_books_the_first_attempts_pickup(
     fake: FakeEasyPost, labels: EasyPostLabels
 ) -> None:
     label = labels.buy_label(request())
     first = labels.book_pickup(label, CUSTOMER, WINDOW)
-    labels.cancel_pickup(first.provider_pickup_id)
-    again = labels.book_pickup(label, CUSTOMER, WINDOW)
-    assert again.provider_pickup_id != first.provider_pickup_id
-    assert fake.pickups[again.provider_pickup_id]["status"] == "scheduled"
-    # ...and a retry of that booking finds it, buying nothing more.
-    assert labels.book_pickup(label, CUSTOMER, WINDOW).provider_pickup_id == (
-        again.provider_pickup_id
+    second = labels.book_pickup(
+        label, CUSTOMER, WINDOW, remember=lambda _: first.provider_pickup_id
     )
-    assert fake.pickup_purchases == 2
+    assert second.provider_pickup_id == first.provider_pickup_id and fake.pickup_purchases == 1
+
+
+def test_pickups_are_never_looked_up_by_reference(
+    fake: FakeEasyPost, labels: EasyPostLabels, bookings: Bookings
+) -> None:
+    label = labels.buy_label(request())
+    bookings.book(labels, label, WINDOW)
+    bookings.book(labels, label, WINDOW)
+    for method, path, body in fake.requests:
+        if method == "GET" and path.startswith("/v2/pickups/"):
+            assert path.split("/")[3] in fake.pickups, path
+        if method == "POST" and path == "/v2/pickups":
+            assert "reference" not in body["pickup"]
+    # As EasyPost documents it, the fake retrieves a pickup by its id only.
+    status, created = fake.handle(
+        "POST",
+        "/v2/pickups",
+        {},
+        {"pickup": {"reference": "sf-pickup-x", "shipment": {"id": label.provider_label_id}}},
+    )
+    assert status == 201 and fake.handle("GET", "/v2/pickups/sf-pickup-x", {}, None)[0] == 404
+    assert fake.handle("GET", f"/v2/pickups/{created['id']}", {}, None)[0] == 200
 
 
 def test_settings_build_the_provider_only_with_a_key() -> None:
