@@ -1,4 +1,4 @@
-""""Stock became available": the ledger's moves that free stock, told to listeners in the same
+""" "Stock became available": the ledger's moves that free stock, told to listeners in the same
 transaction, just before it commits.
 
 Inventory knows nothing of who waits for stock (returns' backordered replacements do). A

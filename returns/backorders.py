@@ -34,7 +34,8 @@ from sqlalchemy.orm import Session
 
 from inventory import ledger
 from inventory.errors import InsufficientStock
-from inventory.models import Part, Reservation
+from inventory.models import Location, Part, Reservation, StockLevel
+from inventory.status import PICKABLE_KINDS
 from purchasing.models import PurchaseOrder, PurchaseOrderLine
 from purchasing.status import PurchaseOrderStatus
 from returns.context import ReturnsContext
@@ -73,6 +74,42 @@ def _lock_part(session: Session, part_id: int) -> None:
     ).first()
 
 
+def _reserve_without_waiting(
+    session: Session,
+    who: ledger.Who,
+    part_id: int,
+    sku: str,
+    qty: int,
+    reference: str,
+    reason: str,
+) -> Reservation:
+    """Reserve ``qty`` in one bin, as the ledger does, but only from bins no other
+    transaction holds: whoever holds the part's filler lock must never wait for a level,
+    or a receipt holding that level while waiting for the part would deadlock with it. A
+    bin skipped here is held by a move still running; if that move frees stock, it fills
+    the backorders itself once it has the part."""
+    codes = session.scalars(
+        select(Location.code)
+        .join(StockLevel, StockLevel.location_id == Location.id)
+        .where(
+            StockLevel.part_id == part_id,
+            Location.kind.in_(PICKABLE_KINDS),
+            Location.active.is_(True),
+            StockLevel.on_hand - StockLevel.reserved >= qty,
+        )
+        .order_by((StockLevel.on_hand - StockLevel.reserved).desc(), Location.code)
+        .with_for_update(of=StockLevel, skip_locked=True)
+    ).all()
+    for code in codes:
+        try:
+            return ledger.reserve(
+                session, who, sku=sku, qty=qty, location=code, reference=reference, reason=reason
+            )
+        except InsufficientStock:
+            continue
+    raise InsufficientStock(sku, None, qty, ledger.available_to_promise(session, part_id))
+
+
 class Backorders:
     def __init__(self, ctx: ReturnsContext):
         self.ctx = ctx
@@ -88,8 +125,8 @@ class Backorders:
         look for backorders before this one is visible, and leave its units free. Raises
         :class:`InsufficientStock` when the replacement has to wait."""
         _lock_part(session, part_id)
-        return ledger.reserve(
-            session, who, sku=sku, qty=qty, reference=reference, reason="advance replacement"
+        return _reserve_without_waiting(
+            session, who, part_id, sku, qty, reference, "advance replacement"
         )
 
     # --- when stock arrives --------------------------------------------------------------
@@ -128,16 +165,17 @@ class Backorders:
             rma = session.get(Rma, replacement.rma_id)
             assert rma is not None
             try:
-                reservation = ledger.reserve(
+                reservation = _reserve_without_waiting(
                     session,
                     who,
-                    sku=replacement.sku,
-                    qty=replacement.qty,
-                    reference=rma.number,
-                    reason="backorder filled",
+                    part_id,
+                    replacement.sku,
+                    replacement.qty,
+                    rma.number,
+                    "backorder filled",
                 )
             except InsufficientStock:
-                continue  # enough in all, but not in one bin
+                continue  # enough in all, but not in one bin (or that bin is busy)
             self._reserved(session, rma, replacement, reservation)
             filled.append(replacement)
         return filled
@@ -183,9 +221,7 @@ def expected_dates(
         session.scalars(
             select(RmaLine.part_id)
             .join(Replacement, Replacement.line_id == RmaLine.id)
-            .where(
-                Replacement.id.in_(wanted), Replacement.status == ReplacementStatus.BACKORDERED
-            )
+            .where(Replacement.id.in_(wanted), Replacement.status == ReplacementStatus.BACKORDERED)
         )
     )
     if not part_ids:
@@ -207,9 +243,13 @@ def expected_dates(
     result = {}
     for part_id, queue in queues.items():
         lead = lead_times.get(part_id)
-        estimate = Expected(today + timedelta(days=DEFAULT_LEAD_TIME_DAYS if lead is None else lead), True)
+        estimate = Expected(
+            today + timedelta(days=DEFAULT_LEAD_TIME_DAYS if lead is None else lead), True
+        )
         for replacement_id, expected in zip(
-            (rid for rid, _ in queue), _hand_out(queue, arriving.get(part_id, []), estimate)
+            (rid for rid, _ in queue),
+            _hand_out(queue, arriving.get(part_id, []), estimate),
+            strict=True,
         ):
             if replacement_id in wanted:
                 result[replacement_id] = expected

@@ -302,11 +302,10 @@ def test_backorders_are_filled_by_priority_then_age(desk, clock) -> None:
     urgent, _ = backorder(desk, priority=Priority.URGENT)
 
     receive(desk, 2)
-    assert [
-        status_of(desk, n) for n in (urgent, first_medium, second_medium, old_low)
-    ] == [ReplacementStatus.QUEUED, ReplacementStatus.QUEUED] + [
-        ReplacementStatus.BACKORDERED
-    ] * 2
+    assert [status_of(desk, n) for n in (urgent, first_medium, second_medium, old_low)] == [
+        ReplacementStatus.QUEUED,
+        ReplacementStatus.QUEUED,
+    ] + [ReplacementStatus.BACKORDERED] * 2
     receive(desk, 1)
     assert status_of(desk, second_medium) is ReplacementStatus.QUEUED
     assert status_of(desk, old_low) is ReplacementStatus.BACKORDERED
@@ -333,7 +332,7 @@ def test_one_that_does_not_fit_is_passed_over_and_keeps_its_place(desk, clock) -
 def test_the_customer_is_told_once_that_the_replacement_is_reserved(
     desk, session_factory, smtp_sink, clock
 ) -> None:
-    number, replacement_id = backorder(desk)
+    number, _ = backorder(desk)
     receive(desk, 1)
     receive(desk, 1)  # more stock later: no second message for the same replacement
     with session_factory() as session:
@@ -353,9 +352,7 @@ def test_the_customer_is_told_once_that_the_replacement_is_reserved(
 # --- expected dates --------------------------------------------------------------------------
 
 
-def test_backorders_are_dated_by_open_orders_in_promise_order_then_estimated(
-    desk, clock
-) -> None:
+def test_backorders_are_dated_by_open_orders_in_promise_order_then_estimated(desk, clock) -> None:
     first, _ = backorder(desk, qty=2)
     clock.advance(timedelta(minutes=1))
     second, _ = backorder(desk, qty=1)
