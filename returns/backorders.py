@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 
 from inventory import ledger
 from inventory.errors import InsufficientStock
-from inventory.models import Location, Part, Reservation, StockLevel
+from inventory.models import Location, Part, Reservation, StockLevel, Supplier
 from inventory.status import PICKABLE_KINDS
 from purchasing.models import PurchaseOrder, PurchaseOrderLine
 from purchasing.status import PurchaseOrderStatus
@@ -236,9 +236,14 @@ def expected_dates(
     ):
         queues[part_id].append((replacement_id, qty))
     arriving = _arriving(session, part_ids)
+    # Columns, not entities: the read side loads nothing into the session.
     lead_times = {
-        part.id: part.effective_lead_time_days
-        for part in session.scalars(select(Part).where(Part.id.in_(part_ids)))
+        part_id: own if own is not None else supplier_default
+        for part_id, own, supplier_default in session.execute(
+            select(Part.id, Part.lead_time_days, Supplier.default_lead_time_days)
+            .outerjoin(Supplier, Supplier.id == Part.supplier_id)
+            .where(Part.id.in_(part_ids))
+        )
     }
     result = {}
     for part_id, queue in queues.items():
@@ -277,7 +282,8 @@ def _arriving(session: Session, part_ids: set[int]) -> dict[int, list[tuple[date
     )
     arriving: dict[int, list[tuple[date, str, int]]] = defaultdict(list)
     for part_id, expected_on, number, units in rows:
-        arriving[part_id].append((expected_on, number, int(units)))
+        if expected_on is not None:  # filtered above; this tells the type checker
+            arriving[part_id].append((expected_on, number, int(units)))
     return arriving
 
 

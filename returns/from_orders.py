@@ -121,7 +121,7 @@ class ReturnsFromOrders:
             self.intake.check(open_rma, supervisor=supervisor)
             rma = self.intake.open_in(session, actor, open_rma)
             uow.commit()
-            return rma_detail(session, rma.number)
+            return rma_detail(session, rma.number, self.ctx.clock.now().date())
 
 
 def purchase_date(order: SalesOrder | OrderView) -> date:

@@ -66,7 +66,7 @@ class OutboundLabels:
             else:  # ordered before: still being bought (nothing to do), or it failed for good
                 self._refuse_failed_order(session, replacement.id, key)
             uow.commit()
-            return rma_detail(session, rma.number)
+            return rma_detail(session, rma.number, self.ctx.clock.now().date())
 
     def _refuse_failed_order(self, session: Session, replacement_id: int, key: str) -> None:
         earlier = session.execute(

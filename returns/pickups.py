@@ -151,7 +151,9 @@ class Pickups:
             provider = self._provider(rma)  # first: whether this RMA can have one at all
             wanted = check_window(window, self.ctx.clock.now())
             if (rma.pickup_starts_at, rma.pickup_ends_at) == (wanted.starts_at, wanted.ends_at):
-                return rma_detail(uow.session, rma.number)  # booked already: nothing to do
+                return rma_detail(
+                    uow.session, rma.number, self.ctx.clock.now().date()
+                )  # booked already: nothing to do
             label, address = label_of(rma), customer_address_of(rma)
             earlier = rma.pickup_id
         try:
@@ -186,7 +188,7 @@ class Pickups:
             if earlier and earlier != booked.provider_pickup_id:
                 self._call_off(uow.session, rma, provider, earlier)
             uow.commit()
-            return rma_detail(uow.session, rma.number)
+            return rma_detail(uow.session, rma.number, self.ctx.clock.now().date())
 
     def _call_off(self, session: Session, rma: Rma, provider: LabelProvider, pickup: str) -> None:
         """In the transaction that records the new pickup: queue the old one's cancellation,

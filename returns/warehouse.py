@@ -95,7 +95,7 @@ class Warehouse:
             )
             self.shipped(session, replacement, rma, shipment, actor)
             uow.commit()
-            return rma_detail(session, rma.number)
+            return rma_detail(session, rma.number, self.ctx.clock.now().date())
 
     def queued_replacement(self, session: Session, replacement_id: int) -> tuple[Replacement, Rma]:
         """The replacement, locked, and its RMA; refused unless it is queued and reserved."""
@@ -208,7 +208,7 @@ class Warehouse:
             if self.ctx.messages:
                 self.ctx.messages.to_customer(session, rma, "received")
             uow.commit()
-            return rma_detail(session, number)
+            return rma_detail(session, number, self.ctx.clock.now().date())
 
     def _booked_in_before_pickup(
         self, session: Session, rma: Rma, actor: str, *, supervisor: bool
@@ -269,7 +269,7 @@ class Warehouse:
                     ],
                 )
             uow.commit()
-            return rma_detail(session, number)
+            return rma_detail(session, number, self.ctx.clock.now().date())
 
     def _dispose(
         self,
