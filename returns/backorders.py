@@ -17,9 +17,9 @@ twice and no backorder is filled twice. Authorisation takes the same part lock b
 backorders (:meth:`Backorders.backorder_or_reserve`), so stock that arrives meanwhile is
 never left free beside a waiting replacement.
 
-Dating: a backordered replacement is expected with the open purchase-order line that covers
-it, the units on order handed out in promise order; one no order covers is *estimated* at
-today plus the part's lead time.
+Dating: a backordered replacement is expected with the open purchase order whose arrival
+would fill it (the orders arriving soonest first, each filling as above); one no order fills
+is *estimated* at today plus the part's lead time.
 """
 
 from __future__ import annotations
@@ -140,6 +140,9 @@ class Backorders:
     def fill(self, session: Session, part_id: int) -> list[Replacement]:
         """Reserve the part's backordered replacements that now fit, in promise order."""
         _lock_part(session, part_id)
+        free = ledger.available_to_promise(session, part_id)  # read after the lock: committed
+        if free <= 0:
+            return []
         waiting = list(
             session.scalars(
                 select(Replacement)
@@ -157,7 +160,6 @@ class Backorders:
         filled = []
         who = ledger.Who(SYSTEM, self.ctx.clock)
         for replacement in waiting:
-            free = ledger.available_to_promise(session, part_id)
             if free <= 0:
                 break
             if replacement.qty > free:
@@ -176,6 +178,7 @@ class Backorders:
                 )
             except InsufficientStock:
                 continue  # enough in all, but not in one bin (or that bin is busy)
+            free -= replacement.qty
             self._reserved(session, rma, replacement, reservation)
             filled.append(replacement)
         return filled
@@ -292,25 +295,15 @@ def _hand_out(
     arriving: Sequence[tuple[date, str, int]],
     estimate: Expected,
 ) -> list[Expected]:
-    """Units on order to the backorders in promise order: each is expected with the order
-    that brings its last unit; once the orders run out, each is estimated."""
-    result = []
-    orders = iter(arriving)
-    current: tuple[date, str, int] | None = next(orders, None)
-    left = current[2] if current else 0
-    for _, qty in queue:
-        needed = qty
-        while needed and current is not None:
-            taken = min(needed, left)
-            needed, left = needed - taken, left - taken
-            if needed:
-                current = next(orders, None)
-                left = current[2] if current else 0
-        if needed or current is None:
-            result.append(estimate)
-            continue
-        result.append(Expected(current[0], False, current[1]))
-        if left == 0:
-            current = next(orders, None)
-            left = current[2] if current else 0
-    return result
+    """The orders arrive one after the other, soonest first, and each fills the backorders as
+    :meth:`Backorders.fill` will: in promise order, passing over one that does not fit. A
+    backorder is expected with the order that fills it; one none fills is estimated."""
+    dated: list[Expected | None] = [None] * len(queue)
+    free = 0
+    for expected_on, number, units in arriving:
+        free += units
+        for index, (_, qty) in enumerate(queue):
+            if dated[index] is None and qty <= free:
+                dated[index] = Expected(expected_on, False, number)
+                free -= qty
+    return [when or estimate for when in dated]
