@@ -18,7 +18,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from carriers.models import CarrierEventRecord, Shipment
 from carriers.status import TrackingStatus
-from core.clock import Clock
+from core.clock import Clock, SystemClock
 from core.db import UnitOfWork
 from core.outbox import OutboxMessage, OutboxStatus
 from inventory.models import Location, Reservation
@@ -86,10 +86,11 @@ def _number(number: str) -> str:
 # --- one RMA -----------------------------------------------------------------------------
 
 
-def rma_detail(session: Session, number: str, today: date) -> RmaDetail:
+def rma_detail(session: Session, number: str, today: date | None = None) -> RmaDetail:
     """The RMA ``number`` with its lines, replacements, claims, e-mails, timeline and parcels.
 
-    ``today`` (the caller's clock) dates the estimates of backordered replacements."""
+    ``today`` (pass the caller's clock) dates the estimates of backordered replacements;
+    without it, the system's date."""
     row = (
         session.execute(
             select(*(getattr(Rma, name) for name in _RMA_COLUMNS)).where(
@@ -129,14 +130,14 @@ _NOT_COLUMNS = ["location_code", "expected_on", "expected_estimated"]
 
 
 def _replacement_views(
-    session: Session, view: Callable[..., V], query: Any, today: date
+    session: Session, view: Callable[..., V], query: Any, today: date | None
 ) -> tuple[V, ...]:
     """Replacement rows as ``view``, each backordered one with its expected date."""
     rows = list(session.execute(query).mappings())
     expected = expected_dates(
         session,
         [row["id"] for row in rows if row["status"] is ReplacementStatus.BACKORDERED],
-        today,
+        today or SystemClock().now().date(),
     )
     views = []
     for row in rows:
@@ -283,7 +284,7 @@ def by_urgency(rows: Sequence[DeskQueueRow]) -> list[DeskQueueRow]:
     return sorted(rows, key=urgency)
 
 
-def pick_queue(session: Session, today: date) -> list[PickItem]:
+def pick_queue(session: Session, today: date | None = None) -> list[PickItem]:
     """Replacements waiting to ship (queued and backordered), and those shipped on an outbound
     label spareflow bought that the carrier has not collected yet (to print and pack), oldest
     first."""
