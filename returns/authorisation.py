@@ -43,7 +43,7 @@ class Authorisation:
             rma = load_rma(uow.session, number, lock=True)
             self.authorise_in(uow.session, rma, actor, command)
             uow.commit()
-            return rma_detail(uow.session, number)
+            return rma_detail(uow.session, number, self.ctx.clock.now().date())
 
     def authorise_in(self, session: Session, rma: Rma, actor: str, command: AuthoriseRma) -> None:
         """Within a use case's transaction (intake's automatic authorisation calls it too)."""
@@ -98,7 +98,7 @@ class Authorisation:
             self.warehouse.release_replacements(uow.session, rma, actor, f"RMA {to.value}")
             self.labels.refund_unused(uow.session, rma)
             uow.commit()
-            return rma_detail(uow.session, number)
+            return rma_detail(uow.session, number, self.ctx.clock.now().date())
 
     # --- authorisations that run out (scheduled) -------------------------------------------
 

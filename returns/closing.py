@@ -28,7 +28,7 @@ class Closing:
             if self.ctx.messages:
                 self.ctx.messages.to_customer(uow.session, rma, "closed")
             uow.commit()
-            return rma_detail(uow.session, number)
+            return rma_detail(uow.session, number, self.ctx.clock.now().date())
 
     def record_followup(self, actor: str, number: str, command: RecordFollowup) -> RmaDetail:
         with UnitOfWork(self.ctx.session_factory) as uow:
@@ -41,7 +41,7 @@ class Closing:
                 self.ctx.clock.now(),
             )
             uow.commit()
-            return rma_detail(uow.session, number)
+            return rma_detail(uow.session, number, self.ctx.clock.now().date())
 
     def reply(self, actor: str, number: str, message: str) -> RmaDetail:
         """An agent writes to the customer (by e-mail); the first reply is the first response."""
@@ -58,7 +58,7 @@ class Closing:
             messages.to_customer(uow.session, rma, "reply", message=text)
             rma.note("reply", actor, f"{REPLY_PREFIX}{text}", self.ctx.clock.now())
             uow.commit()
-            return rma_detail(uow.session, number)
+            return rma_detail(uow.session, number, self.ctx.clock.now().date())
 
     def record_bounce(self, message_id: str, reason: str) -> OutgoingEmail:
         """A bounce reported after sending (a delivery status notification, a provider hook)."""

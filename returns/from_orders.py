@@ -144,7 +144,7 @@ class ReturnsFromOrders:
         with UnitOfWork(self.ctx.session_factory) as uow:
             rma = self.open_in(uow.session, actor, command, supervisor=supervisor)
             uow.commit()
-            return rma_detail(uow.session, rma.number)
+            return rma_detail(uow.session, rma.number, self.ctx.clock.now().date())
 
     def open_in(
         self, session: Session, actor: str, command: OpenRmaFromOrder, *, supervisor: bool = False
@@ -164,11 +164,6 @@ class ReturnsFromOrders:
         self.intake.check(open_rma, supervisor=supervisor)
         return self.intake.open_in(session, actor, open_rma)
 
-
-def returnable_in(session: Session, order: SalesOrder, policy: ReturnPolicy) -> ReturnableOrder:
-    """What of ``order`` can still come back, inside the caller's transaction."""
-    return _returnable(order, _free_units(session, order), policy)
-
     def open_request(
         self, actor: str, request: ReturnRequest, *, supervisor: bool = False
     ) -> RmaDetail:
@@ -183,6 +178,11 @@ def returnable_in(session: Session, order: SalesOrder, policy: ReturnPolicy) -> 
                 select(SalesOrder.id).where(SalesOrder.number == number.strip())
             )
             return found is not None
+
+
+def returnable_in(session: Session, order: SalesOrder, policy: ReturnPolicy) -> ReturnableOrder:
+    """What of ``order`` can still come back, inside the caller's transaction."""
+    return _returnable(order, _free_units(session, order), policy)
 
 
 def _from_order_command(request: ReturnRequest) -> OpenRmaFromOrder:

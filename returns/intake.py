@@ -35,7 +35,7 @@ class Intake:
         with UnitOfWork(self.ctx.session_factory) as uow:
             rma = self.open_in(uow.session, actor, command)
             uow.commit()
-            return rma_detail(uow.session, rma.number)
+            return rma_detail(uow.session, rma.number, self.ctx.clock.now().date())
 
     def check(self, command: OpenRma, *, supervisor: bool = False) -> None:
         """The intake checks that need no database."""

@@ -121,7 +121,7 @@ class LabelDesk:
             )
             self._clear_alerts(session, rma, actor)
             uow.commit()
-            return rma_detail(session, rma.number)
+            return rma_detail(session, rma.number, self.ctx.clock.now().date())
 
     def approve_dearer_label(
         self, actor: str, number: str, ceiling_minor: int, reason: str, *, supervisor: bool
@@ -172,7 +172,7 @@ class LabelDesk:
             )
             self._clear_alerts(session, rma, actor)
             uow.commit()
-            return rma_detail(session, rma.number)
+            return rma_detail(session, rma.number, self.ctx.clock.now().date())
 
     # --- steps ---------------------------------------------------------------------------
 

@@ -58,6 +58,7 @@ CUSTOMER_KINDS = {
     "reminder": "The authorisation is about to expire and no parcel has been seen",
     "picked_up": "The carrier has the return parcel",
     "refunded": "The refund is released: amount, method, when it arrives",
+    "replacement_reserved": "A backordered replacement has stock now: reserved, ships soon",
     "replacement_shipped": "The replacement has shipped: carrier and tracking link",
     "received": "The parcel reached the warehouse",
     "inspected": "Inspection result per part",

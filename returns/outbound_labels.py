@@ -69,7 +69,7 @@ class OutboundLabels:
             else:  # ordered before: still being bought (nothing to do), or it failed for good
                 self._refuse_failed_order(session, replacement.id, key)
             uow.commit()
-            return rma_detail(session, rma.number)
+            return rma_detail(session, rma.number, self.ctx.clock.now().date())
 
     def order_for_repair(self, actor: str, number: str) -> RepairView:
         """Queue the purchase of the label that ships a repaired, tested unit back."""

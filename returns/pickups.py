@@ -159,7 +159,9 @@ class Pickups:
             provider = self._provider(rma)  # first: whether this RMA can have one at all
             wanted = check_window(window, self.ctx.clock.now())
             if (rma.pickup_starts_at, rma.pickup_ends_at) == (wanted.starts_at, wanted.ends_at):
-                return rma_detail(uow.session, rma.number)  # booked already: nothing to do
+                return rma_detail(
+                    uow.session, rma.number, self.ctx.clock.now().date()
+                )  # booked already: nothing to do
             label, address = label_of(rma), customer_address_of(rma)
             earlier = rma.pickup_id
             key = booking_key(provider.name, label.provider_label_id, wanted)
@@ -209,7 +211,7 @@ class Pickups:
             if earlier and earlier != booked.provider_pickup_id:
                 self._call_off(uow.session, rma, provider, earlier)
             uow.commit()
-            return rma_detail(uow.session, rma.number)
+            return rma_detail(uow.session, rma.number, self.ctx.clock.now().date())
 
     def remember(
         self, key: str, about: Mapping[str, Any], record: str, *, replacing: str | None

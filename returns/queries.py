@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, fields
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy import String, and_, case, cast, exists, func, literal, select
@@ -18,11 +18,12 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from carriers.models import CarrierEventRecord, Shipment
 from carriers.status import TrackingStatus
-from core.clock import Clock
+from core.clock import Clock, SystemClock
 from core.db import UnitOfWork
 from core.outbox import OutboxMessage, OutboxStatus
 from inventory.models import Location, Reservation
 from purchasing.claims import SupplierClaim
+from returns.backorders import expected_dates
 from returns.errors import RmaNotFound
 from returns.models import OutgoingEmail
 from returns.policy import ReturnPolicy
@@ -85,8 +86,11 @@ def _number(number: str) -> str:
 # --- one RMA -----------------------------------------------------------------------------
 
 
-def rma_detail(session: Session, number: str) -> RmaDetail:
-    """The RMA ``number`` with its lines, replacements, claims, e-mails, timeline and parcels."""
+def rma_detail(session: Session, number: str, today: date | None = None) -> RmaDetail:
+    """The RMA ``number`` with its lines, replacements, claims, e-mails, timeline and parcels.
+
+    ``today`` (pass the caller's clock) dates the estimates of backordered replacements;
+    without it, the system's date."""
     row = (
         session.execute(
             select(*(getattr(Rma, name) for name in _RMA_COLUMNS)).where(
@@ -102,10 +106,11 @@ def rma_detail(session: Session, number: str) -> RmaDetail:
     return RmaDetail(
         **row,
         lines=_children(session, LineView, RmaLine, rma_id),
-        replacements=_views(
+        replacements=_replacement_views(
             session,
             ReplacementView,
             _replacements().where(Replacement.rma_id == rma_id).order_by(Replacement.id),
+            today,
         ),
         claims=_children(session, ClaimView, SupplierClaim, rma_id),
         emails=_children(session, EmailView, OutgoingEmail, rma_id),
@@ -120,11 +125,38 @@ def _children(session: Session, view: type[V], model: Any, rma_id: int) -> tuple
     return _views(session, view, query)
 
 
+#: Fields of ReplacementView that are not columns of replacements.
+_NOT_COLUMNS = ["location_code", "expected_on", "expected_estimated"]
+
+
+def _replacement_views(
+    session: Session, view: Callable[..., V], query: Any, today: date | None
+) -> tuple[V, ...]:
+    """Replacement rows as ``view``, each backordered one with its expected date."""
+    rows = list(session.execute(query).mappings())
+    expected = expected_dates(
+        session,
+        [row["id"] for row in rows if row["status"] is ReplacementStatus.BACKORDERED],
+        today or SystemClock().now().date(),
+    )
+    views = []
+    for row in rows:
+        when = expected.get(row["id"])
+        views.append(
+            view(
+                **row,
+                expected_on=when.on if when else None,
+                expected_estimated=when.estimated if when else False,
+            )
+        )
+    return tuple(views)
+
+
 def _replacements(*extra: Any) -> Any:
     """Replacements with the bin their reserved stock waits in (none before it is reserved)."""
     return (
         select(
-            *_columns(Replacement, ReplacementView, leave_out=["location_code"]),
+            *_columns(Replacement, ReplacementView, leave_out=_NOT_COLUMNS),
             Location.code.label("location_code"),
             *extra,
         )
@@ -256,7 +288,7 @@ def by_urgency(rows: Sequence[DeskQueueRow]) -> list[DeskQueueRow]:
     return sorted(rows, key=urgency)
 
 
-def pick_queue(session: Session) -> list[PickItem]:
+def pick_queue(session: Session, today: date | None = None) -> list[PickItem]:
     """Replacements waiting to ship (queued and backordered), and those shipped on an outbound
     label spareflow bought that the carrier has not collected yet (to print and pack), oldest
     first."""
@@ -293,7 +325,7 @@ def pick_queue(session: Session) -> list[PickItem]:
         )
         .order_by(Replacement.queued_at, Replacement.id)
     )
-    return list(_views(session, PickItem, query))
+    return list(_replacement_views(session, PickItem, query, today))
 
 
 def desk_summary(session: Session, now: datetime, currency: str) -> DeskSummary:
@@ -343,7 +375,7 @@ class RmaQueries:
 
     def get(self, number: str) -> RmaDetail:
         with UnitOfWork(self.session_factory) as uow:
-            return rma_detail(uow.session, number)
+            return rma_detail(uow.session, number, self.clock.now().date())
 
     def matching(self, wanted: RmaFilter = NEWEST) -> list[RmaRow]:
         """RMAs matching the filter, newest first."""
@@ -360,4 +392,4 @@ class RmaQueries:
 
     def pick_queue(self) -> list[PickItem]:
         with UnitOfWork(self.session_factory) as uow:
-            return pick_queue(uow.session)
+            return pick_queue(uow.session, self.clock.now().date())

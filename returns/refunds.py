@@ -222,7 +222,7 @@ class Refunds:
             self.release(uow.session, rma, actor, "released by a supervisor", reason.strip())
             self.audit_release(uow.session, rma, actor, reason.strip(), "supervisor release")
             uow.commit()
-            return rma_detail(uow.session, number)
+            return rma_detail(uow.session, number, self.ctx.clock.now().date())
 
     def retry(
         self, actor: str, number: str, command: RetryRefund, *, supervisor: bool
@@ -294,4 +294,4 @@ class Refunds:
             rma.refund_status, rma.refund_error = RefundStatus.PENDING, None
             rma.note("refund", actor, f"Refund {what}: {reason.strip()}", now)
             uow.commit()
-            return rma_detail(session, number)
+            return rma_detail(session, number, self.ctx.clock.now().date())

@@ -23,11 +23,11 @@ from core.db import UnitOfWork
 from core.errors import Conflict, InvalidInput, NotFound
 from inventory import ledger
 from inventory.errors import InsufficientStock
-from inventory.models import Location, StockLevel
+from inventory.models import Location, Part, StockLevel
 from inventory.status import PICKABLE_KINDS
 from returns.context import ReturnsContext, load_rma
 from returns.repair_orders import RepairOrder, RepairPart, RepairPartStatus, RepairStatus
-from returns.rma import Rma, RmaTransition
+from returns.rma import SYSTEM, Rma, RmaTransition
 from returns.status import Resolution, RmaStatus
 
 # --- commands and views -------------------------------------------------------------------
@@ -202,8 +202,8 @@ def fill_waiting_repairs(session: Session, sku: str, who: ledger.Who) -> list[st
     """Within the caller's transaction: issue the waiting repair part lines of ``sku`` that
     stock now covers, oldest request first; returns the RMA numbers whose repair moved on.
 
-    The desk's retry calls it; the automatic "stock became available" hook (backorder
-    filling) is to call it in the transaction of the move that freed the stock."""
+    ``Repairs.on_stock_available`` calls it in the transaction of the move that freed the
+    stock (after the backordered replacements); the desk's retry calls it too."""
     part = ledger.find_part(session, sku)
     if part is None:
         return []
@@ -251,6 +251,15 @@ def _audit(
 class Repairs:
     def __init__(self, ctx: ReturnsContext):
         self.ctx = ctx
+
+    def on_stock_available(self, session: Session, part_ids: frozenset[int]) -> None:
+        """The inventory's listener (after the backordered replacements, which were promised
+        first): repairs waiting for these parts take them in the same transaction."""
+        who = ledger.Who(SYSTEM, self.ctx.clock)
+        for part_id in sorted(part_ids):
+            part = session.get(Part, part_id)
+            if part is not None:
+                fill_waiting_repairs(session, part.sku, who)
 
     def get(self, number: str) -> RepairView:
         with UnitOfWork(self.ctx.session_factory) as uow:

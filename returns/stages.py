@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from core.db import UnitOfWork
 from core.outbox import Handler
+from inventory.availability import watch
 from returns.authorisation import Authorisation
 from returns.carrier_events import CarrierEvents
 from returns.closing import Closing
@@ -52,7 +53,7 @@ class Returns:
     def get(self, number: str) -> RmaDetail:
         """The RMA as the stages answer it (pages read through returns/queries.py)."""
         with UnitOfWork(self.ctx.session_factory) as uow:
-            return rma_detail(uow.session, number)
+            return rma_detail(uow.session, number, self.ctx.clock.now().date())
 
     def outbox_handlers(self) -> dict[str, Handler]:
         """What the outbox worker does for returns: refunds, labels, pickups, and e-mail if
@@ -78,8 +79,13 @@ def build_returns(ctx: ReturnsContext) -> Returns:
     # Carriers know nothing of returns: returns listens, and guards a second return parcel.
     ctx.carriers.listeners.append(carrier_events.on_shipment_change)
     ctx.carriers.registration_guards.append(carrier_events.guard_registration)
-    intake = Intake(ctx, authorisation)
+    # Inventory knows nothing of returns either: stock that becomes available fills the
+    # backordered replacements, in the transaction that moved it.
+    watch(ctx.session_factory, "returns.backorders", warehouse.backorders.on_stock_available)
     repairs = Repairs(ctx)
+    # ... and then the repairs waiting for parts (listeners run in the order they are watched).
+    watch(ctx.session_factory, "returns.repairs", repairs.on_stock_available)
+    intake = Intake(ctx, authorisation)
     return Returns(
         ctx=ctx,
         intake=intake,

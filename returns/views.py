@@ -78,6 +78,10 @@ class ReplacementView:
     delivered_at: datetime | None
     #: The bin the reserved stock waits in (the pick queue's "where").
     location_code: str | None
+    #: Backordered: when stock is expected (returns/backorders.py), from the open purchase
+    #: order that covers it, else *estimated* from the part's lead time; None otherwise.
+    expected_on: date | None
+    expected_estimated: bool
 
     @property
     def label_bought(self) -> bool:

@@ -12,6 +12,7 @@ from inventory import ledger
 from inventory.errors import InsufficientStock
 from inventory.models import Part
 from purchasing.claims import ClaimStatus, SupplierClaim, opened_claim_event
+from returns.backorders import Backorders
 from returns.commands import InspectParcel, ReceiveParcel, ShipReplacement
 from returns.context import ReturnsContext, load_rma
 from returns.errors import IllegalTransition, ReplacementNotFound
@@ -27,6 +28,7 @@ class Warehouse:
     def __init__(self, ctx: ReturnsContext, refunds: Refunds):
         self.ctx = ctx
         self.refunds = refunds
+        self.backorders = Backorders(ctx)
 
     # --- advance replacements --------------------------------------------------------------
 
@@ -43,14 +45,20 @@ class Warehouse:
                 status=ReplacementStatus.QUEUED,
             )
             try:
-                reservation = ledger.reserve(
-                    session,
-                    who,
-                    sku=line.sku,
-                    qty=line.qty,
-                    reference=rma.number,
-                    reason="advance replacement",
-                )
+                try:
+                    reservation = ledger.reserve(
+                        session,
+                        who,
+                        sku=line.sku,
+                        qty=line.qty,
+                        reference=rma.number,
+                        reason="advance replacement",
+                    )
+                except InsufficientStock:
+                    # Once more under the part's filler lock (returns/backorders.py).
+                    reservation = self.backorders.backorder_or_reserve(
+                        session, who, line.part_id, line.sku, line.qty, rma.number
+                    )
                 replacement.reservation_id = reservation.id
                 text = (
                     f"Replacement {line.qty} x {line.sku} reserved at {reservation.location.code}"
@@ -87,7 +95,7 @@ class Warehouse:
             )
             self.shipped(session, replacement, rma, shipment, actor)
             uow.commit()
-            return rma_detail(session, rma.number)
+            return rma_detail(session, rma.number, self.ctx.clock.now().date())
 
     def queued_replacement(self, session: Session, replacement_id: int) -> tuple[Replacement, Rma]:
         """The replacement, locked, and its RMA; refused unless it is queued and reserved."""
@@ -200,7 +208,7 @@ class Warehouse:
             if self.ctx.messages:
                 self.ctx.messages.to_customer(session, rma, "received")
             uow.commit()
-            return rma_detail(session, number)
+            return rma_detail(session, number, self.ctx.clock.now().date())
 
     def _booked_in_before_pickup(
         self, session: Session, rma: Rma, actor: str, *, supervisor: bool
@@ -261,7 +269,7 @@ class Warehouse:
                     ],
                 )
             uow.commit()
-            return rma_detail(session, number)
+            return rma_detail(session, number, self.ctx.clock.now().date())
 
     def _dispose(
         self,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -60,7 +60,7 @@ def rma_row(session_factory: Any, number: str) -> Rma:
 
 def rma_detail_of(session_factory: Any, number: str) -> RmaDetail:
     with session_factory() as session:
-        return rma_detail(session, number)
+        return rma_detail(session, number, date(2026, 11, 23))
 
 
 def notifications(session_factory: Any) -> list[tuple[str, str]]:

@@ -134,7 +134,7 @@ def test_a_repair_uses_parts_from_stock_is_tested_and_ships_back_closing_the_rma
     assert (metrics.repair_turnaround.count, metrics.repair_turnaround.median) == (1, 1.0)
 
 
-def test_a_short_part_makes_the_repair_wait_until_stock_arrives_and_the_desk_retries(
+def test_a_short_part_makes_the_repair_wait_until_stock_arrives_and_fills_it(
     desk: dict[str, Any], clock: Any, session_factory: Any
 ) -> None:
     repairs = desk["returns"].repairs
@@ -160,19 +160,20 @@ def test_a_short_part_makes_the_repair_wait_until_stock_arrives_and_the_desk_ret
     desk["inventory"].receive(
         "tester", ReceiveStock(sku="BRG-3", location="MAIN/A-01-02", qty=2, reference="PO-3")
     )
+    # The receipt itself filled the older request, in its own transaction: no retry needed.
+    assert repairs.get(first).status is RepairStatus.IN_REPAIR
     view = repairs.retry_parts(TECH, second)
     assert repairs.get(first).status is RepairStatus.IN_REPAIR
     assert (view.status, view.missing_skus) == (RepairStatus.WAITING_FOR_PARTS, ["BRG-3"])
     [filled] = repairs.get(first).parts
     assert (filled.status, filled.location) == (RepairPartStatus.ISSUED, "MAIN/A-01-02")
-    # The hook's entry point, on an open session: one more unit fills the second repair.
+    # The hook's entry point, on an open session: with nothing new in stock it moves nothing.
+    with session_factory() as session:
+        assert fill_waiting_repairs(session, "BRG-3", ledger.Who("spareflow", clock)) == []
+    # One more unit arrives: the receipt fills the second repair by itself.
     desk["inventory"].receive(
         "tester", ReceiveStock(sku="BRG-3", location="MAIN/A-01-02", qty=1, reference="PO-4")
     )
-    with session_factory() as session:
-        moved = fill_waiting_repairs(session, "BRG-3", ledger.Who("spareflow", clock))
-        session.commit()
-    assert moved == [second]
     assert repairs.get(second).status is RepairStatus.IN_REPAIR
     assert level(desk["inventory"], "BRG-3", "MAIN/A-01-02") == (0, 0)
     with session_factory() as session:

@@ -102,8 +102,12 @@ def a_full_return(desk: dict[str, Any], clock: Any) -> str:
     return number
 
 
-def values(row: Any, view: type, *, leave_out: str = "") -> tuple[Any, ...]:
-    return tuple(getattr(row, f.name) for f in fields(view) if f.name != leave_out)
+def values(row: Any, view: type, *, leave_out: tuple[str, ...] = ()) -> tuple[Any, ...]:
+    return tuple(getattr(row, f.name) for f in fields(view) if f.name not in leave_out)
+
+
+#: What a replacement's view adds to its row: the bin, and the expected date of a backorder.
+DERIVED = ("location_code", "expected_on", "expected_estimated")
 
 
 def test_an_rma_detail_holds_what_its_orm_relations_hold(
@@ -111,7 +115,9 @@ def test_an_rma_detail_holds_what_its_orm_relations_hold(
 ) -> None:
     number = a_full_return(desk, clock)
     with UnitOfWork(session_factory) as uow:
-        detail = queries.rma_detail(uow.session, number.lower())  # as typed or scanned
+        detail = queries.rma_detail(
+            uow.session, number.lower(), clock.now().date()
+        )  # as typed or scanned
         # Columns only: nothing in the session, so no relationship was ever walked.
         assert len(uow.session.identity_map) == 0
     with session_factory() as session:
@@ -139,9 +145,9 @@ def test_an_rma_detail_holds_what_its_orm_relations_hold(
                 .order_by(OutgoingEmail.id)
             )
         ] == [values(e, EmailView) for e in detail.emails]
-        assert [
-            values(r, ReplacementView, leave_out="location_code") for r in rma.replacements
-        ] == [values(r, ReplacementView, leave_out="location_code") for r in detail.replacements]
+        assert [values(r, ReplacementView, leave_out=DERIVED) for r in rma.replacements] == [
+            values(r, ReplacementView, leave_out=DERIVED) for r in detail.replacements
+        ]
     assert detail.number == number and detail.status is RmaStatus.INSPECTED
     assert [line.sku for line in detail.lines] == ["ABC-1", "PSU-65"]
     assert detail.lines[0].received_qty == 2 and detail.lines[0].serial_matches is True

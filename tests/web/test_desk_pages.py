@@ -220,6 +220,12 @@ def test_a_backordered_replacement_shows_on_the_desk_queue(desk_app: Any) -> Non
     )
     queue = client.get("/returns").get_data(as_text=True)
     assert re.search(r"replacement <span class=\"badge badge-high\">backordered</span>", queue)
+    # No open order and no lead time of its own: estimated with the default 14 days.
+    today = desk_app.extensions["spareflow"].clock.now().date()
+    expected = f"expected {(today + timedelta(days=14)).isoformat()} (estimated)"
+    assert expected in client.get(location).get_data(as_text=True)
+    warehouse = signed_in(desk_app, Role.WAREHOUSE).get("/warehouse").get_data(as_text=True)
+    assert expected in re.sub(r"<[^>]+>", "", warehouse)
 
 
 def test_a_supervisor_sends_a_failed_refund_again_from_the_rma_page(desk_app: Any) -> None:

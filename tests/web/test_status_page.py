@@ -233,3 +233,29 @@ def test_the_page_speaks_the_customers_language(client, shop) -> None:
     assert "Return authorised" not in html
     sheet = client.get(link(shop, number) + "/sheet").get_data(as_text=True)
     assert "Please put this sheet" not in sheet
+
+
+def test_a_backordered_replacement_shows_when_it_is_expected_then_that_it_is_in_stock(
+    client, shop, clock
+) -> None:
+    shop.inventory.create_part(sku="PSU-65", name="Power supply 65W", lead_time_days=10)
+    number = builders.open_rma(
+        shop.returns,
+        STAFF,
+        customer={"name": "Mia Chen", "email": "mia@example.com"},
+        channel=Channel.WEB,
+        reason=Reason.DEFECTIVE,
+        resolution=Resolution.REPLACEMENT,
+        lines=[{"sku": "PSU-65", "qty": 1, "unit_price": Decimal("40")}],
+    ).number
+    builders.authorise(shop.returns, STAFF, number, carrier="sandbox", tracking_number="SBX-7")
+    url = link(shop, number)
+    expected = (clock.now().date() + timedelta(days=10)).isoformat()
+    page = client.get(url).get_data(as_text=True)
+    assert "waiting for stock" in page and f"expected around {expected} (estimated)" in page
+
+    shop.inventory.receive("goods-in", ReceiveStock(sku="PSU-65", location="MAIN/A-01-01", qty=1))
+
+    page = client.get(url).get_data(as_text=True)
+    assert "waiting for stock" not in page
+    assert "in stock, being prepared for shipping" in page

@@ -140,6 +140,16 @@ class ReplacementOutSchema(Schema):
     delivered_at = fields.AwareDateTime(
         allow_none=True, metadata={"description": "When the carrier delivered it"}
     )
+    expected_on = fields.Date(
+        allow_none=True,
+        metadata={
+            "description": "Backordered: when stock is expected, from the open purchase order "
+            "that covers it (or estimated from the part's lead time); null otherwise"
+        },
+    )
+    expected_estimated = fields.Boolean(
+        metadata={"description": "The expected date is an estimate: no open order covers it"}
+    )
     label = fields.Function(
         lambda v: OutboundLabelSchema().dump(v) if v.label_bought else None,
         metadata={
