@@ -17,13 +17,14 @@ from sqlalchemy.orm import Session
 from core.audit import SYSTEM_ACTOR
 from core.clock import Clock, SystemClock
 from core.db import UnitOfWork, block_writers, read_one_snapshot
-from inventory import catalog, ledger, verify
+from inventory import catalog, ledger, serials, verify
 from inventory.commands import (
     AdjustStock,
     IssueReservedStock,
     IssueStock,
     ReceiveStock,
     ReserveStock,
+    ScrapStock,
     TransferStock,
 )
 from inventory.errors import UnknownPart
@@ -139,6 +140,26 @@ class InventoryService:
                 move = ledger.issue(uow.session, self._who(actor), **asdict(command))
             uow.commit()
             return move
+
+    def scrap(self, actor: str, command: ScrapStock) -> StockMove:
+        """Issue for good: serialised units become ``scrapped`` rather than ``issued``."""
+        fields = asdict(command)
+        fields["reason"] = command.reason or "scrap"
+        with self._uow() as uow:
+            move = ledger.issue(uow.session, self._who(actor), **fields)
+            serials.scrap(uow.session, move)
+            uow.commit()
+            return move
+
+    def serial(self, serial: str, sku: str | None = None) -> list[serials.SerialView]:
+        """Where the unit(s) with ``serial`` are, who has them, and their moves."""
+        with self._uow() as uow:
+            return serials.look_up(uow.session, serial, sku)
+
+    def recall(self, sku: str, first: str, last: str) -> list[serials.RecallRow]:
+        """Customers who got units of ``sku`` with serials from ``first`` to ``last``."""
+        with self._uow() as uow:
+            return serials.recall(uow.session, sku, first, last)
 
     def transfer(self, actor: str, command: TransferStock) -> StockMove:
         with self._uow() as uow:
