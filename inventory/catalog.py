@@ -231,9 +231,7 @@ def _check_no_stock(session: Session, part: Part) -> None:
     """Units on hand were moved without serials (or with them): switching serialisation
     then would leave units the serial table cannot account for."""
     on_hand = session.scalar(
-        select(func.coalesce(func.sum(StockLevel.on_hand), 0)).where(
-            StockLevel.part_id == part.id
-        )
+        select(func.coalesce(func.sum(StockLevel.on_hand), 0)).where(StockLevel.part_id == part.id)
     )
     if on_hand:
         raise Conflict(

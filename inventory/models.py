@@ -70,9 +70,7 @@ class Part(Base):
     safety_stock: Mapped[int] = mapped_column(Integer, default=0)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     #: Each unit has a serial number, named on every move (inventory/serials.py).
-    serialised: Mapped[bool] = mapped_column(
-        Boolean, default=False, server_default=false()
-    )
+    serialised: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
@@ -208,7 +206,6 @@ class StockMove(Base):
         if self.kind != MoveKind.ADJUSTMENT:
             return None
         return -self.qty if self.from_location_id is not None else self.qty
-
 
     @property
     def serial_list(self) -> list[str]:

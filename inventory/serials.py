@@ -174,9 +174,7 @@ def _where_is(session: Session, part_id: int, serial: str) -> str:
     return row.code if row.code else str(row.state)
 
 
-def hand_over(
-    session: Session, move: StockMove, customer: Customer, shipped_at: datetime
-) -> None:
+def hand_over(session: Session, move: StockMove, customer: Customer, shipped_at: datetime) -> None:
     """The units ``move`` issued went to ``customer`` (a shipment)."""
     _settle(session, move, SerialState.WITH_CUSTOMER, customer, shipped_at)
 
@@ -320,9 +318,7 @@ def look_up(session: Session, serial: str, sku: str | None = None) -> list[Seria
     A serial is unique per part, so two parts may each have one."""
     query = select(SerialUnit).where(SerialUnit.serial == serial.strip())
     if sku:
-        query = query.join(Part, Part.id == SerialUnit.part_id).where(
-            Part.sku_key == sku_key(sku)
-        )
+        query = query.join(Part, Part.id == SerialUnit.part_id).where(Part.sku_key == sku_key(sku))
     found = list(session.scalars(query.order_by(SerialUnit.part_id)))
     if not found:
         raise SerialNotFound(serial)
@@ -372,9 +368,7 @@ def _in_range(first: str, last: str) -> Any:
     """Serials between ``first`` and ``last``: shorter sorts first, then by text, so
     SN99 < SN100 as a person reads them."""
     length = func.length(SerialUnit.serial)
-    after = or_(
-        length > len(first), and_(length == len(first), SerialUnit.serial >= first)
-    )
+    after = or_(length > len(first), and_(length == len(first), SerialUnit.serial >= first))
     before = or_(length < len(last), and_(length == len(last), SerialUnit.serial <= last))
     return and_(after, before)
 

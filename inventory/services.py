@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from datetime import datetime, timedelta
-from typing import Any
+from typing import IO, Any
 
 from sqlalchemy.orm import Session
 
@@ -28,6 +28,7 @@ from inventory.commands import (
     TransferStock,
 )
 from inventory.errors import UnknownPart
+from inventory.recall_workbook import write_recall_workbook
 from inventory.models import Location, Reservation, StockMove, Supplier
 from inventory.status import LocationKind
 
@@ -160,6 +161,13 @@ class InventoryService:
         """Customers who got units of ``sku`` with serials from ``first`` to ``last``."""
         with self._uow() as uow:
             return serials.recall(uow.session, sku, first, last)
+
+    def export_recall(self, stream: IO[bytes], sku: str, first: str, last: str) -> int:
+        """The recall list as a workbook into ``stream``; returns the rows written."""
+        rows = self.recall(sku, first, last)
+        return write_recall_workbook(
+            stream, rows, sku=sku, first=first, last=last, generated_at=self.clock.now()
+        )
 
     def transfer(self, actor: str, command: TransferStock) -> StockMove:
         with self._uow() as uow:

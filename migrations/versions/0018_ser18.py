@@ -54,7 +54,9 @@ def upgrade() -> None:
         sa.Column("customer_email", sa.String(length=254), nullable=True),
         sa.Column("order_number", sa.String(length=100), nullable=True),
         sa.Column("shipped_at", core.db.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("last_move_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column(
+            "last_move_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
+        ),
         sa.Column("updated_at", core.db.UTCDateTime(timezone=True), nullable=False),
         sa.CheckConstraint(
             "(state = 'in_stock') = (location_id IS NOT NULL)",

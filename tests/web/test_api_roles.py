@@ -80,6 +80,8 @@ EXPECTED_ROLES: dict[tuple[str, str], set[Role]] = {
     ("GET", "/api/v1/cycle-counts/export.xlsx"): {A, W},
     ("POST", "/api/v1/cycle-counts/import"): {A, W},
     ("GET", "/api/v1/metrics"): {A, B, S},
+    ("GET", "/api/v1/serials/<serial>"): {A, W, S},  # names the customer who has it
+    ("GET", "/api/v1/serials/recall.xlsx"): {A, S},  # a list of customers' contacts
 }
 
 # Routes under /api/v1 that are public on purpose (``public(why)``): the API's own description.
@@ -98,6 +100,7 @@ def concrete(path: str) -> str:
         .replace("<number>", "PO-0000-00000")
         .replace("<rma>", "RMA-00000000-0000")
         .replace("<int(max=2147483647):replacement_id>", "999999")
+        .replace("<serial>", "NO-SUCH-SERIAL")
     )
 
 

@@ -10,7 +10,18 @@ from swagger_ui_bundle import swagger_ui_path
 from werkzeug.exceptions import HTTPException
 
 from web import errors
-from web.api import audit, emails, locations, metrics, parts, purchasing, returns, shipments, stock
+from web.api import (
+    audit,
+    emails,
+    locations,
+    metrics,
+    parts,
+    purchasing,
+    returns,
+    serials,
+    shipments,
+    stock,
+)
 from web.api.links import LinksPlugin
 from web.api.schemas import ErrorSchema
 from web.pages.access import declare_public, public
@@ -26,6 +37,7 @@ BLUEPRINTS = (
     locations.suppliers,
     stock.stock,
     stock.reservations,
+    serials.blp,
     shipments.blp,
     returns.returns_blp,
     returns.replacements_blp,
