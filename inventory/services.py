@@ -28,8 +28,8 @@ from inventory.commands import (
     TransferStock,
 )
 from inventory.errors import UnknownPart
-from inventory.recall_workbook import write_recall_workbook
 from inventory.models import Location, Reservation, StockMove, Supplier
+from inventory.recall_workbook import write_recall_workbook
 from inventory.status import LocationKind
 
 
