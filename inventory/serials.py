@@ -11,12 +11,13 @@ These functions flush but never commit, like :mod:`inventory.ledger`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CursorResult, and_, func, or_, select, update
+from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.orm import Session
 
 from core.db import insert_ignoring_conflicts
@@ -364,13 +365,14 @@ def look_up(session: Session, serial: str, sku: str | None = None) -> list[Seria
     return views
 
 
-def _in_range(first: str, last: str) -> Any:
-    """Serials between ``first`` and ``last``: shorter sorts first, then by text, so
-    SN99 < SN100 as a person reads them."""
-    length = func.length(SerialUnit.serial)
-    after = or_(length > len(first), and_(length == len(first), SerialUnit.serial >= first))
-    before = or_(length < len(last), and_(length == len(last), SerialUnit.serial <= last))
-    return and_(after, before)
+def serial_key(serial: str) -> tuple[tuple[int, int, str], ...]:
+    """Serials in the order a person reads them: runs of digits compare as numbers, so
+    SN99 < SN100 and A10 < B1 (natural order)."""
+    return tuple(
+        (0, int(chunk), "") if chunk.isdigit() else (1, 0, chunk.casefold())
+        for chunk in re.split(r"(\d+)", serial)
+        if chunk
+    )
 
 
 @dataclass(frozen=True)
@@ -387,15 +389,16 @@ class RecallRow:
 def recall(session: Session, sku: str, first: str, last: str) -> list[RecallRow]:
     """Units of ``sku`` with serials from ``first`` to ``last`` that went to a customer
     (and are there still, or came back: the customer got one either way)."""
+    low, high = serial_key(first.strip()), serial_key(last.strip())
     rows = session.execute(
         select(SerialUnit, Part.sku)
         .join(Part, Part.id == SerialUnit.part_id)
-        .where(
-            Part.sku_key == sku_key(sku),
-            _in_range(first.strip(), last.strip()),
-            SerialUnit.customer_email.is_not(None),
-        )
-        .order_by(func.length(SerialUnit.serial), SerialUnit.serial)
+        .where(Part.sku_key == sku_key(sku), SerialUnit.customer_email.is_not(None))
+    )
+    # Natural order is not SQL's; one part's units that went to customers are few enough.
+    chosen = sorted(
+        ((unit, part_sku) for unit, part_sku in rows if low <= serial_key(unit.serial) <= high),
+        key=lambda row: serial_key(row[0].serial),
     )
     return [
         RecallRow(
@@ -407,5 +410,5 @@ def recall(session: Session, sku: str, first: str, last: str) -> list[RecallRow]
             unit.order_number,
             unit.shipped_at,
         )
-        for unit, part_sku in rows
+        for unit, part_sku in chosen
     ]

@@ -45,6 +45,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         inventory,
         messages_admin,
         metrics,
+        serials,
         session,
         status,
         warehouse,
@@ -85,6 +86,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(status.bp)
     app.register_blueprint(messages_admin.bp)
     app.register_blueprint(metrics.bp)
+    app.register_blueprint(serials.bp)
     errors.init_app(app)
     security_headers.init_app(app)  # every response: pages, API, errors, static, webhooks
 

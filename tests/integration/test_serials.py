@@ -183,8 +183,10 @@ def test_the_order_feed_gives_shipped_serials_to_the_customer(
 
 
 def test_warranty_counts_from_the_units_ship_date(
-    desk: dict[str, Any], session_factory: Any, clock: Any
-) -> None:  # noqa: F811, E501
+    desk: dict[str, Any],  # noqa: F811
+    session_factory: Any,
+    clock: Any,
+) -> None:
     desk["inventory"].create_part(sku=CAM, name="Camera", serialised=True)
     Orders(session_factory, clock, link_shipped_serials).upsert(
         _order("SO-OLD", ("OLD-1",), datetime(2024, 6, 1, tzinfo=UTC))

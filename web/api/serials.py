@@ -72,8 +72,8 @@ class SerialLookupSchema(Schema):
 @blp.arguments(RecallQuerySchema, location="query", as_kwargs=True)
 @blp.response(200, content_type=XLSX_MIME)
 def recall(sku: str, first: str, last: str) -> Response:
-    """Customers who got units of ``sku`` with serials from ``from`` to ``to`` (a shorter
-    serial sorts first, so SN99 comes before SN100)."""
+    """Customers who got units of ``sku`` with serials from ``from`` to ``to``, in natural
+    order (digits compare as numbers: SN99 < SN100)."""
     return xlsx_download(
         lambda stream: services().inventory.export_recall(stream, sku, first, last),
         f"recall-{sku}-{first}-{last}.xlsx",
