@@ -67,6 +67,8 @@ SHIP_REPLACEMENT = [
     ("OrderOutboundLabel", "post", f"{REPLACEMENT}/label"),
     ("GetOutboundLabel", "get", f"{REPLACEMENT}/label"),
 ]
+#: Where one serialised unit is, by ``{serial}``.
+SERIAL_OPERATIONS = [("GetSerial", "get", f"{API}/serials/{{serial}}")]
 CANCEL_RESERVATION = [("CancelReservation", "delete", f"{API}/reservations/{{reservation_id}}")]
 
 
@@ -131,6 +133,12 @@ def _table() -> dict[tuple[str, str, str], dict[str, dict[str, Any]]]:
     tracking = "$response.body#/tracking_number"
     add(("post", f"{API}/shipments", "201"), _to(SHIPMENT_OPERATIONS, "tracking_number", tracking))
     add(("get", SHIPMENT, "200"), _to(SHIPMENT_OPERATIONS, "tracking_number", tracking))
+
+    for move in ("receipts", "issues", "transfers", "adjustments"):
+        add(
+            ("post", f"{API}/stock/{move}", "201"),
+            _to(SERIAL_OPERATIONS, "serial", "$response.body#/serials/0"),
+        )
 
     add(
         ("post", f"{API}/reservations", "201"),
