@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask import Response
@@ -26,6 +27,13 @@ blp = Blueprint(
 LOOKERS = (Role.ADMIN, Role.WAREHOUSE, Role.SERVICE_DESK)
 #: A recall list is a list of customers' contacts.
 RECALLERS = (Role.ADMIN, Role.SERVICE_DESK)
+
+
+def recall_filename(sku: str, first: str, last: str) -> str:
+    """A download name from what was typed: letters, digits, dot, dash and underscore only (a
+    header cannot carry a newline, and a filename no path)."""
+    name = "-".join(re.sub(r"[^A-Za-z0-9._]+", "_", part)[:40] for part in (sku, first, last))
+    return f"recall-{name}.xlsx"
 
 
 class SerialQuerySchema(Schema):
@@ -76,7 +84,7 @@ def recall(sku: str, first: str, last: str) -> Response:
     order (digits compare as numbers: SN99 < SN100)."""
     return xlsx_download(
         lambda stream: services().inventory.export_recall(stream, sku, first, last),
-        f"recall-{sku}-{first}-{last}.xlsx",
+        recall_filename(sku, first, last),
     )
 
 

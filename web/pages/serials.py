@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 
 from accounts.models import Role
 from core.errors import NotFound
+from web.api.serials import recall_filename
 from web.downloads import xlsx_download
 from web.extensions import services
 from web.pages.access import roles_required
@@ -45,5 +46,5 @@ def recall() -> ResponseReturnValue:
         return redirect(url_for("serial_pages.look_up"))
     return xlsx_download(
         lambda stream: services().inventory.export_recall(stream, sku, first, last),
-        f"recall-{sku}-{first}-{last}.xlsx",
+        recall_filename(sku, first, last),
     )
