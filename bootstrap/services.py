@@ -53,6 +53,7 @@ from returns.portal import Attachments, Portal
 from returns.queries import RmaQueries
 from returns.refund_provider import StripeRefunds
 from returns.service_levels import ServiceLevels
+from returns.shipped_units import link_shipped_serials
 from returns.shopify_refunds import ShopifyRefunds
 from returns.stages import Returns, build_returns
 from returns.status_links import StatusLinks, StatusLinkService
@@ -205,9 +206,12 @@ def build_services(settings: Mapping[str, Any], *, clock: Clock | None = None) -
             returns.refund_outcomes,
             str(settings.get("STRIPE_WEBHOOK_SECRET") or ""),
         ),
-        orders=Orders(session_factory, clock),
+        orders=Orders(session_factory, clock, link_shipped_serials),
         order_webhooks=ShopifyOrderWebhooks(
-            session_factory, clock, str(settings.get("SHOPIFY_WEBHOOK_SECRET") or "")
+            session_factory,
+            clock,
+            str(settings.get("SHOPIFY_WEBHOOK_SECRET") or ""),
+            link_shipped_serials,
         ),
         portal=Portal(returns.ctx, returns.from_orders, status_links),
         attachments=Attachments(session_factory),

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from core import audit
 from core.clock import Clock
-from core.errors import InvalidInput
+from core.errors import Conflict, InvalidInput
 from inventory.errors import (
     DuplicateBarcode,
     DuplicateLocation,
@@ -149,6 +149,7 @@ PART_FIELDS = {
     "reorder_qty",
     "safety_stock",
     "active",
+    "serialised",
 }
 
 
@@ -215,6 +216,8 @@ def update_part(
         raise TypeError(f"unknown part fields: {sorted(unknown)}")
     if "barcode" in changes:
         _check_barcode_free(session, changes["barcode"], part.id)
+    if "serialised" in changes and changes["serialised"] != part.serialised:
+        _check_no_stock(session, part)
     old_cost = part.unit_cost
     for name, value in changes.items():
         setattr(part, name, value)
@@ -222,6 +225,22 @@ def update_part(
     record_price_change(session, part, old_cost, actor, clock.now())
     session.flush()
     return part
+
+
+def _check_no_stock(session: Session, part: Part) -> None:
+    """Units on hand were moved without serials (or with them): switching serialisation
+    then would leave units the serial table cannot account for."""
+    on_hand = session.scalar(
+        select(func.coalesce(func.sum(StockLevel.on_hand), 0)).where(StockLevel.part_id == part.id)
+    )
+    if on_hand:
+        raise Conflict(
+            f"{part.sku} has {on_hand} units on hand; serialisation can only change while "
+            "none are in stock.",
+            code="part_has_stock",
+            sku=part.sku,
+            on_hand=on_hand,
+        )
 
 
 def record_price_change(

@@ -30,6 +30,8 @@ class _StockAtLocation:
     qty: int
     reference: str | None = None
     reason: str = ""
+    #: For a serialised part: one serial per unit moved (inventory/serials.py).
+    serials: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         _positive("qty", self.qty)
@@ -43,6 +45,11 @@ class IssueStock(_StockAtLocation):
     """Take ``qty`` unreserved units of ``sku`` out of ``location``."""
 
 
+class ScrapStock(_StockAtLocation):
+    """Take ``qty`` unreserved units of ``sku`` out of ``location`` for good: an issue whose
+    serialised units are recorded as scrapped."""
+
+
 @dataclass(frozen=True)
 class IssueReservedStock:
     """Ship all the stock a reservation holds. ``sku``, ``location`` and ``qty``, when given,
@@ -54,6 +61,8 @@ class IssueReservedStock:
     qty: int | None = None
     reference: str | None = None
     reason: str = ""
+    #: For a serialised part: one serial per unit moved (inventory/serials.py).
+    serials: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.qty is not None:
@@ -70,6 +79,8 @@ class TransferStock:
     qty: int
     reference: str | None = None
     reason: str = ""
+    #: For a serialised part: one serial per unit moved (inventory/serials.py).
+    serials: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         _positive("qty", self.qty)
@@ -84,6 +95,8 @@ class AdjustStock:
     counted_qty: int
     reference: str | None = None
     reason: str = ""
+    #: For a serialised part: one serial per unit moved (inventory/serials.py).
+    serials: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.counted_qty < 0:

@@ -155,3 +155,18 @@ class AlreadyImported(Conflict):
             imported_by=actor,
             summary=summary,
         )
+
+
+class SerialProblem(InvalidInput):
+    """A serialised move whose serials do not fit: ``code`` says which rule (missing,
+    unknown, duplicated, not at the from-location, already in stock, not serialised)."""
+
+    def __init__(self, code: str, message: str, field: str = "serials", **details: Any):
+        super().__init__(field, message, code=code, **details)
+
+
+class SerialNotFound(NotFound):
+    code = "serial_not_found"
+
+    def __init__(self, serial: str):
+        super().__init__(f"No unit with serial {serial!r}.", serial=serial)

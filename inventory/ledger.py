@@ -11,6 +11,7 @@ PostgreSQL or SQLite, so the loser gets :class:`InsufficientStock` instead of a 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +21,7 @@ from sqlalchemy.orm import Session
 from core.clock import Clock
 from core.db import insert_ignoring_conflicts
 from core.errors import InvalidInput
+from inventory import serials as serial_units
 from inventory.errors import (
     CountBelowReserved,
     InactivePart,
@@ -147,7 +149,9 @@ def _record(
     reference: str | None = None,
     reservation: Reservation | None = None,
     counted_qty: int | None = None,
+    serials: Sequence[str] | None = None,
 ) -> StockMove:
+    names = serial_units.checked(part, kind, qty, serials)
     move = StockMove(
         part_id=part.id,
         part=part,
@@ -161,6 +165,7 @@ def _record(
         reference=reference,
         reservation_id=reservation.id if reservation else None,
         counted_qty=counted_qty,
+        serials="\n".join(names) or None,
         actor=who.actor,
         created_at=who.clock.now(),
     )
@@ -168,6 +173,7 @@ def _record(
     _apply(session, move, part, codes)
     session.add(move)
     session.flush()
+    serial_units.follow(session, move, names)
     return move
 
 
@@ -180,6 +186,7 @@ def receive(
     qty: int,
     reference: str | None = None,
     reason: str = "",
+    serials: Sequence[str] | None = None,
 ) -> StockMove:
     part = part_for_stock(session, sku)
     to_location = location_by_code(session, location)
@@ -192,6 +199,7 @@ def receive(
         to_location=to_location,
         reason=reason,
         reference=reference,
+        serials=serials,
     )
 
 
@@ -204,6 +212,7 @@ def issue(
     qty: int,
     reference: str | None = None,
     reason: str = "",
+    serials: Sequence[str] | None = None,
 ) -> StockMove:
     """Take unreserved stock out of a location."""
     part = part_for_stock(session, sku)
@@ -217,6 +226,7 @@ def issue(
         from_location=from_location,
         reason=reason,
         reference=reference,
+        serials=serials,
     )
 
 
@@ -230,6 +240,7 @@ def transfer(
     qty: int,
     reference: str | None = None,
     reason: str = "",
+    serials: Sequence[str] | None = None,
 ) -> StockMove:
     part = part_for_stock(session, sku)
     source = location_by_code(session, from_location, "from_location")
@@ -246,6 +257,7 @@ def transfer(
         to_location=target,
         reason=reason,
         reference=reference,
+        serials=serials,
     )
 
 
@@ -258,6 +270,7 @@ def adjust(
     counted_qty: int,
     reference: str | None = None,
     reason: str = "",
+    serials: Sequence[str] | None = None,
 ) -> StockMove:
     """Record a cycle count: the books become ``counted_qty``, the difference is a ledger row."""
     part = part_for_stock(session, sku)
@@ -284,6 +297,7 @@ def adjust(
         reason=reason or "cycle count",
         reference=reference,
         counted_qty=counted_qty,
+        serials=serials,
     )
 
 
@@ -440,6 +454,7 @@ def issue_reserved(
     qty: int | None = None,
     reference: str | None = None,
     reason: str = "",
+    serials: Sequence[str] | None = None,
 ) -> StockMove:
     """Ship what a reservation earmarked (all of it): on hand and reserved drop together."""
     reservation = session.get(Reservation, reservation_id)
@@ -463,5 +478,6 @@ def issue_reserved(
         from_location=reservation.location,
         reason=reason or "issue reserved",
         reference=reference or reservation.reference,
+        serials=serials,
         reservation=reservation,
     )

@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -25,6 +26,7 @@ from inventory.status import (
     LocationKind,
     MoveKind,
     ReservationStatus,
+    SerialState,
     SheetKind,
 )
 
@@ -67,6 +69,8 @@ class Part(Base):
     reorder_qty: Mapped[int] = mapped_column(Integer, default=0)
     safety_stock: Mapped[int] = mapped_column(Integer, default=0)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: Each unit has a serial number, named on every move (inventory/serials.py).
+    serialised: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
@@ -173,6 +177,8 @@ class StockMove(Base):
     reference: Mapped[str | None] = mapped_column(String(100), index=True)
     reservation_id: Mapped[int | None] = mapped_column(ForeignKey("reservations.id"))
     counted_qty: Mapped[int | None] = mapped_column(BigInteger)
+    #: The serials of the units moved (serialised parts), one per line of text.
+    serials: Mapped[str | None] = mapped_column(Text)
     actor: Mapped[str] = mapped_column(String(254))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
@@ -201,9 +207,44 @@ class StockMove(Base):
             return None
         return -self.qty if self.from_location_id is not None else self.qty
 
+    @property
+    def serial_list(self) -> list[str]:
+        return [serial for serial in (self.serials or "").split("\n") if serial]
+
 
 # The ledger is append-only, enforced by the database, not only by convention.
 append_only(StockMove.__table__)
+
+
+class SerialUnit(Base):
+    """Where one serialised unit is now and who has it; kept in step with the ledger rows
+    that name its serial, in the same transaction (inventory/serials.py)."""
+
+    __tablename__ = "serial_units"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    part_id: Mapped[int] = mapped_column(ForeignKey("parts.id"))
+    serial: Mapped[str] = mapped_column(String(100))
+    state: Mapped[SerialState] = mapped_column(string_enum(SerialState))
+    #: Set while the unit is in stock (state ``in_stock``), else empty.
+    location_id: Mapped[int | None] = mapped_column(ForeignKey("locations.id"), index=True)
+    customer_name: Mapped[str | None] = mapped_column(String(200))
+    customer_email: Mapped[str | None] = mapped_column(String(254), index=True)
+    order_number: Mapped[str | None] = mapped_column(String(100))
+    shipped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_move_id: Mapped[int | None] = mapped_column(ForeignKey("stock_moves.id"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    part: Mapped[Part] = relationship(lazy="joined")
+    location: Mapped[Location | None] = relationship(lazy="joined")
+
+    __table_args__ = (
+        UniqueConstraint("part_id", "serial", name="uq_serial_units_part_id_serial"),
+        CheckConstraint(
+            "(state = 'in_stock') = (location_id IS NOT NULL)", name="location_when_in_stock"
+        ),
+        Index("ix_serial_units_serial", "serial"),
+    )
 
 
 class SheetImport(Base):

@@ -10,24 +10,26 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from datetime import datetime, timedelta
-from typing import Any
+from typing import IO, Any
 
 from sqlalchemy.orm import Session
 
 from core.audit import SYSTEM_ACTOR
 from core.clock import Clock, SystemClock
 from core.db import UnitOfWork, block_writers, read_one_snapshot
-from inventory import catalog, ledger, verify
+from inventory import catalog, ledger, serials, verify
 from inventory.commands import (
     AdjustStock,
     IssueReservedStock,
     IssueStock,
     ReceiveStock,
     ReserveStock,
+    ScrapStock,
     TransferStock,
 )
 from inventory.errors import UnknownPart
 from inventory.models import Location, Reservation, StockMove, Supplier
+from inventory.recall_workbook import write_recall_workbook
 from inventory.status import LocationKind
 
 
@@ -139,6 +141,33 @@ class InventoryService:
                 move = ledger.issue(uow.session, self._who(actor), **asdict(command))
             uow.commit()
             return move
+
+    def scrap(self, actor: str, command: ScrapStock) -> StockMove:
+        """Issue for good: serialised units become ``scrapped`` rather than ``issued``."""
+        fields = asdict(command)
+        fields["reason"] = command.reason or "scrap"
+        with self._uow() as uow:
+            move = ledger.issue(uow.session, self._who(actor), **fields)
+            serials.scrap(uow.session, move)
+            uow.commit()
+            return move
+
+    def serial(self, serial: str, sku: str | None = None) -> list[serials.SerialView]:
+        """Where the unit(s) with ``serial`` are, who has them, and their moves."""
+        with self._uow() as uow:
+            return serials.look_up(uow.session, serial, sku)
+
+    def recall(self, sku: str, first: str, last: str) -> list[serials.RecallRow]:
+        """Customers who got units of ``sku`` with serials from ``first`` to ``last``."""
+        with self._uow() as uow:
+            return serials.recall(uow.session, sku, first, last)
+
+    def export_recall(self, stream: IO[bytes], sku: str, first: str, last: str) -> int:
+        """The recall list as a workbook into ``stream``; returns the rows written."""
+        rows = self.recall(sku, first, last)
+        return write_recall_workbook(
+            stream, rows, sku=sku, first=first, last=last, generated_at=self.clock.now()
+        )
 
     def transfer(self, actor: str, command: TransferStock) -> StockMove:
         with self._uow() as uow:

@@ -29,6 +29,15 @@ class MoveKind(enum.StrEnum):
     RESERVED_ISSUE = "reserved_issue"  # ship what was earmarked: on hand and reserved both drop
 
 
+class SerialState(enum.StrEnum):
+    """Where a serialised unit is: in one of our locations, or gone from stock (and why)."""
+
+    IN_STOCK = "in_stock"
+    WITH_CUSTOMER = "with_customer"
+    SCRAPPED = "scrapped"
+    ISSUED = "issued"  # left stock otherwise (a repair, back to the supplier)
+
+
 class ReservationStatus(enum.StrEnum):
     ACTIVE = "active"
     RELEASED = "released"

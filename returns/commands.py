@@ -98,6 +98,8 @@ class InspectParcel:
 class ShipReplacement:
     carrier: str
     tracking_number: str
+    #: The serials shipped, for a serialised part (one per unit).
+    serials: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

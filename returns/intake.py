@@ -3,14 +3,15 @@ make (each refusal names its field), and authorised on the spot when the rules a
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Sequence
+from datetime import date, datetime
 
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from core.db import UnitOfWork, insert_ignoring_conflicts
 from core.errors import InvalidInput
-from inventory import ledger
+from inventory import ledger, serials
 from inventory.models import Part
 from returns.authorisation import Authorisation
 from returns.commands import AuthoriseRma, OpenRma, ReturnLine
@@ -60,9 +61,12 @@ class Intake:
         order holds the order's row lock meanwhile, so two cannot both take the last unit)."""
         today = self.ctx.clock.now().date()
         parts = self._check_lines(session, command.lines)
-        if command.purchase_date and not command.override_reason:
+        shipped = self._units_shipped(session, command.lines)
+        if (command.purchase_date or shipped) and not command.override_reason:
             skus = [part.sku for part in parts]
-            check_return_policy(self.ctx.policy, command.purchase_date, command.reason, skus, today)
+            check_return_policy(
+                self.ctx.policy, command.purchase_date, command.reason, skus, today, shipped
+            )
         now = self.ctx.clock.now()
         rma = self._new_rma(session, actor, command, parts, now)
         session.add(rma)
@@ -97,6 +101,21 @@ class Intake:
         )
         rma.note("authorisation", SYSTEM, text, now)
         return False
+
+    @staticmethod
+    def _units_shipped(session: Session, lines: Sequence[ReturnLine]) -> dict[str, date]:
+        """When each returned unit named by serial left us, where the serial table knows:
+        its warranty counts from then (the earliest, when one SKU names several)."""
+        shipped: dict[str, date] = {}
+        for line in lines:
+            if not line.serial:
+                continue
+            at = serials.shipped_on(session, line.sku, line.serial)
+            if at is not None:
+                part = ledger.find_part(session, line.sku)
+                sku = part.sku if part else line.sku
+                shipped[sku] = min(at.date(), shipped.get(sku, at.date()))
+        return shipped
 
     def _new_rma(
         self, session: Session, actor: str, command: OpenRma, parts: list[Part], now: datetime

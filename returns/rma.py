@@ -8,6 +8,7 @@ RMA, call these methods, and write what they decide in one transaction.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -67,23 +68,36 @@ def months_later(start: date, months: int) -> date:
 
 
 def check_return_policy(
-    policy: ReturnPolicy, purchased: date, reason: Reason, skus: list[str], today: date
+    policy: ReturnPolicy,
+    purchased: date | None,
+    reason: Reason,
+    skus: list[str],
+    today: date,
+    shipped: Mapping[str, date] | None = None,
 ) -> None:
     """A defect is judged by each part's warranty; any other reason by the return window.
 
+    Warranty by unit: where ``shipped`` knows when the returned unit of a SKU shipped (its
+    serial), that part's warranty counts from that date instead of the purchase date.
     Refused with the field and a code the desk can act on (a supervisor may override)."""
+    shipped = shipped or {}
     if reason in WARRANTY_REASONS:
         for sku in skus:
+            start = shipped.get(sku, purchased)
+            if start is None:
+                continue
             months = policy.warranty_for(sku)
-            if today > months_later(purchased, months):
+            if today > months_later(start, months):
+                by_unit = sku in shipped
                 raise InvalidInput(
-                    "purchase_date",
-                    f"The {months}-month warranty of {sku} ended on "
-                    f"{months_later(purchased, months).isoformat()}; a supervisor "
+                    "serial" if by_unit else "purchase_date",
+                    f"The {months}-month warranty of {sku} "
+                    + ("(counted from the unit's ship date) " if by_unit else "")
+                    + f"ended on {months_later(start, months).isoformat()}; a supervisor "
                     "can override with a reason.",
                     code="warranty_expired",
                 )
-    elif (today - purchased).days > policy.return_window_days:
+    elif purchased is not None and (today - purchased).days > policy.return_window_days:
         raise InvalidInput(
             "purchase_date",
             f"The {policy.return_window_days}-day return window has passed; "

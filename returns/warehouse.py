@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from carriers.models import Direction, Shipment
 from core.db import UnitOfWork
 from core.errors import Conflict, InvalidInput
-from inventory import ledger
+from inventory import ledger, serials
 from inventory.errors import InsufficientStock
 from inventory.models import Part
 from purchasing.claims import ClaimStatus, SupplierClaim, opened_claim_event
@@ -93,7 +93,7 @@ class Warehouse:
                 tracking_number=command.tracking_number,
                 reference=rma.number,
             )
-            self.shipped(session, replacement, rma, shipment, actor)
+            self.shipped(session, replacement, rma, shipment, actor, command.serials)
             uow.commit()
             return rma_detail(session, rma.number, self.ctx.clock.now().date())
 
@@ -113,18 +113,28 @@ class Warehouse:
         return replacement, rma
 
     def shipped(
-        self, session: Session, replacement: Replacement, rma: Rma, shipment: Shipment, actor: str
+        self,
+        session: Session,
+        replacement: Replacement,
+        rma: Rma,
+        shipment: Shipment,
+        actor: str,
+        unit_serials: tuple[str, ...] = (),
     ) -> None:
-        """Within a use case's transaction: the replacement leaves in ``shipment``."""
+        """Within a use case's transaction: the replacement leaves in ``shipment``; the
+        units of a serialised part, named in ``unit_serials``, are then the customer's."""
         assert replacement.reservation_id is not None
-        ledger.issue_reserved(
+        move = ledger.issue_reserved(
             session,
             ledger.Who(actor, self.ctx.clock),
             replacement.reservation_id,
             reference=rma.number,
             reason="advance replacement shipped",
+            serials=unit_serials,
         )
         now = self.ctx.clock.now()
+        customer = serials.Customer(rma.customer_name, rma.customer_email, rma.number)
+        serials.hand_over(session, move, customer, now)
         carrier = shipment.carrier
         replacement.status = ReplacementStatus.SHIPPED
         replacement.carrier, replacement.tracking_number = carrier, shipment.tracking_number
@@ -188,6 +198,7 @@ class Warehouse:
                     qty=received.qty,
                     reference=rma.number,
                     reason="customer return",
+                    serials=self._returned_serials(session, line, received.serial),
                 )
                 line.received_qty += received.qty
                 line.condition = received.condition
@@ -209,6 +220,15 @@ class Warehouse:
                 self.ctx.messages.to_customer(session, rma, "received")
             uow.commit()
             return rma_detail(session, number, self.ctx.clock.now().date())
+
+    @staticmethod
+    def _returned_serials(session: Session, line: RmaLine, scanned: str | None) -> tuple[str, ...]:
+        """A serialised part comes back by serial: the one scanned, else the one the RMA
+        named (the ledger refuses a receipt that names too few)."""
+        part = session.get(Part, line.part_id)
+        if part is None or not part.serialised:
+            return ()
+        return serials.parse_serials(scanned or line.serial)
 
     def _booked_in_before_pickup(
         self, session: Session, rma: Rma, actor: str, *, supervisor: bool
@@ -293,6 +313,11 @@ class Warehouse:
             why = f"{disposition.value} after inspection"
         else:  # scrap, or back to the supplier under a claim: it leaves our stock
             destination, why = None, disposition.value.replace("_", " ")
+        unit_serials: list[str] = []
+        part = session.get(Part, line.part_id)
+        if part is not None and part.serialised:
+            returns_location = ledger.location_by_code(session, source)
+            unit_serials = serials.received_on(session, part.id, returns_location.id, rma.number)
         if destination:
             ledger.transfer(
                 session,
@@ -303,9 +328,10 @@ class Warehouse:
                 reason=why,
                 from_location=source,
                 to_location=destination,
+                serials=unit_serials,
             )
         else:
-            ledger.issue(
+            move = ledger.issue(
                 session,
                 who,
                 sku=line.sku,
@@ -313,7 +339,10 @@ class Warehouse:
                 reference=rma.number,
                 reason=why,
                 location=source,
+                serials=unit_serials,
             )
+            if disposition is Disposition.SCRAP:
+                serials.scrap(session, move)
         if disposition is Disposition.RETURN_TO_VENDOR:
             part = session.get(Part, line.part_id)
             rma.claims.add(

@@ -37,7 +37,7 @@ from core.clock import Clock
 from core.db import UnitOfWork, insert_ignoring_conflicts
 from core.errors import InvalidInput
 from sales.models import OrderSource, OrderWebhookEvent, OrderWebhookStatus, SalesOrder
-from sales.orders import upsert_in
+from sales.orders import ShippedUnits, upsert_in
 from sales.shopify import (
     HMAC_HEADER,
     TOPIC_HEADER,
@@ -74,10 +74,17 @@ def waiting_for(order_id: str) -> str:
 class ShopifyOrderWebhooks:
     """``receive`` one delivery; ``secret`` is SHOPIFY_WEBHOOK_SECRET (empty: refuse all)."""
 
-    def __init__(self, session_factory: Callable[[], Session], clock: Clock, secret: str):
+    def __init__(
+        self,
+        session_factory: Callable[[], Session],
+        clock: Clock,
+        secret: str,
+        shipped_units: ShippedUnits | None = None,
+    ):
         self.session_factory = session_factory
         self.clock = clock
         self.secret = secret
+        self.shipped_units = shipped_units
 
     def receive(self, body: bytes, headers: Mapping[str, str]) -> WebhookReceipt:
         sent = {name.lower(): value for name, value in headers.items()}
@@ -141,7 +148,7 @@ class ShopifyOrderWebhooks:
     def _order(self, session: Session, event: OrderWebhookEvent, payload: Any) -> None:
         mapped = order_command(payload)
         sent_at = mapped.command.provider_updated_at
-        order = upsert_in(session, mapped.command, self.clock.now())
+        order = upsert_in(session, mapped.command, self.clock.now(), self.shipped_units)
         if (
             sent_at is not None
             and order.provider_updated_at

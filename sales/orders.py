@@ -30,6 +30,10 @@ MAX_LINES = 500
 #: Units on one order: returns count them one by one (serials), so a typo of 10**9 is refused.
 MAX_UNITS = 100_000
 
+#: Told, inside the transaction, about an order stored with its shipped serials: the wiring
+#: (bootstrap) links those units to the customer in the serial table, which sales cannot import.
+ShippedUnits = Callable[[Session, SalesOrder], None]
+
 
 @dataclass(frozen=True)
 class OrderLineView:
@@ -137,7 +141,12 @@ def check_order(command: UpsertOrder) -> None:
             )  # fmt: skip
 
 
-def upsert_in(session: Session, command: UpsertOrder, now: datetime) -> SalesOrder:
+def upsert_in(
+    session: Session,
+    command: UpsertOrder,
+    now: datetime,
+    shipped_units: ShippedUnits | None = None,
+) -> SalesOrder:
     """Create the order, or bring the stored one up to date, inside the caller's transaction.
 
     Two feeds racing to create the same new number: the loser's insert fails on the unique
@@ -152,6 +161,7 @@ def upsert_in(session: Session, command: UpsertOrder, now: datetime) -> SalesOrd
                 order = SalesOrder(number=number, created_at=now, lines=[])
                 _apply(order, command, now)
                 session.add(order)
+            _tell_shipped(session, order, shipped_units)
             return order
         except IntegrityError:
             order = _locked(session, number)
@@ -161,7 +171,13 @@ def upsert_in(session: Session, command: UpsertOrder, now: datetime) -> SalesOrd
         return order  # a late copy of an older version of the order (webhooks reorder)
     _apply(order, command, now)
     session.flush()
+    _tell_shipped(session, order, shipped_units)
     return order
+
+
+def _tell_shipped(session: Session, order: SalesOrder, shipped: ShippedUnits | None) -> None:
+    if shipped is not None and any(line.serials for line in order.lines):
+        shipped(session, order)
 
 
 def _older_than_stored(order: SalesOrder, command: UpsertOrder) -> bool:
@@ -299,13 +315,19 @@ def _escape_like(text: str) -> str:
 class Orders:
     """The sales-order use cases, each one transaction."""
 
-    def __init__(self, session_factory: Callable[[], Session], clock: Clock):
+    def __init__(
+        self,
+        session_factory: Callable[[], Session],
+        clock: Clock,
+        shipped_units: ShippedUnits | None = None,
+    ):
         self.session_factory = session_factory
         self.clock = clock
+        self.shipped_units = shipped_units
 
     def upsert(self, command: UpsertOrder) -> OrderView:
         with UnitOfWork(self.session_factory) as uow:
-            order = upsert_in(uow.session, command, self.clock.now())
+            order = upsert_in(uow.session, command, self.clock.now(), self.shipped_units)
             view = order_view(order)
             uow.commit()
         return view
@@ -371,7 +393,7 @@ class Orders:
             now = self.clock.now()
             for order in orders:
                 before = self._snapshot(uow.session, order.command.number)
-                after = order_view(upsert_in(uow.session, order.command, now))
+                after = order_view(upsert_in(uow.session, order.command, now, self.shipped_units))
                 if before is None:
                     counts["created"] += 1
                 elif _same_order(before, after):

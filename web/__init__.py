@@ -50,6 +50,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         orders,
         portal,
         repairs,
+        serials,
         session,
         status,
         warehouse,
@@ -95,6 +96,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(portal.bp)
     app.register_blueprint(messages_admin.bp)
     app.register_blueprint(metrics.bp)
+    app.register_blueprint(serials.bp)
     errors.init_app(app)
     security_headers.init_app(app)  # every response: pages, API, errors, static, webhooks
 

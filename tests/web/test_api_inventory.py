@@ -76,6 +76,7 @@ def test_a_part_is_created_read_and_changed(catalogue: Any) -> None:
         "reorder_qty": 20,
         "safety_stock": 0,
         "active": True,
+        "serialised": False,
         "on_hand": 0,
         "reserved": 0,
         "available": 0,

@@ -102,6 +102,8 @@ EXPECTED_ROLES: dict[tuple[str, str], set[Role]] = {
     ("POST", "/api/v1/claims/<int(max=2147483647):claim_id>/credit"): {A, B},
     ("POST", "/api/v1/claims/<int(max=2147483647):claim_id>/reject"): {A, B},
     ("POST", "/api/v1/claims/<int(max=2147483647):claim_id>/cancel"): {A, B},
+    ("GET", "/api/v1/serials/<serial>"): {A, W, S},  # names the customer who has it
+    ("GET", "/api/v1/serials/recall.xlsx"): {A, S},  # a list of customers' contacts
 }
 
 # Routes under /api/v1 that are public on purpose (``public(why)``): the API's own description.
@@ -123,6 +125,7 @@ def concrete(path: str) -> str:
         .replace("<rma>", "RMA-00000000-0000")
         .replace("<int(max=2147483647):replacement_id>", "999999")
         .replace("<int(max=2147483647):claim_id>", "999999")
+        .replace("<serial>", "NO-SUCH-SERIAL")
     )
 
 

@@ -32,6 +32,8 @@ EXPECTED_PAGE_ROLES: dict[tuple[str, str], frozenset[Role] | str] = {
     ("GET", "/"): SIGNED_IN,
     ("GET", "/dashboard"): SIGNED_IN,
     ("GET", "/parts/<sku>"): SIGNED_IN,
+    ("GET", "/serials"): frozenset({A, W, S}),
+    ("GET", "/serials/recall.xlsx"): frozenset({A, S}),
     ("GET", "/sign-in"): PUBLIC,
     ("POST", "/sign-in"): PUBLIC,
     # the second step of signing in (two-factor): needs the password step in the same browser

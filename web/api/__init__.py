@@ -23,6 +23,7 @@ from web.api import (
     purchasing,
     repairs,
     returns,
+    serials,
     shipments,
     stock,
 )
@@ -41,6 +42,7 @@ BLUEPRINTS = (
     locations.suppliers,
     stock.stock,
     stock.reservations,
+    serials.blp,
     shipments.blp,
     returns.returns_blp,
     returns.replacements_blp,

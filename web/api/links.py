@@ -90,6 +90,8 @@ CLAIM_OPERATIONS = [
     ("RejectClaim", "post", f"{CLAIM}/reject"),
     ("CancelClaim", "post", f"{CLAIM}/cancel"),
 ]
+#: Where one serialised unit is, by ``{serial}``.
+SERIAL_OPERATIONS = [("GetSerial", "get", f"{API}/serials/{{serial}}")]
 CANCEL_RESERVATION = [("CancelReservation", "delete", f"{API}/reservations/{{reservation_id}}")]
 
 
@@ -173,6 +175,12 @@ def _table() -> dict[tuple[str, str, str], dict[str, dict[str, Any]]]:
     tracking = "$response.body#/tracking_number"
     add(("post", f"{API}/shipments", "201"), _to(SHIPMENT_OPERATIONS, "tracking_number", tracking))
     add(("get", SHIPMENT, "200"), _to(SHIPMENT_OPERATIONS, "tracking_number", tracking))
+
+    # From receipts only: links from every move kind would thin out the fuzzer's RMA runs.
+    add(
+        ("post", f"{API}/stock/receipts", "201"),
+        _to(SERIAL_OPERATIONS, "serial", "$response.body#/serials/0"),
+    )
 
     add(
         ("post", f"{API}/reservations", "201"),

@@ -284,10 +284,16 @@ class PickupSchema(Schema):
 class ShipSchema(Schema):
     carrier = Text(32, min_length=1, required=True)
     tracking_number = Text(64, min_length=1, required=True)
+    serials = fields.List(
+        Text(100, min_length=1),
+        load_default=list,
+        validate=validate.Length(max=1000),
+        metadata={"description": "For a serialised part: the serial of each unit shipped."},
+    )
 
     @post_load
     def _command(self, data: dict[str, Any], **_: Any) -> ShipReplacement:
-        return ShipReplacement(**data)
+        return ShipReplacement(**{**data, "serials": tuple(data["serials"])})
 
 
 class RetryRefundSchema(Schema):

@@ -131,6 +131,9 @@ class PartFieldsSchema(StrictSchema):
     reorder_qty = fields.Integer(strict=True, validate=validate.Range(min=0, max=MAX_QTY))
     safety_stock = fields.Integer(strict=True, validate=validate.Range(min=0, max=MAX_QTY))
     active = fields.Boolean()
+    serialised = fields.Boolean(
+        metadata={"description": "Each unit has a serial, named on every stock move."}
+    )
 
 
 class PartCreateSchema(PartFieldsSchema):
@@ -185,17 +188,36 @@ class _MoveCommand(StrictSchema):
     reason = Text(200, load_default="")
 
 
+#: Serials in one move: a scanner session, not a bulk import.
+MAX_SERIALS = 1000
+
+
+def _serials() -> fields.List:
+    return fields.List(
+        Text(100, min_length=1),
+        load_default=list,
+        validate=validate.Length(max=MAX_SERIALS),
+        metadata={"description": "For a serialised part: one serial per unit moved."},
+    )
+
+
+def _with_serials(data: dict[str, Any]) -> dict[str, Any]:
+    return {**data, "serials": tuple(data.get("serials") or ())}
+
+
 class ReceiptSchema(_MoveCommand):
+    serials = _serials()
     sku = Text(64, min_length=1, required=True)
     location = Text(64, min_length=1, required=True)
     qty = Quantity(required=True)
 
     @post_load
     def _command(self, data: dict[str, Any], **kwargs: Any) -> ReceiveStock:
-        return ReceiveStock(**data)
+        return ReceiveStock(**_with_serials(data))
 
 
 class IssueSchema(_MoveCommand):
+    serials = _serials()
     sku = Text(64, min_length=1, load_default=None)
     location = Text(64, min_length=1, load_default=None)
     qty = Quantity(load_default=None)
@@ -218,12 +240,13 @@ class IssueSchema(_MoveCommand):
     @post_load
     def _command(self, data: dict[str, Any], **kwargs: Any) -> IssueStock | IssueReservedStock:
         if data["reservation_id"] is not None:
-            return IssueReservedStock(**data)
+            return IssueReservedStock(**_with_serials(data))
         del data["reservation_id"]
-        return IssueStock(**data)
+        return IssueStock(**_with_serials(data))
 
 
 class TransferSchema(_MoveCommand):
+    serials = _serials()
     sku = Text(64, min_length=1, required=True)
     from_location = Text(64, min_length=1, required=True)
     to_location = Text(64, min_length=1, required=True)
@@ -231,17 +254,18 @@ class TransferSchema(_MoveCommand):
 
     @post_load
     def _command(self, data: dict[str, Any], **kwargs: Any) -> TransferStock:
-        return TransferStock(**data)
+        return TransferStock(**_with_serials(data))
 
 
 class AdjustmentSchema(_MoveCommand):
+    serials = _serials()
     sku = Text(64, min_length=1, required=True)
     location = Text(64, min_length=1, required=True)
     counted_qty = Quantity(required=True, minimum=0)
 
     @post_load
     def _command(self, data: dict[str, Any], **kwargs: Any) -> AdjustStock:
-        return AdjustStock(**data)
+        return AdjustStock(**_with_serials(data))
 
 
 class MoveSchema(Schema):
@@ -255,6 +279,7 @@ class MoveSchema(Schema):
     reference = fields.String(allow_none=True)
     reservation_id = fields.Integer(allow_none=True)
     counted_qty = fields.Integer(allow_none=True)
+    serials = fields.List(fields.String(), attribute="serial_list")
     difference = fields.Integer(attribute="signed_difference", allow_none=True)
     actor = fields.String()
     created_at = fields.AwareDateTime()

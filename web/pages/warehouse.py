@@ -15,7 +15,7 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import Field, IntegerField, SelectField, StringField
+from wtforms import Field, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
@@ -23,6 +23,7 @@ from accounts.models import Role
 from carriers.labels import LabelFormat
 from core.errors import DomainError, InvalidInput
 from inventory.commands import AdjustStock, ReceiveStock, TransferStock
+from inventory.serials import parse_serials
 from purchasing.commands import ReceiptLine, ReceivePurchaseOrder
 from returns.commands import (
     InspectedLine,
@@ -43,6 +44,15 @@ bp = Blueprint("warehouse", __name__, url_prefix="/warehouse")
 WAREHOUSE = (Role.WAREHOUSE, Role.ADMIN)
 SCAN = [DataRequired(message=_l("Scan or type it.")), Length(max=64)]
 QTY = [DataRequired(message=_l("How many?")), NumberRange(min=1, max=1_000_000)]
+SERIALS_HELP = _l("Serials (serialised parts: scan one per line)")
+
+
+def _serials_field() -> TextAreaField:
+    return TextAreaField(SERIALS_HELP, validators=[Optional(), Length(max=20_000)])
+
+
+def _scanned_serials(field: Field) -> tuple[str, ...]:
+    return parse_serials(field.data)
 
 
 class ReceiveForm(FlaskForm):
@@ -52,6 +62,7 @@ class ReceiveForm(FlaskForm):
     reference = StringField(
         _l("Reference (PO, delivery note)"), validators=[Optional(), Length(max=100)]
     )
+    serials = _serials_field()
 
 
 class MoveForm(FlaskForm):
@@ -59,6 +70,7 @@ class MoveForm(FlaskForm):
     from_location = StringField(_l("From bin"), validators=SCAN)
     to_location = StringField(_l("To bin"), validators=SCAN)
     qty = IntegerField(_l("Quantity"), validators=QTY)
+    serials = _serials_field()
 
 
 class CountForm(FlaskForm):
@@ -72,6 +84,7 @@ class CountForm(FlaskForm):
 class ShipForm(FlaskForm):
     carrier = SelectField(_l("Carrier"), choices=[])
     tracking_number = StringField(_l("Tracking number (scan the label)"), validators=SCAN)
+    serials = _serials_field()
 
 
 class ScanRmaForm(FlaskForm):
@@ -138,6 +151,7 @@ def receive() -> ResponseReturnValue:
                 qty=form.qty.data,
                 reference=form.reference.data or None,
                 reason="goods in",
+                serials=_scanned_serials(form.serials),
             ),
         )
         return _(
@@ -163,6 +177,7 @@ def move() -> ResponseReturnValue:
                 from_location=form.from_location.data,
                 to_location=form.to_location.data,
                 qty=form.qty.data,
+                serials=_scanned_serials(form.serials),
             ),
         )
         source, target = moved.from_location.code, moved.to_location.code
@@ -244,7 +259,9 @@ def ship(replacement_id: int) -> ResponseReturnValue:
                 _actor(),
                 replacement_id,
                 ShipReplacement(
-                    carrier=form.carrier.data, tracking_number=form.tracking_number.data
+                    carrier=form.carrier.data,
+                    tracking_number=form.tracking_number.data,
+                    serials=_scanned_serials(form.serials),
                 ),
             )
         except DomainError as error:
