@@ -183,7 +183,10 @@ def test_stock_verify_reports_drift_and_repair_fixes_it(run: Any, fresh_app: Any
     with fresh_app.extensions["spareflow"].engine.begin() as connection:
         connection.execute(
             text(
-                "UPDATE stock_levels SET on_hand = on_hand + 1 WHERE part_id = (SELECT MIN(part_id) FROM stock_levels)"
+                "UPDATE stock_levels SET on_hand = on_hand + 1"
+                " WHERE part_id = (SELECT MIN(part_id) FROM stock_levels)"
+                " AND location_id = (SELECT MIN(location_id) FROM stock_levels"
+                " WHERE part_id = (SELECT MIN(part_id) FROM stock_levels))"
             )
         )
     drift = run("stock", "verify")
