@@ -13,6 +13,7 @@ from bootstrap import Services
 from core.addresses import PostalAddress
 from core.db import UnitOfWork
 from demo.history import load_demo_history
+from demo.promises import load_demo_promises
 from inventory import catalog, ledger
 from inventory.models import Part
 from inventory.status import LocationKind
@@ -235,6 +236,7 @@ def load_demo_data(services: Services, *, parts: int = 300, seed: int = 7) -> in
     load_demo_history(services, seed=seed)
     load_demo_returns(services, rng)
     load_demo_orders(services)
+    load_demo_promises(services)
     return parts
 
 

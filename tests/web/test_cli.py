@@ -16,6 +16,7 @@ from sqlalchemy import text
 
 from bootstrap import schema
 from demo.data import DEMO_PORTAL_ORDER
+from demo.promises import PARCEL_CARRIER, STORY_ORDERS
 from web import create_app
 from web.cli import main
 
@@ -114,6 +115,66 @@ def test_demo_data_loads_once_and_the_ledger_verifies(run: Any, fresh_app: Any) 
     assert inventory.list_parts(below_reorder_point=True, limit=100), (
         "some parts should need reordering"
     )
+    assert_promise_stories(fresh_app.extensions["spareflow"])
+
+
+def assert_promise_stories(services: Any) -> None:
+    """The demo's promises kept (#18): a backorder filled by a received purchase order, a
+    repair in progress with a part used, a supplier claim shipped, acknowledged, credited."""
+    from purchasing.claims import ClaimStatus
+    from purchasing.status import PurchaseOrderStatus
+    from returns.queries import RmaFilter
+    from returns.repair_orders import RepairPartStatus, RepairStatus
+    from returns.status import ReplacementStatus, RmaStatus
+
+    def story(name: str) -> Any:
+        [row] = services.rma_queries.matching(RmaFilter(order_number=STORY_ORDERS[name]))
+        rma = services.rma_queries.get(row.number)
+        assert rma.description.startswith("Demo: "), rma.description
+        return rma
+
+    backorder = story("backorder")
+    [replacement] = backorder.replacements
+    assert replacement.status is ReplacementStatus.QUEUED  # reserved, in the pick queue
+    assert replacement.location_code is not None
+    reasons = [t.reason for t in backorder.timeline]
+    assert any(" backordered: " in r for r in reasons), reasons
+    assert any(r.startswith("Backordered replacement 1 x ") for r in reasons), reasons
+    [order] = [
+        o
+        for o in services.buying.purchasing.list_orders()
+        if o.source == f"Demo: backorder of {backorder.number}"
+    ]
+    assert order.status is PurchaseOrderStatus.RECEIVED
+
+    repair_rma = story("repair")
+    assert repair_rma.status is RmaStatus.RECEIVED
+    repair = services.returns.repairs.get(repair_rma.number)
+    assert repair.status is RepairStatus.IN_REPAIR
+    assert [(p.qty, p.status) for p in repair.parts] == [(1, RepairPartStatus.ISSUED)]
+
+    claim_rma = story("claim")
+    [opened] = claim_rma.claims
+    claim = services.buying.claims.get(int(opened.id))
+    assert claim.status is ClaimStatus.CREDITED
+    assert (claim.carrier, claim.shipment_status) == (PARCEL_CARRIER, "pre_transit")
+    assert claim.tracking_number and claim.vendor_rma
+    assert claim.credit_amount and claim.credit_amount > 0 and claim.credit_note
+    assert [e.to_status for e in claim.events] == [
+        "open",
+        "shipped_to_vendor",
+        "acknowledged",
+        "credited",
+    ]
+
+
+def test_the_tiny_demo_tells_the_promise_stories_too(run: Any, fresh_app: Any) -> None:
+    run("db", "upgrade")
+    loaded = run("demo-data", "--parts", "10")
+    assert loaded.exit_code == 0, loaded.output
+    assert_promise_stories(fresh_app.extensions["spareflow"])
+    verified = run("stock", "verify")
+    assert (verified.exit_code, verified.output.strip()) == (0, "Stock levels match the ledger.")
 
 
 def test_stock_verify_reports_drift_and_repair_fixes_it(run: Any, fresh_app: Any) -> None:
@@ -122,7 +183,10 @@ def test_stock_verify_reports_drift_and_repair_fixes_it(run: Any, fresh_app: Any
     with fresh_app.extensions["spareflow"].engine.begin() as connection:
         connection.execute(
             text(
-                "UPDATE stock_levels SET on_hand = on_hand + 1 WHERE part_id = (SELECT MIN(part_id) FROM stock_levels)"
+                "UPDATE stock_levels SET on_hand = on_hand + 1"
+                " WHERE part_id = (SELECT MIN(part_id) FROM stock_levels)"
+                " AND location_id = (SELECT MIN(location_id) FROM stock_levels"
+                " WHERE part_id = (SELECT MIN(part_id) FROM stock_levels))"
             )
         )
     drift = run("stock", "verify")
