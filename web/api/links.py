@@ -79,6 +79,13 @@ CLAIM_OPERATIONS = [
     ("RejectClaim", "post", f"{CLAIM}/reject"),
     ("CancelClaim", "post", f"{CLAIM}/cancel"),
 ]
+LOAN = f"{API}/loans/{{loan_id}}"
+LOAN_OPERATIONS = [
+    ("GetLoan", "get", LOAN),
+    ("ReturnLoan", "post", f"{LOAN}/return"),
+    ("ChargeLoan", "post", f"{LOAN}/charge"),
+    ("WriteOffLoan", "post", f"{LOAN}/write-off"),
+]
 CANCEL_RESERVATION = [("CancelReservation", "delete", f"{API}/reservations/{{reservation_id}}")]
 
 
@@ -153,6 +160,12 @@ def _table() -> dict[tuple[str, str, str], dict[str, dict[str, Any]]]:
     )
     for _, method, path in CLAIM_OPERATIONS:
         add((method, path, "200"), _to(CLAIM_OPERATIONS, "claim_id", "$response.body#/id"))
+
+    loan = "$response.body#/id"
+    add(("post", f"{API}/returns/{{rma}}/loans", "201"), _to(LOAN_OPERATIONS, "loan_id", loan))
+    add(("get", f"{API}/loans", "200"), _to(LOAN_OPERATIONS, "loan_id", "$response.body#/0/id"))
+    for _, method, path in LOAN_OPERATIONS:
+        add((method, path, "200"), _to(LOAN_OPERATIONS, "loan_id", loan))
 
     tracking = "$response.body#/tracking_number"
     add(("post", f"{API}/shipments", "201"), _to(SHIPMENT_OPERATIONS, "tracking_number", tracking))
