@@ -61,6 +61,7 @@ from web.extensions import services
 from web.i18n import current_language
 from web.labels import lazy_label
 from web.pages.access import roles_required
+from web.pages.loans import LendForm
 from web.printing import return_sheet
 
 bp = Blueprint("desk", __name__, url_prefix="/returns")
@@ -412,6 +413,9 @@ def detail(number: str) -> ResponseReturnValue:
         else None,
         minor_units=returns.ctx.policy.minor_units,
         photos=services().attachments.of(rma.number),
+        loans=returns.loans.listing("all", rma.number),
+        lend_form=LendForm(),
+        terminal_states=TERMINAL,
     )
 
 
