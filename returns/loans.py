@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, aliased
 
 from core import audit
@@ -26,6 +26,7 @@ from inventory import ledger
 from inventory.models import Location, Part, StockLevel
 from inventory.status import LocationKind
 from returns.context import ReturnsContext, load_rma
+from returns.messages import Messages
 from returns.models import Loan, LoanStatus
 from returns.rma import SYSTEM, Rma
 from returns.status import TERMINAL
@@ -144,9 +145,7 @@ class Loans:
                 raise LoanerUnavailable(part.sku, pool.code) from error
             rma.note("loan", actor, f"Loaner {part.sku} lent, due {due:%Y-%m-%d}.", now)
             if self.ctx.messages:
-                self.ctx.messages.to_customer(
-                    session, rma, "loaner_sent", step=f"loan-{loan.id}", **_mail(loan, part)
-                )
+                _mail(self.ctx.messages, session, rma, "loaner_sent", loan, part)
             uow.commit()
             return _view(session, loan.id, self.ctx.clock.now())
 
@@ -245,9 +244,7 @@ class Loans:
                 rma = session.get(Rma, loan.rma_id)
                 part = session.get(Part, loan.part_id)
                 assert rma is not None and part is not None
-                sent += messages.to_customer(
-                    session, rma, "loaner_overdue", step=f"loan-{loan.id}", **_mail(loan, part)
-                )
+                sent += _mail(messages, session, rma, "loaner_overdue", loan, part)
                 loan.overdue_reminded_at = now
             uow.commit()
             return sent
@@ -275,7 +272,7 @@ class Loans:
                 raise InvalidInput("pool", f"{pool.code} is not a loan pool.", code="not_a_pool")
             return pool
         free = StockLevel.on_hand - StockLevel.reserved
-        pool = session.scalars(
+        found = session.scalars(
             select(Location)
             .join(StockLevel, StockLevel.location_id == Location.id)
             .where(
@@ -287,9 +284,9 @@ class Loans:
             .order_by(free.desc(), Location.code)
             .limit(1)
         ).first()
-        if pool is None:
+        if found is None:
             raise LoanerUnavailable(part.sku, None)
-        return pool
+        return found
 
     def _on_loan_location(self, session: Session, warehouse: str) -> Location:
         code = ledger.normalise_location_code(f"{warehouse}/ON-LOAN")
@@ -364,16 +361,23 @@ class Loans:
         loan.reason = reason
 
 
-def _mail(loan: Loan, part: Part) -> dict[str, object]:
-    return {
-        "sku": part.sku,
-        "part_name": part.name,
-        "serial": loan.serial,
-        "due_date": f"{loan.due_at:%Y-%m-%d}",
-    }
+def _mail(
+    messages: Messages, session: Session, rma: Rma, kind: str, loan: Loan, part: Part
+) -> bool:
+    """Queue a loaner e-mail, once per loan and kind (the step names the loan)."""
+    return messages.to_customer(
+        session,
+        rma,
+        kind,
+        step=f"loan-{loan.id}",
+        sku=part.sku,
+        part_name=part.name,
+        serial=loan.serial,
+        due_date=f"{loan.due_at:%Y-%m-%d}",
+    )
 
 
-def _query():  # type: ignore[no-untyped-def]
+def _query() -> Select[Loan, str, str, str, str, str]:
     pool = aliased(Location)
     return (
         select(Loan, Rma.number, Rma.customer_name, Part.sku, Part.name, pool.code)
@@ -410,7 +414,7 @@ def _view(session: Session, loan_id: int, now: datetime) -> LoanView:
     row = session.execute(_query().where(Loan.id == loan_id)).first()
     if row is None:
         raise LoanNotFound(loan_id)
-    return _row_view(tuple(row), now)  # type: ignore[arg-type]
+    return _row_view(row, now)
 
 
 def _views(session: Session, status: str, now: datetime, rma: str | None) -> list[LoanView]:
@@ -427,4 +431,4 @@ def _views(session: Session, status: str, now: datetime, rma: str | None) -> lis
     if rma:
         query = query.where(Rma.number == rma.strip().upper())
     rows = session.execute(query.order_by(Loan.due_at, Loan.id).limit(500)).all()
-    return [_row_view(tuple(row), now) for row in rows]  # type: ignore[arg-type]
+    return [_row_view(row, now) for row in rows]
