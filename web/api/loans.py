@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
 from accounts.models import Role
 from returns.loans import LendLoaner, LoanView
@@ -93,7 +93,7 @@ class WriteOffSchema(StrictSchema):
 class LoanQuerySchema(StrictSchema):
     status = fields.String(
         load_default="out",
-        validate=lambda value: value in STATUSES,
+        validate=validate.OneOf(STATUSES),
         metadata={"description": "out (default), overdue, returned, charged, written_off, all"},
     )
     rma = Text(32, load_default=None)
