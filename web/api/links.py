@@ -38,6 +38,7 @@ RMA_OPERATIONS = [
             ("Reply", "reply"),
             ("BookPickup", "pickup"),
             ("NewStatusLink", "status-link"),
+            ("LendLoaner", "loans"),
         ]
     ),
     ("ChangeCustomerAddress", "patch", f"{RMA}/customer-address"),
