@@ -347,10 +347,15 @@ class Loans:
                 reason=reason[:200],
             )  # fmt: skip
         else:
-            level = session.get(StockLevel, (part.id, held.id), populate_existing=True)
+            # Locked before counting, so two write-offs at once each take one unit off.
+            on_hand = session.scalar(
+                select(StockLevel.on_hand)
+                .where(StockLevel.part_id == part.id, StockLevel.location_id == held.id)
+                .with_for_update()
+            )
             ledger.adjust(
                 session, who, sku=part.sku, location=held.code,
-                counted_qty=(level.on_hand if level else 0) - 1, reference=ref,
+                counted_qty=(on_hand or 0) - 1, reference=ref,
                 reason=reason[:200],
             )  # fmt: skip
 

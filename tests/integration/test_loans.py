@@ -3,6 +3,7 @@ move in the ledger (and ``stock verify`` agreeing), and the overdue reminder sen
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -197,4 +198,36 @@ def test_a_supervisor_writes_off_a_lost_loaner_by_an_adjustment(
     assert _on_hand(session_factory, "MAIN/ON-LOAN") == 0
     assert returns.loans.listing("out") == []
     assert [view.id for view in returns.loans.listing("written_off")] == [loan.id]
+    assert loans_desk["inventory"].verify_levels() == []
+
+
+def test_two_write_offs_at_once_each_take_one_unit_off(
+    loans_desk: dict[str, Any], session_factory: Any
+) -> None:
+    with session_factory() as session:
+        if session.get_bind().dialect.name != "postgresql":
+            pytest.skip("row locks are PostgreSQL's")
+    returns: Returns = loans_desk["returns"]
+    loans_desk["inventory"].receive(
+        "goods-in", ReceiveStock(sku="PHONE-X", location="MAIN/LOANERS", qty=1)
+    )
+    first = returns.loans.lend(builders.DESK, loans_desk["rma"], LendLoaner(sku="PHONE-X"))
+    second = returns.loans.lend(builders.DESK, loans_desk["rma"], LendLoaner(sku="PHONE-X"))
+    barrier = threading.Barrier(2)
+    failures: list[BaseException] = []
+
+    def write_off(loan_id: int) -> None:
+        barrier.wait()
+        try:
+            returns.loans.write_off(SUPERVISOR, loan_id, "lost", supervisor=True)
+        except BaseException as error:
+            failures.append(error)
+
+    threads = [threading.Thread(target=write_off, args=(i,)) for i in (first.id, second.id)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert failures == []
+    assert _on_hand(session_factory, "MAIN/ON-LOAN") == 0
     assert loans_desk["inventory"].verify_levels() == []
