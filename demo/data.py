@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
 
@@ -11,6 +12,7 @@ from sqlalchemy import func, select
 from accounts.models import Role
 from bootstrap import Services
 from core.addresses import PostalAddress
+from core.clock import FrozenClock
 from core.db import UnitOfWork
 from demo.history import load_demo_history
 from demo.promises import load_demo_promises
@@ -18,6 +20,7 @@ from inventory import catalog, ledger
 from inventory.models import Part
 from inventory.status import LocationKind
 from returns.commands import AuthoriseRma, Customer, OpenRma, ReturnLine
+from returns.loans import LendLoaner, Loans
 from returns.status import Channel, Priority, Reason, Resolution
 from sales.commands import OrderCustomer, OrderLineInput, UpsertOrder
 
@@ -304,6 +307,7 @@ def load_demo_returns(services: Services, rng: random.Random) -> None:
         (Resolution.REPLACEMENT, Reason.DEFECTIVE, Priority.MEDIUM, "Fan bearing grinding", None),
         (Resolution.REPAIR, Reason.DEFECTIVE, Priority.LOW, "Intermittent display flicker", None),
     ]
+    opened: list[str] = []
     for index, (resolution, reason, priority, text, action) in enumerate(stories):
         name, email, vip = DEMO_CUSTOMERS[index % len(DEMO_CUSTOMERS)]
         sku = skus[index % len(skus)]
@@ -322,8 +326,44 @@ def load_demo_returns(services: Services, rng: random.Random) -> None:
             lines=(ReturnLine(sku=sku, qty=1, unit_price=Decimal(rng.randint(12, 180))),),
         )
         view = returns.intake.open("desk@demo.spareflow", command)
+        opened.append(view.number)
         if action == "authorise":
             returns.authorisation.authorise("desk@demo.spareflow", view.number, AuthoriseRma())
+    load_demo_loans(services, sku=skus[0], replacement=opened[1], repair=opened[5])
+
+
+def load_demo_loans(services: Services, *, sku: str, replacement: str, repair: str) -> None:
+    """A loan pool with three units: one lent on the repair (due in ten days), one on the
+    replacement lent three weeks ago and now overdue (lent through a clock set back then)."""
+    with UnitOfWork(services.session_factory) as uow:
+        catalog.create_location(
+            uow.session,
+            services.clock,
+            code="MAIN/LOANERS",
+            kind=LocationKind.LOAN_POOL,
+            description="Loaners for customers",
+        )
+        ledger.receive(
+            uow.session,
+            ledger.Who("demo-data", services.clock),
+            sku=sku,
+            location="MAIN/LOANERS",
+            qty=3,
+            reason="loan pool stock",
+        )
+        uow.commit()
+    now = services.clock.now()
+    services.returns.loans.lend(
+        "desk@demo.spareflow",
+        repair,
+        LendLoaner(sku=sku, serial="LN-0001", due_at=now + timedelta(days=10)),
+    )
+    back_then = replace(services.returns.ctx, clock=FrozenClock(now - timedelta(days=21)))
+    Loans(back_then).lend(
+        "desk@demo.spareflow",
+        replacement,
+        LendLoaner(sku=sku, serial="LN-0002", due_at=now - timedelta(days=7)),
+    )
 
 
 #: The order to try the returns portal with (README): its number and the customer's e-mail.

@@ -11,9 +11,14 @@ class LocationKind(enum.StrEnum):
     RECEIVING = "receiving"
     QUARANTINE = "quarantine"
     RETURNS = "returns"
+    #: Units the desk lends to customers while theirs is repaired or replaced.
+    LOAN_POOL = "loan_pool"
+    #: Where a lent unit is on the books while the customer has it (one per warehouse).
+    ON_LOAN = "on_loan"
 
 
-#: Stock in these locations can be promised to customers; quarantine and returns cannot.
+#: Stock in these locations can be promised to customers; quarantine, returns and loaners
+#: cannot.
 PICKABLE_KINDS = (LocationKind.STORAGE, LocationKind.RECEIVING)
 
 

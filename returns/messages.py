@@ -65,6 +65,8 @@ CUSTOMER_KINDS = {
     "closed": "The return is complete, with the follow-up question",
     "reply": "An agent's reply from the RMA page",
     "status_link": "The desk sent a new status page link (earlier links no longer work)",
+    "loaner_sent": "A loaner is lent while the customer's unit is away: part and due date",
+    "loaner_overdue": "A loaner is past its due date (sent once per loan)",
 }
 STAFF_KINDS = {
     "sla_warning": "To the desk: a response or resolution deadline is near",
@@ -208,6 +210,9 @@ def sample_context(kind: str, language: str) -> dict[str, Any]:
         "priority": "urgent",
         "channel": "phone",
         "desk_url": "https://returns.example.com/returns/RMA-20261123-0042",
+        "part_name": "65 W power supply",
+        "serial": "LN-0007",
+        "due_date": "2026-12-21",
     }
 
 

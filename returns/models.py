@@ -3,9 +3,12 @@ message templates, refund provider events, status links."""
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
+from decimal import Decimal
 
 from sqlalchemy import (
+    CheckConstraint,
     ForeignKey,
     Integer,
     LargeBinary,
@@ -15,7 +18,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core.db import Base, BigIntPK, UTCDateTime
+from core.db import Base, BigIntPK, UTCDateTime, string_enum
+from core.money import ExactDecimal
 
 
 class RmaSequence(Base):
@@ -160,3 +164,44 @@ class InboundEmail(Base):
     subject: Mapped[str] = mapped_column(String(500), default="")
     body: Mapped[str] = mapped_column(Text, default="")
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class LoanStatus(enum.StrEnum):
+    OUT = "out"
+    RETURNED = "returned"
+    CHARGED = "charged"
+    WRITTEN_OFF = "written_off"
+
+
+class Loan(Base):
+    """A loaner: a unit from a loan pool lent to an RMA's customer until ``due_at``.
+
+    While out, the unit sits on the books at the warehouse's on-loan location (a ledger
+    transfer from the pool), so ``stock verify`` sees it; returned, charged or written off
+    it leaves that location again through the ledger (returns/loans.py)."""
+
+    __tablename__ = "loans"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    rma_id: Mapped[int] = mapped_column(ForeignKey("rmas.id"), index=True)
+    part_id: Mapped[int] = mapped_column(ForeignKey("parts.id"))
+    serial: Mapped[str] = mapped_column(String(100), default="")
+    pool_location_id: Mapped[int] = mapped_column(ForeignKey("locations.id"))
+    on_loan_location_id: Mapped[int] = mapped_column(ForeignKey("locations.id"))
+    status: Mapped[LoanStatus] = mapped_column(string_enum(LoanStatus), default=LoanStatus.OUT)
+    lent_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    lent_by: Mapped[str] = mapped_column(String(254))
+    returned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Who returned, charged or wrote it off, and why.
+    closed_by: Mapped[str | None] = mapped_column(String(254))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    #: What the customer is charged for a loaner kept (recorded only: no payment is taken).
+    charge_amount: Mapped[Decimal | None] = mapped_column(ExactDecimal(14, 4))
+    charge_currency: Mapped[str | None] = mapped_column(String(3))
+    #: The overdue reminder goes once per loan.
+    overdue_reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        CheckConstraint("charge_amount IS NULL OR charge_amount >= 0", name="charge_not_negative"),
+    )

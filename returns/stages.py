@@ -21,6 +21,7 @@ from returns.from_orders import ReturnsFromOrders
 from returns.intake import Intake
 from returns.label_desk import LabelDesk
 from returns.labels import LABEL_REFUND_TOPIC, LABEL_TOPIC, Labels
+from returns.loans import Loans
 from returns.messages import EMAIL_TOPIC
 from returns.outbound_labels import OUTBOUND_LABEL_TOPIC, OutboundLabels
 from returns.pickups import PICKUP_CANCEL_TOPIC, Pickups
@@ -49,6 +50,7 @@ class Returns:
     closing: Closing
     customer_addresses: CustomerAddresses
     repairs: Repairs
+    loans: Loans
 
     def get(self, number: str) -> RmaDetail:
         """The RMA as the stages answer it (pages read through returns/queries.py)."""
@@ -102,4 +104,5 @@ def build_returns(ctx: ReturnsContext) -> Returns:
         closing=Closing(ctx),
         customer_addresses=CustomerAddresses(ctx),
         repairs=repairs,
+        loans=Loans(ctx),
     )

@@ -45,6 +45,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         customer_address,
         desk,
         inventory,
+        loans,
         messages_admin,
         metrics,
         orders,
@@ -84,6 +85,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(inventory.bp)
     app.register_blueprint(buying.bp)
     app.register_blueprint(claims.bp)
+    app.register_blueprint(loans.bp)
     app.register_blueprint(desk.bp)
     app.register_blueprint(customer_address.bp)
     app.register_blueprint(orders.bp)

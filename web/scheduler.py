@@ -74,6 +74,11 @@ def remind_expiring_authorisations(services: Services) -> int:
     return services.returns.authorisation.remind_expiring()
 
 
+def remind_overdue_loaners(services: Services) -> int:
+    """Daily: remind customers whose loaner is past due (once per loan)."""
+    return services.returns.loans.remind_overdue()
+
+
 def check_service_levels(services: Services) -> int:
     """Every minute: warn the desk before response deadlines, escalate breaches."""
     return services.service_levels.check()
@@ -121,6 +126,11 @@ JOBS = [
         "remind_expiring_authorisations",
         remind_expiring_authorisations,
         IntervalTrigger(hours=1, timezone="UTC"),
+    ),
+    Job(
+        "remind_overdue_loaners",
+        remind_overdue_loaners,
+        CronTrigger(hour=8, minute=0, timezone="UTC"),
     ),
     Job("check_service_levels", check_service_levels, IntervalTrigger(minutes=1, timezone="UTC")),
     Job(

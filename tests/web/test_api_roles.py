@@ -93,6 +93,12 @@ EXPECTED_ROLES: dict[tuple[str, str], set[Role]] = {
     ("GET", "/api/v1/cycle-counts/export.xlsx"): {A, W},
     ("POST", "/api/v1/cycle-counts/import"): {A, W},
     ("GET", "/api/v1/metrics"): {A, B, S},
+    ("POST", "/api/v1/returns/<rma>/loans"): {A, W, S},
+    ("GET", "/api/v1/loans"): {A, W, S},
+    ("GET", "/api/v1/loans/<int(max=2147483647):loan_id>"): {A, W, S},
+    ("POST", "/api/v1/loans/<int(max=2147483647):loan_id>/return"): {A, W, S},
+    ("POST", "/api/v1/loans/<int(max=2147483647):loan_id>/charge"): {A},
+    ("POST", "/api/v1/loans/<int(max=2147483647):loan_id>/write-off"): {A},
     ("GET", "/api/v1/claims"): {A, B},
     ("GET", "/api/v1/claims/export.xlsx"): {A, B},
     ("GET", "/api/v1/claims/figures"): {A, B},
@@ -126,6 +132,7 @@ def concrete(path: str) -> str:
         .replace("<int(max=2147483647):replacement_id>", "999999")
         .replace("<int(max=2147483647):claim_id>", "999999")
         .replace("<serial>", "NO-SUCH-SERIAL")
+        .replace("<int(max=2147483647):loan_id>", "999999")
     )
 
 

@@ -98,6 +98,9 @@ EXPECTED_PAGE_ROLES: dict[tuple[str, str], frozenset[Role] | str] = {
     ("GET", "/buying/catalogue.xlsx"): {A, B},
     ("POST", "/buying/catalogue/import"): {A, B},
     ("POST", "/buying/alerts/read"): {A, B},
+    ("GET", "/loans"): {A, W, S},
+    ("POST", "/loans/lend/<number>"): {A, W, S},
+    ("POST", "/loans/<int(max=2147483647):loan_id>/<action>"): {A, W, S},
     ("GET", "/buying/claims"): {A, B},
     ("GET", "/buying/claims/export.xlsx"): {A, B},
     ("GET", "/buying/claims/<int(max=2147483647):claim_id>"): {A, B},
@@ -149,6 +152,7 @@ def concrete(rule: str) -> str:
         .replace("<number>", "NO-SUCH-NUMBER")
         .replace("<action>", "cancel")
         .replace("<int(max=2147483647):claim_id>", "999999")
+        .replace("<int(max=2147483647):loan_id>", "999999")
         .replace("<carrier>", "sandbox")
         .replace("<kind>", "no-such-kind")
         .replace("<language>", "en")

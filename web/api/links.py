@@ -38,6 +38,7 @@ RMA_OPERATIONS = [
             ("Reply", "reply"),
             ("BookPickup", "pickup"),
             ("NewStatusLink", "status-link"),
+            ("LendLoaner", "loans"),
         ]
     ),
     ("ChangeCustomerAddress", "patch", f"{RMA}/customer-address"),
@@ -92,6 +93,13 @@ CLAIM_OPERATIONS = [
 ]
 #: Where one serialised unit is, by ``{serial}``.
 SERIAL_OPERATIONS = [("GetSerial", "get", f"{API}/serials/{{serial}}")]
+LOAN = f"{API}/loans/{{loan_id}}"
+LOAN_OPERATIONS = [
+    ("GetLoan", "get", LOAN),
+    ("ReturnLoan", "post", f"{LOAN}/return"),
+    ("ChargeLoan", "post", f"{LOAN}/charge"),
+    ("WriteOffLoan", "post", f"{LOAN}/write-off"),
+]
 CANCEL_RESERVATION = [("CancelReservation", "delete", f"{API}/reservations/{{reservation_id}}")]
 
 
@@ -171,6 +179,12 @@ def _table() -> dict[tuple[str, str, str], dict[str, dict[str, Any]]]:
     )
     for _, method, path in CLAIM_OPERATIONS:
         add((method, path, "200"), _to(CLAIM_OPERATIONS, "claim_id", "$response.body#/id"))
+
+    loan = "$response.body#/id"
+    add(("post", f"{API}/returns/{{rma}}/loans", "201"), _to(LOAN_OPERATIONS, "loan_id", loan))
+    add(("get", f"{API}/loans", "200"), _to(LOAN_OPERATIONS, "loan_id", "$response.body#/0/id"))
+    for _, method, path in LOAN_OPERATIONS:
+        add((method, path, "200"), _to(LOAN_OPERATIONS, "loan_id", loan))
 
     tracking = "$response.body#/tracking_number"
     add(("post", f"{API}/shipments", "201"), _to(SHIPMENT_OPERATIONS, "tracking_number", tracking))

@@ -61,6 +61,7 @@ from web.extensions import services
 from web.i18n import current_language
 from web.labels import lazy_label
 from web.pages.access import roles_required
+from web.pages.loans import LendForm
 from web.pages.repairs import TECHNICIANS, repair_forms
 from web.printing import return_sheet
 
@@ -416,6 +417,9 @@ def detail(number: str) -> ResponseReturnValue:
         repair=returns.repairs.find(number) if rma.resolution is Resolution.REPAIR else None,
         repair_forms=repair_forms(),
         can_repair=current_user.role in TECHNICIANS,
+        loans=returns.loans.listing("all", rma.number),
+        lend_form=LendForm(),
+        terminal_states=TERMINAL,
     )
 
 
