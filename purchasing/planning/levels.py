@@ -1,0 +1,234 @@
+"""Order-up-to levels for a target fill rate, month by month, from each month's past only.
+
+Periodic review every month, lead time ``L`` months, backorders: the protection period is
+``L + 1`` months, and the expected units short per review period for a level ``S`` are
+(Hadley & Whitin 1963; Silver, Pyke & Thomas 2017, ch. 7)
+
+    ESPRC(S) = E[(D_{L+1} - S)^+] - E[(D_L - S)^+]
+
+with ``D_n`` the demand over ``n`` months. The expected fill rate is ``1 - ESPRC(S) / mu``
+(``mu`` = mean demand per month), and the level is the smallest integer ``S`` whose expected
+fill rate meets the target. The second term credits what was already short before the period
+started; it matters on lumpy demand. Because a period without demand has no shortage, this
+difference is the same as conditioning the period on a demand occurring: the "replenishment
+cycle starting with a demand" of Teunter & Duncan (2009) is built in.
+
+Two ways to get the protection-period demand distribution:
+
+- ``normal`` (the textbook baseline of shared/data/README.md): mean and sample standard
+  deviation of the last 24 months, normal distribution over ``L + 1``, safety factor ``k``
+  from ``sigma G(k) = (1 - target) mu``, level rounded up;
+- ``lumpy`` (the default): a negative binomial (compound-Poisson with logarithmic sizes) fitted
+  by moments to the item's whole past (months ``0 .. t-1``), scaled to ``n`` months as
+  independent months; Poisson when the variance does not exceed the mean. See docs/planning.md
+  for the choice and its measurements.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from functools import lru_cache
+
+from purchasing.planning.backtest import FIRST_MONTH
+from purchasing.planning.history import ItemHistory
+
+NORMAL_WINDOW = 24
+#: Above this mean over the protection period the scan would be long: normal approximation.
+SCAN_LIMIT = 5000.0
+METHODS = ("lumpy", "normal")
+
+
+# --- the textbook normal baseline --------------------------------------------------------
+
+
+def _normal_loss(k: float) -> float:
+    """G(k) = phi(k) - k (1 - Phi(k)), the standard normal loss function."""
+    return math.exp(-k * k / 2) / math.sqrt(2 * math.pi) - k * 0.5 * math.erfc(k / math.sqrt(2))
+
+
+@lru_cache(maxsize=65536)
+def safety_factor(loss: float) -> float:
+    """The ``k`` with G(k) = loss (G is decreasing), by bisection on [-10, 10]."""
+    low, high = -10.0, 10.0
+    for _ in range(60):
+        middle = (low + high) / 2
+        if _normal_loss(middle) > loss:
+            low = middle
+        else:
+            high = middle
+    return (low + high) / 2
+
+
+def normal_level(window: Sequence[int], lead_time: int, target: float) -> int:
+    n = len(window)
+    if n < 2:
+        return 0
+    mean = sum(window) / n
+    std = math.sqrt(sum((units - mean) ** 2 for units in window) / (n - 1))
+    periods = lead_time + 1
+    mean_p, std_p = mean * periods, std * math.sqrt(periods)
+    if std_p == 0:
+        return max(0, math.ceil(mean_p))
+    k = safety_factor(round((1 - target) * mean / std_p, 12))
+    return max(0, math.ceil(mean_p + k * std_p))
+
+
+def normal_levels(item: ItemHistory, target: float, first_month: int = FIRST_MONTH) -> list[int]:
+    demand = item.demand
+    return [
+        normal_level(demand[max(0, t - NORMAL_WINDOW) : t], item.lead_time, target)
+        for t in range(first_month, len(demand))
+    ]
+
+
+# --- fill-rate levels on a negative binomial / Poisson protection-period demand ----------
+
+
+def fill_rate_level(mean: float, variance: float, lead_time: int, target: float) -> int:
+    """Smallest ``S`` with expected fill rate >= target, per-month ``mean`` and ``variance``."""
+    if mean <= 0:
+        return 0
+    allowed = (1 - target) * mean  # expected units short per month
+    if mean * (lead_time + 1) > SCAN_LIMIT:
+        return _normal_fill_rate_level(mean, variance, lead_time, allowed)
+    after = _Loss(mean * (lead_time + 1), variance * (lead_time + 1))
+    before = _Loss(mean * lead_time, variance * lead_time) if lead_time else None
+    level = 0
+    while True:
+        short = after.value - (before.value if before else 0.0)
+        if short <= allowed or after.value <= allowed:
+            return level
+        after.step()
+        if before:
+            before.step()
+        level += 1
+
+
+class _Loss:
+    """E[(D - S)^+] for S = 0, 1, 2, ... of a negative binomial (or Poisson) D, stepwise."""
+
+    __slots__ = ("cdf", "grow", "k", "pmf", "shape", "value")
+
+    def __init__(self, mean: float, variance: float) -> None:
+        self.value = mean  # E[(D - 0)^+]
+        self.k = 0
+        if variance > mean * (1 + 1e-9):
+            success = mean / variance
+            self.shape = mean * success / (1 - success)  # r = mean^2 / (variance - mean)
+            self.grow = 1 - success
+            self.pmf = math.exp(self.shape * math.log(success))
+        else:  # Poisson: grow = mean, shape = None-like marker
+            self.shape = -1.0
+            self.grow = mean
+            self.pmf = math.exp(-mean)
+        self.cdf = self.pmf
+
+    def step(self) -> None:
+        # E[(D - (S + 1))^+] = E[(D - S)^+] - P(D > S)
+        self.value = max(0.0, self.value - (1 - self.cdf))
+        k = self.k
+        if self.shape < 0:
+            self.pmf *= self.grow / (k + 1)
+        else:
+            self.pmf *= (k + self.shape) / (k + 1) * self.grow
+        self.k = k + 1
+        self.cdf = min(1.0, self.cdf + self.pmf)
+
+
+def _normal_fill_rate_level(mean: float, variance: float, lead_time: int, allowed: float) -> int:
+    def loss(periods: int, level: float) -> float:
+        if periods == 0:
+            return 0.0
+        mu, sigma = mean * periods, math.sqrt(max(variance, mean) * periods)
+        return sigma * _normal_loss((level - mu) / sigma)
+
+    low, high = 0, math.ceil(mean * (lead_time + 1) + 10 * math.sqrt(max(variance, mean) * (lead_time + 1)))
+    while low < high:  # the shortfall decreases in S
+        middle = (low + high) // 2
+        if loss(lead_time + 1, middle) - loss(lead_time, middle) <= allowed:
+            high = middle
+        else:
+            low = middle + 1
+    return low
+
+
+def lumpy_levels(item: ItemHistory, target: float, first_month: int = FIRST_MONTH) -> list[int]:
+    """Levels for months ``first_month ..``: moments of months ``0 .. t-1``, running sums."""
+    demand = item.demand
+    total = sum(demand[:first_month])
+    squares = sum(units * units for units in demand[:first_month])
+    levels: list[int] = []
+    cache: dict[tuple[int, int, int], int] = {}
+    for t in range(first_month, len(demand)):
+        n = t
+        key = (n, total, squares)
+        level = cache.get(key)
+        if level is None:
+            mean = total / n
+            variance = (squares - n * mean * mean) / (n - 1) if n > 1 else mean
+            level = fill_rate_level(mean, variance, item.lead_time, target)
+            cache[key] = level
+        levels.append(level)
+        units = demand[t]
+        total += units
+        squares += units * units
+    return levels
+
+
+def policy(method: str, target: float) -> Callable[[ItemHistory], list[int]]:
+    if method == "normal":
+        return lambda item: normal_levels(item, target)
+    if method == "lumpy":
+        return lambda item: lumpy_levels(item, target)
+    raise ValueError(f"unknown method {method!r}; one of {', '.join(METHODS)}")
+
+
+def _window_moments(demand: Sequence[int], end: int, length: int) -> tuple[float, float] | None:
+    sums = []
+    if length == 0 or end < length + 1:
+        return None
+    running = sum(demand[:length])
+    sums.append(running)
+    for m in range(length, end):
+        running += demand[m] - demand[m - length]
+        sums.append(running)
+    n = len(sums)
+    mean = sum(sums) / n
+    return mean, sum((s - mean) ** 2 for s in sums) / (n - 1)
+
+
+def block_levels(item: ItemHistory, target: float, first_month: int = FIRST_MONTH) -> list[int]:
+    demand = item.demand
+    lead = item.lead_time
+    levels = []
+    for t in range(first_month, len(demand)):
+        past = demand[:t]
+        mean = sum(past) / t
+        if mean <= 0:
+            levels.append(0)
+            continue
+        after = _window_moments(past, t, lead + 1)
+        before = _window_moments(past, t, lead) if lead else None
+        var1 = sum((u - mean) ** 2 for u in past) / (t - 1)
+        va = after[1] if after else var1 * (lead + 1)
+        vb = before[1] if before else var1 * lead
+        levels.append(_level_two(mean, va, vb, lead, target))
+    return levels
+
+
+def _level_two(mean: float, var_after: float, var_before: float, lead: int, target: float) -> int:
+    allowed = (1 - target) * mean
+    after = _Loss(mean * (lead + 1), var_after)
+    before = _Loss(mean * lead, var_before) if lead else None
+    level = 0
+    while True:
+        short = after.value - (before.value if before else 0.0)
+        if short <= allowed or after.value <= allowed:
+            return level
+        after.step()
+        if before:
+            before.step()
+        level += 1
+        if level > 200000:
+            return level
