@@ -16,6 +16,8 @@ first month the stock on hand is ``S[first]``, nothing on order.
 
 from __future__ import annotations
 
+import math
+
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -34,7 +36,25 @@ class ItemOutcome:
     stock_value: float  # mean end-of-month on hand x unit price
 
 
-def simulate(item: ItemHistory, levels: Sequence[float], first_month: int = FIRST_MONTH) -> ItemOutcome:
+def order_size(need: float, min_order: int = 1, pack_size: int = 1) -> float:
+    """What is ordered for a shortfall ``need`` below the level: nothing when there is none,
+    else at least the minimum order, rounded up to whole packs (the reorder rules of
+    purchasing/reorder/formulas.py). With the defaults (1, 1) the order is the need itself."""
+    if need <= 0:
+        return 0.0
+    quantity = max(need, float(min_order))
+    if pack_size > 1:
+        quantity = math.ceil(quantity / pack_size - 1e-9) * pack_size
+    return quantity
+
+
+def simulate(
+    item: ItemHistory,
+    levels: Sequence[float],
+    first_month: int = FIRST_MONTH,
+    min_order: int = 1,
+    pack_size: int = 1,
+) -> ItemOutcome:
     months = len(item.demand)
     if len(levels) != months - first_month:
         raise ValueError(f"{months - first_month} levels expected, got {len(levels)}")
@@ -51,7 +71,7 @@ def simulate(item: ItemHistory, levels: Sequence[float], first_month: int = FIRS
         if incoming:
             on_order -= incoming
             on_hand, backorders = _receive(on_hand, backorders, incoming)
-        quantity = max(0.0, levels[index] - (on_hand - backorders + on_order))
+        quantity = order_size(levels[index] - (on_hand - backorders + on_order), min_order, pack_size)
         if quantity > 0:
             if lead == 0:
                 on_hand, backorders = _receive(on_hand, backorders, quantity)

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,3 +52,21 @@ def parse_history(rows: Iterable[Sequence[str]]) -> list[ItemHistory]:
             raise HistoryFileError(f"Line {number}: negative lead time, price or demand.")
         items.append(ItemHistory(row[0], lead_time, price, demand))
     return items
+
+
+def write_levels(
+    path: str | Path,
+    items: Sequence[ItemHistory],
+    levels_of: Callable[[ItemHistory], Sequence[int]],
+    first_month: int = 24,
+) -> int:
+    """Write ``item,month,level`` for every item and month index from ``first_month`` on."""
+    rows = 0
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(("item", "month", "level"))
+        for item in items:
+            for month, level in enumerate(levels_of(item), start=first_month):
+                writer.writerow((item.item, month, level))
+                rows += 1
+    return rows

@@ -34,6 +34,9 @@ from purchasing.planning.backtest import FIRST_MONTH
 from purchasing.planning.history import ItemHistory
 
 NORMAL_WINDOW = 24
+#: Months of history behind each level of the lumpy method (the baseline's window too).
+WINDOW = 24
+DEFAULT_METHOD = "lumpy"
 #: Above this mean over the protection period the scan would be long: normal approximation.
 SCAN_LIMIT = 5000.0
 METHODS = ("lumpy", "normal")
@@ -85,24 +88,27 @@ def normal_levels(item: ItemHistory, target: float, first_month: int = FIRST_MON
 # --- fill-rate levels on a negative binomial / Poisson protection-period demand ----------
 
 
-def fill_rate_level(mean: float, variance: float, lead_time: int, target: float) -> int:
-    """Smallest ``S`` with expected fill rate >= target, per-month ``mean`` and ``variance``."""
+def fill_rate_level(
+    mean: float, variance_after: float, variance_before: float, lead_time: int, target: float
+) -> int:
+    """Smallest ``S`` whose expected fill rate meets ``target``.
+
+    ``mean``: demand per month; ``variance_after`` / ``variance_before``: variance of the
+    demand over ``L + 1`` and over ``L`` months."""
     if mean <= 0:
         return 0
     allowed = (1 - target) * mean  # expected units short per month
     if mean * (lead_time + 1) > SCAN_LIMIT:
-        return _normal_fill_rate_level(mean, variance, lead_time, allowed)
-    after = _Loss(mean * (lead_time + 1), variance * (lead_time + 1))
-    before = _Loss(mean * lead_time, variance * lead_time) if lead_time else None
+        return _normal_fill_rate_level(mean, variance_after, variance_before, lead_time, allowed)
+    after = _Loss(mean * (lead_time + 1), variance_after)
+    before = _Loss(mean * lead_time, variance_before) if lead_time else None
     level = 0
-    while True:
-        short = after.value - (before.value if before else 0.0)
-        if short <= allowed or after.value <= allowed:
-            return level
+    while after.value - (before.value if before else 0.0) > allowed:
         after.step()
         if before:
             before.step()
         level += 1
+    return level
 
 
 class _Loss:
@@ -136,17 +142,22 @@ class _Loss:
         self.cdf = min(1.0, self.cdf + self.pmf)
 
 
-def _normal_fill_rate_level(mean: float, variance: float, lead_time: int, allowed: float) -> int:
-    def loss(periods: int, level: float) -> float:
+def _normal_fill_rate_level(
+    mean: float, variance_after: float, variance_before: float, lead_time: int, allowed: float
+) -> int:
+    # Large means: the negative binomial is close to normal, and a scan would be long.
+    def loss(periods: int, variance: float, level: float) -> float:
         if periods == 0:
             return 0.0
-        mu, sigma = mean * periods, math.sqrt(max(variance, mean) * periods)
+        mu, sigma = mean * periods, math.sqrt(max(variance, mean * periods))
         return sigma * _normal_loss((level - mu) / sigma)
 
-    low, high = 0, math.ceil(mean * (lead_time + 1) + 10 * math.sqrt(max(variance, mean) * (lead_time + 1)))
+    after = lead_time + 1
+    high = math.ceil(mean * after + 10 * math.sqrt(max(variance_after, mean * after)))
+    low = 0
     while low < high:  # the shortfall decreases in S
         middle = (low + high) // 2
-        if loss(lead_time + 1, middle) - loss(lead_time, middle) <= allowed:
+        if loss(after, variance_after, middle) - loss(lead_time, variance_before, middle) <= allowed:
             high = middle
         else:
             low = middle + 1
@@ -154,26 +165,44 @@ def _normal_fill_rate_level(mean: float, variance: float, lead_time: int, allowe
 
 
 def lumpy_levels(item: ItemHistory, target: float, first_month: int = FIRST_MONTH) -> list[int]:
-    """Levels for months ``first_month ..``: moments of months ``0 .. t-1``, running sums."""
+    """Levels for months ``first_month ..``, each from the last 24 months before it.
+
+    Per-month mean ``m`` and sample variance ``v`` of the window of ``n`` months; over ``k``
+    months the demand has mean ``k m`` and variance ``v (k + k^2 / n)``: the second term is the
+    error of the estimated mean carried over ``k`` months (Prak, Teunter & Syntetos 2017),
+    which a level set from 24 months of lumpy history must cover.
+    """
     demand = item.demand
-    total = sum(demand[:first_month])
-    squares = sum(units * units for units in demand[:first_month])
+    lead = item.lead_time
     levels: list[int] = []
     cache: dict[tuple[int, int, int], int] = {}
     for t in range(first_month, len(demand)):
-        n = t
-        key = (n, total, squares)
+        window = demand[max(0, t - WINDOW) : t]
+        n = len(window)
+        total = sum(window)
+        squares = sum(units * units for units in window)
+        key = (n, total, squares)  # most months add and drop a zero: nothing changes
         level = cache.get(key)
         if level is None:
-            mean = total / n
-            variance = (squares - n * mean * mean) / (n - 1) if n > 1 else mean
-            level = fill_rate_level(mean, variance, item.lead_time, target)
-            cache[key] = level
+            level = cache[key] = window_level(n, total, squares, lead, target)
         levels.append(level)
-        units = demand[t]
-        total += units
-        squares += units * units
     return levels
+
+
+def window_level(n: int, total: int, squares: int, lead_time: int, target: float) -> int:
+    """The fill-rate level from a window's count, sum and sum of squares."""
+    if n < 2 or total <= 0:
+        return 0
+    mean = total / n
+    variance = max(0.0, (squares - n * mean * mean) / (n - 1))
+    after = lead_time + 1
+    return fill_rate_level(
+        mean,
+        variance * (after + after * after / n),
+        variance * (lead_time + lead_time * lead_time / n),
+        lead_time,
+        target,
+    )
 
 
 def policy(method: str, target: float) -> Callable[[ItemHistory], list[int]]:
@@ -183,52 +212,3 @@ def policy(method: str, target: float) -> Callable[[ItemHistory], list[int]]:
         return lambda item: lumpy_levels(item, target)
     raise ValueError(f"unknown method {method!r}; one of {', '.join(METHODS)}")
 
-
-def _window_moments(demand: Sequence[int], end: int, length: int) -> tuple[float, float] | None:
-    sums = []
-    if length == 0 or end < length + 1:
-        return None
-    running = sum(demand[:length])
-    sums.append(running)
-    for m in range(length, end):
-        running += demand[m] - demand[m - length]
-        sums.append(running)
-    n = len(sums)
-    mean = sum(sums) / n
-    return mean, sum((s - mean) ** 2 for s in sums) / (n - 1)
-
-
-def block_levels(item: ItemHistory, target: float, first_month: int = FIRST_MONTH) -> list[int]:
-    demand = item.demand
-    lead = item.lead_time
-    levels = []
-    for t in range(first_month, len(demand)):
-        past = demand[:t]
-        mean = sum(past) / t
-        if mean <= 0:
-            levels.append(0)
-            continue
-        after = _window_moments(past, t, lead + 1)
-        before = _window_moments(past, t, lead) if lead else None
-        var1 = sum((u - mean) ** 2 for u in past) / (t - 1)
-        va = after[1] if after else var1 * (lead + 1)
-        vb = before[1] if before else var1 * lead
-        levels.append(_level_two(mean, va, vb, lead, target))
-    return levels
-
-
-def _level_two(mean: float, var_after: float, var_before: float, lead: int, target: float) -> int:
-    allowed = (1 - target) * mean
-    after = _Loss(mean * (lead + 1), var_after)
-    before = _Loss(mean * lead, var_before) if lead else None
-    level = 0
-    while True:
-        short = after.value - (before.value if before else 0.0)
-        if short <= allowed or after.value <= allowed:
-            return level
-        after.step()
-        if before:
-            before.step()
-        level += 1
-        if level > 200000:
-            return level

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from purchasing.planning.backtest import run_backtest, simulate
+from purchasing.planning.backtest import order_size, run_backtest, simulate
 from purchasing.planning.history import ItemHistory
 
 
@@ -61,3 +61,17 @@ def test_the_fill_rate_is_over_all_units_and_the_stock_value_a_sum_over_items() 
 def test_the_number_of_levels_must_match_the_backtest_months() -> None:
     with pytest.raises(ValueError):
         simulate(ItemHistory("A", 0, 1.0, (0, 0, 1)), [1, 1], first_month=2)
+
+
+def test_orders_are_raised_to_the_minimum_and_rounded_to_packs() -> None:
+    assert order_size(0) == 0
+    assert order_size(-2, min_order=5, pack_size=4) == 0
+    assert order_size(3) == 3
+    assert order_size(3, min_order=5) == 5
+    assert order_size(6, min_order=5, pack_size=4) == 8
+    # L = 0, S = 2, demand 1 each month, packs of 5: month 3 orders 1 -> a pack of 5, so
+    # on hand runs 1 (month 2), 5 (month 3: 1 + 5 - 1), 4 (month 4: position 5 >= 2).
+    item = ItemHistory("P", 0, 1.0, (0, 0, 1, 1, 1))
+    outcome = simulate(item, [2, 2, 2], first_month=2, pack_size=5)
+    assert outcome.served == 3
+    assert outcome.stock_value == pytest.approx((1 + 5 + 4) / 3)
