@@ -44,10 +44,11 @@ def test_with_a_lead_time_the_shortage_already_there_is_not_counted_again() -> N
         after = sum((k - level) * (k + 1) / 2 ** (k + 2) for k in range(level, 400))
         return after - 2.0**-level
 
-    expected = next(s for s in range(100) if short(s) <= 0.05)
-    assert fill_rate_level(1.0, 4.0, 2.0, 1, 0.95) == expected == 7
-    # Counting E[(D_2 - S)^+] alone would ask for more stock.
-    assert next(s for s in range(100) if short(s) + 2.0**-s <= 0.05) > expected
+    # S=6: 0.078125 - 0.015625 = 0.0625 <= 0.07 (target 0.93); S=5: 0.1094.
+    expected = next(s for s in range(100) if short(s) <= 0.07)
+    assert fill_rate_level(1.0, 4.0, 2.0, 1, 0.93) == expected == 6
+    # Counting E[(D_2 - S)^+] alone (0.078 at S=6) would ask for one more unit.
+    assert next(s for s in range(100) if short(s) + 2.0**-s <= 0.07) == 7
 
 
 def test_window_level_inflates_the_variance_for_the_estimated_mean() -> None:
