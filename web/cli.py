@@ -325,12 +325,21 @@ def _read_history(path: Path) -> list:  # type: ignore[type-arg]
 
 
 @planning.command("levels")
-@click.option("--history", "history", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              required=True, help="Monthly demand: item, lead_time_months, unit_price, months...")
+@click.option(
+    "--history",
+    "history",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    required=True,
+    help="Monthly demand: item, lead_time_months, unit_price, months...",
+)
 @_fill_rate_option
 @_method_option
-@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="CSV written: item,month,level.")
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="CSV written: item,month,level.",
+)
 def planning_levels(history: Path, fill_rate: float, method: str, output: Path) -> None:
     """Order-up-to level of every item for every month from 24 on, each from the months before."""
     from purchasing.planning.history import write_levels
@@ -346,8 +355,13 @@ def planning_levels(history: Path, fill_rate: float, method: str, output: Path) 
 
 
 @planning.command("backtest")
-@click.option("--history", "history", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              required=True, help="Monthly demand: item, lead_time_months, unit_price, months...")
+@click.option(
+    "--history",
+    "history",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    required=True,
+    help="Monthly demand: item, lead_time_months, unit_price, months...",
+)
 @_fill_rate_option
 @_method_option
 def planning_backtest(history: Path, fill_rate: float, method: str) -> None:
@@ -362,8 +376,10 @@ def planning_backtest(history: Path, fill_rate: float, method: str) -> None:
         policy(method, fill_rate),
         lambda item: classify(item.demand[:FIRST_MONTH]).demand_class.value,
     )
-    click.echo(f"method {method}, target fill rate {fill_rate:.3f}, months {FIRST_MONTH}-"
-               f"{len(items[0].demand) - 1 if items else FIRST_MONTH}")
+    click.echo(
+        f"method {method}, target fill rate {fill_rate:.3f}, months {FIRST_MONTH}-"
+        f"{len(items[0].demand) - 1 if items else FIRST_MONTH}"
+    )
     click.echo(f"{'class':<14}{'items':>7}{'demanded':>11}{'fill rate':>11}{'stock value':>15}")
     rows = [*sorted(result.by_group.items()), ("overall", result.overall)]
     for name, totals in rows:

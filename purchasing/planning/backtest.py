@@ -17,7 +17,6 @@ first month the stock on hand is ``S[first]``, nothing on order.
 from __future__ import annotations
 
 import math
-
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -71,7 +70,9 @@ def simulate(
         if incoming:
             on_order -= incoming
             on_hand, backorders = _receive(on_hand, backorders, incoming)
-        quantity = order_size(levels[index] - (on_hand - backorders + on_order), min_order, pack_size)
+        quantity = order_size(
+            levels[index] - (on_hand - backorders + on_order), min_order, pack_size
+        )
         if quantity > 0:
             if lead == 0:
                 on_hand, backorders = _receive(on_hand, backorders, quantity)

@@ -18,10 +18,15 @@ Two ways to get the protection-period demand distribution:
 - ``normal`` (the textbook baseline of shared/data/README.md): mean and sample standard
   deviation of the last 24 months, normal distribution over ``L + 1``, safety factor ``k``
   from ``sigma G(k) = (1 - target) mu``, level rounded up;
-- ``lumpy`` (the default): a negative binomial (compound-Poisson with logarithmic sizes) fitted
-  by moments to the item's whole past (months ``0 .. t-1``), scaled to ``n`` months as
-  independent months; Poisson when the variance does not exceed the mean. See docs/planning.md
-  for the choice and its measurements.
+- ``lumpy`` (the default): mean ``m`` and sample variance ``v`` of the last 24 months (the
+  baseline's own inputs), demand over ``k`` months with mean ``k m`` and variance
+  ``v (k + k^2 / n)`` (``n`` = months in the window; the ``k^2 / n`` term is the error of the
+  estimated mean, Prak, Teunter & Syntetos 2017, "On the calculation of safety stocks when
+  demand is forecasted", EJOR 256(2)), as a negative binomial (a compound Poisson with
+  logarithmic sizes: lumps) fitted by these two moments, Poisson when the variance does not
+  exceed the mean; a normal approximation above a mean of 5,000 units over ``L + 1``.
+  Integer levels, found by a scan from 0 that updates both loss functions one unit at a time.
+  See docs/planning.md for the choice and its measurements.
 """
 
 from __future__ import annotations
@@ -39,7 +44,9 @@ WINDOW = 24
 DEFAULT_METHOD = "lumpy"
 #: Above this mean over the protection period the scan would be long: normal approximation.
 SCAN_LIMIT = 5000.0
-METHODS = ("lumpy", "normal")
+METHODS = ("lumpy", "reactive", "normal")
+#: The ``reactive`` method's short window (months).
+RECENT = 6
 
 
 # --- the textbook normal baseline --------------------------------------------------------
@@ -157,33 +164,43 @@ def _normal_fill_rate_level(
     low = 0
     while low < high:  # the shortfall decreases in S
         middle = (low + high) // 2
-        if loss(after, variance_after, middle) - loss(lead_time, variance_before, middle) <= allowed:
+        if (
+            loss(after, variance_after, middle) - loss(lead_time, variance_before, middle)
+            <= allowed
+        ):
             high = middle
         else:
             low = middle + 1
     return low
 
 
-def lumpy_levels(item: ItemHistory, target: float, first_month: int = FIRST_MONTH) -> list[int]:
+def lumpy_levels(
+    item: ItemHistory, target: float, first_month: int = FIRST_MONTH, recent: int = 0
+) -> list[int]:
     """Levels for months ``first_month ..``, each from the last 24 months before it.
 
     Per-month mean ``m`` and sample variance ``v`` of the window of ``n`` months; over ``k``
     months the demand has mean ``k m`` and variance ``v (k + k^2 / n)``: the second term is the
     error of the estimated mean carried over ``k`` months (Prak, Teunter & Syntetos 2017),
     which a level set from 24 months of lumpy history must cover.
+
+    With ``recent`` (the ``reactive`` method: 6), the last ``recent`` months are used instead
+    whenever their mean is higher: demand that steps up is followed within months, demand that
+    falls away is followed only as the 24-month window forgets it.
     """
     demand = item.demand
     lead = item.lead_time
     levels: list[int] = []
-    cache: dict[tuple[int, int, int], int] = {}
+    cache: dict[tuple[int, ...], int] = {}
     for t in range(first_month, len(demand)):
-        window = demand[max(0, t - WINDOW) : t]
-        n = len(window)
-        total = sum(window)
-        squares = sum(units * units for units in window)
-        key = (n, total, squares)  # most months add and drop a zero: nothing changes
+        windows = [demand[max(0, t - WINDOW) : t]]
+        if recent:
+            windows.append(demand[max(0, t - recent) : t])
+        stats = [(len(w), sum(w), sum(units * units for units in w)) for w in windows]
+        key = tuple(figure for window in stats for figure in window)  # mostly unchanged
         level = cache.get(key)
         if level is None:
+            n, total, squares = max(stats, key=lambda s: s[1] / s[0] if s[0] else 0.0)
             level = cache[key] = window_level(n, total, squares, lead, target)
         levels.append(level)
     return levels
@@ -210,5 +227,6 @@ def policy(method: str, target: float) -> Callable[[ItemHistory], list[int]]:
         return lambda item: normal_levels(item, target)
     if method == "lumpy":
         return lambda item: lumpy_levels(item, target)
+    if method == "reactive":
+        return lambda item: lumpy_levels(item, target, recent=RECENT)
     raise ValueError(f"unknown method {method!r}; one of {', '.join(METHODS)}")
-

@@ -72,7 +72,7 @@ def test_the_textbook_safety_factor_comes_from_the_normal_loss_function() -> Non
     assert normal_level([0, 2] * 12, 3, 0.90) == math.ceil(4 + k * sigma) == 7  # k = 1.266
 
 
-@pytest.mark.parametrize("method", ["lumpy", "normal"])
+@pytest.mark.parametrize("method", ["lumpy", "reactive", "normal"])
 def test_levels_do_not_change_when_later_months_are_cut(method: str) -> None:
     demand = (0, 3, 0, 0, 7, 0, 1, 0, 0, 0, 12, 0) * 6  # 72 months
     full = ItemHistory("X", 4, 2.0, demand)
@@ -106,3 +106,15 @@ def test_on_a_slice_the_lumpy_method_serves_more_than_the_baseline() -> None:
     lumpy = run_backtest(items, policy("lumpy", 0.95)).overall
     normal = run_backtest(items, policy("normal", 0.95)).overall
     assert lumpy.fill_rate > normal.fill_rate
+
+
+def test_the_reactive_method_follows_a_step_up_within_months() -> None:
+    # 30 quiet months (1 unit every 6), then 6 months of 4 a month: the 6-month mean (4) is
+    # far above the 24-month one (1.17), so the reactive level jumps; the lumpy one lags.
+    demand = (1, 0, 0, 0, 0, 0) * 5 + (4,) * 6 + (0,)
+    item = ItemHistory("Z", 2, 1.0, demand)
+    lumpy, reactive = policy("lumpy", 0.95)(item), policy("reactive", 0.95)(item)
+    assert reactive[:6] == lumpy[:6]  # quiet months: the 24-month window is the higher mean
+    assert reactive[-1] > lumpy[-1]
+    n, total, squares = 6, 24, 96  # the last 6 months: 4 each
+    assert reactive[-1] == window_level(n, total, squares, 2, 0.95)
