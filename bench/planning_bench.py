@@ -29,7 +29,8 @@ from purchasing.planning.history import read_history  # noqa: E402
 from purchasing.planning.levels import policy  # noqa: E402
 
 RAF = Path("/work/shared/data/raf_spare_parts_odd.csv")
-TARGETS = (0.80, 0.85, 0.90, 0.93, 0.95, 0.97, 0.98, 0.99)
+CANDIDATES = ("lumpy", "reactive")
+TARGETS = (0.60, 0.70, 0.80, 0.85, 0.90, 0.93, 0.95, 0.97, 0.98, 0.99)
 
 _items: list = []  # type: ignore[type-arg]
 
@@ -76,44 +77,45 @@ def main() -> None:
         f"0.95 in {levels_seconds:.1f} s (goal < 60 s)"
     )
 
-    jobs = [(method, target) for target in targets for method in ("normal", "lumpy")]
+    jobs = [(method, target) for target in targets for method in ("normal", *CANDIDATES)]
     with ProcessPoolExecutor(args.processes, initializer=_load, initargs=(args.history,)) as pool:
         results = list(pool.map(_run, jobs))
     table = {(method, target): (fill, value, by) for method, target, fill, value, by in results}
 
-    print(
-        "\n| target | normal: achieved | normal: stock value | lumpy: achieved | "
-        "lumpy: stock value | lumpy intermittent / lumpy class |"
-    )
-    print("|---:|---:|---:|---:|---:|---:|")
+    methods = ("normal", *CANDIDATES)
+    print("\n| target | " + " | ".join(f"{m}: achieved | {m}: stock value" for m in methods) + " |")
+    print("|---:|" + "---:|---:|" * len(methods))
     for target in targets:
-        n_fill, n_value, _ = table["normal", target]
-        l_fill, l_value, by = table["lumpy", target]
-        print(
-            f"| {target:.2f} | {n_fill:.3f} | {n_value:,.0f} | {l_fill:.3f} | {l_value:,.0f} | "
-            f"{by.get('intermittent', 0):.3f} / {by.get('lumpy', 0):.3f} |"
-        )
+        cells = [f"{table[m, target][0]:.3f} | {table[m, target][1]:,.0f}" for m in methods]
+        print(f"| {target:.2f} | " + " | ".join(cells) + " |")
+    print("\nFill rate per class (classes from months 0-23):")
+    for target in targets:
+        for method in methods:
+            by = table[method, target][2]
+            shares = "  ".join(f"{c} {f:.3f}" for c, f in sorted(by.items()))
+            print(f"  {target:.2f} {method:<9}{shares}")
 
-    lumpy_curve = sorted((table["lumpy", t][0], table["lumpy", t][1]) for t in targets)
-    print("\nStock at equal achieved fill rate (lumpy interpolated along its curve):")
-    for target in targets:
-        n_fill, n_value, _ = table["normal", target]
-        l_value = interpolate(lumpy_curve, n_fill)
-        if l_value is not None:
-            print(
-                f"  normal target {target:.2f}: achieved {n_fill:.3f} with {n_value:,.0f}; "
-                f"lumpy {l_value:,.0f}, ratio {l_value / n_value:.2f}"
-            )
-        else:
-            print(f"  normal target {target:.2f}: achieved {n_fill:.3f}, outside lumpy's curve")
-    best_normal = max(fill for (m, _t), (fill, _v, _b) in table.items() if m == "normal")
+    best_normal = max(table["normal", t][0] for t in targets)
     print(f"\nThe normal method's best achieved fill rate over these targets: {best_normal:.3f}.")
-    for target in (0.90, 0.95):
-        if ("lumpy", target) in table:
-            fill = table["lumpy", target][0]
-            print(
-                f"lumpy at {target:.2f}: achieved {fill:.3f} ({(fill - target) * 100:+.1f} points)"
-            )
+    for method in CANDIDATES:
+        curve = sorted((table[method, t][0], table[method, t][1]) for t in targets)
+        print(
+            f"\n{method}: its stock (interpolated along its own curve) at each fill rate the "
+            "normal method achieves, over normal's stock there:"
+        )
+        for target in targets:
+            n_fill, n_value, _ = table["normal", target]
+            value = interpolate(curve, n_fill)
+            shown = "outside its curve"
+            if value is not None:
+                shown = f"{value:,.0f}, ratio {value / n_value:.2f}"
+            print(f"  normal {target:.2f}: achieved {n_fill:.3f} with {n_value:,.0f}; {shown}")
+        for target in (0.90, 0.95):
+            if (method, target) in table:
+                fill = table[method, target][0]
+                print(
+                    f"  at {target:.2f}: achieved {fill:.3f} ({(fill - target) * 100:+.1f} points)"
+                )
 
 
 if __name__ == "__main__":
