@@ -42,7 +42,8 @@ NORMAL_WINDOW = 24
 #: Months of history behind each level of the lumpy method (the baseline's window too).
 WINDOW = 24
 DEFAULT_METHOD = "lumpy"
-#: Above this mean over the protection period the scan would be long: normal approximation.
+#: Above this mean over the protection period the scan would be long: normal approximation
+#: (also used where P(D = 0) underflows).
 SCAN_LIMIT = 5000.0
 METHODS = ("lumpy", "reactive", "normal")
 #: The ``reactive`` method's short window (months).
@@ -109,6 +110,8 @@ def fill_rate_level(
         return _normal_fill_rate_level(mean, variance_after, variance_before, lead_time, allowed)
     after = _Loss(mean * (lead_time + 1), variance_after)
     before = _Loss(mean * lead_time, variance_before) if lead_time else None
+    if after.pmf == 0 or (before is not None and before.pmf == 0):  # P(D = 0) underflows
+        return _normal_fill_rate_level(mean, variance_after, variance_before, lead_time, allowed)
     level = 0
     while after.value - (before.value if before else 0.0) > allowed:
         after.step()

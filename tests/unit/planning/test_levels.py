@@ -118,3 +118,10 @@ def test_the_reactive_method_follows_a_step_up_within_months() -> None:
     assert reactive[-1] > lumpy[-1]
     n, total, squares = 6, 24, 96  # the last 6 months: 4 each
     assert reactive[-1] == window_level(n, total, squares, 2, 0.95)
+
+
+def test_large_means_use_the_normal_approximation_near_the_mean() -> None:
+    # Poisson mean 1,000 a month, L = 0: P(D = 0) underflows (e^-1000), so the normal
+    # approximation: sigma = 31.62, G(k) = 0.05 x 1000 / 31.62 = 1.581 -> k = -1.555,
+    # S = 1000 - 1.555 x 31.62 = 950.8 -> 951 (a month's 5 % shortfall allows S below the mean).
+    assert fill_rate_level(1000.0, 1000.0, 0.0, 0, 0.95) == 951
