@@ -296,14 +296,15 @@ def _fill_rate_option(command: Callable[..., None]) -> Callable[..., None]:
 
 
 def _method_option(command: Callable[..., None]) -> Callable[..., None]:
-    from purchasing.planning.levels import DEFAULT_METHOD, METHODS
+    from purchasing.planning.portfolio import ALL_METHODS, DEFAULT
 
     return click.option(
         "--method",
-        type=click.Choice(METHODS),
-        default=DEFAULT_METHOD,
+        type=click.Choice(ALL_METHODS),
+        default=DEFAULT,
         show_default=True,
-        help="lumpy: the fill-rate method; normal: the textbook baseline.",
+        help="system: one fill rate over all parts, least stock value; lumpy/reactive: per "
+        "part; normal: the textbook baseline (docs/planning.md).",
     )(command)
 
 
@@ -343,11 +344,12 @@ def _read_history(path: Path) -> list:  # type: ignore[type-arg]
 def planning_levels(history: Path, fill_rate: float, method: str, output: Path) -> None:
     """Order-up-to level of every item for every month from 24 on, each from the months before."""
     from purchasing.planning.history import write_levels
-    from purchasing.planning.levels import policy
+    from purchasing.planning.portfolio import levels_for
 
     started = time.perf_counter()
     items = _read_history(history)
-    rows = write_levels(output, items, policy(method, fill_rate))
+    table = levels_for(items, method, fill_rate)
+    rows = write_levels(output, items, lambda item: table[item.item])
     click.echo(
         f"{rows} level(s) for {len(items)} item(s) written to {output} "
         f"in {time.perf_counter() - started:.1f} s."
@@ -368,12 +370,13 @@ def planning_backtest(history: Path, fill_rate: float, method: str) -> None:
     """Replay the file under the levels (shared rules) and print fill rate and stock value."""
     from purchasing.planning.backtest import FIRST_MONTH, run_backtest
     from purchasing.planning.classification import classify
-    from purchasing.planning.levels import policy
+    from purchasing.planning.portfolio import levels_for
 
     items = _read_history(history)
+    table = levels_for(items, method, fill_rate)
     result = run_backtest(
         items,
-        policy(method, fill_rate),
+        lambda item: table[item.item],
         lambda item: classify(item.demand[:FIRST_MONTH]).demand_class.value,
     )
     click.echo(

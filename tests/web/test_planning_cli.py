@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from purchasing.planning.backtest import run_backtest
 from purchasing.planning.history import read_history
-from purchasing.planning.levels import policy
+from purchasing.planning.portfolio import levels_for
 from web.cli import main
 
 MONTHS = 30
@@ -42,7 +42,8 @@ def test_levels_writes_a_level_per_item_and_month_from_24(history: Path, tmp_pat
     assert rows[0] == ["item", "month", "level"]
     assert [(r[0], r[1]) for r in rows[1:7]] == [("11", str(m)) for m in range(24, 30)]
     items = read_history(history)
-    expected = [str(level) for item in items for level in policy("lumpy", 0.9)(item)]
+    table = levels_for(items, "system", 0.9)
+    expected = [str(level) for item in items for level in table[item.item]]
     assert [r[2] for r in rows[1:]] == expected
     assert rows[-6:][0][2] == "0"  # item 13: no demand in months 0-23, so no stock at 24
 
@@ -53,7 +54,9 @@ def test_backtest_prints_fill_rate_and_stock_value_overall_and_per_class(history
                "--method", "normal"],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
-    overall = run_backtest(read_history(history), policy("normal", 0.95)).overall
+    items = read_history(history)
+    table = levels_for(items, "normal", 0.95)
+    overall = run_backtest(items, lambda item: table[item.item]).overall
     last = result.output.strip().splitlines()[-1].split()
     assert last[0] == "overall"
     assert last[3] == f"{overall.fill_rate:.3f}"
