@@ -56,12 +56,12 @@ def _moments(demand: Sequence[int], t: int, recent: int) -> tuple[float, float, 
 
 
 #: Parts with a mean of at least this over L + 1 months are raised in steps of about a tenth
-#: of a standard deviation on the normal approximation: a unit at a time would take minutes.
+#: of a standard deviation (one heap operation per step, not per unit).
 BUSY = 20.0
 
 
 class _Busy:
-    """ESPRC(S) on normal approximations of D_{L+1} and D_L, raised ``chunk`` units a step."""
+    """Where P(D = 0) underflows (means in the hundreds): ESPRC(S) on normal approximations of D_{L+1} and D_L, raised ``chunk`` units a step."""
 
     __slots__ = ("chunk", "mean_after", "mean_before", "sd_after", "sd_before")
 
@@ -81,8 +81,10 @@ class _Busy:
 def _month_levels(items: Sequence[ItemHistory], t: int, target: float, recent: int) -> list[int]:
     levels = [0] * len(items)
     heap: list[tuple[float, int]] = []
-    small: dict[int, tuple[_Loss, _Loss | None, float]] = {}
-    busy: dict[int, tuple[_Busy, float]] = {}
+    # Each part's state at its next step: the loss functions already at S + chunk, the
+    # expected units short at S, the price and the chunk (1 for slow parts).
+    states: dict[int, tuple[_Loss, _Loss | None, float, int, float]] = {}
+    normal: dict[int, tuple[_Busy, float]] = {}
     total_mean = 0.0
     short = 0.0
     for index, item in enumerate(items):
@@ -91,45 +93,52 @@ def _month_levels(items: Sequence[ItemHistory], t: int, target: float, recent: i
             continue
         lead = item.lead_time
         total_mean += mean
+        short += mean  # ESPRC(0) = E[D_{L+1}] - E[D_L]
         after_n = lead + 1
         var_after = variance * (after_n + after_n * after_n / n)
         var_before = variance * (lead + lead * lead / n)
         price = max(item.unit_price, MIN_PRICE)
-        if mean * after_n >= BUSY:
-            model = _Busy(mean, var_after, var_before, lead)
-            here = model.esprc(0)
-            short += here
-            busy[index] = (model, price)
-            gain = here - model.esprc(model.chunk)
-            heapq.heappush(heap, (-gain / (price * model.chunk), index))
-            continue
         after = _Loss(mean * after_n, var_after)
         before = _Loss(mean * lead, var_before) if lead else None
-        short += mean  # ESPRC(0) = E[D_{L+1}] - E[D_L]
-        small[index] = (after, before, price)
-        heapq.heappush(heap, (-_gain(after, before) / price, index))
+        if after.pmf == 0 or (before is not None and before.pmf == 0):
+            model = _Busy(mean, var_after, var_before, lead)  # P(D = 0) underflows
+            normal[index] = (model, price)
+            gain = model.esprc(0) - model.esprc(model.chunk)
+            heapq.heappush(heap, (-gain / (price * model.chunk), index))
+            continue
+        chunk = 1 if mean * after_n < BUSY else max(1, round(math.sqrt(var_after) / 10))
+        here = mean
+        after.advance(chunk)
+        if before is not None:
+            before.advance(chunk)
+        ahead = after.value - (before.value if before is not None else 0.0)
+        states[index] = (after, before, price, chunk, here)
+        heapq.heappush(heap, (-(here - ahead) / (price * chunk), index))
     allowed = (1 - target) * total_mean
     while short > allowed and heap:
         _, index = heapq.heappop(heap)
-        if index in busy:
-            model, price = busy[index]
+        if index in normal:
+            model, price = normal[index]
             level = levels[index]
-            here = model.esprc(level)
-            short -= here - model.esprc(level + model.chunk)
+            short -= model.esprc(level) - model.esprc(level + model.chunk)
             levels[index] = level = level + model.chunk
             gain = model.esprc(level) - model.esprc(level + model.chunk)
             if gain > 1e-12:
                 heapq.heappush(heap, (-gain / (price * model.chunk), index))
             continue
-        after, before, price = small[index]
-        short -= _gain(after, before)
-        after.step()
+        after, before, price, chunk, here = states[index]
+        # Take the chunk: S moves to S + chunk, where the loss functions already are.
+        ahead = after.value - (before.value if before is not None else 0.0)
+        short -= here - ahead
+        levels[index] += chunk
+        after.advance(chunk)
         if before is not None:
-            before.step()
-        levels[index] += 1
-        gain = _gain(after, before)
+            before.advance(chunk)
+        further = after.value - (before.value if before is not None else 0.0)
+        states[index] = (after, before, price, chunk, ahead)
+        gain = ahead - further
         if gain > 1e-12:
-            heapq.heappush(heap, (-gain / price, index))
+            heapq.heappush(heap, (-gain / (price * chunk), index))
     return levels
 
 
