@@ -21,7 +21,7 @@ from collections.abc import Sequence
 
 from purchasing.planning.backtest import FIRST_MONTH
 from purchasing.planning.history import ItemHistory
-from purchasing.planning.levels import WINDOW, _Loss, _normal_loss, policy
+from purchasing.planning.levels import RECENT, WINDOW, _Loss, _normal_loss, policy
 
 #: A price floor so that parts without a price do not take every unit.
 MIN_PRICE = 0.01
@@ -31,7 +31,7 @@ def portfolio_levels(
     items: Sequence[ItemHistory],
     target: float,
     first_month: int = FIRST_MONTH,
-    recent: int = 0,
+    recent: int = RECENT,
 ) -> dict[str, list[int]]:
     months = min((len(item.demand) for item in items), default=first_month)
     levels: dict[str, list[int]] = {item.item: [] for item in items}
@@ -61,7 +61,8 @@ BUSY = 20.0
 
 
 class _Busy:
-    """Where P(D = 0) underflows (means in the hundreds): ESPRC(S) on normal approximations of D_{L+1} and D_L, raised ``chunk`` units a step."""
+    """Where P(D = 0) underflows (means in the hundreds): ESPRC(S) on normal approximations
+    of D_{L+1} and D_L, raised ``chunk`` units a step."""
 
     __slots__ = ("chunk", "mean_after", "mean_before", "sd_after", "sd_before")
 

@@ -27,7 +27,7 @@ def test_a_single_part_gets_about_its_own_fill_rate_level() -> None:
     mean = sum(window) / 24
     variance = sum((u - mean) ** 2 for u in window) / 23
     own = fill_rate_level(mean, variance * (1 + 1 / 24), 0.0, 0, 0.95)
-    assert portfolio_levels([part], 0.95)["only"] == [own]
+    assert portfolio_levels([part], 0.95, recent=0)["only"] == [own]
 
 
 def test_a_higher_target_never_lowers_the_stock_and_no_history_no_stock() -> None:
