@@ -15,7 +15,7 @@ def test_the_cheap_part_carries_more_of_the_fill_rate_than_the_dear_one() -> Non
     levels = portfolio_levels([cheap, dear], 0.90)
     assert levels["cheap"][0] > levels["dear"][0]
     # Each alone at 0.90 sits between the two: the set meets 0.90 with the dear part lower.
-    alone = levels_for([cheap], "lumpy", 0.90)["cheap"][0]
+    alone = levels_for([cheap], "reactive", 0.90)["cheap"][0]  # the same model, alone
     assert levels["dear"][0] < alone < levels["cheap"][0]
 
 
