@@ -144,14 +144,21 @@ class _Loss:
         """``step`` ``units`` times, in one tight loop (the system method's busy parts)."""
         value, cdf, pmf, k = self.value, self.cdf, self.pmf, self.k
         grow, shape = self.grow, self.shape
-        poisson = shape < 0
-        for _ in range(units):
-            value -= 1 - cdf
-            pmf *= grow / (k + 1) if poisson else (k + shape) / (k + 1) * grow
-            k += 1
-            cdf += pmf
-        self.value, self.pmf, self.k = max(0.0, value), pmf, k
-        self.cdf = min(1.0, cdf)
+        if shape < 0:
+            for _ in range(units):
+                value -= 1 - cdf
+                k += 1
+                pmf *= grow / k
+                cdf += pmf
+        else:
+            for _ in range(units):
+                value -= 1 - cdf
+                pmf *= (k + shape) / (k + 1) * grow
+                k += 1
+                cdf += pmf
+        self.value = value if value > 0 else 0.0
+        self.pmf, self.k = pmf, k
+        self.cdf = cdf if cdf < 1 else 1.0
 
     def step(self) -> None:
         # E[(D - (S + 1))^+] = E[(D - S)^+] - P(D > S)
