@@ -13,12 +13,12 @@ started; it matters on lumpy demand. Because a period without demand has no shor
 difference is the same as conditioning the period on a demand occurring: the "replenishment
 cycle starting with a demand" of Teunter & Duncan (2009) is built in.
 
-Two ways to get the protection-period demand distribution:
+The protection-period demand distribution, per part:
 
 - ``normal`` (the textbook baseline of shared/data/README.md): mean and sample standard
   deviation of the last 24 months, normal distribution over ``L + 1``, safety factor ``k``
   from ``sigma G(k) = (1 - target) mu``, level rounded up;
-- ``lumpy`` (the default): mean ``m`` and sample variance ``v`` of the last 24 months (the
+- ``lumpy``: mean ``m`` and sample variance ``v`` of the last 24 months (the
   baseline's own inputs), demand over ``k`` months with mean ``k m`` and variance
   ``v (k + k^2 / n)`` (``n`` = months in the window; the ``k^2 / n`` term is the error of the
   estimated mean, Prak, Teunter & Syntetos 2017, "On the calculation of safety stocks when
@@ -26,7 +26,10 @@ Two ways to get the protection-period demand distribution:
   logarithmic sizes: lumps) fitted by these two moments, Poisson when the variance does not
   exceed the mean; a normal approximation above a mean of 5,000 units over ``L + 1``.
   Integer levels, found by a scan from 0 that updates both loss functions one unit at a time.
-  See docs/planning.md for the choice and its measurements.
+- ``reactive``: as ``lumpy``, with the last 6 months instead whenever their mean is higher.
+
+The default ``system`` method (portfolio.py) uses the ``reactive`` model for every part but
+sets the levels of all parts together. See docs/planning.md for the choices and measurements.
 """
 
 from __future__ import annotations
@@ -41,7 +44,6 @@ from purchasing.planning.history import ItemHistory
 NORMAL_WINDOW = 24
 #: Months of history behind each level of the lumpy method (the baseline's window too).
 WINDOW = 24
-DEFAULT_METHOD = "lumpy"
 #: Above this mean over the protection period the scan would be long: normal approximation
 #: (also used where P(D = 0) underflows).
 SCAN_LIMIT = 5000.0
