@@ -37,7 +37,7 @@ SHOWN_VALUES = (
     N_("pre transit"), N_("out for delivery"), N_("available for pickup"), N_("delivered"),
     N_("exception"), N_("returned to sender"), N_("unknown"), N_("inbound"), N_("outbound"),
     # stock: location kinds, movements, reservations
-    N_("storage"), N_("receiving"), N_("returns"),
+    N_("storage"), N_("receiving"), N_("returns"), N_("loan pool"), N_("on loan"),
     N_("receipt"), N_("issue"), N_("transfer"), N_("adjustment"), N_("reserve"), N_("release"),
     N_("reserved issue"), N_("active"), N_("issued"),
     # repair orders (returns/repair_orders.py)

@@ -204,9 +204,6 @@ def test_a_supervisor_writes_off_a_lost_loaner_by_an_adjustment(
 def test_two_write_offs_at_once_each_take_one_unit_off(
     loans_desk: dict[str, Any], session_factory: Any
 ) -> None:
-    with session_factory() as session:
-        if session.get_bind().dialect.name != "postgresql":
-            pytest.skip("row locks are PostgreSQL's")
     returns: Returns = loans_desk["returns"]
     loans_desk["inventory"].receive(
         "goods-in", ReceiveStock(sku="PHONE-X", location="MAIN/LOANERS", qty=1)
