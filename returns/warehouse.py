@@ -17,6 +17,7 @@ from returns.commands import InspectParcel, ReceiveParcel, ShipReplacement
 from returns.context import ReturnsContext, load_rma
 from returns.errors import IllegalTransition, ReplacementNotFound
 from returns.messages import word
+from returns.personal_data import known_details, scrub
 from returns.queries import rma_detail
 from returns.refunds import Refunds
 from returns.rma import Replacement, Rma, RmaLine
@@ -352,7 +353,8 @@ class Warehouse:
                     supplier_id=part.supplier_id if part else None,
                     sku=line.sku,
                     qty=qty,
-                    fault=rma.description,
+                    # The claim goes to the vendor: the customer's words, not who they are.
+                    fault=scrub(rma.description, known_details(rma)) or "",
                     status=ClaimStatus.OPEN.value,
                     created_by=who.actor,
                     created_at=self.ctx.clock.now(),

@@ -20,8 +20,9 @@ import pytest
 
 from accounts.models import Role
 from demo.sandboxes.refunds import create_refunds_sandbox
+from inventory.status import LocationKind
 from returns.commands import CustomerAddress
-from returns.status import Channel, Reason, Resolution
+from returns.status import Channel, Disposition, Reason, Resolution
 from tests.support import desk as builders
 from tests.support.sandbox_servers import serving
 from tests.web.test_page_roles import EXPECTED_PAGE_ROLES
@@ -180,12 +181,32 @@ def test_a_buyer_cannot_probe_for_a_customer_or_fetch_a_label(
     assert [item["rma_number"] for item in desk.json["items"]] == [rma["number"]]
 
 
+def claim_from(app: Any, number: str) -> int:
+    """The fan goes back to its supplier: a supplier claim whose fault text is the customer's
+    description (which names them)."""
+    services = app.extensions["spareflow"]
+    services.inventory.create_location(code="MAIN/RETURNS", kind=LocationKind.RETURNS)
+    services.inventory.create_location(code="MAIN/QUARANTINE", kind=LocationKind.QUARANTINE)
+    builders.receive(services.returns, "warehouse@redaction.example", number,
+                     lines=[{"sku": "FAN-80", "qty": 1}])  # fmt: skip
+    detail = builders.inspect(
+        services.returns, "warehouse@redaction.example", number,
+        lines=[{"sku": "FAN-80", "disposition": Disposition.RETURN_TO_VENDOR}],
+    )  # fmt: skip
+    [claim] = detail.claims
+    assert "Fan rattles" in claim.fault and PHONE not in claim.fault and EMAIL not in claim.fault
+    return int(claim.id)
+
+
 def test_no_page_open_to_a_buyer_shows_customer_data(app: Any, rma: dict[str, str]) -> None:
     number = rma["number"]
+    claim_id = claim_from(app, number)
     client = app.test_client()
     assert sign_in(client, "buyer@redaction.example", PASSWORD).status_code == 302
     pages = [
-        rule.replace("<sku>", "FAN-80").replace("<number>", number)
+        rule.replace("<sku>", "FAN-80")
+        .replace("<number>", number)
+        .replace("<int(max=2147483647):claim_id>", str(claim_id))
         for (method, rule), roles in EXPECTED_PAGE_ROLES.items()
         if method == "GET"
         and roles != "public"

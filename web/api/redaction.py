@@ -15,51 +15,18 @@ This module is the one place that decides: the RMA schemas call :func:`redact_rm
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable
 from typing import Any
 
 from accounts.models import Role
+from returns.personal_data import known_details, scrub
 from web.api.auth import current_api_user
 
-REDACTED = "[redacted]"
 #: Roles that see the customer's personal data (the desk, the warehouse that ships to them).
 SEES_PERSONAL_DATA = frozenset({Role.ADMIN, Role.SERVICE_DESK, Role.WAREHOUSE})
-
-EMAIL = re.compile(r"[^\s@<>()\[\],;:\"']+@[^\s@<>()\[\],;:\"']+\.[A-Za-z]{2,}")
-PHONE = re.compile(r"\+\d[\d\s().-]{5,}\d")
 
 
 def sees_personal_data() -> bool:
     return current_api_user().role in SEES_PERSONAL_DATA
-
-
-def scrub(text: str | None, known: Iterable[str]) -> str | None:
-    """``text`` without the customer's known details, e-mail addresses and phone numbers."""
-    if not text:
-        return text
-    for value in sorted((v for v in known if v and len(v) >= 3), key=len, reverse=True):
-        text = re.sub(re.escape(value), REDACTED, text, flags=re.IGNORECASE)
-    return PHONE.sub(REDACTED, EMAIL.sub(REDACTED, text))
-
-
-def _known(rma: Any) -> list[str]:
-    phones = [rma.customer_phone or "", rma.address_phone or ""]
-    values = [
-        rma.customer_name,
-        rma.customer_email,
-        *phones,
-        *(re.sub(r"\D", "", phone) for phone in phones),
-        rma.payment_reference or "",
-        rma.refund_reference or "",
-        # The address's own name and street (a city or postcode alone names nobody, and
-        # carrier scans name cities).
-        rma.address_name or "",
-        rma.address_company or "",
-        rma.address_street or "",
-        rma.address_street2 or "",
-    ]
-    return [str(v) for v in values if v]
 
 
 def redact_summary(data: dict[str, Any]) -> dict[str, Any]:
@@ -69,7 +36,7 @@ def redact_summary(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def redact_rma(data: dict[str, Any], rma: Any) -> dict[str, Any]:
-    known = _known(rma)
+    known = known_details(rma)
     data["customer"] = {
         "name": None,
         "email": None,
