@@ -8,44 +8,22 @@ What is called (https://docs.easypost.com/docs/shipments, /docs/pickups, /docs/e
 - ``POST /shipments/{id}/buy`` with ``{"rate": {"id": ...}}``; the bought Shipment carries
   ``tracking_code``, ``selected_rate`` and ``postage_label`` (``label_url``,
   ``label_pdf_url``, ``label_zpl_url``);
-- ``GET /shipments/{id}/label?file_format=PDF`` (or ``ZPL``) converts a bought label into the
-  other format: a ZPL label always gets its PDF (people open it), a PDF label its ZPL when
-  ZPL is asked for (``SPAREFLOW_LABEL_FORMAT=zpl``) and EasyPost has none yet;
-- ``POST /shipments/{id}/rerate`` before buying a shipment created by an earlier attempt
-  (its rates may have expired);
-- ``POST /shipments/{id}/refund`` (``refund_status``: submitted, refunded, rejected,
-  not_applicable);
+- ``GET /shipments/{id}/label?file_format=PDF|ZPL`` converts a bought label: a ZPL label gets
+  its PDF, a PDF label its ZPL when ``SPAREFLOW_LABEL_FORMAT=zpl`` and EasyPost has none;
+- ``POST /shipments/{id}/rerate`` before buying a shipment an earlier attempt created;
+- ``POST /shipments/{id}/refund`` (``refund_status``: submitted/refunded/rejected/not_applicable);
 - ``POST /pickups`` then ``POST /pickups/{id}/buy`` with the chosen rate's carrier and service;
   ``GET /pickups/{id}`` retrieves a pickup (``status``: ``unknown`` until bought, then
   ``scheduled``; ``canceled``);
-- ``POST /pickups/{id}/cancel`` (answers the Pickup with ``status`` ``canceled``). EasyPost
-  documents no error code for cancelling a pickup twice: any refusal is checked with
-  ``GET /pickups/{id}``, and a pickup already ``canceled`` counts as cancelled (a retry);
-  ``NOT_FOUND`` (404) is a pickup EasyPost does not know.
+- ``POST /pickups/{id}/cancel`` (answers ``status`` ``canceled``); a refusal is checked with
+  ``GET /pickups/{id}`` (already ``canceled``: a retry, done); 404: a pickup EasyPost lacks.
 
-**At most one label per key**, resting only on documented behaviour. EasyPost has no
-idempotency header; postage is bought (and paid) only by ``POST /shipments/{id}/buy``, a
-shipment that is created but never bought costs nothing, and a bought shipment is retrieved by
-its id (``GET /shipments/{id}``) with its ``postage_label`` and ``tracking_code``. So
-``buy_label`` creates the shipment, hands its id to ``LabelRequest.remember`` (the caller
-commits it to the outbox message) and only then buys. The next attempt under the same key
-gets that id back as ``LabelRequest.provider_record`` and retrieves the shipment: bought → its
-label is returned, nothing is bought; not bought → re-rated and bought. A worker killed between
-create and remember leaves an unbought shipment (no cost) and the next attempt creates a new
-one; killed between EasyPost's answer to the buy and our commit, the next attempt finds the
-bought shipment by its remembered id. A buy answered ``SHIPMENT.POSTAGE.EXISTS`` (two
-attempts buying one shipment) re-reads the shipment. Nothing here looks a shipment up by its
-``reference`` (which is still sent, so a person can find the RMA's shipment in EasyPost's
-dashboard): EasyPost documents no look-up of shipments by reference, and its list of shipments
-filters only by date, id and ``purchased``.
-
-**At most one pickup per label and window**, the same way: a pickup created but not bought
-schedules nothing (EasyPost: a PickupRate "must then be selected and purchased to
-successfully schedule the pickup"). ``book_pickup`` creates the pickup, hands its id to
-``remember`` (returns/pickups.py commits it before the buy) and only then buys. The next
-attempt for that label and window retrieves it by id: ``scheduled`` → that booking, nothing
-bought; ``unknown`` → bought now; ``canceled`` (booked, then changed away from, then chosen
-again) → a new pickup. No pickup is looked up by ``reference`` (none is sent).
+**At most one label per key, one pickup per label and window**, on documented behaviour only
+(EasyPost has no idempotency header; nothing is paid before ``.../buy``): the shipment (or
+pickup) is created, its id handed to ``remember`` (the caller commits it) and only then bought;
+a retry retrieves it by that id (``provider_record``) instead of buying again. Nothing is looked
+up by ``reference``, which EasyPost documents no look-up for. The whole argument, crash by
+crash: docs/carriers.md, "EasyPost".
 
 Label documents are fetched from the ``postage_label`` URLs *without* our credentials (they
 are pre-signed URLs on another host; the API key must never travel there).

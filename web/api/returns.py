@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Any
 
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, post_dump
 
 from accounts.models import Role
-from carriers.labels import LabelFormat
 from carriers.models import label_formats
 from carriers.status import TrackingStatus
 from returns.commands import (
@@ -20,7 +18,6 @@ from returns.commands import (
     ReceiveParcel,
     RecordFollowup,
     RetryRefund,
-    ShipReplacement,
 )
 from returns.from_orders import ReturnRequest
 from returns.queries import RmaFilter
@@ -34,7 +31,6 @@ from returns.status import (
     Resolution,
     RmaStatus,
 )
-from returns.views import PickItem
 from web import errors
 from web.api.auth import ALL_ROLES, current_api_user, roles
 from web.api.fields import Text
@@ -50,20 +46,12 @@ from web.api.returns_input import (
     PickupSchema,
     ReceiveSchema,
     RetryRefundSchema,
-    ShipSchema,
 )
 from web.api.schemas import PageQuerySchema, amount_in_range, page_of
-from web.downloads import label_download
 from web.extensions import services
 
 returns_blp = Blueprint(
     "returns", __name__, url_prefix="/api/v1/returns", description="Return authorisations (RMAs)"
-)
-replacements_blp = Blueprint(
-    "replacements",
-    __name__,
-    url_prefix="/api/v1/replacements",
-    description="Advance replacements: the warehouse pick queue",
 )
 
 DESK = (Role.ADMIN, Role.SERVICE_DESK)
@@ -547,70 +535,3 @@ def new_status_link(data: dict[str, Any], rma: str) -> Any:
     """Send the customer a new status page link: every earlier link stops working at once."""
     link = services().status_links.rotate(_actor(), rma, data["reason"])
     return {"status_url": link.url, "emailed": link.emailed}
-
-
-@replacements_blp.get("")
-@roles(Role.ADMIN, Role.WAREHOUSE, Role.SERVICE_DESK)
-@replacements_blp.response(200, PickQueueItemSchema(many=True))
-def pick_queue() -> Any:
-    """Replacements waiting to ship (queued and backordered), oldest first; and those shipped on
-    an outbound label bought here that the carrier has not collected yet (to print and pack)."""
-    return services().rma_queries.pick_queue()
-
-
-@replacements_blp.post("/<int(max=2147483647):replacement_id>/ship")
-@roles(*WAREHOUSE)
-@replacements_blp.arguments(ShipSchema)
-@replacements_blp.response(200, RmaSchema)
-def ship(command: ShipReplacement, replacement_id: int) -> Any:
-    """Ship a picked replacement: its reserved stock is issued and the tracking number attached."""
-    return services().returns.warehouse.ship_replacement(_actor(), replacement_id, command)
-
-
-class LabelQuerySchema(Schema):
-    format = fields.Enum(
-        LabelFormat,
-        by_value=True,
-        load_default=None,
-        metadata={
-            "description": "pdf (4x6 inch) or zpl (thermal printers); default: the PDF when "
-            "there is one, else the ZPL"
-        },
-    )
-
-
-class LabelOrderSchema(Schema):
-    """Nothing to choose: the outbound carrier (SPAREFLOW_OUTBOUND_CARRIER) and the rate rules
-    decide; send an empty JSON object."""
-
-
-@replacements_blp.post("/<int(max=2147483647):replacement_id>/label")
-@roles(*WAREHOUSE)
-@replacements_blp.arguments(LabelOrderSchema)
-@replacements_blp.response(202, PickQueueItemSchema)
-@replacements_blp.alt_response(409, description="Not queued and reserved, or no outbound carrier")
-def order_label(_: dict[str, Any], replacement_id: int) -> Any:
-    """Buy the outbound label that ships a picked replacement to its customer, from the carrier
-    in SPAREFLOW_OUTBOUND_CARRIER. The purchase is queued: once bought, the replacement ships
-    in that parcel and its label can be printed (GET .../label)."""
-    view = services().returns.outbound_labels.order(_actor(), replacement_id)
-    [replacement] = [r for r in view.replacements if r.id == replacement_id]
-    return PickItem(
-        **asdict(replacement),
-        rma_number=view.number,
-        label_ordered=replacement.status is ReplacementStatus.QUEUED,
-    )
-
-
-@replacements_blp.get("/<int(max=2147483647):replacement_id>/label")
-@roles(*WAREHOUSE)
-@replacements_blp.arguments(LabelQuerySchema, location="query", as_kwargs=True)
-@replacements_blp.response(200, content_type="application/pdf")
-@replacements_blp.alt_response(
-    404, description="No label bought yet, or none in that format", content_type="application/json"
-)
-def outbound_label(replacement_id: int, format: LabelFormat | None) -> Any:
-    """The printable outbound label of a replacement: the 4x6 PDF, or its ZPL when the provider
-    gave one (not for buyers: it carries the customer's name and address)."""
-    document = services().returns.outbound_labels.label(replacement_id, format)
-    return label_download(document, f"replacement-{replacement_id}")

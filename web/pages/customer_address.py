@@ -19,7 +19,8 @@ from returns.commands import CustomerAddress
 from returns.views import RmaDetail
 from web.extensions import services
 from web.pages.access import roles_required
-from web.pages.desk import ADDRESS_MESSAGES, DESK, country_choices
+from web.pages.address_fields import ADDRESS_MESSAGES, country_choices
+from web.pages.desk import DESK
 from web.pages.desk import _actor as actor
 
 bp = Blueprint("customer_address", __name__, url_prefix="/returns")

@@ -5,12 +5,11 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from babel import Locale
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -32,7 +31,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Rege
 from accounts.models import Role
 from carriers.labels import LabelFormat
 from carriers.status import TrackingStatus
-from core.addresses import COUNTRIES, address_problems
+from core.addresses import address_problems
 from core.errors import DomainError, InvalidInput
 from returns.commands import (
     AuthoriseRma,
@@ -61,6 +60,12 @@ from web.extensions import services
 from web.i18n import current_language
 from web.labels import lazy_label
 from web.pages.access import roles_required
+from web.pages.address_fields import (
+    ADDRESS_FIELD_NAMES,
+    ADDRESS_FORM_FIELDS,
+    ADDRESS_MESSAGES,
+    country_choices,
+)
 from web.pages.loans import LendForm
 from web.pages.repairs import TECHNICIANS, repair_forms
 from web.printing import return_sheet
@@ -204,44 +209,6 @@ def alerts_read() -> ResponseReturnValue:
     else:
         flash(_("The form expired; try again."), "error")
     return redirect(url_for("desk.queue"))
-
-
-#: The address fields of the intake form, as ``CustomerAddress`` names them.
-ADDRESS_FORM_FIELDS = ("country", "state", "city", "street", "street2", "postcode", "company")
-#: Why an address field is refused (core/addresses.py codes), as the desk reads it.
-ADDRESS_MESSAGES = {
-    "required": _l("Required for the address."),
-    "too_long": _l("Too long."),
-    "unknown_country": _l("Not a country."),
-    "postcode_required": _l("This country needs a postcode."),
-    "bad_postcode": _l("Not a postcode of this country."),
-    "bad_phone": _l("Not a phone number: digits, spaces, + ( ) - and 6 to 15 digits."),
-}
-
-
-#: Address fields as the desk reads them (in messages naming what is missing).
-ADDRESS_FIELD_NAMES = {
-    "name": _l("Customer name"),
-    "company": _l("Company"),
-    "street": _l("Street address"),
-    "street2": _l("Address line 2 (building, floor, room)"),
-    "city": _l("City"),
-    "state": _l("State / province"),
-    "postcode": _l("Postcode"),
-    "country": _l("Country"),
-    "phone": _l("Phone"),
-}
-
-
-def country_choices() -> list[SelectChoice]:
-    """ "No address", then every country by its name in the page's language."""
-    locale = get_locale() or Locale.parse("en")
-    names = locale.territories
-    countries = sorted(
-        (SelectChoice(code, names.get(code, code)) for code in COUNTRIES),
-        key=lambda choice: str(choice.label),
-    )
-    return [SelectChoice("", _("— no address —")), *countries]
 
 
 def _address(form: IntakeForm) -> CustomerAddress | None:
