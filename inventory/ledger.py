@@ -444,6 +444,21 @@ def release(session: Session, who: Who, reservation_id: int, reason: str = "") -
     return reservation
 
 
+def reserved_serials(
+    session: Session, reservation_id: int, serials: Sequence[str] | None
+) -> tuple[str, ...]:
+    """Check, without moving anything, the serials that will later issue a reservation
+    (:func:`issue_reserved`): one per unit, each in stock at the reservation's location."""
+    reservation = session.get(Reservation, reservation_id)
+    if reservation is None:
+        raise InvalidInput(
+            "reservation_id", f"No reservation {reservation_id}.", code="unknown_reservation"
+        )
+    return serial_units.ready_to_leave(
+        session, reservation.part, reservation.location_id, reservation.qty, serials
+    )
+
+
 def issue_reserved(
     session: Session,
     who: Who,

@@ -85,6 +85,30 @@ def checked(part: Part, kind: MoveKind, qty: int, serials: Sequence[str] | None)
     return names
 
 
+def ready_to_leave(
+    session: Session, part: Part, location_id: int, qty: int, serials: Sequence[str] | None
+) -> tuple[str, ...]:
+    """The serials an issue of ``qty`` units from ``location_id`` would carry, checked now
+    without moving anything (a label ordered before the parcel ships): the same rules as
+    :func:`checked`, and each unit in stock at that location."""
+    names = checked(part, MoveKind.RESERVED_ISSUE, qty, serials)
+    for serial in names:
+        unit = session.scalar(
+            select(SerialUnit).where(SerialUnit.part_id == part.id, SerialUnit.serial == serial)
+        )
+        if unit is None:
+            raise SerialProblem("serial_unknown", f"No unit with serial {serial}.", serial=serial)
+        if unit.state is not SerialState.IN_STOCK or unit.location_id != location_id:
+            where = _where_is(session, part.id, serial)
+            raise SerialProblem(
+                "serial_not_here",
+                f"Serial {serial} is not at the from-location; it is {where}.",
+                serial=serial,
+                location=where,
+            )
+    return names
+
+
 def follow(session: Session, move: StockMove, names: Sequence[str]) -> None:
     """Bring each named unit to where ``move`` (written and flushed) put it."""
     if not names:

@@ -7,6 +7,10 @@ transaction, and in the transaction that closes the message the replacement ship
 parcel (the same step as shipping with a tracking number by hand), its label's cost,
 provider and id recorded. A refusal fails at once and alerts the desk; an outage is retried.
 
+A serialised part's units are scanned when the label is ordered: the serials are checked then
+(one per unit, in stock at the reserved bin; else 422 ``serials_required`` etc. up front),
+kept in the message's payload, and issued with the replacement once the label is bought.
+
 A repaired unit's trip back to its customer (returns/repairs.py) is bought the same way
 (key ``repair-label:<repair id>``, payload ``repair``): once bought, the repair ships in that
 parcel and its RMA closes.
@@ -14,7 +18,7 @@ parcel and its RMA closes.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import select
@@ -26,6 +30,8 @@ from carriers.models import Direction, Shipment
 from core.db import UnitOfWork
 from core.errors import Conflict, NotFound
 from core.outbox import Handler, OutboxMessage, OutboxStatus, enqueue
+from inventory import ledger
+from inventory.errors import SerialProblem
 from returns.context import ReturnsContext
 from returns.errors import ReplacementNotFound
 from returns.labels import Labels
@@ -48,12 +54,16 @@ class OutboundLabels:
         self.repairs = repairs
         self.labels = labels  # provider look-up and retry detection, shared with return labels
 
-    def order(self, actor: str, replacement_id: int) -> RmaDetail:
-        """Queue the purchase of the label that ships a queued replacement to its customer."""
+    def order(self, actor: str, replacement_id: int, serials: Sequence[str] = ()) -> RmaDetail:
+        """Queue the purchase of the label that ships a queued replacement to its customer;
+        ``serials``: the units packed, for a serialised part (checked now, issued once the
+        label is bought)."""
         carrier = self._outbound_carrier()
         with UnitOfWork(self.ctx.session_factory) as uow:
             session = uow.session
             replacement, rma = self.warehouse.queued_replacement(session, replacement_id)
+            assert replacement.reservation_id is not None  # queued_replacement checked it
+            unit_serials = ledger.reserved_serials(session, replacement.reservation_id, serials)
             payload = self.labels.payload(rma, carrier, inbound=False)
             key = f"{OUTBOUND_LABEL_KEY}{replacement.id}"
             added = enqueue(
@@ -61,7 +71,12 @@ class OutboundLabels:
                 topic=OUTBOUND_LABEL_TOPIC,
                 key=key,
                 now=self.ctx.clock.now(),
-                payload={**payload, "replacement": replacement.id, "actor": actor},
+                payload={
+                    **payload,
+                    "replacement": replacement.id,
+                    "actor": actor,
+                    "serials": list(unit_serials),
+                },
             )
             if added:
                 text = f"Outbound label for replacement {replacement.id} ordered from {carrier}"
@@ -177,10 +192,15 @@ class OutboundLabels:
                 Shipment.tracking_number == result.get("tracking_number"),
             )
         ).one()
+        unit_serials = tuple(message.payload.get("serials") or ())
         if replacement.status is ReplacementStatus.QUEUED:
             rma = session.get(Rma, replacement.rma_id)
             assert rma is not None
-            self.warehouse.shipped(session, replacement, rma, shipment, message.payload["actor"])
+            if self._units_moved(session, replacement, rma, shipment, unit_serials):
+                return
+            self.warehouse.shipped(
+                session, replacement, rma, shipment, message.payload["actor"], unit_serials
+            )
         else:  # cancelled while the label was bought: the desk decides what to do with it
             rma = session.get(Rma, replacement.rma_id)
             assert rma is not None
@@ -189,6 +209,33 @@ class OutboundLabels:
                 f"replacement {replacement.id} is {replacement.status.value}"
             )
             rma.note("replacement", SYSTEM, text, self.ctx.clock.now())
+
+    def _units_moved(
+        self,
+        session: Session,
+        replacement: Replacement,
+        rma: Rma,
+        shipment: Shipment,
+        unit_serials: tuple[str, ...],
+    ) -> bool:
+        """The scanned units left the reserved bin while the label was bought (moved or
+        shipped elsewhere): the label is kept, the replacement stays queued, the desk is
+        alerted, rather than failing the message over and over."""
+        assert replacement.reservation_id is not None
+        try:
+            ledger.reserved_serials(session, replacement.reservation_id, unit_serials)
+        except SerialProblem as problem:
+            self.labels.alert_desk(
+                session,
+                rma,
+                "replacement",
+                f"outbound-label-serials:{replacement.id}",
+                f"Outbound label {shipment.carrier} {shipment.tracking_number} bought, but "
+                f"replacement {replacement.id} cannot ship: {problem.message.rstrip('.')}",
+                "The replacement has not shipped; the desk decides what to do with the label.",
+            )
+            return True
+        return False
 
     def _repair_label_bought(self, session: Session, message: OutboxMessage) -> None:
         result = message.result or {}

@@ -219,3 +219,64 @@ def test_the_recall_list_names_customers_with_serials_in_the_range(
     rows = cameras.recall(CAM, "SN99", "SN200")
     assert [(row.serial, row.order_number) for row in rows] == [("SN99", "SO-1"), ("SN100", "SO-2")]
     assert date(2026, 10, 1) == rows[0].shipped_at.date()  # type: ignore[union-attr]
+
+
+def test_a_bought_outbound_label_ships_the_serials_scanned_when_it_was_ordered(
+    desk: dict[str, Any],  # noqa: F811
+    session_factory: Any,
+) -> None:
+    from sqlalchemy import func, select
+
+    from core.outbox import OutboxMessage
+    from returns.context import LabelSettings
+
+    returns, inventory = desk["returns"], desk["inventory"]
+    returns.ctx.labels = LabelSettings(outbound_carrier="sandbox")
+    inventory.create_part(sku=CAM, name="Camera", serialised=True)
+    inventory.receive("ann", ReceiveStock(CAM, BIN, 2, serials=("CAM-100", "CAM-101")))
+    inventory.receive("ann", ReceiveStock(CAM, OTHER, 1, serials=("CAM-200",)))
+    number = builders.open_rma(
+        returns,
+        customer=CUSTOMER,
+        channel=Channel.EMAIL,
+        reason=Reason.DEFECTIVE,
+        resolution=Resolution.REPLACEMENT,
+        purchase_date=TODAY - timedelta(days=10),
+        lines=[{"sku": CAM, "qty": 1, "unit_price": "99", "serial": "CAM-007"}],
+    ).number
+    rma = builders.authorise(
+        returns, "desk@x.example", number, carrier="sandbox", tracking_number="SBX1"
+    )
+    replacement = rma.replacements[0].id
+
+    def labels_queued() -> int:
+        with session_factory() as session:
+            return session.scalar(
+                select(func.count()).where(OutboxMessage.topic == "replacement_label.buy")
+            )
+
+    # Refused up front, nothing queued: no serials, too many, or a unit not at the bin.
+    refusals = [
+        ((), "serials_required"),
+        (("CAM-100", "CAM-101"), "serials_required"),
+        (("CAM-200",), "serial_not_here"),
+        (("CAM-999",), "serial_unknown"),
+    ]
+    for scanned, code in refusals:
+        with pytest.raises(SerialProblem) as refused:
+            returns.outbound_labels.order("ann", replacement, scanned)
+        assert (refused.value.code, refused.value.field) == (code, "serials")
+    assert labels_queued() == 0
+
+    returns.outbound_labels.order("ann", replacement, (" CAM-101 ",))
+    assert where(inventory, "CAM-101") == ("in_stock", BIN, None)  # moves once it is bought
+    desk["worker"].drain()
+
+    view = returns.get(number)
+    assert view.replacements[0].status is ReplacementStatus.SHIPPED
+    assert view.replacements[0].tracking_number  # the bought label's parcel
+    assert where(inventory, "CAM-101") == ("with_customer", None, "mia@example.com")
+    [unit] = inventory.serial("CAM-101")
+    assert unit.order_number == number
+    assert unit.history[-1].kind == "reserved_issue"
+    assert where(inventory, "CAM-100") == ("in_stock", BIN, None)

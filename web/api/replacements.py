@@ -7,7 +7,7 @@ from dataclasses import asdict
 from typing import Any
 
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
 from accounts.models import Role
 from carriers.labels import LabelFormat
@@ -15,6 +15,7 @@ from returns.commands import ShipReplacement
 from returns.status import ReplacementStatus
 from returns.views import PickItem
 from web.api.auth import roles
+from web.api.fields import Text
 from web.api.returns import WAREHOUSE, PickQueueItemSchema, RmaSchema, _actor
 from web.api.returns_input import ShipSchema
 from web.downloads import label_download
@@ -59,8 +60,18 @@ class LabelQuerySchema(Schema):
 
 
 class LabelOrderSchema(Schema):
-    """Nothing to choose: the outbound carrier (SPAREFLOW_OUTBOUND_CARRIER) and the rate rules
-    decide; send an empty JSON object."""
+    """The outbound carrier (SPAREFLOW_OUTBOUND_CARRIER) and the rate rules decide the label;
+    for a serialised part, name the units packed (else send an empty JSON object)."""
+
+    serials = fields.List(
+        Text(100, min_length=1),
+        load_default=list,
+        validate=validate.Length(max=1000),
+        metadata={
+            "description": "For a serialised part: the serial of each unit packed (one per "
+            "unit, at the reserved bin); issued when the label is bought."
+        },
+    )
 
 
 @blp.post("/<int(max=2147483647):replacement_id>/label")
@@ -68,11 +79,14 @@ class LabelOrderSchema(Schema):
 @blp.arguments(LabelOrderSchema)
 @blp.response(202, PickQueueItemSchema)
 @blp.alt_response(409, description="Not queued and reserved, or no outbound carrier")
-def order_label(_: dict[str, Any], replacement_id: int) -> Any:
+@blp.alt_response(422, description="Serials missing or not at the reserved bin (serialised part)")
+def order_label(data: dict[str, Any], replacement_id: int) -> Any:
     """Buy the outbound label that ships a picked replacement to its customer, from the carrier
     in SPAREFLOW_OUTBOUND_CARRIER. The purchase is queued: once bought, the replacement ships
     in that parcel and its label can be printed (GET .../label)."""
-    view = services().returns.outbound_labels.order(_actor(), replacement_id)
+    view = services().returns.outbound_labels.order(
+        _actor(), replacement_id, tuple(data["serials"])
+    )
     [replacement] = [r for r in view.replacements if r.id == replacement_id]
     return PickItem(
         **asdict(replacement),

@@ -87,6 +87,10 @@ class ShipForm(FlaskForm):
     serials = _serials_field()
 
 
+class BuyLabelForm(FlaskForm):
+    serials = _serials_field()
+
+
 class ScanRmaForm(FlaskForm):
     rma = StringField(
         _l("Scan the RMA number on the parcel"), validators=[DataRequired(), Length(max=20)]
@@ -277,9 +281,12 @@ def ship(replacement_id: int) -> ResponseReturnValue:
 @roles_required(*WAREHOUSE)
 def buy_label(replacement_id: int) -> ResponseReturnValue:
     """Buy the outbound label (``SPAREFLOW_OUTBOUND_CARRIER``); it ships once bought."""
-    if FlaskForm().validate_on_submit():
+    form = BuyLabelForm()
+    if form.validate_on_submit():
         try:
-            view = services().returns.outbound_labels.order(_actor(), replacement_id)
+            view = services().returns.outbound_labels.order(
+                _actor(), replacement_id, _scanned_serials(form.serials)
+            )
         except DomainError as error:
             flash(error.message, "error")
         else:
