@@ -280,3 +280,39 @@ def test_a_bought_outbound_label_ships_the_serials_scanned_when_it_was_ordered(
     assert unit.order_number == number
     assert unit.history[-1].kind == "reserved_issue"
     assert where(inventory, "CAM-100") == ("in_stock", BIN, None)
+
+
+def test_a_unit_moved_before_its_label_is_bought_alerts_the_desk(
+    desk: dict[str, Any],  # noqa: F811
+    session_factory: Any,
+) -> None:
+    from sqlalchemy import select
+
+    from returns.context import LabelSettings
+    from returns.models import Notification
+
+    returns, inventory = desk["returns"], desk["inventory"]
+    returns.ctx.labels = LabelSettings(outbound_carrier="sandbox")
+    inventory.create_part(sku=CAM, name="Camera", serialised=True)
+    inventory.receive("ann", ReceiveStock(CAM, BIN, 2, serials=("CAM-100", "CAM-101")))
+    number = builders.open_rma(
+        returns,
+        customer=CUSTOMER,
+        channel=Channel.EMAIL,
+        reason=Reason.DEFECTIVE,
+        resolution=Resolution.REPLACEMENT,
+        purchase_date=TODAY - timedelta(days=10),
+        lines=[{"sku": CAM, "qty": 1, "unit_price": "99", "serial": "CAM-007"}],
+    ).number
+    rma = builders.authorise(
+        returns, "desk@x.example", number, carrier="sandbox", tracking_number="SBX1"
+    )
+    returns.outbound_labels.order("ann", rma.replacements[0].id, ("CAM-100",))
+    inventory.transfer("ann", TransferStock(CAM, BIN, OTHER, 1, serials=("CAM-100",)))
+    desk["worker"].drain()
+
+    assert returns.get(number).replacements[0].status is ReplacementStatus.QUEUED
+    assert where(inventory, "CAM-100") == ("in_stock", OTHER, None)
+    with session_factory() as session:
+        kinds = session.scalars(select(Notification.kind).where(Notification.audience == "desk"))
+        assert "label_failed" in list(kinds)

@@ -13,7 +13,8 @@ from sqlalchemy import update
 
 from accounts.models import Role
 from carriers.models import Shipment
-from returns.status import Channel, Reason, Resolution
+from inventory.commands import ReceiveStock
+from returns.status import Channel, Reason, ReplacementStatus, Resolution
 from tests.support import desk as builders
 from tests.web.test_pages import PASSWORD, csrf_token, sign_in
 from tests.web.test_status_page import shop  # noqa: F401 (a fixture: a part in stock)
@@ -43,7 +44,7 @@ def floor(app: Any, shop: Any) -> Any:
     return client
 
 
-def queued_replacement(shop: Any) -> tuple[str, int]:
+def queued_replacement(shop: Any, sku: str = "FAN-80") -> tuple[str, int]:
     """An RMA for a replacement, authorised: its replacement reserved, in the pick queue."""
     view = builders.open_rma(
         shop.returns,
@@ -52,7 +53,7 @@ def queued_replacement(shop: Any) -> tuple[str, int]:
         channel=Channel.WEB,
         reason=Reason.DEFECTIVE,
         resolution=Resolution.REPLACEMENT,
-        lines=[{"sku": "FAN-80", "qty": 1, "unit_price": Decimal("24.99")}],
+        lines=[{"sku": sku, "qty": 1, "unit_price": Decimal("24.99")}],
     )
     rma = builders.authorise(
         shop.returns, STAFF, view.number, carrier="sandbox", tracking_number="SBX-BACK-1"
@@ -192,6 +193,32 @@ def test_the_pick_queue_buys_the_label_and_prints_it_with_the_pick_list(
     assert number in pick_list and tracking in pick_list
     assert f"/warehouse/picks/{replacement_id}/label" in pick_list
     assert "<script>" not in pick_list and "style=" not in pick_list  # the CSP: nothing inline
+
+
+def test_a_serialised_replacement_s_label_is_ordered_with_the_serials_scanned(
+    client, floor, shop, sandbox, role_headers
+) -> None:
+    shop.inventory.create_part(sku="CAM-1", name="Camera", serialised=True)
+    receipt = ReceiveStock("CAM-1", "MAIN/A-01-01", 2, serials=("CAM-100", "CAM-101"))
+    shop.inventory.receive("setup", receipt)
+    number, replacement_id = queued_replacement(shop, "CAM-1")
+    headers = role_headers[Role.WAREHOUSE]
+    url = f"/api/v1/replacements/{replacement_id}/label"
+    refused = client.post(url, headers=headers, json={})
+    assert refused.status_code == 422, refused.json
+    assert refused.json["error"]["code"] == "serials_required"
+    assert "label ordered" not in floor.get("/warehouse").get_data(as_text=True)
+
+    page = floor.get("/warehouse").get_data(as_text=True)
+    answer = floor.post(
+        f"/warehouse/picks/{replacement_id}/label",
+        data={"csrf_token": csrf_token(page), "serials": "CAM-101\n"},
+    )
+    assert answer.status_code == 302
+    drain(shop)
+    assert shop.returns.get(number).replacements[0].status is ReplacementStatus.SHIPPED
+    [unit] = shop.inventory.serial("CAM-101")
+    assert (unit.state, unit.customer_email) == ("with_customer", "mia@example.com")
 
 
 def test_without_an_outbound_carrier_there_is_no_buy_button(floor, shop) -> None:
