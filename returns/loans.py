@@ -20,7 +20,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, aliased
 
 from core import audit
-from core.db import UnitOfWork
+from core.db import UnitOfWork, insert_ignoring_conflicts
 from core.errors import Conflict, InvalidInput, NotFound
 from inventory import ledger
 from inventory.models import Location, Part, StockLevel
@@ -289,20 +289,26 @@ class Loans:
         return found
 
     def _on_loan_location(self, session: Session, warehouse: str) -> Location:
+        """The warehouse's ``ON-LOAN`` location, created on first use. Two first lends at once
+        both insert it: the loser's insert is ignored (it waits for the winner's commit on
+        PostgreSQL) and both read the one row back, instead of one failing on the unique code."""
         code = ledger.normalise_location_code(f"{warehouse}/ON-LOAN")
         location = session.scalar(select(Location).where(Location.code == code))
         if location is None:
-            location = Location(
-                code=code,
-                warehouse=warehouse,
-                bin="ON-LOAN",
-                kind=LocationKind.ON_LOAN,
-                description="Loaners with customers",
-                active=True,
-                created_at=self.ctx.clock.now(),
+            insert_ignoring_conflicts(
+                session,
+                Location.__table__,
+                {
+                    "code": code,
+                    "warehouse": warehouse,
+                    "bin": "ON-LOAN",
+                    "kind": LocationKind.ON_LOAN,
+                    "description": "Loaners with customers",
+                    "active": True,
+                    "created_at": self.ctx.clock.now(),
+                },
             )
-            session.add(location)
-            session.flush()
+            location = session.scalars(select(Location).where(Location.code == code)).one()
         return location
 
     def _quarantine(self, session: Session, code: str) -> Location:

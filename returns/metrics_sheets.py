@@ -77,6 +77,10 @@ def _summary(writer: WorkbookWriter, m: Metrics) -> None:
         ("Refund completion time, median", number(o.refund_time.median), "days"),
         ("Refund completion time, 90th percentile", number(o.refund_time.p90), "days"),
         ("Request to replacement shipped, mean", number(o.replacement_time.mean), "days"),
+        ("Repairs shipped back", m.repair_turnaround.count, "count"),
+        ("Repair turnaround, mean", number(m.repair_turnaround.mean), "days"),
+        ("Repair turnaround, median", number(m.repair_turnaround.median), "days"),
+        ("Repair turnaround, 90th percentile", number(m.repair_turnaround.p90), "days"),
         ("Self-completion rate, period", share(o.self_completion), "share of refunds completed"),
         (
             "Self-completion rate, rolling 28 days",
@@ -173,6 +177,13 @@ def _return_shipping(writer: WorkbookWriter, m: Metrics) -> None:
     transit.close()
 
 
+def _repair_turnaround(writer: WorkbookWriter, m: Metrics) -> None:
+    """Received to repaired unit shipped back, for the repairs shipped in the period."""
+    table = writer.table("Repair turnaround", _duration_columns("days", "Repairs shipped back"))
+    table.append(_durations("days", m.repair_turnaround))
+    table.close()
+
+
 def write_report(metrics: Metrics, stream: IO[bytes]) -> None:
     """The whole report as an xlsx workbook."""
     m = metrics
@@ -261,6 +272,7 @@ def write_report(metrics: Metrics, stream: IO[bytes]) -> None:
         _return_rates(writer, "Return rate by part", "SKU", m.part_return_rates)
         _return_rates(writer, "Return rate by supplier", "Supplier", m.supplier_return_rates)
         _return_shipping(writer, m)
+        _repair_turnaround(writer, m)
         weekly = writer.table(
             "Weekly",
             [

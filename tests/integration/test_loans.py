@@ -16,7 +16,7 @@ from core.audit import AuditEntry
 from core.errors import Conflict, InvalidInput
 from core.mail import SmtpMailer, SmtpSettings
 from inventory.commands import ReceiveStock
-from inventory.models import StockLevel, StockMove
+from inventory.models import Location, StockLevel, StockMove
 from inventory.services import InventoryService
 from inventory.status import LocationKind, MoveKind
 from returns.loans import LendLoaner, LoanerUnavailable
@@ -227,4 +227,48 @@ def test_two_write_offs_at_once_each_take_one_unit_off(
         thread.join(timeout=30)
     assert failures == []
     assert _on_hand(session_factory, "MAIN/ON-LOAN") == 0
+    assert loans_desk["inventory"].verify_levels() == []
+
+
+def test_two_first_lends_at_once_share_one_new_on_loan_location(
+    loans_desk: dict[str, Any], session_factory: Any
+) -> None:
+    """Neither finds ``MAIN/ON-LOAN`` yet, both create it: both lends go out, into one location."""
+    returns: Returns = loans_desk["returns"]
+    loans_desk["inventory"].receive(
+        "goods-in", ReceiveStock(sku="PHONE-X", location="MAIN/LOANERS", qty=1)
+    )
+    other = builders.open_rma(
+        returns,
+        customer=CUSTOMER,
+        channel=Channel.PHONE,
+        reason=Reason.DEFECTIVE,
+        resolution=Resolution.REPAIR,
+        lines=[{"sku": "PHONE-X", "qty": 1, "unit_price": "300.00"}],
+    )
+    barrier = threading.Barrier(2)
+    failures: list[BaseException] = []
+
+    def lend(number: str) -> None:  # two RMAs: the lock on one RMA does not serialise them
+        barrier.wait()
+        try:
+            returns.loans.lend(builders.DESK, number, LendLoaner(sku="PHONE-X"))
+        except BaseException as error:
+            failures.append(error)
+
+    numbers = (loans_desk["rma"], other.number)
+    threads = [threading.Thread(target=lend, args=(number,)) for number in numbers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert failures == []
+    with session_factory() as session:
+        codes = session.scalars(
+            select(Location.code).where(Location.kind == LocationKind.ON_LOAN)
+        ).all()
+    assert codes == ["MAIN/ON-LOAN"]
+    assert _on_hand(session_factory, "MAIN/ON-LOAN") == 2
+    assert _on_hand(session_factory, "MAIN/LOANERS") == 0
+    assert len(returns.loans.listing("out")) == 2
     assert loans_desk["inventory"].verify_levels() == []

@@ -4,9 +4,11 @@ short parts wait and are filled later; the ledger, the reorder demand and the me
 from __future__ import annotations
 
 from datetime import timedelta
+from io import BytesIO
 from typing import Any
 
 import pytest
+from openpyxl import load_workbook
 from sqlalchemy import select
 
 from core.audit import AuditEntry
@@ -19,6 +21,7 @@ from purchasing.reorder.queries import demand_by_part
 from returns.context import LabelSettings
 from returns.metrics import compute
 from returns.metrics_maths import Period
+from returns.metrics_sheets import write_report
 from returns.repair_orders import RepairPartStatus, RepairStatus
 from returns.repairs import (
     OpenRepair,
@@ -132,6 +135,16 @@ def test_a_repair_uses_parts_from_stock_is_tested_and_ships_back_closing_the_rma
         assert abc.id not in demand
         metrics = compute(session, Period(start, end), clock.now())
     assert (metrics.repair_turnaround.count, metrics.repair_turnaround.median) == (1, 1.0)
+    # The workbook carries it too: in the summary and on its own sheet, days as numbers.
+    stream = BytesIO()
+    write_report(metrics, stream)
+    book = load_workbook(BytesIO(stream.getvalue()), read_only=True)
+    summary = {row[0]: row[1] for row in book["Summary"].iter_rows(values_only=True)}
+    assert summary["Repairs shipped back"] == 1
+    assert summary["Repair turnaround, median"] == 1.0
+    sheet = list(book["Repair turnaround"].iter_rows(values_only=True))
+    assert sheet[0] == ("Repairs shipped back", "Mean (days)", "Median (days)", "90th pct (days)")
+    assert sheet[1] == (1, 1.0, 1.0, 1.0)
 
 
 def test_a_short_part_makes_the_repair_wait_until_stock_arrives_and_fills_it(

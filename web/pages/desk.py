@@ -67,7 +67,7 @@ from web.pages.address_fields import (
     country_choices,
 )
 from web.pages.loans import LendForm
-from web.pages.repairs import TECHNICIANS, repair_forms
+from web.pages.repairs import repair_page_context
 from web.printing import return_sheet
 
 bp = Blueprint("desk", __name__, url_prefix="/returns")
@@ -382,8 +382,7 @@ def detail(number: str) -> ResponseReturnValue:
         minor_units=returns.ctx.policy.minor_units,
         photos=services().attachments.of(rma.number),
         repair=returns.repairs.find(number) if rma.resolution is Resolution.REPAIR else None,
-        repair_forms=repair_forms(),
-        can_repair=current_user.role in TECHNICIANS,
+        **repair_page_context(),
         loans=returns.loans.listing("all", rma.number),
         lend_form=LendForm(),
         terminal_states=TERMINAL,

@@ -1,8 +1,11 @@
 """The repair order section of an RMA's page: the technician's forms (open, use a part, retry
-waiting parts, book labour, record the test, ship back). Each posts here, calls one use case of
-returns/repairs.py and goes back to the RMA page."""
+waiting parts, book labour, record the test, ship back by hand or on a label bought from the
+outbound carrier). Each posts here, calls one use case of returns/repairs.py (the label:
+returns/outbound_labels.py) and goes back to the RMA page."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from flask import Blueprint, flash, redirect, url_for
 from flask.typing import ResponseReturnValue
@@ -69,6 +72,16 @@ def repair_forms() -> dict[str, FlaskForm]:
     }
 
 
+def repair_page_context() -> dict[str, Any]:
+    """What the RMA page's repair section needs besides the repair order itself."""
+    return {
+        "repair_forms": repair_forms(),
+        "can_repair": current_user.role in TECHNICIANS,
+        # Set: the "Ship back" form also offers to buy the label (SPAREFLOW_OUTBOUND_CARRIER).
+        "outbound_carrier": services().returns.ctx.labels.outbound_carrier,
+    }
+
+
 #: Each action and how the success message names it.
 ACTION_NAMES = {
     "open": _l("repair order opened"),
@@ -77,6 +90,10 @@ ACTION_NAMES = {
     "labour": _l("labour booked"),
     "test": _l("test recorded"),
     "ship": _l("repaired unit shipped"),
+    "label": _l(
+        "label ordered from the outbound carrier: the unit ships and the return closes once "
+        "it is bought"
+    ),
 }
 
 
@@ -89,10 +106,13 @@ def act(number: str, action: str) -> ResponseReturnValue:
     repairs = services().returns.repairs
     actor = current_user.email
     try:
-        if action == "retry":
+        if action in ("retry", "label"):
             if not FlaskForm().validate_on_submit():
                 raise InvalidInput("csrf_token", _("The form expired; try again."))
-            repairs.retry_parts(actor, number)
+            if action == "retry":
+                repairs.retry_parts(actor, number)
+            else:  # bought by the outbox worker (returns/outbound_labels.py)
+                services().returns.outbound_labels.order_for_repair(actor, number)
         else:
             form = forms[action]
             if not form.validate_on_submit():
