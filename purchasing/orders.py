@@ -185,8 +185,7 @@ def receive(
                     location=where,
                     qty=qty,
                     reference=order.number,
-                    reason=command.reason
-                    or f"receipt against {order.number} line {line.line_no}",
+                    reason=command.reason or f"receipt against {order.number} line {line.line_no}",
                     serials=names,
                 )
             )
