@@ -216,8 +216,8 @@ def update_part(
         raise TypeError(f"unknown part fields: {sorted(unknown)}")
     if "barcode" in changes:
         _check_barcode_free(session, changes["barcode"], part.id)
-    if "serialised" in changes and changes["serialised"] != part.serialised:
-        _check_no_stock(session, part)
+    if "serialised" in changes:
+        check_serialisation_change(session, part, changes["serialised"])
     old_cost = part.unit_cost
     for name, value in changes.items():
         setattr(part, name, value)
@@ -227,9 +227,13 @@ def update_part(
     return part
 
 
-def _check_no_stock(session: Session, part: Part) -> None:
-    """Units on hand were moved without serials (or with them): switching serialisation
-    then would leave units the serial table cannot account for."""
+def check_serialisation_change(session: Session, part: Part, serialised: bool) -> None:
+    """Refuse (``part_has_stock``) to switch ``part.serialised`` to ``serialised`` while
+    units are on hand: they were moved without serials (or with them), and switching then
+    would leave units the serial table cannot account for. The API and the catalogue
+    workbook both go through here."""
+    if serialised == part.serialised:
+        return
     on_hand = session.scalar(
         select(func.coalesce(func.sum(StockLevel.on_hand), 0)).where(StockLevel.part_id == part.id)
     )

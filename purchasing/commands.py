@@ -12,11 +12,15 @@ from core.errors import InvalidInput
 
 @dataclass(frozen=True)
 class ReceiptLine:
-    """``qty`` units of ``sku`` arrived; they go to ``location``, else the receipt's."""
+    """``qty`` units of ``sku`` arrived; they go to ``location``, else the receipt's.
+
+    A serialised part names one serial per unit (``serials``), as a stock receipt does.
+    """
 
     sku: str
     qty: int
     location: str | None = None
+    serials: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,8 @@ class PurchaseOrderLineView:
     qty_ordered: int
     qty_received: int
     unit_cost: Decimal
+    #: Receipts of this line name one serial per unit (docs/serials.md).
+    serialised: bool = False
 
     @property
     def qty_outstanding(self) -> int:
@@ -123,14 +125,15 @@ def _lines_of(session: Session, ids: Sequence[int]) -> dict[int, list[PurchaseOr
             line.qty_ordered,
             line.qty_received,
             line.unit_cost,
+            Part.serialised,
         )
         .join(Part, Part.id == line.part_id)
         .where(line.purchase_order_id.in_(ids))
         .order_by(line.purchase_order_id, line.line_no)
     )
-    for order_id, line_id, line_no, sku, name, ordered, received, cost in rows:
+    for order_id, line_id, line_no, sku, name, ordered, received, cost, serialised in rows:
         found[order_id].append(
-            PurchaseOrderLineView(line_id, line_no, sku, name, ordered, received, cost)
+            PurchaseOrderLineView(line_id, line_no, sku, name, ordered, received, cost, serialised)
         )
     return found
 

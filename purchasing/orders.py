@@ -8,7 +8,8 @@ status change, under a row lock on the order.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -18,9 +19,12 @@ from sqlalchemy.orm import Session
 
 from core.db import insert_ignoring_conflicts
 from inventory import ledger
+from inventory import serials as serial_units
 from inventory.catalog import supplier_by_code
+from inventory.errors import SerialProblem
 from inventory.ledger import Who
 from inventory.models import Part, StockMove, Supplier, sku_key
+from inventory.status import MoveKind
 from purchasing.commands import ReceivePurchaseOrder
 from purchasing.errors import NotOnOrder, OverReceipt, PurchaseOrderNotFound
 from purchasing.models import (
@@ -162,27 +166,47 @@ def receive(
         where = receipt.location or command.location or ""
         field = f"lines.{index}.location" if receipt.location else "location"
         ledger.location_by_code(session, where, field)  # unknown or inactive: name the field
+        with _serials_of_line(index, line):
+            names = serial_units.checked(line.part, MoveKind.RECEIPT, receipt.qty, receipt.serials)
         wanted[line.part.sku_key] += receipt.qty
-        plan.append((line, receipt.qty, where))
+        plan.append((index, line, receipt.qty, where, names))
     for key, qty in wanted.items():
         line = lines[key]
         if qty > line.qty_outstanding:
             raise OverReceipt(order.number, line.part.sku, qty, line.qty_outstanding)
     moves = []
-    for line, qty, where in plan:
-        moves.append(
-            ledger.receive(
-                session,
-                who,
-                sku=line.part.sku,
-                location=where,
-                qty=qty,
-                reference=order.number,
-                reason=command.reason or f"receipt against {order.number} line {line.line_no}",
+    for index, line, qty, where, names in plan:
+        with _serials_of_line(index, line):
+            moves.append(
+                ledger.receive(
+                    session,
+                    who,
+                    sku=line.part.sku,
+                    location=where,
+                    qty=qty,
+                    reference=order.number,
+                    reason=command.reason or f"receipt against {order.number} line {line.line_no}",
+                    serials=names,
+                )
             )
-        )
         line.qty_received += qty
-    units = sum(qty for _, qty, _ in plan)
+    units = sum(qty for _, _, qty, _, _ in plan)
     order.after_receipt(who, f"received {units} unit(s) on {len(plan)} line(s)")
     session.flush()
     return order, moves
+
+
+@contextmanager
+def _serials_of_line(index: int, line: PurchaseOrderLine) -> Iterator[None]:
+    """A serials problem (missing, duplicated, already in stock) names the receipt line."""
+    try:
+        yield
+    except SerialProblem as problem:
+        details = {k: v for k, v in problem.details.items() if k != "field"}
+        raise SerialProblem(
+            problem.code,
+            f"Line {line.line_no} ({line.part.sku}): {problem.message}",
+            field=f"lines.{index}.serials",
+            line_no=line.line_no,
+            **details,
+        ) from problem

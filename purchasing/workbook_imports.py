@@ -17,8 +17,9 @@ from sqlalchemy.orm import Session
 
 from core.audit import SYSTEM_ACTOR
 from core.clock import Clock
+from core.errors import Conflict
 from core.spreadsheets import Problem, rejected
-from inventory.catalog import record_price_change
+from inventory.catalog import check_serialisation_change, record_price_change
 from inventory.ledger import Who
 from inventory.models import Part, Supplier, sku_key
 from inventory.sheet_imports import chunks, parts_by_key, raise_if_any
@@ -117,6 +118,7 @@ PART_COLUMNS = (
     "reorder_qty",
     "safety_stock",
     "active",
+    "serialised",
 )
 POLICY_COLUMNS = ("pack_size", "min_order_qty", "max_level", "method")
 POLICY_DEFAULTS: dict[str, Any] = {
@@ -198,6 +200,12 @@ def import_catalogue(
                     )
                 )
             seen_barcode.setdefault(barcode, row)
+        part = existing.get(key)
+        if part is not None and "serialised" in row.fields:
+            try:
+                check_serialisation_change(session, part, row.fields["serialised"])
+            except Conflict as refused:
+                problems.append(row.problem("serialised", refused.code, refused.message))
     raise_if_any(problems, sheet_order)
 
     now = clock.now()
@@ -230,6 +238,7 @@ def import_catalogue(
                 reorder_qty=fields.get("reorder_qty", 0),
                 safety_stock=fields.get("safety_stock", 0),
                 active=fields.get("active", True),
+                serialised=fields.get("serialised", False),
                 created_at=now,
                 updated_at=now,
             )
@@ -298,6 +307,7 @@ def catalogue_rows(session: Session) -> Iterator[dict[str, Any]]:
             ReorderPolicy.max_level,
             ReorderPolicy.method,
             Part.active,
+            Part.serialised,
         )
         .outerjoin(Supplier, Supplier.id == Part.supplier_id)
         .outerjoin(ReorderPolicy, ReorderPolicy.part_id == Part.id)
@@ -307,8 +317,9 @@ def catalogue_rows(session: Session) -> Iterator[dict[str, Any]]:
     keys = ("sku", "name", "description", "unit", "category", "barcode", "supplier",
             "unit_cost", "lead_time_days", "reorder_point", "reorder_qty", "safety_stock",
             "pack_size", "min_order_qty", "max_level")  # fmt: skip
-    for *columns, method, active in session.execute(query):
+    for *columns, method, active, serialised in session.execute(query):
         values = dict(zip(keys, columns, strict=True))
         values["method"] = (method or ReorderMethod.MANUAL).value
         values["active"] = "yes" if active else "no"
+        values["serialised"] = "yes" if serialised else "no"
         yield values

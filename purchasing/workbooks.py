@@ -307,6 +307,7 @@ CATALOGUE_COLUMNS = (
     Column("max_level", "Max level", 10, Kind.INTEGER, minimum=0),
     Column("method", "Reorder method", 14, choices=tuple(m.value for m in ReorderMethod)),
     Column("active", "Active", 8, choices=("yes", "no")),
+    Column("serialised", "Serialised", 10, choices=("yes", "no")),
 )
 CATALOGUE_REQUIRED = ("sku", "name")
 PARTS_SHEET = "Parts"
@@ -373,6 +374,10 @@ def _active(value: Any) -> bool:
     return True if flag is None else flag
 
 
+def _serialised(value: Any) -> bool:
+    return read_boolean(value) is True
+
+
 #: How each catalogue column reads; a blank cell means the field's default or empty value.
 CATALOGUE_PARSERS: dict[str, Callable[[Any], Any]] = {
     "name": _text(200),
@@ -391,6 +396,7 @@ CATALOGUE_PARSERS: dict[str, Callable[[Any], Any]] = {
     "max_level": _whole(default=None),
     "method": _method,
     "active": _active,
+    "serialised": _serialised,
 }
 
 

@@ -69,8 +69,10 @@ def test_the_catalogue_lists_every_part_with_its_reorder_settings(
     ]  # fmt: skip
     rows = {r[0]: r for r in sheet.iter_rows(min_row=2, values_only=True)}
     assert set(rows) == {"CAB-1", "FAN-80", "LOOSE-1", "OK-1", "PSU-65"}
-    assert rows["FAN-80"][6:] == ("ACME", 4.25, None, 20, 30, 4, 1, 0, None, "manual", "yes")
-    assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref == "A1:Q6"
+    assert rows["FAN-80"][6:] == (
+        "ACME", 4.25, None, 20, 30, 4, 1, 0, None, "manual", "yes", "no"
+    )  # fmt: skip
+    assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref == "A1:R6"
     kinds = {str(v.sqref): (v.type, v.formula1) for v in sheet.data_validations.dataValidation}
     assert kinds["M2:M6"] == ("whole", "1")  # pack size at least 1
     assert kinds["P2:P6"] == ("list", '"manual,computed"')

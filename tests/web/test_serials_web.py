@@ -12,6 +12,7 @@ import openpyxl
 
 from accounts.models import Role
 from sales.commands import OrderCustomer, OrderLineInput, UpsertOrder
+from tests.integration.test_purchasing import draft
 from tests.web.test_pages import PASSWORD, sign_in
 from tests.web.test_warehouse_pages import floor, post_form  # noqa: F401 (the fixture)
 
@@ -117,3 +118,61 @@ def test_a_scanner_types_one_serial_per_line_and_the_page_finds_the_unit(
     sign_in(desk, "sue@desk.example", PASSWORD)
     with desk.get("/serials/recall.xlsx?sku=CAM-1&from=SN-1&to=SN-2") as response:
         assert (response.status_code, response.mimetype) == (200, XLSX)
+
+
+def test_a_purchase_order_receipt_names_serials_by_api_and_on_the_goods_in_page(
+    app: Any,
+    floor: Any,  # noqa: F811
+    role_headers: dict[Role, dict[str, str]],
+) -> None:
+    services = app.extensions["spareflow"]
+    purchasing = services.buying.purchasing
+    services.inventory.create_supplier(code="ACME", name="Acme Parts")
+    services.inventory.create_part(sku="CAM-1", name="Camera", supplier="ACME", serialised=True)
+    number = draft(purchasing, "ACME", {"CAM-1": 3})
+    purchasing.send("bob@wh.example", number)
+    path = f"/api/v1/purchase-orders/{number}/receive"
+    warehouse = role_headers[Role.WAREHOUSE]
+    line = {"sku": "CAM-1", "qty": 1}
+    refused = client_post(app, path, {"location": "MAIN/A-01-01", "lines": [line]}, warehouse)
+    assert (refused.status_code, refused.json["error"]["code"]) == (422, "serials_required")
+    details = refused.json["error"]["details"]
+    assert (details["field"], details["line_no"], list(details["fields"])) == (
+        "lines.0.serials",
+        1,
+        ["lines.0.serials"],
+    )
+    booked = client_post(
+        app,
+        path,
+        {"location": "MAIN/A-01-01", "lines": [{**line, "serials": ["SN-1"]}]},
+        warehouse,
+    )
+    assert booked.status_code == 201, booked.json
+    assert booked.json["moves"][0]["serials"] == ["SN-1"]
+    assert booked.json["purchase_order"]["lines"][0]["serialised"] is True
+
+    line_id = purchasing.get_order(number).lines[0].id
+    page = floor.get(f"/warehouse/purchase-orders/{number}").get_data(as_text=True)
+    assert f'name="serials-{line_id}"' in page
+    missing = post_form(
+        floor,
+        f"/warehouse/purchase-orders/{number}",
+        location="MAIN/A-01-02",
+        **{f"qty-{line_id}": "2"},
+    )
+    assert missing.status_code == 302
+    assert purchasing.get_order(number).lines[0].qty_received == 1
+    post_form(
+        floor,
+        f"/warehouse/purchase-orders/{number}",
+        location="MAIN/A-01-02",
+        **{f"qty-{line_id}": "2", f"serials-{line_id}": "SN-2\r\nSN-3\r\n"},
+    )
+    assert purchasing.get_order(number).status.value == "received"
+    [unit] = services.inventory.serial("SN-3")
+    assert (unit.state, unit.location) == ("in_stock", "MAIN/A-01-02")
+
+
+def client_post(app: Any, path: str, body: dict[str, Any], headers: dict[str, str]) -> Any:
+    return app.test_client().post(path, json=body, headers=headers)

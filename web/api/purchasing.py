@@ -205,7 +205,9 @@ def receive(data: dict[str, Any], number: str) -> Any:
     """Book goods in against the order's lines: stock receipts referencing the order number."""
     command = ReceivePurchaseOrder(
         number,
-        lines=tuple(ReceiptLine(**line) for line in data["lines"]),
+        lines=tuple(
+            ReceiptLine(**{**line, "serials": tuple(line["serials"])}) for line in data["lines"]
+        ),
         location=data["location"],
         reason=data["reason"],
     )

@@ -11,7 +11,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from purchasing.reorder.formulas import MAX_SERVICE_LEVEL, MIN_SERVICE_LEVEL
 from purchasing.status import PurchaseOrderStatus, ReorderMethod, Urgency
 from web.api.fields import MAX_QTY, Quantity, Text
-from web.api.schemas import MoveSchema, PageQuerySchema, StrictSchema
+from web.api.schemas import MoveSchema, PageQuerySchema, StrictSchema, serials_field
 
 
 def _decimal(places: int, **kwargs: Any) -> fields.Decimal:
@@ -180,6 +180,9 @@ class PurchaseOrderLineSchema(Schema):
     qty_outstanding = fields.Integer()
     unit_cost = _decimal(4)
     line_value = _decimal(2)
+    serialised = fields.Boolean(
+        metadata={"description": "Receipts of this line name one serial per unit."}
+    )
 
 
 class PurchaseOrderEventSchema(Schema):
@@ -228,6 +231,7 @@ class PurchaseOrderReceiptLineSchema(StrictSchema):
         load_default=None,
         metadata={"description": "Where this line goes; default: the receipt's location."},
     )
+    serials = serials_field()
 
 
 class PurchaseOrderReceiptSchema(StrictSchema):

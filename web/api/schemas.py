@@ -192,7 +192,7 @@ class _MoveCommand(StrictSchema):
 MAX_SERIALS = 1000
 
 
-def _serials() -> fields.List:
+def serials_field() -> fields.List:
     return fields.List(
         Text(100, min_length=1),
         load_default=list,
@@ -206,7 +206,7 @@ def _with_serials(data: dict[str, Any]) -> dict[str, Any]:
 
 
 class ReceiptSchema(_MoveCommand):
-    serials = _serials()
+    serials = serials_field()
     sku = Text(64, min_length=1, required=True)
     location = Text(64, min_length=1, required=True)
     qty = Quantity(required=True)
@@ -217,7 +217,7 @@ class ReceiptSchema(_MoveCommand):
 
 
 class IssueSchema(_MoveCommand):
-    serials = _serials()
+    serials = serials_field()
     sku = Text(64, min_length=1, load_default=None)
     location = Text(64, min_length=1, load_default=None)
     qty = Quantity(load_default=None)
@@ -246,7 +246,7 @@ class IssueSchema(_MoveCommand):
 
 
 class TransferSchema(_MoveCommand):
-    serials = _serials()
+    serials = serials_field()
     sku = Text(64, min_length=1, required=True)
     from_location = Text(64, min_length=1, required=True)
     to_location = Text(64, min_length=1, required=True)
@@ -258,7 +258,7 @@ class TransferSchema(_MoveCommand):
 
 
 class AdjustmentSchema(_MoveCommand):
-    serials = _serials()
+    serials = serials_field()
     sku = Text(64, min_length=1, required=True)
     location = Text(64, min_length=1, required=True)
     counted_qty = Quantity(required=True, minimum=0)

@@ -360,7 +360,8 @@ def goods_in(number: str) -> ResponseReturnValue:
                     )
                     return redirect(request.path)
                 if int(raw) > 0:
-                    lines.append(ReceiptLine(line.sku, int(raw)))
+                    serials = parse_serials(request.form.get(f"serials-{line.id}"))
+                    lines.append(ReceiptLine(line.sku, int(raw), serials=serials))
         try:
             if not lines:
                 raise InvalidInput(
