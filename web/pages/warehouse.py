@@ -48,7 +48,14 @@ SERIALS_HELP = _l("Serials (serialised parts: scan one per line)")
 
 
 def _serials_field() -> TextAreaField:
-    return TextAreaField(SERIALS_HELP, validators=[Optional(), Length(max=20_000)])
+    # Out of the Tab order: a scanner that ends the last field with Tab, then Enter, submits
+    # the form instead of writing a new line into the serials. A serialised part's units are
+    # scanned after tapping into the box (each scan's Enter is then a line break, as wanted).
+    return TextAreaField(
+        SERIALS_HELP,
+        validators=[Optional(), Length(max=20_000)],
+        render_kw={"tabindex": "-1"},
+    )
 
 
 def _scanned_serials(field: Field) -> tuple[str, ...]:
