@@ -16,12 +16,12 @@ from sqlalchemy import String, and_, case, cast, exists, func, literal, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from carriers.models import CarrierEventRecord, Shipment
+from carriers.models import CarrierEventRecord, Direction, Shipment
 from carriers.status import TrackingStatus
 from core.clock import Clock, SystemClock
 from core.db import UnitOfWork
 from core.outbox import OutboxMessage, OutboxStatus
-from inventory.models import Location, Reservation
+from inventory.models import Location, Part, Reservation
 from purchasing.claims import SupplierClaim
 from returns.backorders import expected_dates
 from returns.errors import RmaNotFound
@@ -105,7 +105,16 @@ def rma_detail(session: Session, number: str, today: date | None = None) -> RmaD
     rma_id = row["id"]
     return RmaDetail(
         **row,
-        lines=_children(session, LineView, RmaLine, rma_id),
+        lines=_views(
+            session,
+            LineView,
+            select(
+                *_columns(RmaLine, LineView, leave_out=["part_name"]), Part.name.label("part_name")
+            )
+            .join(Part, Part.id == RmaLine.part_id)
+            .where(RmaLine.rma_id == rma_id)
+            .order_by(RmaLine.id),
+        ),
         replacements=_replacement_views(
             session,
             ReplacementView,
@@ -126,7 +135,7 @@ def _children(session: Session, view: type[V], model: Any, rma_id: int) -> tuple
 
 
 #: Fields of ReplacementView that are not columns of replacements.
-_NOT_COLUMNS = ["location_code", "expected_on", "expected_estimated"]
+_NOT_COLUMNS = ["location_code", "expected_on", "expected_estimated", "part_name"]
 
 
 def _replacement_views(
@@ -158,6 +167,11 @@ def _replacements(*extra: Any) -> Any:
         select(
             *_columns(Replacement, ReplacementView, leave_out=_NOT_COLUMNS),
             Location.code.label("location_code"),
+            select(Part.name)
+            .join(RmaLine, RmaLine.part_id == Part.id)
+            .where(RmaLine.id == Replacement.line_id)
+            .scalar_subquery()
+            .label("part_name"),
             *extra,
         )
         .outerjoin(Reservation, Reservation.id == Replacement.reservation_id)
@@ -248,13 +262,14 @@ def desk_queue(
     in_state: ColumnElement[bool] = Rma.status == status if status else Rma.status.in_(OPEN)
     rows = session.execute(
         select(
-            *_columns(Rma, DeskQueueRow, leave_out=["backordered", "clock"]),
+            *_columns(Rma, DeskQueueRow, leave_out=["backordered", "clock", "return_parcel"]),
             # What the service-level clock reads besides the columns above.
             Rma.first_response_due_at,
             Rma.first_response_at,
             Rma.resolution_due_at,
             Rma.resolved_at,
             backordered.label("backordered"),
+            _return_parcel().label("return_parcel"),
         )
         .where(in_state)
         .order_by(Rma.id.desc())
@@ -269,6 +284,17 @@ def desk_queue(
         for row in rows
     ]
     return by_urgency(queue)
+
+
+def _return_parcel() -> Any:
+    """The status of the RMA's latest return parcel, as a subquery of the RMA row."""
+    return (
+        select(Shipment.status)
+        .where(Shipment.reference == Rma.number, Shipment.direction == Direction.INBOUND)
+        .order_by(Shipment.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
 
 
 def by_urgency(rows: Sequence[DeskQueueRow]) -> list[DeskQueueRow]:

@@ -54,6 +54,8 @@ class LineView:
     condition: str | None
     serial_matches: bool | None
     disposition: Disposition | None
+    #: The part's name, shown beside the SKU on the RMA's pages and documents.
+    part_name: str = ""
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,8 @@ class ReplacementView:
     #: order that covers it, else *estimated* from the part's lead time; None otherwise.
     expected_on: date | None
     expected_estimated: bool
+    #: The part's name, shown beside the SKU.
+    part_name: str = ""
 
     @property
     def label_bought(self) -> bool:
@@ -288,6 +292,9 @@ class DeskQueueRow:
     #: A replacement for it waits for stock.
     backordered: bool
     clock: SlaClock
+    #: Its latest return parcel's status (None: no parcel yet): the shown state reads it
+    #: (returns/status_vocabulary.py).
+    return_parcel: TrackingStatus | None = None
 
 
 @dataclass(frozen=True)

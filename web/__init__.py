@@ -33,7 +33,16 @@ class DatabaseIdConverter(IntegerConverter):
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build an app. Nothing is created at import time; the schema is a migration step."""
     from bootstrap.settings import instance_path
-    from web import api, errors, i18n, input_guard, labels, security_headers, webhooks
+    from web import (
+        api,
+        errors,
+        i18n,
+        input_guard,
+        labels,
+        security_headers,
+        status_words,
+        webhooks,
+    )
     from web.config import load_config
     from web.extensions import csrf, init_services, limiter, login_manager, services
     from web.pages import (
@@ -51,6 +60,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         orders,
         portal,
         repairs,
+        rma_page,
         serials,
         session,
         status,
@@ -67,6 +77,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     init_services(app)
     i18n.init_app(app)
     labels.init_app(app)
+    status_words.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "session.sign_in"
     # The message is translated when it is flashed (a lazy string cannot go in the session).
@@ -87,6 +98,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(claims.bp)
     app.register_blueprint(loans.bp)
     app.register_blueprint(desk.bp)
+    app.register_blueprint(rma_page.bp)
     app.register_blueprint(customer_address.bp)
     app.register_blueprint(orders.bp)
     app.register_blueprint(repairs.bp)

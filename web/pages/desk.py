@@ -68,6 +68,14 @@ from web.pages.address_fields import (
 )
 from web.pages.loans import LendForm
 from web.pages.repairs import repair_page_context
+from web.pages.rma_page import (
+    ACTIONS,
+    DESTRUCTIVE,
+    confirm_page,
+    done_message,
+    page_context,
+    queue_live_url,
+)
 from web.printing import return_sheet
 
 bp = Blueprint("desk", __name__, url_prefix="/returns")
@@ -133,9 +141,10 @@ class IntakeForm(FlaskForm):
 
 
 class AuthoriseForm(FlaskForm):
-    carrier = SelectField(_l("Customer's own carrier"), choices=[], validators=[Optional()])
+    carrier = SelectField(_l("How the parcel comes back"), choices=[], validators=[Optional()])
     tracking_number = StringField(
-        _l("Their tracking number"), validators=[Optional(), Length(max=64)]
+        _l("The customer's tracking number (own carrier only)"),
+        validators=[Optional(), Length(max=64)],
     )
 
 
@@ -191,6 +200,7 @@ def queue() -> ResponseReturnValue:
         format_left=format_left,
         alerts=services().service_levels.unread(audiences),
         alerts_form=FlaskForm(),
+        live_url=queue_live_url(state, rows),
     )
 
 
@@ -344,8 +354,9 @@ def new() -> ResponseReturnValue:
 
 def _action_forms(number: str) -> dict[str, FlaskForm]:
     authorise = AuthoriseForm()
-    authorise.carrier.choices = [SelectChoice("", _("— buy a prepaid label —"))] + [
-        SelectChoice(name, name) for name in sorted(services().carriers.adapters)
+    authorise.carrier.choices = [SelectChoice("", _("We buy a prepaid return label"))] + [
+        SelectChoice(name, _("The customer ships with %(carrier)s", carrier=name))
+        for name in sorted(services().carriers.adapters)
     ]
     return {
         "authorise": authorise,
@@ -361,8 +372,14 @@ def _action_forms(number: str) -> dict[str, FlaskForm]:
 def detail(number: str) -> ResponseReturnValue:
     rma = services().rma_queries.get(number)
     returns = services().returns
+    label_failure = (
+        returns.label_desk.failure(number)
+        if returns.label_desk.waiting_for_label(rma.status, rma.return_tracking_number)
+        else None
+    )
     return render_template(
         "desk_rma.html",
+        **page_context(rma, label_failed=label_failure is not None, supervisor=_supervisor()),
         rma=rma,
         clock=sla_clock(returns.ctx.levels, rma, services().clock.now()),
         format_left=format_left,
@@ -376,9 +393,7 @@ def detail(number: str) -> ResponseReturnValue:
         RefundStatus=RefundStatus,
         address_needed=_address_needed(rma),
         address_editable=rma.status not in TERMINAL and not rma.return_label_provider,
-        label_failure=returns.label_desk.failure(number)
-        if returns.label_desk.waiting_for_label(rma.status, rma.return_tracking_number)
-        else None,
+        label_failure=label_failure,
         minor_units=returns.ctx.policy.minor_units,
         photos=services().attachments.of(rma.number),
         repair=returns.repairs.find(number) if rma.resolution is Resolution.REPAIR else None,
@@ -435,22 +450,6 @@ def sheet(number: str) -> ResponseReturnValue:
     return return_sheet(services().rma_queries.get(number))
 
 
-#: Each action and how the success message names it.
-ACTION_NAMES = {
-    "authorise": _l("authorise"),
-    "reject": _l("reject"),
-    "cancel": _l("cancel"),
-    "close": _l("close"),
-    "release-refund": _l("release refund"),
-    "follow-up": _l("follow up"),
-    "carrier-event": _l("carrier event"),
-    "reply": _l("reply"),
-    "retry-refund": _l("send the refund again"),
-    "status-link": _l("send a new status page link"),
-    "retry-label": _l("try the label again"),
-    "approve-label": _l("approve the dearer label"),
-}
-ACTIONS = set(ACTION_NAMES)
 #: What the desk may record by hand when the carrier confirms by phone or e-mail.
 MANUAL_EVENTS = (
     TrackingStatus.PICKED_UP,
@@ -465,6 +464,8 @@ MANUAL_EVENTS = (
 def act(number: str, action: str) -> ResponseReturnValue:
     if action not in ACTIONS:
         return redirect(url_for("desk.detail", number=number))
+    if action in DESTRUCTIVE and request.form.get("confirmed") != "yes":
+        return confirm_page(number, action)
     forms = _action_forms(number)
     returns = services().returns
     try:
@@ -569,9 +570,7 @@ def act(number: str, action: str) -> ResponseReturnValue:
     except DomainError as error:
         flash(error.message, "error")
     else:
-        flash(
-            _("%(number)s: %(action)s done.", number=number, action=ACTION_NAMES[action]), "success"
-        )
+        flash(done_message(action, number), "success")
     return redirect(url_for("desk.detail", number=number))
 
 
