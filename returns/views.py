@@ -85,7 +85,7 @@ class ReplacementView:
     expected_on: date | None
     expected_estimated: bool
     #: The part's name, shown beside the SKU.
-    part_name: str = ""
+    part_name: str
 
     @property
     def label_bought(self) -> bool:

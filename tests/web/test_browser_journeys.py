@@ -122,7 +122,7 @@ def test_the_desk_opens_a_return_and_sees_it_refunded_after_the_pickup(
     page.select_option("#authorise select[name=carrier]", "sandbox")
     page.fill("#authorise input[name=tracking_number]", "SBXJRN2")
     page.click("#authorise button")
-    page.wait_for_selector("#state >> text=awaiting pickup")
+    page.wait_for_selector("#state[data-state=awaiting_pickup]")
 
     assert carrier_event(stack, "SBXJRN2", "picked_up", datetime.now(UTC)) == 200
     wait_for(

@@ -105,7 +105,7 @@ def test_authorising_from_the_page_reserves_the_replacement(desk_app: Any) -> No
     )
     assert response.status_code == 302
     html = client.get(location).get_data(as_text=True)
-    assert re.search(r'id="state">\s*awaiting pickup', html)
+    assert 'id="state" data-state="awaiting_pickup"' in html
     assert "reserved at MAIN/A-01-01" in html
     assert "sandbox SBX77" in html
     illegal = client.post(location + "/close", data={"csrf_token": csrf_token(html), "reason": "x"})
@@ -163,7 +163,7 @@ def test_a_pickup_the_desk_records_by_phone_holds_the_refund_for_a_supervisor(
     desk_app: Any,
 ) -> None:
     location, html = _record_pickup_by_phone(desk_app, Role.SERVICE_DESK, "SBX78")
-    assert re.search(r'id="state">\s*picked up', html)
+    assert 'id="state" data-state="picked_up"' in html
     assert "Recorded by service_desk@desk.example: Courier called: collected at 10:05" in html
     assert "sent to the payment provider" not in html  # a person's word releases no money
     assert re.search(r'class="refund-status">\s*held', html)

@@ -112,6 +112,8 @@ EXPECTED_PAGE_ROLES: dict[tuple[str, str], frozenset[Role] | str] = {
     ("GET", "/returns/<number>"): {A, S, W},
     ("GET", "/returns/<number>/sheet"): {A, S, W},
     ("GET", "/returns/parcels/<tracking_number>/label"): {A, S, W},
+    ("GET", "/returns/<number>/live"): {A, S, W},  # the RMA page's live parts (htmx polls)
+    ("GET", "/returns/queue/live"): {A, S},  # the desk queue's live table
     ("GET", "/returns/<number>/photos/<int:attachment_id>"): {A, S, W},
     ("GET", "/returns/<number>/customer-address"): {A, S},
     ("POST", "/returns/<number>/customer-address"): {A, S},

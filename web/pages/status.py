@@ -28,10 +28,12 @@ from core.errors import DomainError, NotFound
 from returns.commands import BookPickup, RecordFollowup
 from returns.conversation import MAX_CUSTOMER_MESSAGE, conversation
 from returns.status import RmaStatus
+from returns.status_vocabulary import STEPS, status_view
 from returns.views import RmaDetail
 from web.extensions import limiter, services
 from web.pages.access import public
 from web.printing import return_sheet
+from web.status_words import STEP_WORDS
 
 bp = Blueprint("status", __name__, url_prefix="/status")
 
@@ -39,26 +41,6 @@ bp = Blueprint("status", __name__, url_prefix="/status")
 STATUS_LINK = "reached only through the RMA's own unguessable link, rate-limited per address"
 
 CUSTOMER = "customer (status page)"
-#: The customer's words for our states.
-STEPS = [
-    ("requested", _l("Request received")),
-    ("authorised", _l("Return authorised")),
-    ("with_carrier", _l("Parcel with the carrier")),
-    ("received", _l("Parcel at our warehouse")),
-    ("inspected", _l("Parts inspected")),
-    ("closed", _l("Complete")),
-]
-STEP_OF = {
-    RmaStatus.REQUESTED: "requested",
-    RmaStatus.AUTHORISED: "authorised",
-    RmaStatus.AWAITING_PICKUP: "authorised",
-    RmaStatus.PICKED_UP: "with_carrier",
-    RmaStatus.IN_TRANSIT: "with_carrier",
-    RmaStatus.RECEIVED: "received",
-    RmaStatus.INSPECTED: "inspected",
-    RmaStatus.DISPUTED: "inspected",
-    RmaStatus.CLOSED: "closed",
-}
 ENDED = {
     RmaStatus.REJECTED: _l("This return was not accepted. Our reply by e-mail explains why."),
     RmaStatus.CANCELLED: _l("This return was cancelled."),
@@ -134,8 +116,7 @@ def _rma_or_404(token: str) -> RmaDetail:
 @limiter.limit(_rate_limit)
 def page(token: str) -> ResponseReturnValue:
     rma = _rma_or_404(token)
-    current = STEP_OF.get(rma.status)
-    reached = [key for key, _label in STEPS].index(current) if current else -1
+    reached = status_view(rma).step_index
     # The page speaks the customer's language, whatever the browser or a staff sign-in says.
     with force_locale(rma.customer_language):
         return _render_page(token, rma, reached)
@@ -148,7 +129,8 @@ def _render_page(token: str, rma: RmaDetail, reached: int) -> str:
         token=token,
         rma=rma,
         shipments=rma.shipments,
-        steps=STEPS,
+        steps=[(step.value, STEP_WORDS[step]) for step in STEPS],
+        sv=status_view(rma),
         reached=reached,
         ended=ENDED.get(rma.status),
         form=FeedbackForm(),
