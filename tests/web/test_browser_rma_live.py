@@ -121,9 +121,10 @@ def test_the_next_action_is_above_the_fold_and_cancel_asks_first(
     assert box and box["y"] + box["height"] <= 768, box  # visible without scrolling
     # Cancel is red, and asks in a dialog; "No" keeps the return.
     cancel = page.locator("#cancel button.danger")
-    assert page.evaluate(
-        "getComputedStyle(document.querySelector('#cancel button')).backgroundColor"
-    ) == "rgb(179, 38, 30)"
+    assert (
+        page.evaluate("getComputedStyle(document.querySelector('#cancel button')).backgroundColor")
+        == "rgb(179, 38, 30)"
+    )
     page.fill("#cancel textarea[name=reason]", "Customer kept the part")
     cancel.click()
     dialog = page.locator("#confirm-cancel")

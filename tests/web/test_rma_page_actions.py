@@ -9,10 +9,14 @@ from urllib.parse import parse_qs, urlsplit
 
 from accounts.models import Role
 from carriers.status import TrackingStatus
-from tests.web.test_desk_pages import desk_app, intake, signed_in  # noqa: F401 (fixture)
+from tests.web.test_desk_pages import desk_app as desk_pages_app
+from tests.web.test_desk_pages import intake, signed_in
 from tests.web.test_pages import csrf_token
 
 PART_NAME = "Cooling fan 80mm"
+
+#: The desk pages' app: a desk, warehouse, buyer and admin; FAN-80 in stock.
+desk_app = desk_pages_app
 
 
 def _open(client: Any, **overrides: str) -> str:

@@ -34,7 +34,6 @@ from carriers.status import TrackingStatus
 from core.addresses import address_problems
 from core.errors import DomainError, InvalidInput
 from returns.commands import (
-    AuthoriseRma,
     Customer,
     CustomerAddress,
     OpenRma,
@@ -71,6 +70,7 @@ from web.pages.repairs import repair_page_context
 from web.pages.rma_page import (
     ACTIONS,
     DESTRUCTIVE,
+    authorise_command,
     confirm_page,
     done_message,
     page_context,
@@ -488,11 +488,7 @@ def act(number: str, action: str) -> ResponseReturnValue:
             form = forms["authorise"]
             if not form.validate_on_submit():
                 raise InvalidInput("carrier", _("Check the carrier and tracking number."))
-            carrier = form.carrier.data or None
-            tracking_number = (form.tracking_number.data or None) if carrier else None
-            returns.authorisation.authorise(
-                _actor(), number, AuthoriseRma(carrier=carrier, tracking_number=tracking_number)
-            )
+            returns.authorisation.authorise(_actor(), number, authorise_command(form))
         elif action == "carrier-event":
             reason = (request.form.get("reason") or "").strip()
             status = request.form.get("status", "")

@@ -23,6 +23,10 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from accounts.models import Role
+from carriers.tracking_formats import Problem
+from carriers.tracking_formats import problem as tracking_problem
+from core.errors import InvalidInput
+from returns.commands import AuthoriseRma
 from returns.service_levels import format_left
 from returns.status import RefundStatus, RmaStatus
 from returns.status_vocabulary import status_view
@@ -91,6 +95,40 @@ def next_action(rma: Any, *, label_failed: bool, supervisor: bool) -> str | None
     if rma.status is RmaStatus.CLOSED and rma.satisfaction is None:
         return "follow-up"
     return None
+
+
+#: Why a typed tracking number looks wrong (carriers/tracking_formats.py).
+TRACKING_PROBLEMS: dict[Problem, LazyString] = {
+    Problem.TOO_SHORT: _l("it is too short"),
+    Problem.NOT_LETTERS_AND_DIGITS: _l("a tracking number has only letters, digits and hyphens"),
+    Problem.NO_DIGITS: _l("it has no digits"),
+    Problem.UPS_SHAPE: _l("UPS numbers are 1Z and 16 more letters and digits"),
+    Problem.UPS_CHECK_DIGIT: _l("its last digit is not the UPS check digit"),
+    Problem.USPS_CHECK_DIGIT: _l("its last digit is not the USPS check digit"),
+    Problem.SF_SHAPE: _l("SF Express numbers are SF and 12 or 13 digits"),
+}
+
+
+def authorise_command(form: Any) -> AuthoriseRma:
+    """The authorise form as a command. The customer's own tracking number must look like one
+    (carriers/tracking_formats.py) unless the agent ticked that it is right."""
+    carrier = form.carrier.data or None
+    tracking_number = (form.tracking_number.data or "").strip() if carrier else ""
+    if carrier and tracking_number and not request.form.get("tracking_confirmed"):
+        found = tracking_problem(carrier, tracking_number)
+        if found is not None:
+            raise InvalidInput(
+                "tracking_number",
+                _(
+                    "%(number)s does not look like a tracking number (%(why)s). Check it with "
+                    "the customer; if it is right, tick “The number is right” and authorise "
+                    "again.",
+                    number=tracking_number,
+                    why=TRACKING_PROBLEMS[found],
+                ),
+                code="tracking_number_unlikely",
+            )
+    return AuthoriseRma(carrier=carrier, tracking_number=tracking_number or None)
 
 
 def confirm_page(number: str, action: str) -> ResponseReturnValue:

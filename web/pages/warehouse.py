@@ -32,11 +32,13 @@ from returns.commands import (
     ReceiveParcel,
     ShipReplacement,
 )
+from returns.errors import RmaNotFound
 from returns.status import TRANSITIONS, Disposition, RmaStatus
 from web.downloads import label_download
 from web.extensions import services
 from web.labels import label
 from web.pages.access import roles_required
+from web.pages.dead_ends import draft_order_message, unknown_rma_page
 from web.printing import qr_svg
 
 bp = Blueprint("warehouse", __name__, url_prefix="/warehouse")
@@ -350,6 +352,10 @@ def goods_in(number: str) -> ResponseReturnValue:
     purchasing = services().buying.purchasing
     order = purchasing.get_order(number)
     form = FlaskForm()
+    draft = draft_order_message(order.number, order.status)
+    if request.method == "POST" and form.validate_on_submit() and draft:
+        flash(draft, "error")
+        return redirect(request.path)
     if request.method == "POST" and form.validate_on_submit():
         location = (request.form.get("location") or "").strip()
         lines: list[ReceiptLine] = []
@@ -393,7 +399,7 @@ def goods_in(number: str) -> ResponseReturnValue:
                 "success",
             )
         return redirect(request.path)
-    return render_template("warehouse_goods_in.html", order=order, form=form)
+    return render_template("warehouse_goods_in.html", order=order, form=form, draft=draft)
 
 
 @bp.post("/returns")
@@ -413,7 +419,10 @@ def scan_rma() -> ResponseReturnValue:
 def parcel(number: str) -> ResponseReturnValue:
     """Book a returned parcel in, then inspect it: one page per RMA, in the order of the work."""
     returns = services().returns
-    rma = services().rma_queries.get(number)
+    try:
+        rma = services().rma_queries.get(number)
+    except RmaNotFound:
+        return unknown_rma_page(number.strip().upper()[:40], ScanRmaForm())
     plain = FlaskForm()
     if request.method == "POST" and plain.validate_on_submit():
         try:
