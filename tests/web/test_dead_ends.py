@@ -10,6 +10,7 @@ from accounts.models import Role
 from tests.web.test_desk_pages import desk_app as desk_pages_app
 from tests.web.test_desk_pages import intake, signed_in
 from tests.web.test_pages import csrf_token
+from tests.web.test_rma_page_actions import authorise_on_page, open_return
 from tests.web.test_warehouse_pages import floor as warehouse_floor
 
 desk_app = desk_pages_app
@@ -80,17 +81,11 @@ def test_a_made_up_tracking_number_is_questioned_until_confirmed(desk_app: Any) 
 
 def test_the_parcel_page_buttons_say_what_they_do(desk_app: Any) -> None:
     desk = signed_in(desk_app, Role.SERVICE_DESK)
-    token = csrf_token(desk.get("/returns/new").get_data(as_text=True))
-    location = desk.post("/returns/new", data=intake(token, resolution="refund")).headers[
-        "Location"
-    ]
-    page = desk.get(location).get_data(as_text=True)
-    desk.post(
-        location + "/authorise",
-        data={"csrf_token": csrf_token(page), "carrier": "sandbox", "tracking_number": "SBXDE1"},
-    )
-    number = location.rsplit("/", 1)[1]
+    location = open_return(desk, resolution="refund")
+    authorise_on_page(desk, location, "SBXDE1")
     warehouse = signed_in(desk_app, Role.WAREHOUSE)
-    html = warehouse.get(f"/warehouse/returns/{number}").get_data(as_text=True)
+    html = warehouse.get(location.replace("/returns/", "/warehouse/returns/")).get_data(
+        as_text=True
+    )
     assert ">Book the parcel in</button>" in html and "Booked in<" not in html
     assert "Cooling fan 80mm" in html

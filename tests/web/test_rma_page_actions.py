@@ -19,14 +19,14 @@ PART_NAME = "Cooling fan 80mm"
 desk_app = desk_pages_app
 
 
-def _open(client: Any, **overrides: str) -> str:
+def open_return(client: Any, **overrides: str) -> str:
     token = csrf_token(client.get("/returns/new").get_data(as_text=True))
     response = client.post("/returns/new", data=intake(token, **overrides))
     assert response.status_code == 302
     return str(response.headers["Location"])
 
 
-def _authorise(client: Any, location: str, tracking: str) -> str:
+def authorise_on_page(client: Any, location: str, tracking: str) -> str:
     page = client.get(location).get_data(as_text=True)
     response = client.post(
         location + "/authorise",
@@ -55,7 +55,7 @@ def _live_url(html: str) -> str:
 
 def test_the_next_action_comes_first_with_the_one_primary_button(desk_app: Any) -> None:
     client = signed_in(desk_app, Role.SERVICE_DESK)
-    location = _open(client)
+    location = open_return(client)
     html = client.get(location).get_data(as_text=True)
     next_step = html.index('id="next-action"')
     # Above the customer's facts, the lines and every other action.
@@ -64,14 +64,14 @@ def test_the_next_action_comes_first_with_the_one_primary_button(desk_app: Any) 
     assert html.count('class="primary"') == 1
     assert re.search(r'id="authorise".*?<button type="submit" class="primary">', html, re.S)
     # Once authorised the desk waits for the carrier: nothing to do, and it says why.
-    html = _authorise(client, location, "SBXNA1")
+    html = authorise_on_page(client, location, "SBXNA1")
     assert 'id="nothing-to-do"' in html and "Waiting for the carrier to collect" in html
     assert 'class="primary"' not in html
 
 
 def test_reject_and_cancel_are_danger_and_run_only_once_confirmed(desk_app: Any) -> None:
     client = signed_in(desk_app, Role.SERVICE_DESK)
-    location = _open(client)
+    location = open_return(client)
     number = location.rsplit("/", 1)[1]
     html = client.get(location).get_data(as_text=True)
     for action, words in (("reject", "Reject this return"), ("cancel", "Cancel this return")):
@@ -104,7 +104,7 @@ def test_reject_and_cancel_are_danger_and_run_only_once_confirmed(desk_app: Any)
 
 def test_authorising_reads_in_plain_words(desk_app: Any) -> None:
     client = signed_in(desk_app, Role.SERVICE_DESK)
-    location = _open(client)
+    location = open_return(client)
     number = location.rsplit("/", 1)[1]
     html = client.get(location).get_data(as_text=True)
     assert "Customer&#39;s own carrier" not in html and "buy a prepaid label —" not in html
@@ -113,16 +113,16 @@ def test_authorising_reads_in_plain_words(desk_app: Any) -> None:
         ">We buy a prepaid return label</option>" in html
     )
     assert ">The customer ships with sandbox</option>" in html
-    html = _authorise(client, location, "SBXPW1")
+    html = authorise_on_page(client, location, "SBXPW1")
     assert f"Return {number} authorised." in html
     assert "authorise done" not in html
 
 
 def test_a_delivered_parcel_reads_delivered_to_the_desk_and_the_customer(desk_app: Any) -> None:
     client = signed_in(desk_app, Role.SERVICE_DESK)
-    location = _open(client, resolution="refund")
+    location = open_return(client, resolution="refund")
     number = location.rsplit("/", 1)[1]
-    _authorise(client, location, "SBXDL1")
+    authorise_on_page(client, location, "SBXDL1")
     _carrier_says(desk_app, "SBXDL1", TrackingStatus.IN_TRANSIT)
     html = client.get(location).get_data(as_text=True)
     assert 'data-state="in_transit"' in html and "On its way to us" in html
@@ -148,24 +148,24 @@ def test_a_delivered_parcel_reads_delivered_to_the_desk_and_the_customer(desk_ap
 def test_an_exchange_says_why_its_refund_is_released(desk_app: Any) -> None:
     client = signed_in(desk_app, Role.SERVICE_DESK)
     # A replacement with the original payment to refund: DOMAIN.md's exchange.
-    location = _open(client, resolution="replacement", payment_reference="pi_exchange")
+    location = open_return(client, resolution="replacement", payment_reference="pi_exchange")
     number = location.rsplit("/", 1)[1]
-    html = _authorise(client, location, "SBXEX1")
+    html = authorise_on_page(client, location, "SBXEX1")
     assert 'data-note="exchange_refund"' in html
     assert "Exchange: the original payment is refunded when the carrier collects" in html
     url = desk_app.extensions["spareflow"].status_links.rotate("test", number).url
     status = desk_app.test_client().get(urlsplit(url).path).get_data(as_text=True)
     assert "This is an exchange: we refund your original payment" in status
     # A warranty replacement (no payment to refund) has no such note.
-    free = _open(client, resolution="replacement", payment_reference="")
+    free = open_return(client, resolution="replacement", payment_reference="")
     assert 'data-note="exchange_refund"' not in client.get(free).get_data(as_text=True)
 
 
 def test_the_documents_show_the_part_name_beside_the_sku(desk_app: Any) -> None:
     client = signed_in(desk_app, Role.SERVICE_DESK)
-    location = _open(client)
+    location = open_return(client)
     number = location.rsplit("/", 1)[1]
-    html = _authorise(client, location, "SBXPN1")
+    html = authorise_on_page(client, location, "SBXPN1")
     assert re.search(rf'class="sku">FAN-80</td><td class="part-name">{PART_NAME}<', html)
     assert html.count(PART_NAME) >= 2  # the line and the replacement
     sheet = client.get(location + "/sheet").get_data(as_text=True)
@@ -180,8 +180,8 @@ def test_the_documents_show_the_part_name_beside_the_sku(desk_app: Any) -> None:
 
 def test_the_live_fragment_answers_204_until_a_scan_changes_it(desk_app: Any) -> None:
     client = signed_in(desk_app, Role.SERVICE_DESK)
-    location = _open(client, resolution="refund")
-    html = _authorise(client, location, "SBXLV1")
+    location = open_return(client, resolution="refund")
+    html = authorise_on_page(client, location, "SBXLV1")
     url = _live_url(html)
     assert parse_qs(urlsplit(url).query)["s"] == ["awaiting_pickup"]
     unchanged = client.get(url)
@@ -207,7 +207,7 @@ def test_the_desk_queue_polls_its_table(desk_app: Any) -> None:
     queue = client.get("/returns").get_data(as_text=True)
     url = _live_url(queue)
     assert client.get(url).status_code == 204
-    location = _open(client)
+    location = open_return(client)
     changed = client.get(url)
     assert changed.status_code == 200
     fragment = changed.get_data(as_text=True)
