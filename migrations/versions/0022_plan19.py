@@ -31,7 +31,6 @@ METHODS_BEFORE = ["manual", "computed"]
 METHODS = [*METHODS_BEFORE, "planned"]
 
 
-
 def _method_check(values: list[str]) -> str:
     return "method IN (" + ", ".join(f"'{value}'" for value in values) + ")"
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from purchasing.planning.allocation import PlanPart, TradeoffPoint, allocate
 from purchasing.planning.classification import DemandClass, classify
-from purchasing.planning.forecasts import ses, sba, tsb
+from purchasing.planning.forecasts import sba, ses, tsb
 
 #: Months of demand behind the plan (class, forecast, level).
 PLAN_MONTHS = 24

@@ -26,7 +26,7 @@ from purchasing.planning.nightly import (
     plan,
     resolve_target,
 )
-from purchasing.reorder.formulas import FOUR_PLACES, CENTS, ReorderSettings, round_up_to_pack
+from purchasing.reorder.formulas import CENTS, FOUR_PLACES, ReorderSettings, round_up_to_pack
 
 #: The policy columns the plan writes (see :func:`plan_values`).
 PLAN_FIELDS = (
@@ -86,7 +86,9 @@ def monthly_demand(
 
 
 def load_targets(session: Session) -> dict[tuple[str, str], float]:
-    rows = session.execute(select(PlanningTarget.scope, PlanningTarget.key, PlanningTarget.fill_rate))
+    rows = session.execute(
+        select(PlanningTarget.scope, PlanningTarget.key, PlanningTarget.fill_rate)
+    )
     return {(scope, key): float(rate) for scope, key, rate in rows}
 
 
@@ -220,5 +222,18 @@ def store_tradeoff(
         )  # fmt: skip
 
 
-def tradeoff(session: Session) -> list[PlanningTradeoff]:
-    return list(session.scalars(select(PlanningTradeoff).order_by(PlanningTradeoff.target)))
+@dataclass(frozen=True)
+class TradeoffView:
+    target: Decimal
+    expected_fill_rate: Decimal
+    stock_value: Decimal
+    parts: int
+    computed_at: datetime
+
+
+def tradeoff_views(session: Session) -> list[TradeoffView]:
+    rows = session.scalars(select(PlanningTradeoff).order_by(PlanningTradeoff.target))
+    return [
+        TradeoffView(r.target, r.expected_fill_rate, r.stock_value, r.parts, r.computed_at)
+        for r in rows
+    ]

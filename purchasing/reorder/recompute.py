@@ -190,13 +190,12 @@ def recompute(
                 policy["pack_size"] or 1,
                 policy["min_order_qty"] or 0,
             )
-            wanted = (planned[0], planned[1], planned[2])
-        if wanted is not None:
-            if wanted != (point, safety, quantity):
-                part_updates.append(
-                    {"id": part_id, "reorder_point": wanted[0], "safety_stock": wanted[1],
-                     "reorder_qty": wanted[2], "updated_at": now}
-                )  # fmt: skip
+            wanted = planned
+        if wanted is not None and wanted != (point, safety, quantity):
+            part_updates.append(
+                {"id": part_id, "reorder_point": wanted[0], "safety_stock": wanted[1],
+                 "reorder_qty": wanted[2], "updated_at": now}
+            )  # fmt: skip
     if inserts:
         session.execute(insert(ReorderPolicy), inserts)
     if policy_updates:
