@@ -49,6 +49,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         messages_admin,
         metrics,
         orders,
+        planning,
         portal,
         repairs,
         serials,
@@ -84,6 +85,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(session.bp)
     app.register_blueprint(inventory.bp)
     app.register_blueprint(buying.bp)
+    app.register_blueprint(planning.bp)
     app.register_blueprint(claims.bp)
     app.register_blueprint(loans.bp)
     app.register_blueprint(desk.bp)
