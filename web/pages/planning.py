@@ -55,7 +55,7 @@ def planning_context() -> dict[str, Any]:
             )
             for p in points
         ],
-        _("Fill rate against stock value, targets 80–99 %"),
+        _("Fill rate against stock value, targets 80 to 99 %"),
         _("Expected fill rate"),
         _("Stock value"),
     )
