@@ -29,6 +29,7 @@ from purchasing import workbook_imports, workbooks
 from purchasing.commands import ReceivePurchaseOrder
 from purchasing.order_views import PurchaseOrderView, order_view, order_views
 from purchasing.reorder.formulas import ReorderSettings
+from purchasing.reorder.ledger_backtest import LedgerBacktest, ledger_backtest
 from purchasing.reorder.planned import TradeoffView, tradeoff_views
 from purchasing.reorder.policies import PolicyView, get_policy, set_policy
 from purchasing.reorder.queries import count_without_supplier, iter_suggestions, list_suggestions
@@ -186,6 +187,16 @@ class ReorderService(_BuyingService):
             view = set_target(uow.session, self.clock, actor, scope, key, fill_rate)
             uow.commit()
             return view
+
+    def ledger_backtest(
+        self, *, fill_rate: float | None = None, months: int | None = None
+    ) -> LedgerBacktest:
+        """Replay the ledger's monthly demand under the plan (read only)."""
+        with self._uow() as uow:
+            read_one_snapshot(uow.session)
+            return ledger_backtest(
+                uow.session, self.clock.now(), self.settings, fill_rate=fill_rate, months=months
+            )
 
     def tradeoff(self) -> list[TradeoffView]:
         """The catalogue's expected fill rate and stock value per target (last recompute)."""

@@ -49,6 +49,26 @@ def month_keys(now: datetime, months: int = PLAN_MONTHS) -> list[str]:
     return [f"{i // 12:04d}-{i % 12 + 1:02d}" for i in range(index - months, index)]
 
 
+def _demand(query: Any) -> Any:
+    """Demand, as the recompute counts it: issues and reserved issues from storage and
+    receiving bins (scrapping from quarantine is not demand)."""
+    return query.join(Location, Location.id == StockMove.from_location_id).where(
+        StockMove.kind.in_((MoveKind.ISSUE, MoveKind.RESERVED_ISSUE)),
+        Location.kind.in_(PICKABLE_KINDS),
+    )
+
+
+def months_of_demand(session: Session, now: datetime) -> int:
+    """Whole calendar months from the month of the first demand to the last complete one."""
+    first = session.scalar(_demand(select(func.min(StockMove.created_at))))
+    if first is None:
+        return 0
+    if first.tzinfo is None:
+        first = first.replace(tzinfo=UTC)
+    moment, first = now.astimezone(UTC), first.astimezone(UTC)
+    return (moment.year * 12 + moment.month) - (first.year * 12 + first.month)
+
+
 def monthly_demand(
     session: Session, now: datetime, months: int = PLAN_MONTHS, part_ids: Sequence[int] = ()
 ) -> dict[int, list[int]]:
@@ -63,14 +83,8 @@ def monthly_demand(
     else:
         month = func.strftime("%Y-%m", StockMove.created_at)
     query = (
-        select(StockMove.part_id, month, cast(func.sum(StockMove.qty), Numeric(30, 0)))
-        .join(Location, Location.id == StockMove.from_location_id)
-        .where(
-            StockMove.kind.in_((MoveKind.ISSUE, MoveKind.RESERVED_ISSUE)),
-            Location.kind.in_(PICKABLE_KINDS),
-            StockMove.created_at >= first,
-            StockMove.created_at < end,
-        )
+        _demand(select(StockMove.part_id, month, cast(func.sum(StockMove.qty), Numeric(30, 0))))
+        .where(StockMove.created_at >= first, StockMove.created_at < end)
         .group_by(StockMove.part_id, month)
     )
     if part_ids:
