@@ -13,6 +13,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import DecimalField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, NumberRange, Optional
 
 from accounts.models import Role
@@ -29,8 +30,9 @@ BUYERS = (Role.ADMIN, Role.BUYER)
 class TargetForm(FlaskForm):
     scope = SelectField(
         _l("For"),
-        choices=[("default", _l("Default")), ("class", _l("Demand class")),
-                 ("category", _l("Category"))],
+        choices=[SelectChoice("default", _l("Default")),
+                 SelectChoice("class", _l("Demand class")),
+                 SelectChoice("category", _l("Category"))],
     )  # fmt: skip
     key = StringField(_l("Class or category"), validators=[Optional(), Length(max=100)])
     fill_rate = DecimalField(
