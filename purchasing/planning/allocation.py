@@ -12,6 +12,12 @@ binomial over ``L`` and ``L + 1`` months). On top of it, for the nightly recompu
   higher one: marginal allocation only ever raises), so one pass draws the trade-off curve;
 - a floor: after the allocation, a part with recent demand below ``floor`` units is raised to
   it (a dear slow part is otherwise left with nothing).
+
+Speed (the recompute of 100,000 parts, bench/reorder_bench.py): each part's ESPRC and
+``E[(D_{L+1} - S)^+]`` are tabulated once per step of its level (:class:`Curve`, extended as
+the allocation climbs) and shared by every allocation over it (the target groups and the
+trade-off); a part taken from the heap keeps rising while its next step is still the best
+buy (the same result as one step per heap operation, without the heap operations).
 """
 
 from __future__ import annotations
@@ -49,19 +55,19 @@ class TradeoffPoint:
     stock_value: float
 
 
-class _Track:
-    """One part's level, its expected units short per month (ESPRC) and ``E[(D_{L+1} -
-    S)^+]`` at the level, and the same figures one step (``chunk`` units) further."""
+class Curve:
+    """One part's ESPRC and ``E[(D_{L+1} - S)^+]`` at levels 0, chunk, 2 chunk, ...,
+    tabulated as far as an allocation has needed."""
 
-    __slots__ = ("after", "before", "busy", "chunk", "esprc", "level", "loss", "mean",
-                 "next_esprc", "next_loss", "periods", "var_after", "var_before")  # fmt: skip
+    __slots__ = ("after", "before", "busy", "chunk", "esprc", "loss", "mean", "periods",
+                 "var_after", "var_before")  # fmt: skip
 
     def __init__(self, mean: float, variance: float, n: int, lead: int) -> None:
         periods = lead + 1
-        self.mean, self.periods, self.level = mean, periods, 0
+        self.mean, self.periods = mean, periods
         self.var_after = variance * (periods + periods * periods / n)
         self.var_before = variance * (lead + lead * lead / n)
-        self.esprc, self.loss = mean, mean * periods  # at S = 0
+        self.esprc, self.loss = [mean], [mean * periods]  # at S = 0
         self.after = _Loss(mean * periods, self.var_after)
         self.before = _Loss(mean * lead, self.var_before) if lead else None
         self.busy = (
@@ -75,10 +81,63 @@ class _Track:
             self.chunk = 1
         else:
             self.chunk = max(1, round(math.sqrt(self.var_after) / 10))
-        self.next_esprc = self.next_loss = 0.0
-        self._peek()
 
-    def _normal(self, level: float) -> tuple[float, float]:
+    def extend(self, steps: int = 8) -> None:
+        esprc, loss, chunk = self.esprc, self.loss, self.chunk
+        if chunk == 1 and not self.busy:
+            self._extend_units(steps)
+            return
+        for _ in range(steps):
+            if self.busy:
+                short, tail = self.normal(len(esprc) * chunk)
+            else:
+                self.after.advance(chunk)
+                tail = self.after.value
+                short = tail
+                if self.before is not None:
+                    self.before.advance(chunk)
+                    short -= self.before.value
+                short = short if short > 0 else 0.0
+            esprc.append(short)
+            loss.append(tail)
+
+    def _extend_units(self, steps: int) -> None:
+        """``extend`` one unit a step, both loss functions stepped inline (the common case:
+        slow parts; ``E[(D - S - 1)^+] = E[(D - S)^+] - P(D > S)``)."""
+        after, before = self.after, self.before
+        a_value, a_cdf, a_pmf, a_k = after.value, after.cdf, after.pmf, after.k
+        a_grow, a_shape = after.grow, after.shape
+        if before is not None:
+            b_value, b_cdf, b_pmf, b_k = before.value, before.cdf, before.pmf, before.k
+            b_grow, b_shape = before.grow, before.shape
+        else:
+            b_value = b_cdf = b_pmf = b_grow = b_shape = 0.0
+            b_k = 0
+        esprc, loss = self.esprc, self.loss
+        for _ in range(steps):
+            a_value -= 1 - a_cdf
+            if a_value < 0:
+                a_value = 0.0
+            a_pmf *= a_grow / (a_k + 1) if a_shape < 0 else (a_k + a_shape) / (a_k + 1) * a_grow
+            a_k += 1
+            a_cdf = min(1.0, a_cdf + a_pmf)
+            short = a_value
+            if before is not None:
+                b_value -= 1 - b_cdf
+                if b_value < 0:
+                    b_value = 0.0
+                b_pmf *= b_grow / (b_k + 1) if b_shape < 0 else (b_k + b_shape) / (b_k + 1) * b_grow
+                b_k += 1
+                b_cdf = min(1.0, b_cdf + b_pmf)
+                short -= b_value
+            esprc.append(short if short > 0 else 0.0)
+            loss.append(a_value)
+        after.value, after.cdf, after.pmf, after.k = a_value, a_cdf, a_pmf, a_k
+        if before is not None:
+            before.value, before.cdf, before.pmf, before.k = b_value, b_cdf, b_pmf, b_k
+
+    def normal(self, level: float) -> tuple[float, float]:
+        """ESPRC and ``E[(D_{L+1} - S)^+]`` at ``level`` on normal approximations."""
         mean, lead = self.mean, self.periods - 1
         mu_a = mean * self.periods
         sd_a = math.sqrt(max(self.var_after, mu_a))
@@ -90,34 +149,32 @@ class _Track:
             loss_before = sd_b * _normal_loss((level - mu_b) / sd_b)
         return max(0.0, loss_after - loss_before), loss_after
 
-    def _peek(self) -> None:
-        """The figures at ``level + chunk``."""
+    def at(self, level: int) -> tuple[float, float]:
+        """ESPRC and ``E[(D_{L+1} - S)^+]`` at any level (off the steps: evaluated afresh)."""
+        if level % self.chunk == 0:
+            step = level // self.chunk
+            while len(self.esprc) <= step:
+                self.extend()
+            return self.esprc[step], self.loss[step]
         if self.busy:
-            self.next_esprc, self.next_loss = self._normal(self.level + self.chunk)
-            return
-        self.after.advance(self.chunk)
-        before = 0.0
-        if self.before is not None:
-            self.before.advance(self.chunk)
-            before = self.before.value
-        self.next_esprc = max(0.0, self.after.value - before)
-        self.next_loss = self.after.value
+            return self.normal(level)
+        after = _Loss(self.mean * self.periods, self.var_after)
+        after.advance(level)
+        short = after.value
+        if self.periods > 1:
+            before = _Loss(self.mean * (self.periods - 1), self.var_before)
+            before.advance(level)
+            short -= before.value
+        return max(0.0, short), after.value
 
-    @property
-    def gain(self) -> float:
-        return self.esprc - self.next_esprc
 
-    def take(self) -> float:
-        """Raise the level one step; returns the change in expected on-hand units."""
-        on_hand_change = self.chunk + self.next_loss - self.loss
-        self.level += self.chunk
-        self.esprc, self.loss = self.next_esprc, self.next_loss
-        self._peek()
-        return on_hand_change
-
-    @property
-    def on_hand(self) -> float:
-        return max(0.0, self.level - self.mean * self.periods + self.loss)
+def curves(parts: Sequence[PlanPart], recent: int = RECENT) -> list[Curve | None]:
+    """Each part's curve (None without demand), to share between allocations."""
+    found: list[Curve | None] = []
+    for part in parts:
+        mean, variance, n = _moments(part.demand, len(part.demand), recent)
+        found.append(Curve(mean, variance, n, part.lead_time) if mean > 0 else None)
+    return found
 
 
 def allocate(
@@ -125,89 +182,76 @@ def allocate(
     target: float,
     checkpoints: Sequence[float] = (),
     recent: int = RECENT,
+    shared: Sequence[Curve | None] | None = None,
 ) -> tuple[list[PartLevel], list[TradeoffPoint]]:
     """Levels for ``target`` over all units of ``parts`` (then each part's floor), and the
     expected fill rate and stock value of the group at each checkpoint target (before
-    floors; checkpoints above ``target`` are not reached)."""
-    tracks: list[_Track | None] = []
+    floors; checkpoints above ``target`` are reached too). ``shared``: the parts' curves."""
+    tabled = list(shared) if shared is not None else curves(parts, recent)
     heap: list[tuple[float, int]] = []
-    total_mean = short = 0.0
-    for index, part in enumerate(parts):
-        mean, variance, n = _moments(part.demand, len(part.demand), recent)
-        if mean <= 0:
-            tracks.append(None)
+    total_mean = 0.0
+    for index, curve in enumerate(tabled):
+        if curve is None:
             continue
-        track = _Track(mean, variance, n, part.lead_time)
-        tracks.append(track)
-        total_mean += mean
-        short += mean
-        price = max(part.price, MIN_PRICE)
-        heapq.heappush(heap, (-track.gain / (price * track.chunk), index))
+        total_mean += curve.mean
+        if len(curve.esprc) < 2:
+            curve.extend()
+        price = max(parts[index].price, MIN_PRICE) * curve.chunk
+        heap.append((-(curve.esprc[0] - curve.esprc[1]) / price, index))
+    heapq.heapify(heap)
+    short = total_mean
+    steps = [0] * len(parts)
     points: list[TradeoffPoint] = []
     pending = sorted(checkpoints)
     value = 0.0
-
-    def passed() -> None:
-        while pending and total_mean > 0 and short <= (1 - pending[0]) * total_mean:
-            points.append(TradeoffPoint(pending.pop(0), 1 - short / total_mean, value))
-
-    passed()
-    goal = (1 - max([target, *pending])) * total_mean
     allowed = (1 - target) * total_mean
-    targets_met = False
+    goal = (1 - max([target, *pending])) * total_mean
+    at_target: list[int] | None = None
+    threshold = (1 - pending[0]) * total_mean if pending else -1.0
     while heap and short > goal:
         _, index = heapq.heappop(heap)
-        track = tracks[index]
-        assert track is not None
-        gain = track.gain
-        short -= gain
-        value += track.take() * parts[index].price
-        if not targets_met and short <= allowed:
-            targets_met = True
-            levels_at_target = [t.level if t else 0 for t in tracks]
-        passed()
-        if track.gain > 1e-12:
-            price = max(parts[index].price, MIN_PRICE)
-            heapq.heappush(heap, (-track.gain / (price * track.chunk), index))
-    if not targets_met:
-        levels_at_target = [t.level if t else 0 for t in tracks]
-    return _finish(parts, tracks, levels_at_target), points
+        curve = tabled[index]
+        assert curve is not None
+        esprc, loss, chunk = curve.esprc, curve.loss, curve.chunk
+        real_price = parts[index].price
+        unit_price = max(real_price, MIN_PRICE) * chunk
+        bar = -heap[0][0] if heap else 0.0
+        step = steps[index]
+        gain = 0.0
+        while True:
+            if step + 2 >= len(esprc):
+                curve.extend()
+            short -= esprc[step] - esprc[step + 1]
+            value += (chunk + loss[step + 1] - loss[step]) * real_price
+            step += 1
+            if at_target is None and short <= allowed:
+                steps[index] = step
+                at_target = [s * c.chunk if c else 0 for s, c in zip(steps, tabled, strict=True)]
+            while short <= threshold and total_mean > 0:
+                points.append(TradeoffPoint(pending.pop(0), 1 - short / total_mean, value))
+                threshold = (1 - pending[0]) * total_mean if pending else -1.0
+            gain = esprc[step] - esprc[step + 1]
+            if short <= goal or gain <= 1e-12 or gain / unit_price < bar:
+                break
+        steps[index] = step
+        if gain > 1e-12:
+            heapq.heappush(heap, (-gain / unit_price, index))
+    if at_target is None:
+        at_target = [s * c.chunk if c else 0 for s, c in zip(steps, tabled, strict=True)]
+    return _finish(parts, tabled, at_target), points
 
 
 def _finish(
-    parts: Sequence[PlanPart], tracks: Sequence[_Track | None], levels: Sequence[int]
+    parts: Sequence[PlanPart], tabled: Sequence[Curve | None], levels: Sequence[int]
 ) -> list[PartLevel]:
     """Each part at its level for the target, raised to its floor; figures at that level."""
     result = []
-    for part, track, level in zip(parts, tracks, levels, strict=True):
-        if track is None:
+    for part, curve, level in zip(parts, tabled, levels, strict=True):
+        if curve is None:
             result.append(PartLevel(0, None, 0.0, 0.0))
             continue
-        wanted = max(level, part.floor)
-        if track.level != wanted:  # the allocation went past the target: evaluate afresh
-            track = _refit(part, wanted)
-        fill = 1 - track.esprc / track.mean
-        result.append(PartLevel(track.level, max(0.0, fill), track.on_hand, track.mean))
+        level = max(level, part.floor)
+        short, tail = curve.at(level)
+        on_hand = max(0.0, level - curve.mean * curve.periods + tail)
+        result.append(PartLevel(level, max(0.0, 1 - short / curve.mean), on_hand, curve.mean))
     return result
-
-
-def _refit(part: PlanPart, level: int) -> _Track:
-    """A part's track evaluated at ``level`` (exactly, one unit at a time)."""
-    mean, variance, n = _moments(part.demand, len(part.demand), RECENT)
-    fresh = _Track(mean, variance, n, part.lead_time)
-    if fresh.busy:
-        fresh.level = level
-        fresh.esprc, fresh.loss = fresh._normal(level)
-        return fresh
-    fresh.chunk = 1
-    fresh.after = _Loss(mean * fresh.periods, fresh.var_after)
-    fresh.before = _Loss(mean * part.lead_time, fresh.var_before) if part.lead_time else None
-    fresh.after.advance(level)
-    before = 0.0
-    if fresh.before is not None:
-        fresh.before.advance(level)
-        before = fresh.before.value
-    fresh.level = level
-    fresh.esprc = max(0.0, fresh.after.value - before)
-    fresh.loss = fresh.after.value
-    return fresh

@@ -11,7 +11,8 @@ ledger and writes the figures, purchasing/reorder/planned.py).
 - Levels: the parts are grouped by the fill-rate target that applies to each (its own, its
   category's, its class's or the default); each group's levels are set together for its target
   by marginal allocation (:mod:`purchasing.planning.allocation`), then raised to the floor.
-- Trade-off: the whole catalogue allocated once for targets 0.80 ... 0.99.
+- Trade-off: the whole catalogue (or a systematic sample of 2,000 parts, stock value scaled
+  up) allocated once for targets 0.80 ... 0.99, before floors.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from purchasing.planning.allocation import PlanPart, TradeoffPoint, allocate
+from purchasing.planning.allocation import PlanPart, TradeoffPoint, allocate, curves
 from purchasing.planning.classification import DemandClass, classify
 from purchasing.planning.forecasts import sba, ses, tsb
 
@@ -30,6 +31,9 @@ PLAN_MONTHS = 24
 ALPHA = BETA = 0.1
 #: The catalogue's trade-off curve: overall targets 0.80, 0.81, ..., 0.99.
 TRADEOFF_TARGETS = tuple(round(0.80 + step / 100, 2) for step in range(20))
+#: The trade-off of a larger catalogue is drawn on a systematic sample of this many parts
+#: (every k-th in the recompute's order), its stock value scaled up to the whole catalogue.
+TRADEOFF_SAMPLE = 2000
 DAYS_PER_MONTH = 30
 
 
@@ -91,20 +95,31 @@ def plan(
         classes[part.key] = (kind, adi, cv2, *forecast(part.demand, kind))
         groups[target_of(part, kind)].append(part)
     figures: dict[int, PlanFigures] = {}
+    inputs = {part.key: _plan_part(part, floor, floor_months) for part in parts}
+    tabled = dict(zip(inputs, curves(list(inputs.values())), strict=True))
     for target, members in groups.items():
-        inputs = [_plan_part(part, floor, floor_months) for part in members]
-        levels, _ = allocate(inputs, target)
-        for part, given, level in zip(members, inputs, levels, strict=True):
+        given = [inputs[part.key] for part in members]
+        levels, _ = allocate(given, target, shared=[tabled[part.key] for part in members])
+        for part, one, level in zip(members, given, levels, strict=True):
             kind, adi, cv2, ahead, method = classes[part.key]
+            floored = 0 < one.floor == level.level
             figures[part.key] = PlanFigures(
                 kind, adi, cv2, ahead, method, target, level.level, level.expected_fill_rate,
-                level.expected_on_hand * part.price, level.level > 0 and level.level == given.floor
-                and given.floor > 0,
+                level.expected_on_hand * part.price, floored,
             )  # fmt: skip
     points: list[TradeoffPoint] = []
     if tradeoff and parts:
-        inputs = [_plan_part(part, 0, floor_months) for part in parts]
-        _, points = allocate(inputs, max(TRADEOFF_TARGETS), TRADEOFF_TARGETS)
+        every = math.ceil(len(parts) / TRADEOFF_SAMPLE)
+        sample = list(parts)[::every]
+        _, points = allocate(
+            [inputs[part.key] for part in sample],
+            max(TRADEOFF_TARGETS),
+            TRADEOFF_TARGETS,
+            shared=[tabled[part.key] for part in sample],
+        )
+        scale = len(parts) / len(sample)
+        points = [TradeoffPoint(p.target, p.expected_fill_rate, p.stock_value * scale)
+                  for p in points]  # fmt: skip
     return figures, points
 
 
