@@ -60,7 +60,7 @@ def _demand(query: Any) -> Any:
 
 def months_of_demand(session: Session, now: datetime) -> int:
     """Whole calendar months from the month of the first demand to the last complete one."""
-    first = session.scalar(_demand(select(func.min(StockMove.created_at))))
+    first: datetime | None = session.scalar(_demand(select(func.min(StockMove.created_at))))
     if first is None:
         return 0
     if first.tzinfo is None:
