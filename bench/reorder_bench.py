@@ -84,6 +84,8 @@ CHUNK = 10_000
 
 
 def insert(engine: Engine, table: Any, rows: list[dict[str, Any]]) -> None:
+    names = {name for row in rows for name in row}  # one statement: every row, every key
+    rows = [row if len(row) == len(names) else dict.fromkeys(names) | row for row in rows]
     with engine.begin() as connection:
         for i in range(0, len(rows), CHUNK):
             connection.execute(table.insert(), rows[i : i + CHUNK])

@@ -198,6 +198,11 @@ class ReorderService(_BuyingService):
                 uow.session, self.clock.now(), self.settings, fill_rate=fill_rate, months=months
             )
 
+    def plan_overview(self) -> tuple[list[TargetView], list[TradeoffView]]:
+        """The targets and the trade-off together (the reorder page: one transaction)."""
+        with self._uow() as uow:
+            return list_targets(uow.session), tradeoff_views(uow.session)
+
     def tradeoff(self) -> list[TradeoffView]:
         """The catalogue's expected fill rate and stock value per target (last recompute)."""
         with self._uow() as uow:

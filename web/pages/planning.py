@@ -47,7 +47,7 @@ class TargetForm(FlaskForm):
 def planning_context() -> dict[str, Any]:
     """What the reorder page shows of the plan: the trade-off chart, the targets, the form."""
     reorder = services().buying.reorder
-    points = reorder.tradeoff()
+    targets, points = reorder.plan_overview()
     chart = xy_chart(
         [
             (
@@ -64,7 +64,7 @@ def planning_context() -> dict[str, Any]:
     return {
         "tradeoff_chart": chart,
         "tradeoff": points,
-        "targets": reorder.targets(),
+        "targets": targets,
         "target_default": reorder.settings.planning_target,
         "target_form": TargetForm(),
         "demand_classes": CLASSES,
