@@ -469,9 +469,9 @@ def recompute_pair(session_factory: Any, clock: FrozenClock, repeat: int = 3) ->
     t_new, summary, t_old, _ = timed_pair(new.recompute, old.recompute, repeat)
     with session_factory() as session:
         planned = session.scalar(
-            select(func.count()).select_from(ReorderPolicy).where(
-                ReorderPolicy.demand_class.is_not(None)
-            )
+            select(func.count())
+            .select_from(ReorderPolicy)
+            .where(ReorderPolicy.demand_class.is_not(None))
         )
     print(
         f"recompute  {summary.parts:,} parts ({planned:,} planned): with the plan {t_new:.2f} s; "
