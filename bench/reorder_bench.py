@@ -12,7 +12,11 @@ drops it afterwards. It prints:
   openpyxl write-only writing the same cells with the same styles from ready-made values,
   and the ratio (goal <= 1.5);
 - peak memory (max RSS) of a fresh process that exports everything, and of one that exports
-  a tenth of it: flat means about the same (goal < 300 MB).
+  a tenth of it: flat means about the same (goal < 300 MB);
+- recompute: the nightly recompute as before the fill-rate plan (``planning`` off: the
+  daily-demand reorder points and the flags) against the same with the plan (monthly demand
+  of 24 months, classes, forecasts, levels per target group, the trade-off), and the ratio
+  (goal <= 2, issue 19). ``--recompute-only`` measures only this.
 
 Not a timed unit test: run it by hand on a quiet machine, record the figures in
 bench/README.md.
@@ -80,6 +84,8 @@ CHUNK = 10_000
 
 
 def insert(engine: Engine, table: Any, rows: list[dict[str, Any]]) -> None:
+    names = {name for row in rows for name in row}  # one statement: every row, every key
+    rows = [row if len(row) == len(names) else dict.fromkeys(names) | row for row in rows]
     with engine.begin() as connection:
         for i in range(0, len(rows), CHUNK):
             connection.execute(table.insert(), rows[i : i + CHUNK])
@@ -121,6 +127,25 @@ def seed(engine: Engine, parts: int, seed_value: int = 42) -> dict[str, int]:
              "from_location_id": None, "to_location_id": home, "reason": "initial stock",
              "reference": "PO-SEED", "actor": "bench", "created_at": t0}
         )  # fmt: skip
+        # Older demand, 3 to 24 months back (the fill-rate plan reads 24 months), with a
+        # receipt that covers it so the stock on hand comes out as before.
+        old = [(rng.randint(1, 5), rng.randint(91, 730)) for _ in range(rng.randint(0, 12))]
+        if old:
+            move_id += 1
+            moves.append(
+                {"id": move_id, "part_id": pid, "kind": "receipt",
+                 "qty": sum(q for q, _ in old), "from_location_id": None,
+                 "to_location_id": home, "reason": "old stock", "reference": "PO-OLD",
+                 "actor": "bench", "created_at": NOW - timedelta(days=740)}
+            )  # fmt: skip
+        for qty, days in old:
+            move_id += 1
+            moves.append(
+                {"id": move_id, "part_id": pid, "kind": "issue", "qty": qty,
+                 "from_location_id": home, "to_location_id": None, "reason": "repair",
+                 "reference": f"REPAIR-{pid}", "actor": "bench",
+                 "created_at": NOW - timedelta(days=days)}
+            )  # fmt: skip
         on_hand = initial
         for _ in range(rng.randint(0, 8)):
             qty = rng.randint(1, 5)
@@ -416,6 +441,9 @@ def main() -> None:
     parser.add_argument("--parts", type=int, default=100_000)
     parser.add_argument("--child-export", help=argparse.SUPPRESS)
     parser.add_argument("--category", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--recompute-only", action="store_true", help="only the nightly recompute, old vs new"
+    )
     options = parser.parse_args()
     if options.child_export:
         child_export(options.child_export, options.category)
@@ -424,11 +452,35 @@ def main() -> None:
     print(f"python     {sys.version.split()[0]}, {os.cpu_count()} CPUs, {options.parts:,} parts")
     started = time.perf_counter()
     with scratch_database(options.database_url, "spareflow_bench") as url:
-        run(url, options.parts)
+        run(url, options.parts, options.recompute_only)
     print(f"total      {time.perf_counter() - started:.0f} s")
 
 
-def run(url: str, parts: int) -> None:
+def recompute_pair(session_factory: Any, clock: FrozenClock, repeat: int = 3) -> None:
+    """The nightly recompute without and with the fill-rate plan, alternating, best of each.
+    One unmeasured run of each first writes what a first night writes; the measured runs
+    then find the same ledger (as a night without new demand): the work is the reading and
+    the computing, the same for both."""
+    old = ReorderService(session_factory, clock, ReorderSettings(planning=False))
+    new = ReorderService(session_factory, clock, ReorderSettings(planning=True))
+    t_first_old, _ = timed(old.recompute, 1)
+    t_first_new, _ = timed(new.recompute, 1)
+    gc.collect()
+    t_new, summary, t_old, _ = timed_pair(new.recompute, old.recompute, repeat)
+    with session_factory() as session:
+        planned = session.scalar(
+            select(func.count())
+            .select_from(ReorderPolicy)
+            .where(ReorderPolicy.demand_class.is_not(None))
+        )
+    print(
+        f"recompute  {summary.parts:,} parts ({planned:,} planned): with the plan {t_new:.2f} s; "
+        f"without {t_old:.2f} s; ratio {t_new / t_old:.2f} (goal <= 2); first runs "
+        f"{t_first_old:.2f} s / {t_first_new:.2f} s"
+    )
+
+
+def run(url: str, parts: int, recompute_only: bool = False) -> None:
     schema.upgrade(url)
     engine = make_engine(url)
     t, seeded = timed(lambda: seed(engine, parts), 1)
@@ -436,6 +488,10 @@ def run(url: str, parts: int) -> None:
     gc.collect()  # the seeding's garbage is not the measured code's
     settings, clock = ReorderSettings(), FrozenClock(NOW)
     session_factory = make_session_factory(engine)
+    if recompute_only:
+        recompute_pair(session_factory, clock)
+        engine.dispose()
+        return
 
     t_sug, count, t_sql, rows = timed_pair(
         lambda: suggestions(session_factory, clock, settings),
@@ -465,6 +521,8 @@ def run(url: str, parts: int) -> None:
         f"{t_bare:.2f} s; ratio {t_exp / t_bare:.2f} (goal <= 1.5)"
     )
     engine.dispose()
+
+    recompute_pair(make_session_factory(make_engine(url)), clock)
 
     full = export_in_child(url, None)
     small = export_in_child(url, CATEGORIES[0])  # one category in twenty

@@ -21,7 +21,8 @@ it needs, and measures:
    HTTP reservation, an endpoint that only reads the JSON body and answers 201. Goal >= 0.3.
 3. latency: p50/p99 of the main API calls, 16 concurrent clients in a mixed workload.
 4. reorder: bench/reorder_bench.py (suggestions against a plain SQL aggregate, the export
-   against bare openpyxl) on the same server, with ``--reorder-parts`` parts.
+   against bare openpyxl, the nightly recompute with the fill-rate plan against without) on
+   the same server, with ``--reorder-parts`` parts.
 
 It prints a table and exits 0, whatever the figures; nonzero only when something crashed.
 Loopback only. Between two and five minutes with the defaults.
@@ -291,7 +292,7 @@ def reorder(database_url: str, parts: int) -> dict[str, str]:
     )  # fmt: skip
     found = {}
     for line in done.stdout.splitlines():
-        for key in ("suggestions", "export", "memory"):
+        for key in ("suggestions", "export", "memory", "recompute"):
             if line.startswith(key):
                 found[key] = line
     return found

@@ -25,6 +25,10 @@ DEFAULTS: dict[str, Any] = {
     "REORDER_SERVICE_LEVEL": "0.95",
     "REORDER_ORDER_CYCLE_DAYS": 30,
     "REORDER_DEFAULT_LEAD_TIME_DAYS": 14,
+    "PLANNING_ENABLED": True,
+    "PLANNING_DEFAULT_FILL_RATE": "0.95",
+    "PLANNING_FLOOR_UNITS": 1,
+    "PLANNING_FLOOR_MONTHS": 12,
     "SPREADSHEET_MAX_BYTES": 16 * 1024 * 1024,
     "SPREADSHEET_MAX_UNCOMPRESSED_BYTES": 256 * 1024 * 1024,
     "SPREADSHEET_MAX_ROWS": 100_000,
@@ -53,7 +57,18 @@ def reorder_settings(config: Mapping[str, Any]) -> ReorderSettings:
         service_level=Decimal(str(_setting(config, "REORDER_SERVICE_LEVEL"))),
         order_cycle_days=int(_setting(config, "REORDER_ORDER_CYCLE_DAYS")),
         default_lead_time_days=int(_setting(config, "REORDER_DEFAULT_LEAD_TIME_DAYS")),
+        planning=_flag(_setting(config, "PLANNING_ENABLED")),
+        planning_target=Decimal(str(_setting(config, "PLANNING_DEFAULT_FILL_RATE"))),
+        planning_floor=int(_setting(config, "PLANNING_FLOOR_UNITS")),
+        planning_floor_months=int(_setting(config, "PLANNING_FLOOR_MONTHS")),
     )
+
+
+def _flag(value: Any) -> bool:
+    """A boolean setting: a JSON environment value, or text such as "0"/"false"."""
+    if isinstance(value, str):
+        return value.strip().lower() not in ("", "0", "false", "no", "off")
+    return bool(value)
 
 
 def upload_limits(config: Mapping[str, Any]) -> UploadLimits:

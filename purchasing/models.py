@@ -72,6 +72,18 @@ class ReorderPolicy(Base):
     suggested_safety_stock: Mapped[int | None] = mapped_column(BigInteger)
     suggested_reorder_point: Mapped[int | None] = mapped_column(BigInteger)
     suggested_reorder_qty: Mapped[int | None] = mapped_column(BigInteger)
+    # The fill-rate plan (docs/planning.md), written by the recompute from monthly demand.
+    #: The buyer's fill-rate target for this part; None: its category's, class's or default.
+    fill_rate_target: Mapped[Decimal | None] = mapped_column(ExactDecimal(6, 4))
+    demand_class: Mapped[str | None] = mapped_column(String(12))
+    demand_adi: Mapped[Decimal | None] = mapped_column(ExactDecimal(10, 4))
+    demand_cv2: Mapped[Decimal | None] = mapped_column(ExactDecimal(12, 4))
+    forecast_per_month: Mapped[Decimal | None] = mapped_column(ExactDecimal(14, 4))
+    forecast_method: Mapped[str | None] = mapped_column(String(8))
+    fill_rate_target_used: Mapped[Decimal | None] = mapped_column(ExactDecimal(6, 4))
+    planned_level: Mapped[int | None] = mapped_column(BigInteger)
+    expected_fill_rate: Mapped[Decimal | None] = mapped_column(ExactDecimal(6, 4))
+    planned_stock_value: Mapped[Decimal | None] = mapped_column(ExactDecimal(16, 2))
     #: Since when the part has been at or below its reorder point (set by the recompute).
     flagged_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -85,7 +97,48 @@ class ReorderPolicy(Base):
         CheckConstraint(
             "order_cycle_days IS NULL OR order_cycle_days >= 1", name="order_cycle_days"
         ),
+        CheckConstraint(
+            "fill_rate_target IS NULL OR (fill_rate_target >= 0.5 AND fill_rate_target <= 0.999)",
+            name="fill_rate_target",
+        ),
     )
+
+
+class PlanningTarget(Base):
+    """A buyer's fill-rate target for a demand class, a part category, or the default.
+
+    ``scope`` is ``default`` (``key`` empty), ``class`` (``key`` a demand class) or
+    ``category`` (``key`` a part category). A part's target: its own, else its category's,
+    else its class's, else the default (docs/planning.md).
+    """
+
+    __tablename__ = "planning_targets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scope: Mapped[str] = mapped_column(String(10))
+    key: Mapped[str] = mapped_column(String(100), default="")
+    fill_rate: Mapped[Decimal] = mapped_column(ExactDecimal(6, 4))
+    updated_by: Mapped[str] = mapped_column(String(254))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        UniqueConstraint("scope", "key", name="uq_planning_targets_scope_key"),
+        CheckConstraint("scope IN ('default', 'class', 'category')", name="scope"),
+        CheckConstraint("fill_rate >= 0.5 AND fill_rate <= 0.999", name="fill_rate"),
+    )
+
+
+class PlanningTradeoff(Base):
+    """The catalogue's trade-off, written by each recompute: for one overall fill-rate target,
+    the expected fill rate and the stock value the planned levels would hold."""
+
+    __tablename__ = "planning_tradeoff"
+
+    target: Mapped[Decimal] = mapped_column(ExactDecimal(6, 4), primary_key=True)
+    expected_fill_rate: Mapped[Decimal] = mapped_column(ExactDecimal(6, 4))
+    stock_value: Mapped[Decimal] = mapped_column(ExactDecimal(18, 2))
+    parts: Mapped[int] = mapped_column(Integer)
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class NumberSequence(Base):

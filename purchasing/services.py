@@ -29,6 +29,8 @@ from purchasing import workbook_imports, workbooks
 from purchasing.commands import ReceivePurchaseOrder
 from purchasing.order_views import PurchaseOrderView, order_view, order_views
 from purchasing.reorder.formulas import ReorderSettings
+from purchasing.reorder.ledger_backtest import LedgerBacktest, ledger_backtest
+from purchasing.reorder.planned import TradeoffView, tradeoff_views
 from purchasing.reorder.policies import PolicyView, get_policy, set_policy
 from purchasing.reorder.queries import count_without_supplier, iter_suggestions, list_suggestions
 from purchasing.reorder.recompute import RecomputeSummary
@@ -39,6 +41,7 @@ from purchasing.reorder.suggestions import (
     Suggestion,
     SuggestionFilters,
 )
+from purchasing.reorder.targets import TargetView, list_targets, set_target
 from purchasing.status import PurchaseOrderStatus
 
 
@@ -169,6 +172,41 @@ class ReorderService(_BuyingService):
             policy = set_policy(uow.session, self.clock, part, changes)
             uow.commit()
             return PolicyView.of(part, policy)
+
+    # --- the fill-rate plan (docs/planning.md) -------------------------------------------
+
+    def targets(self) -> list[TargetView]:
+        with self._uow() as uow:
+            return list_targets(uow.session)
+
+    def set_target(
+        self, actor: str, scope: str, key: str, fill_rate: Decimal | None
+    ) -> TargetView | None:
+        """Set or (``fill_rate`` None) remove a fill-rate target; the next recompute uses it."""
+        with self._uow() as uow:
+            view = set_target(uow.session, self.clock, actor, scope, key, fill_rate)
+            uow.commit()
+            return view
+
+    def ledger_backtest(
+        self, *, fill_rate: float | None = None, months: int | None = None
+    ) -> LedgerBacktest:
+        """Replay the ledger's monthly demand under the plan (read only)."""
+        with self._uow() as uow:
+            read_one_snapshot(uow.session)
+            return ledger_backtest(
+                uow.session, self.clock.now(), self.settings, fill_rate=fill_rate, months=months
+            )
+
+    def plan_overview(self) -> tuple[list[TargetView], list[TradeoffView]]:
+        """The targets and the trade-off together (the reorder page: one transaction)."""
+        with self._uow() as uow:
+            return list_targets(uow.session), tradeoff_views(uow.session)
+
+    def tradeoff(self) -> list[TradeoffView]:
+        """The catalogue's expected fill rate and stock value per target (last recompute)."""
+        with self._uow() as uow:
+            return tradeoff_views(uow.session)
 
 
 class PurchasingService(_BuyingService):

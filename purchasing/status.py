@@ -38,6 +38,9 @@ class ReorderMethod(enum.StrEnum):
 
     MANUAL = "manual"  # by hand; the computed figures are shown as advice only
     COMPUTED = "computed"  # from demand history, written by each recompute
+    #: From the fill-rate plan (docs/planning.md): the planned order-up-to level sets the
+    #: point and quantity at each recompute.
+    PLANNED = "planned"
 
 
 class Urgency(enum.StrEnum):

@@ -87,6 +87,13 @@ REORDER_COLUMNS = (
     Column("urgency", "Urgency", 18),
     Column("needed_by", "Needed by", 12, Kind.DATE),
     Column("expected_arrival", "Expected arrival", 12, Kind.DATE),
+    # The fill-rate plan of the last recompute (docs/planning.md).
+    Column("demand_class", "Demand class", 13),
+    Column("forecast", "Forecast / month", 11, Kind.DECIMAL),
+    Column("target_fill_rate", "Target fill rate", 10, Kind.PERCENT),
+    Column("expected_fill_rate", "Expected fill rate", 10, Kind.PERCENT),
+    Column("planned_level", "Planned level", 10, Kind.INTEGER),
+    Column("plan_stock_value", "Plan stock value", 13, Kind.MONEY),
     Column("why", "Why", 90),
 )
 REORDER_REQUIRED = ("sku", "supplier", "order_qty")
@@ -143,6 +150,12 @@ def reorder_row(s: Suggestion) -> dict[str, Any]:
         "urgency": URGENCY_LABELS[s.urgency],
         "needed_by": s.needed_by,
         "expected_arrival": s.expected_arrival,
+        "demand_class": stock.demand_class,
+        "forecast": stock.forecast_per_month,
+        "target_fill_rate": stock.fill_rate_target,
+        "expected_fill_rate": stock.expected_fill_rate,
+        "planned_level": stock.planned_level,
+        "plan_stock_value": stock.planned_stock_value,
         "why": s.why,
     }
 

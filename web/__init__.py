@@ -58,6 +58,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         messages_admin,
         metrics,
         orders,
+        planning,
         portal,
         repairs,
         rma_page,
@@ -95,6 +96,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(session.bp)
     app.register_blueprint(inventory.bp)
     app.register_blueprint(buying.bp)
+    app.register_blueprint(planning.bp)
     app.register_blueprint(claims.bp)
     app.register_blueprint(loans.bp)
     app.register_blueprint(desk.bp)

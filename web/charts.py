@@ -198,3 +198,66 @@ def line_chart(
             f'text-anchor="middle">{escape(category)}</text>'
         )
     return _frame(label, top, unit, series, body)
+
+
+# --- an x-y curve (the reorder page's fill-rate / stock-value trade-off) -----------------
+
+XY_HEIGHT, XY_LEFT, XY_BOTTOM = 240, 64, 40
+
+
+def xy_chart(
+    points: Sequence[tuple[float, float, str]],
+    title: str,
+    x_label: str,
+    y_label: str,
+    *,
+    x_format: Callable[[float], str] = lambda v: f"{v:.0%}",
+    y_format: Callable[[float], str] = lambda v: f"{v:,.0f}",
+) -> Markup:
+    """Points ``(x, y, name)`` joined in x order, with a title, axis labels and the axes'
+    ends as ticks; each point carries its name and values as a tooltip."""
+    if not points:
+        return Markup("")
+    ordered = sorted(points)
+    xs, ys = [p[0] for p in ordered], [p[1] for p in ordered]
+    x_low, x_high = min(xs), max(xs)
+    x_span = (x_high - x_low) or 1.0
+    y_top = max(ys) or 1.0
+    left, right, top, bottom = XY_LEFT, WIDTH - PAD, PAD + 8, XY_HEIGHT - XY_BOTTOM
+
+    def x(value: float) -> float:
+        return left + (value - x_low) / x_span * (right - left)
+
+    def y(value: float) -> float:
+        return bottom - value / y_top * (bottom - top)
+
+    path = "".join(
+        f"{'L' if index else 'M'}{x(px):.1f},{y(py):.1f}"
+        for index, (px, py, _) in enumerate(ordered)
+    )
+    dots = "".join(
+        f'<circle cx="{x(px):.1f}" cy="{y(py):.1f}" r="3" class="dot s1">'
+        f"<title>{escape(name)}: {escape(x_label)} {escape(x_format(px))}, "
+        f"{escape(y_label)} {escape(y_format(py))}</title></circle>"
+        for px, py, name in ordered
+    )
+    svg = (
+        f'<svg class="chart" viewBox="0 0 {WIDTH} {XY_HEIGHT}" role="img" '
+        f'aria-label="{escape(title)}"><title>{escape(title)}</title>'
+        f'<text x="{WIDTH / 2:.0f}" y="14" class="tick" text-anchor="middle">{escape(title)}</text>'
+        f'<line x1="{left}" y1="{bottom}" x2="{right}" y2="{bottom}" class="axis"/>'
+        f'<line x1="{left}" y1="{top}" x2="{left}" y2="{bottom}" class="axis"/>'
+        f'<text x="{left - 4}" y="{top + 4}" class="tick" text-anchor="end">'
+        f"{escape(y_format(y_top))}</text>"
+        f'<text x="{left - 4}" y="{bottom}" class="tick" text-anchor="end">0</text>'
+        f'<text x="{left}" y="{bottom + 14}" class="tick">{escape(x_format(x_low))}</text>'
+        f'<text x="{right}" y="{bottom + 14}" class="tick" text-anchor="end">'
+        f"{escape(x_format(x_high))}</text>"
+        f'<text x="{(left + right) / 2:.0f}" y="{XY_HEIGHT - 6}" class="tick axis-label" '
+        f'text-anchor="middle">{escape(x_label)}</text>'
+        f'<text x="12" y="{(top + bottom) / 2:.0f}" class="tick axis-label" '
+        f'text-anchor="middle" transform="rotate(-90 12 {(top + bottom) / 2:.0f})">'
+        f"{escape(y_label)}</text>"
+        f'<path d="{path}" class="line s1"/>{dots}</svg>'
+    )
+    return Markup(svg)  # noqa: S704 (numbers we computed and escaped text only)

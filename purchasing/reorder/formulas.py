@@ -39,11 +39,23 @@ class ReorderSettings:
     service_level: Decimal = Decimal("0.95")
     order_cycle_days: int = 30
     default_lead_time_days: int = 14
+    #: The fill-rate plan (docs/planning.md): computed by each recompute when on.
+    planning: bool = True
+    #: The fill rate aimed at when the buyer has set no target.
+    planning_target: Decimal = Decimal("0.95")
+    #: The per-part floor: a part with demand in the last ``planning_floor_months`` months
+    #: gets an order-up-to level of at least ``planning_floor`` units (0: no floor).
+    planning_floor: int = 1
+    planning_floor_months: int = 12
 
     def __post_init__(self) -> None:
         check_service_level(self.service_level)
         if not 2 <= self.window_days <= 3650:
             raise ValueError("window_days must be 2 to 3650")
+        if not Decimal("0.5") <= self.planning_target <= Decimal("0.999"):
+            raise ValueError("planning_target must be 0.5 to 0.999")
+        if self.planning_floor < 0 or not 1 <= self.planning_floor_months <= 24:
+            raise ValueError("planning_floor >= 0, planning_floor_months 1 to 24")
 
 
 def check_service_level(level: Decimal, field: str = "service_level") -> Decimal:

@@ -15,6 +15,7 @@ from inventory.catalog import get_part
 from inventory.models import Part
 from purchasing.models import ReorderPolicy
 from purchasing.reorder.formulas import check_service_level
+from purchasing.reorder.targets import check_fill_rate
 from purchasing.status import (
     ReorderMethod,
 )
@@ -22,7 +23,7 @@ from purchasing.status import (
 # --- policies ----------------------------------------------------------------------------
 
 POLICY_FIELDS = {"method", "pack_size", "min_order_qty", "max_level", "service_level",
-                 "order_cycle_days"}  # fmt: skip
+                 "order_cycle_days", "fill_rate_target"}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,18 @@ class PolicyView:
     suggested_safety_stock: int | None = None
     suggested_reorder_point: int | None = None
     suggested_reorder_qty: int | None = None
+    #: The buyer's fill-rate target for this part (None: category, class or default).
+    fill_rate_target: Decimal | None = None
+    #: The fill-rate plan of the last recompute (docs/planning.md).
+    demand_class: str | None = None
+    demand_adi: Decimal | None = None
+    demand_cv2: Decimal | None = None
+    forecast_per_month: Decimal | None = None
+    forecast_method: str | None = None
+    fill_rate_target_used: Decimal | None = None
+    planned_level: int | None = None
+    expected_fill_rate: Decimal | None = None
+    planned_stock_value: Decimal | None = None
 
     @classmethod
     def of(cls, part: Part, policy: ReorderPolicy | None) -> PolicyView:
@@ -86,6 +99,8 @@ def set_policy(
         raise TypeError(f"unknown policy fields: {sorted(unknown)}")
     if changes.get("service_level") is not None:
         check_service_level(changes["service_level"])
+    if changes.get("fill_rate_target") is not None:
+        check_fill_rate(changes["fill_rate_target"], "fill_rate_target")
     policy = policy_for(session, part)
     if policy is None:
         policy = ReorderPolicy(

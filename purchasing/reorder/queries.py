@@ -141,6 +141,12 @@ def positions_query(
             type_coerce(ReorderPolicy.avg_daily_demand, String),
             ReorderPolicy.flagged_since,
             cast(owed, BigInteger),
+            ReorderPolicy.demand_class,
+            type_coerce(ReorderPolicy.forecast_per_month, _StoredDecimal()),
+            type_coerce(ReorderPolicy.fill_rate_target_used, _StoredDecimal()),
+            type_coerce(ReorderPolicy.expected_fill_rate, _StoredDecimal()),
+            ReorderPolicy.planned_level,
+            type_coerce(ReorderPolicy.planned_stock_value, _StoredDecimal()),
         )
         .select_from(Part)
         .outerjoin(Supplier, Supplier.id == Part.supplier_id)

@@ -28,6 +28,13 @@ from purchasing.reorder.formulas import (
     check_service_level,
     compute_point,
 )
+from purchasing.reorder.planned import (
+    PLAN_FIELDS,
+    PlanRow,
+    plan_catalogue,
+    plan_values,
+    planned_point,
+)
 from purchasing.reorder.queries import demand_by_part, demand_window, iter_suggestions
 from purchasing.reorder.suggestions import ReturnSupply
 from purchasing.status import (
@@ -55,7 +62,10 @@ _POLICY_INPUTS = (
     "min_order_qty",
     "service_level",
     "order_cycle_days",
+    "fill_rate_target",
 )
+#: Where the part's own fill-rate target is in a row of the recompute's select.
+_OWN_TARGET = 7 + _POLICY_INPUTS.index("fill_rate_target")
 _COMPUTED_FIELDS = (
     "window_days",
     "demand_total",
@@ -99,10 +109,13 @@ def recompute(
     start, end = demand_window(now, window)
     demand = demand_by_part(session, start, end)
 
-    policy_columns = [getattr(ReorderPolicy, name) for name in _POLICY_INPUTS + _COMPUTED_FIELDS]
+    stored = _POLICY_INPUTS + _COMPUTED_FIELDS + PLAN_FIELDS
+    policy_columns = [getattr(ReorderPolicy, name) for name in stored]
     rows = session.execute(
         select(
             Part.id,
+            Part.category,
+            Part.unit_cost,
             func.coalesce(
                 Part.lead_time_days,
                 Supplier.default_lead_time_days,
@@ -121,8 +134,18 @@ def recompute(
     policy_updates: list[dict[str, Any]] = []
     part_updates: list[dict[str, Any]] = []
     with_demand = 0
-    for part_id, lead_time, point, safety, quantity, *policy_values in rows:
-        policy = dict(zip(_POLICY_INPUTS + _COMPUTED_FIELDS, policy_values, strict=True))
+    plans = (
+        plan_catalogue(
+            session,
+            now,
+            settings,
+            [PlanRow(r[0], int(r[3]), r[1], r[2], r[_OWN_TARGET]) for r in rows],
+        )
+        if settings.planning
+        else {}
+    )
+    for part_id, _category, _cost, lead_time, point, safety, quantity, *policy_values in rows:
+        policy = dict(zip(stored, policy_values, strict=True))
         exists = policy["part_id"] is not None
         level = policy["service_level"] or default_level
         total, squares = demand.get(part_id, (0, 0))
@@ -146,6 +169,9 @@ def recompute(
             "suggested_reorder_point": computed.reorder_point,
             "suggested_reorder_qty": computed.reorder_qty,
         }
+        figures = plans.get(part_id)
+        if figures is not None:
+            values.update(plan_values(figures))
         if not exists:
             inserts.append(
                 {"part_id": part_id, "method": ReorderMethod.MANUAL, "pack_size": 1,
@@ -153,13 +179,23 @@ def recompute(
             )  # fmt: skip
         elif any(policy[name] != value for name, value in values.items()):
             policy_updates.append({"part_id": part_id, "computed_at": now, **values})
+        wanted = None
         if exists and policy["method"] == ReorderMethod.COMPUTED:
             wanted = (computed.reorder_point, computed.safety_stock, computed.reorder_qty)
-            if wanted != (point, safety, quantity):
-                part_updates.append(
-                    {"id": part_id, "reorder_point": wanted[0], "safety_stock": wanted[1],
-                     "reorder_qty": wanted[2], "updated_at": now}
-                )  # fmt: skip
+        elif exists and policy["method"] == ReorderMethod.PLANNED and figures is not None:
+            planned = planned_point(
+                figures.level,
+                figures.forecast,
+                int(lead_time),
+                policy["pack_size"] or 1,
+                policy["min_order_qty"] or 0,
+            )
+            wanted = planned
+        if wanted is not None and wanted != (point, safety, quantity):
+            part_updates.append(
+                {"id": part_id, "reorder_point": wanted[0], "safety_stock": wanted[1],
+                 "reorder_qty": wanted[2], "updated_at": now}
+            )  # fmt: skip
     if inserts:
         session.execute(insert(ReorderPolicy), inserts)
     if policy_updates:

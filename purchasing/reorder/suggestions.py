@@ -112,6 +112,13 @@ class StockPosition(NamedTuple):
     flagged_since: datetime | None = None
     #: Advance replacements promised but not reserved (no stock when they were authorised).
     backordered: int = 0
+    #: The fill-rate plan of the last recompute (docs/planning.md); None before one.
+    demand_class: str | None = None
+    forecast_per_month: Decimal | None = None
+    fill_rate_target: Decimal | None = None
+    expected_fill_rate: Decimal | None = None
+    planned_level: int | None = None
+    planned_stock_value: Decimal | None = None
 
     @property
     def available(self) -> int:

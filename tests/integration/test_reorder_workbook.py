@@ -77,8 +77,9 @@ def test_a_supplier_sheet_is_formatted_for_editing_order_quantities(
     assert all(c.font.b and c.fill.fgColor.rgb == "001F4E78" for c in sheet[1] if c.column != 13)
     assert sheet["M1"].fill.fgColor.rgb == "00BF8F00"  # Order qty: the column to edit
     assert sheet.freeze_panes == "A2"
-    assert sheet.auto_filter.ref == "A1:U3"
-    assert sheet.column_dimensions["B"].width == 36 and sheet.column_dimensions["U"].width == 90
+    # (the six columns of the fill-rate plan come before "Why": tests/web/test_planning_web.py)
+    assert sheet.auto_filter.ref == "A1:AA3"
+    assert sheet.column_dimensions["B"].width == 36 and sheet.column_dimensions["AA"].width == 90
 
     fan = row_of(sheet, "FAN-80")
     assert sheet.cell(fan, 13).value == 47 and sheet.cell(fan, 13).number_format == "#,##0"
@@ -89,7 +90,7 @@ def test_a_supplier_sheet_is_formatted_for_editing_order_quantities(
     assert sheet.cell(fan, 19).value == datetime(2026, 11, 23)
     assert sheet.cell(fan, 19).number_format == "yyyy-mm-dd"
     assert sheet.cell(fan, 18).value == "below safety stock"
-    assert sheet.cell(fan, 21).value.startswith("available 3 = 8 on hand")
+    assert sheet.cell(fan, 27).value.startswith("available 3 = 8 on hand")
     # A part name cannot become a formula.
     assert sheet.cell(fan, 2).value == '\'=HYPERLINK("http://evil.example","click")'
     assert sheet.cell(fan, 2).data_type == "s"

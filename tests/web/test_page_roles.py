@@ -91,6 +91,7 @@ EXPECTED_PAGE_ROLES: dict[tuple[str, str], frozenset[Role] | str] = {
     ("GET", "/buying/reorder.xlsx"): {A, B},
     ("POST", "/buying/reorder/import"): {A, B},
     ("POST", "/buying/reorder/recompute"): {A, B},
+    ("POST", "/buying/planning/targets"): {A, B},
     ("GET", "/buying/purchase-orders"): {A, B},
     ("GET", "/buying/purchase-orders/<number>"): {A, B},
     ("POST", "/buying/purchase-orders/<number>/send"): {A, B},

@@ -250,14 +250,15 @@ PAGE_BUDGETS = [
     ("parts page", "/", Role.BUYER, 6),
     ("parts page, low stock", "/?low=1", Role.BUYER, 6),
     ("dashboard", "/dashboard", Role.ADMIN, 22),
-    ("part page", f"/parts/{BUSY_SKU}", Role.WAREHOUSE, 18),
+    # 19: the part's fill-rate plan (its reorder policy) is one more query.
+    ("part page", f"/parts/{BUSY_SKU}", Role.WAREHOUSE, 19),
     ("desk queue", "/returns", Role.SERVICE_DESK, 8),
     # 15: the RMA's loaners are one more query (in a transaction of their own on SQLite).
     ("rma page", "/returns/{rma}", Role.SERVICE_DESK, 15),
     ("rma sheet", "/returns/{rma}/sheet", Role.WAREHOUSE, 13),
     ("warehouse pick queue", "/warehouse", Role.WAREHOUSE, 6),
     ("pick list", "/warehouse/pick-list", Role.WAREHOUSE, 6),
-    ("reorder page", "/buying/", Role.BUYER, 9),
+    ("reorder page", "/buying/", Role.BUYER, 10),  # + the plan's targets and trade-off
     ("purchase orders page", "/buying/purchase-orders", Role.BUYER, 12),  # + buyers' alerts
     ("purchase order page", "/buying/purchase-orders/{po}", Role.BUYER, 8),
     ("goods-in page", "/warehouse/purchase-orders/{po}", Role.WAREHOUSE, 8),

@@ -9,6 +9,7 @@ from flask_smorest.fields import Upload
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from purchasing.reorder.formulas import MAX_SERVICE_LEVEL, MIN_SERVICE_LEVEL
+from purchasing.reorder.targets import MAX_FILL_RATE, MIN_FILL_RATE
 from purchasing.status import PurchaseOrderStatus, ReorderMethod, Urgency
 from web.api.fields import MAX_QTY, Quantity, Text
 from web.api.schemas import MoveSchema, PageQuerySchema, StrictSchema, serials_field
@@ -25,6 +26,11 @@ def _decimal(places: int, **kwargs: Any) -> fields.Decimal:
 def _service_level_in_range(value: Decimal) -> None:
     if not MIN_SERVICE_LEVEL <= value <= MAX_SERVICE_LEVEL:
         raise ValidationError(f"Must be from {MIN_SERVICE_LEVEL} to {MAX_SERVICE_LEVEL}.")
+
+
+def fill_rate_in_range(value: Decimal | None) -> None:
+    if value is not None and not MIN_FILL_RATE <= value <= MAX_FILL_RATE:
+        raise ValidationError(f"Must be from {MIN_FILL_RATE} to {MAX_FILL_RATE}.")
 
 
 # --- suggestions -------------------------------------------------------------------------
@@ -137,6 +143,20 @@ class ReorderComputedSchema(Schema):
     reorder_qty = fields.Integer(attribute="suggested_reorder_qty", allow_none=True)
 
 
+class ReorderPlanSchema(Schema):
+    """The fill-rate plan of the last recompute (docs/planning.md)."""
+
+    demand_class = fields.String(allow_none=True)
+    adi = _decimal(4, attribute="demand_adi", allow_none=True)
+    cv2 = _decimal(4, attribute="demand_cv2", allow_none=True)
+    forecast_per_month = _decimal(4, allow_none=True)
+    forecast_method = fields.String(allow_none=True)
+    target_fill_rate = _decimal(4, attribute="fill_rate_target_used", allow_none=True)
+    planned_level = fields.Integer(allow_none=True)
+    expected_fill_rate = _decimal(4, allow_none=True)
+    stock_value = _decimal(2, attribute="planned_stock_value", allow_none=True)
+
+
 class ReorderPolicySchema(Schema):
     sku = fields.String()
     method = fields.Enum(ReorderMethod, by_value=True)
@@ -153,6 +173,11 @@ class ReorderPolicySchema(Schema):
         lambda view: ReorderComputedSchema().dump(view),
         metadata={"description": "What the last recompute found (nulls before the first)."},
     )
+    fill_rate_target = _decimal(4, allow_none=True)
+    plan = fields.Function(
+        lambda view: ReorderPlanSchema().dump(view),
+        metadata={"description": "The fill-rate plan of the last recompute."},
+    )
 
 
 class ReorderPolicyUpdateSchema(StrictSchema):
@@ -166,6 +191,7 @@ class ReorderPolicyUpdateSchema(StrictSchema):
     order_cycle_days = fields.Integer(
         strict=True, allow_none=True, validate=validate.Range(min=1, max=365)
     )
+    fill_rate_target = _decimal(4, allow_none=True, validate=fill_rate_in_range)
 
 
 # --- purchase orders ---------------------------------------------------------------------

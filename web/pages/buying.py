@@ -26,6 +26,7 @@ from web.downloads import xlsx_download
 from web.extensions import services
 from web.labels import label
 from web.pages.access import roles_required
+from web.pages.planning import planning_context
 
 bp = Blueprint("buying", __name__, url_prefix="/buying")
 
@@ -87,6 +88,7 @@ def reorder() -> ResponseReturnValue:
         urgencies=list(Urgency),
         upload_form=UploadForm(),
         action_form=ActionForm(),
+        **planning_context(),
     )
 
 

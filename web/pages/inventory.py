@@ -71,6 +71,12 @@ def part(sku: str) -> ResponseReturnValue:
         end_text=_("today"),
     )
     reservations = inventory.open_reservations(sku)
+    plan = services().buying.reorder.get_policy(sku)  # the fill-rate plan, docs/planning.md
     return render_template(
-        "part.html", report=report, moves=moves, chart=chart, reservations=reservations
+        "part.html",
+        report=report,
+        moves=moves,
+        chart=chart,
+        reservations=reservations,
+        plan=plan,
     )

@@ -1,0 +1,253 @@
+"""The fill-rate plan in the nightly recompute: monthly demand from the ledger, the buyer's
+targets, the plan's figures as policy values, the ``planned`` method's point and quantity,
+and the catalogue's trade-off (docs/planning.md)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from sqlalchemy import Numeric, cast, delete, func, insert, select
+from sqlalchemy.orm import Session
+
+from inventory.models import Location, StockMove
+from inventory.status import PICKABLE_KINDS, MoveKind
+from purchasing.models import PlanningTarget, PlanningTradeoff
+from purchasing.planning.allocation import TradeoffPoint
+from purchasing.planning.nightly import (
+    PLAN_MONTHS,
+    PlanFigures,
+    PlanInput,
+    lead_time_months,
+    plan,
+    resolve_target,
+)
+from purchasing.reorder.formulas import CENTS, FOUR_PLACES, ReorderSettings, round_up_to_pack
+
+#: The policy columns the plan writes (see :func:`plan_values`).
+PLAN_FIELDS = (
+    "demand_class",
+    "demand_adi",
+    "demand_cv2",
+    "forecast_per_month",
+    "forecast_method",
+    "fill_rate_target_used",
+    "planned_level",
+    "expected_fill_rate",
+    "planned_stock_value",
+)
+
+
+def month_keys(now: datetime, months: int = PLAN_MONTHS) -> list[str]:
+    """The ``months`` whole calendar months (UTC) before the current one, oldest first."""
+    moment = now.astimezone(UTC)
+    index = moment.year * 12 + moment.month - 1
+    return [f"{i // 12:04d}-{i % 12 + 1:02d}" for i in range(index - months, index)]
+
+
+def _demand(query: Any) -> Any:
+    """Demand, as the recompute counts it: issues and reserved issues from storage and
+    receiving bins (scrapping from quarantine is not demand)."""
+    return query.join(Location, Location.id == StockMove.from_location_id).where(
+        StockMove.kind.in_((MoveKind.ISSUE, MoveKind.RESERVED_ISSUE)),
+        Location.kind.in_(PICKABLE_KINDS),
+    )
+
+
+def months_of_demand(session: Session, now: datetime) -> int:
+    """Whole calendar months from the month of the first demand to the last complete one."""
+    first: datetime | None = session.scalar(_demand(select(func.min(StockMove.created_at))))
+    if first is None:
+        return 0
+    if first.tzinfo is None:
+        first = first.replace(tzinfo=UTC)
+    moment, first = now.astimezone(UTC), first.astimezone(UTC)
+    return (moment.year * 12 + moment.month) - (first.year * 12 + first.month)
+
+
+def monthly_demand(
+    session: Session, now: datetime, months: int = PLAN_MONTHS, part_ids: Sequence[int] = ()
+) -> dict[int, list[int]]:
+    """Units demanded per part per calendar month, oldest first: what the recompute counts as
+    demand (issues and reserved issues from storage and receiving bins), bucketed by month."""
+    keys = month_keys(now, months)
+    first = datetime.fromisoformat(f"{keys[0]}-01T00:00:00+00:00")
+    moment = now.astimezone(UTC)
+    end = datetime(moment.year, moment.month, 1, tzinfo=UTC)
+    if session.get_bind().dialect.name == "postgresql":
+        month = func.to_char(func.timezone("UTC", StockMove.created_at), "YYYY-MM")
+    else:
+        month = func.strftime("%Y-%m", StockMove.created_at)
+    query = (
+        _demand(select(StockMove.part_id, month, cast(func.sum(StockMove.qty), Numeric(30, 0))))
+        .where(StockMove.created_at >= first, StockMove.created_at < end)
+        .group_by(StockMove.part_id, month)
+    )
+    if part_ids:
+        query = query.where(StockMove.part_id.in_(part_ids))
+    position = {key: index for index, key in enumerate(keys)}
+    found: dict[int, list[int]] = {}
+    for part_id, key, units in session.execute(query):
+        series = found.get(part_id)
+        if series is None:
+            series = found[part_id] = [0] * months
+        series[position[key]] += int(units)
+    return found
+
+
+def load_targets(session: Session) -> dict[tuple[str, str], float]:
+    rows = session.execute(
+        select(PlanningTarget.scope, PlanningTarget.key, PlanningTarget.fill_rate)
+    )
+    return {(scope, key): float(rate) for scope, key, rate in rows}
+
+
+@dataclass(frozen=True)
+class PlanRow:
+    """What the recompute knows of a part that the plan needs."""
+
+    part_id: int
+    lead_time_days: int
+    category: str | None
+    unit_cost: Decimal | None
+    own_target: Decimal | None
+
+
+def plan_catalogue(
+    session: Session, now: datetime, settings: ReorderSettings, rows: Sequence[PlanRow]
+) -> dict[int, PlanFigures]:
+    """Every part's plan from the ledger, and the catalogue's trade-off stored."""
+    demand = monthly_demand(session, now)
+    targets = load_targets(session)
+    default = float(settings.planning_target)
+    zeros = (0,) * PLAN_MONTHS
+    inputs, extra = [], {}
+    for row in rows:
+        series = demand.get(row.part_id)
+        inputs.append(
+            PlanInput(
+                row.part_id,
+                tuple(series) if series else zeros,
+                row.lead_time_days,
+                float(row.unit_cost or 0),
+            )
+        )
+        extra[row.part_id] = row
+
+    def target_of(part: PlanInput, demand_class: Any) -> float:
+        row = extra[part.key]
+        own = float(row.own_target) if row.own_target is not None else None
+        return resolve_target(own, row.category, str(demand_class), targets, default)
+
+    figures, points = plan(
+        inputs,
+        target_of,
+        floor=settings.planning_floor,
+        floor_months=settings.planning_floor_months,
+    )
+    store_tradeoff(session, now, points, sum(1 for p in inputs if any(p.demand)))
+    return figures
+
+
+def _share(value: float | None) -> Decimal | None:
+    if value is None:
+        return None
+    return Decimal(str(round(min(max(value, 0.0), 1.0), 4))).quantize(FOUR_PLACES)
+
+
+def _four(value: float | None) -> Decimal | None:
+    if value is None:
+        return None
+    return Decimal(str(round(value, 4))).quantize(FOUR_PLACES)
+
+
+def plan_values(figures: PlanFigures) -> dict[str, Any]:
+    """The plan as the policy's column values (rounded as stored)."""
+    return {
+        "demand_class": figures.demand_class.value,
+        "demand_adi": _four(figures.adi),
+        "demand_cv2": _four(figures.cv2),
+        "forecast_per_month": _four(figures.forecast),
+        "forecast_method": figures.forecast_method,
+        "fill_rate_target_used": _share(figures.target),
+        "planned_level": figures.level,
+        "expected_fill_rate": _share(figures.expected_fill_rate),
+        "planned_stock_value": Decimal(str(round(figures.stock_value, 2))).quantize(
+            CENTS, rounding=ROUND_HALF_UP
+        ),
+    }
+
+
+def planned_point(
+    level: int, forecast: float, lead_time_days: int, pack_size: int, min_order_qty: int
+) -> tuple[int, int, int]:
+    """(reorder point, safety stock, reorder quantity) for an order-up-to ``level``.
+
+    The plan reviews monthly and orders up to ``level``; the reorder rules order when the
+    position is at or below the point, up to point + quantity. With the quantity ``Q`` =
+    one month's forecast (at least 1, at most ``level - 1``) and the point ``level - Q``, an
+    order comes about once a month and brings the position back to ``level``, as the plan's
+    monthly order would (the equivalence of (R, S) and (s, Q) with Q = demand per review,
+    Silver, Pyke & Thomas ch. 7). Then the minimum order and packs, as for computed points.
+    A level of 1 becomes point 1, quantity 1 (the reorder rules read a point of 0 as "not
+    stocked"); a level of 0 is point 0, quantity 0.
+    """
+    if level <= 0:
+        return 0, 0, 0
+    quantity = min(max(1, math.ceil(forecast - 1e-9)), max(1, level - 1))
+    point = max(1, level - quantity)
+    cover = math.ceil(forecast * (lead_time_months(lead_time_days) + 1) - 1e-9)
+    safety = max(0, min(point, level - cover))
+    return point, safety, round_up_to_pack(max(quantity, min_order_qty), pack_size)
+
+
+def store_tradeoff(
+    session: Session, now: datetime, points: Sequence[TradeoffPoint], parts: int
+) -> None:
+    """Replace the stored trade-off when it changed (a rerun on the same ledger writes
+    nothing)."""
+    wanted = {
+        Decimal(str(p.target)).quantize(FOUR_PLACES): (
+            _share(p.expected_fill_rate),
+            Decimal(str(round(p.stock_value, 2))).quantize(CENTS),
+            parts,
+        )
+        for p in points
+    }
+    stored = {
+        row.target: (row.expected_fill_rate, row.stock_value, row.parts)
+        for row in session.scalars(select(PlanningTradeoff))
+    }
+    if stored == wanted:
+        return
+    session.execute(delete(PlanningTradeoff))
+    if wanted:
+        session.execute(
+            insert(PlanningTradeoff),
+            [
+                {"target": target, "expected_fill_rate": fill, "stock_value": value,
+                 "parts": count, "computed_at": now}
+                for target, (fill, value, count) in sorted(wanted.items())
+            ],
+        )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class TradeoffView:
+    target: Decimal
+    expected_fill_rate: Decimal
+    stock_value: Decimal
+    parts: int
+    computed_at: datetime
+
+
+def tradeoff_views(session: Session) -> list[TradeoffView]:
+    rows = session.scalars(select(PlanningTradeoff).order_by(PlanningTradeoff.target))
+    return [
+        TradeoffView(r.target, r.expected_fill_rate, r.stock_value, r.parts, r.computed_at)
+        for r in rows
+    ]
