@@ -48,6 +48,7 @@ from returns.inbound_email import MailgunInbound, ReplyAddresses
 from returns.messages import EMAIL_TOPIC, Messages
 from returns.metrics import MetricsService
 from returns.notifications import notify
+from returns.followups import FollowUpSettings
 from returns.policy import ReturnPolicy
 from returns.portal import Attachments, Portal
 from returns.queries import RmaQueries
@@ -286,6 +287,7 @@ def _build_returns(
             levels=levels,
             messages=messages,
             labels=LabelSettings.from_settings(settings),
+            followups=FollowUpSettings.from_settings(settings, policy.followup_days),
         )
     )
 

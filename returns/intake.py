@@ -81,7 +81,7 @@ class Intake:
             )
             rma.first_response_at = now  # the customer has the authorisation at once
         elif not self.ctx.levels.desk(command.channel).is_open(now):
-            self._acknowledge_out_of_hours(session, rma)
+            self.acknowledge_out_of_hours(session, rma)
         return rma
 
     def _auto_authorisable(self, rma: Rma, now: datetime) -> bool:
@@ -123,7 +123,7 @@ class Intake:
         customer = command.customer
         override = command.override_reason
         rma = Rma(
-            number=self._next_number(session, now),
+            number=next_number(session, now),
             status=RmaStatus.REQUESTED,
             customer_name=customer.name,
             customer_email=customer.email.strip().lower(),
@@ -166,7 +166,7 @@ class Intake:
             rma.refund_amount_minor = rma.refund_amount(self.ctx.policy)
         return rma
 
-    def _acknowledge_out_of_hours(self, session: Session, rma: Rma) -> None:
+    def acknowledge_out_of_hours(self, session: Session, rma: Rma) -> None:
         """Nobody is at the desk: tell the customer the request is in, and when to expect us."""
         if self.ctx.messages is None:
             return
@@ -198,15 +198,16 @@ class Intake:
             parts.append(part)
         return parts
 
-    @staticmethod
-    def _next_number(session: Session, now: datetime) -> str:
-        """RMA-<day>-<n>: one counter row per day, bumped under its row lock."""
-        day = now.strftime("%Y%m%d")
-        insert_ignoring_conflicts(session, RmaSequence.__table__, {"day": day, "last": 0})
-        last = session.execute(
-            update(RmaSequence)
-            .where(RmaSequence.day == day)
-            .values(last=RmaSequence.last + 1)
-            .returning(RmaSequence.last)
-        ).scalar_one()
-        return f"RMA-{day}-{last:04d}"
+
+def next_number(session: Session, now: datetime) -> str:
+    """RMA-<day>-<n>, for every kind of case: one counter row per day, bumped under its row
+    lock."""
+    day = now.strftime("%Y%m%d")
+    insert_ignoring_conflicts(session, RmaSequence.__table__, {"day": day, "last": 0})
+    last = session.execute(
+        update(RmaSequence)
+        .where(RmaSequence.day == day)
+        .values(last=RmaSequence.last + 1)
+        .returning(RmaSequence.last)
+    ).scalar_one()
+    return f"RMA-{day}-{last:04d}"
