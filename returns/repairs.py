@@ -282,7 +282,7 @@ class Repairs:
             rma = load_rma(session, number, lock=True, step="repair")
             if rma.resolution is not Resolution.REPAIR:
                 raise Conflict(
-                    f"{rma.number} is resolved by {rma.resolution.value}, not repair.",
+                    f"{rma.number} is resolved by {rma.resolution}, not repair.",
                     code="not_a_repair",
                 )
             if rma.status is not RmaStatus.RECEIVED or not any(

@@ -263,7 +263,8 @@ class Rma(Base):
     def refund_amount(self, policy: ReturnPolicy) -> int:
         """What the customer paid for the returned lines, less the reason's restocking fee."""
         paid = self.paid()
-        fee_percent = policy.restocking_fee_percent.get(self.reason, Decimal(0))
+        fee = policy.restocking_fee_percent
+        fee_percent = fee.get(self.reason, Decimal(0)) if self.reason else Decimal(0)
         return policy.to_minor(paid - paid * fee_percent / 100)
 
     def auto_authorisable(self, policy: ReturnPolicy) -> bool:

@@ -121,10 +121,10 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.drop_table("followups")
     cases = op.get_bind().execute(sa.text("SELECT count(*) FROM rmas WHERE kind <> 'return'"))
     if cases.scalar():
         raise RuntimeError("Enquiries and complaints exist: they cannot be kept without a kind.")
+    op.drop_table("followups")
     with op.batch_alter_table("rmas", schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f("fk_rmas_origin_case_id_rmas"), type_="foreignkey")
         batch_op.drop_index(batch_op.f("ix_rmas_origin_case_id"))
