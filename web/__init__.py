@@ -40,6 +40,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         account,
         admin,
         audit,
+        cases,
         buying,
         claims,
         customer_address,
@@ -87,6 +88,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(claims.bp)
     app.register_blueprint(loans.bp)
     app.register_blueprint(desk.bp)
+    app.register_blueprint(cases.bp)
     app.register_blueprint(customer_address.bp)
     app.register_blueprint(orders.bp)
     app.register_blueprint(repairs.bp)

@@ -24,7 +24,7 @@ from web.api.schemas import PageQuerySchema, page_of
 from web.extensions import services
 
 blp = Blueprint(
-    "cases",
+    "cases_api",
     __name__,
     url_prefix="/api/v1/cases",
     description="Enquiries and complaints: cases that are not returns; follow-up calls",
@@ -83,11 +83,11 @@ class CasesQuerySchema(PageQuerySchema):
     customer = Text(254, load_default=None)
 
 
-class MoveSchema(Schema):
+class CaseMoveSchema(Schema):
     reason = Text(1000, load_default="", metadata={"description": "Required to reopen"})
 
 
-class ConvertLineSchema(Schema):
+class ConvertComplaintLineSchema(Schema):
     sku = Text(64, min_length=1, required=True)
     qty = Quantity(required=True)
     serial = Text(100, load_default=None, allow_none=True)
@@ -98,12 +98,12 @@ class ConvertLineSchema(Schema):
         return ReturnLine(**data)
 
 
-class ConvertSchema(Schema):
+class ConvertComplaintSchema(Schema):
     """The return's lines, reason and resolution; the customer, channel, order and priority
     come from the complaint."""
 
     lines = fields.List(
-        fields.Nested(ConvertLineSchema), required=True, validate=validate.Length(min=1, max=100)
+        fields.Nested(ConvertComplaintLineSchema), required=True, validate=validate.Length(min=1, max=100)
     )
     reason = fields.Enum(Reason, by_value=True, required=True)
     resolution = fields.Enum(Resolution, by_value=True, required=True)
@@ -117,11 +117,11 @@ class ConvertSchema(Schema):
         return ConvertComplaint(**{**data, "lines": tuple(data["lines"])})
 
 
-class FollowUpQuerySchema(Schema):
+class FollowUpListQuerySchema(Schema):
     status = fields.Enum(FollowUpStatus, by_value=True, load_default=FollowUpStatus.DUE)
 
 
-class CallSchema(Schema):
+class FollowUpCallSchema(Schema):
     outcome = fields.Enum(FollowUpOutcome, by_value=True, required=True)
     satisfaction = fields.Integer(
         strict=True,
@@ -148,7 +148,7 @@ class CallSchema(Schema):
 # --- output ------------------------------------------------------------------------------
 
 
-class FollowUpSchema(Schema):
+class FollowUpCallOutSchema(Schema):
     id = fields.Integer()
     rma_number = fields.String(attribute="number")
     kind = fields.Enum(CaseKind, by_value=True)
@@ -218,7 +218,7 @@ def get(rma: str) -> Any:
 
 def _move(move: str) -> Any:
     @roles(*DESK)
-    @blp.arguments(MoveSchema)
+    @blp.arguments(CaseMoveSchema)
     @blp.response(200, RmaSchema)
     def endpoint(data: dict[str, Any], rma: str) -> Any:
         return services().returns.cases.move(_actor(), rma, move, data["reason"])
@@ -249,7 +249,7 @@ def close(data: dict[str, Any], rma: str) -> Any:
 
 @blp.post("/<rma>/convert")
 @roles(*DESK)
-@blp.arguments(ConvertSchema)
+@blp.arguments(ConvertComplaintSchema)
 @blp.response(201, RmaSchema)
 def convert(command: ConvertComplaint, rma: str) -> Any:
     """Turn a complaint into a return: answers with the new RMA, linked to the complaint (a
@@ -259,8 +259,8 @@ def convert(command: ConvertComplaint, rma: str) -> Any:
 
 @blp.get("/followups")
 @roles(*DESK)
-@blp.arguments(FollowUpQuerySchema, location="query", as_kwargs=True)
-@blp.response(200, FollowUpSchema(many=True))
+@blp.arguments(FollowUpListQuerySchema, location="query", as_kwargs=True)
+@blp.response(200, FollowUpCallOutSchema(many=True))
 def followups(status: FollowUpStatus) -> Any:
     """Follow-up calls: due ones (the most overdue first), or those done or cancelled."""
     return services().returns.followups.queue(status)
@@ -268,8 +268,8 @@ def followups(status: FollowUpStatus) -> Any:
 
 @blp.post("/followups/<int:followup_id>/calls")
 @roles(*DESK)
-@blp.arguments(CallSchema)
-@blp.response(200, FollowUpSchema)
+@blp.arguments(FollowUpCallSchema)
+@blp.response(200, FollowUpCallOutSchema)
 def record_call(call: RecordCall, followup_id: int) -> Any:
     """Record a call: its outcome, the satisfaction score (when reached) and notes. No answer
     or voicemail leaves the follow-up due again later; a VIP reached is called once more."""
