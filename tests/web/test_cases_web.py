@@ -213,3 +213,17 @@ def test_the_desk_opens_a_complaint_and_works_it_on_its_page(app, client, desk) 
     )
     after = client.get("/returns/followups").get_data(as_text=True)
     assert "1 attempt" in after and "no answer" in after
+
+
+def test_the_demo_has_cases_of_every_kind_and_follow_ups_due(app: Any) -> None:
+    from demo.data import load_demo_data
+    from returns.queue_filter import QueueFilter
+    from returns.status import CaseKind
+
+    services = app.extensions["spareflow"]
+    load_demo_data(services, parts=40)
+    rows = services.rma_queries.desk_queue(QueueFilter())
+    assert {row.kind for row in rows} == set(CaseKind)
+    due = services.returns.followups.queue()
+    assert sum(f.overdue for f in due) == 2  # the billing complaint, the call nobody answered
+    assert [f.round for f in due if f.vip] == [2]  # the VIP reached, called again in a month
