@@ -44,11 +44,11 @@ from returns.addresses import ReturnAddresses
 from returns.context import LabelSettings, ReturnsContext
 from returns.conversation import Conversation
 from returns.escalation import ServiceLevelMonitor
+from returns.followups import FollowUpSettings
 from returns.inbound_email import MailgunInbound, ReplyAddresses
 from returns.messages import EMAIL_TOPIC, Messages
 from returns.metrics import MetricsService
 from returns.notifications import notify
-from returns.followups import FollowUpSettings
 from returns.policy import ReturnPolicy
 from returns.portal import Attachments, Portal
 from returns.queries import RmaQueries

@@ -55,7 +55,8 @@ def load_demo_cases(services: Services) -> None:
         ),
     )
     answered = cases.open(
-        DESK, _enquiry(AIKO, "请问电源适配器支持 110V 吗？", channel=Channel.EMAIL)
+        DESK,
+        _enquiry(AIKO, "请问电源适配器支持 110V 吗？", channel=Channel.EMAIL),  # noqa: RUF001
     ).number
     cases.move(DESK, answered, "answer", "Sent the datasheet: 100-240 V")
     waiting = cases.open(
@@ -106,7 +107,7 @@ def _closed_with_followups(services: Services, now: datetime) -> None:
             0.5,
             _complaint(
                 AIKO,
-                "退货地址不清楚，包裹被退回。",
+                "退货地址不清楚，包裹被退回。",  # noqa: RUF001
                 RootCause.COMMUNICATION,
                 priority=Priority.URGENT,
             ),

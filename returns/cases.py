@@ -11,7 +11,7 @@ a return: a new RMA linked to it, with a line on both timelines.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 
 from sqlalchemy.orm import Session
 

@@ -106,9 +106,7 @@ class ReturnsContext:
         return rma.money(self.policy.minor_units)
 
 
-def load_rma(
-    session: Session, number: str, *, lock: bool = False, step: str | None = None
-) -> Rma:
+def load_rma(session: Session, number: str, *, lock: bool = False, step: str | None = None) -> Rma:
     """The RMA by number (any case, spaces trimmed); ``lock``: FOR UPDATE, freshly read;
     ``step``: a return's step, refused (``NotAReturn``) on an enquiry or a complaint."""
     query = select(Rma).where(Rma.number == number.strip().upper())

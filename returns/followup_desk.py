@@ -151,8 +151,6 @@ def _rows(
     else:
         query = query.order_by(FollowUp.called_at.desc(), FollowUp.id.desc())
     return [
-        FollowUpRow(
-            **row, overdue=row["status"] is FollowUpStatus.DUE and row["due_at"] < now
-        )
+        FollowUpRow(**row, overdue=row["status"] is FollowUpStatus.DUE and row["due_at"] < now)
         for row in session.execute(query.limit(QUEUE_LIMIT)).mappings()
     ]

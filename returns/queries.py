@@ -14,7 +14,6 @@ from typing import Any, TypeVar
 
 from sqlalchemy import String, and_, case, cast, exists, func, literal, select
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.elements import ColumnElement
 
 from carriers.models import CarrierEventRecord, Shipment
 from carriers.status import TrackingStatus

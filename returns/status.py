@@ -95,6 +95,8 @@ class RootCause(enum.StrEnum):
     BILLING = "billing"  # charges, refunds, invoices
     POLICY = "policy"  # the return window, warranty or fees themselves
     OTHER = "other"
+
+
 #: Authorised and waiting for the customer to hand the parcel over.
 WAITING_FOR_PARCEL = frozenset({S.AUTHORISED, S.AWAITING_PICKUP})
 

@@ -88,7 +88,9 @@ def upgrade() -> None:
         batch_op.alter_column("reason", existing_type=sa.String(length=20), nullable=True)
         batch_op.alter_column("resolution", existing_type=sa.String(length=20), nullable=True)
         batch_op.create_index(batch_op.f("ix_rmas_kind"), ["kind"], unique=False)
-        batch_op.create_index(batch_op.f("ix_rmas_origin_case_id"), ["origin_case_id"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_rmas_origin_case_id"), ["origin_case_id"], unique=False
+        )
         batch_op.create_foreign_key(
             batch_op.f("fk_rmas_origin_case_id_rmas"), "rmas", ["origin_case_id"], ["id"]
         )

@@ -33,12 +33,16 @@ def test_nothing_ever_leads_back_to_requested_and_no_state_loops_to_itself() -> 
 
 def test_the_ends_are_terminal_and_everything_else_is_open() -> None:
     # A return never reaches a case's states: they lead nowhere in its table.
-    assert {s for s, targets in TRANSITIONS.items() if not targets} - CASE_STATES == {
-        S.CLOSED,
-        S.REJECTED,
-        S.CANCELLED,
-        S.EXPIRED,
-    } == TERMINAL
+    assert (
+        {s for s, targets in TRANSITIONS.items() if not targets} - CASE_STATES
+        == {
+            S.CLOSED,
+            S.REJECTED,
+            S.CANCELLED,
+            S.EXPIRED,
+        }
+        == TERMINAL
+    )
     assert set(RmaStatus) - {S.CLOSED, S.REJECTED, S.CANCELLED, S.EXPIRED} == OPEN
 
 

@@ -104,7 +104,11 @@ def test_a_complaint_turns_into_a_return_through_the_api(client, desk) -> None:
     )
     assert response.status_code == 201, response.get_json()
     made = response.get_json()
-    assert (made["kind"], made["status"], made["lines"][0]["sku"]) == ("return", "requested", "FAN-80")
+    assert (made["kind"], made["status"], made["lines"][0]["sku"]) == (
+        "return",
+        "requested",
+        "FAN-80",
+    )
     assert made["customer"]["email"] == "mia@example.com"
     timeline = client.get(f"/api/v1/cases/{complaint['rma_number']}", headers=desk).get_json()
     assert f"Turned into return {made['rma_number']}" in [t["reason"] for t in timeline["timeline"]]

@@ -103,7 +103,9 @@ class ConvertComplaintSchema(Schema):
     come from the complaint."""
 
     lines = fields.List(
-        fields.Nested(ConvertComplaintLineSchema), required=True, validate=validate.Length(min=1, max=100)
+        fields.Nested(ConvertComplaintLineSchema),
+        required=True,
+        validate=validate.Length(min=1, max=100),
     )
     reason = fields.Enum(Reason, by_value=True, required=True)
     resolution = fields.Enum(Resolution, by_value=True, required=True)

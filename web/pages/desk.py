@@ -61,13 +61,13 @@ from web.extensions import services
 from web.i18n import current_language
 from web.labels import lazy_label
 from web.pages.access import roles_required
-from web.pages.desk_queue import queue_page
 from web.pages.address_fields import (
     ADDRESS_FIELD_NAMES,
     ADDRESS_FORM_FIELDS,
     ADDRESS_MESSAGES,
     country_choices,
 )
+from web.pages.desk_queue import queue_page
 from web.pages.loans import LendForm
 from web.pages.repairs import repair_page_context
 from web.printing import return_sheet
