@@ -21,7 +21,7 @@ from returns.commands import Customer, OpenRma, ReturnLine
 from returns.context import ReturnsContext, load_rma
 from returns.errors import NotACase
 from returns.followups import cancel_due
-from returns.intake import Intake, next_number
+from returns.intake import Intake, next_number, start_clocks
 from returns.messages import normalise_language
 from returns.queries import rma_detail
 from returns.rma import SYSTEM, Rma
@@ -115,9 +115,7 @@ class Cases:
             created_at=now,
             updated_at=now,
         )
-        deadlines = self.ctx.levels.deadlines(command.channel, rma.priority, now)
-        rma.first_response_due_at = deadlines.first_response
-        rma.resolution_due_at = deadlines.resolution
+        start_clocks(self.ctx.levels, rma, now)
         session.add(rma)
         session.flush()
         rma.opened(actor, now)

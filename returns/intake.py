@@ -21,6 +21,7 @@ from returns.messages import normalise_language
 from returns.models import RmaSequence
 from returns.queries import rma_detail
 from returns.rma import SYSTEM, Rma, RmaLine, check_return_policy
+from returns.service_levels import ServiceLevels
 from returns.status import RefundStatus, Resolution, RmaStatus, raised
 from returns.views import RmaDetail
 
@@ -148,9 +149,7 @@ class Intake:
             created_at=now,
             updated_at=now,
         )
-        deadlines = self.ctx.levels.deadlines(command.channel, rma.priority, now)
-        rma.first_response_due_at = deadlines.first_response
-        rma.resolution_due_at = deadlines.resolution
+        start_clocks(self.ctx.levels, rma, now)
         for part, line in zip(parts, command.lines, strict=True):
             rma.lines.append(
                 RmaLine(
@@ -211,3 +210,10 @@ def next_number(session: Session, now: datetime) -> str:
         .returning(RmaSequence.last)
     ).scalar_one()
     return f"RMA-{day}-{last:04d}"
+
+
+def start_clocks(levels: ServiceLevels, rma: Rma, now: datetime) -> None:
+    """The service-level deadlines of a case opened ``now`` (any kind: the same targets)."""
+    deadlines = levels.deadlines(rma.channel, rma.priority, now)
+    rma.first_response_due_at = deadlines.first_response
+    rma.resolution_due_at = deadlines.resolution
