@@ -123,7 +123,7 @@ EXPECTED_PAGE_ROLES: dict[tuple[str, str], frozenset[Role] | str] = {
     ("GET", "/returns/cases/<number>/convert"): {A, S},
     ("POST", "/returns/cases/<number>/convert"): {A, S},
     ("GET", "/returns/followups"): {A, S},
-    ("POST", "/returns/followups/<int(max=2147483647):followup_id>"): {A, S},
+    ("POST", "/returns/followups/<int:followup_id>"): {A, S},
     ("POST", "/returns/<number>/repair/<action>"): {A, W},  # the technician's repair order
     ("POST", "/returns/alerts/read"): {A, S},
     # sales orders: the desk looks them up and opens returns from them

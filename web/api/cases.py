@@ -262,7 +262,7 @@ def followups(status: FollowUpStatus) -> Any:
     return services().returns.followups.queue(status)
 
 
-@blp.post("/followups/<int:followup_id>/calls")
+@blp.post("/followups/<int(max=2147483647):followup_id>/calls")
 @roles(*DESK)
 @blp.arguments(FollowUpCallSchema)
 @blp.response(200, FollowUpCallOutSchema)
