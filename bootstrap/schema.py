@@ -21,6 +21,7 @@ def metadata() -> MetaData:
     import inventory.models  # noqa: F401
     import purchasing.claims
     import purchasing.models  # noqa: F401
+    import returns.followups
     import returns.repair_orders  # noqa: F401
     import sales.models  # noqa: F401
 

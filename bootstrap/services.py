@@ -44,6 +44,7 @@ from returns.addresses import ReturnAddresses
 from returns.context import LabelSettings, ReturnsContext
 from returns.conversation import Conversation
 from returns.escalation import ServiceLevelMonitor
+from returns.followups import FollowUpSettings
 from returns.inbound_email import MailgunInbound, ReplyAddresses
 from returns.messages import EMAIL_TOPIC, Messages
 from returns.metrics import MetricsService
@@ -286,6 +287,7 @@ def _build_returns(
             levels=levels,
             messages=messages,
             labels=LabelSettings.from_settings(settings),
+            followups=FollowUpSettings.from_settings(settings, policy.followup_days),
         )
     )
 

@@ -14,6 +14,7 @@ from bootstrap import Services
 from core.addresses import PostalAddress
 from core.clock import FrozenClock
 from core.db import UnitOfWork
+from demo.cases import load_demo_cases
 from demo.history import load_demo_history
 from demo.promises import load_demo_promises
 from inventory import catalog, ledger
@@ -238,6 +239,7 @@ def load_demo_data(services: Services, *, parts: int = 300, seed: int = 7) -> in
         uow.commit()
     load_demo_history(services, seed=seed)
     load_demo_returns(services, rng)
+    load_demo_cases(services)
     load_demo_orders(services)
     load_demo_promises(services)
     return parts

@@ -40,7 +40,7 @@ class Authorisation:
                 "Give both the carrier and the tracking number, or neither.",
             )
         with UnitOfWork(self.ctx.session_factory) as uow:
-            rma = load_rma(uow.session, number, lock=True)
+            rma = load_rma(uow.session, number, lock=True, step="authorise")
             self.authorise_in(uow.session, rma, actor, command)
             uow.commit()
             return rma_detail(uow.session, number, self.ctx.clock.now().date())
@@ -93,7 +93,7 @@ class Authorisation:
         if not reason.strip():
             raise InvalidInput("reason", "Say why.")
         with UnitOfWork(self.ctx.session_factory) as uow:
-            rma = load_rma(uow.session, number, lock=True)
+            rma = load_rma(uow.session, number, lock=True, step="authorise")
             rma.end(to, actor, reason, self.ctx.clock.now())
             self.warehouse.release_replacements(uow.session, rma, actor, f"RMA {to.value}")
             self.labels.refund_unused(uow.session, rma)

@@ -8,9 +8,11 @@ from core.errors import Conflict, InvalidInput
 from returns.commands import RecordFollowup
 from returns.context import ReturnsContext, load_rma
 from returns.conversation import REPLY_PREFIX
+from returns.followups import answered_online, schedule
 from returns.messages import Messages
 from returns.models import OutgoingEmail
 from returns.queries import rma_detail
+from returns.status import RmaStatus
 from returns.views import RmaDetail
 
 #: The longest reply the desk may send (an e-mail, not a letter).
@@ -24,8 +26,11 @@ class Closing:
     def close(self, actor: str, number: str, reason: str = "") -> RmaDetail:
         with UnitOfWork(self.ctx.session_factory) as uow:
             rma = load_rma(uow.session, number, lock=True)
-            rma.close(actor, reason, self.ctx.clock.now(), self.ctx.policy)
-            if self.ctx.messages:
+            now = self.ctx.clock.now()
+            after = self.ctx.followups.due_after(rma.kind, rma.priority)
+            rma.close(actor, reason, now, self.ctx.policy, after)
+            schedule(uow.session, rma, now + after, now)
+            if self.ctx.messages and rma.is_return:  # a case's follow-up is a call
                 self.ctx.messages.to_customer(uow.session, rma, "closed")
             uow.commit()
             return rma_detail(uow.session, number, self.ctx.clock.now().date())
@@ -40,6 +45,7 @@ class Closing:
                 command.confirmed_fixed,
                 self.ctx.clock.now(),
             )
+            answered_online(uow.session, rma, command.satisfaction, command.comment)
             uow.commit()
             return rma_detail(uow.session, number, self.ctx.clock.now().date())
 
@@ -56,7 +62,10 @@ class Closing:
         with UnitOfWork(self.ctx.session_factory) as uow:
             rma = load_rma(uow.session, number, lock=True)
             messages.to_customer(uow.session, rma, "reply", message=text)
-            rma.note("reply", actor, f"{REPLY_PREFIX}{text}", self.ctx.clock.now())
+            now = self.ctx.clock.now()
+            rma.note("reply", actor, f"{REPLY_PREFIX}{text}", now)
+            if not rma.is_return and rma.status is RmaStatus.OPEN:
+                rma.move_to(RmaStatus.ANSWERED, actor, "Answered the customer", now)
             uow.commit()
             return rma_detail(uow.session, number, self.ctx.clock.now().date())
 

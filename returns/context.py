@@ -14,6 +14,7 @@ from carriers.services import CarrierService
 from core.clock import Clock
 from returns.addresses import ReturnAddresses
 from returns.errors import RmaNotFound
+from returns.followups import FollowUpSettings
 from returns.messages import Messages
 from returns.policy import ReturnPolicy
 from returns.refund_provider import StripeRefunds
@@ -79,6 +80,8 @@ class ReturnsContext:
     #: refused (no provider can sell one).
     label_providers: Callable[[str], LabelProvider] | None = None
     labels: LabelSettings = field(default_factory=LabelSettings)
+    #: When follow-ups are due after closing (returns/followups.py).
+    followups: FollowUpSettings = field(default_factory=FollowUpSettings)
     #: Shopify's refunds (returns/shopify_refunds.py), read on each use so a token an admin
     #: stores takes effect at once; None, or a None answer: not configured.
     shopify_refunds: Callable[[], RefundProvider | None] | None = None
@@ -103,12 +106,15 @@ class ReturnsContext:
         return rma.money(self.policy.minor_units)
 
 
-def load_rma(session: Session, number: str, *, lock: bool = False) -> Rma:
-    """The RMA by number (any case, spaces trimmed); ``lock``: FOR UPDATE, freshly read."""
+def load_rma(session: Session, number: str, *, lock: bool = False, step: str | None = None) -> Rma:
+    """The RMA by number (any case, spaces trimmed); ``lock``: FOR UPDATE, freshly read;
+    ``step``: a return's step, refused (``NotAReturn``) on an enquiry or a complaint."""
     query = select(Rma).where(Rma.number == number.strip().upper())
     rma = session.scalars(query.with_for_update() if lock else query).first()
     if rma is None:
         raise RmaNotFound(number)
     if lock:
         session.refresh(rma)
+    if step is not None:
+        rma.require_return(step)
     return rma

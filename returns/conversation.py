@@ -22,7 +22,8 @@ from core.db import UnitOfWork
 from core.errors import Conflict, InvalidInput
 from returns.context import load_rma
 from returns.notifications import notify
-from returns.rma import Rma, RmaTransition
+from returns.rma import SYSTEM, Rma, RmaTransition
+from returns.status import RmaStatus
 from returns.status_links import status_page_open
 from returns.views import TimelineEntry
 
@@ -74,6 +75,8 @@ def record_customer_message(
     )
     session.add(entry)
     rma.updated_at = now
+    if not rma.is_return and rma.status in (RmaStatus.WAITING_FOR_CUSTOMER, RmaStatus.ANSWERED):
+        rma.move_to(RmaStatus.OPEN, SYSTEM, "The customer wrote back", now)  # the desk's turn
     session.flush()
     quote = text if len(text) <= ALERT_QUOTE else text[: ALERT_QUOTE - 1] + "…"
     notify(

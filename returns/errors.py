@@ -48,3 +48,37 @@ class CustomerAddressRequired(Conflict):
             missing=list(problems),
             problems=problems,
         )
+
+
+class NotAReturn(Conflict):
+    """A return's step (authorise, a label, a refund, the warehouse) asked of an enquiry or a
+    complaint, which have no return lines, labels, refunds or warehouse steps."""
+
+    code = "not_a_return"
+
+    def __init__(self, number: str, kind: str, step: str):
+        article, then = (
+            ("an", "Open a return for it instead.")
+            if kind == "enquiry"
+            else ("a", "Turn the complaint into a return first.")
+        )
+        super().__init__(
+            f"{number} is {article} {kind}, not a return: it has no return lines, labels, "
+            f"refunds or warehouse steps ({step}). {then}",
+            rma=number,
+            kind=kind,
+            step=step,
+        )
+
+
+class NotACase(Conflict):
+    """An enquiry's or a complaint's step asked of a return (which has its own states)."""
+
+    code = "not_a_case"
+
+    def __init__(self, number: str, step: str):
+        super().__init__(
+            f"{number} is a return: {step} is for enquiries and complaints.",
+            rma=number,
+            step=step,
+        )

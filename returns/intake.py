@@ -21,6 +21,7 @@ from returns.messages import normalise_language
 from returns.models import RmaSequence
 from returns.queries import rma_detail
 from returns.rma import SYSTEM, Rma, RmaLine, check_return_policy
+from returns.service_levels import ServiceLevels
 from returns.status import RefundStatus, Resolution, RmaStatus, raised
 from returns.views import RmaDetail
 
@@ -81,7 +82,7 @@ class Intake:
             )
             rma.first_response_at = now  # the customer has the authorisation at once
         elif not self.ctx.levels.desk(command.channel).is_open(now):
-            self._acknowledge_out_of_hours(session, rma)
+            self.acknowledge_out_of_hours(session, rma)
         return rma
 
     def _auto_authorisable(self, rma: Rma, now: datetime) -> bool:
@@ -123,7 +124,7 @@ class Intake:
         customer = command.customer
         override = command.override_reason
         rma = Rma(
-            number=self._next_number(session, now),
+            number=next_number(session, now),
             status=RmaStatus.REQUESTED,
             customer_name=customer.name,
             customer_email=customer.email.strip().lower(),
@@ -148,9 +149,7 @@ class Intake:
             created_at=now,
             updated_at=now,
         )
-        deadlines = self.ctx.levels.deadlines(command.channel, rma.priority, now)
-        rma.first_response_due_at = deadlines.first_response
-        rma.resolution_due_at = deadlines.resolution
+        start_clocks(self.ctx.levels, rma, now)
         for part, line in zip(parts, command.lines, strict=True):
             rma.lines.append(
                 RmaLine(
@@ -166,7 +165,7 @@ class Intake:
             rma.refund_amount_minor = rma.refund_amount(self.ctx.policy)
         return rma
 
-    def _acknowledge_out_of_hours(self, session: Session, rma: Rma) -> None:
+    def acknowledge_out_of_hours(self, session: Session, rma: Rma) -> None:
         """Nobody is at the desk: tell the customer the request is in, and when to expect us."""
         if self.ctx.messages is None:
             return
@@ -198,15 +197,23 @@ class Intake:
             parts.append(part)
         return parts
 
-    @staticmethod
-    def _next_number(session: Session, now: datetime) -> str:
-        """RMA-<day>-<n>: one counter row per day, bumped under its row lock."""
-        day = now.strftime("%Y%m%d")
-        insert_ignoring_conflicts(session, RmaSequence.__table__, {"day": day, "last": 0})
-        last = session.execute(
-            update(RmaSequence)
-            .where(RmaSequence.day == day)
-            .values(last=RmaSequence.last + 1)
-            .returning(RmaSequence.last)
-        ).scalar_one()
-        return f"RMA-{day}-{last:04d}"
+
+def next_number(session: Session, now: datetime) -> str:
+    """RMA-<day>-<n>, for every kind of case: one counter row per day, bumped under its row
+    lock."""
+    day = now.strftime("%Y%m%d")
+    insert_ignoring_conflicts(session, RmaSequence.__table__, {"day": day, "last": 0})
+    last = session.execute(
+        update(RmaSequence)
+        .where(RmaSequence.day == day)
+        .values(last=RmaSequence.last + 1)
+        .returning(RmaSequence.last)
+    ).scalar_one()
+    return f"RMA-{day}-{last:04d}"
+
+
+def start_clocks(levels: ServiceLevels, rma: Rma, now: datetime) -> None:
+    """The service-level deadlines of a case opened ``now`` (any kind: the same targets)."""
+    deadlines = levels.deadlines(rma.channel, rma.priority, now)
+    rma.first_response_due_at = deadlines.first_response
+    rma.resolution_due_at = deadlines.resolution

@@ -178,7 +178,7 @@ class LabelDesk:
 
     def _failed(self, session: Session, number: str) -> tuple[Rma, OutboxMessage, LabelFailure]:
         """The RMA (locked: two desks acting at once queue one purchase) and its failed one."""
-        rma = load_rma(session, number, lock=True)
+        rma = load_rma(session, number, lock=True, step="return label")
         last = last_purchase(session, rma.number, lock=True)
         failure = self._failure(rma, last)
         if last is None or failure is None:

@@ -107,7 +107,7 @@ class Loans:
             )
         with UnitOfWork(self.ctx.session_factory) as uow:
             session = uow.session
-            rma = load_rma(session, number, lock=True)
+            rma = load_rma(session, number, lock=True, step="loaner")
             if rma.status in TERMINAL:
                 raise Conflict(
                     f"{rma.number} is {rma.status.value}; no loaner can go out on it.",

@@ -260,7 +260,7 @@ class Messages:
             "number": rma.number,
             "customer_name": rma.customer_name,
             "status_url": self.links.url(token) if token else "",
-            "resolution": rma.resolution.value,
+            "resolution": rma.resolution.value if rma.resolution else "",
             **extra,
         }
         attachments: list[dict[str, str]] = []

@@ -20,7 +20,7 @@ from inventory.status import PICKABLE_KINDS, MoveKind
 from returns.metrics_figures import Case, ReturnRate
 from returns.metrics_maths import Period
 from returns.rma import Replacement, Rma, RmaLine, RmaTransition
-from returns.status import Reason, RefundStatus, RmaStatus
+from returns.status import CaseKind, Reason, RefundStatus, RmaStatus
 
 #: Requests that do not count as returns for the return rate.
 NOT_RETURNED = (RmaStatus.REJECTED, RmaStatus.CANCELLED)
@@ -47,6 +47,7 @@ def _relevant(period: Period, rolling: Period) -> Any:
     )
     refund_from = min(period.start, rolling.start)
     return and_(
+        Rma.kind == CaseKind.RETURN,  # the report is about returns, not enquiries or complaints
         Rma.created_at < period.end,
         or_(
             Rma.created_at >= period.start,
@@ -190,12 +191,14 @@ def _returned_units(session: Session, period: Period) -> list[tuple[int, int | N
             .join(RmaLine, RmaLine.rma_id == Rma.id)
             .join(Part, Part.id == RmaLine.part_id)
             .where(
+                Rma.kind == CaseKind.RETURN,
                 Rma.created_at >= period.start,
                 Rma.created_at < period.end,
                 Rma.status.not_in(NOT_RETURNED),
             )
             .group_by(Part.id, Part.supplier_id, Rma.reason)
         )
+        if reason is not None  # every return has a reason
     ]
 
 

@@ -155,7 +155,7 @@ class Pickups:
     def book(self, number: str, window: BookPickup, *, actor: str) -> RmaDetail:
         """Book (or change) the carrier's collection of ``number``'s parcel in ``window``."""
         with UnitOfWork(self.ctx.session_factory) as uow:
-            rma = load_rma(uow.session, number)
+            rma = load_rma(uow.session, number, step="pickup")
             provider = self._provider(rma)  # first: whether this RMA can have one at all
             wanted = check_window(window, self.ctx.clock.now())
             if (rma.pickup_starts_at, rma.pickup_ends_at) == (wanted.starts_at, wanted.ends_at):
@@ -193,7 +193,7 @@ class Pickups:
                 code="pickup_provider_unavailable",
             ) from error
         with UnitOfWork(self.ctx.session_factory) as uow:
-            rma = load_rma(uow.session, number, lock=True)
+            rma = load_rma(uow.session, number, lock=True, step="pickup")
             self._provider(rma)  # still waiting for its parcel, with the same label
             rma.pickup_starts_at = booked.window.starts_at
             rma.pickup_ends_at = booked.window.ends_at

@@ -14,7 +14,6 @@ from typing import Any, TypeVar
 
 from sqlalchemy import String, and_, case, cast, exists, func, literal, select
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.elements import ColumnElement
 
 from carriers.models import CarrierEventRecord, Direction, Shipment
 from carriers.status import TrackingStatus
@@ -27,12 +26,14 @@ from returns.backorders import expected_dates
 from returns.errors import RmaNotFound
 from returns.models import OutgoingEmail
 from returns.policy import ReturnPolicy
+from returns.queue_filter import QueueFilter
 from returns.rma import Replacement, Rma, RmaLine, RmaTransition
 from returns.service_levels import ServiceLevels, sla_clock
 from returns.status import (
     OPEN,
     PRIORITY_ORDER,
     WAITING_FOR_PARCEL,
+    CaseKind,
     Priority,
     RefundStatus,
     ReplacementStatus,
@@ -57,6 +58,7 @@ V = TypeVar("V")
 
 #: The desk queue shows at most this many RMAs (the newest).
 DESK_QUEUE_LIMIT = 200
+ALL_OPEN = QueueFilter()
 #: Urgent first, low last.
 PRIORITY_RANK = {priority: rank for rank, priority in enumerate(reversed(PRIORITY_ORDER))}
 #: Sorts an RMA whose targets are all met after every running clock.
@@ -217,6 +219,8 @@ class RmaFilter:
     overdue: bool | None = None
     #: Only the RMAs opened for this sales order.
     order_number: str | None = None
+    #: Returns only by default (GET /returns); the cases API asks for enquiries, complaints.
+    kinds: tuple[CaseKind, ...] = (CaseKind.RETURN,)
     after: int | None = None
     limit: int = 50
 
@@ -227,7 +231,7 @@ NEWEST = RmaFilter()
 
 def list_rmas(session: Session, now: datetime, wanted: RmaFilter) -> list[RmaRow]:
     """Newest first (keyset on id)."""
-    query = select(*_columns(Rma, RmaRow))
+    query = select(*_columns(Rma, RmaRow)).where(Rma.kind.in_(wanted.kinds))
     if wanted.status:
         query = query.where(Rma.status == wanted.status)
     if wanted.priority:
@@ -250,16 +254,15 @@ def desk_queue(
     session: Session,
     levels: ServiceLevels,
     now: datetime,
+    wanted: QueueFilter = ALL_OPEN,
     *,
-    status: RmaStatus | None = None,
     limit: int = DESK_QUEUE_LIMIT,
 ) -> list[DeskQueueRow]:
-    """The desk's queue, most urgent first (see :func:`by_urgency`): the newest ``limit`` RMAs
-    in ``status``, or in any open state."""
+    """The desk's queue of every kind of case, those needing action first (see
+    :func:`by_urgency`): the newest ``limit`` cases ``wanted`` (by default all still open)."""
     backordered = exists().where(
         Replacement.rma_id == Rma.id, Replacement.status == ReplacementStatus.BACKORDERED
     )
-    in_state: ColumnElement[bool] = Rma.status == status if status else Rma.status.in_(OPEN)
     rows = session.execute(
         select(
             *_columns(Rma, DeskQueueRow, leave_out=["backordered", "clock", "return_parcel"]),
@@ -271,7 +274,7 @@ def desk_queue(
             backordered.label("backordered"),
             _return_parcel().label("return_parcel"),
         )
-        .where(in_state)
+        .where(*wanted.conditions())
         .order_by(Rma.id.desc())
         .limit(limit)
     ).all()
@@ -298,15 +301,16 @@ def _return_parcel() -> Any:
 
 
 def by_urgency(rows: Sequence[DeskQueueRow]) -> list[DeskQueueRow]:
-    """Priority first (urgent at the top), then whatever runs out of desk time first (breaches
-    before warnings, every running clock before one whose targets are met), then the oldest;
-    the newest first among RMAs equal in all three."""
+    """Cases needing action first: breached service levels (the most overdue first), then
+    whatever runs out of desk time soonest, every running clock before one whose targets are
+    met; then priority (urgent first), the oldest, and the newest among cases equal in all."""
 
     def urgency(row: DeskQueueRow) -> tuple[Any, ...]:
         left = row.clock.left
         return (
-            PRIORITY_RANK[row.priority],
+            row.clock.level != "breached",
             left if left is not None else NEVER,
+            PRIORITY_RANK[row.priority],
             row.created_at,
             -row.id,
         )
@@ -408,9 +412,12 @@ class RmaQueries:
         with UnitOfWork(self.session_factory) as uow:
             return list_rmas(uow.session, self.clock.now(), wanted)
 
-    def desk_queue(self, status: RmaStatus | None = None) -> list[DeskQueueRow]:
+    def desk_queue(self, wanted: QueueFilter | RmaStatus | None = None) -> list[DeskQueueRow]:
+        """The queue ``wanted`` (a filter, or just a state); all open cases by default."""
+        if not isinstance(wanted, QueueFilter):
+            wanted = QueueFilter(status=wanted)
         with UnitOfWork(self.session_factory) as uow:
-            return desk_queue(uow.session, self.levels, self.clock.now(), status=status)
+            return desk_queue(uow.session, self.levels, self.clock.now(), wanted)
 
     def desk_summary(self) -> DeskSummary:
         with UnitOfWork(self.session_factory) as uow:

@@ -209,7 +209,7 @@ class Refunds:
             supervisor, reason, "release a refund by hand", "the refund is released by hand"
         )
         with UnitOfWork(self.ctx.session_factory) as uow:
-            rma = load_rma(uow.session, number, lock=True)
+            rma = load_rma(uow.session, number, lock=True, step="refund")
             if rma.refund_status not in RELEASABLE:
                 raise Conflict(
                     f"{rma.number}'s refund is {rma.refund_status.value}; nothing to release.",
@@ -240,7 +240,7 @@ class Refunds:
         )
         with UnitOfWork(self.ctx.session_factory) as uow:
             session = uow.session
-            rma = load_rma(session, number, lock=True)
+            rma = load_rma(session, number, lock=True, step="refund")
             if rma.refund_status is not RefundStatus.FAILED:
                 raise Conflict(
                     f"{rma.number}'s refund is {rma.refund_status.value}; only a failed refund "

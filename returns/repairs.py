@@ -263,7 +263,7 @@ class Repairs:
 
     def get(self, number: str) -> RepairView:
         with UnitOfWork(self.ctx.session_factory) as uow:
-            rma = load_rma(uow.session, number)
+            rma = load_rma(uow.session, number, step="repair")
             return repair_view(rma.number, self._repair(uow.session, rma))
 
     def find(self, number: str) -> RepairView | None:
@@ -279,10 +279,10 @@ class Repairs:
             raise InvalidInput("diagnosis", "Describe the fault found.")
         with UnitOfWork(self.ctx.session_factory) as uow:
             session = uow.session
-            rma = load_rma(session, number, lock=True)
+            rma = load_rma(session, number, lock=True, step="repair")
             if rma.resolution is not Resolution.REPAIR:
                 raise Conflict(
-                    f"{rma.number} is resolved by {rma.resolution.value}, not repair.",
+                    f"{rma.number} is resolved by {rma.resolution}, not repair.",
                     code="not_a_repair",
                 )
             if rma.status is not RmaStatus.RECEIVED or not any(
@@ -494,7 +494,7 @@ class Repairs:
         return repair
 
     def _locked(self, session: Session, number: str, what: str) -> tuple[Rma, RepairOrder]:
-        rma = load_rma(session, number, lock=True)
+        rma = load_rma(session, number, lock=True, step="repair")
         repair = self._find(session, rma, lock=True)
         if repair is None:
             raise NotFound(f"{rma.number} has no repair order.", code="no_repair")

@@ -29,12 +29,13 @@ from core.db import Base, BigIntPK, UTCDateTime, string_enum
 from core.errors import InvalidInput
 from core.money import ExactDecimal
 from purchasing.claims import SupplierClaim
-from returns.errors import IllegalTransition
+from returns.errors import IllegalTransition, NotAReturn
 from returns.policy import ReturnPolicy
 from returns.status import (
+    CASE_STATES,
     REFUND_UNDER_WAY,
     TERMINAL,
-    TRANSITIONS,
+    CaseKind,
     Channel,
     Disposition,
     Priority,
@@ -43,6 +44,8 @@ from returns.status import (
     ReplacementStatus,
     Resolution,
     RmaStatus,
+    RootCause,
+    transitions_for,
 )
 
 #: The actor of what spareflow does by itself (carrier events, jobs, the outbox).
@@ -123,6 +126,14 @@ class Rma(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(20), unique=True)
     status: Mapped[RmaStatus] = mapped_column(string_enum(RmaStatus), index=True)
+    #: A return (the default), an enquiry or a complaint (returns/cases.py): one numbering,
+    #: one queue, one set of service-level clocks.
+    kind: Mapped[CaseKind] = mapped_column(
+        string_enum(CaseKind), default=CaseKind.RETURN, server_default="return", index=True
+    )
+    #: A complaint's root cause; the complaint a return was opened from.
+    root_cause: Mapped[RootCause | None] = mapped_column(string_enum(RootCause))
+    origin_case_id: Mapped[int | None] = mapped_column(ForeignKey("rmas.id"), index=True)
     customer_name: Mapped[str] = mapped_column(String(200))
     customer_email: Mapped[str] = mapped_column(String(254), index=True)
     customer_phone: Mapped[str | None] = mapped_column(String(50))
@@ -131,9 +142,10 @@ class Rma(Base):
     payment_reference: Mapped[str | None] = mapped_column(String(100))
     purchase_date: Mapped[date | None] = mapped_column(Date)
     channel: Mapped[Channel] = mapped_column(string_enum(Channel))
-    reason: Mapped[Reason] = mapped_column(string_enum(Reason))
+    #: A return's reason and resolution; None for an enquiry or a complaint.
+    reason: Mapped[Reason | None] = mapped_column(string_enum(Reason))
     description: Mapped[str] = mapped_column(Text, default="")
-    resolution: Mapped[Resolution] = mapped_column(string_enum(Resolution))
+    resolution: Mapped[Resolution | None] = mapped_column(string_enum(Resolution))
     priority: Mapped[Priority] = mapped_column(string_enum(Priority))
     policy_override_reason: Mapped[str | None] = mapped_column(Text)
     policy_override_by: Mapped[str | None] = mapped_column(String(254))
@@ -251,7 +263,8 @@ class Rma(Base):
     def refund_amount(self, policy: ReturnPolicy) -> int:
         """What the customer paid for the returned lines, less the reason's restocking fee."""
         paid = self.paid()
-        fee_percent = policy.restocking_fee_percent.get(self.reason, Decimal(0))
+        fee = policy.restocking_fee_percent
+        fee_percent = fee.get(self.reason, Decimal(0)) if self.reason else Decimal(0)
         return policy.to_minor(paid - paid * fee_percent / 100)
 
     def auto_authorisable(self, policy: ReturnPolicy) -> bool:
@@ -306,6 +319,7 @@ class Rma(Base):
 
     def hold_refund(self, actor: str, reason: str, now: datetime) -> RmaTransition:
         """The refund waits for a supervisor, saying who held it and why."""
+        self.require_return("refund")
         self.refund_status = RefundStatus.HELD
         self.refund_hold_reason = reason[:300]
         self.refund_held_by = actor
@@ -313,6 +327,7 @@ class Rma(Base):
 
     def release_refund(self, actor: str) -> None:
         """The refund is on its way to the provider (the caller queues it)."""
+        self.require_return("refund")
         if not self.refund_releasable:
             raise IllegalTransition(self.number, self.refund_status.value, "refund pending")
         self.refund_status, self.refund_hold_reason = RefundStatus.PENDING, None
@@ -332,12 +347,24 @@ class Rma(Base):
 
     # --- states and the timeline ---------------------------------------------------------
 
+    @property
+    def is_return(self) -> bool:
+        return self.kind in (CaseKind.RETURN, None)  # None: not flushed yet, the default
+
+    def require_return(self, step: str) -> None:
+        """Refuse a return's step (labels, refunds, the warehouse) on an enquiry or complaint."""
+        if not self.is_return:
+            raise NotAReturn(self.number, self.kind.value, step)
+
     def can_move_to(self, to: RmaStatus) -> bool:
-        return to in TRANSITIONS[self.status]
+        return to in transitions_for(self.kind or CaseKind.RETURN)[self.status]
 
     def move_to(self, to: RmaStatus, actor: str, reason: str, now: datetime) -> RmaTransition:
-        """Change state along TRANSITIONS (raises IllegalTransition), on the timeline."""
+        """Change state along the kind's table (raises IllegalTransition, or NotAReturn for a
+        return's state asked of an enquiry or a complaint), on the timeline."""
         if not self.can_move_to(to):
+            if not self.is_return and to not in CASE_STATES | {RmaStatus.CLOSED}:
+                raise NotAReturn(self.number, self.kind.value, to.value)
             raise IllegalTransition(self.number, self.status.value, to.value)
         previous, self.status = self.status, to
         return self._log("status", previous, actor, reason, now)
@@ -415,9 +442,19 @@ class Rma(Base):
             entries.append(self.note("replacement", SYSTEM, self.needs_chase, now))
         return entries
 
-    def close(self, actor: str, reason: str, now: datetime, policy: ReturnPolicy) -> RmaTransition:
+    def close(
+        self,
+        actor: str,
+        reason: str,
+        now: datetime,
+        policy: ReturnPolicy,
+        followup_after: timedelta | None = None,
+    ) -> RmaTransition:
+        """Closed; the follow-up call is due ``followup_after`` (returns/followups.py: per kind
+        and priority), by default the policy's ``followup_days``."""
         entry = self.move_to(RmaStatus.CLOSED, actor, reason or "Closed", now)
-        self.followup_due_at = now + timedelta(days=policy.followup_days)
+        after = followup_after if followup_after is not None else timedelta(policy.followup_days)
+        self.followup_due_at = now + after
         return entry
 
     def record_followup(

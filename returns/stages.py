@@ -14,9 +14,11 @@ from core.outbox import Handler
 from inventory.availability import watch
 from returns.authorisation import Authorisation
 from returns.carrier_events import CarrierEvents
+from returns.cases import Cases
 from returns.closing import Closing
 from returns.context import ReturnsContext
 from returns.customer_address import CustomerAddresses
+from returns.followup_desk import FollowUps
 from returns.from_orders import ReturnsFromOrders
 from returns.intake import Intake
 from returns.label_desk import LabelDesk
@@ -51,6 +53,8 @@ class Returns:
     customer_addresses: CustomerAddresses
     repairs: Repairs
     loans: Loans
+    cases: Cases
+    followups: FollowUps
 
     def get(self, number: str) -> RmaDetail:
         """The RMA as the stages answer it (pages read through returns/queries.py)."""
@@ -105,4 +109,6 @@ def build_returns(ctx: ReturnsContext) -> Returns:
         customer_addresses=CustomerAddresses(ctx),
         repairs=repairs,
         loans=Loans(ctx),
+        cases=Cases(ctx, intake),
+        followups=FollowUps(ctx),
     )

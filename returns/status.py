@@ -18,6 +18,11 @@ class RmaStatus(enum.StrEnum):
     CANCELLED = "cancelled"
     EXPIRED = "expired"  # authorised, but the parcel never reached the carrier in time
     DISPUTED = "disputed"  # refunded, but the parcel came back empty or wrong
+    # The lifecycle of a case that is not a return (an enquiry, a complaint): CASE_TRANSITIONS.
+    OPEN = "open"
+    WAITING_FOR_CUSTOMER = "waiting_for_customer"  # the desk asked the customer something
+    ANSWERED = "answered"  # the desk answered; the customer may come back
+    RESOLVED = "resolved"  # the customer's question or complaint is settled
 
 
 S = RmaStatus
@@ -40,10 +45,58 @@ TRANSITIONS: dict[RmaStatus, frozenset[RmaStatus]] = {
     S.CANCELLED: frozenset(),
     S.EXPIRED: frozenset(),
 }
+#: The states of an enquiry or a complaint; a return never reaches them.
+CASE_STATES = frozenset({S.OPEN, S.WAITING_FOR_CUSTOMER, S.ANSWERED, S.RESOLVED})
+RETURN_OPEN = frozenset(s for s, targets in TRANSITIONS.items() if targets)
+TRANSITIONS.update({state: frozenset() for state in CASE_STATES})
 
-OPEN = frozenset(s for s, targets in TRANSITIONS.items() if targets)
-#: Where an RMA ends: closed, rejected, cancelled, expired.
-TERMINAL = frozenset(s for s, targets in TRANSITIONS.items() if not targets)
+#: An enquiry's or a complaint's moves: open -> waiting for the customer / answered ->
+#: resolved -> closed; a resolved or closed case can be reopened.
+CASE_TRANSITIONS: dict[RmaStatus, frozenset[RmaStatus]] = {
+    S.OPEN: frozenset({S.WAITING_FOR_CUSTOMER, S.ANSWERED, S.RESOLVED}),
+    S.WAITING_FOR_CUSTOMER: frozenset({S.OPEN, S.ANSWERED, S.RESOLVED}),
+    S.ANSWERED: frozenset({S.OPEN, S.WAITING_FOR_CUSTOMER, S.RESOLVED}),
+    S.RESOLVED: frozenset({S.CLOSED, S.OPEN}),
+    S.CLOSED: frozenset({S.OPEN}),
+}
+
+#: Cases still on the desk: a return's open states and a case's open ones (resolved included:
+#: it waits to be closed).
+OPEN = RETURN_OPEN | CASE_STATES
+#: Where an RMA ends: closed, rejected, cancelled, expired (a closed case may be reopened).
+TERMINAL = frozenset({S.CLOSED, S.REJECTED, S.CANCELLED, S.EXPIRED})
+
+
+class CaseKind(enum.StrEnum):
+    """What a case on the desk is: a return (an RMA), a technical question, a complaint."""
+
+    RETURN = "return"
+    ENQUIRY = "enquiry"
+    COMPLAINT = "complaint"
+
+
+def transitions_for(kind: CaseKind) -> dict[RmaStatus, frozenset[RmaStatus]]:
+    """The table of allowed moves for a case of ``kind``."""
+    if kind is CaseKind.RETURN:
+        return TRANSITIONS
+    return {state: CASE_TRANSITIONS.get(state, frozenset()) for state in RmaStatus}
+
+
+class RootCause(enum.StrEnum):
+    """Why a complaint arose (docs/desk.md lists what each means)."""
+
+    PRODUCT_DEFECT = "product_defect"
+    WRONG_ITEM_SENT = "wrong_item_sent"
+    MISSING_ITEM = "missing_item"
+    DAMAGED_IN_TRANSIT = "damaged_in_transit"
+    LATE_DELIVERY = "late_delivery"
+    SERVICE = "service"  # how the desk or the warehouse treated the customer
+    COMMUNICATION = "communication"  # unclear or missing information (return address, ...)
+    BILLING = "billing"  # charges, refunds, invoices
+    POLICY = "policy"  # the return window, warranty or fees themselves
+    OTHER = "other"
+
+
 #: Authorised and waiting for the customer to hand the parcel over.
 WAITING_FOR_PARCEL = frozenset({S.AUTHORISED, S.AWAITING_PICKUP})
 

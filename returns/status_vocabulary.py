@@ -43,6 +43,11 @@ class Shown(enum.StrEnum):
     REJECTED = "rejected"
     CANCELLED = "cancelled"
     EXPIRED = "expired"
+    # An enquiry's or a complaint's states (no parcel, no progress bar).
+    OPEN = "open"
+    WAITING_FOR_CUSTOMER = "waiting_for_customer"
+    ANSWERED = "answered"
+    RESOLVED = "resolved"
 
 
 class Step(enum.StrEnum):

@@ -16,6 +16,7 @@ from core.addresses import ADDRESS_LENGTHS
 from returns.commands import CustomerAddress
 from returns.service_levels import SlaClock
 from returns.status import (
+    CaseKind,
     Channel,
     Disposition,
     Priority,
@@ -24,6 +25,7 @@ from returns.status import (
     ReplacementStatus,
     Resolution,
     RmaStatus,
+    RootCause,
 )
 
 
@@ -184,6 +186,11 @@ class RmaDetail:
     id: int
     number: str
     status: RmaStatus
+    #: A return, an enquiry or a complaint (returns/cases.py); a complaint's root cause; the
+    #: complaint a return was opened from (its id).
+    kind: CaseKind
+    root_cause: RootCause | None
+    origin_case_id: int | None
     customer_name: str
     customer_email: str
     customer_phone: str | None
@@ -202,9 +209,9 @@ class RmaDetail:
     payment_reference: str | None
     purchase_date: date | None
     channel: Channel
-    reason: Reason
+    reason: Reason | None
     description: str
-    resolution: Resolution
+    resolution: Resolution | None
     priority: Priority
     policy_override_reason: str | None
     policy_override_by: str | None
@@ -264,12 +271,15 @@ class RmaRow:
 
     id: int
     number: str
+    kind: CaseKind
     status: RmaStatus
     priority: Priority
+    channel: Channel
     customer_name: str
     customer_email: str
-    resolution: Resolution
-    reason: Reason
+    resolution: Resolution | None
+    reason: Reason | None
+    root_cause: RootCause | None
     refund_status: RefundStatus
     created_at: datetime
     expires_at: datetime | None
@@ -281,12 +291,13 @@ class DeskQueueRow:
 
     id: int
     number: str
+    kind: CaseKind
     status: RmaStatus
     priority: Priority
     channel: Channel
     customer_name: str
     vip: bool
-    resolution: Resolution
+    resolution: Resolution | None
     refund_status: RefundStatus
     created_at: datetime
     #: A replacement for it waits for stock.

@@ -175,7 +175,7 @@ class Warehouse:
         in is a person's word, not the carrier's (unless that person is a supervisor)."""
         with UnitOfWork(self.ctx.session_factory) as uow:
             session = uow.session
-            rma = load_rma(session, number, lock=True)
+            rma = load_rma(session, number, lock=True, step="warehouse")
             now = self.ctx.clock.now()
             rma.move_to(RmaStatus.RECEIVED, actor, command.note or "Parcel received", now)
             who = ledger.Who(actor, self.ctx.clock)
@@ -256,7 +256,7 @@ class Warehouse:
         """Decide what becomes of each received line; each decision is a ledger move."""
         with UnitOfWork(self.ctx.session_factory) as uow:
             session = uow.session
-            rma = load_rma(session, number, lock=True)
+            rma = load_rma(session, number, lock=True, step="warehouse")
             if rma.status is not RmaStatus.RECEIVED:
                 raise IllegalTransition(rma.number, rma.status.value, RmaStatus.INSPECTED.value)
             who = ledger.Who(actor, self.ctx.clock)

@@ -50,6 +50,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         admin,
         audit,
         buying,
+        cases,
         claims,
         customer_address,
         desk,
@@ -101,6 +102,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(loans.bp)
     app.register_blueprint(desk.bp)
     app.register_blueprint(rma_page.bp)
+    app.register_blueprint(cases.bp)
     app.register_blueprint(customer_address.bp)
     app.register_blueprint(orders.bp)
     app.register_blueprint(repairs.bp)

@@ -55,6 +55,13 @@ SHOWN_VALUES = (
     N_("sla warning"), N_("sla breach"),
     # the returns portal: its channel, and the timeline note of the customer's photos
     N_("portal"), N_("attachment"),
+    # cases that are not returns: kinds, states, complaints' root causes, follow-up calls
+    N_("return"), N_("enquiry"), N_("complaint"), N_("case"),
+    N_("waiting for customer"), N_("answered"), N_("resolved"),
+    N_("product defect"), N_("wrong item sent"), N_("late delivery"), N_("service"),
+    N_("communication"), N_("billing"), N_("policy"), N_("other"),
+    N_("reached"), N_("no answer"), N_("voicemail"), N_("wrong number"), N_("declined"),
+    N_("answered online"), N_("due"), N_("done"), N_("followup overdue"),
 )  # fmt: skip
 
 

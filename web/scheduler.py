@@ -79,6 +79,11 @@ def remind_overdue_loaners(services: Services) -> int:
     return services.returns.loans.remind_overdue()
 
 
+def remind_overdue_followups(services: Services) -> int:
+    """Hourly: remind the desk of follow-up calls past due (once per follow-up)."""
+    return services.returns.followups.remind_overdue()
+
+
 def check_service_levels(services: Services) -> int:
     """Every minute: warn the desk before response deadlines, escalate breaches."""
     return services.service_levels.check()
@@ -131,6 +136,11 @@ JOBS = [
         "remind_overdue_loaners",
         remind_overdue_loaners,
         CronTrigger(hour=8, minute=0, timezone="UTC"),
+    ),
+    Job(
+        "remind_overdue_followups",
+        remind_overdue_followups,
+        IntervalTrigger(hours=1, timezone="UTC"),
     ),
     Job("check_service_levels", check_service_levels, IntervalTrigger(minutes=1, timezone="UTC")),
     Job(

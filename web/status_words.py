@@ -49,6 +49,13 @@ WORDS: dict[Shown, tuple[LazyString, LazyString]] = {
         _l("Expired: the parcel never reached the carrier"),
         _l("Authorisation expired"),
     ),
+    Shown.OPEN: (_l("Open: to answer"), _l("We are looking at your question")),
+    Shown.WAITING_FOR_CUSTOMER: (
+        _l("Waiting for the customer"),
+        _l("We are waiting for your answer"),
+    ),
+    Shown.ANSWERED: (_l("Answered"), _l("We have answered")),
+    Shown.RESOLVED: (_l("Resolved"), _l("Resolved")),
 }
 
 #: The customer's progress bar.

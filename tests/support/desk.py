@@ -25,6 +25,7 @@ from returns.commands import (
     ShipReplacement,
 )
 from returns.context import LabelSettings, ReturnsContext
+from returns.followups import FollowUpSettings
 from returns.messages import Messages
 from returns.policy import ReturnPolicy
 from returns.refund_provider import StripeRefunds
@@ -48,6 +49,7 @@ def wire_returns(
     levels: ServiceLevels | None = None,
     messages: Messages | None = None,
     labels: LabelSettings | None = None,
+    followups: FollowUpSettings | None = None,
 ) -> Returns:
     """The returns stages as the app wires them (listening to ``carriers``); labels come from
     the sandbox carrier ``carriers`` follows, if any."""
@@ -72,6 +74,7 @@ def wire_returns(
             messages=messages,
             label_providers=LabelProviders(label_settings),
             labels=labels or LabelSettings(),
+            followups=followups or FollowUpSettings.from_settings({}, policy.followup_days),
         )
     )
 

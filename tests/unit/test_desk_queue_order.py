@@ -1,5 +1,6 @@
-"""The desk queue's order (returns/queries.py ``by_urgency``), as web/pages/desk.py sorted it
-before the order moved into the query module."""
+"""The desk queue's order (returns/queries.py ``by_urgency``): cases needing action first
+(breached service levels, then whatever is due soonest), then priority (issue #20; before it
+the queue put priority first)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,15 @@ from typing import Any
 
 from returns.queries import by_urgency
 from returns.service_levels import SlaClock
-from returns.status import PRIORITY_ORDER, Channel, Priority, RefundStatus, Resolution, RmaStatus
+from returns.status import (
+    PRIORITY_ORDER,
+    CaseKind,
+    Channel,
+    Priority,
+    RefundStatus,
+    Resolution,
+    RmaStatus,
+)
 from returns.views import DeskQueueRow
 
 OPENED = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -26,6 +35,7 @@ def row(id: int, priority: Priority, sla: SlaClock = MET, opened_minutes: int = 
     return DeskQueueRow(
         id=id,
         number=f"RMA-20261123-{id:04d}",
+        kind=CaseKind.RETURN,
         status=RmaStatus.REQUESTED,
         priority=priority,
         channel=Channel.EMAIL,
@@ -43,26 +53,33 @@ def ids(rows: list[DeskQueueRow]) -> list[int]:
     return [r.id for r in rows]
 
 
-def old_page_order(rows: list[DeskQueueRow]) -> list[DeskQueueRow]:
-    """What web/pages/desk.py did: a stable sort of the newest-first list on this key."""
+def needs_action_order(rows: list[DeskQueueRow]) -> list[DeskQueueRow]:
+    """The rule written out: a stable sort of the newest-first list on this key."""
     rank = {priority: index for index, priority in enumerate(reversed(PRIORITY_ORDER))}
     never = timedelta(days=36500)
 
     def urgency(rma: Any) -> tuple[Any, ...]:
         left = rma.clock.left
-        return (rank[rma.priority], left if left is not None else never, rma.created_at)
+        breached = rma.clock.level == "breached"
+        return (not breached, left if left is not None else never, rank[rma.priority])
 
-    return sorted(sorted(rows, key=lambda r: r.id, reverse=True), key=urgency)
+    ordered = sorted(sorted(rows, key=lambda r: r.id, reverse=True), key=lambda r: r.created_at)
+    return sorted(ordered, key=urgency)
 
 
-def test_priority_comes_first_whatever_the_clocks_say() -> None:
+def test_breaches_come_first_whatever_the_priority_then_what_is_due_soonest() -> None:
     rows = [
         row(1, Priority.LOW, clock(-600)),
         row(2, Priority.MEDIUM, clock(-60)),
         row(3, Priority.HIGH, MET),
         row(4, Priority.URGENT, clock(600)),
     ]
-    assert ids(by_urgency(rows)) == [4, 3, 2, 1]
+    assert ids(by_urgency(rows)) == [1, 2, 4, 3]
+
+
+def test_with_the_same_time_left_the_higher_priority_comes_first() -> None:
+    rows = [row(1, Priority.LOW, clock(30)), row(2, Priority.URGENT, clock(30))]
+    assert ids(by_urgency(rows)) == [2, 1]
 
 
 def test_within_a_priority_what_runs_out_first_comes_first_breaches_at_the_top() -> None:
@@ -95,7 +112,7 @@ def test_rmas_equal_in_everything_keep_the_newest_first() -> None:
     assert ids(by_urgency(rows)) == [9, 5, 3]
 
 
-def test_the_order_is_the_one_the_desk_page_used() -> None:
+def test_the_order_is_the_rule_written_out() -> None:
     choices = [
         *itertools.product(Priority, [MET, clock(-30), clock(0), clock(30), clock(600)], [0, 1, 2])
     ] * 2  # each twice: ties in everything but the id
@@ -105,4 +122,4 @@ def test_the_order_is_the_one_the_desk_page_used() -> None:
     ]
     for seed in range(5):
         shuffled = random.Random(seed).sample(rows, len(rows))
-        assert ids(by_urgency(shuffled)) == ids(old_page_order(shuffled))
+        assert ids(by_urgency(shuffled)) == ids(needs_action_order(shuffled))

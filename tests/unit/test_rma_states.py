@@ -4,7 +4,19 @@ from __future__ import annotations
 
 import itertools
 
-from returns.status import OPEN, PRIORITY_ORDER, TRANSITIONS, Priority, RmaStatus, raised
+from returns.status import (
+    CASE_STATES,
+    CASE_TRANSITIONS,
+    OPEN,
+    PRIORITY_ORDER,
+    TERMINAL,
+    TRANSITIONS,
+    CaseKind,
+    Priority,
+    RmaStatus,
+    raised,
+    transitions_for,
+)
 
 S = RmaStatus
 
@@ -20,13 +32,28 @@ def test_nothing_ever_leads_back_to_requested_and_no_state_loops_to_itself() -> 
 
 
 def test_the_ends_are_terminal_and_everything_else_is_open() -> None:
-    assert {s for s, targets in TRANSITIONS.items() if not targets} == {
-        S.CLOSED,
-        S.REJECTED,
-        S.CANCELLED,
-        S.EXPIRED,
-    }
+    # A return never reaches a case's states: they lead nowhere in its table.
+    assert (
+        {s for s, targets in TRANSITIONS.items() if not targets} - CASE_STATES
+        == {
+            S.CLOSED,
+            S.REJECTED,
+            S.CANCELLED,
+            S.EXPIRED,
+        }
+        == TERMINAL
+    )
     assert set(RmaStatus) - {S.CLOSED, S.REJECTED, S.CANCELLED, S.EXPIRED} == OPEN
+
+
+def test_a_case_moves_only_among_its_own_states_and_closed() -> None:
+    table = transitions_for(CaseKind.ENQUIRY)
+    assert set(table) == set(RmaStatus)
+    reachable = set().union(*CASE_TRANSITIONS.values())
+    assert reachable == CASE_STATES | {S.CLOSED}
+    assert table[S.RESOLVED] == {S.CLOSED, S.OPEN} and table[S.CLOSED] == {S.OPEN}
+    assert not table[S.REQUESTED] and not table[S.AUTHORISED]
+    assert transitions_for(CaseKind.RETURN) is TRANSITIONS
 
 
 def test_a_parcel_the_carrier_has_can_no_longer_be_cancelled_or_expire() -> None:

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from accounts.models import Role
+from returns.cases import MOVES
 from tests.support.route_declarations import declared, routes
 from web.pages.access import PUBLIC
 
@@ -97,6 +98,14 @@ EXPECTED_ROLES: dict[tuple[str, str], set[Role]] = {
     ("POST", "/api/v1/cycle-counts/import"): {A, W},
     ("GET", "/api/v1/metrics"): {A, B, S},
     ("POST", "/api/v1/returns/<rma>/loans"): {A, W, S},
+    ("POST", "/api/v1/cases"): {A, S},
+    ("GET", "/api/v1/cases"): {A, S},
+    ("GET", "/api/v1/cases/<rma>"): {A, S},
+    **{("POST", f"/api/v1/cases/<rma>/{move}"): {A, S} for move in MOVES},
+    ("POST", "/api/v1/cases/<rma>/close"): {A, S},
+    ("POST", "/api/v1/cases/<rma>/convert"): {A, S},
+    ("GET", "/api/v1/cases/followups"): {A, S},
+    ("POST", "/api/v1/cases/followups/<int(max=2147483647):followup_id>/calls"): {A, S},
     ("GET", "/api/v1/loans"): {A, W, S},
     ("GET", "/api/v1/loans/<int(max=2147483647):loan_id>"): {A, W, S},
     ("POST", "/api/v1/loans/<int(max=2147483647):loan_id>/return"): {A, W, S},

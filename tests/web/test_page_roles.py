@@ -119,6 +119,14 @@ EXPECTED_PAGE_ROLES: dict[tuple[str, str], frozenset[Role] | str] = {
     ("GET", "/returns/<number>/customer-address"): {A, S},
     ("POST", "/returns/<number>/customer-address"): {A, S},
     ("POST", "/returns/<number>/<action>"): {A, S},  # incl. status-link: a new status link
+    ("GET", "/returns/cases/new"): {A, S},
+    ("POST", "/returns/cases/new"): {A, S},
+    ("GET", "/returns/cases/<number>"): {A, S},
+    ("POST", "/returns/cases/<number>/<move>"): {A, S},
+    ("GET", "/returns/cases/<number>/convert"): {A, S},
+    ("POST", "/returns/cases/<number>/convert"): {A, S},
+    ("GET", "/returns/followups"): {A, S},
+    ("POST", "/returns/followups/<int:followup_id>"): {A, S},
     ("POST", "/returns/<number>/repair/<action>"): {A, W},  # the technician's repair order
     ("POST", "/returns/alerts/read"): {A, S},
     # sales orders: the desk looks them up and opens returns from them

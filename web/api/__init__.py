@@ -12,6 +12,7 @@ from werkzeug.exceptions import HTTPException
 from web import errors
 from web.api import (
     audit,
+    cases,
     claims,
     emails,
     loans,
@@ -48,6 +49,7 @@ BLUEPRINTS = (
     serials.blp,
     shipments.blp,
     returns.returns_blp,
+    cases.blp,
     replacements.blp,
     orders.blp,
     repairs.blp,

@@ -100,6 +100,23 @@ LOAN_OPERATIONS = [
     ("ChargeLoan", "post", f"{LOAN}/charge"),
     ("WriteOffLoan", "post", f"{LOAN}/write-off"),
 ]
+CASE = f"{API}/cases/{{rma}}"
+#: An enquiry's or a complaint's moves (web/api/cases.py), by ``{rma}``.
+CASE_OPERATIONS = [
+    ("GetCase", "get", CASE),
+    *(
+        (name, "post", f"{CASE}/{move}")
+        for name, move in [
+            ("AnswerCase", "answer"),
+            ("WaitForCustomer", "wait"),
+            ("ResolveCase", "resolve"),
+            ("ReopenCase", "reopen"),
+            ("CloseCase", "close"),
+        ]
+    ),
+]
+CONVERT_COMPLAINT = [("ConvertComplaint", "post", f"{CASE}/convert")]
+RECORD_CALL = [("RecordCall", "post", f"{API}/cases/followups/{{followup_id}}/calls")]
 CANCEL_RESERVATION = [("CancelReservation", "delete", f"{API}/reservations/{{reservation_id}}")]
 
 
@@ -196,6 +213,19 @@ def _table() -> dict[tuple[str, str, str], dict[str, dict[str, Any]]]:
         _to(SERIAL_OPERATIONS, "serial", "$response.body#/serials/0"),
     )
 
+    case_targets = [*CASE_OPERATIONS, *CONVERT_COMPLAINT]
+    add(("post", f"{API}/cases", "201"), _to(case_targets, "rma", rma))
+    add(
+        ("get", f"{API}/cases", "200"),
+        _to(case_targets, "rma", "$response.body#/items/0/rma_number"),
+    )
+    for _, method, path in CASE_OPERATIONS:
+        add((method, path, "200"), _to(case_targets, "rma", rma))
+    add(("post", f"{CASE}/convert", "201"), _to(RMA_OPERATIONS, "rma", rma))
+    add(
+        ("get", f"{API}/cases/followups", "200"),
+        _to(RECORD_CALL, "followup_id", "$response.body#/0/id"),
+    )
     add(
         ("post", f"{API}/reservations", "201"),
         _to(CANCEL_RESERVATION, "reservation_id", "$response.body#/id"),

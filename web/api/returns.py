@@ -23,6 +23,7 @@ from returns.from_orders import ReturnRequest
 from returns.queries import RmaFilter
 from returns.service_levels import sla_clock
 from returns.status import (
+    CaseKind,
     Disposition,
     Priority,
     Reason,
@@ -209,13 +210,14 @@ class SupplierClaimSchema(Schema):
 
 class RmaSummarySchema(Schema):
     rma_number = fields.String(attribute="number")
+    kind = fields.Enum(CaseKind, by_value=True)
     status = fields.Enum(RmaStatus, by_value=True)
     priority = fields.Enum(Priority, by_value=True)
     # null in the buyers' redacted view (web/api/redaction.py)
     customer_name = fields.String(allow_none=True)
     customer_email = fields.String(allow_none=True)
-    resolution = fields.Enum(Resolution, by_value=True)
-    reason = fields.Enum(Reason, by_value=True)
+    resolution = fields.Enum(Resolution, by_value=True, allow_none=True)
+    reason = fields.Enum(Reason, by_value=True, allow_none=True)
     refund_status = fields.Enum(RefundStatus, by_value=True)
     created_at = fields.AwareDateTime()
     expires_at = fields.AwareDateTime(allow_none=True)
@@ -237,6 +239,13 @@ class RmaSchema(Schema):
         return data if sees_personal_data() else redact_rma(data, view)
 
     rma_number = fields.Function(lambda v: v.number)
+    kind = fields.Function(
+        lambda v: v.kind.value, metadata={"description": "return, enquiry or complaint"}
+    )
+    root_cause = fields.Function(
+        lambda v: v.root_cause.value if v.root_cause else None,
+        metadata={"description": "A complaint's root cause (docs/desk.md), else null"},
+    )
     status = fields.Function(lambda v: v.status.value)
     priority = fields.Function(lambda v: v.priority.value)
     customer = fields.Function(
@@ -255,9 +264,9 @@ class RmaSchema(Schema):
         lambda v: v.purchase_date.isoformat() if v.purchase_date else None
     )
     channel = fields.Function(lambda v: v.channel.value)
-    reason = fields.Function(lambda v: v.reason.value)
+    reason = fields.Function(lambda v: v.reason.value if v.reason else None)
     description = fields.Function(lambda v: v.description)
-    resolution = fields.Function(lambda v: v.resolution.value)
+    resolution = fields.Function(lambda v: v.resolution.value if v.resolution else None)
     policy_override_reason = fields.Function(lambda v: v.policy_override_reason)
     expires_at = fields.Function(lambda v: v.expires_at.isoformat() if v.expires_at else None)
     needs_recovery = fields.Function(lambda v: v.needs_recovery)

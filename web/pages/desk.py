@@ -47,6 +47,7 @@ from returns.service_levels import format_left, sla_clock
 from returns.status import (
     TERMINAL,
     TRANSITIONS,
+    CaseKind,
     Channel,
     Priority,
     Reason,
@@ -65,6 +66,7 @@ from web.pages.address_fields import (
     ADDRESS_MESSAGES,
     country_choices,
 )
+from web.pages.desk_queue import queue_page
 from web.pages.loans import LendForm
 from web.pages.repairs import repair_page_context
 from web.pages.rma_page import (
@@ -74,7 +76,6 @@ from web.pages.rma_page import (
     confirm_page,
     done_message,
     page_context,
-    queue_live_url,
 )
 from web.printing import return_sheet
 
@@ -185,23 +186,9 @@ def _supervisor() -> bool:
 @bp.get("")
 @roles_required(*DESK)
 def queue() -> ResponseReturnValue:
-    """Open RMAs, most urgent first; the state filter shows any state."""
-    state = request.args.get("state") or None
-    status = RmaStatus(state) if state in {s.value for s in RmaStatus} else None
-    rows = services().rma_queries.desk_queue(status)
-    held = [rma for rma in rows if rma.refund_status in (RefundStatus.HELD, RefundStatus.FAILED)]
-    audiences = ["desk", "supervisors"] if _supervisor() else ["desk"]
-    return render_template(
-        "desk_queue.html",
-        rows=rows,
-        state=state,
-        states=list(RmaStatus),
-        held=held,
-        format_left=format_left,
-        alerts=services().service_levels.unread(audiences),
-        alerts_form=FlaskForm(),
-        live_url=queue_live_url(state, rows),
-    )
+    """Every kind of case still open, those needing action first; filters and a search box
+    (web/pages/desk_queue.py)."""
+    return queue_page(_supervisor())
 
 
 @bp.post("/alerts/read")
@@ -371,6 +358,8 @@ def _action_forms(number: str) -> dict[str, FlaskForm]:
 @roles_required(*DESK, Role.WAREHOUSE)
 def detail(number: str) -> ResponseReturnValue:
     rma = services().rma_queries.get(number)
+    if rma.kind is not CaseKind.RETURN:  # an enquiry or a complaint has a page of its own
+        return redirect(url_for("cases.detail", number=rma.number))
     returns = services().returns
     label_failure = (
         returns.label_desk.failure(number)

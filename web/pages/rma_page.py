@@ -27,11 +27,13 @@ from carriers.tracking_formats import Problem
 from carriers.tracking_formats import problem as tracking_problem
 from core.errors import InvalidInput
 from returns.commands import AuthoriseRma
+from returns.queue_filter import QueueFilter
 from returns.service_levels import format_left
 from returns.status import RefundStatus, RmaStatus
 from returns.status_vocabulary import status_view
 from web.extensions import services
 from web.pages.access import roles_required
+from web.pages.queue_args import filter_args, queue_filter
 
 bp = Blueprint("rma_page", __name__, url_prefix="/returns")
 
@@ -181,11 +183,10 @@ def rma_live(number: str) -> ResponseReturnValue:
 @bp.get("/queue/live")
 @roles_required(*DESK)
 def queue_live() -> ResponseReturnValue:
-    """The desk queue's table."""
-    state = request.args.get("state") or ""
-    status = RmaStatus(state) if state in {s.value for s in RmaStatus} else None
-    rows = services().rma_queries.desk_queue(status)
-    url = url_for("rma_page.queue_live", state=state)
+    """The desk queue's table, with the page's filters and search."""
+    wanted = queue_filter()
+    rows = services().rma_queries.desk_queue(wanted)
+    url = url_for("rma_page.queue_live", **filter_args(wanted))
     return _live("_desk_queue_live.html", url, rows=rows, format_left=format_left)
 
 
@@ -200,7 +201,7 @@ def page_context(rma: Any, *, label_failed: bool, supervisor: bool) -> dict[str,
     }
 
 
-def queue_live_url(state: str | None, rows: list[Any]) -> str:
+def queue_live_url(wanted: QueueFilter, rows: list[Any]) -> str:
     """The desk queue's first poll, carrying the version of the rows it shows."""
     version = live_version("_desk_queue_live.html", rows=rows, format_left=format_left)
-    return url_for("rma_page.queue_live", state=state or "", v=version)
+    return url_for("rma_page.queue_live", **filter_args(wanted), v=version)
