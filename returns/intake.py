@@ -21,6 +21,7 @@ from returns.messages import normalise_language
 from returns.models import RmaSequence
 from returns.queries import rma_detail
 from returns.rma import SYSTEM, Rma, RmaLine, check_return_policy
+from returns.routing import route_in, routed_text
 from returns.status import RefundStatus, Resolution, RmaStatus, raised
 from returns.views import RmaDetail
 
@@ -72,6 +73,9 @@ class Intake:
         session.add(rma)
         session.flush()
         rma.opened(actor, now)
+        owner = route_in(session, rma, now)
+        if owner.team_id is not None or owner.user_id is not None:
+            rma.note("owner", SYSTEM, routed_text(session, owner), now)
         if self._auto_authorisable(rma, now):
             self.authorisation.authorise_in(
                 session,
