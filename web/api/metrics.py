@@ -64,7 +64,7 @@ class DurationSchema(Schema):
     p90_days = fields.Float(attribute="p90", **DAYS)
 
 
-class HoursSchema(Schema):
+class ResponseHoursSchema(Schema):
     count = fields.Integer()
     mean_hours = fields.Float(attribute="mean", allow_none=True)
     median_hours = fields.Float(attribute="median", allow_none=True)
@@ -191,8 +191,8 @@ class DeskFiguresSchema(Schema):
     id = fields.Integer(attribute="key", metadata={"description": "user id or team id"})
     name = fields.String()
     handled = fields.Integer(metadata={"description": "Cases opened in the period it owns"})
-    first_response_hours = fields.Nested(HoursSchema)
-    resolution_hours = fields.Nested(HoursSchema)
+    first_response_hours = fields.Nested(ResponseHoursSchema)
+    resolution_hours = fields.Nested(ResponseHoursSchema)
     reopened = fields.Nested(RateSchema, metadata={"description": "Reopened / resolved"})
     satisfaction = fields.Nested(ScoreSchema)
     response_breaches = fields.Integer()
