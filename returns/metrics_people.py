@@ -140,7 +140,10 @@ def people_and_teams(
             select(User.id, User.name, User.email).where(User.id.in_(user_ids))
         )
     }
-    teams = dict(session.execute(select(Team.id, Team.name).where(Team.id.in_(team_ids))).tuples())
+    teams = {
+        row.id: row.name
+        for row in session.execute(select(Team.id, Team.name).where(Team.id.in_(team_ids)))
+    }
     by_person = [
         desk_figures("person", uid, name, (c for c in cases if c.owner_user_id == uid), now)
         for uid, name in people.items()
