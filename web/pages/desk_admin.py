@@ -3,7 +3,7 @@ replies. Each form calls one use case (returns/desk_setup.py, returns/ownership.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, url_for
@@ -21,6 +21,7 @@ from wtforms import (
     TextAreaField,
     TimeField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from accounts.models import Role
@@ -34,7 +35,11 @@ from web.pages.access import roles_required
 bp = Blueprint("desk_admin", __name__, url_prefix="/admin/desk")
 
 LANGUAGES = [("en", "English"), ("zh_Hans", "简体中文")]
-ANY = [("", "")]
+ANY: list[tuple[Any, Any]] = [("", "")]
+
+
+def choices(pairs: Iterable[tuple[Any, Any]]) -> list[SelectChoice]:
+    return [SelectChoice(value, label) for value, label in pairs]
 
 
 class TeamForm(FlaskForm):
@@ -45,7 +50,7 @@ class TeamForm(FlaskForm):
 class HoursForm(FlaskForm):
     person = SelectField(_l("Person"), coerce=int, validate_choice=False)
     weekdays = SelectMultipleField(
-        _l("Days"), coerce=int, choices=list(enumerate(WEEKDAYS)), validators=[DataRequired()]
+        _l("Days"), coerce=int, choices=choices(enumerate(WEEKDAYS)), validators=[DataRequired()]
     )
     start = TimeField(_l("From"), validators=[InputRequired()])
     end = TimeField(_l("To"), validators=[InputRequired()])
@@ -61,12 +66,14 @@ class DaysOffForm(FlaskForm):
 
 class RuleForm(FlaskForm):
     position = IntegerField(_l("Order"), default=10, validators=[NumberRange(0, 10000)])
-    channel = SelectField(_l("Channel"), choices=ANY + [(c.value, c.value) for c in Channel])
-    kind = SelectField(
-        _l("Kind"), choices=ANY + [(k, k) for k in ("return", "enquiry", "complaint")]
+    channel = SelectField(
+        _l("Channel"), choices=choices(ANY + [(c.value, c.value) for c in Channel])
     )
-    language = SelectField(_l("Language"), choices=ANY + LANGUAGES)
-    vip = SelectField(_l("VIP"), choices=[*ANY, ("yes", _l("VIP")), ("no", _l("not VIP"))])
+    kind = SelectField(
+        _l("Kind"), choices=choices(ANY + [(k, k) for k in ("return", "enquiry", "complaint")])
+    )
+    language = SelectField(_l("Language"), choices=choices(ANY + LANGUAGES))
+    vip = SelectField(_l("VIP"), choices=choices([*ANY, ("yes", _l("VIP")), ("no", _l("not VIP"))]))
     part_category = StringField(_l("Part category"), validators=[Optional(), Length(max=100)])
     person = SelectField(_l("Person"), validate_choice=False)
     team = SelectField(_l("Team"), validate_choice=False)
@@ -74,7 +81,7 @@ class RuleForm(FlaskForm):
 
 class CannedForm(FlaskForm):
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=100)])
-    language = SelectField(_l("Language"), choices=LANGUAGES)
+    language = SelectField(_l("Language"), choices=choices(LANGUAGES))
     body = TextAreaField(
         _l("Text ({number}, {customer_name}, {status}, {owner} are filled in)"),
         validators=[DataRequired(), Length(max=5000)],
@@ -92,11 +99,11 @@ def _forms() -> dict[str, Any]:
         "canned": CannedForm(prefix="canned"),
         "delete": FlaskForm(prefix="delete"),
     }
-    forms["team"].members.choices = people
-    forms["hours"].person.choices = people
-    forms["days_off"].person.choices = people
-    forms["rule"].person.choices = ANY + [(str(uid), name) for uid, name in people]
-    forms["rule"].team.choices = ANY + [(str(t.id), t.name) for t in teams]
+    forms["team"].members.choices = choices(people)
+    forms["hours"].person.choices = choices(people)
+    forms["days_off"].person.choices = choices(people)
+    forms["rule"].person.choices = choices(ANY + [(str(uid), name) for uid, name in people])
+    forms["rule"].team.choices = choices(ANY + [(str(t.id), t.name) for t in teams])
     return forms
 
 
