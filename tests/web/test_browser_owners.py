@@ -6,7 +6,6 @@ owner, the desk takes one from the case page, writes an internal note, and finds
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,8 +13,7 @@ import pytest
 from tests.web.stack import call, start_stack
 from tests.web.test_browser import browser  # noqa: F401 - the shared Chromium fixture
 from tests.web.test_browser_journeys import sign_in
-
-ARTIFACTS = Path(__file__).parents[2] / "test-artifacts"
+from tests.web.test_browser_loans import page  # noqa: F401 - a page per test, screenshot kept
 
 
 @pytest.fixture(scope="module")
@@ -23,18 +21,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     yield from start_stack(tmp_path_factory.mktemp("owners"), with_scheduler=False)
 
 
-@pytest.fixture
-def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:  # noqa: F811
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    yield page
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
-    context.close()
-
-
 def test_the_desk_sees_owners_on_the_queue_takes_a_case_and_finds_it_under_mine(
-    page: Any, stack: dict[str, Any]
+    page: Any,  # noqa: F811 - the fixture imported above
+    stack: dict[str, Any],
 ) -> None:
     sign_in(page, stack, "desk")
     page.goto(f"{stack['app']}/returns")

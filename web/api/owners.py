@@ -35,7 +35,7 @@ ID = {"validate": validate.Range(min=1, max=2**31 - 1)}
 
 
 class OwnerSchema(Schema):
-    number = fields.String(metadata={"example": "RMA-20261123-0042"})
+    rma_number = fields.String(attribute="number", metadata={"example": "RMA-20261123-0042"})
     owner_user_id = fields.Integer(allow_none=True)
     owner_name = fields.String(allow_none=True)
     owner_team_id = fields.Integer(allow_none=True)
@@ -57,7 +57,7 @@ class HandOverSchema(StrictSchema):
 
 class NoteSchema(Schema):
     id = fields.Integer()
-    number = fields.String()
+    rma_number = fields.String(attribute="number")
     author = fields.String()
     text = fields.String()
     created_at = fields.AwareDateTime()
