@@ -12,7 +12,7 @@ through the team (``rmas.owner_user_id`` / ``owner_team_id``). For each person a
 - *service-level breaches*: first responses and resolutions late, or still missing past their
   due time (the same rule as the overall figures in returns/metrics.py).
 
-Two queries, however many cases the period holds.
+One query, however many cases the period holds.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import exists, or_, select
+from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from accounts.models import User
@@ -45,6 +45,8 @@ class OwnedCase:
     resolved_at: datetime | None
     satisfaction: int | None
     reopened: bool
+    person: str | None = None
+    team: str | None = None
 
 
 @dataclass(frozen=True)
@@ -118,7 +120,12 @@ def load_owned_cases(session: Session, period: Period) -> list[OwnedCase]:
             Rma.resolved_at,
             Rma.satisfaction,
             reopened.label("reopened"),
-        ).where(
+            func.coalesce(func.nullif(User.name, ""), User.email).label("person"),
+            Team.name.label("team"),
+        )
+        .outerjoin(User, User.id == Rma.owner_user_id)
+        .outerjoin(Team, Team.id == Rma.owner_team_id)
+        .where(
             Rma.created_at >= period.start,
             Rma.created_at < period.end,
             or_(Rma.owner_user_id.is_not(None), Rma.owner_team_id.is_not(None)),
@@ -131,19 +138,9 @@ def people_and_teams(
     session: Session, period: Period, now: datetime
 ) -> tuple[list[DeskFigures], list[DeskFigures]]:
     """Per person (by name) and per team (by name), for the cases opened in ``period``."""
-    cases = load_owned_cases(session, period)
-    user_ids = {c.owner_user_id for c in cases if c.owner_user_id is not None}
-    team_ids = {c.owner_team_id for c in cases if c.owner_team_id is not None}
-    people = {
-        row.id: row.name or row.email
-        for row in session.execute(
-            select(User.id, User.name, User.email).where(User.id.in_(user_ids))
-        )
-    }
-    teams = {
-        row.id: row.name
-        for row in session.execute(select(Team.id, Team.name).where(Team.id.in_(team_ids)))
-    }
+    cases = load_owned_cases(session, period)  # one query, the names joined
+    people = {c.owner_user_id: c.person or "" for c in cases if c.owner_user_id is not None}
+    teams = {c.owner_team_id: c.team or "" for c in cases if c.owner_team_id is not None}
     by_person = [
         desk_figures("person", uid, name, (c for c in cases if c.owner_user_id == uid), now)
         for uid, name in people.items()

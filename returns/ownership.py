@@ -13,8 +13,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from accounts.models import Role, User
@@ -22,6 +23,7 @@ from core.clock import Clock
 from core.db import UnitOfWork
 from core.errors import Conflict, InvalidInput, NotFound
 from returns.context import load_rma
+from returns.errors import RmaNotFound
 from returns.owner_models import CannedReply, CaseNote, Team, TeamMember
 from returns.rma import Rma
 from returns.routing import next_in_team
@@ -62,6 +64,18 @@ class CannedReplyView:
     body: str
     updated_by: str
     updated_at: datetime
+
+
+@dataclass(frozen=True)
+class CasePanelView:
+    """What the case page shows of ownership: the owner, the internal notes, the canned
+    replies, and whom it may be handed to (people and teams, id and name)."""
+
+    owner: OwnerView
+    notes: list[NoteView]
+    canned: list[CannedReplyView]
+    people: list[tuple[int, str]]
+    teams: list[tuple[int, str]]
 
 
 class _Details(dict[str, str]):
@@ -149,6 +163,47 @@ class Ownership:
             rma.note("owner", actor, text, now)
             uow.commit()
             return owner_view(session, rma)
+
+    def owners_of(self, rma_ids: list[int]) -> dict[int, OwnerView]:
+        """The owners of many cases by RMA id, in one query (the desk queue's column)."""
+        if not rma_ids:
+            return {}
+        with UnitOfWork(self.session_factory) as uow:
+            rows = uow.session.execute(_owner_query().where(Rma.id.in_(rma_ids))).all()
+            return {row.id: _owner_of(row) for row in rows}
+
+    def panel(self, number: str) -> CasePanelView:
+        """The case page's owner panel, in one read (five queries)."""
+        with UnitOfWork(self.session_factory) as uow:
+            session = uow.session
+            row = session.execute(
+                _owner_query().where(Rma.number == number.strip().upper())
+            ).first()
+            if row is None:
+                raise RmaNotFound(number)
+            owner = _owner_of(row)
+            notes = [
+                NoteView(n.id, row.number, n.author, n.text, n.created_at)
+                for n in session.scalars(
+                    select(CaseNote).where(CaseNote.rma_id == row.id).order_by(CaseNote.id)
+                )
+            ]
+            canned = [
+                _canned_view(c)
+                for c in session.scalars(
+                    select(CannedReply).order_by(CannedReply.language, CannedReply.title)
+                )
+            ]
+            people = [
+                (p.id, p.name or p.email)
+                for p in session.execute(
+                    select(User.id, User.name, User.email)
+                    .where(User.role.in_(OWNER_ROLES), User.active.is_(True))
+                    .order_by(User.name, User.email)
+                )
+            ]
+            teams = [(t.id, t.name) for t in session.execute(select(Team.id, Team.name))]
+            return CasePanelView(owner, notes, canned, people, teams)
 
     # --- internal notes ------------------------------------------------------------------
 
@@ -270,6 +325,33 @@ class Ownership:
         if row is None:
             raise NotFound(f"No canned reply {reply_id}.", code="canned_reply_not_found")
         return row
+
+
+def _owner_query() -> Select[Any]:
+    return (
+        select(
+            Rma.id,
+            Rma.number,
+            Rma.owner_user_id,
+            Rma.owner_team_id,
+            User.name,
+            User.email,
+            Team.name.label("team"),
+        )
+        .outerjoin(User, User.id == Rma.owner_user_id)
+        .outerjoin(Team, Team.id == Rma.owner_team_id)
+    )
+
+
+def _owner_of(row: Any) -> OwnerView:
+    return OwnerView(
+        number=row.number,
+        owner_user_id=row.owner_user_id,
+        owner_name=(row.name or row.email) if row.owner_user_id else None,
+        owner_team_id=row.owner_team_id,
+        owner_team=row.team,
+        out_of_hours=row.owner_user_id is None and row.owner_team_id is not None,
+    )
 
 
 def _canned_view(row: CannedReply) -> CannedReplyView:

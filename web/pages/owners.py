@@ -15,16 +15,13 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from sqlalchemy import select
 from wtforms import SelectField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
-from accounts.models import Role, User
-from core.db import UnitOfWork
+from accounts.models import Role
 from core.errors import DomainError
-from returns.owner_models import Team
 from returns.ownership import NoteView, OwnerView
-from returns.rma import Rma
 from returns.shifts import WEEKDAYS
 from web.extensions import services
 from web.pages.access import roles_required
@@ -66,51 +63,36 @@ class QueueOwner:
 
 def case_panel(number: str) -> CasePanel:
     """What the RMA page shows of the case's owner, notes and canned replies."""
-    ownership = services().ownership
-    owner = ownership.owner(number)
+    view = services().ownership.panel(number)
     form = HandOverForm()
-    form.target.choices = [("", "")] + [
-        (f"user:{uid}", name) for uid, name in services().desk_setup.desk_people()
+    form.target.choices = [
+        SelectChoice("", ""),
+        *(SelectChoice(f"user:{uid}", name) for uid, name in view.people),
+        *(SelectChoice(f"team:{tid}", _("Team %(name)s", name=name)) for tid, name in view.teams),
     ]
-    form.target.choices += [
-        (f"team:{t.id}", _("Team %(name)s", name=t.name)) for t in services().desk_setup.teams()
-    ]
-    canned = [(r.id, r.title, r.language) for r in ownership.canned_replies()]
     return CasePanel(
-        owner=owner,
-        notes=ownership.notes(number),
-        canned=canned,
+        owner=view.owner,
+        notes=view.notes,
+        canned=[(r.id, r.title, r.language) for r in view.canned],
         note_form=NoteForm(),
         hand_over_form=form,
         take_form=FlaskForm(),
-        mine=owner.owner_user_id == getattr(current_user, "id", None),
+        mine=view.owner.owner_user_id == getattr(current_user, "id", None),
     )
 
 
 def queue_owners(rows: list[Any]) -> dict[int, QueueOwner]:
     """The owner of each queue row by RMA id (one query for the page)."""
-    ids = [row.id for row in rows]
-    if not ids:
-        return {}
     me = getattr(current_user, "id", None)
-    with UnitOfWork(services().session_factory) as uow:
-        found = uow.session.execute(
-            select(Rma.id, Rma.owner_user_id, User.name, User.email, Team.name.label("team"))
-            .outerjoin(User, User.id == Rma.owner_user_id)
-            .outerjoin(Team, Team.id == Rma.owner_team_id)
-            .where(Rma.id.in_(ids))
-        ).all()
     owners = {}
-    for row in found:
-        if row.owner_user_id is not None:
-            label = row.name or row.email
-        elif row.team is not None:
-            label = _("%(team)s queue", team=row.team)
+    for rma_id, owner in services().ownership.owners_of([row.id for row in rows]).items():
+        if owner.owner_name is not None:
+            label = owner.owner_name
+        elif owner.owner_team is not None:
+            label = _("%(team)s queue", team=owner.owner_team)
         else:
             label = ""
-        owners[row.id] = QueueOwner(
-            label, row.owner_user_id == me, row.owner_user_id is None and row.team is not None
-        )
+        owners[rma_id] = QueueOwner(label, owner.owner_user_id == me, owner.out_of_hours)
     return owners
 
 
