@@ -327,7 +327,7 @@ class Ownership:
         return row
 
 
-def _owner_query() -> Select[Any]:
+def _owner_query() -> Select[int, str, int | None, int | None, str, str, str]:
     return (
         select(
             Rma.id,
