@@ -43,12 +43,14 @@ from purchasing.claim_lifecycle import ShipmentRegistrar
 from returns.addresses import ReturnAddresses
 from returns.context import LabelSettings, ReturnsContext
 from returns.conversation import Conversation
+from returns.desk_setup import DeskSetup
 from returns.escalation import ServiceLevelMonitor
 from returns.followups import FollowUpSettings
 from returns.inbound_email import MailgunInbound, ReplyAddresses
 from returns.messages import EMAIL_TOPIC, Messages
 from returns.metrics import MetricsService
 from returns.notifications import notify
+from returns.ownership import Ownership
 from returns.policy import ReturnPolicy
 from returns.portal import Attachments, Portal
 from returns.queries import RmaQueries
@@ -92,6 +94,8 @@ class Services:
     pruner: Pruner
     conversation: Conversation
     inbound_email: MailgunInbound
+    ownership: Ownership
+    desk_setup: DeskSetup
 
     def ping_database(self) -> None:
         with self.engine.connect() as connection:
@@ -224,6 +228,8 @@ def build_services(settings: Mapping[str, Any], *, clock: Clock | None = None) -
             lambda: str(layered.get("MAILGUN_WEBHOOK_SIGNING_KEY") or ""),
             replies,
         ),
+        ownership=Ownership(session_factory, clock),
+        desk_setup=DeskSetup(session_factory, clock),
     )
     # One-shot CLI commands (db upgrade, demo-data, users) turn this off; what serves or
     # works (gunicorn, `serve`, `scheduler`, the workers) says what is missing.

@@ -15,6 +15,7 @@ from core.addresses import PostalAddress
 from core.clock import FrozenClock
 from core.db import UnitOfWork
 from demo.cases import load_demo_cases
+from demo.desk_people import load_demo_desk, own_demo_history
 from demo.history import load_demo_history
 from demo.promises import load_demo_promises
 from inventory import catalog, ledger
@@ -237,7 +238,9 @@ def load_demo_data(services: Services, *, parts: int = 300, seed: int = 7) -> in
                     reason="suspected fault",
                 )
         uow.commit()
+    load_demo_desk(services)
     load_demo_history(services, seed=seed)
+    own_demo_history(services)
     load_demo_returns(services, rng)
     load_demo_cases(services)
     load_demo_orders(services)

@@ -21,7 +21,7 @@ from returns.commands import Customer, OpenRma, ReturnLine
 from returns.context import ReturnsContext, load_rma
 from returns.errors import NotACase
 from returns.followups import cancel_due
-from returns.intake import Intake, next_number, start_clocks
+from returns.intake import Intake, next_number, route_new, start_clocks
 from returns.messages import normalise_language
 from returns.queries import rma_detail
 from returns.rma import SYSTEM, Rma
@@ -119,6 +119,7 @@ class Cases:
         session.add(rma)
         session.flush()
         rma.opened(actor, now)
+        route_new(session, rma, now)
         if not self.ctx.levels.desk(command.channel).is_open(now):
             self.intake.acknowledge_out_of_hours(session, rma)
         return rma

@@ -2,9 +2,11 @@
 
 Each RMA has two deadlines (first response, resolution), set at intake in its desk's working
 hours (``returns.service_levels``). When most of the time is gone the desk is warned; when a
-deadline passes unmet, supervisors are alerted. Each warning and each breach is a
-notification (shown in the web pages) and an e-mail, created once per RMA, target and kind,
-however often the job runs and however many schedulers run it (row locks and unique keys).
+deadline passes unmet, supervisors are alerted. Who is warned follows the case's owner and
+shifts (``recipients``): the owner if on shift, else who is on shift in the owner's team.
+Each warning and each breach is a notification (shown in the web pages) and an e-mail,
+created once per RMA, target and kind, however often the job runs and however many
+schedulers run it (row locks and unique keys).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from returns.messages import Messages
 from returns.models import Notification
 from returns.notifications import notify, system_note
 from returns.rma import Rma
+from returns.routing import on_call
 from returns.service_levels import ServiceLevels, format_left
 from returns.status import OPEN
 
@@ -123,13 +126,13 @@ class ServiceLevelMonitor:
                 f"{rma.number} missed its {label} target (due {due:%Y-%m-%d %H:%M} UTC): "
                 "escalated to supervisors"
             )
-            self._raise(session, rma, target, "breach", SUPERVISOR_ROLE, "supervisors", due, text)
+            self._raise(session, rma, target, "breach", "supervisors", due, text)
             return 1
         if now >= warn_at and getattr(rma, target.warned) is None:
             setattr(rma, target.warned, now)
             left = format_left(self.levels.time_left(rma.channel, due, now))
             text = f"{rma.number}: {label} due {due:%Y-%m-%d %H:%M} UTC ({left} of desk time left)"
-            self._raise(session, rma, target, "warning", DESK_ROLE, "desk", due, text)
+            self._raise(session, rma, target, "warning", "desk", due, text)
             return 1
         return 0
 
@@ -139,7 +142,6 @@ class ServiceLevelMonitor:
         rma: Rma,
         target: Target,
         kind: str,
-        role: str,
         audience: str,
         due: datetime,
         text: str,
@@ -161,7 +163,7 @@ class ServiceLevelMonitor:
                 session,
                 rma,
                 f"sla_{kind}",
-                self.staff(session, role),
+                self.recipients(session, rma, kind, now),
                 key,
                 {
                     "number": rma.number,
@@ -174,6 +176,22 @@ class ServiceLevelMonitor:
                     "desk_url": self.rma_url(rma.number),
                 },
             )
+
+    def recipients(
+        self, session: Session, rma: Rma, kind: str, now: datetime
+    ) -> list[tuple[str, str]]:
+        """A warning goes to the case's owner if on shift, else to its team's members on
+        shift, else to supervisors; a breach to supervisors and to that person on shift. A
+        case without an owner (no routing set up) warns the whole desk, as before."""
+        people = on_call(session, rma, now)
+        if kind == "breach":
+            supervisors = self.staff(session, SUPERVISOR_ROLE)
+            return supervisors + [p for p in people if p not in supervisors]
+        if people:
+            return people
+        if rma.owner_user_id is None and rma.owner_team_id is None:
+            return self.staff(session, DESK_ROLE)
+        return self.staff(session, SUPERVISOR_ROLE)
 
     # --- what the pages show --------------------------------------------------------------
 

@@ -21,6 +21,7 @@ from returns.messages import normalise_language
 from returns.models import RmaSequence
 from returns.queries import rma_detail
 from returns.rma import SYSTEM, Rma, RmaLine, check_return_policy
+from returns.routing import route_in, routed_text
 from returns.service_levels import ServiceLevels
 from returns.status import RefundStatus, Resolution, RmaStatus, raised
 from returns.views import RmaDetail
@@ -73,6 +74,7 @@ class Intake:
         session.add(rma)
         session.flush()
         rma.opened(actor, now)
+        route_new(session, rma, now)
         if self._auto_authorisable(rma, now):
             self.authorisation.authorise_in(
                 session,
@@ -217,3 +219,10 @@ def start_clocks(levels: ServiceLevels, rma: Rma, now: datetime) -> None:
     deadlines = levels.deadlines(rma.channel, rma.priority, now)
     rma.first_response_due_at = deadlines.first_response
     rma.resolution_due_at = deadlines.resolution
+
+
+def route_new(session: Session, rma: Rma, now: datetime) -> None:
+    """Give a new case of any kind its owner by the routing rules, noted on its timeline."""
+    owner = route_in(session, rma, now, kind=rma.kind.value)
+    if owner.team_id is not None or owner.user_id is not None:
+        rma.note("owner", SYSTEM, routed_text(session, owner), now)

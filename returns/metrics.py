@@ -52,7 +52,8 @@ not arrived yet have no such time and are counted apart.
 Return shipping (cost per RMA of the prepaid labels, pickup-to-warehouse transit time per
 carrier) is defined in ``returns.metrics_shipping``. *Repair turnaround*: repairs whose
 repaired unit shipped back in the period, from the unit's ``received`` transition to
-``shipped_at`` (``returns.metrics_repairs``).
+``shipped_at`` (``returns.metrics_repairs``). The desk's performance per person and per
+team is defined in ``returns.metrics_people``.
 
 All of it is a handful of queries, however many RMAs the period holds.
 """
@@ -76,6 +77,7 @@ from returns.metrics_maths import (
     week_start,
     week_starts,
 )
+from returns.metrics_people import people_and_teams
 from returns.metrics_queries import load_cases, return_rates
 from returns.metrics_repairs import load_repair_turnaround
 from returns.metrics_shipping import load_label_costs, load_transit_times
@@ -144,6 +146,7 @@ def compute(session: Session, period: Period, now: datetime) -> Metrics:
         if c.refund_released_at is not None and c.refund_released_at in period
     ]
     part_rates, supplier_rates = return_rates(session, period)
+    desk_people, desk_teams = people_and_teams(session, period, now)
     return Metrics(
         period=period,
         generated_at=now,
@@ -169,6 +172,8 @@ def compute(session: Session, period: Period, now: datetime) -> Metrics:
         label_costs=load_label_costs(session, period),
         transit_times=load_transit_times(session, period),
         repair_turnaround=load_repair_turnaround(session, period),
+        desk_people=desk_people,
+        desk_teams=desk_teams,
     )
 
 

@@ -9,11 +9,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from returns.metrics_maths import Bucket, DurationStats, Period, Rate, days_between, histogram
 from returns.metrics_shipping import LabelCost, TransitTime
 from returns.status import Channel, Priority, Reason, RmaStatus
+
+if TYPE_CHECKING:
+    from returns.metrics_people import DeskFigures
 
 #: The practice's bar: a first response within 24 hours for at least 90 % of requests.
 RESPONSE_HOURS = 24
@@ -232,6 +235,9 @@ class Metrics:
     #: Received to repaired unit shipped back, for repairs shipped in the period
     #: (returns/metrics_repairs.py).
     repair_turnaround: DurationStats = field(default_factory=lambda: DurationStats.of([]))
+    #: The desk's performance per person and per team (returns/metrics_people.py).
+    desk_people: list[DeskFigures] = field(default_factory=list)
+    desk_teams: list[DeskFigures] = field(default_factory=list)
 
     @property
     def rolling_summary(self) -> dict[str, Any]:

@@ -301,6 +301,7 @@ def write_report(metrics: Metrics, stream: IO[bytes]) -> None:
                 }
             )
         weekly.close()
+        _desk_people(writer, m)
         _distribution(writer, m.refund_time_histogram, m.what_if.hypothetical_histogram)
         _what_if(writer, m)
         writer.meta(
@@ -308,6 +309,50 @@ def write_report(metrics: Metrics, stream: IO[bytes]) -> None:
             [("from", m.period.first_day.isoformat()), ("to", m.period.last_day.isoformat())],
         )
         writer.save(stream)
+
+
+def _desk_people(writer: WorkbookWriter, m: Metrics) -> None:
+    """Per person and per team: the cases opened in the period they own (hours)."""
+
+    def hours(prefix: str, what: str) -> list[Column]:
+        return [
+            Column(f"{prefix}_count", what, 11, Kind.INTEGER),
+            Column(f"{prefix}_mean", "Mean (hours)", 11, Kind.DECIMAL),
+            Column(f"{prefix}_median", "Median (hours)", 11, Kind.DECIMAL),
+            Column(f"{prefix}_p90", "90th pct (hours)", 11, Kind.DECIMAL),
+        ]
+
+    table = writer.table(
+        "Desk people",
+        [
+            Column("kind", "Person or team", 12),
+            Column("name", "Name", 24),
+            Column("handled", "Cases handled", 11, Kind.INTEGER),
+            *hours("first", "First responses"),
+            *hours("resolution", "Resolved"),
+            Column("reopened", "Reopened", 10, Kind.INTEGER),
+            Column("reopen_rate", "Reopen rate", 11, Kind.PERCENT),
+            Column("scores", "Scores", 9, Kind.INTEGER),
+            Column("satisfaction", "Mean score", 10, Kind.DECIMAL),
+            Column("breaches", "Service-level breaches", 12, Kind.INTEGER),
+        ],
+    )
+    for row in [*m.desk_people, *m.desk_teams]:
+        table.append(
+            {
+                "kind": row.kind,
+                "name": row.name,
+                "handled": row.handled,
+                **_durations("first", row.first_response_hours),
+                **_durations("resolution", row.resolution_hours),
+                "reopened": row.reopened.part,
+                "reopen_rate": share(row.reopened),
+                "scores": row.satisfaction.count,
+                "satisfaction": number(row.satisfaction.mean),
+                "breaches": row.breaches,
+            }
+        )
+    table.close()
 
 
 def _distribution(writer: WorkbookWriter, actual: list[Bucket], waited: list[Bucket]) -> None:

@@ -30,6 +30,8 @@ class QueueFilter:
     priority: Priority | None = None
     channel: Channel | None = None
     search: str = ""
+    #: Only the cases this person owns (the queue's "Mine").
+    owner_user_id: int | None = None
 
     def conditions(self) -> list[ColumnElement[bool]]:
         wanted: list[ColumnElement[bool]] = [
@@ -41,6 +43,8 @@ class QueueFilter:
             wanted.append(Rma.priority == self.priority)
         if self.channel:
             wanted.append(Rma.channel == self.channel)
+        if self.owner_user_id is not None:
+            wanted.append(Rma.owner_user_id == self.owner_user_id)
         text = self.search.strip()[:MAX_SEARCH]
         if text:
             wanted.append(matching(text))

@@ -29,6 +29,7 @@ from core.db import Base, BigIntPK, UTCDateTime, string_enum
 from core.errors import InvalidInput
 from core.money import ExactDecimal
 from purchasing.claims import SupplierClaim
+from returns import owner_models  # noqa: F401  (desk_teams, which owner_team_id names)
 from returns.errors import IllegalTransition, NotAReturn
 from returns.policy import ReturnPolicy
 from returns.status import (
@@ -52,6 +53,8 @@ from returns.status import (
 SYSTEM = "spareflow"
 #: Reasons judged against the warranty rather than the no-questions return window.
 WARRANTY_REASONS = frozenset({Reason.DEFECTIVE, Reason.DAMAGED_IN_TRANSIT, Reason.MISSING_ITEM})
+#: Timeline entries the customer never sees: taking or handing over a case is no answer.
+NOT_A_RESPONSE = frozenset({"owner"})
 #: Refund states a release (automatic or by hand) can start from.
 RELEASABLE = frozenset({RefundStatus.AWAITING_PICKUP, RefundStatus.HELD})
 #: The refund rule that holds every refund while no provider is configured.
@@ -220,6 +223,10 @@ class Rma(Base):
     created_by: Mapped[str] = mapped_column(String(254))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: Its owner (returns/routing.py): a person, and the team it was routed through; a team
+    #: and no person while nobody of the team is on shift (the team's out-of-hours queue).
+    owner_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    owner_team_id: Mapped[int | None] = mapped_column(ForeignKey("desk_teams.id"), index=True)
 
     # Loaded when a rule touches them; pages and the API read RMAs through returns/queries.py.
     lines: Mapped[list[RmaLine]] = relationship(
@@ -386,7 +393,12 @@ class Rma(Base):
         )
         self.transitions.add(entry)
         self.updated_at = now
-        if previous is not None and actor != SYSTEM and self.first_response_at is None:
+        if (
+            previous is not None
+            and actor != SYSTEM
+            and kind not in NOT_A_RESPONSE
+            and self.first_response_at is None
+        ):
             self.first_response_at = now  # an agent replied or acted: the customer has an answer
         if kind == "status" and self.status in TERMINAL:
             self.ended_at = now

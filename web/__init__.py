@@ -54,11 +54,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         claims,
         customer_address,
         desk,
+        desk_admin,
         inventory,
         loans,
         messages_admin,
         metrics,
         orders,
+        owners,
         planning,
         portal,
         repairs,
@@ -115,6 +117,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(messages_admin.bp)
     app.register_blueprint(metrics.bp)
     app.register_blueprint(serials.bp)
+    owners.init_app(app)
+    app.register_blueprint(desk_admin.bp)
     errors.init_app(app)
     security_headers.init_app(app)  # every response: pages, API, errors, static, webhooks
 

@@ -122,6 +122,26 @@ EXPECTED_ROLES: dict[tuple[str, str], set[Role]] = {
     ("POST", "/api/v1/claims/<int(max=2147483647):claim_id>/cancel"): {A, B},
     ("GET", "/api/v1/serials/<serial>"): {A, W, S},  # names the customer who has it
     ("GET", "/api/v1/serials/recall.xlsx"): {A, S},  # a list of customers' contacts
+    # Owners, notes and canned replies (docs/desk.md): the desk works them, admins set up.
+    ("GET", "/api/v1/returns/<rma>/owner"): {A, S},
+    ("POST", "/api/v1/returns/<rma>/take"): {A, S},
+    ("POST", "/api/v1/returns/<rma>/hand-over"): {A, S},
+    ("GET", "/api/v1/returns/<rma>/notes"): {A, S},
+    ("POST", "/api/v1/returns/<rma>/notes"): {A, S},
+    ("GET", "/api/v1/returns/<rma>/canned-replies/<int(max=2147483647):reply_id>"): {A, S},
+    ("GET", "/api/v1/canned-replies"): {A, S},
+    ("POST", "/api/v1/canned-replies"): {A},
+    ("PUT", "/api/v1/canned-replies/<int(max=2147483647):reply_id>"): {A},
+    ("DELETE", "/api/v1/canned-replies/<int(max=2147483647):reply_id>"): {A},
+    ("GET", "/api/v1/desk/teams"): {A, S},
+    ("POST", "/api/v1/desk/teams"): {A},
+    ("PUT", "/api/v1/desk/teams/<int(max=2147483647):team_id>"): {A},
+    ("GET", "/api/v1/desk/shifts"): {A, S},
+    ("PUT", "/api/v1/desk/shifts/<int(max=2147483647):user_id>"): {A},
+    ("POST", "/api/v1/desk/shifts/<int(max=2147483647):user_id>/days-off"): {A},
+    ("GET", "/api/v1/desk/routing-rules"): {A, S},
+    ("POST", "/api/v1/desk/routing-rules"): {A},
+    ("DELETE", "/api/v1/desk/routing-rules/<int(max=2147483647):rule_id>"): {A},
 }
 
 # Routes under /api/v1 that are public on purpose (``public(why)``): the API's own description.
@@ -145,6 +165,10 @@ def concrete(path: str) -> str:
         .replace("<int(max=2147483647):claim_id>", "999999")
         .replace("<serial>", "NO-SUCH-SERIAL")
         .replace("<int(max=2147483647):loan_id>", "999999")
+        .replace("<int(max=2147483647):reply_id>", "999999")
+        .replace("<int(max=2147483647):team_id>", "999999")
+        .replace("<int(max=2147483647):user_id>", "999999")
+        .replace("<int(max=2147483647):rule_id>", "999999")
     )
 
 

@@ -39,8 +39,11 @@ RMA_OPERATIONS = [
             ("BookPickup", "pickup"),
             ("NewStatusLink", "status-link"),
             ("LendLoaner", "loans"),
+            ("TakeCase", "take"),
+            ("HandOverCase", "hand-over"),
         ]
     ),
+    ("GetOwner", "get", f"{RMA}/owner"),
     ("ChangeCustomerAddress", "patch", f"{RMA}/customer-address"),
 ]
 #: The repair order of one RMA (returns/repairs.py), by ``{rma}``.
@@ -117,6 +120,19 @@ CASE_OPERATIONS = [
 ]
 CONVERT_COMPLAINT = [("ConvertComplaint", "post", f"{CASE}/convert")]
 RECORD_CALL = [("RecordCall", "post", f"{API}/cases/followups/{{followup_id}}/calls")]
+#: A case's internal notes (their answers carry no RMA number to link on from).
+NOTE_OPERATIONS = [("GetNotes", "get", f"{RMA}/notes"), ("AddNote", "post", f"{RMA}/notes")]
+#: The desk's set-up and canned replies (docs/desk.md), by their ids.
+CANNED = f"{API}/canned-replies/{{reply_id}}"
+CANNED_OPERATIONS = [
+    ("UpdateCannedReply", "put", CANNED),
+    ("DeleteCannedReply", "delete", CANNED),
+    ("FillCannedReply", "get", f"{RMA}/canned-replies/{{reply_id}}"),
+]
+TEAM_OPERATIONS = [("UpdateTeam", "put", f"{API}/desk/teams/{{team_id}}")]
+SHIFT = f"{API}/desk/shifts/{{user_id}}"
+SHIFT_OPERATIONS = [("SetHours", "put", SHIFT), ("AddDaysOff", "post", f"{SHIFT}/days-off")]
+RULE_OPERATIONS = [("DeleteRule", "delete", f"{API}/desk/routing-rules/{{rule_id}}")]
 CANCEL_RESERVATION = [("CancelReservation", "delete", f"{API}/reservations/{{reservation_id}}")]
 
 
@@ -158,7 +174,9 @@ def _table() -> dict[tuple[str, str, str], dict[str, dict[str, Any]]]:
             _to(SHIP_REPLACEMENT, "replacement_id", "$response.body#/replacements/0/id"),
         )
         add((method, path, "200"), _to(REPAIR_OPERATIONS, "rma", rma))
+        add((method, path, "200"), _to(NOTE_OPERATIONS, "rma", rma))
     add(("post", f"{API}/returns", "201"), _to(REPAIR_OPERATIONS, "rma", rma))
+    add(("post", f"{API}/returns", "201"), _to(NOTE_OPERATIONS, "rma", rma))
     for _, method, path in REPAIR_OPERATIONS:
         status = "201" if (method, path) == ("post", REPAIR) else "200"
         add((method, path, status), _to([*REPAIR_OPERATIONS, *RMA_OPERATIONS], "rma", rma))
@@ -230,7 +248,29 @@ def _table() -> dict[tuple[str, str, str], dict[str, dict[str, Any]]]:
         ("post", f"{API}/reservations", "201"),
         _to(CANCEL_RESERVATION, "reservation_id", "$response.body#/id"),
     )
+    _desk_links(add)
     return links
+
+
+def _desk_links(add: Any) -> None:
+    """Canned replies, teams, shifts and routing rules: from the answers that name them."""
+    first, one = "$response.body#/0/id", "$response.body#/id"
+    canned = f"{API}/canned-replies"
+    add(("post", canned, "201"), _to(CANNED_OPERATIONS, "reply_id", one))
+    add(("get", canned, "200"), _to(CANNED_OPERATIONS, "reply_id", first))
+    add(("put", CANNED, "200"), _to(CANNED_OPERATIONS, "reply_id", one))
+    teams = f"{API}/desk/teams"
+    add(("post", teams, "201"), _to(TEAM_OPERATIONS, "team_id", one))
+    add(("get", teams, "200"), _to(TEAM_OPERATIONS, "team_id", first))
+    add(("post", teams, "201"), _to(SHIFT_OPERATIONS, "user_id", "$response.body#/member_ids/0"))
+    add(
+        ("get", f"{API}/desk/shifts", "200"),
+        _to(SHIFT_OPERATIONS, "user_id", "$response.body#/people/0/user_id"),
+    )
+    add(("put", SHIFT, "200"), _to(SHIFT_OPERATIONS, "user_id", "$response.body#/user_id"))
+    rules = f"{API}/desk/routing-rules"
+    add(("post", rules, "201"), _to(RULE_OPERATIONS, "rule_id", one))
+    add(("get", rules, "200"), _to(RULE_OPERATIONS, "rule_id", first))
 
 
 LINKS = _table()

@@ -64,6 +64,13 @@ class DurationSchema(Schema):
     p90_days = fields.Float(attribute="p90", **DAYS)
 
 
+class ResponseHoursSchema(Schema):
+    count = fields.Integer()
+    mean_hours = fields.Float(attribute="mean", allow_none=True)
+    median_hours = fields.Float(attribute="median", allow_none=True)
+    p90_hours = fields.Float(attribute="p90", allow_none=True)
+
+
 class ScoreSchema(Schema):
     count = fields.Integer()
     mean = fields.Float(allow_none=True)
@@ -180,6 +187,18 @@ class TransitTimeSchema(Schema):
     )
 
 
+class DeskFiguresSchema(Schema):
+    id = fields.Integer(attribute="key", metadata={"description": "user id or team id"})
+    name = fields.String()
+    handled = fields.Integer(metadata={"description": "Cases opened in the period it owns"})
+    first_response_hours = fields.Nested(ResponseHoursSchema)
+    resolution_hours = fields.Nested(ResponseHoursSchema)
+    reopened = fields.Nested(RateSchema, metadata={"description": "Reopened / resolved"})
+    satisfaction = fields.Nested(ScoreSchema)
+    response_breaches = fields.Integer()
+    resolution_breaches = fields.Integer()
+
+
 class PeriodSchema(Schema):
     first = fields.Date(attribute="first_day", data_key="from")
     last = fields.Date(attribute="last_day", data_key="to")
@@ -216,6 +235,14 @@ class MetricsSchema(Schema):
     repair_turnaround = fields.Nested(
         DurationSchema,
         metadata={"description": "Unit received to repaired unit shipped back (repairs)"},
+    )
+    desk_people = fields.List(
+        fields.Nested(DeskFiguresSchema),
+        metadata={"description": "Per person: the cases opened in the period they own"},
+    )
+    desk_teams = fields.List(
+        fields.Nested(DeskFiguresSchema),
+        metadata={"description": "Per team: the cases opened in the period routed through it"},
     )
 
 

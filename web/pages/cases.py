@@ -28,6 +28,7 @@ from returns.commands import Customer, ReturnLine
 from returns.followups import FollowUpOutcome, FollowUpStatus, RecordCall
 from returns.service_levels import format_left, sla_clock
 from returns.status import (
+    TERMINAL,
     CaseKind,
     Channel,
     Priority,
@@ -160,6 +161,8 @@ def detail(number: str) -> ResponseReturnValue:
         reply_form=ReplyForm(),
         followups=returns.followups.of_case(rma.number),
         call_form=CallForm(),
+        can_act=True,  # the page is the desk's alone (the owner panel asks)
+        terminal_states=TERMINAL,
     )
 
 

@@ -6,6 +6,7 @@ import enum
 from typing import TypeVar
 
 from flask import request
+from flask_login import current_user
 
 from returns.queue_filter import MAX_SEARCH, QueueFilter
 from returns.status import CaseKind, Channel, Priority, RmaStatus
@@ -27,6 +28,7 @@ def queue_filter() -> QueueFilter:
         priority=_choice(Priority, "priority"),
         channel=_choice(Channel, "channel"),
         search=(request.args.get("q") or "").strip()[:MAX_SEARCH],
+        owner_user_id=current_user.id if request.args.get("owner") == "mine" else None,
     )
 
 
@@ -39,4 +41,7 @@ def filter_args(wanted: QueueFilter) -> dict[str, str]:
         "channel": wanted.channel,
         "q": wanted.search,
     }
-    return {name: str(getattr(v, "value", v)) for name, v in values.items() if v}
+    args = {name: str(getattr(v, "value", v)) for name, v in values.items() if v}
+    if wanted.owner_user_id is not None:
+        args["owner"] = "mine"
+    return args
