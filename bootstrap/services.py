@@ -39,6 +39,7 @@ from core.outbox import OutboxWorker
 from core.retention import Pruner, PruneStep, Retention, scrub_sent_emails
 from core.settings import LayeredSettings, SettingsStore
 from inventory.services import InventoryService
+from knowledge.service import KnowledgeBase, build_knowledge
 from purchasing.claim_lifecycle import ShipmentRegistrar
 from returns.addresses import ReturnAddresses
 from returns.context import LabelSettings, ReturnsContext
@@ -91,6 +92,7 @@ class Services:
     pruner: Pruner
     conversation: Conversation
     inbound_email: MailgunInbound
+    knowledge: KnowledgeBase
 
     def ping_database(self) -> None:
         with self.engine.connect() as connection:
@@ -223,6 +225,7 @@ def build_services(settings: Mapping[str, Any], *, clock: Clock | None = None) -
             lambda: str(layered.get("MAILGUN_WEBHOOK_SIGNING_KEY") or ""),
             replies,
         ),
+        knowledge=build_knowledge(session_factory, clock),
     )
     # One-shot CLI commands (db upgrade, demo-data, users) turn this off; what serves or
     # works (gunicorn, `serve`, `scheduler`, the workers) says what is missing.
