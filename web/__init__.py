@@ -45,11 +45,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         customer_address,
         desk,
         inventory,
+        knowledge,
         loans,
         messages_admin,
         metrics,
         orders,
         portal,
+        portal_knowledge,
         repairs,
         serials,
         session,
@@ -86,6 +88,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(buying.bp)
     app.register_blueprint(claims.bp)
     app.register_blueprint(loans.bp)
+    app.register_blueprint(knowledge.bp)
     app.register_blueprint(desk.bp)
     app.register_blueprint(customer_address.bp)
     app.register_blueprint(orders.bp)
@@ -96,6 +99,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(warehouse.bp)
     app.register_blueprint(status.bp)
     app.register_blueprint(portal.bp)
+    app.register_blueprint(portal_knowledge.bp)
     app.register_blueprint(messages_admin.bp)
     app.register_blueprint(metrics.bp)
     app.register_blueprint(serials.bp)
