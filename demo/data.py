@@ -15,6 +15,7 @@ from core.addresses import PostalAddress
 from core.clock import FrozenClock
 from core.db import UnitOfWork
 from demo.history import load_demo_history
+from demo.knowledge import load_demo_knowledge
 from demo.promises import load_demo_promises
 from inventory import catalog, ledger
 from inventory.models import Part
@@ -240,6 +241,7 @@ def load_demo_data(services: Services, *, parts: int = 300, seed: int = 7) -> in
     load_demo_returns(services, rng)
     load_demo_orders(services)
     load_demo_promises(services)
+    load_demo_knowledge(services)
     return parts
 
 
