@@ -143,6 +143,7 @@ def concrete(path: str) -> str:
         .replace("<int(max=2147483647):claim_id>", "999999")
         .replace("<serial>", "NO-SUCH-SERIAL")
         .replace("<int(max=2147483647):loan_id>", "999999")
+        .replace("<int(max=2147483647):article_id>", "999999")
     )
 
 
