@@ -63,7 +63,7 @@ def portal_try_first(order: PortalOrder, language: str) -> list[TryFirst]:
 @per_client()
 @per_order()
 def solved() -> ResponseReturnValue:
-    """"This solved it": record the deflection and show the order again, thanked."""
+    """The customer pressed "this solved it": record the deflection, show the order again."""
     proof = _proof()
     raw = (request.form.get("article_id") or "").strip()
     sku = (request.form.get("sku") or "").strip()[:64] or None
