@@ -131,7 +131,9 @@ class KbSuggestQuerySchema(StrictSchema):
 
 
 class KbLinkSchema(StrictSchema):
-    article_id = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    article_id = fields.Integer(
+        required=True, strict=True, validate=validate.Range(min=1, max=2**31 - 1)
+    )
 
 
 class KbSolvedSchema(StrictSchema):
