@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from core.clock import Clock
 from core.db import UnitOfWork
 from core.errors import InvalidInput, NotFound
-from inventory.models import Part, sku_key
+from inventory.models import sku_key
 from knowledge.models import (
     Article,
     ArticleCategory,
@@ -289,8 +289,3 @@ class Articles:
     def count(self) -> int:
         with UnitOfWork(self.session_factory) as uow:
             return int(uow.session.scalar(select(func.count(Article.id))) or 0)
-
-
-def part_category(session: Session, sku: str) -> str | None:
-    """The catalogue's category of a part, by SKU (any case); None for an unknown part."""
-    return session.scalar(select(Part.category).where(Part.sku_key == sku_key(sku)))

@@ -16,7 +16,7 @@ from core.clock import Clock
 from core.db import UnitOfWork, insert_ignoring_conflicts
 from core.errors import Conflict
 from inventory.models import Part
-from knowledge.articles import ArticleDraft, ArticleNotFound
+from knowledge.articles import ArticleDraft, ArticleNotFound, ArticleView
 from knowledge.models import (
     Article,
     ArticleLanguage,
@@ -25,6 +25,7 @@ from knowledge.models import (
     Deflection,
     DeflectionChannel,
 )
+from knowledge.suggest import SuggestQuery, suggest
 from returns.context import load_rma
 from returns.repair_orders import RepairOrder
 from returns.rma import Rma, RmaTransition
@@ -78,6 +79,12 @@ class CaseKnowledgeService:
         with UnitOfWork(self.session_factory) as uow:
             rma = load_rma(uow.session, number)
             return _case_knowledge(uow.session, rma)
+
+    def panel(self, number: str, query: SuggestQuery) -> tuple[CaseKnowledge, list[ArticleView]]:
+        """The case page's panel in one transaction: its knowledge and the suggestions."""
+        with UnitOfWork(self.session_factory) as uow:
+            rma = load_rma(uow.session, number)
+            return _case_knowledge(uow.session, rma), suggest(uow.session, query)
 
     def link(self, actor: str, number: str, article_id: int) -> CaseKnowledge:
         """Link the article to the case (once: linking again changes nothing)."""

@@ -21,12 +21,12 @@ from collections import defaultdict
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, literal, select, union_all
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.db import UnitOfWork
-from inventory.models import sku_key
-from knowledge.articles import ArticleView, part_category, views
+from inventory.models import Part, sku_key
+from knowledge.articles import ArticleView, views
 from knowledge.models import (
     Article,
     ArticleCategory,
@@ -74,6 +74,26 @@ def _published(query: SuggestQuery) -> Select[Any]:
     return ids
 
 
+def _by_part(session: Session, sku: str | None, published: Any) -> tuple[set[int], set[int]]:
+    """The articles naming the SKU, and those naming its catalogue category: one query."""
+    if not sku or not sku.strip():
+        return set(), set()
+    key = sku_key(sku)
+    named = select(ArticleSku.article_id, literal("sku").label("how")).where(
+        ArticleSku.sku_key == key, ArticleSku.article_id.in_(published)
+    )
+    in_category = (
+        select(ArticleCategory.article_id, literal("category").label("how"))
+        .join(Part, func.lower(Part.category) == ArticleCategory.category_key)
+        .where(Part.sku_key == key, ArticleCategory.article_id.in_(published))
+    )
+    by_sku: set[int] = set()
+    by_category: set[int] = set()
+    for article_id, how in session.execute(union_all(named, in_category)):
+        (by_sku if how == "sku" else by_category).add(article_id)
+    return by_sku, by_category
+
+
 def suggest(session: Session, query: SuggestQuery) -> list[ArticleView]:
     """The best ``query.limit`` published articles for the part and the text, best first."""
     published = _published(query).scalar_subquery()
@@ -87,26 +107,7 @@ def suggest(session: Session, query: SuggestQuery) -> list[ArticleView]:
         )
         for article_id, term, weight in rows:
             article_terms[article_id][term] = weight
-    by_sku: set[int] = set()
-    by_category: set[int] = set()
-    if query.sku and query.sku.strip():
-        by_sku = set(
-            session.scalars(
-                select(ArticleSku.article_id).where(
-                    ArticleSku.sku_key == sku_key(query.sku), ArticleSku.article_id.in_(published)
-                )
-            )
-        )
-        category = part_category(session, query.sku)
-        if category:
-            by_category = set(
-                session.scalars(
-                    select(ArticleCategory.article_id).where(
-                        ArticleCategory.category_key == category.lower(),
-                        ArticleCategory.article_id.in_(published),
-                    )
-                )
-            )
+    by_sku, by_category = _by_part(session, query.sku, published)
     scored: dict[int, tuple[float, list[str]]] = {}
     for article_id in set(article_terms) | by_sku | by_category:
         text = text_score(wanted, article_terms.get(article_id, {}))

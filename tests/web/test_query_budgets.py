@@ -253,7 +253,9 @@ PAGE_BUDGETS = [
     ("part page", f"/parts/{BUSY_SKU}", Role.WAREHOUSE, 18),
     ("desk queue", "/returns", Role.SERVICE_DESK, 8),
     # 15: the RMA's loaners are one more query (in a transaction of their own on SQLite).
-    ("rma page", "/returns/{rma}", Role.SERVICE_DESK, 15),
+    # + the knowledge panel, one transaction: the case, its links, its deflection, the terms,
+    # the part's articles, and (when some fit) the articles with their SKUs and categories.
+    ("rma page", "/returns/{rma}", Role.SERVICE_DESK, 23),
     ("rma sheet", "/returns/{rma}/sheet", Role.WAREHOUSE, 13),
     ("warehouse pick queue", "/warehouse", Role.WAREHOUSE, 6),
     ("pick list", "/warehouse/pick-list", Role.WAREHOUSE, 6),
@@ -264,7 +266,8 @@ PAGE_BUDGETS = [
     ("administration", "/admin", Role.ADMIN, 10),
     ("message templates", "/admin/messages", Role.ADMIN, 6),
     # + one transaction of three per-supplier claim figures and the suppliers' names
-    ("metrics page", "/metrics", Role.BUYER, 20),
+    # + one transaction of four knowledge figures (deflections, links, gaps, cases opened)
+    ("metrics page", "/metrics", Role.BUYER, 25),
     ("supplier claims page", "/buying/claims", Role.BUYER, 8),
 ]
 

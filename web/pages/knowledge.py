@@ -231,10 +231,8 @@ def case_action(number: str, action: str) -> ResponseReturnValue:
 @bp.app_template_global()
 def case_knowledge_panel(rma: Any) -> dict[str, Any]:
     """What the case page's knowledge panel shows (web/templates/_rma_knowledge.html)."""
-    kb = services().knowledge
     sku = rma.lines[0].sku if rma.lines else None
-    return {
-        "case": kb.cases.of(rma.number),
-        "suggestions": kb.suggestions.suggest(SuggestQuery(sku=sku, q=rma.description or "")),
-        "closed": rma.status in TERMINAL,
-    }
+    case, suggestions = services().knowledge.cases.panel(
+        rma.number, SuggestQuery(sku=sku, q=rma.description or "")
+    )
+    return {"case": case, "suggestions": suggestions, "closed": rma.status in TERMINAL}
