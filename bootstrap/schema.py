@@ -19,6 +19,7 @@ def metadata() -> MetaData:
     import core.outbox
     import core.settings  # noqa: F401
     import inventory.models  # noqa: F401
+    import knowledge.models  # noqa: F401
     import purchasing.claims
     import purchasing.models  # noqa: F401
     import returns.followups

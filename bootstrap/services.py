@@ -39,6 +39,7 @@ from core.outbox import OutboxWorker
 from core.retention import Pruner, PruneStep, Retention, scrub_sent_emails
 from core.settings import LayeredSettings, SettingsStore
 from inventory.services import InventoryService
+from knowledge.service import KnowledgeBase, build_knowledge
 from purchasing.claim_lifecycle import ShipmentRegistrar
 from returns.addresses import ReturnAddresses
 from returns.context import LabelSettings, ReturnsContext
@@ -96,6 +97,7 @@ class Services:
     inbound_email: MailgunInbound
     ownership: Ownership
     desk_setup: DeskSetup
+    knowledge: KnowledgeBase
 
     def ping_database(self) -> None:
         with self.engine.connect() as connection:
@@ -230,6 +232,7 @@ def build_services(settings: Mapping[str, Any], *, clock: Clock | None = None) -
         ),
         ownership=Ownership(session_factory, clock),
         desk_setup=DeskSetup(session_factory, clock),
+        knowledge=build_knowledge(session_factory, clock),
     )
     # One-shot CLI commands (db upgrade, demo-data, users) turn this off; what serves or
     # works (gunicorn, `serve`, `scheduler`, the workers) says what is missing.

@@ -17,6 +17,7 @@ from core.db import UnitOfWork
 from demo.cases import load_demo_cases
 from demo.desk_people import load_demo_desk, own_demo_history
 from demo.history import load_demo_history
+from demo.knowledge import load_demo_knowledge
 from demo.promises import load_demo_promises
 from inventory import catalog, ledger
 from inventory.models import Part
@@ -245,6 +246,7 @@ def load_demo_data(services: Services, *, parts: int = 300, seed: int = 7) -> in
     load_demo_cases(services)
     load_demo_orders(services)
     load_demo_promises(services)
+    load_demo_knowledge(services)
     return parts
 
 

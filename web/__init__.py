@@ -56,6 +56,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         desk,
         desk_admin,
         inventory,
+        knowledge,
         loans,
         messages_admin,
         metrics,
@@ -63,6 +64,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         owners,
         planning,
         portal,
+        portal_knowledge,
         repairs,
         rma_page,
         serials,
@@ -102,6 +104,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(planning.bp)
     app.register_blueprint(claims.bp)
     app.register_blueprint(loans.bp)
+    app.register_blueprint(knowledge.bp)
     app.register_blueprint(desk.bp)
     app.register_blueprint(rma_page.bp)
     app.register_blueprint(cases.bp)
@@ -114,6 +117,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(warehouse.bp)
     app.register_blueprint(status.bp)
     app.register_blueprint(portal.bp)
+    app.register_blueprint(portal_knowledge.bp)
     app.register_blueprint(messages_admin.bp)
     app.register_blueprint(metrics.bp)
     app.register_blueprint(serials.bp)

@@ -19,12 +19,14 @@ FORBIDDEN = {
     # Sales orders are read by returns, never the other way round.
     "sales": ("inventory", "purchasing", "returns", "carriers", "bootstrap", "web", "flask",
               "marshmallow"),
+    # The knowledge base reads returns and inventory; nothing but bootstrap and web reads it.
+    "knowledge": ("purchasing", "carriers", "bootstrap", "web", "flask", "marshmallow"),
     # Wiring for every process: a worker built here runs without Flask.
     "bootstrap": ("web", "flask", "flask_login", "flask_wtf", "flask_babel", "flask_limiter",
                   "flask_smorest", "werkzeug", "marshmallow", "demo", "tests"),
 }  # fmt: skip
 #: Everything that ships or runs outside the test suite (bench is imported by the tests).
-PRODUCT = ("core", "accounts", "inventory", "purchasing", "carriers", "returns", "sales",
+PRODUCT = ("core", "accounts", "inventory", "knowledge", "purchasing", "carriers", "returns", "sales",
            "bootstrap", "web", "demo", "migrations", "bench")  # fmt: skip
 
 

@@ -97,6 +97,16 @@ EXPECTED_ROLES: dict[tuple[str, str], set[Role]] = {
     ("GET", "/api/v1/cycle-counts/export.xlsx"): {A, W},
     ("POST", "/api/v1/cycle-counts/import"): {A, W},
     ("GET", "/api/v1/metrics"): {A, B, S},
+    ("GET", "/api/v1/metrics/knowledge"): {A, B, S},
+    ("POST", "/api/v1/knowledge"): {A, S},
+    ("GET", "/api/v1/knowledge"): {A, S},
+    ("GET", "/api/v1/knowledge/suggest"): {A, S},
+    ("GET", "/api/v1/knowledge/<int(max=2147483647):article_id>"): {A, S},
+    ("PATCH", "/api/v1/knowledge/<int(max=2147483647):article_id>"): {A, S},
+    ("GET", "/api/v1/knowledge/<int(max=2147483647):article_id>/revisions"): {A, S},
+    ("GET", "/api/v1/returns/<rma>/knowledge"): {A, S},
+    ("POST", "/api/v1/returns/<rma>/knowledge"): {A, S},
+    ("POST", "/api/v1/returns/<rma>/solved-without-return"): {A, S},
     ("POST", "/api/v1/returns/<rma>/loans"): {A, W, S},
     ("POST", "/api/v1/cases"): {A, S},
     ("GET", "/api/v1/cases"): {A, S},
@@ -169,6 +179,7 @@ def concrete(path: str) -> str:
         .replace("<int(max=2147483647):team_id>", "999999")
         .replace("<int(max=2147483647):user_id>", "999999")
         .replace("<int(max=2147483647):rule_id>", "999999")
+        .replace("<int(max=2147483647):article_id>", "999999")
     )
 
 

@@ -57,6 +57,7 @@ EXPECTED_PAGE_ROLES: dict[tuple[str, str], frozenset[Role] | str] = {
     ("POST", "/returns-portal/order"): PUBLIC,
     ("POST", "/returns-portal/return"): PUBLIC,
     ("GET", "/returns-portal/label/<token>"): PUBLIC,  # by the status link's random token
+    ("POST", "/returns-portal/solved"): PUBLIC,  # "this solved it", with the order's proof
     # the signed-in user's own settings
     ("POST", "/account/language"): SIGNED_IN,
     ("GET", "/account/password"): SIGNED_IN,
@@ -85,6 +86,15 @@ EXPECTED_PAGE_ROLES: dict[tuple[str, str], frozenset[Role] | str] = {
     ("GET", "/admin/audit.xlsx"): {A},
     # metrics: the desk, buyers and admins
     ("GET", "/metrics"): {A, B, S},
+    # the knowledge base: the desk and admins
+    ("GET", "/knowledge"): {A, S},
+    ("GET", "/knowledge/<int(max=2147483647):article_id>"): {A, S},
+    ("GET", "/knowledge/new"): {A, S},
+    ("POST", "/knowledge/new"): {A, S},
+    ("GET", "/knowledge/<int(max=2147483647):article_id>/edit"): {A, S},
+    ("POST", "/knowledge/<int(max=2147483647):article_id>/edit"): {A, S},
+    ("GET", "/knowledge/suggestions"): {A, S},
+    ("POST", "/returns/<number>/knowledge/<action>"): {A, S},
     ("GET", "/metrics/report.xlsx"): {A, B, S},
     # buying: buyers and admins
     ("GET", "/buying/"): {A, B},

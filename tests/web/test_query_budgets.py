@@ -255,9 +255,11 @@ PAGE_BUDGETS = [
     ("part page", f"/parts/{BUSY_SKU}", Role.WAREHOUSE, 19),
     ("desk queue", "/returns", Role.SERVICE_DESK, 8),
     # 15: the RMA's loaners are one more query (in a transaction of their own on SQLite);
-    # 22: + the owner panel in a transaction of its own (owner, internal notes, canned
-    # replies, people and teams to hand over to: five queries).
-    ("rma page", "/returns/{rma}", Role.SERVICE_DESK, 22),
+    # + 7: the owner panel in a transaction of its own (owner, internal notes, canned
+    # replies, people and teams to hand over to);
+    # + 8: the knowledge panel, one transaction: the case, its links, its deflection, the
+    # terms, the part's articles, and (when some fit) the articles with SKUs and categories.
+    ("rma page", "/returns/{rma}", Role.SERVICE_DESK, 30),
     ("rma sheet", "/returns/{rma}/sheet", Role.WAREHOUSE, 13),
     ("warehouse pick queue", "/warehouse", Role.WAREHOUSE, 6),
     ("pick list", "/warehouse/pick-list", Role.WAREHOUSE, 6),
@@ -268,7 +270,8 @@ PAGE_BUDGETS = [
     ("administration", "/admin", Role.ADMIN, 10),
     ("message templates", "/admin/messages", Role.ADMIN, 6),
     # + one transaction of three per-supplier claim figures and the suppliers' names
-    ("metrics page", "/metrics", Role.BUYER, 20),
+    # + one transaction of four knowledge figures (deflections, links, gaps, cases opened)
+    ("metrics page", "/metrics", Role.BUYER, 25),
     ("supplier claims page", "/buying/claims", Role.BUYER, 8),
 ]
 

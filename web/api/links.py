@@ -135,6 +135,20 @@ SHIFT_OPERATIONS = [("SetHours", "put", SHIFT), ("AddDaysOff", "post", f"{SHIFT}
 RULE_OPERATIONS = [("DeleteRule", "delete", f"{API}/desk/routing-rules/{{rule_id}}")]
 CANCEL_RESERVATION = [("CancelReservation", "delete", f"{API}/reservations/{{reservation_id}}")]
 
+#: The knowledge base (web/api/knowledge.py): one article by ``{article_id}``, and the
+#: knowledge of one case by ``{rma}``.
+ARTICLE = f"{API}/knowledge/{{article_id}}"
+ARTICLE_OPERATIONS = [
+    ("GetArticle", "get", ARTICLE),
+    ("EditArticle", "patch", ARTICLE),
+    ("ArticleRevisions", "get", f"{ARTICLE}/revisions"),
+]
+CASE_KNOWLEDGE_OPERATIONS = [
+    ("GetCaseKnowledge", "get", f"{RMA}/knowledge"),
+    ("LinkArticle", "post", f"{RMA}/knowledge"),
+    ("SolvedWithoutReturn", "post", f"{RMA}/solved-without-return"),
+]
+
 
 def _ref(method: str, path: str) -> str:
     """A JSON pointer to an operation of this document (RFC 6901: ``~`` and ``/`` escaped)."""
@@ -220,6 +234,16 @@ def _table() -> dict[tuple[str, str, str], dict[str, dict[str, Any]]]:
     add(("get", f"{API}/loans", "200"), _to(LOAN_OPERATIONS, "loan_id", "$response.body#/0/id"))
     for _, method, path in LOAN_OPERATIONS:
         add((method, path, "200"), _to(LOAN_OPERATIONS, "loan_id", loan))
+
+    article = "$response.body#/id"
+    add(("post", f"{API}/knowledge", "201"), _to(ARTICLE_OPERATIONS, "article_id", article))
+    for source in (f"{API}/knowledge", f"{API}/knowledge/suggest"):
+        add(("get", source, "200"), _to(ARTICLE_OPERATIONS, "article_id", "$response.body#/0/id"))
+    for _, method, path in ARTICLE_OPERATIONS[:2]:
+        add((method, path, "200"), _to(ARTICLE_OPERATIONS, "article_id", article))
+    # Among themselves only: links from every RMA answer would thin out the fuzzer's RMA runs.
+    for _, method, path in CASE_KNOWLEDGE_OPERATIONS:
+        add((method, path, "200"), _to(CASE_KNOWLEDGE_OPERATIONS, "rma", "$response.body#/number"))
 
     tracking = "$response.body#/tracking_number"
     add(("post", f"{API}/shipments", "201"), _to(SHIPMENT_OPERATIONS, "tracking_number", tracking))

@@ -158,6 +158,7 @@ def page() -> ResponseReturnValue:
         "metrics.html",
         metrics=metrics,
         claim_figures=services().buying.claims.supplier_figures(period.start, period.end),
+        knowledge=services().knowledge.metrics.figures(period),
         charts=charts(metrics),
         problem=None,
         first=period.first_day.isoformat(),

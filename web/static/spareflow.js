@@ -30,4 +30,32 @@
   document.querySelectorAll("form[data-submit-on-load]").forEach(function (form) {
     form.submit();
   });
+
+  // <section data-suggest-url>: known faults for the part and the description, fetched as the
+  // desk types (web/pages/knowledge.py answers an HTML fragment, escaped on the server).
+  document.querySelectorAll("[data-suggest-url]").forEach(function (box) {
+    var form = box.closest("form");
+    var timer = null;
+    var asked = "";
+    function ask() {
+      var sku = "";
+      form.querySelectorAll("input[name$='-sku']").forEach(function (input) {
+        if (!sku && input.value.trim()) { sku = input.value.trim(); }
+      });
+      var text = form.querySelector("textarea[name='description']");
+      var query = "sku=" + encodeURIComponent(sku) +
+        "&q=" + encodeURIComponent(text ? text.value.trim().slice(0, 500) : "");
+      if (query === asked) { return; }
+      asked = query;
+      fetch(box.getAttribute("data-suggest-url") + "?" + query, { credentials: "same-origin" })
+        .then(function (response) { return response.ok ? response.text() : ""; })
+        .then(function (html) { if (asked === query) { box.innerHTML = html; } });
+    }
+    form.addEventListener("input", function (event) {
+      if (event.target.matches("input[name$='-sku'], textarea[name='description']")) {
+        clearTimeout(timer);
+        timer = setTimeout(ask, 300);
+      }
+    });
+  });
 })();
