@@ -44,6 +44,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         claims,
         customer_address,
         desk,
+        home,
         inventory,
         loans,
         messages_admin,
@@ -67,6 +68,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     init_services(app)
     i18n.init_app(app)
     labels.init_app(app)
+    home.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "session.sign_in"
     # The message is translated when it is flashed (a lazy string cannot go in the session).
