@@ -50,7 +50,12 @@ MEASURE = """() => {
       }
     }
   }
-  return {scrollWidth: root.scrollWidth, innerWidth: window.innerWidth, wide: wide};
+  // The header's lines, from how far apart the middles of its links and controls are (1: one line).
+  const header = document.querySelector('header.topbar');
+  const items = header ? [...header.querySelectorAll('nav a, .account > *, .brand')].filter(e => e.checkVisibility()) : [];
+  const centres = items.map(e => { const r = e.getBoundingClientRect(); return (r.top + r.bottom) / 2; });
+  const lines = centres.length ? 1 + Math.round((Math.max(...centres) - Math.min(...centres)) / 20) : 0;
+  return {scrollWidth: root.scrollWidth, innerWidth: window.innerWidth, wide: wide, headerLines: lines};
 }"""
 
 
@@ -62,6 +67,7 @@ class Visit:
     endpoint: str
     widths: dict[int, int] = field(default_factory=dict)  # viewport -> scrollWidth
     culprits: dict[int, list[str]] = field(default_factory=dict)
+    header_lines: dict[int, int] = field(default_factory=dict)
     raw_codes: set[str] = field(default_factory=set)
     untranslated: set[str] = field(default_factory=set)
 
@@ -91,7 +97,7 @@ def match(app: Any, path: str) -> tuple[str | None, dict[str, Any]]:
     adapter = app.url_map.bind("localhost")
     try:
         endpoint, arguments = adapter.match(urlsplit(path).path, method="GET")
-    except Exception:  # noqa: BLE001 - a redirect, a 404, another method: not a page link
+    except Exception:  # a redirect, a 404, another method: not a page link
         return None, {}
     return str(endpoint), dict(arguments)
 

@@ -6,16 +6,17 @@ One sweep (the ``audit`` fixture) opens each page once per language at 1366 px, 
 narrows the same page to 390 px and measures again; the tests then read its findings:
 sideways scrolling, raw enum codes, untranslated texts, axe-core's serious and critical
 findings on the main pages (labelled fields, contrast AA), a visible focus, and where each
-role lands after signing in. Screenshots of the main pages go to ``SPAREFLOW_SCREENSHOTS_DIR``
-(a temporary directory when unset) for CI to keep. docs/testing.md and docs/ui.md.
+role lands after signing in. Screenshots of the main pages and ``layout-report.json`` (every
+page's widths and findings) go to ``SPAREFLOW_SCREENSHOTS_DIR`` (``test-artifacts/layout/``
+when unset) for CI to keep. docs/testing.md and docs/ui.md.
 """
 
 from __future__ import annotations
 
 import json
-from collections import defaultdict
 import os
 import time
+from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,8 @@ from tests.support.page_audit import Visit
 from tests.support.processes import running, spareflow, spareflow_env, waitress
 from tests.web.test_browser import browser  # noqa: F401 - the shared Chromium fixture
 
+#: Where the screenshots and layout-report.json go unless SPAREFLOW_SCREENSHOTS_DIR says.
+ARTIFACTS = Path(__file__).parents[2] / "test-artifacts" / "layout"
 WIDE, PHONE = 1366, 390
 HEIGHT = {WIDE: 900, PHONE: 844}
 LANGUAGES = ("en", "zh_Hans")
@@ -107,6 +110,7 @@ class Sweep:
             measured = page.evaluate(audit_.MEASURE)
             visit.widths[width] = measured["scrollWidth"]
             visit.culprits[width] = measured["wide"]
+            visit.header_lines[width] = measured["headerLines"]
             if endpoint in MAIN and (endpoint, language, width) not in self.checked:
                 self.checked.add((endpoint, language, width))
                 self.main_page(page, visit, width)
@@ -114,12 +118,14 @@ class Sweep:
         return audit_.local_links(page)
 
     def main_page(self, page: Any, visit: Visit, width: int) -> None:
-        name = f"{visit.language}-{width}-{visit.endpoint.replace('.', '-')}.png"
+        name = f"{visit.language}-{width}-{visit.endpoint.replace('.', '-')}.jpeg"
         started = time.monotonic()
-        page.screenshot(path=str(self.shots / name), full_page=True)
+        page.screenshot(path=str(self.shots / name), full_page=True, type="jpeg", quality=75)
         self.timing["screenshots"] += time.monotonic() - started
-        if width == WIDE and visit.language != "en":
-            return  # axe: both languages on the phone, English on the laptop
+        if width == WIDE:
+            if visit.language == "en":
+                self.check_focus(page, visit.path)
+            return  # axe on the phone, in both languages: labels and contrast do not change with width
         started = time.monotonic()
         if page.evaluate("typeof window.axe") == "undefined":
             page.evaluate(self.axe_source)
@@ -132,8 +138,6 @@ class Sweep:
         )
         self.axe.extend(f"{visit.language} {width}px {visit.path}: {one}" for one in found)
         self.timing["axe"] += time.monotonic() - started
-        if width == WIDE and visit.language == "en":
-            self.check_focus(page, visit.path)
 
     def check_focus(self, page: Any, path: str) -> None:
         page.evaluate("document.activeElement && document.activeElement.blur()")
@@ -227,8 +231,8 @@ class Sweep:
 
 
 @pytest.fixture(scope="module")
-def audit(browser: Any, site: str, tmp_path_factory: pytest.TempPathFactory) -> Sweep:  # noqa: F811
-    shots = Path(os.environ.get("SPAREFLOW_SCREENSHOTS_DIR") or tmp_path_factory.mktemp("shots"))
+def audit(browser: Any, site: str) -> Sweep:  # noqa: F811
+    shots = Path(os.environ.get("SPAREFLOW_SCREENSHOTS_DIR") or ARTIFACTS)
     shots.mkdir(parents=True, exist_ok=True)
     sweep = Sweep(site, shots)
     started = time.monotonic()
@@ -243,7 +247,7 @@ def audit(browser: Any, site: str, tmp_path_factory: pytest.TempPathFactory) -> 
         "seconds": round(seconds, 1),
         "visits": [
             {"who": v.who, "language": v.language, "path": v.path, "endpoint": v.endpoint,
-             "scroll_width": v.widths, "too_wide": v.culprits, "raw_codes": sorted(v.raw_codes),
+             "scroll_width": v.widths, "too_wide": v.culprits, "header_lines": v.header_lines, "raw_codes": sorted(v.raw_codes),
              "untranslated": sorted(audit_.readable(p) for p in v.untranslated)}
             for v in sweep.visits
         ],
@@ -251,7 +255,9 @@ def audit(browser: Any, site: str, tmp_path_factory: pytest.TempPathFactory) -> 
         "axe": sweep.axe, "focus": sweep.focus, "unreached": sweep.unreached,
     }  # fmt: skip
     (shots / "layout-report.json").write_text(json.dumps(report, indent=1, ensure_ascii=False))
-    print(f"\nlayout sweep: {len(sweep.visits)} page visits in {seconds:.0f}s; {dict(sweep.timing)}; report and screenshots in {shots}")
+    print(
+        f"\nlayout sweep: {len(sweep.visits)} page visits in {seconds:.0f}s; {dict(sweep.timing)}; report and screenshots in {shots}"
+    )
     return sweep
 
 
@@ -268,8 +274,16 @@ def test_no_page_scrolls_sideways_at_390_or_1366_px_in_either_language(audit: Sw
     assert audit_.overflowing(audit.visits) == []
 
 
+def test_the_header_is_one_line_at_1366_px(audit: Sweep) -> None:
+    signed_in = [v for v in audit.visits if v.who != "customer" and v.header_lines.get(WIDE)]
+    assert signed_in
+    assert [f"{v.who} {v.language} {v.path}" for v in signed_in if v.header_lines[WIDE] != 1] == []
+
+
 def test_no_page_shows_a_raw_code(audit: Sweep) -> None:
-    assert [f"{v.who} {v.language} {v.path}: {sorted(v.raw_codes)}" for v in audit.visits if v.raw_codes] == []
+    assert [
+        f"{v.who} {v.language} {v.path}: {sorted(v.raw_codes)}" for v in audit.visits if v.raw_codes
+    ] == []
 
 
 def test_chinese_pages_show_no_untranslated_text(audit: Sweep) -> None:
