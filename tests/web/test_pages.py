@@ -63,7 +63,10 @@ def test_pages_need_a_signed_in_user(client: Any) -> None:
 def test_signing_in_shows_the_parts_and_their_stock(stocked_app: Any) -> None:
     client = stocked_app.test_client()
     response = sign_in(client, "ANN@test.example", PASSWORD)
-    assert (response.status_code, response.headers["Location"]) == (302, "/")
+    assert (response.status_code, response.headers["Location"]) == (
+        302,
+        "/warehouse",
+    )  # her own work first
     html = client.get("/").get_data(as_text=True)
     assert "FAN-80" in html and "PSU-65" in html
     assert "ann@test.example" in html
