@@ -281,6 +281,12 @@ class PartStock:
     def below_reorder_point(self) -> bool:
         return self.part.reorder_point > 0 and self.available <= self.part.reorder_point
 
+    @property
+    def short_of_reorder_point(self) -> bool:
+        """Strictly below the point: what the parts list highlights (at the point is due, not
+        short, and "at or below" would mark every row of the below-reorder-point list)."""
+        return self.part.reorder_point > 0 and self.available < self.part.reorder_point
+
 
 def _totals_subquery() -> Any:
     pickable = Location.kind.in_(PICKABLE_KINDS)

@@ -191,14 +191,15 @@ def _draft(
     repair: RepairOrder | None,
     notes: list[str],
 ) -> ArticleDraft:
-    reason = rma.reason.value.replace("_", " ")
+    # An enquiry or a complaint has no return reason: its kind stands in.
+    reason = (rma.reason or rma.kind).value.replace("_", " ")
     part_names = ", ".join(name for name, _ in parts)
     symptom = rma.description.strip() or reason.capitalize()
     inspection = [f"{line.sku}: {line.condition}" for line in rma.lines if line.condition] + [
         f"{line.sku}: {line.disposition.value}" for line in rma.lines if line.disposition
     ]
     cause = [*inspection]
-    fix = [f"Resolved by {rma.resolution.value}."]
+    fix = [f"Resolved by {rma.resolution.value}."] if rma.resolution else []
     if repair is not None:
         if repair.diagnosis:
             cause.append(repair.diagnosis)

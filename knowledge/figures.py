@@ -147,4 +147,4 @@ def _gaps(session: Session, period: Period) -> list[Gap]:
         .order_by(cases.desc(), Part.sku, Rma.reason)
         .limit(GAP_ROWS)
     ).all()
-    return [Gap(r[0], r[1], r[2].value, int(r[3])) for r in rows]
+    return [Gap(r[0], r[1], r[2].value if r[2] else "", int(r[3])) for r in rows]

@@ -55,6 +55,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         customer_address,
         desk,
         desk_admin,
+        home,
         inventory,
         knowledge,
         loans,
@@ -84,6 +85,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     i18n.init_app(app)
     labels.init_app(app)
     status_words.init_app(app)
+    home.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "session.sign_in"
     # The message is translated when it is flashed (a lazy string cannot go in the session).

@@ -71,6 +71,8 @@ def test_a_warehouse_user_signs_in_and_finds_a_part_by_scanning_its_barcode(
     page: Any, demo_url: str
 ) -> None:
     sign_in(page, demo_url, "warehouse@demo.spareflow", "demo-warehouse-pass")
+    page.wait_for_selector("#scan-rma")  # the warehouse starts on its scan page
+    page.click("nav >> text=Parts")
     page.wait_for_selector("#parts")
     assert page.locator("#parts tbody tr").count() == 50  # one page
     # A scanner types the barcode into the focused field and sends Enter.
@@ -88,15 +90,22 @@ def test_a_warehouse_user_signs_in_and_finds_a_part_by_scanning_its_barcode(
 
 def test_the_below_reorder_point_view_lists_only_short_parts(page: Any, demo_url: str) -> None:
     sign_in(page, demo_url, "buyer@demo.spareflow", "demo-buyer-pass")
-    page.wait_for_selector("#parts")
+    page.wait_for_selector("#suggestions")  # buyers start on the reorder page
+    page.click("nav >> text=Parts")
     page.click("text=Below reorder point")
     page.wait_for_selector("#parts")
     rows = page.locator("#parts tbody tr")
     assert rows.count() > 0
+    highlighted = 0
     for index in range(rows.count()):
         cells = rows.nth(index).locator("td")
         available, reorder_point = int(cells.nth(6).inner_text()), int(cells.nth(7).inner_text())
         assert available <= reorder_point
+        # Only the rows actually below their point stand out, not every row of this list.
+        low = "low" in (rows.nth(index).get_attribute("class") or "")
+        assert low == (available < reorder_point)
+        highlighted += low
+    assert highlighted > 0
 
 
 def test_a_wrong_password_keeps_the_user_out_with_a_clear_message(page: Any, demo_url: str) -> None:
@@ -158,7 +167,7 @@ def test_a_new_user_changes_the_temporary_password_sets_up_two_factor_and_signs_
     li.fill("input[name=new_password]", "li picks her own words")
     li.fill("input[name=repeat]", "li picks her own words")
     li.click("#password-form button[type=submit]")
-    li.wait_for_selector("#parts")
+    li.wait_for_selector("#suggestions")  # a buyer's own page
 
     li.goto(f"{demo_url}/account/two-factor")
     li.click("#start-form button[type=submit]")
@@ -187,7 +196,7 @@ def test_a_new_user_changes_the_temporary_password_sets_up_two_factor_and_signs_
     li.goto(f"{demo_url}/sign-in/code")
     li.fill("input[name=code]", codes[0])
     li.press("input[name=code]", "Enter")
-    li.wait_for_selector("#parts")
+    li.wait_for_selector("#suggestions")
     thief.close()
     li.context.close()
 

@@ -63,7 +63,10 @@ def test_pages_need_a_signed_in_user(client: Any) -> None:
 def test_signing_in_shows_the_parts_and_their_stock(stocked_app: Any) -> None:
     client = stocked_app.test_client()
     response = sign_in(client, "ANN@test.example", PASSWORD)
-    assert (response.status_code, response.headers["Location"]) == (302, "/")
+    assert (response.status_code, response.headers["Location"]) == (
+        302,
+        "/warehouse",
+    )  # her own work first
     html = client.get("/").get_data(as_text=True)
     assert "FAN-80" in html and "PSU-65" in html
     assert "ann@test.example" in html
@@ -91,7 +94,7 @@ def test_a_sign_in_without_the_csrf_token_is_refused(stocked_app: Any) -> None:
 def test_sign_in_never_redirects_to_another_site(stocked_app: Any) -> None:
     client = stocked_app.test_client()
     response = sign_in(client, "ann@test.example", PASSWORD, next_url="?next=//evil.example/x")
-    assert response.headers["Location"] == "/"
+    assert response.headers["Location"] == "/warehouse"  # the warehouse starts on its own page
     client = stocked_app.test_client()
     response = sign_in(client, "ann@test.example", PASSWORD, next_url="?next=/parts/FAN-80")
     assert response.headers["Location"] == "/parts/FAN-80"

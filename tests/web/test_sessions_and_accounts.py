@@ -125,7 +125,9 @@ def test_changing_ones_password_ends_the_other_sessions_and_keeps_this_one(
         new_password="a brand new passphrase",
         repeat="a brand new passphrase",
     )
-    assert changed.status_code == 302 and changed.headers["Location"] == "/"
+    assert (
+        changed.status_code == 302 and changed.headers["Location"] == "/warehouse"
+    )  # her own work (web/pages/home.py)
     assert here.get("/").status_code == 200
     assert is_signed_out(elsewhere.get("/"))
     assert sign_in(app.test_client(), ANN, PASSWORD).status_code == 401
@@ -303,7 +305,7 @@ def test_two_factor_sign_in_needs_the_code_and_the_half_step_opens_nothing(
         assert is_signed_out(browser.get(path)), path
     assert code_step(browser, "000000").status_code == 401
     code = pyotp.TOTP(secret).at(clock.now())
-    assert code_step(browser, code).headers["Location"] == "/"
+    assert code_step(browser, code).headers["Location"] == "/warehouse"
     assert browser.get("/warehouse").status_code == 200
     # The same code again, within its 30 seconds, in another browser: refused.
     replay = app.test_client()
@@ -362,7 +364,7 @@ def test_turning_two_factor_off_needs_the_password(app: Any, auth: Any, clock: A
     assert auth.find_user(ANN).two_factor_enabled
     post(ann, "/account/two-factor/disable", password=PASSWORD)
     assert not auth.find_user(ANN).two_factor_enabled
-    assert sign_in(app.test_client(), ANN, PASSWORD).headers["Location"] == "/"
+    assert sign_in(app.test_client(), ANN, PASSWORD).headers["Location"] == "/warehouse"
     actions = [e.action for e in audit(app) if e.action.startswith("user.2fa")]
     assert actions == ["user.2fa_enabled", "user.2fa_disabled"]
 
@@ -511,6 +513,6 @@ def test_an_admin_turns_off_a_colleagues_lost_two_factor_but_not_their_own(
     post(root, f"/admin/users/{her.id}/two-factor/reset")
     assert not auth.find_user(ANN).two_factor_enabled
     assert is_signed_out(ann.get("/"))
-    assert sign_in(app.test_client(), ANN, PASSWORD).headers["Location"] == "/"
+    assert sign_in(app.test_client(), ANN, PASSWORD).headers["Location"] == "/warehouse"
     disabled = audit(app, "user.2fa_disabled")[-1]
     assert (disabled.actor, disabled.target, disabled.details["by_admin"]) == (ADMIN, ANN, True)

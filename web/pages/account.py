@@ -18,6 +18,7 @@ from core.errors import DomainError
 from web.extensions import services
 from web.i18n import LANGUAGE_NAMES
 from web.pages.access import signed_in
+from web.pages.home import home_url
 from web.pages.session import client_address, keep_session, safe_next
 
 bp = Blueprint("account", __name__, url_prefix="/account")
@@ -111,7 +112,7 @@ def change_password() -> ResponseReturnValue:
         return redirect(url_for("account.password"))
     keep_session(version)  # every other session of the user has ended
     flash(_("Password changed. Every other session of yours has been signed out."), "success")
-    return redirect(url_for("inventory.parts"))
+    return redirect(home_url())
 
 
 @bp.get("/two-factor", endpoint="two_factor")

@@ -34,6 +34,7 @@ from accounts.models import User
 from accounts.service import SignInStep
 from web.extensions import limiter, login_manager, services
 from web.pages.access import public, signed_in
+from web.pages.home import home_url
 
 bp = Blueprint("session", __name__)
 
@@ -104,19 +105,21 @@ def keep_session(session_version: int) -> None:
     session[VERSION] = session_version
 
 
-def safe_next(target: str | None) -> str:
-    """``target`` when it is a local path, else the parts page.
+def safe_next(target: str | None, user: User | None = None) -> str:
+    """``target`` when it is a local path other than ``/``, else ``user``'s own start page
+    (web/pages/home.py; the parts page without a user).
 
     Only local paths: an attacker's link must not bounce a fresh sign-in to another site."""
     if (
         target
         and target.startswith("/")
+        and target.rstrip("?") != "/"  # the bare address: no page in particular was asked for
         and not target.startswith("//")
         and "\\" not in target  # browsers read "/\\host" as "//host"
         and not urlsplit(target).netloc
     ):
         return target
-    return url_for("inventory.parts")
+    return home_url(user) if user is not None else url_for("inventory.parts")
 
 
 def _rate_limit() -> str:
@@ -128,7 +131,7 @@ def _rate_limit() -> str:
 @limiter.limit(_rate_limit, methods=["POST"])
 def sign_in() -> ResponseReturnValue:
     if current_user.is_authenticated:
-        return redirect(url_for("inventory.parts"))
+        return redirect(home_url())
     form = SignInForm()
     status = 200
     if form.is_submitted():
@@ -140,7 +143,7 @@ def sign_in() -> ResponseReturnValue:
             )
             if result.step is SignInStep.SIGNED_IN and result.user is not None:
                 start_session(result.user)
-                return redirect(safe_next(request.args.get("next")))
+                return redirect(safe_next(request.args.get("next"), result.user))
             if result.step is SignInStep.NEEDS_CODE and result.user is not None:
                 # Half signed in: this grants no page; only the code form reads it.
                 session.clear()
@@ -148,7 +151,7 @@ def sign_in() -> ResponseReturnValue:
                     "user": result.user.id,
                     "version": result.user.session_version,
                     "at": _now(),
-                    "next": safe_next(request.args.get("next")),
+                    "next": safe_next(request.args.get("next"), result.user),
                 }
                 return redirect(url_for("session.sign_in_code"))
             flash(_("That e-mail and password do not match an active account."), "error")
@@ -169,7 +172,7 @@ def _pending_sign_in() -> dict[str, Any] | None:
 @limiter.limit(_rate_limit, methods=["POST"])
 def sign_in_code() -> ResponseReturnValue:
     if current_user.is_authenticated:
-        return redirect(url_for("inventory.parts"))
+        return redirect(home_url())
     pending = _pending_sign_in()
     if pending is None:
         flash(_("Sign in with your e-mail and password first."), "error")

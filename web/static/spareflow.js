@@ -10,6 +10,20 @@
     });
   });
 
+  // <details data-menu>: the header's menu. Folded on a phone (tap "Menu"; a <details> opens
+  // without script too), always open from 1100 px, where spareflow.css hides its summary.
+  var menu = document.querySelector("details[data-menu]");
+  if (menu && window.matchMedia) {
+    var wide = window.matchMedia("(min-width: 1100px)");
+    var fit = function () {
+      menu.open = wide.matches;
+    };
+    fit();
+    if (wide.addEventListener) {
+      wide.addEventListener("change", fit);
+    }
+  }
+
   // <button data-print>: print the page (return sheets, pick lists, labels).
   document.querySelectorAll("[data-print]").forEach(function (button) {
     button.addEventListener("click", function () {
