@@ -45,9 +45,9 @@ def curve(database_url: str, parcels: int, sizes: tuple[int, ...] = SIZES) -> di
             start = datetime.now(UTC) - timedelta(hours=2)
             events = [
                 CarrierEvent(
-                    "sandbox", tracking_number, status, status.value, start + timedelta(minutes=step)
+                    "sandbox", tracking_number, status, status.value, start + timedelta(minutes=n)
                 )
-                for step, status in enumerate((TrackingStatus.PICKED_UP, TrackingStatus.IN_TRANSIT))
+                for n, status in enumerate((TrackingStatus.PICKED_UP, TrackingStatus.IN_TRANSIT))
                 for _, tracking_number in made
                 if tracking_number
             ]  # fmt: skip
