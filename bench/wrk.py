@@ -154,3 +154,10 @@ def run(base: str, script: Path, seconds: float, connections: int) -> Load:
         bad=bad_status + socket_errors,
         cpu_seconds=usage.ru_utime + usage.ru_stime,
     )
+
+
+def check(load: Load, what: str) -> None:
+    if load.bad:
+        raise RuntimeError(f"{what}: {load.bad} of {load.requests} requests failed (wrk)")
+    if not load.requests:
+        raise RuntimeError(f"{what}: wrk completed no request")
