@@ -110,12 +110,12 @@ def batch_scope(
         orders = {rma.order_number.strip() for rma in rmas if rma.order_number}
         shopify: dict[str, str | None] = {}
         if orders:
-            rows = session.execute(
+            found = session.execute(
                 select(SalesOrder.number, SalesOrder.external_id).where(
                     SalesOrder.number.in_(orders), SalesOrder.source == OrderSource.SHOPIFY
                 )
             )
-            shopify = {number: (external or "").strip() or None for number, external in rows}
+            shopify = {number: (external or "").strip() or None for number, external in found}
         batch = CarrierBatch({rma.number: rma for rma in rmas}, under_way, since, orders, shopify)
         session.info[KEY] = batch
         try:
