@@ -15,6 +15,24 @@ from tests.integration.test_returns import open_rma, pickup
 from tests.support import desk as builders
 
 
+def seven_authorised(desk: dict[str, Any], prefix: str) -> list[str]:
+    """Seven refund RMAs of one customer, each with its return parcel ``<prefix><n>``; the
+    carriers service only stores webhooks' events (CARRIER_EVENTS_APPLY=worker)."""
+    numbers = []
+    for n in range(7):
+        number = open_rma(desk).number
+        builders.authorise(
+            desk["returns"],
+            "desk@x.example",
+            number,
+            carrier="sandbox",
+            tracking_number=f"{prefix}{n}",
+        )
+        numbers.append(number)
+    desk["carriers"].apply_on_receipt = False
+    return numbers
+
+
 def test_a_batch_applies_the_customer_limit_as_one_by_one_would(
     _desk: dict[str, Any],  # noqa: F811
     clock: Any,
@@ -25,15 +43,8 @@ def test_a_batch_applies_the_customer_limit_as_one_by_one_would(
     30 days) lets six go and holds the seventh, counting the refunds released earlier in the
     same batch; each RMA moves once, and the outbox gets six refund rows in one insert."""
     desk = _desk
-    numbers = []
-    for n in range(7):
-        number = open_rma(desk).number
-        builders.authorise(
-            desk["returns"], "desk@x.example", number, carrier="sandbox", tracking_number=f"SBXB{n}"
-        )
-        numbers.append(number)
+    numbers = seven_authorised(desk, "SBXB")
     carriers = desk["carriers"]
-    carriers.apply_on_receipt = False
     for n in range(7):
         pickup(desk, clock, f"SBXB{n}", minutes_ago=30 - n)
         pickup(desk, clock, f"SBXB{n}", status="in_transit", minutes_ago=10 - n)
@@ -74,15 +85,8 @@ def test_a_batch_applies_the_customer_limit_as_one_by_one_would(
 
 def test_batch_size_one_gives_the_same_outcome(_desk: dict[str, Any], clock: Any) -> None:  # noqa: F811
     desk = _desk
-    numbers = []
-    for n in range(7):
-        number = open_rma(desk).number
-        builders.authorise(
-            desk["returns"], "desk@x.example", number, carrier="sandbox", tracking_number=f"SBXC{n}"
-        )
-        numbers.append(number)
+    numbers = seven_authorised(desk, "SBXC")
     carriers = desk["carriers"]
-    carriers.apply_on_receipt = False
     for n in range(7):
         pickup(desk, clock, f"SBXC{n}", minutes_ago=30 - n)
     carriers.apply_batch = 1
