@@ -473,7 +473,8 @@ def main() -> int:
         if options.apply == "worker":  # on receipt, the request applies: nothing to drain
             rows.append(("webhook ingestion: verify, store, 2xx (events/s)",
                          f"{hooks['ingest']:.0f}", f"{hooks['bare']:.0f} bare verify+200",
-                         f"{ingest:.2f}", "(the request path alone)", ""))  # fmt: skip
+                         f"{ingest:.2f}", "(the request path alone)",
+                         f"{share['ingest']:.0%} / {share['bare']:.0%}"))  # fmt: skip
             rows.append((f"webhook events applied by {APPLIERS} appliers (events/s)",
                          f"{hooks['apply']:.0f}", "", "", "", ""))  # fmt: skip
             print(f"           ingestion {hooks['ingest']:.0f}/s (ratio {ingest:.2f}), applied "
