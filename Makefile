@@ -33,7 +33,12 @@ test: $(STAMP)
 
 ## The benchmarks (bench/run.py): a few minutes, loopback only, a scratch PostgreSQL database on
 ## the server of SPAREFLOW_TEST_DATABASE_URL (default: the local server's postgres database)
+## The HTTP load comes from wrk (Debian's package), installed here when missing.
 bench: $(STAMP)
+	@command -v wrk >/dev/null || { \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk || \
+		{ $$SUDO apt-get update -q && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk; }; }
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 lint: $(STAMP)

@@ -5,7 +5,10 @@ endpoint does, and answers 200: no parsing, no database. The real endpoint's rat
 this one's is what storing and applying an event costs on the same server.
 
 ``POST /bench/bare-json`` reads a JSON body and answers 201: no authentication, no database.
-Its rate is the ceiling of any JSON API call on this server (the reservations' comparison).
+
+``POST /bench/noop-authenticated`` is the same behind the API's own token authentication
+(``web.api.auth.roles``, the reservations' roles): the baseline of a single reservation, so
+the ratio is what the reservation itself costs on top of the framework and authentication.
 
     gunicorn -w 4 --chdir <repo> 'bench.bench_app:create_app()'
 """
@@ -18,6 +21,8 @@ from flask import Flask, Response, request
 
 from carriers.events import WebhookRequest
 from web import create_app as create_spareflow
+from web.api.auth import roles
+from web.api.stock import RESERVERS
 from web.extensions import csrf, services
 
 
@@ -44,7 +49,14 @@ def create_app() -> Flask:
         )
 
     app.add_url_rule("/bench/bare-webhook/<carrier>", view_func=bare_webhook, methods=["POST"])
+
+    @roles(*RESERVERS)
+    def noop_authenticated() -> Response:
+        return bare_json()
+
     app.add_url_rule("/bench/bare-json", view_func=bare_json, methods=["POST"])
+    app.add_url_rule("/bench/noop-authenticated", view_func=noop_authenticated, methods=["POST"])
+    csrf.exempt(noop_authenticated)
     csrf.exempt(bare_webhook)
     csrf.exempt(bare_json)
     return app

@@ -122,7 +122,8 @@ class Stack:
         port = free_port()
         command = gunicorn_command(port, workers, "--timeout", "120", "--chdir", str(ROOT), app=app)
         url = f"http://127.0.0.1:{port}"
-        wait_until_up(url, self.spawn(command, name))
+        # Four workers importing the app on a loaded 2-CPU machine can take a minute or more.
+        wait_until_up(url, self.spawn(command, name), seconds=240)
         self.web.append(url)
         return url
 

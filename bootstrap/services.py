@@ -140,8 +140,15 @@ def build_services(settings: Mapping[str, Any], *, clock: Clock | None = None) -
         raise SecretsError("REQUIRE_2FA_FOR_ADMINS is on: " + NO_KEY_FOR_TWO_FACTOR)
     layered = LayeredSettings(settings, stored)
     adapters = LiveAdapters(layered, version=lambda: tuple(sorted(stored.values().items())))
+    batch = settings.get("CARRIER_EVENTS_BATCH", 100)
+    if not isinstance(batch, int) or isinstance(batch, bool) or not 1 <= batch <= 10_000:
+        raise ValueError(f"CARRIER_EVENTS_BATCH is a number from 1 to 10000, not {batch!r}")
     carriers = CarrierService(
-        session_factory, clock, adapters, apply_on_receipt=apply_mode == "on_receipt"
+        session_factory,
+        clock,
+        adapters,
+        apply_on_receipt=apply_mode == "on_receipt",
+        apply_batch=batch,
     )
     public_url = str(settings["PUBLIC_URL"]).rstrip("/")
     status_links = StatusLinks(public_url)

@@ -39,6 +39,9 @@ DEFAULTS: dict[str, Any] = {
     # they are stored) or "worker" (by the scheduler's apply_carrier_events job, in batches:
     # short webhook requests for busy sites that run `spareflow scheduler`).
     "CARRIER_EVENTS_APPLY": "on_receipt",
+    # Stored carrier events an applier claims and applies per transaction (one flush, one
+    # insert of outbox rows per batch): larger batches cost less per event.
+    "CARRIER_EVENTS_BATCH": 100,
     # Fernet keys (comma-separated, newest first) that encrypt secrets stored in the database.
     "ENCRYPTION_KEYS": None,
     # Tests and the demo only: derive that key from SECRET_KEY (logged as such).

@@ -8,12 +8,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, insert, select, update
-from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from carriers import tracking
 from carriers.adapters.base import CarrierAdapter
-from carriers.errors import ShipmentNotFound, UnknownCarrier
+from carriers.errors import ShipmentNotFound, UnknownCarrier, caused_by_an_event, storable
 from carriers.events import (
     Acknowledgement,
     CarrierEvent,
@@ -44,7 +43,7 @@ POLL_INTERVAL = timedelta(hours=1)
 POLL_BACKOFF_CAP = timedelta(hours=12)
 #: A poller claims a shipment for this long, so a second scheduler process skips it.
 POLL_LEASE = timedelta(minutes=5)
-#: Events applied per transaction by ``apply_pending``.
+#: Events applied per transaction by ``apply_pending`` (``CARRIER_EVENTS_BATCH``).
 APPLY_BATCH = 100
 
 
@@ -67,19 +66,6 @@ class Registration:
 RegistrationGuard = Callable[[Session, Registration], None]
 
 
-def _caused_by_an_event(error: Exception) -> bool:
-    """Whether applying an event failed because of that event: an error in the code that
-    applies it, or a constraint or value the database refused. Set it aside. Any other
-    database error (connection lost, deadlock, missing table) is retried later, the event
-    untouched."""
-    return not isinstance(error, DBAPIError) or isinstance(error, IntegrityError | DataError)
-
-
-def _storable(text: str) -> str:
-    """A reason that may quote the body, as text any database holds (no NUL, no surrogate)."""
-    return text.encode("utf-8", "backslashreplace").decode().replace("\x00", "\\x00")
-
-
 @dataclass(frozen=True)
 class BoughtLabel:
     """A label bought and its shipment registered (``CarrierService.buy_label``)."""
@@ -97,6 +83,7 @@ class CarrierService:
         listeners: Sequence[tracking.Listener] = (),
         *,
         apply_on_receipt: bool = True,
+        apply_batch: int = APPLY_BATCH,
     ):
         self.session_factory = session_factory
         #: True: a webhook's events are applied in the request that brought them, right after
@@ -106,6 +93,9 @@ class CarrierService:
         self.clock = clock or SystemClock()
         self.adapters = adapters  # a plain dict, or LiveAdapters that follow stored settings
         self.listeners = list(listeners)
+        self.apply_batch = max(1, apply_batch)
+        #: Around each batch applied (tracking.BatchScope): returns loads its RMAs at once.
+        self.batch_scopes: list[tracking.BatchScope] = []
         self.registration_guards: list[RegistrationGuard] = []
 
     def adapter(self, name: str) -> CarrierAdapter:
@@ -179,11 +169,11 @@ class CarrierService:
         """Apply stored events that wait (``PENDING``), oldest first; returns how many it took
         (applied, or set aside as failed).
 
-        Batches of ``APPLY_BATCH`` events, one transaction each. Each batch is claimed with
-        ``FOR UPDATE SKIP LOCKED`` (PostgreSQL), so several appliers (the web process right
-        after a webhook, schedulers, ``spareflow carriers apply-events --loop``) share the
-        queue and never apply an event twice. An event that raises is set aside as ``FAILED``
-        with its error, and the rest of its batch is applied without it.
+        Batches of ``apply_batch`` events, one transaction and one flush each. Each batch is
+        claimed with ``FOR UPDATE SKIP LOCKED`` (PostgreSQL), so several appliers (the web
+        process right after a webhook, schedulers, ``spareflow carriers apply-events --loop``)
+        share the queue and never apply an event twice. An event that raises is set aside as
+        ``FAILED`` with its error, and the rest of its batch is applied without it.
         """
         applied = 0
         while applied < limit:
@@ -195,23 +185,26 @@ class CarrierService:
                     query = query.where(CarrierEventRecord.id.in_(only))
                 records = uow.session.scalars(
                     query.order_by(CarrierEventRecord.id)
-                    .limit(min(APPLY_BATCH, limit - applied))
+                    .limit(min(self.apply_batch, limit - applied))
                     .with_for_update(skip_locked=True)
                 ).all()
                 if not records:
                     break
                 ids = [record.id for record in records]
                 try:
-                    tracking.apply_stored(uow.session, records, self.listeners)
+                    self._apply(uow.session, records)
                     uow.commit()
                 except Exception as error:
-                    if not _caused_by_an_event(error):
+                    if not caused_by_an_event(error):
                         raise  # the database itself (lost, deadlock): the next run retries
                     log.warning("a batch of carrier events failed (%s); one by one now", error)
                     uow.session.rollback()
                     self._apply_one_by_one(ids)
             applied += len(ids)
         return applied
+
+    def _apply(self, session: Session, records: Sequence[CarrierEventRecord]) -> None:
+        tracking.apply_stored(session, records, self.listeners, None, self.batch_scopes)
 
     def _apply_one_by_one(self, ids: list[int]) -> None:
         for event_id in ids:
@@ -226,10 +219,10 @@ class CarrierService:
                         .with_for_update(skip_locked=True)
                     ).first()
                     if record is not None:
-                        tracking.apply_stored(uow.session, [record], self.listeners)
+                        self._apply(uow.session, [record])
                         uow.commit()
             except Exception as error:
-                if not _caused_by_an_event(error):
+                if not caused_by_an_event(error):
                     raise
                 self._set_aside(event_id, error)
 
@@ -276,7 +269,7 @@ class CarrierService:
                     status=DeliveryStatus.MALFORMED,
                     content_type=request.content_type[:200],
                     body=request.body,
-                    error=_storable(error[:500]),
+                    error=storable(error[:500]),
                     received_at=self.clock.now(),
                 )
             )

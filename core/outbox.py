@@ -9,14 +9,16 @@ and the provider, honouring the key, performs the effect once: never lost, never
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import JSON, Integer, String, Text, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.clock import Clock
@@ -83,23 +85,93 @@ class Handler:
     failed: Callable[[Session, OutboxMessage], None] | None = None
 
 
+#: Where ``outbox_batch`` keeps the rows it gathers (``Session.info``).
+BATCH_KEY = "core.outbox.batch"
+
+
+class OutboxBatch:
+    """Outbox rows gathered while many changes are made in one transaction (carrier events
+    applied in a batch), inserted in one statement at the end by ``outbox_batch``."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, dict[str, Any]] = {}
+        self.when_added: dict[str, list[Callable[[], None]]] = {}
+
+    def add(self, row: dict[str, Any], on_added: Callable[[], None] | None) -> bool:
+        if row["key"] in self.rows:
+            return False
+        self.rows[row["key"]] = row
+        if on_added is not None:
+            self.when_added.setdefault(row["key"], []).append(on_added)
+        return True
+
+    def write(self, session: Session) -> None:
+        """One ``INSERT ... ON CONFLICT DO NOTHING`` for every row; then what each added row
+        asked for (``on_added``), for the rows the database took only."""
+        rows, self.rows = list(self.rows.values()), {}
+        callbacks, self.when_added = self.when_added, {}
+        if not rows:
+            return
+        table = OutboxMessage.__table__
+        dialect = session.get_bind().dialect.name
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        statement = insert(table).on_conflict_do_nothing().returning(table.c.key)
+        for key in session.execute(statement, rows).scalars():
+            for callback in callbacks.get(key, []):
+                callback()
+
+
+@contextlib.contextmanager
+def outbox_batch(session: Session) -> Iterator[OutboxBatch]:
+    """Within this block, ``enqueue`` on ``session`` gathers its rows; they are inserted in one
+    statement when the block ends without an error (nothing is written after an error: the
+    transaction is rolled back anyway). Nested blocks share the outer one's batch."""
+    if BATCH_KEY in session.info:
+        yield session.info[BATCH_KEY]
+        return
+    batch = session.info[BATCH_KEY] = OutboxBatch()
+    try:
+        yield batch
+        batch.write(session)
+    finally:
+        session.info.pop(BATCH_KEY, None)
+
+
+def batching(session: Session) -> bool:
+    """Whether ``session`` is inside ``outbox_batch`` (its outbox rows wait for the end)."""
+    return BATCH_KEY in session.info
+
+
 def enqueue(
-    session: Session, *, topic: str, key: str, payload: Mapping[str, Any], now: datetime
+    session: Session,
+    *,
+    topic: str,
+    key: str,
+    payload: Mapping[str, Any],
+    now: datetime,
+    on_added: Callable[[], None] | None = None,
 ) -> bool:
-    """Add a message unless one with ``key`` exists; True if it was added."""
-    return insert_ignoring_conflicts(
-        session,
-        OutboxMessage.__table__,
-        {
-            "topic": topic,
-            "key": key,
-            "payload": dict(payload),
-            "status": OutboxStatus.PENDING.value,
-            "attempts": 0,
-            "next_attempt_at": now,
-            "created_at": now,
-        },
-    )
+    """Add a message unless one with ``key`` exists; True if it was added, and then
+    ``on_added()`` is called (a row that names the message, say).
+
+    Inside ``outbox_batch`` the row waits for the batch's one insert: True then means "not yet
+    in this batch", and ``on_added`` runs at the batch's end if the database took the row."""
+    row = {
+        "topic": topic,
+        "key": key,
+        "payload": dict(payload),
+        "status": OutboxStatus.PENDING.value,
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+    }
+    batch = session.info.get(BATCH_KEY)
+    if batch is not None:
+        return bool(batch.add(row, on_added))
+    added = insert_ignoring_conflicts(session, OutboxMessage.__table__, row)
+    if added and on_added is not None:
+        on_added()
+    return added
 
 
 class OutboxWorker:

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from core.audit import SYSTEM_ACTOR
 from core.clock import Clock, SystemClock
 from core.db import UnitOfWork, block_writers, read_one_snapshot
-from inventory import catalog, ledger, serials, verify
+from inventory import catalog, ledger, reserve_many, serials, verify
 from inventory.commands import (
     AdjustStock,
     IssueReservedStock,
@@ -186,6 +186,22 @@ class InventoryService:
             reservation = ledger.reserve(uow.session, self._who(actor), **asdict(command))
             uow.commit()
             return reservation
+
+    def reserve_order(
+        self,
+        actor: str,
+        lines: Sequence[tuple[str, int, str | None]],
+        *,
+        reference: str | None = None,
+        reason: str = "",
+    ) -> list[reserve_many.ReservedLine]:
+        """Reserve every line of an order in one transaction: all of them, or none."""
+        with self._uow() as uow:
+            reserved = reserve_many.reserve_many(
+                uow.session, self._who(actor), lines, reference=reference, reason=reason
+            )
+            uow.commit()
+            return reserved
 
     def release(self, actor: str, reservation_id: int, reason: str = "") -> Reservation:
         with self._uow() as uow:

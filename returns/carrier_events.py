@@ -16,6 +16,7 @@ from carriers.services import Registration
 from carriers.status import PROVES_PICKUP, TrackingStatus
 from carriers.tracking import ShipmentChange
 from core.errors import Conflict, InvalidInput
+from returns import carrier_batch
 from returns.context import ReturnsContext
 from returns.refunds import Refunds
 from returns.rma import SYSTEM, Replacement, Rma
@@ -72,9 +73,13 @@ class CarrierEvents:
             return
         if not shipment.reference:
             return
-        rma = session.scalars(
-            select(Rma).where(Rma.number == shipment.reference).with_for_update()
-        ).first()
+        batch = carrier_batch.current(session)
+        if batch is not None:  # the batch's RMAs are loaded and locked already
+            rma = batch.rma(shipment.reference)
+        else:
+            rma = session.scalars(
+                select(Rma).where(Rma.number == shipment.reference).with_for_update()
+            ).first()
         if rma is None:
             return
         now = self.ctx.clock.now()

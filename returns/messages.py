@@ -37,7 +37,7 @@ from core.clock import Clock
 from core.db import UnitOfWork
 from core.errors import InvalidInput
 from core.mail import Bounced, SmtpMailer
-from core.outbox import Handler, OutboxMessage, PermanentFailure, enqueue
+from core.outbox import Handler, OutboxMessage, PermanentFailure, batching, enqueue
 from returns.models import MessageTemplate, OutgoingEmail
 from returns.notifications import notify, system_note
 from returns.rma import Rma
@@ -268,7 +268,8 @@ class Messages:
             attachments.append({"type": "qr", "text": rma.number})
             if attach_label and rma.return_tracking_number:
                 attachments.append({"type": "label", "tracking_number": rma.return_tracking_number})
-        queued = self._queue(
+        now = self.clock.now()
+        return self._queue(
             session,
             rma_id=rma.id,
             key=f"email:{rma.number}:{kind}" + (f":{step}" if step else ""),
@@ -278,10 +279,11 @@ class Messages:
             context=context,
             attachments=attachments,
             reply_to=self.reply_addresses.address(rma.number) if self.reply_addresses else "",
+            # The link is kept only with its e-mail.
+            link=(lambda: self.links.keep(session, rma, token, now, flush=False))
+            if token
+            else None,
         )
-        if queued and token:
-            self.links.keep(session, rma, token, self.clock.now())
-        return queued
 
     def to_staff(
         self,
@@ -322,26 +324,14 @@ class Messages:
         context: Mapping[str, Any],
         attachments: list[dict[str, str]],
         reply_to: str = "",
+        link: Callable[[], None] | None = None,
     ) -> bool:
         if kind == "reply":  # every reply is a message of its own
             key = f"{key}:{self.clock.now():%Y%m%dT%H%M%S.%f}"
         message_id = make_msgid(domain="spareflow")
-        added = enqueue(
-            session,
-            topic=EMAIL_TOPIC,
-            key=key,
-            now=self.clock.now(),
-            payload={
-                "kind": kind,
-                "language": language,
-                "to": to,
-                "message_id": message_id,
-                "context": dict(context),
-                "attachments": attachments,
-                **({"reply_to": reply_to} if reply_to else {}),
-            },
-        )
-        if added:
+        now = self.clock.now()
+
+        def added() -> None:  # the row naming the e-mail, once its outbox row is in
             session.add(
                 OutgoingEmail(
                     rma_id=rma_id,
@@ -351,11 +341,31 @@ class Messages:
                     message_id=message_id,
                     outbox_key=key,
                     status="queued",
-                    created_at=self.clock.now(),
+                    created_at=now,
                 )
             )
+            if link is not None:
+                link()
+
+        queued = enqueue(
+            session,
+            topic=EMAIL_TOPIC,
+            key=key,
+            now=now,
+            payload={
+                "kind": kind,
+                "language": language,
+                "to": to,
+                "message_id": message_id,
+                "context": dict(context),
+                "attachments": attachments,
+                **({"reply_to": reply_to} if reply_to else {}),
+            },
+            on_added=added,
+        )
+        if queued and not batching(session):
             session.flush()
-        return added
+        return queued
 
     # --- sending, by the outbox worker ---------------------------------------------------
 

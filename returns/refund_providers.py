@@ -14,6 +14,7 @@ from typing import Any, Protocol
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from returns import carrier_batch
 from returns.rma import NO_PROVIDER, Rma
 from sales.models import OrderSource, SalesOrder
 
@@ -58,6 +59,10 @@ def shopify_order_id(session: Session, order_number: str | None) -> tuple[bool, 
     """(whether the RMA's order came from Shopify, Shopify's order id)."""
     if not order_number:
         return False, None
+    batch = carrier_batch.current(session)
+    known = batch.shopify_order(order_number) if batch else None
+    if known is not None:
+        return known
     row = session.execute(
         select(SalesOrder.source, SalesOrder.external_id).where(
             SalesOrder.number == order_number.strip()

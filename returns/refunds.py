@@ -25,6 +25,7 @@ from core import audit
 from core.db import UnitOfWork
 from core.errors import Conflict, InvalidInput
 from core.outbox import MAX_ATTEMPTS, OutboxMessage, OutboxStatus, enqueue
+from returns import carrier_batch
 from returns.commands import RetryRefund
 from returns.context import ReturnsContext, load_rma
 from returns.errors import IllegalTransition
@@ -96,6 +97,9 @@ class Refunds:
             rma.hold_refund(actor, reason or "", self.ctx.clock.now())
             return
         rma.release_refund(actor)
+        batch = carrier_batch.current(session)
+        if batch is not None:
+            batch.refund_released(rma)
         enqueue(
             session,
             topic=REFUND_TOPIC,
@@ -111,6 +115,9 @@ class Refunds:
 
     def _earlier_refunds(self, session: Session, rma: Rma) -> int:
         """The customer's other refunds under way or made within the policy's period."""
+        batch = carrier_batch.current(session)
+        if batch is not None and batch.rma(rma.number) is rma:
+            return batch.earlier_refunds(rma)  # loaded with the batch of carrier events
         since = self.ctx.clock.now() - timedelta(days=self.ctx.policy.customer_limit_days)
         total = session.scalar(
             select(func.coalesce(func.sum(Rma.refund_amount_minor), 0)).where(

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from core.db import UnitOfWork
 from core.outbox import Handler
 from inventory.availability import watch
+from returns import carrier_batch
 from returns.authorisation import Authorisation
 from returns.carrier_events import CarrierEvents
 from returns.cases import Cases
@@ -85,6 +86,8 @@ def build_returns(ctx: ReturnsContext) -> Returns:
     # Carriers know nothing of returns: returns listens, and guards a second return parcel.
     ctx.carriers.listeners.append(carrier_events.on_shipment_change)
     ctx.carriers.registration_guards.append(carrier_events.guard_registration)
+    # A batch of stored events: its RMAs loaded at once, its outbox rows in one insert.
+    ctx.carriers.batch_scopes.append(carrier_batch.batch_scope(ctx))
     # Inventory knows nothing of returns either: stock that becomes available fills the
     # backordered replacements, in the transaction that moved it.
     watch(ctx.session_factory, "returns.backorders", warehouse.backorders.on_stock_available)

@@ -77,10 +77,12 @@ class StatusLinks:
         return secrets.token_urlsafe(TOKEN_BYTES)
 
     @staticmethod
-    def keep(session: Session, rma: Rma, token: str, now: datetime) -> None:
-        """Store the hash of ``token`` as a link to ``rma``."""
+    def keep(session: Session, rma: Rma, token: str, now: datetime, *, flush: bool = True) -> None:
+        """Store the hash of ``token`` as a link to ``rma`` (``flush``: now, not with the
+        transaction's next flush)."""
         session.add(StatusLink(rma_id=rma.id, token_hash=token_hash(token), created_at=now))
-        session.flush()
+        if flush:
+            session.flush()
 
     def issue(self, session: Session, rma: Rma, now: datetime) -> str:
         """A new link to ``rma`` besides the others; the URL with its token."""

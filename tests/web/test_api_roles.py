@@ -37,6 +37,7 @@ EXPECTED_ROLES: dict[tuple[str, str], set[Role]] = {
     ("GET", "/api/v1/stock/<sku>"): EVERYONE,
     ("GET", "/api/v1/stock/<sku>/moves"): {A, W, B},
     ("POST", "/api/v1/reservations"): {A, W, S},
+    ("POST", "/api/v1/reservations/batch"): {A, W, S},
     ("DELETE", "/api/v1/reservations/<int:reservation_id>"): {A, W, S},
     ("POST", "/api/v1/shipments"): {A, W, S},
     ("GET", "/api/v1/shipments/<tracking_number>"): EVERYONE,

@@ -15,6 +15,7 @@ from inventory.commands import (
     ReserveStock,
     TransferStock,
 )
+from inventory.reserve_many import MAX_LINES as MAX_ORDER_LINES
 from inventory.status import LocationKind, MoveKind, ReservationStatus
 from web.api.fields import MAX_QTY, DatabaseId, Quantity, Text
 
@@ -335,3 +336,34 @@ class ReservationSchema(Schema):
     created_by = fields.String()
     created_at = fields.AwareDateTime()
     closed_at = fields.AwareDateTime(allow_none=True)
+
+
+class ReservationLineSchema(StrictSchema):
+    sku = Text(64, min_length=1, required=True)
+    qty = Quantity(required=True)
+    location = Text(
+        64,
+        min_length=1,
+        load_default=None,
+        metadata={"description": "This line at this location; by default the bin with most free."},
+    )
+
+
+class ReservationBatchCreateSchema(_MoveCommand):
+    """Every line of an order, reserved all together or not at all."""
+
+    lines = fields.List(
+        fields.Nested(ReservationLineSchema),
+        required=True,
+        validate=validate.Length(min=1, max=MAX_ORDER_LINES),
+        metadata={"description": f"1 to {MAX_ORDER_LINES} lines; a part may appear on several."},
+    )
+
+
+class ReservedLineSchema(ReservationSchema):
+    sku = fields.String()
+    location = fields.String()
+
+
+class ReservationBatchSchema(Schema):
+    reservations = fields.List(fields.Nested(ReservedLineSchema))

@@ -21,6 +21,8 @@ from web.api.schemas import (
     MoveQuerySchema,
     MoveSchema,
     ReceiptSchema,
+    ReservationBatchCreateSchema,
+    ReservationBatchSchema,
     ReservationCreateSchema,
     ReservationSchema,
     StockSchema,
@@ -110,6 +112,21 @@ def moves_of(sku: str, limit: int, cursor: str | None) -> dict[str, Any]:
 def reserve(command: ReserveStock) -> Any:
     """Reserve stock; without a location, the storage bin with most free stock is used."""
     return services().inventory.reserve(_actor(), command)
+
+
+@reservations.post("/batch")
+@roles(*RESERVERS)
+@reservations.arguments(ReservationBatchCreateSchema)
+@reservations.response(201, ReservationBatchSchema)
+def reserve_order(body: dict[str, Any]) -> Any:
+    """Reserve every line of an order at once: all of them, or none (409 names the first line
+    that cannot be reserved, and nothing is reserved). Each line follows the single
+    reservation's rules; the whole order costs a handful of statements, whatever its size."""
+    lines = [(line["sku"], line["qty"], line["location"]) for line in body["lines"]]
+    made = services().inventory.reserve_order(
+        _actor(), lines, reference=body["reference"], reason=body["reason"]
+    )
+    return {"reservations": made}
 
 
 @reservations.delete("/<int:reservation_id>")

@@ -1,0 +1,97 @@
+"""Carrier events applied in batches (CARRIER_EVENTS_BATCH): the same rules as one by one,
+with the RMAs loaded once per batch and the outbox rows written in one insert."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import event, select
+
+from core.outbox import OutboxMessage
+from returns.refunds import REFUND_TOPIC
+from returns.status import RefundStatus, RmaStatus
+from tests.integration.test_returns import desk as _desk  # noqa: F401 (the fixture)
+from tests.integration.test_returns import open_rma, pickup
+from tests.support import desk as builders
+
+
+def seven_authorised(desk: dict[str, Any], prefix: str) -> list[str]:
+    """Seven refund RMAs of one customer, each with its return parcel ``<prefix><n>``; the
+    carriers service only stores webhooks' events (CARRIER_EVENTS_APPLY=worker)."""
+    numbers = []
+    for n in range(7):
+        number = open_rma(desk).number
+        builders.authorise(
+            desk["returns"],
+            "desk@x.example",
+            number,
+            carrier="sandbox",
+            tracking_number=f"{prefix}{n}",
+        )
+        numbers.append(number)
+    desk["carriers"].apply_on_receipt = False
+    return numbers
+
+
+def test_a_batch_applies_the_customer_limit_as_one_by_one_would(
+    _desk: dict[str, Any],  # noqa: F811
+    clock: Any,
+    session_factory: Any,
+    engine: Any,
+) -> None:
+    """Seven refunds of 49.98 for one customer picked up in one batch: the limit (300.00 over
+    30 days) lets six go and holds the seventh, counting the refunds released earlier in the
+    same batch; each RMA moves once, and the outbox gets six refund rows in one insert."""
+    desk = _desk
+    numbers = seven_authorised(desk, "SBXB")
+    carriers = desk["carriers"]
+    for n in range(7):
+        pickup(desk, clock, f"SBXB{n}", minutes_ago=30 - n)
+        pickup(desk, clock, f"SBXB{n}", status="in_transit", minutes_ago=10 - n)
+    statements: list[str] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        carriers.apply_batch = 50
+        assert carriers.apply_pending() == 14
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    views = [desk["returns"].get(number) for number in numbers]
+    assert [view.status for view in views] == [RmaStatus.IN_TRANSIT] * 7
+    assert [view.refund_status for view in views] == [RefundStatus.PENDING] * 6 + [
+        RefundStatus.HELD
+    ]
+    with session_factory() as session:
+        keys = session.scalars(
+            select(OutboxMessage.key).where(OutboxMessage.topic == REFUND_TOPIC)
+        ).all()
+    assert sorted(keys) == sorted(f"refund:{number}" for number in numbers[:6])
+    inserts = [s for s in statements if s.lstrip().upper().startswith("INSERT INTO OUTBOX")]
+    timeline = [
+        s for s in statements if s.lstrip().upper().startswith("INSERT INTO RMA_TRANSITIONS")
+    ]
+    rma_reads = [
+        s for s in statements if s.lstrip().upper().startswith("SELECT RMAS.ID, RMAS.NUMBER")
+    ]
+    assert (len(inserts), len(rma_reads)) == (1, 1)
+    if engine.dialect.name == "postgresql":
+        assert len(timeline) == 1  # the ORM's one INSERT of all 21 rows (insertmanyvalues)
+    else:  # SQLite: the ORM inserts rows whose ids it must read back one at a time
+        assert len(timeline) == 21
+
+
+def test_batch_size_one_gives_the_same_outcome(_desk: dict[str, Any], clock: Any) -> None:  # noqa: F811
+    desk = _desk
+    numbers = seven_authorised(desk, "SBXC")
+    carriers = desk["carriers"]
+    for n in range(7):
+        pickup(desk, clock, f"SBXC{n}", minutes_ago=30 - n)
+    carriers.apply_batch = 1
+    assert carriers.apply_pending() == 7
+    views = [desk["returns"].get(number) for number in numbers]
+    assert [view.refund_status for view in views] == [RefundStatus.PENDING] * 6 + [
+        RefundStatus.HELD
+    ]
