@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -27,6 +27,7 @@ from core.clock import FrozenClock
 from core.db import make_engine, make_session_factory
 from inventory.commands import ReceiveStock
 from inventory.services import InventoryService
+from tests.support.fresh_databases import empty_postgres, sqlite_with_schema
 from tests.support.sandbox_webhooks import SECRET as SANDBOX_SECRET
 
 PG_URL_ENV = "SPAREFLOW_TEST_DATABASE_URL"
@@ -97,20 +98,15 @@ def postgres_engine() -> Iterator[Engine]:
 
 
 def truncate_all(engine: Engine) -> None:
-    names = ", ".join(table.name for table in metadata().sorted_tables)
-    with engine.begin() as connection:
-        connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    """Empty every table and restart every identity (cheaply: tests/support/fresh_databases.py)."""
+    empty_postgres(engine)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """Each database test runs once on SQLite and once on PostgreSQL."""
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'test.db'}"
-        engine = make_engine(url)
-        metadata().create_all(engine)
-        engine.dispose()
-        yield url
+        yield sqlite_with_schema(tmp_path / "test.db")
         return
     engine: Engine = request.getfixturevalue("postgres_engine")
     yield engine.url.render_as_string(hide_password=False)

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Engine, func, select, text
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.orm import Session
 
 from bootstrap.schema import metadata
-from core.db import make_engine, normalise_url
+from core.audit import record
+from core.clock import FrozenClock
+from core.db import make_engine, make_session_factory, normalise_url
+from inventory.commands import ReceiveStock
+from inventory.services import InventoryService
+from tests.support.fresh_databases import empty_postgres, sqlite_with_schema
 
 
 def test_sqlite_runs_in_wal_mode_with_foreign_keys_enforced(tmp_path: Path) -> None:
@@ -42,3 +49,63 @@ def test_postgresql_urls_use_psycopg_3(url: str) -> None:
 
 def test_sqlite_urls_are_left_alone() -> None:
     assert normalise_url("sqlite:///x.db").drivername == "sqlite"
+
+
+# --- the tests' own empty databases (tests/support/fresh_databases.py) ---------------------
+
+
+def _row_counts(engine: Engine) -> dict[str, int]:
+    with engine.connect() as connection:
+        return {
+            table.name: connection.scalar(select(func.count()).select_from(table)) or 0
+            for table in metadata().sorted_tables
+        }
+
+
+def _fill(engine: Engine) -> None:
+    """Rows in many tables, the append-only ledger and audit log among them."""
+    inventory = InventoryService(
+        make_session_factory(engine), FrozenClock(datetime(2026, 1, 5, tzinfo=UTC))
+    )
+    inventory.create_supplier(code="ACME", name="Acme Parts")
+    inventory.create_location(code="MAIN/A-01-01")
+    inventory.create_part(sku="ABC-1", name="Fan", supplier="ACME")
+    inventory.receive(
+        "tester", ReceiveStock(sku="ABC-1", location="MAIN/A-01-01", qty=3, reference="PO-1")
+    )
+    with Session(engine) as session:
+        record(session, at=datetime(2026, 1, 5, tzinfo=UTC), actor="tester", action="part.created")
+        session.commit()
+
+
+def test_a_copied_sqlite_schema_is_the_schema_create_all_builds(tmp_path: Path) -> None:
+    built = make_engine(f"sqlite:///{tmp_path / 'built.db'}")
+    metadata().create_all(built)
+    copied = make_engine(sqlite_with_schema(tmp_path / "copied.db"))
+    query = text("SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY type, name")
+    with built.connect() as a, copied.connect() as b:
+        assert a.execute(query).all() == b.execute(query).all()
+        assert b.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+    _fill(copied)  # a copy is a database of its own: the template stays empty
+    assert not any(_row_counts(make_engine(sqlite_with_schema(tmp_path / "again.db"))).values())
+    built.dispose()
+    copied.dispose()
+
+
+def test_emptying_postgres_leaves_every_table_empty_and_identities_at_one(
+    postgres_engine: Engine,
+) -> None:
+    empty_postgres(postgres_engine)
+    _fill(postgres_engine)
+    assert sum(_row_counts(postgres_engine).values()) > 5
+    empty_postgres(postgres_engine)
+    assert not any(_row_counts(postgres_engine).values())
+    _fill(postgres_engine)
+    with postgres_engine.connect() as connection:
+        assert connection.scalar(text("SELECT min(id) FROM stock_moves")) == 1
+        assert connection.scalar(text("SELECT min(id) FROM audit_log")) == 1
+        assert connection.scalar(text("SELECT min(id) FROM parts")) == 1
+    # The ledger's append-only trigger was off only while it was emptied.
+    with pytest.raises(DBAPIError, match="append-only"), postgres_engine.begin() as connection:
+        connection.execute(text("DELETE FROM stock_moves"))
+    empty_postgres(postgres_engine)

@@ -36,7 +36,6 @@ from hypothesis.stateful import (
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
-from bootstrap.schema import metadata
 from core.clock import FrozenClock
 from core.db import make_engine, make_session_factory
 from core.errors import DomainError, InvalidInput
@@ -60,6 +59,7 @@ from inventory.models import Location, Part, Reservation, StockLevel, StockMove
 from inventory.services import InventoryService
 from inventory.status import LocationKind, MoveKind, ReservationStatus
 from tests.conftest import truncate_all
+from tests.support.fresh_databases import sqlite_with_schema
 
 PARTS = ("FAN-80", "PSU-65")
 LOCATIONS = {
@@ -111,8 +111,9 @@ class SqliteDatabases:
     def fresh(self) -> sessionmaker[Session]:
         self.done_with_example()
         self.examples += 1
-        self.engine = make_engine(f"sqlite:///{self.directory / f'example-{self.examples}.db'}")
-        metadata().create_all(self.engine)
+        self.engine = make_engine(
+            sqlite_with_schema(self.directory / f"example-{self.examples}.db")
+        )
         return make_session_factory(self.engine)
 
     def done_with_example(self) -> None:

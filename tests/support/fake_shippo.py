@@ -24,6 +24,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+from tests.support.sandbox_servers import SHUTDOWN_POLL_SECONDS
+
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "shippo"
 PDF = b"%PDF-1.4\n% fake Shippo 4x6 label\n%%EOF\n"
 ZPL = b"^XA^FO50,50^ADN,36,20^FDfake Shippo label^FS^XZ"
@@ -250,7 +252,9 @@ def fake_shippo() -> Iterator[FakeShippoState]:
     state = FakeShippoState()
     server = _Server(state)
     state.base_url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, args=(SHUTDOWN_POLL_SECONDS,), daemon=True
+    )
     thread.start()
     try:
         yield state

@@ -10,11 +10,17 @@ from typing import Any
 import httpx
 from werkzeug.serving import make_server
 
+#: How often a test server's loop looks for ``shutdown()``: the library's default, half a
+#: second, is what each stop would wait (most tests stop one or more servers).
+SHUTDOWN_POLL_SECONDS = 0.05
+
 
 @contextmanager
 def serving(app: Any) -> Iterator[str]:
     server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, args=(SHUTDOWN_POLL_SECONDS,), daemon=True
+    )
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_port}"
