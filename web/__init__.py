@@ -52,6 +52,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         buying,
         claims,
         customer_address,
+        demo_mail,
         desk,
         inventory,
         loans,
@@ -111,6 +112,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(messages_admin.bp)
     app.register_blueprint(metrics.bp)
     app.register_blueprint(serials.bp)
+    demo_mail.init_app(app)
     errors.init_app(app)
     security_headers.init_app(app)  # every response: pages, API, errors, static, webhooks
 
