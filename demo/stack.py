@@ -81,7 +81,9 @@ def demo_environment(host: str, port: int, *, verbose: bool = False) -> dict[str
 
 def sign_ins() -> list[str]:
     """The demo users, one line each, for the end of the start-up output."""
-    return [f"  {role:<13} {email:<28} password: {password}" for email, role, password in DEMO_USERS]
+    return [
+        f"  {role:<13} {email:<28} password: {password}" for email, role, password in DEMO_USERS
+    ]
 
 
 def run_demo(
@@ -100,9 +102,7 @@ def run_demo(
     commands = [
         (
             "SMTP sink",
-            _spareflow(
-                "sandbox", "smtp", "--port", str(smtp_port), "--maildir", DEMO_MAIL_DIR
-            ),
+            _spareflow("sandbox", "smtp", "--port", str(smtp_port), "--maildir", DEMO_MAIL_DIR),
             None,
         ),
         (

@@ -400,7 +400,10 @@ def open_reservations(session: Session, sku: str) -> Sequence[Reservation]:
 def stock_history(session: Session, sku: str, *, since: datetime) -> list[tuple[datetime, int]]:
     """On hand over all locations after each move since ``since`` (oldest first), for a chart.
 
-    Walks back from today's level through the ledger, so it needs no stored snapshots.
+    Walks back from today's level through the ledger, so it needs no stored snapshots. It
+    starts at ``since`` only when the part has moves before it (the level there is known);
+    otherwise at its first move, so a chart does not show "none on hand" for the days before
+    the part was ever stocked. Moves before ``since`` but none since: the level, carried.
     """
     part = get_part(session, sku)
     current = (
@@ -433,4 +436,10 @@ def stock_history(session: Session, sku: str, *, since: datetime) -> list[tuple[
         points.append((created_at, level))
         level -= change
     history = list(reversed(points))
-    return [(since, level), *history] if moves else []
+    known_before = session.scalar(
+        select(StockMove.id)
+        .where(StockMove.part_id == part.id, StockMove.created_at < since)
+        .limit(1)
+    )
+    start = [(since, level)] if known_before is not None else []
+    return [*start, *history]

@@ -254,7 +254,12 @@ def create_sandbox_carrier(
                 carrier.idempotent[key] = answer
             delay = float(carrier.faults.get("answer_delay_seconds", 0))
         if carrier.auto_journey:
-            start(parcel, DEFAULT_JOURNEY, {"pickup_after": carrier.pickup_after}, carrier.step_seconds)
+            start(
+                parcel,
+                DEFAULT_JOURNEY,
+                {"pickup_after": carrier.pickup_after},
+                carrier.step_seconds,
+            )
         if delay:
             time.sleep(delay)  # bought and counted, the answer late: a worker may die meanwhile
         return jsonify(answer), 201

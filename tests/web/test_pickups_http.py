@@ -175,4 +175,4 @@ def test_the_desk_page_shows_the_booked_window(client, shop, sandbox, role_heade
     )
     sign_in(client, "service_desk@test.example", "correct horse battery")
     page = client.get(f"/returns/{number}").get_data(as_text=True)
-    assert 'id="pickup"' in page and "2026-11-24 09:00–13:00 UTC" in page
+    assert 'id="pickup"' in page and "Nov 24, 2026 09:00–13:00 UTC" in page
