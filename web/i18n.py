@@ -8,15 +8,18 @@ The locale is the signed-in user's ``language``, else the best match for the bro
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from babel.dates import format_skeleton
 from babel.units import format_unit
-from flask import Flask, request
-from flask_babel import get_locale, to_user_timezone
+from flask import Flask, has_request_context, request
+from flask_babel import get_locale, gettext, to_user_timezone
 from flask_login import current_user
 
 from accounts.models import DEFAULT_LANGUAGE, LANGUAGES
+from core.errors import english, set_translator
 from returns.commands import CustomerAddress
 from web.extensions import babel
 
@@ -143,7 +146,16 @@ def current_language() -> str:
     return name if name in LANGUAGES else DEFAULT_LANGUAGE
 
 
+def translate_domain_text(template: str, params: Mapping[str, Any]) -> str:
+    """Domain messages (core/errors.py) in the page's language during a request; English
+    elsewhere (workers, the command line)."""
+    if not has_request_context():
+        return english(template, params)
+    return gettext(template, **params)
+
+
 def init_app(app: Flask) -> None:
+    set_translator(translate_domain_text)
     app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LANGUAGE)
     babel.init_app(app, locale_selector=select_locale)
     app.add_template_filter(format_day, "day")
