@@ -34,7 +34,7 @@ from carriers.models import (
 from carriers.status import TrackingStatus
 from core.clock import Clock, SystemClock
 from core.db import UnitOfWork
-from core.errors import Conflict, DomainError, InvalidInput
+from core.errors import N_, Conflict, DomainError, InvalidInput
 
 log = logging.getLogger(__name__)
 
@@ -298,13 +298,13 @@ class CarrierService:
         with ``supervisor``, so a pickup entered by hand releases money only on an admin's word.
         """
         if not reason.strip():
-            raise InvalidInput("reason", "Say why the event is recorded by hand.")
+            raise InvalidInput("reason", N_("Say why the event is recorded by hand."))
         with UnitOfWork(self.session_factory) as uow:
             shipment = self._shipment(uow.session, tracking_number)
             now = self.clock.now()
             when = occurred_at.astimezone(UTC) if occurred_at else now
             if when > now:
-                raise InvalidInput("occurred_at", "An event cannot happen in the future.")
+                raise InvalidInput("occurred_at", N_("An event cannot happen in the future."))
             event = CarrierEvent(
                 carrier=shipment.carrier,
                 tracking_number=shipment.tracking_number,
@@ -416,7 +416,11 @@ class CarrierService:
             return (name or provider), (provider if name and name != provider else None)
         raise InvalidInput(
             "carrier",
-            f"No carrier adapter follows {carrier!r} labels bought on {provider!r}.",
+            N_(
+                ("No carrier adapter follows %(carrier)s labels bought on %(provider)s."),
+                carrier=repr(carrier),
+                provider=repr(provider),
+            ),
             code="unknown_carrier",
         )
 
@@ -444,19 +448,21 @@ class CarrierService:
             if tracked_via not in self.adapters:
                 raise InvalidInput(
                     "tracked_via",
-                    f"No carrier adapter named {tracked_via!r}.",
+                    N_("No carrier adapter named %(tracked_via)s.", tracked_via=repr(tracked_via)),
                     code="unknown_carrier",
                 )
             carrier = carrier.strip().lower()
             if not carrier:
-                raise InvalidInput("carrier", "Name the parcel's carrier.")
+                raise InvalidInput("carrier", N_("Name the parcel's carrier."))
         elif carrier not in self.adapters:
             raise InvalidInput(
-                "carrier", f"No carrier adapter named {carrier!r}.", code="unknown_carrier"
+                "carrier",
+                N_("No carrier adapter named %(carrier)s.", carrier=repr(carrier)),
+                code="unknown_carrier",
             )
         number = tracking.normalise_tracking_number(tracking_number)
         if not number:
-            raise InvalidInput("tracking_number", "A tracking number is required.")
+            raise InvalidInput("tracking_number", N_("A tracking number is required."))
         exists = session.scalar(
             select(Shipment.id).where(
                 Shipment.carrier == carrier, Shipment.tracking_number == number
@@ -464,7 +470,11 @@ class CarrierService:
         )
         if exists is not None:
             raise Conflict(
-                f"A {carrier} shipment {number} already exists.",
+                N_(
+                    "A %(carrier)s shipment %(number)s already exists.",
+                    carrier=carrier,
+                    number=number,
+                ),
                 code="duplicate_shipment",
                 tracking_number=number,
             )

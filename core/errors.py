@@ -30,7 +30,7 @@ _translator: Translator = english
 
 def set_translator(translator: Translator | None) -> None:
     """How ``DomainError.message`` renders a template and its parameters (None: English)."""
-    global _translator  # noqa: PLW0603 - one hook, set once by the edge at start-up
+    global _translator
     _translator = translator or english
 
 
@@ -47,7 +47,7 @@ class Text(str):
         return text
 
 
-def N_(template: str, **params: Any) -> Text:  # noqa: N802 - gettext's marker name
+def N_(template: str, **params: Any) -> Text:
     """Marks a message for extraction; keeps its ``%(name)s`` parameters for the edge."""
     return Text(template, params)
 

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from core import audit
 from core.clock import Clock
-from core.errors import Conflict, InvalidInput
+from core.errors import N_, Conflict, InvalidInput
 from inventory.errors import (
     DuplicateBarcode,
     DuplicateLocation,
@@ -99,7 +99,10 @@ def create_location(
     if match is None:
         raise InvalidInput(
             "code",
-            f"{code!r} is not a location code: use WAREHOUSE/BIN, e.g. MAIN/A-01-03.",
+            N_(
+                ("%(code)s is not a location code: use WAREHOUSE/BIN, e.g. MAIN/A-01-03."),
+                code=repr(code),
+            ),
             code="invalid_location_code",
         )
     if session.scalar(select(Location.id).where(Location.code == code)) is not None:
@@ -239,8 +242,14 @@ def check_serialisation_change(session: Session, part: Part, serialised: bool) -
     )
     if on_hand:
         raise Conflict(
-            f"{part.sku} has {on_hand} units on hand; serialisation can only change while "
-            "none are in stock.",
+            N_(
+                (
+                    "%(sku)s has %(on_hand)s units on hand; serialisation can only change"
+                    " while none are in stock."
+                ),
+                sku=part.sku,
+                on_hand=on_hand,
+            ),
             code="part_has_stock",
             sku=part.sku,
             on_hand=on_hand,

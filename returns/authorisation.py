@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from carriers.models import Direction
 from core.db import UnitOfWork
-from core.errors import InvalidInput
+from core.errors import N_, InvalidInput
 from returns.commands import AuthoriseRma
 from returns.context import ReturnsContext, load_rma
 from returns.labels import Labels, send_return_instructions
@@ -37,7 +37,7 @@ class Authorisation:
         if bool(command.carrier) != bool(command.tracking_number):
             raise InvalidInput(
                 "tracking_number" if command.carrier else "carrier",
-                "Give both the carrier and the tracking number, or neither.",
+                N_("Give both the carrier and the tracking number, or neither."),
             )
         with UnitOfWork(self.ctx.session_factory) as uow:
             rma = load_rma(uow.session, number, lock=True)
@@ -91,7 +91,7 @@ class Authorisation:
 
     def _end(self, actor: str, number: str, to: RmaStatus, reason: str) -> RmaDetail:
         if not reason.strip():
-            raise InvalidInput("reason", "Say why.")
+            raise InvalidInput("reason", N_("Say why."))
         with UnitOfWork(self.ctx.session_factory) as uow:
             rma = load_rma(uow.session, number, lock=True)
             rma.end(to, actor, reason, self.ctx.clock.now())

@@ -15,7 +15,7 @@ from carriers.models import Direction, Shipment
 from carriers.services import Registration
 from carriers.status import PROVES_PICKUP, TrackingStatus
 from carriers.tracking import ShipmentChange
-from core.errors import Conflict, InvalidInput
+from core.errors import N_, Conflict, InvalidInput
 from returns.context import ReturnsContext
 from returns.refunds import Refunds
 from returns.rma import SYSTEM, Replacement, Rma
@@ -167,14 +167,19 @@ class CarrierEvents:
             return
         if not registration.supervisor:
             raise Conflict(
-                f"{rma.number} already has a return parcel "
-                f"({', '.join(f'{s.carrier} {s.tracking_number}' for s in existing)}); only a "
-                "supervisor (admin) can register another, with a reason.",
+                N_(
+                    (
+                        "%(number)s already has a return parcel (%(value)s); only a "
+                        "supervisor (admin) can register another, with a reason."
+                    ),
+                    number=rma.number,
+                    value=", ".join(f"{s.carrier} {s.tracking_number}" for s in existing),
+                ),
                 code="second_return_parcel",
                 rma=rma.number,
             )
         if not registration.reason:
-            raise InvalidInput("reason", "Say why this RMA needs a second return parcel.")
+            raise InvalidInput("reason", N_("Say why this RMA needs a second return parcel."))
         rma.note(
             "status",
             registration.actor,

@@ -35,7 +35,7 @@ from carriers.label_documents import LabelDocument
 from core import audit
 from core.clock import Clock
 from core.db import UnitOfWork
-from core.errors import InvalidInput
+from core.errors import N_, InvalidInput
 from core.mail import Bounced, SmtpMailer
 from core.outbox import Handler, OutboxMessage, PermanentFailure, enqueue
 from returns.models import MessageTemplate, OutgoingEmail
@@ -108,7 +108,11 @@ def normalise_language(value: str | None) -> str:
         return "en"
     raise InvalidInput(
         "customer.language",
-        f"Messages can be sent in {', '.join(LANGUAGES)}; not {value!r}.",
+        N_(
+            "Messages can be sent in %(value)s; not %(value2)s.",
+            value=", ".join(LANGUAGES),
+            value2=repr(value),
+        ),
         code="unsupported_language",
     )
 
@@ -171,14 +175,15 @@ class Templates:
         """Render an edited template with sample values; a mistake is the admin's to fix now."""
         for part in ("subject", "text", "html"):
             if not source.get(part, "").strip():
-                raise InvalidInput(part, "This part of the message cannot be empty.")
+                raise InvalidInput(part, N_("This part of the message cannot be empty."))
         try:
             self.render(source, language, sample_context(kind, language))
         except TemplateError as error:
             line = getattr(error, "lineno", None)
             where = f" (line {line})" if line else ""
             raise InvalidInput(
-                "template", f"The template does not render{where}: {error}"
+                "template",
+                N_("The template does not render%(where)s: %(error)s", where=where, error=error),
             ) from error
 
 
@@ -445,7 +450,10 @@ class Messages:
             select(OutgoingEmail).where(OutgoingEmail.message_id == message_id).with_for_update()
         ).first()
         if email is None:
-            raise InvalidInput("message_id", f"No e-mail was sent with Message-ID {message_id}.")
+            raise InvalidInput(
+                "message_id",
+                N_("No e-mail was sent with Message-ID %(message_id)s.", message_id=message_id),
+            )
         if email.status != "bounced":
             email.status, email.error, email.bounced_at = "bounced", reason, self.clock.now()
             if email.rma_id and email.kind in CUSTOMER_KINDS:
@@ -564,6 +572,6 @@ class MessageTemplates:
     @staticmethod
     def _known(kind: str, language: str) -> None:
         if kind not in KINDS:
-            raise InvalidInput("kind", f"No message {kind!r}.")
+            raise InvalidInput("kind", N_("No message %(kind)s.", kind=repr(kind)))
         if language not in LANGUAGES:
-            raise InvalidInput("language", f"No language {language!r}.")
+            raise InvalidInput("language", N_("No language %(language)s.", language=repr(language)))

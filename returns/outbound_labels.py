@@ -28,7 +28,7 @@ from carriers.label_documents import LabelDocument, StoredLabel
 from carriers.labels import LabelFormat
 from carriers.models import Direction, Shipment
 from core.db import UnitOfWork
-from core.errors import Conflict, NotFound
+from core.errors import N_, Conflict, NotFound
 from core.outbox import Handler, OutboxMessage, OutboxStatus, enqueue
 from inventory import ledger
 from inventory.errors import SerialProblem
@@ -116,8 +116,10 @@ class OutboundLabels:
         carrier = self.ctx.labels.outbound_carrier
         if not carrier:
             raise Conflict(
-                "No outbound carrier is configured (set SPAREFLOW_OUTBOUND_CARRIER); ship with "
-                "the tracking number of a label bought elsewhere.",
+                N_(
+                    "No outbound carrier is configured (set SPAREFLOW_OUTBOUND_CARRIER); ship with "
+                    "the tracking number of a label bought elsewhere."
+                ),
                 code="no_outbound_carrier",
             )
         return carrier
@@ -130,9 +132,16 @@ class OutboundLabels:
         ).first()
         if earlier is not None and earlier.status is OutboxStatus.FAILED:
             raise Conflict(
-                f"The outbound label for {what} {replacement_id} could not be bought "
-                f"({earlier.last_error}); ship with the tracking number of a label bought "
-                "elsewhere.",
+                N_(
+                    (
+                        "The outbound label for %(what)s %(replacement_id)s could not be "
+                        "bought (%(last_error)s); ship with the tracking number of a label "
+                        "bought elsewhere."
+                    ),
+                    what=what,
+                    replacement_id=replacement_id,
+                    last_error=earlier.last_error,
+                ),
                 code="outbound_label_failed",
             )
 
@@ -161,7 +170,10 @@ class OutboundLabels:
         stored = StoredLabel.from_columns(row.label, row.label_zpl, row.label_media_type)
         if row.label_id is None or not stored.formats:
             raise NotFound(
-                f"Replacement {replacement_id} has no outbound label (none was bought yet).",
+                N_(
+                    ("Replacement %(replacement_id)s has no outbound label (none was bought yet)."),
+                    replacement_id=replacement_id,
+                ),
                 code="no_label",
             )
         return stored.document(label_format, f"Replacement {replacement_id}")

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from carriers.models import Direction, Shipment
 from core import audit
 from core.db import UnitOfWork
-from core.errors import Conflict, InvalidInput, NotFound
+from core.errors import N_, Conflict, InvalidInput, NotFound
 from inventory import ledger
 from inventory.errors import InsufficientStock
 from inventory.models import Location, Part, StockLevel
@@ -276,24 +276,35 @@ class Repairs:
     def open(self, actor: str, number: str, command: OpenRepair) -> RepairView:
         """Open the repair order of a received unit (resolution ``repair``)."""
         if not command.diagnosis.strip():
-            raise InvalidInput("diagnosis", "Describe the fault found.")
+            raise InvalidInput("diagnosis", N_("Describe the fault found."))
         with UnitOfWork(self.ctx.session_factory) as uow:
             session = uow.session
             rma = load_rma(session, number, lock=True)
             if rma.resolution is not Resolution.REPAIR:
                 raise Conflict(
-                    f"{rma.number} is resolved by {rma.resolution.value}, not repair.",
+                    N_(
+                        "%(number)s is resolved by %(value)s, not repair.",
+                        number=rma.number,
+                        value=rma.resolution.value,
+                    ),
                     code="not_a_repair",
                 )
             if rma.status is not RmaStatus.RECEIVED or not any(
                 line.received_qty for line in rma.lines
             ):
                 raise Conflict(
-                    f"{rma.number} is {rma.status.value}; a repair starts on a received unit.",
+                    N_(
+                        "%(number)s is %(value)s; a repair starts on a received unit.",
+                        number=rma.number,
+                        value=rma.status.value,
+                    ),
                     code="unit_not_received",
                 )
             if self._find(session, rma) is not None:
-                raise Conflict(f"{rma.number} already has a repair order.", code="repair_exists")
+                raise Conflict(
+                    N_("%(number)s already has a repair order.", number=rma.number),
+                    code="repair_exists",
+                )
             now = self.ctx.clock.now()
             received_at = session.scalar(
                 select(RmaTransition.at)
@@ -327,7 +338,7 @@ class Repairs:
         """Issue a part for the repair; short, the line waits and the answer is ``parts_short``
         (the order is then ``waiting_for_parts``, kept even though the request is refused)."""
         if command.qty < 1:
-            raise InvalidInput("qty", "Use at least one.")
+            raise InvalidInput("qty", N_("Use at least one."))
         with UnitOfWork(self.ctx.session_factory) as uow:
             session = uow.session
             rma, repair = self._locked(session, number, "part used")
@@ -360,8 +371,14 @@ class Repairs:
             uow.commit()
             if not issued:
                 raise Conflict(
-                    f"Not enough {line.sku} in stock for {line.qty}; the repair waits for parts "
-                    "and takes them when stock arrives (or retry).",
+                    N_(
+                        (
+                            "Not enough %(sku)s in stock for %(qty)s; the repair waits for parts "
+                            "and takes them when stock arrives (or retry)."
+                        ),
+                        sku=line.sku,
+                        qty=line.qty,
+                    ),
                     code="parts_short",
                     missing_skus=repair.missing_skus,
                 )
@@ -381,7 +398,7 @@ class Repairs:
 
     def record_labour(self, actor: str, number: str, command: RecordLabour) -> RepairView:
         if not 1 <= command.minutes <= 10_000:
-            raise InvalidInput("minutes", "Book 1 to 10,000 minutes at a time.")
+            raise InvalidInput("minutes", N_("Book 1 to 10,000 minutes at a time."))
         with UnitOfWork(self.ctx.session_factory) as uow:
             session = uow.session
             rma, repair = self._locked(session, number, "labour booked")
@@ -402,7 +419,7 @@ class Repairs:
 
     def record_test(self, actor: str, number: str, command: RecordRepairTest) -> RepairView:
         if not command.result.strip():
-            raise InvalidInput("result", "Say what the test showed.")
+            raise InvalidInput("result", N_("Say what the test showed."))
         with UnitOfWork(self.ctx.session_factory) as uow:
             session = uow.session
             rma, repair = self._locked(session, number, "tested")
@@ -438,8 +455,14 @@ class Repairs:
         rma, repair = self._locked(session, number, "shipped")
         if repair.status is not RepairStatus.TESTED_OK:
             raise Conflict(
-                f"The repair of {rma.number} is {repair.status.value}; only a unit that "
-                "passed its test ships back.",
+                N_(
+                    (
+                        "The repair of %(number)s is %(value)s; only a unit that passed its "
+                        "test ships back."
+                    ),
+                    number=rma.number,
+                    value=repair.status.value,
+                ),
                 code="repair_not_tested",
             )
         return rma, repair
@@ -490,13 +513,17 @@ class Repairs:
     def _repair(self, session: Session, rma: Rma) -> RepairOrder:
         repair = self._find(session, rma)
         if repair is None:
-            raise NotFound(f"{rma.number} has no repair order.", code="no_repair")
+            raise NotFound(
+                N_("%(number)s has no repair order.", number=rma.number), code="no_repair"
+            )
         return repair
 
     def _locked(self, session: Session, number: str, what: str) -> tuple[Rma, RepairOrder]:
         rma = load_rma(session, number, lock=True)
         repair = self._find(session, rma, lock=True)
         if repair is None:
-            raise NotFound(f"{rma.number} has no repair order.", code="no_repair")
+            raise NotFound(
+                N_("%(number)s has no repair order.", number=rma.number), code="no_repair"
+            )
         repair.require_workable(what)
         return rma, repair

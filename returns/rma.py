@@ -26,7 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, WriteOnlyMapped, mapped_column, relationship
 
 from core.db import Base, BigIntPK, UTCDateTime, string_enum
-from core.errors import InvalidInput
+from core.errors import N_, InvalidInput
 from core.money import ExactDecimal
 from purchasing.claims import SupplierClaim
 from returns.errors import IllegalTransition
@@ -100,8 +100,13 @@ def check_return_policy(
     elif purchased is not None and (today - purchased).days > policy.return_window_days:
         raise InvalidInput(
             "purchase_date",
-            f"The {policy.return_window_days}-day return window has passed; "
-            "a supervisor can override with a reason.",
+            N_(
+                (
+                    "The %(return_window_days)s-day return window has passed; a "
+                    "supervisor can override with a reason."
+                ),
+                return_window_days=policy.return_window_days,
+            ),
             code="return_window_expired",
         )
 
@@ -392,7 +397,7 @@ class Rma(Base):
     def end(self, to: RmaStatus, actor: str, reason: str, now: datetime) -> RmaTransition:
         """Rejected or cancelled by the desk: a refund not yet released is owed no more."""
         if not reason.strip():
-            raise InvalidInput("reason", "Say why.")
+            raise InvalidInput("reason", N_("Say why."))
         entry = self.move_to(to, actor, reason, now)
         self.drop_refund_if_unreleased()
         return entry

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from carriers.models import Direction, Shipment
 from core.db import UnitOfWork
-from core.errors import Conflict, InvalidInput
+from core.errors import N_, Conflict, InvalidInput
 from inventory import ledger, serials
 from inventory.errors import InsufficientStock
 from inventory.models import Part
@@ -105,8 +105,14 @@ class Warehouse:
             raise ReplacementNotFound(replacement_id)
         if replacement.status is not ReplacementStatus.QUEUED or replacement.reservation_id is None:
             raise Conflict(
-                f"Replacement {replacement_id} is {replacement.status.value}; only a "
-                "queued, reserved replacement can ship.",
+                N_(
+                    (
+                        "Replacement %(replacement_id)s is %(value)s; only a queued, reserved"
+                        " replacement can ship."
+                    ),
+                    replacement_id=replacement_id,
+                    value=replacement.status.value,
+                ),
                 code="replacement_not_queued",
             )
         rma = session.get(Rma, replacement.rma_id)
@@ -189,7 +195,11 @@ class Warehouse:
                 if line.received_qty + received.qty > line.qty:
                     raise InvalidInput(
                         f"lines.{index}.qty",
-                        f"Only {line.qty - line.received_qty} more of {line.sku} expected.",
+                        N_(
+                            "Only %(value)s more of %(sku)s expected.",
+                            value=line.qty - line.received_qty,
+                            sku=line.sku,
+                        ),
                     )
                 ledger.receive(
                     session,
@@ -265,7 +275,12 @@ class Warehouse:
                 line = by_sku.get(decision.sku.casefold())
                 if line is None or line.received_qty == 0:
                     raise InvalidInput(
-                        f"lines.{index}.sku", f"{decision.sku} was not received on {rma.number}."
+                        f"lines.{index}.sku",
+                        N_(
+                            "%(sku)s was not received on %(number)s.",
+                            sku=decision.sku,
+                            number=rma.number,
+                        ),
                     )
                 self._dispose(
                     session, who, rma, line, decision.disposition, decision.location, index
@@ -305,7 +320,7 @@ class Warehouse:
         source, qty = self.ctx.policy.returns_location, line.received_qty
         if disposition is Disposition.RESTOCK and not location:
             raise InvalidInput(
-                f"lines.{index}.location", "Restocking needs the bin to put the part in."
+                f"lines.{index}.location", N_("Restocking needs the bin to put the part in.")
             )
         if disposition is Disposition.RESTOCK:
             destination, why = location, "restocked after inspection"
