@@ -59,6 +59,15 @@ def translated(message: str) -> str:
     return _translator(message, {})
 
 
+def stored(message: str) -> tuple[str | None, dict[str, str] | None]:
+    """A message's template and parameters (as text) for a row to keep beside its English
+    rendering, so a page can show it in its reader's language later; (None, None) for a plain
+    string (typed by a person, or written before templates were kept)."""
+    if not isinstance(message, Text):
+        return None, None
+    return message.template, {name: str(value) for name, value in message.params.items()}
+
+
 class DomainError(Exception):
     code = "domain_error"
 

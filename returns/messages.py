@@ -53,24 +53,24 @@ TEMPLATE_DIR = Path(__file__).parent / "mail_templates"
 
 #: Every message spareflow sends, and when (shown to admins who edit them).
 CUSTOMER_KINDS = {
-    "acknowledged": "Out of hours: the request is in, and when an agent will answer",
-    "authorised": "Authorised: what to send, where, how to pack, label, deadline, QR code",
-    "reminder": "The authorisation is about to expire and no parcel has been seen",
-    "picked_up": "The carrier has the return parcel",
-    "refunded": "The refund is released: amount, method, when it arrives",
-    "replacement_reserved": "A backordered replacement has stock now: reserved, ships soon",
-    "replacement_shipped": "The replacement has shipped: carrier and tracking link",
-    "received": "The parcel reached the warehouse",
-    "inspected": "Inspection result per part",
-    "closed": "The return is complete, with the follow-up question",
-    "reply": "An agent's reply from the RMA page",
-    "status_link": "The desk sent a new status page link (earlier links no longer work)",
-    "loaner_sent": "A loaner is lent while the customer's unit is away: part and due date",
-    "loaner_overdue": "A loaner is past its due date (sent once per loan)",
+    "acknowledged": N_("Out of hours: the request is in, and when an agent will answer"),
+    "authorised": N_("Authorised: what to send, where, how to pack, label, deadline, QR code"),
+    "reminder": N_("The authorisation is about to expire and no parcel has been seen"),
+    "picked_up": N_("The carrier has the return parcel"),
+    "refunded": N_("The refund is released: amount, method, when it arrives"),
+    "replacement_reserved": N_("A backordered replacement has stock now: reserved, ships soon"),
+    "replacement_shipped": N_("The replacement has shipped: carrier and tracking link"),
+    "received": N_("The parcel reached the warehouse"),
+    "inspected": N_("Inspection result per part"),
+    "closed": N_("The return is complete, with the follow-up question"),
+    "reply": N_("An agent's reply from the RMA page"),
+    "status_link": N_("The desk sent a new status page link (earlier links no longer work)"),
+    "loaner_sent": N_("A loaner is lent while the customer's unit is away: part and due date"),
+    "loaner_overdue": N_("A loaner is past its due date (sent once per loan)"),
 }
 STAFF_KINDS = {
-    "sla_warning": "To the desk: a response or resolution deadline is near",
-    "sla_breach": "To supervisors: a deadline has passed",
+    "sla_warning": N_("To the desk: a response or resolution deadline is near"),
+    "sla_breach": N_("To supervisors: a deadline has passed"),
 }
 KINDS = {**CUSTOMER_KINDS, **STAFF_KINDS}
 

@@ -14,6 +14,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Boolean,
     CheckConstraint,
@@ -23,10 +24,10 @@ from sqlalchemy import (
     String,
     Text,
 )
-from sqlalchemy.orm import Mapped, WriteOnlyMapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, WriteOnlyMapped, mapped_column, relationship, validates
 
 from core.db import Base, BigIntPK, UTCDateTime, string_enum
-from core.errors import N_, InvalidInput
+from core.errors import N_, InvalidInput, stored
 from core.money import ExactDecimal
 from purchasing.claims import SupplierClaim
 from returns.errors import IllegalTransition
@@ -486,6 +487,16 @@ class RmaTransition(Base):
     actor: Mapped[str] = mapped_column(String(254))
     reason: Mapped[str] = mapped_column(Text, default="")
     at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: A reason spareflow wrote (``N_`` in core/errors.py): its template and parameters, so
+    #: the timeline shows it in the reader's language; NULL for what people typed, and for
+    #: rows from before (``reason`` is shown as it is).
+    reason_template: Mapped[str | None] = mapped_column(Text)
+    reason_params: Mapped[dict[str, str] | None] = mapped_column(JSON)
+
+    @validates("reason")
+    def _keep_template(self, _key: str, value: str) -> str:
+        self.reason_template, self.reason_params = stored(value)
+        return str(value)
 
 
 class Replacement(Base):

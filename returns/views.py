@@ -6,6 +6,8 @@ handed to a template or a schema after its session is closed, and nothing loads 
 
 from __future__ import annotations
 
+from core.errors import Text as Message
+
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -141,6 +143,16 @@ class TimelineEntry:
     actor: str
     reason: str
     at: datetime
+    reason_template: str | None = None
+    reason_params: dict[str, str] | None = None
+
+    @property
+    def text(self) -> str:
+        """The reason to show: spareflow's own with its template kept (a page translates it,
+        ``|tr``), else as written."""
+        if self.reason_template:
+            return Message(self.reason_template, self.reason_params)
+        return self.reason
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from flask_babel import get_locale, gettext, to_user_timezone
 from flask_login import current_user
 
 from accounts.models import DEFAULT_LANGUAGE, LANGUAGES
-from core.errors import english, set_translator
+from core.errors import english, set_translator, translated
 from returns.commands import CustomerAddress
 from web.extensions import babel
 
@@ -147,9 +147,10 @@ def current_language() -> str:
 
 
 def translate_domain_text(template: str, params: Mapping[str, Any]) -> str:
-    """Domain messages (core/errors.py) in the page's language during a request; English
-    elsewhere (workers, the command line)."""
-    if not has_request_context():
+    """Domain messages (core/errors.py) in the page's language during a page request; English
+    for the API and webhooks (machine clients read the ``code``) and outside requests (workers,
+    the command line)."""
+    if not has_request_context() or request.path.startswith(("/api/", "/webhooks/")):
         return english(template, params)
     return gettext(template, **params)
 
@@ -162,6 +163,9 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(format_clock, "clock")
     app.add_template_filter(format_moment, "moment")
     app.add_template_filter(format_duration, "duration")
+    # Texts the domain writes in English (N_ in core/errors.py, messages' "sent when", carrier
+    # secret names): ``{{ text|tr }}`` shows them in the page's language.
+    app.add_template_filter(lambda text: translated(text) if text else "", "tr")
 
     @app.context_processor
     def languages() -> dict[str, object]:
