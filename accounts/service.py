@@ -393,7 +393,7 @@ class AuthService(TwoFactorMixin):
             raise InvalidInput(
                 "expires_days",
                 N_(
-                    ("A token expires after 1 to %(MAX_TOKEN_DAYS)s days (or never, if chosen)."),
+                    "A token expires after 1 to %(MAX_TOKEN_DAYS)s days (or never, if chosen).",
                     MAX_TOKEN_DAYS=MAX_TOKEN_DAYS,
                 ),
             )

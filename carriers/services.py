@@ -417,7 +417,7 @@ class CarrierService:
         raise InvalidInput(
             "carrier",
             N_(
-                ("No carrier adapter follows %(carrier)s labels bought on %(provider)s."),
+                "No carrier adapter follows %(carrier)s labels bought on %(provider)s.",
                 carrier=repr(carrier),
                 provider=repr(provider),
             ),

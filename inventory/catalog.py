@@ -100,7 +100,7 @@ def create_location(
         raise InvalidInput(
             "code",
             N_(
-                ("%(code)s is not a location code: use WAREHOUSE/BIN, e.g. MAIN/A-01-03."),
+                "%(code)s is not a location code: use WAREHOUSE/BIN, e.g. MAIN/A-01-03.",
                 code=repr(code),
             ),
             code="invalid_location_code",
@@ -243,10 +243,8 @@ def check_serialisation_change(session: Session, part: Part, serialised: bool) -
     if on_hand:
         raise Conflict(
             N_(
-                (
-                    "%(sku)s has %(on_hand)s units on hand; serialisation can only change"
-                    " while none are in stock."
-                ),
+                "%(sku)s has %(on_hand)s units on hand; serialisation can only change"
+                " while none are in stock.",
                 sku=part.sku,
                 on_hand=on_hand,
             ),

@@ -84,11 +84,9 @@ class ReturnAddresses:
         if missing:
             raise Conflict(
                 N_(
-                    (
-                        "The return address of warehouse %(warehouse)s is incomplete "
-                        "(missing: %(value)s). An admin must complete it "
-                        "(SPAREFLOW_WAREHOUSE_ADDRESSES) before returns can be authorised."
-                    ),
+                    "The return address of warehouse %(warehouse)s is incomplete "
+                    "(missing: %(value)s). An admin must complete it "
+                    "(SPAREFLOW_WAREHOUSE_ADDRESSES) before returns can be authorised.",
                     warehouse=self.warehouse,
                     value=", ".join(missing),
                 ),

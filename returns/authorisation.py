@@ -68,7 +68,11 @@ class Authorisation:
         self, session: Session, rma: Rma, carrier: str, tracking_number: str, actor: str
     ) -> None:
         """The customer ships with their own carrier: the RMA waits for that parcel."""
-        text = f"Return parcel: {carrier} {tracking_number}"
+        text = N_(
+            "Return parcel: %(carrier)s %(tracking_number)s",
+            carrier=carrier,
+            tracking_number=tracking_number,
+        )
         rma.move_to(RmaStatus.AWAITING_PICKUP, actor, text, self.ctx.clock.now())
         rma.return_carrier = carrier
         shipment = self.ctx.carriers.add_shipment(
@@ -130,7 +134,10 @@ class Authorisation:
                     tracking_number=rma.return_tracking_number or "",
                 )
                 rma.reminded_at = now
-                text = f"Reminder queued: the authorisation expires {rma.expires_at:%Y-%m-%d}"
+                text = N_(
+                    "Reminder queued: the authorisation expires %(expires_at)s",
+                    expires_at=format(rma.expires_at, "%Y-%m-%d"),
+                )
                 rma.note("email", SYSTEM, text, now)
             uow.commit()
             return len(due)

@@ -94,9 +94,9 @@ class CustomerAddresses:
         if rma.status in TERMINAL:
             raise Conflict(
                 N_(
-                    "%(number)s is %(value)s: its customer address can no longer change.",
+                    "%(number)s is %(status)s: its customer address can no longer change.",
                     number=rma.number,
-                    value=rma.status.value,
+                    status=rma.status.value,
                 ),
                 code="rma_ended",
                 status=rma.status.value,
@@ -104,12 +104,10 @@ class CustomerAddresses:
         if rma.return_label_id:
             raise Conflict(
                 N_(
-                    (
-                        "%(number)s has a prepaid return label (%(return_carrier)s "
-                        "%(return_tracking_number)s) printed with the old address. Cancel "
-                        "this RMA (the unused label is refunded) and open a new one with the "
-                        "right address."
-                    ),
+                    "%(number)s has a prepaid return label (%(return_carrier)s "
+                    "%(return_tracking_number)s) printed with the old address. Cancel "
+                    "this RMA (the unused label is refunded) and open a new one with the "
+                    "right address.",
                     number=rma.number,
                     return_carrier=rma.return_carrier,
                     return_tracking_number=rma.return_tracking_number,
@@ -124,11 +122,9 @@ class CustomerAddresses:
         if buying:
             raise Conflict(
                 N_(
-                    (
-                        "A prepaid return label for %(number)s is being bought with the "
-                        "address as it was. Wait until it is bought or fails, then change the"
-                        " address."
-                    ),
+                    "A prepaid return label for %(number)s is being bought with the "
+                    "address as it was. Wait until it is bought or fails, then change the"
+                    " address.",
                     number=rma.number,
                 ),
                 code="return_label_pending",

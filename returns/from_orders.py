@@ -195,10 +195,8 @@ def _from_order_command(request: ReturnRequest) -> OpenRmaFromOrder:
             raise InvalidInput(
                 name,
                 N_(
-                    (
-                        "Order %(order_number)s is stored: its %(name)s comes from the order;"
-                        " leave it out."
-                    ),
+                    "Order %(order_number)s is stored: its %(name)s comes from the order;"
+                    " leave it out.",
                     order_number=request.order_number,
                     name=name,
                 ),
@@ -210,10 +208,8 @@ def _from_order_command(request: ReturnRequest) -> OpenRmaFromOrder:
                 raise InvalidInput(
                     f"lines.{index}.{name}",
                     N_(
-                        (
-                            "Order %(order_number)s is stored: the %(name)s comes from the order;"
-                            " send only sku, qty and serials."
-                        ),
+                        "Order %(order_number)s is stored: the %(name)s comes from the order;"
+                        " send only sku, qty and serials.",
                         order_number=request.order_number,
                         name=name,
                     ),
@@ -393,10 +389,7 @@ def _take(
                 raise InvalidInput(
                     f"lines.{index}.serials",
                     N_(
-                        (
-                            "Serial %(serial)s was not shipped on this order, or is already "
-                            "returned."
-                        ),
+                        "Serial %(serial)s was not shipped on this order, or is already returned.",
                         serial=serial,
                     ),
                     code="serial_not_on_order",

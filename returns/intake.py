@@ -94,10 +94,12 @@ class Intake:
         if refusal is None:
             return True
         missing = ", ".join(refusal.details["missing"])
-        text = (
-            "Not authorised automatically: a prepaid "
-            f"{refusal.details['provider']} label needs the customer's complete address "
-            f"(missing or wrong: {missing}). Complete it, then authorise."
+        text = N_(
+            "Not authorised automatically: a prepaid %(value)s label needs the "
+            "customer's complete address (missing or wrong: %(missing)s). "
+            "Complete it, then authorise.",
+            value=refusal.details["provider"],
+            missing=missing,
         )
         rma.note("authorisation", SYSTEM, text, now)
         return False
@@ -178,7 +180,7 @@ class Intake:
         )
         now = self.ctx.clock.now()
         rma.acknowledged_at = now
-        rma.note("email", SYSTEM, "Out of hours: automatic acknowledgement queued", now)
+        rma.note("email", SYSTEM, N_("Out of hours: automatic acknowledgement queued"), now)
 
     @staticmethod
     def _check_lines(session: Session, lines: tuple[ReturnLine, ...]) -> list[Part]:

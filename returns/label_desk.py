@@ -140,7 +140,7 @@ class LabelDesk:
             if failure.code != "above_ceiling" or failure.cheapest_minor is None:
                 raise Conflict(
                     N_(
-                        ("%(number)s's label was not refused for its price; try it again instead."),
+                        "%(number)s's label was not refused for its price; try it again instead.",
                         number=rma.number,
                     ),
                     code="label_not_above_ceiling",
@@ -156,7 +156,11 @@ class LabelDesk:
             self._enqueue(session, rma, ceiling_minor=ceiling_minor, approved_by=actor)
             now = self.ctx.clock.now()
             amount = self.labels.amount(ceiling_minor, failure.currency)
-            text = f"Prepaid return label up to {amount} approved: {reason.strip()}"
+            text = N_(
+                "Prepaid return label up to %(amount)s approved: %(value)s",
+                amount=amount,
+                value=reason.strip(),
+            )
             rma.note("return_label", actor, text, now)
             audit.record(
                 session,

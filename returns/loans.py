@@ -118,9 +118,9 @@ class Loans:
             if rma.status in TERMINAL:
                 raise Conflict(
                     N_(
-                        "%(number)s is %(value)s; no loaner can go out on it.",
+                        "%(number)s is %(status)s; no loaner can go out on it.",
                         number=rma.number,
-                        value=rma.status.value,
+                        status=rma.status.value,
                     ),
                     code="rma_not_open",
                 )
@@ -154,7 +154,12 @@ class Loans:
                 )
             except Conflict as error:  # the guarded UPDATE found no free unit (a race)
                 raise LoanerUnavailable(part.sku, pool.code) from error
-            rma.note("loan", actor, f"Loaner {part.sku} lent, due {due:%Y-%m-%d}.", now)
+            rma.note(
+                "loan",
+                actor,
+                N_("Loaner %(sku)s lent, due %(due)s.", sku=part.sku, due=format(due, "%Y-%m-%d")),
+                now,
+            )
             if self.ctx.messages:
                 _mail(self.ctx.messages, session, rma, "loaner_sent", loan, part)
             uow.commit()
@@ -346,9 +351,9 @@ class Loans:
         if loan.status != LoanStatus.OUT:
             raise Conflict(
                 N_(
-                    "Loan %(loan_id)s is %(value)s, no longer out.",
+                    "Loan %(loan_id)s is %(status)s, no longer out.",
                     loan_id=loan_id,
-                    value=loan.status.value,
+                    status=loan.status.value,
                 ),
                 code="loan_not_out",
             )

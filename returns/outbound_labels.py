@@ -79,7 +79,11 @@ class OutboundLabels:
                 },
             )
             if added:
-                text = f"Outbound label for replacement {replacement.id} ordered from {carrier}"
+                text = N_(
+                    "Outbound label for replacement %(id)s ordered from %(carrier)s",
+                    id=replacement.id,
+                    carrier=carrier,
+                )
                 rma.note("replacement", actor, text, self.ctx.clock.now())
             else:  # ordered before: still being bought (nothing to do), or it failed for good
                 self._refuse_failed_order(session, replacement.id, key)
@@ -105,7 +109,9 @@ class OutboundLabels:
                 },
             )
             if added:
-                text = f"Outbound label for the repaired unit ordered from {carrier}"
+                text = N_(
+                    "Outbound label for the repaired unit ordered from %(carrier)s", carrier=carrier
+                )
                 rma.note("repair", actor, text, self.ctx.clock.now())
             else:
                 self._refuse_failed_order(session, repair.id, key, what="repair")
@@ -133,11 +139,9 @@ class OutboundLabels:
         if earlier is not None and earlier.status is OutboxStatus.FAILED:
             raise Conflict(
                 N_(
-                    (
-                        "The outbound label for %(what)s %(replacement_id)s could not be "
-                        "bought (%(last_error)s); ship with the tracking number of a label "
-                        "bought elsewhere."
-                    ),
+                    "The outbound label for %(what)s %(replacement_id)s could not be "
+                    "bought (%(last_error)s); ship with the tracking number of a label "
+                    "bought elsewhere.",
                     what=what,
                     replacement_id=replacement_id,
                     last_error=earlier.last_error,
@@ -171,7 +175,7 @@ class OutboundLabels:
         if row.label_id is None or not stored.formats:
             raise NotFound(
                 N_(
-                    ("Replacement %(replacement_id)s has no outbound label (none was bought yet)."),
+                    "Replacement %(replacement_id)s has no outbound label (none was bought yet).",
                     replacement_id=replacement_id,
                 ),
                 code="no_label",
@@ -216,9 +220,13 @@ class OutboundLabels:
         else:  # cancelled while the label was bought: the desk decides what to do with it
             rma = session.get(Rma, replacement.rma_id)
             assert rma is not None
-            text = (
-                f"Outbound label {shipment.carrier} {shipment.tracking_number} bought, but "
-                f"replacement {replacement.id} is {replacement.status.value}"
+            text = N_(
+                "Outbound label %(carrier)s %(tracking_number)s bought, but "
+                "replacement %(id)s is %(status)s",
+                carrier=shipment.carrier,
+                tracking_number=shipment.tracking_number,
+                id=replacement.id,
+                status=replacement.status.value,
             )
             rma.note("replacement", SYSTEM, text, self.ctx.clock.now())
 
@@ -264,9 +272,12 @@ class OutboundLabels:
         if repair.status is RepairStatus.TESTED_OK:
             self.repairs.shipped(session, rma, repair, shipment, message.payload["actor"])
         else:  # worked on again while the label was bought: the desk decides
-            text = (
-                f"Outbound label {shipment.carrier} {shipment.tracking_number} bought, but "
-                f"the repair is {repair.status.value}"
+            text = N_(
+                "Outbound label %(carrier)s %(tracking_number)s bought, but the "
+                "repair is %(status)s",
+                carrier=shipment.carrier,
+                tracking_number=shipment.tracking_number,
+                status=repair.status.value,
             )
             rma.note("repair", SYSTEM, text, self.ctx.clock.now())
 

@@ -313,11 +313,17 @@ class Pickups:
         pickup, provider = message.payload["pickup_id"], message.payload["provider"]
         outcome = (message.result or {}).get("outcome")
         if outcome == "kept":
-            text = f"Pickup {pickup} was booked again, so it was not cancelled"
+            text = N_("Pickup %(pickup)s was booked again, so it was not cancelled", pickup=pickup)
         elif outcome == PickupCancelOutcome.UNKNOWN.value:
-            text = f"Pickup {pickup} is not known to {provider}: nothing to cancel"
+            text = N_(
+                "Pickup %(pickup)s is not known to %(provider)s: nothing to cancel",
+                pickup=pickup,
+                provider=provider,
+            )
         else:
-            text = f"Pickup {pickup} cancelled with {provider}"
+            text = N_(
+                "Pickup %(pickup)s cancelled with %(provider)s", pickup=pickup, provider=provider
+            )
         rma.note("pickup", SYSTEM, text, self.ctx.clock.now())
 
     def _cancel_failed(self, session: Session, message: OutboxMessage) -> None:

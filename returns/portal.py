@@ -315,7 +315,12 @@ def _attach(session: Session, rma: Rma, photos: list[Photo], now: datetime) -> N
             )
         )
     if photos:
-        rma.note("attachment", PORTAL_ACTOR, f"{len(photos)} photo(s) from the customer", now)
+        rma.note(
+            "attachment",
+            PORTAL_ACTOR,
+            N_("%(value)s photo(s) from the customer", value=len(photos)),
+            now,
+        )
 
 
 @dataclass(frozen=True)

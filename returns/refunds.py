@@ -107,7 +107,12 @@ class Refunds:
             payload=self._payload(rma, route),
         )
         to = "Shopify" if route.provider == SHOPIFY else "the payment provider"
-        text = f"Refund of {self.ctx.money(rma)} sent to {to} ({why})"
+        text = N_(
+            "Refund of %(value)s sent to %(to)s (%(why)s)",
+            value=self.ctx.money(rma),
+            to=to,
+            why=why,
+        )
         if supervisor_reason:
             text += f"; released by hand: {supervisor_reason}"
         rma.note("refund", actor, text, self.ctx.clock.now())
@@ -192,10 +197,8 @@ class Refunds:
         if route.provider == SHOPIFY and route.missing:
             raise Conflict(
                 N_(
-                    (
-                        "%(number)s's order came from Shopify and %(missing)s: an admin must "
-                        "configure Shopify before this refund can be released."
-                    ),
+                    "%(number)s's order came from Shopify and %(missing)s: an admin must "
+                    "configure Shopify before this refund can be released.",
                     number=rma.number,
                     missing=route.missing,
                 ),
@@ -224,9 +227,9 @@ class Refunds:
             if rma.refund_status not in RELEASABLE:
                 raise Conflict(
                     N_(
-                        "%(number)s's refund is %(value)s; nothing to release.",
+                        "%(number)s's refund is %(status)s; nothing to release.",
                         number=rma.number,
-                        value=rma.refund_status.value,
+                        status=rma.refund_status.value,
                     ),
                     code="refund_not_releasable",
                     refund_status=rma.refund_status.value,
@@ -259,12 +262,9 @@ class Refunds:
             if rma.refund_status is not RefundStatus.FAILED:
                 raise Conflict(
                     N_(
-                        (
-                            "%(number)s's refund is %(value)s; only a failed refund can be sent "
-                            "again."
-                        ),
+                        "%(number)s's refund is %(status)s; only a failed refund can be sent again.",
                         number=rma.number,
-                        value=rma.refund_status.value,
+                        status=rma.refund_status.value,
                     ),
                     code="refund_not_failed",
                     refund_status=rma.refund_status.value,
@@ -315,6 +315,11 @@ class Refunds:
                     payload=self._payload(rma, route),
                 )
             rma.refund_status, rma.refund_error = RefundStatus.PENDING, None
-            rma.note("refund", actor, f"Refund {what}: {reason.strip()}", now)
+            rma.note(
+                "refund",
+                actor,
+                N_("Refund %(what)s: %(value)s", what=what, value=reason.strip()),
+                now,
+            )
             uow.commit()
             return rma_detail(session, number, self.ctx.clock.now().date())

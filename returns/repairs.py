@@ -223,7 +223,12 @@ def fill_waiting_repairs(session: Session, sku: str, who: ledger.Who) -> list[st
             break  # promise order: a later request does not jump an unfilled earlier one
         now = who.clock.now()
         repair.after_parts_change(now)
-        text = f"Repair part {line.qty} x {line.sku} issued from {line.location} (was waiting)"
+        text = N_(
+            "Repair part %(qty)s x %(sku)s issued from %(location)s (was waiting)",
+            qty=line.qty,
+            sku=line.sku,
+            location=line.location,
+        )
         rma.note("repair", who.actor, text, now)
         _audit(session, who.actor, now, "repair.part_filled", rma.number, sku=line.sku)
         if rma.number not in moved:
@@ -294,9 +299,9 @@ class Repairs:
             ):
                 raise Conflict(
                     N_(
-                        "%(number)s is %(value)s; a repair starts on a received unit.",
+                        "%(number)s is %(status)s; a repair starts on a received unit.",
                         number=rma.number,
-                        value=rma.status.value,
+                        status=rma.status.value,
                     ),
                     code="unit_not_received",
                 )
@@ -329,7 +334,12 @@ class Repairs:
             )
             session.add(repair)
             session.flush()
-            rma.note("repair", actor, f"Repair order opened: {repair.diagnosis}", now)
+            rma.note(
+                "repair",
+                actor,
+                N_("Repair order opened: %(diagnosis)s", diagnosis=repair.diagnosis),
+                now,
+            )
             _audit(session, actor, now, "repair.opened", rma.number, repair=repair.id)
             uow.commit()
             return repair_view(rma.number, repair)
@@ -362,20 +372,25 @@ class Repairs:
             issued = _try_issue(session, who, line, repair_reference(rma.number, repair.id))
             repair.after_parts_change(now)
             if issued:
-                text = f"Repair part {line.qty} x {line.sku} issued from {line.location}"
+                text = N_(
+                    "Repair part %(qty)s x %(sku)s issued from %(location)s",
+                    qty=line.qty,
+                    sku=line.sku,
+                    location=line.location,
+                )
                 _audit(session, actor, now, "repair.part_used", rma.number, sku=line.sku)
             else:
-                text = f"Repair waits for parts: {line.qty} x {line.sku} short"
+                text = N_(
+                    "Repair waits for parts: %(qty)s x %(sku)s short", qty=line.qty, sku=line.sku
+                )
                 _audit(session, actor, now, "repair.part_short", rma.number, sku=line.sku)
             rma.note("repair", actor, text, now)
             uow.commit()
             if not issued:
                 raise Conflict(
                     N_(
-                        (
-                            "Not enough %(sku)s in stock for %(qty)s; the repair waits for parts "
-                            "and takes them when stock arrives (or retry)."
-                        ),
+                        "Not enough %(sku)s in stock for %(qty)s; the repair waits for parts "
+                        "and takes them when stock arrives (or retry).",
                         sku=line.sku,
                         qty=line.qty,
                     ),
@@ -412,7 +427,12 @@ class Repairs:
                 repair.move_to(RepairStatus.IN_REPAIR, now)
             repair.updated_at = now
             who = repair.technician or actor
-            rma.note("repair", actor, f"Labour {command.minutes} min by {who}", now)
+            rma.note(
+                "repair",
+                actor,
+                N_("Labour %(minutes)s min by %(who)s", minutes=command.minutes, who=who),
+                now,
+            )
             _audit(session, actor, now, "repair.labour", rma.number, minutes=command.minutes)
             uow.commit()
             return repair_view(rma.number, repair)
@@ -428,7 +448,16 @@ class Repairs:
             now = self.ctx.clock.now()
             repair.record_test(command.passed, command.result.strip(), now)
             verdict = "passed" if command.passed else "failed"
-            rma.note("repair", actor, f"Repair test {verdict}: {repair.test_result}", now)
+            rma.note(
+                "repair",
+                actor,
+                N_(
+                    "Repair test %(verdict)s: %(test_result)s",
+                    verdict=verdict,
+                    test_result=repair.test_result,
+                ),
+                now,
+            )
             _audit(session, actor, now, "repair.tested", rma.number, passed=command.passed)
             uow.commit()
             return repair_view(rma.number, repair)
@@ -456,12 +485,10 @@ class Repairs:
         if repair.status is not RepairStatus.TESTED_OK:
             raise Conflict(
                 N_(
-                    (
-                        "The repair of %(number)s is %(value)s; only a unit that passed its "
-                        "test ships back."
-                    ),
+                    "The repair of %(number)s is %(status)s; only a unit that passed its "
+                    "test ships back.",
                     number=rma.number,
-                    value=repair.status.value,
+                    status=repair.status.value,
                 ),
                 code="repair_not_tested",
             )
@@ -488,7 +515,11 @@ class Repairs:
         repair.move_to(RepairStatus.SHIPPED, now)
         repair.carrier, repair.tracking_number = shipment.carrier, shipment.tracking_number
         repair.shipped_by, repair.shipped_at = actor, now
-        text = f"Repaired unit shipped: {shipment.carrier} {shipment.tracking_number}"
+        text = N_(
+            "Repaired unit shipped: %(carrier)s %(tracking_number)s",
+            carrier=shipment.carrier,
+            tracking_number=shipment.tracking_number,
+        )
         rma.note("repair", actor, text, now)
         rma.resolve(now)
         rma.close(actor, "Repaired unit shipped back", now, self.ctx.policy)

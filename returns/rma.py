@@ -102,10 +102,8 @@ def check_return_policy(
         raise InvalidInput(
             "purchase_date",
             N_(
-                (
-                    "The %(return_window_days)s-day return window has passed; a "
-                    "supervisor can override with a reason."
-                ),
+                "The %(return_window_days)s-day return window has passed; a "
+                "supervisor can override with a reason.",
                 return_window_days=policy.return_window_days,
             ),
             code="return_window_expired",
@@ -315,7 +313,9 @@ class Rma(Base):
         self.refund_status = RefundStatus.HELD
         self.refund_hold_reason = reason[:300]
         self.refund_held_by = actor
-        return self.note("refund", actor, f"Refund held for a supervisor: {reason}", now)
+        return self.note(
+            "refund", actor, N_("Refund held for a supervisor: %(reason)s", reason=reason), now
+        )
 
     def release_refund(self, actor: str) -> None:
         """The refund is on its way to the provider (the caller queues it)."""
@@ -329,7 +329,9 @@ class Rma(Base):
         self.refund_status = RefundStatus.RELEASED
         self.refund_released_at = now
         self.resolve(now)
-        return self.note("refund", SYSTEM, f"Refund {reference} released", now)
+        return self.note(
+            "refund", SYSTEM, N_("Refund %(reference)s released", reference=reference), now
+        )
 
     def drop_refund_if_unreleased(self) -> None:
         """The return ended before its refund went out: nothing is owed any more."""
@@ -408,7 +410,7 @@ class Rma(Base):
         replacement already shipped, is now something the desk must recover."""
         entries = [
             self.move_to(
-                RmaStatus.EXPIRED, SYSTEM, "No pickup before the authorisation expired", now
+                RmaStatus.EXPIRED, SYSTEM, N_("No pickup before the authorisation expired"), now
             )
         ]
         if self.refund_status is RefundStatus.AWAITING_PICKUP:
@@ -422,7 +424,7 @@ class Rma(Base):
         return entries
 
     def close(self, actor: str, reason: str, now: datetime, policy: ReturnPolicy) -> RmaTransition:
-        entry = self.move_to(RmaStatus.CLOSED, actor, reason or "Closed", now)
+        entry = self.move_to(RmaStatus.CLOSED, actor, reason or N_("Closed"), now)
         self.followup_due_at = now + timedelta(days=policy.followup_days)
         return entry
 
@@ -439,7 +441,9 @@ class Rma(Base):
         self.satisfaction, self.satisfaction_comment = satisfaction, comment or None
         self.confirmed_fixed = confirmed_fixed
         self.followup_due_at = None
-        return self.note("followup", actor, f"Satisfaction {satisfaction}/5", now)
+        return self.note(
+            "followup", actor, N_("Satisfaction %(satisfaction)s/5", satisfaction=satisfaction), now
+        )
 
     @property
     def replacements_settled(self) -> bool:

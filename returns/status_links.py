@@ -155,10 +155,8 @@ class StatusLinkService:
                 raise InvalidInput(
                     "rma",
                     N_(
-                        (
-                            "The status page of %(number)s has closed: the return ended more than"
-                            " %(grace_days)s days ago."
-                        ),
+                        "The status page of %(number)s has closed: the return ended more than"
+                        " %(grace_days)s days ago.",
                         number=rma.number,
                         grace_days=self.grace_days,
                     ),

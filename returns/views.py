@@ -6,8 +6,6 @@ handed to a template or a schema after its session is closed, and nothing loads 
 
 from __future__ import annotations
 
-from core.errors import Text as Message
-
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -15,6 +13,7 @@ from decimal import Decimal
 from carriers.models import Direction, label_formats
 from carriers.status import TrackingStatus
 from core.addresses import ADDRESS_LENGTHS
+from core.errors import Text as Message
 from returns.commands import CustomerAddress
 from returns.service_levels import SlaClock
 from returns.status import (

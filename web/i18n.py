@@ -146,13 +146,21 @@ def current_language() -> str:
     return name if name in LANGUAGES else DEFAULT_LANGUAGE
 
 
+#: Parameters of domain messages that hold a code, shown through ``|label``.
+WORD_PARAMS = frozenset({"status"})
+
+
 def translate_domain_text(template: str, params: Mapping[str, Any]) -> str:
     """Domain messages (core/errors.py) in the page's language during a page request; English
     for the API and webhooks (machine clients read the ``code``) and outside requests (workers,
     the command line)."""
     if not has_request_context() or request.path.startswith(("/api/", "/webhooks/")):
         return english(template, params)
-    return gettext(template, **params)
+    from web.labels import label  # web.labels imports this module
+
+    # A parameter named ``status`` is a state's code (``in_transit``): shown as its label.
+    words = {name: label(value) if name in WORD_PARAMS else value for name, value in params.items()}
+    return gettext(template, **words)
 
 
 def init_app(app: Flask) -> None:

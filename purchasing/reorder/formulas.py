@@ -51,11 +51,9 @@ def check_service_level(level: Decimal, field: str = "service_level") -> Decimal
         raise InvalidInput(
             field,
             N_(
-                (
-                    "A service level is a share from %(MIN_SERVICE_LEVEL)s to "
-                    "%(MAX_SERVICE_LEVEL)s (0.95 = no stock-out in 95%% of lead times); "
-                    "got %(level)s."
-                ),
+                "A service level is a share from %(MIN_SERVICE_LEVEL)s to "
+                "%(MAX_SERVICE_LEVEL)s (0.95 = no stock-out in 95%% of lead times); "
+                "got %(level)s.",
                 MIN_SERVICE_LEVEL=MIN_SERVICE_LEVEL,
                 MAX_SERVICE_LEVEL=MAX_SERVICE_LEVEL,
                 level=level,
