@@ -262,7 +262,8 @@ class Refunds:
             if rma.refund_status is not RefundStatus.FAILED:
                 raise Conflict(
                     N_(
-                        "%(number)s's refund is %(status)s; only a failed refund can be sent again.",
+                        "%(number)s's refund is %(status)s; "
+                        "only a failed refund can be sent again.",
                         number=rma.number,
                         status=rma.refund_status.value,
                     ),
