@@ -86,6 +86,21 @@ def sign_ins() -> list[str]:
     ]
 
 
+def ready_lines(host: str, port: int, *, pickup_after: float, verbose: bool) -> list[str]:
+    """What the demo prints once everything runs; the sign-ins last, so they stay in view."""
+    minutes = f"{pickup_after / 60:g} minute{'' if pickup_after == 60 else 's'}"
+    url = f"http://{host}:{port}"
+    return [
+        f"\nReturns authorised in the demo get a sandbox label, are picked up {minutes} later "
+        "(spareflow demo --pickup-after SECONDS) and refunded: watch them on the returns desk.",
+        f"What the customers were sent: {url}/demo/mail (the Demo mail page).",
+        *([] if verbose else ["Logs show warnings and errors only (spareflow demo --verbose)."]),
+        f"\nspareflow demo is running at {url}/  (Ctrl+C stops everything)",
+        "Sign in as:",
+        *sign_ins(),
+    ]
+
+
 def run_demo(
     host: str,
     port: int,
@@ -149,18 +164,7 @@ def run_demo(
             if health:
                 _wait_until_up(health)
             echo(f"  started {name}")
-        minutes = f"{pickup_after / 60:g} minute{'' if pickup_after == 60 else 's'}"
-        echo(
-            f"\nReturns authorised in the demo get a sandbox label, are picked up {minutes} "
-            "later (--pickup-after SECONDS) and refunded: watch them on the "
-            "returns desk."
-        )
-        echo(f"What the customers were sent: http://{host}:{port}/demo/mail (the Demo mail page)")
-        if not verbose:
-            echo("Logs show warnings and errors only (spareflow demo --verbose shows all).")
-        echo(f"\nspareflow demo is running at http://{host}:{port}/  (Ctrl+C stops everything)")
-        echo("Sign in as:")
-        for line in sign_ins():
+        for line in ready_lines(host, port, pickup_after=pickup_after, verbose=verbose):
             echo(line)
         while all(process.poll() is None for process in processes):
             time.sleep(0.5)

@@ -326,9 +326,11 @@ def scheduler() -> None:
     from web.scheduler import build_scheduler
 
     sched = build_scheduler(_check_secrets(), current_app.config)
-    for job in sched.get_jobs():
-        click.echo(f"job {job.id}: {job.trigger}")
-    click.echo("scheduler running (Ctrl+C stops it)")
+    # Quiet logs (LOG_LEVEL=WARNING, as the demo sets by default): no start-up listing either.
+    if logging.getLogger().isEnabledFor(logging.INFO):
+        for job in sched.get_jobs():
+            click.echo(f"job {job.id}: {job.trigger}")
+        click.echo("scheduler running (Ctrl+C stops it)")
     with contextlib.suppress(KeyboardInterrupt, SystemExit):
         sched.start()
 
