@@ -286,16 +286,20 @@ class Labels:
         rma.return_label_currency = str(result.get("currency") or "")[:3] or None
         now = self.ctx.clock.now()
         if rma.can_move_to(RmaStatus.AWAITING_PICKUP):
-            text = N_(
-                "Return label: %(return_carrier)s %(return_tracking_number)s",
-                return_carrier=rma.return_carrier,
-                return_tracking_number=rma.return_tracking_number,
-            )
-            if rma.return_label_cost_minor is not None:
-                text += (
-                    f" ({result.get('provider')} {result.get('service')}, "
-                    f"{rma.return_label_cost_minor} {rma.return_label_currency} minor units)"
+            where = {"carrier": rma.return_carrier, "tracking_number": rma.return_tracking_number}
+            text = (
+                N_("Return label: %(carrier)s %(tracking_number)s", **where)
+                if rma.return_label_cost_minor is None
+                else N_(
+                    "Return label: %(carrier)s %(tracking_number)s "
+                    "(%(provider)s %(service)s, %(cost)s %(currency)s minor units)",
+                    **where,
+                    provider=result.get("provider"),
+                    service=result.get("service"),
+                    cost=rma.return_label_cost_minor,
+                    currency=rma.return_label_currency,
                 )
+            )
             rma.move_to(RmaStatus.AWAITING_PICKUP, SYSTEM, text, now)
             address = self.ctx.addresses.lines()
             send_return_instructions(self.ctx, session, rma, address, label=True)

@@ -107,14 +107,18 @@ class Refunds:
             payload=self._payload(rma, route),
         )
         to = "Shopify" if route.provider == SHOPIFY else "the payment provider"
-        text = N_(
-            "Refund of %(value)s sent to %(to)s (%(why)s)",
-            value=self.ctx.money(rma),
-            to=to,
-            why=why,
+        amount = self.ctx.money(rma)
+        text = (
+            N_(
+                "Refund of %(amount)s sent to %(to)s (%(why)s); released by hand: %(reason)s",
+                amount=amount,
+                to=to,
+                why=why,
+                reason=supervisor_reason,
+            )
+            if supervisor_reason
+            else N_("Refund of %(amount)s sent to %(to)s (%(why)s)", amount=amount, to=to, why=why)
         )
-        if supervisor_reason:
-            text += f"; released by hand: {supervisor_reason}"
         rma.note("refund", actor, text, self.ctx.clock.now())
 
     def _earlier_refunds(self, session: Session, rma: Rma) -> int:
