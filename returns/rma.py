@@ -381,9 +381,16 @@ class Rma(Base):
 
     def opened(self, actor: str, now: datetime) -> RmaTransition:
         """The first line of the timeline."""
-        text = f"Opened via {self.channel.value}"
-        if self.policy_override_reason:
-            text += f"; policy overridden: {self.policy_override_reason}"
+        channel = self.channel.value
+        text = (
+            N_(
+                "Opened via %(channel)s; policy overridden: %(reason)s",
+                channel=channel,
+                reason=self.policy_override_reason,
+            )
+            if self.policy_override_reason
+            else N_("Opened via %(channel)s", channel=channel)
+        )
         return self._log("status", None, actor, text, now)
 
     def authorise(

@@ -147,7 +147,7 @@ def current_language() -> str:
 
 
 #: Parameters of domain messages that hold a code, shown through ``|label``.
-WORD_PARAMS = frozenset({"status"})
+WORD_PARAMS = frozenset({"status", "channel"})
 
 
 def translate_domain_text(template: str, params: Mapping[str, Any]) -> str:
@@ -158,7 +158,7 @@ def translate_domain_text(template: str, params: Mapping[str, Any]) -> str:
         return english(template, params)
     from web.labels import label  # web.labels imports this module
 
-    # A parameter named ``status`` is a state's code (``in_transit``): shown as its label.
+    # A parameter named ``status`` or ``channel`` holds a code (``in_transit``): its label.
     words = {name: label(value) if name in WORD_PARAMS else value for name, value in params.items()}
     return gettext(template, **words)
 
