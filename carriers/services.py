@@ -414,15 +414,10 @@ class CarrierService:
             return name, None
         if provider in self.adapters:
             return (name or provider), (provider if name and name != provider else None)
-        raise InvalidInput(
-            "carrier",
-            N_(
-                "No carrier adapter follows %(carrier)s labels bought on %(provider)s.",
-                carrier=repr(carrier),
-                provider=repr(provider),
-            ),
-            code="unknown_carrier",
+        unknown = N_(
+            "No carrier adapter follows %(c)r labels bought on %(p)r.", c=carrier, p=provider
         )
+        raise InvalidInput("carrier", unknown, code="unknown_carrier")
 
     def add_shipment(
         self,
@@ -446,20 +441,14 @@ class CarrierService:
         """
         if tracked_via:
             if tracked_via not in self.adapters:
-                raise InvalidInput(
-                    "tracked_via",
-                    N_("No carrier adapter named %(tracked_via)s.", tracked_via=repr(tracked_via)),
-                    code="unknown_carrier",
-                )
+                unknown = N_("No carrier adapter named %(carrier)s.", carrier=repr(tracked_via))
+                raise InvalidInput("tracked_via", unknown, code="unknown_carrier")
             carrier = carrier.strip().lower()
             if not carrier:
                 raise InvalidInput("carrier", N_("Name the parcel's carrier."))
         elif carrier not in self.adapters:
-            raise InvalidInput(
-                "carrier",
-                N_("No carrier adapter named %(carrier)s.", carrier=repr(carrier)),
-                code="unknown_carrier",
-            )
+            unknown = N_("No carrier adapter named %(carrier)s.", carrier=repr(carrier))
+            raise InvalidInput("carrier", unknown, code="unknown_carrier")
         number = tracking.normalise_tracking_number(tracking_number)
         if not number:
             raise InvalidInput("tracking_number", N_("A tracking number is required."))
@@ -469,12 +458,11 @@ class CarrierService:
             )
         )
         if exists is not None:
+            exists_text = N_(
+                "A %(carrier)s shipment %(num)s already exists.", carrier=carrier, num=number
+            )
             raise Conflict(
-                N_(
-                    "A %(carrier)s shipment %(number)s already exists.",
-                    carrier=carrier,
-                    number=number,
-                ),
+                exists_text,
                 code="duplicate_shipment",
                 tracking_number=number,
             )

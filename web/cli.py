@@ -404,12 +404,7 @@ def sandbox() -> None:
     show_default=True,
     help="Start each labelled parcel's journey at once.",
 )
-@click.option(
-    "--pickup-after",
-    default=0.0,
-    show_default=True,
-    help="With --auto-journey: seconds from a label's purchase to its pickup (first scan).",
-)
+@click.option("--pickup-after", default=0.0, help="With --auto-journey: seconds to the pickup.")
 @click.option("--retries", default=5, show_default=True, help="Attempts per webhook delivery.")
 @with_appcontext
 def sandbox_carrier(
@@ -590,9 +585,7 @@ def carriers_apply_events(limit: int, retry_failed: bool, loop: bool, interval: 
     envvar="SPAREFLOW_DEMO_PICKUP_AFTER",
     help="Seconds from a demo return's label to its pickup by the sandbox carrier.",
 )
-@click.option(
-    "--verbose", is_flag=True, help="Show every process's log lines (the scheduler's per job)."
-)
+@click.option("--verbose", is_flag=True, help="Every process's log lines (the scheduler's).")
 @with_appcontext
 def demo(host: str, port: int, pickup_after: float, verbose: bool) -> None:
     """Run the demo: web app, scheduler, sandbox carrier and refunds sandbox together."""
