@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 
-from core.errors import InvalidInput
+from core.errors import N_, InvalidInput
 
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 1024
@@ -26,26 +26,34 @@ def check_new_password(password: str, *, email: str = "") -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise InvalidInput(
             "password",
-            f"Passwords need at least {MIN_PASSWORD_LENGTH} characters.",
+            N_(
+                "Passwords need at least %(MIN_PASSWORD_LENGTH)s characters.",
+                MIN_PASSWORD_LENGTH=MIN_PASSWORD_LENGTH,
+            ),
             code="password_too_short",
             minimum=MIN_PASSWORD_LENGTH,
         )
     if len(password) > MAX_PASSWORD_LENGTH:
         raise InvalidInput(
             "password",
-            f"Passwords have at most {MAX_PASSWORD_LENGTH} characters.",
+            N_(
+                "Passwords have at most %(MAX_PASSWORD_LENGTH)s characters.",
+                MAX_PASSWORD_LENGTH=MAX_PASSWORD_LENGTH,
+            ),
             code="password_too_long",
         )
     if password.strip().lower() in common_passwords():
         raise InvalidInput(
             "password",
-            "That password is one of the most common passwords, which attackers try first; "
-            "choose another.",
+            N_(
+                "That password is one of the most common passwords, which attackers try first; "
+                "choose another."
+            ),
             code="password_too_common",
         )
     if email and password.strip().lower() in {email.lower(), email.split("@")[0].lower()}:
         raise InvalidInput(
             "password",
-            "A password may not be the e-mail address or its name part.",
+            N_("A password may not be the e-mail address or its name part."),
             code="password_is_email",
         )

@@ -27,7 +27,7 @@ from core.audit import about_user as audit_user
 from core.clock import Clock, SystemClock
 from core.crypto import SecretBox
 from core.db import UnitOfWork
-from core.errors import Conflict, InvalidInput, NotFound
+from core.errors import N_, Conflict, InvalidInput, NotFound
 
 __all__ = ["MIN_PASSWORD_LENGTH", "AuthService", "SignIn", "SignInStep"]
 
@@ -95,18 +95,31 @@ class AuthService(TwoFactorMixin):
         email = email.strip().lower()
         language = language or DEFAULT_LANGUAGE
         if language not in LANGUAGES:
-            raise InvalidInput("language", f"Unknown language {language!r}.")
+            raise InvalidInput(
+                "language", N_("Unknown language %(language)s.", language=repr(language))
+            )
         if "@" not in email:
-            raise InvalidInput("email", f"{email!r} is not an e-mail address.")
+            raise InvalidInput(
+                "email", N_("%(email)s is not an e-mail address.", email=repr(email))
+            )
         check_new_password(password, email=email)
         try:
             role = Role(role)
         except ValueError:
             choices = ", ".join(r.value for r in Role)
-            raise InvalidInput("role", f"Unknown role {role!r}; choose one of {choices}.") from None
+            raise InvalidInput(
+                "role",
+                N_(
+                    "Unknown role %(role)s; choose one of %(choices)s.",
+                    role=repr(role),
+                    choices=choices,
+                ),
+            ) from None
         with UnitOfWork(self.session_factory) as uow:
             if uow.session.scalar(select(User.id).where(User.email == email)) is not None:
-                raise Conflict(f"User {email} already exists.", code="duplicate_user")
+                raise Conflict(
+                    N_("User %(email)s already exists.", email=email), code="duplicate_user"
+                )
             now = self.clock.now()
             user = User(
                 email=email,
@@ -236,7 +249,7 @@ class AuthService(TwoFactorMixin):
             session.commit()
             raise InvalidInput(
                 "current_password",
-                "The current password is not right.",
+                N_("The current password is not right."),
                 code="wrong_current_password",
             ) from None
 
@@ -252,7 +265,7 @@ class AuthService(TwoFactorMixin):
             if current_password == new_password:
                 raise InvalidInput(
                     "password",
-                    "The new password must differ from the current one.",
+                    N_("The new password must differ from the current one."),
                     code="password_unchanged",
                 )
             user.password_hash = self.hasher.hash(new_password)
@@ -292,7 +305,7 @@ class AuthService(TwoFactorMixin):
     def _user_for_update(session: Session, user_id: int) -> User:
         user = session.get(User, user_id, with_for_update=True)
         if user is None:
-            raise NotFound(f"No user {user_id}.", code="user_not_found")
+            raise NotFound(N_("No user %(user_id)s.", user_id=user_id), code="user_not_found")
         return user
 
     # --- administration ------------------------------------------------------------------
@@ -317,20 +330,25 @@ class AuthService(TwoFactorMixin):
         if language is not None and language not in LANGUAGES:
             choices = ", ".join(LANGUAGES)
             raise InvalidInput(
-                "language", f"Unknown language {language!r}; choose one of {choices}."
+                "language",
+                N_(
+                    "Unknown language %(language)s; choose one of %(choices)s.",
+                    language=repr(language),
+                    choices=choices,
+                ),
             )
         if role is not None:
             try:
                 role = Role(role)
             except ValueError:
-                raise InvalidInput("role", f"Unknown role {role!r}.") from None
+                raise InvalidInput("role", N_("Unknown role %(role)s.", role=repr(role))) from None
         with UnitOfWork(self.session_factory) as uow:
             user = self._user_for_update(uow.session, user_id)
             if user_id == acting_admin and (
                 active is False or (role is not None and role is not Role.ADMIN)
             ):
                 raise Conflict(
-                    "You cannot demote or deactivate yourself; ask another admin.",
+                    N_("You cannot demote or deactivate yourself; ask another admin."),
                     code="cannot_lock_out_self",
                 )
             now = self.clock.now()
@@ -374,13 +392,16 @@ class AuthService(TwoFactorMixin):
         if expires_days is not None and not 1 <= expires_days <= MAX_TOKEN_DAYS:
             raise InvalidInput(
                 "expires_days",
-                f"A token expires after 1 to {MAX_TOKEN_DAYS} days (or never, if chosen).",
+                N_(
+                    "A token expires after 1 to %(MAX_TOKEN_DAYS)s days (or never, if chosen).",
+                    MAX_TOKEN_DAYS=MAX_TOKEN_DAYS,
+                ),
             )
         secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
         with UnitOfWork(self.session_factory) as uow:
             user = uow.session.scalar(select(User).where(User.email == email.strip().lower()))
             if user is None:
-                raise NotFound(f"No user {email}.", code="user_not_found")
+                raise NotFound(N_("No user %(email)s.", email=email), code="user_not_found")
             now = self.clock.now()
             token = ApiToken(
                 user=user,
@@ -437,7 +458,9 @@ class AuthService(TwoFactorMixin):
             ).rowcount
             token = uow.session.get(ApiToken, token_id, populate_existing=True)
             if token is None:
-                raise NotFound(f"No token {token_id}.", code="token_not_found")
+                raise NotFound(
+                    N_("No token %(token_id)s.", token_id=token_id), code="token_not_found"
+                )
             if revoked:
                 audit_user(
                     uow.session,

@@ -21,7 +21,7 @@ from core.audit import about_user as audit_user
 from core.clock import Clock
 from core.crypto import NO_KEY_FOR_TWO_FACTOR, SecretBox, SecretsError
 from core.db import UnitOfWork
-from core.errors import Conflict, InvalidInput
+from core.errors import N_, Conflict, InvalidInput
 
 if TYPE_CHECKING:
     from argon2 import PasswordHasher
@@ -84,7 +84,7 @@ class TwoFactorMixin:
             user = self._user_for_update(uow.session, user_id)
             if user.two_factor_enabled:
                 raise Conflict(
-                    "Two-factor sign-in is already on.", code="two_factor_already_enabled"
+                    N_("Two-factor sign-in is already on."), code="two_factor_already_enabled"
                 )
             secret = two_factor.new_secret()
             user.totp_secret_encrypted = self._seal(secret)
@@ -108,17 +108,17 @@ class TwoFactorMixin:
             user = self._user_for_update(uow.session, user_id)
             if user.two_factor_enabled:
                 raise Conflict(
-                    "Two-factor sign-in is already on.", code="two_factor_already_enabled"
+                    N_("Two-factor sign-in is already on."), code="two_factor_already_enabled"
                 )
             secret = self._open(user.totp_secret_encrypted or "")
             if not secret:
-                raise Conflict("Start the set-up first.", code="two_factor_not_started")
+                raise Conflict(N_("Start the set-up first."), code="two_factor_not_started")
             now = self.clock.now()
             step = two_factor.accepted_step(secret, code.strip(), now, user.totp_last_step)
             if step is None:
                 raise InvalidInput(
                     "code",
-                    "That code is not right; check the phone's clock and try the next code.",
+                    N_("That code is not right; check the phone's clock and try the next code."),
                     code="wrong_code",
                 )
             user.totp_enabled_at = now
@@ -148,7 +148,7 @@ class TwoFactorMixin:
             user = self._user_for_update(uow.session, user_id)
             self._verify_current(uow.session, user, password, ip)
             if not user.two_factor_enabled:
-                raise Conflict("Two-factor sign-in is off.", code="two_factor_not_enabled")
+                raise Conflict(N_("Two-factor sign-in is off."), code="two_factor_not_enabled")
             now = self.clock.now()
             codes = self._replace_recovery_codes(uow.session, user, now)
             audit_user(
@@ -184,8 +184,10 @@ class TwoFactorMixin:
                 self._verify_current(uow.session, user, password, ip)
                 if self.require_2fa_for_admins() and user.role is Role.ADMIN:
                     raise Conflict(
-                        "Admins must keep two-factor sign-in on "
-                        "(SPAREFLOW_REQUIRE_2FA_FOR_ADMINS).",
+                        N_(
+                            "Admins must keep two-factor sign-in on "
+                            "(SPAREFLOW_REQUIRE_2FA_FOR_ADMINS)."
+                        ),
                         code="two_factor_required",
                     )
             was_on = user.two_factor_enabled

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from carriers.labels import PDF_MEDIA_TYPE, ZPL_MEDIA_TYPE, LabelFormat, PurchasedLabel
-from core.errors import NotFound
+from core.errors import N_, NotFound
 
 MEDIA_TYPES = {LabelFormat.PDF: PDF_MEDIA_TYPE, LabelFormat.ZPL: ZPL_MEDIA_TYPE}
 
@@ -86,12 +86,17 @@ class StoredLabel:
         names the label in the message ("Shipment 1Z999")."""
         formats = self.formats
         if not formats:
-            raise NotFound(f"{what} has no label.", code="no_label")
+            raise NotFound(N_("%(what)s has no label.", what=what), code="no_label")
         chosen = wanted or formats[0]
         if chosen not in formats:
             there = ", ".join(f.value.upper() for f in formats)
             raise NotFound(
-                f"{what} has no {chosen.value.upper()} label (there is: {there}).",
+                N_(
+                    "%(what)s has no %(value)s label (there is: %(there)s).",
+                    what=what,
+                    value=chosen.value.upper(),
+                    there=there,
+                ),
                 code="no_label_format",
                 formats=[f.value for f in formats],
             )

@@ -17,22 +17,23 @@ from carriers.adapters.easypost import EasyPostAdapter
 from carriers.adapters.sandbox import SandboxAdapter
 from carriers.adapters.sfexpress import SFExpressAdapter
 from carriers.adapters.shippo import ShippoAdapter
+from core.errors import N_
 
 #: The secrets adapters read; an admin can set each on the administration page too.
 SECRET_SETTINGS = {
-    "SANDBOX_WEBHOOK_SECRET": "Sandbox carrier: webhook signing secret",
-    "EASYPOST_WEBHOOK_SECRET": "EasyPost: webhook HMAC secret",
-    "EASYPOST_API_KEY": "EasyPost: API key (tracker polling, labels and pickups)",
-    "AFTERSHIP_WEBHOOK_SECRET": "AfterShip: webhook HMAC secret",
+    "SANDBOX_WEBHOOK_SECRET": N_("Sandbox carrier: webhook signing secret"),
+    "EASYPOST_WEBHOOK_SECRET": N_("EasyPost: webhook HMAC secret"),
+    "EASYPOST_API_KEY": N_("EasyPost: API key (tracker polling, labels and pickups)"),
+    "AFTERSHIP_WEBHOOK_SECRET": N_("AfterShip: webhook HMAC secret"),
     # Not a carrier's, but kept and sealed the same way (returns/inbound_email.py reads it).
-    "MAILGUN_WEBHOOK_SIGNING_KEY": "Mailgun: webhook signing key (customers' e-mail replies)",
-    "SHIPPO_WEBHOOK_SECRET": "Shippo: webhook HMAC secret (if your account signs)",
-    "SHIPPO_WEBHOOK_TOKEN": "Shippo: ?token= in the webhook URL",
-    "SHIPPO_API_KEY": "Shippo: API token (label purchase, refunds, pickups)",
-    "SFEXPRESS_WEBHOOK_TOKEN": "SF Express: ?token= in the route-push URL",
-    "SFEXPRESS_CHECK_WORD": "SF Express: check word (校验码) that signs label API calls",
+    "MAILGUN_WEBHOOK_SIGNING_KEY": N_("Mailgun: webhook signing key (customers' e-mail replies)"),
+    "SHIPPO_WEBHOOK_SECRET": N_("Shippo: webhook HMAC secret (if your account signs)"),
+    "SHIPPO_WEBHOOK_TOKEN": N_("Shippo: ?token= in the webhook URL"),
+    "SHIPPO_API_KEY": N_("Shippo: API token (label purchase, refunds, pickups)"),
+    "SFEXPRESS_WEBHOOK_TOKEN": N_("SF Express: ?token= in the route-push URL"),
+    "SFEXPRESS_CHECK_WORD": N_("SF Express: check word (校验码) that signs label API calls"),
     # Not a carrier's, but sealed and set the same way (returns/shopify_refunds.py).
-    "SHOPIFY_ACCESS_TOKEN": "Shopify: Admin API access token (refunds of Shopify orders)",
+    "SHOPIFY_ACCESS_TOKEN": N_("Shopify: Admin API access token (refunds of Shopify orders)"),
 }
 
 #: Turns the local sandbox carrier on (``spareflow demo`` and tests set it).

@@ -33,7 +33,7 @@ from carriers.models import (
 from carriers.status import TrackingStatus
 from core.clock import Clock, SystemClock
 from core.db import UnitOfWork
-from core.errors import Conflict, DomainError, InvalidInput
+from core.errors import N_, Conflict, DomainError, InvalidInput
 
 log = logging.getLogger(__name__)
 
@@ -291,13 +291,13 @@ class CarrierService:
         with ``supervisor``, so a pickup entered by hand releases money only on an admin's word.
         """
         if not reason.strip():
-            raise InvalidInput("reason", "Say why the event is recorded by hand.")
+            raise InvalidInput("reason", N_("Say why the event is recorded by hand."))
         with UnitOfWork(self.session_factory) as uow:
             shipment = self._shipment(uow.session, tracking_number)
             now = self.clock.now()
             when = occurred_at.astimezone(UTC) if occurred_at else now
             if when > now:
-                raise InvalidInput("occurred_at", "An event cannot happen in the future.")
+                raise InvalidInput("occurred_at", N_("An event cannot happen in the future."))
             event = CarrierEvent(
                 carrier=shipment.carrier,
                 tracking_number=shipment.tracking_number,
@@ -407,11 +407,10 @@ class CarrierService:
             return name, None
         if provider in self.adapters:
             return (name or provider), (provider if name and name != provider else None)
-        raise InvalidInput(
-            "carrier",
-            f"No carrier adapter follows {carrier!r} labels bought on {provider!r}.",
-            code="unknown_carrier",
+        unknown = N_(
+            "No carrier adapter follows %(c)r labels bought on %(p)r.", c=carrier, p=provider
         )
+        raise InvalidInput("carrier", unknown, code="unknown_carrier")
 
     def add_shipment(
         self,
@@ -435,29 +434,28 @@ class CarrierService:
         """
         if tracked_via:
             if tracked_via not in self.adapters:
-                raise InvalidInput(
-                    "tracked_via",
-                    f"No carrier adapter named {tracked_via!r}.",
-                    code="unknown_carrier",
-                )
+                unknown = N_("No carrier adapter named %(carrier)s.", carrier=repr(tracked_via))
+                raise InvalidInput("tracked_via", unknown, code="unknown_carrier")
             carrier = carrier.strip().lower()
             if not carrier:
-                raise InvalidInput("carrier", "Name the parcel's carrier.")
+                raise InvalidInput("carrier", N_("Name the parcel's carrier."))
         elif carrier not in self.adapters:
-            raise InvalidInput(
-                "carrier", f"No carrier adapter named {carrier!r}.", code="unknown_carrier"
-            )
+            unknown = N_("No carrier adapter named %(carrier)s.", carrier=repr(carrier))
+            raise InvalidInput("carrier", unknown, code="unknown_carrier")
         number = tracking.normalise_tracking_number(tracking_number)
         if not number:
-            raise InvalidInput("tracking_number", "A tracking number is required.")
+            raise InvalidInput("tracking_number", N_("A tracking number is required."))
         exists = session.scalar(
             select(Shipment.id).where(
                 Shipment.carrier == carrier, Shipment.tracking_number == number
             )
         )
         if exists is not None:
+            exists_text = N_(
+                "A %(carrier)s shipment %(num)s already exists.", carrier=carrier, num=number
+            )
             raise Conflict(
-                f"A {carrier} shipment {number} already exists.",
+                exists_text,
                 code="duplicate_shipment",
                 tracking_number=number,
             )

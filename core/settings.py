@@ -23,7 +23,7 @@ from core import audit
 from core.clock import Clock
 from core.crypto import SecretBox, SecretsError
 from core.db import Base, UnitOfWork, UTCDateTime, read_outside_transaction
-from core.errors import InvalidInput
+from core.errors import N_, InvalidInput
 
 #: How long a process trusts what it last read.
 REFRESH_SECONDS = 5.0
@@ -131,11 +131,22 @@ class SettingsStore:
             if secret and len(value) < MIN_SECRET_LENGTH:
                 raise InvalidInput(
                     name,
-                    f"{name} must be at least {MIN_SECRET_LENGTH} characters long.",
+                    N_(
+                        "%(name)s must be at least %(MIN_SECRET_LENGTH)s characters long.",
+                        name=name,
+                        MIN_SECRET_LENGTH=MIN_SECRET_LENGTH,
+                    ),
                     code="secret_too_short",
                 )
             if len(value) > MAX_SECRET_LENGTH:
-                raise InvalidInput(name, f"{name} is longer than {MAX_SECRET_LENGTH} characters.")
+                raise InvalidInput(
+                    name,
+                    N_(
+                        "%(name)s is longer than %(MAX_SECRET_LENGTH)s characters.",
+                        name=name,
+                        MAX_SECRET_LENGTH=MAX_SECRET_LENGTH,
+                    ),
+                )
             if self.box is None:
                 raise InvalidInput(name, NO_KEY, code="no_encryption_key")
         now = self.clock.now()

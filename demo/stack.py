@@ -17,7 +17,10 @@ import time
 import urllib.request
 from collections.abc import Callable
 
-from demo.data import DEMO_RETURN_ADDRESS
+from demo.data import DEMO_RETURN_ADDRESS, DEMO_USERS
+
+#: Where the demo's SMTP sink keeps what the customers and staff were sent (a Maildir).
+DEMO_MAIL_DIR = "instance/demo-mail"
 
 
 def _spareflow(*args: str) -> list[str]:
@@ -35,11 +38,16 @@ def _wait_until_up(url: str, seconds: float = 30) -> None:
     raise RuntimeError(f"{url} did not come up")
 
 
-def demo_environment(host: str, port: int) -> dict[str, str]:
-    """The environment of every demo process: the sandboxes wired in, on loopback."""
+def demo_environment(host: str, port: int, *, verbose: bool = False) -> dict[str, str]:
+    """The environment of every demo process: the sandboxes wired in, on loopback; quiet logs
+    (warnings and errors only) unless ``verbose``."""
     carrier_port, refunds_port, smtp_port = port + 81, port + 82, port + 25
+    quiet = {} if verbose else {"SPAREFLOW_LOG_LEVEL": "WARNING"}
     return {
         **os.environ,
+        **quiet,
+        # The "Demo mail" page (web/pages/demo_mail.py) reads the SMTP sink's Maildir.
+        "SPAREFLOW_DEMO_MAIL_DIR": os.path.abspath(DEMO_MAIL_DIR),
         "SPAREFLOW_SANDBOX_WEBHOOK_SECRET": os.environ.get("SPAREFLOW_SANDBOX_WEBHOOK_SECRET")
         or secrets.token_hex(16),
         "SPAREFLOW_SANDBOX_CARRIER_URL": f"http://127.0.0.1:{carrier_port}",
@@ -71,16 +79,45 @@ def demo_environment(host: str, port: int) -> dict[str, str]:
     }
 
 
-def run_demo(host: str, port: int, echo: Callable[[str], None]) -> None:
+def sign_ins() -> list[str]:
+    """The demo users, one line each, for the end of the start-up output."""
+    return [
+        f"  {role:<13} {email:<28} password: {password}" for email, role, password in DEMO_USERS
+    ]
+
+
+def ready_lines(host: str, port: int, *, pickup_after: float, verbose: bool) -> list[str]:
+    """What the demo prints once everything runs; the sign-ins last, so they stay in view."""
+    minutes = f"{pickup_after / 60:g} minute{'' if pickup_after == 60 else 's'}"
+    url = f"http://{host}:{port}"
+    return [
+        f"\nReturns authorised in the demo get a sandbox label, are picked up {minutes} later "
+        "(spareflow demo --pickup-after SECONDS) and refunded: watch them on the returns desk.",
+        f"What the customers were sent: {url}/demo/mail (the Demo mail page).",
+        *([] if verbose else ["Logs show warnings and errors only (spareflow demo --verbose)."]),
+        f"\nspareflow demo is running at {url}/  (Ctrl+C stops everything)",
+        "Sign in as:",
+        *sign_ins(),
+    ]
+
+
+def run_demo(
+    host: str,
+    port: int,
+    echo: Callable[[str], None],
+    *,
+    pickup_after: float = 300.0,
+    verbose: bool = False,
+) -> None:
+    """Start every process; the carrier picks each labelled return up ``pickup_after`` seconds
+    after its label, then scans it every 15 s. The sign-ins are printed last."""
     carrier_port, refunds_port, smtp_port = port + 81, port + 82, port + 25
-    env = demo_environment(host, port)
+    env = demo_environment(host, port, verbose=verbose)
     webhook_url = f"http://127.0.0.1:{port}/webhooks/carriers/sandbox"
     commands = [
         (
             "SMTP sink",
-            _spareflow(
-                "sandbox", "smtp", "--port", str(smtp_port), "--maildir", "instance/demo-mail"
-            ),
+            _spareflow("sandbox", "smtp", "--port", str(smtp_port), "--maildir", DEMO_MAIL_DIR),
             None,
         ),
         (
@@ -107,6 +144,8 @@ def run_demo(host: str, port: int, echo: Callable[[str], None]) -> None:
                 "--auto-journey",
                 "--step-seconds",
                 "15",
+                "--pickup-after",
+                str(pickup_after),
             ),
             f"http://127.0.0.1:{carrier_port}/healthz",
         ),
@@ -125,11 +164,8 @@ def run_demo(host: str, port: int, echo: Callable[[str], None]) -> None:
             if health:
                 _wait_until_up(health)
             echo(f"  started {name}")
-        echo(f"\nspareflow demo is running at http://{host}:{port}/  (Ctrl+C stops everything)")
-        echo(
-            "Returns authorised in the demo get a sandbox label, are picked up about a minute "
-            "later and refunded at once: watch them on the returns desk."
-        )
+        for line in ready_lines(host, port, pickup_after=pickup_after, verbose=verbose):
+            echo(line)
         while all(process.poll() is None for process in processes):
             time.sleep(0.5)
         echo("a demo process stopped; shutting the others down")

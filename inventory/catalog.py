@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from core import audit
 from core.clock import Clock
-from core.errors import Conflict, InvalidInput
+from core.errors import N_, Conflict, InvalidInput
 from inventory.errors import (
     DuplicateBarcode,
     DuplicateLocation,
@@ -99,7 +99,10 @@ def create_location(
     if match is None:
         raise InvalidInput(
             "code",
-            f"{code!r} is not a location code: use WAREHOUSE/BIN, e.g. MAIN/A-01-03.",
+            N_(
+                "%(code)s is not a location code: use WAREHOUSE/BIN, e.g. MAIN/A-01-03.",
+                code=repr(code),
+            ),
             code="invalid_location_code",
         )
     if session.scalar(select(Location.id).where(Location.code == code)) is not None:
@@ -239,8 +242,12 @@ def check_serialisation_change(session: Session, part: Part, serialised: bool) -
     )
     if on_hand:
         raise Conflict(
-            f"{part.sku} has {on_hand} units on hand; serialisation can only change while "
-            "none are in stock.",
+            N_(
+                "%(sku)s has %(on_hand)s units on hand; serialisation can only change"
+                " while none are in stock.",
+                sku=part.sku,
+                on_hand=on_hand,
+            ),
             code="part_has_stock",
             sku=part.sku,
             on_hand=on_hand,
@@ -406,7 +413,10 @@ def open_reservations(session: Session, sku: str) -> Sequence[Reservation]:
 def stock_history(session: Session, sku: str, *, since: datetime) -> list[tuple[datetime, int]]:
     """On hand over all locations after each move since ``since`` (oldest first), for a chart.
 
-    Walks back from today's level through the ledger, so it needs no stored snapshots.
+    Walks back from today's level through the ledger, so it needs no stored snapshots. It
+    starts at ``since`` only when the part has moves before it (the level there is known);
+    otherwise at its first move, so a chart does not show "none on hand" for the days before
+    the part was ever stocked. Moves before ``since`` but none since: the level, carried.
     """
     part = get_part(session, sku)
     current = (
@@ -439,4 +449,10 @@ def stock_history(session: Session, sku: str, *, since: datetime) -> list[tuple[
         points.append((created_at, level))
         level -= change
     history = list(reversed(points))
-    return [(since, level), *history] if moves else []
+    known_before = session.scalar(
+        select(StockMove.id)
+        .where(StockMove.part_id == part.id, StockMove.created_at < since)
+        .limit(1)
+    )
+    start = [(since, level)] if known_before is not None else []
+    return [*start, *history]

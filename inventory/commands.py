@@ -15,12 +15,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from core.errors import InvalidInput
+from core.errors import N_, InvalidInput
 
 
 def _positive(field: str, qty: int) -> None:
     if qty < 1:
-        raise InvalidInput(field, f"{field} must be at least 1, not {qty}.", code="invalid_qty")
+        raise InvalidInput(
+            field,
+            N_("%(field)s must be at least 1, not %(qty)s.", field=field, qty=qty),
+            code="invalid_qty",
+        )
 
 
 @dataclass(frozen=True)
@@ -102,7 +106,10 @@ class AdjustStock:
         if self.counted_qty < 0:
             raise InvalidInput(
                 "counted_qty",
-                f"counted_qty cannot be negative, not {self.counted_qty}.",
+                N_(
+                    "counted_qty cannot be negative, not %(counted_qty)s.",
+                    counted_qty=self.counted_qty,
+                ),
                 code="invalid_qty",
             )
 

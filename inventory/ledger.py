@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from core.clock import Clock
 from core.db import insert_ignoring_conflicts
-from core.errors import InvalidInput
+from core.errors import N_, InvalidInput
 from inventory import serials as serial_units
 from inventory.errors import (
     CountBelowReserved,
@@ -78,7 +78,9 @@ def location_by_code(session: Session, code: str, field: str = "location") -> Lo
         raise UnknownLocation(code, field)
     if not location.active:
         raise InvalidInput(
-            field, f"Location {location.code} is inactive.", code="inactive_location"
+            field,
+            N_("Location %(code)s is inactive.", code=location.code),
+            code="inactive_location",
         )
     return location
 
@@ -319,7 +321,11 @@ def reserve(
         if candidates[0].kind not in PICKABLE_KINDS:
             raise InvalidInput(
                 "location",
-                f"Stock in {candidates[0].code} ({candidates[0].kind.value}) cannot be reserved.",
+                N_(
+                    "Stock in %(code)s (%(value)s) cannot be reserved.",
+                    code=candidates[0].code,
+                    value=candidates[0].kind.value,
+                ),
                 code="location_not_pickable",
             )
     else:
@@ -452,7 +458,9 @@ def reserved_serials(
     reservation = session.get(Reservation, reservation_id)
     if reservation is None:
         raise InvalidInput(
-            "reservation_id", f"No reservation {reservation_id}.", code="unknown_reservation"
+            "reservation_id",
+            N_("No reservation %(reservation_id)s.", reservation_id=reservation_id),
+            code="unknown_reservation",
         )
     return serial_units.ready_to_leave(
         session, reservation.part, reservation.location_id, reservation.qty, serials
@@ -475,7 +483,9 @@ def issue_reserved(
     reservation = session.get(Reservation, reservation_id)
     if reservation is None:
         raise InvalidInput(
-            "reservation_id", f"No reservation {reservation_id}.", code="unknown_reservation"
+            "reservation_id",
+            N_("No reservation %(reservation_id)s.", reservation_id=reservation_id),
+            code="unknown_reservation",
         )
     if sku is not None and sku_key(sku) != reservation.part.sku_key:
         raise ReservationMismatch(reservation_id, f"is for {reservation.part.sku}, not {sku}")

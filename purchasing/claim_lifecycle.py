@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from core.clock import Clock
 from core.db import UnitOfWork, read_one_snapshot
-from core.errors import InvalidInput
+from core.errors import N_, InvalidInput
 from core.spreadsheets import Column, Kind, WorkbookWriter
 from inventory.catalog import supplier_by_code
 from inventory.ledger import Who
@@ -197,7 +197,7 @@ def _required(field_name: str, value: str, limit: int, message: str) -> str:
     if not value:
         raise InvalidInput(field_name, message)
     if len(value) > limit:
-        raise InvalidInput(field_name, f"At most {limit} characters.")
+        raise InvalidInput(field_name, N_("At most %(limit)s characters.", limit=limit))
     return value
 
 
@@ -329,10 +329,12 @@ class ClaimService:
     ) -> ClaimView:
         """The vendor credited the claim (their credit note)."""
         if amount < 0 or amount >= Decimal("1e10") or amount.as_tuple().exponent < -4:  # type: ignore[operator]
-            raise InvalidInput("amount", "A credit is 0 or more, with at most 4 decimal places.")
+            raise InvalidInput(
+                "amount", N_("A credit is 0 or more, with at most 4 decimal places.")
+            )
         currency = _required("currency", currency, 3, "Give the credit's currency.").upper()
         if len(currency) != 3 or not currency.isalpha():
-            raise InvalidInput("currency", "A three-letter currency code (EUR, CNY, USD).")
+            raise InvalidInput("currency", N_("A three-letter currency code (EUR, CNY, USD)."))
         note = _required("credit_note", credit_note, 64, "Give the vendor's credit note number.")
 
         def apply(session: Session, claim: SupplierClaim, now: datetime) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from core.errors import InvalidInput
+from core.errors import N_, InvalidInput
 
 
 @dataclass(frozen=True)
@@ -37,11 +37,15 @@ class ReceivePurchaseOrder:
             if line.qty < 1:
                 raise InvalidInput(
                     f"lines.{index}.qty",
-                    f"lines.{index}.qty must be at least 1, not {line.qty}.",
+                    N_(
+                        "lines.%(index)s.qty must be at least 1, not %(qty)s.",
+                        index=index,
+                        qty=line.qty,
+                    ),
                     code="invalid_qty",
                 )
             if line.location is None and self.location is None:
                 raise InvalidInput(
                     f"lines.{index}.location",
-                    "Give a location for the receipt, or one on every line.",
+                    N_("Give a location for the receipt, or one on every line."),
                 )

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from urllib.parse import quote
 
-from core.errors import Conflict
+from core.errors import N_, Conflict
 
 #: A return address without any of these is refused (see ``ReturnAddresses.lines``).
 ADDRESS_FIELDS = ("name", "street", "city", "postcode", "country")
@@ -83,9 +83,13 @@ class ReturnAddresses:
         missing = [name for name in ADDRESS_FIELDS if not str(address.get(name) or "").strip()]
         if missing:
             raise Conflict(
-                f"The return address of warehouse {self.warehouse} is incomplete (missing: "
-                f"{', '.join(missing)}). An admin must complete it (SPAREFLOW_WAREHOUSE_ADDRESSES)"
-                " before returns can be authorised.",
+                N_(
+                    "The return address of warehouse %(warehouse)s is incomplete "
+                    "(missing: %(value)s). An admin must complete it "
+                    "(SPAREFLOW_WAREHOUSE_ADDRESSES) before returns can be authorised.",
+                    warehouse=self.warehouse,
+                    value=", ".join(missing),
+                ),
                 code="return_address_incomplete",
                 missing=missing,
             )

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from carriers.models import Direction
 from core.db import UnitOfWork
-from core.errors import InvalidInput
+from core.errors import N_, InvalidInput
 from returns.commands import AuthoriseRma
 from returns.context import ReturnsContext, load_rma
 from returns.labels import Labels, send_return_instructions
@@ -37,7 +37,7 @@ class Authorisation:
         if bool(command.carrier) != bool(command.tracking_number):
             raise InvalidInput(
                 "tracking_number" if command.carrier else "carrier",
-                "Give both the carrier and the tracking number, or neither.",
+                N_("Give both the carrier and the tracking number, or neither."),
             )
         with UnitOfWork(self.ctx.session_factory) as uow:
             rma = load_rma(uow.session, number, lock=True, step="authorise")
@@ -68,7 +68,11 @@ class Authorisation:
         self, session: Session, rma: Rma, carrier: str, tracking_number: str, actor: str
     ) -> None:
         """The customer ships with their own carrier: the RMA waits for that parcel."""
-        text = f"Return parcel: {carrier} {tracking_number}"
+        text = N_(
+            "Return parcel: %(carrier)s %(tracking_number)s",
+            carrier=carrier,
+            tracking_number=tracking_number,
+        )
         rma.move_to(RmaStatus.AWAITING_PICKUP, actor, text, self.ctx.clock.now())
         rma.return_carrier = carrier
         shipment = self.ctx.carriers.add_shipment(
@@ -91,7 +95,7 @@ class Authorisation:
 
     def _end(self, actor: str, number: str, to: RmaStatus, reason: str) -> RmaDetail:
         if not reason.strip():
-            raise InvalidInput("reason", "Say why.")
+            raise InvalidInput("reason", N_("Say why."))
         with UnitOfWork(self.ctx.session_factory) as uow:
             rma = load_rma(uow.session, number, lock=True, step="authorise")
             rma.end(to, actor, reason, self.ctx.clock.now())
@@ -130,7 +134,10 @@ class Authorisation:
                     tracking_number=rma.return_tracking_number or "",
                 )
                 rma.reminded_at = now
-                text = f"Reminder queued: the authorisation expires {rma.expires_at:%Y-%m-%d}"
+                text = N_(
+                    "Reminder queued: the authorisation expires %(expires_at)s",
+                    expires_at=format(rma.expires_at, "%Y-%m-%d"),
+                )
                 rma.note("email", SYSTEM, text, now)
             uow.commit()
             return len(due)

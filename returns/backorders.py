@@ -32,6 +32,7 @@ from datetime import date, timedelta
 from sqlalchemy import case, select
 from sqlalchemy.orm import Session
 
+from core.errors import N_
 from inventory import ledger
 from inventory.errors import InsufficientStock
 from inventory.models import Location, Part, Reservation, StockLevel, Supplier
@@ -192,8 +193,12 @@ class Backorders:
         rma.note(
             "replacement",
             SYSTEM,
-            f"Backordered replacement {replacement.qty} x {replacement.sku} reserved at "
-            f"{reservation.location.code}",
+            N_(
+                "Backordered replacement %(qty)s x %(sku)s reserved at %(code)s",
+                qty=replacement.qty,
+                sku=replacement.sku,
+                code=reservation.location.code,
+            ),
             now,
         )
         if self.ctx.messages:

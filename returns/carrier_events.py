@@ -15,7 +15,7 @@ from carriers.models import Direction, Shipment
 from carriers.services import Registration
 from carriers.status import PROVES_PICKUP, TrackingStatus
 from carriers.tracking import ShipmentChange
-from core.errors import Conflict, InvalidInput
+from core.errors import N_, Conflict, InvalidInput
 from returns import carrier_batch
 from returns.context import ReturnsContext
 from returns.refunds import Refunds
@@ -83,10 +83,19 @@ class CarrierEvents:
         if rma is None:
             return
         now = self.ctx.clock.now()
-        source = f"{shipment.carrier} {shipment.tracking_number}: {change.event.raw_status}"
+        # The carrier's scan in its normalised word (a page shows it translated: ``status``).
+        where = {
+            "carrier": shipment.carrier,
+            "tracking_number": shipment.tracking_number,
+            "status": change.event.status.value,
+        }
         actor, by_hand = actor_and_words(change)
         if change.picked_up_now and rma.can_move_to(RmaStatus.PICKED_UP):
-            text = f"Carrier has the parcel ({source}){by_hand}"
+            text = N_(
+                "Carrier has the parcel (%(carrier)s %(tracking_number)s: %(status)s)%(by_hand)s",
+                **where,
+                by_hand=by_hand,
+            )
             rma.move_to(RmaStatus.PICKED_UP, actor, text, now)
             self._on_pickup(session, rma, change)
             if self.ctx.messages:
@@ -106,7 +115,16 @@ class CarrierEvents:
             self.refunds.lift_hand_hold(session, rma)
         target = CARRIER_PROGRESS.get(shipment.status)
         if target and rma.can_move_to(target):
-            rma.move_to(target, actor, f"Carrier: {source}{by_hand}", now)
+            rma.move_to(
+                target,
+                actor,
+                N_(
+                    "Carrier: %(carrier)s %(tracking_number)s: %(status)s%(by_hand)s",
+                    **where,
+                    by_hand=by_hand,
+                ),
+                now,
+            )
         if rma.refund_status in REFUND_UNDER_WAY and (change.ended_badly or change.exception):
             self._needs_recovery(rma, shipment, ended_badly=change.ended_badly)
 
@@ -168,22 +186,34 @@ class CarrierEvents:
         parcel = f"{registration.carrier} {registration.tracking_number}"
         now = self.ctx.clock.now()
         if not existing:
-            rma.note("status", registration.actor, f"Return parcel registered: {parcel}", now)
+            rma.note(
+                "status",
+                registration.actor,
+                N_("Return parcel registered: %(parcel)s", parcel=parcel),
+                now,
+            )
             return
         if not registration.supervisor:
             raise Conflict(
-                f"{rma.number} already has a return parcel "
-                f"({', '.join(f'{s.carrier} {s.tracking_number}' for s in existing)}); only a "
-                "supervisor (admin) can register another, with a reason.",
+                N_(
+                    "%(number)s already has a return parcel (%(value)s); only a "
+                    "supervisor (admin) can register another, with a reason.",
+                    number=rma.number,
+                    value=", ".join(f"{s.carrier} {s.tracking_number}" for s in existing),
+                ),
                 code="second_return_parcel",
                 rma=rma.number,
             )
         if not registration.reason:
-            raise InvalidInput("reason", "Say why this RMA needs a second return parcel.")
+            raise InvalidInput("reason", N_("Say why this RMA needs a second return parcel."))
         rma.note(
             "status",
             registration.actor,
-            f"Second return parcel registered by a supervisor: {parcel}: {registration.reason}",
+            N_(
+                "Second return parcel registered by a supervisor: %(parcel)s: %(reason)s",
+                parcel=parcel,
+                reason=registration.reason,
+            ),
             now,
         )
         self.refunds.audit(

@@ -4,7 +4,7 @@ agent's reply, and a bounce reported after sending."""
 from __future__ import annotations
 
 from core.db import UnitOfWork
-from core.errors import Conflict, InvalidInput
+from core.errors import N_, Conflict, InvalidInput
 from returns.commands import RecordFollowup
 from returns.context import ReturnsContext, load_rma
 from returns.conversation import REPLY_PREFIX
@@ -53,9 +53,9 @@ class Closing:
         """An agent writes to the customer (by e-mail); the first reply is the first response."""
         text = message.strip()
         if not text:
-            raise InvalidInput("message", "Write the reply.")
+            raise InvalidInput("message", N_("Write the reply."))
         if len(text) > MAX_REPLY:
-            raise InvalidInput("message", "Keep the reply under 5,000 characters.")
+            raise InvalidInput("message", N_("Keep the reply under 5,000 characters."))
         messages = self._messages(
             "E-mail is not set up (SPAREFLOW_SMTP_HOST), so a reply cannot be sent."
         )
@@ -73,7 +73,7 @@ class Closing:
         """A bounce reported after sending (a delivery status notification, a provider hook)."""
         messages = self._messages("E-mail is not set up (SPAREFLOW_SMTP_HOST).")
         if not reason.strip():
-            raise InvalidInput("reason", "Give the reason the mail system reported.")
+            raise InvalidInput("reason", N_("Give the reason the mail system reported."))
         with UnitOfWork(self.ctx.session_factory) as uow:
             email = messages.record_bounce(uow.session, message_id.strip(), reason.strip())
             uow.commit()

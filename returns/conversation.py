@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from core.clock import Clock
 from core.db import UnitOfWork
-from core.errors import Conflict, InvalidInput
+from core.errors import N_, Conflict, InvalidInput
 from returns.context import load_rma
 from returns.notifications import notify
 from returns.rma import SYSTEM, Rma, RmaTransition
@@ -102,10 +102,14 @@ class Conversation:
     def write(self, actor: str, number: str, message: str) -> None:
         text = message.strip()
         if not text:
-            raise InvalidInput("message", "Write your message.")
+            raise InvalidInput("message", N_("Write your message."))
         if len(text) > MAX_CUSTOMER_MESSAGE:
             raise InvalidInput(
-                "message", f"Keep the message under {MAX_CUSTOMER_MESSAGE:,} characters."
+                "message",
+                N_(
+                    "Keep the message under %(MAX_CUSTOMER_MESSAGE)s characters.",
+                    MAX_CUSTOMER_MESSAGE=format(MAX_CUSTOMER_MESSAGE, ","),
+                ),
             )
         now = self.clock.now()
         with UnitOfWork(self.session_factory) as uow:
@@ -113,7 +117,7 @@ class Conversation:
             rma = load_rma(session, number, lock=True)
             # The link was checked by the page; the RMA may have ended since (same rule).
             if not status_page_open(rma, now, self.grace_days):
-                raise Conflict("This return's page has closed.", code="status_page_closed")
+                raise Conflict(N_("This return's page has closed."), code="status_page_closed")
             recent = session.scalar(
                 select(func.count())
                 .select_from(RmaTransition)
@@ -125,7 +129,7 @@ class Conversation:
             )
             if (recent or 0) >= MAX_MESSAGES_PER_HOUR:
                 raise Conflict(
-                    "You have sent many messages in the last hour; please wait for our answer.",
+                    N_("You have sent many messages in the last hour; please wait for our answer."),
                     code="too_many_messages",
                 )
             record_customer_message(session, rma, actor, text, now)

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from core import audit
 from core.addresses import ADDRESS_LENGTHS, MESSAGES, address_problems, normalise_postcode
 from core.db import UnitOfWork
-from core.errors import Conflict, InvalidInput
+from core.errors import N_, Conflict, InvalidInput
 from core.outbox import OutboxMessage, OutboxStatus
 from returns.commands import CustomerAddress
 from returns.context import ReturnsContext, load_rma
@@ -93,15 +93,25 @@ class CustomerAddresses:
     def _check_changeable(session: Session, rma: Rma) -> None:
         if rma.status in TERMINAL:
             raise Conflict(
-                f"{rma.number} is {rma.status.value}: its customer address can no longer change.",
+                N_(
+                    "%(number)s is %(status)s: its customer address can no longer change.",
+                    number=rma.number,
+                    status=rma.status.value,
+                ),
                 code="rma_ended",
                 status=rma.status.value,
             )
         if rma.return_label_id:
             raise Conflict(
-                f"{rma.number} has a prepaid return label ({rma.return_carrier} "
-                f"{rma.return_tracking_number}) printed with the old address. Cancel this RMA "
-                "(the unused label is refunded) and open a new one with the right address.",
+                N_(
+                    "%(number)s has a prepaid return label (%(return_carrier)s "
+                    "%(return_tracking_number)s) printed with the old address. Cancel "
+                    "this RMA (the unused label is refunded) and open a new one with the "
+                    "right address.",
+                    number=rma.number,
+                    return_carrier=rma.return_carrier,
+                    return_tracking_number=rma.return_tracking_number,
+                ),
                 code="return_label_exists",
             )
         buying = session.scalar(
@@ -111,7 +121,11 @@ class CustomerAddresses:
         )
         if buying:
             raise Conflict(
-                f"A prepaid return label for {rma.number} is being bought with the address as "
-                "it was. Wait until it is bought or fails, then change the address.",
+                N_(
+                    "A prepaid return label for %(number)s is being bought with the "
+                    "address as it was. Wait until it is bought or fails, then change the"
+                    " address.",
+                    number=rma.number,
+                ),
                 code="return_label_pending",
             )

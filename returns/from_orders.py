@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.db import UnitOfWork
-from core.errors import InvalidInput, NotFound
+from core.errors import N_, InvalidInput, NotFound
 from returns.commands import Customer, CustomerAddress, OpenRma, ReturnLine
 from returns.context import ReturnsContext
 from returns.intake import Intake
@@ -155,8 +155,11 @@ class ReturnsFromOrders:
         if order.currency.lower() != self.ctx.policy.currency.lower():
             raise InvalidInput(
                 "order_number",
-                f"The order is in {order.currency}; returns are refunded in "
-                f"{self.ctx.policy.currency.upper()}.",
+                N_(
+                    "The order is in %(currency)s; returns are refunded in %(value)s.",
+                    currency=order.currency,
+                    value=self.ctx.policy.currency.upper(),
+                ),
                 code="order_currency",
             )
         lines = _take(_free_units(session, order), command.lines)
@@ -191,8 +194,12 @@ def _from_order_command(request: ReturnRequest) -> OpenRmaFromOrder:
         if getattr(request, name) is not None:
             raise InvalidInput(
                 name,
-                f"Order {request.order_number} is stored: its {name} comes from the order; "
-                "leave it out.",
+                N_(
+                    "Order %(order_number)s is stored: its %(name)s comes from the order;"
+                    " leave it out.",
+                    order_number=request.order_number,
+                    name=name,
+                ),
                 code="given_by_order",
             )
     for index, line in enumerate(request.lines):
@@ -200,8 +207,12 @@ def _from_order_command(request: ReturnRequest) -> OpenRmaFromOrder:
             if getattr(line, name) is not None:
                 raise InvalidInput(
                     f"lines.{index}.{name}",
-                    f"Order {request.order_number} is stored: the {name} comes from the "
-                    "order; send only sku, qty and serials.",
+                    N_(
+                        "Order %(order_number)s is stored: the %(name)s comes from the order;"
+                        " send only sku, qty and serials.",
+                        order_number=request.order_number,
+                        name=name,
+                    ),
                     code="given_by_order",
                 )
     customer = request.customer
@@ -232,7 +243,7 @@ def _typed_command(request: ReturnRequest) -> OpenRma:
     if request.customer is None:
         raise InvalidInput(
             "customer",
-            "Give the customer: the order number names no stored order.",
+            N_("Give the customer: the order number names no stored order."),
             code="validation_error",
         )
     lines = []
@@ -240,13 +251,13 @@ def _typed_command(request: ReturnRequest) -> OpenRma:
         if line.unit_price is None:
             raise InvalidInput(
                 f"lines.{index}.unit_price",
-                "Give the price paid: the order number names no stored order.",
+                N_("Give the price paid: the order number names no stored order."),
                 code="validation_error",
             )
         if len(line.serials) > 1 or (line.serials and line.serial):
             raise InvalidInput(
                 f"lines.{index}.serials",
-                "One serial per line (serial) when the RMA is typed.",
+                N_("One serial per line (serial) when the RMA is typed."),
                 code="validation_error",
             )
         lines.append(
@@ -281,7 +292,7 @@ def _order(session: Session, number: str, *, lock: bool) -> SalesOrder:
     statement = select(SalesOrder).where(SalesOrder.number == number.strip())
     order = session.scalars(statement.with_for_update() if lock else statement).one_or_none()
     if order is None:
-        raise NotFound(f"No order {number}.", code="order_not_found")
+        raise NotFound(N_("No order %(number)s.", number=number), code="order_not_found")
     return order
 
 
@@ -345,33 +356,42 @@ def _take(
 ) -> tuple[ReturnLine, ...]:
     """The RMA lines for the units asked for: one line per serial, one per price otherwise."""
     if not wanted:
-        raise InvalidInput("lines", "Say what comes back: at least one line.")
+        raise InvalidInput("lines", N_("Say what comes back: at least one line."))
     taken: list[tuple[str, _Unit]] = []
     for index, line in enumerate(wanted):
         units = free.get(line.sku)
         if units is None:
             raise InvalidInput(
-                f"lines.{index}.sku", f"{line.sku} is not on the order.", code="not_on_order"
+                f"lines.{index}.sku",
+                N_("%(sku)s is not on the order.", sku=line.sku),
+                code="not_on_order",
             )
         if line.qty <= 0:
-            raise InvalidInput(f"lines.{index}.qty", "Return at least one unit.")
+            raise InvalidInput(f"lines.{index}.qty", N_("Return at least one unit."))
         if line.qty > len(units):
             raise InvalidInput(
                 f"lines.{index}.qty",
-                f"Only {len(units)} of {line.sku} can still be returned on this order.",
+                N_(
+                    "Only %(value)s of %(sku)s can still be returned on this order.",
+                    value=len(units),
+                    sku=line.sku,
+                ),
                 code="qty_above_returnable",
                 returnable=len(units),
             )
         if len(line.serials) > line.qty:
             raise InvalidInput(
-                f"lines.{index}.serials", "More serials than units returned.", code="serials"
+                f"lines.{index}.serials", N_("More serials than units returned."), code="serials"
             )
         for serial in line.serials:
             unit = next((unit for unit in units if unit.serial == serial), None)
             if unit is None:
                 raise InvalidInput(
                     f"lines.{index}.serials",
-                    f"Serial {serial} was not shipped on this order, or is already returned.",
+                    N_(
+                        "Serial %(serial)s was not shipped on this order, or is already returned.",
+                        serial=serial,
+                    ),
                     code="serial_not_on_order",
                 )
             units.remove(unit)

@@ -10,7 +10,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from core.db import UnitOfWork, insert_ignoring_conflicts
-from core.errors import InvalidInput
+from core.errors import N_, InvalidInput
 from inventory import ledger, serials
 from inventory.models import Part
 from returns.authorisation import Authorisation
@@ -44,17 +44,17 @@ class Intake:
         """The intake checks that need no database."""
         today = self.ctx.clock.now().date()
         if command.purchase_date and command.purchase_date > today:
-            raise InvalidInput("purchase_date", "The purchase date is in the future.")
+            raise InvalidInput("purchase_date", N_("The purchase date is in the future."))
         if command.resolution is Resolution.REFUND and not command.payment_reference:
             raise InvalidInput(
-                "payment_reference", "A refund needs the payment to refund (e.g. pi_...)."
+                "payment_reference", N_("A refund needs the payment to refund (e.g. pi_...).")
             )
         if command.customer.address is not None:
             check_address(command.customer.address)
         if command.override_reason and not supervisor:
             raise InvalidInput(
                 "override_reason",
-                "Only a supervisor (admin) can override the policy.",
+                N_("Only a supervisor (admin) can override the policy."),
                 code="override_not_allowed",
             )
 
@@ -97,10 +97,12 @@ class Intake:
         if refusal is None:
             return True
         missing = ", ".join(refusal.details["missing"])
-        text = (
-            "Not authorised automatically: a prepaid "
-            f"{refusal.details['provider']} label needs the customer's complete address "
-            f"(missing or wrong: {missing}). Complete it, then authorise."
+        text = N_(
+            "Not authorised automatically: a prepaid %(value)s label needs the "
+            "customer's complete address (missing or wrong: %(missing)s). "
+            "Complete it, then authorise.",
+            value=refusal.details["provider"],
+            missing=missing,
         )
         rma.note("authorisation", SYSTEM, text, now)
         return False
@@ -179,7 +181,7 @@ class Intake:
         )
         now = self.ctx.clock.now()
         rma.acknowledged_at = now
-        rma.note("email", SYSTEM, "Out of hours: automatic acknowledgement queued", now)
+        rma.note("email", SYSTEM, N_("Out of hours: automatic acknowledgement queued"), now)
 
     @staticmethod
     def _check_lines(session: Session, lines: tuple[ReturnLine, ...]) -> list[Part]:
@@ -188,12 +190,18 @@ class Intake:
             part = ledger.find_part(session, line.sku)
             if part is None:
                 raise InvalidInput(
-                    f"lines.{index}.sku", f"No part with SKU {line.sku!r}.", code="unknown_sku"
+                    f"lines.{index}.sku",
+                    N_("No part with SKU %(sku)s.", sku=repr(line.sku)),
+                    code="unknown_sku",
                 )
             if line.ordered_qty is not None and line.qty > line.ordered_qty:
                 raise InvalidInput(
                     f"lines.{index}.qty",
-                    f"{line.qty} returned but only {line.ordered_qty} on the order line.",
+                    N_(
+                        "%(qty)s returned but only %(ordered_qty)s on the order line.",
+                        qty=line.qty,
+                        ordered_qty=line.ordered_qty,
+                    ),
                     code="qty_above_order",
                 )
             parts.append(part)

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from core import audit
 from core.db import UnitOfWork
-from core.errors import Conflict, InvalidInput
+from core.errors import N_, Conflict, InvalidInput
 from core.outbox import OutboxMessage, OutboxStatus, enqueue
 from returns.context import ReturnsContext, load_rma
 from returns.labels import LABEL_TOPIC, Labels
@@ -129,31 +129,38 @@ class LabelDesk:
         """A supervisor lets the label cost up to ``ceiling_minor`` (this once, this RMA)."""
         if not supervisor:
             raise Conflict(
-                "Only a supervisor (admin) can approve a label above the ceiling.",
+                N_("Only a supervisor (admin) can approve a label above the ceiling."),
                 code="supervisor_required",
             )
         if not reason.strip():
-            raise InvalidInput("reason", "Say why the dearer label is approved.")
+            raise InvalidInput("reason", N_("Say why the dearer label is approved."))
         with UnitOfWork(self.ctx.session_factory) as uow:
             session = uow.session
             rma, _last, failure = self._failed(session, number)
             if failure.code != "above_ceiling" or failure.cheapest_minor is None:
                 raise Conflict(
-                    f"{rma.number}'s label was not refused for its price; try it again instead.",
+                    N_(
+                        "%(number)s's label was not refused for its price; try it again instead.",
+                        number=rma.number,
+                    ),
                     code="label_not_above_ceiling",
                 )
             if ceiling_minor < failure.cheapest_minor:
                 cheapest = self.labels.amount(failure.cheapest_minor, failure.currency)
                 raise InvalidInput(
                     "ceiling_minor",
-                    f"Approve at least the cheapest quote, {cheapest}.",
+                    N_("Approve at least the cheapest quote, %(cheapest)s.", cheapest=cheapest),
                     code="below_cheapest",
                     cheapest_minor=failure.cheapest_minor,
                 )
             self._enqueue(session, rma, ceiling_minor=ceiling_minor, approved_by=actor)
             now = self.ctx.clock.now()
             amount = self.labels.amount(ceiling_minor, failure.currency)
-            text = f"Prepaid return label up to {amount} approved: {reason.strip()}"
+            text = N_(
+                "Prepaid return label up to %(amount)s approved: %(value)s",
+                amount=amount,
+                value=reason.strip(),
+            )
             rma.note("return_label", actor, text, now)
             audit.record(
                 session,
@@ -183,7 +190,8 @@ class LabelDesk:
         failure = self._failure(rma, last)
         if last is None or failure is None:
             raise Conflict(
-                f"{rma.number} has no failed return label to act on.", code="label_not_failed"
+                N_("%(number)s has no failed return label to act on.", number=rma.number),
+                code="label_not_failed",
             )
         return rma, last, failure
 

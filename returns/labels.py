@@ -39,7 +39,7 @@ from carriers.models import Direction, Shipment
 from carriers.status import TrackingStatus
 from core.addresses import ADDRESS_LENGTHS, address_problems
 from core.db import UnitOfWork
-from core.errors import InvalidInput, NotFound
+from core.errors import N_, InvalidInput, NotFound
 from core.outbox import Handler, OutboxMessage, PermanentFailure, enqueue
 from inventory.models import Part
 from returns.context import ReturnsContext, load_rma
@@ -173,7 +173,7 @@ class Labels:
             now=self.ctx.clock.now(),
             payload=self.payload(rma, carrier, inbound=True),
         )
-        text = f"Prepaid return label ordered from {carrier}"
+        text = N_("Prepaid return label ordered from %(carrier)s", carrier=carrier)
         rma.note("return_label", actor, text, self.ctx.clock.now())
 
     def handler(self) -> Handler:
@@ -286,18 +286,26 @@ class Labels:
         rma.return_label_currency = str(result.get("currency") or "")[:3] or None
         now = self.ctx.clock.now()
         if rma.can_move_to(RmaStatus.AWAITING_PICKUP):
-            text = f"Return label: {rma.return_carrier} {rma.return_tracking_number}"
-            if rma.return_label_cost_minor is not None:
-                text += (
-                    f" ({result.get('provider')} {result.get('service')}, "
-                    f"{rma.return_label_cost_minor} {rma.return_label_currency} minor units)"
+            where = {"carrier": rma.return_carrier, "tracking_number": rma.return_tracking_number}
+            text = (
+                N_("Return label: %(carrier)s %(tracking_number)s", **where)
+                if rma.return_label_cost_minor is None
+                else N_(
+                    "Return label: %(carrier)s %(tracking_number)s "
+                    "(%(provider)s %(service)s, %(cost)s %(currency)s minor units)",
+                    **where,
+                    provider=result.get("provider"),
+                    service=result.get("service"),
+                    cost=rma.return_label_cost_minor,
+                    currency=rma.return_label_currency,
                 )
+            )
             rma.move_to(RmaStatus.AWAITING_PICKUP, SYSTEM, text, now)
             address = self.ctx.addresses.lines()
             send_return_instructions(self.ctx, session, rma, address, label=True)
         elif rma.status in TERMINAL:
             # Cancelled or expired while the label was being bought: nobody will use it.
-            rma.note("return_label", SYSTEM, "Return label bought after the RMA ended", now)
+            rma.note("return_label", SYSTEM, N_("Return label bought after the RMA ended"), now)
             self.refund_unused(session, rma)
         # The RMA now waits for this parcel: events that came before the label's number
         # reach the carrier-events stage.
@@ -392,7 +400,7 @@ class Labels:
             },
         )
         rma.return_label_refund = "requested"
-        rma.note("return_label", SYSTEM, "Refund of the unused return label requested", now)
+        rma.note("return_label", SYSTEM, N_("Refund of the unused return label requested"), now)
         return True
 
     def _refund(self, payload: Mapping[str, Any], key: str) -> dict[str, Any]:
@@ -426,5 +434,8 @@ class Labels:
     def _refund_failed(self, session: Session, message: OutboxMessage) -> None:
         rma = load_rma(session, message.payload["rma"], lock=True)
         rma.return_label_refund = "failed"
-        text = f"Refund of the unused return label failed: {message.last_error}"
+        text = N_(
+            "Refund of the unused return label failed: %(last_error)s",
+            last_error=message.last_error,
+        )
         rma.note("return_label", SYSTEM, text, self.ctx.clock.now())

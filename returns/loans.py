@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, aliased
 
 from core import audit
 from core.db import UnitOfWork, insert_ignoring_conflicts
-from core.errors import Conflict, InvalidInput, NotFound
+from core.errors import N_, Conflict, InvalidInput, NotFound
 from inventory import ledger
 from inventory.models import Location, Part, StockLevel
 from inventory.status import LocationKind
@@ -87,9 +87,12 @@ def reference(loan: Loan) -> str:
 
 def _check_supervisor(supervisor: bool, reason: str, action: str) -> None:
     if not supervisor:
-        raise Conflict(f"Only a supervisor (admin) can {action}.", code="supervisor_required")
+        raise Conflict(
+            N_("Only a supervisor (admin) can %(action)s.", action=action),
+            code="supervisor_required",
+        )
     if not reason.strip():
-        raise InvalidInput("reason", f"Say why you {action}.")
+        raise InvalidInput("reason", N_("Say why you %(action)s.", action=action))
 
 
 class Loans:
@@ -103,14 +106,22 @@ class Loans:
         due = command.due_at or now + timedelta(days=DEFAULT_LOAN_DAYS)
         if due <= now or due > now + timedelta(days=MAX_LOAN_DAYS):
             raise InvalidInput(
-                "due_at", f"Give a due date after now and within {MAX_LOAN_DAYS} days."
+                "due_at",
+                N_(
+                    "Give a due date after now and within %(MAX_LOAN_DAYS)s days.",
+                    MAX_LOAN_DAYS=MAX_LOAN_DAYS,
+                ),
             )
         with UnitOfWork(self.ctx.session_factory) as uow:
             session = uow.session
             rma = load_rma(session, number, lock=True, step="loaner")
             if rma.status in TERMINAL:
                 raise Conflict(
-                    f"{rma.number} is {rma.status.value}; no loaner can go out on it.",
+                    N_(
+                        "%(number)s is %(status)s; no loaner can go out on it.",
+                        number=rma.number,
+                        status=rma.status.value,
+                    ),
                     code="rma_not_open",
                 )
             part = ledger.part_for_stock(session, command.sku)
@@ -143,7 +154,12 @@ class Loans:
                 )
             except Conflict as error:  # the guarded UPDATE found no free unit (a race)
                 raise LoanerUnavailable(part.sku, pool.code) from error
-            rma.note("loan", actor, f"Loaner {part.sku} lent, due {due:%Y-%m-%d}.", now)
+            rma.note(
+                "loan",
+                actor,
+                N_("Loaner %(sku)s lent, due %(due)s.", sku=part.sku, due=format(due, "%Y-%m-%d")),
+                now,
+            )
             if self.ctx.messages:
                 _mail(self.ctx.messages, session, rma, "loaner_sent", loan, part)
             uow.commit()
@@ -177,7 +193,7 @@ class Loans:
         """The customer keeps the loaner and is charged ``amount`` (recorded, not collected)."""
         _check_supervisor(supervisor, reason, "charge for a loaner")
         if amount <= 0:
-            raise InvalidInput("amount", "Charge an amount above zero.")
+            raise InvalidInput("amount", N_("Charge an amount above zero."))
         with UnitOfWork(self.ctx.session_factory) as uow:
             session = uow.session
             loan = self._open_loan(session, loan_id)
@@ -269,7 +285,9 @@ class Loans:
         if code:
             pool = ledger.location_by_code(session, code, "pool")
             if pool.kind != LocationKind.LOAN_POOL:
-                raise InvalidInput("pool", f"{pool.code} is not a loan pool.", code="not_a_pool")
+                raise InvalidInput(
+                    "pool", N_("%(code)s is not a loan pool.", code=pool.code), code="not_a_pool"
+                )
             return pool
         free = StockLevel.on_hand - StockLevel.reserved
         found = session.scalars(
@@ -313,12 +331,14 @@ class Loans:
 
     def _quarantine(self, session: Session, code: str) -> Location:
         if not code.strip():
-            raise InvalidInput("quarantine", "Name the quarantine location for a damaged loaner.")
+            raise InvalidInput(
+                "quarantine", N_("Name the quarantine location for a damaged loaner.")
+            )
         location = ledger.location_by_code(session, code, "quarantine")
         if location.kind != LocationKind.QUARANTINE:
             raise InvalidInput(
                 "quarantine",
-                f"{location.code} is not a quarantine location.",
+                N_("%(code)s is not a quarantine location.", code=location.code),
                 code="not_quarantine",
             )
         return location
@@ -330,7 +350,12 @@ class Loans:
         session.refresh(loan)
         if loan.status != LoanStatus.OUT:
             raise Conflict(
-                f"Loan {loan_id} is {loan.status.value}, no longer out.", code="loan_not_out"
+                N_(
+                    "Loan %(loan_id)s is %(status)s, no longer out.",
+                    loan_id=loan_id,
+                    status=loan.status.value,
+                ),
+                code="loan_not_out",
             )
         return loan
 
@@ -437,7 +462,7 @@ def _views(session: Session, status: str, now: datetime, rma: str | None) -> lis
             query = query.where(Loan.status == LoanStatus(status))
         except ValueError:
             raise InvalidInput(
-                "status", "Ask for out, overdue, returned, charged, written_off or all."
+                "status", N_("Ask for out, overdue, returned, charged, written_off or all.")
             ) from None
     if rma:
         query = query.where(Rma.number == rma.strip().upper())

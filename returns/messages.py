@@ -35,7 +35,7 @@ from carriers.label_documents import LabelDocument
 from core import audit
 from core.clock import Clock
 from core.db import UnitOfWork
-from core.errors import InvalidInput
+from core.errors import N_, InvalidInput
 from core.mail import Bounced, SmtpMailer
 from core.outbox import Handler, OutboxMessage, PermanentFailure, batching, enqueue
 from returns.models import MessageTemplate, OutgoingEmail
@@ -53,24 +53,24 @@ TEMPLATE_DIR = Path(__file__).parent / "mail_templates"
 
 #: Every message spareflow sends, and when (shown to admins who edit them).
 CUSTOMER_KINDS = {
-    "acknowledged": "Out of hours: the request is in, and when an agent will answer",
-    "authorised": "Authorised: what to send, where, how to pack, label, deadline, QR code",
-    "reminder": "The authorisation is about to expire and no parcel has been seen",
-    "picked_up": "The carrier has the return parcel",
-    "refunded": "The refund is released: amount, method, when it arrives",
-    "replacement_reserved": "A backordered replacement has stock now: reserved, ships soon",
-    "replacement_shipped": "The replacement has shipped: carrier and tracking link",
-    "received": "The parcel reached the warehouse",
-    "inspected": "Inspection result per part",
-    "closed": "The return is complete, with the follow-up question",
-    "reply": "An agent's reply from the RMA page",
-    "status_link": "The desk sent a new status page link (earlier links no longer work)",
-    "loaner_sent": "A loaner is lent while the customer's unit is away: part and due date",
-    "loaner_overdue": "A loaner is past its due date (sent once per loan)",
+    "acknowledged": N_("Out of hours: the request is in, and when an agent will answer"),
+    "authorised": N_("Authorised: what to send, where, how to pack, label, deadline, QR code"),
+    "reminder": N_("The authorisation is about to expire and no parcel has been seen"),
+    "picked_up": N_("The carrier has the return parcel"),
+    "refunded": N_("The refund is released: amount, method, when it arrives"),
+    "replacement_reserved": N_("A backordered replacement has stock now: reserved, ships soon"),
+    "replacement_shipped": N_("The replacement has shipped: carrier and tracking link"),
+    "received": N_("The parcel reached the warehouse"),
+    "inspected": N_("Inspection result per part"),
+    "closed": N_("The return is complete, with the follow-up question"),
+    "reply": N_("An agent's reply from the RMA page"),
+    "status_link": N_("The desk sent a new status page link (earlier links no longer work)"),
+    "loaner_sent": N_("A loaner is lent while the customer's unit is away: part and due date"),
+    "loaner_overdue": N_("A loaner is past its due date (sent once per loan)"),
 }
 STAFF_KINDS = {
-    "sla_warning": "To the desk: a response or resolution deadline is near",
-    "sla_breach": "To supervisors: a deadline has passed",
+    "sla_warning": N_("To the desk: a response or resolution deadline is near"),
+    "sla_breach": N_("To supervisors: a deadline has passed"),
 }
 KINDS = {**CUSTOMER_KINDS, **STAFF_KINDS}
 
@@ -108,7 +108,11 @@ def normalise_language(value: str | None) -> str:
         return "en"
     raise InvalidInput(
         "customer.language",
-        f"Messages can be sent in {', '.join(LANGUAGES)}; not {value!r}.",
+        N_(
+            "Messages can be sent in %(value)s; not %(value2)s.",
+            value=", ".join(LANGUAGES),
+            value2=repr(value),
+        ),
         code="unsupported_language",
     )
 
@@ -171,14 +175,15 @@ class Templates:
         """Render an edited template with sample values; a mistake is the admin's to fix now."""
         for part in ("subject", "text", "html"):
             if not source.get(part, "").strip():
-                raise InvalidInput(part, "This part of the message cannot be empty.")
+                raise InvalidInput(part, N_("This part of the message cannot be empty."))
         try:
             self.render(source, language, sample_context(kind, language))
         except TemplateError as error:
             line = getattr(error, "lineno", None)
             where = f" (line {line})" if line else ""
             raise InvalidInput(
-                "template", f"The template does not render{where}: {error}"
+                "template",
+                N_("The template does not render%(where)s: %(error)s", where=where, error=error),
             ) from error
 
 
@@ -455,7 +460,10 @@ class Messages:
             select(OutgoingEmail).where(OutgoingEmail.message_id == message_id).with_for_update()
         ).first()
         if email is None:
-            raise InvalidInput("message_id", f"No e-mail was sent with Message-ID {message_id}.")
+            raise InvalidInput(
+                "message_id",
+                N_("No e-mail was sent with Message-ID %(message_id)s.", message_id=message_id),
+            )
         if email.status != "bounced":
             email.status, email.error, email.bounced_at = "bounced", reason, self.clock.now()
             if email.rma_id and email.kind in CUSTOMER_KINDS:
@@ -574,6 +582,6 @@ class MessageTemplates:
     @staticmethod
     def _known(kind: str, language: str) -> None:
         if kind not in KINDS:
-            raise InvalidInput("kind", f"No message {kind!r}.")
+            raise InvalidInput("kind", N_("No message %(kind)s.", kind=repr(kind)))
         if language not in LANGUAGES:
-            raise InvalidInput("language", f"No language {language!r}.")
+            raise InvalidInput("language", N_("No language %(language)s.", language=repr(language)))

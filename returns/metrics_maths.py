@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from core.errors import InvalidInput
+from core.errors import N_, InvalidInput
 
 DAY_SECONDS = 86400.0
 #: Marketplaces' window for the self-completion rate.
@@ -64,10 +64,17 @@ class Period:
     def from_dates(cls, first: date, last: date) -> Period:
         """Whole UTC days from ``first`` to ``last``, both included."""
         if last < first:
-            raise InvalidInput("to", "The period ends before it starts.")
+            raise InvalidInput("to", N_("The period ends before it starts."))
         days = (last - first).days + 1
         if days > MAX_PERIOD_DAYS:
-            raise InvalidInput("to", f"A period is at most {MAX_PERIOD_DAYS} days; this is {days}.")
+            raise InvalidInput(
+                "to",
+                N_(
+                    "A period is at most %(MAX_PERIOD_DAYS)s days; this is %(days)s.",
+                    MAX_PERIOD_DAYS=MAX_PERIOD_DAYS,
+                    days=days,
+                ),
+            )
         start = datetime.combine(first, time(0), tzinfo=UTC)
         return cls(start, start + timedelta(days=days))
 

@@ -28,7 +28,7 @@ from carriers.label_documents import LabelDocument, StoredLabel
 from carriers.labels import LabelFormat
 from carriers.models import Direction, Shipment
 from core.db import UnitOfWork
-from core.errors import Conflict, NotFound
+from core.errors import N_, Conflict, NotFound
 from core.outbox import Handler, OutboxMessage, OutboxStatus, enqueue
 from inventory import ledger
 from inventory.errors import SerialProblem
@@ -79,7 +79,11 @@ class OutboundLabels:
                 },
             )
             if added:
-                text = f"Outbound label for replacement {replacement.id} ordered from {carrier}"
+                text = N_(
+                    "Outbound label for replacement %(id)s ordered from %(carrier)s",
+                    id=replacement.id,
+                    carrier=carrier,
+                )
                 rma.note("replacement", actor, text, self.ctx.clock.now())
             else:  # ordered before: still being bought (nothing to do), or it failed for good
                 self._refuse_failed_order(session, replacement.id, key)
@@ -105,7 +109,9 @@ class OutboundLabels:
                 },
             )
             if added:
-                text = f"Outbound label for the repaired unit ordered from {carrier}"
+                text = N_(
+                    "Outbound label for the repaired unit ordered from %(carrier)s", carrier=carrier
+                )
                 rma.note("repair", actor, text, self.ctx.clock.now())
             else:
                 self._refuse_failed_order(session, repair.id, key, what="repair")
@@ -116,8 +122,10 @@ class OutboundLabels:
         carrier = self.ctx.labels.outbound_carrier
         if not carrier:
             raise Conflict(
-                "No outbound carrier is configured (set SPAREFLOW_OUTBOUND_CARRIER); ship with "
-                "the tracking number of a label bought elsewhere.",
+                N_(
+                    "No outbound carrier is configured (set SPAREFLOW_OUTBOUND_CARRIER); ship with "
+                    "the tracking number of a label bought elsewhere."
+                ),
                 code="no_outbound_carrier",
             )
         return carrier
@@ -130,9 +138,14 @@ class OutboundLabels:
         ).first()
         if earlier is not None and earlier.status is OutboxStatus.FAILED:
             raise Conflict(
-                f"The outbound label for {what} {replacement_id} could not be bought "
-                f"({earlier.last_error}); ship with the tracking number of a label bought "
-                "elsewhere.",
+                N_(
+                    "The outbound label for %(what)s %(replacement_id)s could not be "
+                    "bought (%(last_error)s); ship with the tracking number of a label "
+                    "bought elsewhere.",
+                    what=what,
+                    replacement_id=replacement_id,
+                    last_error=earlier.last_error,
+                ),
                 code="outbound_label_failed",
             )
 
@@ -161,7 +174,10 @@ class OutboundLabels:
         stored = StoredLabel.from_columns(row.label, row.label_zpl, row.label_media_type)
         if row.label_id is None or not stored.formats:
             raise NotFound(
-                f"Replacement {replacement_id} has no outbound label (none was bought yet).",
+                N_(
+                    "Replacement %(replacement_id)s has no outbound label (none was bought yet).",
+                    replacement_id=replacement_id,
+                ),
                 code="no_label",
             )
         return stored.document(label_format, f"Replacement {replacement_id}")
@@ -204,9 +220,13 @@ class OutboundLabels:
         else:  # cancelled while the label was bought: the desk decides what to do with it
             rma = session.get(Rma, replacement.rma_id)
             assert rma is not None
-            text = (
-                f"Outbound label {shipment.carrier} {shipment.tracking_number} bought, but "
-                f"replacement {replacement.id} is {replacement.status.value}"
+            text = N_(
+                "Outbound label %(carrier)s %(tracking_number)s bought, but "
+                "replacement %(id)s is %(status)s",
+                carrier=shipment.carrier,
+                tracking_number=shipment.tracking_number,
+                id=replacement.id,
+                status=replacement.status.value,
             )
             rma.note("replacement", SYSTEM, text, self.ctx.clock.now())
 
@@ -252,9 +272,12 @@ class OutboundLabels:
         if repair.status is RepairStatus.TESTED_OK:
             self.repairs.shipped(session, rma, repair, shipment, message.payload["actor"])
         else:  # worked on again while the label was bought: the desk decides
-            text = (
-                f"Outbound label {shipment.carrier} {shipment.tracking_number} bought, but "
-                f"the repair is {repair.status.value}"
+            text = N_(
+                "Outbound label %(carrier)s %(tracking_number)s bought, but the "
+                "repair is %(status)s",
+                carrier=shipment.carrier,
+                tracking_number=shipment.tracking_number,
+                status=repair.status.value,
             )
             rma.note("repair", SYSTEM, text, self.ctx.clock.now())
 

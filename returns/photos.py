@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from PIL import Image, UnidentifiedImageError
 
-from core.errors import InvalidInput
+from core.errors import N_, InvalidInput
 
 #: Per photo, before re-encoding.
 MAX_PHOTO_BYTES = 5 * 1024 * 1024
@@ -49,20 +49,24 @@ def clean_photo(name: str, data: bytes, index: int = 0) -> Photo:
     if len(data) > MAX_PHOTO_BYTES:
         raise InvalidInput(
             field,
-            f"A photo may be at most {MAX_PHOTO_BYTES // (1024 * 1024)} MB.",
+            N_("A photo may be at most %(value)s MB.", value=MAX_PHOTO_BYTES // (1024 * 1024)),
             code="photo_too_large",
         )
     try:
         with Image.open(io.BytesIO(data)) as image:
             kind = image.format or ""
             if kind not in ACCEPTED:
-                raise InvalidInput(field, "Send photos as JPEG or PNG.", code="photo_not_image")
+                raise InvalidInput(field, N_("Send photos as JPEG or PNG."), code="photo_not_image")
             if image.width * image.height > MAX_PIXELS:
-                raise InvalidInput(field, "The photo has too many pixels.", code="photo_too_large")
+                raise InvalidInput(
+                    field, N_("The photo has too many pixels."), code="photo_too_large"
+                )
             image.load()
             pixels = _pixels_only(image)
     except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError) as error:
-        raise InvalidInput(field, "Send photos as JPEG or PNG.", code="photo_not_image") from error
+        raise InvalidInput(
+            field, N_("Send photos as JPEG or PNG."), code="photo_not_image"
+        ) from error
     media_type, extension = ACCEPTED[kind]
     out = io.BytesIO()
     if kind == "JPEG":
@@ -86,4 +90,8 @@ def _pixels_only(image: Image.Image) -> Image.Image:
 
 def check_count(count: int) -> None:
     if count > MAX_PHOTOS:
-        raise InvalidInput("photos", f"Send at most {MAX_PHOTOS} photos.", code="too_many_photos")
+        raise InvalidInput(
+            "photos",
+            N_("Send at most %(MAX_PHOTOS)s photos.", MAX_PHOTOS=MAX_PHOTOS),
+            code="too_many_photos",
+        )

@@ -60,7 +60,7 @@ from carriers.labels import (
     PurchasedLabel,
 )
 from core.db import UnitOfWork, insert_ignoring_conflicts
-from core.errors import Conflict, InvalidInput, NotFound
+from core.errors import N_, Conflict, InvalidInput, NotFound
 from core.outbox import Handler, OutboxMessage, OutboxStatus, PermanentFailure, enqueue
 from returns.commands import BookPickup
 from returns.context import ReturnsContext, load_rma
@@ -93,25 +93,28 @@ def check_window(window: BookPickup, now: datetime) -> PickupWindow:
     starts, ends = window.starts_at, window.ends_at
     for name, moment in (("starts_at", starts), ("ends_at", ends)):
         if moment.tzinfo is None or moment.utcoffset() is None:
-            raise InvalidInput(name, "Give the time with its UTC offset.", code="naive_time")
+            raise InvalidInput(name, N_("Give the time with its UTC offset."), code="naive_time")
     if starts <= now:
-        raise InvalidInput("starts_at", "The pickup must start in the future.", code="past")
+        raise InvalidInput("starts_at", N_("The pickup must start in the future."), code="past")
     if starts > now + timedelta(days=MAX_DAYS_AHEAD):
         raise InvalidInput(
             "starts_at",
-            f"A pickup can be booked at most {MAX_DAYS_AHEAD} days ahead.",
+            N_(
+                "A pickup can be booked at most %(MAX_DAYS_AHEAD)s days ahead.",
+                MAX_DAYS_AHEAD=MAX_DAYS_AHEAD,
+            ),
             code="too_far_ahead",
         )
     if ends - starts < timedelta(hours=MIN_HOURS):
         raise InvalidInput(
             "ends_at",
-            f"The pickup window must be at least {MIN_HOURS} hours long.",
+            N_("The pickup window must be at least %(MIN_HOURS)s hours long.", MIN_HOURS=MIN_HOURS),
             code="window_too_short",
         )
     if ends - starts > timedelta(hours=MAX_HOURS):
         raise InvalidInput(
             "ends_at",
-            f"The pickup window can be at most {MAX_HOURS} hours long.",
+            N_("The pickup window can be at most %(MAX_HOURS)s hours long.", MAX_HOURS=MAX_HOURS),
             code="window_too_long",
         )
     return PickupWindow(starts, ends)
@@ -184,7 +187,7 @@ class Pickups:
         except LabelRefused as error:
             raise InvalidInput(
                 "starts_at",
-                f"The carrier cannot collect in that window: {error.message}",
+                N_("The carrier cannot collect in that window: %(message)s", message=error.message),
                 code="pickup_refused",
             ) from error
         except LabelProviderUnavailable as error:
@@ -310,11 +313,17 @@ class Pickups:
         pickup, provider = message.payload["pickup_id"], message.payload["provider"]
         outcome = (message.result or {}).get("outcome")
         if outcome == "kept":
-            text = f"Pickup {pickup} was booked again, so it was not cancelled"
+            text = N_("Pickup %(pickup)s was booked again, so it was not cancelled", pickup=pickup)
         elif outcome == PickupCancelOutcome.UNKNOWN.value:
-            text = f"Pickup {pickup} is not known to {provider}: nothing to cancel"
+            text = N_(
+                "Pickup %(pickup)s is not known to %(provider)s: nothing to cancel",
+                pickup=pickup,
+                provider=provider,
+            )
         else:
-            text = f"Pickup {pickup} cancelled with {provider}"
+            text = N_(
+                "Pickup %(pickup)s cancelled with %(provider)s", pickup=pickup, provider=provider
+            )
         rma.note("pickup", SYSTEM, text, self.ctx.clock.now())
 
     def _cancel_failed(self, session: Session, message: OutboxMessage) -> None:

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from core.addresses import normalise_postcode
 from core.db import UnitOfWork
-from core.errors import InvalidInput, NotFound
+from core.errors import N_, InvalidInput, NotFound
 from inventory.models import Part
 from returns.context import ReturnsContext
 from returns.from_orders import (
@@ -151,7 +151,7 @@ class Portal:
             if command.resolution not in self._resolutions(order):
                 raise InvalidInput(
                     "resolution",
-                    "This order cannot be refunded here; choose a replacement.",
+                    N_("This order cannot be refunded here; choose a replacement."),
                     code="resolution_not_offered",
                 )
             _check_window_and_warranty(
@@ -234,16 +234,16 @@ def _postcode(value: str) -> str:
 
 def _check_lines(command: PortalReturn) -> None:
     if not command.lines:
-        raise InvalidInput("lines", "Choose at least one part to return.")
+        raise InvalidInput("lines", N_("Choose at least one part to return."))
     seen: set[str] = set()
     for index, line in enumerate(command.lines):
         if line.sku in seen:
             raise InvalidInput(
-                f"lines.{index}.sku", "Each part once, with its quantity.", code="duplicate_sku"
+                f"lines.{index}.sku", N_("Each part once, with its quantity."), code="duplicate_sku"
             )
         seen.add(line.sku)
         if len(line.description) > MAX_DESCRIPTION:
-            raise InvalidInput(f"lines.{index}.description", "The description is too long.")
+            raise InvalidInput(f"lines.{index}.description", N_("The description is too long."))
 
 
 def _check_window_and_warranty(
@@ -258,13 +258,21 @@ def _check_window_and_warranty(
         if wanted.reason in WARRANTY_REASONS:
             raise InvalidInput(
                 f"lines.{index}.reason",
-                f"The warranty of {line.sku} ended on {line.warranty_ends.isoformat()}.",
+                N_(
+                    "The warranty of %(sku)s ended on %(warranty_ends)s.",
+                    sku=line.sku,
+                    warranty_ends=line.warranty_ends.isoformat(),
+                ),
                 code="warranty_expired",
                 ended=line.warranty_ends.isoformat(),
             )
         raise InvalidInput(
             f"lines.{index}.reason",
-            f"The return window for {line.sku} ended on {line.window_ends.isoformat()}.",
+            N_(
+                "The return window for %(sku)s ended on %(window_ends)s.",
+                sku=line.sku,
+                window_ends=line.window_ends.isoformat(),
+            ),
             code="return_window_expired",
             ended=line.window_ends.isoformat(),
         )
@@ -307,7 +315,12 @@ def _attach(session: Session, rma: Rma, photos: list[Photo], now: datetime) -> N
             )
         )
     if photos:
-        rma.note("attachment", PORTAL_ACTOR, f"{len(photos)} photo(s) from the customer", now)
+        rma.note(
+            "attachment",
+            PORTAL_ACTOR,
+            N_("%(value)s photo(s) from the customer", value=len(photos)),
+            now,
+        )
 
 
 @dataclass(frozen=True)
@@ -347,5 +360,12 @@ class Attachments:
                 .where(Rma.number == number, RmaAttachment.id == attachment_id)
             ).first()
             if row is None:
-                raise NotFound(f"No photo {attachment_id} on {number}.", code="no_attachment")
+                raise NotFound(
+                    N_(
+                        "No photo %(attachment_id)s on %(number)s.",
+                        attachment_id=attachment_id,
+                        number=number,
+                    ),
+                    code="no_attachment",
+                )
             return str(row.filename), str(row.media_type), bytes(row.data)

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from core.errors import N_
 from core.outbox import Handler, OutboxMessage, PermanentFailure
 from returns.context import ReturnsContext, load_rma
 from returns.messages import word
@@ -69,7 +70,7 @@ class RefundOutcomes:
         rma = load_rma(session, message.payload["rma"], lock=True)
         rma.refund_status = RefundStatus.FAILED
         rma.refund_error = message.last_error
-        text = f"Refund failed, desk alerted: {message.last_error}"
+        text = N_("Refund failed, desk alerted: %(last_error)s", last_error=message.last_error)
         rma.note("refund", SYSTEM, text, self.ctx.clock.now())
 
     def _processing(self, session: Session, rma: Rma, status: str) -> None:
@@ -79,8 +80,12 @@ class RefundOutcomes:
         rma.note(
             "refund",
             SYSTEM,
-            f"Refund {rma.refund_reference} accepted by the payment provider, "
-            f"{status}: released when the provider confirms it",
+            N_(
+                "Refund %(refund_reference)s accepted by the payment provider, "
+                "%(status)s: released when the provider confirms it",
+                refund_reference=rma.refund_reference,
+                status=status,
+            ),
             self.ctx.clock.now(),
         )
         self.apply_waiting(session, rma)
@@ -145,7 +150,11 @@ class RefundOutcomes:
             return True
         if status in PROVIDER_PENDING and rma.refund_status is RefundStatus.PENDING:
             rma.refund_status = RefundStatus.PROCESSING
-            text = f"Refund {rma.refund_reference} {status}"
+            text = N_(
+                "Refund %(refund_reference)s %(status)s",
+                refund_reference=rma.refund_reference,
+                status=status,
+            )
             rma.note("refund", SYSTEM, text, self.ctx.clock.now())
             return True
         return False

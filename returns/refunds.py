@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from core import audit
 from core.db import UnitOfWork
-from core.errors import Conflict, InvalidInput
+from core.errors import N_, Conflict, InvalidInput
 from core.outbox import MAX_ATTEMPTS, OutboxMessage, OutboxStatus, enqueue
 from returns import carrier_batch
 from returns.commands import RetryRefund
@@ -62,9 +62,12 @@ def refused_by_provider(message: OutboxMessage) -> bool:
 def _supervisor_with_reason(supervisor: bool, reason: str, action: str, why: str) -> None:
     """Refunds by hand are a supervisor's, and always say why."""
     if not supervisor:
-        raise Conflict(f"Only a supervisor (admin) can {action}.", code="supervisor_required")
+        raise Conflict(
+            N_("Only a supervisor (admin) can %(action)s.", action=action),
+            code="supervisor_required",
+        )
     if not reason.strip():
-        raise InvalidInput("reason", f"Say why {why}.")
+        raise InvalidInput("reason", N_("Say why %(why)s.", why=why))
 
 
 class Refunds:
@@ -108,9 +111,18 @@ class Refunds:
             payload=self._payload(rma, route),
         )
         to = "Shopify" if route.provider == SHOPIFY else "the payment provider"
-        text = f"Refund of {self.ctx.money(rma)} sent to {to} ({why})"
-        if supervisor_reason:
-            text += f"; released by hand: {supervisor_reason}"
+        amount = self.ctx.money(rma)
+        text = (
+            N_(
+                "Refund of %(amount)s sent to %(to)s (%(why)s); released by hand: %(reason)s",
+                amount=amount,
+                to=to,
+                why=why,
+                reason=supervisor_reason,
+            )
+            if supervisor_reason
+            else N_("Refund of %(amount)s sent to %(to)s (%(why)s)", amount=amount, to=to, why=why)
+        )
         rma.note("refund", actor, text, self.ctx.clock.now())
 
     def _earlier_refunds(self, session: Session, rma: Rma) -> int:
@@ -195,14 +207,20 @@ class Refunds:
         route = self.ctx.refund_route(session, rma)
         if route.provider == SHOPIFY and route.missing:
             raise Conflict(
-                f"{rma.number}'s order came from Shopify and {route.missing}: an admin must "
-                "configure Shopify before this refund can be released.",
+                N_(
+                    "%(number)s's order came from Shopify and %(missing)s: an admin must "
+                    "configure Shopify before this refund can be released.",
+                    number=rma.number,
+                    missing=route.missing,
+                ),
                 code="no_refund_provider",
             )
         if route.missing:
             raise Conflict(
-                "No refund provider is configured (SPAREFLOW_REFUNDS_API_BASE): an admin must "
-                "configure one before refunds can be released.",
+                N_(
+                    "No refund provider is configured (SPAREFLOW_REFUNDS_API_BASE): an admin must "
+                    "configure one before refunds can be released."
+                ),
                 code="no_refund_provider",
             )
 
@@ -219,7 +237,11 @@ class Refunds:
             rma = load_rma(uow.session, number, lock=True, step="refund")
             if rma.refund_status not in RELEASABLE:
                 raise Conflict(
-                    f"{rma.number}'s refund is {rma.refund_status.value}; nothing to release.",
+                    N_(
+                        "%(number)s's refund is %(status)s; nothing to release.",
+                        number=rma.number,
+                        status=rma.refund_status.value,
+                    ),
                     code="refund_not_releasable",
                     refund_status=rma.refund_status.value,
                 )
@@ -250,8 +272,12 @@ class Refunds:
             rma = load_rma(session, number, lock=True, step="refund")
             if rma.refund_status is not RefundStatus.FAILED:
                 raise Conflict(
-                    f"{rma.number}'s refund is {rma.refund_status.value}; only a failed refund "
-                    "can be sent again.",
+                    N_(
+                        "%(number)s's refund is %(status)s; "
+                        "only a failed refund can be sent again.",
+                        number=rma.number,
+                        status=rma.refund_status.value,
+                    ),
                     code="refund_not_failed",
                     refund_status=rma.refund_status.value,
                 )
@@ -274,8 +300,10 @@ class Refunds:
             else:
                 if last.attempts >= MAX_ATTEMPTS and not refused:
                     raise Conflict(
-                        "The last attempt gave up on errors that may have reached the provider: "
-                        "send it again unchanged first, so it cannot be paid twice.",
+                        N_(
+                            "The last attempt gave up on errors that may have reached the "
+                            "provider: send it again unchanged first, so it cannot be paid twice."
+                        ),
                         code="refund_outcome_unknown",
                     )
                 tries = session.scalar(
@@ -299,6 +327,11 @@ class Refunds:
                     payload=self._payload(rma, route),
                 )
             rma.refund_status, rma.refund_error = RefundStatus.PENDING, None
-            rma.note("refund", actor, f"Refund {what}: {reason.strip()}", now)
+            rma.note(
+                "refund",
+                actor,
+                N_("Refund %(what)s: %(value)s", what=what, value=reason.strip()),
+                now,
+            )
             uow.commit()
             return rma_detail(session, number, self.ctx.clock.now().date())

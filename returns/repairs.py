@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from carriers.models import Direction, Shipment
 from core import audit
 from core.db import UnitOfWork
-from core.errors import Conflict, InvalidInput, NotFound
+from core.errors import N_, Conflict, InvalidInput, NotFound
 from inventory import ledger
 from inventory.errors import InsufficientStock
 from inventory.models import Location, Part, StockLevel
@@ -223,7 +223,12 @@ def fill_waiting_repairs(session: Session, sku: str, who: ledger.Who) -> list[st
             break  # promise order: a later request does not jump an unfilled earlier one
         now = who.clock.now()
         repair.after_parts_change(now)
-        text = f"Repair part {line.qty} x {line.sku} issued from {line.location} (was waiting)"
+        text = N_(
+            "Repair part %(qty)s x %(sku)s issued from %(location)s (was waiting)",
+            qty=line.qty,
+            sku=line.sku,
+            location=line.location,
+        )
         rma.note("repair", who.actor, text, now)
         _audit(session, who.actor, now, "repair.part_filled", rma.number, sku=line.sku)
         if rma.number not in moved:
@@ -276,24 +281,35 @@ class Repairs:
     def open(self, actor: str, number: str, command: OpenRepair) -> RepairView:
         """Open the repair order of a received unit (resolution ``repair``)."""
         if not command.diagnosis.strip():
-            raise InvalidInput("diagnosis", "Describe the fault found.")
+            raise InvalidInput("diagnosis", N_("Describe the fault found."))
         with UnitOfWork(self.ctx.session_factory) as uow:
             session = uow.session
             rma = load_rma(session, number, lock=True, step="repair")
             if rma.resolution is not Resolution.REPAIR:
                 raise Conflict(
-                    f"{rma.number} is resolved by {rma.resolution}, not repair.",
+                    N_(
+                        "%(number)s is resolved by %(value)s, not repair.",
+                        number=rma.number,
+                        value=rma.resolution.value if rma.resolution else "",
+                    ),
                     code="not_a_repair",
                 )
             if rma.status is not RmaStatus.RECEIVED or not any(
                 line.received_qty for line in rma.lines
             ):
                 raise Conflict(
-                    f"{rma.number} is {rma.status.value}; a repair starts on a received unit.",
+                    N_(
+                        "%(number)s is %(status)s; a repair starts on a received unit.",
+                        number=rma.number,
+                        status=rma.status.value,
+                    ),
                     code="unit_not_received",
                 )
             if self._find(session, rma) is not None:
-                raise Conflict(f"{rma.number} already has a repair order.", code="repair_exists")
+                raise Conflict(
+                    N_("%(number)s already has a repair order.", number=rma.number),
+                    code="repair_exists",
+                )
             now = self.ctx.clock.now()
             received_at = session.scalar(
                 select(RmaTransition.at)
@@ -318,7 +334,12 @@ class Repairs:
             )
             session.add(repair)
             session.flush()
-            rma.note("repair", actor, f"Repair order opened: {repair.diagnosis}", now)
+            rma.note(
+                "repair",
+                actor,
+                N_("Repair order opened: %(diagnosis)s", diagnosis=repair.diagnosis),
+                now,
+            )
             _audit(session, actor, now, "repair.opened", rma.number, repair=repair.id)
             uow.commit()
             return repair_view(rma.number, repair)
@@ -327,7 +348,7 @@ class Repairs:
         """Issue a part for the repair; short, the line waits and the answer is ``parts_short``
         (the order is then ``waiting_for_parts``, kept even though the request is refused)."""
         if command.qty < 1:
-            raise InvalidInput("qty", "Use at least one.")
+            raise InvalidInput("qty", N_("Use at least one."))
         with UnitOfWork(self.ctx.session_factory) as uow:
             session = uow.session
             rma, repair = self._locked(session, number, "part used")
@@ -351,17 +372,28 @@ class Repairs:
             issued = _try_issue(session, who, line, repair_reference(rma.number, repair.id))
             repair.after_parts_change(now)
             if issued:
-                text = f"Repair part {line.qty} x {line.sku} issued from {line.location}"
+                text = N_(
+                    "Repair part %(qty)s x %(sku)s issued from %(location)s",
+                    qty=line.qty,
+                    sku=line.sku,
+                    location=line.location,
+                )
                 _audit(session, actor, now, "repair.part_used", rma.number, sku=line.sku)
             else:
-                text = f"Repair waits for parts: {line.qty} x {line.sku} short"
+                text = N_(
+                    "Repair waits for parts: %(qty)s x %(sku)s short", qty=line.qty, sku=line.sku
+                )
                 _audit(session, actor, now, "repair.part_short", rma.number, sku=line.sku)
             rma.note("repair", actor, text, now)
             uow.commit()
             if not issued:
                 raise Conflict(
-                    f"Not enough {line.sku} in stock for {line.qty}; the repair waits for parts "
-                    "and takes them when stock arrives (or retry).",
+                    N_(
+                        "Not enough %(sku)s in stock for %(qty)s; the repair waits for parts "
+                        "and takes them when stock arrives (or retry).",
+                        sku=line.sku,
+                        qty=line.qty,
+                    ),
                     code="parts_short",
                     missing_skus=repair.missing_skus,
                 )
@@ -381,7 +413,7 @@ class Repairs:
 
     def record_labour(self, actor: str, number: str, command: RecordLabour) -> RepairView:
         if not 1 <= command.minutes <= 10_000:
-            raise InvalidInput("minutes", "Book 1 to 10,000 minutes at a time.")
+            raise InvalidInput("minutes", N_("Book 1 to 10,000 minutes at a time."))
         with UnitOfWork(self.ctx.session_factory) as uow:
             session = uow.session
             rma, repair = self._locked(session, number, "labour booked")
@@ -395,14 +427,19 @@ class Repairs:
                 repair.move_to(RepairStatus.IN_REPAIR, now)
             repair.updated_at = now
             who = repair.technician or actor
-            rma.note("repair", actor, f"Labour {command.minutes} min by {who}", now)
+            rma.note(
+                "repair",
+                actor,
+                N_("Labour %(minutes)s min by %(who)s", minutes=command.minutes, who=who),
+                now,
+            )
             _audit(session, actor, now, "repair.labour", rma.number, minutes=command.minutes)
             uow.commit()
             return repair_view(rma.number, repair)
 
     def record_test(self, actor: str, number: str, command: RecordRepairTest) -> RepairView:
         if not command.result.strip():
-            raise InvalidInput("result", "Say what the test showed.")
+            raise InvalidInput("result", N_("Say what the test showed."))
         with UnitOfWork(self.ctx.session_factory) as uow:
             session = uow.session
             rma, repair = self._locked(session, number, "tested")
@@ -411,7 +448,16 @@ class Repairs:
             now = self.ctx.clock.now()
             repair.record_test(command.passed, command.result.strip(), now)
             verdict = "passed" if command.passed else "failed"
-            rma.note("repair", actor, f"Repair test {verdict}: {repair.test_result}", now)
+            rma.note(
+                "repair",
+                actor,
+                N_(
+                    "Repair test %(verdict)s: %(test_result)s",
+                    verdict=verdict,
+                    test_result=repair.test_result,
+                ),
+                now,
+            )
             _audit(session, actor, now, "repair.tested", rma.number, passed=command.passed)
             uow.commit()
             return repair_view(rma.number, repair)
@@ -438,8 +484,12 @@ class Repairs:
         rma, repair = self._locked(session, number, "shipped")
         if repair.status is not RepairStatus.TESTED_OK:
             raise Conflict(
-                f"The repair of {rma.number} is {repair.status.value}; only a unit that "
-                "passed its test ships back.",
+                N_(
+                    "The repair of %(number)s is %(status)s; only a unit that passed its "
+                    "test ships back.",
+                    number=rma.number,
+                    status=repair.status.value,
+                ),
                 code="repair_not_tested",
             )
         return rma, repair
@@ -465,7 +515,11 @@ class Repairs:
         repair.move_to(RepairStatus.SHIPPED, now)
         repair.carrier, repair.tracking_number = shipment.carrier, shipment.tracking_number
         repair.shipped_by, repair.shipped_at = actor, now
-        text = f"Repaired unit shipped: {shipment.carrier} {shipment.tracking_number}"
+        text = N_(
+            "Repaired unit shipped: %(carrier)s %(tracking_number)s",
+            carrier=shipment.carrier,
+            tracking_number=shipment.tracking_number,
+        )
         rma.note("repair", actor, text, now)
         rma.resolve(now)
         rma.close(actor, "Repaired unit shipped back", now, self.ctx.policy)
@@ -490,13 +544,17 @@ class Repairs:
     def _repair(self, session: Session, rma: Rma) -> RepairOrder:
         repair = self._find(session, rma)
         if repair is None:
-            raise NotFound(f"{rma.number} has no repair order.", code="no_repair")
+            raise NotFound(
+                N_("%(number)s has no repair order.", number=rma.number), code="no_repair"
+            )
         return repair
 
     def _locked(self, session: Session, number: str, what: str) -> tuple[Rma, RepairOrder]:
         rma = load_rma(session, number, lock=True, step="repair")
         repair = self._find(session, rma, lock=True)
         if repair is None:
-            raise NotFound(f"{rma.number} has no repair order.", code="no_repair")
+            raise NotFound(
+                N_("%(number)s has no repair order.", number=rma.number), code="no_repair"
+            )
         repair.require_workable(what)
         return rma, repair

@@ -14,6 +14,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Boolean,
     CheckConstraint,
@@ -23,10 +24,10 @@ from sqlalchemy import (
     String,
     Text,
 )
-from sqlalchemy.orm import Mapped, WriteOnlyMapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, WriteOnlyMapped, mapped_column, relationship, validates
 
 from core.db import Base, BigIntPK, UTCDateTime, string_enum
-from core.errors import InvalidInput
+from core.errors import N_, InvalidInput, stored
 from core.money import ExactDecimal
 from purchasing.claims import SupplierClaim
 from returns import owner_models  # noqa: F401  (desk_teams, which owner_team_id names)
@@ -106,8 +107,11 @@ def check_return_policy(
     elif purchased is not None and (today - purchased).days > policy.return_window_days:
         raise InvalidInput(
             "purchase_date",
-            f"The {policy.return_window_days}-day return window has passed; "
-            "a supervisor can override with a reason.",
+            N_(
+                "The %(return_window_days)s-day return window has passed; a "
+                "supervisor can override with a reason.",
+                return_window_days=policy.return_window_days,
+            ),
             code="return_window_expired",
         )
 
@@ -330,7 +334,9 @@ class Rma(Base):
         self.refund_status = RefundStatus.HELD
         self.refund_hold_reason = reason[:300]
         self.refund_held_by = actor
-        return self.note("refund", actor, f"Refund held for a supervisor: {reason}", now)
+        return self.note(
+            "refund", actor, N_("Refund held for a supervisor: %(reason)s", reason=reason), now
+        )
 
     def release_refund(self, actor: str) -> None:
         """The refund is on its way to the provider (the caller queues it)."""
@@ -345,7 +351,9 @@ class Rma(Base):
         self.refund_status = RefundStatus.RELEASED
         self.refund_released_at = now
         self.resolve(now)
-        return self.note("refund", SYSTEM, f"Refund {reference} released", now)
+        return self.note(
+            "refund", SYSTEM, N_("Refund %(reference)s released", reference=reference), now
+        )
 
     def drop_refund_if_unreleased(self) -> None:
         """The return ended before its refund went out: nothing is owed any more."""
@@ -412,9 +420,16 @@ class Rma(Base):
 
     def opened(self, actor: str, now: datetime) -> RmaTransition:
         """The first line of the timeline."""
-        text = f"Opened via {self.channel.value}"
-        if self.policy_override_reason:
-            text += f"; policy overridden: {self.policy_override_reason}"
+        channel = self.channel.value
+        text = (
+            N_(
+                "Opened via %(channel)s; policy overridden: %(reason)s",
+                channel=channel,
+                reason=self.policy_override_reason,
+            )
+            if self.policy_override_reason
+            else N_("Opened via %(channel)s", channel=channel)
+        )
         return self._log("status", None, actor, text, now)
 
     def authorise(
@@ -431,7 +446,7 @@ class Rma(Base):
     def end(self, to: RmaStatus, actor: str, reason: str, now: datetime) -> RmaTransition:
         """Rejected or cancelled by the desk: a refund not yet released is owed no more."""
         if not reason.strip():
-            raise InvalidInput("reason", "Say why.")
+            raise InvalidInput("reason", N_("Say why."))
         entry = self.move_to(to, actor, reason, now)
         self.drop_refund_if_unreleased()
         return entry
@@ -441,7 +456,7 @@ class Rma(Base):
         replacement already shipped, is now something the desk must recover."""
         entries = [
             self.move_to(
-                RmaStatus.EXPIRED, SYSTEM, "No pickup before the authorisation expired", now
+                RmaStatus.EXPIRED, SYSTEM, N_("No pickup before the authorisation expired"), now
             )
         ]
         if self.refund_status is RefundStatus.AWAITING_PICKUP:
@@ -464,7 +479,7 @@ class Rma(Base):
     ) -> RmaTransition:
         """Closed; the follow-up call is due ``followup_after`` (returns/followups.py: per kind
         and priority), by default the policy's ``followup_days``."""
-        entry = self.move_to(RmaStatus.CLOSED, actor, reason or "Closed", now)
+        entry = self.move_to(RmaStatus.CLOSED, actor, reason or N_("Closed"), now)
         after = followup_after if followup_after is not None else timedelta(policy.followup_days)
         self.followup_due_at = now + after
         return entry
@@ -482,7 +497,9 @@ class Rma(Base):
         self.satisfaction, self.satisfaction_comment = satisfaction, comment or None
         self.confirmed_fixed = confirmed_fixed
         self.followup_due_at = None
-        return self.note("followup", actor, f"Satisfaction {satisfaction}/5", now)
+        return self.note(
+            "followup", actor, N_("Satisfaction %(satisfaction)s/5", satisfaction=satisfaction), now
+        )
 
     @property
     def replacements_settled(self) -> bool:
@@ -530,6 +547,16 @@ class RmaTransition(Base):
     actor: Mapped[str] = mapped_column(String(254))
     reason: Mapped[str] = mapped_column(Text, default="")
     at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: A reason spareflow wrote (``N_`` in core/errors.py): its template and parameters, so
+    #: the timeline shows it in the reader's language; NULL for what people typed, and for
+    #: rows from before (``reason`` is shown as it is).
+    reason_template: Mapped[str | None] = mapped_column(Text)
+    reason_params: Mapped[dict[str, str] | None] = mapped_column(JSON)
+
+    @validates("reason")
+    def _keep_template(self, _key: str, value: str) -> str:
+        self.reason_template, self.reason_params = stored(value)
+        return str(value)
 
 
 class Replacement(Base):

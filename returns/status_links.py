@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from core.audit import record
 from core.clock import Clock
 from core.db import UnitOfWork
-from core.errors import InvalidInput
+from core.errors import N_, InvalidInput
 from returns.errors import RmaNotFound
 from returns.models import StatusLink
 from returns.rma import Rma, RmaTransition
@@ -156,8 +156,12 @@ class StatusLinkService:
             if not status_page_open(rma, now, self.grace_days):
                 raise InvalidInput(
                     "rma",
-                    f"The status page of {rma.number} has closed: the return ended more than "
-                    f"{self.grace_days} days ago.",
+                    N_(
+                        "The status page of %(number)s has closed: the return ended more than"
+                        " %(grace_days)s days ago.",
+                        number=rma.number,
+                        grace_days=self.grace_days,
+                    ),
                     code="status_page_closed",
                 )
             revoked = self.links.revoke_all(session, rma, now)

@@ -13,6 +13,7 @@ from decimal import Decimal
 from carriers.models import Direction, label_formats
 from carriers.status import TrackingStatus
 from core.addresses import ADDRESS_LENGTHS
+from core.errors import Text as Message
 from returns.commands import CustomerAddress
 from returns.service_levels import SlaClock
 from returns.status import (
@@ -143,6 +144,16 @@ class TimelineEntry:
     actor: str
     reason: str
     at: datetime
+    reason_template: str | None = None
+    reason_params: dict[str, str] | None = None
+
+    @property
+    def text(self) -> str:
+        """The reason to show: spareflow's own with its template kept (a page translates it,
+        ``|tr``), else as written."""
+        if self.reason_template:
+            return Message(self.reason_template, self.reason_params)
+        return self.reason
 
 
 @dataclass(frozen=True)

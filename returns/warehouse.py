@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from carriers.models import Direction, Shipment
 from core.db import UnitOfWork
-from core.errors import Conflict, InvalidInput
+from core.errors import N_, Conflict, InvalidInput
 from inventory import ledger, serials
 from inventory.errors import InsufficientStock
 from inventory.models import Part
@@ -61,12 +61,20 @@ class Warehouse:
                         session, who, line.part_id, line.sku, line.qty, rma.number
                     )
                 replacement.reservation_id = reservation.id
-                text = (
-                    f"Replacement {line.qty} x {line.sku} reserved at {reservation.location.code}"
+                text = N_(
+                    "Replacement %(qty)s x %(sku)s reserved at %(code)s",
+                    qty=line.qty,
+                    sku=line.sku,
+                    code=reservation.location.code,
                 )
             except InsufficientStock as short:
                 replacement.status = ReplacementStatus.BACKORDERED
-                text = f"Replacement {line.qty} x {line.sku} backordered: {short.message}"
+                text = N_(
+                    "Replacement %(qty)s x %(sku)s backordered: %(message)s",
+                    qty=line.qty,
+                    sku=line.sku,
+                    message=short.message,
+                )
             rma.replacements.append(replacement)
             rma.note("replacement", actor, text, self.ctx.clock.now())
 
@@ -78,7 +86,7 @@ class Warehouse:
                 if replacement.reservation_id is not None:
                     ledger.release(session, who, replacement.reservation_id, why)
                 replacement.status = ReplacementStatus.CANCELLED
-                text = f"Replacement {replacement.sku} cancelled"
+                text = N_("Replacement %(sku)s cancelled", sku=replacement.sku)
                 rma.note("replacement", actor, text, self.ctx.clock.now())
 
     def ship_replacement(
@@ -105,8 +113,12 @@ class Warehouse:
             raise ReplacementNotFound(replacement_id)
         if replacement.status is not ReplacementStatus.QUEUED or replacement.reservation_id is None:
             raise Conflict(
-                f"Replacement {replacement_id} is {replacement.status.value}; only a "
-                "queued, reserved replacement can ship.",
+                N_(
+                    "Replacement %(replacement_id)s is %(status)s; only a queued, reserved"
+                    " replacement can ship.",
+                    replacement_id=replacement_id,
+                    status=replacement.status.value,
+                ),
                 code="replacement_not_queued",
             )
         rma = session.get(Rma, replacement.rma_id)
@@ -143,8 +155,13 @@ class Warehouse:
         rma.note(
             "replacement",
             actor,
-            f"Replacement {replacement.qty} x {replacement.sku} shipped: {carrier} "
-            f"{shipment.tracking_number}",
+            N_(
+                "Replacement %(qty)s x %(sku)s shipped: %(carrier)s %(tracking_number)s",
+                qty=replacement.qty,
+                sku=replacement.sku,
+                carrier=carrier,
+                tracking_number=shipment.tracking_number,
+            ),
             now,
         )
         if rma.replacements_settled:
@@ -177,7 +194,7 @@ class Warehouse:
             session = uow.session
             rma = load_rma(session, number, lock=True, step="warehouse")
             now = self.ctx.clock.now()
-            rma.move_to(RmaStatus.RECEIVED, actor, command.note or "Parcel received", now)
+            rma.move_to(RmaStatus.RECEIVED, actor, command.note or N_("Parcel received"), now)
             who = ledger.Who(actor, self.ctx.clock)
             by_sku = {line.sku.casefold(): line for line in rma.lines}
             wrong = []
@@ -189,7 +206,11 @@ class Warehouse:
                 if line.received_qty + received.qty > line.qty:
                     raise InvalidInput(
                         f"lines.{index}.qty",
-                        f"Only {line.qty - line.received_qty} more of {line.sku} expected.",
+                        N_(
+                            "Only %(value)s more of %(sku)s expected.",
+                            value=line.qty - line.received_qty,
+                            sku=line.sku,
+                        ),
                     )
                 ledger.receive(
                     session,
@@ -215,7 +236,7 @@ class Warehouse:
                     if command.empty or not wrong
                     else f"the wrong item ({', '.join(wrong)})"
                 )
-                text = f"Refunded, but the parcel held {what}"
+                text = N_("Refunded, but the parcel held %(what)s", what=what)
                 rma.move_to(RmaStatus.DISPUTED, actor, text, now)
             if self.ctx.messages:
                 self.ctx.messages.to_customer(session, rma, "received")
@@ -265,7 +286,12 @@ class Warehouse:
                 line = by_sku.get(decision.sku.casefold())
                 if line is None or line.received_qty == 0:
                     raise InvalidInput(
-                        f"lines.{index}.sku", f"{decision.sku} was not received on {rma.number}."
+                        f"lines.{index}.sku",
+                        N_(
+                            "%(sku)s was not received on %(number)s.",
+                            sku=decision.sku,
+                            number=rma.number,
+                        ),
                     )
                 self._dispose(
                     session, who, rma, line, decision.disposition, decision.location, index
@@ -305,7 +331,7 @@ class Warehouse:
         source, qty = self.ctx.policy.returns_location, line.received_qty
         if disposition is Disposition.RESTOCK and not location:
             raise InvalidInput(
-                f"lines.{index}.location", "Restocking needs the bin to put the part in."
+                f"lines.{index}.location", N_("Restocking needs the bin to put the part in.")
             )
         if disposition is Disposition.RESTOCK:
             destination, why = location, "restocked after inspection"
@@ -361,6 +387,6 @@ class Warehouse:
                     events=[opened_claim_event(who.actor, self.ctx.clock.now(), rma.number)],
                 )
             )
-            text = f"Supplier claim opened for {qty} x {line.sku}"
+            text = N_("Supplier claim opened for %(qty)s x %(sku)s", qty=qty, sku=line.sku)
             rma.note("supplier_claim", who.actor, text, self.ctx.clock.now())
         line.disposition = disposition

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from core.addresses import ADDRESS_LENGTHS, PostalAddress, address_problems, normalise_postcode
 from core.clock import Clock
 from core.db import UnitOfWork
-from core.errors import InvalidInput, NotFound
+from core.errors import N_, InvalidInput, NotFound
 from core.spreadsheets import SpreadsheetRejected, UploadLimits, rejected
 from sales.commands import UpsertOrder
 from sales.models import OrderSource, SalesOrder, SalesOrderLine
@@ -104,41 +104,50 @@ def normalise_email(value: str) -> str:
 def check_order(command: UpsertOrder) -> None:
     """The rules an order must meet whatever fed it (the API's schema checks shapes first)."""
     if not command.number.strip():
-        raise InvalidInput("number", "An order needs its number.")
+        raise InvalidInput("number", N_("An order needs its number."))
     if not command.customer.name.strip():
-        raise InvalidInput("customer.name", "An order needs the customer's name.")
+        raise InvalidInput("customer.name", N_("An order needs the customer's name."))
     if "@" not in command.customer.email:
-        raise InvalidInput("customer.email", "An order needs the customer's e-mail address.")
+        raise InvalidInput("customer.email", N_("An order needs the customer's e-mail address."))
     if len(command.currency) != 3 or not command.currency.isalpha():
-        raise InvalidInput("currency", "The currency is a three-letter ISO 4217 code.")
+        raise InvalidInput("currency", N_("The currency is a three-letter ISO 4217 code."))
     if not command.lines:
-        raise InvalidInput("lines", "An order has at least one line.")
+        raise InvalidInput("lines", N_("An order has at least one line."))
     if len(command.lines) > MAX_LINES:
-        raise InvalidInput("lines", f"An order has at most {MAX_LINES} lines.")
+        raise InvalidInput(
+            "lines", N_("An order has at most %(MAX_LINES)s lines.", MAX_LINES=MAX_LINES)
+        )
     for index, line in enumerate(command.lines):
         if not line.sku.strip():
-            raise InvalidInput(f"lines.{index}.sku", "Each line needs a SKU.")
+            raise InvalidInput(f"lines.{index}.sku", N_("Each line needs a SKU."))
         if line.qty <= 0:
-            raise InvalidInput(f"lines.{index}.qty", "Each line's quantity is at least 1.")
+            raise InvalidInput(f"lines.{index}.qty", N_("Each line's quantity is at least 1."))
         if line.unit_price < 0:
-            raise InvalidInput(f"lines.{index}.unit_price", "A price cannot be negative.")
+            raise InvalidInput(f"lines.{index}.unit_price", N_("A price cannot be negative."))
         if len(line.serials) > line.qty:
             raise InvalidInput(
-                f"lines.{index}.serials", "A line cannot ship more serials than its quantity."
+                f"lines.{index}.serials", N_("A line cannot ship more serials than its quantity.")
             )
     if sum(line.qty for line in command.lines) > MAX_UNITS:
-        raise InvalidInput("lines", f"An order has at most {MAX_UNITS:,} units in all.")
+        raise InvalidInput(
+            "lines",
+            N_(
+                "An order has at most %(MAX_UNITS)s units in all.", MAX_UNITS=format(MAX_UNITS, ",")
+            ),
+        )
     if command.shipped_at is not None and command.shipped_at < command.ordered_at:
-        raise InvalidInput("shipped_at", "An order cannot ship before it was placed.")
+        raise InvalidInput("shipped_at", N_("An order cannot ship before it was placed."))
     address = command.customer.address
     if address is not None:
         problems = address_problems(address.as_mapping())
         if problems:
             field, code = next(iter(problems.items()))
             raise InvalidInput(
-                f"customer.address.{field}", f"The address's {field} is not valid ({code}).",
-                code="invalid_address", problems=problems,
-            )  # fmt: skip
+                f"customer.address.{field}",
+                N_("The address's %(field)s is not valid (%(code)s).", field=field, code=code),
+                code="invalid_address",
+                problems=problems,
+            )
 
 
 def upsert_in(
@@ -374,7 +383,7 @@ class Orders:
     def get(self, number: str) -> OrderView:
         view = self.find(number)
         if view is None:
-            raise NotFound(f"No order {number}.", code="order_not_found")
+            raise NotFound(N_("No order %(number)s.", number=number), code="order_not_found")
         return view
 
     def import_workbook(self, data: bytes, limits: UploadLimits | None = None) -> ImportSummary:

@@ -53,6 +53,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         cases,
         claims,
         customer_address,
+        demo_mail,
         desk,
         desk_admin,
         home,
@@ -125,6 +126,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(serials.bp)
     owners.init_app(app)
     app.register_blueprint(desk_admin.bp)
+    demo_mail.init_app(app)
     errors.init_app(app)
     security_headers.init_app(app)  # every response: pages, API, errors, static, webhooks
 

@@ -326,9 +326,11 @@ def scheduler() -> None:
     from web.scheduler import build_scheduler
 
     sched = build_scheduler(_check_secrets(), current_app.config)
-    for job in sched.get_jobs():
-        click.echo(f"job {job.id}: {job.trigger}")
-    click.echo("scheduler running (Ctrl+C stops it)")
+    # Quiet logs (LOG_LEVEL=WARNING, as the demo sets by default): no start-up listing either.
+    if logging.getLogger().isEnabledFor(logging.INFO):
+        for job in sched.get_jobs():
+            click.echo(f"job {job.id}: {job.trigger}")
+        click.echo("scheduler running (Ctrl+C stops it)")
     with contextlib.suppress(KeyboardInterrupt, SystemExit):
         sched.start()
 
@@ -402,10 +404,17 @@ def sandbox() -> None:
     show_default=True,
     help="Start each labelled parcel's journey at once.",
 )
+@click.option("--pickup-after", default=0.0, help="With --auto-journey: seconds to the pickup.")
 @click.option("--retries", default=5, show_default=True, help="Attempts per webhook delivery.")
 @with_appcontext
 def sandbox_carrier(
-    host: str, port: int, webhook_url: str, step_seconds: float, auto_journey: bool, retries: int
+    host: str,
+    port: int,
+    webhook_url: str,
+    step_seconds: float,
+    auto_journey: bool,
+    pickup_after: float,
+    retries: int,
 ) -> None:
     """Run the sandbox carrier; it signs webhooks with SPAREFLOW_SANDBOX_WEBHOOK_SECRET."""
     from waitress import serve as waitress_serve
@@ -422,6 +431,7 @@ def sandbox_carrier(
         step_seconds=step_seconds,
         auto_journey=auto_journey,
         attempts=retries,
+        pickup_after=pickup_after,
     )
     click.echo(f"sandbox carrier on http://{host}:{port}/ sending webhooks to {webhook_url}")
     waitress_serve(carrier, host=host, port=port, threads=4)
@@ -568,13 +578,21 @@ def carriers_apply_events(limit: int, retry_failed: bool, loop: bool, interval: 
 @main.command("demo")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
+@click.option(
+    "--pickup-after",
+    default=300.0,
+    show_default=True,
+    envvar="SPAREFLOW_DEMO_PICKUP_AFTER",
+    help="Seconds from a demo return's label to its pickup by the sandbox carrier.",
+)
+@click.option("--verbose", is_flag=True, help="Every process's log lines (the scheduler's).")
 @with_appcontext
-def demo(host: str, port: int) -> None:
+def demo(host: str, port: int, pickup_after: float, verbose: bool) -> None:
     """Run the demo: web app, scheduler, sandbox carrier and refunds sandbox together."""
     with _demo_package():
         from demo.stack import run_demo
 
-    run_demo(host, port, click.echo)
+    run_demo(host, port, click.echo, pickup_after=pickup_after, verbose=verbose)
 
 
 if __name__ == "__main__":

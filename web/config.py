@@ -32,6 +32,8 @@ DEFAULTS: dict[str, Any] = {
     # The returns portal (docs/portal.md): per client address, and per order number named.
     "PORTAL_RATE_LIMIT": "20 per minute",
     "PORTAL_ORDER_RATE_LIMIT": "10 per minute",
+    # Demo mode only (spareflow demo sets it): the SMTP sink's Maildir the Demo mail page reads.
+    "DEMO_MAIL_DIR": "",
 }
 
 log = logging.getLogger(__name__)

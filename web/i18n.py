@@ -8,11 +8,18 @@ The locale is the signed-in user's ``language``, else the best match for the bro
 
 from __future__ import annotations
 
-from flask import Flask, request
-from flask_babel import get_locale
+from collections.abc import Mapping
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from babel.dates import format_skeleton
+from babel.units import format_unit
+from flask import Flask, has_request_context, request
+from flask_babel import get_locale, gettext, to_user_timezone
 from flask_login import current_user
 
 from accounts.models import DEFAULT_LANGUAGE, LANGUAGES
+from core.errors import english, set_translator, translated
 from returns.commands import CustomerAddress
 from web.extensions import babel
 
@@ -63,6 +70,55 @@ def address_lines(address: CustomerAddress | None) -> list[str]:
     return [line.strip() for line in lines if line.strip()]
 
 
+# --- dates, times and durations in the page's language (Babel's CLDR formats) ---------------
+
+
+def _locale() -> str:
+    locale = get_locale()
+    return str(locale) if locale is not None else DEFAULT_LANGUAGE
+
+
+def _moment(value: datetime) -> datetime:
+    """An aware or naive (UTC) moment in the display time zone (BABEL_DEFAULT_TIMEZONE, UTC)."""
+    return to_user_timezone(value)
+
+
+def format_day(value: date | datetime | None, *, year: bool = True) -> str:
+    """ "Sep 6, 2026" / "2026年9月6日"; without the year "Sep 6" / "9月6日"."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = _moment(value)
+    return format_skeleton("yMMMd" if year else "MMMd", value, locale=_locale())
+
+
+def format_clock(value: datetime | None) -> str:
+    """The time of day, 24-hour: "14:05"."""
+    return format_skeleton("Hm", _moment(value), locale=_locale()) if value else ""
+
+
+def format_moment(value: datetime | None) -> str:
+    """A day and a time: "Sep 6, 2026 14:05" / "2026年9月6日 14:05"."""
+    if value is None:
+        return ""
+    return f"{format_day(value)} {format_clock(value)}"
+
+
+def format_duration(value: timedelta | None, *, absolute: bool = False) -> str:
+    """Hours and minutes in the page's words: "2 hr 5 min" / "2小时5分钟"; "-15 min" overdue
+    (unless ``absolute``)."""
+    if value is None:
+        return ""
+    sign = "-" if value < timedelta(0) and not absolute else ""
+    minutes = int(abs(value.total_seconds()) // 60)
+    hours, minutes = divmod(minutes, 60)
+    locale = _locale()
+    parts = [format_unit(hours, "duration-hour", length="short", locale=locale)] if hours else []
+    if minutes or not hours:
+        parts.append(format_unit(minutes, "duration-minute", length="short", locale=locale))
+    return sign + ("" if locale.startswith("zh") else " ").join(parts)
+
+
 def language_for_header(tags: list[str]) -> str | None:
     """The supported language for the first acceptable tag (``zh``, ``zh-CN``, ``zh-Hans``...)."""
     for tag in tags:
@@ -90,9 +146,34 @@ def current_language() -> str:
     return name if name in LANGUAGES else DEFAULT_LANGUAGE
 
 
+#: Parameters of domain messages that hold a code, shown through ``|label``.
+WORD_PARAMS = frozenset({"status", "channel"})
+
+
+def translate_domain_text(template: str, params: Mapping[str, Any]) -> str:
+    """Domain messages (core/errors.py) in the page's language during a page request; English
+    for the API and webhooks (machine clients read the ``code``) and outside requests (workers,
+    the command line)."""
+    if not has_request_context() or request.path.startswith(("/api/", "/webhooks/")):
+        return english(template, params)
+    from web.labels import label  # web.labels imports this module
+
+    # A parameter named ``status`` or ``channel`` holds a code (``in_transit``): its label.
+    words = {name: label(value) if name in WORD_PARAMS else value for name, value in params.items()}
+    return gettext(template, **words)
+
+
 def init_app(app: Flask) -> None:
+    set_translator(translate_domain_text)
     app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LANGUAGE)
     babel.init_app(app, locale_selector=select_locale)
+    app.add_template_filter(format_day, "day")
+    app.add_template_filter(format_clock, "clock")
+    app.add_template_filter(format_moment, "moment")
+    app.add_template_filter(format_duration, "duration")
+    # Texts the domain writes in English (N_ in core/errors.py, messages' "sent when", carrier
+    # secret names): ``{{ text|tr }}`` shows them in the page's language.
+    app.add_template_filter(lambda text: translated(text) if text else "", "tr")
 
     @app.context_processor
     def languages() -> dict[str, object]:

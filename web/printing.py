@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import segno
 from flask import render_template
+from flask_babel import force_locale
 from markupsafe import Markup
 
 from returns.views import RmaDetail
@@ -16,11 +17,13 @@ def qr_svg(text: str, scale: int = 4) -> Markup:
 
 
 def return_sheet(rma: RmaDetail) -> str:
-    """The printable return sheet of an RMA: for the desk and for the customer."""
-    return render_template(
-        "rma_sheet.html",
-        rma=rma,
-        shipments=rma.shipments,
-        qr=qr_svg(rma.number),
-        address=services().returns.ctx.addresses.receiving(),
-    )
+    """The printable return sheet of an RMA: for the desk and for the customer, always in the
+    customer's language (it goes in the customer's parcel, whoever prints it)."""
+    with force_locale(rma.customer_language):
+        return render_template(
+            "rma_sheet.html",
+            rma=rma,
+            shipments=rma.shipments,
+            qr=qr_svg(rma.number),
+            address=services().returns.ctx.addresses.receiving(),
+        )

@@ -15,7 +15,7 @@ from carriers.label_providers import easypost, sfexpress, shippo
 from carriers.label_providers.sandbox import SandboxLabels
 from carriers.labels import LabelProvider
 from carriers.registry import sandbox_enabled
-from core.errors import NotFound
+from core.errors import N_, NotFound
 
 Factory = Callable[[Mapping[str, object], httpx.Client | None], LabelProvider | None]
 
@@ -44,7 +44,7 @@ def label_provider(
     key = (name or "").strip().lower()
     if not key:
         raise NotFound(
-            "No label provider is configured for this (set SPAREFLOW_RETURNS_CARRIER).",
+            N_("No label provider is configured for this (set SPAREFLOW_RETURNS_CARRIER)."),
             code="unknown_label_provider",
         )
     if key == SandboxLabels.name and sandbox_enabled(settings):
@@ -52,14 +52,20 @@ def label_provider(
     if key not in PROVIDERS:
         available = [n for n in NAMES if n != "sandbox" or sandbox_enabled(settings)]
         raise NotFound(
-            f"No label provider named {name!r} (there are: {', '.join(available)}).",
+            N_(
+                "No label provider named %(name)s (there are: %(value)s).",
+                name=repr(name),
+                value=", ".join(available),
+            ),
             code="unknown_label_provider",
         )
     factory, needs = PROVIDERS[key]
     provider = factory(settings, http)
     if provider is None:
         raise NotFound(
-            f"The label provider {key} is not configured: set {needs}.",
+            N_(
+                "The label provider %(key)s is not configured: set %(needs)s.", key=key, needs=needs
+            ),
             code="label_provider_not_configured",
         )
     return provider

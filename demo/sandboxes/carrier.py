@@ -70,6 +70,8 @@ class SandboxCarrier:
     step_seconds: float = 1.0
     auto_journey: bool = False
     attempts: int = 5  # deliveries per webhook, as a real provider retries
+    #: With auto_journey: seconds between a label's purchase and its first scan (the pickup).
+    pickup_after: float = 0.0
     parcels: dict[str, Parcel] = field(default_factory=dict)
     idempotent: dict[str, dict[str, Any]] = field(default_factory=dict)
     deliveries: list[dict[str, Any]] = field(default_factory=list)  # what was sent, for tests
@@ -116,6 +118,8 @@ class SandboxCarrier:
         lost = set(faults.get("lose") or [])
         held_back = []  # out of order: everything is sent at the end, newest first
         results: list[int] = []
+        # The demo gives a newcomer time to sign in and look before the carrier comes.
+        time.sleep(float(faults.get("pickup_after") or 0))
         for status in steps:
             if step_seconds:
                 time.sleep(step_seconds)
@@ -179,8 +183,11 @@ def create_sandbox_carrier(
     step_seconds: float = 1.0,
     auto_journey: bool = False,
     attempts: int = 5,
+    pickup_after: float = 0.0,
 ) -> Flask:
-    carrier = SandboxCarrier(webhook_url, secret, step_seconds, auto_journey, attempts)
+    carrier = SandboxCarrier(
+        webhook_url, secret, step_seconds, auto_journey, attempts, pickup_after=pickup_after
+    )
     app = Flask(__name__)
     app.extensions["sandbox_carrier"] = carrier
 
@@ -247,7 +254,12 @@ def create_sandbox_carrier(
                 carrier.idempotent[key] = answer
             delay = float(carrier.faults.get("answer_delay_seconds", 0))
         if carrier.auto_journey:
-            start(parcel, DEFAULT_JOURNEY, {}, carrier.step_seconds)
+            start(
+                parcel,
+                DEFAULT_JOURNEY,
+                {"pickup_after": carrier.pickup_after},
+                carrier.step_seconds,
+            )
         if delay:
             time.sleep(delay)  # bought and counted, the answer late: a worker may die meanwhile
         return jsonify(answer), 201

@@ -23,7 +23,7 @@ from decimal import ROUND_CEILING, Decimal
 from statistics import NormalDist
 from typing import NamedTuple
 
-from core.errors import InvalidInput
+from core.errors import N_, InvalidInput
 
 FOUR_PLACES = Decimal("0.0001")
 CENTS = Decimal("0.01")
@@ -62,8 +62,14 @@ def check_service_level(level: Decimal, field: str = "service_level") -> Decimal
     if not MIN_SERVICE_LEVEL <= level <= MAX_SERVICE_LEVEL:
         raise InvalidInput(
             field,
-            f"A service level is a share from {MIN_SERVICE_LEVEL} to {MAX_SERVICE_LEVEL} "
-            f"(0.95 = no stock-out in 95% of lead times); got {level}.",
+            N_(
+                "A service level is a share from %(MIN_SERVICE_LEVEL)s to "
+                "%(MAX_SERVICE_LEVEL)s (0.95 = no stock-out in 95%% of lead times); "
+                "got %(level)s.",
+                MIN_SERVICE_LEVEL=MIN_SERVICE_LEVEL,
+                MAX_SERVICE_LEVEL=MAX_SERVICE_LEVEL,
+                level=level,
+            ),
         )
     return level
 

@@ -18,7 +18,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from core.clock import Clock
-from core.errors import InvalidInput
+from core.errors import N_, InvalidInput
 from inventory.models import Part, Supplier
 from purchasing.models import ReorderPolicy
 from purchasing.reorder.formulas import (
@@ -104,7 +104,7 @@ def recompute(
     now = clock.now()
     window = window_days or settings.window_days
     if not 2 <= window <= 3650:
-        raise InvalidInput("window_days", "The demand window is 2 to 3650 days.")
+        raise InvalidInput("window_days", N_("The demand window is 2 to 3650 days."))
     default_level = check_service_level(service_level or settings.service_level)
     start, end = demand_window(now, window)
     demand = demand_by_part(session, start, end)

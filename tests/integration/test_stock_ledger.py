@@ -322,10 +322,12 @@ def test_the_stock_history_walks_back_from_today_through_the_ledger(
     )
     stocked.receive("ann", ReceiveStock(sku="ABC-1", location="MAIN/A-01-02", qty=5))
     history = stocked.stock_history("ABC-1", days=90)
-    assert [on_hand for _, on_hand in history] == [
-        0,
-        10,
-        6,
-        6,
-        11,
-    ]  # start, receipt, issue, move, receipt
+    # Nothing is known before the first receipt: the history starts there, not at "0 on hand".
+    assert [on_hand for _, on_hand in history] == [10, 6, 6, 11]  # receipt, issue, move, receipt
+    # Once the moves are older than the window, the known level is carried from its start.
+    clock.advance(timedelta(days=30))
+    recent = stocked.stock_history("ABC-1", days=10)
+    assert [on_hand for _, on_hand in recent] == [11]
+    assert recent[0][0] == clock.now() - timedelta(days=10)
+    stocked.issue("ann", IssueStock(sku="ABC-1", location="MAIN/A-01-01", qty=1))
+    assert [on_hand for _, on_hand in stocked.stock_history("ABC-1", days=10)] == [11, 10]

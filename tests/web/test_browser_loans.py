@@ -5,10 +5,12 @@ another from the RMA page, the warehouse takes one back, a supervisor writes one
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
+from babel.dates import format_skeleton
 
 from tests.web.stack import call, start_stack
 from tests.web.test_browser import browser  # noqa: F401 - the shared Chromium fixture
@@ -53,7 +55,8 @@ def test_the_loan_pool_shows_loaners_out_and_overdue_and_takes_them_back(
     assert rows.count() == 3
     overdue_row = page.locator(f"#loan-{overdue['id']}")
     assert "overdue" in (overdue_row.get_attribute("class") or "")
-    assert overdue["due_at"][:10] in overdue_row.inner_text()
+    due = date.fromisoformat(overdue["due_at"][:10])
+    assert format_skeleton("yMMMd", due, locale="en") in overdue_row.inner_text()
     assert page.locator(f"#write-off-{overdue['id']}").count() == 0  # supervisors only
 
     # Lending a fourth finds the pool empty, and says so on the RMA page.

@@ -52,14 +52,14 @@ def test_the_customer_books_then_changes_the_pickup_on_the_status_page(
     assert client.post(f"{url}/pickup", data=form).status_code == 302
     page = client.get(url).get_data(as_text=True)
     assert "Your pickup has been booked." in page
-    assert "on 2026-11-24 between 09:00 and 13:00 (UTC)" in page
+    assert "on Nov 24, 2026 between 09:00 and 13:00 (UTC)" in page
     assert "Change the pickup" in page and 'value="2026-11-24"' in page
     client.post(
         f"{url}/pickup", data={**form, "day": "2026-11-25", "starts": "14:00"} | {"ends": "17:30"}
     )
     page = client.get(url).get_data(as_text=True)
     assert "Your pickup has been changed." in page
-    assert "on 2026-11-25 between 14:00 and 17:30 (UTC)" in page
+    assert "on Nov 25, 2026 between 14:00 and 17:30 (UTC)" in page
     statuses = [p["status"] for p in sandbox.get("/v1/pickups").json()]
     assert statuses == ["scheduled", "scheduled"]  # the new one first; the old one is queued
     shop.outbox.drain()  # ... and called off by the outbox
@@ -175,4 +175,4 @@ def test_the_desk_page_shows_the_booked_window(client, shop, sandbox, role_heade
     )
     sign_in(client, "service_desk@test.example", "correct horse battery")
     page = client.get(f"/returns/{number}").get_data(as_text=True)
-    assert 'id="pickup"' in page and "2026-11-24 09:00–13:00 UTC" in page
+    assert 'id="pickup"' in page and "Nov 24, 2026 09:00–13:00 UTC" in page

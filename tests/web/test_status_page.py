@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from babel.dates import format_skeleton
 
 from demo.sandboxes.refunds import create_refunds_sandbox
 from inventory.commands import ReceiveStock
@@ -92,14 +93,14 @@ def test_the_page_follows_the_return_through_each_state(client, shop, clock) -> 
     page = client.get(url).get_data(as_text=True)
     assert 'class="current">Return authorised' in page and "SBX-1" in page
     assert "released as soon as the carrier collects your parcel" in page
-    assert "hand the parcel to the carrier by 2026-12-07." in page
+    assert "hand the parcel to the carrier by Dec 7, 2026." in page
 
     clock.advance(timedelta(hours=1))
     carrier_scan(client, clock, "SBX-1", "picked_up")
     shop.outbox.drain()
     page = client.get(url).get_data(as_text=True)
     assert 'class="current">Parcel with the carrier' in page
-    assert "released on 2026-11-23, back to the payment you used" in page
+    assert "released on Nov 23, 2026, back to the payment you used" in page
     assert "24.99 USD" in page
     assert "picked up" in page  # the carrier's scan
 
@@ -250,7 +251,7 @@ def test_a_backordered_replacement_shows_when_it_is_expected_then_that_it_is_in_
     ).number
     builders.authorise(shop.returns, STAFF, number, carrier="sandbox", tracking_number="SBX-7")
     url = link(shop, number)
-    expected = (clock.now().date() + timedelta(days=10)).isoformat()
+    expected = format_skeleton("yMMMd", clock.now().date() + timedelta(days=10), locale="en")
     page = client.get(url).get_data(as_text=True)
     assert "waiting for stock" in page and f"expected around {expected} (estimated)" in page
 

@@ -18,7 +18,7 @@ from carriers.registry import SECRET_SETTINGS, sandbox_enabled
 from core.errors import DomainError, InvalidInput
 from core.settings import MIN_SECRET_LENGTH
 from web.extensions import services
-from web.i18n import LANGUAGE_NAMES
+from web.i18n import LANGUAGE_NAMES, format_moment
 from web.labels import label as readable
 from web.labels import lazy_label
 from web.pages.access import roles_required
@@ -241,9 +241,7 @@ def _secret_rows() -> list[dict[str, object]]:
             continue  # the sandbox carrier exists only in the demo and tests
         if name in stored:
             who, when = stored[name]
-            source = _(
-                "set here by %(who)s, %(when)s UTC", who=who, when=when.strftime("%Y-%m-%d %H:%M")
-            )
+            source = _("set here by %(who)s, %(when)s UTC", who=who, when=format_moment(when))
         elif current_app.config.get(name):
             source = _("from the configuration (%(setting)s)", setting="SPAREFLOW_" + name)
         else:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template, request
 from flask.typing import ResponseReturnValue
-from flask_babel import format_date
 from flask_babel import gettext as _
 
 from web.charts import step_chart
 from web.extensions import services
+from web.i18n import format_day
 from web.pages.access import signed_in
 from web.pages.metrics import trend_charts
 
@@ -67,8 +67,10 @@ def part(sku: str) -> ResponseReturnValue:
         history,
         _("On hand of %(sku)s, 90 days", sku=report.totals.part.sku),
         services().clock.now(),
-        start_text=format_date(history[0][0], "dd MMM") if history else None,
+        start_text=format_day(history[0][0], year=False) if history else None,
         end_text=_("today"),
+        x_label=_("Date"),
+        y_label=_("Units on hand"),
     )
     reservations = inventory.open_reservations(sku)
     plan = services().buying.reorder.get_policy(sku)  # the fill-rate plan, docs/planning.md

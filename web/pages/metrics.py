@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from babel.dates import format_skeleton
 from flask import Blueprint, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
@@ -18,6 +19,7 @@ from returns.metrics_sheets import write_report
 from web.charts import Series, bar_chart, line_chart
 from web.downloads import xlsx_download
 from web.extensions import services
+from web.i18n import current_language
 from web.pages.access import roles_required
 
 bp = Blueprint("metrics_pages", __name__)
@@ -46,7 +48,8 @@ def requested_period() -> Period:
 
 
 def _short(day: date) -> str:
-    return f"{day:%m-%d}"
+    """A week's first day, short and in the page's locale ("9/6")."""
+    return format_skeleton("Md", day, locale=current_language())
 
 
 def day_unit() -> str:
@@ -65,6 +68,8 @@ def trend_charts(metrics: Metrics) -> dict[str, Markup]:
         ],
         _("Refund completion time per week, days"),
         unit=day_unit(),
+        x_label=_("Week starting"),
+        y_label=_("Days"),
     )
 
     def pct(value: float | None) -> float | None:
@@ -88,6 +93,9 @@ def trend_charts(metrics: Metrics) -> dict[str, Markup]:
         unit="%",
         top=100,
         target=RESPONSE_BAR * 100,
+        target_label=_("target"),
+        x_label=_("Week starting"),
+        y_label=_("Percent on time"),
     )
     return {"refund_trend": refund, "response_trend": response}
 
@@ -108,6 +116,8 @@ def charts(metrics: Metrics) -> dict[str, Markup]:
                 ),
             ],
             _("Refund completion time, number of refunds per range of days"),
+            x_label=_("Days from request to refund"),
+            y_label=_("Refunds"),
         ),
         "what_if": bar_chart(
             [_("mean"), _("median"), _("90th percentile")],
@@ -133,6 +143,7 @@ def charts(metrics: Metrics) -> dict[str, Markup]:
             ],
             _("Refund completion time in days: on pickup beside waiting for the warehouse"),
             unit=day_unit(),
+            y_label=_("Days"),
         ),
     }
 
