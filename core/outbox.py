@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import enum
 import logging
+import smtplib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import httpx
 from sqlalchemy import JSON, Integer, String, Text, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -31,6 +33,28 @@ LEASE = timedelta(minutes=2)
 MAX_ATTEMPTS = 12
 BACKOFF_START = timedelta(seconds=5)
 BACKOFF_CAP = timedelta(hours=1)
+#: A provider that cannot be reached at all (refused, timed out, 5xx, SMTP down) is an outage,
+#: not a fault of the message: its messages are retried every ``OUTAGE_RETRY`` without using
+#: up ``MAX_ATTEMPTS``, in their order, and given up only after ``OUTAGE_GIVE_UP``.
+OUTAGE_RETRY = timedelta(seconds=60)
+OUTAGE_GIVE_UP = timedelta(days=3)
+
+
+def provider_unreachable(error: BaseException) -> bool:
+    """Whether ``error`` (or what caused it) says the provider could not answer at all: no
+    connection, a timeout, a 5xx or 429, an SMTP server that is down or busy."""
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, httpx.HTTPStatusError):
+            return seen.response.status_code >= 500 or seen.response.status_code == 429
+        if isinstance(seen, httpx.TransportError | smtplib.SMTPServerDisconnected):
+            return True
+        if isinstance(seen, smtplib.SMTPResponseException):
+            return 400 <= seen.smtp_code < 500 or isinstance(seen, smtplib.SMTPConnectError)
+        if isinstance(seen, OSError):  # refused, reset, socket timeout (TimeoutError)
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 class OutboxStatus(enum.StrEnum):
@@ -75,12 +99,14 @@ class Handler:
 
     ``perform(payload, key)`` calls the outside world and returns a JSON-able result; it runs
     outside any transaction and must pass ``key`` on as the provider's idempotency key.
-    ``succeeded``/``failed`` record the outcome in the transaction that closes the message.
+    ``succeeded``/``failed`` record the outcome in the transaction that closes the message;
+    ``delayed`` is told once, the first time the provider could not be reached for it.
     """
 
     perform: Callable[[Mapping[str, Any], str], dict[str, Any]]
     succeeded: Callable[[Session, OutboxMessage], None] | None = None
     failed: Callable[[Session, OutboxMessage], None] | None = None
+    delayed: Callable[[Session, OutboxMessage], None] | None = None
 
 
 def enqueue(
@@ -109,16 +135,25 @@ class OutboxWorker:
         clock: Clock,
         handlers: Mapping[str, Handler],
         lease: timedelta = LEASE,
+        outage_retry: timedelta = OUTAGE_RETRY,
     ):
         self.session_factory = session_factory
         self.clock = clock
         self.handlers = handlers
         self.lease = lease
+        self.outage_retry = outage_retry
 
     def drain(self, limit: int = 50) -> int:
-        """Carry out the due messages; returns how many were attempted."""
+        """Carry out the due messages; returns how many were attempted.
+
+        Once a topic's provider is found unreachable, the run leaves that topic's other
+        messages for the next try (in their order, their attempts not counted)."""
         claimed = self._claim(limit)
+        down: set[str] = set()
         for message_id, topic, key, payload in claimed:
+            if topic in down:
+                self._finish(message_id, error="the provider is unreachable", outage=True)
+                continue
             handler = self.handlers.get(topic)
             if handler is None:
                 self._finish(message_id, error=f"no handler for topic {topic!r}", permanent=False)
@@ -129,7 +164,10 @@ class OutboxWorker:
                 self._finish(message_id, error=str(error), permanent=True, result=error.details)
             except Exception as error:
                 log.warning("outbox %s %s failed: %s", topic, key, error)
-                self._finish(message_id, error=f"{type(error).__name__}: {error}", permanent=False)
+                outage = provider_unreachable(error)
+                if outage:
+                    down.add(topic)
+                self._finish(message_id, error=f"{type(error).__name__}: {error}", outage=outage)
             else:
                 self._finish(message_id, result=result)
         return len(claimed)
@@ -166,6 +204,7 @@ class OutboxWorker:
         result: dict[str, Any] | None = None,
         error: str | None = None,
         permanent: bool = False,
+        outage: bool = False,
     ) -> None:
         with UnitOfWork(self.session_factory) as uow:
             message = uow.session.get(OutboxMessage, message_id, with_for_update=True)
@@ -181,8 +220,13 @@ class OutboxWorker:
                 if handler and handler.succeeded:
                     handler.succeeded(uow.session, message)
             else:
+                first_error = message.last_error is None
                 message.last_error = error[:2000]
-                if permanent or message.attempts >= MAX_ATTEMPTS:
+                if outage and now - message.created_at < OUTAGE_GIVE_UP:
+                    self._wait_out(uow.session, message, now)
+                    if first_error and handler and handler.delayed:
+                        handler.delayed(uow.session, message)
+                elif permanent or message.attempts >= MAX_ATTEMPTS:
                     message.status = OutboxStatus.FAILED
                     if result is not None:
                         message.result = result  # what the refusal said (PermanentFailure)
@@ -192,3 +236,21 @@ class OutboxWorker:
                     backoff = min(BACKOFF_START * 2 ** (message.attempts - 1), BACKOFF_CAP)
                     message.next_attempt_at = now + backoff
             uow.commit()
+
+    def _wait_out(self, session: Session, message: OutboxMessage, now: datetime) -> None:
+        """An outage: this attempt does not count, and this message and every due one of its
+        topic are tried again together after ``outage_retry``, still in their order (later
+        failures retry later), so a provider that is down is asked once per topic, not once
+        per message."""
+        message.attempts = max(message.attempts - 1, 0)
+        resume = now + self.outage_retry
+        message.next_attempt_at = resume
+        session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.topic == message.topic,
+                OutboxMessage.status == OutboxStatus.PENDING,
+                OutboxMessage.next_attempt_at <= now,
+            )
+            .values(next_attempt_at=resume)
+        )
