@@ -191,7 +191,7 @@ def build_services(settings: Mapping[str, Any], *, clock: Clock | None = None) -
             clock,
             returns.outbox_handlers(),
             lease=timedelta(seconds=float(settings.get("OUTBOX_LEASE_SECONDS", 120))),
-            outage_retry=timedelta(seconds=float(settings.get("OUTBOX_OUTAGE_RETRY_SECONDS", 60))),
+            outage_retry=timedelta(seconds=float(settings.get("OUTBOX_OUTAGE_RETRY_SECONDS", 300))),
         ),
         buying=build_buying_services(
             settings,

@@ -34,9 +34,10 @@ MAX_ATTEMPTS = 12
 BACKOFF_START = timedelta(seconds=5)
 BACKOFF_CAP = timedelta(hours=1)
 #: A provider that cannot be reached at all (refused, timed out, 5xx, SMTP down) is an outage,
-#: not a fault of the message: its messages are retried every ``OUTAGE_RETRY`` without using
-#: up ``MAX_ATTEMPTS``, in their order, and given up only after ``OUTAGE_GIVE_UP``.
-OUTAGE_RETRY = timedelta(seconds=60)
+#: not a fault of the message: its messages back off to at most ``OUTAGE_RETRY`` apart (so
+#: the worker notices soon when it is back), wait in their order, and are given up only after
+#: ``OUTAGE_GIVE_UP`` however many attempts that took.
+OUTAGE_RETRY = timedelta(minutes=5)
 OUTAGE_GIVE_UP = timedelta(days=3)
 
 
@@ -135,7 +136,7 @@ class OutboxWorker:
         clock: Clock,
         handlers: Mapping[str, Handler],
         lease: timedelta = LEASE,
-        outage_retry: timedelta = OUTAGE_RETRY,
+        outage_retry: timedelta = OUTAGE_RETRY,  # SPAREFLOW_OUTBOX_OUTAGE_RETRY_SECONDS
     ):
         self.session_factory = session_factory
         self.clock = clock
@@ -152,7 +153,9 @@ class OutboxWorker:
         down: set[str] = set()
         for message_id, topic, key, payload in claimed:
             if topic in down:
-                self._finish(message_id, error="the provider is unreachable", outage=True)
+                self._finish(
+                    message_id, error="its provider is unreachable", outage=True, tried=False
+                )
                 continue
             handler = self.handlers.get(topic)
             if handler is None:
@@ -205,6 +208,7 @@ class OutboxWorker:
         error: str | None = None,
         permanent: bool = False,
         outage: bool = False,
+        tried: bool = True,
     ) -> None:
         with UnitOfWork(self.session_factory) as uow:
             message = uow.session.get(OutboxMessage, message_id, with_for_update=True)
@@ -212,6 +216,8 @@ class OutboxWorker:
                 return  # another worker finished it after our lease ran out
             now = self.clock.now()
             handler = self.handlers.get(message.topic)
+            if not tried:  # left for later unattempted: the claim's count does not stand
+                message.attempts = max(message.attempts - 1, 0)
             if error is None:
                 message.status = OutboxStatus.DONE
                 message.result = result
@@ -238,19 +244,21 @@ class OutboxWorker:
             uow.commit()
 
     def _wait_out(self, session: Session, message: OutboxMessage, now: datetime) -> None:
-        """An outage: this attempt does not count, and this message and every due one of its
-        topic are tried again together after ``outage_retry``, still in their order (later
-        failures retry later), so a provider that is down is asked once per topic, not once
-        per message."""
-        message.attempts = max(message.attempts - 1, 0)
-        resume = now + self.outage_retry
+        """An outage: back off (to at most ``outage_retry``), and keep every later message of
+        the topic waiting behind this one, so that they go out in their order once the
+        provider is back, and the provider, while down, is asked once per topic, not once per
+        message. (A later message's next attempt is only ever moved later: a lease another
+        worker holds is lengthened, never cut short.)"""
+        backoff = min(BACKOFF_START * 2 ** max(message.attempts - 1, 0), self.outage_retry)
+        resume = now + backoff
         message.next_attempt_at = resume
         session.execute(
             update(OutboxMessage)
             .where(
                 OutboxMessage.topic == message.topic,
                 OutboxMessage.status == OutboxStatus.PENDING,
-                OutboxMessage.next_attempt_at <= now,
+                OutboxMessage.id > message.id,
+                OutboxMessage.next_attempt_at < resume,
             )
             .values(next_attempt_at=resume)
         )
