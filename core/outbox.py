@@ -150,12 +150,10 @@ class OutboxWorker:
         Once a topic's provider is found unreachable, the run leaves that topic's other
         messages for the next try (in their order, their attempts not counted)."""
         claimed = self._claim(limit)
-        down: set[str] = set()
+        down: dict[str, datetime] = {}  # topic: when its provider is asked again
         for message_id, topic, key, payload in claimed:
             if topic in down:
-                self._finish(
-                    message_id, error="its provider is unreachable", outage=True, tried=False
-                )
+                self._finish(message_id, error="its provider is unreachable", resume=down[topic])
                 continue
             handler = self.handlers.get(topic)
             if handler is None:
@@ -168,9 +166,11 @@ class OutboxWorker:
             except Exception as error:
                 log.warning("outbox %s %s failed: %s", topic, key, error)
                 outage = provider_unreachable(error)
-                if outage:
-                    down.add(topic)
-                self._finish(message_id, error=f"{type(error).__name__}: {error}", outage=outage)
+                resume = self._finish(
+                    message_id, error=f"{type(error).__name__}: {error}", outage=outage
+                )
+                if outage and resume is not None:
+                    down[topic] = resume
             else:
                 self._finish(message_id, result=result)
         return len(claimed)
@@ -208,16 +208,20 @@ class OutboxWorker:
         error: str | None = None,
         permanent: bool = False,
         outage: bool = False,
-        tried: bool = True,
-    ) -> None:
+        resume: datetime | None = None,
+    ) -> datetime | None:
+        """Record the attempt's outcome; after an outage, returns when the topic is tried
+        again. ``resume``: the message was not tried (its topic's provider is down); it waits
+        until then, its attempt not counted."""
         with UnitOfWork(self.session_factory) as uow:
             message = uow.session.get(OutboxMessage, message_id, with_for_update=True)
             if message is None or message.status is not OutboxStatus.PENDING:
-                return  # another worker finished it after our lease ran out
+                return None  # another worker finished it after our lease ran out
             now = self.clock.now()
             handler = self.handlers.get(message.topic)
-            if not tried:  # left for later unattempted: the claim's count does not stand
+            if resume is not None:  # left for later unattempted: the claim does not count
                 message.attempts = max(message.attempts - 1, 0)
+                outage = True
             if error is None:
                 message.status = OutboxStatus.DONE
                 message.result = result
@@ -229,7 +233,7 @@ class OutboxWorker:
                 first_error = message.last_error is None
                 message.last_error = error[:2000]
                 if outage and now - message.created_at < OUTAGE_GIVE_UP:
-                    self._wait_out(uow.session, message, now)
+                    resume = self._wait_out(uow.session, message, now, resume)
                     if first_error and handler and handler.delayed:
                         handler.delayed(uow.session, message)
                 elif permanent or message.attempts >= MAX_ATTEMPTS:
@@ -242,15 +246,20 @@ class OutboxWorker:
                     backoff = min(BACKOFF_START * 2 ** (message.attempts - 1), BACKOFF_CAP)
                     message.next_attempt_at = now + backoff
             uow.commit()
+            return resume if outage else None
 
-    def _wait_out(self, session: Session, message: OutboxMessage, now: datetime) -> None:
+    def _wait_out(
+        self, session: Session, message: OutboxMessage, now: datetime, resume: datetime | None
+    ) -> datetime:
         """An outage: back off (to at most ``outage_retry``), and keep every later message of
         the topic waiting behind this one, so that they go out in their order once the
         provider is back, and the provider, while down, is asked once per topic, not once per
         message. (A later message's next attempt is only ever moved later: a lease another
         worker holds is lengthened, never cut short.)"""
-        backoff = min(BACKOFF_START * 2 ** max(message.attempts - 1, 0), self.outage_retry)
-        resume = now + backoff
+        if resume is None:
+            doublings = min(max(message.attempts - 1, 0), 20)  # an outage may last days
+            backoff = min(BACKOFF_START * 2**doublings, self.outage_retry)
+            resume = now + backoff
         message.next_attempt_at = resume
         session.execute(
             update(OutboxMessage)
@@ -262,3 +271,4 @@ class OutboxWorker:
             )
             .values(next_attempt_at=resume)
         )
+        return resume
