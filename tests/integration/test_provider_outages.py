@@ -202,8 +202,8 @@ def test_smtp_down_for_hours_then_every_message_goes_out_once_in_order(
 
     worker = OutboxWorker(session_factory, clock, {"email": Handler(perform)})
     subjects = []
-    for hour in range(4):  # new mail keeps coming while the server is down
-        for n in range(3):
+    for hour in range(3):  # new mail keeps coming while the server is down
+        for n in range(2):
             subject = f"message {hour}.{n}"
             subjects.append(subject)
             with session_factory() as session, session.begin():
@@ -214,9 +214,9 @@ def test_smtp_down_for_hours_then_every_message_goes_out_once_in_order(
                     payload={"to": "mia@example.com", "subject": subject},
                     now=clock.now(),
                 )
-        for _ in range(12):
+        for _ in range(3):
             worker.drain()
-            clock.advance(timedelta(minutes=5))
+            clock.advance(timedelta(minutes=20))
     controller = type(controller)(sink, hostname="127.0.0.1", port=port)
     controller.start()
     try:

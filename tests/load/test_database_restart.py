@@ -34,9 +34,9 @@ from bench.harness import (
 from core.db import make_engine
 from tests.support.private_postgres import PrivateCluster, discard, private_cluster, server_binaries
 
-PARCELS = 60
+PARCELS = 30
 SENDERS = 4
-RESERVERS = 3
+RESERVERS = 2
 OUTAGE_SECONDS = 3.0
 
 
