@@ -149,7 +149,7 @@ class DeadlineTransport(httpx.BaseTransport):
         # its backend here (httpcore 1.x). tests/integration/test_http_deadline.py holds this
         # to a real trickling server, so an httpcore that moves it fails there, not in use.
         pool = self._inner._pool
-        pool._network_backend = _DeadlineBackend(pool._network_backend)  # type: ignore[union-attr]
+        pool._network_backend = _DeadlineBackend(pool._network_backend)
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         deadline = time.monotonic() + self.total

@@ -22,6 +22,7 @@ the test skips, saying so).
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -81,8 +82,11 @@ def online_migrations() -> list[str]:
 
 
 def git(*args: str) -> str:
+    command = shutil.which("git")
+    if command is None:
+        raise FileNotFoundError("git")
     result = subprocess.run(
-        ["git", "-C", str(ROOT), *args], capture_output=True, text=True, timeout=60, check=False
+        [command, "-C", str(ROOT), *args], capture_output=True, text=True, timeout=60, check=False
     )
     if result.returncode != 0:
         raise RuntimeError(f"git {' '.join(args)}: {result.stderr}")

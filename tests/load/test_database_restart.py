@@ -156,9 +156,12 @@ def run_storm_through_an_outage(running: Stack, cluster: PrivateCluster) -> None
 
         def all_released() -> bool:
             with engine.connect() as connection:
-                return connection.scalar(
-                    text("select count(*) from rmas where refund_status = 'released'")
-                ) == PARCELS
+                return (
+                    connection.scalar(
+                        text("select count(*) from rmas where refund_status = 'released'")
+                    )
+                    == PARCELS
+                )
 
         wait_for(all_released, 60, "every refund released after the restart")
         made = running.refunds_made()

@@ -9,6 +9,7 @@ made and run by the ``postgres`` user, in a folder of its own under the system's
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import shutil
@@ -50,9 +51,11 @@ class PrivateCluster:
             command, capture_output=True, text=True, timeout=timeout, check=False
         )
         if result.returncode != 0:
-            log = (self.folder / "server.log").read_text(errors="replace")[-3000:] if (
-                self.folder / "server.log"
-            ).exists() else ""
+            log = (
+                (self.folder / "server.log").read_text(errors="replace")[-3000:]
+                if (self.folder / "server.log").exists()
+                else ""
+            )
             raise RuntimeError(f"{' '.join(args)} failed:\n{result.stderr}\n{log}")
 
     def init(self) -> None:
@@ -99,8 +102,6 @@ def private_cluster() -> PrivateCluster:
 
 
 def discard(cluster: PrivateCluster) -> None:
-    try:
+    with contextlib.suppress(RuntimeError):  # already down
         cluster.stop("immediate")
-    except RuntimeError:
-        pass  # already down
     shutil.rmtree(cluster.folder, ignore_errors=True)
