@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import httpx
 from argon2 import PasswordHasher
 from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session, sessionmaker
@@ -34,6 +33,7 @@ from carriers.services import CarrierService
 from core.clock import Clock, SystemClock
 from core.crypto import NO_KEY_FOR_TWO_FACTOR, SecretBox, SecretsError
 from core.db import make_engine, make_session_factory
+from core.http import outbound_client
 from core.mail import SmtpMailer, SmtpSettings
 from core.outbox import OutboxWorker
 from core.retention import Pruner, PruneStep, Retention, scrub_sent_emails
@@ -205,6 +205,7 @@ def build_services(settings: Mapping[str, Any], *, clock: Clock | None = None) -
             clock,
             returns.outbox_handlers(),
             lease=timedelta(seconds=float(settings.get("OUTBOX_LEASE_SECONDS", 120))),
+            outage_retry=timedelta(seconds=float(settings.get("OUTBOX_OUTAGE_RETRY_SECONDS", 300))),
         ),
         buying=build_buying_services(
             settings,
@@ -312,7 +313,7 @@ def _shopify_refunds(
     settings: Mapping[str, Any], minor_units: int
 ) -> Callable[[], ShopifyRefunds | None]:
     """Shopify's refund adapter from the settings as they are now (one HTTP client kept)."""
-    http = httpx.Client(timeout=httpx.Timeout(20.0, connect=5.0))
+    http = outbound_client(20.0, connect=5.0)
     return lambda: ShopifyRefunds.from_settings(settings, minor_units=minor_units, http=http)
 
 

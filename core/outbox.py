@@ -12,11 +12,13 @@ from __future__ import annotations
 import contextlib
 import enum
 import logging
+import smtplib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import httpx
 from sqlalchemy import JSON, Integer, String, Text, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -33,6 +35,29 @@ LEASE = timedelta(minutes=2)
 MAX_ATTEMPTS = 12
 BACKOFF_START = timedelta(seconds=5)
 BACKOFF_CAP = timedelta(hours=1)
+#: A provider that cannot be reached at all (refused, timed out, 5xx, SMTP down) is an outage,
+#: not a fault of the message: its messages back off to at most ``OUTAGE_RETRY`` apart (so
+#: the worker notices soon when it is back), wait in their order, and are given up only after
+#: ``OUTAGE_GIVE_UP`` however many attempts that took.
+OUTAGE_RETRY = timedelta(minutes=5)
+OUTAGE_GIVE_UP = timedelta(days=3)
+
+
+def provider_unreachable(error: BaseException) -> bool:
+    """Whether ``error`` (or what caused it) says the provider could not answer at all: no
+    connection, a timeout, a 5xx or 429, an SMTP server that is down or busy."""
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, httpx.HTTPStatusError):
+            return seen.response.status_code >= 500 or seen.response.status_code == 429
+        if isinstance(seen, httpx.TransportError | smtplib.SMTPServerDisconnected):
+            return True
+        if isinstance(seen, smtplib.SMTPResponseException):
+            return 400 <= seen.smtp_code < 500 or isinstance(seen, smtplib.SMTPConnectError)
+        if isinstance(seen, OSError):  # refused, reset, socket timeout (TimeoutError)
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 class OutboxStatus(enum.StrEnum):
@@ -77,12 +102,14 @@ class Handler:
 
     ``perform(payload, key)`` calls the outside world and returns a JSON-able result; it runs
     outside any transaction and must pass ``key`` on as the provider's idempotency key.
-    ``succeeded``/``failed`` record the outcome in the transaction that closes the message.
+    ``succeeded``/``failed`` record the outcome in the transaction that closes the message;
+    ``delayed`` is told once, the first time the provider could not be reached for it.
     """
 
     perform: Callable[[Mapping[str, Any], str], dict[str, Any]]
     succeeded: Callable[[Session, OutboxMessage], None] | None = None
     failed: Callable[[Session, OutboxMessage], None] | None = None
+    delayed: Callable[[Session, OutboxMessage], None] | None = None
 
 
 #: Where ``outbox_batch`` keeps the rows it gathers (``Session.info``).
@@ -181,16 +208,25 @@ class OutboxWorker:
         clock: Clock,
         handlers: Mapping[str, Handler],
         lease: timedelta = LEASE,
+        outage_retry: timedelta = OUTAGE_RETRY,  # SPAREFLOW_OUTBOX_OUTAGE_RETRY_SECONDS
     ):
         self.session_factory = session_factory
         self.clock = clock
         self.handlers = handlers
         self.lease = lease
+        self.outage_retry = outage_retry
 
     def drain(self, limit: int = 50) -> int:
-        """Carry out the due messages; returns how many were attempted."""
+        """Carry out the due messages; returns how many were attempted.
+
+        Once a topic's provider is found unreachable, the run leaves that topic's other
+        messages for the next try (in their order, their attempts not counted)."""
         claimed = self._claim(limit)
+        down: dict[str, datetime] = {}  # topic: when its provider is asked again
         for message_id, topic, key, payload in claimed:
+            if topic in down:
+                self._finish(message_id, error="its provider is unreachable", resume=down[topic])
+                continue
             handler = self.handlers.get(topic)
             if handler is None:
                 self._finish(message_id, error=f"no handler for topic {topic!r}", permanent=False)
@@ -201,7 +237,12 @@ class OutboxWorker:
                 self._finish(message_id, error=str(error), permanent=True, result=error.details)
             except Exception as error:
                 log.warning("outbox %s %s failed: %s", topic, key, error)
-                self._finish(message_id, error=f"{type(error).__name__}: {error}", permanent=False)
+                outage = provider_unreachable(error)
+                resume = self._finish(
+                    message_id, error=f"{type(error).__name__}: {error}", outage=outage
+                )
+                if outage and resume is not None:
+                    down[topic] = resume
             else:
                 self._finish(message_id, result=result)
         return len(claimed)
@@ -238,13 +279,21 @@ class OutboxWorker:
         result: dict[str, Any] | None = None,
         error: str | None = None,
         permanent: bool = False,
-    ) -> None:
+        outage: bool = False,
+        resume: datetime | None = None,
+    ) -> datetime | None:
+        """Record the attempt's outcome; after an outage, returns when the topic is tried
+        again. ``resume``: the message was not tried (its topic's provider is down); it waits
+        until then, its attempt not counted."""
         with UnitOfWork(self.session_factory) as uow:
             message = uow.session.get(OutboxMessage, message_id, with_for_update=True)
             if message is None or message.status is not OutboxStatus.PENDING:
-                return  # another worker finished it after our lease ran out
+                return None  # another worker finished it after our lease ran out
             now = self.clock.now()
             handler = self.handlers.get(message.topic)
+            if resume is not None:  # left for later unattempted: the claim does not count
+                message.attempts = max(message.attempts - 1, 0)
+                outage = True
             if error is None:
                 message.status = OutboxStatus.DONE
                 message.result = result
@@ -253,8 +302,13 @@ class OutboxWorker:
                 if handler and handler.succeeded:
                     handler.succeeded(uow.session, message)
             else:
+                first_error = message.last_error is None
                 message.last_error = error[:2000]
-                if permanent or message.attempts >= MAX_ATTEMPTS:
+                if outage and now - message.created_at < OUTAGE_GIVE_UP:
+                    resume = self._wait_out(uow.session, message, now, resume)
+                    if first_error and handler and handler.delayed:
+                        handler.delayed(uow.session, message)
+                elif permanent or message.attempts >= MAX_ATTEMPTS:
                     message.status = OutboxStatus.FAILED
                     if result is not None:
                         message.result = result  # what the refusal said (PermanentFailure)
@@ -264,3 +318,29 @@ class OutboxWorker:
                     backoff = min(BACKOFF_START * 2 ** (message.attempts - 1), BACKOFF_CAP)
                     message.next_attempt_at = now + backoff
             uow.commit()
+            return resume if outage else None
+
+    def _wait_out(
+        self, session: Session, message: OutboxMessage, now: datetime, resume: datetime | None
+    ) -> datetime:
+        """An outage: back off (to at most ``outage_retry``), and keep every later message of
+        the topic waiting behind this one, so that they go out in their order once the
+        provider is back, and the provider, while down, is asked once per topic, not once per
+        message. (A later message's next attempt is only ever moved later: a lease another
+        worker holds is lengthened, never cut short.)"""
+        if resume is None:
+            doublings = min(max(message.attempts - 1, 0), 20)  # an outage may last days
+            backoff = min(BACKOFF_START * 2**doublings, self.outage_retry)
+            resume = now + backoff
+        message.next_attempt_at = resume
+        session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.topic == message.topic,
+                OutboxMessage.status == OutboxStatus.PENDING,
+                OutboxMessage.id > message.id,
+                OutboxMessage.next_attempt_at < resume,
+            )
+            .values(next_attempt_at=resume)
+        )
+        return resume

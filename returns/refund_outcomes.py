@@ -43,7 +43,7 @@ class RefundOutcomes:
     # --- the outbox sends the refund --------------------------------------------------------
 
     def handler(self) -> Handler:
-        return Handler(self._perform, self._succeeded, self._failed)
+        return Handler(self._perform, self._succeeded, self._failed, self._delayed)
 
     def _perform(self, payload: Mapping[str, Any], key: str) -> dict[str, Any]:
         provider = self.ctx.refund_provider_named(payload.get("provider") or DEFAULT)
@@ -71,6 +71,15 @@ class RefundOutcomes:
         rma.refund_status = RefundStatus.FAILED
         rma.refund_error = message.last_error
         text = N_("Refund failed, desk alerted: %(last_error)s", last_error=message.last_error)
+        rma.note("refund", SYSTEM, text, self.ctx.clock.now())
+
+    def _delayed(self, session: Session, message: OutboxMessage) -> None:
+        """Told once per refund: the provider is not answering, the refund waits for it."""
+        rma = load_rma(session, message.payload["rma"], lock=True)
+        text = (
+            f"Refund delayed, the payment provider is not answering ({message.last_error}): "
+            "spareflow keeps trying and sends it once when the provider is back"
+        )
         rma.note("refund", SYSTEM, text, self.ctx.clock.now())
 
     def _processing(self, session: Session, rma: Rma, status: str) -> None:

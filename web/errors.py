@@ -11,7 +11,7 @@ from typing import Any
 
 from flask import Flask, Response, jsonify, render_template, request
 from flask_babel import gettext
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from carriers.events import CarrierUnavailable, MalformedWebhook, WebhookRejected
@@ -192,7 +192,10 @@ def handle_integrity_error(error: IntegrityError) -> Response:
     )
 
 
-def handle_operational_error(error: OperationalError) -> Response:
+def handle_operational_error(error: DBAPIError) -> Response:
+    """The database went away (restart, fail-over) or refused a connection: 503 with
+    Retry-After, nothing saved. The pool drops the dead connection (``connection_invalidated``)
+    and pre-pings the next one, so requests after the outage work again by themselves."""
     log.error("database unavailable: %s", error)
     return error_response(
         503,
@@ -207,7 +210,9 @@ def handle_unexpected(error: BaseException) -> Response:
         return handle_http_exception(error)
     if isinstance(error, DomainError):
         return handle_domain_error(error)
-    if isinstance(error, OperationalError):
+    if isinstance(error, OperationalError | InterfaceError) or (
+        isinstance(error, DBAPIError) and error.connection_invalidated
+    ):
         return handle_operational_error(error)
     log.exception("unhandled error", exc_info=error)
     return error_response(
@@ -220,4 +225,5 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(DomainError, handle_domain_error)
     app.register_error_handler(IntegrityError, handle_integrity_error)
     app.register_error_handler(OperationalError, handle_operational_error)
+    app.register_error_handler(InterfaceError, handle_operational_error)
     app.register_error_handler(Exception, handle_unexpected)

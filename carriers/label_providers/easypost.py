@@ -55,6 +55,7 @@ from carriers.labels import (
     RefundOutcome,
     choose_rate,
 )
+from core.http import outbound_client
 
 DEFAULT_API_BASE = "https://api.easypost.com/v2"
 DEFAULT_TIMEOUT_SECONDS = 20.0
@@ -164,7 +165,7 @@ class EasyPostLabels:
             raise ValueError("EasyPost labels need an API key")
         self._api_key = api_key
         self._api_base = api_base.rstrip("/")
-        self._http = http or httpx.Client(timeout=httpx.Timeout(timeout, connect=5.0))
+        self._http = http or outbound_client(timeout, connect=5.0)
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, object]) -> EasyPostLabels | None:

@@ -18,12 +18,12 @@ import itertools
 import json
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-from flask import Flask, jsonify, request
+from flask import Flask, Response, jsonify, request
 
 from returns.stripe_webhooks import signature_header
 
@@ -38,6 +38,9 @@ class RefundsSandbox:
     #: Sleep after the refund is made, before answering: the caller may die (or time out)
     #: between the provider acting and the caller recording it, the case idempotency is for.
     answer_delay_seconds: float = 0.0
+    #: Answer the refund (once made) a byte at a time, this long between bytes: a provider
+    #: that is slow without ever being silent long enough for a read timeout.
+    trickle_seconds: float = 0.0
     #: Every authorised create request, with its idempotency key and the refund it got
     #: (new or replayed): what load and crash tests count to prove "exactly once".
     requests: list[dict[str, Any]] = field(default_factory=list)
@@ -99,6 +102,16 @@ def _error(status: int, code: str, message: str) -> Any:
     return jsonify(
         {"error": {"type": "invalid_request_error", "code": code, "message": message}}
     ), status
+
+
+def _trickled(body: bytes, pause: float) -> Response:
+    def drip() -> Iterator[bytes]:
+        for index in range(len(body)):
+            yield body[index : index + 1]
+            time.sleep(pause)
+
+    headers = {"Content-Length": str(len(body))}
+    return Response(drip(), status=200, mimetype="application/json", headers=headers)
 
 
 def create_refunds_sandbox(
@@ -176,6 +189,8 @@ def create_refunds_sandbox(
                 timer.start()
         if sandbox.answer_delay_seconds:
             time.sleep(sandbox.answer_delay_seconds)
+        if sandbox.trickle_seconds:
+            return _trickled(json.dumps(refund).encode(), sandbox.trickle_seconds)
         return jsonify(refund), 200
 
     @app.get("/v1/refunds")
@@ -200,7 +215,7 @@ def create_refunds_sandbox(
         body = request.get_json(silent=True) or {}
         with sandbox.lock:
             sandbox.fail_next = int(body.get("fail_next", sandbox.fail_next))
-            for name in ("delay_seconds", "answer_delay_seconds"):
+            for name in ("delay_seconds", "answer_delay_seconds", "trickle_seconds"):
                 setattr(sandbox, name, float(body.get(name, getattr(sandbox, name))))
             sandbox.answer_pending = bool(body.get("answer_pending", sandbox.answer_pending))
         return jsonify(
@@ -208,6 +223,7 @@ def create_refunds_sandbox(
                 "fail_next": sandbox.fail_next,
                 "delay_seconds": sandbox.delay_seconds,
                 "answer_delay_seconds": sandbox.answer_delay_seconds,
+                "trickle_seconds": sandbox.trickle_seconds,
                 "answer_pending": sandbox.answer_pending,
             }
         )

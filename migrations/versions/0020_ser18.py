@@ -21,6 +21,10 @@ revision: str = "0020_ser18"
 down_revision: str | None = "0019_rep18"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
+#: Expand only (new tables, nullable or defaulted columns, wider checks): the release before
+#: it runs on this schema, so it may run while that release serves (docs/operations.md,
+#: "Upgrading"; checked by tests/integration/test_online_migrations.py).
+online = True
 
 # A frozen copy of inventory.status.SerialState.
 SERIAL_STATES = ["in_stock", "with_customer", "scrapped", "issued"]

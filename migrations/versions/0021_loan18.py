@@ -23,6 +23,10 @@ revision: str = "0021_loan18"
 down_revision: str | None = "0020_ser18"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
+#: Expand only (new tables, nullable or defaulted columns, wider checks): the release before
+#: it runs on this schema, so it may run while that release serves (docs/operations.md,
+#: "Upgrading"; checked by tests/integration/test_online_migrations.py).
+online = True
 
 # Frozen copies of inventory.status.LocationKind and returns.models.LoanStatus.
 KINDS_BEFORE = ["storage", "receiving", "quarantine", "returns"]

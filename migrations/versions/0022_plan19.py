@@ -25,6 +25,10 @@ revision: str = "0022_plan19"
 down_revision: str | None = "0021_loan18"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
+#: Expand only (new tables, nullable or defaulted columns, wider checks): the release before
+#: it runs on this schema, so it may run while that release serves (docs/operations.md,
+#: "Upgrading"; checked by tests/integration/test_online_migrations.py).
+online = True
 
 # Frozen copy of purchasing.status.ReorderMethod.
 METHODS_BEFORE = ["manual", "computed"]

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from carriers.services import CarrierService
 from core.audit import AuditEntry
 from core.errors import Conflict, InvalidInput
-from core.outbox import MAX_ATTEMPTS, OutboxMessage, OutboxStatus, OutboxWorker
+from core.outbox import MAX_ATTEMPTS, OUTAGE_GIVE_UP, OutboxMessage, OutboxStatus, OutboxWorker
 from inventory.services import InventoryService
 from inventory.status import LocationKind
 from returns.commands import CustomerAddress
@@ -857,6 +857,12 @@ def test_a_refund_that_gave_up_on_outages_is_retried_under_its_own_key(
     for _ in range(MAX_ATTEMPTS):
         desk["worker"].drain()
         clock.advance(timedelta(hours=2))
+    # An outage does not use up the attempts: the refund waits, for days if need be...
+    assert desk["returns"].get(number).refund_status is RefundStatus.PENDING
+    for _ in range(OUTAGE_GIVE_UP // timedelta(hours=2)):
+        desk["worker"].drain()
+        clock.advance(timedelta(hours=2))
+    # ... and is given up (the desk told) once the outage has lasted OUTAGE_GIVE_UP.
     assert desk["returns"].get(number).refund_status is RefundStatus.FAILED
     # A new payment cannot be tried while the old request may have reached the provider.
     with pytest.raises(Conflict) as unknown:
