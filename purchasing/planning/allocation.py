@@ -13,21 +13,30 @@ binomial over ``L`` and ``L + 1`` months). On top of it, for the nightly recompu
 - a floor: after the allocation, a part with recent demand below ``floor`` units is raised to
   it (a dear slow part is otherwise left with nothing).
 
-Speed (the recompute of 100,000 parts, bench/reorder_bench.py): each part's ESPRC and
-``E[(D_{L+1} - S)^+]`` are tabulated once per step of its level (:class:`Curve`, extended as
-the allocation climbs) and shared by every allocation over it (the target groups and the
-trade-off); a part taken from the heap keeps rising while its next step is still the best
-buy (the same result as one step per heap operation, without the heap operations).
+Speed (the recompute of 100,000 parts, bench/reorder_bench.py): the result is the marginal
+allocation's, found without a heap operation per unit. A part's step is taken before another
+part's when its *effective* gain per money (the least gain per money of that part's steps so
+far) is higher, so for a price ``lam`` of a unit of shortfall every part's level is simply its
+number of steps with effective gain >= ``lam`` (Lagrangian relaxation; Everett 1963, Fox 1966
+on marginal analysis). :func:`allocate` lowers ``lam`` in rounds (each part raised on its own
+to its level at ``lam``; the next price where a line through the last two rounds' shortfalls
+meets the goal), halves a bracket that holds too many steps, then sorts the steps between
+the last two prices and takes them one at a time, as the heap did, to the exact stopping point
+of the target (and of each trade-off checkpoint). Each part's ESPRC, ``E[(D_{L+1} - S)^+]``
+and effective gains are tabulated once per step of its level (:class:`Curve`, extended as
+far as the prices reached need), shared by every allocation over it (the target groups and
+the trade-off) and by every part with the same moments and lead time.
 """
 
 from __future__ import annotations
 
 import math
+from operator import mul
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from purchasing.planning.levels import RECENT, SCAN_LIMIT, _Loss, _normal_loss
-from purchasing.planning.portfolio import BUSY, MIN_PRICE, _moments
+from purchasing.planning.levels import RECENT, SCAN_LIMIT, WINDOW, _Loss, _normal_loss
+from purchasing.planning.portfolio import BUSY, MIN_PRICE
 
 
 #: Each round of the search lowers the price of a unit of shortfall by this factor.
@@ -123,7 +132,7 @@ class Curve:
         least = best[-1] if best else math.inf
         for k in range(len(best), len(esprc) - 1):
             gain = esprc[k] - esprc[k + 1]
-            if gain <= NO_GAIN:
+            if gain <= NO_GAIN and best:  # the first step is always there to take
                 self.exhausted = True
                 return
             if gain < least:
@@ -189,7 +198,7 @@ class Curve:
                 short = 0.0
             if ranked:
                 gain = last - short
-                if gain <= NO_GAIN:
+                if gain <= NO_GAIN and best:  # the first step is always there to take
                     ranked = False
                     self.exhausted = True
                 else:
@@ -242,7 +251,7 @@ def curves(parts: Sequence[PlanPart], recent: int = RECENT) -> list[Curve | None
     found: list[Curve | None] = []
     known: dict[tuple[float, float, int, int], Curve] = {}
     for part in parts:
-        mean, variance, n = _moments(part.demand, len(part.demand), recent)
+        mean, variance, n = _last_moments(part.demand, recent)
         if mean <= 0:
             found.append(None)
             continue
@@ -251,6 +260,24 @@ def curves(parts: Sequence[PlanPart], recent: int = RECENT) -> list[Curve | None
         if curve is None:
             curve = known[key] = Curve(mean, variance, n, part.lead_time)
         found.append(curve)
+    return found
+
+
+def _last_moments(demand: Sequence[int], recent: int) -> tuple[float, float, int]:
+    """``portfolio._moments`` after the last month (the 24-month window, or the recent one
+    when its mean is higher), from sums: the variance is ``(n sum(u^2) - sum(u)^2) / (n (n -
+    1))``, exact on whole units until the one division."""
+    found = (0.0, 0.0, 0)
+    for length in (WINDOW, recent) if recent else (WINDOW,):
+        window = demand[-length:]
+        n = len(window)
+        if n < 2:
+            continue
+        total = sum(window)
+        mean = total / n
+        if mean > found[0]:
+            squares = sum(map(mul, window, window))
+            found = (mean, max(0.0, (n * squares - total * total) / (n * (n - 1))), n)
     return found
 
 
@@ -278,15 +305,20 @@ def allocate(
     search = _Search(parts, tabled, target, checkpoints)
     goals = search.goals
     lam = max((c.first_gain() / u for c, u in zip(search.curves, search.units)), default=0.0)
-    lam /= FACTOR
+    lam = lam / FACTOR if lam > 0 else -math.inf
     before: tuple[float, float] | None = None  # the last round's price and shortfall
-    while goals and search.short > goals[-1] and lam > 0:
+    while goals and search.short > goals[-1]:
         found = search.round(lam)
         search.settle(before[0] if before is not None else lam * FACTOR, lam, found)
-        if not found[3] or not goals:
+        if not goals or lam == -math.inf:
             break
         short = found[1]
-        following = lam / FACTOR if before is None else _next_price(lam, short, before, goals[-1])
+        if not found[3]:  # no step left with a gain: the zero-gain steps, as the heap did
+            following = -math.inf
+        elif before is None:
+            following = lam / FACTOR
+        else:
+            following = _next_price(lam, short, before, goals[-1])
         before, lam = (lam, short), following
     steps = search.at_target if search.at_target is not None else search.counts
     levels = [0] * len(parts)
@@ -296,7 +328,7 @@ def allocate(
 
 
 #: A round's result: each part's steps, the group's shortfall and stock value there, and
-#: whether any part can still rise.
+#: whether any part can still rise at a price above 0.
 _Found = tuple[list[int], float, float, bool]
 
 
@@ -341,7 +373,7 @@ class _Search:
             bar = lam * unit
             if count == len(best) or best[count] >= bar:
                 count = curve.reach(bar, count)
-            if not rising and (count < len(best) or not curve.exhausted):
+            if not rising and (count < len(best) and best[count] > 0 or not curve.exhausted):
                 rising = True
             reached.append(count)
             short += curve.esprc[count]
@@ -359,7 +391,7 @@ class _Search:
             self.counts, self.short, self.value = found[0], found[1], found[2]
             return
         size = sum(found[0]) - sum(self.counts)
-        if size > max(WALK, len(self.counts)) and depth < 30:
+        if size > max(WALK, len(self.counts)) and depth < 30 and low > 0:
             middle = math.sqrt(high * low)
             self.settle(high, middle, self.round(middle), depth + 1)
             self.settle(middle, low, found, depth + 1)
@@ -372,17 +404,24 @@ class _Search:
         each goal on the way."""
         start, end = self.counts, found[0]
         curves, units, prices = self.curves, self.units, self.prices
-        order = []
+        keys: list[float] = []  # minus the effective gain per money of each step
+        parts: list[int] = []
+        levels: list[int] = []
         for j, (first, last) in enumerate(zip(start, end, strict=True)):
             if last > first:
                 best, unit = curves[j].best, units[j]
-                order.extend((-best[k] / unit, j, k) for k in range(first, last))
-        order.sort()
+                keys.extend([-best[k] / unit for k in range(first, last)])
+                parts.extend([j] * (last - first))
+                levels.extend(range(first, last))
+        # A stable sort of steps listed by part, then step: ties go to the lower part, then
+        # to its lower step, as in the one-step-at-a-time allocation.
+        order = sorted(range(len(keys)), key=keys.__getitem__)
         goals = self.goals
         threshold = goals[0]
         short, value, valued = self.short, self.value, bool(self.pending)
         steps, applied = list(start), 0
-        for i, (_, j, k) in enumerate(order):
+        for i, position in enumerate(order):
+            j, k = parts[position], levels[position]
             curve = curves[j]
             esprc = curve.esprc
             short -= esprc[k] - esprc[k + 1]
@@ -390,8 +429,8 @@ class _Search:
                 loss = curve.loss
                 value += (curve.chunk + loss[k + 1] - loss[k]) * prices[j]
             if short <= threshold:
-                for _, j2, k2 in order[applied : i + 1]:
-                    steps[j2] = k2 + 1
+                for taken in order[applied : i + 1]:
+                    steps[parts[taken]] = levels[taken] + 1
                 applied = i + 1
                 self._passing(steps, short, value)
                 if not goals:
