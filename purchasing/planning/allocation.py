@@ -31,13 +31,12 @@ the trade-off) and by every part with the same moments and lead time.
 from __future__ import annotations
 
 import math
-from operator import mul
 from collections.abc import Sequence
 from dataclasses import dataclass
+from operator import mul
 
 from purchasing.planning.levels import RECENT, SCAN_LIMIT, WINDOW, _Loss, _normal_loss
 from purchasing.planning.portfolio import BUSY, MIN_PRICE
-
 
 #: Each round of the search lowers the price of a unit of shortfall by this factor.
 FACTOR = 16.0
@@ -304,7 +303,8 @@ def allocate(
     tabled = list(shared) if shared is not None else curves(parts, recent)
     search = _Search(parts, tabled, target, checkpoints)
     goals = search.goals
-    lam = max((c.first_gain() / u for c, u in zip(search.curves, search.units)), default=0.0)
+    pairs = zip(search.curves, search.units, strict=True)
+    lam = max((curve.first_gain() / unit for curve, unit in pairs), default=0.0)
     lam = lam / FACTOR if lam > 0 else -math.inf
     before: tuple[float, float] | None = None  # the last round's price and shortfall
     while goals and search.short > goals[-1]:
@@ -313,7 +313,7 @@ def allocate(
         if not goals or lam == -math.inf:
             break
         short = found[1]
-        if not found[3]:  # no step left with a gain: the zero-gain steps, as the heap did
+        if not found[3] or lam < 1e-300:  # no step left with a gain: the rest, as the heap did
             following = -math.inf
         elif before is None:
             following = lam / FACTOR
@@ -373,7 +373,7 @@ class _Search:
             bar = lam * unit
             if count == len(best) or best[count] >= bar:
                 count = curve.reach(bar, count)
-            if not rising and (count < len(best) and best[count] > 0 or not curve.exhausted):
+            if not rising and count < len(best) and best[count] > 0:
                 rising = True
             reached.append(count)
             short += curve.esprc[count]

@@ -51,8 +51,8 @@ def catalogue(size: int, seed: int) -> list[PlanPart]:
     for _ in range(size):
         months = [0] * 24
         for _ in range(rng.randint(0, 10)):  # lumps, mostly in the last months
-            months[rng.choice(range(24) if rng.random() < 0.5 else range(18, 24))] += (
-                rng.randint(1, 6)
+            months[rng.choice(range(24) if rng.random() < 0.5 else range(18, 24))] += rng.randint(
+                1, 6
             )
         if rng.random() < 0.05:  # a busy part: chunked steps, or the normal approximation
             months = [rng.randint(20, 400) for _ in range(24)]
@@ -61,16 +61,16 @@ def catalogue(size: int, seed: int) -> list[PlanPart]:
     return parts
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("seed", [1, 2])
 @pytest.mark.parametrize("target", [0.5, 0.8, 0.9, 0.95, 0.99])
 def test_the_rounds_give_the_heaps_levels(seed: int, target: float) -> None:
-    parts = catalogue(300, seed)
+    parts = catalogue(150, seed)
     levels, _ = allocate(parts, target)
     assert [level.level for level in levels] == heap_levels(parts, target)
 
 
 def test_equal_parts_tie_and_the_trade_off_matches_each_targets_allocation() -> None:
-    parts = catalogue(200, 7)
+    parts = catalogue(120, 7)
     parts += parts[:40]  # identical parts: equal effective gains, one shared curve
     targets = [round(0.8 + step / 100, 2) for step in range(20)]
     _, points = allocate(parts, 0.99, targets)
