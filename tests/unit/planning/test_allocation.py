@@ -8,7 +8,8 @@ import random
 
 import pytest
 
-from purchasing.planning.allocation import MIN_PRICE, NO_GAIN, Curve, PlanPart, allocate, curves
+from purchasing.planning.allocation import NO_GAIN, Curve, PlanPart, allocate, curves
+from purchasing.planning.portfolio import MIN_PRICE
 
 
 def heap_levels(parts: list[PlanPart], target: float) -> list[int]:
