@@ -124,7 +124,7 @@ def plan(
 
 
 def _plan_part(part: PlanInput, floor: int, floor_months: int) -> PlanPart:
-    recent = any(units > 0 for units in part.demand[-floor_months:]) if floor_months else False
+    recent = max(part.demand[-floor_months:], default=0) > 0 if floor_months else False
     return PlanPart(
         part.demand, lead_time_months(part.lead_time_days), part.price, floor if recent else 0
     )

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import Numeric, cast, delete, func, insert, select
+from sqlalchemy import BigInteger, cast, delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from inventory.models import Location, StockMove
@@ -80,10 +80,10 @@ def monthly_demand(
     end = datetime(moment.year, moment.month, 1, tzinfo=UTC)
     if session.get_bind().dialect.name == "postgresql":
         month = func.to_char(func.timezone("UTC", StockMove.created_at), "YYYY-MM")
-    else:
-        month = func.strftime("%Y-%m", StockMove.created_at)
+    else:  # SQLite keeps UTC timestamps as ISO text: the month is its first 7 characters
+        month = func.substr(StockMove.created_at, 1, 7)
     query = (
-        _demand(select(StockMove.part_id, month, cast(func.sum(StockMove.qty), Numeric(30, 0))))
+        _demand(select(StockMove.part_id, month, cast(func.sum(StockMove.qty), BigInteger)))
         .where(StockMove.created_at >= first, StockMove.created_at < end)
         .group_by(StockMove.part_id, month)
     )
@@ -95,7 +95,7 @@ def monthly_demand(
         series = found.get(part_id)
         if series is None:
             series = found[part_id] = [0] * months
-        series[position[key]] += int(units)
+        series[position[key]] += units
     return found
 
 
