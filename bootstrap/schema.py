@@ -16,6 +16,7 @@ def metadata() -> MetaData:
     import accounts.models  # noqa: F401
     import carriers.models  # noqa: F401
     import core.audit
+    import core.job_runs
     import core.outbox
     import core.settings  # noqa: F401
     import inventory.models  # noqa: F401
