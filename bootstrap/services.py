@@ -52,6 +52,7 @@ from returns.policy import ReturnPolicy
 from returns.portal import Attachments, Portal
 from returns.queries import RmaQueries
 from returns.refund_provider import StripeRefunds
+from returns.ops_alerts import OperationsWatch, Thresholds
 from returns.service_levels import ServiceLevels
 from returns.shipped_units import link_shipped_serials
 from returns.shopify_refunds import ShopifyRefunds
@@ -91,6 +92,7 @@ class Services:
     pruner: Pruner
     conversation: Conversation
     inbound_email: MailgunInbound
+    operations: OperationsWatch
 
     def ping_database(self) -> None:
         with self.engine.connect() as connection:
@@ -222,6 +224,15 @@ def build_services(settings: Mapping[str, Any], *, clock: Clock | None = None) -
             clock,
             lambda: str(layered.get("MAILGUN_WEBHOOK_SIGNING_KEY") or ""),
             replies,
+        ),
+        operations=OperationsWatch(
+            session_factory,
+            engine,
+            clock,
+            Thresholds.from_settings(settings),
+            messages,
+            _staff_directory,
+            f"{public_url}/returns",
         ),
     )
     # One-shot CLI commands (db upgrade, demo-data, users) turn this off; what serves or

@@ -72,7 +72,7 @@ SCHEDULER_JOBS = Counter(
 
 
 def multiprocess_folder() -> str | None:
-    return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or os.environ.get("prometheus_multiproc_dir")
+    return os.environ.get("PROMETHEUS_MULTIPROC_DIR")
 
 
 def process_registry() -> CollectorRegistry:
@@ -141,7 +141,9 @@ class DatabaseCollector(Collector):
             jobs = s.scalars(select(JobRun)).all()
 
         depth = GaugeMetricFamily(
-            "spareflow_outbox_depth", "Outbox messages waiting (pending), by topic.", labels=["topic"]
+            "spareflow_outbox_depth",
+            "Outbox messages waiting (pending), by topic.",
+            labels=["topic"],
         )
         oldest = GaugeMetricFamily(
             "spareflow_outbox_oldest_age_seconds",
@@ -223,7 +225,7 @@ def serve_worker_metrics(
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 (the http.server name)
+        def do_GET(self) -> None:
             if self.path.split("?")[0] not in ("/metrics", "/internal/metrics"):
                 self.send_error(404)
                 return

@@ -19,6 +19,7 @@ from bootstrap import Services, schema, warn_about_providers
 from core.crypto import SecretBox, SecretsError
 from core.errors import DomainError
 from web import create_app
+from web.cli_ops import backup_command, restore_command
 from web.cli_planning import planning
 from web.extensions import services
 
@@ -69,6 +70,16 @@ def _check_secrets() -> Services:
         raise click.ClickException(str(error)) from None
     warn_about_providers(current_app.config, working)
     return working
+
+
+def _serve_worker_metrics(working: Services) -> None:
+    """A worker's metrics on WORKER_METRICS_PORT, when set (docs/operations.md)."""
+    from core.metrics import serve_worker_metrics
+
+    if not (port := current_app.config.get("WORKER_METRICS_PORT")):
+        return
+    serve_worker_metrics(int(port), working.session_factory, working.clock, current_app.config)
+    click.echo(f"metrics at http://{current_app.config['WORKER_METRICS_HOST']}:{port}/metrics")
 
 
 @click.group(
@@ -281,6 +292,8 @@ def reorder_recompute(window_days: int | None, service_level: str | None) -> Non
 # --- planning (web/cli_planning.py) -------------------------------------------------------
 
 main.add_command(planning)
+main.add_command(backup_command)
+main.add_command(restore_command)
 
 
 # --- demo, serving, scheduling -----------------------------------------------------------
@@ -325,7 +338,9 @@ def scheduler() -> None:
     """Run the periodic jobs (APScheduler) in the foreground."""
     from web.scheduler import build_scheduler
 
-    sched = build_scheduler(_check_secrets(), current_app.config)
+    working = _check_secrets()
+    sched = build_scheduler(working, current_app.config)
+    _serve_worker_metrics(working)
     for job in sched.get_jobs():
         click.echo(f"job {job.id}: {job.trigger}")
     click.echo("scheduler running (Ctrl+C stops it)")
@@ -530,10 +545,12 @@ def outbox() -> None:
 @with_appcontext
 def outbox_drain(limit: int, loop: bool, interval: float) -> None:
     """Carry out due messages now (the scheduler does this every few seconds)."""
-    worker = _check_secrets().outbox
+    working = _check_secrets()
+    worker = working.outbox
     if not loop:
         click.echo(f"Attempted {worker.drain(limit)} message(s).")
         return
+    _serve_worker_metrics(working)
     click.echo("outbox worker draining (Ctrl+C stops it)")
     _keep_working(lambda: worker.drain(limit), interval)
 
@@ -554,13 +571,15 @@ def carriers() -> None:
 @with_appcontext
 def carriers_apply_events(limit: int, retry_failed: bool, loop: bool, interval: float) -> None:
     """Apply stored carrier events now (the scheduler does this every two seconds)."""
-    spareflow = _check_secrets().carriers
+    working = _check_secrets()
+    spareflow = working.carriers
     if retry_failed:
         click.echo(f"{spareflow.retry_failed()} failed event(s) back in the queue.")
     if not loop:
         applied = spareflow.apply_pending(limit=limit)
         click.echo(f"Processed {applied} event(s); {spareflow.pending_events()} still waiting.")
         return
+    _serve_worker_metrics(working)
     click.echo("carrier event applier running (Ctrl+C stops it)")
     _keep_working(lambda: spareflow.apply_pending(limit=limit), interval)
 

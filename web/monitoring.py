@@ -28,6 +28,7 @@ from web.pages.access import public
 log = logging.getLogger("spareflow.requests")
 
 HEADER = "X-Request-ID"
+DESK_QUEUE = "desk.queue"
 
 
 def init_app(app: Flask) -> None:
@@ -42,6 +43,13 @@ def _start() -> None:
     g.request_id = request_ids.accept(request.headers.get(HEADER))
     g.request_id_token = request_ids.bind(g.request_id)
     g.request_started = time.perf_counter()
+    if request.endpoint == DESK_QUEUE:
+        # The scheduler cannot tell of its own silence: the desk's queue page does (at most
+        # once a minute per process), before it reads the alerts it shows.
+        try:
+            services().operations.check_scheduler()
+        except SQLAlchemyError:
+            log.exception("could not check the scheduler's heartbeat")
 
 
 def _finish(response: Response) -> Response:
@@ -96,11 +104,9 @@ def readyz() -> ResponseReturnValue:
 
 @functools.cache
 def _code_head() -> str | None:
-    from alembic.script import ScriptDirectory
-
     from bootstrap import schema
 
-    return ScriptDirectory.from_config(schema.alembic_config("sqlite://")).get_current_head()
+    return schema.code_head()
 
 
 def _not_ready(code: str, message: str) -> Response:

@@ -85,6 +85,11 @@ def check_service_levels(services: Services) -> int:
     return services.service_levels.check()
 
 
+def check_operations(services: Services) -> int:
+    """Every minute: alert the desk to refunds or labels stuck and carrier events waiting."""
+    return services.operations.check()
+
+
 def recompute_reorder_points(services: Services) -> int:
     """Nightly: recompute suggested reorder points from demand and flag parts at their point."""
     summary = services.buying.reorder.recompute()
@@ -134,6 +139,7 @@ JOBS = [
         CronTrigger(hour=8, minute=0, timezone="UTC"),
     ),
     Job("check_service_levels", check_service_levels, IntervalTrigger(minutes=1, timezone="UTC")),
+    Job("check_operations", check_operations, IntervalTrigger(minutes=1, timezone="UTC")),
     Job(
         "alert_late_purchase_order_lines",
         alert_late_purchase_order_lines,
@@ -154,7 +160,9 @@ def bound(
         try:
             result = func(services)
         except Exception as error:
-            record_run(services.session_factory, services.clock, job_id or func.__name__, started, error)
+            record_run(
+                services.session_factory, services.clock, job_id or func.__name__, started, error
+            )
             raise
         record_run(services.session_factory, services.clock, job_id or func.__name__, started, None)
         return result
