@@ -1,8 +1,8 @@
 """Backing up and restoring the embedded SQLite database (``spareflow backup``/``restore``).
 
-The backup is SQLite's online backup API: a page-by-page copy that is consistent (one point in
-time) while the app, the scheduler and the workers keep writing; a write in the middle makes
-it start again, so it always finishes on a quiet moment. The copy is checked
+The backup is SQLite's online backup API: a page copy in one read transaction, so it is one
+point in time while the app, the scheduler and the workers keep writing (WAL mode: readers
+and writers do not wait for each other). The copy is checked
 (``PRAGMA integrity_check``, an Alembic revision) before it takes the name asked for.
 
 A restore checks the file the same way first, refuses to replace a database that a process has

@@ -306,7 +306,9 @@ class Messages:
                 to=address,
                 context={
                     **context,
-                    **({"target": word(language, context["target"])} if "target" in context else {}),
+                    **(
+                        {"target": word(language, context["target"])} if "target" in context else {}
+                    ),
                 },
                 attachments=[],
             )

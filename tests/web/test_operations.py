@@ -168,7 +168,10 @@ def test_metrics_count_requests_queues_and_refunds_after_real_actions(
         )
         >= 3
     )
-    assert value(waiting, "spareflow_outbox_depth", "spareflow_outbox_depth", topic="refund.create") == 1
+    assert (
+        value(waiting, "spareflow_outbox_depth", "spareflow_outbox_depth", topic="refund.create")
+        == 1
+    )
     clock.advance(timedelta(minutes=4))
     aged = scrape(client)
     assert value(
@@ -181,7 +184,9 @@ def test_metrics_count_requests_queues_and_refunds_after_real_actions(
     emails = value(aged, "spareflow_emails_waiting", "spareflow_emails_waiting")
     with UnitOfWork(app.extensions["spareflow"].session_factory) as uow:
         queued = uow.session.scalar(
-            select(text("count(*)")).select_from(OutgoingEmail).where(OutgoingEmail.status == "queued")
+            select(text("count(*)"))
+            .select_from(OutgoingEmail)
+            .where(OutgoingEmail.status == "queued")
         )
     assert emails == queued
     for family in (
@@ -204,8 +209,13 @@ def test_metrics_count_requests_queues_and_refunds_after_real_actions(
     app.extensions["spareflow"].outbox.drain()
     after = scrape(client)
     assert value(after, "spareflow_refunds_released", "spareflow_refunds_released_total") == 1
-    assert value(after, "spareflow_outbox_depth", "spareflow_outbox_depth", topic="refund.create") == 0
-    assert value(after, "spareflow_outbox_done", "spareflow_outbox_done_total", topic="refund.create") == 1
+    assert (
+        value(after, "spareflow_outbox_depth", "spareflow_outbox_depth", topic="refund.create") == 0
+    )
+    assert (
+        value(after, "spareflow_outbox_done", "spareflow_outbox_done_total", topic="refund.create")
+        == 1
+    )
     assert (
         value(
             after,
@@ -216,19 +226,25 @@ def test_metrics_count_requests_queues_and_refunds_after_real_actions(
         == done_before + 1
     )
     # The pickup scan was four minutes before the refund: the histogram's sum says so.
-    assert value(
-        after,
-        "spareflow_outbox_done_after_seconds",
-        "spareflow_outbox_done_after_seconds_sum",
-        topic="refund.create",
-    ) >= 240
-    assert value(
-        after,
-        "spareflow_outbox_jobs",
-        "spareflow_outbox_jobs_total",
-        topic="refund.create",
-        outcome="done",
-    ) >= 1
+    assert (
+        value(
+            after,
+            "spareflow_outbox_done_after_seconds",
+            "spareflow_outbox_done_after_seconds_sum",
+            topic="refund.create",
+        )
+        >= 240
+    )
+    assert (
+        value(
+            after,
+            "spareflow_outbox_jobs",
+            "spareflow_outbox_jobs_total",
+            topic="refund.create",
+            outcome="done",
+        )
+        >= 1
+    )
 
 
 def test_scheduler_runs_and_failures_are_counted(app: Any, client: Any) -> None:
@@ -241,9 +257,32 @@ def test_scheduler_runs_and_failures_are_counted(app: Any, client: Any) -> None:
     with pytest.raises(RuntimeError):
         bound(services, broken, "broken_job")()
     families = scrape(client)
-    assert value(families, "spareflow_scheduler_runs", "spareflow_scheduler_runs_total", job="check_operations") == 1
-    assert value(families, "spareflow_scheduler_failures", "spareflow_scheduler_failures_total", job="broken_job") == 1
-    assert value(families, "spareflow_scheduler_heartbeat_age_seconds", "spareflow_scheduler_heartbeat_age_seconds") == 0
+    assert (
+        value(
+            families,
+            "spareflow_scheduler_runs",
+            "spareflow_scheduler_runs_total",
+            job="check_operations",
+        )
+        == 1
+    )
+    assert (
+        value(
+            families,
+            "spareflow_scheduler_failures",
+            "spareflow_scheduler_failures_total",
+            job="broken_job",
+        )
+        == 1
+    )
+    assert (
+        value(
+            families,
+            "spareflow_scheduler_heartbeat_age_seconds",
+            "spareflow_scheduler_heartbeat_age_seconds",
+        )
+        == 0
+    )
 
 
 # --- /readyz --------------------------------------------------------------------------------
@@ -358,15 +397,19 @@ def test_a_request_without_an_id_gets_one_and_a_hostile_one_is_replaced(client: 
     assert kept.headers["X-Request-ID"] == "lb-7f3a"
 
 
-def test_request_lines_are_logged_only_when_asked(app: Any, client: Any, json_lines: io.StringIO) -> None:
+def test_request_lines_are_logged_only_when_asked(
+    app: Any, client: Any, json_lines: io.StringIO
+) -> None:
     client.get("/healthz", headers={"X-Request-ID": "quiet-1"})
     assert "quiet-1" not in json_lines.getvalue()
     app.config["LOG_REQUESTS"] = True
     client.get("/healthz", headers={"X-Request-ID": "loud-1"})
-    line = json.loads(
-        next(x for x in json_lines.getvalue().splitlines() if "loud-1" in x)
+    line = json.loads(next(x for x in json_lines.getvalue().splitlines() if "loud-1" in x))
+    assert (line["logger"], line["status"], line["endpoint"]) == (
+        "spareflow.requests",
+        200,
+        "healthz",
     )
-    assert (line["logger"], line["status"], line["endpoint"]) == ("spareflow.requests", 200, "healthz")
 
 
 # --- alerts -----------------------------------------------------------------------------------
@@ -377,9 +420,13 @@ def desk_alerts(app: Any) -> list[tuple[str, str]]:
         return [
             (n.kind, n.key)
             for n in uow.session.scalars(
-                select(Notification).where(Notification.kind.in_(
-                    ["refund_stuck", "label_stuck", "events_unapplied", "scheduler_silent"]
-                )).order_by(Notification.id)
+                select(Notification)
+                .where(
+                    Notification.kind.in_(
+                        ["refund_stuck", "label_stuck", "events_unapplied", "scheduler_silent"]
+                    )
+                )
+                .order_by(Notification.id)
             )
         ]
 
