@@ -48,11 +48,11 @@ from returns.inbound_email import MailgunInbound, ReplyAddresses
 from returns.messages import EMAIL_TOPIC, Messages
 from returns.metrics import MetricsService
 from returns.notifications import notify
+from returns.ops_alerts import OperationsWatch, Thresholds
 from returns.policy import ReturnPolicy
 from returns.portal import Attachments, Portal
 from returns.queries import RmaQueries
 from returns.refund_provider import StripeRefunds
-from returns.ops_alerts import OperationsWatch, Thresholds
 from returns.service_levels import ServiceLevels
 from returns.shipped_units import link_shipped_serials
 from returns.shopify_refunds import ShopifyRefunds

@@ -179,7 +179,7 @@ def test_the_postgresql_restore_drill(tmp_path: Path) -> None:
         dump = tmp_path / "spareflow.dump"
         # The commands of docs/operations.md, "Restoring PostgreSQL".
         subprocess.run(
-            ["pg_dump", "--format=custom", "--no-owner", f"--file={dump}", _libpq(source)],
+            [_tool("pg_dump"), "--format=custom", "--no-owner", f"--file={dump}", _libpq(source)],
             check=True,
         )
         name = f"drill_restored_{tmp_path.name[-12:].replace('-', '_').lower()}"
@@ -187,7 +187,7 @@ def test_the_postgresql_restore_drill(tmp_path: Path) -> None:
         try:
             subprocess.run(
                 [
-                    "pg_restore",
+                    _tool("pg_restore"),
                     "--no-owner",
                     "--exit-on-error",
                     f"--dbname={_libpq(restored)}",
@@ -204,6 +204,12 @@ def test_the_postgresql_restore_drill(tmp_path: Path) -> None:
             assert count(restored, "stock_moves") == 5
         finally:
             drop_database(server, name)
+
+
+def _tool(name: str) -> str:
+    found = shutil.which(name)
+    assert found, f"{name} is not installed"
+    return found
 
 
 def _libpq(url: str) -> str:

@@ -11,7 +11,6 @@ from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
-import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select, text
@@ -460,7 +459,7 @@ def test_a_stuck_refund_is_shown_to_the_desk_and_emailed_once(
 
 def test_carrier_events_waiting_and_a_silent_scheduler_alert_once(app: Any, clock: Any) -> None:
     services = app.extensions["spareflow"]
-    services.carriers  # the events' table exists; store one the applier never sees
+    # A carrier event stored and never applied (no applier runs here).
     with services.engine.begin() as connection:
         connection.execute(
             text(
