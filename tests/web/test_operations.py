@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
+import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select, text
@@ -476,3 +477,64 @@ def test_carrier_events_waiting_and_a_silent_scheduler_alert_once(app: Any, cloc
     assert services.operations.check_scheduler() == 1
     assert services.operations.check_scheduler(throttle=timedelta(0)) == 0
     assert [kind for kind, _ in desk_alerts(app)] == ["events_unapplied", "scheduler_silent"]
+
+
+# --- several processes --------------------------------------------------------------------
+
+COUNT_IN_A_PROCESS = """
+from core import metrics
+for _ in range({n}):
+    metrics.REQUESTS.labels("healthz", "GET", "200").inc()
+"""
+
+
+def test_gunicorn_workers_figures_add_up_in_multiprocess_mode(tmp_path: Any) -> None:
+    """Two worker processes count requests; a third (answering the scrape) sees the sum."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
+    for n in (3, 4):
+        subprocess.run([sys.executable, "-c", COUNT_IN_A_PROCESS.format(n=n)], env=env, check=True)
+    answer = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from prometheus_client import generate_latest\n"
+            "from core.metrics import process_registry\n"
+            "print(generate_latest(process_registry()).decode())",
+        ],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    families = {f.name: f for f in text_string_to_metric_families(answer)}
+    assert value(families, "spareflow_http_requests", "spareflow_http_requests_total") == 7
+
+
+def test_a_worker_serves_its_metrics_on_a_port(app: Any) -> None:
+    from core.metrics import serve_worker_metrics
+
+    services = app.extensions["spareflow"]
+    bound(services, check_operations, "check_operations")()
+    thread = serve_worker_metrics(0, services.session_factory, services.clock, app.config)
+    try:
+        port = thread.server.server_address[1]  # type: ignore[attr-defined]
+        response = httpx.get(f"http://127.0.0.1:{port}/metrics")
+        assert response.status_code == 200
+        families = {f.name: f for f in text_string_to_metric_families(response.text)}
+        assert (
+            value(
+                families,
+                "spareflow_scheduler_runs",
+                "spareflow_scheduler_runs_total",
+                job="check_operations",
+            )
+            == 1
+        )
+        assert httpx.get(f"http://127.0.0.1:{port}/other").status_code == 404
+    finally:
+        thread.server.shutdown()  # type: ignore[attr-defined]
+        thread.server.server_close()  # type: ignore[attr-defined]
