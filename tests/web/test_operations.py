@@ -24,6 +24,9 @@ from demo.sandboxes.refunds import create_refunds_sandbox
 from returns.models import Notification, OutgoingEmail
 from tests.support.sandbox_servers import serving
 from tests.web.test_pages import sign_in
+from tests.web.test_refund_trigger_http import api, authorise, open_rma
+
+__all__ = ["api"]  # the fixture, shared with the refund trigger's tests
 from web.scheduler import bound, check_operations
 
 TOKEN = "metrics-token-for-tests"
@@ -51,18 +54,6 @@ def app_config(refunds: str, smtp_sink: Any) -> dict[str, Any]:
     }
 
 
-@pytest.fixture
-def api(app: Any, client: Any, role_headers: Any) -> Any:
-    inventory = app.extensions["spareflow"].inventory
-    inventory.create_location(code="MAIN/A-01-01")
-    inventory.create_part(sku="FAN-80", name="Cooling fan 80mm")
-
-    def call(method: str, path: str, role: Role = Role.SERVICE_DESK, **kwargs: Any) -> Any:
-        return client.open(path, method=method, headers=role_headers[role], **kwargs)
-
-    return call
-
-
 def scrape(client: Any) -> dict[str, Any]:
     response = client.get("/internal/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
     assert response.status_code == 200
@@ -80,27 +71,8 @@ def value(families: dict[str, Any], family: str, sample: str, **labels: str) -> 
 
 
 def picked_up_refund(api: Any, request_id: str | None = None) -> str:
-    opened = api(
-        "POST",
-        "/api/v1/returns",
-        json={
-            "customer": {"name": "Mia Chen", "email": "mia@example.com"},
-            "payment_reference": "pi_3OrderPaid",
-            "purchase_date": "2026-11-13",
-            "channel": "email",
-            "lines": [{"sku": "FAN-80", "qty": 1, "unit_price": "24.99"}],
-            "reason": "defective",
-            "resolution": "refund",
-        },
-    )
-    assert opened.status_code == 201, opened.json
-    number = opened.json["rma_number"]
-    authorised = api(
-        "POST",
-        f"/api/v1/returns/{number}/authorise",
-        json={"reason": "ok", "carrier": "sandbox", "tracking_number": f"SBX-{number}"},
-    )
-    assert authorised.status_code == 200, authorised.json
+    number = open_rma(api)
+    authorise(api, number, carrier="sandbox", tracking_number=f"SBX-{number}")
     pickup = api(
         "POST",
         f"/api/v1/shipments/SBX-{number}/events",
