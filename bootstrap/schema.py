@@ -16,6 +16,7 @@ def metadata() -> MetaData:
     import accounts.models  # noqa: F401
     import carriers.models  # noqa: F401
     import core.audit
+    import core.job_runs
     import core.outbox
     import core.settings  # noqa: F401
     import inventory.models  # noqa: F401
@@ -53,3 +54,10 @@ def current_revision(engine: Engine) -> str | None:
 
     with engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
+
+
+def code_head() -> str | None:
+    """The newest migration this code ships: a database at another revision is not ready."""
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()

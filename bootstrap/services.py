@@ -51,6 +51,7 @@ from returns.inbound_email import MailgunInbound, ReplyAddresses
 from returns.messages import EMAIL_TOPIC, Messages
 from returns.metrics import MetricsService
 from returns.notifications import notify
+from returns.ops_alerts import OperationsWatch, Thresholds
 from returns.ownership import Ownership
 from returns.policy import ReturnPolicy
 from returns.portal import Attachments, Portal
@@ -98,6 +99,7 @@ class Services:
     ownership: Ownership
     desk_setup: DeskSetup
     knowledge: KnowledgeBase
+    operations: OperationsWatch
 
     def ping_database(self) -> None:
         with self.engine.connect() as connection:
@@ -241,6 +243,15 @@ def build_services(settings: Mapping[str, Any], *, clock: Clock | None = None) -
         ownership=Ownership(session_factory, clock),
         desk_setup=DeskSetup(session_factory, clock),
         knowledge=build_knowledge(session_factory, clock),
+        operations=OperationsWatch(
+            session_factory,
+            engine,
+            clock,
+            Thresholds.from_settings(settings),
+            messages,
+            _staff_directory,
+            f"{public_url}/returns",
+        ),
     )
     # One-shot CLI commands (db upgrade, demo-data, users) turn this off; what serves or
     # works (gunicorn, `serve`, `scheduler`, the workers) says what is missing.

@@ -31,6 +31,21 @@ DEFAULTS: dict[str, Any] = {
     # Admins must set up two-factor sign-in (TOTP) before they can do anything else.
     "REQUIRE_2FA_FOR_ADMINS": False,
     "LOG_LEVEL": "INFO",
+    # "plain" lines or "json" lines (one object per line, for a log collector: core/logs.py).
+    "LOG_FORMAT": "plain",
+    # One log line per web request (method, path, status, time); off: quiet by default.
+    "LOG_REQUESTS": False,
+    # The bearer token that reads GET /internal/metrics (none: the endpoint answers 404).
+    "METRICS_TOKEN": None,
+    # Workers (`scheduler`, `outbox drain --loop`, `carriers apply-events --loop`) serve the
+    # same metrics on this port (GET /metrics) when set, on WORKER_METRICS_HOST.
+    "WORKER_METRICS_PORT": None,
+    "WORKER_METRICS_HOST": "127.0.0.1",
+    # Alerts for the desk (returns/ops_alerts.py): refunds or labels waiting, carrier events
+    # not applied, longer than these minutes; the scheduler silent for this long.
+    "ALERT_STUCK_MINUTES": 30,
+    "ALERT_EVENTS_MINUTES": 10,
+    "ALERT_SCHEDULER_MINUTES": 10,
     # Where people reach this app: links in e-mails (status pages, the desk's RMA pages).
     "PUBLIC_URL": "http://127.0.0.1:5000",
     # The public status page of a finished RMA stays open this many days after it ends.

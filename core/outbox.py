@@ -13,6 +13,7 @@ import contextlib
 import enum
 import logging
 import smtplib
+import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -23,6 +24,7 @@ from sqlalchemy import JSON, Integer, String, Text, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from core import metrics, request_ids
 from core.clock import Clock
 from core.db import Base, BigIntPK, UnitOfWork, UTCDateTime, insert_ignoring_conflicts, string_enum
 
@@ -83,6 +85,9 @@ class OutboxMessage(Base):
     #: When retention emptied a sent e-mail's payload (core/retention.py); the row and its key
     #: stay, so the same e-mail is never sent twice.
     pruned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: The id of the web request whose change wrote this message (core/request_ids.py): the
+    #: worker logs it when it carries the message out, so the two can be joined.
+    request_id: Mapped[str | None] = mapped_column(String(64))
 
 
 class PermanentFailure(Exception):
@@ -191,6 +196,7 @@ def enqueue(
         "attempts": 0,
         "next_attempt_at": now,
         "created_at": now,
+        "request_id": request_ids.current(),
     }
     batch = session.info.get(BATCH_KEY)
     if batch is not None:
@@ -223,36 +229,58 @@ class OutboxWorker:
         messages for the next try (in their order, their attempts not counted)."""
         claimed = self._claim(limit)
         down: dict[str, datetime] = {}  # topic: when its provider is asked again
-        for message_id, topic, key, payload in claimed:
+        for message_id, topic, key, payload, request_id in claimed:
             if topic in down:
                 self._finish(message_id, error="its provider is unreachable", resume=down[topic])
                 continue
-            handler = self.handlers.get(topic)
-            if handler is None:
-                self._finish(message_id, error=f"no handler for topic {topic!r}", permanent=False)
-                continue
-            try:
-                result = handler.perform(payload, key)
-            except PermanentFailure as error:
-                self._finish(message_id, error=str(error), permanent=True, result=error.details)
-            except Exception as error:
-                log.warning("outbox %s %s failed: %s", topic, key, error)
-                outage = provider_unreachable(error)
-                resume = self._finish(
-                    message_id, error=f"{type(error).__name__}: {error}", outage=outage
-                )
-                if outage and resume is not None:
-                    down[topic] = resume
-            else:
-                self._finish(message_id, result=result)
+            # The job's log lines carry the id of the request that caused it (core/logs.py).
+            with request_ids.bound(request_id):
+                resume = self._carry_out(message_id, topic, key, payload)
+            if resume is not None:
+                down[topic] = resume
         return len(claimed)
 
-    def _claim(self, limit: int) -> list[tuple[int, str, str, dict[str, Any]]]:
+    def _carry_out(
+        self, message_id: int, topic: str, key: str, payload: dict[str, Any]
+    ) -> datetime | None:
+        """One attempt; when the provider was unreachable, when its topic is tried again."""
+        handler = self.handlers.get(topic)
+        if handler is None:
+            self._finish(message_id, error=f"no handler for topic {topic!r}", permanent=False)
+            return None
+        log.info("outbox %s %s: carrying out", topic, key)
+        started = time.monotonic()
+        resume = None
+        try:
+            result = handler.perform(payload, key)
+        except PermanentFailure as error:
+            outcome = "permanent_failure"
+            self._finish(message_id, error=str(error), permanent=True, result=error.details)
+        except Exception as error:
+            outcome = "failed"
+            log.warning("outbox %s %s failed: %s", topic, key, error)
+            outage = provider_unreachable(error)
+            finished = self._finish(
+                message_id, error=f"{type(error).__name__}: {error}", outage=outage
+            )
+            resume = finished if outage else None
+        else:
+            outcome = "done"
+            self._finish(message_id, result=result)
+        metrics.OUTBOX_JOBS.labels(topic=topic, outcome=outcome).inc()
+        metrics.OUTBOX_JOB_SECONDS.labels(topic=topic).observe(time.monotonic() - started)
+        return resume
+
+    def _claim(self, limit: int) -> list[tuple[int, str, str, dict[str, Any], str | None]]:
         with UnitOfWork(self.session_factory) as uow:
             now = self.clock.now()
             rows = uow.session.execute(
                 select(
-                    OutboxMessage.id, OutboxMessage.topic, OutboxMessage.key, OutboxMessage.payload
+                    OutboxMessage.id,
+                    OutboxMessage.topic,
+                    OutboxMessage.key,
+                    OutboxMessage.payload,
+                    OutboxMessage.request_id,
                 )
                 .where(
                     OutboxMessage.status == OutboxStatus.PENDING,
@@ -270,7 +298,7 @@ class OutboxWorker:
                     .values(next_attempt_at=now + self.lease, attempts=OutboxMessage.attempts + 1)
                 )
                 uow.commit()
-            return [(row.id, row.topic, row.key, row.payload) for row in rows]
+            return [(row.id, row.topic, row.key, row.payload, row.request_id) for row in rows]
 
     def _finish(
         self,
@@ -299,6 +327,10 @@ class OutboxWorker:
                 message.result = result
                 message.done_at = now
                 message.last_error = None
+                # From the change that wrote it (for a refund: the pickup scan) to done.
+                metrics.OUTBOX_DONE_AFTER_SECONDS.labels(topic=message.topic).observe(
+                    max((now - message.created_at).total_seconds(), 0.0)
+                )
                 if handler and handler.succeeded:
                     handler.succeeded(uow.session, message)
             else:

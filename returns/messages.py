@@ -71,6 +71,9 @@ CUSTOMER_KINDS = {
 STAFF_KINDS = {
     "sla_warning": N_("To the desk: a response or resolution deadline is near"),
     "sla_breach": N_("To supervisors: a deadline has passed"),
+    "ops_alert": N_(
+        "To the desk: refunds, labels or carrier events stuck, or the scheduler stopped"
+    ),
 }
 KINDS = {**CUSTOMER_KINDS, **STAFF_KINDS}
 
@@ -293,25 +296,28 @@ class Messages:
     def to_staff(
         self,
         session: Session,
-        rma: Rma,
+        rma: Rma | None,
         kind: str,
         recipients: list[tuple[str, str]],
         key: str,
         context: Mapping[str, Any],
     ) -> int:
-        """Queue one message per (address, language); ``key`` names the fact (one per fact)."""
+        """Queue one message per (address, language); ``key`` names the fact (one per fact).
+        ``rma`` is None for what concerns no one return (returns/ops_alerts.py)."""
         queued = 0
         for address, language in recipients:
             queued += self._queue(
                 session,
-                rma_id=rma.id,
+                rma_id=rma.id if rma else None,
                 key=f"{key}:{address}",
                 kind=kind,
                 language=language if language in LANGUAGES else DEFAULT_LANGUAGE,
                 to=address,
                 context={
                     **context,
-                    "target": word(language, context["target"]),
+                    **(
+                        {"target": word(language, context["target"])} if "target" in context else {}
+                    ),
                 },
                 attachments=[],
             )

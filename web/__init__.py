@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -33,12 +32,14 @@ class DatabaseIdConverter(IntegerConverter):
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build an app. Nothing is created at import time; the schema is a migration step."""
     from bootstrap.settings import instance_path
+    from core import logs
     from web import (
         api,
         errors,
         i18n,
         input_guard,
         labels,
+        monitoring,
         security_headers,
         status_words,
         webhooks,
@@ -80,7 +81,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True, instance_path=str(instance_path()))
     app.url_map.converters["int"] = DatabaseIdConverter  # before any route is added
     load_config(app, config)
-    logging.basicConfig(level=app.config["LOG_LEVEL"])
+    logs.configure(app.config["LOG_LEVEL"], app.config["LOG_FORMAT"])
 
     init_services(app)
     i18n.init_app(app)
@@ -128,6 +129,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(desk_admin.bp)
     demo_mail.init_app(app)
     errors.init_app(app)
+    monitoring.init_app(app)  # request ids and metrics; /readyz, /internal/metrics
     security_headers.init_app(app)  # every response: pages, API, errors, static, webhooks
 
     if app.config["PROXY_HOPS"]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -13,12 +12,12 @@ import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
-from accounts.models import Role
-from accounts.service import CLI_ACTOR, DEFAULT_TOKEN_DAYS, MAX_TOKEN_DAYS
 from bootstrap import Services, schema, warn_about_providers
 from core.crypto import SecretBox, SecretsError
 from core.errors import DomainError
 from web import create_app
+from web.cli_accounts import tokens, users
+from web.cli_ops import backup_command, restore_command
 from web.cli_planning import planning
 from web.extensions import services
 
@@ -71,6 +70,16 @@ def _check_secrets() -> Services:
     return working
 
 
+def _serve_worker_metrics(working: Services) -> None:
+    """A worker's metrics on WORKER_METRICS_PORT, when set (docs/operations.md)."""
+    from core.metrics import serve_worker_metrics
+
+    if not (port := current_app.config.get("WORKER_METRICS_PORT")):
+        return
+    serve_worker_metrics(int(port), working.session_factory, working.clock, current_app.config)
+    click.echo(f"metrics at http://{current_app.config['WORKER_METRICS_HOST']}:{port}/metrics")
+
+
 @click.group(
     cls=FlaskGroup,
     create_app=_create_cli_app,
@@ -113,105 +122,6 @@ def db_current() -> None:
 
 
 # --- users and tokens --------------------------------------------------------------------
-
-
-@main.group()
-def users() -> None:
-    """User accounts."""
-
-
-def _read_password() -> str:
-    if sys.stdin.isatty():
-        return click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    return sys.stdin.readline().rstrip("\r\n")
-
-
-@users.command("create")
-@click.argument("email")
-@click.option("--role", required=True, type=click.Choice([r.value for r in Role]))
-@click.option("--name", default="", help="Display name.")
-@with_appcontext
-def users_create(email: str, role: str, name: str) -> None:
-    """Create a user; the password is asked for (or read from standard input)."""
-    try:
-        # The operator chose this password for the person: no forced change at sign-in.
-        user = services().auth.create_user(
-            email, role, _read_password(), name=name, actor=CLI_ACTOR
-        )
-    except DomainError as error:
-        _fail(error)
-    click.echo(f"Created {user.email} ({user.role.value}).")
-
-
-@main.group()
-def tokens() -> None:
-    """API tokens."""
-
-
-class _ExpiryDays(click.ParamType):
-    name = "DAYS|never"
-
-    def convert(
-        self, value: object, param: click.Parameter | None, ctx: click.Context | None
-    ) -> int | None:
-        if value is None or isinstance(value, int):
-            return value
-        text = str(value).strip().lower()
-        if text == "never":
-            return None
-        try:
-            days = int(text)
-        except ValueError:
-            self.fail(f"{value!r} is a number of days or 'never'", param, ctx)
-        if not 1 <= days <= MAX_TOKEN_DAYS:
-            self.fail(f"a token expires after 1 to {MAX_TOKEN_DAYS} days, or 'never'", param, ctx)
-        return days
-
-
-@tokens.command("create")
-@click.argument("email")
-@click.option("--name", default="", help="What the token is for, e.g. 'ERP sync'.")
-@click.option(
-    "--expires-days",
-    type=_ExpiryDays(),
-    default=str(DEFAULT_TOKEN_DAYS),
-    show_default=True,
-    help="Days until the token stops working, or 'never' (only when chosen explicitly).",
-)
-@with_appcontext
-def tokens_create(email: str, name: str, expires_days: int | None) -> None:
-    """Create an API token for EMAIL and print it (it is shown only this once).
-
-    The token alone goes to standard output (for scripts); its expiry to standard error."""
-    try:
-        token, secret = services().auth.create_token(
-            email, name, actor=CLI_ACTOR, expires_days=expires_days
-        )
-    except DomainError as error:
-        _fail(error)
-    click.echo(secret)
-    if token.expires_at is None:
-        click.echo("This token never expires (revoke it on the Admin page when done).", err=True)
-    else:
-        click.echo(
-            f"Expires {token.expires_at:%Y-%m-%d %H:%M} UTC ({expires_days} days).", err=True
-        )
-
-
-@users.command("reset-2fa")
-@click.argument("email")
-@with_appcontext
-def users_reset_2fa(email: str) -> None:
-    """Turn two-factor sign-in off for EMAIL (a lost phone and lost recovery codes)."""
-    auth = services().auth
-    user = auth.find_user(email)
-    if user is None:
-        raise click.ClickException(f"No user {email}.")
-    auth.disable_two_factor(user.id, None, actor=CLI_ACTOR)
-    click.echo(f"Two-factor sign-in is off for {user.email}; every session of theirs ended.")
-
-
-# --- stock -------------------------------------------------------------------------------
 
 
 @main.group()
@@ -281,6 +191,10 @@ def reorder_recompute(window_days: int | None, service_level: str | None) -> Non
 # --- planning (web/cli_planning.py) -------------------------------------------------------
 
 main.add_command(planning)
+main.add_command(users)
+main.add_command(tokens)
+main.add_command(backup_command)
+main.add_command(restore_command)
 
 
 # --- demo, serving, scheduling -----------------------------------------------------------
@@ -325,7 +239,9 @@ def scheduler() -> None:
     """Run the periodic jobs (APScheduler) in the foreground."""
     from web.scheduler import build_scheduler
 
-    sched = build_scheduler(_check_secrets(), current_app.config)
+    working = _check_secrets()
+    sched = build_scheduler(working, current_app.config)
+    _serve_worker_metrics(working)
     # Quiet logs (LOG_LEVEL=WARNING, as the demo sets by default): no start-up listing either.
     if logging.getLogger().isEnabledFor(logging.INFO):
         for job in sched.get_jobs():
@@ -540,10 +456,12 @@ def outbox() -> None:
 @with_appcontext
 def outbox_drain(limit: int, loop: bool, interval: float) -> None:
     """Carry out due messages now (the scheduler does this every few seconds)."""
-    worker = _check_secrets().outbox
+    working = _check_secrets()
+    worker = working.outbox
     if not loop:
         click.echo(f"Attempted {worker.drain(limit)} message(s).")
         return
+    _serve_worker_metrics(working)
     click.echo("outbox worker draining (Ctrl+C stops it)")
     _keep_working(lambda: worker.drain(limit), interval)
 
@@ -564,13 +482,15 @@ def carriers() -> None:
 @with_appcontext
 def carriers_apply_events(limit: int, retry_failed: bool, loop: bool, interval: float) -> None:
     """Apply stored carrier events now (the scheduler does this every two seconds)."""
-    spareflow = _check_secrets().carriers
+    working = _check_secrets()
+    spareflow = working.carriers
     if retry_failed:
         click.echo(f"{spareflow.retry_failed()} failed event(s) back in the queue.")
     if not loop:
         applied = spareflow.apply_pending(limit=limit)
         click.echo(f"Processed {applied} event(s); {spareflow.pending_events()} still waiting.")
         return
+    _serve_worker_metrics(working)
     click.echo("carrier event applier running (Ctrl+C stops it)")
     _keep_working(lambda: spareflow.apply_pending(limit=limit), interval)
 

@@ -88,7 +88,7 @@ PAGE_MESSAGES = (
 )
 
 #: Paths that machines call: their errors are JSON whatever the Accept header says.
-JSON_PATHS = ("/api/", "/webhooks/", "/healthz")
+JSON_PATHS = ("/api/", "/webhooks/", "/healthz", "/readyz", "/internal/")
 
 
 def wants_json() -> bool:

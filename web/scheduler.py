@@ -19,6 +19,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bootstrap import Services
+from core.job_runs import record_run
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +90,11 @@ def check_service_levels(services: Services) -> int:
     return services.service_levels.check()
 
 
+def check_operations(services: Services) -> int:
+    """Every minute: alert the desk to refunds or labels stuck and carrier events waiting."""
+    return services.operations.check()
+
+
 def recompute_reorder_points(services: Services) -> int:
     """Nightly: recompute suggested reorder points from demand and flag parts at their point."""
     summary = services.buying.reorder.recompute()
@@ -143,6 +149,7 @@ JOBS = [
         IntervalTrigger(hours=1, timezone="UTC"),
     ),
     Job("check_service_levels", check_service_levels, IntervalTrigger(minutes=1, timezone="UTC")),
+    Job("check_operations", check_operations, IntervalTrigger(minutes=1, timezone="UTC")),
     Job(
         "alert_late_purchase_order_lines",
         alert_late_purchase_order_lines,
@@ -152,11 +159,23 @@ JOBS = [
 ]
 
 
-def bound(services: Services, func: Callable[[Services], object]) -> Callable[[], object]:
-    """``func`` as APScheduler calls it: with no arguments, on these services."""
+def bound(
+    services: Services, func: Callable[[Services], object], job_id: str | None = None
+) -> Callable[[], object]:
+    """``func`` as APScheduler calls it: with no arguments, on these services. Each run is
+    counted in ``job_runs`` (core/job_runs.py): the scheduler's heartbeat and its metrics."""
 
     def run() -> object:
-        return func(services)
+        started = services.clock.now()
+        try:
+            result = func(services)
+        except Exception as error:
+            record_run(
+                services.session_factory, services.clock, job_id or func.__name__, started, error
+            )
+            raise
+        record_run(services.session_factory, services.clock, job_id or func.__name__, started, None)
+        return result
 
     run.__name__ = func.__name__
     return run
@@ -176,7 +195,7 @@ def configure(
         if job.id in intervals:
             trigger = IntervalTrigger(seconds=float(intervals[job.id]), timezone="UTC")
         scheduler.add_job(
-            bound(services, job.func),
+            bound(services, job.func, job.id),
             trigger,
             id=job.id,
             replace_existing=True,

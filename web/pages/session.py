@@ -207,7 +207,7 @@ def sign_out() -> ResponseReturnValue:
 
 #: Reachable whatever step is due: signing out, static files, and what is not a page.
 _ALWAYS = frozenset({"static", "session.sign_out", "session.sign_in", "session.sign_in_code"})
-_NOT_PAGES = ("/api/", "/webhooks/", "/status/", "/healthz")
+_NOT_PAGES = ("/api/", "/webhooks/", "/status/", "/healthz", "/readyz", "/internal/")
 _PASSWORD_STEP = frozenset({"account.password", "account.change_password"})
 _TWO_FACTOR_STEP = frozenset(
     {"account.two_factor", "account.two_factor_start", "account.two_factor_confirm"}
