@@ -79,6 +79,7 @@ from returns.metrics_maths import (
 from returns.metrics_queries import load_cases, return_rates
 from returns.metrics_repairs import load_repair_turnaround
 from returns.metrics_shipping import load_label_costs, load_transit_times
+from returns.metrics_sql import compute_in_sql
 from returns.status import Channel, Priority, Reason
 
 
@@ -107,8 +108,24 @@ def _groups(
 
 
 def compute(session: Session, period: Period, now: datetime) -> Metrics:
-    """Every figure for ``period``, as seen at ``now``."""
+    """Every figure for ``period``, as seen at ``now``.
+
+    On PostgreSQL the figures are aggregated in SQL (returns/metrics_sql.py: memory flat in
+    the number of RMAs); elsewhere the RMAs are loaded and counted in Python."""
     rolling = rolling_window(period, now)
+    if session.get_bind().dialect.name == "postgresql":
+        part_rates, supplier_rates = return_rates(session, period)
+        return Metrics(
+            period=period,
+            generated_at=now,
+            rolling=rolling,
+            **compute_in_sql(session, period, rolling, now),
+            part_return_rates=part_rates,
+            supplier_return_rates=supplier_rates,
+            label_costs=load_label_costs(session, period),
+            transit_times=load_transit_times(session, period),
+            repair_turnaround=load_repair_turnaround(session, period),
+        )
     cases, names = load_cases(session, period, rolling)
     in_period = figures(cases, period, now)
     rolling_refunds = figures(cases, rolling, now).self_completion
