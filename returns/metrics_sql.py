@@ -106,7 +106,10 @@ def _kind_selects(kind: str, window: str = "") -> str:
         f"{moment} >= {window or ':start'} AND {moment} < {':rolling_end' if window else ':end'}"
     )
     if window:  # the rolling self-completion: all refunds of the window, no breakdown
-        return f"SELECT 'rolling' AS kind, 'all' AS dim, '' AS key, {_aggregates(kind)} FROM cases WHERE {where}"
+        return (
+            f"SELECT 'rolling' AS kind, 'all' AS dim, '' AS key, {_aggregates(kind)} "
+            f"FROM cases WHERE {where}"
+        )
     week = f"to_char(date_trunc('week', {moment} AT TIME ZONE 'UTC'), 'YYYY-MM-DD')"
     dim = "CASE " + " ".join(f"WHEN GROUPING({s}) = 0 THEN '{s}'" for s in SETS) + " ELSE 'all' END"
     key = "COALESCE(" + ", ".join(SETS) + ", '')"
