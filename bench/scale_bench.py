@@ -20,7 +20,6 @@ import argparse
 import contextlib
 import io
 import random
-import statistics
 import sys
 import time
 import tracemalloc
