@@ -91,6 +91,8 @@ class Services:
     pruner: Pruner
     conversation: Conversation
     inbound_email: MailgunInbound
+    #: The read replica the metrics and reports read (``READ_DATABASE_URL``), if any.
+    read_engine: Engine | None = None
 
     def ping_database(self) -> None:
         with self.engine.connect() as connection:
@@ -99,6 +101,8 @@ class Services:
     def close(self) -> None:
         """Close the engine's connections (a worker or a test that is done)."""
         self.engine.dispose()
+        if self.read_engine is not None:
+            self.read_engine.dispose()
 
 
 def build_services(settings: Mapping[str, Any], *, clock: Clock | None = None) -> Services:
@@ -131,6 +135,8 @@ def build_services(settings: Mapping[str, Any], *, clock: Clock | None = None) -
         engine.dispose()
         # Admins would be sent to set up two-factor sign-in that cannot be stored.
         raise SecretsError("REQUIRE_2FA_FOR_ADMINS is on: " + NO_KEY_FOR_TWO_FACTOR)
+    read_url = settings.get("READ_DATABASE_URL")
+    read_engine = make_engine(read_url, echo=settings["SQLALCHEMY_ECHO"]) if read_url else None
     layered = LayeredSettings(settings, stored)
     adapters = LiveAdapters(layered, version=lambda: tuple(sorted(stored.values().items())))
     carriers = CarrierService(
@@ -155,6 +161,7 @@ def build_services(settings: Mapping[str, Any], *, clock: Clock | None = None) -
     returns.ctx.shopify_refunds = _shopify_refunds(layered, policy.minor_units)
     services = Services(
         engine=engine,
+        read_engine=read_engine,
         session_factory=session_factory,
         clock=clock,
         inventory=InventoryService(session_factory, clock),
@@ -170,7 +177,10 @@ def build_services(settings: Mapping[str, Any], *, clock: Clock | None = None) -
         settings=stored,
         returns=returns,
         rma_queries=RmaQueries(session_factory, clock, policy, levels),
-        metrics=MetricsService(session_factory, clock),
+        # Metrics and reports read a replica when READ_DATABASE_URL names one.
+        metrics=MetricsService(
+            make_session_factory(read_engine) if read_engine else session_factory, clock
+        ),
         service_levels=ServiceLevelMonitor(
             session_factory,
             clock,
