@@ -168,7 +168,7 @@ def seed(url: str, rmas: int, seed_value: int = 7) -> float:
         ) as replacement_copy:
             for row in replacements:
                 replacement_copy.write_row(row)
-        for table in ("rmas", "rma_lines", "rma_transitions", "replacements"):
+        for table in ("suppliers", "parts", "rmas", "rma_lines", "rma_transitions", "replacements"):
             cursor.execute(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                 f"(SELECT coalesce(max(id), 1) FROM {table}))"
