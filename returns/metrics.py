@@ -114,17 +114,12 @@ def compute(session: Session, period: Period, now: datetime) -> Metrics:
     the number of RMAs); elsewhere the RMAs are loaded and counted in Python."""
     rolling = rolling_window(period, now)
     if session.get_bind().dialect.name == "postgresql":
-        part_rates, supplier_rates = return_rates(session, period)
         return Metrics(
             period=period,
             generated_at=now,
             rolling=rolling,
             **compute_in_sql(session, period, rolling, now),
-            part_return_rates=part_rates,
-            supplier_return_rates=supplier_rates,
-            label_costs=load_label_costs(session, period),
-            transit_times=load_transit_times(session, period),
-            repair_turnaround=load_repair_turnaround(session, period),
+            **_aggregated(session, period),
         )
     cases, names = load_cases(session, period, rolling)
     in_period = figures(cases, period, now)
@@ -160,7 +155,6 @@ def compute(session: Session, period: Period, now: datetime) -> Metrics:
         for c in cases
         if c.refund_released_at is not None and c.refund_released_at in period
     ]
-    part_rates, supplier_rates = return_rates(session, period)
     return Metrics(
         period=period,
         generated_at=now,
@@ -180,13 +174,21 @@ def compute(session: Session, period: Period, now: datetime) -> Metrics:
         by_supplier=by_supplier,
         weekly=weekly,
         refund_time_histogram=histogram(refunded),
-        part_return_rates=part_rates,
-        supplier_return_rates=supplier_rates,
         what_if=what_if(cases, period),
-        label_costs=load_label_costs(session, period),
-        transit_times=load_transit_times(session, period),
-        repair_turnaround=load_repair_turnaround(session, period),
+        **_aggregated(session, period),
     )
+
+
+def _aggregated(session: Session, period: Period) -> dict[str, Any]:
+    """The figures already summed by their queries, on either backend."""
+    part_rates, supplier_rates = return_rates(session, period)
+    return {
+        "part_return_rates": part_rates,
+        "supplier_return_rates": supplier_rates,
+        "label_costs": load_label_costs(session, period),
+        "transit_times": load_transit_times(session, period),
+        "repair_turnaround": load_repair_turnaround(session, period),
+    }
 
 
 class MetricsService:
