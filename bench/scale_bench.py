@@ -242,6 +242,13 @@ def run(url: str, rmas: int, repeat: int, lookups: int, seeded: bool = False) ->
     else:
         lines = [f"seeded     {rmas:,} RMAs by COPY in {seed(url, rmas):.1f} s"]
     print(lines[0])
+
+    class Printed(list[str]):
+        def append(self, line: str) -> None:  # each figure as soon as it is measured
+            print(line)
+            super().append(line)
+
+    lines = Printed(lines)
     engine = make_engine(url)
     params = {"start": YEAR.start, "end": YEAR.end, "now": NOW}
     with application(url) as (app, token):
@@ -317,8 +324,7 @@ def main() -> int:
         else scratch_database(options.database_url, "spareflow_scale")
     )
     with database as url:
-        for line in run(url, options.rmas, options.repeat, options.lookups, options.seeded)[1:]:
-            print(line)
+        run(url, options.rmas, options.repeat, options.lookups, options.seeded)
     return 0
 
 
