@@ -298,6 +298,41 @@ def reorder(database_url: str, parts: int) -> dict[str, str]:
     return found
 
 
+def scale(database_url: str, rmas: int) -> list[tuple[str, str, str, str, str]]:
+    """bench/scale_bench.py (a year of a big seller) in its own process and database; its
+    figures as table rows, each with its goal, met or missed."""
+    done = subprocess.run(  # noqa: S603
+        [sys.executable, str(ROOT / "bench" / "scale_bench.py"), "--database-url",
+         database_url, "--rmas", str(rmas)],
+        capture_output=True, text=True, timeout=3600, check=True,
+    )  # fmt: skip
+    return scale_rows(done.stdout)
+
+
+def scale_rows(output: str) -> list[tuple[str, str, str, str, str]]:
+    rows = []
+    for line in output.splitlines():
+        print(f"           {line}")
+        ratio = re.search(r"^(metrics \w+) +([\d.]+ s).*aggregate ([\d.]+ s); ratio ([\d.]+) "
+                          r"\(goal <= ([\d.]+)\)", line)  # fmt: skip
+        if ratio:
+            met = "met" if float(ratio[4]) <= float(ratio[5]) else "MISSED"
+            rows.append((f"{ratio[1]} for a year",
+                         ratio[2], f"{ratio[3]} plain SQL", ratio[4],
+                         f"<= {ratio[5]} {met}"))  # fmt: skip
+        page = re.search(r"^(.+?) +first page p95 ([\d.]+) ms \(goal < (\d+)\); "
+                         r"SELECT 1 p95 ([\d.]+) ms", line)  # fmt: skip
+        if page:
+            met = "met" if float(page[2]) < float(page[3]) else "MISSED"
+            rows.append((f"{page[1]}, first page p95", f"{page[2]} ms",
+                         f"SELECT 1 {page[4]} ms", "", f"< {page[3]} ms {met}"))  # fmt: skip
+        memory = re.search(r"^metrics memory +peak ([\d.]+) MB for the year; ([\d.]+) MB", line)
+        if memory:
+            rows.append(("metrics report peak Python heap", f"{memory[1]} MB (year)",
+                         f"{memory[2]} MB (month)", "", "flat in the RMAs"))  # fmt: skip
+    return rows
+
+
 # --- the run -----------------------------------------------------------------------------
 
 
@@ -393,6 +428,12 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=2, help="alternating rounds (default 2)")
     parser.add_argument(
         "--reorder-parts", type=int, default=20_000, help="0 skips the reorder benchmark"
+    )
+    parser.add_argument(
+        "--scale-rmas",
+        type=int,
+        default=1_000_000,
+        help="RMAs of the scale benchmark (bench/scale_bench.py); 0 skips it",
     )
     parser.add_argument(
         "--in-database",
@@ -535,6 +576,10 @@ def main() -> int:
                 small = f"{memory[3]} MB, {memory[4]} rows"
                 rows.append(("reorder export peak memory", f"{memory[1]} MB", small, "",
                              "< 300 MB, flat", ""))  # fmt: skip
+
+    if options.scale_rmas:
+        print(f"scale      bench/scale_bench.py --rmas {options.scale_rmas} (its own database)")
+        rows += scale(options.database_url, options.scale_rmas)
 
     print()
     print("| benchmark | measured | baseline | ratio | goal | wrk CPU (measured / baseline) |")

@@ -100,6 +100,8 @@ class Services:
     desk_setup: DeskSetup
     knowledge: KnowledgeBase
     operations: OperationsWatch
+    #: The read replica the metrics and reports read (``READ_DATABASE_URL``), if any.
+    read_engine: Engine | None = None
 
     def ping_database(self) -> None:
         with self.engine.connect() as connection:
@@ -108,6 +110,8 @@ class Services:
     def close(self) -> None:
         """Close the engine's connections (a worker or a test that is done)."""
         self.engine.dispose()
+        if self.read_engine is not None:
+            self.read_engine.dispose()
 
 
 def build_services(settings: Mapping[str, Any], *, clock: Clock | None = None) -> Services:
@@ -140,6 +144,8 @@ def build_services(settings: Mapping[str, Any], *, clock: Clock | None = None) -
         engine.dispose()
         # Admins would be sent to set up two-factor sign-in that cannot be stored.
         raise SecretsError("REQUIRE_2FA_FOR_ADMINS is on: " + NO_KEY_FOR_TWO_FACTOR)
+    read_url = settings.get("READ_DATABASE_URL")
+    read_engine = make_engine(read_url, echo=settings["SQLALCHEMY_ECHO"]) if read_url else None
     layered = LayeredSettings(settings, stored)
     adapters = LiveAdapters(layered, version=lambda: tuple(sorted(stored.values().items())))
     batch = settings.get("CARRIER_EVENTS_BATCH", 100)
@@ -171,6 +177,7 @@ def build_services(settings: Mapping[str, Any], *, clock: Clock | None = None) -
     returns.ctx.shopify_refunds = _shopify_refunds(layered, policy.minor_units)
     services = Services(
         engine=engine,
+        read_engine=read_engine,
         session_factory=session_factory,
         clock=clock,
         inventory=InventoryService(session_factory, clock),
@@ -186,7 +193,10 @@ def build_services(settings: Mapping[str, Any], *, clock: Clock | None = None) -
         settings=stored,
         returns=returns,
         rma_queries=RmaQueries(session_factory, clock, policy, levels),
-        metrics=MetricsService(session_factory, clock),
+        # Metrics and reports read a replica when READ_DATABASE_URL names one.
+        metrics=MetricsService(
+            make_session_factory(read_engine) if read_engine else session_factory, clock
+        ),
         service_levels=ServiceLevelMonitor(
             session_factory,
             clock,

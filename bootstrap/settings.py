@@ -28,6 +28,10 @@ from typing import Any
 DEFAULTS: dict[str, Any] = {
     "DATABASE_URL": None,  # None: SQLite in the instance folder
     "SQLALCHEMY_ECHO": False,
+    # A read replica (streaming replication) for the metrics and their reports: the API, the
+    # metrics page, the dashboard's charts and the xlsx report read there (docs/deployment.md).
+    # None: they read DATABASE_URL. Set it as SPAREFLOW_READ_DATABASE_URL.
+    "READ_DATABASE_URL": None,
     # Admins must set up two-factor sign-in (TOTP) before they can do anything else.
     "REQUIRE_2FA_FOR_ADMINS": False,
     "LOG_LEVEL": "INFO",

@@ -81,6 +81,7 @@ from returns.metrics_people import people_and_teams
 from returns.metrics_queries import load_cases, return_rates
 from returns.metrics_repairs import load_repair_turnaround
 from returns.metrics_shipping import load_label_costs, load_transit_times
+from returns.metrics_sql import compute_in_sql
 from returns.status import Channel, Priority, Reason
 
 
@@ -109,8 +110,19 @@ def _groups(
 
 
 def compute(session: Session, period: Period, now: datetime) -> Metrics:
-    """Every figure for ``period``, as seen at ``now``."""
+    """Every figure for ``period``, as seen at ``now``.
+
+    On PostgreSQL the figures are aggregated in SQL (returns/metrics_sql.py: memory flat in
+    the number of RMAs); elsewhere the RMAs are loaded and counted in Python."""
     rolling = rolling_window(period, now)
+    if session.get_bind().dialect.name == "postgresql":
+        return Metrics(
+            period=period,
+            generated_at=now,
+            rolling=rolling,
+            **compute_in_sql(session, period, rolling, now),
+            **_aggregated(session, period, now),
+        )
     cases, names = load_cases(session, period, rolling)
     in_period = figures(cases, period, now)
     rolling_refunds = figures(cases, rolling, now).self_completion
@@ -145,8 +157,6 @@ def compute(session: Session, period: Period, now: datetime) -> Metrics:
         for c in cases
         if c.refund_released_at is not None and c.refund_released_at in period
     ]
-    part_rates, supplier_rates = return_rates(session, period)
-    desk_people, desk_teams = people_and_teams(session, period, now)
     return Metrics(
         period=period,
         generated_at=now,
@@ -166,15 +176,24 @@ def compute(session: Session, period: Period, now: datetime) -> Metrics:
         by_supplier=by_supplier,
         weekly=weekly,
         refund_time_histogram=histogram(refunded),
-        part_return_rates=part_rates,
-        supplier_return_rates=supplier_rates,
         what_if=what_if(cases, period),
-        label_costs=load_label_costs(session, period),
-        transit_times=load_transit_times(session, period),
-        repair_turnaround=load_repair_turnaround(session, period),
-        desk_people=desk_people,
-        desk_teams=desk_teams,
+        **_aggregated(session, period, now),
     )
+
+
+def _aggregated(session: Session, period: Period, now: datetime) -> dict[str, Any]:
+    """The figures already summed by their queries, on either backend."""
+    part_rates, supplier_rates = return_rates(session, period)
+    desk_people, desk_teams = people_and_teams(session, period, now)
+    return {
+        "desk_people": desk_people,
+        "desk_teams": desk_teams,
+        "part_return_rates": part_rates,
+        "supplier_return_rates": supplier_rates,
+        "label_costs": load_label_costs(session, period),
+        "transit_times": load_transit_times(session, period),
+        "repair_turnaround": load_repair_turnaround(session, period),
+    }
 
 
 class MetricsService:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from carriers.models import Direction, Shipment
@@ -67,16 +67,29 @@ def transit_times(rows: list[tuple[str, float]]) -> list[TransitTime]:
 
 
 def load_label_costs(session: Session, period: Period) -> list[LabelCost]:
+    """Summed per currency in SQL (one row per currency, however many RMAs)."""
+    currency = func.lower(func.coalesce(Rma.return_label_currency, ""))
+    cost = func.coalesce(Rma.return_label_cost_minor, 0)
+    refunded = Rma.return_label_refund == "refunded"
     rows = session.execute(
-        select(Rma.return_label_currency, Rma.return_label_cost_minor, Rma.return_label_refund)
+        select(
+            currency,
+            func.count(),
+            func.sum(cost),
+            func.sum(case((refunded, 1), else_=0)),
+            func.sum(case((refunded, 0), else_=cost)),
+        )
         .where(
             Rma.created_at >= period.start,
             Rma.created_at < period.end,
             Rma.return_label_cost_minor.is_not(None),
         )
-        .order_by(Rma.id)
+        .group_by(currency)
+        .order_by(currency)
     ).all()
-    return label_costs([(row[0] or "", row[1] or 0, row[2]) for row in rows])
+    return [
+        LabelCost(c, int(n), int(total), int(back), int(net)) for c, n, total, back, net in rows
+    ]
 
 
 def load_transit_times(session: Session, period: Period) -> list[TransitTime]:

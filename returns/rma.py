@@ -20,6 +20,7 @@ from sqlalchemy import (
     CheckConstraint,
     Date,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -166,7 +167,7 @@ class Rma(Base):
     refund_held_by: Mapped[str | None] = mapped_column(String(254))
     refund_released_by: Mapped[str | None] = mapped_column(String(254))
     refund_reference: Mapped[str | None] = mapped_column(String(100))  # the provider's refund id
-    refund_released_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    refund_released_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     refund_error: Mapped[str | None] = mapped_column(Text)
     needs_recovery: Mapped[str | None] = mapped_column(
         String(300)
@@ -557,6 +558,9 @@ class RmaTransition(Base):
     def _keep_template(self, _key: str, value: str) -> str:
         self.reason_template, self.reason_params = stored(value)
         return str(value)
+
+    #: The metrics look up the RMAs ever disputed, and when each was received.
+    __table_args__ = (Index("ix_rma_transitions_to_status_rma_id", "to_status", "rma_id"),)
 
 
 class Replacement(Base):

@@ -36,8 +36,18 @@ def test_upgrading_an_empty_database_gives_exactly_the_models_schema(empty_datab
     engine = make_engine(empty_database)
     try:
         with engine.connect() as connection:
-            differences = compare_metadata(MigrationContext.configure(connection), metadata())
+            # The trigram indexes of the RMA search exist only where PostgreSQL has pg_trgm
+            # (migration 0023): the models cannot declare them, so they are left out here.
+            context = MigrationContext.configure(
+                connection,
+                opts={"include_object": lambda obj, name, *_: not str(name).endswith("_trgm")},
+            )
+            differences = compare_metadata(context, metadata())
         assert differences == []
+        if connection.dialect.name == "postgresql":
+            assert {"ix_rmas_customer_email_trgm", "ix_rmas_customer_name_trgm"} <= {
+                index["name"] for index in inspect(engine).get_indexes("rmas")
+            }
         assert schema.current_revision(engine) is not None
         assert set(inspect(engine).get_table_names()) == set(metadata().tables) | {
             "alembic_version"

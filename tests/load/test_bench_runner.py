@@ -1,8 +1,9 @@
 """The benchmark runner runs (briefly): CI keeps it working; its figures are not judged here.
 
 Its HTTP load comes from wrk (Debian's; `make bench` installs it, as must CI). The reorder
-benchmark is left out (``--reorder-parts 0``): it makes and drops a database of
-its own, which costs a PostgreSQL checkpoint; run it with ``make bench``."""
+and scale benchmarks are left out (``--reorder-parts 0 --scale-rmas 0``): each makes and drops
+a database of its own, which costs a PostgreSQL checkpoint; run them with ``make bench``
+(tests/load/test_scale_bench.py runs the scale one, small)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ def test_the_benchmark_runner_measures_each_rate_against_its_baseline_and_prints
     done = subprocess.run(
         [sys.executable, str(ROOT / "bench" / "run.py"), "--in-database", scratch_url,
          "--seconds", "1", "--rounds", "1", "--rmas", "20", "--reorder-parts", "0",
-         "--curve-parcels", "5"],
+         "--scale-rmas", "0", "--curve-parcels", "5"],
         capture_output=True, text=True, timeout=300, check=False, cwd=ROOT,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
