@@ -136,8 +136,7 @@ def _apply(session: Session, move: StockMove, part: Part, codes: dict[int, str])
             )
 
 
-def _record(
-    session: Session,
+def _move(
     who: Who,
     part: Part,
     kind: MoveKind,
@@ -150,7 +149,8 @@ def _record(
     reservation: Reservation | None = None,
     counted_qty: int | None = None,
     serials: Sequence[str] | None = None,
-) -> StockMove:
+) -> tuple[StockMove, tuple[str, ...]]:
+    """A new move, not yet applied nor added; and the serials it carries (checked)."""
     names = serial_units.checked(part, kind, qty, serials)
     move = StockMove(
         part_id=part.id,
@@ -169,12 +169,29 @@ def _record(
         actor=who.actor,
         created_at=who.clock.now(),
     )
-    codes = {loc.id: loc.code for loc in (from_location, to_location) if loc is not None}
-    _apply(session, move, part, codes)
+    return move, names
+
+
+def _record(
+    session: Session,
+    who: Who,
+    part: Part,
+    kind: MoveKind,
+    qty: int,
+    **details: Any,
+) -> StockMove:
+    move, names = _move(who, part, kind, qty, **details)
+    _apply(session, move, part, _codes(move))
     session.add(move)
     session.flush()
     serial_units.follow(session, move, names)
     return move
+
+
+def _codes(move: StockMove) -> dict[int, str]:
+    return {
+        loc.id: loc.code for loc in (move.from_location, move.to_location) if loc is not None
+    }
 
 
 def receive(
@@ -337,6 +354,24 @@ def reserve(
             )
         )
     for candidate in candidates:
+        # The level first: losing a race for this bin (free stock gone since the query)
+        # changes no row, so the next bin can be tried in the same transaction with no
+        # savepoint; only then the reservation and its ledger row.
+        move, _ = _move(
+            who,
+            part,
+            MoveKind.RESERVE,
+            qty,
+            from_location=candidate,
+            reason=reason or "reserve",
+            reference=reference,
+        )
+        try:
+            _apply(session, move, part, {candidate.id: candidate.code})
+        except InsufficientStock:
+            if location is not None:
+                raise
+            continue
         reservation = Reservation(
             part_id=part.id,
             part=part,
@@ -346,30 +381,14 @@ def reserve(
             reference=reference,
             status=ReservationStatus.ACTIVE,
             created_by=who.actor,
-            created_at=who.clock.now(),
+            created_at=move.created_at,
         )
-        # A savepoint per candidate: losing a race for one bin must not poison the transaction.
-        savepoint = session.begin_nested()
-        try:
-            session.add(reservation)
-            session.flush()
-            _record(
-                session,
-                who,
-                part,
-                MoveKind.RESERVE,
-                qty,
-                from_location=candidate,
-                reason=reason or "reserve",
-                reference=reference,
-                reservation=reservation,
-            )
-            savepoint.commit()
-            return reservation
-        except InsufficientStock:
-            savepoint.rollback()
-            if location is not None:
-                raise
+        session.add(reservation)
+        session.flush()
+        move.reservation_id = reservation.id
+        session.add(move)
+        session.flush()
+        return reservation
     total = available_to_promise(session, part.id)
     if location is None and total >= qty:
         # Enough in all, but a reservation is picked from one bin.
