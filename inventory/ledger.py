@@ -13,10 +13,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CursorResult, and_, func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import CursorResult, and_, func, insert, select, update
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from core.clock import Clock
 from core.db import insert_ignoring_conflicts
@@ -189,9 +190,7 @@ def _record(
 
 
 def _codes(move: StockMove) -> dict[int, str]:
-    return {
-        loc.id: loc.code for loc in (move.from_location, move.to_location) if loc is not None
-    }
+    return {loc.id: loc.code for loc in (move.from_location, move.to_location) if loc is not None}
 
 
 def receive(
@@ -372,7 +371,14 @@ def reserve(
             if location is not None:
                 raise
             continue
+        # The level is already taken: the two rows are plain inserts (a reserve move frees
+        # no stock, so nothing listens for it), and the reservation joins the session as the
+        # persistent row it now is, so callers may still change it through the ORM.
+        (reservation_id,) = insert_reserve_rows(
+            session, who, move.created_at, [(part.id, candidate.id, qty, reference, move.reason)]
+        )
         reservation = Reservation(
+            id=reservation_id,
             part_id=part.id,
             part=part,
             location_id=candidate.id,
@@ -382,12 +388,10 @@ def reserve(
             status=ReservationStatus.ACTIVE,
             created_by=who.actor,
             created_at=move.created_at,
+            closed_at=None,
         )
+        make_transient_to_detached(reservation)
         session.add(reservation)
-        session.flush()
-        move.reservation_id = reservation.id
-        session.add(move)
-        session.flush()
         return reservation
     total = available_to_promise(session, part.id)
     if location is None and total >= qty:
@@ -400,6 +404,60 @@ def reserve(
             largest_in_one_location=_largest_free_in_one_bin(session, part.id),
         )
     raise InsufficientStock(part.sku, location, qty, total)
+
+
+#: One reservation to write: part id, location id, quantity, reference, reason.
+ReserveRow = tuple[int, int, int, str | None, str]
+
+
+def insert_reserve_rows(
+    session: Session, who: Who, now: datetime, rows: Sequence[ReserveRow]
+) -> list[int]:
+    """Insert the reservations and their ledger rows (one statement each, whatever the number
+    of rows) for stock whose levels the caller has already reserved; their ids, in order."""
+    table = Reservation.__table__
+    ids = list(
+        session.scalars(
+            insert(table).returning(table.c.id, sort_by_parameter_order=True),
+            [
+                {
+                    "part_id": part_id,
+                    "location_id": location_id,
+                    "qty": qty,
+                    "reference": reference,
+                    "status": ReservationStatus.ACTIVE.value,
+                    "created_by": who.actor,
+                    "created_at": now,
+                    "closed_at": None,
+                }
+                for part_id, location_id, qty, reference, _ in rows
+            ],
+        )
+    )
+    moves = StockMove.__table__
+    session.execute(  # RETURNING: one INSERT of every row ("insertmanyvalues")
+        insert(moves).returning(moves.c.id),
+        [
+            {
+                "part_id": part_id,
+                "kind": MoveKind.RESERVE.value,
+                "qty": qty,
+                "from_location_id": location_id,
+                "to_location_id": None,
+                "reason": reason or "reserve",
+                "reference": reference,
+                "reservation_id": reservation_id,
+                "counted_qty": None,
+                "serials": None,
+                "actor": who.actor,
+                "created_at": now,
+            }
+            for (part_id, location_id, qty, reference, reason), reservation_id in zip(
+                rows, ids, strict=True
+            )
+        ],
+    )
+    return ids
 
 
 def _largest_free_in_one_bin(session: Session, part_id: int) -> int:
