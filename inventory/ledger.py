@@ -13,10 +13,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CursorResult, and_, func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import CursorResult, and_, func, insert, select, update
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from core.clock import Clock
 from core.db import insert_ignoring_conflicts
@@ -138,8 +139,7 @@ def _apply(session: Session, move: StockMove, part: Part, codes: dict[int, str])
             )
 
 
-def _record(
-    session: Session,
+def _move(
     who: Who,
     part: Part,
     kind: MoveKind,
@@ -152,7 +152,8 @@ def _record(
     reservation: Reservation | None = None,
     counted_qty: int | None = None,
     serials: Sequence[str] | None = None,
-) -> StockMove:
+) -> tuple[StockMove, tuple[str, ...]]:
+    """A new move, not yet applied nor added; and the serials it carries (checked)."""
     names = serial_units.checked(part, kind, qty, serials)
     move = StockMove(
         part_id=part.id,
@@ -171,12 +172,27 @@ def _record(
         actor=who.actor,
         created_at=who.clock.now(),
     )
-    codes = {loc.id: loc.code for loc in (from_location, to_location) if loc is not None}
-    _apply(session, move, part, codes)
+    return move, names
+
+
+def _record(
+    session: Session,
+    who: Who,
+    part: Part,
+    kind: MoveKind,
+    qty: int,
+    **details: Any,
+) -> StockMove:
+    move, names = _move(who, part, kind, qty, **details)
+    _apply(session, move, part, _codes(move))
     session.add(move)
     session.flush()
     serial_units.follow(session, move, names)
     return move
+
+
+def _codes(move: StockMove) -> dict[int, str]:
+    return {loc.id: loc.code for loc in (move.from_location, move.to_location) if loc is not None}
 
 
 def receive(
@@ -343,7 +359,32 @@ def reserve(
             )
         )
     for candidate in candidates:
+        # The level first: losing a race for this bin (free stock gone since the query)
+        # changes no row, so the next bin can be tried in the same transaction with no
+        # savepoint; only then the reservation and its ledger row.
+        move, _ = _move(
+            who,
+            part,
+            MoveKind.RESERVE,
+            qty,
+            from_location=candidate,
+            reason=reason or "reserve",
+            reference=reference,
+        )
+        try:
+            _apply(session, move, part, {candidate.id: candidate.code})
+        except InsufficientStock:
+            if location is not None:
+                raise
+            continue
+        # The level is already taken: the two rows are plain inserts (a reserve move frees
+        # no stock, so nothing listens for it), and the reservation joins the session as the
+        # persistent row it now is, so callers may still change it through the ORM.
+        (reservation_id,) = insert_reserve_rows(
+            session, who, move.created_at, [(part.id, candidate.id, qty, reference, move.reason)]
+        )
         reservation = Reservation(
+            id=reservation_id,
             part_id=part.id,
             part=part,
             location_id=candidate.id,
@@ -352,30 +393,12 @@ def reserve(
             reference=reference,
             status=ReservationStatus.ACTIVE,
             created_by=who.actor,
-            created_at=who.clock.now(),
+            created_at=move.created_at,
+            closed_at=None,
         )
-        # A savepoint per candidate: losing a race for one bin must not poison the transaction.
-        savepoint = session.begin_nested()
-        try:
-            session.add(reservation)
-            session.flush()
-            _record(
-                session,
-                who,
-                part,
-                MoveKind.RESERVE,
-                qty,
-                from_location=candidate,
-                reason=reason or "reserve",
-                reference=reference,
-                reservation=reservation,
-            )
-            savepoint.commit()
-            return reservation
-        except InsufficientStock:
-            savepoint.rollback()
-            if location is not None:
-                raise
+        make_transient_to_detached(reservation)
+        session.add(reservation)
+        return reservation
     total = available_to_promise(session, part.id)
     if location is None and total >= qty:
         # Enough in all, but a reservation is picked from one bin.
@@ -387,6 +410,60 @@ def reserve(
             largest_in_one_location=_largest_free_in_one_bin(session, part.id),
         )
     raise InsufficientStock(part.sku, location, qty, total)
+
+
+#: One reservation to write: part id, location id, quantity, reference, reason.
+ReserveRow = tuple[int, int, int, str | None, str]
+
+
+def insert_reserve_rows(
+    session: Session, who: Who, now: datetime, rows: Sequence[ReserveRow]
+) -> list[int]:
+    """Insert the reservations and their ledger rows (one statement each, whatever the number
+    of rows) for stock whose levels the caller has already reserved; their ids, in order."""
+    table = Reservation.__table__
+    ids = list(
+        session.scalars(
+            insert(table).returning(table.c.id, sort_by_parameter_order=True),
+            [
+                {
+                    "part_id": part_id,
+                    "location_id": location_id,
+                    "qty": qty,
+                    "reference": reference,
+                    "status": ReservationStatus.ACTIVE.value,
+                    "created_by": who.actor,
+                    "created_at": now,
+                    "closed_at": None,
+                }
+                for part_id, location_id, qty, reference, _ in rows
+            ],
+        )
+    )
+    moves = StockMove.__table__
+    session.execute(  # RETURNING: one INSERT of every row ("insertmanyvalues")
+        insert(moves).returning(moves.c.id),
+        [
+            {
+                "part_id": part_id,
+                "kind": MoveKind.RESERVE.value,
+                "qty": qty,
+                "from_location_id": location_id,
+                "to_location_id": None,
+                "reason": reason or "reserve",
+                "reference": reference,
+                "reservation_id": reservation_id,
+                "counted_qty": None,
+                "serials": None,
+                "actor": who.actor,
+                "created_at": now,
+            }
+            for (part_id, location_id, qty, reference, reason), reservation_id in zip(
+                rows, ids, strict=True
+            )
+        ],
+    )
+    return ids
 
 
 def _largest_free_in_one_bin(session: Session, part_id: int) -> int:

@@ -16,14 +16,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Integer, column, insert, select, update, values
+from sqlalchemy import Integer, column, select, update, values
 from sqlalchemy.orm import Session
 
 from core.errors import InvalidInput
 from inventory.errors import InactivePart, InsufficientStock, UnknownLocation, UnknownPart
-from inventory.ledger import Who, normalise_location_code
-from inventory.models import Location, Part, Reservation, StockLevel, StockMove, sku_key
-from inventory.status import PICKABLE_KINDS, MoveKind, ReservationStatus
+from inventory.ledger import Who, insert_reserve_rows, normalise_location_code
+from inventory.models import Location, Part, StockLevel, sku_key
+from inventory.status import PICKABLE_KINDS, ReservationStatus
 
 #: Lines in one request: an order, not an import.
 MAX_LINES = 500
@@ -208,42 +208,13 @@ def _update_levels(session: Session, chosen: Sequence[_Line]) -> None:
 
 def _write_rows(session: Session, who: Who, chosen: Sequence[_Line]) -> list[ReservedLine]:
     now = who.clock.now()
-    ids = session.scalars(
-        insert(Reservation.__table__).returning(
-            Reservation.__table__.c.id, sort_by_parameter_order=True
-        ),
+    ids = insert_reserve_rows(
+        session,
+        who,
+        now,
         [
-            {
-                "part_id": line.part.id,
-                "location_id": line.location.id,
-                "qty": line.qty,
-                "reference": line.reference,
-                "status": ReservationStatus.ACTIVE.value,
-                "created_by": who.actor,
-                "created_at": now,
-            }
+            (line.part.id, line.location.id, line.qty, line.reference, line.reason)
             for line in chosen
-        ],
-    ).all()
-    moves = StockMove.__table__
-    session.execute(  # RETURNING: one INSERT of every row ("insertmanyvalues")
-        insert(moves).returning(moves.c.id),
-        [
-            {
-                "part_id": line.part.id,
-                "kind": MoveKind.RESERVE.value,
-                "qty": line.qty,
-                "from_location_id": line.location.id,
-                "to_location_id": None,
-                "reason": line.reason or "reserve",
-                "reference": line.reference,
-                "reservation_id": reservation_id,
-                "counted_qty": None,
-                "serials": None,
-                "actor": who.actor,
-                "created_at": now,
-            }
-            for line, reservation_id in zip(chosen, ids, strict=True)
         ],
     )
     return [

@@ -331,3 +331,43 @@ def test_the_stock_history_walks_back_from_today_through_the_ledger(
     assert recent[0][0] == clock.now() - timedelta(days=10)
     stocked.issue("ann", IssueStock(sku="ABC-1", location="MAIN/A-01-01", qty=1))
     assert [on_hand for _, on_hand in stocked.stock_history("ABC-1", days=10)] == [11, 10]
+
+
+def test_a_bin_lost_to_a_race_leaves_no_rows_and_the_next_bin_is_reserved(
+    stocked: InventoryService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The level is updated before anything is written (no savepoint): when another writer
+    took the chosen bin's free stock after the candidates were read, that bin's conditional
+    update matches no row and the next bin is reserved, with one reservation and one move."""
+    from inventory import ledger
+    from inventory.models import Reservation, StockLevel
+
+    stocked.receive("ann", ReceiveStock(sku="ABC-1", location="MAIN/A-01-02", qty=6))
+    real_apply = ledger._apply
+    raced: list[str] = []
+
+    def racing_apply(session, move, part, codes):  # type: ignore[no-untyped-def]
+        if not raced:  # the other writer reserves all of the first bin's free stock
+            raced.append(codes[move.from_location_id])
+            session.execute(
+                StockLevel.__table__.update()
+                .where(StockLevel.__table__.c.location_id == move.from_location_id)
+                .values(reserved=StockLevel.__table__.c.on_hand)
+            )
+        return real_apply(session, move, part, codes)
+
+    monkeypatch.setattr(ledger, "_apply", racing_apply)
+    reservation = stocked.reserve("desk", ReserveStock(sku="ABC-1", qty=5, reference="RMA-R"))
+
+    assert raced == ["MAIN/A-01-01"]
+    assert reservation.location.code == "MAIN/A-01-02"
+    assert level(stocked, "MAIN/A-01-02") == (6, 5)
+    with stocked.session_factory() as session:
+        reservations = session.scalars(select(Reservation)).all()
+        moves = session.scalars(select(StockMove).where(StockMove.kind == MoveKind.RESERVE)).all()
+    assert [(r.id, r.location_id, r.qty) for r in reservations] == [
+        (reservation.id, reservation.location_id, 5)
+    ]
+    assert [(m.reservation_id, m.from_location_id, m.qty) for m in moves] == [
+        (reservation.id, reservation.location_id, 5)
+    ]
