@@ -34,6 +34,7 @@ from carriers.services import CarrierService
 from core.clock import Clock, SystemClock
 from core.crypto import NO_KEY_FOR_TWO_FACTOR, SecretBox, SecretsError
 from core.db import make_engine, make_session_factory
+from core.http import http_client
 from core.mail import SmtpMailer, SmtpSettings
 from core.outbox import OutboxWorker
 from core.retention import Pruner, PruneStep, Retention, scrub_sent_emails
@@ -312,7 +313,7 @@ def _shopify_refunds(
     settings: Mapping[str, Any], minor_units: int
 ) -> Callable[[], ShopifyRefunds | None]:
     """Shopify's refund adapter from the settings as they are now (one HTTP client kept)."""
-    http = httpx.Client(timeout=httpx.Timeout(20.0, connect=5.0))
+    http = http_client(timeout=httpx.Timeout(20.0, connect=5.0))
     return lambda: ShopifyRefunds.from_settings(settings, minor_units=minor_units, http=http)
 
 

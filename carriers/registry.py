@@ -17,6 +17,7 @@ from carriers.adapters.easypost import EasyPostAdapter
 from carriers.adapters.sandbox import SandboxAdapter
 from carriers.adapters.sfexpress import SFExpressAdapter
 from carriers.adapters.shippo import ShippoAdapter
+from core.http import http_client
 
 #: The secrets adapters read; an admin can set each on the administration page too.
 SECRET_SETTINGS = {
@@ -79,7 +80,7 @@ def build_adapters(
 
     The sandbox carrier is among them only when ``CARRIERS_SANDBOX`` is on.
     """
-    client = http or httpx.Client(timeout=httpx.Timeout(10.0, connect=5.0))
+    client = http or http_client(timeout=httpx.Timeout(10.0, connect=5.0))
     classes = ADAPTER_CLASSES if sandbox_enabled(settings) else REAL_ADAPTER_CLASSES
     return {cls.name: cls(settings, http=client) for cls in classes}
 
@@ -95,7 +96,7 @@ class LiveAdapters(Mapping[str, CarrierAdapter]):
     ):
         self.settings = settings
         self.version = version
-        self.http = http or httpx.Client(timeout=httpx.Timeout(10.0, connect=5.0))
+        self.http = http or http_client(timeout=httpx.Timeout(10.0, connect=5.0))
         self._built: tuple[Hashable, dict[str, CarrierAdapter]] | None = None
 
     def _current(self) -> dict[str, CarrierAdapter]:

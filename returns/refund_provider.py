@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 
+from core.http import http_client
 from core.outbox import PermanentFailure
 
 
@@ -19,7 +20,7 @@ class StripeRefunds:
     def __init__(self, api_base: str, api_key: str, http: httpx.Client | None = None):
         self.api_base = api_base.rstrip("/")
         self.api_key = api_key
-        self.http = http or httpx.Client(timeout=httpx.Timeout(20.0, connect=5.0))
+        self.http = http or http_client(timeout=httpx.Timeout(20.0, connect=5.0))
 
     @classmethod
     def from_settings(

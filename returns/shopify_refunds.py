@@ -26,6 +26,7 @@ from typing import Any
 
 import httpx
 
+from core.http import http_client
 from core.outbox import PermanentFailure
 
 DEFAULT_API_VERSION = "2025-01"
@@ -58,7 +59,7 @@ class ShopifyRefunds:
         self.minor_units = minor_units
         #: Shopify's own refund e-mail; off by default (spareflow tells the customer).
         self.notify = notify
-        self.http = http or httpx.Client(timeout=httpx.Timeout(20.0, connect=5.0))
+        self.http = http or http_client(timeout=httpx.Timeout(20.0, connect=5.0))
 
     @classmethod
     def from_settings(

@@ -39,6 +39,7 @@ from carriers.events import (
     WebhookRequest,
 )
 from carriers.status import TrackingStatus
+from core.http import http_client
 
 # EasyPost times are ISO 8601, in UTC unless the location is known (then with its offset).
 
@@ -144,7 +145,7 @@ class EasyPostAdapter(TrackingOnly):
             if self._http is not None:
                 response = self._http.get(url, params=params, auth=(self._api_key, ""))
             else:
-                with httpx.Client(timeout=self._timeout) as client:
+                with http_client(timeout=self._timeout) as client:
                     response = client.get(url, params=params, auth=(self._api_key, ""))
         except httpx.HTTPError as exc:
             raise CarrierUnavailable(f"EasyPost could not be reached: {exc}") from exc

@@ -31,6 +31,7 @@ from carriers.events import (
     WebhookRequest,
 )
 from carriers.status import TrackingStatus
+from core.http import http_client
 
 SIGNATURE_HEADER = "Sandbox-Signature"
 TOLERANCE_SECONDS = 300
@@ -109,7 +110,7 @@ class SandboxAdapter:
         self.api_base = str(settings.get("SANDBOX_CARRIER_URL") or "http://127.0.0.1:5081").rstrip(
             "/"
         )
-        self.http = http or httpx.Client(timeout=10)
+        self.http = http or http_client(timeout=10)
 
     def verify_webhook(self, request: WebhookRequest, now: datetime) -> None:
         if not self.secret:

@@ -16,6 +16,7 @@ from carriers.label_providers.sandbox import SandboxLabels
 from carriers.labels import LabelProvider
 from carriers.registry import sandbox_enabled
 from core.errors import NotFound
+from core.http import http_client
 
 Factory = Callable[[Mapping[str, object], httpx.Client | None], LabelProvider | None]
 
@@ -70,7 +71,7 @@ class LabelProviders:
 
     def __init__(self, settings: Mapping[str, object], http: httpx.Client | None = None):
         self.settings = settings
-        self.http = http or httpx.Client(timeout=httpx.Timeout(30.0, connect=5.0))
+        self.http = http or http_client(timeout=httpx.Timeout(30.0, connect=5.0))
 
     def __call__(self, name: str) -> LabelProvider:
         return label_provider(name, self.settings, self.http)

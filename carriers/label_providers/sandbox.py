@@ -29,6 +29,7 @@ from carriers.labels import (
     RefundOutcome,
     choose_rate,
 )
+from core.http import http_client
 
 DEFAULT_URL = "http://127.0.0.1:5081"
 
@@ -40,7 +41,7 @@ class SandboxLabels:
 
     def __init__(self, api_base: str = DEFAULT_URL, http: httpx.Client | None = None):
         self.api_base = api_base.rstrip("/")
-        self.http = http or httpx.Client(timeout=httpx.Timeout(10.0, connect=5.0))
+        self.http = http or http_client(timeout=httpx.Timeout(10.0, connect=5.0))
 
     @classmethod
     def from_settings(

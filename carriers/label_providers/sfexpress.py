@@ -48,6 +48,7 @@ from carriers.labels import (
     PurchasedLabel,
     RefundOutcome,
 )
+from core.http import http_client
 
 #: Gateway addresses from SF's API pages ("生产环境地址" / "沙箱环境地址").
 PRODUCTION_API_BASE = "https://bspgw.sf-express.com/std/service"
@@ -169,7 +170,7 @@ class SfExpressLabels:
         self.express_type = express_type
         self.pay_method = pay_method
         self.cargo_name = cargo_name
-        self.http = http or httpx.Client(timeout=httpx.Timeout(20.0, connect=5.0))
+        self.http = http or http_client(timeout=httpx.Timeout(20.0, connect=5.0))
 
     # --- the contract ------------------------------------------------------------------
 

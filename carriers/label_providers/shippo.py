@@ -68,6 +68,7 @@ from carriers.labels import (
     RefundOutcome,
     choose_rate,
 )
+from core.http import http_client
 
 DEFAULT_API_BASE = "https://api.goshippo.com"
 API_VERSION = "2018-02-08"
@@ -201,7 +202,7 @@ class ShippoLabels:
     ):
         self._api_key = api_key
         self._api_base = api_base.rstrip("/")
-        self._http = http or httpx.Client(timeout=httpx.Timeout(DEFAULT_TIMEOUT_SECONDS, connect=5))
+        self._http = http or http_client(timeout=httpx.Timeout(DEFAULT_TIMEOUT_SECONDS, connect=5))
         self._lookup_days = lookup_days
         self._settle_pause = settle_pause
         self._now = now
