@@ -6,6 +6,12 @@ outbox worker for as long as it likes, past the outbox lease (then a second work
 the same message while the first still waits). Every outbound client is made here: the
 per-step timeouts as before, plus a total deadline for the whole request, body included.
 
+Every client verifies TLS with one context per process (``shared_ssl_context``): httpx would
+otherwise build one per client and load the whole certificate bundle into each (tens of
+milliseconds of CPU, several clients at start). It is exactly what httpx builds
+(``httpx.create_ssl_context()``: ``SSL_CERT_FILE``/``SSL_CERT_DIR`` when set, else certifi's
+bundle), rebuilt when those variables change; an ``SSLContext`` is safe to share.
+
 The deadline is ``SPAREFLOW_HTTP_DEADLINE_SECONDS`` (default 60, below the outbox lease of two
 minutes); it also caps each step's timeout, so one setting makes every call give up sooner.
 """
@@ -13,15 +19,34 @@ minutes); it also caps each step's timeout, so one setting makes every call give
 from __future__ import annotations
 
 import os
+import ssl
 import threading
 import time
 from collections.abc import Iterable, Iterator
+from functools import cache
 from typing import Any
 
 import httpcore
 import httpx
 
 DEFAULT_DEADLINE_SECONDS = 60.0
+
+
+@cache
+def _context_for(cert_file: str | None, cert_dir: str | None) -> ssl.SSLContext:
+    return httpx.create_ssl_context()
+
+
+def shared_ssl_context() -> ssl.SSLContext:
+    """The process's verifying TLS context (as httpx's default ``verify=True`` builds it)."""
+    return _context_for(os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
+
+
+def http_client(**kwargs: Any) -> httpx.Client:
+    """``httpx.Client(**kwargs)`` verifying with the shared context (unless ``verify`` is given)."""
+    kwargs.setdefault("verify", shared_ssl_context())
+    return httpx.Client(**kwargs)
+
 
 _local = threading.local()
 
@@ -172,4 +197,5 @@ def outbound_client(read: float = 20.0, *, connect: float = 5.0) -> httpx.Client
     the total deadline (``deadline_seconds()``) that caps them and the whole request."""
     total = deadline_seconds()
     timeout = httpx.Timeout(min(read, total), connect=min(connect, total))
-    return httpx.Client(timeout=timeout, transport=DeadlineTransport(total))
+    transport = DeadlineTransport(total, verify=shared_ssl_context())
+    return httpx.Client(timeout=timeout, transport=transport)

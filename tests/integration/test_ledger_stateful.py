@@ -492,17 +492,12 @@ def ledger_machine(databases: Databases) -> type[RuleBasedStateMachine]:
     return StockLedgerMachine
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_random_stock_operations_keep_levels_equal_to_the_model_and_to_the_ledger(
-    backend: str,
-    request: pytest.FixtureRequest,
     tmp_path: Path,
 ) -> None:
-    databases: Databases
-    if backend == "sqlite":
-        databases = SqliteDatabases(tmp_path)
-    else:
-        databases = PostgresDatabase(request.getfixturevalue("postgres_engine"))
+    """On SQLite; test_ledger_stateful_postgresql.py runs the same machine on PostgreSQL (a file of
+    its own, so that pytest-xdist's ``--dist loadfile`` runs the two on different workers)."""
+    databases = SqliteDatabases(tmp_path)
     try:
         run_state_machine_as_test(ledger_machine(databases), settings=SETTINGS)
     finally:

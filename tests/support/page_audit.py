@@ -1,4 +1,4 @@
-"""What the layout audit (tests/web/test_browser_layout.py) checks on every page it opens.
+"""What the layout audit (tests/web/test_browser_layout_*.py) checks on every page it opens.
 
 - Which pages a role has: the GET routes of the URL map its role may open (as
   tests/support/route_declarations.py reads them), minus downloads; routes with parts

@@ -1,14 +1,14 @@
-"""Every page of every role, at 390 px (a phone) and 1366 px (a laptop), in English and in
-Simplified Chinese, in a real browser (Debian's Chromium, Playwright) against the demo data
-served by spareflow as a real process.
+"""The layout sweep (docs/testing.md "The layout sweep"), shared by the files that run it.
 
-One sweep (the ``audit`` fixture) opens each page once per language at 1366 px, measures it,
-narrows the same page to 390 px and measures again; the tests then read its findings:
-sideways scrolling, raw enum codes, untranslated texts, axe-core's serious and critical
-findings on the main pages (labelled fields, contrast AA), a visible focus, and where each
-role lands after signing in. Screenshots of the main pages and ``layout-report.json`` (every
-page's widths and findings) go to ``SPAREFLOW_SCREENSHOTS_DIR`` (``test-artifacts/layout/``
-when unset) for CI to keep. docs/testing.md and docs/ui.md.
+Every page of a role, at 390 px (a phone) and 1366 px (a laptop), in English and in
+Simplified Chinese, in a real browser (Debian's Chromium, Playwright) against the demo data
+served by spareflow as a real process. The sweep is split into one file per role
+(tests/web/test_browser_layout_*.py) so that pytest-xdist (``--dist loadfile``) runs them on
+different workers; each file runs ``sweep()`` for its own people and the checks below
+(imported into it) read the findings: sideways scrolling, raw enum codes, untranslated
+texts, axe-core's serious and critical findings on the main pages (labelled fields, contrast
+AA) and a visible focus. Screenshots of the main pages and ``layout-report-<file>.json`` go to
+``SPAREFLOW_SCREENSHOTS_DIR`` (``test-artifacts/layout/`` when unset) for CI to keep.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import json
 import os
 import time
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -29,10 +29,9 @@ from demo.data import DEMO_PORTAL_ORDER
 from tests.support import page_audit as audit_
 from tests.support.page_audit import Visit
 from tests.support.processes import running, spareflow, spareflow_env, waitress
-from tests.web.test_browser import browser  # noqa: F401 - the shared Chromium fixture
 
 #: Where the screenshots and layout-report.json go unless SPAREFLOW_SCREENSHOTS_DIR says.
-ARTIFACTS = Path(__file__).parents[2] / "test-artifacts" / "layout"
+ARTIFACTS = audit_.ROOT / "test-artifacts" / "layout"
 WIDE, PHONE = 1366, 390
 HEIGHT = {WIDE: 900, PHONE: 844}
 LANGUAGES = ("en", "zh_Hans")
@@ -89,6 +88,7 @@ class Sweep:
         self.timing: dict[str, float] = defaultdict(float)
         self.pool: dict[str, list[Any]] = {}  # argument values of the links seen
         self.axe_source = audit_.AXE.read_text()
+        self.roles: tuple[Role, ...] = ()  # whose pages were swept (besides the customer's)
 
     def open(self, page: Any, who: str, language: str, path: str) -> list[str]:
         """Measure ``path`` at both widths; the page's local links for further pages."""
@@ -203,7 +203,7 @@ class Sweep:
         self.unreached[role.value] = sorted(wanted)
         return opened
 
-    def customer(self, browser: Any, language: str, status_paths: list[str]) -> list[str]:  # noqa: F811
+    def customer(self, browser: Any, language: str, status_paths: list[str]) -> list[str]:
         locale = "en-GB" if language == "en" else "zh-CN"
         context = browser.new_context(locale=locale, viewport={"width": WIDE, "height": 900})
         page = context.new_page()
@@ -230,17 +230,21 @@ class Sweep:
         return status_paths
 
 
-@pytest.fixture(scope="module")
-def audit(browser: Any, site: str) -> Sweep:  # noqa: F811
+def sweep(
+    browser: Any, base_url: str, name: str, roles: Iterable[Role] = (), customer: bool = False
+) -> Sweep:
+    """Sweep the customer's pages (``customer``) and every page of ``roles``, in both languages."""
     shots = Path(os.environ.get("SPAREFLOW_SCREENSHOTS_DIR") or ARTIFACTS)
     shots.mkdir(parents=True, exist_ok=True)
-    sweep = Sweep(site, shots)
+    done = Sweep(base_url, shots)
+    done.roles = tuple(roles)
     started = time.monotonic()
-    status_paths = sweep.customer(browser, "en", [])
-    sweep.customer(browser, "zh_Hans", status_paths)
-    for role in ACCOUNTS:
+    if customer:
+        status_paths = done.customer(browser, "en", [])
+        done.customer(browser, "zh_Hans", status_paths)
+    for role in roles:
         context = browser.new_context(locale="en-GB")
-        sweep.role(context, role)
+        done.role(context, role)
         context.close()
     seconds = time.monotonic() - started
     report = {
@@ -249,35 +253,32 @@ def audit(browser: Any, site: str) -> Sweep:  # noqa: F811
             {"who": v.who, "language": v.language, "path": v.path, "endpoint": v.endpoint,
              "scroll_width": v.widths, "too_wide": v.culprits, "header_lines": v.header_lines, "raw_codes": sorted(v.raw_codes),
              "untranslated": sorted(audit_.readable(p) for p in v.untranslated)}
-            for v in sweep.visits
+            for v in done.visits
         ],
-        "timing": {k: round(v, 1) for k, v in sweep.timing.items()},
-        "axe": sweep.axe, "focus": sweep.focus, "unreached": sweep.unreached,
+        "timing": {k: round(v, 1) for k, v in done.timing.items()},
+        "axe": done.axe, "focus": done.focus, "unreached": done.unreached,
     }  # fmt: skip
-    (shots / "layout-report.json").write_text(json.dumps(report, indent=1, ensure_ascii=False))
+    report_file = shots / f"layout-report-{name}.json"
+    report_file.write_text(json.dumps(report, indent=1, ensure_ascii=False))
     print(
-        f"\nlayout sweep: {len(sweep.visits)} page visits in {seconds:.0f}s; {dict(sweep.timing)}; report and screenshots in {shots}"
+        f"\nlayout sweep ({name}): {len(done.visits)} page visits in {seconds:.0f}s; {dict(done.timing)}; report in {report_file}"
     )
-    return sweep
+    return done
 
 
-def test_every_role_lands_on_its_own_work(audit: Sweep) -> None:
-    assert audit.landing == LANDING
+def main_pages_checked(audit: Sweep) -> set[str]:
+    """The main pages the sweep checked all four ways (two widths, two languages)."""
+    ways = defaultdict(set)
+    for endpoint, language, width in audit.checked:
+        ways[endpoint].add((language, width))
+    return {endpoint for endpoint, seen in ways.items() if len(seen) == 4}
 
 
-def test_every_page_of_every_role_is_reached(audit: Sweep) -> None:
-    assert {who: left for who, left in audit.unreached.items() if left} == {}
-    assert len({(v.who, v.endpoint) for v in audit.visits}) > 60
+# --- the checks every sweep file imports (its ``audit`` fixture is its own sweep) ----------
 
 
 def test_no_page_scrolls_sideways_at_390_or_1366_px_in_either_language(audit: Sweep) -> None:
     assert audit_.overflowing(audit.visits) == []
-
-
-def test_the_header_is_one_line_at_1366_px(audit: Sweep) -> None:
-    signed_in = [v for v in audit.visits if v.who != "customer" and v.header_lines.get(WIDE)]
-    assert signed_in
-    assert [f"{v.who} {v.language} {v.path}" for v in signed_in if v.header_lines[WIDE] != 1] == []
 
 
 def test_no_page_shows_a_raw_code(audit: Sweep) -> None:
@@ -295,9 +296,28 @@ def test_chinese_pages_show_no_untranslated_text(audit: Sweep) -> None:
 
 
 def test_main_pages_have_labelled_fields_and_aa_contrast(audit: Sweep) -> None:
-    assert len(audit.checked) >= 4 * len(MAIN) - 8  # (nearly) every main page, 4 ways
+    assert audit.checked
     assert audit.axe == []
 
 
 def test_the_focused_control_is_visibly_marked(audit: Sweep) -> None:
     assert audit.focus == []
+
+
+# --- the checks every role's sweep file imports as well ----------------------------------
+
+
+def test_every_role_lands_on_its_own_work(audit: Sweep) -> None:
+    assert audit.roles
+    assert audit.landing == {role: LANDING[role] for role in audit.roles}
+
+
+def test_every_page_of_every_role_is_reached(audit: Sweep) -> None:
+    assert {who: left for who, left in audit.unreached.items() if left} == {}
+    assert set(audit.unreached) == {role.value for role in audit.roles}
+
+
+def test_the_header_is_one_line_at_1366_px(audit: Sweep) -> None:
+    signed_in = [v for v in audit.visits if v.who != "customer" and v.header_lines.get(WIDE)]
+    assert signed_in
+    assert [f"{v.who} {v.language} {v.path}" for v in signed_in if v.header_lines[WIDE] != 1] == []
