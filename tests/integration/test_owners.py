@@ -17,9 +17,12 @@ from core.errors import Conflict, InvalidInput
 from returns.desk_setup import Rule
 from returns.escalation import ServiceLevelMonitor
 from returns.rma import Rma, RmaTransition
+from returns import routing
+from returns.cases import OpenCase
+from returns.commands import Customer
 from returns.routing import CaseFacts, route
 from returns.shifts import Hours
-from returns.status import Channel, Reason, Resolution
+from returns.status import CaseKind, Channel, Reason, Resolution, RootCause
 from tests.support import desk as builders
 
 MONDAY_10 = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
@@ -239,3 +242,52 @@ def test_the_first_team_takes_cases_no_rule_matches_and_no_team_means_no_owner(
     services.inventory.create_part(sku="BAT-1", name="Battery")
     number = open_case(services)
     assert owner_of(services, number) == (None, None)
+
+
+def open_enquiry(services: Any, kind: CaseKind = CaseKind.ENQUIRY) -> str:
+    return services.returns.cases.open(
+        "desk@example.com",
+        OpenCase(
+            kind=kind,
+            customer=Customer(name="Mia Chen", email="mia@example.com"),
+            channel=Channel.EMAIL,
+            description="Which fan fits the X200?",
+            root_cause=RootCause.LATE_DELIVERY if kind is CaseKind.COMPLAINT else None,
+        ),
+    ).number
+
+
+def test_a_rule_on_kind_sends_enquiries_to_their_team_and_their_escalations_to_who_is_on(
+    desk: Any, clock: Any
+) -> None:
+    """The kind comes from the case itself (facts_of reads rma.kind): an enquiry goes to the
+    VIP team by the rule on kind, a complaint and a return fall through to Returns; the
+    enquiry's service-level warnings reach its owner on shift, else the supervisors."""
+    services, ids = desk["services"], desk["ids"]
+    setup = services.desk_setup
+    setup.add_rule(Rule(position=1, kind="enquiry", team_id=ids["vip"]))
+    setup.add_rule(Rule(position=2, team_id=ids["returns"]))
+    question = open_enquiry(services)
+    assert owner_of(services, question) == (ids["dee"], ids["vip"])
+    assert owner_of(services, open_enquiry(services, CaseKind.COMPLAINT)) == (
+        ids["ana"],
+        ids["returns"],
+    )
+    assert owner_of(services, open_case(services)) == (ids["ben"], ids["returns"])
+    with services.session_factory() as session:
+        rma = session.scalars(select(Rma).where(Rma.number == question)).one()
+        assert routing.facts_of(session, rma).kind == "enquiry"
+    monitor = ServiceLevelMonitor(
+        services.session_factory,
+        clock,
+        services.returns.ctx.levels,
+        None,
+        lambda session, role: [(f"{role}@all.example", "en")],
+        lambda number: number,
+    )
+    now = clock.now()
+    with services.session_factory() as session:
+        rma = session.scalars(select(Rma).where(Rma.number == question)).one()
+        assert monitor.recipients(session, rma, "warning", now) == [("dee@desk.example", "en")]
+        late = now.replace(hour=20)  # Dee is off: nobody of VIP on, the supervisors hear
+        assert monitor.recipients(session, rma, "warning", late) == [("admin@all.example", "en")]
