@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -15,6 +15,8 @@ from sqlalchemy import select
 from accounts.models import Role
 from core.errors import Conflict, InvalidInput
 from returns.desk_setup import Rule
+from returns.metrics_maths import Period
+from returns.metrics_people import people_and_teams
 from returns.escalation import ServiceLevelMonitor
 from returns.rma import Rma, RmaTransition
 from returns import routing
@@ -291,3 +293,26 @@ def test_a_rule_on_kind_sends_enquiries_to_their_team_and_their_escalations_to_w
         assert monitor.recipients(session, rma, "warning", now) == [("dee@desk.example", "en")]
         late = now.replace(hour=20)  # Dee is off: nobody of VIP on, the supervisors hear
         assert monitor.recipients(session, rma, "warning", late) == [("admin@all.example", "en")]
+
+
+def test_the_desks_reopen_move_counts_in_the_owners_reopen_rate(desk: Any, clock: Any) -> None:
+    """Worked figures: Ana and Ben (round-robin) own two enquiries each; all four resolved,
+    Ana's first one reopened by the desk's move (and resolved again), so Ana's reopen rate is
+    1 of 2 = 0.5 and Ben's 0 of 2; the team's 1 of 4 = 0.25."""
+    services, ids = desk["services"], desk["ids"]
+    services.desk_setup.add_rule(Rule(position=1, team_id=ids["returns"]))
+    numbers = [open_enquiry(services) for _ in range(4)]
+    assert [owner_of(services, n)[0] for n in numbers] == [ids["ana"], ids["ben"]] * 2
+    cases = services.returns.cases
+    for number in numbers:
+        cases.move("ana@desk.example", number, "resolve")
+    cases.move("ana@desk.example", numbers[0], "reopen", "the fan still rattles")
+    cases.move("ana@desk.example", numbers[0], "resolve")
+    period = Period(MONDAY_10.replace(hour=0), MONDAY_10.replace(hour=0) + timedelta(days=7))
+    with services.session_factory() as session:
+        people, teams = people_and_teams(session, period, clock.now())
+    by_name = {figures.name: figures.reopened for figures in people}
+    assert (by_name["Ana"].part, by_name["Ana"].whole, by_name["Ana"].value) == (1, 2, 0.5)
+    assert (by_name["Ben"].part, by_name["Ben"].whole) == (0, 2)
+    [team] = teams
+    assert (team.reopened.part, team.reopened.whole, team.reopened.value) == (1, 4, 0.25)
