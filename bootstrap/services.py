@@ -239,7 +239,7 @@ def build_services(settings: Mapping[str, Any], *, clock: Clock | None = None) -
         ),
         ownership=Ownership(session_factory, clock),
         desk_setup=DeskSetup(session_factory, clock),
-        knowledge=build_knowledge(session_factory, clock),
+        knowledge=build_knowledge(session_factory, clock, returns.solved.end),
     )
     # One-shot CLI commands (db upgrade, demo-data, users) turn this off; what serves or
     # works (gunicorn, `serve`, `scheduler`, the workers) says what is missing.

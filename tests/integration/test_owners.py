@@ -14,14 +14,14 @@ from sqlalchemy import select
 
 from accounts.models import Role
 from core.errors import Conflict, InvalidInput
-from returns.desk_setup import Rule
-from returns.metrics_maths import Period
-from returns.metrics_people import people_and_teams
-from returns.escalation import ServiceLevelMonitor
-from returns.rma import Rma, RmaTransition
 from returns import routing
 from returns.cases import OpenCase
 from returns.commands import Customer
+from returns.desk_setup import Rule
+from returns.escalation import ServiceLevelMonitor
+from returns.metrics_maths import Period
+from returns.metrics_people import people_and_teams
+from returns.rma import Rma, RmaTransition
 from returns.routing import CaseFacts, route
 from returns.shifts import Hours
 from returns.status import CaseKind, Channel, Reason, Resolution, RootCause
