@@ -243,11 +243,11 @@ def load_demo_data(services: Services, *, parts: int = 300, seed: int = 7) -> in
     load_demo_history(services, seed=seed)
     load_demo_returns(services, rng)
     load_demo_cases(services)
-    # After every case is in: those routed while nobody was on shift get a person too.
-    own_demo_history(services)
     load_demo_orders(services)
     load_demo_promises(services)
     load_demo_knowledge(services)
+    # After every case is in: those routed while nobody was on shift get a person too.
+    own_demo_history(services)
     return parts
 
 
