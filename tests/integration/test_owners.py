@@ -155,11 +155,9 @@ def test_an_ended_case_cannot_be_taken(desk: Any) -> None:
         services.ownership.take(ids["ana"], number)
 
 
-def test_escalations_go_to_the_owner_on_shift_else_the_team_on_shift_else_supervisors(
-    desk: Any, clock: Any
-) -> None:
-    services, ids = desk["services"], desk["ids"]
-    monitor = ServiceLevelMonitor(
+def monitor_of(services: Any, clock: Any) -> ServiceLevelMonitor:
+    """The service-level job, its supervisors being one address per role."""
+    return ServiceLevelMonitor(
         services.session_factory,
         clock,
         services.returns.ctx.levels,
@@ -167,6 +165,13 @@ def test_escalations_go_to_the_owner_on_shift_else_the_team_on_shift_else_superv
         lambda session, role: [(f"{role}@all.example", "en")],
         lambda number: number,
     )
+
+
+def test_escalations_go_to_the_owner_on_shift_else_the_team_on_shift_else_supervisors(
+    desk: Any, clock: Any
+) -> None:
+    services, ids = desk["services"], desk["ids"]
+    monitor = monitor_of(services, clock)
     number = open_case(services)  # routed to Ana
     now = clock.now()
 
@@ -279,14 +284,7 @@ def test_a_rule_on_kind_sends_enquiries_to_their_team_and_their_escalations_to_w
     with services.session_factory() as session:
         rma = session.scalars(select(Rma).where(Rma.number == question)).one()
         assert routing.facts_of(session, rma).kind == "enquiry"
-    monitor = ServiceLevelMonitor(
-        services.session_factory,
-        clock,
-        services.returns.ctx.levels,
-        None,
-        lambda session, role: [(f"{role}@all.example", "en")],
-        lambda number: number,
-    )
+    monitor = monitor_of(services, clock)
     now = clock.now()
     with services.session_factory() as session:
         rma = session.scalars(select(Rma).where(Rma.number == question)).one()

@@ -15,19 +15,9 @@ from returns.cases import OpenCase
 from returns.commands import Customer
 from returns.rma import Rma, RmaTransition
 from returns.status import CaseKind, Channel
-from tests.support.knowledge import case, parts
-from tests.web.test_api_knowledge import FAN
+from tests.support.knowledge import case
+from tests.web.test_api_knowledge import FAN, api  # noqa: F401 (fixture)
 from tests.web.test_pages import PASSWORD, sign_in
-
-
-@pytest.fixture
-def api(client: Any, role_headers: Any, app: Any) -> Any:
-    parts(app.extensions["spareflow"])
-
-    def call(method: str, path: str, role: Role = Role.SERVICE_DESK, **kwargs: Any) -> Any:
-        return client.open(path, method=method, headers=role_headers[role], **kwargs)
-
-    return call
 
 
 def enquiry(services: Any) -> str:
@@ -53,7 +43,7 @@ def state(services: Any, number: str) -> tuple[str, bool, list[str]]:
         return rma.status.value, rma.followup_due_at is not None, list(reasons)
 
 
-def test_solved_without_a_return_closes_the_case_in_the_same_step(api: Any, app: Any) -> None:
+def test_solved_without_a_return_closes_the_case_in_the_same_step(api: Any, app: Any) -> None:  # noqa: F811
     services = app.extensions["spareflow"]
     article = api("POST", "/api/v1/knowledge", json=FAN).json
     question, plain, a_return = enquiry(services), enquiry(services), case(services)
@@ -88,7 +78,7 @@ def test_solved_without_a_return_closes_the_case_in_the_same_step(api: Any, app:
     )
 
 
-def test_the_metrics_workbook_has_the_knowledge_sheet(api: Any, app: Any) -> None:
+def test_the_metrics_workbook_has_the_knowledge_sheet(api: Any, app: Any) -> None:  # noqa: F811
     services = app.extensions["spareflow"]
     article = api("POST", "/api/v1/knowledge", json=FAN).json
     numbers = [case(services, "FAN-120") for _ in range(3)] + [
