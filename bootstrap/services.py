@@ -249,10 +249,11 @@ def build_services(settings: Mapping[str, Any], *, clock: Clock | None = None) -
             clock,
             lambda: str(layered.get("MAILGUN_WEBHOOK_SIGNING_KEY") or ""),
             replies,
+            returns.cases,
         ),
         ownership=Ownership(session_factory, clock),
         desk_setup=DeskSetup(session_factory, clock),
-        knowledge=build_knowledge(session_factory, clock),
+        knowledge=build_knowledge(session_factory, clock, returns.solved.end),
         operations=OperationsWatch(
             session_factory,
             engine,

@@ -241,12 +241,13 @@ def load_demo_data(services: Services, *, parts: int = 300, seed: int = 7) -> in
         uow.commit()
     load_demo_desk(services)
     load_demo_history(services, seed=seed)
-    own_demo_history(services)
     load_demo_returns(services, rng)
     load_demo_cases(services)
     load_demo_orders(services)
     load_demo_promises(services)
     load_demo_knowledge(services)
+    # After every case is in: those routed while nobody was on shift get a person too.
+    own_demo_history(services)
     return parts
 
 

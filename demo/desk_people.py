@@ -81,11 +81,16 @@ def own_demo_history(services: Services) -> int:
     people = [(team.id, uid) for team in teams for uid in team.member_ids]
     with UnitOfWork(services.session_factory) as uow:
         session = uow.session
-        unowned = session.scalars(
-            select(Rma.id).where(Rma.owner_team_id.is_(None)).order_by(Rma.id)
+        # Without a person: the history's cases, and those intake routed to a team's queue
+        # because the demo was loaded while nobody was on shift (a weekend, a night).
+        unowned = session.execute(
+            select(Rma.id, Rma.owner_team_id).where(Rma.owner_user_id.is_(None)).order_by(Rma.id)
         ).all()
-        for index, rma_id in enumerate(unowned):
+        for index, (rma_id, routed_to) in enumerate(unowned):
             team_id, user_id = people[index % len(people)]
+            if routed_to is not None:
+                members = [uid for tid, uid in people if tid == routed_to] or [user_id]
+                team_id, user_id = routed_to, members[index % len(members)]
             session.execute(
                 update(Rma)
                 .where(Rma.id == rma_id)

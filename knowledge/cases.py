@@ -6,6 +6,7 @@ number."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -71,9 +72,15 @@ def _article(session: Session, article_id: int) -> Article:
 
 
 class CaseKnowledgeService:
-    def __init__(self, session_factory: sessionmaker[Session], clock: Clock):
+    def __init__(
+        self,
+        session_factory: sessionmaker[Session],
+        clock: Clock,
+        end_case: Callable[[str, str], None] | None = None,
+    ):
         self.session_factory = session_factory
         self.clock = clock
+        self.end_case = end_case
 
     def of(self, number: str) -> CaseKnowledge:
         with UnitOfWork(self.session_factory) as uow:
@@ -100,10 +107,20 @@ class CaseKnowledgeService:
             return _case_knowledge(uow.session, rma)
 
     def solved_without_return(
-        self, actor: str, number: str, article_id: int | None = None
+        self, actor: str, number: str, article_id: int | None = None, close: bool = False
     ) -> CaseKnowledge:
         """The case was solved without a return (counted once per case); the article that
-        solved it, if named, is linked too."""
+        solved it, if named, is linked too. With ``close`` the case ends in the same step
+        first (returns/solved.py: an enquiry or complaint resolved and closed, a return not
+        yet on its way cancelled); if it cannot end, nothing is recorded."""
+        if close:
+            if self.end_case is None:
+                raise Conflict("Closing a case is not set up here.", code="cannot_close")
+            with UnitOfWork(self.session_factory) as uow:
+                load_rma(uow.session, number)  # 404 before anything moves
+                if article_id is not None:
+                    _article(uow.session, article_id)
+            self.end_case(actor, number)
         with UnitOfWork(self.session_factory) as uow:
             rma = load_rma(uow.session, number)
             now = self.clock.now()

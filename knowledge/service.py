@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -21,10 +22,15 @@ class KnowledgeBase:
     metrics: KnowledgeMetrics
 
 
-def build_knowledge(session_factory: sessionmaker[Session], clock: Clock) -> KnowledgeBase:
+def build_knowledge(
+    session_factory: sessionmaker[Session],
+    clock: Clock,
+    end_case: Callable[[str, str], None] | None = None,
+) -> KnowledgeBase:
+    """``end_case(actor, number)`` ends a case solved without a return (returns/solved.py)."""
     return KnowledgeBase(
         articles=Articles(session_factory, clock),
         suggestions=Suggestions(session_factory),
-        cases=CaseKnowledgeService(session_factory, clock),
+        cases=CaseKnowledgeService(session_factory, clock, end_case),
         metrics=KnowledgeMetrics(session_factory),
     )

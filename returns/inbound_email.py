@@ -30,17 +30,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.utils import getaddresses, parseaddr
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from carriers.events import WebhookRejected
 from core.audit import record
 from core.clock import Clock
 from core.db import UnitOfWork, insert_ignoring_conflicts
+from returns.cases import MAX_DESCRIPTION, Cases, OpenCase
+from returns.commands import Customer
 from returns.conversation import MAX_CUSTOMER_MESSAGE, record_customer_message
 from returns.models import InboundEmail
 from returns.notifications import notify
 from returns.rma import Rma
+from returns.status import CaseKind, Channel
 
 PROVIDER = "mailgun"
 TOLERANCE_SECONDS = 300
@@ -78,6 +81,15 @@ class ReplyAddresses:
 
     def address(self, number: str) -> str:
         return f"{self.local}+{self.token(number)}@{self.domain}"
+
+    def tagged(self, recipients: str) -> bool:
+        """Whether a recipient is a reply address (``replies+...``), valid or not."""
+        for _name, address in getaddresses([recipients]):
+            local, _, domain = address.rpartition("@")
+            base, plus, _token = local.partition("+")
+            if plus and domain.lower() == self.domain and base.lower() == self.local.lower():
+                return True
+        return False
 
     def number(self, recipients: str) -> str | None:
         """The RMA number a recipient field's reply address names with a valid token."""
@@ -158,11 +170,14 @@ class MailgunInbound:
         clock: Clock,
         signing_key: Callable[[], str],
         replies: ReplyAddresses | None,
+        cases: Cases | None = None,
     ):
         self.session_factory = session_factory
         self.clock = clock
         self.signing_key = signing_key  # read on each call: an admin may store it any time
         self.replies = replies
+        #: Set: an e-mail that names no case opens an enquiry (e-mail is an intake channel).
+        self.cases = cases
 
     def receive(self, fields: Mapping[str, str]) -> InboundResult:
         now = self.clock.now()
@@ -196,10 +211,52 @@ class MailgunInbound:
                 return InboundResult(False, rma.number if rma else None)
             if rma is not None:
                 self._on_timeline(session, rma, form, sender, now)
+            elif self.opens_enquiry(form, sender):
+                rma = self._open_enquiry(session, form, sender, mid)
             else:
                 self._unmatched(session, mid, sender, form, now)
             uow.commit()
             return InboundResult(True, rma.number if rma else None)
+
+    def opens_enquiry(self, form: Mapping[str, str], sender: str) -> bool:
+        """A new e-mail to the desk's plain address opens an enquiry; one to a reply address
+        whose token does not check out (forged, or of no case) stays unmatched for the
+        supervisors, as does one with no sender."""
+        recipient = form.get("recipient", "")
+        return (
+            self.cases is not None
+            and "@" in sender
+            and not (self.replies is not None and self.replies.tagged(recipient))
+        )
+
+    def _open_enquiry(
+        self, session: Session, form: Mapping[str, str], sender: str, mid: str
+    ) -> Rma:
+        """A new enquiry (channel e-mail) from the sender, in the transaction that stored the
+        e-mail: numbered, clocked and routed like any case; the e-mail points at it."""
+        assert self.cases is not None
+        name = parseaddr(form.get("from") or "")[0].strip() or sender
+        subject = (form.get("subject") or "").strip()
+        body = (form.get("stripped-text") or form.get("body-plain") or "").strip()
+        text = "\n\n".join(part for part in (subject, body) if part) or "(empty e-mail)"
+        if len(text) > MAX_DESCRIPTION:
+            text = text[: MAX_DESCRIPTION - 1] + "…"
+        rma = self.cases.open_in(
+            session,
+            PROVIDER,
+            OpenCase(
+                kind=CaseKind.ENQUIRY,
+                customer=Customer(name=name[:200], email=sender),
+                channel=Channel.EMAIL,
+                description=text,
+            ),
+        )
+        session.execute(
+            update(InboundEmail)
+            .where(InboundEmail.provider == PROVIDER, InboundEmail.message_id == mid)
+            .values(rma_id=rma.id)
+        )
+        return rma
 
     @staticmethod
     def _on_timeline(

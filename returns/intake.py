@@ -231,6 +231,6 @@ def start_clocks(levels: ServiceLevels, rma: Rma, now: datetime) -> None:
 
 def route_new(session: Session, rma: Rma, now: datetime) -> None:
     """Give a new case of any kind its owner by the routing rules, noted on its timeline."""
-    owner = route_in(session, rma, now, kind=rma.kind.value)
+    owner = route_in(session, rma, now)
     if owner.team_id is not None or owner.user_id is not None:
         rma.note("owner", SYSTEM, routed_text(session, owner), now)

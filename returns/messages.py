@@ -41,6 +41,7 @@ from core.outbox import Handler, OutboxMessage, PermanentFailure, batching, enqu
 from returns.models import MessageTemplate, OutgoingEmail
 from returns.notifications import notify, system_note
 from returns.rma import Rma
+from returns.status import CaseKind
 from returns.status_links import StatusLinks
 
 if TYPE_CHECKING:
@@ -197,6 +198,7 @@ def sample_context(kind: str, language: str) -> dict[str, Any]:
         "customer_name": "Ada Lovelace",
         "status_url": "https://returns.example.com/status/sample",
         "resolution": "refund",
+        "case_kind": "return",
         "lines": [{"sku": "PSU-65", "qty": 1, "serial": "SN123", "description": "65 W supply"}],
         "return_address": ["spareflow returns", "Unit 4, Dock Road", "Leeds", "LS1 4AP", "GB"],
         "deadline": "2026-12-07",
@@ -269,6 +271,8 @@ class Messages:
             "customer_name": rma.customer_name,
             "status_url": self.links.url(token) if token else "",
             "resolution": rma.resolution.value if rma.resolution else "",
+            # The templates word themselves by it: "your return", "your question", ...
+            "case_kind": (rma.kind or CaseKind.RETURN).value,
             **extra,
         }
         attachments: list[dict[str, str]] = []

@@ -7,7 +7,8 @@ through the team (``rmas.owner_user_id`` / ``owner_team_id``). For each person a
 - *first-response time*: ``first_response_at - created_at`` in hours, of those answered;
 - *resolution time*: ``resolved_at - created_at`` in hours, of those resolved;
 - *reopen rate*: of the resolved cases, the share reopened afterwards (a move to
-  ``disputed``, or a ``reopened`` line on the timeline);
+  ``disputed``, the desk's reopen of a case: a move back to ``open``, or a ``reopened`` line
+  on the timeline);
 - *satisfaction*: the follow-up scores (1-5) given so far: count and mean;
 - *service-level breaches*: first responses and resolutions late, or still missing past their
   due time (the same rule as the overall figures in returns/metrics.py).
@@ -106,6 +107,11 @@ def load_owned_cases(session: Session, period: Period) -> list[OwnedCase]:
         RmaTransition.rma_id == Rma.id,
         or_(
             (RmaTransition.kind == "status") & (RmaTransition.to_status == RmaStatus.DISPUTED),
+            # The desk's reopen move on an enquiry or a complaint (returns/cases.py): a status
+            # line back to open (the opening line has no from_status).
+            (RmaTransition.kind == "status")
+            & (RmaTransition.to_status == RmaStatus.OPEN)
+            & RmaTransition.from_status.is_not(None),
             RmaTransition.kind == "reopened",
         ),
     )

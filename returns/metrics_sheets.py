@@ -6,7 +6,7 @@ a spreadsheet can chart or sum them. Written through core/spreadsheets/.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from decimal import Decimal
 from typing import IO, Any
 
@@ -184,8 +184,13 @@ def _repair_turnaround(writer: WorkbookWriter, m: Metrics) -> None:
     table.close()
 
 
-def write_report(metrics: Metrics, stream: IO[bytes]) -> None:
-    """The whole report as an xlsx workbook."""
+def write_report(
+    metrics: Metrics,
+    stream: IO[bytes],
+    more_sheets: Iterable[Callable[[WorkbookWriter], None]] = (),
+) -> None:
+    """The whole report as an xlsx workbook; ``more_sheets`` write other packages' figures
+    (the knowledge base's: knowledge/sheets.py) after the desk's people."""
     m = metrics
     with WorkbookWriter() as writer:
         _summary(writer, m)
@@ -302,6 +307,8 @@ def write_report(metrics: Metrics, stream: IO[bytes]) -> None:
             )
         weekly.close()
         _desk_people(writer, m)
+        for sheet in more_sheets:
+            sheet(writer)
         _distribution(writer, m.refund_time_histogram, m.what_if.hypothetical_histogram)
         _what_if(writer, m)
         writer.meta(

@@ -29,6 +29,7 @@ from inventory.models import Part
 from returns.owner_models import RoutingRule, Team, TeamMember
 from returns.rma import Rma, RmaLine
 from returns.shifts import people_on_shift
+from returns.status import CaseKind
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,7 @@ def matches(rule: RoutingRule, facts: CaseFacts) -> bool:
     )
 
 
-def facts_of(session: Session, rma: Rma, kind: str = "return") -> CaseFacts:
+def facts_of(session: Session, rma: Rma) -> CaseFacts:
     part_ids = [line.part_id for line in rma.lines] or [
         row for row in session.scalars(select(RmaLine.part_id).where(RmaLine.rma_id == rma.id))
     ]
@@ -77,7 +78,7 @@ def facts_of(session: Session, rma: Rma, kind: str = "return") -> CaseFacts:
     )
     return CaseFacts(
         channel=rma.channel.value,
-        kind=kind,
+        kind=(rma.kind or CaseKind.RETURN).value,
         language=rma.customer_language,
         vip=rma.vip,
         part_categories=frozenset(c for c in categories if c),
@@ -98,9 +99,9 @@ def route(session: Session, facts: CaseFacts, now: datetime) -> Owner:
     return next_in_team(session, first_team, now) if first_team is not None else NOBODY
 
 
-def route_in(session: Session, rma: Rma, now: datetime, kind: str = "return") -> Owner:
+def route_in(session: Session, rma: Rma, now: datetime) -> Owner:
     """Give the new ``rma`` its owner (inside the caller's transaction)."""
-    owner = route(session, facts_of(session, rma, kind), now)
+    owner = route(session, facts_of(session, rma), now)
     rma.owner_user_id, rma.owner_team_id = owner.user_id, owner.team_id
     return owner
 

@@ -32,6 +32,7 @@ from returns.queries import rma_detail
 from returns.refund_outcomes import RefundOutcomes
 from returns.refunds import REFUND_TOPIC, Refunds
 from returns.repairs import Repairs
+from returns.solved import SolvedWithoutReturn
 from returns.views import RmaDetail
 from returns.warehouse import Warehouse
 
@@ -56,6 +57,7 @@ class Returns:
     loans: Loans
     cases: Cases
     followups: FollowUps
+    solved: SolvedWithoutReturn
 
     def get(self, number: str) -> RmaDetail:
         """The RMA as the stages answer it (pages read through returns/queries.py)."""
@@ -95,6 +97,8 @@ def build_returns(ctx: ReturnsContext) -> Returns:
     # ... and then the repairs waiting for parts (listeners run in the order they are watched).
     watch(ctx.session_factory, "returns.repairs", repairs.on_stock_available)
     intake = Intake(ctx, authorisation)
+    closing = Closing(ctx)
+    cases = Cases(ctx, intake)
     return Returns(
         ctx=ctx,
         intake=intake,
@@ -108,10 +112,11 @@ def build_returns(ctx: ReturnsContext) -> Returns:
         refunds=refunds,
         refund_outcomes=RefundOutcomes(ctx),
         warehouse=warehouse,
-        closing=Closing(ctx),
+        closing=closing,
         customer_addresses=CustomerAddresses(ctx),
         repairs=repairs,
         loans=Loans(ctx),
-        cases=Cases(ctx, intake),
+        cases=cases,
         followups=FollowUps(ctx),
+        solved=SolvedWithoutReturn(cases, closing, authorisation),
     )

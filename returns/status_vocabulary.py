@@ -63,6 +63,33 @@ class Step(enum.StrEnum):
 
 STEPS = tuple(Step)
 
+
+class CaseStep(enum.StrEnum):
+    """An enquiry's or a complaint's own progress bar, in order (no parcel in it)."""
+
+    OPEN = "open"  # we are looking at it
+    ANSWERED = "answered"  # answered, or waiting for the customer's answer
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+
+
+CASE_STEPS = tuple(CaseStep)
+#: The case step each shown state stands on.
+CASE_STEP_OF: dict[Shown, CaseStep] = {
+    Shown.OPEN: CaseStep.OPEN,
+    Shown.WAITING_FOR_CUSTOMER: CaseStep.ANSWERED,
+    Shown.ANSWERED: CaseStep.ANSWERED,
+    Shown.RESOLVED: CaseStep.RESOLVED,
+    Shown.CLOSED: CaseStep.CLOSED,
+}
+
+
+def case_step_index(shown: Shown) -> int:
+    """The case's progress bar step (0-based), -1 when it stands on none."""
+    step = CASE_STEP_OF.get(shown)
+    return CASE_STEPS.index(step) if step else -1
+
+
 #: The step each shown state stands on (the ended ones stand on none).
 STEP_OF: dict[Shown, Step] = {
     Shown.REQUESTED: Step.REQUESTED,

@@ -13,7 +13,7 @@ from flask import Flask
 from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
 
-from returns.status_vocabulary import Note, Shown, Step, shown_state, status_view
+from returns.status_vocabulary import CaseStep, Note, Shown, Step, shown_state, status_view
 
 #: Each shown state: (the desk's words, the customer's words).
 WORDS: dict[Shown, tuple[LazyString, LazyString]] = {
@@ -66,6 +66,14 @@ STEP_WORDS: dict[Step, LazyString] = {
     Step.RECEIVED: _l("Parcel at our warehouse"),
     Step.INSPECTED: _l("Parts inspected"),
     Step.CLOSED: _l("Complete"),
+}
+
+#: An enquiry's or a complaint's progress bar.
+CASE_STEP_WORDS: dict[CaseStep, LazyString] = {
+    CaseStep.OPEN: _l("We are looking at it"),
+    CaseStep.ANSWERED: _l("Answered"),
+    CaseStep.RESOLVED: _l("Resolved"),
+    CaseStep.CLOSED: _l("Complete"),
 }
 
 #: Each note: (the desk's words, the customer's words).

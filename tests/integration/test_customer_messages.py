@@ -444,3 +444,47 @@ def test_nothing_is_queued_without_a_mail_server(
     with session_factory() as session:
         assert session.scalars(select(OutgoingEmail)).all() == []
     assert datetime(2026, 11, 23, tzinfo=UTC) <= clock.now()
+
+
+def test_an_enquiry_and_a_complaint_are_worded_as_such_not_as_a_return(
+    desk, clock, smtp_sink
+) -> None:
+    """Out of hours the acknowledgement says "question" / "complaint" (and 咨询 in Chinese);
+    the desk's reply too; a return still reads "return"."""
+    from returns.cases import OpenCase
+    from returns.commands import Customer
+    from returns.status import CaseKind, RootCause
+
+    clock.set(datetime(2026, 11, 22, 23, 0, tzinfo=UTC))  # Sunday night: the desk is closed
+    cases = desk["returns"].cases
+
+    def open_case(kind: CaseKind, language: str | None = None) -> str:
+        return cases.open(
+            "desk@shop.example",
+            OpenCase(
+                kind=kind,
+                customer=Customer(name="Mia Chen", email="mia@example.com", language=language),
+                channel=Channel.EMAIL,
+                description="The fan rattles.",
+                root_cause=RootCause.SERVICE if kind is CaseKind.COMPLAINT else None,
+            ),
+        ).number
+
+    question, complaint = open_case(CaseKind.ENQUIRY), open_case(CaseKind.COMPLAINT)
+    chinese = open_case(CaseKind.ENQUIRY, "zh-CN")
+    a_return = open_rma(desk)
+    desk["returns"].closing.reply("desk@shop.example", complaint, "We are sorry: a new one ships.")
+    drain(desk, clock)
+    [acknowledged] = sent(smtp_sink, question)
+    assert acknowledged["Subject"] == f"We have your question {question}"
+    assert "Follow your question" in html_of(acknowledged)
+    assert "your return" not in text_of(acknowledged)
+    assert "The service team" in text_of(acknowledged)
+    subjects = [m["Subject"] for m in sent(smtp_sink, complaint)]
+    assert subjects == [f"We have your complaint {complaint}", f"About your complaint {complaint}"]
+    [zh] = sent(smtp_sink, chinese)
+    assert zh["Subject"] == f"我们已收到您的咨询 {chinese}"
+    assert "退货" not in text_of(zh) and "客户服务团队" in text_of(zh)
+    assert [m["Subject"] for m in sent(smtp_sink, a_return)] == [
+        f"We have your return request {a_return}"
+    ]

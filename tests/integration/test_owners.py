@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -14,12 +14,17 @@ from sqlalchemy import select
 
 from accounts.models import Role
 from core.errors import Conflict, InvalidInput
+from returns import routing
+from returns.cases import OpenCase
+from returns.commands import Customer
 from returns.desk_setup import Rule
 from returns.escalation import ServiceLevelMonitor
+from returns.metrics_maths import Period
+from returns.metrics_people import people_and_teams
 from returns.rma import Rma, RmaTransition
 from returns.routing import CaseFacts, route
 from returns.shifts import Hours
-from returns.status import Channel, Reason, Resolution
+from returns.status import CaseKind, Channel, Reason, Resolution, RootCause
 from tests.support import desk as builders
 
 MONDAY_10 = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
@@ -150,11 +155,9 @@ def test_an_ended_case_cannot_be_taken(desk: Any) -> None:
         services.ownership.take(ids["ana"], number)
 
 
-def test_escalations_go_to_the_owner_on_shift_else_the_team_on_shift_else_supervisors(
-    desk: Any, clock: Any
-) -> None:
-    services, ids = desk["services"], desk["ids"]
-    monitor = ServiceLevelMonitor(
+def monitor_of(services: Any, clock: Any) -> ServiceLevelMonitor:
+    """The service-level job, its supervisors being one address per role."""
+    return ServiceLevelMonitor(
         services.session_factory,
         clock,
         services.returns.ctx.levels,
@@ -162,6 +165,13 @@ def test_escalations_go_to_the_owner_on_shift_else_the_team_on_shift_else_superv
         lambda session, role: [(f"{role}@all.example", "en")],
         lambda number: number,
     )
+
+
+def test_escalations_go_to_the_owner_on_shift_else_the_team_on_shift_else_supervisors(
+    desk: Any, clock: Any
+) -> None:
+    services, ids = desk["services"], desk["ids"]
+    monitor = monitor_of(services, clock)
     number = open_case(services)  # routed to Ana
     now = clock.now()
 
@@ -239,3 +249,68 @@ def test_the_first_team_takes_cases_no_rule_matches_and_no_team_means_no_owner(
     services.inventory.create_part(sku="BAT-1", name="Battery")
     number = open_case(services)
     assert owner_of(services, number) == (None, None)
+
+
+def open_enquiry(services: Any, kind: CaseKind = CaseKind.ENQUIRY) -> str:
+    return services.returns.cases.open(
+        "desk@example.com",
+        OpenCase(
+            kind=kind,
+            customer=Customer(name="Mia Chen", email="mia@example.com"),
+            channel=Channel.EMAIL,
+            description="Which fan fits the X200?",
+            root_cause=RootCause.LATE_DELIVERY if kind is CaseKind.COMPLAINT else None,
+        ),
+    ).number
+
+
+def test_a_rule_on_kind_sends_enquiries_to_their_team_and_their_escalations_to_who_is_on(
+    desk: Any, clock: Any
+) -> None:
+    """The kind comes from the case itself (facts_of reads rma.kind): an enquiry goes to the
+    VIP team by the rule on kind, a complaint and a return fall through to Returns; the
+    enquiry's service-level warnings reach its owner on shift, else the supervisors."""
+    services, ids = desk["services"], desk["ids"]
+    setup = services.desk_setup
+    setup.add_rule(Rule(position=1, kind="enquiry", team_id=ids["vip"]))
+    setup.add_rule(Rule(position=2, team_id=ids["returns"]))
+    question = open_enquiry(services)
+    assert owner_of(services, question) == (ids["dee"], ids["vip"])
+    assert owner_of(services, open_enquiry(services, CaseKind.COMPLAINT)) == (
+        ids["ana"],
+        ids["returns"],
+    )
+    assert owner_of(services, open_case(services)) == (ids["ben"], ids["returns"])
+    with services.session_factory() as session:
+        rma = session.scalars(select(Rma).where(Rma.number == question)).one()
+        assert routing.facts_of(session, rma).kind == "enquiry"
+    monitor = monitor_of(services, clock)
+    now = clock.now()
+    with services.session_factory() as session:
+        rma = session.scalars(select(Rma).where(Rma.number == question)).one()
+        assert monitor.recipients(session, rma, "warning", now) == [("dee@desk.example", "en")]
+        late = now.replace(hour=20)  # Dee is off: nobody of VIP on, the supervisors hear
+        assert monitor.recipients(session, rma, "warning", late) == [("admin@all.example", "en")]
+
+
+def test_the_desks_reopen_move_counts_in_the_owners_reopen_rate(desk: Any, clock: Any) -> None:
+    """Worked figures: Ana and Ben (round-robin) own two enquiries each; all four resolved,
+    Ana's first one reopened by the desk's move (and resolved again), so Ana's reopen rate is
+    1 of 2 = 0.5 and Ben's 0 of 2; the team's 1 of 4 = 0.25."""
+    services, ids = desk["services"], desk["ids"]
+    services.desk_setup.add_rule(Rule(position=1, team_id=ids["returns"]))
+    numbers = [open_enquiry(services) for _ in range(4)]
+    assert [owner_of(services, n)[0] for n in numbers] == [ids["ana"], ids["ben"]] * 2
+    cases = services.returns.cases
+    for number in numbers:
+        cases.move("ana@desk.example", number, "resolve")
+    cases.move("ana@desk.example", numbers[0], "reopen", "the fan still rattles")
+    cases.move("ana@desk.example", numbers[0], "resolve")
+    period = Period(MONDAY_10.replace(hour=0), MONDAY_10.replace(hour=0) + timedelta(days=7))
+    with services.session_factory() as session:
+        people, teams = people_and_teams(session, period, clock.now())
+    by_name = {figures.name: figures.reopened for figures in people}
+    assert (by_name["Ana"].part, by_name["Ana"].whole, by_name["Ana"].value) == (1, 2, 0.5)
+    assert (by_name["Ben"].part, by_name["Ben"].whole) == (0, 2)
+    [team] = teams
+    assert (team.reopened.part, team.reopened.whole, team.reopened.value) == (1, 4, 0.25)

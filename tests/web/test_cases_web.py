@@ -231,3 +231,10 @@ def test_the_demo_has_cases_of_every_kind_and_follow_ups_due(app: Any) -> None:
     due = services.returns.followups.queue()
     assert sum(f.overdue for f in due) == 2  # the billing complaint, the call nobody answered
     assert [f.round for f in due if f.vip] == [2]  # the VIP reached, called again in a month
+    # Every open case has an owner (a person, but the one case waiting in a team's queue),
+    # whatever the hour the demo was loaded; and the knowledge base is there in both languages.
+    owners = services.ownership.owners_of([row.id for row in rows])
+    assert all(owners[row.id].owner_team is not None for row in rows)
+    assert sum(owners[row.id].owner_name is None for row in rows) == 1
+    languages = {a.language for a in services.knowledge.articles.listing(status="published")}
+    assert {"en", "zh-Hans"} <= {str(getattr(lang, "value", lang)) for lang in languages}

@@ -17,6 +17,7 @@ from accounts.models import Role
 from core.audit import AuditEntry
 from returns.inbound_email import ReplyAddresses, signature
 from returns.models import InboundEmail, Notification
+from returns.rma import Rma
 from tests.support import desk as builders
 from tests.web.test_pages import PASSWORD, sign_in
 from tests.web.test_status_page import (  # noqa: F401 (fixtures)
@@ -151,7 +152,7 @@ def test_a_forged_or_unknown_reply_token_is_kept_unmatched_and_answered_200(
     assert response.get_json() == {"received": True, "duplicate": False, "matched": False}
     plain = signed(
         clock,
-        recipient="replies@desk.example.com",
+        recipient="replies+rma-20261123-9999.0000000000000000@desk.example.com",
         **{"Message-Id": "<second@mail.example.com>"},
     )
     assert client.post("/webhooks/inbound-email", data=plain).get_json()["matched"] is False
@@ -208,3 +209,32 @@ def test_the_signing_key_stored_by_an_admin_is_sealed_and_used(
     assert raw and all("key-stored-by-admin" not in value for value in raw)
     assert client.post("/webhooks/inbound-email", data=form).status_code == 200
     assert len(messages_on_timeline(shop, number)) == 1
+
+
+def test_a_new_email_to_the_desks_address_opens_an_enquiry(
+    app,
+    client,
+    shop,  # noqa: F811
+    clock,
+) -> None:
+    """E-mail is an intake channel: a new message to the plain address (no case's token)
+    becomes an enquiry at once, numbered and on the e-mail channel; stored once."""
+    form = signed(
+        clock,
+        recipient="replies@desk.example.com",
+        subject="Which fan fits the X200?",
+        **{"Message-Id": "<new-question@mail.example.com>"},
+    )
+    answer = client.post("/webhooks/inbound-email", data=form).get_json()
+    assert (answer["received"], answer["duplicate"], answer["matched"]) == (True, False, True)
+    again = client.post("/webhooks/inbound-email", data=form).get_json()
+    assert again["duplicate"] is True
+    [email] = inbound(app)
+    with app.extensions["spareflow"].session_factory() as session:
+        rma = session.get(Rma, email.rma_id)
+        assert rma is not None
+        assert (rma.kind.value, rma.channel.value, rma.status.value) == ("enquiry", "email", "open")
+        assert rma.customer_email == "mia@example.com"
+        assert rma.description.startswith("Which fan fits the X200?")
+        opened = session.scalars(select(Rma).where(Rma.kind == rma.kind)).all()
+    assert len(opened) == 1 and alerts(app, "inbound_unmatched") == []

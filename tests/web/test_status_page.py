@@ -260,3 +260,34 @@ def test_a_backordered_replacement_shows_when_it_is_expected_then_that_it_is_in_
     page = client.get(url).get_data(as_text=True)
     assert "waiting for stock" not in page
     assert "in stock, being prepared for shipping" in page
+
+
+def test_an_enquirys_page_shows_its_own_steps_highlighted(client, shop) -> None:
+    """No parcel steps for a question: open -> answered -> resolved -> complete, the current
+    one highlighted as the desk moves the case."""
+    from returns.cases import OpenCase
+    from returns.commands import Customer
+    from returns.status import CaseKind
+
+    number = shop.returns.cases.open(
+        STAFF,
+        OpenCase(
+            kind=CaseKind.ENQUIRY,
+            customer=Customer(name="Mia Chen", email="mia@example.com"),
+            channel=Channel.WEB,
+            description="Which fan fits the X200?",
+        ),
+    ).number
+    url = link(shop, number)
+    page = client.get(url).get_data(as_text=True)
+    assert 'data-step="open" class="current">We are looking at it' in page
+    assert "Request received" not in page and "Parcel with the carrier" not in page
+    assert f"<h1>Question {number}</h1>" in page and "Your return" not in page
+    shop.returns.cases.move(STAFF, number, "wait")
+    page = client.get(url).get_data(as_text=True)
+    assert 'data-step="open" class="done"' in page
+    assert 'data-step="answered" class="current"' in page
+    shop.returns.cases.move(STAFF, number, "resolve")
+    page = client.get(url).get_data(as_text=True)
+    assert 'data-step="resolved" class="current"' in page
+    assert 'data-step="closed" class="todo"' in page

@@ -140,6 +140,15 @@ class KbSolvedSchema(StrictSchema):
     article_id = fields.Integer(
         load_default=None, strict=True, validate=validate.Range(min=1, max=2**31 - 1)
     )
+    close = fields.Boolean(
+        load_default=False,
+        truthy={True},
+        falsy={False},
+        metadata={
+            "description": "End the case in the same step: an enquiry or complaint resolved "
+            "and closed, a return not yet on its way cancelled (409 once the carrier has it)."
+        },
+    )
 
 
 class KbLinkedArticleSchema(Schema):
@@ -303,7 +312,7 @@ def solved_without_return(data: dict[str, Any], rma: str) -> CaseKnowledge:
     """Record that the case was solved without a return (counted once per case, in the
     deflection rate), with the article that solved it if given."""
     return services().knowledge.cases.solved_without_return(
-        current_api_user().email, rma, data["article_id"]
+        current_api_user().email, rma, data["article_id"], close=data["close"]
     )
 
 

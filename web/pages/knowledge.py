@@ -219,8 +219,14 @@ def case_action(number: str, action: str) -> ResponseReturnValue:
             cases.link(current_user.email, number, article_id)
             flash(_("Article linked to %(number)s.", number=number), "success")
         elif action == "solved":
-            cases.solved_without_return(current_user.email, number, article_id)
-            flash(_("%(number)s recorded as solved without a return.", number=number), "success")
+            close = request.form.get("close") == "1"
+            cases.solved_without_return(current_user.email, number, article_id, close=close)
+            if close:
+                flash(_("%(number)s solved without a return and closed.", number=number), "success")
+            else:
+                flash(
+                    _("%(number)s recorded as solved without a return.", number=number), "success"
+                )
         else:
             abort(404)
     except DomainError as error:

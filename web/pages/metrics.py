@@ -13,6 +13,7 @@ from markupsafe import Markup
 
 from accounts.models import Role
 from core.errors import InvalidInput
+from knowledge.sheets import knowledge_sheet
 from returns.metrics_figures import RESPONSE_BAR, Metrics
 from returns.metrics_maths import Bucket, Period
 from returns.metrics_sheets import write_report
@@ -183,8 +184,11 @@ def page() -> ResponseReturnValue:
 def report() -> ResponseReturnValue:
     period = requested_period()
     metrics = services().metrics.report(period)
+    knowledge = services().knowledge.metrics.figures(period)
     return xlsx_download(
-        lambda stream: write_report(metrics, stream),
+        lambda stream: write_report(
+            metrics, stream, [lambda writer: knowledge_sheet(writer, knowledge)]
+        ),
         f"metrics-{period.first_day.isoformat()}-{period.last_day.isoformat()}.xlsx",
     )
 

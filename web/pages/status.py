@@ -27,13 +27,13 @@ from wtforms.validators import DataRequired, Length, Optional
 from core.errors import DomainError, NotFound
 from returns.commands import BookPickup, RecordFollowup
 from returns.conversation import MAX_CUSTOMER_MESSAGE, conversation
-from returns.status import RmaStatus
-from returns.status_vocabulary import STEPS, status_view
+from returns.status import CaseKind, RmaStatus
+from returns.status_vocabulary import CASE_STEPS, STEPS, case_step_index, status_view
 from returns.views import RmaDetail
 from web.extensions import limiter, services
 from web.pages.access import public
 from web.printing import return_sheet
-from web.status_words import STEP_WORDS
+from web.status_words import CASE_STEP_WORDS, STEP_WORDS
 
 bp = Blueprint("status", __name__, url_prefix="/status")
 
@@ -116,7 +116,11 @@ def _rma_or_404(token: str) -> RmaDetail:
 @limiter.limit(_rate_limit)
 def page(token: str) -> ResponseReturnValue:
     rma = _rma_or_404(token)
-    reached = status_view(rma).step_index
+    reached = (
+        status_view(rma).step_index
+        if rma.kind is CaseKind.RETURN
+        else case_step_index(status_view(rma).shown)
+    )
     # The page speaks the customer's language, whatever the browser or a staff sign-in says.
     with force_locale(rma.customer_language):
         return _render_page(token, rma, reached)
@@ -129,7 +133,9 @@ def _render_page(token: str, rma: RmaDetail, reached: int) -> str:
         token=token,
         rma=rma,
         shipments=rma.shipments,
-        steps=[(step.value, STEP_WORDS[step]) for step in STEPS],
+        steps=[(step.value, STEP_WORDS[step]) for step in STEPS]
+        if rma.kind is CaseKind.RETURN
+        else [(step.value, CASE_STEP_WORDS[step]) for step in CASE_STEPS],
         sv=status_view(rma),
         reached=reached,
         ended=ENDED.get(rma.status),
