@@ -505,7 +505,7 @@ def test_a_user_switches_to_chinese_in_the_browser_and_it_stays(
         assert tab.locator("h1").inner_text() == "仓库"
         assert tab.locator("header nav").inner_text().split() == [
             "概览", "零件与库存", "补货", "采购订单", "供应商索赔", "仓库",
-            "序列号", "退货服务台", "订单", "备用机池", "售后指标", "管理",
+            "序列号", "退货服务台", "订单", "知识库", "备用机池", "售后指标", "管理",
         ]  # fmt: skip
         tab.goto(f"{served}/dashboard")
         assert tab.locator("h1").inner_text() == "今日"
