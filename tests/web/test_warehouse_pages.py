@@ -198,8 +198,12 @@ def test_a_delivery_is_booked_against_its_purchase_order(app: Any, floor: Any) -
         )
         number = order.number
         uow.commit()
+    scan = floor.get("/warehouse/purchase-orders").get_data(as_text=True)
+    assert number not in scan  # a draft is not expected
     services.buying.purchasing.send("bob@wh.example", number)
     scan = floor.get("/warehouse/purchase-orders").get_data(as_text=True)
+    # The sent order is listed to tap, beside the scan box.
+    assert f'href="/warehouse/purchase-orders/{number}"' in scan and "Acme" in scan
     found = floor.post(
         "/warehouse/purchase-orders",
         data={"csrf_token": csrf_token(scan), "number": number.lower()},
@@ -213,4 +217,6 @@ def test_a_delivery_is_booked_against_its_purchase_order(app: Any, floor: Any) -
     )
     html = floor.get(f"/warehouse/purchase-orders/{number}").get_data(as_text=True)
     assert "Received 4 units" in html and "partially received" in html
+    # Partly received: the rest is still expected.
+    assert number in floor.get("/warehouse/purchase-orders").get_data(as_text=True)
     assert services.inventory.get_part("FAN-80").on_hand == 4

@@ -25,6 +25,7 @@ from core.errors import DomainError, InvalidInput
 from inventory.commands import AdjustStock, ReceiveStock, TransferStock
 from inventory.serials import parse_serials
 from purchasing.commands import ReceiptLine, ReceivePurchaseOrder
+from purchasing.status import PurchaseOrderStatus
 from returns.commands import (
     InspectedLine,
     InspectParcel,
@@ -340,8 +341,20 @@ def scan_purchase_order() -> ResponseReturnValue:
     if form.validate_on_submit():
         number = (form.number.data or "").strip().upper()
         return redirect(url_for("warehouse.goods_in", number=number))
+    purchasing = services().buying.purchasing
+    # The deliveries the warehouse may book, soonest first: a tap instead of a scan.
+    expected = [
+        order
+        for status in (PurchaseOrderStatus.SENT, PurchaseOrderStatus.PARTIALLY_RECEIVED)
+        for order in purchasing.list_orders(status=status, limit=20)
+    ]
     return render_template(
-        "warehouse_form.html", form=form, title=_("Receive against a purchase order")
+        "warehouse_form.html",
+        form=form,
+        title=_("Receive against a purchase order"),
+        expected_orders=sorted(
+            expected, key=lambda order: (order.expected_on is None, order.expected_on, order.number)
+        ),
     )
 
 
