@@ -204,7 +204,9 @@ def _backorder_filled_by_purchase_order(
         WAREHOUSE,
         ReceivePurchaseOrder(
             number=order_number,
-            lines=(ReceiptLine(sku=sku, qty=qty),),
+            # The first delivery fills the backorder; one unit is still to come, so the
+            # warehouse has a delivery to book (its purchase-order page lists it).
+            lines=(ReceiptLine(sku=sku, qty=qty - 1),),
             location=free_bins[0][0] if free_bins else "MAIN/A-01-01",
             reason="Demo: backorder filled by this purchase order",
         ),
