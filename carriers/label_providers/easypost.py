@@ -5,13 +5,13 @@ What is called (https://docs.easypost.com/docs/shipments, /docs/pickups, /docs/e
 - ``POST /shipments`` with ``to_address``, ``from_address``, ``parcel`` (ounces and inches),
   ``options.label_format`` (``PDF`` or ``ZPL``; ``print_custom_1`` carries our RMA reference
   onto the printed label) and ``reference``; its ``rates`` are priced as decimal strings;
-- ``POST /shipments/{id}/buy`` with ``{"rate": {"id": ...}}``; the bought Shipment carries
+- ``POST /shipments/{id}/buy`` with ``{"rate": {"id": ...}}`` (after ``POST .../rerate`` for a
+  shipment an earlier attempt created); the bought Shipment carries
   ``tracking_code``, ``selected_rate`` and ``postage_label`` (``label_url``,
   ``label_pdf_url``, ``label_zpl_url``);
 - ``GET /shipments/{id}/label?file_format=PDF|ZPL`` converts a bought label: a ZPL label gets
   its PDF, a PDF label its ZPL when ``SPAREFLOW_LABEL_FORMAT=zpl`` and EasyPost has none;
-- ``POST /shipments/{id}/rerate`` before buying a shipment an earlier attempt created;
-- ``POST /shipments/{id}/refund`` (``refund_status``: submitted/refunded/rejected/not_applicable);
+- ``POST /shipments/{id}/refund`` (``refund_status``: submitted/refunded/rejected/...);
 - ``POST /pickups`` then ``POST /pickups/{id}/buy`` with the chosen rate's carrier and service;
   ``GET /pickups/{id}`` retrieves a pickup (``status``: ``unknown`` until bought, then
   ``scheduled``; ``canceled``);
