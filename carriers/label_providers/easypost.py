@@ -25,8 +25,7 @@ a retry retrieves it by that id (``provider_record``) instead of buying again. N
 up by ``reference``, which EasyPost documents no look-up for. The whole argument, crash by
 crash: docs/carriers.md, "EasyPost".
 
-Label documents come from the ``postage_label`` URLs *without* our credentials (pre-signed
-URLs on another host: the API key must never travel there).
+Label documents come from the pre-signed ``postage_label`` URLs *without* our credentials.
 """
 
 from __future__ import annotations
