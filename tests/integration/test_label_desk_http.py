@@ -111,7 +111,7 @@ def test_the_rma_page_shows_why_and_offers_the_buttons(app: Any, refused: str) -
         data={"csrf_token": csrf_token(page)},
         follow_redirects=True,
     ).get_data(as_text=True)
-    assert "try the label again done" in tried
+    assert f"A new prepaid label for {refused} is being bought." in tried
     assert "Prepaid return label tried again" in tried
     services.outbox.drain()  # still above the ceiling: refused again, and said so
     assert 'id="retry-label"' in desk.get(f"/returns/{refused}").get_data(as_text=True)

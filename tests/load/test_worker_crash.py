@@ -218,8 +218,9 @@ def test_killing_the_event_applier_at_random_moments_applies_every_event_exactly
         spareflow.close()
     assert waiting_events(db) == APPLIED_RMAS * 4
 
-    # Small batches, so a kill lands in the middle of many of them.
-    applier = ["carriers", "apply-events", "--loop", "--interval", "0.05", "--limit", "10"]
+    # Batches of two, so a kill lands in the middle of many of them, and the batched applier
+    # is slow enough that every kill still finds work left.
+    applier = ["carriers", "apply-events", "--loop", "--interval", "0.05", "--limit", "2"]
     kills_with_work_left = kill_at_random_moments(
         load_stack,
         applier,
@@ -229,7 +230,7 @@ def test_killing_the_event_applier_at_random_moments_applies_every_event_exactly
         left=lambda: waiting_events(db),
         rng=random.Random(11),
         # Short, so that even a fast machine still has events left at every kill.
-        longest_wait=0.1,
+        longest_wait=0.05,
     )
     assert kills_with_work_left == KILLS
 

@@ -122,7 +122,7 @@ def test_the_desk_compares_refund_on_pickup_with_refund_on_receipt_and_downloads
     import openpyxl
 
     sign_in(page, demo_url, "desk@demo.spareflow", "demo-desk-pass")
-    page.wait_for_selector("nav")
+    page.wait_for_selector("details.menu")  # signed in (the menu is folded on a phone)
     page.click("nav >> text=Metrics")
     page.wait_for_selector("#what-if")
     # The demo's history: refunds at pickup take 1-2 days, waiting for the dock 6-10.
@@ -246,7 +246,7 @@ def test_the_pages_that_had_inline_behaviour_work_under_the_csp(
 
     page, console = watched
     sign_in(page, demo_url, "desk@demo.spareflow", "demo-desk-pass")
-    page.wait_for_selector("nav")
+    page.wait_for_selector("details.menu")  # signed in (the menu is folded on a phone)
     response = page.goto(f"{demo_url}/returns")
     assert "script-src 'self'" in response.headers["content-security-policy"]
     # The state filter sends its form when an option is chosen (was onchange="...").
@@ -262,7 +262,7 @@ def test_the_pages_that_had_inline_behaviour_work_under_the_csp(
     no_violations(page, console)
     # An RMA: send the customer a new status page link, open it (a public page, no-referrer).
     page.goto(f"{demo_url}/returns")
-    page.locator("#rmas tbody tr a").first.click()
+    page.locator("#rmas tbody tr.kind-return a").first.click()  # not an enquiry's page
     page.wait_for_selector("#status-link")
     number = page.locator("h1").inner_text().split()[0]
     page.click("#status-link button")
@@ -289,7 +289,7 @@ def test_the_api_browser_and_the_email_preview_work_under_the_csp(
 ) -> None:
     page, console = watched
     sign_in(page, demo_url, "admin@demo.spareflow", "demo-admin-pass")
-    page.wait_for_selector("nav")
+    page.wait_for_selector("details.menu")  # signed in (the menu is folded on a phone)
     page.goto(f"{demo_url}/api/v1/docs")
     page.wait_for_selector(".swagger-ui .opblock", timeout=20000)
     assert page.locator(".swagger-ui .opblock").count() > 20

@@ -47,7 +47,7 @@ def sign_in(page: Any, stack: dict[str, Any], who: str) -> None:
     page.fill("input[name=email]", f"{who}@demo.spareflow")
     page.fill("input[name=password]", f"demo-{who}-pass")
     page.press("input[name=password]", "Enter")
-    page.wait_for_selector("nav")
+    page.wait_for_selector("details.menu")  # signed in (the menu is folded on a phone)
 
 
 def test_a_warehouse_user_receives_stock_and_ships_a_replacement_by_scanning(

@@ -494,7 +494,7 @@ def test_a_user_switches_to_chinese_in_the_browser_and_it_stays(
         tab.fill("input[name=email]", "mei@i18n.example")
         tab.fill("input[name=password]", PASSWORD)
         tab.press("input[name=password]", "Enter")
-        tab.wait_for_selector("nav")
+        tab.wait_for_selector("details.menu")  # signed in (the menu is folded on a phone)
         tab.goto(f"{served}/warehouse")
         assert tab.locator("h1").inner_text() == "Warehouse"
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
+from html import unescape as html_unescape
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -226,7 +227,7 @@ def test_pages_and_the_print_sheet_load_the_behaviour_file(app: Any, shop: Any) 
     assert sign_in(client, "admin@headers.example", PASSWORD).status_code == 302
     number = open_return(shop)
     queue = client.get("/returns").get_data(as_text=True)
-    assert '<select name="state" data-autosubmit>' in queue
+    assert re.search(r'<select name="state"[^>]* data-autosubmit>', queue)
     assert 'src="/static/spareflow.js" defer' in queue
     sheet = client.get(f"/returns/{number}/sheet").get_data(as_text=True)
     assert "data-print" in sheet and 'href="/static/print.css"' in sheet
@@ -245,8 +246,7 @@ def test_the_email_preview_is_framed_from_a_sandboxed_answer_of_its_own(
     assert 'target="html-preview"' in html and "data-submit-on-load" in html
     assert '<iframe name="html-preview"' in html and 'sandbox=""' in html
     form = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', html))
-    form = {key: value.replace("&#34;", '"').replace("&lt;", "<").replace("&gt;", ">")
-            for key, value in form.items()}  # fmt: skip
+    form = {key: html_unescape(value) for key, value in form.items()}
     framed = client.post("/admin/messages/reply/en/preview", data=form)
     assert framed.status_code == 200, framed.get_data(as_text=True)
     policy = framed.headers["Content-Security-Policy"]
