@@ -335,7 +335,8 @@ def test_a_crash_between_the_provider_call_and_the_commit_neither_loses_nor_doub
     )
     pickup(desk, clock, "SBX911")
     worker = desk["worker"]
-    [(message_id, topic, key, payload)] = worker._claim(10)  # a worker claims the message ...
+    # A worker claims the message ...
+    [(message_id, topic, key, payload, _request_id)] = worker._claim(10)
     worker.handlers[topic].perform(
         payload, key
     )  # ... the provider refunds ... and the worker dies.

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from carriers.models import Direction
 from carriers.status import TrackingStatus
 from core.db import UnitOfWork
+from inventory.models import Part
 from purchasing.claims import SupplierClaim
 from returns import queries
 from returns.errors import RmaNotFound
@@ -106,8 +107,9 @@ def values(row: Any, view: type, *, leave_out: tuple[str, ...] = ()) -> tuple[An
     return tuple(getattr(row, f.name) for f in fields(view) if f.name not in leave_out)
 
 
-#: What a replacement's view adds to its row: the bin, and the expected date of a backorder.
-DERIVED = ("location_code", "expected_on", "expected_estimated")
+#: What a replacement's view adds to its row: the bin, the expected date of a backorder, the
+#: part's name.
+DERIVED = ("location_code", "expected_on", "expected_estimated", "part_name")
 
 
 def test_an_rma_detail_holds_what_its_orm_relations_hold(
@@ -126,8 +128,12 @@ def test_an_rma_detail_holds_what_its_orm_relations_hold(
         for field in fields(RmaDetail):
             if field.name not in collections:
                 assert getattr(detail, field.name) == getattr(rma, field.name), field.name
-        assert [values(line, LineView) for line in rma.lines] == [
-            values(line, LineView) for line in detail.lines
+        # The part's name comes from the catalogue (a join), not from the line's row.
+        assert [values(line, LineView, leave_out=("part_name",)) for line in rma.lines] == [
+            values(line, LineView, leave_out=("part_name",)) for line in detail.lines
+        ]
+        assert [line.part_name for line in detail.lines] == [
+            session.get(Part, line.part_id).name for line in rma.lines
         ]
         assert [
             values(t, TimelineEntry)

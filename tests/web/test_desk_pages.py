@@ -250,9 +250,11 @@ def test_a_supervisor_sends_a_failed_refund_again_from_the_rma_page(desk_app: An
     services.returns.refunds.release_by_supervisor(
         "admin@desk.example", number, "scan lost", supervisor=True
     )
-    services.outbox.drain()  # no refund provider is listening in this app: it fails for good
-    for _ in range(12):
-        services.clock.advance(timedelta(hours=2))
+    # No refund provider is listening in this app: an outage, waited out for three days
+    # (core.outbox.OUTAGE_GIVE_UP), then the refund fails for good.
+    services.outbox.drain()
+    for _ in range(14):
+        services.clock.advance(timedelta(hours=6))
         services.outbox.drain()
     assert services.returns.get(number).refund_status.value == "failed"
 
