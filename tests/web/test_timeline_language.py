@@ -67,6 +67,12 @@ def _unescaped(html: str) -> str:
     return html.replace("&#39;", "'").replace("&#34;", '"').replace("&amp;", "&")
 
 
+def _case(shop: Any, kind: CaseKind, description: str, cause: RootCause | None = None) -> str:
+    customer = Customer(name="Mia Chen", email="mia@example.com")
+    case = OpenCase(kind, customer, Channel.PHONE, description, root_cause=cause)
+    return str(shop.returns.cases.open(STAFF, case).number)
+
+
 def _window(shop: Any, day: int, hour: int) -> BookPickup:
     starts = (shop.clock.now() + timedelta(days=day)).replace(hour=hour, minute=0, second=0)
     return BookPickup(starts, starts + timedelta(hours=4))
@@ -146,17 +152,7 @@ def test_cases_follow_ups_repairs_and_a_replacement_never_returned_read_in_chine
     for email, language in (("zh@shop.example", "zh_Hans"), ("en@shop.example", "en")):
         shop.auth.create_user(email, Role.SERVICE_DESK, PASSWORD, language=language)
     # A complaint taken, handed over, answered and turned into a return.
-    complaint = shop.returns.cases.open(
-        STAFF,
-        OpenCase(
-            kind=CaseKind.COMPLAINT,
-            customer=Customer(name="Mia Chen", email="mia@example.com"),
-            channel=Channel.PHONE,
-            description="The fan rattles again",
-            root_cause=RootCause.PRODUCT_DEFECT,
-        ),
-    )
-    number = complaint.number
+    number = _case(shop, CaseKind.COMPLAINT, "The fan rattles again", RootCause.PRODUCT_DEFECT)
     shop.ownership.take(_user_id(shop, "zh@shop.example"), number)
     shop.ownership.hand_over(STAFF, number, user_id=_user_id(shop, "en@shop.example"))
     shop.returns.closing.reply(STAFF, number, "We are looking into it.")
@@ -171,15 +167,7 @@ def test_cases_follow_ups_repairs_and_a_replacement_never_returned_read_in_chine
         ),
     )
     # An enquiry resolved, closed and followed up: nobody answers, then the customer does.
-    enquiry = shop.returns.cases.open(
-        STAFF,
-        OpenCase(
-            kind=CaseKind.ENQUIRY,
-            customer=Customer(name="Mia Chen", email="mia@example.com"),
-            channel=Channel.EMAIL,
-            description="How do I fit the fan?",
-        ),
-    ).number
+    enquiry = _case(shop, CaseKind.ENQUIRY, "How do I fit the fan?")
     shop.returns.cases.move(STAFF, enquiry, "resolve")
     shop.returns.closing.close(STAFF, enquiry)
     [due] = shop.returns.followups.queue()
