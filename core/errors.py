@@ -14,7 +14,8 @@ domain packages (babel.cfg).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import re
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 Translator = Callable[[str, Mapping[str, Any]], str]
@@ -66,6 +67,32 @@ def stored(message: str) -> tuple[str | None, dict[str, str] | None]:
     if not isinstance(message, Text):
         return None, None
     return message.template, {name: str(value) for name, value in message.params.items()}
+
+
+def filled(text: Text, **params: Any) -> Text:
+    """``text``'s template (a constant written with ``N_``) with these parameters."""
+    return Text(text.template, params)
+
+
+_PARAM = re.compile(r"%\((\w+)\)[sd]")
+
+
+def recognised(value: str, templates: Iterable[Text]) -> str:
+    """``value`` as the first of ``templates`` that reads it, with the parameters it holds (so
+    a page shows it in its reader's language); ``value`` as it is when none does (typed by a
+    person, or another's text). For a column that keeps only the English sentence."""
+    if isinstance(value, Text):
+        return value
+    for text in templates:
+        parts = _PARAM.split(text.template)  # literal, name, literal, name, ..., literal
+        pattern = "".join(
+            re.escape(part) if index % 2 == 0 else f"(?P<{part}>.*?)"
+            for index, part in enumerate(parts)
+        )
+        found = re.fullmatch(pattern, value, re.DOTALL)
+        if found:
+            return Text(text.template, found.groupdict())
+    return value
 
 
 class DomainError(Exception):

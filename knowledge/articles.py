@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core.clock import Clock
 from core.db import UnitOfWork
-from core.errors import InvalidInput, NotFound
+from core.errors import N_, InvalidInput, NotFound
 from inventory.models import sku_key
 from knowledge.models import (
     Article,
@@ -28,13 +28,19 @@ from knowledge.text import weighted_terms
 
 #: Most SKUs or categories one article may name.
 MAX_SCOPE = 50
+#: What an article cannot do without.
+NEEDS = {
+    "title": N_("An article needs a title."),
+    "symptom": N_("An article needs a symptom."),
+    "fix": N_("An article needs a fix."),
+}
 
 
 class ArticleNotFound(NotFound):
     code = "article_not_found"
 
     def __init__(self, article_id: int):
-        super().__init__(f"No knowledge article {article_id}.", article_id=article_id)
+        super().__init__(N_("No knowledge article %(id)s.", id=article_id), article_id=article_id)
 
 
 @dataclass(frozen=True)
@@ -90,10 +96,22 @@ class RevisionView:
 def _clean_list(values: Iterable[str], name: str, length: int) -> list[str]:
     cleaned = list(dict.fromkeys(v.strip() for v in values if v and v.strip()))
     if len(cleaned) > MAX_SCOPE:
-        raise InvalidInput(name, f"At most {MAX_SCOPE} {name}.")
+        raise InvalidInput(
+            name,
+            N_("At most %(num)s SKUs.", num=MAX_SCOPE)
+            if name == "skus"
+            else N_("At most %(num)s categories.", num=MAX_SCOPE),
+        )
     for value in cleaned:
         if len(value) > length:
-            raise InvalidInput(name, f"'{value[:20]}…' is longer than {length} characters.")
+            raise InvalidInput(
+                name,
+                N_(
+                    "'%(value)s…' is longer than %(length)s characters.",
+                    value=value[:20],
+                    length=length,
+                ),
+            )
     return cleaned
 
 
@@ -101,7 +119,7 @@ def check_draft(draft: ArticleDraft) -> ArticleDraft:
     """The rules every saved article keeps (the API's schema checks the shapes first)."""
     for name in ("title", "symptom", "fix"):
         if not getattr(draft, name).strip():
-            raise InvalidInput(name, f"An article needs a {name}.")
+            raise InvalidInput(name, NEEDS[name])
     return replace(
         draft,
         title=draft.title.strip(),

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core.clock import Clock
 from core.db import UnitOfWork, insert_ignoring_conflicts
-from core.errors import Conflict
+from core.errors import N_, Conflict
 from inventory.models import Part
 from knowledge.articles import ArticleDraft, ArticleNotFound, ArticleView
 from knowledge.models import (
@@ -115,7 +115,7 @@ class CaseKnowledgeService:
         yet on its way cancelled); if it cannot end, nothing is recorded."""
         if close:
             if self.end_case is None:
-                raise Conflict("Closing a case is not set up here.", code="cannot_close")
+                raise Conflict(N_("Closing a case is not set up here."), code="cannot_close")
             with UnitOfWork(self.session_factory) as uow:
                 load_rma(uow.session, number)  # 404 before anything moves
                 if article_id is not None:

@@ -15,11 +15,12 @@ from carriers.models import Direction, Shipment
 from carriers.services import Registration
 from carriers.status import PROVES_PICKUP, TrackingStatus
 from carriers.tracking import ShipmentChange
-from core.errors import N_, Conflict, InvalidInput
+from core.errors import N_, Conflict, InvalidInput, filled
+from core.errors import Text as Message
 from returns import carrier_batch
 from returns.context import ReturnsContext
 from returns.refunds import Refunds
-from returns.rma import SYSTEM, Replacement, Rma
+from returns.rma import CARRIER_PROBLEM, PARCEL_ENDED_BADLY, SYSTEM, Replacement, Rma
 from returns.status import REFUND_UNDER_WAY, RefundStatus, RmaStatus
 
 #: What the carrier's progress means for the RMA (forward moves only; see TRANSITIONS).
@@ -37,12 +38,36 @@ AUTHORISED_ONWARDS = frozenset(RmaStatus) - {
 }
 
 
-def actor_and_words(change: ShipmentChange) -> tuple[str, str]:
-    """Who moved the RMA (the carrier, or the person who entered the event), and what the
-    timeline adds for an event entered by hand."""
-    if change.hand is None:
-        return SYSTEM, ""
-    return change.hand.actor, f"; entered by hand by {change.hand.actor}: {change.hand.reason}"
+def scan_text(change: ShipmentChange, picked_up: bool) -> tuple[str, Message]:
+    """Who moved the RMA (the carrier, or the person who entered the event), and the
+    timeline's line: the carrier's scan in its normalised word (a page shows it translated:
+    ``status``), with who entered it by hand and why."""
+    shipment, hand = change.shipment, change.hand
+    where = {
+        "carrier": shipment.carrier,
+        "tracking_number": shipment.tracking_number,
+        "status": change.event.status.value,
+    }
+    if hand is None:
+        return SYSTEM, (
+            N_("Carrier has the parcel (%(carrier)s %(tracking_number)s: %(status)s)", **where)
+            if picked_up
+            else N_("Carrier: %(carrier)s %(tracking_number)s: %(status)s", **where)
+        )
+    by_hand = {**where, "who": hand.actor, "reason": hand.reason}
+    return hand.actor, (
+        N_(
+            "Carrier has the parcel (%(carrier)s %(tracking_number)s: %(status)s); "
+            "entered by hand by %(who)s: %(reason)s",
+            **by_hand,
+        )
+        if picked_up
+        else N_(
+            "Carrier: %(carrier)s %(tracking_number)s: %(status)s; "
+            "entered by hand by %(who)s: %(reason)s",
+            **by_hand,
+        )
+    )
 
 
 class CarrierEvents:
@@ -83,19 +108,8 @@ class CarrierEvents:
         if rma is None:
             return
         now = self.ctx.clock.now()
-        # The carrier's scan in its normalised word (a page shows it translated: ``status``).
-        where = {
-            "carrier": shipment.carrier,
-            "tracking_number": shipment.tracking_number,
-            "status": change.event.status.value,
-        }
-        actor, by_hand = actor_and_words(change)
         if change.picked_up_now and rma.can_move_to(RmaStatus.PICKED_UP):
-            text = N_(
-                "Carrier has the parcel (%(carrier)s %(tracking_number)s: %(status)s)%(by_hand)s",
-                **where,
-                by_hand=by_hand,
-            )
+            actor, text = scan_text(change, picked_up=True)
             rma.move_to(RmaStatus.PICKED_UP, actor, text, now)
             self._on_pickup(session, rma, change)
             if self.ctx.messages:
@@ -115,16 +129,8 @@ class CarrierEvents:
             self.refunds.lift_hand_hold(session, rma)
         target = CARRIER_PROGRESS.get(shipment.status)
         if target and rma.can_move_to(target):
-            rma.move_to(
-                target,
-                actor,
-                N_(
-                    "Carrier: %(carrier)s %(tracking_number)s: %(status)s%(by_hand)s",
-                    **where,
-                    by_hand=by_hand,
-                ),
-                now,
-            )
+            actor, text = scan_text(change, picked_up=False)
+            rma.move_to(target, actor, text, now)
         if rma.refund_status in REFUND_UNDER_WAY and (change.ended_badly or change.exception):
             self._needs_recovery(rma, shipment, ended_badly=change.ended_badly)
 
@@ -133,7 +139,7 @@ class CarrierEvents:
         is all there is."""
         hand = change.hand
         if hand is None:
-            self.refunds.release(session, rma, SYSTEM, "carrier pickup")
+            self.refunds.release(session, rma, SYSTEM, N_("carrier pickup"))
             return
         if not rma.refund_releasable:
             return
@@ -160,12 +166,10 @@ class CarrierEvents:
         """Refunded, and the parcel went wrong: the desk must recover it, now."""
         if ended_badly:
             what = shipment.status.value.replace("_", " ")
-            rma.needs_recovery = f"Refunded, but the parcel was {what}"
+            rma.needs_recovery = filled(PARCEL_ENDED_BADLY, status=what)
         else:
             # Lost, damaged, held: the carrier may recover it, but the desk must know now.
-            rma.needs_recovery = (
-                f"Refunded, but the carrier reports a problem: {shipment.last_exception}"
-            )
+            rma.needs_recovery = filled(CARRIER_PROBLEM, exception=shipment.last_exception)
         rma.note("refund", SYSTEM, rma.needs_recovery, self.ctx.clock.now())
 
     def guard_registration(self, session: Session, registration: Registration) -> None:

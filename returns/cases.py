@@ -16,7 +16,7 @@ from datetime import date
 from sqlalchemy.orm import Session
 
 from core.db import UnitOfWork
-from core.errors import InvalidInput
+from core.errors import N_, InvalidInput
 from returns.commands import Customer, OpenRma, ReturnLine
 from returns.context import ReturnsContext, load_rma
 from returns.errors import NotACase
@@ -62,6 +62,13 @@ MOVES = {
     "resolve": RmaStatus.RESOLVED,
     "reopen": RmaStatus.OPEN,
 }
+#: The timeline's line for a move made without a note.
+MOVED = {
+    "wait": N_("Wait"),
+    "answer": N_("Answer"),
+    "resolve": N_("Resolve"),
+    "reopen": N_("Reopen"),
+}
 
 
 class Cases:
@@ -80,15 +87,15 @@ class Cases:
     @staticmethod
     def check(command: OpenCase) -> None:
         if command.kind is CaseKind.RETURN:
-            raise InvalidInput("kind", "Open a return with its lines (POST /returns).")
+            raise InvalidInput("kind", N_("Open a return with its lines (POST /returns)."))
         if not command.description.strip():
-            raise InvalidInput("description", "Say what the customer asks or complains about.")
+            raise InvalidInput("description", N_("Say what the customer asks or complains about."))
         if len(command.description) > MAX_DESCRIPTION:
-            raise InvalidInput("description", "Keep the description under 5,000 characters.")
+            raise InvalidInput("description", N_("Keep the description under 5,000 characters."))
         if command.kind is CaseKind.COMPLAINT and command.root_cause is None:
-            raise InvalidInput("root_cause", "A complaint needs its root cause.")
+            raise InvalidInput("root_cause", N_("A complaint needs its root cause."))
         if command.kind is CaseKind.ENQUIRY and command.root_cause is not None:
-            raise InvalidInput("root_cause", "Only a complaint has a root cause.")
+            raise InvalidInput("root_cause", N_("Only a complaint has a root cause."))
 
     def open_in(self, session: Session, actor: str, command: OpenCase) -> Rma:
         now = self.ctx.clock.now()
@@ -127,15 +134,15 @@ class Cases:
     def move(self, actor: str, number: str, move: str, reason: str = "") -> RmaDetail:
         """wait (for the customer), answer, resolve or reopen; each on the timeline."""
         if move not in MOVES:
-            raise InvalidInput("move", f"One of: {', '.join(MOVES)}.")
+            raise InvalidInput("move", N_("One of: %(moves)s.", moves=", ".join(MOVES)))
         with UnitOfWork(self.ctx.session_factory) as uow:
             rma = load_rma(uow.session, number, lock=True)
             if rma.is_return:
                 raise NotACase(rma.number, move)
             to, now = MOVES[move], self.ctx.clock.now()
             if to is RmaStatus.OPEN and not reason.strip():
-                raise InvalidInput("reason", "Say why the case is reopened.")
-            rma.move_to(to, actor, reason.strip() or move.capitalize(), now)
+                raise InvalidInput("reason", N_("Say why the case is reopened."))
+            rma.move_to(to, actor, reason.strip() or MOVED[move], now)
             if to is RmaStatus.RESOLVED:
                 rma.resolve(now)
             elif to is RmaStatus.OPEN:
@@ -153,19 +160,27 @@ class Cases:
             complaint = load_rma(session, number, lock=True)
             if complaint.kind is not CaseKind.COMPLAINT:
                 raise InvalidInput(
-                    "rma", f"{complaint.number} is not a complaint.", code="not_a_complaint"
+                    "rma",
+                    N_("%(number)s is not a complaint.", number=complaint.number),
+                    code="not_a_complaint",
                 )
             if complaint.status is RmaStatus.CLOSED:
                 raise InvalidInput(
-                    "rma", f"{complaint.number} is closed: reopen it first.", code="case_closed"
+                    "rma",
+                    N_("%(number)s is closed: reopen it first.", number=complaint.number),
+                    code="case_closed",
                 )
             opening = command.for_customer_of(complaint)
             self.intake.check(opening)
             rma = self.intake.open_in(session, actor, opening)
             rma.origin_case_id = complaint.id
             now = self.ctx.clock.now()
-            rma.note("case", SYSTEM, f"Opened from complaint {complaint.number}", now)
-            complaint.note("case", actor, f"Turned into return {rma.number}", now)
+            rma.note(
+                "case", SYSTEM, N_("Opened from complaint %(number)s", number=complaint.number), now
+            )
+            complaint.note(
+                "case", actor, N_("Turned into return %(number)s", number=rma.number), now
+            )
             uow.commit()
             return rma_detail(session, rma.number, now.date())
 

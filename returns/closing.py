@@ -7,7 +7,7 @@ from core.db import UnitOfWork
 from core.errors import N_, Conflict, InvalidInput
 from returns.commands import RecordFollowup
 from returns.context import ReturnsContext, load_rma
-from returns.conversation import REPLY_PREFIX
+from returns.conversation import reply_text
 from returns.followups import answered_online, schedule
 from returns.messages import Messages
 from returns.models import OutgoingEmail
@@ -57,21 +57,21 @@ class Closing:
         if len(text) > MAX_REPLY:
             raise InvalidInput("message", N_("Keep the reply under 5,000 characters."))
         messages = self._messages(
-            "E-mail is not set up (SPAREFLOW_SMTP_HOST), so a reply cannot be sent."
+            N_("E-mail is not set up (SPAREFLOW_SMTP_HOST), so a reply cannot be sent.")
         )
         with UnitOfWork(self.ctx.session_factory) as uow:
             rma = load_rma(uow.session, number, lock=True)
             messages.to_customer(uow.session, rma, "reply", message=text)
             now = self.ctx.clock.now()
-            rma.note("reply", actor, f"{REPLY_PREFIX}{text}", now)
+            rma.note("reply", actor, reply_text(text), now)
             if not rma.is_return and rma.status is RmaStatus.OPEN:
-                rma.move_to(RmaStatus.ANSWERED, actor, "Answered the customer", now)
+                rma.move_to(RmaStatus.ANSWERED, actor, N_("Answered the customer"), now)
             uow.commit()
             return rma_detail(uow.session, number, self.ctx.clock.now().date())
 
     def record_bounce(self, message_id: str, reason: str) -> OutgoingEmail:
         """A bounce reported after sending (a delivery status notification, a provider hook)."""
-        messages = self._messages("E-mail is not set up (SPAREFLOW_SMTP_HOST).")
+        messages = self._messages(N_("E-mail is not set up (SPAREFLOW_SMTP_HOST)."))
         if not reason.strip():
             raise InvalidInput("reason", N_("Give the reason the mail system reported."))
         with UnitOfWork(self.ctx.session_factory) as uow:

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from core.clock import Clock
 from core.db import UnitOfWork
 from core.errors import N_, Conflict, InvalidInput
+from core.errors import Text as Message
 from returns.context import load_rma
 from returns.notifications import notify
 from returns.rma import SYSTEM, Rma, RmaTransition
@@ -43,6 +44,11 @@ class ConversationEntry:
     at: datetime
     from_customer: bool
     text: str
+
+
+def reply_text(text: str) -> Message:
+    """The timeline's line for a desk reply: the reply as typed, after ``REPLY_PREFIX``."""
+    return N_("Replied to the customer: %(text)s", text=text)
 
 
 def conversation(timeline: Iterable[TimelineEntry]) -> tuple[ConversationEntry, ...]:
@@ -76,7 +82,7 @@ def record_customer_message(
     session.add(entry)
     rma.updated_at = now
     if not rma.is_return and rma.status in (RmaStatus.WAITING_FOR_CUSTOMER, RmaStatus.ANSWERED):
-        rma.move_to(RmaStatus.OPEN, SYSTEM, "The customer wrote back", now)  # the desk's turn
+        rma.move_to(RmaStatus.OPEN, SYSTEM, N_("The customer wrote back"), now)  # the desk's turn
     session.flush()
     quote = text if len(text) <= ALERT_QUOTE else text[: ALERT_QUOTE - 1] + "…"
     notify(

@@ -72,10 +72,18 @@ class CustomerAddresses:
                 for column, value in new.items():
                     setattr(rma, column, value)
                 rma.updated_at = now
-                text = f"Customer address changed ({', '.join(changed)})"
-                rma.note(
-                    "customer", actor, f"{text}: {reason.strip()}" if reason.strip() else text, now
+                # The fields are codes: the page shows each one's label.
+                fields = ", ".join(changed)
+                text = (
+                    N_(
+                        "Customer address changed (%(fields)s): %(reason)s",
+                        fields=fields,
+                        reason=reason.strip(),
+                    )
+                    if reason.strip()
+                    else N_("Customer address changed (%(fields)s)", fields=fields)
                 )
+                rma.note("customer", actor, text, now)
                 audit.record(
                     session,
                     at=now,

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from core.errors import Conflict, NotFound
+from core.errors import N_, Conflict, NotFound
 
 
 class RmaNotFound(NotFound):
     code = "rma_not_found"
 
     def __init__(self, number: str):
-        super().__init__(f"No return authorisation {number!r}.", rma=number)
+        super().__init__(N_("No return authorisation %(number)s.", number=repr(number)), rma=number)
 
 
 class IllegalTransition(Conflict):
@@ -17,7 +17,12 @@ class IllegalTransition(Conflict):
 
     def __init__(self, number: str, current: str, wanted: str):
         super().__init__(
-            f"{number} is {current}; it cannot become {wanted}.",
+            N_(
+                "%(number)s is %(status)s; it cannot become %(wanted)s.",
+                number=number,
+                status=current,
+                wanted=wanted,
+            ),
             rma=number,
             status=current,
             wanted=wanted,
@@ -28,7 +33,9 @@ class ReplacementNotFound(NotFound):
     code = "replacement_not_found"
 
     def __init__(self, replacement_id: int):
-        super().__init__(f"No replacement {replacement_id}.", replacement_id=replacement_id)
+        super().__init__(
+            N_("No replacement %(id)s.", id=replacement_id), replacement_id=replacement_id
+        )
 
 
 class CustomerAddressRequired(Conflict):
@@ -40,9 +47,14 @@ class CustomerAddressRequired(Conflict):
     def __init__(self, number: str, provider: str, problems: dict[str, str]):
         fields = ", ".join(problems)
         super().__init__(
-            f"A prepaid {provider} label needs the customer's complete address ({number}: "
-            f"missing or wrong: {fields}). Complete the customer's address on the RMA page, "
-            "or authorise with the customer's own carrier and tracking number.",
+            N_(
+                "A prepaid %(provider)s label needs the customer's complete address (%(number)s: "
+                "missing or wrong: %(fields)s). Complete the customer's address on the RMA page, "
+                "or authorise with the customer's own carrier and tracking number.",
+                provider=provider,
+                number=number,
+                fields=fields,
+            ),
             rma=number,
             provider=provider,
             missing=list(problems),
@@ -57,14 +69,24 @@ class NotAReturn(Conflict):
     code = "not_a_return"
 
     def __init__(self, number: str, kind: str, step: str):
-        article, then = (
-            ("an", "Open a return for it instead.")
+        message = (
+            N_(
+                "%(number)s is an enquiry, not a return: it has no return lines, labels, "
+                "refunds or warehouse steps (%(step)s). Open a return for it instead.",
+                number=number,
+                step=step,
+            )
             if kind == "enquiry"
-            else ("a", "Turn the complaint into a return first.")
+            else N_(
+                "%(number)s is a %(kind)s, not a return: it has no return lines, labels, "
+                "refunds or warehouse steps (%(step)s). Turn the complaint into a return first.",
+                number=number,
+                kind=kind,
+                step=step,
+            )
         )
         super().__init__(
-            f"{number} is {article} {kind}, not a return: it has no return lines, labels, "
-            f"refunds or warehouse steps ({step}). {then}",
+            message,
             rma=number,
             kind=kind,
             step=step,
@@ -78,7 +100,11 @@ class NotACase(Conflict):
 
     def __init__(self, number: str, step: str):
         super().__init__(
-            f"{number} is a return: {step} is for enquiries and complaints.",
+            N_(
+                "%(number)s is a return: %(step)s is for enquiries and complaints.",
+                number=number,
+                step=step,
+            ),
             rma=number,
             step=step,
         )

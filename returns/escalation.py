@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from core.clock import Clock
 from core.db import UnitOfWork
+from core.errors import N_
 from returns.messages import Messages
 from returns.models import Notification
 from returns.notifications import notify, system_note
@@ -122,16 +123,27 @@ class ServiceLevelMonitor:
             setattr(rma, target.escalated, now)
             if getattr(rma, target.warned) is None:
                 setattr(rma, target.warned, now)  # no warning after the breach
-            text = (
-                f"{rma.number} missed its {label} target (due {due:%Y-%m-%d %H:%M} UTC): "
-                "escalated to supervisors"
+            text = N_(
+                "%(number)s missed its %(target)s target (due %(due)s UTC): "
+                "escalated to supervisors",
+                number=rma.number,
+                target=label,
+                due=f"{due:%Y-%m-%d %H:%M}",
             )
             self._raise(session, rma, target, "breach", "supervisors", due, text)
             return 1
         if now >= warn_at and getattr(rma, target.warned) is None:
             setattr(rma, target.warned, now)
-            left = format_left(self.levels.time_left(rma.channel, due, now))
-            text = f"{rma.number}: {label} due {due:%Y-%m-%d %H:%M} UTC ({left} of desk time left)"
+            left = self.levels.time_left(rma.channel, due, now)
+            # ``left_minutes`` beside ``left``: a page shows the time left in its own units.
+            text = N_(
+                "%(number)s: %(target)s due %(due)s UTC (%(left)s of desk time left)",
+                number=rma.number,
+                target=label,
+                due=f"{due:%Y-%m-%d %H:%M}",
+                left=format_left(left),
+                left_minutes=int(left.total_seconds() // 60) if left is not None else "",
+            )
             self._raise(session, rma, target, "warning", "desk", due, text)
             return 1
         return 0

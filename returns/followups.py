@@ -21,7 +21,8 @@ from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, Text, selec
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.db import Base, BigIntPK, UTCDateTime, string_enum
-from core.errors import InvalidInput
+from core.errors import N_, InvalidInput
+from core.errors import Text as Message
 from returns.rma import Rma
 from returns.status import CaseKind, Priority
 
@@ -168,26 +169,21 @@ def record_call(
 ) -> None:
     """Record one call: try again later, or done (a VIP reached is followed up once more)."""
     if followup.status is not FollowUpStatus.DUE:
-        raise InvalidInput("followup", "This follow-up is already done.", code="followup_done")
+        raise InvalidInput("followup", N_("This follow-up is already done."), code="followup_done")
     reached = call.outcome in (FollowUpOutcome.REACHED, FollowUpOutcome.ANSWERED_ONLINE)
     if reached and call.satisfaction is None:
-        raise InvalidInput("satisfaction", "Give the customer's satisfaction score (1-5).")
+        raise InvalidInput("satisfaction", N_("Give the customer's satisfaction score (1-5)."))
     if call.satisfaction is not None and not reached:
-        raise InvalidInput("satisfaction", "Only a customer reached gives a score.")
+        raise InvalidInput("satisfaction", N_("Only a customer reached gives a score."))
     if call.satisfaction is not None and not 1 <= call.satisfaction <= 5:
-        raise InvalidInput("satisfaction", "The score is 1 to 5.")
+        raise InvalidInput("satisfaction", N_("The score is 1 to 5."))
     followup.attempts += 1
     followup.outcome, followup.satisfaction = call.outcome, call.satisfaction
     followup.notes, followup.called_by, followup.called_at = call.notes.strip(), actor, now
-    text = f"Follow-up call {followup.round}: {call.outcome.value.replace('_', ' ')}"
-    if call.satisfaction is not None:
-        text += f", satisfaction {call.satisfaction}/5"
-        if followup.round == 1 or rma.satisfaction is None:
-            rma.satisfaction = call.satisfaction
-            rma.satisfaction_comment = call.notes.strip() or None
-    if call.notes.strip():
-        text += f": {call.notes.strip()}"
-    rma.note("followup", actor, text, now)
+    if call.satisfaction is not None and (followup.round == 1 or rma.satisfaction is None):
+        rma.satisfaction = call.satisfaction
+        rma.satisfaction_comment = call.notes.strip() or None
+    rma.note("followup", actor, _call_text(followup.round, call), now)
     if call.outcome in TRY_AGAIN:
         followup.due_at = now + timedelta(hours=settings.retry_hours)
         rma.followup_due_at = followup.due_at
@@ -205,3 +201,23 @@ def answered_online(session: Session, rma: Rma, satisfaction: int, comment: str)
     ):
         followup.status, followup.outcome = FollowUpStatus.DONE, FollowUpOutcome.ANSWERED_ONLINE
         followup.satisfaction, followup.notes = satisfaction, comment.strip()
+
+
+def _call_text(round_: int, call: RecordCall) -> Message:
+    """The timeline's line for a call: its outcome (a label), the score and the notes typed."""
+    said = {"round": round_, "outcome": call.outcome.value.replace("_", " ")}
+    notes, score = call.notes.strip(), call.satisfaction
+    if score is not None and notes:
+        return N_(
+            "Follow-up call %(round)s: %(outcome)s, satisfaction %(score)s/5: %(notes)s",
+            **said,
+            score=score,
+            notes=notes,
+        )
+    if score is not None:
+        return N_(
+            "Follow-up call %(round)s: %(outcome)s, satisfaction %(score)s/5", **said, score=score
+        )
+    if notes:
+        return N_("Follow-up call %(round)s: %(outcome)s: %(notes)s", **said, notes=notes)
+    return N_("Follow-up call %(round)s: %(outcome)s", **said)

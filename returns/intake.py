@@ -80,7 +80,7 @@ class Intake:
                 session,
                 rma,
                 SYSTEM,
-                AuthoriseRma(reason="Within the automatic authorisation rules"),
+                AuthoriseRma(reason=N_("Within the automatic authorisation rules")),
             )
             rma.first_response_at = now  # the customer has the authorisation at once
         elif not self.ctx.levels.desk(command.channel).is_open(now):
@@ -99,10 +99,10 @@ class Intake:
         missing = ", ".join(refusal.details["missing"])
         text = N_(
             "Not authorised automatically: a prepaid %(value)s label needs the "
-            "customer's complete address (missing or wrong: %(missing)s). "
+            "customer's complete address (missing or wrong: %(fields)s). "
             "Complete it, then authorise.",
             value=refusal.details["provider"],
-            missing=missing,
+            fields=missing,
         )
         rma.note("authorisation", SYSTEM, text, now)
         return False

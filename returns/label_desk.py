@@ -115,10 +115,12 @@ class LabelDesk:
                 ceiling = last.payload.get("approved_ceiling_minor")
                 approver = last.payload.get("approved_by")
                 self._enqueue(session, rma, ceiling_minor=ceiling, approved_by=approver)
-            text = "Prepaid return label tried again"
-            rma.note(
-                "return_label", actor, f"{text}: {note.strip()}" if note.strip() else text, now
+            text = (
+                N_("Prepaid return label tried again: %(note)s", note=note.strip())
+                if note.strip()
+                else N_("Prepaid return label tried again")
             )
+            rma.note("return_label", actor, text, now)
             self._clear_alerts(session, rma, actor)
             uow.commit()
             return rma_detail(session, rma.number, self.ctx.clock.now().date())

@@ -328,23 +328,31 @@ class Labels:
             currency = str(message.payload.get("currency") or rma.currency).upper()
             cheapest = self.amount(int(refusal["cheapest_minor"]), currency)
             ceiling = self.amount(int(refusal.get("ceiling_minor") or 0), currency)
-            why = (
-                f"the cheapest label costs {cheapest}, above the {ceiling} ceiling: "
-                "a supervisor can approve it on the RMA page"
+            text = N_(
+                "Return label failed: the cheapest label costs %(cheapest)s, above the "
+                "%(ceiling)s ceiling: a supervisor can approve it on the RMA page",
+                cheapest=cheapest,
+                ceiling=ceiling,
             )
         elif not refusal:  # gave up on an unreachable provider
-            why = (
-                f"the provider did not answer after {message.attempts} attempts "
-                f"({message.last_error}): try the label again on the RMA page"
+            text = N_(
+                "Return label failed: the provider did not answer after %(attempts)s attempts "
+                "(%(last_error)s): try the label again on the RMA page",
+                attempts=message.attempts,
+                last_error=message.last_error,
             )
         else:
-            why = f"{message.last_error}: fix it, then try the label again on the RMA page"
+            text = N_(
+                "Return label failed: %(last_error)s: fix it, then try the label again on the "
+                "RMA page",
+                last_error=message.last_error,
+            )
         self.alert_desk(
             session,
             rma,
             "return_label",
             "label-failed:" + message.key.removeprefix("return-label:"),
-            f"Return label failed: {why}",
+            text,
             "The customer has no return instructions yet.",
         )
 
@@ -425,10 +433,15 @@ class Labels:
         rma = load_rma(session, message.payload["rma"], lock=True)
         outcome = str((message.result or {}).get("outcome") or "")
         rma.return_label_refund = outcome
-        text = {
-            "refunded": "Unused return label refunded",
-            "submitted": "Refund of the unused return label submitted; the provider checks it",
-        }.get(outcome, f"The provider refused to refund the unused return label ({outcome})")
+        if outcome == "refunded":
+            text = N_("Unused return label refunded")
+        elif outcome == "submitted":
+            text = N_("Refund of the unused return label submitted; the provider checks it")
+        else:
+            text = N_(
+                "The provider refused to refund the unused return label (%(outcome)s)",
+                outcome=outcome,
+            )
         rma.note("return_label", SYSTEM, text, self.ctx.clock.now())
 
     def _refund_failed(self, session: Session, message: OutboxMessage) -> None:

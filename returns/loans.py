@@ -41,15 +41,19 @@ class LoanNotFound(NotFound):
     code = "loan_not_found"
 
     def __init__(self, loan_id: int):
-        super().__init__(f"No loan {loan_id}.", loan_id=loan_id)
+        super().__init__(N_("No loan %(id)s.", id=loan_id), loan_id=loan_id)
 
 
 class LoanerUnavailable(Conflict):
     code = "loaner_unavailable"
 
     def __init__(self, sku: str, pool: str | None):
-        where = f"loan pool {pool}" if pool else "any loan pool"
-        super().__init__(f"No {sku} is free in {where}.", sku=sku, pool=pool)
+        message = (
+            N_("No %(sku)s is free in loan pool %(pool)s.", sku=sku, pool=pool)
+            if pool
+            else N_("No %(sku)s is free in any loan pool.", sku=sku)
+        )
+        super().__init__(message, sku=sku, pool=pool)
 
 
 @dataclass(frozen=True)

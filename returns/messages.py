@@ -447,7 +447,15 @@ class Messages:
         email.status, email.sent_at, email.error = "sent", self.clock.now(), None
         email.subject = (message.result or {}).get("subject")
         if email.rma_id and email.kind in CUSTOMER_KINDS:
-            self._timeline(session, email, f"E-mail “{email.kind}” sent to {email.to_address}")
+            self._timeline(
+                session,
+                email,
+                N_(
+                    "E-mail “%(kind)s” sent to %(address)s",
+                    kind=email.kind,
+                    address=email.to_address,
+                ),
+            )
 
     def _failed(self, session: Session, message: OutboxMessage) -> None:
         email = self._email(session, message)
@@ -459,8 +467,12 @@ class Messages:
         if bounced:
             email.bounced_at = self.clock.now()
         if email.rma_id and email.kind in CUSTOMER_KINDS:
-            what = "bounced" if bounced else "failed"
-            text = f"E-mail “{email.kind}” to {email.to_address} {what}: {error}"
+            said = {"kind": email.kind, "address": email.to_address, "error": error}
+            text = (
+                N_("E-mail “%(kind)s” to %(address)s bounced: %(error)s", **said)
+                if bounced
+                else N_("E-mail “%(kind)s” to %(address)s failed: %(error)s", **said)
+            )
             self._timeline(session, email, text)
             self._alert_desk(session, email, text)
 
@@ -477,7 +489,12 @@ class Messages:
         if email.status != "bounced":
             email.status, email.error, email.bounced_at = "bounced", reason, self.clock.now()
             if email.rma_id and email.kind in CUSTOMER_KINDS:
-                text = f"E-mail “{email.kind}” to {email.to_address} bounced: {reason}"
+                text = N_(
+                    "E-mail “%(kind)s” to %(address)s bounced: %(error)s",
+                    kind=email.kind,
+                    address=email.to_address,
+                    error=reason,
+                )
                 self._timeline(session, email, text)
                 self._alert_desk(session, email, text)
         return email

@@ -250,8 +250,14 @@ class OutboundLabels:
                 rma,
                 "replacement",
                 f"outbound-label-serials:{replacement.id}",
-                f"Outbound label {shipment.carrier} {shipment.tracking_number} bought, but "
-                f"replacement {replacement.id} cannot ship: {problem.message.rstrip('.')}",
+                N_(
+                    "Outbound label %(carrier)s %(tracking_number)s bought, but "
+                    "replacement %(id)s cannot ship: %(problem)s",
+                    carrier=shipment.carrier,
+                    tracking_number=shipment.tracking_number,
+                    id=replacement.id,
+                    problem=problem.message.rstrip("."),
+                ),
                 "The replacement has not shipped; the desk decides what to do with the label.",
             )
             return True
@@ -290,7 +296,10 @@ class OutboundLabels:
                     found[0],
                     "repair",
                     f"outbound-label-failed:repair:{message.payload['repair']}",
-                    f"Outbound label for the repaired unit failed: {message.last_error}",
+                    N_(
+                        "Outbound label for the repaired unit failed: %(last_error)s",
+                        last_error=message.last_error,
+                    ),
                     "The repaired unit has not shipped.",
                 )
             return
@@ -302,7 +311,10 @@ class OutboundLabels:
                 rma,
                 "replacement",
                 f"outbound-label-failed:{message.payload['replacement']}",
-                f"Outbound label for replacement {message.payload['replacement']} failed: "
-                f"{message.last_error}",
+                N_(
+                    "Outbound label for replacement %(id)s failed: %(last_error)s",
+                    id=message.payload["replacement"],
+                    last_error=message.last_error,
+                ),
                 "The replacement has not shipped.",
             )

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from accounts.models import Role, User
 from core.clock import Clock
 from core.db import UnitOfWork
-from core.errors import Conflict, InvalidInput, NotFound
+from core.errors import N_, Conflict, InvalidInput, NotFound
 from returns.context import load_rma
 from returns.errors import RmaNotFound
 from returns.owner_models import CannedReply, CaseNote, Team, TeamMember
@@ -130,7 +130,12 @@ class Ownership:
             person = self._person(session, actor_id, "user_id")
             rma.owner_team_id = self._team_of(session, person.id, rma.owner_team_id)
             rma.owner_user_id = person.id
-            rma.note("owner", person.email, f"Taken by {person.name or person.email}", self._now())
+            rma.note(
+                "owner",
+                person.email,
+                N_("Taken by %(who)s", who=person.name or person.email),
+                self._now(),
+            )
             uow.commit()
             return owner_view(session, rma)
 
@@ -140,7 +145,7 @@ class Ownership:
         """To a person (exactly one of ``user_id``, ``team_id``), or to a team: its next member
         on shift (round-robin), else the team's out-of-hours queue."""
         if (user_id is None) == (team_id is None):
-            raise InvalidInput("user_id", "Hand the case to one person or one team.")
+            raise InvalidInput("user_id", N_("Hand the case to one person or one team."))
         with UnitOfWork(self.session_factory) as uow:
             session, now = uow.session, self._now()
             rma = self._open_case(session, number)
@@ -148,18 +153,28 @@ class Ownership:
                 person = self._person(session, user_id, "user_id")
                 rma.owner_team_id = self._team_of(session, person.id, rma.owner_team_id)
                 rma.owner_user_id = person.id
-                text = f"Handed over to {person.name or person.email}"
+                text = N_("Handed over to %(who)s", who=person.name or person.email)
             else:
                 assert team_id is not None
                 if session.get(Team, team_id) is None:
-                    raise InvalidInput("team_id", f"No team {team_id}.", code="unknown_team")
+                    raise InvalidInput(
+                        "team_id", N_("No team %(id)s.", id=team_id), code="unknown_team"
+                    )
                 owner = next_in_team(session, team_id, now)
                 rma.owner_user_id, rma.owner_team_id = owner.user_id, owner.team_id
-                text = f"Handed over to team {team_label(session, team_id)}"
-                if owner.user_id is not None:
-                    text += f" ({person_label(session, owner.user_id)})"
-                else:
-                    text += " (nobody on shift: in the team's queue)"
+                team = team_label(session, team_id)
+                text = (
+                    N_(
+                        "Handed over to team %(team)s (%(who)s)",
+                        team=team,
+                        who=person_label(session, owner.user_id),
+                    )
+                    if owner.user_id is not None
+                    else N_(
+                        "Handed over to team %(team)s (nobody on shift: in the team's queue)",
+                        team=team,
+                    )
+                )
             rma.note("owner", actor, text, now)
             uow.commit()
             return owner_view(session, rma)
@@ -210,9 +225,9 @@ class Ownership:
     def add_note(self, actor: str, number: str, text: str) -> NoteView:
         body = text.strip()
         if not body:
-            raise InvalidInput("text", "Write the note.")
+            raise InvalidInput("text", N_("Write the note."))
         if len(body) > MAX_NOTE:
-            raise InvalidInput("text", "Keep the note under 5,000 characters.")
+            raise InvalidInput("text", N_("Keep the note under 5,000 characters."))
         with UnitOfWork(self.session_factory) as uow:
             rma = load_rma(uow.session, number)
             note = CaseNote(rma_id=rma.id, author=actor, text=body, created_at=self._now())
@@ -244,7 +259,7 @@ class Ownership:
     ) -> CannedReplyView:
         """Create (no ``reply_id``) or change a canned reply; one title per language."""
         if not title.strip() or not body.strip():
-            raise InvalidInput("body" if title.strip() else "title", "Give a title and a text.")
+            raise InvalidInput("body" if title.strip() else "title", N_("Give a title and a text."))
         with UnitOfWork(self.session_factory) as uow:
             session = uow.session
             same = session.scalars(
@@ -254,7 +269,12 @@ class Ownership:
             ).first()
             if same is not None and same.id != reply_id:
                 raise Conflict(
-                    f"A canned reply {title!r} in {language} exists.", code="duplicate_title"
+                    N_(
+                        "A canned reply %(title)s in %(language)s exists.",
+                        title=repr(title),
+                        language=language,
+                    ),
+                    code="duplicate_title",
                 )
             row = self._canned(session, reply_id) if reply_id else CannedReply()
             row.title, row.language, row.body = title.strip(), language, body.strip()
@@ -295,14 +315,23 @@ class Ownership:
     def _open_case(session: Session, number: str) -> Rma:
         rma = load_rma(session, number, lock=True)
         if rma.status not in OPEN:
-            raise Conflict(f"{rma.number} is {rma.status.value}: it needs no owner.", code="ended")
+            raise Conflict(
+                N_(
+                    "%(number)s is %(status)s: it needs no owner.",
+                    number=rma.number,
+                    status=rma.status.value,
+                ),
+                code="ended",
+            )
         return rma
 
     @staticmethod
     def _person(session: Session, user_id: int, field: str) -> User:
         user = session.get(User, user_id)
         if user is None or not user.active or user.role not in OWNER_ROLES:
-            raise InvalidInput(field, f"No active desk member {user_id}.", code="unknown_person")
+            raise InvalidInput(
+                field, N_("No active desk member %(id)s.", id=user_id), code="unknown_person"
+            )
         return user
 
     @staticmethod
@@ -323,7 +352,9 @@ class Ownership:
     def _canned(session: Session, reply_id: int) -> CannedReply:
         row = session.get(CannedReply, reply_id)
         if row is None:
-            raise NotFound(f"No canned reply {reply_id}.", code="canned_reply_not_found")
+            raise NotFound(
+                N_("No canned reply %(id)s.", id=reply_id), code="canned_reply_not_found"
+            )
         return row
 
 

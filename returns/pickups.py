@@ -52,6 +52,7 @@ from sqlalchemy.orm import Session
 
 from carriers.events import CarrierUnavailable
 from carriers.labels import (
+    BookedPickup,
     LabelProvider,
     LabelProviderUnavailable,
     LabelRefused,
@@ -61,6 +62,7 @@ from carriers.labels import (
 )
 from core.db import UnitOfWork, insert_ignoring_conflicts
 from core.errors import N_, Conflict, InvalidInput, NotFound
+from core.errors import Text as Message
 from core.outbox import Handler, OutboxMessage, OutboxStatus, PermanentFailure, enqueue
 from returns.commands import BookPickup
 from returns.context import ReturnsContext, load_rma
@@ -192,7 +194,7 @@ class Pickups:
             ) from error
         except LabelProviderUnavailable as error:
             raise CarrierUnavailable(
-                "The carrier could not be reached to book the pickup; try again in a moment.",
+                N_("The carrier could not be reached to book the pickup; try again in a moment."),
                 code="pickup_provider_unavailable",
             ) from error
         with UnitOfWork(self.ctx.session_factory) as uow:
@@ -201,14 +203,8 @@ class Pickups:
             rma.pickup_starts_at = booked.window.starts_at
             rma.pickup_ends_at = booked.window.ends_at
             rma.pickup_id = booked.provider_pickup_id[:100] or None
-            text = (
-                f"Pickup booked with {label.provider} for {_window_text(booked.window)}"
-                f" ({booked.provider_pickup_id}"
-                + (f", confirmation {booked.confirmation}" if booked.confirmation else "")
-                + ")"
-            )
-            if earlier and earlier != booked.provider_pickup_id:
-                text += f"; replaces pickup {earlier}"
+            replaces = earlier if earlier and earlier != booked.provider_pickup_id else None
+            text = _booked_text(label.provider, booked, replaces)
             now = self.ctx.clock.now()
             rma.note("pickup", actor, text, now)
             if earlier and earlier != booked.provider_pickup_id:
@@ -267,8 +263,12 @@ class Pickups:
             session,
             rma,
             pickup,
-            f"Pickup {pickup} is still booked with {provider.name}, whose API cannot cancel "
-            "it: cancel it in the provider's dashboard or with the carrier",
+            N_(
+                "Pickup %(pickup)s is still booked with %(provider)s, whose API cannot cancel "
+                "it: cancel it in the provider's dashboard or with the carrier",
+                pickup=pickup,
+                provider=provider.name,
+            ),
         )
 
     def _alert(self, session: Session, rma: Rma, pickup: str, text: str) -> None:
@@ -335,26 +335,38 @@ class Pickups:
             session,
             rma,
             pickup,
-            f"Pickup {pickup} could not be cancelled with {provider} ({message.last_error}): "
-            "call the carrier to cancel it",
+            N_(
+                "Pickup %(pickup)s could not be cancelled with %(provider)s (%(last_error)s): "
+                "call the carrier to cancel it",
+                pickup=pickup,
+                provider=provider,
+                last_error=message.last_error,
+            ),
         )
 
     def _provider(self, rma: Rma) -> LabelProvider:
         if rma.status not in WAITING_FOR_PARCEL:
             raise PickupNotAvailable(
-                f"{rma.number} is {rma.status.value}: a pickup can only be booked while the "
-                "return waits for its parcel.",
+                N_(
+                    "%(number)s is %(status)s: a pickup can only be booked while the "
+                    "return waits for its parcel.",
+                    number=rma.number,
+                    status=rma.status.value,
+                ),
                 rma=rma.number,
             )
         if not rma.return_label_id or not rma.return_label_provider:
             raise PickupNotAvailable(
-                f"{rma.number} has no label bought by spareflow, so no pickup can be booked.",
+                N_(
+                    "%(number)s has no label bought by spareflow, so no pickup can be booked.",
+                    number=rma.number,
+                ),
                 rma=rma.number,
             )
         provider = self.provider_for(rma.return_label_provider)
         if provider is None:
             raise PickupNotAvailable(
-                f"{rma.return_label_provider} does not book pickups.",
+                N_("%(provider)s does not book pickups.", provider=rma.return_label_provider),
                 code="pickups_not_supported",
                 rma=rma.number,
             )
@@ -375,7 +387,37 @@ def remembered_pickup(session: Session, key: str) -> str | None:
     return str(record) if record else None
 
 
-def _window_text(window: PickupWindow) -> str:
-    starts, ends = window.starts_at.astimezone(UTC), window.ends_at.astimezone(UTC)
+def _booked_text(provider: str, booked: BookedPickup, replaces: str | None) -> Message:
+    """The timeline's line for a booked pickup: its window (UTC), the provider's pickup id and
+    confirmation, and the pickup it replaces."""
+    starts, ends = booked.window.starts_at.astimezone(UTC), booked.window.ends_at.astimezone(UTC)
     end = f"{ends:%H:%M}" if ends.date() == starts.date() else f"{ends:%Y-%m-%d %H:%M}"
-    return f"{starts:%Y-%m-%d %H:%M} to {end} UTC"
+    said = {
+        "provider": provider,
+        "starts": f"{starts:%Y-%m-%d %H:%M}",
+        "ends": end,
+        "pickup": booked.provider_pickup_id,
+    }
+    if booked.confirmation and replaces:
+        return N_(
+            "Pickup booked with %(provider)s for %(starts)s to %(ends)s UTC (%(pickup)s, "
+            "confirmation %(confirmation)s); replaces pickup %(earlier)s",
+            **said,
+            confirmation=booked.confirmation,
+            earlier=replaces,
+        )
+    if booked.confirmation:
+        return N_(
+            "Pickup booked with %(provider)s for %(starts)s to %(ends)s UTC (%(pickup)s, "
+            "confirmation %(confirmation)s)",
+            **said,
+            confirmation=booked.confirmation,
+        )
+    if replaces:
+        return N_(
+            "Pickup booked with %(provider)s for %(starts)s to %(ends)s UTC (%(pickup)s); "
+            "replaces pickup %(earlier)s",
+            **said,
+            earlier=replaces,
+        )
+    return N_("Pickup booked with %(provider)s for %(starts)s to %(ends)s UTC (%(pickup)s)", **said)

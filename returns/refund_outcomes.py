@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core.errors import N_
+from core.errors import N_, filled
 from core.outbox import Handler, OutboxMessage, PermanentFailure
 from returns.context import ReturnsContext, load_rma
 from returns.messages import word
@@ -25,7 +25,7 @@ from returns.models import RefundProviderEvent
 from returns.notifications import notify
 from returns.refund_providers import DEFAULT
 from returns.refunds import PROVIDER_FAILED, REFUND_TOPIC, refund_messages
-from returns.rma import NO_PROVIDER, SYSTEM, Rma
+from returns.rma import NO_PROVIDER, REFUND_REFUSED, SYSTEM, Rma
 from returns.status import RefundStatus
 
 #: What the provider answers while a refund is under way (Stripe's refund ``status``).
@@ -76,9 +76,10 @@ class RefundOutcomes:
     def _delayed(self, session: Session, message: OutboxMessage) -> None:
         """Told once per refund: the provider is not answering, the refund waits for it."""
         rma = load_rma(session, message.payload["rma"], lock=True)
-        text = (
-            f"Refund delayed, the payment provider is not answering ({message.last_error}): "
-            "spareflow keeps trying and sends it once when the provider is back"
+        text = N_(
+            "Refund delayed, the payment provider is not answering (%(last_error)s): "
+            "spareflow keeps trying and sends it once when the provider is back",
+            last_error=message.last_error,
         )
         rma.note("refund", SYSTEM, text, self.ctx.clock.now())
 
@@ -173,14 +174,36 @@ class RefundOutcomes:
         told nothing (no "refunded" e-mail was sent for a refund that was still pending)."""
         was_released = rma.refund_status is RefundStatus.RELEASED
         rma.refund_status = RefundStatus.FAILED
-        rma.refund_error = (
-            f"The payment provider reports the refund {status}: {failure_reason or '—'}"
+        rma.refund_error = filled(
+            REFUND_REFUSED, status=status, failure_reason=failure_reason or "—"
         )
-        text = f"Refund {rma.refund_reference} {status} at the provider, desk alerted: " + (
-            failure_reason or "no reason given"
-        )
-        if was_released:
-            text += " (after it had succeeded: tell the customer)"
+        said = {"refund_reference": rma.refund_reference, "status": status}
+        if failure_reason and was_released:
+            text = N_(
+                "Refund %(refund_reference)s %(status)s at the provider, desk alerted: "
+                "%(failure_reason)s (after it had succeeded: tell the customer)",
+                **said,
+                failure_reason=failure_reason,
+            )
+        elif failure_reason:
+            text = N_(
+                "Refund %(refund_reference)s %(status)s at the provider, desk alerted: "
+                "%(failure_reason)s",
+                **said,
+                failure_reason=failure_reason,
+            )
+        elif was_released:
+            text = N_(
+                "Refund %(refund_reference)s %(status)s at the provider, desk alerted: "
+                "no reason given (after it had succeeded: tell the customer)",
+                **said,
+            )
+        else:
+            text = N_(
+                "Refund %(refund_reference)s %(status)s at the provider, desk alerted: "
+                "no reason given",
+                **said,
+            )
         now = self.ctx.clock.now()
         rma.note("refund", SYSTEM, text, now)
         notify(

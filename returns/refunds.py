@@ -110,7 +110,7 @@ class Refunds:
             now=self.ctx.clock.now(),
             payload=self._payload(rma, route),
         )
-        to = "Shopify" if route.provider == SHOPIFY else "the payment provider"
+        to = "Shopify" if route.provider == SHOPIFY else N_("the payment provider")
         amount = self.ctx.money(rma)
         text = (
             N_(
@@ -171,7 +171,7 @@ class Refunds:
         if rma.refund_status is RefundStatus.HELD and (rma.refund_hold_reason or "").endswith(
             HAND_HOLD
         ):
-            self.release(session, rma, SYSTEM, "carrier pickup")
+            self.release(session, rma, SYSTEM, N_("carrier pickup"))
 
     def audit_release(
         self, session: Session, rma: Rma, actor: str, reason: str, cause: str
@@ -248,7 +248,7 @@ class Refunds:
             if rma.status in NEVER_REFUNDED_FROM:
                 raise IllegalTransition(rma.number, rma.status.value, "refunded")
             self.require_provider(uow.session, rma)
-            self.release(uow.session, rma, actor, "released by a supervisor", reason.strip())
+            self.release(uow.session, rma, actor, N_("released by a supervisor"), reason.strip())
             self.audit_release(uow.session, rma, actor, reason.strip(), "supervisor release")
             uow.commit()
             return rma_detail(uow.session, number, self.ctx.clock.now().date())
@@ -296,7 +296,10 @@ class Refunds:
                 # The same request again, under the same key.
                 last.status, last.attempts, last.next_attempt_at = OutboxStatus.PENDING, 0, now
                 last.last_error = None
-                what = "sent again with the same idempotency key"
+                text = N_(
+                    "Refund sent again with the same idempotency key: %(value)s",
+                    value=reason.strip(),
+                )
             else:
                 if last.attempts >= MAX_ATTEMPTS and not refused:
                     raise Conflict(
@@ -314,11 +317,19 @@ class Refunds:
                 route = self.ctx.refund_route(session, rma)
                 if route.provider == SHOPIFY:
                     # Shopify refunds the order's own payment: nothing to correct here.
-                    what = f"sent again to Shopify (order {route.payment_reference})"
+                    text = N_(
+                        "Refund sent again to Shopify (order %(order)s): %(value)s",
+                        order=route.payment_reference,
+                        value=reason.strip(),
+                    )
                 else:
                     rma.payment_reference = corrected
                     route = RefundRoute(DEFAULT, corrected)
-                    what = f"sent again to the corrected payment {corrected}"
+                    text = N_(
+                        "Refund sent again to the corrected payment %(payment)s: %(value)s",
+                        payment=corrected,
+                        value=reason.strip(),
+                    )
                 enqueue(
                     session,
                     topic=REFUND_TOPIC,
@@ -327,11 +338,6 @@ class Refunds:
                     payload=self._payload(rma, route),
                 )
             rma.refund_status, rma.refund_error = RefundStatus.PENDING, None
-            rma.note(
-                "refund",
-                actor,
-                N_("Refund %(what)s: %(value)s", what=what, value=reason.strip()),
-                now,
-            )
+            rma.note("refund", actor, text, now)
             uow.commit()
             return rma_detail(session, number, self.ctx.clock.now().date())

@@ -447,17 +447,12 @@ class Repairs:
                 repair.move_to(RepairStatus.IN_REPAIR, self.ctx.clock.now())
             now = self.ctx.clock.now()
             repair.record_test(command.passed, command.result.strip(), now)
-            verdict = "passed" if command.passed else "failed"
-            rma.note(
-                "repair",
-                actor,
-                N_(
-                    "Repair test %(verdict)s: %(test_result)s",
-                    verdict=verdict,
-                    test_result=repair.test_result,
-                ),
-                now,
+            text = (
+                N_("Repair test passed: %(test_result)s", test_result=repair.test_result)
+                if command.passed
+                else N_("Repair test failed: %(test_result)s", test_result=repair.test_result)
             )
+            rma.note("repair", actor, text, now)
             _audit(session, actor, now, "repair.tested", rma.number, passed=command.passed)
             uow.commit()
             return repair_view(rma.number, repair)
@@ -522,7 +517,7 @@ class Repairs:
         )
         rma.note("repair", actor, text, now)
         rma.resolve(now)
-        rma.close(actor, "Repaired unit shipped back", now, self.ctx.policy)
+        rma.close(actor, N_("Repaired unit shipped back"), now, self.ctx.policy)
         _audit(session, actor, now, "repair.shipped", rma.number, carrier=shipment.carrier)
         if self.ctx.messages:
             self.ctx.messages.to_customer(session, rma, "closed")

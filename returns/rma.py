@@ -61,6 +61,16 @@ NOT_A_RESPONSE = frozenset({"owner"})
 RELEASABLE = frozenset({RefundStatus.AWAITING_PICKUP, RefundStatus.HELD})
 #: The refund rule that holds every refund while no provider is configured.
 NO_PROVIDER = "no refund provider configured"
+#: What the desk must recover (``needs_recovery``) or chase (``needs_chase``): the columns keep
+#: the English sentence; the page recognises these templates in it to show it translated.
+NEVER_REACHED_CARRIER = N_("Refunded by hand, but the parcel never reached the carrier")
+PARCEL_ENDED_BADLY = N_("Refunded, but the parcel was %(status)s")
+CARRIER_PROBLEM = N_("Refunded, but the carrier reports a problem: %(exception)s")
+NEEDS_RECOVERY = (NEVER_REACHED_CARRIER, PARCEL_ENDED_BADLY, CARRIER_PROBLEM)
+NEVER_CAME_BACK = N_("Advance replacement shipped, return never came: charge or chase")
+NEEDS_CHASE = (NEVER_CAME_BACK,)
+#: ``refund_error`` when the provider refused a refund (else the provider's own words).
+REFUND_REFUSED = N_("The payment provider reports the refund %(status)s: %(failure_reason)s")
 
 
 def months_later(start: date, months: int) -> date:
@@ -463,10 +473,10 @@ class Rma(Base):
         if self.refund_status is RefundStatus.AWAITING_PICKUP:
             self.refund_status = RefundStatus.NONE
         elif self.refund_status in REFUND_UNDER_WAY:
-            self.needs_recovery = "Refunded by hand, but the parcel never reached the carrier"
+            self.needs_recovery = NEVER_REACHED_CARRIER
             entries.append(self.note("refund", SYSTEM, self.needs_recovery, now))
         if any(r.status is ReplacementStatus.SHIPPED for r in self.replacements):
-            self.needs_chase = "Advance replacement shipped, return never came: charge or chase"
+            self.needs_chase = NEVER_CAME_BACK
             entries.append(self.note("replacement", SYSTEM, self.needs_chase, now))
         return entries
 

@@ -25,6 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from accounts.models import User
+from core.errors import N_
 from inventory.models import Part
 from returns.owner_models import RoutingRule, Team, TeamMember
 from returns.rma import Rma, RmaLine
@@ -139,10 +140,15 @@ def routed_text(session: Session, owner: Owner) -> str:
     """The timeline's line for a routed case."""
     team = session.get(Team, owner.team_id) if owner.team_id is not None else None
     if owner.user_id is None:
-        return f"Routed to team {team.name if team else '?'}: nobody on shift, in its queue"
+        return N_(
+            "Routed to team %(team)s: nobody on shift, in its queue",
+            team=team.name if team else "?",
+        )
     user = session.get(User, owner.user_id)
     who = (user.name or user.email) if user else str(owner.user_id)
-    return f"Routed to {who}" + (f" (team {team.name})" if team else "")
+    if team is None:
+        return N_("Routed to %(who)s", who=who)
+    return N_("Routed to %(who)s (team %(team)s)", who=who, team=team.name)
 
 
 def on_call(session: Session, rma: Rma, now: datetime) -> list[tuple[str, str]]:

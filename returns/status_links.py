@@ -177,7 +177,25 @@ class StatusLinkService:
                     status_url=url,
                 )
             )
-            what = "e-mailed to the customer" if emailed else "shown to the desk"
+            text = (
+                N_("New status page link, e-mailed to the customer; earlier links no longer work.")
+                if emailed
+                else N_("New status page link, shown to the desk; earlier links no longer work.")
+            )
+            if reason:
+                text = (
+                    N_(
+                        "New status page link, e-mailed to the customer; earlier links no longer"
+                        " work. %(reason)s",
+                        reason=reason,
+                    )
+                    if emailed
+                    else N_(
+                        "New status page link, shown to the desk; earlier links no longer work."
+                        " %(reason)s",
+                        reason=reason,
+                    )
+                )
             session.add(
                 RmaTransition(
                     rma_id=rma.id,
@@ -185,8 +203,7 @@ class StatusLinkService:
                     from_status=rma.status,
                     to_status=rma.status,
                     actor=actor,
-                    reason=f"New status page link, {what}; earlier links no longer work."
-                    + (f" {reason}" if reason else ""),
+                    reason=text,
                     at=now,
                 )
             )

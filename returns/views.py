@@ -14,7 +14,9 @@ from carriers.models import Direction, label_formats
 from carriers.status import TrackingStatus
 from core.addresses import ADDRESS_LENGTHS
 from core.errors import Text as Message
+from core.errors import recognised
 from returns.commands import CustomerAddress
+from returns.rma import NEEDS_CHASE, NEEDS_RECOVERY, REFUND_REFUSED
 from returns.service_levels import SlaClock
 from returns.status import (
     CaseKind,
@@ -265,6 +267,20 @@ class RmaDetail:
     emails: tuple[EmailView, ...]
     timeline: tuple[TimelineEntry, ...]
     shipments: tuple[ShipmentView, ...]
+
+    # The columns keep spareflow's English sentence: recognised as their templates, a page
+    # shows them in its reader's language (``|tr``).
+    @property
+    def recovery_text(self) -> str | None:
+        return recognised(self.needs_recovery, NEEDS_RECOVERY) if self.needs_recovery else None
+
+    @property
+    def chase_text(self) -> str | None:
+        return recognised(self.needs_chase, NEEDS_CHASE) if self.needs_chase else None
+
+    @property
+    def refund_error_text(self) -> str | None:
+        return recognised(self.refund_error, (REFUND_REFUSED,)) if self.refund_error else None
 
     @property
     def customer_address(self) -> CustomerAddress | None:

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 from carriers.models import Direction, Shipment
 from core.db import UnitOfWork
 from core.errors import N_, Conflict, InvalidInput
+from core.errors import Text as Message
 from inventory import ledger, serials
 from inventory.errors import InsufficientStock
 from inventory.models import Part
@@ -231,12 +232,14 @@ class Warehouse:
             refunded = rma.refund_status in REFUND_UNDER_WAY
             nothing_back = not any(line.received_qty for line in rma.lines)
             if refunded and (command.empty or wrong or nothing_back):
-                what = (
-                    "empty"
+                text = (
+                    N_("Refunded, but the parcel held empty")
                     if command.empty or not wrong
-                    else f"the wrong item ({', '.join(wrong)})"
+                    else N_(
+                        "Refunded, but the parcel held the wrong item (%(skus)s)",
+                        skus=", ".join(wrong),
+                    )
                 )
-                text = N_("Refunded, but the parcel held %(what)s", what=what)
                 rma.move_to(RmaStatus.DISPUTED, actor, text, now)
             if self.ctx.messages:
                 self.ctx.messages.to_customer(session, rma, "received")
@@ -259,7 +262,7 @@ class Warehouse:
         supervisor's word releases the refund (within the limits), anyone else's holds it
         until a supervisor or the carrier's own scan confirms."""
         if supervisor:
-            self.refunds.release(session, rma, actor, "parcel received")
+            self.refunds.release(session, rma, actor, N_("parcel received"))
             self.refunds.audit_release(
                 session, rma, actor, "parcel booked in", "parcel booked in by an admin"
             )
@@ -296,10 +299,7 @@ class Warehouse:
                 self._dispose(
                     session, who, rma, line, decision.disposition, decision.location, index
                 )
-            outcomes = "; ".join(
-                f"{line.sku}: {line.disposition.value}" for line in rma.lines if line.disposition
-            )
-            rma.move_to(RmaStatus.INSPECTED, actor, outcomes, self.ctx.clock.now())
+            rma.move_to(RmaStatus.INSPECTED, actor, _outcomes(rma), self.ctx.clock.now())
             if self.ctx.messages:
                 self.ctx.messages.to_customer(
                     session,
@@ -390,3 +390,15 @@ class Warehouse:
             text = N_("Supplier claim opened for %(qty)s x %(sku)s", qty=qty, sku=line.sku)
             rma.note("supplier_claim", who.actor, text, self.ctx.clock.now())
         line.disposition = disposition
+
+
+def _outcomes(rma: Rma) -> Message:
+    """ "SKU: restock; SKU-2: scrap": each part's disposition, a code the page shows as its label
+    (numbered ``disposition_<n>`` parameters; the template is only punctuation)."""
+    decided = [line for line in rma.lines if line.disposition]
+    template = "; ".join(f"%(sku_{n})s: %(disposition_{n})s" for n in range(len(decided)))
+    params: dict[str, str] = {}
+    for n, line in enumerate(decided):
+        assert line.disposition is not None
+        params[f"sku_{n}"], params[f"disposition_{n}"] = line.sku, line.disposition.value
+    return Message(template, params)

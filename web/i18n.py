@@ -8,7 +8,8 @@ The locale is the signed-in user's ``language``, else the best match for the bro
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Mapping
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -147,7 +148,14 @@ def current_language() -> str:
 
 
 #: Parameters of domain messages that hold a code, shown through ``|label``.
-WORD_PARAMS = frozenset({"status", "channel"})
+WORD_PARAMS = frozenset(
+    {"status", "channel", "wanted", "step", "kind", "outcome", "disposition", "target"}
+)
+#: Parameters that hold a list of codes (", "-separated), each shown through ``|label``.
+WORD_LIST_PARAMS = frozenset({"fields"})
+#: Parameters that hold one of a few phrases spareflow writes (marked ``N_`` where written),
+#: or else typed text: translated when the catalogue has them, as they are otherwise.
+PHRASE_PARAMS = frozenset({"why", "to"})
 
 
 def translate_domain_text(template: str, params: Mapping[str, Any]) -> str:
@@ -158,9 +166,26 @@ def translate_domain_text(template: str, params: Mapping[str, Any]) -> str:
         return english(template, params)
     from web.labels import label  # web.labels imports this module
 
-    # A parameter named ``status`` or ``channel`` holds a code (``in_transit``): its label.
-    words = {name: label(value) if name in WORD_PARAMS else value for name, value in params.items()}
+    words = {name: _word(name, value, label) for name, value in params.items()}
+    for name, value in params.items():
+        # A duration (``left``) with its minutes beside it (``left_minutes``): in the page's units.
+        stem = name.removesuffix("_minutes")
+        if stem != name and stem in words and str(value).lstrip("-").isdigit():
+            words[stem] = format_duration(timedelta(minutes=int(value)))
     return gettext(template, **words)
+
+
+def _word(name: str, value: Any, label: Callable[[object], str]) -> Any:
+    """A parameter as the page shows it: a code (``in_transit``) by its label, a phrase
+    spareflow wrote in the page's language, anything else as it is."""
+    name = re.sub(r"_\d+$", "", name)  # numbered ones (``disposition_2``) as their name
+    if name in WORD_PARAMS:
+        return label(value)
+    if name in WORD_LIST_PARAMS:
+        return ", ".join(label(code) for code in str(value).split(", "))
+    if name in PHRASE_PARAMS and value:
+        return gettext(str(value))
+    return value
 
 
 def init_app(app: Flask) -> None:

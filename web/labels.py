@@ -62,6 +62,16 @@ SHOWN_VALUES = (
     N_("communication"), N_("billing"), N_("policy"), N_("other"),
     N_("reached"), N_("no answer"), N_("voicemail"), N_("wrong number"), N_("declined"),
     N_("answered online"), N_("due"), N_("done"), N_("followup overdue"),
+    # timeline notes besides those above
+    N_("owner"), N_("customer"), N_("pickup"), N_("loan"), N_("authorisation"),
+    N_("status link"),
+    # the refund provider's own words for a refund (Stripe's ``status``)
+    N_("requires action"), N_("canceled"), N_("succeeded"),
+    # address fields named on the timeline ("Customer address changed (street, city)")
+    N_("name"), N_("company"), N_("street"), N_("street2"), N_("city"), N_("state"),
+    N_("postcode"), N_("country"),
+    # how a part's reorder point is set
+    N_("manual"), N_("computed"), N_("planned"),
 )  # fmt: skip
 
 

@@ -353,7 +353,17 @@ def test_an_admin_sets_a_users_language(people: Any) -> None:
 
 
 #: Where messages are extracted from: the web layer, and the domain packages (core/errors.py N_).
-EXTRACTED = {"web", "core", "accounts", "carriers", "inventory", "purchasing", "returns", "sales"}
+EXTRACTED = {
+    "web",
+    "core",
+    "accounts",
+    "carriers",
+    "inventory",
+    "knowledge",
+    "purchasing",
+    "returns",
+    "sales",
+}
 
 
 def extracted_messages() -> dict[Any, set[str]]:

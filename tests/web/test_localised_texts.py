@@ -87,11 +87,10 @@ def test_carrier_scans_on_the_timeline_are_labels_not_codes(desk_app: Any) -> No
             "status",
             "system",
             N_(
-                "Carrier: %(carrier)s %(tracking_number)s: %(status)s%(by_hand)s",
+                "Carrier: %(carrier)s %(tracking_number)s: %(status)s",
                 carrier="sandbox",
                 tracking_number="1Z9",
                 status="in_transit",
-                by_hand="",
             ),
             services.clock.now(),
         )
