@@ -67,7 +67,10 @@ RETURNS = "/api/v1/returns"
 #: RMA operations whose body random data almost never makes valid (a complete postal address
 #: that passes the country's postcode rule): answered 422 here, and proven on real RMAs by their
 #: own tests (tests/web/test_customer_address_edit.py).
-NEEDS_A_VALID_BODY = {"patch /api/v1/returns/{rma}/customer-address"}
+NEEDS_A_VALID_BODY = {
+    "patch /api/v1/returns/{rma}/customer-address",
+    "post /api/v1/returns/{rma}/hand-over",  # a real person's or team's id
+}
 STEPS = 15
 #: Times a stateful run restarts after Hypothesis found a replay inconsistent (see below).
 MAX_RESTARTS = 20

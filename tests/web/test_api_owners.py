@@ -69,6 +69,11 @@ def test_admins_set_the_desk_up_and_new_cases_follow_the_rules(api: Any, app: An
         assert hours.json["on_shift"] is True
     bad = api("PUT", f"/api/v1/desk/shifts/{ana}", json={"hours": [{**WEEKDAYS[0], "start": "9"}]})
     assert bad.status_code == 422
+    # Found by the fuzzing: a number where a clock time goes was a 500.
+    number = api(
+        "PUT", f"/api/v1/desk/shifts/{ana}", json={"hours": [{**WEEKDAYS[0], "end": 17.5}]}
+    )
+    assert number.status_code == 422 and "hours" in number.json["error"]["details"]["fields"]
     zone = api(
         "PUT", f"/api/v1/desk/shifts/{ana}", json={"hours": [{**WEEKDAYS[0], "time_zone": "Mars"}]}
     )

@@ -181,6 +181,7 @@ def concrete(path: str) -> str:
         .replace("<int(max=2147483647):user_id>", "999999")
         .replace("<int(max=2147483647):rule_id>", "999999")
         .replace("<int(max=2147483647):article_id>", "999999")
+        .replace("<int(max=2147483647):followup_id>", "999999")
     )
 
 

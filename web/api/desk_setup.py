@@ -29,6 +29,13 @@ ID = {"validate": validate.Range(min=1, max=2**31 - 1)}
 HHMM = validate.Regexp(r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$", error="HH:MM, 00:00 to 24:00.")
 
 
+def _clock_text(value: Any) -> str:
+    """A clock time as sent: text (checked by ``HHMM`` next), never a number or a list."""
+    if not isinstance(value, str):
+        raise ValidationError("HH:MM, 00:00 to 24:00.")
+    return value
+
+
 def minutes(text: str) -> int:
     hours, mins = text.split(":")
     return int(hours) * 60 + int(mins)
@@ -56,14 +63,14 @@ class ShiftHoursSchema(StrictSchema):
     )
     start = fields.Function(
         lambda h: hhmm(h.start_minute),
-        deserialize=lambda v: v,
+        deserialize=_clock_text,
         required=True,
         validate=HHMM,
         metadata={"example": "09:00"},
     )
     end = fields.Function(
         lambda h: hhmm(h.end_minute),
-        deserialize=lambda v: v,
+        deserialize=_clock_text,
         required=True,
         validate=HHMM,
         metadata={"example": "17:30", "description": "At or before start: ends the next day"},

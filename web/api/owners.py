@@ -13,7 +13,7 @@ from accounts.models import Role
 from returns.ownership import CannedReplyView, NoteView, OwnerView
 from web.api.auth import current_api_user, roles
 from web.api.fields import Text
-from web.api.schemas import StrictSchema
+from web.api.schemas import EmptySchema, StrictSchema
 from web.extensions import services
 
 blp = Blueprint(
@@ -106,8 +106,9 @@ def owner(rma: str) -> OwnerView:
 
 @blp.post("/<rma>/take")
 @roles(*DESK)
+@blp.arguments(EmptySchema)
 @blp.response(200, OwnerSchema)
-def take(rma: str) -> OwnerView:
+def take(_nothing: dict[str, Any], rma: str) -> OwnerView:
     """The caller owns the open case from now on (a line on the timeline)."""
     return services().ownership.take(current_api_user().id, rma)
 

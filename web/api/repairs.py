@@ -20,6 +20,7 @@ from returns.repairs import (
 )
 from web.api.auth import current_api_user, roles
 from web.api.fields import Text
+from web.api.schemas import EmptySchema
 from web.extensions import services
 
 blp = Blueprint(
@@ -89,10 +90,6 @@ class ShipRepairSchema(Schema):
     @post_load
     def _command(self, data: dict[str, Any], **_: Any) -> ShipRepair | None:
         return ShipRepair(**data) if data.get("carrier") else None
-
-
-class EmptySchema(Schema):
-    """Nothing to send: an empty JSON object."""
 
 
 class RepairPartSchema(Schema):

@@ -31,6 +31,10 @@ class StrictSchema(Schema):
     """Unknown fields are an error (marshmallow's default RAISE): a typo must not lose data."""
 
 
+class EmptySchema(StrictSchema):
+    """Nothing to send: an empty JSON object (every write to the API sends JSON)."""
+
+
 def amount_in_range(value: Decimal) -> None:
     if not Decimal(0) <= value < Decimal(10**9):
         raise ValidationError("Must be at least 0 and below 1,000,000,000.")
