@@ -16,7 +16,7 @@ import pytest
 from accounts.models import Role
 from carriers.status import TrackingStatus
 from core.db import UnitOfWork
-from core.errors import Text, filled
+from core.errors import InvalidInput, Text, filled
 from returns.alert_texts import ALERTS, alert_text
 from returns.context import load_rma
 from returns.conversation import record_customer_message
@@ -25,6 +25,7 @@ from returns.labels import GAVE_UP, NO_INSTRUCTIONS_ALERT
 from returns.notifications import notify
 from returns.portal import PortalLine, description_of
 from returns.rma import RmaTransition
+from returns.shifts import zone
 from returns.status import Channel, Reason, Resolution
 from returns.timeline_texts import LEGACY
 from tests.support import desk as builders
@@ -315,3 +316,11 @@ def test_timeline_rows_written_with_templates_since_reworded_read_in_chinese(app
     ):
         assert chinese_text in chinese, chinese_text
     assert "street, postcode" not in chinese  # each field by its label
+
+
+def test_the_desk_setups_errors_read_in_chinese(app) -> None:
+    with pytest.raises(InvalidInput) as raised:
+        zone("Mars/Olympus")
+    assert str(raised.value) == "Unknown time zone 'Mars/Olympus'."  # logs and the API
+    with app.test_request_context("/returns", headers={"Accept-Language": "zh-CN"}):
+        assert raised.value.message == "未知时区 'Mars/Olympus'。"
