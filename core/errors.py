@@ -69,7 +69,7 @@ def stored(message: str) -> tuple[str | None, dict[str, str] | None]:
     return message.template, {name: str(value) for name, value in message.params.items()}
 
 
-def filled(text: Text, **params: Any) -> Text:
+def filled(text: Text, /, **params: Any) -> Text:
     """``text``'s template (a constant written with ``N_``) with these parameters."""
     return Text(text.template, params)
 
@@ -77,10 +77,16 @@ def filled(text: Text, **params: Any) -> Text:
 _PARAM = re.compile(r"%\((\w+)\)[sd]")
 
 
-def recognised(value: str, templates: Iterable[Text]) -> str:
+def recognised(
+    value: str, templates: Iterable[Text], within: Mapping[str, Iterable[Text]] | None = None
+) -> str:
     """``value`` as the first of ``templates`` that reads it, with the parameters it holds (so
     a page shows it in its reader's language); ``value`` as it is when none does (typed by a
-    person, or another's text). For a column that keeps only the English sentence."""
+    person, or another's text). For a column that keeps only the English sentence.
+
+    ``within``: parameters that hold a sentence spareflow wrote with one of these templates
+    (an alert quoting a timeline line): a template matches only when each of them is read too.
+    """
     if isinstance(value, Text):
         return value
     for text in templates:
@@ -90,8 +96,14 @@ def recognised(value: str, templates: Iterable[Text]) -> str:
             for index, part in enumerate(parts)
         )
         found = re.fullmatch(pattern, value, re.DOTALL)
-        if found:
-            return Text(text.template, found.groupdict())
+        if not found:
+            continue
+        params: dict[str, Any] = found.groupdict()
+        for name, inner in (within or {}).items():
+            if name in params:
+                params[name] = recognised(params[name], inner)
+        if all(isinstance(params[name], Text) for name in within or {} if name in params):
+            return Text(text.template, params)
     return value
 
 

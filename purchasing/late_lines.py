@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from core.clock import Clock
 from core.db import UnitOfWork
+from core.errors import N_, filled
 from inventory.models import Part, Supplier
 from purchasing.models import PurchaseOrder, PurchaseOrderLine
 from purchasing.status import RECEIVABLE
@@ -25,6 +26,10 @@ from purchasing.status import RECEIVABLE
 BuyerNotifier = Callable[[Session, str, str, str, datetime], bool]
 
 ALERT_KIND = "late_po_line"
+#: The buyers' alert (the page recognises it to show it in the reader's language).
+LATE = N_(
+    "%(order)s (%(supplier)s): %(qty)s x %(sku)s still expected, due %(due)s (%(days)s d late)"
+)
 
 
 @dataclass(frozen=True)
@@ -41,10 +46,14 @@ class LateLine:
         return f"late-po-line:{self.line_id}"
 
     def message(self, today: date) -> str:
-        days = (today - self.expected_on).days
-        return (
-            f"{self.order_number} ({self.supplier_code}): {self.outstanding} x {self.sku} "
-            f"still expected, due {self.expected_on.isoformat()} ({days} d late)"
+        return filled(
+            LATE,
+            order=self.order_number,
+            supplier=self.supplier_code,
+            qty=self.outstanding,
+            sku=self.sku,
+            due=self.expected_on.isoformat(),
+            days=(today - self.expected_on).days,
         )
 
 

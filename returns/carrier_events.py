@@ -20,7 +20,15 @@ from core.errors import Text as Message
 from returns import carrier_batch
 from returns.context import ReturnsContext
 from returns.refunds import Refunds
-from returns.rma import CARRIER_PROBLEM, PARCEL_ENDED_BADLY, SYSTEM, Replacement, Rma
+from returns.rma import (
+    CARRIER_PROBLEM,
+    PARCEL_ENDED_BADLY,
+    SCAN_BY_HAND_HOLD,
+    SCAN_BY_HAND_RELEASE,
+    SYSTEM,
+    Replacement,
+    Rma,
+)
 from returns.status import REFUND_UNDER_WAY, RefundStatus, RmaStatus
 
 #: What the carrier's progress means for the RMA (forward moves only; see TRANSITIONS).
@@ -143,13 +151,13 @@ class CarrierEvents:
             return
         if not rma.refund_releasable:
             return
-        what = f"{change.event.status.value.replace('_', ' ')} entered by hand by {hand.actor}"
+        said = {"status": change.event.status.value.replace("_", " "), "who": hand.actor}
         if not hand.supervisor:
             self.refunds.hold_by_hand(
                 session,
                 rma,
                 hand.actor,
-                f"{what} ({hand.reason[:120]})",
+                filled(SCAN_BY_HAND_HOLD, **said, reason=hand.reason[:120]),
                 hand.reason,
                 cause="hand-entered carrier event",
                 carrier=change.shipment.carrier,
@@ -157,7 +165,9 @@ class CarrierEvents:
                 status=change.event.status.value,
             )
             return
-        self.refunds.release(session, rma, hand.actor, f"{what}: {hand.reason}")
+        self.refunds.release(
+            session, rma, hand.actor, filled(SCAN_BY_HAND_RELEASE, **said, reason=hand.reason)
+        )
         self.refunds.audit_release(
             session, rma, hand.actor, hand.reason, "carrier event entered by an admin"
         )

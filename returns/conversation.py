@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from core.clock import Clock
 from core.db import UnitOfWork
-from core.errors import N_, Conflict, InvalidInput
+from core.errors import N_, Conflict, InvalidInput, filled
 from core.errors import Text as Message
 from returns.context import load_rma
 from returns.notifications import notify
@@ -37,6 +37,8 @@ MAX_CUSTOMER_MESSAGE = 2000
 MAX_MESSAGES_PER_HOUR = 10
 #: How much of a message the desk's alert quotes.
 ALERT_QUOTE = 200
+#: The desk's alert for a customer's message (its first ALERT_QUOTE characters).
+CUSTOMER_WROTE = N_("%(number)s: the customer wrote: %(quote)s")
 
 
 @dataclass(frozen=True)
@@ -91,7 +93,7 @@ def record_customer_message(
         rma_id=rma.id,
         kind=CUSTOMER_MESSAGE,
         audience="desk",
-        message=f"{rma.number}: the customer wrote: {quote}",
+        message=filled(CUSTOMER_WROTE, number=rma.number, quote=quote),
         now=now,
     )
     return entry

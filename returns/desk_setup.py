@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from accounts.models import User
 from core.clock import Clock
 from core.db import UnitOfWork
-from core.errors import Conflict, InvalidInput, NotFound
+from core.errors import N_, Conflict, InvalidInput, NotFound
 from returns.owner_models import Absence, RoutingRule, Shift, Team, TeamMember
 from returns.ownership import OWNER_ROLES
 from returns.shifts import DaysOff, Hours, coverage, on_shift, uncovered, zone
@@ -89,15 +89,17 @@ class DeskSetup:
     ) -> TeamView:
         """Create a team (no ``team_id``) or rename it and set its members."""
         if not name.strip():
-            raise InvalidInput("name", "Name the team.")
+            raise InvalidInput("name", N_("Name the team."))
         with UnitOfWork(self.session_factory) as uow:
             session = uow.session
             same = session.scalars(select(Team).where(Team.name == name.strip())).first()
             if same is not None and same.id != team_id:
-                raise Conflict(f"A team {name!r} exists.", code="duplicate_team")
+                raise Conflict(
+                    N_("A team %(name)s exists.", name=repr(name)), code="duplicate_team"
+                )
             team = session.get(Team, team_id) if team_id else Team(created_at=self.clock.now())
             if team is None:
-                raise NotFound(f"No team {team_id}.", code="team_not_found")
+                raise NotFound(N_("No team %(id)s.", id=team_id), code="team_not_found")
             team.name = name.strip()
             session.add(team)
             session.flush()
@@ -116,10 +118,12 @@ class DeskSetup:
         for index, span in enumerate(hours):
             zone(span.time_zone)
             if not (0 <= span.weekday <= 6 and 0 <= span.start_minute < 1440):
-                raise InvalidInput(f"hours.{index}", "A weekday 0-6 and a start within the day.")
+                raise InvalidInput(
+                    f"hours.{index}", N_("A weekday 0-6 and a start within the day.")
+                )
             if not 0 <= span.end_minute <= 1440:
                 raise InvalidInput(
-                    f"hours.{index}.end", "The end is within the day (24:00 at most)."
+                    f"hours.{index}.end", N_("The end is within the day (24:00 at most).")
                 )
         with UnitOfWork(self.session_factory) as uow:
             session = uow.session
@@ -144,7 +148,7 @@ class DeskSetup:
         self, user_id: int, starts_on: date, ends_on: date, reason: str
     ) -> PersonShifts:
         if ends_on < starts_on:
-            raise InvalidInput("ends_on", "The days off end on or after they start.")
+            raise InvalidInput("ends_on", N_("The days off end on or after they start."))
         with UnitOfWork(self.session_factory) as uow:
             _check_people(uow.session, [user_id], "user_id")
             uow.session.add(
@@ -210,13 +214,15 @@ class DeskSetup:
 
     def add_rule(self, rule: Rule) -> RuleView:
         if rule.user_id is None and rule.team_id is None:
-            raise InvalidInput("team_id", "A rule routes to a person, a team, or both.")
+            raise InvalidInput("team_id", N_("A rule routes to a person, a team, or both."))
         with UnitOfWork(self.session_factory) as uow:
             session = uow.session
             if rule.user_id is not None:
                 _check_people(session, [rule.user_id], "user_id")
             if rule.team_id is not None and session.get(Team, rule.team_id) is None:
-                raise InvalidInput("team_id", f"No team {rule.team_id}.", code="unknown_team")
+                raise InvalidInput(
+                    "team_id", N_("No team %(id)s.", id=rule.team_id), code="unknown_team"
+                )
             row = RoutingRule(**rule.__dict__)
             session.add(row)
             session.flush()
@@ -228,7 +234,7 @@ class DeskSetup:
         with UnitOfWork(self.session_factory) as uow:
             row = uow.session.get(RoutingRule, rule_id)
             if row is None:
-                raise NotFound(f"No routing rule {rule_id}.", code="rule_not_found")
+                raise NotFound(N_("No routing rule %(id)s.", id=rule_id), code="rule_not_found")
             uow.session.delete(row)
             uow.commit()
 
@@ -274,7 +280,11 @@ def _check_people(session: Session, user_ids: Sequence[int], field: str) -> None
     )
     missing = sorted(set(user_ids) - found)
     if missing:
-        raise InvalidInput(field, f"Not active desk members: {missing}.", code="unknown_person")
+        raise InvalidInput(
+            field,
+            N_("Not active desk members: %(ids)s.", ids=str(missing)),
+            code="unknown_person",
+        )
 
 
 def _rule_view(row: RoutingRule) -> RuleView:

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from core.clock import Clock
 from core.db import UnitOfWork
-from core.errors import N_
+from core.errors import N_, filled
 from returns.messages import Messages
 from returns.models import Notification
 from returns.notifications import notify, system_note
@@ -45,6 +45,9 @@ class Target:
     escalated: str
 
 
+#: A service-level target missed, or near (the timeline's line, and the alert).
+BREACH = N_("%(number)s missed its %(target)s target (due %(due)s UTC): escalated to supervisors")
+WARNING = N_("%(number)s: %(target)s due %(due)s UTC (%(left)s of desk time left)")
 TARGETS = (
     Target(
         "first_response",
@@ -123,9 +126,8 @@ class ServiceLevelMonitor:
             setattr(rma, target.escalated, now)
             if getattr(rma, target.warned) is None:
                 setattr(rma, target.warned, now)  # no warning after the breach
-            text = N_(
-                "%(number)s missed its %(target)s target (due %(due)s UTC): "
-                "escalated to supervisors",
+            text = filled(
+                BREACH,
                 number=rma.number,
                 target=label,
                 due=f"{due:%Y-%m-%d %H:%M}",
@@ -136,8 +138,8 @@ class ServiceLevelMonitor:
             setattr(rma, target.warned, now)
             left = self.levels.time_left(rma.channel, due, now)
             # ``left_minutes`` beside ``left``: a page shows the time left in its own units.
-            text = N_(
-                "%(number)s: %(target)s due %(due)s UTC (%(left)s of desk time left)",
+            text = filled(
+                WARNING,
                 number=rma.number,
                 target=label,
                 due=f"{due:%Y-%m-%d %H:%M}",

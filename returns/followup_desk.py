@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.db import UnitOfWork
-from core.errors import NotFound
+from core.errors import N_, NotFound, filled
 from returns.context import ReturnsContext
 from returns.followups import FollowUp, FollowUpOutcome, FollowUpStatus, RecordCall, record_call
 from returns.notifications import notify
@@ -18,6 +18,8 @@ from returns.status import CaseKind, Priority
 
 #: The queue shows at most this many follow-ups.
 QUEUE_LIMIT = 200
+#: The desk's reminder for a follow-up call overdue.
+OVERDUE = N_("%(number)s: the follow-up call to %(customer)s was due %(due)s UTC")
 
 
 class FollowUpNotFound(NotFound):
@@ -104,8 +106,12 @@ class FollowUps:
                     rma_id=followup.rma_id,
                     kind="followup_overdue",
                     audience="desk",
-                    message=f"{number}: the follow-up call to {customer} was due "
-                    f"{followup.due_at:%Y-%m-%d %H:%M} UTC",
+                    message=filled(
+                        OVERDUE,
+                        number=number,
+                        customer=customer,
+                        due=f"{followup.due_at:%Y-%m-%d %H:%M}",
+                    ),
                     now=now,
                 )
                 followup.reminded_at = now

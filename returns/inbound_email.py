@@ -37,6 +37,7 @@ from carriers.events import WebhookRejected
 from core.audit import record
 from core.clock import Clock
 from core.db import UnitOfWork, insert_ignoring_conflicts
+from core.errors import N_, filled
 from returns.cases import MAX_DESCRIPTION, Cases, OpenCase
 from returns.commands import Customer
 from returns.conversation import MAX_CUSTOMER_MESSAGE, record_customer_message
@@ -52,6 +53,8 @@ TOKEN_MAC_LENGTH = 20
 #: What the timeline keeps of a reply (e-mails can be long; the full body is stored).
 MAX_TIMELINE_TEXT = 5 * MAX_CUSTOMER_MESSAGE
 CUSTOMER_BY_EMAIL = "customer (e-mail)"
+#: The supervisors' alert for an e-mail that matched no RMA.
+UNMATCHED = N_("An e-mail from %(sender)s to %(recipient)s matched no return: %(subject)s")
 
 
 class ReplyAddresses:
@@ -282,7 +285,7 @@ class MailgunInbound:
             rma_id=None,
             kind="inbound_unmatched",
             audience="supervisors",
-            message=f"An e-mail from {sender} to {recipient} matched no return: {subject}",
+            message=filled(UNMATCHED, sender=sender, recipient=recipient, subject=subject),
             now=now,
         )
         record(

@@ -39,7 +39,8 @@ from carriers.models import Direction, Shipment
 from carriers.status import TrackingStatus
 from core.addresses import ADDRESS_LENGTHS, address_problems
 from core.db import UnitOfWork
-from core.errors import N_, InvalidInput, NotFound
+from core.errors import N_, InvalidInput, NotFound, filled
+from core.errors import Text as Message
 from core.outbox import Handler, OutboxMessage, PermanentFailure, enqueue
 from inventory.models import Part
 from returns.context import ReturnsContext, load_rma
@@ -52,6 +53,26 @@ LABEL_TOPIC = "return_label.buy"
 LABEL_REFUND_TOPIC = "return_label.refund"
 #: What a refusal's details keep on the failed outbox message (``choose_rate``'s quote).
 REFUSAL_FACTS = ("cheapest_minor", "ceiling_minor")
+#: Why a prepaid return label was not bought (the timeline's line, quoted by the alert).
+ABOVE_CEILING = N_(
+    "Return label failed: the cheapest label costs %(cheapest)s, above the "
+    "%(ceiling)s ceiling: a supervisor can approve it on the RMA page"
+)
+GAVE_UP = N_(
+    "Return label failed: the provider did not answer after %(attempts)s attempts "
+    "(%(last_error)s): try the label again on the RMA page"
+)
+REFUSED = N_(
+    "Return label failed: %(last_error)s: fix it, then try the label again on the RMA page"
+)
+#: The desk's alert for a label not bought (``text``: the timeline's line), with what it means.
+NO_INSTRUCTIONS_ALERT = N_("%(number)s: %(text)s. The customer has no return instructions yet.")
+REPLACEMENT_LABEL_KEPT_ALERT = N_(
+    "%(number)s: %(text)s. The replacement has not shipped; the desk decides what to do with "
+    "the label."
+)
+REPAIR_NOT_SHIPPED_ALERT = N_("%(number)s: %(text)s. The repaired unit has not shipped.")
+REPLACEMENT_NOT_SHIPPED_ALERT = N_("%(number)s: %(text)s. The replacement has not shipped.")
 
 
 def customer_address_of(rma: Rma) -> Address:
@@ -328,32 +349,18 @@ class Labels:
             currency = str(message.payload.get("currency") or rma.currency).upper()
             cheapest = self.amount(int(refusal["cheapest_minor"]), currency)
             ceiling = self.amount(int(refusal.get("ceiling_minor") or 0), currency)
-            text = N_(
-                "Return label failed: the cheapest label costs %(cheapest)s, above the "
-                "%(ceiling)s ceiling: a supervisor can approve it on the RMA page",
-                cheapest=cheapest,
-                ceiling=ceiling,
-            )
+            text = filled(ABOVE_CEILING, cheapest=cheapest, ceiling=ceiling)
         elif not refusal:  # gave up on an unreachable provider
-            text = N_(
-                "Return label failed: the provider did not answer after %(attempts)s attempts "
-                "(%(last_error)s): try the label again on the RMA page",
-                attempts=message.attempts,
-                last_error=message.last_error,
-            )
+            text = filled(GAVE_UP, attempts=message.attempts, last_error=message.last_error)
         else:
-            text = N_(
-                "Return label failed: %(last_error)s: fix it, then try the label again on the "
-                "RMA page",
-                last_error=message.last_error,
-            )
+            text = filled(REFUSED, last_error=message.last_error)
         self.alert_desk(
             session,
             rma,
             "return_label",
             "label-failed:" + message.key.removeprefix("return-label:"),
             text,
-            "The customer has no return instructions yet.",
+            NO_INSTRUCTIONS_ALERT,
         )
 
     def amount(self, minor: int, currency: str) -> str:
@@ -361,9 +368,10 @@ class Labels:
         return f"{Decimal(minor).scaleb(-self.ctx.policy.minor_units)} {currency.upper()}"
 
     def alert_desk(
-        self, session: Session, rma: Rma, kind: str, key: str, text: str, consequence: str
+        self, session: Session, rma: Rma, kind: str, key: str, text: str, alert: Message
     ) -> None:
-        """A label that could not be bought: on the timeline, and a ``label_failed`` alert."""
+        """A label that could not be bought: on the timeline, and a ``label_failed`` alert
+        (``alert``: one of the ``*_ALERT`` templates, saying what it means)."""
         now = self.ctx.clock.now()
         rma.note(kind, SYSTEM, text, now)
         notify(
@@ -372,7 +380,7 @@ class Labels:
             rma_id=rma.id,
             kind="label_failed",
             audience="desk",
-            message=f"{rma.number}: {text}. {consequence}",
+            message=filled(alert, number=rma.number, text=text),
             now=now,
         )
 

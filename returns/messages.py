@@ -35,7 +35,7 @@ from carriers.label_documents import LabelDocument
 from core import audit
 from core.clock import Clock
 from core.db import UnitOfWork
-from core.errors import N_, InvalidInput
+from core.errors import N_, InvalidInput, filled
 from core.mail import Bounced, SmtpMailer
 from core.outbox import Handler, OutboxMessage, PermanentFailure, batching, enqueue
 from returns.models import MessageTemplate, OutgoingEmail
@@ -50,6 +50,9 @@ if TYPE_CHECKING:
 EMAIL_TOPIC = "email.send"
 LANGUAGES = {"en": "English", "zh_Hans": "简体中文"}
 DEFAULT_LANGUAGE = "en"
+#: A customer's e-mail that did not go (the timeline's line, and the desk's alert).
+EMAIL_BOUNCED = N_("E-mail “%(kind)s” to %(address)s bounced: %(error)s")
+EMAIL_FAILED = N_("E-mail “%(kind)s” to %(address)s failed: %(error)s")
 TEMPLATE_DIR = Path(__file__).parent / "mail_templates"
 
 #: Every message spareflow sends, and when (shown to admins who edit them).
@@ -468,11 +471,7 @@ class Messages:
             email.bounced_at = self.clock.now()
         if email.rma_id and email.kind in CUSTOMER_KINDS:
             said = {"kind": email.kind, "address": email.to_address, "error": error}
-            text = (
-                N_("E-mail “%(kind)s” to %(address)s bounced: %(error)s", **said)
-                if bounced
-                else N_("E-mail “%(kind)s” to %(address)s failed: %(error)s", **said)
-            )
+            text = filled(EMAIL_BOUNCED if bounced else EMAIL_FAILED, **said)
             self._timeline(session, email, text)
             self._alert_desk(session, email, text)
 
@@ -489,11 +488,8 @@ class Messages:
         if email.status != "bounced":
             email.status, email.error, email.bounced_at = "bounced", reason, self.clock.now()
             if email.rma_id and email.kind in CUSTOMER_KINDS:
-                text = N_(
-                    "E-mail “%(kind)s” to %(address)s bounced: %(error)s",
-                    kind=email.kind,
-                    address=email.to_address,
-                    error=reason,
+                text = filled(
+                    EMAIL_BOUNCED, kind=email.kind, address=email.to_address, error=reason
                 )
                 self._timeline(session, email, text)
                 self._alert_desk(session, email, text)

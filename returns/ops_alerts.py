@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from carriers.models import CarrierEventRecord, EventOutcome
 from core.clock import Clock
 from core.db import UnitOfWork, read_outside_transaction
+from core.errors import N_, filled
 from core.job_runs import JobRun
 from core.outbox import OutboxMessage, OutboxStatus
 from returns.escalation import DESK_ROLE, StaffDirectory
@@ -30,6 +31,13 @@ from returns.messages import Messages
 from returns.notifications import notify
 from returns.outbound_labels import OUTBOUND_LABEL_TOPIC
 from returns.refunds import REFUND_TOPIC
+
+#: The desk's alerts (the e-mail's title is the first part, before " (").
+REFUND_WAITED = N_("A refund has waited more than %(minutes)s minutes (%(key)s).")
+LABEL_WAITED = N_("A label purchase has waited more than %(minutes)s minutes (%(key)s).")
+EVENTS_WAITED = N_("Carrier events have waited since %(since)s UTC without being applied.")
+SCHEDULER_SILENT = N_("No scheduled job has run since %(since)s UTC.")
+OPS_ALERTS = (REFUND_WAITED, LABEL_WAITED, EVENTS_WAITED, SCHEDULER_SILENT)
 
 ADVICE = {
     "refund_stuck": "The refund provider is not answering or refusing: check its status page "
@@ -96,12 +104,12 @@ class OperationsWatch:
             minutes = int(self.thresholds.stuck.total_seconds() // 60)
             for row in stuck:
                 kind = "refund_stuck" if row.topic == REFUND_TOPIC else "label_stuck"
-                what = "A refund" if kind == "refund_stuck" else "A label purchase"
+                waited = REFUND_WAITED if kind == "refund_stuck" else LABEL_WAITED
                 raised += self._raise(
                     s,
                     kind,
                     f"ops:{kind}:{row.id}",
-                    f"{what} has waited more than {minutes} minutes ({row.key}).",
+                    filled(waited, minutes=minutes, key=row.key),
                 )
             oldest = s.execute(
                 select(CarrierEventRecord.id, CarrierEventRecord.received_at)
@@ -117,8 +125,7 @@ class OperationsWatch:
                     s,
                     "events_unapplied",
                     f"ops:events_unapplied:{oldest.id}",
-                    f"Carrier events have waited since {oldest.received_at:%Y-%m-%d %H:%M} UTC "
-                    "without being applied.",
+                    filled(EVENTS_WAITED, since=f"{oldest.received_at:%Y-%m-%d %H:%M}"),
                 )
             uow.commit()
         return raised
@@ -139,7 +146,7 @@ class OperationsWatch:
                 uow.session,
                 "scheduler_silent",
                 f"ops:scheduler_silent:{beat:%Y%m%dT%H%M%S}",
-                f"No scheduled job has run since {beat:%Y-%m-%d %H:%M} UTC.",
+                filled(SCHEDULER_SILENT, since=f"{beat:%Y-%m-%d %H:%M}"),
             )
             uow.commit()
         return raised

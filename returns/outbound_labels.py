@@ -28,13 +28,18 @@ from carriers.label_documents import LabelDocument, StoredLabel
 from carriers.labels import LabelFormat
 from carriers.models import Direction, Shipment
 from core.db import UnitOfWork
-from core.errors import N_, Conflict, NotFound
+from core.errors import N_, Conflict, NotFound, filled
 from core.outbox import Handler, OutboxMessage, OutboxStatus, enqueue
 from inventory import ledger
 from inventory.errors import SerialProblem
 from returns.context import ReturnsContext
 from returns.errors import ReplacementNotFound
-from returns.labels import Labels
+from returns.labels import (
+    REPAIR_NOT_SHIPPED_ALERT,
+    REPLACEMENT_LABEL_KEPT_ALERT,
+    REPLACEMENT_NOT_SHIPPED_ALERT,
+    Labels,
+)
 from returns.queries import OUTBOUND_LABEL_KEY, rma_detail
 from returns.repair_orders import RepairStatus
 from returns.repairs import Repairs, RepairView, repair_view
@@ -45,6 +50,13 @@ from returns.warehouse import Warehouse
 
 OUTBOUND_LABEL_TOPIC = "replacement_label.buy"
 REPAIR_LABEL_KEY = "repair-label:"
+#: Why a replacement or a repaired unit has not shipped (the timeline's line, and the alert's).
+SERIALS_MOVED = N_(
+    "Outbound label %(carrier)s %(tracking_number)s bought, but "
+    "replacement %(id)s cannot ship: %(problem)s"
+)
+REPAIR_LABEL_FAILED = N_("Outbound label for the repaired unit failed: %(last_error)s")
+REPLACEMENT_LABEL_FAILED = N_("Outbound label for replacement %(id)s failed: %(last_error)s")
 
 
 class OutboundLabels:
@@ -250,15 +262,14 @@ class OutboundLabels:
                 rma,
                 "replacement",
                 f"outbound-label-serials:{replacement.id}",
-                N_(
-                    "Outbound label %(carrier)s %(tracking_number)s bought, but "
-                    "replacement %(id)s cannot ship: %(problem)s",
+                filled(
+                    SERIALS_MOVED,
                     carrier=shipment.carrier,
                     tracking_number=shipment.tracking_number,
                     id=replacement.id,
                     problem=problem.message.rstrip("."),
                 ),
-                "The replacement has not shipped; the desk decides what to do with the label.",
+                REPLACEMENT_LABEL_KEPT_ALERT,
             )
             return True
         return False
@@ -296,11 +307,8 @@ class OutboundLabels:
                     found[0],
                     "repair",
                     f"outbound-label-failed:repair:{message.payload['repair']}",
-                    N_(
-                        "Outbound label for the repaired unit failed: %(last_error)s",
-                        last_error=message.last_error,
-                    ),
-                    "The repaired unit has not shipped.",
+                    filled(REPAIR_LABEL_FAILED, last_error=message.last_error),
+                    REPAIR_NOT_SHIPPED_ALERT,
                 )
             return
         replacement = session.get(Replacement, message.payload["replacement"])
@@ -311,10 +319,10 @@ class OutboundLabels:
                 rma,
                 "replacement",
                 f"outbound-label-failed:{message.payload['replacement']}",
-                N_(
-                    "Outbound label for replacement %(id)s failed: %(last_error)s",
+                filled(
+                    REPLACEMENT_LABEL_FAILED,
                     id=message.payload["replacement"],
                     last_error=message.last_error,
                 ),
-                "The replacement has not shipped.",
+                REPLACEMENT_NOT_SHIPPED_ALERT,
             )

@@ -61,7 +61,7 @@ from carriers.labels import (
     PurchasedLabel,
 )
 from core.db import UnitOfWork, insert_ignoring_conflicts
-from core.errors import N_, Conflict, InvalidInput, NotFound
+from core.errors import N_, Conflict, InvalidInput, NotFound, filled
 from core.errors import Text as Message
 from core.outbox import Handler, OutboxMessage, OutboxStatus, PermanentFailure, enqueue
 from returns.commands import BookPickup
@@ -82,6 +82,16 @@ MAX_HOURS = 10
 PICKUP_CANCEL_TOPIC = "pickup.cancel"
 #: Booking records (never run by a worker): the provider's pickup id per label and window.
 PICKUP_BOOK_TOPIC = "pickup.book"
+#: A replaced pickup that could not be called off (the timeline's line), and the desk's alert.
+STILL_BOOKED = N_(
+    "Pickup %(pickup)s is still booked with %(provider)s, whose API cannot cancel "
+    "it: cancel it in the provider's dashboard or with the carrier"
+)
+NOT_CANCELLED = N_(
+    "Pickup %(pickup)s could not be cancelled with %(provider)s (%(last_error)s): "
+    "call the carrier to cancel it"
+)
+CANCEL_FAILED_ALERT = N_("%(number)s: %(text)s. The carrier may come twice.")
 
 
 class PickupNotAvailable(Conflict):
@@ -263,12 +273,7 @@ class Pickups:
             session,
             rma,
             pickup,
-            N_(
-                "Pickup %(pickup)s is still booked with %(provider)s, whose API cannot cancel "
-                "it: cancel it in the provider's dashboard or with the carrier",
-                pickup=pickup,
-                provider=provider.name,
-            ),
+            filled(STILL_BOOKED, pickup=pickup, provider=provider.name),
         )
 
     def _alert(self, session: Session, rma: Rma, pickup: str, text: str) -> None:
@@ -281,7 +286,7 @@ class Pickups:
             rma_id=rma.id,
             kind="pickup_cancel",
             audience="desk",
-            message=f"{rma.number}: {text}. The carrier may come twice.",
+            message=filled(CANCEL_FAILED_ALERT, number=rma.number, text=text),
             now=now,
         )
 
@@ -335,13 +340,7 @@ class Pickups:
             session,
             rma,
             pickup,
-            N_(
-                "Pickup %(pickup)s could not be cancelled with %(provider)s (%(last_error)s): "
-                "call the carrier to cancel it",
-                pickup=pickup,
-                provider=provider,
-                last_error=message.last_error,
-            ),
+            filled(NOT_CANCELLED, pickup=pickup, provider=provider, last_error=message.last_error),
         )
 
     def _provider(self, rma: Rma) -> LabelProvider:

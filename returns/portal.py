@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from core.addresses import normalise_postcode
 from core.db import UnitOfWork
-from core.errors import N_, InvalidInput, NotFound
+from core.errors import N_, InvalidInput, NotFound, filled
 from inventory.models import Part
 from returns.context import ReturnsContext
 from returns.from_orders import (
@@ -36,7 +36,7 @@ from returns.from_orders import (
 )
 from returns.models import RmaAttachment
 from returns.photos import Photo, check_count, clean_photo
-from returns.rma import WARRANTY_REASONS, Rma
+from returns.rma import PORTAL_LINE, PORTAL_LINE_SAID, WARRANTY_REASONS, Rma
 from returns.status import Channel, Reason, Resolution, RmaStatus
 from returns.status_links import StatusLinks
 from sales.models import SalesOrder
@@ -282,9 +282,11 @@ def description_of(lines: tuple[PortalLine, ...]) -> str:
     """The RMA's description: each line's own words under its SKU and reason."""
     parts = []
     for line in lines:
-        head = f"{line.qty} x {line.sku} ({line.reason.value})"
+        said = {"qty": line.qty, "sku": line.sku, "return_reason": line.reason.value}
         text = line.description.strip()
-        parts.append(f"{head}: {text}" if text else head)
+        parts.append(
+            filled(PORTAL_LINE_SAID, **said, text=text) if text else filled(PORTAL_LINE, **said)
+        )
     return "\n".join(parts)
 
 

@@ -32,6 +32,23 @@ from returns.status import RefundStatus
 PROVIDER_PENDING = frozenset({"pending", "requires_action"})
 #: A refund the provider has not settled yet: its later word may still change it.
 UNSETTLED = (RefundStatus.PENDING, RefundStatus.PROCESSING)
+#: A refund the provider refused, with its reason or none, after it had succeeded or not (the
+#: timeline's line), and the desk's alert quoting it.
+REFUSED = N_(
+    "Refund %(refund_reference)s %(status)s at the provider, desk alerted: %(failure_reason)s"
+)
+REFUSED_AFTER_SUCCESS = N_(
+    "Refund %(refund_reference)s %(status)s at the provider, desk alerted: "
+    "%(failure_reason)s (after it had succeeded: tell the customer)"
+)
+NO_REASON = N_(
+    "Refund %(refund_reference)s %(status)s at the provider, desk alerted: no reason given"
+)
+NO_REASON_AFTER_SUCCESS = N_(
+    "Refund %(refund_reference)s %(status)s at the provider, desk alerted: "
+    "no reason given (after it had succeeded: tell the customer)"
+)
+REFUND_FAILED_ALERT = N_("%(number)s: %(text)s")
 
 __all__ = ["PROVIDER_PENDING", "REFUND_TOPIC", "RefundOutcomes"]
 
@@ -178,32 +195,11 @@ class RefundOutcomes:
             REFUND_REFUSED, status=status, failure_reason=failure_reason or "—"
         )
         said = {"refund_reference": rma.refund_reference, "status": status}
-        if failure_reason and was_released:
-            text = N_(
-                "Refund %(refund_reference)s %(status)s at the provider, desk alerted: "
-                "%(failure_reason)s (after it had succeeded: tell the customer)",
-                **said,
-                failure_reason=failure_reason,
-            )
-        elif failure_reason:
-            text = N_(
-                "Refund %(refund_reference)s %(status)s at the provider, desk alerted: "
-                "%(failure_reason)s",
-                **said,
-                failure_reason=failure_reason,
-            )
-        elif was_released:
-            text = N_(
-                "Refund %(refund_reference)s %(status)s at the provider, desk alerted: "
-                "no reason given (after it had succeeded: tell the customer)",
-                **said,
-            )
+        if failure_reason:
+            said["failure_reason"] = failure_reason
+            text = filled(REFUSED_AFTER_SUCCESS if was_released else REFUSED, **said)
         else:
-            text = N_(
-                "Refund %(refund_reference)s %(status)s at the provider, desk alerted: "
-                "no reason given",
-                **said,
-            )
+            text = filled(NO_REASON_AFTER_SUCCESS if was_released else NO_REASON, **said)
         now = self.ctx.clock.now()
         rma.note("refund", SYSTEM, text, now)
         notify(
@@ -212,7 +208,7 @@ class RefundOutcomes:
             rma_id=rma.id,
             kind="refund_failed",
             audience="desk",
-            message=f"{rma.number}: {text}",
+            message=filled(REFUND_FAILED_ALERT, number=rma.number, text=text),
             now=now,
         )
         # Sending it again must not replay this refused refund: mark the last request refused,

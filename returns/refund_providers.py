@@ -15,16 +15,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from returns import carrier_batch
-from returns.rma import NO_PROVIDER, Rma
+from returns.rma import NO_PROVIDER, NO_SHOPIFY_ORDER_ID, NO_SHOPIFY_PROVIDER, Rma
 from sales.models import OrderSource, SalesOrder
 
 DEFAULT = "default"
 SHOPIFY = "shopify"
-NO_SHOPIFY_PROVIDER = (
-    "no Shopify refund provider configured (SPAREFLOW_SHOPIFY_SHOP_DOMAIN, "
-    "SPAREFLOW_SHOPIFY_ACCESS_TOKEN) for this Shopify order"
-)
-NO_SHOPIFY_ORDER_ID = "the Shopify order's id is unknown, so Shopify cannot refund it"
 
 
 class RefundProvider(Protocol):

@@ -31,14 +31,11 @@ from returns.context import ReturnsContext, load_rma
 from returns.errors import IllegalTransition
 from returns.queries import rma_detail
 from returns.refund_providers import DEFAULT, SHOPIFY, RefundRoute
-from returns.rma import RELEASABLE, SYSTEM, Rma
+from returns.rma import HAND_HOLD, RELEASABLE, SYSTEM, Rma
 from returns.status import REFUND_UNDER_WAY, RefundStatus, RmaStatus
 from returns.views import RmaDetail
 
 REFUND_TOPIC = "refund.create"
-#: The end of the hold reason of a pickup entered by hand: the carrier's own scan, or a
-#: supervisor, lifts it.
-HAND_HOLD = "waits for a supervisor or the carrier's own scan"
 #: What the provider answers for a refund it made and then refused (Stripe's ``status``).
 PROVIDER_FAILED = frozenset({"failed", "canceled"})
 #: RMA states a refund can never be released from.
@@ -151,11 +148,11 @@ class Refunds:
         }
 
     def hold_by_hand(
-        self, session: Session, rma: Rma, actor: str, why: str, reason: str, **details: Any
+        self, session: Session, rma: Rma, actor: str, held: str, reason: str, **details: Any
     ) -> None:
         """Hold the refund because a person's word is all there is (the carrier's own scan or
-        a supervisor lifts it), and audit the hold."""
-        rma.hold_refund(actor, f"{why}; {HAND_HOLD}", self.ctx.clock.now())
+        a supervisor lifts it), and audit the hold. ``held`` ends with HAND_HOLD."""
+        rma.hold_refund(actor, held, self.ctx.clock.now())
         self.audit(
             session,
             rma,

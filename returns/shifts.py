@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.errors import InvalidInput
+from core.errors import N_, InvalidInput
 from returns.owner_models import Absence, Shift
 
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -54,7 +54,9 @@ def zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise InvalidInput("time_zone", f"Unknown time zone {name!r}.") from None
+        raise InvalidInput(
+            "time_zone", N_("Unknown time zone %(name)s.", name=repr(name))
+        ) from None
 
 
 def on_shift(hours: Iterable[Hours], days_off: Iterable[DaysOff], now: datetime) -> bool:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from core.db import UnitOfWork
-from core.errors import Conflict
+from core.errors import N_, Conflict
 from returns.authorisation import Authorisation
 from returns.cases import Cases
 from returns.closing import Closing
@@ -44,8 +44,12 @@ class SolvedWithoutReturn:
         if kind is CaseKind.RETURN:
             if status not in CANCELLABLE:
                 raise Conflict(
-                    f"{number} is {status.value}: the carrier has the parcel, so it cannot "
-                    "end without a return.",
+                    N_(
+                        "%(number)s is %(status)s: the carrier has the parcel, so it cannot "
+                        "end without a return.",
+                        number=number,
+                        status=status.value,
+                    ),
                     code="return_under_way",
                 )
             self.authorisation.cancel(actor, number, REASON)

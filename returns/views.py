@@ -16,7 +16,14 @@ from core.addresses import ADDRESS_LENGTHS
 from core.errors import Text as Message
 from core.errors import recognised
 from returns.commands import CustomerAddress
-from returns.rma import NEEDS_CHASE, NEEDS_RECOVERY, REFUND_REFUSED
+from returns.rma import (
+    HOLD_REASONS,
+    NEEDS_CHASE,
+    NEEDS_RECOVERY,
+    PORTAL_LINE,
+    PORTAL_LINE_SAID,
+    REFUND_REFUSED,
+)
 from returns.service_levels import SlaClock
 from returns.status import (
     CaseKind,
@@ -30,6 +37,7 @@ from returns.status import (
     RmaStatus,
     RootCause,
 )
+from returns.timeline_texts import timeline_text
 
 
 @dataclass(frozen=True)
@@ -154,7 +162,7 @@ class TimelineEntry:
         """The reason to show: spareflow's own with its template kept (a page translates it,
         ``|tr``), else as written."""
         if self.reason_template:
-            return Message(self.reason_template, self.reason_params)
+            return timeline_text(self.reason_template, self.reason_params)
         return self.reason
 
 
@@ -279,6 +287,20 @@ class RmaDetail:
         return recognised(self.needs_chase, NEEDS_CHASE) if self.needs_chase else None
 
     @property
+    def description_lines(self) -> tuple[str, ...]:
+        """The description line by line; a portal return's lines as their templates (each
+        line's reason a code: a page shows its label)."""
+        if self.channel is not Channel.PORTAL:
+            return (self.description,)
+        return tuple(_portal_line(line) for line in self.description.split("\n"))
+
+    @property
+    def refund_hold_text(self) -> str | None:
+        if not self.refund_hold_reason:
+            return None
+        return recognised(self.refund_hold_reason, HOLD_REASONS)
+
+    @property
     def refund_error_text(self) -> str | None:
         return recognised(self.refund_error, (REFUND_REFUSED,)) if self.refund_error else None
 
@@ -290,6 +312,16 @@ class RmaDetail:
         return CustomerAddress(
             **{name: getattr(self, f"address_{name}") or "" for name in ADDRESS_LENGTHS}
         )
+
+
+def _portal_line(line: str) -> str:
+    found = recognised(line, (PORTAL_LINE_SAID, PORTAL_LINE))
+    if isinstance(found, Message) and found.params["return_reason"] in _REASONS:
+        return found
+    return line
+
+
+_REASONS = frozenset(reason.value for reason in Reason)
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from carriers.models import Direction, Shipment
 from core.db import UnitOfWork
-from core.errors import N_, Conflict, InvalidInput
+from core.errors import N_, Conflict, InvalidInput, filled
 from core.errors import Text as Message
 from inventory import ledger, serials
 from inventory.errors import InsufficientStock
@@ -21,7 +21,7 @@ from returns.messages import word
 from returns.personal_data import known_details, scrub
 from returns.queries import rma_detail
 from returns.refunds import Refunds
-from returns.rma import Replacement, Rma, RmaLine
+from returns.rma import BOOKED_IN_HOLD, Replacement, Rma, RmaLine
 from returns.status import REFUND_UNDER_WAY, Disposition, RefundStatus, ReplacementStatus, RmaStatus
 from returns.views import RmaDetail
 
@@ -271,7 +271,7 @@ class Warehouse:
             session,
             rma,
             actor,
-            f"parcel booked in by {actor} before any carrier scan",
+            filled(BOOKED_IN_HOLD, who=actor),
             "parcel booked in before any carrier pickup scan",
             cause="parcel booked in",
         )

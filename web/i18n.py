@@ -20,7 +20,8 @@ from flask_babel import get_locale, gettext, to_user_timezone
 from flask_login import current_user
 
 from accounts.models import DEFAULT_LANGUAGE, LANGUAGES
-from core.errors import english, set_translator, translated
+from core.errors import Text, english, set_translator, translated
+from returns.alert_texts import alert_text
 from returns.commands import CustomerAddress
 from web.extensions import babel
 
@@ -149,7 +150,17 @@ def current_language() -> str:
 
 #: Parameters of domain messages that hold a code, shown through ``|label``.
 WORD_PARAMS = frozenset(
-    {"status", "channel", "wanted", "step", "kind", "outcome", "disposition", "target"}
+    {
+        "status",
+        "channel",
+        "wanted",
+        "step",
+        "kind",
+        "outcome",
+        "disposition",
+        "target",
+        "return_reason",
+    }
 )
 #: Parameters that hold a list of codes (", "-separated), each shown through ``|label``.
 WORD_LIST_PARAMS = frozenset({"fields"})
@@ -178,6 +189,8 @@ def translate_domain_text(template: str, params: Mapping[str, Any]) -> str:
 def _word(name: str, value: Any, label: Callable[[object], str]) -> Any:
     """A parameter as the page shows it: a code (``in_transit``) by its label, a phrase
     spareflow wrote in the page's language, anything else as it is."""
+    if isinstance(value, Text):  # a sentence of spareflow's inside another (recognised)
+        return translated(value)
     name = re.sub(r"_\d+$", "", name)  # numbered ones (``disposition_2``) as their name
     if name in WORD_PARAMS:
         return label(value)
@@ -199,6 +212,8 @@ def init_app(app: Flask) -> None:
     # Texts the domain writes in English (N_ in core/errors.py, messages' "sent when", carrier
     # secret names): ``{{ text|tr }}`` shows them in the page's language.
     app.add_template_filter(lambda text: translated(text) if text else "", "tr")
+    # An alert keeps only its English sentence: recognised, it reads in the page's language.
+    app.add_template_filter(lambda message: translated(alert_text(message)), "alert")
 
     @app.context_processor
     def languages() -> dict[str, object]:
