@@ -75,7 +75,7 @@ def test_the_catalogue_lists_every_part_with_its_reorder_settings(
     assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref == "A1:R6"
     kinds = {str(v.sqref): (v.type, v.formula1) for v in sheet.data_validations.dataValidation}
     assert kinds["M2:M6"] == ("whole", "1")  # pack size at least 1
-    assert kinds["P2:P6"] == ("list", '"manual,computed"')
+    assert kinds["P2:P6"] == ("list", '"manual,computed,planned"')
 
 
 def test_the_catalogue_round_trip_creates_and_updates_parts_and_their_policies(

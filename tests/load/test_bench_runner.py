@@ -7,11 +7,21 @@ a database of its own, which costs a PostgreSQL checkpoint; run them with ``make
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
 import subprocess
 import sys
 
+import pytest
+
 from bench.harness import ROOT
+
+# CI installs wrk (.ci/run) and must run this; a machine without it skips, saying how to get it.
+pytestmark = pytest.mark.skipif(
+    shutil.which("wrk") is None and not os.environ.get("CI"),
+    reason="wrk is not installed (apt-get install wrk, or `make bench`)",
+)
 
 
 def test_the_benchmark_runner_measures_each_rate_against_its_baseline_and_prints_a_table(

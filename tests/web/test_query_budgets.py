@@ -251,9 +251,11 @@ PAGE_BUDGETS = [
     ("parts page, low stock", "/?low=1", Role.BUYER, 6),
     # 23: the metrics' per-person and per-team figures are one more query (names joined).
     ("dashboard", "/dashboard", Role.ADMIN, 23),
-    # 19: the part's fill-rate plan (its reorder policy) is one more query.
-    ("part page", f"/parts/{BUSY_SKU}", Role.WAREHOUSE, 19),
-    ("desk queue", "/returns", Role.SERVICE_DESK, 8),
+    # 19: the part's fill-rate plan (its reorder policy) is one more query; + 1: whether the
+    # part had moves before the chart's window (its chart starts at its first known level).
+    ("part page", f"/parts/{BUSY_SKU}", Role.WAREHOUSE, 20),
+    # 9: the scheduler's heartbeat for the operations alert, at most once a minute a process.
+    ("desk queue", "/returns", Role.SERVICE_DESK, 9),
     # 15: the RMA's loaners are one more query (in a transaction of their own on SQLite);
     # + 7: the owner panel in a transaction of its own (owner, internal notes, canned
     # replies, people and teams to hand over to);
