@@ -565,11 +565,34 @@ def issue_reserved(
             code="unknown_reservation",
         )
     if sku is not None and sku_key(sku) != reservation.part.sku_key:
-        raise ReservationMismatch(reservation_id, f"is for {reservation.part.sku}, not {sku}")
+        raise ReservationMismatch(
+            reservation_id,
+            N_(
+                "Reservation %(id)s is for %(sku)s, not %(given)s.",
+                id=reservation_id,
+                sku=reservation.part.sku,
+                given=sku,
+            ),
+        )
     if location is not None and normalise_location_code(location) != reservation.location.code:
-        raise ReservationMismatch(reservation_id, f"holds stock at {reservation.location.code}")
+        raise ReservationMismatch(
+            reservation_id,
+            N_(
+                "Reservation %(id)s holds stock at %(location)s.",
+                id=reservation_id,
+                location=reservation.location.code,
+            ),
+        )
     if qty is not None and qty != reservation.qty:
-        raise ReservationMismatch(reservation_id, f"is for {reservation.qty} units, not {qty}")
+        raise ReservationMismatch(
+            reservation_id,
+            N_(
+                "Reservation %(id)s is for %(qty)s units, not %(given)s.",
+                id=reservation_id,
+                qty=reservation.qty,
+                given=qty,
+            ),
+        )
     reservation = _close_reservation(session, who, reservation_id, ReservationStatus.ISSUED)
     return _record(
         session,

@@ -19,7 +19,7 @@ from datetime import datetime
 from sqlalchemy import Integer, column, select, update, values
 from sqlalchemy.orm import Session
 
-from core.errors import InvalidInput
+from core.errors import N_, InvalidInput
 from inventory.errors import InactivePart, InsufficientStock, UnknownLocation, UnknownPart
 from inventory.ledger import Who, insert_reserve_rows, normalise_location_code
 from inventory.models import Location, Part, StockLevel, sku_key
@@ -88,12 +88,18 @@ def _named_locations(session: Session, codes: Sequence[str | None]) -> dict[str,
             raise UnknownLocation(code, field)
         if not location.active:
             raise InvalidInput(
-                field, f"Location {location.code} is inactive.", code="inactive_location"
+                field,
+                N_("Location %(code)s is inactive.", code=location.code),
+                code="inactive_location",
             )
         if location.kind not in PICKABLE_KINDS:
             raise InvalidInput(
                 field,
-                f"Stock in {location.code} ({location.kind.value}) cannot be reserved.",
+                N_(
+                    "Stock in %(code)s (%(kind)s) cannot be reserved.",
+                    code=location.code,
+                    kind=location.kind.value,
+                ),
                 code="location_not_pickable",
             )
     return found
@@ -110,9 +116,9 @@ def reserve_many(
     """Reserve every ``(sku, qty, location or None)`` line, or none (raises; the caller rolls
     back). Flushes nothing through the ORM: plain statements, the caller commits."""
     if not lines:
-        raise InvalidInput("lines", "Send at least one line.")
+        raise InvalidInput("lines", N_("Send at least one line."))
     if len(lines) > MAX_LINES:
-        raise InvalidInput("lines", f"At most {MAX_LINES} lines in one request.")
+        raise InvalidInput("lines", N_("At most %(num)s lines in one request.", num=MAX_LINES))
     parts = _parts(session, [sku for sku, _, _ in lines])
     named = _named_locations(session, [location for _, _, location in lines])
     part_ids = sorted({part.id for part in parts.values()})

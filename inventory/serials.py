@@ -21,6 +21,7 @@ from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.orm import Session
 
 from core.db import insert_ignoring_conflicts
+from core.errors import N_, Text
 from inventory.errors import SerialNotFound, SerialProblem
 from inventory.models import Location, Part, SerialUnit, StockMove, sku_key
 from inventory.status import MoveKind, SerialState
@@ -62,7 +63,10 @@ def checked(part: Part, kind: MoveKind, qty: int, serials: Sequence[str] | None)
         if names:
             raise SerialProblem(
                 "part_not_serialised",
-                f"{part.sku} is not serialised (or this move moves no units); send no serials.",
+                N_(
+                    "%(sku)s is not serialised (or this move moves no units); send no serials.",
+                    sku=part.sku,
+                ),
                 sku=part.sku,
             )
         return ()
@@ -70,14 +74,19 @@ def checked(part: Part, kind: MoveKind, qty: int, serials: Sequence[str] | None)
     if duplicated:
         raise SerialProblem(
             "serial_duplicated",
-            f"Serial {duplicated[0]} is named twice in one move.",
+            N_("Serial %(serial)s is named twice in one move.", serial=duplicated[0]),
             serials=duplicated,
         )
     if len(names) != qty:
         raise SerialProblem(
             "serials_required",
-            f"{part.sku} is serialised: a move of {qty} units names {qty} serials "
-            f"({len(names)} given).",
+            N_(
+                "%(sku)s is serialised: a move of %(qty)s units names %(qty)s serials "
+                "(%(given)s given).",
+                sku=part.sku,
+                qty=qty,
+                given=len(names),
+            ),
             sku=part.sku,
             qty=qty,
             given=len(names),
@@ -97,12 +106,12 @@ def ready_to_leave(
             select(SerialUnit).where(SerialUnit.part_id == part.id, SerialUnit.serial == serial)
         )
         if unit is None:
-            raise SerialProblem("serial_unknown", f"No unit with serial {serial}.", serial=serial)
+            raise SerialProblem("serial_unknown", _no_unit(serial), serial=serial)
         if unit.state is not SerialState.IN_STOCK or unit.location_id != location_id:
             where = _where_is(session, part.id, serial)
             raise SerialProblem(
                 "serial_not_here",
-                f"Serial {serial} is not at the from-location; it is {where}.",
+                _not_here(serial, where),
                 serial=serial,
                 location=where,
             )
@@ -152,7 +161,12 @@ def _arrive(session: Session, move: StockMove, serial: str, now: datetime) -> No
         where = _where_is(session, move.part_id, serial)
         raise SerialProblem(
             "serial_in_stock",
-            f"Serial {serial} is already in stock at {where}; it cannot be received again.",
+            N_(
+                "Serial %(serial)s is already in stock at %(location)s; it cannot be received "
+                "again.",
+                serial=serial,
+                location=where,
+            ),
             serial=serial,
             location=where,
         )
@@ -178,11 +192,31 @@ def _leave(session: Session, move: StockMove, serial: str, now: datetime) -> Non
         select(func.count()).where(units.c.part_id == move.part_id, units.c.serial == serial)
     )
     if not known:
-        raise SerialProblem("serial_unknown", f"No unit with serial {serial}.", serial=serial)
+        raise SerialProblem("serial_unknown", _no_unit(serial), serial=serial)
     where = _where_is(session, move.part_id, serial)
     raise SerialProblem(
         "serial_not_here",
-        f"Serial {serial} is not at the from-location; it is {where}.",
+        _not_here(serial, where),
+        serial=serial,
+        location=where,
+    )
+
+
+def _no_unit(serial: str) -> Text:
+    return N_("No unit with serial %(serial)s.", serial=serial)
+
+
+def _not_here(serial: str, where: str) -> Text:
+    """A unit elsewhere: at another location (its code), or out of stock (its state, which a
+    page shows by its label)."""
+    if where in {state.value for state in SerialState} or where == "unknown":
+        return N_(
+            "Serial %(serial)s is not at the from-location; it is %(status)s.",
+            serial=serial,
+            status=where,
+        )
+    return N_(
+        "Serial %(serial)s is not at the from-location; it is %(location)s.",
         serial=serial,
         location=where,
     )

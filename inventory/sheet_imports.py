@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from core.errors import DomainError
+from core.errors import N_, DomainError
 from core.spreadsheets import Problem, SpreadsheetRejected
 from inventory import ledger
 from inventory.ledger import Who
@@ -112,12 +112,18 @@ def import_counts(
         if location is None:
             problems.append(
                 line.problem(
-                    "location", "unknown_location", f"No location with code {line.location!r}."
+                    "location",
+                    "unknown_location",
+                    N_("No location with code %(code)s.", code=repr(line.location)),
                 )
             )
             continue
         if part is None:
-            problems.append(line.problem("sku", "unknown_sku", f"No part with SKU {line.sku!r}."))
+            problems.append(
+                line.problem(
+                    "sku", "unknown_sku", N_("No part with SKU %(sku)s.", sku=repr(line.sku))
+                )
+            )
             continue
         key = (location.code, part.sku_key)
         if key in seen:
@@ -125,17 +131,28 @@ def import_counts(
                 line.problem(
                     "sku",
                     "duplicate_count",
-                    f"{part.sku} at {location.code} is counted twice (also row {seen[key]}).",
+                    N_(
+                        "%(sku)s at %(location)s is counted twice (also row %(row)s).",
+                        sku=part.sku,
+                        location=location.code,
+                        row=seen[key],
+                    ),
                 )
             )
             continue
         seen[key] = line.row
         if not part.active:
-            problems.append(line.problem("sku", "inactive_part", f"{part.sku} is inactive."))
+            problems.append(
+                line.problem("sku", "inactive_part", N_("%(sku)s is inactive.", sku=part.sku))
+            )
             continue
         if not location.active:
             problems.append(
-                line.problem("location", "inactive_location", f"{location.code} is inactive.")
+                line.problem(
+                    "location",
+                    "inactive_location",
+                    N_("%(code)s is inactive.", code=location.code),
+                )
             )
             continue
         if (part.id, location.id) in moved:
@@ -143,8 +160,12 @@ def import_counts(
                 line.problem(
                     "counted_qty",
                     "moved_since_export",
-                    f"{part.sku} moved in or out of {location.code} after this sheet was "
-                    "exported; recount it on a new sheet.",
+                    N_(
+                        "%(sku)s moved in or out of %(location)s after this sheet was "
+                        "exported; recount it on a new sheet.",
+                        sku=part.sku,
+                        location=location.code,
+                    ),
                 )
             )
             continue
@@ -164,6 +185,6 @@ def import_counts(
                 )
             )
         except DomainError as error:  # e.g. a count below what is reserved there
-            problems.append(line.problem("counted_qty", error.code, error.message))
+            problems.append(line.problem("counted_qty", error.code, error.text))
     raise_if_any(problems, sheet_order)
     return moves

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import IO, Any
 
+from core.errors import N_
 from core.spreadsheets import (
     CellError,
     Column,
@@ -74,14 +75,17 @@ def export_id_of(meta: Mapping[str, Any]) -> str:
     if meta.get("format") != FORMAT_VERSION:
         raise rejected(
             "not_our_workbook",
-            f"This workbook's format ({meta.get('format')!r}) is not one this spareflow reads: "
-            "download a fresh one.",
+            N_(
+                "This workbook's format (%(format)s) is not one this spareflow reads: "
+                "download a fresh one.",
+                format=repr(meta.get("format")),
+            ),
         )
     export_id = str(meta.get("export_id") or "")
     if not _EXPORT_ID.match(export_id):
         raise rejected(
             "not_our_workbook",
-            "This workbook's spareflow marker is damaged: download a fresh one and edit that.",
+            N_("This workbook's spareflow marker is damaged: download a fresh one and edit that."),
         )
     return export_id
 
@@ -162,7 +166,7 @@ class CountSheet:
 
 
 def read_count_workbook(workbook: UploadedWorkbook, limits: UploadLimits) -> CountSheet:
-    meta = read_meta(workbook, SheetKind.CYCLE_COUNT.value, "a cycle-count sheet")
+    meta = read_meta(workbook, SheetKind.CYCLE_COUNT.value, N_("a cycle-count sheet"))
     export_id = export_id_of(meta)
     default_location = str(meta.get("location") or "")
     try:
@@ -183,7 +187,9 @@ def read_count_workbook(workbook: UploadedWorkbook, limits: UploadLimits) -> Cou
                 continue  # not counted: left as it is
             sku = read_text(values.get("sku"))
             if sku is None:
-                problems.append(table.problem(row, "sku", "missing_sku", "A count without a SKU."))
+                problems.append(
+                    table.problem(row, "sku", "missing_sku", N_("A count without a SKU."))
+                )
                 continue
             location = read_text(values.get("location")) or default_location
             lines.append(CountLine(table, row, location.upper(), sku, counted))

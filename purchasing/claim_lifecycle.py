@@ -287,8 +287,10 @@ class ClaimService:
     ) -> ClaimView:
         """The part leaves for its vendor: its parcel is registered as a tracked outbound
         shipment whose reference is the claim's number."""
-        carrier = _required("carrier", carrier, 32, "Name the carrier.").lower()
-        number = _required("tracking_number", tracking_number, 64, "A tracking number is required.")
+        carrier = _required("carrier", carrier, 32, N_("Name the carrier.")).lower()
+        number = _required(
+            "tracking_number", tracking_number, 64, N_("A tracking number is required.")
+        )
 
         def apply(session: Session, claim: SupplierClaim, now: datetime) -> None:
             claim.move(
@@ -306,7 +308,7 @@ class ClaimService:
         self, actor: str, claim_id: int, vendor_rma: str, reason: str = ""
     ) -> ClaimView:
         """The vendor has the part under their own return number."""
-        vendor_rma = _required("vendor_rma", vendor_rma, 64, "Give the vendor's RMA number.")
+        vendor_rma = _required("vendor_rma", vendor_rma, 64, N_("Give the vendor's RMA number."))
 
         def apply(session: Session, claim: SupplierClaim, now: datetime) -> None:
             claim.move(
@@ -332,10 +334,12 @@ class ClaimService:
             raise InvalidInput(
                 "amount", N_("A credit is 0 or more, with at most 4 decimal places.")
             )
-        currency = _required("currency", currency, 3, "Give the credit's currency.").upper()
+        currency = _required("currency", currency, 3, N_("Give the credit's currency.")).upper()
         if len(currency) != 3 or not currency.isalpha():
             raise InvalidInput("currency", N_("A three-letter currency code (EUR, CNY, USD)."))
-        note = _required("credit_note", credit_note, 64, "Give the vendor's credit note number.")
+        note = _required(
+            "credit_note", credit_note, 64, N_("Give the vendor's credit note number.")
+        )
 
         def apply(session: Session, claim: SupplierClaim, now: datetime) -> None:
             claim.move(
@@ -349,7 +353,7 @@ class ClaimService:
 
     def reject(self, actor: str, claim_id: int, reason: str) -> ClaimView:
         """The vendor refused the claim; why is kept."""
-        why = _required("reason", reason, 2000, "Say why the vendor rejected the claim.")
+        why = _required("reason", reason, 2000, N_("Say why the vendor rejected the claim."))
 
         def apply(session: Session, claim: SupplierClaim, now: datetime) -> None:
             claim.move(ClaimStatus.REJECTED, self._who(actor), why)
@@ -359,7 +363,7 @@ class ClaimService:
 
     def cancel(self, actor: str, claim_id: int, reason: str) -> ClaimView:
         """Withdraw a claim that has not left (the part is kept or scrapped after all)."""
-        why = _required("reason", reason, 200, "Say why the claim is withdrawn.")
+        why = _required("reason", reason, 200, N_("Say why the claim is withdrawn."))
 
         def apply(session: Session, claim: SupplierClaim, now: datetime) -> None:
             claim.move(ClaimStatus.CANCELLED, self._who(actor), why)

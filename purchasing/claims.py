@@ -19,9 +19,10 @@ from sqlalchemy import CheckConstraint, Enum, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import Base, BigIntPK, UTCDateTime
-from core.errors import Conflict, NotFound
+from core.errors import N_, Conflict, NotFound
 from core.money import ExactDecimal
 from inventory.ledger import Who
+from purchasing.errors import cannot_become
 
 
 class ClaimStatus(enum.StrEnum):
@@ -57,17 +58,17 @@ class ClaimNotFound(NotFound):
     code = "claim_not_found"
 
     def __init__(self, claim_id: int):
-        super().__init__(f"No supplier claim {claim_id}.", claim_id=claim_id)
+        super().__init__(N_("No supplier claim %(id)s.", id=claim_id), claim_id=claim_id)
 
 
 class IllegalClaimTransition(Conflict):
     code = "illegal_claim_transition"
 
     def __init__(self, claim_id: int, current: str, wanted: str, allowed: list[str]):
-        options = ", ".join(allowed) if allowed else "nothing: it is closed"
         super().__init__(
-            f"Claim {claim_number(claim_id)} is {current}; it cannot become {wanted} "
-            f"(from {current} it can become {options}).",
+            cannot_become(
+                N_("Claim %(number)s", number=claim_number(claim_id)), current, wanted, allowed
+            ),
             claim_id=claim_id,
             status=current,
             wanted=wanted,

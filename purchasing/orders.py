@@ -18,6 +18,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from core.db import insert_ignoring_conflicts
+from core.errors import N_
 from inventory import ledger
 from inventory import serials as serial_units
 from inventory.catalog import supplier_by_code
@@ -205,7 +206,12 @@ def _serials_of_line(index: int, line: PurchaseOrderLine) -> Iterator[None]:
         details = {k: v for k, v in problem.details.items() if k != "field"}
         raise SerialProblem(
             problem.code,
-            f"Line {line.line_no} ({line.part.sku}): {problem.message}",
+            N_(
+                "Line %(line)s (%(sku)s): %(problem)s",
+                line=line.line_no,
+                sku=line.part.sku,
+                problem=problem.text,
+            ),
             field=f"lines.{index}.serials",
             line_no=line.line_no,
             **details,

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from core.audit import SYSTEM_ACTOR
 from core.clock import Clock
-from core.errors import Conflict
+from core.errors import N_, Conflict
 from core.spreadsheets import Problem, rejected
 from inventory.catalog import check_serialisation_change, record_price_change
 from inventory.ledger import Who
@@ -56,21 +56,34 @@ def import_reorder(
                 line.problem(
                     "sku",
                     "duplicate_sku",
-                    f"{line.sku} is listed twice (also sheet {first.table.sheet!r} row "
-                    f"{first.row}); keep one row per part.",
+                    N_(
+                        "%(sku)s is listed twice (also sheet %(sheet)s row %(row)s); keep one "
+                        "row per part.",
+                        sku=line.sku,
+                        sheet=repr(first.table.sheet),
+                        row=first.row,
+                    ),
                 )
             )
             continue
         first_seen[key] = line
         part = parts.get(key)
         if part is None:
-            problems.append(line.problem("sku", "unknown_sku", f"No part with SKU {line.sku!r}."))
+            problems.append(
+                line.problem(
+                    "sku", "unknown_sku", N_("No part with SKU %(sku)s.", sku=repr(line.sku))
+                )
+            )
             continue
         if line.qty == 0:
             continue
         if not part.active:
             problems.append(
-                line.problem("sku", "inactive_part", f"{part.sku} is inactive; reactivate it.")
+                line.problem(
+                    "sku",
+                    "inactive_part",
+                    N_("%(sku)s is inactive; reactivate it.", sku=part.sku),
+                )
             )
             continue
         if part.supplier is None:
@@ -78,7 +91,10 @@ def import_reorder(
                 line.problem(
                     "supplier",
                     "no_supplier",
-                    f"{part.sku} has no supplier; set one on the part before ordering it.",
+                    N_(
+                        "%(sku)s has no supplier; set one on the part before ordering it.",
+                        sku=part.sku,
+                    ),
                 )
             )
             continue
@@ -87,9 +103,22 @@ def import_reorder(
                 line.problem(
                     "supplier",
                     "supplier_mismatch",
-                    f"The row says supplier {line.supplier or '(blank)'!r}, but {part.sku} is "
-                    f"bought from {part.supplier.code}. Change the part's supplier first, or "
-                    "export the sheet again.",
+                    N_(
+                        "The row says supplier %(given)s, but %(sku)s is bought from "
+                        "%(supplier)s. Change the part's supplier first, or export the sheet "
+                        "again.",
+                        given=repr(line.supplier),
+                        sku=part.sku,
+                        supplier=part.supplier.code,
+                    )
+                    if line.supplier
+                    else N_(
+                        "The row says supplier '(blank)', but %(sku)s is bought from "
+                        "%(supplier)s. Change the part's supplier first, or export the sheet "
+                        "again.",
+                        sku=part.sku,
+                        supplier=part.supplier.code,
+                    ),
                 )
             )
             continue
@@ -97,7 +126,7 @@ def import_reorder(
         draft_lines.append(DraftLine(part, line.qty, part.unit_cost))
     raise_if_any(problems, sheet_order)
     if not orders:
-        raise rejected("nothing_to_order", "No row has an order qty above 0: nothing to order.")
+        raise rejected("nothing_to_order", N_("No row has an order qty above 0: nothing to order."))
     return [
         create_draft(session, who, supplier, draft_lines, source)
         for _, (supplier, draft_lines) in sorted(orders.items())
@@ -170,7 +199,11 @@ def import_catalogue(
                 row.problem(
                     "sku",
                     "duplicate_sku",
-                    f"{row.sku} is listed twice (also row {first.row}); SKUs ignore case.",
+                    N_(
+                        "%(sku)s is listed twice (also row %(row)s); SKUs ignore case.",
+                        sku=row.sku,
+                        row=first.row,
+                    ),
                 )
             )
             continue
@@ -178,7 +211,11 @@ def import_catalogue(
         code = row.fields.get("supplier")
         if code and code not in suppliers:
             problems.append(
-                row.problem("supplier", "unknown_supplier", f"No supplier with code {code!r}.")
+                row.problem(
+                    "supplier",
+                    "unknown_supplier",
+                    N_("No supplier with code %(code)s.", code=repr(code)),
+                )
             )
         barcode = row.fields.get("barcode")
         if barcode:
@@ -188,7 +225,7 @@ def import_catalogue(
                     row.problem(
                         "barcode",
                         "duplicate_barcode",
-                        f"Barcode {barcode} belongs to another part.",
+                        N_("Barcode %(barcode)s belongs to another part.", barcode=barcode),
                     )
                 )
             elif barcode in seen_barcode:
@@ -196,7 +233,11 @@ def import_catalogue(
                     row.problem(
                         "barcode",
                         "duplicate_barcode",
-                        f"Barcode {barcode} is also on row {seen_barcode[barcode].row}.",
+                        N_(
+                            "Barcode %(barcode)s is also on row %(row)s.",
+                            barcode=barcode,
+                            row=seen_barcode[barcode].row,
+                        ),
                     )
                 )
             seen_barcode.setdefault(barcode, row)
@@ -205,7 +246,7 @@ def import_catalogue(
             try:
                 check_serialisation_change(session, part, row.fields["serialised"])
             except Conflict as refused:
-                problems.append(row.problem("serialised", refused.code, refused.message))
+                problems.append(row.problem("serialised", refused.code, refused.text))
     raise_if_any(problems, sheet_order)
 
     now = clock.now()

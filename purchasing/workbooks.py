@@ -22,6 +22,7 @@ from datetime import date
 from decimal import Decimal
 from typing import IO, Any
 
+from core.errors import N_
 from core.money import COST_PLACES
 from core.spreadsheets import (
     META_SHEET,
@@ -270,7 +271,7 @@ class ReorderSheet:
 
 def read_reorder_workbook(workbook: UploadedWorkbook, limits: UploadLimits) -> ReorderSheet:
     """The rows of an uploaded reorder workbook, and the problems found in their cells."""
-    export_id = export_id_of(read_meta(workbook, SheetKind.REORDER.value, "a reorder workbook"))
+    export_id = export_id_of(read_meta(workbook, SheetKind.REORDER.value, N_("a reorder workbook")))
     budget = RowBudget(limits.max_rows)
     lines: list[ReorderLine] = []
     problems: list[Problem] = []
@@ -287,7 +288,7 @@ def read_reorder_workbook(workbook: UploadedWorkbook, limits: UploadLimits) -> R
                     continue  # the totals row
                 if values.get("order_qty") not in (None, ""):
                     problems.append(
-                        table.problem(row, "sku", "missing_sku", "An order qty without a SKU.")
+                        table.problem(row, "sku", "missing_sku", N_("An order qty without a SKU."))
                     )
                 continue
             try:
@@ -347,9 +348,16 @@ def _text(limit: int, *, default: Any = None, upper: bool = False) -> Callable[[
         if text is None:
             return default
         if len(text) > limit:
-            raise CellError("too_long", f"At most {limit} characters; this has {len(text)}.")
+            raise CellError(
+                "too_long",
+                N_(
+                    "At most %(limit)s characters; this has %(length)s.",
+                    limit=limit,
+                    length=len(text),
+                ),
+            )
         if "\x00" in text:
-            raise CellError("invalid_text", "Must not contain NUL characters.")
+            raise CellError("invalid_text", N_("Must not contain NUL characters."))
         return text.upper() if upper else text
 
     return parse
@@ -361,7 +369,7 @@ def _whole(*, default: Any, minimum: int = 0, maximum: int = MAX_QTY) -> Callabl
         if number is None:
             return default
         if number < minimum:
-            raise CellError("too_small", f"Must be at least {minimum}.")
+            raise CellError("too_small", N_("Must be at least %(minimum)s.", minimum=minimum))
         return number
 
     return parse
@@ -379,7 +387,7 @@ def _method(value: Any) -> ReorderMethod:
     try:
         return ReorderMethod(text.casefold())
     except ValueError:
-        raise CellError("invalid_choice", "Use manual or computed.") from None
+        raise CellError("invalid_choice", N_("Use manual or computed.")) from None
 
 
 def _active(value: Any) -> bool:
@@ -432,7 +440,7 @@ class CatalogueSheet:
 
 
 def read_catalogue_workbook(workbook: UploadedWorkbook, limits: UploadLimits) -> CatalogueSheet:
-    meta = read_meta(workbook, SheetKind.CATALOGUE.value, "a parts catalogue")
+    meta = read_meta(workbook, SheetKind.CATALOGUE.value, N_("a parts catalogue"))
     export_id = export_id_of(meta)
     budget = RowBudget(limits.max_rows)
     rows: list[CatalogueRow] = []
@@ -442,7 +450,9 @@ def read_catalogue_workbook(workbook: UploadedWorkbook, limits: UploadLimits) ->
         for row, values in table.rows:
             sku = read_text(values.get("sku"))
             if sku is None:
-                problems.append(table.problem(row, "sku", "missing_sku", "Every row needs a SKU."))
+                problems.append(
+                    table.problem(row, "sku", "missing_sku", N_("Every row needs a SKU."))
+                )
                 continue
             if len(sku) > 64 or not SKU_RE.match(sku):
                 problems.append(
@@ -450,8 +460,10 @@ def read_catalogue_workbook(workbook: UploadedWorkbook, limits: UploadLimits) ->
                         row,
                         "sku",
                         "invalid_sku",
-                        "A SKU is up to 64 letters, digits and . _ - (no spaces), "
-                        "starting with a letter or digit.",
+                        N_(
+                            "A SKU is up to 64 letters, digits and . _ - (no spaces), "
+                            "starting with a letter or digit."
+                        ),
                     )
                 )
                 continue
@@ -462,6 +474,8 @@ def read_catalogue_workbook(workbook: UploadedWorkbook, limits: UploadLimits) ->
                 except CellError as error:
                     problems.append(table.problem(row, key, error.code, error.message))
             if "name" in fields and fields["name"] is None:
-                problems.append(table.problem(row, "name", "missing_name", "A part needs a name."))
+                problems.append(
+                    table.problem(row, "name", "missing_name", N_("A part needs a name."))
+                )
             rows.append(CatalogueRow(table, row, sku, fields))
     return CatalogueSheet(rows, problems, export_id)

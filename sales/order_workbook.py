@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import IO, Any
 
 from core.addresses import ADDRESS_LENGTHS, PostalAddress
-from core.errors import InvalidInput
+from core.errors import N_, InvalidInput
 from core.money import COST_PLACES
 from core.spreadsheets import (
     CellError,
@@ -137,7 +137,7 @@ def read_orders_workbook(
 ) -> tuple[list[OrderRows], list[Problem]]:
     """Every order in the upload and every problem found (sheet, row, column)."""
     workbook = open_upload(data, limits)
-    read_meta(workbook, KIND, "an orders workbook")
+    read_meta(workbook, KIND, N_("an orders workbook"))
     budget = RowBudget(limits.max_rows)
     problems: list[Problem] = []
     grouped: dict[str, list[tuple[TableRows, int, dict[str, Any]]]] = {}
@@ -162,7 +162,7 @@ def _parse_row(
             problems.append(table.problem(row, column.key, error.code, error.message))
     for key in REQUIRED:
         if parsed.get(key) is None and not any(p.row == row for p in problems[found:]):
-            problems.append(table.problem(row, key, "required", "This column needs a value."))
+            problems.append(table.problem(row, key, "required", N_("This column needs a value.")))
     return parsed if len(problems) == found else None
 
 
@@ -178,7 +178,7 @@ def _read(key: str, value: Any) -> Any:
     if key == "serials":
         return tuple(s for s in (text or "").replace(",", " ").split() if s)
     if text is not None and len(text) > 254:
-        raise CellError("too_long", "At most 254 characters.")
+        raise CellError("too_long", N_("At most 254 characters."))
     return text
 
 
@@ -191,13 +191,13 @@ def _read_moment(value: Any) -> datetime | None:
             value = datetime.fromisoformat(value.strip())
         except ValueError:
             raise CellError(
-                "invalid_date", "Write a date as 2026-11-30 (or with a time)."
+                "invalid_date", N_("Write a date as 2026-11-30 (or with a time).")
             ) from None
     if isinstance(value, datetime):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
     if isinstance(value, date):
         return datetime.combine(value, time(), tzinfo=UTC)
-    raise CellError("invalid_date", "Write a date as 2026-11-30 (or with a time).")
+    raise CellError("invalid_date", N_("Write a date as 2026-11-30 (or with a time)."))
 
 
 def _order(
@@ -210,8 +210,13 @@ def _order(
                 problems.append(
                     other_table.problem(
                         row, key, "order_fields_differ",
-                        f"Order {first['number']} says {first[key]!r} on row {first_row}; "
-                        "every row of one order must agree.",
+                        N_(
+                            "Order %(number)s says %(value)s on row %(row)s; every row of one "
+                            "order must agree.",
+                            number=first["number"],
+                            value=repr(first[key]),
+                            row=first_row,
+                        ),
                     )
                 )  # fmt: skip
                 return None
@@ -250,9 +255,7 @@ def _order(
     try:
         check_order(command)
     except InvalidInput as error:
-        problems.append(
-            table.problem(first_row, _column_of(error.field), error.code, error.message)
-        )
+        problems.append(table.problem(first_row, _column_of(error.field), error.code, error.text))
         return None
     return OrderRows(command, table, first_row)
 

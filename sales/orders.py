@@ -396,7 +396,7 @@ class Orders:
             problems.sort(key=lambda problem: (problem.sheet or "", problem.row or 0))
             raise SpreadsheetRejected(problems)
         if not orders:
-            raise rejected("no_orders", "The workbook has no order rows.")
+            raise rejected("no_orders", N_("The workbook has no order rows."))
         counts = {"created": 0, "updated": 0, "unchanged": 0}
         with UnitOfWork(self.session_factory) as uow:
             now = self.clock.now()

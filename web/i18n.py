@@ -163,7 +163,7 @@ WORD_PARAMS = frozenset(
     }
 )
 #: Parameters that hold a list of codes (", "-separated), each shown through ``|label``.
-WORD_LIST_PARAMS = frozenset({"fields"})
+WORD_LIST_PARAMS = frozenset({"fields", "options"})
 #: Parameters that hold one of a few phrases spareflow writes (marked ``N_`` where written),
 #: or else typed text: translated when the catalogue has them, as they are otherwise.
 PHRASE_PARAMS = frozenset({"why", "to"})

@@ -72,6 +72,9 @@ SHOWN_VALUES = (
     N_("postcode"), N_("country"),
     # how a part's reorder point is set
     N_("manual"), N_("computed"), N_("planned"),
+    # where a serialised unit is, and spareflow's workbooks (both named in errors)
+    N_("in stock"), N_("with customer"), N_("scrapped"),
+    N_("reorder"), N_("catalogue"), N_("cycle count"),
 )  # fmt: skip
 
 

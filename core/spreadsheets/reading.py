@@ -23,7 +23,7 @@ from openpyxl.worksheet.dimensions import SheetDimension
 from openpyxl.xml.constants import SHEET_MAIN_NS
 from openpyxl.xml.functions import iterparse  # defusedxml's, when installed
 
-from core.errors import InvalidInput
+from core.errors import N_, InvalidInput
 from core.spreadsheets.writing import META_MARKER, META_SHEET, Column, restore_text
 
 log = logging.getLogger(__name__)
@@ -122,34 +122,43 @@ _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # .xls, or an encrypted .xlsx
 def check_upload(data: bytes, limits: UploadLimits) -> None:
     """Refuse anything but a plain, modest xlsx before any XML is parsed."""
     if not data:
-        raise rejected("empty_file", "The file is empty.")
+        raise rejected("empty_file", N_("The file is empty."))
     if len(data) > limits.max_bytes:
         raise rejected(
             "file_too_large",
-            f"The file is {len(data):,} bytes; the limit is {limits.max_bytes:,}.",
+            N_(
+                "The file is %(size)s bytes; the limit is %(limit)s.",
+                size=f"{len(data):,}",
+                limit=f"{limits.max_bytes:,}",
+            ),
         )
     if data.startswith(_OLE_MAGIC):
         raise rejected(
             "not_xlsx",
-            "This is an old-style .xls or a password-protected workbook: save it as an "
-            "unprotected Excel workbook (.xlsx).",
+            N_(
+                "This is an old-style .xls or a password-protected workbook: save it as an "
+                "unprotected Excel workbook (.xlsx)."
+            ),
         )
     if not data.startswith(_ZIP_MAGIC):
-        raise rejected("not_xlsx", "This is not an .xlsx workbook.")
+        raise rejected("not_xlsx", N_("This is not an .xlsx workbook."))
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         members = archive.infolist()
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError):
-        raise rejected("not_xlsx", "This is not an .xlsx workbook (a damaged zip).") from None
+        raise rejected("not_xlsx", N_("This is not an .xlsx workbook (a damaged zip).")) from None
     names = {member.filename for member in members}
     if len(members) > limits.max_members:
-        raise rejected("not_xlsx", f"The file holds {len(members):,} parts; too many for a sheet.")
+        raise rejected(
+            "not_xlsx",
+            N_("The file holds %(num)s parts; too many for a sheet.", num=f"{len(members):,}"),
+        )
     if not {"[Content_Types].xml", "xl/workbook.xml"} <= names:
-        raise rejected("not_xlsx", "This zip file is not an .xlsx workbook.")
+        raise rejected("not_xlsx", N_("This zip file is not an .xlsx workbook."))
     if any(name.lower().endswith("vbaproject.bin") for name in names):
-        raise rejected("not_xlsx", "Macro-enabled workbooks are refused: save as plain .xlsx.")
+        raise rejected("not_xlsx", N_("Macro-enabled workbooks are refused: save as plain .xlsx."))
     if any(member.flag_bits & 0x1 for member in members):
-        raise rejected("not_xlsx", "Encrypted workbooks are refused: save without a password.")
+        raise rejected("not_xlsx", N_("Encrypted workbooks are refused: save without a password."))
     total = 0
     for member in members:
         total += member.file_size
@@ -157,13 +166,20 @@ def check_upload(data: bytes, limits: UploadLimits) -> None:
         if member.file_size > 1024 * 1024 and ratio > limits.max_compression_ratio:
             raise rejected(
                 "zip_bomb",
-                f"{member.filename} expands {ratio:,.0f} times: refused as a likely zip bomb.",
+                N_(
+                    "%(name)s expands %(ratio)s times: refused as a likely zip bomb.",
+                    name=member.filename,
+                    ratio=f"{ratio:,.0f}",
+                ),
             )
     if total > limits.max_uncompressed_bytes:
         raise rejected(
             "zip_bomb",
-            f"The workbook expands to {total:,} bytes; the limit is "
-            f"{limits.max_uncompressed_bytes:,}.",
+            N_(
+                "The workbook expands to %(size)s bytes; the limit is %(limit)s.",
+                size=f"{total:,}",
+                limit=f"{limits.max_uncompressed_bytes:,}",
+            ),
         )
 
 
@@ -214,15 +230,18 @@ def open_upload(data: bytes, limits: UploadLimits) -> Workbook:
         )
     except Exception as error:  # untrusted input: any parser failure means "not readable"
         log.info("unreadable upload: %r", error)
-        raise rejected("not_xlsx", "The workbook could not be read as .xlsx.") from None
+        raise rejected("not_xlsx", N_("The workbook could not be read as .xlsx.")) from None
 
 
 def read_meta(workbook: Workbook, kind: str, description: str) -> dict[str, Any]:
     """The entries of our hidden meta sheet; refuses workbooks not ours, or not ``kind``."""
     not_ours = rejected(
         "not_our_workbook",
-        f"This workbook was not exported by spareflow as {description}: download one and "
-        "edit that.",
+        N_(
+            "This workbook was not exported by spareflow as %(description)s: download one and "
+            "edit that.",
+            description=description,
+        ),
     )
     if META_SHEET not in workbook.sheetnames:
         raise not_ours
@@ -233,7 +252,11 @@ def read_meta(workbook: Workbook, kind: str, description: str) -> dict[str, Any]
     if found != kind:
         raise rejected(
             "wrong_workbook",
-            f"This is a spareflow {found} workbook, not {description}.",
+            N_(
+                "This is a spareflow %(kind)s workbook, not %(description)s.",
+                kind=found,
+                description=description,
+            ),
         )
     entries: dict[str, Any] = {}
     for _, (key, value) in rows[1:]:
@@ -254,7 +277,7 @@ def rows_of(
             if number > max_rows:
                 raise rejected(
                     "too_many_rows",
-                    f"The sheet has more than {max_rows:,} rows.",
+                    N_("The sheet has more than %(num)s rows.", num=f"{max_rows:,}"),
                     sheet=ws.title,
                     row=number,
                 )
@@ -264,7 +287,9 @@ def rows_of(
     except Exception as error:  # malformed sheet XML, forbidden entities, ...
         log.info("unreadable sheet %r: %r", ws.title, error)
         raise rejected(
-            "not_xlsx", "The sheet could not be read (damaged or not plain .xlsx).", sheet=ws.title
+            "not_xlsx",
+            N_("The sheet could not be read (damaged or not plain .xlsx)."),
+            sheet=ws.title,
         ) from None
 
 
@@ -280,7 +305,7 @@ class RowBudget:
         if self.used > self.limit:
             raise rejected(
                 "too_many_rows",
-                f"The workbook has more than {self.limit:,} rows.",
+                N_("The workbook has more than %(num)s rows.", num=f"{self.limit:,}"),
                 sheet=sheet,
                 row=row,
             )
@@ -357,9 +382,16 @@ def read_table(
     if number != 1 or missing:
         raise rejected(
             "not_our_sheet",
-            "This sheet's first row is not spareflow's header row"
-            + (f" (missing: {', '.join(missing)})" if missing else "")
-            + ". Keep the header row as exported.",
+            N_(
+                "This sheet's first row is not spareflow's header row (missing: %(missing)s). "
+                "Keep the header row as exported.",
+                missing=", ".join(missing),
+            )
+            if missing
+            else N_(
+                "This sheet's first row is not spareflow's header row. Keep the header row as "
+                "exported."
+            ),
             sheet=ws.title,
             row=number,
         )
@@ -399,23 +431,39 @@ def read_whole_number(value: Any, *, maximum: int) -> int | None:
         return None
     number: int
     if isinstance(value, bool):
-        raise CellError("not_whole_number", f"{value!r} is not a whole number.")
+        raise CellError(
+            "not_whole_number", N_("%(value)s is not a whole number.", value=repr(value))
+        )
     if isinstance(value, int):
         number = value
     elif isinstance(value, float | Decimal):
         if value != value or value in (float("inf"), float("-inf")):  # NaN, infinities
-            raise CellError("not_whole_number", f"{value!r} is not a whole number.")
+            raise CellError(
+                "not_whole_number", N_("%(value)s is not a whole number.", value=repr(value))
+            )
         if value != int(value):
-            raise CellError("not_whole_number", f"{value} is not a whole number.")
+            raise CellError("not_whole_number", N_("%(value)s is not a whole number.", value=value))
         number = int(value)
     elif isinstance(value, str) and re.fullmatch(r"[+-]?\d+", value.strip()):
         number = int(value.strip())
     else:
-        raise CellError("not_whole_number", f"{str(value)[:40]!r} is not a whole number.")
+        raise CellError(
+            "not_whole_number",
+            N_("%(value)s is not a whole number.", value=repr(str(value)[:40])),
+        )
     if number < 0:
-        raise CellError("negative_quantity", f"{number} is negative; use 0 or more.")
+        raise CellError(
+            "negative_quantity", N_("%(number)s is negative; use 0 or more.", number=number)
+        )
     if number > maximum:
-        raise CellError("too_large", f"{number:,} is more than the limit of {maximum:,}.")
+        raise CellError(
+            "too_large",
+            N_(
+                "%(number)s is more than the limit of %(limit)s.",
+                number=f"{number:,}",
+                limit=f"{maximum:,}",
+            ),
+        )
     return number
 
 
@@ -428,17 +476,19 @@ def read_decimal(value: Any, *, places: Decimal, maximum: Decimal) -> Decimal | 
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     if isinstance(value, bool):
-        raise CellError("not_a_number", f"{value!r} is not an amount.")
+        raise CellError("not_a_number", N_("%(value)s is not an amount.", value=repr(value)))
     try:
         amount = Decimal(repr(value)) if isinstance(value, float) else Decimal(str(value).strip())
     except InvalidOperation:
-        raise CellError("not_a_number", f"{str(value)[:40]!r} is not an amount.") from None
+        raise CellError(
+            "not_a_number", N_("%(value)s is not an amount.", value=repr(str(value)[:40]))
+        ) from None
     if not amount.is_finite():
-        raise CellError("not_a_number", f"{value!r} is not an amount.")
+        raise CellError("not_a_number", N_("%(value)s is not an amount.", value=repr(value)))
     if amount < 0:
-        raise CellError("negative_amount", f"{amount} is negative.")
+        raise CellError("negative_amount", N_("%(amount)s is negative.", amount=amount))
     if amount >= maximum:
-        raise CellError("too_large", f"{amount} is too large.")
+        raise CellError("too_large", N_("%(amount)s is too large.", amount=amount))
     return amount.quantize(places, rounding=ROUND_HALF_UP)
 
 
@@ -454,4 +504,4 @@ def read_boolean(value: Any) -> bool | None:
         return True
     if text in {"no", "n", "false", "0"}:
         return False
-    raise CellError("not_yes_or_no", f"{str(value)[:40]!r} is not yes or no.")
+    raise CellError("not_yes_or_no", N_("%(value)s is not yes or no.", value=repr(str(value)[:40])))

@@ -8,6 +8,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.errors import N_
+
 FIXED_COLUMNS = ("item", "lead_time_months", "unit_price")
 
 
@@ -33,7 +35,7 @@ def parse_history(rows: Iterable[Sequence[str]]) -> list[ItemHistory]:
     header = next(lines, None)
     if header is None or tuple(h.strip() for h in header[:3]) != FIXED_COLUMNS:
         raise HistoryFileError(
-            "The first columns must be item, lead_time_months, unit_price, then one per month."
+            N_("The first columns must be item, lead_time_months, unit_price, then one per month.")
         )
     months = len(header) - 3
     items: list[ItemHistory] = []
@@ -41,15 +43,26 @@ def parse_history(rows: Iterable[Sequence[str]]) -> list[ItemHistory]:
         if not row:
             continue
         if len(row) != months + 3:
-            raise HistoryFileError(f"Line {number}: {len(row)} values, expected {months + 3}.")
+            raise HistoryFileError(
+                N_(
+                    "Line %(number)s: %(count)s values, expected %(expected)s.",
+                    number=number,
+                    count=len(row),
+                    expected=months + 3,
+                )
+            )
         try:
             lead_time = int(row[1])
             price = float(row[2])
             demand = tuple(int(value) for value in row[3:])
         except ValueError:
-            raise HistoryFileError(f"Line {number}: a value is not a number.") from None
+            raise HistoryFileError(
+                N_("Line %(number)s: a value is not a number.", number=number)
+            ) from None
         if lead_time < 0 or price < 0 or any(units < 0 for units in demand):
-            raise HistoryFileError(f"Line {number}: negative lead time, price or demand.")
+            raise HistoryFileError(
+                N_("Line %(number)s: negative lead time, price or demand.", number=number)
+            )
         items.append(ItemHistory(row[0], lead_time, price, demand))
     return items
 

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core.errors import InvalidInput
+from core.errors import N_, InvalidInput
 from inventory.models import Part, Supplier
 from purchasing.models import ReorderPolicy
 from purchasing.planning.backtest import FIRST_MONTH, BacktestResult
@@ -89,8 +89,13 @@ def ledger_backtest(
     if span <= FIRST_MONTH:
         raise InvalidInput(
             "months",
-            f"The ledger has {available} complete month(s) of demand; the backtest needs more "
-            f"than {FIRST_MONTH} (months 0-{FIRST_MONTH - 1} are history only).",
+            N_(
+                "The ledger has %(available)s complete month(s) of demand; the backtest needs "
+                "more than %(first)s (months 0-%(last)s are history only).",
+                available=available,
+                first=FIRST_MONTH,
+                last=FIRST_MONTH - 1,
+            ),
         )
     items = ledger_items(session, now, settings, span)
     targets = load_targets(session)

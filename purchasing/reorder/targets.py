@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.clock import Clock
-from core.errors import InvalidInput
+from core.errors import N_, InvalidInput
 from purchasing.models import PlanningTarget
 from purchasing.planning.classification import DemandClass
 
@@ -28,8 +28,13 @@ def check_fill_rate(rate: Decimal, field: str = "fill_rate") -> Decimal:
     if not MIN_FILL_RATE <= rate <= MAX_FILL_RATE:
         raise InvalidInput(
             field,
-            f"A fill rate target is a share from {MIN_FILL_RATE} to {MAX_FILL_RATE} "
-            f"(0.95 = 95% of the units asked for served from stock); got {rate}.",
+            N_(
+                "A fill rate target is a share from %(low)s to %(high)s (0.95 = 95%% of the "
+                "units asked for served from stock); got %(rate)s.",
+                low=MIN_FILL_RATE,
+                high=MAX_FILL_RATE,
+                rate=rate,
+            ),
         )
     return rate
 
@@ -55,13 +60,27 @@ def set_target(
     """Set (or with ``fill_rate`` None, remove) one target; returns it (None when removed)."""
     key = key.strip()
     if scope not in SCOPES:
-        raise InvalidInput("scope", f"The scope is one of {', '.join(SCOPES)}; got {scope!r}.")
+        raise InvalidInput(
+            "scope",
+            N_(
+                "The scope is one of %(scopes)s; got %(given)s.",
+                scopes=", ".join(SCOPES),
+                given=repr(scope),
+            ),
+        )
     if scope == "default" and key:
-        raise InvalidInput("key", "The default target has no key.")
+        raise InvalidInput("key", N_("The default target has no key."))
     if scope == "class" and key not in CLASSES:
-        raise InvalidInput("key", f"A demand class is one of {', '.join(CLASSES)}; got {key!r}.")
+        raise InvalidInput(
+            "key",
+            N_(
+                "A demand class is one of %(classes)s; got %(given)s.",
+                classes=", ".join(CLASSES),
+                given=repr(key),
+            ),
+        )
     if scope == "category" and not 1 <= len(key) <= 100:
-        raise InvalidInput("key", "A category target names the category (1 to 100 characters).")
+        raise InvalidInput("key", N_("A category target names the category (1 to 100 characters)."))
     found = session.scalars(
         select(PlanningTarget).where(PlanningTarget.scope == scope, PlanningTarget.key == key)
     ).one_or_none()

@@ -18,7 +18,7 @@ from wtforms import StringField
 from wtforms.validators import Length, Optional
 
 from accounts.models import Role
-from core.errors import Conflict
+from core.errors import N_, Conflict
 from core.spreadsheets import Problem, SpreadsheetRejected
 from purchasing.reorder.suggestions import SuggestionFilters
 from purchasing.status import PurchaseOrderStatus, Urgency
@@ -102,7 +102,7 @@ def reorder_download() -> ResponseReturnValue:
     )
 
 
-NO_FILE = Problem("missing_file", "Choose the .xlsx file to upload.")
+NO_FILE = Problem("missing_file", N_("Choose the .xlsx file to upload."))
 
 
 def _upload_failed(kind: str, problems: list[Problem]) -> ResponseReturnValue:
