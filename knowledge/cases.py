@@ -37,7 +37,9 @@ class CaseStillOpen(Conflict):
     code = "case_still_open"
 
     def __init__(self, number: str):
-        super().__init__(f"{number} is still open: write an article once it is closed.")
+        super().__init__(
+            N_("%(number)s is still open: write an article once it is closed.", number=number)
+        )
 
 
 @dataclass(frozen=True)
