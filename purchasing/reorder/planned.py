@@ -5,7 +5,7 @@ and the catalogue's trade-off (docs/planning.md)."""
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -99,6 +99,50 @@ def monthly_demand(
     return found
 
 
+def recompute_demand(
+    session: Session, now: datetime, start: datetime, end: datetime, months: int = PLAN_MONTHS
+) -> tuple[dict[int, tuple[int, int]], dict[int, list[int]]]:
+    """The daily demand of :func:`~purchasing.reorder.queries.demand_by_part` (total and sum
+    of squared daily totals per part in ``[start, end)``, two UTC midnights) and the monthly
+    demand of :func:`monthly_demand`, from one read of the ledger: the recompute with the
+    plan would otherwise scan the moves twice (neither range has an index to use)."""
+    keys = month_keys(now, months)
+    first = datetime.fromisoformat(f"{keys[0]}-01T00:00:00+00:00")
+    start_day, end_day = start.date().isoformat(), end.date().isoformat()
+    if session.get_bind().dialect.name == "postgresql":
+        day = func.to_char(func.timezone("UTC", StockMove.created_at), "YYYY-MM-DD")
+        # The server adds up each part's day (it aggregates without the client's help).
+        query = _demand(select(StockMove.part_id, day, cast(func.sum(StockMove.qty), BigInteger)))
+        query = query.group_by(StockMove.part_id, day)
+    else:  # SQLite keeps UTC timestamps as ISO text: the day is its first 10 characters
+        day = func.substr(StockMove.created_at, 1, 10)
+        # The moves as they are: SQLite would group by sorting, in this process; the loop
+        # below adds up a part's day wherever its moves come.
+        query = _demand(select(StockMove.part_id, day, StockMove.qty))
+    query = query.where(StockMove.created_at >= min(start, first), StockMove.created_at < end)
+    position = {key: index for index, key in enumerate(keys)}
+    kinds: dict[str, tuple[int, bool]] = {}  # each day: its month's position (-1: none), recent
+    monthly: dict[int, list[int]] = {}
+    days: dict[tuple[int, str], int] = {}  # a part's demand on each day of the window
+    for part_id, key, units in session.connection().execute(query):
+        kind = kinds.get(key)
+        if kind is None:
+            kind = kinds[key] = (position.get(key[:7], -1), start_day <= key < end_day)
+        month, recent = kind
+        if month >= 0:
+            series = monthly.get(part_id)
+            if series is None:
+                series = monthly[part_id] = [0] * months
+            series[month] += units
+        if recent:
+            days[part_id, key] = days.get((part_id, key), 0) + units
+    daily: dict[int, tuple[int, int]] = {}
+    for (part_id, _), units in days.items():
+        total, squares = daily.get(part_id, (0, 0))
+        daily[part_id] = (total + units, squares + units * units)
+    return daily, monthly
+
+
 def load_targets(session: Session) -> dict[tuple[str, str], float]:
     rows = session.execute(
         select(PlanningTarget.scope, PlanningTarget.key, PlanningTarget.fill_rate)
@@ -118,10 +162,16 @@ class PlanRow:
 
 
 def plan_catalogue(
-    session: Session, now: datetime, settings: ReorderSettings, rows: Sequence[PlanRow]
+    session: Session,
+    now: datetime,
+    settings: ReorderSettings,
+    rows: Sequence[PlanRow],
+    demand: Mapping[int, Sequence[int]] | None = None,
 ) -> dict[int, PlanFigures]:
-    """Every part's plan from the ledger, and the catalogue's trade-off stored."""
-    demand = monthly_demand(session, now)
+    """Every part's plan from its monthly demand (read from the ledger unless given), and
+    the catalogue's trade-off stored."""
+    if demand is None:
+        demand = monthly_demand(session, now)
     targets = load_targets(session)
     default = float(settings.planning_target)
     zeros = (0,) * PLAN_MONTHS
@@ -180,6 +230,36 @@ def plan_values(figures: PlanFigures) -> dict[str, Any]:
             CENTS, rounding=ROUND_HALF_UP
         ),
     }
+
+
+def plan_stored(figures: PlanFigures, stored: Sequence[Any]) -> bool:
+    """Whether ``stored`` (the :data:`PLAN_FIELDS` as read) already holds what
+    :func:`plan_values` would write, found without building any Decimal (most parts'
+    plans are the same night after night). A stored decimal of 4 (2) places equals a value
+    rounded to 4 (2) places exactly when their floats are equal: below 10^11 no two such
+    decimals share a float."""
+    kind, adi, cv2, ahead, method, target, level, fill_rate, value = stored
+    return (
+        level == figures.level
+        and kind == figures.demand_class.value
+        and method == figures.forecast_method
+        and _same(ahead, figures.forecast, 4)
+        and _same(value, figures.stock_value, 2)
+        and _same(fill_rate, _clamped(figures.expected_fill_rate), 4)
+        and _same(target, _clamped(figures.target), 4)
+        and _same(adi, figures.adi, 4)
+        and _same(cv2, figures.cv2, 4)
+    )
+
+
+def _clamped(value: float | None) -> float | None:
+    return None if value is None else min(max(value, 0.0), 1.0)
+
+
+def _same(stored: Decimal | None, value: float | None, places: int) -> bool:
+    if value is None or stored is None:
+        return value is None and stored is None
+    return float(stored) == round(value, places)
 
 
 def planned_point(

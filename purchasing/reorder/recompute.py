@@ -32,8 +32,10 @@ from purchasing.reorder.planned import (
     PLAN_FIELDS,
     PlanRow,
     plan_catalogue,
+    plan_stored,
     plan_values,
     planned_point,
+    recompute_demand,
 )
 from purchasing.reorder.queries import demand_by_part, demand_window, iter_suggestions
 from purchasing.reorder.suggestions import ReturnSupply
@@ -79,6 +81,10 @@ _COMPUTED_FIELDS = (
 )
 
 
+#: Where the plan's columns start in a row's policy values.
+_PLAN_AT = len(_POLICY_INPUTS) + len(_COMPUTED_FIELDS)
+
+
 def _serialise_recomputes(session: Session) -> None:
     """One recompute at a time over one PostgreSQL (SQLite's BEGIN IMMEDIATE already is)."""
     if session.get_bind().dialect.name == "postgresql":
@@ -107,7 +113,11 @@ def recompute(
         raise InvalidInput("window_days", N_("The demand window is 2 to 3650 days."))
     default_level = check_service_level(service_level or settings.service_level)
     start, end = demand_window(now, window)
-    demand = demand_by_part(session, start, end)
+    monthly: dict[int, list[int]] = {}
+    if settings.planning:
+        demand, monthly = recompute_demand(session, now, start, end)
+    else:
+        demand = demand_by_part(session, start, end)
 
     stored = _POLICY_INPUTS + _COMPUTED_FIELDS + PLAN_FIELDS
     policy_columns = [getattr(ReorderPolicy, name) for name in stored]
@@ -140,6 +150,7 @@ def recompute(
             now,
             settings,
             [PlanRow(r[0], int(r[3]), r[1], r[2], r[_OWN_TARGET]) for r in rows],
+            monthly,
         )
         if settings.planning
         else {}
@@ -170,14 +181,18 @@ def recompute(
             "suggested_reorder_qty": computed.reorder_qty,
         }
         figures = plans.get(part_id)
-        if figures is not None:
-            values.update(plan_values(figures))
         if not exists:
+            if figures is not None:
+                values.update(plan_values(figures))
             inserts.append(
                 {"part_id": part_id, "method": ReorderMethod.MANUAL, "pack_size": 1,
                  "min_order_qty": 0, "computed_at": now, "updated_at": now, **values}
             )  # fmt: skip
-        elif any(policy[name] != value for name, value in values.items()):
+        elif any(policy[name] != value for name, value in values.items()) or (
+            figures is not None and not plan_stored(figures, policy_values[_PLAN_AT:])
+        ):
+            if figures is not None:
+                values.update(plan_values(figures))
             policy_updates.append({"part_id": part_id, "computed_at": now, **values})
         wanted = None
         if exists and policy["method"] == ReorderMethod.COMPUTED:
