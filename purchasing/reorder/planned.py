@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import BigInteger, cast, delete, func, insert, select
 from sqlalchemy.orm import Session
@@ -150,8 +150,7 @@ def load_targets(session: Session) -> dict[tuple[str, str], float]:
     return {(scope, key): float(rate) for scope, key, rate in rows}
 
 
-@dataclass(frozen=True)
-class PlanRow:
+class PlanRow(NamedTuple):
     """What the recompute knows of a part that the plan needs."""
 
     part_id: int
