@@ -86,15 +86,22 @@ def plan(
     """The plan of every part, and the catalogue's trade-off (empty without ``tradeoff``)."""
     found: list[tuple[DemandClass, float | None, float | None, float, str]] = []
     groups: dict[float, list[int]] = defaultdict(list)  # each target's parts (positions)
+    inputs: list[PlanPart] = []
+    lead_times: dict[int, int] = {}  # days: months
     for index, part in enumerate(parts):
-        kind, adi, cv2 = classify(part.demand)
+        demand = part.demand
+        kind, adi, cv2 = classify(demand)
         if math.isinf(adi):
-            found.append((kind, None, None, *forecast(part.demand, kind)))
+            found.append((kind, None, None, *forecast(demand, kind)))
         else:
-            found.append((kind, adi, cv2, *forecast(part.demand, kind)))
+            found.append((kind, adi, cv2, *forecast(demand, kind)))
         groups[target_of(part, kind)].append(index)
+        months = lead_times.get(part.lead_time_days)
+        if months is None:
+            months = lead_times[part.lead_time_days] = lead_time_months(part.lead_time_days)
+        recent = floor_months and max(demand[-floor_months:], default=0) > 0
+        inputs.append(PlanPart(demand, months, part.price, floor if recent else 0))
     figures: dict[int, PlanFigures] = {}
-    inputs = [_plan_part(part, floor, floor_months) for part in parts]
     tabled = curves(inputs)
     for target, members in groups.items():
         given = [inputs[i] for i in members]
@@ -115,13 +122,6 @@ def plan(
         points = [TradeoffPoint(p.target, p.expected_fill_rate, p.stock_value * scale)
                   for p in points]  # fmt: skip
     return figures, points
-
-
-def _plan_part(part: PlanInput, floor: int, floor_months: int) -> PlanPart:
-    recent = max(part.demand[-floor_months:], default=0) > 0 if floor_months else False
-    return PlanPart(
-        part.demand, lead_time_months(part.lead_time_days), part.price, floor if recent else 0
-    )
 
 
 def resolve_target(

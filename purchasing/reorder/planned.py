@@ -252,28 +252,40 @@ def plan_values(figures: PlanFigures) -> dict[str, Any]:
     }
 
 
-def plan_stored(figures: PlanFigures, stored: Sequence[Any]) -> bool:
-    """Whether ``stored`` (the :data:`PLAN_FIELDS` as read) already holds what
-    :func:`plan_values` would write, found without building any Decimal (most parts'
-    plans are the same night after night). A stored decimal of 4 (2) places equals a value
-    rounded to 4 (2) places exactly when their floats are equal: below 10^11 no two such
-    decimals share a float."""
-    kind, adi, cv2, ahead, method, target, level, fill_rate, value = stored
+def plan_stored(figures: PlanFigures, row: Sequence[Any], at: int = 0) -> bool:
+    """Whether ``row`` (from ``at``, the :data:`PLAN_FIELDS` as read) already holds what
+    :func:`plan_values` would write, found without building any Decimal (most parts' plans
+    are the same night after night). A stored decimal of 4 (2) places equals a value rounded
+    to 4 (2) places exactly when their floats are equal: below 10^11 no two such decimals
+    share a float. Written out in full: it runs for every part, every night."""
+    kind, adi, cv2, ahead, method, target, level, fill_rate, value = row[at : at + 9]
+    if (
+        level != figures.level
+        or kind != figures.demand_class
+        or method != figures.forecast_method
+        or ahead is None
+        or float(ahead) != round(figures.forecast, 4)
+        or value is None
+        or float(value) != round(figures.stock_value, 2)
+        or target is None
+        or float(target) != round(min(max(figures.target, 0.0), 1.0), 4)
+    ):
+        return False
+    expected, ratio, spread = figures.expected_fill_rate, figures.adi, figures.cv2
+    if expected is None or ratio is None or spread is None:  # a part without demand
+        return (
+            _same(fill_rate, None if expected is None else min(max(expected, 0.0), 1.0), 4)
+            and _same(adi, ratio, 4)
+            and _same(cv2, spread, 4)
+        )
     return (
-        level == figures.level
-        and kind == figures.demand_class.value
-        and method == figures.forecast_method
-        and _same(ahead, figures.forecast, 4)
-        and _same(value, figures.stock_value, 2)
-        and _same(fill_rate, _clamped(figures.expected_fill_rate), 4)
-        and _same(target, _clamped(figures.target), 4)
-        and _same(adi, figures.adi, 4)
-        and _same(cv2, figures.cv2, 4)
+        fill_rate is not None
+        and float(fill_rate) == round(min(max(expected, 0.0), 1.0), 4)
+        and adi is not None
+        and float(adi) == round(ratio, 4)
+        and cv2 is not None
+        and float(cv2) == round(spread, 4)
     )
-
-
-def _clamped(value: float | None) -> float | None:
-    return None if value is None else min(max(value, 0.0), 1.0)
 
 
 def _same(stored: Decimal | None, value: float | None, places: int) -> bool:

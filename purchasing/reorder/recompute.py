@@ -113,7 +113,7 @@ def recompute(
         raise InvalidInput("window_days", N_("The demand window is 2 to 3650 days."))
     default_level = check_service_level(service_level or settings.service_level)
     start, end = demand_window(now, window)
-    monthly: dict[int, list[int]] = {}
+    monthly: dict[int, list[int]] | None = None
     if settings.planning:
         demand, monthly = recompute_demand(session, now, start, end)
     else:
@@ -155,6 +155,7 @@ def recompute(
         if settings.planning
         else {}
     )
+    monthly = None  # 100,000 lists the rest does not need (nor the cycle collector to walk)
     for part_id, _category, _cost, lead_time, point, safety, quantity, *policy_values in rows:
         policy = dict(zip(stored, policy_values, strict=True))
         exists = policy["part_id"] is not None
@@ -189,7 +190,7 @@ def recompute(
                  "min_order_qty": 0, "computed_at": now, "updated_at": now, **values}
             )  # fmt: skip
         elif any(policy[name] != value for name, value in values.items()) or (
-            figures is not None and not plan_stored(figures, policy_values[_PLAN_AT:])
+            figures is not None and not plan_stored(figures, policy_values, _PLAN_AT)
         ):
             if figures is not None:
                 values.update(plan_values(figures))

@@ -145,4 +145,7 @@ def test_a_stored_plan_is_recognised_as_plan_values_would_write_it() -> None:
     stored = [plan_values(empty)[name] for name in PLAN_FIELDS]
     assert plan_stored(empty, stored)
     assert not plan_stored(empty, [*stored[:7], Decimal("0.0000"), stored[8]])
+    assert not plan_stored(empty, [stored[0], Decimal("24.0000"), *stored[2:]])
+    assert not plan_stored(empty, [*stored[:2], Decimal("0.0000"), *stored[3:]])
+    assert plan_stored(empty, [None, *stored], 1)  # the plan's columns further on in a row
     assert not plan_stored(figures, [None] * len(PLAN_FIELDS))
