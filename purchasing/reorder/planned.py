@@ -4,10 +4,8 @@ and the catalogue's trade-off (docs/planning.md)."""
 
 from __future__ import annotations
 
-import gc
 import math
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -176,51 +174,34 @@ def plan_catalogue(
     targets = load_targets(session)
     default = float(settings.planning_target)
     zeros = (0,) * PLAN_MONTHS
-    with _cycle_collection_paused():
-        inputs, with_demand = [], 0
-        for row in rows:
-            series = demand.get(row.part_id)
-            if series and any(series):
-                with_demand += 1
-            demand_of = tuple(series) if series else zeros
-            price = float(row.unit_cost or 0)
-            inputs.append(PlanInput(row.part_id, demand_of, row.lead_time_days, price))
-        extra = {row.part_id: row for row in rows}
-        known: dict[tuple[Decimal | None, str | None, str], float] = {}
+    inputs, with_demand = [], 0
+    for row in rows:
+        series = demand.get(row.part_id)
+        if series and any(series):
+            with_demand += 1
+        demand_of = tuple(series) if series else zeros
+        price = float(row.unit_cost or 0)
+        inputs.append(PlanInput(row.part_id, demand_of, row.lead_time_days, price))
+    extra = {row.part_id: row for row in rows}
+    known: dict[tuple[Decimal | None, str | None, str], float] = {}
 
-        def target_of(part: PlanInput, demand_class: Any) -> float:
-            row = extra[part.key]
-            key = (row.own_target, row.category, str(demand_class))
-            found = known.get(key)
-            if found is None:  # a few distinct answers for 100,000 parts
-                own = float(row.own_target) if row.own_target is not None else None
-                found = known[key] = resolve_target(own, *key[1:], targets, default)
-            return found
+    def target_of(part: PlanInput, demand_class: Any) -> float:
+        row = extra[part.key]
+        key = (row.own_target, row.category, str(demand_class))
+        found = known.get(key)
+        if found is None:  # a few distinct answers for 100,000 parts
+            own = float(row.own_target) if row.own_target is not None else None
+            found = known[key] = resolve_target(own, *key[1:], targets, default)
+        return found
 
-        figures, points = plan(
-            inputs,
-            target_of,
-            floor=settings.planning_floor,
-            floor_months=settings.planning_floor_months,
-        )
+    figures, points = plan(
+        inputs,
+        target_of,
+        floor=settings.planning_floor,
+        floor_months=settings.planning_floor_months,
+    )
     store_tradeoff(session, now, points, with_demand)
     return figures
-
-
-@contextmanager
-def _cycle_collection_paused() -> Iterator[None]:
-    """Python's cycle collector off while the plan is made: the plan makes millions of small
-    objects and no cycles, and each full collection would walk them all again (about a
-    quarter of a second a pass at 100,000 parts, a second or more a night). Reference
-    counting still frees everything; the collector is back on afterwards."""
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
 
 
 def _share(value: float | None) -> Decimal | None:

@@ -3,6 +3,9 @@ and the parts at or below their point flagged."""
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -106,6 +109,35 @@ def recompute(
     ``computed`` method get the new figures as their reorder point, safety stock and
     reorder quantity; ``manual`` parts keep theirs and show the computed ones as advice.
     """
+    with _cycle_collection_paused():
+        return _recompute(session, clock, settings, returns, window_days, service_level)
+
+
+@contextmanager
+def _cycle_collection_paused() -> Iterator[None]:
+    """Python's cycle collector off during the recompute: it makes millions of small objects
+    (rows, values, the plan) and no cycles, and each full collection walks every one still
+    alive (about a quarter of a second a pass at 100,000 parts, several a night; about a
+    tenth of the recompute). Reference counting still frees everything as it goes; the
+    collector is back on afterwards (it stays off if it was off)."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+def _recompute(
+    session: Session,
+    clock: Clock,
+    settings: ReorderSettings,
+    returns: ReturnSupply,
+    window_days: int | None,
+    service_level: Decimal | None,
+) -> RecomputeSummary:
     _serialise_recomputes(session)
     now = clock.now()
     window = window_days or settings.window_days
