@@ -124,18 +124,26 @@ def recompute_demand(
     kinds: dict[str, tuple[int, bool]] = {}  # each day: its month's position (-1: none), recent
     monthly: dict[int, list[int]] = {}
     days: dict[tuple[int, str], int] = {}  # a part's demand on each day of the window
-    for part_id, key, units in session.connection().execute(query):
-        kind = kinds.get(key)
-        if kind is None:
-            kind = kinds[key] = (position.get(key[:7], -1), start_day <= key < end_day)
-        month, recent = kind
-        if month >= 0:
-            series = monthly.get(part_id)
-            if series is None:
-                series = monthly[part_id] = [0] * months
-            series[month] += units
-        if recent:
-            days[part_id, key] = days.get((part_id, key), 0) + units
+    result = session.connection().execute(query)
+    # Plain tuples from the DBAPI cursor: the three columns need no conversion, and making a
+    # Row of each of a million moves would cost more than this loop does.
+    cursor = result.cursor
+    try:
+        while batch := cursor.fetchmany(10_000):
+            for part_id, key, units in batch:
+                kind = kinds.get(key)
+                if kind is None:
+                    kind = kinds[key] = (position.get(key[:7], -1), start_day <= key < end_day)
+                month, recent = kind
+                if month >= 0:
+                    series = monthly.get(part_id)
+                    if series is None:
+                        series = monthly[part_id] = [0] * months
+                    series[month] += units
+                if recent:
+                    days[part_id, key] = days.get((part_id, key), 0) + units
+    finally:
+        result.close()
     daily: dict[int, tuple[int, int]] = {}
     for (part_id, _), units in days.items():
         total, squares = daily.get(part_id, (0, 0))
