@@ -187,7 +187,7 @@ def _recompute(
         if settings.planning
         else {}
     )
-    monthly = None  # 100,000 lists the rest does not need (nor the cycle collector to walk)
+    monthly = None  # 100,000 lists the rest does not need: freed now
     for part_id, _category, _cost, lead_time, point, safety, quantity, *policy_values in rows:
         policy = dict(zip(stored, policy_values, strict=True))
         exists = policy["part_id"] is not None
