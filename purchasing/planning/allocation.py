@@ -31,9 +31,11 @@ the trade-off) and by every part with the same moments and lead time.
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
-from operator import mul
+from operator import mul, neg
+from typing import NamedTuple
 
 from purchasing.planning.levels import RECENT, SCAN_LIMIT, WINDOW, _Loss, _normal_loss
 from purchasing.planning.portfolio import BUSY, MIN_PRICE
@@ -46,16 +48,16 @@ WALK = 1000
 NO_GAIN = 1e-12
 
 
-@dataclass(frozen=True)
-class PlanPart:
+# The parts and their levels are named tuples, not dataclasses: the nightly recompute makes
+# a few of them for each of 100,000 parts, and a frozen dataclass takes 5x longer to make.
+class PlanPart(NamedTuple):
     demand: Sequence[int]  # units per month, oldest first
     lead_time: int  # months
     price: float
     floor: int = 0  # the least level (0: none)
 
 
-@dataclass(frozen=True)
-class PartLevel:
+class PartLevel(NamedTuple):
     level: int
     #: 1 - expected units short per month / mean demand per month; None without demand.
     expected_fill_rate: float | None
@@ -112,14 +114,11 @@ class Curve:
         ``count`` have (tabulating further as needed)."""
         best = self.best
         while True:
-            if count == len(best):
-                if self.exhausted:
-                    return count
-                self._grow()
-                continue
-            if best[count] < bar:
+            # The effective gains never rise: the first below ``bar`` by bisection.
+            count = bisect_right(best, -bar, count, key=neg)
+            if count < len(best) or self.exhausted:
                 return count
-            count += 1
+            self._grow()
 
     def _grow(self) -> None:
         """Four more steps tabulated, with their effective gains."""
@@ -345,6 +344,9 @@ class _Search:
     ) -> None:
         self.index = [i for i, curve in enumerate(tabled) if curve is not None]
         self.curves = [curve for curve in tabled if curve is not None]
+        # Their lists (grown in place), read in every round.
+        self.bests = [curve.best for curve in self.curves]
+        self.esprcs = [curve.esprc for curve in self.curves]
         self.prices = [parts[i].price for i in self.index]
         self.units = [  # the price of a step
             max(price, MIN_PRICE) * curve.chunk
@@ -363,21 +365,21 @@ class _Search:
         """Each part's steps at the price ``lam`` (every step whose effective gain per money
         is at least ``lam``; from the steps now, which it must not be below)."""
         reached: list[int] = []
+        taken = reached.append
         short = value = 0.0
         rising = False
-        valued = bool(self.pending)
-        for curve, unit, price, count in zip(
-            self.curves, self.units, self.prices, self.counts, strict=True
+        for curve, best, esprc, unit, count in zip(
+            self.curves, self.bests, self.esprcs, self.units, self.counts, strict=True
         ):
-            best = curve.best
             bar = lam * unit
             if count == len(best) or best[count] >= bar:
                 count = curve.reach(bar, count)
             if not rising and count < len(best) and best[count] > 0:
                 rising = True
-            reached.append(count)
-            short += curve.esprc[count]
-            if valued:
+            taken(count)
+            short += esprc[count]
+        if self.pending:  # the stock value, for the checkpoints
+            for curve, price, count in zip(self.curves, self.prices, reached, strict=True):
                 loss = curve.loss
                 value += (count * curve.chunk + loss[count] - loss[0]) * price
         return reached, short, value, rising
@@ -470,8 +472,22 @@ def _finish(
         if curve is None:
             result.append(PartLevel(0, None, 0.0, 0.0))
             continue
-        level = max(level, part.floor)
-        short, tail = curve.at(level)
-        on_hand = max(0.0, level - curve.mean * curve.periods + tail)
-        result.append(PartLevel(level, max(0.0, 1 - short / curve.mean), on_hand, curve.mean))
+        if level < part.floor:
+            level = part.floor
+        step, off = divmod(level, curve.chunk)
+        if off or step >= len(curve.esprc):
+            short, tail = curve.at(level)
+        else:  # on a step already tabulated (nearly always)
+            short, tail = curve.esprc[step], curve.loss[step]
+        mean = curve.mean
+        on_hand = level - mean * curve.periods + tail
+        fill_rate = 1 - short / mean
+        result.append(
+            PartLevel(
+                level,
+                fill_rate if fill_rate > 0.0 else 0.0,
+                on_hand if on_hand > 0.0 else 0.0,
+                mean,
+            )
+        )
     return result

@@ -12,8 +12,8 @@ A series without any demand is ``none``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from enum import StrEnum
+from typing import NamedTuple
 
 ADI_CUTOFF = 1.32
 CV2_CUTOFF = 0.49
@@ -27,8 +27,7 @@ class DemandClass(StrEnum):
     NONE = "none"
 
 
-@dataclass(frozen=True)
-class Classification:
+class Classification(NamedTuple):  # a tuple: one per part and month of a backtest, made fast
     demand_class: DemandClass
     adi: float  # inf when there is no demand
     cv2: float

@@ -22,7 +22,7 @@ first observation. Before the first demand the Croston-type forecasts are 0.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
 def ses(demand: Sequence[float], alpha: float) -> float:
@@ -34,8 +34,7 @@ def ses(demand: Sequence[float], alpha: float) -> float:
     return level
 
 
-@dataclass(frozen=True)
-class CrostonState:
+class CrostonState(NamedTuple):
     size: float  # z, smoothed nonzero demand size
     interval: float  # p, smoothed periods between demands
     demands: int  # periods with demand seen
@@ -67,8 +66,7 @@ def sba(demand: Sequence[float], alpha: float) -> float:
     return (1 - alpha / 2) * croston(demand, alpha)
 
 
-@dataclass(frozen=True)
-class TsbState:
+class TsbState(NamedTuple):
     probability: float  # pi
     size: float  # z
 

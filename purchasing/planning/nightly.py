@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from purchasing.planning.allocation import PlanPart, TradeoffPoint, allocate, curves
 from purchasing.planning.classification import DemandClass, classify
@@ -54,16 +54,15 @@ def forecast(demand: Sequence[int], demand_class: DemandClass) -> tuple[float, s
     return 0.0, "none"
 
 
-@dataclass(frozen=True)
-class PlanInput:
+# Named tuples, not dataclasses: one of each per part of the catalogue, made fast.
+class PlanInput(NamedTuple):
     key: int  # the part's id
     demand: tuple[int, ...]  # units per calendar month, oldest first
     lead_time_days: int
     price: float
 
 
-@dataclass(frozen=True)
-class PlanFigures:
+class PlanFigures(NamedTuple):
     demand_class: DemandClass
     adi: float | None  # None without demand
     cv2: float | None
@@ -85,49 +84,44 @@ def plan(
     tradeoff: bool = True,
 ) -> tuple[dict[int, PlanFigures], list[TradeoffPoint]]:
     """The plan of every part, and the catalogue's trade-off (empty without ``tradeoff``)."""
-    classes: dict[int, tuple[DemandClass, float | None, float | None, float, str]] = {}
-    groups: dict[float, list[PlanInput]] = defaultdict(list)
-    for part in parts:
-        found = classify(part.demand)
-        kind = found.demand_class
-        adi = None if math.isinf(found.adi) else found.adi
-        cv2 = found.cv2 if adi is not None else None
-        classes[part.key] = (kind, adi, cv2, *forecast(part.demand, kind))
-        groups[target_of(part, kind)].append(part)
+    found: list[tuple[DemandClass, float | None, float | None, float, str]] = []
+    groups: dict[float, list[int]] = defaultdict(list)  # each target's parts (positions)
+    inputs: list[PlanPart] = []
+    lead_times: dict[int, int] = {}  # days: months
+    for index, part in enumerate(parts):
+        demand = part.demand
+        kind, adi, cv2 = classify(demand)
+        if math.isinf(adi):
+            found.append((kind, None, None, *forecast(demand, kind)))
+        else:
+            found.append((kind, adi, cv2, *forecast(demand, kind)))
+        groups[target_of(part, kind)].append(index)
+        months = lead_times.get(part.lead_time_days)
+        if months is None:
+            months = lead_times[part.lead_time_days] = lead_time_months(part.lead_time_days)
+        recent = floor_months and max(demand[-floor_months:], default=0) > 0
+        inputs.append(PlanPart(demand, months, part.price, floor if recent else 0))
     figures: dict[int, PlanFigures] = {}
-    inputs = {part.key: _plan_part(part, floor, floor_months) for part in parts}
-    tabled = dict(zip(inputs, curves(list(inputs.values())), strict=True))
+    tabled = curves(inputs)
     for target, members in groups.items():
-        given = [inputs[part.key] for part in members]
-        levels, _ = allocate(given, target, shared=[tabled[part.key] for part in members])
-        for part, one, level in zip(members, given, levels, strict=True):
-            kind, adi, cv2, ahead, method = classes[part.key]
-            floored = 0 < one.floor == level.level
-            figures[part.key] = PlanFigures(
-                kind, adi, cv2, ahead, method, target, level.level, level.expected_fill_rate,
-                level.expected_on_hand * part.price, floored,
+        given = [inputs[i] for i in members]
+        levels, _ = allocate(given, target, shared=[tabled[i] for i in members])
+        for i, one, level in zip(members, given, levels, strict=True):
+            figures[parts[i].key] = PlanFigures(
+                *found[i], target, level.level, level.expected_fill_rate,
+                level.expected_on_hand * one.price, 0 < one.floor == level.level,
             )  # fmt: skip
     points: list[TradeoffPoint] = []
     if tradeoff and parts:
         every = math.ceil(len(parts) / TRADEOFF_SAMPLE)
-        sample = list(parts)[::every]
+        sample = inputs[::every]
         _, points = allocate(
-            [inputs[part.key] for part in sample],
-            max(TRADEOFF_TARGETS),
-            TRADEOFF_TARGETS,
-            shared=[tabled[part.key] for part in sample],
+            sample, max(TRADEOFF_TARGETS), TRADEOFF_TARGETS, shared=tabled[::every]
         )
         scale = len(parts) / len(sample)
         points = [TradeoffPoint(p.target, p.expected_fill_rate, p.stock_value * scale)
                   for p in points]  # fmt: skip
     return figures, points
-
-
-def _plan_part(part: PlanInput, floor: int, floor_months: int) -> PlanPart:
-    recent = max(part.demand[-floor_months:], default=0) > 0 if floor_months else False
-    return PlanPart(
-        part.demand, lead_time_months(part.lead_time_days), part.price, floor if recent else 0
-    )
 
 
 def resolve_target(

@@ -5,11 +5,11 @@ and the catalogue's trade-off (docs/planning.md)."""
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import BigInteger, cast, delete, func, insert, select
 from sqlalchemy.orm import Session
@@ -99,6 +99,58 @@ def monthly_demand(
     return found
 
 
+def recompute_demand(
+    session: Session, now: datetime, start: datetime, end: datetime, months: int = PLAN_MONTHS
+) -> tuple[dict[int, tuple[int, int]], dict[int, list[int]]]:
+    """The daily demand of :func:`~purchasing.reorder.queries.demand_by_part` (total and sum
+    of squared daily totals per part in ``[start, end)``, two UTC midnights) and the monthly
+    demand of :func:`monthly_demand`, from one read of the ledger: the recompute with the
+    plan would otherwise scan the moves twice (neither range has an index to use)."""
+    keys = month_keys(now, months)
+    first = datetime.fromisoformat(f"{keys[0]}-01T00:00:00+00:00")
+    start_day, end_day = start.date().isoformat(), end.date().isoformat()
+    if session.get_bind().dialect.name == "postgresql":
+        day = func.to_char(func.timezone("UTC", StockMove.created_at), "YYYY-MM-DD")
+        # The server adds up each part's day (it aggregates without the client's help).
+        query = _demand(select(StockMove.part_id, day, cast(func.sum(StockMove.qty), BigInteger)))
+        query = query.group_by(StockMove.part_id, day)
+    else:  # SQLite keeps UTC timestamps as ISO text: the day is its first 10 characters
+        day = func.substr(StockMove.created_at, 1, 10)
+        # The moves as they are: SQLite would group by sorting, in this process; the loop
+        # below adds up a part's day wherever its moves come.
+        query = _demand(select(StockMove.part_id, day, StockMove.qty))
+    query = query.where(StockMove.created_at >= min(start, first), StockMove.created_at < end)
+    position = {key: index for index, key in enumerate(keys)}
+    kinds: dict[str, tuple[int, bool]] = {}  # each day: its month's position (-1: none), recent
+    monthly: dict[int, list[int]] = {}
+    days: dict[tuple[int, str], int] = {}  # a part's demand on each day of the window
+    result = session.connection().execute(query)
+    # Plain tuples from the DBAPI cursor: the three columns need no conversion, and making a
+    # Row of each of a million moves would cost more than this loop does.
+    cursor = result.cursor
+    try:
+        while batch := cursor.fetchmany(10_000):
+            for part_id, key, units in batch:
+                kind = kinds.get(key)
+                if kind is None:
+                    kind = kinds[key] = (position.get(key[:7], -1), start_day <= key < end_day)
+                month, recent = kind
+                if month >= 0:
+                    series = monthly.get(part_id)
+                    if series is None:
+                        series = monthly[part_id] = [0] * months
+                    series[month] += units
+                if recent:
+                    days[part_id, key] = days.get((part_id, key), 0) + units
+    finally:
+        result.close()
+    daily: dict[int, tuple[int, int]] = {}
+    for (part_id, _), units in days.items():
+        total, squares = daily.get(part_id, (0, 0))
+        daily[part_id] = (total + units, squares + units * units)
+    return daily, monthly
+
+
 def load_targets(session: Session) -> dict[tuple[str, str], float]:
     rows = session.execute(
         select(PlanningTarget.scope, PlanningTarget.key, PlanningTarget.fill_rate)
@@ -106,8 +158,7 @@ def load_targets(session: Session) -> dict[tuple[str, str], float]:
     return {(scope, key): float(rate) for scope, key, rate in rows}
 
 
-@dataclass(frozen=True)
-class PlanRow:
+class PlanRow(NamedTuple):
     """What the recompute knows of a part that the plan needs."""
 
     part_id: int
@@ -118,30 +169,38 @@ class PlanRow:
 
 
 def plan_catalogue(
-    session: Session, now: datetime, settings: ReorderSettings, rows: Sequence[PlanRow]
+    session: Session,
+    now: datetime,
+    settings: ReorderSettings,
+    rows: Sequence[PlanRow],
+    demand: Mapping[int, Sequence[int]] | None = None,
 ) -> dict[int, PlanFigures]:
-    """Every part's plan from the ledger, and the catalogue's trade-off stored."""
-    demand = monthly_demand(session, now)
+    """Every part's plan from its monthly demand (read from the ledger unless given), and
+    the catalogue's trade-off stored."""
+    if demand is None:
+        demand = monthly_demand(session, now)
     targets = load_targets(session)
     default = float(settings.planning_target)
     zeros = (0,) * PLAN_MONTHS
-    inputs, extra = [], {}
+    inputs, with_demand = [], 0
     for row in rows:
         series = demand.get(row.part_id)
-        inputs.append(
-            PlanInput(
-                row.part_id,
-                tuple(series) if series else zeros,
-                row.lead_time_days,
-                float(row.unit_cost or 0),
-            )
-        )
-        extra[row.part_id] = row
+        if series and any(series):
+            with_demand += 1
+        demand_of = tuple(series) if series else zeros
+        price = float(row.unit_cost or 0)
+        inputs.append(PlanInput(row.part_id, demand_of, row.lead_time_days, price))
+    extra = {row.part_id: row for row in rows}
+    known: dict[tuple[Decimal | None, str | None, str], float] = {}
 
     def target_of(part: PlanInput, demand_class: Any) -> float:
         row = extra[part.key]
-        own = float(row.own_target) if row.own_target is not None else None
-        return resolve_target(own, row.category, str(demand_class), targets, default)
+        key = (row.own_target, row.category, str(demand_class))
+        found = known.get(key)
+        if found is None:  # a few distinct answers for 100,000 parts
+            own = float(row.own_target) if row.own_target is not None else None
+            found = known[key] = resolve_target(own, *key[1:], targets, default)
+        return found
 
     figures, points = plan(
         inputs,
@@ -149,7 +208,7 @@ def plan_catalogue(
         floor=settings.planning_floor,
         floor_months=settings.planning_floor_months,
     )
-    store_tradeoff(session, now, points, sum(1 for p in inputs if any(p.demand)))
+    store_tradeoff(session, now, points, with_demand)
     return figures
 
 
@@ -180,6 +239,48 @@ def plan_values(figures: PlanFigures) -> dict[str, Any]:
             CENTS, rounding=ROUND_HALF_UP
         ),
     }
+
+
+def plan_stored(figures: PlanFigures, row: Sequence[Any], at: int = 0) -> bool:
+    """Whether ``row`` (from ``at``, the :data:`PLAN_FIELDS` as read) already holds what
+    :func:`plan_values` would write, found without building any Decimal (most parts' plans
+    are the same night after night). A stored decimal of 4 (2) places equals a value rounded
+    to 4 (2) places exactly when their floats are equal: below 10^11 no two such decimals
+    share a float. Written out in full: it runs for every part, every night."""
+    kind, adi, cv2, ahead, method, target, level, fill_rate, value = row[at : at + 9]
+    if (
+        level != figures.level
+        or kind != figures.demand_class
+        or method != figures.forecast_method
+        or ahead is None
+        or float(ahead) != round(figures.forecast, 4)
+        or value is None
+        or float(value) != round(figures.stock_value, 2)
+        or target is None
+        or float(target) != round(min(max(figures.target, 0.0), 1.0), 4)
+    ):
+        return False
+    expected, ratio, spread = figures.expected_fill_rate, figures.adi, figures.cv2
+    if expected is None or ratio is None or spread is None:  # a part without demand
+        return (
+            _same(fill_rate, None if expected is None else min(max(expected, 0.0), 1.0), 4)
+            and _same(adi, ratio, 4)
+            and _same(cv2, spread, 4)
+        )
+    return (
+        fill_rate is not None
+        and float(fill_rate) == round(min(max(expected, 0.0), 1.0), 4)
+        and adi is not None
+        and float(adi) == round(ratio, 4)
+        and cv2 is not None
+        and float(cv2) == round(spread, 4)
+    )
+
+
+def _same(stored: Decimal | None, value: float | None, places: int) -> bool:
+    if value is None or stored is None:
+        return value is None and stored is None
+    return float(stored) == round(value, places)
 
 
 def planned_point(

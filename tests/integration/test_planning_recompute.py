@@ -4,6 +4,7 @@ fill rate, stock value) from the ledger's monthly demand, on SQLite and PostgreS
 from __future__ import annotations
 
 import math
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -12,13 +13,16 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core.clock import FrozenClock
 from core.errors import InvalidInput
+from inventory.commands import IssueStock
 from inventory.ledger import find_part
 from inventory.services import InventoryService
 from purchasing.models import PlanningTradeoff, ReorderPolicy
 from purchasing.reorder.formulas import ReorderSettings
+from purchasing.reorder.planned import monthly_demand, recompute_demand
+from purchasing.reorder.queries import demand_by_part, demand_window
 from purchasing.services import ReorderService
 from purchasing.status import ReorderMethod
-from tests.support.planning_ledger import seed_plan_ledger
+from tests.support.planning_ledger import BIN, NOW, seed_plan_ledger
 
 
 @pytest.fixture
@@ -197,3 +201,23 @@ def test_planning_can_be_switched_off(
     reorder.recompute()
     assert reorder.get_policy("BUSY-1").demand_class is None
     assert reorder.tradeoff() == []
+
+
+def test_one_read_of_the_ledger_gives_the_daily_and_the_monthly_demand(
+    ledger: InventoryService, session_factory: sessionmaker[Session], clock: FrozenClock
+) -> None:
+    # Two issues on one day of the window (one daily total, squared once), one today (in
+    # neither: not a whole day, not a whole month).
+    for hour in (8, 17):
+        clock.set(datetime(2026, 11, 20, hour, 0, tzinfo=UTC))
+        ledger.issue("ann", IssueStock(sku="BUSY-1", location=BIN, qty=3, reference="REPAIR"))
+    clock.set(NOW)
+    ledger.issue("ann", IssueStock(sku="BUSY-1", location=BIN, qty=3, reference="REPAIR"))
+    with session_factory() as session:
+        for days in (10, 90, 700, 3650):
+            start, end = demand_window(NOW, days)
+            daily, monthly = recompute_demand(session, NOW, start, end)
+            assert daily == demand_by_part(session, start, end)
+            assert monthly == monthly_demand(session, NOW)
+        busy = find_part(session, "BUSY-1").id
+        assert daily[busy] == (30 * 2 + 6, 30 * 2 * 2 + 6 * 6)  # 30 months of 2; 6 on 11-20

@@ -3,13 +3,30 @@ allocation's trade-off and floor, and the planned method's point and quantity.""
 
 from __future__ import annotations
 
+import math
+import random
+from decimal import Decimal
+
 import pytest
 
 from purchasing.planning.allocation import PlanPart, allocate
 from purchasing.planning.classification import DemandClass
 from purchasing.planning.forecasts import sba, ses, tsb
-from purchasing.planning.nightly import PlanInput, forecast, lead_time_months, plan, resolve_target
-from purchasing.reorder.planned import month_keys, planned_point
+from purchasing.planning.nightly import (
+    PlanFigures,
+    PlanInput,
+    forecast,
+    lead_time_months,
+    plan,
+    resolve_target,
+)
+from purchasing.reorder.planned import (
+    PLAN_FIELDS,
+    month_keys,
+    plan_stored,
+    plan_values,
+    planned_point,
+)
 
 
 def test_the_forecast_fits_the_class() -> None:
@@ -102,3 +119,33 @@ def test_month_keys_are_the_whole_months_before_now() -> None:
     keys = month_keys(datetime(2026, 1, 5, tzinfo=UTC), 3)
     assert keys == ["2025-10", "2025-11", "2025-12"]
     assert len(month_keys(datetime(2026, 11, 23, tzinfo=UTC))) == 24
+
+
+def test_a_stored_plan_is_recognised_as_plan_values_would_write_it() -> None:
+    """The recompute skips the parts whose stored plan is unchanged by comparing floats,
+    not Decimals: equal exactly when the Decimals are, also next to rounding boundaries."""
+    rng = random.Random(19)
+    for case in range(3000):
+        scale = rng.choice([1e-5, 0.01, 1.0, 30.0, 1e4, 1e8])
+        value = rng.random() * scale
+        if case % 2:  # on (or a float away from) a half of the last place kept
+            value = (math.floor(value * 1e4) + 0.5) / 1e4 + rng.choice([-1, 0, 1]) * 1e-17 * value
+        figures = PlanFigures(
+            DemandClass.LUMPY, 1 + value, value, value, "tsb", rng.uniform(0.5, 0.999),
+            rng.randint(0, 50), rng.uniform(-0.1, 1.1), value * 100, False,
+        )  # fmt: skip
+        stored = [plan_values(figures)[name] for name in PLAN_FIELDS]
+        assert plan_stored(figures, stored)
+        for index, step in ((1, "0.0001"), (2, "0.0001"), (3, "0.0001"), (5, "0.0001"),
+                            (7, "0.0001"), (8, "0.01"), (6, 1)):  # fmt: skip
+            changed = list(stored)
+            changed[index] += step if isinstance(step, int) else Decimal(step)
+            assert not plan_stored(figures, changed), (case, PLAN_FIELDS[index])
+    empty = PlanFigures(DemandClass.NONE, None, None, 0.0, "none", 0.95, 0, None, 0.0, False)
+    stored = [plan_values(empty)[name] for name in PLAN_FIELDS]
+    assert plan_stored(empty, stored)
+    assert not plan_stored(empty, [*stored[:7], Decimal("0.0000"), stored[8]])
+    assert not plan_stored(empty, [stored[0], Decimal("24.0000"), *stored[2:]])
+    assert not plan_stored(empty, [*stored[:2], Decimal("0.0000"), *stored[3:]])
+    assert plan_stored(empty, [None, *stored], 1)  # the plan's columns further on in a row
+    assert not plan_stored(figures, [None] * len(PLAN_FIELDS))
