@@ -30,7 +30,7 @@ blp = Blueprint(
 READERS = (Role.ADMIN, Role.BUYER, Role.SERVICE_DESK)
 
 
-class MetricsQuerySchema(StrictSchema):
+class PeriodQuerySchema(StrictSchema):
     first = fields.Date(
         data_key="from",
         load_default=None,
@@ -42,19 +42,6 @@ class MetricsQuerySchema(StrictSchema):
         metadata={"description": "Last day (UTC), included; default: today"},
     )
 
-    include = DelimitedList(
-        fields.String(validate=validate.OneOf(SECTIONS)),
-        load_default=list(SECTIONS),
-        metadata={
-            "description": "Comma-separated sections to compute (default: all of them): "
-            + ", ".join(f"`{s}`" for s in SECTIONS)
-            + ". `period`, `generated_at`, `overall` and `rolling_28_days` always come; a "
-            "section left out is absent from the answer. `include=weekly` is the cheap "
-            "summary a dashboard polls (a year of a big seller in about the time of one SQL "
-            "aggregate, docs/metrics.md)."
-        },
-    )
-
     @validates_schema
     def _a_sensible_period(self, data: dict[str, Any], **kwargs: Any) -> None:
         first, last = data.get("first"), data.get("last")
@@ -64,6 +51,21 @@ class MetricsQuerySchema(StrictSchema):
             raise ValidationError("The period ends before it starts.", "to")
         if (last - first).days + 1 > MAX_PERIOD_DAYS:
             raise ValidationError(f"A period is at most {MAX_PERIOD_DAYS} days.", "to")
+
+
+class MetricsQuerySchema(PeriodQuerySchema):
+    include = DelimitedList(
+        fields.String(validate=validate.OneOf(SECTIONS)),
+        load_default=lambda: list(SECTIONS),
+        metadata={
+            "description": "Comma-separated sections to compute (default: all of them): "
+            + ", ".join(f"`{s}`" for s in SECTIONS)
+            + ". `period`, `generated_at`, `overall` and `rolling_28_days` always come; a "
+            "section left out is absent from the answer. `include=weekly` is the cheap "
+            "summary a dashboard polls (a year of a big seller within twice the time of a "
+            "plain SQL aggregate of the same figures, docs/metrics.md)."
+        },
+    )
 
 
 # --- output ------------------------------------------------------------------------------
