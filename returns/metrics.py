@@ -68,7 +68,15 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core.clock import Clock
 from core.db import UnitOfWork, read_one_snapshot
-from returns.metrics_figures import Case, Group, Metrics, Week, figures, what_if
+from returns.metrics_figures import (
+    ALL_SECTIONS,
+    Case,
+    Group,
+    Metrics,
+    Week,
+    figures,
+    what_if,
+)
 from returns.metrics_maths import (
     ROLLING_DAYS,
     Period,
@@ -81,7 +89,7 @@ from returns.metrics_people import people_and_teams
 from returns.metrics_queries import load_cases, return_rates
 from returns.metrics_repairs import load_repair_turnaround
 from returns.metrics_shipping import load_label_costs, load_transit_times
-from returns.metrics_sql import compute_in_sql
+from returns.metrics_sql import SQL_SECTIONS, compute_in_sql
 from returns.status import Channel, Priority, Reason
 
 
@@ -109,8 +117,11 @@ def _groups(
     return groups
 
 
-def compute(session: Session, period: Period, now: datetime) -> Metrics:
-    """Every figure for ``period``, as seen at ``now``.
+def compute(
+    session: Session, period: Period, now: datetime, sections: frozenset[str] = ALL_SECTIONS
+) -> Metrics:
+    """Every figure for ``period``, as seen at ``now`` (of ``sections``: the others are left
+    empty).
 
     On PostgreSQL the figures are aggregated in SQL (returns/metrics_sql.py: memory flat in
     the number of RMAs); elsewhere the RMAs are loaded and counted in Python."""
@@ -120,8 +131,9 @@ def compute(session: Session, period: Period, now: datetime) -> Metrics:
             period=period,
             generated_at=now,
             rolling=rolling,
-            **compute_in_sql(session, period, rolling, now),
-            **_aggregated(session, period, now),
+            sections=sections,
+            **compute_in_sql(session, period, rolling, now, sections & SQL_SECTIONS),
+            **_aggregated(session, period, now, sections),
         )
     cases, names = load_cases(session, period, rolling)
     in_period = figures(cases, period, now)
@@ -177,23 +189,26 @@ def compute(session: Session, period: Period, now: datetime) -> Metrics:
         weekly=weekly,
         refund_time_histogram=histogram(refunded),
         what_if=what_if(cases, period),
-        **_aggregated(session, period, now),
+        sections=sections,
+        **_aggregated(session, period, now, sections),
     )
 
 
-def _aggregated(session: Session, period: Period, now: datetime) -> dict[str, Any]:
-    """The figures already summed by their queries, on either backend."""
-    part_rates, supplier_rates = return_rates(session, period)
-    desk_people, desk_teams = people_and_teams(session, period, now)
-    return {
-        "desk_people": desk_people,
-        "desk_teams": desk_teams,
-        "part_return_rates": part_rates,
-        "supplier_return_rates": supplier_rates,
-        "label_costs": load_label_costs(session, period),
-        "transit_times": load_transit_times(session, period),
-        "repair_turnaround": load_repair_turnaround(session, period),
-    }
+def _aggregated(
+    session: Session, period: Period, now: datetime, sections: frozenset[str]
+) -> dict[str, Any]:
+    """The figures already summed by their queries, on either backend (those asked for)."""
+    found: dict[str, Any] = {"part_return_rates": [], "supplier_return_rates": []}
+    if "return_rates" in sections:
+        found["part_return_rates"], found["supplier_return_rates"] = return_rates(session, period)
+    if "desk" in sections:
+        found["desk_people"], found["desk_teams"] = people_and_teams(session, period, now)
+    if "shipping" in sections:
+        found["label_costs"] = load_label_costs(session, period)
+        found["transit_times"] = load_transit_times(session, period)
+    if "repairs" in sections:
+        found["repair_turnaround"] = load_repair_turnaround(session, period)
+    return found
 
 
 class MetricsService:
@@ -203,12 +218,14 @@ class MetricsService:
         self.session_factory = session_factory
         self.clock = clock
 
-    def report(self, period: Period | None = None) -> Metrics:
+    def report(
+        self, period: Period | None = None, sections: frozenset[str] = ALL_SECTIONS
+    ) -> Metrics:
         now = self.clock.now()
         period = period or Period.last_days(now)
         with UnitOfWork(self.session_factory) as uow:
             read_one_snapshot(uow.session)
-            return compute(uow.session, period, now)
+            return compute(uow.session, period, now, sections)
 
     def default_period(self) -> Period:
         return Period.last_days(self.clock.now())

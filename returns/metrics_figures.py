@@ -22,6 +22,20 @@ if TYPE_CHECKING:
 RESPONSE_HOURS = 24
 RESPONSE_BAR = 0.9
 
+#: The parts of the report a client may ask for alone (``GET /api/v1/metrics?include=``):
+#: the period, the overall figures and the rolling self-completion always come. The weekly
+#: trend and the overall figures are what a dashboard polls; the rest costs more.
+SECTIONS: tuple[str, ...] = (
+    "weekly",  # the weekly trend
+    "breakdowns",  # by priority, channel, reason, part, supplier
+    "what_if",  # the what-if and the refund-time histogram
+    "return_rates",
+    "shipping",  # return label costs and transit times
+    "repairs",  # repair turnaround
+    "desk",  # per person and per team
+)
+ALL_SECTIONS = frozenset(SECTIONS)
+
 
 @dataclass(frozen=True)
 class Case:
@@ -238,6 +252,8 @@ class Metrics:
     #: The desk's performance per person and per team (returns/metrics_people.py).
     desk_people: list[DeskFigures] = field(default_factory=list)
     desk_teams: list[DeskFigures] = field(default_factory=list)
+    #: What was computed (returns.metrics.SECTIONS); the rest is left empty.
+    sections: frozenset[str] = ALL_SECTIONS
 
     @property
     def rolling_summary(self) -> dict[str, Any]:

@@ -1,21 +1,23 @@
 """The desk metrics computed in PostgreSQL: a year of a big seller without loading its RMAs.
 
 returns/metrics_figures.py states the figures over Python lists of RMAs (and is what SQLite
-runs); on PostgreSQL :func:`compute_in_sql` gives the same :class:`Metrics` from two
-statements whatever the number of RMAs, so memory stays flat (a few hundred result rows):
+runs); on PostgreSQL :func:`compute_in_sql` gives the same :class:`Metrics` from one statement
+whatever the number of RMAs, so memory stays flat (a few hundred result rows):
 
-1. every group's figures: one materialized ``cases`` CTE (the RMAs the report can touch,
-   with ``disputed`` and the first replacement shipped), aggregated three ways (requests by
-   ``created_at``, refunds by their release, replacements by their first shipment) with
-   ``GROUPING SETS`` over all / priority / channel / reason / week, and once more over the
-   distinct parts and suppliers of their lines (arrays, unnested); plus the rolling 28-day
-   self-completion;
-2. the what-if and the refund-time histogram, over the refunds released in the period.
+- ``cases`` (materialized): one narrow row per RMA the report can touch, every per-RMA fact
+  worked out once (the refund and replacement times as floats, the response flags,
+  ``disputed``);
+- requests, refunds and replacements, each aggregated with hashed ``GROUPING SETS`` over all /
+  week (and priority / channel / reason when the breakdowns are asked for);
+- the parts and suppliers (the distinct parts and suppliers of each RMA's lines, joined in
+  only for the breakdowns), the rolling 28-day self-completion and the what-if.
 
-Percentiles are ``percentile_cont`` (linear between the closest ranks, as
-:func:`returns.metrics_maths.percentile`); durations are days as ``float8``. The definitions
-are the ones in returns/metrics.py's docstring; the hand-worked tests
-(tests/integration/test_metrics.py) run on both backends and so hold both paths to them.
+Percentiles are exact: ``percentile_cont`` (linear between the closest ranks, as
+:func:`returns.metrics_maths.percentile`) over each group's values, gathered by ``array_agg``
+in a hash aggregate, so every group sorts its own floats once; ``percentile_cont`` directly
+under ``GROUPING SETS`` would sort all the rows again for each set. Durations are days as
+``float8``. The definitions are the ones in returns/metrics.py's docstring; the hand-worked
+tests (tests/integration/test_metrics.py) run on both backends and so hold both paths to them.
 """
 
 from __future__ import annotations
@@ -40,23 +42,14 @@ from returns.metrics_maths import (
 from returns.status import Channel, Priority, Reason
 
 RESPONSE_DAY = "interval '24 hours'"
-#: For the report's transaction: a year of refund times sorts in memory.
-WORK_MEM = "128MB"
+#: For the report's transaction: the cases and a year of refund times stay in memory.
+WORK_MEM = "256MB"
 
 
 def days(start: str, end: str) -> str:
-    """The SQL of ``end - start`` in days, as a float."""
-    return f"(EXTRACT(EPOCH FROM ({end}) - ({start}))::float8 / 86400.0)"
-
-
-def stats(value: str, prefix: str = "s") -> str:
-    """Count, mean, median and 90th percentile of ``value`` (NULLs left out)."""
-    has = f"FILTER (WHERE {value} IS NOT NULL)"
-    return (
-        f"count({value}) AS {prefix}_count, avg({value}) AS {prefix}_mean, "
-        f"percentile_cont(0.5) WITHIN GROUP (ORDER BY {value}) {has} AS {prefix}_median, "
-        f"percentile_cont(0.9) WITHIN GROUP (ORDER BY {value}) {has} AS {prefix}_p90"
-    )
+    """The SQL of ``end - start`` in days, as a float (``date_part`` is a float8 already:
+    ``EXTRACT`` goes through ``numeric``, several times slower per row)."""
+    return f"(date_part('epoch', ({end}) - ({start})) / 86400.0)"
 
 
 def bucket(value: str) -> str:
@@ -65,186 +58,277 @@ def bucket(value: str) -> str:
     return f"GREATEST(width_bucket({value}, ARRAY[{edges}]::float8[]) - 1, 0)"
 
 
-def counts(value: str, prefix: str) -> str:
-    return ", ".join(
-        f"count(*) FILTER (WHERE {value} IS NOT NULL AND {bucket(value)} = {i}) AS {prefix}_{i}"
-        for i in range(len(HISTOGRAM_EDGES))
-    )
-
-
-#: What each kind aggregates: (when it counts, the duration, the counts). Scores (1-5) are
-#: counted per value and their median and percentile taken from the counts, so the requests
-#: need no sort (a hash aggregate); durations take ``percentile_cont``.
+#: What the requests count, one flag per RMA in ``cases`` (returns/metrics.py's rules).
 SCORES = range(1, 6)
-KINDS: dict[str, tuple[str, str | None, list[str]]] = {
-    "requests": (
-        "created_at",
-        None,
-        [
-            "disputed",
-            "frd IS NOT NULL AND (fra IS NOT NULL OR frd <= :now)",
-            "frd IS NOT NULL AND fra IS NOT NULL AND fra <= frd",
-            f"fra IS NOT NULL OR created_at + {RESPONSE_DAY} <= :now",
-            f"fra IS NOT NULL AND fra - created_at <= {RESPONSE_DAY}",
-            "frd IS NOT NULL AND (fra > frd OR (fra IS NULL AND frd < :now))",
-            "rd IS NOT NULL AND (ra > rd OR (ra IS NULL AND rd < :now))",
-            "satisfaction >= 4",
-            "confirmed_fixed IS NOT NULL",
-            "confirmed_fixed",
-            *(f"satisfaction = {score}" for score in SCORES),
-        ],
-    ),
-    "refunds": ("released_at", days("created_at", "released_at"), ["NOT disputed"]),
-    "replacements": ("shipped_at", days("created_at", "shipped_at"), []),
+REQUEST_FLAGS: dict[str, str] = {
+    "due": "frd IS NOT NULL AND (fra IS NOT NULL OR frd <= :now)",
+    "on_target": "frd IS NOT NULL AND fra IS NOT NULL AND fra <= frd",
+    "day_old": f"fra IS NOT NULL OR r.created_at + {RESPONSE_DAY} <= :now",
+    "within_day": f"fra IS NOT NULL AND fra - r.created_at <= {RESPONSE_DAY}",
+    "response_breach": "frd IS NOT NULL AND (fra > frd OR (fra IS NULL AND frd < :now))",
+    "resolution_breach": "rd IS NOT NULL AND (ra > rd OR (ra IS NULL AND rd < :now))",
 }
-COUNTS = 15
-#: What each kind reads of a case besides its groups (the rows sorted stay narrow).
-COLUMNS = {
-    "requests": "created_at, frd, fra, rd, ra, satisfaction, confirmed_fixed, disputed",
-    "refunds": "created_at, released_at, disputed",
-    "replacements": "created_at, shipped_at",
+REQUEST_COUNTS: dict[str, str] = {
+    "disputed": "disputed",
+    **{flag: flag for flag in REQUEST_FLAGS},
+    "satisfied": "satisfaction >= 4",
+    "fixed_known": "confirmed_fixed IS NOT NULL",
+    "fixed": "confirmed_fixed",
+    **{f"score_{score}": f"satisfaction = {score}" for score in SCORES},
 }
-SETS = ("priority", "channel", "reason", "week")
+#: Durations whose count, mean, median and 90th percentile the report gives.
+STATS = ("refund", "replacement", "arrived", "hypothetical", "extra")
+HISTOGRAM_COUNTS = [f"h_{w}_{i}" for w in ("actual", "hyp") for i in range(len(HISTOGRAM_EDGES))]
+WHAT_IF_COUNTS = ("arrived", "from_carrier", "from_receipt", *HISTOGRAM_COUNTS)
+#: Every row of the statement has these columns (NULL where its kind has no such figure).
+COUNT_COLUMNS = (
+    ["requests"]
+    + [f"req_{name}" for name in REQUEST_COUNTS]
+    + ["refunds", "refunds_kept"]
+    + [f"wi_{name}" for name in WHAT_IF_COUNTS]
+)
 
 
-def _aggregates(kind: str) -> str:
-    _, value, conditions = KINDS[kind]
-    columns = [f"count(*) FILTER (WHERE {c}) AS a{i}" for i, c in enumerate(conditions)]
-    columns += [f"0 AS a{i}" for i in range(len(conditions), COUNTS)]
-    no_stats = "0 AS s_count, NULL::float8 AS s_mean, NULL::float8 AS s_median, "
-    no_stats += "NULL::float8 AS s_p90"
-    return f"count(*) AS n, {stats(value) if value else no_stats}, {', '.join(columns)}"
+def _row(kind: str, dim: str, key: str, values: dict[str, str]) -> str:
+    """A select list in the statement's one row shape: the counts, then each duration's
+    count, mean and values (an array, its percentiles taken at the end)."""
+    columns = [f"{kind} AS kind", f"{dim} AS dim", f"{key} AS key"]
+    columns += [f"{values.get(c, 'NULL')}::bigint AS {c}" for c in COUNT_COLUMNS]
+    for name in STATS:
+        value = values.get(name)
+        if value is None:
+            columns += [f"NULL::bigint AS {name}_n", f"NULL::float8 AS {name}_mean"]
+            columns += [f"NULL::float8[] AS {name}_values"]
+        else:
+            columns += [f"count({value}) AS {name}_n", f"avg({value}) AS {name}_mean"]
+            columns += [f"array_agg({value}) FILTER (WHERE {value} IS NOT NULL) AS {name}_values"]
+    return ", ".join(columns)
 
 
-def _kind_selects(kind: str, window: str = "") -> str:
-    moment = KINDS[kind][0]
-    where = (
-        f"{moment} >= {window or ':start'} AND {moment} < {':rolling_end' if window else ':end'}"
-    )
-    if window:  # the rolling self-completion: all refunds of the window, no breakdown
-        return (
-            f"SELECT 'rolling' AS kind, 'all' AS dim, '' AS key, {_aggregates(kind)} "
-            f"FROM cases WHERE {where}"
-        )
-    week = f"to_char(date_trunc('week', {moment} AT TIME ZONE 'UTC'), 'YYYY-MM-DD')"
-    dim = "CASE " + " ".join(f"WHEN GROUPING({s}) = 0 THEN '{s}'" for s in SETS) + " ELSE 'all' END"
-    key = "COALESCE(" + ", ".join(SETS) + ", '')"
-    sets = ", ".join(f"({s})" for s in SETS)
+def _requests(where: str = "requested") -> dict[str, str]:
+    counts = {f"req_{name}": f"count(*) FILTER (WHERE {where} AND {c})" for name, c in
+              REQUEST_COUNTS.items()}  # fmt: skip
+    return {"requests": f"count(*) FILTER (WHERE {where})", **counts}
+
+
+def _refunds(where: str = "refunded") -> dict[str, str]:
+    return {
+        "refunds": f"count(*) FILTER (WHERE {where})",
+        "refunds_kept": f"count(*) FILTER (WHERE {where} AND NOT disputed)",
+    }
+
+
+#: Which RMAs each kind counts, and the moment its week is taken from.
+KINDS = {
+    "requests": ("requested", "created_at"),
+    "refunds": ("refunded", "released_at"),
+    "replacements": ("replaced", "shipped_at"),
+}
+DIMENSIONS = ("priority", "channel", "reason")
+
+
+def _kind_select(kind: str, weekly: bool, breakdowns: bool) -> str:
+    """One kind's figures overall, by week and by priority, channel and reason: hashed
+    ``GROUPING SETS`` (array_agg has no order, so no set sorts its rows)."""
+    where, moment = KINDS[kind]
+    values = {
+        "requests": _requests("true"),
+        "refunds": {**_refunds("true"), "refund": "refund_days"},
+        "replacements": {"replacement": "replacement_days"},
+    }[kind]
+    sets = ["()"]
+    sets += [f"({d})" for d in DIMENSIONS] if breakdowns else []
+    sets += ["(week)"] if weekly else []
+    names = [*(DIMENSIONS if breakdowns else ()), *(("week",) if weekly else ())]
+    dim = "'all'"
+    key = "''"
+    if names:
+        dim = "CASE " + " ".join(f"WHEN GROUPING({n}) = 0 THEN '{n}'" for n in names)
+        dim += " ELSE 'all' END"
+        week = "to_char(week, 'YYYY-MM-DD')"
+        key = "COALESCE(" + ", ".join(week if n == "week" else n for n in names) + ", '')"
     return f"""
-        SELECT '{kind}' AS kind, {dim} AS dim, {key} AS key, {_aggregates(kind)}
-        FROM (SELECT {COLUMNS[kind]}, priority, channel, reason, {week} AS week
+        SELECT {_row(f"'{kind}'", dim, key, values)}
+        FROM (SELECT *, date_trunc('week', {moment} AT TIME ZONE 'UTC') AS week
               FROM cases WHERE {where}) c
-        GROUP BY GROUPING SETS ((), {sets})
-        UNION ALL
-        SELECT '{kind}', g.dim, g.gid::text, {_aggregates(kind)}
-        FROM cases CROSS JOIN LATERAL (
-            SELECT 'part' AS dim, unnest(cases.parts) AS gid
-            UNION ALL SELECT 'supplier', unnest(cases.suppliers)) g
-        WHERE {where}
+        GROUP BY GROUPING SETS ({", ".join(sets)})"""
+
+
+#: Parts and suppliers: each RMA once per part and once per supplier of its lines.
+LINES_SELECT = f"""
+        SELECT {
+    _row(
+        "'lines'",
+        "g.dim",
+        "g.gid::text",
+        {
+            **_requests(),
+            **_refunds(),
+            "refund": "CASE WHEN refunded THEN refund_days END",
+            "replacement": "CASE WHEN replaced THEN replacement_days END",
+        },
+    )
+}
+        FROM cases JOIN (
+            SELECT rma_id, 'part' AS dim, part_id AS gid FROM rma_lines GROUP BY rma_id, part_id
+            UNION ALL
+            SELECT l.rma_id, 'supplier', p.supplier_id FROM rma_lines l
+            JOIN parts p ON p.id = l.part_id WHERE p.supplier_id IS NOT NULL
+            GROUP BY l.rma_id, p.supplier_id) g ON g.rma_id = cases.id
+        WHERE requested OR refunded OR replaced
         GROUP BY g.dim, g.gid"""
 
+ROLLING_SELECT = f"""
+        SELECT {_row("'rolling'", "'all'", "''", _refunds("true"))}
+        FROM cases WHERE released_at >= :rolling_start AND released_at < :rolling_end"""
 
-FIGURES_SQL = f"""
+#: The what-if: the period's refunds with their parcel's arrival (first delivered carrier
+#: event of the inbound shipment referencing the RMA, else our ``received`` transition).
+HYPOTHETICAL = days("created_at", "arrived_at")
+WHAT_IF_SELECT = f"""
+        SELECT {
+    _row(
+        "'what_if'",
+        "'all'",
+        "''",
+        {
+            "wi_arrived": "count(arrived_at)",
+            "wi_from_carrier": "count(*) FILTER (WHERE source = 'carrier')",
+            "wi_from_receipt": "count(*) FILTER (WHERE source = 'receipt')",
+            **{
+                f"wi_h_actual_{i}": f"count(*) FILTER (WHERE actual_bucket = {i})"
+                for i in range(len(HISTOGRAM_EDGES))
+            },
+            **{
+                f"wi_h_hyp_{i}": f"count(*) FILTER (WHERE hyp_bucket = {i})"
+                for i in range(len(HISTOGRAM_EDGES))
+            },
+            "arrived": "CASE WHEN arrived_at IS NOT NULL THEN refund_days END",
+            "hypothetical": "hypothetical",
+            "extra": "hypothetical - refund_days",
+        },
+    )
+}
+        FROM (SELECT refund_days, arrived_at, source, hypothetical,
+                {bucket("refund_days")} AS actual_bucket,
+                CASE WHEN hypothetical IS NOT NULL THEN {bucket("hypothetical")} END AS hyp_bucket
+              FROM (SELECT c.refund_days, COALESCE(d.at, rc.at) AS arrived_at,
+                        CASE WHEN d.at IS NOT NULL THEN 'carrier'
+                             WHEN rc.at IS NOT NULL THEN 'receipt' END AS source,
+                        {days("c.created_at", "COALESCE(d.at, rc.at)")} AS hypothetical
+                    FROM cases c
+                    LEFT JOIN delivered d ON d.rma_id = c.id
+                    LEFT JOIN received rc ON rc.rma_id = c.id
+                    WHERE c.refunded OFFSET 0) a
+              OFFSET 0) w"""
+
+CASES_CTE = f"""
 WITH rp AS (
     SELECT rma_id, min(shipped_at) AS shipped_at FROM replacements
     WHERE shipped_at IS NOT NULL GROUP BY rma_id
-), lines AS (
-    SELECT l.rma_id, array_agg(DISTINCT l.part_id) AS parts,
-        array_agg(DISTINCT p.supplier_id) FILTER (WHERE p.supplier_id IS NOT NULL) AS suppliers
-    FROM rma_lines l JOIN parts p ON p.id = l.part_id
-    GROUP BY l.rma_id
 ), cases AS MATERIALIZED (
-    SELECT r.id, r.created_at, r.priority, r.channel, r.reason,
-        CASE WHEN r.refund_status = 'released' THEN r.refund_released_at END AS released_at,
-        r.satisfaction, r.confirmed_fixed,
-        r.first_response_due_at AS frd, r.first_response_at AS fra,
-        r.resolution_due_at AS rd, r.resolved_at AS ra,
-        r.id IN (SELECT t.rma_id FROM rma_transitions t
-                 WHERE t.to_status = 'disputed' AND t.kind = 'status') AS disputed,
-        rp.shipped_at, lines.parts, lines.suppliers
-    FROM rmas r LEFT JOIN rp ON rp.rma_id = r.id LEFT JOIN lines ON lines.rma_id = r.id
-    -- The report is about returns, not enquiries or complaints (returns/cases.py).
-    WHERE r.kind = 'return' AND r.created_at < :end AND (
-        r.created_at >= :start
-        OR (r.refund_released_at >= :refund_from AND r.refund_released_at < :end)
-        OR (rp.shipped_at >= :start AND rp.shipped_at < :end))
-)
-{_kind_selects("requests")}
-UNION ALL {_kind_selects("refunds")}
-UNION ALL {_kind_selects("replacements")}
-UNION ALL {_kind_selects("refunds", ":rolling_start")}
-"""
-
-ACTUAL = days("created_at", "released_at")
-HYPOTHETICAL = days("created_at", "arrived_at")
-WHAT_IF_SQL = f"""
-WITH delivered AS (
-    SELECT s.reference, min(e.occurred_at) AS at
+    -- One narrow row per RMA the report can touch, every per-RMA fact worked out once.
+    SELECT id, priority, channel, reason, created_at, released_at, shipped_at, disputed,
+        satisfaction, confirmed_fixed, {", ".join(REQUEST_FLAGS)},
+        created_at >= :start AS requested,
+        released_at >= :start AND released_at < :end AS refunded,
+        shipped_at >= :start AND shipped_at < :end AS replaced,
+        {days("created_at", "released_at")} AS refund_days,
+        {days("created_at", "shipped_at")} AS replacement_days
+    FROM (
+        SELECT r.id, r.priority, r.channel, r.reason, r.created_at, r.satisfaction,
+            r.confirmed_fixed, rp.shipped_at,
+            CASE WHEN r.refund_status = 'released' THEN r.refund_released_at END AS released_at,
+            r.id IN (SELECT t.rma_id FROM rma_transitions t
+                     WHERE t.to_status = 'disputed' AND t.kind = 'status') AS disputed,
+            {", ".join(f"{c} AS {flag}" for flag, c in REQUEST_FLAGS.items())}
+        FROM (SELECT *, first_response_due_at AS frd, first_response_at AS fra,
+                  resolution_due_at AS rd, resolved_at AS ra FROM rmas) r
+        LEFT JOIN rp ON rp.rma_id = r.id
+        -- The report is about returns, not enquiries or complaints (returns/cases.py).
+        WHERE r.kind = 'return' AND r.created_at < :end AND (
+            r.created_at >= :start
+            OR (r.refund_released_at >= :refund_from AND r.refund_released_at < :end)
+            OR (rp.shipped_at >= :start AND rp.shipped_at < :end))
+        OFFSET 0) f
+), delivered AS (
+    SELECT r.id AS rma_id, min(e.occurred_at) AS at
     FROM shipments s JOIN carrier_events e ON e.shipment_id = s.id
-    WHERE s.direction = 'inbound' AND e.status = 'delivered' AND s.reference IS NOT NULL
-    GROUP BY s.reference
+    JOIN rmas r ON r.number = s.reference
+    WHERE s.direction = 'inbound' AND e.status = 'delivered'
+    GROUP BY r.id
 ), received AS (
     SELECT rma_id, min(at) AS at FROM rma_transitions
     WHERE kind = 'status' AND to_status = 'received' GROUP BY rma_id
-), refunded AS (
-    SELECT r.created_at, r.refund_released_at AS released_at,
-        COALESCE(d.at, rc.at) AS arrived_at,
-        CASE WHEN d.at IS NOT NULL THEN 'carrier' WHEN rc.at IS NOT NULL THEN 'receipt' END
-            AS source
-    FROM rmas r
-    LEFT JOIN delivered d ON d.reference = r.number
-    LEFT JOIN received rc ON rc.rma_id = r.id
-    WHERE r.refund_status = 'released' AND r.refund_released_at >= :start
-        AND r.refund_released_at < :end AND r.created_at < :end
-), timed AS (
-    SELECT source, {ACTUAL} AS actual,
-        CASE WHEN arrived_at IS NOT NULL THEN {ACTUAL} END AS actual_arrived,
-        {HYPOTHETICAL} AS hypothetical
-    FROM refunded
-)
-SELECT count(*) AS refunds, count(source) AS arrived,
-    count(*) FILTER (WHERE source = 'carrier') AS from_carrier,
-    count(*) FILTER (WHERE source = 'receipt') AS from_receipt,
-    {stats("actual", "actual")}, {stats("actual_arrived", "arrived")},
-    {stats("hypothetical", "hyp")}, {stats("hypothetical - actual_arrived", "extra")},
-    {counts("actual", "h_actual")}, {counts("hypothetical", "h_hyp")}
-FROM timed
-"""
+)"""
 
 
-def _stats(row: Any, prefix: str = "s") -> DurationStats:
-    count = int(getattr(row, f"{prefix}_count"))
-    if not count:
-        return DurationStats(0, None, None, None)
-    return DurationStats(
-        count,
-        *(float(getattr(row, f"{prefix}_{p}")) for p in ("mean", "median", "p90")),
+def percentiles(name: str) -> str:
+    return (
+        f"(SELECT percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY v) "
+        f"FROM unnest(g.{name}_values) v) AS {name}_percentiles"
     )
 
 
+def figures_sql(weekly: bool = True, breakdowns: bool = True, what_if: bool = True) -> str:
+    """The statement: one row per group and kind, in one shape (see :func:`_row`).
+
+    Percentiles are ``percentile_cont`` over each group's values, gathered by a hashed
+    ``array_agg``: every group sorts only its own floats, where ``percentile_cont`` under
+    ``GROUPING SETS`` re-sorts all the (wide) rows once per set."""
+    parts = [_kind_select(kind, weekly, breakdowns) for kind in KINDS]
+    parts.append(ROLLING_SELECT)
+    if breakdowns:
+        parts.append(LINES_SELECT)
+    if what_if:
+        parts.append(WHAT_IF_SELECT)
+    counts = ", ".join(f"g.{c}" for c in COUNT_COLUMNS)
+    stats = ", ".join(f"g.{n}_n, g.{n}_mean, {percentiles(n)}" for n in STATS)
+    return f"""{CASES_CTE}
+SELECT g.kind, g.dim, g.key, {counts}, {stats}
+FROM ({" UNION ALL ".join(parts)}) g"""
+
+
+def _stats(row: Any, name: str) -> DurationStats:
+    count = int(getattr(row, f"{name}_n") or 0)
+    if not count:
+        return DurationStats(0, None, None, None)
+    median, p90 = getattr(row, f"{name}_percentiles")
+    return DurationStats(count, float(getattr(row, f"{name}_mean")), median, p90)
+
+
+def _count(row: Any, column: str) -> int:
+    return int(getattr(row, column) or 0) if row is not None else 0
+
+
 def _figures(rows: dict[str, Any]) -> Figures:
-    """One group's :class:`Figures` from its requests, refunds and replacements rows."""
-    req, ref, rep = rows.get("requests"), rows.get("refunds"), rows.get("replacements")
+    """One group's :class:`Figures` from its rows (requests, refunds, replacements, or one
+    ``lines`` row holding all three)."""
+    lines = rows.get("lines")
+    req = rows.get("requests", lines)
+    ref = rows.get("refunds", lines)
+    rep = rows.get("replacements", lines)
 
-    def a(row: Any, i: int) -> int:
-        return int(getattr(row, f"a{i}")) if row is not None else 0
+    def a(name: str) -> int:
+        return _count(req, f"req_{name}")
 
-    requests = int(req.n) if req is not None else 0
-    refunds = int(ref.n) if ref is not None else 0
+    requests = _count(req, "requests")
+    refunds = _count(ref, "refunds")
     no_stats = DurationStats(0, None, None, None)
+    scores = [a(f"score_{score}") for score in SCORES]
     return Figures(
         requests=requests,
-        refund_time=_stats(ref) if ref is not None else no_stats,
-        replacement_time=_stats(rep) if rep is not None else no_stats,
-        self_completion=Rate(a(ref, 0), refunds),
-        disputes=Rate(a(req, 0), requests),
-        response_on_target=Rate(a(req, 2), a(req, 1)),
-        response_within_24h=Rate(a(req, 4), a(req, 3)),
-        response_breaches=a(req, 5),
-        resolution_breaches=a(req, 6),
-        satisfaction=_score_stats([a(req, 10 + i) for i in range(len(SCORES))]),
-        satisfied=Rate(a(req, 7), sum(a(req, 10 + i) for i in range(len(SCORES)))),
-        confirmed_fixed=Rate(a(req, 9), a(req, 8)),
+        refund_time=_stats(ref, "refund") if ref is not None else no_stats,
+        replacement_time=_stats(rep, "replacement") if rep is not None else no_stats,
+        self_completion=Rate(_count(ref, "refunds_kept"), refunds),
+        disputes=Rate(a("disputed"), requests),
+        response_on_target=Rate(a("on_target"), a("due")),
+        response_within_24h=Rate(a("within_day"), a("day_old")),
+        response_breaches=a("response_breach"),
+        resolution_breaches=a("resolution_breach"),
+        satisfaction=_score_stats(scores),
+        satisfied=Rate(a("satisfied"), sum(scores)),
+        confirmed_fixed=Rate(a("fixed"), a("fixed_known")),
     )
 
 
@@ -285,10 +369,20 @@ def _names(
     return {str(row[0]): (row[1], row[2]) for row in rows}
 
 
+#: What a report can leave out (``GET /api/v1/metrics?include=``): the overall figures and
+#: the rolling self-completion are always there.
+SQL_SECTIONS = frozenset({"weekly", "breakdowns", "what_if"})
+
+
 def compute_in_sql(
-    session: Session, period: Period, rolling: Period, now: datetime
+    session: Session,
+    period: Period,
+    rolling: Period,
+    now: datetime,
+    sections: frozenset[str] = SQL_SECTIONS,
 ) -> dict[str, Any]:
-    """The figures part of :class:`Metrics` (the keyword arguments ``compute`` passes on)."""
+    """The figures part of :class:`Metrics` (the keyword arguments ``compute`` passes on);
+    the breakdowns, weeks and what-if only when ``sections`` asks for them."""
     params = {
         "start": period.start,
         "end": period.end,
@@ -297,15 +391,22 @@ def compute_in_sql(
         "rolling_start": rolling.start,
         "rolling_end": rolling.end,
     }
-    # The refund times are sorted in memory rather than on disk (this transaction only).
+    # The cases and the refund times stay in memory rather than on disk (this transaction).
     session.execute(text(f"SET LOCAL work_mem = '{WORK_MEM}'"))
+    # Compiling this statement's many expressions costs seconds, more than they run.
+    session.execute(text("SET LOCAL jit = off"))
+    statement = figures_sql(
+        weekly="weekly" in sections,
+        breakdowns="breakdowns" in sections,
+        what_if="what_if" in sections,
+    )
     grouped: dict[tuple[str, str], dict[str, Any]] = {}
-    rolling_row = None
-    for row in session.execute(text(FIGURES_SQL), params):
-        if row.kind == "rolling":
-            rolling_row = row
-            continue
-        grouped.setdefault((row.dim, row.key), {})[row.kind] = row
+    singles: dict[str, Any] = {}
+    for row in session.execute(text(statement), params):
+        if row.kind in ("rolling", "what_if"):
+            singles[row.kind] = row
+        else:
+            grouped.setdefault((row.dim, row.key), {})[row.kind] = row
 
     def figures_of(dim: str, key: str) -> Figures:
         return _figures(grouped.get((dim, key), {}))
@@ -329,11 +430,11 @@ def compute_in_sql(
         Week(monday, figures_of("week", monday.date().isoformat()))
         for monday in week_starts(period.start, period.end)
     ]
-    rolling_refunds = _figures({"refunds": rolling_row} if rolling_row is not None else {})
-    what_if = _what_if(session, params)
+    overall = figures_of("all", "")
+    what_if = _what_if(singles.get("what_if"), overall.refund_time)
     return {
-        "overall": figures_of("all", ""),
-        "rolling_self_completion": rolling_refunds.self_completion,
+        "overall": overall,
+        "rolling_self_completion": _figures({"refunds": singles.get("rolling")}).self_completion,
         "by_priority": enum_groups("priority", Priority),
         "by_channel": enum_groups("channel", Channel),
         "by_reason": enum_groups("reason", Reason),
@@ -341,7 +442,7 @@ def compute_in_sql(
         "by_supplier": groups(
             "supplier", sorted(suppliers, key=lambda k: suppliers[k][0]), suppliers
         ),
-        "weekly": weekly,
+        "weekly": weekly if "weekly" in sections else [],
         "refund_time_histogram": what_if.actual_histogram,
         "what_if": what_if,
     }
@@ -350,25 +451,27 @@ def compute_in_sql(
 def _histogram(row: Any, prefix: str) -> list[Bucket]:
     edges = HISTOGRAM_EDGES
     return [
-        Bucket(
-            low, edges[i + 1] if i + 1 < len(edges) else None, int(getattr(row, f"{prefix}_{i}"))
-        )
+        Bucket(low, edges[i + 1] if i + 1 < len(edges) else None, _count(row, f"{prefix}_{i}"))
         for i, low in enumerate(edges)
     ]
 
 
-def _what_if(session: Session, params: dict[str, Any]) -> WhatIf:
-    row = session.execute(text(WHAT_IF_SQL), params).one()
+def _what_if(row: Any, actual: DurationStats) -> WhatIf:
+    """The what-if from its row (none when the report leaves it out: all zero); ``actual``
+    is every refund of the period, the overall refund time."""
+    refunds = actual.count if row is not None else 0
+    arrived = _count(row, "wi_arrived")
+    no_stats = DurationStats(0, None, None, None)
     return WhatIf(
-        refunds=int(row.refunds),
-        arrived=int(row.arrived),
-        not_arrived=int(row.refunds) - int(row.arrived),
-        from_carrier=int(row.from_carrier),
-        from_receipt=int(row.from_receipt),
-        actual=_stats(row, "actual"),
-        actual_arrived=_stats(row, "arrived"),
-        hypothetical=_stats(row, "hyp"),
-        extra_days=_stats(row, "extra"),
-        actual_histogram=_histogram(row, "h_actual"),
-        hypothetical_histogram=_histogram(row, "h_hyp"),
+        refunds=refunds,
+        arrived=arrived,
+        not_arrived=refunds - arrived,
+        from_carrier=_count(row, "wi_from_carrier"),
+        from_receipt=_count(row, "wi_from_receipt"),
+        actual=actual if row is not None else no_stats,
+        actual_arrived=_stats(row, "arrived") if row is not None else no_stats,
+        hypothetical=_stats(row, "hypothetical") if row is not None else no_stats,
+        extra_days=_stats(row, "extra") if row is not None else no_stats,
+        actual_histogram=_histogram(row, "wi_h_actual"),
+        hypothetical_histogram=_histogram(row, "wi_h_hyp"),
     )

@@ -71,6 +71,36 @@ def test_the_desk_reads_the_figures_of_a_period(
     assert labels[0] == "0-1 d" and labels[-1] == "≥15 d"
 
 
+def test_include_weekly_answers_the_same_summary_and_weeks_and_nothing_else(
+    client: Any, role_headers: dict[Role, dict[str, str]], history: dict[str, str]
+) -> None:
+    headers = role_headers[Role.SERVICE_DESK]
+    full = get(client, headers, f"?from={FROM}&to={TO}").json
+    response = get(client, headers, f"?from={FROM}&to={TO}&include=weekly")
+    assert response.status_code == 200, response.json
+    summary = response.json
+    assert set(summary) == {
+        "period", "generated_at", "overall", "rolling_28_days", "weekly"
+    }  # fmt: skip
+    for key in ("period", "overall", "rolling_28_days", "weekly"):
+        assert summary[key] == full[key], key
+    assert summary["overall"]["refund_time"]["median_days"] == pytest.approx(2.5)
+
+
+def test_include_picks_any_sections_and_refuses_an_unknown_one(
+    client: Any, role_headers: dict[Role, dict[str, str]], history: dict[str, str]
+) -> None:
+    headers = role_headers[Role.SERVICE_DESK]
+    full = get(client, headers, f"?from={FROM}&to={TO}").json
+    body = get(client, headers, f"?from={FROM}&to={TO}&include=breakdowns,what_if").json
+    assert "weekly" not in body and "return_rates" not in body and "desk_people" not in body
+    for key in ("by_priority", "by_part", "by_supplier", "what_if", "refund_time_histogram"):
+        assert body[key] == full[key], key
+    response = get(client, headers, f"?from={FROM}&to={TO}&include=weekly,everything")
+    assert response.status_code == 422, response.json
+    assert "include" in response.json["error"]["details"]["fields"]
+
+
 def test_buyers_and_admins_read_the_figures_too_warehouse_does_not(
     client: Any, role_headers: dict[Role, dict[str, str]]
 ) -> None:
@@ -119,7 +149,7 @@ def test_a_from_after_today_without_to_is_refused(
 def test_the_metrics_endpoint_is_documented_with_its_response_schema(client: Any) -> None:
     document = client.get("/api/v1/openapi.json").json
     operation = document["paths"]["/api/v1/metrics"]["get"]
-    assert {p["name"] for p in operation["parameters"]} == {"from", "to"}
+    assert {p["name"] for p in operation["parameters"]} == {"from", "to", "include"}
     ref = operation["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
     schema = document["components"]["schemas"][ref.rsplit("/", 1)[1]]
     assert {"overall", "rolling_28_days", "weekly", "what_if", "return_rates"} <= set(

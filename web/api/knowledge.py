@@ -19,7 +19,7 @@ from knowledge.models import ArticleLanguage, ArticleStatus
 from knowledge.suggest import DEFAULT_LIMIT, MAX_LIMIT, SuggestQuery
 from web.api.auth import current_api_user, roles
 from web.api.fields import Text
-from web.api.metrics import READERS, MetricsQuerySchema
+from web.api.metrics import READERS, PeriodQuerySchema
 from web.api.schemas import StrictSchema
 from web.extensions import services
 
@@ -318,7 +318,7 @@ def solved_without_return(data: dict[str, Any], rma: str) -> CaseKnowledge:
 
 @metrics_blp.get("/knowledge")
 @roles(*READERS)
-@metrics_blp.arguments(MetricsQuerySchema, location="query", as_kwargs=True)
+@metrics_blp.arguments(PeriodQuerySchema, location="query", as_kwargs=True)
 @metrics_blp.response(200, KnowledgeFiguresSchema)
 def knowledge_figures(first: date | None, last: date | None) -> KnowledgeFigures:
     """Deflection rate, the most-linked articles and the gaps for the period (the last 28

@@ -9,10 +9,11 @@ from datetime import date
 from typing import Any
 
 from flask_smorest import Blueprint
-from marshmallow import Schema, ValidationError, fields, validates_schema
+from marshmallow import Schema, ValidationError, fields, post_dump, validate, validates_schema
+from webargs.fields import DelimitedList
 
 from accounts.models import Role
-from returns.metrics_figures import Metrics
+from returns.metrics_figures import SECTIONS, Metrics
 from returns.metrics_maths import MAX_PERIOD_DAYS, ROLLING_DAYS
 from returns.status import Reason
 from web.api.auth import roles
@@ -29,7 +30,7 @@ blp = Blueprint(
 READERS = (Role.ADMIN, Role.BUYER, Role.SERVICE_DESK)
 
 
-class MetricsQuerySchema(StrictSchema):
+class PeriodQuerySchema(StrictSchema):
     first = fields.Date(
         data_key="from",
         load_default=None,
@@ -50,6 +51,21 @@ class MetricsQuerySchema(StrictSchema):
             raise ValidationError("The period ends before it starts.", "to")
         if (last - first).days + 1 > MAX_PERIOD_DAYS:
             raise ValidationError(f"A period is at most {MAX_PERIOD_DAYS} days.", "to")
+
+
+class MetricsQuerySchema(PeriodQuerySchema):
+    include = DelimitedList(
+        fields.String(validate=validate.OneOf(SECTIONS)),
+        load_default=lambda: list(SECTIONS),
+        metadata={
+            "description": "Comma-separated sections to compute (default: all of them): "
+            + ", ".join(f"`{s}`" for s in SECTIONS)
+            + ". `period`, `generated_at`, `overall` and `rolling_28_days` always come; a "
+            "section left out is absent from the answer. `include=weekly` is the cheap "
+            "summary a dashboard polls (a year of a big seller within twice the time of a "
+            "plain SQL aggregate of the same figures, docs/metrics.md)."
+        },
+    )
 
 
 # --- output ------------------------------------------------------------------------------
@@ -212,6 +228,18 @@ class RollingSchema(Schema):
     self_completion = fields.Nested(RateSchema)
 
 
+#: The answer's keys of each section (returns.metrics_figures.SECTIONS).
+SECTION_KEYS = {
+    "weekly": ("weekly",),
+    "breakdowns": ("by_priority", "by_channel", "by_reason", "by_part", "by_supplier"),
+    "what_if": ("what_if", "refund_time_histogram"),
+    "return_rates": ("return_rates",),
+    "shipping": ("label_costs", "transit_times"),
+    "repairs": ("repair_turnaround",),
+    "desk": ("desk_people", "desk_teams"),
+}
+
+
 class MetricsSchema(Schema):
     period = fields.Nested(PeriodSchema)
     generated_at = fields.AwareDateTime()
@@ -245,14 +273,24 @@ class MetricsSchema(Schema):
         metadata={"description": "Per team: the cases opened in the period routed through it"},
     )
 
+    @post_dump(pass_original=True)
+    def _only_the_sections_computed(
+        self, data: dict[str, Any], metrics: Metrics, **kwargs: Any
+    ) -> dict[str, Any]:
+        for section, keys in SECTION_KEYS.items():
+            if section not in metrics.sections:
+                for key in keys:
+                    data.pop(key, None)
+        return data
+
 
 @blp.get("")
 @roles(*READERS)
 @blp.arguments(MetricsQuerySchema, location="query", as_kwargs=True)
 @blp.response(200, MetricsSchema)
-def report(first: date | None, last: date | None) -> Metrics:
+def report(first: date | None, last: date | None, include: list[str]) -> Metrics:
     """Refund completion time, self-completion, disputes, response targets, return rates,
     satisfaction and the refund-on-receipt what-if, overall and by priority, channel,
-    reason, part and supplier, with a weekly trend."""
+    reason, part and supplier, with a weekly trend (``include`` picks the sections)."""
     metrics = services().metrics
-    return metrics.report(metrics.asked(first, last))
+    return metrics.report(metrics.asked(first, last), frozenset(include))
