@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CursorResult, and_, func, insert, select, update
-from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy import Connection, CursorResult, and_, bindparam, func, insert, select, update
+from sqlalchemy.orm import Session
 
 from core.clock import Clock
 from core.db import insert_ignoring_conflicts
@@ -319,6 +319,95 @@ def adjust(
     )
 
 
+@dataclass(frozen=True)
+class ReservedLine:
+    """A reservation just made, as the API shows it: plain values, no ORM object to load or
+    keep (its row is written with plain inserts, see :func:`insert_reserve_rows`)."""
+
+    id: int
+    part_id: int
+    sku: str
+    location_id: int
+    location: str
+    qty: int
+    reference: str | None
+    status: ReservationStatus
+    created_by: str
+    created_at: datetime
+    closed_at: datetime | None = None
+
+    @classmethod
+    def of(cls, reservation: Reservation) -> ReservedLine:
+        """The same values from a loaded reservation (its part and location loaded too)."""
+        return cls(
+            id=reservation.id,
+            part_id=reservation.part_id,
+            sku=reservation.part.sku,
+            location_id=reservation.location_id,
+            location=reservation.location.code,
+            qty=reservation.qty,
+            reference=reservation.reference,
+            status=reservation.status,
+            created_by=reservation.created_by,
+            created_at=reservation.created_at,
+            closed_at=reservation.closed_at,
+        )
+
+
+_parts = Part.__table__
+_locations = Location.__table__
+_free = levels.c.on_hand - levels.c.reserved
+
+#: The part (one row even without stock) and its pickable bins holding ``qty`` free, the most
+#: free first: what a reservation without a location needs, in one statement.
+_PART_AND_BINS = (
+    select(_parts.c.id, _parts.c.sku, _parts.c.active, _locations.c.id, _locations.c.code)
+    .select_from(
+        _parts.outerjoin(
+            levels.join(
+                _locations,
+                and_(
+                    _locations.c.id == levels.c.location_id,
+                    _locations.c.kind.in_(PICKABLE_KINDS),
+                    _locations.c.active.is_(True),
+                ),
+            ),
+            and_(levels.c.part_id == _parts.c.id, _free >= bindparam("qty")),
+        )
+    )
+    .where(_parts.c.sku_key == bindparam("key"))
+    .order_by(_free.desc(), _locations.c.code)
+)
+
+#: The reservation's one guarded change of a level: it matches only while ``qty`` is free.
+_TAKE_FREE = (
+    update(levels)
+    .where(
+        levels.c.part_id == bindparam("part"),
+        levels.c.location_id == bindparam("at"),
+        levels.c.reserved + bindparam("qty") <= levels.c.on_hand,
+    )
+    .values(reserved=levels.c.reserved + bindparam("qty"))
+)
+
+
+def take_free(connection: Connection, part_id: int, location_id: int, qty: int) -> bool:
+    """Reserve ``qty`` units of a level if they are free now; False (and no change) if not.
+
+    The no-oversell rule for reservations: two transactions cannot both match the last units.
+    """
+    result = connection.execute(_TAKE_FREE, {"part": part_id, "at": location_id, "qty": qty})
+    return result.rowcount == 1
+
+
+def _checked_part(found: Any, sku: str, field: str = "sku") -> Any:
+    if found is None:
+        raise UnknownPart(sku, field)
+    if not found.active:
+        raise InactivePart(found.sku)
+    return found
+
+
 def reserve(
     session: Session,
     who: Who,
@@ -328,77 +417,64 @@ def reserve(
     location: str | None = None,
     reference: str | None = None,
     reason: str = "",
-) -> Reservation:
+) -> ReservedLine:
     """Earmark ``qty`` units at one location: the one given, else the pickable bin with most
-    free stock."""
-    part = part_for_stock(session, sku)
-    if location is not None:
-        candidates = [location_by_code(session, location)]
-        if candidates[0].kind not in PICKABLE_KINDS:
+    free stock.
+
+    Plain statements on the session's connection: the part and its candidate bins read at
+    once, the level taken by :func:`take_free`, then the reservation and its ledger row
+    inserted. A reserve move frees no stock, so nothing listens for it."""
+    connection = session.connection()
+    if location is None:
+        rows = connection.execute(_PART_AND_BINS, {"key": sku_key(sku), "qty": qty}).all()
+        part = _checked_part(rows[0] if rows else None, sku)
+        candidates = [(row[3], row[4]) for row in rows if row[3] is not None]
+    else:
+        part = _checked_part(
+            connection.execute(
+                select(_parts.c.id, _parts.c.sku, _parts.c.active).where(
+                    _parts.c.sku_key == sku_key(sku)
+                )
+            ).first(),
+            sku,
+        )
+        named = location_by_code(session, location)
+        if named.kind not in PICKABLE_KINDS:
             raise InvalidInput(
                 "location",
                 N_(
                     "Stock in %(code)s (%(value)s) cannot be reserved.",
-                    code=candidates[0].code,
-                    value=candidates[0].kind.value,
+                    code=named.code,
+                    value=named.kind.value,
                 ),
                 code="location_not_pickable",
             )
-    else:
-        candidates = list(
-            session.scalars(
-                select(Location)
-                .join(StockLevel, StockLevel.location_id == Location.id)
-                .where(
-                    StockLevel.part_id == part.id,
-                    Location.kind.in_(PICKABLE_KINDS),
-                    Location.active.is_(True),
-                    StockLevel.on_hand - StockLevel.reserved >= qty,
-                )
-                .order_by((StockLevel.on_hand - StockLevel.reserved).desc(), Location.code)
-            )
-        )
-    for candidate in candidates:
-        # The level first: losing a race for this bin (free stock gone since the query)
-        # changes no row, so the next bin can be tried in the same transaction with no
-        # savepoint; only then the reservation and its ledger row.
-        move, _ = _move(
-            who,
-            part,
-            MoveKind.RESERVE,
-            qty,
-            from_location=candidate,
-            reason=reason or "reserve",
-            reference=reference,
-        )
-        try:
-            _apply(session, move, part, {candidate.id: candidate.code})
-        except InsufficientStock:
+        candidates = [(named.id, named.code)]
+    for location_id, code in candidates:
+        # Losing a race for a bin (its free stock gone since the read) changes no row, so
+        # the next bin is tried in the same transaction.
+        if not take_free(connection, part.id, location_id, qty):
             if location is not None:
-                raise
+                raise InsufficientStock(
+                    part.sku, code, qty, _available_at(session, part.id, location_id)
+                )
             continue
-        # The level is already taken: the two rows are plain inserts (a reserve move frees
-        # no stock, so nothing listens for it), and the reservation joins the session as the
-        # persistent row it now is, so callers may still change it through the ORM.
+        now = who.clock.now()
         (reservation_id,) = insert_reserve_rows(
-            session, who, move.created_at, [(part.id, candidate.id, qty, reference, move.reason)]
+            connection, who, now, [(part.id, location_id, qty, reference, reason)]
         )
-        reservation = Reservation(
+        return ReservedLine(
             id=reservation_id,
             part_id=part.id,
-            part=part,
-            location_id=candidate.id,
-            location=candidate,
+            sku=part.sku,
+            location_id=location_id,
+            location=code,
             qty=qty,
             reference=reference,
             status=ReservationStatus.ACTIVE,
             created_by=who.actor,
-            created_at=move.created_at,
-            closed_at=None,
+            created_at=now,
         )
-        make_transient_to_detached(reservation)
-        session.add(reservation)
-        return reservation
     total = available_to_promise(session, part.id)
     if location is None and total >= qty:
         # Enough in all, but a reservation is picked from one bin.
@@ -416,53 +492,59 @@ def reserve(
 ReserveRow = tuple[int, int, int, str | None, str]
 
 
+_reservations = Reservation.__table__
+_moves = StockMove.__table__
+_INSERT_RESERVATIONS = insert(_reservations).returning(
+    _reservations.c.id, sort_by_parameter_order=True
+)
+# RETURNING, though the ids are not needed: it makes many rows one INSERT ("insertmanyvalues").
+_INSERT_MOVES = insert(_moves).returning(_moves.c.id)
+
+
 def insert_reserve_rows(
-    session: Session, who: Who, now: datetime, rows: Sequence[ReserveRow]
+    connection: Connection, who: Who, now: datetime, rows: Sequence[ReserveRow]
 ) -> list[int]:
     """Insert the reservations and their ledger rows (one statement each, whatever the number
     of rows) for stock whose levels the caller has already reserved; their ids, in order."""
-    table = Reservation.__table__
-    ids = list(
-        session.scalars(
-            insert(table).returning(table.c.id, sort_by_parameter_order=True),
-            [
-                {
-                    "part_id": part_id,
-                    "location_id": location_id,
-                    "qty": qty,
-                    "reference": reference,
-                    "status": ReservationStatus.ACTIVE.value,
-                    "created_by": who.actor,
-                    "created_at": now,
-                    "closed_at": None,
-                }
-                for part_id, location_id, qty, reference, _ in rows
-            ],
+    reservations = [
+        {
+            "part_id": part_id,
+            "location_id": location_id,
+            "qty": qty,
+            "reference": reference,
+            "status": ReservationStatus.ACTIVE.value,
+            "created_by": who.actor,
+            "created_at": now,
+            "closed_at": None,
+        }
+        for part_id, location_id, qty, reference, _ in rows
+    ]
+    # One row is a plain execute: the many-rows path costs more than it saves there.
+    ids = (
+        [connection.execute(_INSERT_RESERVATIONS, reservations[0]).scalar_one()]
+        if len(rows) == 1
+        else list(connection.execute(_INSERT_RESERVATIONS, reservations).scalars())
+    )
+    moves = [
+        {
+            "part_id": part_id,
+            "kind": MoveKind.RESERVE.value,
+            "qty": qty,
+            "from_location_id": location_id,
+            "to_location_id": None,
+            "reason": reason or "reserve",
+            "reference": reference,
+            "reservation_id": reservation_id,
+            "counted_qty": None,
+            "serials": None,
+            "actor": who.actor,
+            "created_at": now,
+        }
+        for (part_id, location_id, qty, reference, reason), reservation_id in zip(
+            rows, ids, strict=True
         )
-    )
-    moves = StockMove.__table__
-    session.execute(  # RETURNING: one INSERT of every row ("insertmanyvalues")
-        insert(moves).returning(moves.c.id),
-        [
-            {
-                "part_id": part_id,
-                "kind": MoveKind.RESERVE.value,
-                "qty": qty,
-                "from_location_id": location_id,
-                "to_location_id": None,
-                "reason": reason or "reserve",
-                "reference": reference,
-                "reservation_id": reservation_id,
-                "counted_qty": None,
-                "serials": None,
-                "actor": who.actor,
-                "created_at": now,
-            }
-            for (part_id, location_id, qty, reference, reason), reservation_id in zip(
-                rows, ids, strict=True
-            )
-        ],
-    )
+    ]
+    connection.execute(_INSERT_MOVES, moves[0] if len(moves) == 1 else moves)
     return ids
 
 

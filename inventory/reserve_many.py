@@ -14,34 +14,24 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 
 from sqlalchemy import Integer, column, select, update, values
 from sqlalchemy.orm import Session
 
 from core.errors import InvalidInput
 from inventory.errors import InactivePart, InsufficientStock, UnknownLocation, UnknownPart
-from inventory.ledger import Who, insert_reserve_rows, normalise_location_code
+from inventory.ledger import (
+    ReservedLine,
+    Who,
+    insert_reserve_rows,
+    normalise_location_code,
+    take_free,
+)
 from inventory.models import Location, Part, StockLevel, sku_key
 from inventory.status import PICKABLE_KINDS, ReservationStatus
 
 #: Lines in one request: an order, not an import.
 MAX_LINES = 500
-
-
-@dataclass(frozen=True)
-class ReservedLine:
-    """One line's reservation, as the API shows it."""
-
-    id: int
-    sku: str
-    location: str
-    qty: int
-    reference: str | None
-    status: ReservationStatus
-    created_by: str
-    created_at: datetime
-    closed_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -177,31 +167,28 @@ def _update_levels(session: Session, chosen: Sequence[_Line]) -> None:
             column("part_id", Integer), column("location_id", Integer), column("qty", Integer),
             name="wanted",
         ).data(rows)  # fmt: skip
-        updated = session.execute(
-            update(levels)
-            .where(
-                levels.c.part_id == wanted.c.part_id,
-                levels.c.location_id == wanted.c.location_id,
-                levels.c.reserved + wanted.c.qty <= levels.c.on_hand,
-            )
-            .values(reserved=levels.c.reserved + wanted.c.qty)
-            .returning(levels.c.part_id, levels.c.location_id)
-        ).all()
-    else:  # SQLite has no column names on VALUES: the same conditional UPDATE, row by row
-        updated = []
-        for part_id, location_id, qty in rows:
-            updated += session.execute(
+        updated: list[tuple[int, int]] = [
+            (part_id, location_id)
+            for part_id, location_id in session.execute(
                 update(levels)
                 .where(
-                    levels.c.part_id == part_id,
-                    levels.c.location_id == location_id,
-                    levels.c.reserved + qty <= levels.c.on_hand,
+                    levels.c.part_id == wanted.c.part_id,
+                    levels.c.location_id == wanted.c.location_id,
+                    levels.c.reserved + wanted.c.qty <= levels.c.on_hand,
                 )
-                .values(reserved=levels.c.reserved + qty)
+                .values(reserved=levels.c.reserved + wanted.c.qty)
                 .returning(levels.c.part_id, levels.c.location_id)
-            ).all()
+            )
+        ]
+    else:  # SQLite has no column names on VALUES: the same guarded UPDATE, level by level
+        connection = session.connection()
+        updated = [
+            (part_id, location_id)
+            for part_id, location_id, qty in rows
+            if take_free(connection, part_id, location_id, qty)
+        ]
     if len(updated) != len(totals):  # never, with the rows locked above; the rule holds anyway
-        missing = next(key for key in sorted(totals) if key not in {tuple(row) for row in updated})
+        missing = next(key for key in sorted(totals) if key not in set(updated))
         line = next(line for line in chosen if (line.part.id, line.location.id) == missing)
         raise InsufficientStock(line.part.sku, line.location.code, totals[missing], 0)
 
@@ -209,7 +196,7 @@ def _update_levels(session: Session, chosen: Sequence[_Line]) -> None:
 def _write_rows(session: Session, who: Who, chosen: Sequence[_Line]) -> list[ReservedLine]:
     now = who.clock.now()
     ids = insert_reserve_rows(
-        session,
+        session.connection(),
         who,
         now,
         [
@@ -220,7 +207,9 @@ def _write_rows(session: Session, who: Who, chosen: Sequence[_Line]) -> list[Res
     return [
         ReservedLine(
             id=reservation_id,
+            part_id=line.part.id,
             sku=line.part.sku,
+            location_id=line.location.id,
             location=line.location.code,
             qty=line.qty,
             reference=line.reference,

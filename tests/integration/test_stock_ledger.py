@@ -29,7 +29,7 @@ from inventory.errors import (
     UnknownLocation,
     UnknownPart,
 )
-from inventory.models import Part, StockMove
+from inventory.models import Location, Part, StockMove
 from inventory.services import InventoryService
 from inventory.status import MoveKind, ReservationStatus
 
@@ -139,7 +139,7 @@ def test_reserving_without_a_location_picks_the_storage_bin_with_most_free_stock
     stocked.receive("ann", ReceiveStock(sku="ABC-1", location="MAIN/A-01-02", qty=3))
     stocked.receive("ann", ReceiveStock(sku="ABC-1", location="MAIN/QUARANTINE", qty=50))
     reservation = stocked.reserve("desk", ReserveStock(sku="ABC-1", qty=5, reference="RMA-9"))
-    assert reservation.location.code == "MAIN/A-01-01"
+    assert reservation.location == "MAIN/A-01-01"
     assert reservation.status is ReservationStatus.ACTIVE
     assert (
         stocked.stock_report("ABC-1").totals.available == 8
@@ -343,24 +343,26 @@ def test_a_bin_lost_to_a_race_leaves_no_rows_and_the_next_bin_is_reserved(
     from inventory.models import Reservation, StockLevel
 
     stocked.receive("ann", ReceiveStock(sku="ABC-1", location="MAIN/A-01-02", qty=6))
-    real_apply = ledger._apply
-    raced: list[str] = []
+    real_take = ledger.take_free
+    raced: list[int] = []
 
-    def racing_apply(session, move, part, codes):  # type: ignore[no-untyped-def]
+    def racing_take(connection, part_id, location_id, qty):  # type: ignore[no-untyped-def]
         if not raced:  # the other writer reserves all of the first bin's free stock
-            raced.append(codes[move.from_location_id])
-            session.execute(
+            raced.append(location_id)
+            connection.execute(
                 StockLevel.__table__.update()
-                .where(StockLevel.__table__.c.location_id == move.from_location_id)
+                .where(StockLevel.__table__.c.location_id == location_id)
                 .values(reserved=StockLevel.__table__.c.on_hand)
             )
-        return real_apply(session, move, part, codes)
+        return real_take(connection, part_id, location_id, qty)
 
-    monkeypatch.setattr(ledger, "_apply", racing_apply)
+    monkeypatch.setattr(ledger, "take_free", racing_take)
     reservation = stocked.reserve("desk", ReserveStock(sku="ABC-1", qty=5, reference="RMA-R"))
 
-    assert raced == ["MAIN/A-01-01"]
-    assert reservation.location.code == "MAIN/A-01-02"
+    with stocked.session_factory() as session:
+        first_bin = session.scalar(select(Location.id).where(Location.code == "MAIN/A-01-01"))
+    assert raced == [first_bin]
+    assert reservation.location == "MAIN/A-01-02"
     assert level(stocked, "MAIN/A-01-02") == (6, 5)
     with stocked.session_factory() as session:
         reservations = session.scalars(select(Reservation)).all()
