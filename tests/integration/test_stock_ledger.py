@@ -343,20 +343,21 @@ def test_a_bin_lost_to_a_race_leaves_no_rows_and_the_next_bin_is_reserved(
     from inventory.models import Reservation, StockLevel
 
     stocked.receive("ann", ReceiveStock(sku="ABC-1", location="MAIN/A-01-02", qty=6))
-    real_take = ledger.take_free
+    real_reserve_rows = ledger.reserve_rows
     raced: list[int] = []
 
-    def racing_take(connection, part_id, location_id, qty):  # type: ignore[no-untyped-def]
+    def racing_reserve_rows(connection, who, now, rows, **details):  # type: ignore[no-untyped-def]
         if not raced:  # the other writer reserves all of the first bin's free stock
+            ((_, location_id, _),) = rows
             raced.append(location_id)
             connection.execute(
                 StockLevel.__table__.update()
                 .where(StockLevel.__table__.c.location_id == location_id)
                 .values(reserved=StockLevel.__table__.c.on_hand)
             )
-        return real_take(connection, part_id, location_id, qty)
+        return real_reserve_rows(connection, who, now, rows, **details)
 
-    monkeypatch.setattr(ledger, "take_free", racing_take)
+    monkeypatch.setattr(ledger, "reserve_rows", racing_reserve_rows)
     reservation = stocked.reserve("desk", ReserveStock(sku="ABC-1", qty=5, reference="RMA-R"))
 
     with stocked.session_factory() as session:
