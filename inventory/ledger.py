@@ -26,6 +26,7 @@ from sqlalchemy import (
     insert,
     select,
     text,
+    true,
     update,
 )
 from sqlalchemy.orm import Session
@@ -458,6 +459,81 @@ def _checked_part(found: Any, sku: str, field: str = "sku") -> Any:
     return found
 
 
+def _postgresql_reserve_in_best_bin() -> Any:
+    """PostgreSQL, no location named: :data:`_PART_AND_BINS`'s first bin taken and both rows
+    written in one statement (the part, its best bin and the new reservation's id, ``made``,
+    NULL when nothing was taken: unknown or inactive part, no bin with the stock free, or
+    that bin's stock taken by another transaction meanwhile)."""
+    best = _PART_AND_BINS.limit(1).cte("best")
+    qty = bindparam("qty", type_=levels.c.reserved.type)
+    taken = (
+        update(levels)
+        .where(
+            levels.c.part_id == best.c.id,
+            levels.c.location_id == best.c.id_1,
+            best.c.active.is_(True),
+            levels.c.reserved + qty <= levels.c.on_hand,
+        )
+        .values(reserved=levels.c.reserved + qty)
+        .returning(levels.c.part_id, levels.c.location_id)
+        .cte("taken")
+    )
+    reservations, moves = Reservation.__table__, StockMove.__table__
+
+    def value(name: str, table: Any, column: str) -> Any:
+        return bindparam(name, type_=table.c[column].type)
+
+    made = (
+        insert(reservations)
+        .from_select(
+            ["part_id", "location_id", "qty", "reference", "status", "created_by", "created_at"],
+            select(
+                taken.c.part_id,
+                taken.c.location_id,
+                value("qty", reservations, "qty"),
+                value("reference", reservations, "reference"),
+                value("active", reservations, "status"),
+                value("actor", reservations, "created_by"),
+                value("now", reservations, "created_at"),
+            ),
+        )
+        .returning(reservations.c.id, reservations.c.part_id, reservations.c.location_id)
+        .cte("made")
+    )
+    moved = insert(moves).from_select(
+        [
+            "part_id",
+            "kind",
+            "qty",
+            "from_location_id",
+            "reason",
+            "reference",
+            "reservation_id",
+            "actor",
+            "created_at",
+        ],
+        select(
+            made.c.part_id,
+            value("kind", moves, "kind"),
+            value("qty", moves, "qty"),
+            made.c.location_id,
+            value("reason", moves, "reason"),
+            value("reference", moves, "reference"),
+            made.c.id,
+            value("actor", moves, "actor"),
+            value("now", moves, "created_at"),
+        ),
+    )
+    return (
+        select(best.c.id, best.c.sku, best.c.id_1, best.c.code, made.c.id.label("made"))
+        .select_from(best.outerjoin(made, true()))
+        .add_cte(moved.cte("moved"))
+    )
+
+
+_POSTGRESQL_RESERVE_IN_BEST_BIN = _postgresql_reserve_in_best_bin()
+
+
 def reserve(
     session: Session,
     who: Who,
@@ -473,9 +549,44 @@ def reserve(
 
     Plain statements on the session's connection: the part and its candidate bins read at
     once, then the level taken and the reservation and its ledger row written by
-    :func:`reserve_rows` (one statement on PostgreSQL). A reserve move frees no stock, so
-    nothing listens for it."""
+    :func:`reserve_rows`. On PostgreSQL, without a location, the best bin is first tried in
+    one statement doing all of that. A reserve move frees no stock, so nothing listens for
+    it."""
     connection = session.connection()
+    now = who.clock.now()
+
+    def made(reservation_id: int, part_id: int, part_sku: str, at: int, code: str) -> ReservedLine:
+        return ReservedLine(
+            id=reservation_id,
+            part_id=part_id,
+            sku=part_sku,
+            location_id=at,
+            location=code,
+            qty=qty,
+            reference=reference,
+            status=ReservationStatus.ACTIVE,
+            created_by=who.actor,
+            created_at=now,
+        )
+
+    if location is None and connection.dialect.name == "postgresql":
+        # The usual case in one round trip; anything else (an error to report, another bin
+        # to try) takes the general path below, in the same transaction (nothing was taken).
+        best = connection.execute(
+            _POSTGRESQL_RESERVE_IN_BEST_BIN,
+            {
+                "key": sku_key(sku),
+                "qty": qty,
+                "reference": reference,
+                "reason": reason or "reserve",
+                "active": ReservationStatus.ACTIVE,
+                "kind": MoveKind.RESERVE,
+                "actor": who.actor,
+                "now": now,
+            },
+        ).first()
+        if best is not None and best.made is not None:
+            return made(best.made, best.id, best.sku, best.id_1, best.code)
     if location is None:
         rows = connection.execute(_PART_AND_BINS, {"key": sku_key(sku), "qty": qty}).all()
         part = _checked_part(rows[0] if rows else None, sku)
@@ -486,7 +597,6 @@ def reserve(
             normalise_location_code(location)
         ]
         candidates = [(named.id, named.code)]
-    now = who.clock.now()
     for location_id, code in candidates:
         # Losing a race for a bin (its free stock gone since the read) changes no row, so
         # the next bin is tried in the same transaction.
@@ -500,18 +610,7 @@ def reserve(
                 )
             continue
         (reservation_id,) = taken.ids
-        return ReservedLine(
-            id=reservation_id,
-            part_id=part.id,
-            sku=part.sku,
-            location_id=location_id,
-            location=code,
-            qty=qty,
-            reference=reference,
-            status=ReservationStatus.ACTIVE,
-            created_by=who.actor,
-            created_at=now,
-        )
+        return made(reservation_id, part.id, part.sku, location_id, code)
     total = available_to_promise(session, part.id)
     if location is None and total >= qty:
         # Enough in all, but a reservation is picked from one bin.
