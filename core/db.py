@@ -6,8 +6,10 @@ owns the configuration (the app factory, a CLI command, a test fixture).
 
 from __future__ import annotations
 
+import contextlib
 import enum
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -15,6 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from sqlalchemy import (
     DDL,
     BigInteger,
+    Connection,
     DateTime,
     Engine,
     Enum,
@@ -129,9 +132,45 @@ def make_engine(url: str | URL, **kwargs: Any) -> Engine:
     return create_engine(url, **kwargs)
 
 
+#: The connection :func:`one_connection` holds for the code running now, if any.
+_held: ContextVar[Connection | None] = ContextVar("spareflow_held_connection", default=None)
+
+
+class SharingSession(Session):
+    """A session that runs its transaction on the connection :func:`one_connection` holds,
+    when that connection is free (no transaction open on it, default isolation), else on one
+    of its own from the pool, as any session does."""
+
+    def get_bind(self, mapper: Any = None, **kwargs: Any) -> Any:
+        bind = super().get_bind(mapper, **kwargs)
+        held = _held.get()
+        if (
+            held is not None
+            and held.engine is bind
+            and not held.in_transaction()
+            and "isolation_level" not in held.get_execution_options()
+        ):
+            return held
+        return bind
+
+
+@contextlib.contextmanager
+def one_connection(engine: Engine) -> Iterator[None]:
+    """One pool checkout (and on PostgreSQL its pre-ping) for every session made in the
+    block, one after the other: an API request's token lookup and its use case. Each session
+    still begins and ends its own transaction; one opened while another is open gets its own
+    connection, as before."""
+    with engine.connect() as connection:
+        token = _held.set(connection)
+        try:
+            yield
+        finally:
+            _held.reset(token)
+
+
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     # expire_on_commit=False: services hand loaded objects back to callers after commit.
-    return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
+    return sessionmaker(bind=engine, class_=SharingSession, expire_on_commit=False, autoflush=True)
 
 
 class UnitOfWork:

@@ -3,106 +3,67 @@
 The same rules as :func:`inventory.ledger.reserve`, per line: a named location must be an
 active pickable one, else the pickable bin with most free stock that holds the whole line;
 the same no-oversell guarantee: the levels change only through a conditional ``UPDATE`` whose
-``WHERE`` re-checks ``reserved + qty <= on_hand``, and if any row does not match, nothing is
-reserved. What differs is the cost: the parts, the locations and the levels are read with one
-query each (the levels locked in (part, location) order, so two orders for the same parts
-queue instead of deadlocking), the levels updated with one statement, the reservations and
-the ledger rows inserted with one statement each, whatever the number of lines.
+``WHERE`` re-checks ``reserved + qty <= on_hand`` (:func:`inventory.ledger.reserve_rows`),
+and if any level does not match, nothing is reserved. What differs is the cost, whatever the
+number of lines: the parts, the named locations and the levels are read with one query each
+(the levels locked in (part, location) order, so two orders for the same parts queue instead
+of deadlocking), then the levels updated and the reservations and ledger rows inserted with
+one statement on PostgreSQL (three on SQLite). Plain statements throughout, no ORM objects.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Integer, column, select, update, values
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from core.errors import N_, InvalidInput
-from inventory.errors import InactivePart, InsufficientStock, UnknownLocation, UnknownPart
-from inventory.ledger import Who, insert_reserve_rows, normalise_location_code
-from inventory.models import Location, Part, StockLevel, sku_key
+from inventory.errors import InsufficientStock
+from inventory.ledger import (
+    ReservedLine,
+    Who,
+    normalise_location_code,
+    parts_for_stock,
+    reservable_locations,
+    reserve_rows,
+)
+from inventory.models import Location, StockLevel, sku_key
 from inventory.status import PICKABLE_KINDS, ReservationStatus
 
 #: Lines in one request: an order, not an import.
 MAX_LINES = 500
 
+_levels = StockLevel.__table__
+_locations = Location.__table__
 
-@dataclass(frozen=True)
-class ReservedLine:
-    """One line's reservation, as the API shows it."""
-
-    id: int
-    sku: str
-    location: str
-    qty: int
-    reference: str | None
-    status: ReservationStatus
-    created_by: str
-    created_at: datetime
-    closed_at: datetime | None = None
+#: Every pickable level of these parts with its free stock now, locked in a fixed order.
+_LEVELS_LOCKED = (
+    select(
+        _levels.c.part_id,
+        _levels.c.location_id,
+        _locations.c.code,
+        _levels.c.on_hand - _levels.c.reserved,
+    )
+    .join(_locations, _locations.c.id == _levels.c.location_id)
+    .where(
+        _levels.c.part_id.in_(bindparam("parts", expanding=True)),
+        _locations.c.kind.in_(PICKABLE_KINDS),
+        _locations.c.active.is_(True),
+    )
+    .order_by(_levels.c.part_id, _levels.c.location_id)
+    .with_for_update(of=_levels)
+)
 
 
 @dataclass(frozen=True)
 class _Line:
-    part: Part
-    location: Location
+    part: Any  # a row of ledger.parts_for_stock: id, sku
+    location_id: int
+    location: str
     qty: int
-    reference: str | None
-    reason: str
-
-
-def _parts(session: Session, skus: Sequence[str]) -> dict[str, Part]:
-    found = {
-        part.sku_key: part
-        for part in session.scalars(
-            select(Part).where(Part.sku_key.in_({sku_key(s) for s in skus}))
-        )
-    }
-    for index, sku in enumerate(skus):
-        part = found.get(sku_key(sku))
-        if part is None:
-            raise UnknownPart(sku, f"lines.{index}.sku")
-        if not part.active:
-            raise InactivePart(part.sku)
-    return found
-
-
-def _named_locations(session: Session, codes: Sequence[str | None]) -> dict[str, Location]:
-    wanted = {normalise_location_code(code) for code in codes if code is not None}
-    found = (
-        {
-            loc.code: loc
-            for loc in session.scalars(select(Location).where(Location.code.in_(wanted)))
-        }
-        if wanted
-        else {}
-    )
-    for index, code in enumerate(codes):
-        if code is None:
-            continue
-        location = found.get(normalise_location_code(code))
-        field = f"lines.{index}.location"
-        if location is None:
-            raise UnknownLocation(code, field)
-        if not location.active:
-            raise InvalidInput(
-                field,
-                N_("Location %(code)s is inactive.", code=location.code),
-                code="inactive_location",
-            )
-        if location.kind not in PICKABLE_KINDS:
-            raise InvalidInput(
-                field,
-                N_(
-                    "Stock in %(code)s (%(kind)s) cannot be reserved.",
-                    code=location.code,
-                    kind=location.kind.value,
-                ),
-                code="location_not_pickable",
-            )
-    return found
 
 
 def reserve_many(
@@ -119,43 +80,35 @@ def reserve_many(
         raise InvalidInput("lines", N_("Send at least one line."))
     if len(lines) > MAX_LINES:
         raise InvalidInput("lines", N_("At most %(num)s lines in one request.", num=MAX_LINES))
-    parts = _parts(session, [sku for sku, _, _ in lines])
-    named = _named_locations(session, [location for _, _, location in lines])
+    connection = session.connection()
+    parts = parts_for_stock(connection, [sku for sku, _, _ in lines], "lines.{}.sku".format)
+    named = reservable_locations(
+        connection, [location for _, _, location in lines], "lines.{}.location".format
+    )
     part_ids = sorted({part.id for part in parts.values()})
-    # Every pickable level of these parts, locked in a fixed order, with its free stock now.
-    rows = session.execute(
-        select(StockLevel.part_id, StockLevel.on_hand - StockLevel.reserved, Location)
-        .join(Location, Location.id == StockLevel.location_id)
-        .where(
-            StockLevel.part_id.in_(part_ids),
-            Location.kind.in_(PICKABLE_KINDS),
-            Location.active.is_(True),
-        )
-        .order_by(StockLevel.part_id, StockLevel.location_id)
-        .with_for_update(of=StockLevel)
-    ).all()
     free: dict[tuple[int, int], int] = {}
-    bins: dict[int, list[Location]] = {}
-    for part_id, available, location in rows:
-        free[(part_id, location.id)] = available
-        bins.setdefault(part_id, []).append(location)
+    bins: dict[int, list[tuple[int, str]]] = {}
+    for part_id, location_id, code, available in connection.execute(
+        _LEVELS_LOCKED, {"parts": part_ids}
+    ):
+        free[(part_id, location_id)] = available
+        bins.setdefault(part_id, []).append((location_id, code))
     chosen: list[_Line] = []
     for sku, qty, code in lines:
         part = parts[sku_key(sku)]
         if code is not None:
             location = named[normalise_location_code(code)]
+            at = (location.id, location.code)
             if free.get((part.id, location.id), 0) < qty:
                 raise InsufficientStock(
                     part.sku, location.code, qty, free.get((part.id, location.id), 0)
                 )
         else:
             # The bin with most free stock (what is left after this order's earlier lines).
-            candidates = sorted(
-                bins.get(part.id, []), key=lambda loc: (-free[(part.id, loc.id)], loc.code)
-            )
-            if not candidates or free[(part.id, candidates[0].id)] < qty:
-                total = sum(free[(part.id, loc.id)] for loc in bins.get(part.id, []))
-                largest = free[(part.id, candidates[0].id)] if candidates else 0
+            candidates = sorted(bins.get(part.id, []), key=lambda b: (-free[(part.id, b[0])], b[1]))
+            if not candidates or free[(part.id, candidates[0][0])] < qty:
+                total = sum(free[(part.id, b[0])] for b in bins.get(part.id, []))
+                largest = free[(part.id, candidates[0][0])] if candidates else 0
                 raise InsufficientStock(
                     part.sku,
                     None,
@@ -163,76 +116,33 @@ def reserve_many(
                     total,
                     largest_in_one_location=largest if total >= qty else None,
                 )
-            location = candidates[0]
-        free[(part.id, location.id)] -= qty
-        chosen.append(_Line(part, location, qty, reference, reason))
-    _update_levels(session, chosen)
-    return _write_rows(session, who, chosen)
-
-
-def _update_levels(session: Session, chosen: Sequence[_Line]) -> None:
-    """One conditional UPDATE for every (part, location): all match, or nothing is reserved."""
-    totals: dict[tuple[int, int], int] = {}
-    for line in chosen:
-        key = (line.part.id, line.location.id)
-        totals[key] = totals.get(key, 0) + line.qty
-    levels = StockLevel.__table__
-    rows = [(part_id, location_id, qty) for (part_id, location_id), qty in sorted(totals.items())]
-    if session.get_bind().dialect.name == "postgresql":
-        wanted = values(
-            column("part_id", Integer), column("location_id", Integer), column("qty", Integer),
-            name="wanted",
-        ).data(rows)  # fmt: skip
-        updated = session.execute(
-            update(levels)
-            .where(
-                levels.c.part_id == wanted.c.part_id,
-                levels.c.location_id == wanted.c.location_id,
-                levels.c.reserved + wanted.c.qty <= levels.c.on_hand,
-            )
-            .values(reserved=levels.c.reserved + wanted.c.qty)
-            .returning(levels.c.part_id, levels.c.location_id)
-        ).all()
-    else:  # SQLite has no column names on VALUES: the same conditional UPDATE, row by row
-        updated = []
-        for part_id, location_id, qty in rows:
-            updated += session.execute(
-                update(levels)
-                .where(
-                    levels.c.part_id == part_id,
-                    levels.c.location_id == location_id,
-                    levels.c.reserved + qty <= levels.c.on_hand,
-                )
-                .values(reserved=levels.c.reserved + qty)
-                .returning(levels.c.part_id, levels.c.location_id)
-            ).all()
-    if len(updated) != len(totals):  # never, with the rows locked above; the rule holds anyway
-        missing = next(key for key in sorted(totals) if key not in {tuple(row) for row in updated})
-        line = next(line for line in chosen if (line.part.id, line.location.id) == missing)
-        raise InsufficientStock(line.part.sku, line.location.code, totals[missing], 0)
-
-
-def _write_rows(session: Session, who: Who, chosen: Sequence[_Line]) -> list[ReservedLine]:
+            at = candidates[0]
+        free[(part.id, at[0])] -= qty
+        chosen.append(_Line(part, at[0], at[1], qty))
     now = who.clock.now()
-    ids = insert_reserve_rows(
-        session,
+    taken = reserve_rows(
+        connection,
         who,
         now,
-        [
-            (line.part.id, line.location.id, line.qty, line.reference, line.reason)
-            for line in chosen
-        ],
+        [(line.part.id, line.location_id, line.qty) for line in chosen],
+        reference=reference,
+        reason=reason,
     )
+    if not taken.ids:  # never, with the levels locked above; the rule holds anyway
+        line = next(line for line in chosen if (line.part.id, line.location_id) not in taken.levels)
+        raise InsufficientStock(line.part.sku, line.location, line.qty, 0)
     return [
         ReservedLine(
             id=reservation_id,
+            part_id=line.part.id,
             sku=line.part.sku,
-            location=line.location.code,
+            location_id=line.location_id,
+            location=line.location,
             qty=line.qty,
-            reference=line.reference,
+            reference=reference,
             status=ReservationStatus.ACTIVE,
             created_by=who.actor,
             created_at=now,
         )
-        for line, reservation_id in zip(chosen, ids, strict=True)
+        for line, reservation_id in zip(chosen, taken.ids, strict=True)
     ]

@@ -181,7 +181,7 @@ class InventoryService:
             uow.commit()
             return move
 
-    def reserve(self, actor: str, command: ReserveStock) -> Reservation:
+    def reserve(self, actor: str, command: ReserveStock) -> ledger.ReservedLine:
         with self._uow() as uow:
             reservation = ledger.reserve(uow.session, self._who(actor), **asdict(command))
             uow.commit()
@@ -194,7 +194,7 @@ class InventoryService:
         *,
         reference: str | None = None,
         reason: str = "",
-    ) -> list[reserve_many.ReservedLine]:
+    ) -> list[ledger.ReservedLine]:
         """Reserve every line of an order in one transaction: all of them, or none."""
         with self._uow() as uow:
             reserved = reserve_many.reserve_many(
@@ -203,11 +203,11 @@ class InventoryService:
             uow.commit()
             return reserved
 
-    def release(self, actor: str, reservation_id: int, reason: str = "") -> Reservation:
+    def release(self, actor: str, reservation_id: int, reason: str = "") -> ledger.ReservedLine:
         with self._uow() as uow:
             reservation = ledger.release(uow.session, self._who(actor), reservation_id, reason)
             uow.commit()
-            return reservation
+            return ledger.ReservedLine.of(reservation)
 
     # --- integrity -----------------------------------------------------------------------
 

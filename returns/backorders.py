@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 from core.errors import N_
 from inventory import ledger
 from inventory.errors import InsufficientStock
-from inventory.models import Location, Part, Reservation, StockLevel, Supplier
+from inventory.models import Location, Part, StockLevel, Supplier
 from inventory.status import PICKABLE_KINDS
 from purchasing.models import PurchaseOrder, PurchaseOrderLine
 from purchasing.status import PurchaseOrderStatus
@@ -83,7 +83,7 @@ def _reserve_without_waiting(
     qty: int,
     reference: str,
     reason: str,
-) -> Reservation:
+) -> ledger.ReservedLine:
     """Reserve ``qty`` in one bin, as the ledger does, but only from bins no other
     transaction holds: whoever holds the part's filler lock must never wait for a level,
     or a receipt holding that level while waiting for the part would deadlock with it. A
@@ -119,7 +119,7 @@ class Backorders:
 
     def backorder_or_reserve(
         self, session: Session, who: ledger.Who, part_id: int, sku: str, qty: int, reference: str
-    ) -> Reservation:
+    ) -> ledger.ReservedLine:
         """Reserve after a first attempt found no stock, now holding the part's filler lock.
 
         A receipt committing between the first attempt and the backorder would otherwise
@@ -185,7 +185,7 @@ class Backorders:
         return filled
 
     def _reserved(
-        self, session: Session, rma: Rma, replacement: Replacement, reservation: Reservation
+        self, session: Session, rma: Rma, replacement: Replacement, reservation: ledger.ReservedLine
     ) -> None:
         now = self.ctx.clock.now()
         replacement.status = ReplacementStatus.QUEUED
@@ -197,7 +197,7 @@ class Backorders:
                 "Backordered replacement %(qty)s x %(sku)s reserved at %(code)s",
                 qty=replacement.qty,
                 sku=replacement.sku,
-                code=reservation.location.code,
+                code=reservation.location,
             ),
             now,
         )

@@ -66,7 +66,7 @@ class Warehouse:
                     "Replacement %(qty)s x %(sku)s reserved at %(code)s",
                     qty=line.qty,
                     sku=line.sku,
-                    code=reservation.location.code,
+                    code=reservation.location,
                 )
             except InsufficientStock as short:
                 replacement.status = ReplacementStatus.BACKORDERED

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from core.errors import DomainError
 from inventory.commands import IssueStock, ReceiveStock, ReserveStock, TransferStock
 from inventory.errors import InsufficientStock
+from inventory.ledger import ReservedLine
 from inventory.models import Location, Reservation, StockLevel, StockMove
 from inventory.services import InventoryService
 from inventory.status import MoveKind, ReservationStatus
@@ -91,11 +92,11 @@ def test_twenty_concurrent_reservations_for_ten_units_reserve_exactly_ten(
         ),
     )
 
-    reservations = [o for o in outcomes if isinstance(o, Reservation)]
+    reservations = [o for o in outcomes if isinstance(o, ReservedLine)]
     refusals = [o for o in outcomes if isinstance(o, DomainError)]
     assert (len(reservations), len(refusals)) == (10, 10)
     assert only_refusals_for_stock(refusals)
-    assert {r.location.code for r in reservations} == {BIN}
+    assert {r.location for r in reservations} == {BIN}
     assert {r.status for r in reservations} == {ReservationStatus.ACTIVE}
     assert level(session_factory, BIN) == (10, 10)
     with session_factory() as session:  # the losers left no reservation behind

@@ -55,6 +55,7 @@ from inventory.errors import (
     ReservationNotFound,
     SameLocation,
 )
+from inventory.ledger import ReservedLine
 from inventory.models import Location, Part, Reservation, StockLevel, StockMove
 from inventory.services import InventoryService
 from inventory.status import LocationKind, MoveKind, ReservationStatus
@@ -354,8 +355,8 @@ def ledger_machine(databases: Databases) -> type[RuleBasedStateMachine]:
             reservation = self.inventory.reserve("desk", ReserveStock(sku=sku, qty=qty))
             return self.reserved(reservation, sku.upper(), candidates[0][1], qty)
 
-        def reserved(self, reservation: Reservation, sku: str, location: str, qty: int) -> int:
-            assert (reservation.part.sku, reservation.location.code, reservation.qty) == (
+        def reserved(self, reservation: ReservedLine, sku: str, location: str, qty: int) -> int:
+            assert (reservation.sku, reservation.location, reservation.qty) == (
                 sku,
                 location,
                 qty,

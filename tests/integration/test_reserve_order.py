@@ -140,3 +140,51 @@ def test_the_api_reserves_an_order_and_validates_it(client: Any, role_headers: A
         assert refused.status_code == 422, (bad, refused.json)
     spec = client.get("/api/v1/openapi.json").json
     assert "post" in spec["paths"]["/api/v1/reservations/batch"]
+
+
+def test_the_rows_are_written_only_when_every_level_is_taken(two_parts: InventoryService) -> None:
+    """``ledger.reserve_rows``, the statements behind the single reservation and the order
+    (one on PostgreSQL): one level without the stock free means no reservation and no ledger
+    row at all, though another level was taken (the caller then rolls back); rows alike get
+    distinct ids in increasing order."""
+    from core.clock import SystemClock
+    from inventory import ledger
+    from inventory.models import Location, Part
+
+    who = ledger.Who("ann", SystemClock())
+    with two_parts.session_factory() as session:
+        part = dict(session.execute(select(Part.sku, Part.id)).all())
+        at = dict(session.execute(select(Location.code, Location.id)).all())
+        abc, def_, a1, a2 = part["ABC-1"], part["DEF-2"], at["MAIN/A-01-01"], at["MAIN/A-01-02"]
+        connection = session.connection()
+        now = who.clock.now()
+
+        short = ledger.reserve_rows(
+            connection, who, now, [(abc, a1, 2), (def_, a2, 6)], reference="SO-1", reason=""
+        )
+        assert (short.ids, short.levels) == ([], {(abc, a1)})
+        assert session.scalar(select(func.count()).select_from(Reservation)) == 0
+        assert MoveKind.RESERVE not in session.scalars(select(StockMove.kind)).all()
+        session.rollback()
+
+        connection = session.connection()
+        made = ledger.reserve_rows(
+            connection,
+            who,
+            now,
+            [(abc, a1, 1), (def_, a2, 5), (abc, a1, 1)],
+            reference="SO-2",
+            reason="",
+        )
+        assert made.levels == {(abc, a1), (def_, a2)}
+        assert made.ids[0] < made.ids[2]
+        rows = session.execute(
+            select(Reservation.id, Reservation.part_id, Reservation.qty, StockMove.qty)
+            .join(StockMove, StockMove.reservation_id == Reservation.id)
+            .order_by(Reservation.id)
+        ).all()
+        assert {(r.id, r.part_id, r[2], r[3]) for r in rows} == {
+            (made.ids[0], abc, 1, 1),
+            (made.ids[1], def_, 5, 5),
+            (made.ids[2], abc, 1, 1),
+        }

@@ -29,7 +29,7 @@ from inventory.errors import (
     UnknownLocation,
     UnknownPart,
 )
-from inventory.models import Part, StockMove
+from inventory.models import Location, Part, StockMove
 from inventory.services import InventoryService
 from inventory.status import MoveKind, ReservationStatus
 
@@ -139,7 +139,7 @@ def test_reserving_without_a_location_picks_the_storage_bin_with_most_free_stock
     stocked.receive("ann", ReceiveStock(sku="ABC-1", location="MAIN/A-01-02", qty=3))
     stocked.receive("ann", ReceiveStock(sku="ABC-1", location="MAIN/QUARANTINE", qty=50))
     reservation = stocked.reserve("desk", ReserveStock(sku="ABC-1", qty=5, reference="RMA-9"))
-    assert reservation.location.code == "MAIN/A-01-01"
+    assert reservation.location == "MAIN/A-01-01"
     assert reservation.status is ReservationStatus.ACTIVE
     assert (
         stocked.stock_report("ABC-1").totals.available == 8
@@ -334,33 +334,38 @@ def test_the_stock_history_walks_back_from_today_through_the_ledger(
 
 
 def test_a_bin_lost_to_a_race_leaves_no_rows_and_the_next_bin_is_reserved(
-    stocked: InventoryService, monkeypatch: pytest.MonkeyPatch
+    stocked: InventoryService, monkeypatch: pytest.MonkeyPatch, database_url: str
 ) -> None:
     """The level is updated before anything is written (no savepoint): when another writer
     took the chosen bin's free stock after the candidates were read, that bin's conditional
     update matches no row and the next bin is reserved, with one reservation and one move."""
+    if database_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL takes the best bin in one statement: the real race below")
     from inventory import ledger
     from inventory.models import Reservation, StockLevel
 
     stocked.receive("ann", ReceiveStock(sku="ABC-1", location="MAIN/A-01-02", qty=6))
-    real_apply = ledger._apply
-    raced: list[str] = []
+    real_reserve_rows = ledger.reserve_rows
+    raced: list[int] = []
 
-    def racing_apply(session, move, part, codes):  # type: ignore[no-untyped-def]
+    def racing_reserve_rows(connection, who, now, rows, **details):  # type: ignore[no-untyped-def]
         if not raced:  # the other writer reserves all of the first bin's free stock
-            raced.append(codes[move.from_location_id])
-            session.execute(
+            ((_, location_id, _),) = rows
+            raced.append(location_id)
+            connection.execute(
                 StockLevel.__table__.update()
-                .where(StockLevel.__table__.c.location_id == move.from_location_id)
+                .where(StockLevel.__table__.c.location_id == location_id)
                 .values(reserved=StockLevel.__table__.c.on_hand)
             )
-        return real_apply(session, move, part, codes)
+        return real_reserve_rows(connection, who, now, rows, **details)
 
-    monkeypatch.setattr(ledger, "_apply", racing_apply)
+    monkeypatch.setattr(ledger, "reserve_rows", racing_reserve_rows)
     reservation = stocked.reserve("desk", ReserveStock(sku="ABC-1", qty=5, reference="RMA-R"))
 
-    assert raced == ["MAIN/A-01-01"]
-    assert reservation.location.code == "MAIN/A-01-02"
+    with stocked.session_factory() as session:
+        first_bin = session.scalar(select(Location.id).where(Location.code == "MAIN/A-01-01"))
+    assert raced == [first_bin]
+    assert reservation.location == "MAIN/A-01-02"
     assert level(stocked, "MAIN/A-01-02") == (6, 5)
     with stocked.session_factory() as session:
         reservations = session.scalars(select(Reservation)).all()
@@ -371,3 +376,53 @@ def test_a_bin_lost_to_a_race_leaves_no_rows_and_the_next_bin_is_reserved(
     assert [(m.reservation_id, m.from_location_id, m.qty) for m in moves] == [
         (reservation.id, reservation.location_id, 5)
     ]
+
+
+def test_on_postgresql_a_bin_taken_while_reserving_sends_the_reservation_to_the_next_bin(
+    stocked: InventoryService, database_url: str
+) -> None:
+    """PostgreSQL reserves in the best bin with one statement. Another transaction takes that
+    bin's free stock while the statement waits for the row: the guarded UPDATE re-checks the
+    committed row, matches nothing, nothing is written, and the next bin is reserved."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("the one-statement path is PostgreSQL's")
+    import threading
+    import time
+
+    from inventory.ledger import ReservedLine
+    from inventory.models import Reservation, StockLevel
+
+    stocked.receive("ann", ReceiveStock(sku="ABC-1", location="MAIN/A-01-02", qty=6))
+    engine = stocked.session_factory.kw["bind"]
+    levels = StockLevel.__table__
+    made: list[ReservedLine] = []
+    with engine.connect() as other:
+        first_bin = other.scalar(select(Location.id).where(Location.code == "MAIN/A-01-01"))
+        other.execute(  # holds the row until it commits
+            levels.update()
+            .where(levels.c.location_id == first_bin)
+            .values(reserved=levels.c.on_hand)
+        )
+        reserving = threading.Thread(
+            target=lambda: made.append(
+                stocked.reserve("desk", ReserveStock(sku="ABC-1", qty=5, reference="RMA-R"))
+            )
+        )
+        reserving.start()
+        for _ in range(100):  # until the reservation waits for the row
+            waiting = other.scalar(text("SELECT count(*) FROM pg_locks WHERE NOT granted"))
+            if waiting:
+                break
+            time.sleep(0.05)
+        assert waiting, "the reservation never waited for the first bin"
+        other.commit()
+    reserving.join(timeout=30)
+
+    assert [(r.location, r.qty) for r in made] == [("MAIN/A-01-02", 5)]
+    assert level(stocked, "MAIN/A-01-01") == (10, 10)
+    assert level(stocked, "MAIN/A-01-02") == (6, 5)
+    with stocked.session_factory() as session:
+        reservations = session.scalars(select(Reservation)).all()
+        moves = session.scalars(select(StockMove).where(StockMove.kind == MoveKind.RESERVE)).all()
+    assert [(r.id, r.location_id) for r in reservations] == [(made[0].id, made[0].location_id)]
+    assert [(m.reservation_id, m.qty) for m in moves] == [(made[0].id, 5)]

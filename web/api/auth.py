@@ -10,6 +10,7 @@ from flask import g, request
 from flask_smorest import Blueprint
 
 from accounts.models import Role, User
+from core.db import one_connection
 from web.errors import error_response
 from web.extensions import services
 
@@ -37,6 +38,15 @@ def _error_response(description: str) -> dict[str, Any]:
     }
 
 
+def _unauthorized() -> Any:
+    return error_response(
+        401,
+        "unauthorized",
+        "Send a valid API token: 'Authorization: Bearer <token>'.",
+        headers={"WWW-Authenticate": 'Bearer realm="spareflow"'},
+    )
+
+
 def roles(*allowed: Role) -> Callable[[F], F]:
     """Only these roles may call the endpoint (admin must be listed too, explicitly).
 
@@ -49,23 +59,22 @@ def roles(*allowed: Role) -> Callable[[F], F]:
         @functools.wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             token = _bearer_token()
-            user = services().auth.user_for_token(token) if token else None
-            if user is None:
-                return error_response(
-                    401,
-                    "unauthorized",
-                    "Send a valid API token: 'Authorization: Bearer <token>'.",
-                    headers={"WWW-Authenticate": 'Bearer realm="spareflow"'},
-                )
-            if user.role not in allowed_set:
-                names = ", ".join(sorted(r.value for r in allowed_set))
-                return error_response(
-                    403,
-                    "forbidden",
-                    f"This needs one of the roles: {names}; you are {user.role.value}.",
-                )
-            g.api_user = user
-            return view(*args, **kwargs)
+            if not token:
+                return _unauthorized()
+            # The token lookup and the use case take a connection from the pool once.
+            with one_connection(services().engine):
+                user = services().auth.user_for_token(token)
+                if user is None:
+                    return _unauthorized()
+                if user.role not in allowed_set:
+                    names = ", ".join(sorted(r.value for r in allowed_set))
+                    return error_response(
+                        403,
+                        "forbidden",
+                        f"This needs one of the roles: {names}; you are {user.role.value}.",
+                    )
+                g.api_user = user
+                return view(*args, **kwargs)
 
         wrapper.allowed_roles = allowed_set  # type: ignore[attr-defined]
         documented = Blueprint.doc(

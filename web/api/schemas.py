@@ -332,8 +332,8 @@ class ReservationCreateSchema(_MoveCommand):
 
 class ReservationSchema(Schema):
     id = fields.Integer()
-    sku = fields.Function(lambda r: r.part.sku)
-    location = fields.Function(lambda r: r.location.code)
+    sku = fields.String()
+    location = fields.String()
     qty = fields.Integer()
     reference = fields.String(allow_none=True)
     status = fields.Enum(ReservationStatus, by_value=True)
@@ -364,10 +364,5 @@ class ReservationBatchCreateSchema(_MoveCommand):
     )
 
 
-class ReservedLineSchema(ReservationSchema):
-    sku = fields.String()
-    location = fields.String()
-
-
 class ReservationBatchSchema(Schema):
-    reservations = fields.List(fields.Nested(ReservedLineSchema))
+    reservations = fields.List(fields.Nested(ReservationSchema))
