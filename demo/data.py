@@ -19,7 +19,7 @@ from demo.desk_people import load_demo_desk, own_demo_history
 from demo.history import load_demo_history
 from demo.knowledge import load_demo_knowledge
 from demo.promises import load_demo_promises
-from inventory import catalog, ledger
+from inventory import catalog, ledger, reserving
 from inventory.models import Part
 from inventory.status import LocationKind
 from returns.commands import AuthoriseRma, Customer, OpenRma, ReturnLine
@@ -221,7 +221,7 @@ def load_demo_data(services: Services, *, parts: int = 300, seed: int = 7) -> in
                     reason="repair",
                 )
             if qty > 4 and rng.random() < 0.1:
-                ledger.reserve(
+                reserving.reserve(
                     session,
                     who,
                     sku=sku,

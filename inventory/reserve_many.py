@@ -1,9 +1,9 @@
 """Reserving every line of an order at once: all lines or none, in a handful of statements.
 
-The same rules as :func:`inventory.ledger.reserve`, per line: a named location must be an
+The same rules as :func:`inventory.reserving.reserve`, per line: a named location must be an
 active pickable one, else the pickable bin with most free stock that holds the whole line;
 the same no-oversell guarantee: the levels change only through a conditional ``UPDATE`` whose
-``WHERE`` re-checks ``reserved + qty <= on_hand`` (:func:`inventory.ledger.reserve_rows`),
+``WHERE`` re-checks ``reserved + qty <= on_hand`` (:func:`inventory.reserving.reserve_rows`),
 and if any level does not match, nothing is reserved. What differs is the cost, whatever the
 number of lines: the parts, the named locations and the levels are read with one query each
 (the levels locked in (part, location) order, so two orders for the same parts queue instead
@@ -22,15 +22,14 @@ from sqlalchemy.orm import Session
 
 from core.errors import N_, InvalidInput
 from inventory.errors import InsufficientStock
-from inventory.ledger import (
+from inventory.ledger import Who, normalise_location_code
+from inventory.models import Location, StockLevel, sku_key
+from inventory.reserving import (
     ReservedLine,
-    Who,
-    normalise_location_code,
     parts_for_stock,
     reservable_locations,
     reserve_rows,
 )
-from inventory.models import Location, StockLevel, sku_key
 from inventory.status import PICKABLE_KINDS, ReservationStatus
 
 #: Lines in one request: an order, not an import.
@@ -60,7 +59,7 @@ _LEVELS_LOCKED = (
 
 @dataclass(frozen=True)
 class _Line:
-    part: Any  # a row of ledger.parts_for_stock: id, sku
+    part: Any  # a row of reserving.parts_for_stock: id, sku
     location_id: int
     location: str
     qty: int

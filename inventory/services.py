@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from core.audit import SYSTEM_ACTOR
 from core.clock import Clock, SystemClock
 from core.db import UnitOfWork, block_writers, read_one_snapshot
-from inventory import catalog, ledger, reserve_many, serials, verify
+from inventory import catalog, ledger, reserve_many, reserving, serials, verify
 from inventory.commands import (
     AdjustStock,
     IssueReservedStock,
@@ -181,9 +181,9 @@ class InventoryService:
             uow.commit()
             return move
 
-    def reserve(self, actor: str, command: ReserveStock) -> ledger.ReservedLine:
+    def reserve(self, actor: str, command: ReserveStock) -> reserving.ReservedLine:
         with self._uow() as uow:
-            reservation = ledger.reserve(uow.session, self._who(actor), **asdict(command))
+            reservation = reserving.reserve(uow.session, self._who(actor), **asdict(command))
             uow.commit()
             return reservation
 
@@ -194,7 +194,7 @@ class InventoryService:
         *,
         reference: str | None = None,
         reason: str = "",
-    ) -> list[ledger.ReservedLine]:
+    ) -> list[reserving.ReservedLine]:
         """Reserve every line of an order in one transaction: all of them, or none."""
         with self._uow() as uow:
             reserved = reserve_many.reserve_many(
@@ -203,11 +203,11 @@ class InventoryService:
             uow.commit()
             return reserved
 
-    def release(self, actor: str, reservation_id: int, reason: str = "") -> ledger.ReservedLine:
+    def release(self, actor: str, reservation_id: int, reason: str = "") -> reserving.ReservedLine:
         with self._uow() as uow:
             reservation = ledger.release(uow.session, self._who(actor), reservation_id, reason)
             uow.commit()
-            return ledger.ReservedLine.of(reservation)
+            return reserving.ReservedLine.of(reservation)
 
     # --- integrity -----------------------------------------------------------------------
 

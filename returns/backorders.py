@@ -33,7 +33,7 @@ from sqlalchemy import case, select
 from sqlalchemy.orm import Session
 
 from core.errors import N_
-from inventory import ledger
+from inventory import ledger, reserving
 from inventory.errors import InsufficientStock
 from inventory.models import Location, Part, StockLevel, Supplier
 from inventory.status import PICKABLE_KINDS
@@ -83,7 +83,7 @@ def _reserve_without_waiting(
     qty: int,
     reference: str,
     reason: str,
-) -> ledger.ReservedLine:
+) -> reserving.ReservedLine:
     """Reserve ``qty`` in one bin, as the ledger does, but only from bins no other
     transaction holds: whoever holds the part's filler lock must never wait for a level,
     or a receipt holding that level while waiting for the part would deadlock with it. A
@@ -103,7 +103,7 @@ def _reserve_without_waiting(
     ).all()
     for code in codes:
         try:
-            return ledger.reserve(
+            return reserving.reserve(
                 session, who, sku=sku, qty=qty, location=code, reference=reference, reason=reason
             )
         except InsufficientStock:
@@ -119,7 +119,7 @@ class Backorders:
 
     def backorder_or_reserve(
         self, session: Session, who: ledger.Who, part_id: int, sku: str, qty: int, reference: str
-    ) -> ledger.ReservedLine:
+    ) -> reserving.ReservedLine:
         """Reserve after a first attempt found no stock, now holding the part's filler lock.
 
         A receipt committing between the first attempt and the backorder would otherwise
@@ -185,7 +185,11 @@ class Backorders:
         return filled
 
     def _reserved(
-        self, session: Session, rma: Rma, replacement: Replacement, reservation: ledger.ReservedLine
+        self,
+        session: Session,
+        rma: Rma,
+        replacement: Replacement,
+        reservation: reserving.ReservedLine,
     ) -> None:
         now = self.ctx.clock.now()
         replacement.status = ReplacementStatus.QUEUED

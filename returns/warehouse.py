@@ -9,7 +9,7 @@ from carriers.models import Direction, Shipment
 from core.db import UnitOfWork
 from core.errors import N_, Conflict, InvalidInput, filled
 from core.errors import Text as Message
-from inventory import ledger, serials
+from inventory import ledger, reserving, serials
 from inventory.errors import InsufficientStock
 from inventory.models import Part
 from purchasing.claims import ClaimStatus, SupplierClaim, opened_claim_event
@@ -48,7 +48,7 @@ class Warehouse:
             )
             try:
                 try:
-                    reservation = ledger.reserve(
+                    reservation = reserving.reserve(
                         session,
                         who,
                         sku=line.sku,

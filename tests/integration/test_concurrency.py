@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from core.errors import DomainError
 from inventory.commands import IssueStock, ReceiveStock, ReserveStock, TransferStock
 from inventory.errors import InsufficientStock
-from inventory.ledger import ReservedLine
 from inventory.models import Location, Reservation, StockLevel, StockMove
+from inventory.reserving import ReservedLine
 from inventory.services import InventoryService
 from inventory.status import MoveKind, ReservationStatus
 

@@ -55,8 +55,8 @@ from inventory.errors import (
     ReservationNotFound,
     SameLocation,
 )
-from inventory.ledger import ReservedLine
 from inventory.models import Location, Part, Reservation, StockLevel, StockMove
+from inventory.reserving import ReservedLine
 from inventory.services import InventoryService
 from inventory.status import LocationKind, MoveKind, ReservationStatus
 from tests.conftest import truncate_all

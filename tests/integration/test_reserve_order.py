@@ -143,12 +143,12 @@ def test_the_api_reserves_an_order_and_validates_it(client: Any, role_headers: A
 
 
 def test_the_rows_are_written_only_when_every_level_is_taken(two_parts: InventoryService) -> None:
-    """``ledger.reserve_rows``, the statements behind the single reservation and the order
+    """``reserving.reserve_rows``, the statements behind the single reservation and the order
     (one on PostgreSQL): one level without the stock free means no reservation and no ledger
     row at all, though another level was taken (the caller then rolls back); rows alike get
     distinct ids in increasing order."""
     from core.clock import SystemClock
-    from inventory import ledger
+    from inventory import ledger, reserving
     from inventory.models import Location, Part
 
     who = ledger.Who("ann", SystemClock())
@@ -159,7 +159,7 @@ def test_the_rows_are_written_only_when_every_level_is_taken(two_parts: Inventor
         connection = session.connection()
         now = who.clock.now()
 
-        short = ledger.reserve_rows(
+        short = reserving.reserve_rows(
             connection, who, now, [(abc, a1, 2), (def_, a2, 6)], reference="SO-1", reason=""
         )
         assert (short.ids, short.levels) == ([], {(abc, a1)})
@@ -168,7 +168,7 @@ def test_the_rows_are_written_only_when_every_level_is_taken(two_parts: Inventor
         session.rollback()
 
         connection = session.connection()
-        made = ledger.reserve_rows(
+        made = reserving.reserve_rows(
             connection,
             who,
             now,

@@ -341,11 +341,11 @@ def test_a_bin_lost_to_a_race_leaves_no_rows_and_the_next_bin_is_reserved(
     update matches no row and the next bin is reserved, with one reservation and one move."""
     if database_url.startswith("postgresql"):
         pytest.skip("PostgreSQL takes the best bin in one statement: the real race below")
-    from inventory import ledger
+    from inventory import reserving
     from inventory.models import Reservation, StockLevel
 
     stocked.receive("ann", ReceiveStock(sku="ABC-1", location="MAIN/A-01-02", qty=6))
-    real_reserve_rows = ledger.reserve_rows
+    real_reserve_rows = reserving.reserve_rows
     raced: list[int] = []
 
     def racing_reserve_rows(connection, who, now, rows, **details):  # type: ignore[no-untyped-def]
@@ -359,7 +359,7 @@ def test_a_bin_lost_to_a_race_leaves_no_rows_and_the_next_bin_is_reserved(
             )
         return real_reserve_rows(connection, who, now, rows, **details)
 
-    monkeypatch.setattr(ledger, "reserve_rows", racing_reserve_rows)
+    monkeypatch.setattr(reserving, "reserve_rows", racing_reserve_rows)
     reservation = stocked.reserve("desk", ReserveStock(sku="ABC-1", qty=5, reference="RMA-R"))
 
     with stocked.session_factory() as session:
@@ -389,8 +389,8 @@ def test_on_postgresql_a_bin_taken_while_reserving_sends_the_reservation_to_the_
     import threading
     import time
 
-    from inventory.ledger import ReservedLine
     from inventory.models import Reservation, StockLevel
+    from inventory.reserving import ReservedLine
 
     stocked.receive("ann", ReceiveStock(sku="ABC-1", location="MAIN/A-01-02", qty=6))
     engine = stocked.session_factory.kw["bind"]

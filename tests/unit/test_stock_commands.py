@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from core.errors import InvalidInput
-from inventory import ledger
+from inventory import ledger, reserving
 from inventory.commands import (
     AdjustStock,
     IssueReservedStock,
@@ -75,7 +75,7 @@ def test_a_command_cannot_be_changed_once_made() -> None:
         (IssueReservedStock, ledger.issue_reserved),
         (TransferStock, ledger.transfer),
         (AdjustStock, ledger.adjust),
-        (ReserveStock, ledger.reserve),
+        (ReserveStock, reserving.reserve),
     ],
 )
 def test_a_command_names_exactly_what_its_ledger_operation_takes(
