@@ -117,7 +117,7 @@ def webhooks(
         ).fetchone()[0]
 
     # Enough distinct events for a round at well above the rates this machine reaches.
-    per_round = max(500, int(800 * seconds))
+    per_round = max(500, int(3000 * seconds))
     # Totals over the rounds, not the best round: the events differ from round to round
     # (pickups first, strays once the parcels are used up), so every round counts.
     sent = bare_sent = 0

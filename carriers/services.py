@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from carriers import tracking
@@ -128,37 +128,15 @@ class CarrierService:
             self._keep_for_review(carrier, request, error.message)
             raise
         with UnitOfWork(self.session_factory) as uow:
-            # Plain inserts, no ORM objects: this is the hot path of every carrier webhook.
-            now = self.clock.now()
-            deliveries = WebhookDelivery.__table__
-            delivery_id = uow.session.scalar(
-                insert(deliveries)
-                .values(
-                    carrier=carrier,
-                    status=DeliveryStatus.ACCEPTED,
-                    content_type=request.content_type[:200],
-                    body=request.body,
-                    event_count=len(events),
-                    # Every event is new but for a carrier's retry: corrected below if not, so
-                    # the usual delivery costs two statements, not three.
-                    new_event_count=len(events),
-                    received_at=now,
-                )
-                .returning(deliveries.c.id)
-            )
-            new = tracking.insert_events(
+            # The hot path of every carrier webhook: plain statements, no ORM objects.
+            new = tracking.store_delivery(
                 uow.session,
                 events,
-                source=EventSource.WEBHOOK,
-                received_at=now,
-                delivery_id=delivery_id,
+                carrier=carrier,
+                content_type=request.content_type,
+                body=request.body,
+                received_at=self.clock.now(),
             )
-            if len(new) != len(events):
-                uow.session.execute(
-                    update(deliveries)
-                    .where(deliveries.c.id == delivery_id)
-                    .values(new_event_count=len(new))
-                )
             uow.commit()
         if new and self.apply_on_receipt:
             try:

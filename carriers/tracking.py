@@ -10,13 +10,21 @@ import contextlib
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, text, update
 from sqlalchemy.orm import Session, lazyload
 
 from carriers.events import CarrierEvent
-from carriers.models import CarrierEventRecord, EventOutcome, EventSource, Shipment
+from carriers.models import (
+    CarrierEventRecord,
+    DeliveryStatus,
+    EventOutcome,
+    EventSource,
+    Shipment,
+    WebhookDelivery,
+)
 from carriers.status import ENDS_BADLY, PROVES_PICKUP, TrackingStatus, moves_forward
 from core.db import insert_many_ignoring_conflicts
 
@@ -128,6 +136,38 @@ def apply_event(
     return change
 
 
+def _event_rows(
+    events: Iterable[CarrierEvent],
+    source: EventSource,
+    received_at: datetime,
+    delivery_id: int | None,
+    recorded_by: str | None,
+) -> list[dict[str, Any]]:
+    """The rows to store, one per dedupe key (a scan twice in one delivery is one row)."""
+    rows: dict[str, dict[str, Any]] = {}
+    for event in events:
+        key = event.dedupe_key()
+        if key in rows:
+            continue
+        rows[key] = {
+            "dedupe_key": key,
+            "carrier": event.carrier,
+            "tracking_number": normalise_tracking_number(event.tracking_number),
+            "status": event.status.value,
+            "raw_status": event.raw_status[:100],
+            "occurred_at": event.occurred_at,
+            "description": event.description,
+            "location": event.location[:200] if event.location else None,
+            "provider_event_id": event.provider_event_id,
+            "source": source.value,
+            "recorded_by": recorded_by,
+            "outcome": EventOutcome.PENDING.value,
+            "delivery_id": delivery_id,
+            "received_at": received_at,
+        }
+    return list(rows.values())
+
+
 def insert_events(
     session: Session,
     events: Iterable[CarrierEvent],
@@ -142,30 +182,129 @@ def insert_events(
     One statement whatever the number of events. A duplicate (the same scan delivered again,
     replayed, or twice in one delivery) is absorbed here: it was stored the first time.
     """
-    rows: dict[str, dict[str, object]] = {}
-    for event in events:
-        rows.setdefault(
-            event.dedupe_key(),
+    rows = _event_rows(events, source, received_at, delivery_id, recorded_by)
+    return insert_many_ignoring_conflicts(session, CarrierEventRecord.__table__, rows)
+
+
+# The delivery and its events in one statement: its id is drawn first, so the events can
+# point at it and the delivery can count the new ones (the foreign key is checked at the
+# statement's end, when both rows are there).
+_STORE_DELIVERY_POSTGRESQL = text(
+    """
+    WITH delivery AS (
+        SELECT nextval(pg_get_serial_sequence('webhook_deliveries', 'id')) AS id
+    ), stored AS (
+        INSERT INTO carrier_events
+            (dedupe_key, carrier, tracking_number, status, raw_status, occurred_at,
+             description, location, provider_event_id, source, outcome, delivery_id,
+             received_at)
+        SELECT e.dedupe_key, e.carrier, e.tracking_number, e.status, e.raw_status,
+               e.occurred_at, e.description, e.location, e.provider_event_id, :source,
+               :pending, delivery.id, :received_at
+        FROM delivery, unnest(
+            CAST(:dedupe_keys AS text[]), CAST(:carriers AS text[]),
+            CAST(:tracking_numbers AS text[]), CAST(:statuses AS text[]),
+            CAST(:raw_statuses AS text[]), CAST(:occurred_ats AS timestamptz[]),
+            CAST(:descriptions AS text[]), CAST(:locations AS text[]),
+            CAST(:provider_event_ids AS text[])
+        ) AS e (dedupe_key, carrier, tracking_number, status, raw_status, occurred_at,
+                description, location, provider_event_id)
+        ON CONFLICT (dedupe_key) DO NOTHING
+        RETURNING id
+    ), kept AS (
+        INSERT INTO webhook_deliveries
+            (id, carrier, status, content_type, body, event_count, new_event_count,
+             received_at)
+        SELECT delivery.id, :carrier, :accepted, :content_type, :body, :event_count,
+               (SELECT count(*) FROM stored), :received_at
+        FROM delivery
+    )
+    SELECT id FROM stored ORDER BY id
+    """
+)
+
+
+def store_delivery(
+    session: Session,
+    events: Iterable[CarrierEvent],
+    *,
+    carrier: str,
+    content_type: str,
+    body: bytes,
+    received_at: datetime,
+) -> list[int]:
+    """Keep a webhook delivery as it arrived and store each of its events once, waiting to be
+    applied; the new events' ids. The delivery counts its events and the new ones among them
+    (a carrier's retry brings none).
+
+    On PostgreSQL one statement, run on its own (autocommit) when the session has not begun
+    a transaction: every carrier webhook pays one round trip for it, not four. Elsewhere an
+    insert each, in the session's transaction.
+    """
+    deliveries = WebhookDelivery.__table__
+    event_list = list(events)
+    if session.get_bind().dialect.name == "postgresql":
+        rows = _event_rows(event_list, EventSource.WEBHOOK, received_at, None, None)
+        if not session.in_transaction():
+            session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+        found = session.execute(
+            _STORE_DELIVERY_POSTGRESQL,
             {
-                "dedupe_key": event.dedupe_key(),
-                "carrier": event.carrier,
-                "tracking_number": normalise_tracking_number(event.tracking_number),
-                "status": event.status.value,
-                "raw_status": event.raw_status[:100],
-                "occurred_at": event.occurred_at,
-                "description": event.description,
-                "location": event.location[:200] if event.location else None,
-                "provider_event_id": event.provider_event_id,
-                "source": source.value,
-                "recorded_by": recorded_by,
-                "outcome": EventOutcome.PENDING.value,
-                "delivery_id": delivery_id,
+                **{name: [row[column] for row in rows] for name, column in _ARRAYS.items()},
+                "occurred_ats": [row["occurred_at"].astimezone(UTC) for row in rows],
+                "source": EventSource.WEBHOOK.value,
+                "pending": EventOutcome.PENDING.value,
+                "accepted": DeliveryStatus.ACCEPTED.value,
+                "carrier": carrier,
+                "content_type": content_type[:200],
+                "body": body,
+                "event_count": len(event_list),
                 "received_at": received_at,
             },
         )
-    return insert_many_ignoring_conflicts(
-        session, CarrierEventRecord.__table__, list(rows.values())
+        return list(found.scalars())
+    delivery_id = session.scalar(
+        insert(deliveries)
+        .values(
+            carrier=carrier,
+            status=DeliveryStatus.ACCEPTED,
+            content_type=content_type[:200],
+            body=body,
+            event_count=len(event_list),
+            # Every event is new but for a carrier's retry: corrected below if not, so the
+            # usual delivery costs two statements, not three.
+            new_event_count=len(event_list),
+            received_at=received_at,
+        )
+        .returning(deliveries.c.id)
     )
+    new = insert_events(
+        session,
+        event_list,
+        source=EventSource.WEBHOOK,
+        received_at=received_at,
+        delivery_id=delivery_id,
+    )
+    if len(new) != len(event_list):
+        session.execute(
+            update(deliveries)
+            .where(deliveries.c.id == delivery_id)
+            .values(new_event_count=len(new))
+        )
+    return new
+
+
+#: The event columns passed as arrays: {parameter: column}.
+_ARRAYS = {
+    "dedupe_keys": "dedupe_key",
+    "carriers": "carrier",
+    "tracking_numbers": "tracking_number",
+    "statuses": "status",
+    "raw_statuses": "raw_status",
+    "descriptions": "description",
+    "locations": "location",
+    "provider_event_ids": "provider_event_id",
+}
 
 
 def apply_stored(
