@@ -25,7 +25,14 @@ from sqlalchemy import (
     String,
     Text,
 )
-from sqlalchemy.orm import Mapped, WriteOnlyMapped, mapped_column, relationship, validates
+from sqlalchemy.orm import (
+    Mapped,
+    WriteOnlyMapped,
+    mapped_column,
+    object_session,
+    relationship,
+    validates,
+)
 
 from core.db import Base, BigIntPK, UTCDateTime, string_enum
 from core.errors import N_, InvalidInput, filled, stored
@@ -448,7 +455,14 @@ class Rma(Base):
             reason=reason,
             at=now,
         )
-        self.transitions.add(entry)
+        session = object_session(self)
+        if self.id is not None and session is not None:
+            # Straight into the session: ``self.transitions`` builds the collection's query
+            # on every access, a tenth of applying a carrier event's CPU.
+            entry.rma_id = self.id
+            session.add(entry)
+        else:
+            self.transitions.add(entry)
         self.updated_at = now
         if (
             previous is not None

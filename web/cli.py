@@ -410,8 +410,9 @@ def sandbox_smtp(host: str, port: int, maildir: Path | None) -> None:
 # --- the outbox --------------------------------------------------------------------------
 
 
-def _keep_working(step: Callable[[], int], interval: float) -> None:
-    """Run ``step`` back to back, resting ``interval`` seconds whenever it found nothing.
+def _keep_working(step: Callable[[], int], interval: float, *, rest_below: int = 1) -> None:
+    """Run ``step`` back to back, resting ``interval`` seconds whenever it did fewer than
+    ``rest_below`` things (by default: when it found nothing).
 
     A dedicated worker outlives a failed run (the database restarting, a deadlock): the run's
     transaction is rolled back, so it logs the error, rests, and tries again."""
@@ -423,7 +424,7 @@ def _keep_working(step: Callable[[], int], interval: float) -> None:
                 log.exception("a run failed; trying again in %s s", max(interval, 1.0))
                 time.sleep(max(interval, 1.0))
                 continue
-            if done == 0:
+            if done < rest_below:
                 time.sleep(interval)
 
 
@@ -492,7 +493,9 @@ def carriers_apply_events(limit: int, retry_failed: bool, loop: bool, interval: 
         return
     _serve_worker_metrics(working)
     click.echo("carrier event applier running (Ctrl+C stops it)")
-    _keep_working(lambda: spareflow.apply_pending(limit=limit), interval)
+    # Rest whenever a run drained the queue: events that trickle in are then applied a batch
+    # at a time, at a fraction of the per-event cost of applying each as it lands.
+    _keep_working(lambda: spareflow.apply_pending(limit=limit), interval, rest_below=limit)
 
 
 @main.command("demo")

@@ -95,3 +95,54 @@ def test_batch_size_one_gives_the_same_outcome(_desk: dict[str, Any], clock: Any
     assert [view.refund_status for view in views] == [RefundStatus.PENDING] * 6 + [
         RefundStatus.HELD
     ]
+
+
+def test_a_batch_takes_the_other_waiting_events_of_its_parcels(
+    _desk: dict[str, Any],  # noqa: F811
+    clock: Any,
+) -> None:
+    """Pickups of seven parcels, then their in-transit scans: a batch of two takes the two
+    oldest pickups and those two parcels' in-transit scans with them, so one applier has each
+    parcel's burst, in order, and no other applier queues on those shipments."""
+    desk = _desk
+    numbers = seven_authorised(desk, "SBXS")
+    carriers = desk["carriers"]
+    for n in range(7):
+        pickup(desk, clock, f"SBXS{n}", minutes_ago=30 - n)
+    for n in range(7):
+        pickup(desk, clock, f"SBXS{n}", status="in_transit", minutes_ago=10 - n)
+    carriers.apply_batch = 2
+    assert carriers.apply_pending(limit=2) == 4
+    assert carriers.pending_events() == 10
+    statuses = [desk["returns"].get(number).status for number in numbers]
+    assert statuses[:2] == [RmaStatus.IN_TRANSIT] * 2
+    assert RmaStatus.IN_TRANSIT not in statuses[2:]
+
+
+def test_a_short_batch_ends_the_run_without_claiming_again(
+    _desk: dict[str, Any],  # noqa: F811
+    clock: Any,
+    engine: Any,
+) -> None:
+    """Fewer events than a batch: they are applied and the run ends, rather than claiming
+    again at once and applying what trickles in a few events at a time."""
+    desk = _desk
+    seven_authorised(desk, "SBXT")
+    carriers = desk["carriers"]
+    for n in range(7):
+        pickup(desk, clock, f"SBXT{n}", minutes_ago=30 - n)
+    claims: list[str] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        flat = " ".join(statement.split()).upper()
+        if flat.startswith("SELECT") and "FROM CARRIER_EVENTS" in flat and "OUTCOME" in flat:
+            claims.append(statement)
+
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        carriers.apply_batch = 50
+        assert carriers.apply_pending() == 7
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert len(claims) == 1, claims
+    assert carriers.pending_events() == 0

@@ -336,3 +336,24 @@ def test_a_user_created_on_the_command_line_keeps_the_password_without_a_forced_
     assert gone.exit_code == 1 and "No user" in gone.output
     reset = run("users", "reset-2fa", "ops@example.com")
     assert reset.exit_code == 0 and "Two-factor sign-in is off" in reset.output
+
+
+def test_a_worker_loop_rests_whenever_a_run_did_less_than_a_full_run(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The appliers' loop (``rest_below``): a run that drained the queue is followed by a
+    rest, so what trickles in meanwhile is applied as one batch; a full run is not."""
+    from web import cli
+
+    runs = iter([5, 3, 5, 5, 0])
+    rests: list[float] = []
+
+    def step() -> int:
+        try:
+            return next(runs)
+        except StopIteration:
+            raise KeyboardInterrupt from None  # how a worker is stopped
+
+    monkeypatch.setattr(cli.time, "sleep", rests.append)
+    cli._keep_working(step, 0.25, rest_below=5)
+    assert rests == [0.25, 0.25]  # after the 3 and after the 0
