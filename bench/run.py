@@ -84,7 +84,7 @@ APPLIERS = 2 * (os.cpu_count() or 2)
 LATENCY_CLIENTS = 16
 PARTS = 40
 #: Enough parcels that a quiet machine's rounds send known parcels' events, not only strays.
-RMAS = 5000
+RMAS = 10_000
 #: Lines per order in the order-reservation benchmark.
 ORDER_LINES = 20
 BIN = "MAIN/A-01-01"
