@@ -45,8 +45,6 @@ POLL_BACKOFF_CAP = timedelta(hours=12)
 POLL_LEASE = timedelta(minutes=5)
 #: Events applied per transaction by ``apply_pending`` (``CARRIER_EVENTS_BATCH``).
 APPLY_BATCH = 100
-#: A batch takes its parcels' other waiting events too, up to this many times its size.
-PARCEL_SIBLINGS = 4
 
 
 @dataclass(frozen=True)
@@ -162,7 +160,7 @@ class CarrierService:
         while applied < limit:
             with UnitOfWork(self.session_factory) as uow:
                 size = min(self.apply_batch, limit - applied)
-                records = self._claim(uow.session, only, size)
+                records = tracking.claim_pending(uow.session, only, size)
                 if not records:
                     break
                 ids = [record.id for record in records]
@@ -181,38 +179,6 @@ class CarrierService:
                 # arrived meanwhile, at many times the cost per event of a full batch.
                 break
         return applied
-
-    @staticmethod
-    def _claim(
-        session: Session, only: Sequence[int] | None, size: int
-    ) -> Sequence[CarrierEventRecord]:
-        """Lock a batch of waiting events, oldest first, skipping those another applier holds.
-
-        With the oldest ``size`` come the other waiting events of their parcels (up to
-        ``PARCEL_SIBLINGS`` times ``size`` in all): one applier takes a parcel's burst (picked
-        up, in transit, delivered) in one batch and in order, where two appliers would each
-        take part of it and queue on the same shipments' locks."""
-        pending = CarrierEventRecord.outcome == EventOutcome.PENDING
-        by_age = CarrierEventRecord.id
-        if only is not None:
-            query = select(CarrierEventRecord).where(pending, CarrierEventRecord.id.in_(only))
-            return session.scalars(
-                query.order_by(by_age).limit(size).with_for_update(skip_locked=True)
-            ).all()
-        oldest = (
-            select(CarrierEventRecord.tracking_number)
-            .where(pending)
-            .order_by(by_age)
-            .limit(size)
-            .with_for_update(skip_locked=True)
-        )
-        return session.scalars(
-            select(CarrierEventRecord)
-            .where(pending, CarrierEventRecord.tracking_number.in_(oldest))
-            .order_by(by_age)
-            .limit(size * PARCEL_SIBLINGS)
-            .with_for_update(skip_locked=True)
-        ).all()
 
     def _apply(self, session: Session, records: Sequence[CarrierEventRecord]) -> None:
         tracking.apply_stored(session, records, self.listeners, None, self.batch_scopes)

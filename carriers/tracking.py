@@ -307,6 +307,42 @@ _ARRAYS = {
 }
 
 
+#: A batch takes its parcels' other waiting events too, up to this many times its size.
+PARCEL_SIBLINGS = 4
+
+
+def claim_pending(
+    session: Session, only: Sequence[int] | None, size: int
+) -> Sequence[CarrierEventRecord]:
+    """Lock a batch of waiting events, oldest first, skipping those another applier holds.
+
+    With the oldest ``size`` come the other waiting events of their parcels (up to
+    ``PARCEL_SIBLINGS`` times ``size`` in all): one applier takes a parcel's burst (picked
+    up, in transit, delivered) in one batch and in order, where two appliers would each
+    take part of it and queue on the same shipments' locks. ``only``: these events alone."""
+    pending = CarrierEventRecord.outcome == EventOutcome.PENDING
+    by_age = CarrierEventRecord.id
+    if only is not None:
+        query = select(CarrierEventRecord).where(pending, CarrierEventRecord.id.in_(only))
+        return session.scalars(
+            query.order_by(by_age).limit(size).with_for_update(skip_locked=True)
+        ).all()
+    oldest = (
+        select(CarrierEventRecord.tracking_number)
+        .where(pending)
+        .order_by(by_age)
+        .limit(size)
+        .with_for_update(skip_locked=True)
+    )
+    return session.scalars(
+        select(CarrierEventRecord)
+        .where(pending, CarrierEventRecord.tracking_number.in_(oldest))
+        .order_by(by_age)
+        .limit(size * PARCEL_SIBLINGS)
+        .with_for_update(skip_locked=True)
+    ).all()
+
+
 def apply_stored(
     session: Session,
     records: Sequence[CarrierEventRecord],
