@@ -20,14 +20,12 @@ from core.errors import Text as Message
 from returns import carrier_batch
 from returns.context import ReturnsContext
 from returns.refunds import Refunds
-from returns.rma import (
+from returns.rma import SYSTEM, Replacement, Rma
+from returns.rma_texts import (
     CARRIER_PROBLEM,
     PARCEL_ENDED_BADLY,
     SCAN_BY_HAND_HOLD,
     SCAN_BY_HAND_RELEASE,
-    SYSTEM,
-    Replacement,
-    Rma,
 )
 from returns.status import REFUND_UNDER_WAY, RefundStatus, RmaStatus
 

@@ -36,7 +36,8 @@ from returns.from_orders import (
 )
 from returns.models import RmaAttachment
 from returns.photos import Photo, check_count, clean_photo
-from returns.rma import PORTAL_LINE, PORTAL_LINE_SAID, WARRANTY_REASONS, Rma
+from returns.rma import WARRANTY_REASONS, Rma
+from returns.rma_texts import PORTAL_LINE, PORTAL_LINE_SAID
 from returns.status import Channel, Reason, Resolution, RmaStatus
 from returns.status_links import StatusLinks
 from sales.models import SalesOrder

@@ -25,7 +25,8 @@ from returns.models import RefundProviderEvent
 from returns.notifications import notify
 from returns.refund_providers import DEFAULT
 from returns.refunds import PROVIDER_FAILED, REFUND_TOPIC, refund_messages
-from returns.rma import NO_PROVIDER, REFUND_REFUSED, SYSTEM, Rma
+from returns.rma import SYSTEM, Rma
+from returns.rma_texts import NO_PROVIDER, REFUND_REFUSED
 from returns.status import RefundStatus
 
 #: What the provider answers while a refund is under way (Stripe's refund ``status``).

@@ -15,7 +15,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from returns import carrier_batch
-from returns.rma import NO_PROVIDER, NO_SHOPIFY_ORDER_ID, NO_SHOPIFY_PROVIDER, Rma
+from returns.rma import Rma
+from returns.rma_texts import NO_PROVIDER, NO_SHOPIFY_ORDER_ID, NO_SHOPIFY_PROVIDER
 from sales.models import OrderSource, SalesOrder
 
 DEFAULT = "default"

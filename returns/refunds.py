@@ -31,7 +31,8 @@ from returns.context import ReturnsContext, load_rma
 from returns.errors import IllegalTransition
 from returns.queries import rma_detail
 from returns.refund_providers import DEFAULT, SHOPIFY, RefundRoute
-from returns.rma import HAND_HOLD, RELEASABLE, SYSTEM, Rma
+from returns.rma import RELEASABLE, SYSTEM, Rma
+from returns.rma_texts import HAND_HOLD
 from returns.status import REFUND_UNDER_WAY, RefundStatus, RmaStatus
 from returns.views import RmaDetail
 

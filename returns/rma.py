@@ -39,6 +39,7 @@ from core.errors import N_, InvalidInput, filled, stored
 from core.money import ExactDecimal
 from purchasing.claims import SupplierClaim
 from returns import owner_models  # noqa: F401  (desk_teams, which owner_team_id names)
+from returns import rma_texts as texts
 from returns.errors import IllegalTransition, NotAReturn
 from returns.policy import ReturnPolicy
 from returns.status import (
@@ -66,61 +67,6 @@ WARRANTY_REASONS = frozenset({Reason.DEFECTIVE, Reason.DAMAGED_IN_TRANSIT, Reaso
 NOT_A_RESPONSE = frozenset({"owner"})
 #: Refund states a release (automatic or by hand) can start from.
 RELEASABLE = frozenset({RefundStatus.AWAITING_PICKUP, RefundStatus.HELD})
-#: Why a refund waits for a supervisor (``refund_hold_reason``, and the timeline's line): the
-#: column keeps the English sentence; the page recognises these templates in it.
-#: The refund rule that holds every refund while no provider is configured.
-NO_PROVIDER = N_("no refund provider configured")
-FLAGGED = N_("the customer is flagged for review")
-ABOVE_LIMIT = N_("%(amount)s is above the automatic limit")
-CUSTOMER_LIMIT = N_("the customer's refunds over %(days)s days would pass the automatic limit")
-#: A Shopify order's refund without Shopify set up, or without the order's id.
-NO_SHOPIFY_PROVIDER = N_(
-    "no Shopify refund provider configured (SPAREFLOW_SHOPIFY_SHOP_DOMAIN, "
-    "SPAREFLOW_SHOPIFY_ACCESS_TOKEN) for this Shopify order"
-)
-NO_SHOPIFY_ORDER_ID = N_("the Shopify order's id is unknown, so Shopify cannot refund it")
-#: The end of the hold reason of a pickup entered by hand: the carrier's own scan, or a
-#: supervisor, lifts it.
-HAND_HOLD = "waits for a supervisor or the carrier's own scan"
-#: A carrier scan (``status``, in words) or a booking-in entered by hand by someone not a
-#: supervisor: the refund waits.
-SCAN_BY_HAND_HOLD = N_(
-    "%(status)s entered by hand by %(who)s (%(reason)s); "
-    "waits for a supervisor or the carrier's own scan"
-)
-BOOKED_IN_HOLD = N_(
-    "parcel booked in by %(who)s before any carrier scan; "
-    "waits for a supervisor or the carrier's own scan"
-)
-HOLD_REASONS = (
-    NO_PROVIDER,
-    FLAGGED,
-    ABOVE_LIMIT,
-    CUSTOMER_LIMIT,
-    NO_SHOPIFY_PROVIDER,
-    NO_SHOPIFY_ORDER_ID,
-    SCAN_BY_HAND_HOLD,
-    BOOKED_IN_HOLD,
-)
-#: The timeline's line for a held refund (its ``reason``: one of HOLD_REASONS).
-REFUND_HELD = N_("Refund held for a supervisor: %(reason)s")
-#: A refund released by an admin's carrier scan entered by hand (the ``why`` of the refund's
-#: line): the scan in words, who, and the reason they typed.
-SCAN_BY_HAND_RELEASE = N_("%(status)s entered by hand by %(who)s: %(reason)s")
-#: What the desk must recover (``needs_recovery``) or chase (``needs_chase``): the columns keep
-#: the English sentence; the page recognises these templates in it to show it translated.
-NEVER_REACHED_CARRIER = N_("Refunded by hand, but the parcel never reached the carrier")
-PARCEL_ENDED_BADLY = N_("Refunded, but the parcel was %(status)s")
-CARRIER_PROBLEM = N_("Refunded, but the carrier reports a problem: %(exception)s")
-NEEDS_RECOVERY = (NEVER_REACHED_CARRIER, PARCEL_ENDED_BADLY, CARRIER_PROBLEM)
-NEVER_CAME_BACK = N_("Advance replacement shipped, return never came: charge or chase")
-NEEDS_CHASE = (NEVER_CAME_BACK,)
-#: A portal return's description: a line for each line returned, under its SKU and reason
-#: (``return_reason``: the Reason's value; a page shows its label), with the customer's words.
-PORTAL_LINE = N_("%(qty)s x %(sku)s (%(return_reason)s)")
-PORTAL_LINE_SAID = N_("%(qty)s x %(sku)s (%(return_reason)s): %(text)s")
-#: ``refund_error`` when the provider refused a refund (else the provider's own words).
-REFUND_REFUSED = N_("The payment provider reports the refund %(status)s: %(failure_reason)s")
 
 
 def months_later(start: date, months: int) -> date:
@@ -375,15 +321,15 @@ class Rma(Base):
         never a missing provider (refunds are held, never "paid" to nowhere).
         """
         if not provider_configured:
-            return RefundDecision(NO_PROVIDER)
+            return RefundDecision(texts.NO_PROVIDER)
         if by_supervisor:
             return RefundDecision()
         if policy.is_flagged(self.customer_email):
-            return RefundDecision(FLAGGED)
+            return RefundDecision(texts.FLAGGED)
         if self.refund_amount_minor > policy.auto_refund_limit_minor:
-            return RefundDecision(filled(ABOVE_LIMIT, amount=self.money(policy.minor_units)))
+            return RefundDecision(filled(texts.ABOVE_LIMIT, amount=self.money(policy.minor_units)))
         if earlier_refunds_minor + self.refund_amount_minor > policy.customer_refund_limit_minor:
-            return RefundDecision(filled(CUSTOMER_LIMIT, days=policy.customer_limit_days))
+            return RefundDecision(filled(texts.CUSTOMER_LIMIT, days=policy.customer_limit_days))
         return RefundDecision()
 
     def hold_refund(self, actor: str, reason: str, now: datetime) -> RmaTransition:
@@ -392,7 +338,7 @@ class Rma(Base):
         self.refund_status = RefundStatus.HELD
         self.refund_hold_reason = reason[:300]
         self.refund_held_by = actor
-        return self.note("refund", actor, filled(REFUND_HELD, reason=reason), now)
+        return self.note("refund", actor, filled(texts.REFUND_HELD, reason=reason), now)
 
     def release_refund(self, actor: str) -> None:
         """The refund is on its way to the provider (the caller queues it)."""
@@ -525,10 +471,10 @@ class Rma(Base):
         if self.refund_status is RefundStatus.AWAITING_PICKUP:
             self.refund_status = RefundStatus.NONE
         elif self.refund_status in REFUND_UNDER_WAY:
-            self.needs_recovery = NEVER_REACHED_CARRIER
+            self.needs_recovery = texts.NEVER_REACHED_CARRIER
             entries.append(self.note("refund", SYSTEM, self.needs_recovery, now))
         if any(r.status is ReplacementStatus.SHIPPED for r in self.replacements):
-            self.needs_chase = NEVER_CAME_BACK
+            self.needs_chase = texts.NEVER_CAME_BACK
             entries.append(self.note("replacement", SYSTEM, self.needs_chase, now))
         return entries
 

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 
 from core.errors import N_, recognised
 from core.errors import Text as Message
-from returns.rma import HOLD_REASONS, REFUND_HELD, SCAN_BY_HAND_RELEASE
+from returns.rma_texts import HOLD_REASONS, REFUND_HELD, SCAN_BY_HAND_RELEASE
 
 #: Templates no longer written, as rows from before keep them (translated in the catalogue).
 OLD_PICKED_UP = N_(

@@ -16,7 +16,7 @@ from core.addresses import ADDRESS_LENGTHS
 from core.errors import Text as Message
 from core.errors import recognised
 from returns.commands import CustomerAddress
-from returns.rma import (
+from returns.rma_texts import (
     HOLD_REASONS,
     NEEDS_CHASE,
     NEEDS_RECOVERY,

@@ -21,7 +21,8 @@ from returns.messages import word
 from returns.personal_data import known_details, scrub
 from returns.queries import rma_detail
 from returns.refunds import Refunds
-from returns.rma import BOOKED_IN_HOLD, Replacement, Rma, RmaLine
+from returns.rma import Replacement, Rma, RmaLine
+from returns.rma_texts import BOOKED_IN_HOLD
 from returns.status import REFUND_UNDER_WAY, Disposition, RefundStatus, ReplacementStatus, RmaStatus
 from returns.views import RmaDetail
 

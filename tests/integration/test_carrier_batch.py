@@ -3,6 +3,8 @@ with the RMAs loaded once per batch and the outbox rows written in one insert.""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy import event, select
@@ -13,6 +15,21 @@ from returns.status import RefundStatus, RmaStatus
 from tests.integration.test_returns import desk as _desk  # noqa: F401 (the fixture)
 from tests.integration.test_returns import open_rma, pickup
 from tests.support import desk as builders
+
+
+@contextlib.contextmanager
+def statements_run(engine: Any) -> Iterator[list[str]]:
+    """The SQL statements sent to the database inside the block, in order."""
+    statements: list[str] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
 
 
 def seven_authorised(desk: dict[str, Any], prefix: str) -> list[str]:
@@ -48,17 +65,9 @@ def test_a_batch_applies_the_customer_limit_as_one_by_one_would(
     for n in range(7):
         pickup(desk, clock, f"SBXB{n}", minutes_ago=30 - n)
         pickup(desk, clock, f"SBXB{n}", status="in_transit", minutes_ago=10 - n)
-    statements: list[str] = []
-
-    def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", seen)
-    try:
-        carriers.apply_batch = 50
+    carriers.apply_batch = 50
+    with statements_run(engine) as statements:
         assert carriers.apply_pending() == 14
-    finally:
-        event.remove(engine, "before_cursor_execute", seen)
     views = [desk["returns"].get(number) for number in numbers]
     assert [view.status for view in views] == [RmaStatus.IN_TRANSIT] * 7
     assert [view.refund_status for view in views] == [RefundStatus.PENDING] * 6 + [
@@ -131,18 +140,12 @@ def test_a_short_batch_ends_the_run_without_claiming_again(
     carriers = desk["carriers"]
     for n in range(7):
         pickup(desk, clock, f"SBXT{n}", minutes_ago=30 - n)
-    claims: list[str] = []
-
-    def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        flat = " ".join(statement.split()).upper()
-        if flat.startswith("SELECT") and "FROM CARRIER_EVENTS" in flat and "OUTCOME" in flat:
-            claims.append(statement)
-
-    event.listen(engine, "before_cursor_execute", seen)
-    try:
-        carriers.apply_batch = 50
+    carriers.apply_batch = 50
+    with statements_run(engine) as statements:
         assert carriers.apply_pending() == 7
-    finally:
-        event.remove(engine, "before_cursor_execute", seen)
+    flat = [" ".join(statement.split()).upper() for statement in statements]
+    claims = [
+        s for s in flat if s.startswith("SELECT") and "FROM CARRIER_EVENTS" in s and "OUTCOME" in s
+    ]
     assert len(claims) == 1, claims
     assert carriers.pending_events() == 0

@@ -10,15 +10,8 @@ import pytest
 from core.errors import InvalidInput
 from returns.errors import IllegalTransition
 from returns.policy import ReturnPolicy
-from returns.rma import (
-    NO_PROVIDER,
-    SYSTEM,
-    Replacement,
-    Rma,
-    RmaLine,
-    check_return_policy,
-    months_later,
-)
+from returns.rma import SYSTEM, Replacement, Rma, RmaLine, check_return_policy, months_later
+from returns.rma_texts import NO_PROVIDER
 from returns.status import (
     Channel,
     Priority,
