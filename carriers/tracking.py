@@ -1,7 +1,8 @@
 """Storing carrier events once and moving shipments forward: operations on an open session.
 
 Used by the use cases in :mod:`carriers.services` (and by returns, inside its own
-transactions). They flush but never commit.
+transactions). They flush but never commit; the one exception is :func:`store_delivery` on
+PostgreSQL, whose single statement commits by itself when the session has not begun.
 """
 
 from __future__ import annotations
