@@ -32,7 +32,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from carriers.label_documents import LabelDocument
-from core import audit
 from core.clock import Clock
 from core.db import UnitOfWork
 from core.errors import N_, InvalidInput, filled
@@ -510,101 +509,3 @@ class Messages:
             message=text,
             now=self.clock.now(),
         )
-
-
-class MessageTemplates:
-    """The admin's side of the templates: what is in use, edit with a check, preview, reset."""
-
-    def __init__(self, session_factory: Callable[[], Session], clock: Clock):
-        self.session_factory = session_factory
-        self.clock = clock
-        self.templates = Templates()
-
-    def overview(self) -> list[dict[str, Any]]:
-        with UnitOfWork(self.session_factory) as uow:
-            edited = {(t.kind, t.language): t for t in uow.session.scalars(select(MessageTemplate))}
-            return [
-                {
-                    "kind": kind,
-                    "when": when,
-                    "language": language,
-                    "edited": edited.get((kind, language)),
-                }
-                for kind, when in KINDS.items()
-                for language in LANGUAGES
-            ]
-
-    def source(self, kind: str, language: str) -> dict[str, str]:
-        self._known(kind, language)
-        with UnitOfWork(self.session_factory) as uow:
-            return self.templates.source(uow.session, kind, language)
-
-    def preview(self, kind: str, language: str, source: Mapping[str, str]) -> Rendered:
-        self._known(kind, language)
-        self.templates.check(source, kind, language)
-        return self.templates.render(source, language, sample_context(kind, language))
-
-    def save(self, actor: str, kind: str, language: str, source: Mapping[str, str]) -> None:
-        self._known(kind, language)
-        self.templates.check(source, kind, language)
-        with UnitOfWork(self.session_factory) as uow:
-            edited = uow.session.scalars(
-                select(MessageTemplate).where(
-                    MessageTemplate.kind == kind, MessageTemplate.language == language
-                )
-            ).first()
-            old_subject = edited.subject if edited is not None else None
-            if edited is None:
-                edited = MessageTemplate(kind=kind, language=language)
-                uow.session.add(edited)
-            edited.subject, edited.text_body, edited.html_body = (
-                source["subject"],
-                source["text"],
-                source["html"],
-            )
-            edited.updated_by, edited.updated_at = actor, self.clock.now()
-            audit.record(
-                uow.session,
-                at=self.clock.now(),
-                actor=actor,
-                action="template.changed",
-                target_type="message_template",
-                target=f"{kind}/{language}",
-                details={
-                    "change": "edited",
-                    "old_subject": old_subject,
-                    "new_subject": source["subject"],
-                },
-            )
-            uow.commit()
-
-    def reset(self, kind: str, language: str, actor: str = audit.SYSTEM_ACTOR) -> None:
-        """Back to the shipped text (an edited template is removed; audited as ``actor``)."""
-        self._known(kind, language)
-        with UnitOfWork(self.session_factory) as uow:
-            removed = []
-            for edited in uow.session.scalars(
-                select(MessageTemplate).where(
-                    MessageTemplate.kind == kind, MessageTemplate.language == language
-                )
-            ):
-                removed.append(edited.subject)
-                uow.session.delete(edited)
-            if removed:
-                audit.record(
-                    uow.session,
-                    at=self.clock.now(),
-                    actor=actor,
-                    action="template.changed",
-                    target_type="message_template",
-                    target=f"{kind}/{language}",
-                    details={"change": "reset", "old_subject": removed[0], "new_subject": None},
-                )
-            uow.commit()
-
-    @staticmethod
-    def _known(kind: str, language: str) -> None:
-        if kind not in KINDS:
-            raise InvalidInput("kind", N_("No message %(kind)s.", kind=repr(kind)))
-        if language not in LANGUAGES:
-            raise InvalidInput("language", N_("No language %(language)s.", language=repr(language)))

@@ -20,7 +20,8 @@ from core.mail import SmtpMailer, SmtpSettings
 from core.outbox import OutboxWorker
 from inventory.services import InventoryService
 from inventory.status import LocationKind
-from returns.messages import Messages, MessageTemplates
+from returns.message_templates import MessageTemplates
+from returns.messages import Messages
 from returns.models import Notification, OutgoingEmail
 from returns.policy import ReturnPolicy
 from returns.refund_provider import StripeRefunds

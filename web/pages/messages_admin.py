@@ -22,7 +22,8 @@ from wtforms.validators import DataRequired, Length
 
 from accounts.models import Role
 from core.errors import InvalidInput
-from returns.messages import KINDS, LANGUAGES, MessageTemplates
+from returns.message_templates import MessageTemplates
+from returns.messages import KINDS, LANGUAGES
 from web.extensions import services
 from web.pages.access import roles_required
 
