@@ -133,6 +133,35 @@ def webhooks(
     bare_time = ingest_time = apply_time = live_time = 0.0
     live_sent = 0
     cpu: dict[str, list[float]] = {"bare": [], "ingest": [], "live": []}
+
+    def send_events(name: str, paused: bool) -> wrk.Load:
+        """wrk sends fresh events for ``seconds``, with the appliers paused or running."""
+        bodies = [events.next() for _ in range(per_round)]
+        script = wrk.signed_script(folder, name, "/webhooks/carriers/sandbox", bodies)
+        for applier in appliers if paused else ():
+            applier.send_signal(signal.SIGSTOP)
+        try:
+            load = wrk.run(base, script, seconds, CLIENTS)
+        finally:
+            for applier in appliers if paused else ():
+                applier.send_signal(signal.SIGCONT)
+        wrk.check(load, name)
+        if load.requests >= per_round:
+            raise RuntimeError("wrk sent every prepared event: prepare more per round")
+        # Those not sent go back: the next step starts where this one stopped (wrk may have
+        # had a few more in flight; a duplicate is absorbed by the dedupe key).
+        events.index -= per_round - load.requests - CLIENTS
+        return load
+
+    def drain(connection: psycopg.Connection[Any]) -> float:
+        """Seconds until no stored event waits."""
+        began = time.perf_counter()
+        while pending(connection):
+            if any(applier.poll() is not None for applier in appliers):
+                raise RuntimeError("an applier stopped; see its log above")
+            time.sleep(0.02)
+        return time.perf_counter() - began
+
     with psycopg.connect(url, autocommit=True) as connection:
         for number in range(rounds):  # alternating: a burst elsewhere hits both alike
             script = wrk.signed_script(
@@ -142,49 +171,16 @@ def webhooks(
             wrk.check(load, "bare webhook")
             bare_sent, bare_time = bare_sent + load.requests, bare_time + load.seconds
             cpu["bare"].append(load.cpu_share)
-            bodies = [events.next() for _ in range(per_round)]
-            script = wrk.signed_script(
-                folder, f"hook-{number}", "/webhooks/carriers/sandbox", bodies
-            )
-            for applier in appliers:
-                applier.send_signal(signal.SIGSTOP)
-            try:
-                load = wrk.run(base, script, seconds, CLIENTS)
-            finally:
-                for applier in appliers:
-                    applier.send_signal(signal.SIGCONT)
-            wrk.check(load, "webhook")
-            if load.requests >= per_round:
-                raise RuntimeError("wrk sent every prepared event: prepare more per round")
-            # Those not sent go back: the next round starts where this one stopped (wrk may
-            # have had a few more in flight; a duplicate is absorbed by the dedupe key).
-            events.index -= per_round - load.requests - CLIENTS
+            # 1. and 2.: ingestion with the appliers paused, then applying alone.
+            load = send_events(f"hook-{number}", paused=True)
             sent, ingest_time = sent + load.requests, ingest_time + load.seconds
             cpu["ingest"].append(load.cpu_share)
-            began = time.perf_counter()
-            while pending(connection):
-                if any(applier.poll() is not None for applier in appliers):
-                    raise RuntimeError("an applier stopped; see its log above")
-                time.sleep(0.02)
-            apply_time += time.perf_counter() - began
+            apply_time += drain(connection)
             # 3. live: the same again with the appliers running, as a site runs: the clock
             # stops when the last event sent is applied.
-            bodies = [events.next() for _ in range(per_round)]
-            script = wrk.signed_script(
-                folder, f"live-{number}", "/webhooks/carriers/sandbox", bodies
-            )
-            load = wrk.run(base, script, seconds, CLIENTS)
-            wrk.check(load, "webhook, appliers running")
-            if load.requests >= per_round:
-                raise RuntimeError("wrk sent every prepared event: prepare more per round")
-            events.index -= per_round - load.requests - CLIENTS
-            began = time.perf_counter()
-            while pending(connection):
-                if any(applier.poll() is not None for applier in appliers):
-                    raise RuntimeError("an applier stopped; see its log above")
-                time.sleep(0.02)
+            load = send_events(f"live-{number}", paused=False)
             live_sent += load.requests
-            live_time += load.seconds + time.perf_counter() - began
+            live_time += load.seconds + drain(connection)
             cpu["live"].append(load.cpu_share)
         outcomes = dict(
             connection.execute("select outcome, count(*) from carrier_events group by outcome")
