@@ -43,6 +43,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -55,7 +56,7 @@ import httpx  # noqa: E402
 import psycopg  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
-from bench import wrk  # noqa: E402
+from bench import cpu_use, wrk  # noqa: E402
 from bench.apply_curve import curve  # noqa: E402
 from bench.databases import scratch_database  # noqa: E402
 from bench.harness import (  # noqa: E402
@@ -133,15 +134,29 @@ def webhooks(
     bare_time = ingest_time = apply_time = live_time = 0.0
     live_sent = 0
     cpu: dict[str, list[float]] = {"bare": [], "ingest": [], "live": []}
+    # Machine CPU seconds by kind of process, per step, over the rounds: where the cost goes.
+    spent: dict[str, Counter[str]] = {
+        step: Counter() for step in ("bare", "ingest", "apply", "live")
+    }
 
-    def send_events(name: str, paused: bool) -> wrk.Load:
+    @contextlib.contextmanager
+    def counted(step: str) -> Iterator[None]:
+        before = cpu_use.snapshot()
+        try:
+            yield
+        finally:
+            spent[step] += cpu_use.used(before, cpu_use.snapshot())
+
+    def send_events(name: str, paused: bool, step: str) -> wrk.Load:
         """wrk sends fresh events for ``seconds``, with the appliers paused or running."""
         bodies = [events.next() for _ in range(per_round)]
         script = wrk.signed_script(folder, name, "/webhooks/carriers/sandbox", bodies)
         for applier in appliers if paused else ():
             applier.send_signal(signal.SIGSTOP)
         try:
-            load = wrk.run(base, script, seconds, CLIENTS)
+            with counted(step):
+                load = wrk.run(base, script, seconds, CLIENTS)
+            spent[step]["wrk"] += load.cpu_seconds  # ended before the count: added here
         finally:
             for applier in appliers if paused else ():
                 applier.send_signal(signal.SIGCONT)
@@ -167,20 +182,24 @@ def webhooks(
             script = wrk.signed_script(
                 folder, "bare-hook", "/bench/bare-webhook/sandbox", bare_bodies
             )
-            load = wrk.run(base, script, seconds, CLIENTS)
+            with counted("bare"):
+                load = wrk.run(base, script, seconds, CLIENTS)
+            spent["bare"]["wrk"] += load.cpu_seconds  # ended before the count: added here
             wrk.check(load, "bare webhook")
             bare_sent, bare_time = bare_sent + load.requests, bare_time + load.seconds
             cpu["bare"].append(load.cpu_share)
             # 1. and 2.: ingestion with the appliers paused, then applying alone.
-            load = send_events(f"hook-{number}", paused=True)
+            load = send_events(f"hook-{number}", paused=True, step="ingest")
             sent, ingest_time = sent + load.requests, ingest_time + load.seconds
             cpu["ingest"].append(load.cpu_share)
-            apply_time += drain(connection)
+            with counted("apply"):
+                apply_time += drain(connection)
             # 3. live: the same again with the appliers running, as a site runs: the clock
             # stops when the last event sent is applied.
-            load = send_events(f"live-{number}", paused=False)
+            load = send_events(f"live-{number}", paused=False, step="live")
             live_sent += load.requests
-            live_time += load.seconds + drain(connection)
+            with counted("live"):
+                live_time += load.seconds + drain(connection)
             cpu["live"].append(load.cpu_share)
         outcomes = dict(
             connection.execute("select outcome, count(*) from carrier_events group by outcome")
@@ -194,7 +213,18 @@ def webhooks(
         "events": events.index,
         "outcomes": outcomes,
         "cpu": {key: max(values) for key, values in cpu.items()},
+        "spent": {
+            "bare": _per_event(spent["bare"], bare_sent),
+            "ingest": _per_event(spent["ingest"], sent),
+            "apply": _per_event(spent["apply"], sent),
+            "live": _per_event(spent["live"], live_sent),
+        },
     }
+
+
+def _per_event(spent: Counter[str], events: int) -> dict[str, float]:
+    """Milliseconds of CPU per event, by kind of process."""
+    return {group: seconds * 1000 / max(events, 1) for group, seconds in spent.items()}
 
 
 def reservations(
@@ -362,6 +392,20 @@ def scale_rows(output: str) -> list[tuple[str, str, str, str, str]]:
 # --- the run -----------------------------------------------------------------------------
 
 
+def print_cpu_per_event(spent: dict[str, dict[str, float]]) -> None:
+    """The machine's CPU per event in each step, by kind of process (ms)."""
+    groups = [group for group, _ in sorted(spent["live"].items(), key=lambda item: -item[1])]
+    groups += sorted({g for step in spent.values() for g in step} - set(groups))
+    print("           CPU per event, ms (the whole machine, by process):")
+    print("           " + f"{'':<30}" + "".join(f"{step:>8}" for step in spent))
+    for group in [*groups, "total"]:
+        figures = [
+            sum(step.values()) if group == "total" else step.get(group, 0.0)
+            for step in spent.values()
+        ]
+        print("           " + f"{group:<30}" + "".join(f"{value:8.3f}" for value in figures))
+
+
 def goal(ratio: float, at_least: float) -> str:
     return f">= {at_least:g} {'met' if ratio >= at_least else 'MISSED'}"
 
@@ -403,6 +447,9 @@ def serving(
                 f"applier-{number}",
             )
         try:
+            # The appliers and the scheduler start up (imports, connections) while the web
+            # server is already answering: measuring now would measure them too.
+            cpu_use.settle([process.pid for process in running.processes])
             warm_up(base, by_role["admin"])
             yield running, {"tokens": by_role, "rmas": made}
         except BaseException:
@@ -565,6 +612,7 @@ def main() -> int:
                          f"{hooks['apply']:.0f}", "", "", "", ""))  # fmt: skip
             print(f"           ingestion {hooks['ingest']:.0f}/s (ratio {ingest:.2f}), applied "
                   f"{hooks['apply']:.0f}/s by {options.appliers} appliers")  # fmt: skip
+        print_cpu_per_event(hooks["spent"])
         print(f"           {hooks['events']} distinct events prepared; stored by outcome: "
               f"{hooks['outcomes']}")  # fmt: skip
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Engine, func, select, update
 from sqlalchemy.orm import Session
 
 from carriers import tracking
@@ -32,7 +33,7 @@ from carriers.models import (
 )
 from carriers.status import TrackingStatus
 from core.clock import Clock, SystemClock
-from core.db import UnitOfWork
+from core.db import UnitOfWork, engine_of
 from core.errors import N_, Conflict, DomainError, InvalidInput
 
 log = logging.getLogger(__name__)
@@ -98,6 +99,10 @@ class CarrierService:
         self.batch_scopes: list[tracking.BatchScope] = []
         self.registration_guards: list[RegistrationGuard] = []
 
+    @functools.cached_property
+    def engine(self) -> Engine:
+        return engine_of(self.session_factory)
+
     def adapter(self, name: str) -> CarrierAdapter:
         try:
             return self.adapters[name]
@@ -127,17 +132,14 @@ class CarrierService:
         except MalformedWebhook as error:
             self._keep_for_review(carrier, request, error.message)
             raise
-        with UnitOfWork(self.session_factory) as uow:
-            # The hot path of every carrier webhook: plain statements, no ORM objects.
-            new = tracking.store_delivery(
-                uow.session,
-                events,
-                carrier=carrier,
-                content_type=request.content_type,
-                body=request.body,
-                received_at=self.clock.now(),
-            )
-            uow.commit()
+        new = tracking.store_delivery(
+            self.engine,
+            events,
+            carrier=carrier,
+            content_type=request.content_type,
+            body=request.body,
+            received_at=self.clock.now(),
+        )
         if new and self.apply_on_receipt:
             try:
                 self.apply_pending(only=new)

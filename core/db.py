@@ -173,6 +173,17 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, class_=SharingSession, expire_on_commit=False, autoflush=True)
 
 
+def engine_of(session_factory: Callable[[], Session]) -> Engine:
+    """The engine a session factory's sessions run on: for the few hot paths that skip the
+    session (one autocommitted statement needs no unit of work)."""
+    bind = getattr(session_factory, "kw", {}).get("bind")
+    if isinstance(bind, Engine):
+        return bind
+    with session_factory() as session:
+        found = session.get_bind()
+    return found if isinstance(found, Engine) else found.engine
+
+
 class UnitOfWork:
     """One transaction per use case: ``with uow: ...; uow.commit()``.
 
@@ -232,14 +243,14 @@ def block_writers(session: Session, *tables: str) -> None:
 
 
 def insert_many_ignoring_conflicts(
-    session: Session, table: Any, rows: list[dict[str, Any]]
+    session: Session | Connection, table: Any, rows: list[dict[str, Any]]
 ) -> list[Any]:
     """One ``INSERT ... ON CONFLICT DO NOTHING`` of many rows on SQLite and PostgreSQL; the
     primary keys of those added, the first key column where there are several (RETURNING:
     rowcount is unreliable here)."""
     if not rows:
         return []
-    dialect = session.get_bind().dialect.name
+    dialect = (session if isinstance(session, Connection) else session.get_bind()).dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = insert(table).on_conflict_do_nothing().returning(*table.primary_key.columns)
     # Rows as parameters, not in the statement: it compiles once and is cached, and

@@ -74,3 +74,20 @@ def test_the_benchmark_runner_measures_each_rate_against_its_baseline_and_prints
         assert float(table[f"applying stored events, batch of {size} (ms per event)"][0]) > 0
     for p50, p99, *_ in latency.values():
         assert re.fullmatch(r"p50 \d+ ms", p50) and re.fullmatch(r"p99 \d+ ms", p99)
+    # Where the machine's CPU went in each webhook step, by kind of process: the web server
+    # and the database did work in every step that sent requests, and the total adds up.
+    lines = done.stdout.splitlines()
+    header = next(n for n, line in enumerate(lines) if "CPU per event, ms" in line)
+    assert lines[header + 1].split() == ["bare", "ingest", "apply", "live"]
+    spent = {}
+    for line in lines[header + 2 :]:
+        cells = line.split()
+        if len(cells) < 5 or not re.fullmatch(r"[\d.]+", cells[-1]):
+            break
+        spent[" ".join(cells[:-4])] = [float(cell) for cell in cells[-4:]]
+    for step in (0, 1, 3):  # bare, ingest, live
+        assert spent["web server"][step] > 0 and spent["wrk"][step] > 0
+    assert spent["PostgreSQL"][1] > 0  # ingestion stores every event
+    groups = [cells for name, cells in spent.items() if name != "total"]
+    for step in range(4):
+        assert abs(sum(cells[step] for cells in groups) - spent["total"][step]) < 0.01
