@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import time
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from datetime import UTC, datetime
@@ -30,6 +31,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, Dialect, make_url
+from sqlalchemy.exc import InvalidatePoolError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -120,7 +122,8 @@ def _begin_immediate(connection: Any) -> None:
 
 
 def make_engine(url: str | URL, **kwargs: Any) -> Engine:
-    """An engine for ``url``; SQLite gets WAL mode, foreign keys and a busy timeout."""
+    """An engine for ``url``; SQLite gets WAL mode, foreign keys and a busy timeout,
+    PostgreSQL's pooled connections a ping after they sat idle (``PING_AFTER_IDLE_SECONDS``)."""
     url = normalise_url(url)
     if url.get_backend_name() == "sqlite":
         kwargs.setdefault("connect_args", {}).setdefault("timeout", 30)
@@ -128,8 +131,44 @@ def make_engine(url: str | URL, **kwargs: Any) -> Engine:
         event.listen(engine, "connect", _on_sqlite_connect)
         event.listen(engine, "begin", _begin_immediate)
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
-    return create_engine(url, **kwargs)
+    engine = create_engine(url, **kwargs)
+    if "pool_pre_ping" not in kwargs:
+        _ping_after_idle(engine)
+    return engine
+
+
+#: A pooled connection back in the pool for less than this is handed out again without a
+#: ping (HikariCP's "alive bypass window" is 500 ms too): under load every request would
+#: otherwise pay a round trip to learn what the last one just proved. One that sat longer
+#: (the server may have restarted meanwhile) is pinged first, and a failed ping renews the
+#: whole pool, as ``pool_pre_ping`` does. A restart inside the window costs the next
+#: statement a disconnect error (a 503, "try again"), after which the pool is renewed too.
+PING_AFTER_IDLE_SECONDS = 0.5
+_RETURNED_AT = "spareflow_returned_at"
+
+
+def _ping_after_idle(engine: Engine) -> None:
+    dialect = engine.dialect
+
+    @event.listens_for(engine, "connect")
+    def _connected(dbapi_connection: Any, record: Any) -> None:
+        record.info[_RETURNED_AT] = time.monotonic()  # just opened: alive
+
+    @event.listens_for(engine, "checkin")
+    def _returned(dbapi_connection: Any, record: Any) -> None:
+        record.info[_RETURNED_AT] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping_if_idle(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+        returned = record.info.get(_RETURNED_AT)
+        if returned is not None and time.monotonic() - returned < PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            dialect.do_ping(dbapi_connection)
+        except dialect.loaded_dbapi.Error as error:
+            if dialect.is_disconnect(error, dbapi_connection, None):
+                raise InvalidatePoolError() from error  # a fresh connection, a renewed pool
+            raise
 
 
 #: The connection :func:`one_connection` holds for the code running now, if any.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, func, select, text
@@ -109,3 +110,88 @@ def test_emptying_postgres_leaves_every_table_empty_and_identities_at_one(
     with pytest.raises(DBAPIError, match="append-only"), postgres_engine.begin() as connection:
         connection.execute(text("DELETE FROM stock_moves"))
     empty_postgres(postgres_engine)
+
+
+# --- PostgreSQL: a pooled connection is pinged only after it sat idle ------------------------
+
+
+@pytest.fixture
+def pinged_engine(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """A fresh engine on the test database with one pooled connection, whose pings are
+    counted (``engine.pings``)."""
+    from tests.conftest import postgres_url
+
+    url = postgres_url()
+    if not url:
+        pytest.skip("PostgreSQL tests need SPAREFLOW_TEST_DATABASE_URL")
+    engine = make_engine(url, pool_size=1, max_overflow=0)
+    pings: list[int] = []
+    real_ping = engine.dialect.do_ping
+
+    def counted_ping(dbapi_connection: Any) -> bool:
+        pings.append(1)
+        return real_ping(dbapi_connection)
+
+    monkeypatch.setattr(engine.dialect, "do_ping", counted_ping)
+    engine.pings = pings  # type: ignore[attr-defined]
+    yield engine
+    engine.dispose()
+
+
+def backend_of(engine: Engine) -> int:
+    with engine.connect() as connection:
+        return int(connection.scalar(text("SELECT pg_backend_pid()")))
+
+
+def terminate(engine: Engine, pid: int) -> None:
+    admin = make_engine(engine.url)
+    try:
+        with admin.connect() as connection:
+            connection.execute(text("SELECT pg_terminate_backend(:pid, 5000)"), {"pid": pid})
+    finally:
+        admin.dispose()
+
+
+def test_a_connection_back_in_the_pool_a_moment_ago_is_not_pinged_again(
+    pinged_engine: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import core.db
+
+    monkeypatch.setattr(
+        core.db, "PING_AFTER_IDLE_SECONDS", 60.0
+    )  # a slow machine: still "a moment"
+    first = backend_of(pinged_engine)  # a new connection: just opened, alive
+    for _ in range(5):
+        assert backend_of(pinged_engine) == first  # the same connection, reused at once
+    assert pinged_engine.pings == []
+
+
+def test_a_connection_idle_past_the_window_is_pinged_and_a_dead_one_replaced(
+    pinged_engine: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import core.db
+
+    first = backend_of(pinged_engine)
+    monkeypatch.setattr(core.db, "PING_AFTER_IDLE_SECONDS", 0.0)  # every checkout is "idle"
+    assert backend_of(pinged_engine) == first
+    assert len(pinged_engine.pings) == 1  # pinged, alive, kept
+    terminate(pinged_engine, first)  # the server ends it while it waits in the pool
+    second = backend_of(pinged_engine)  # the ping finds it dead: a new one, no error
+    assert second != first
+    # The dead one, then its replacement: with a window of 0 even a new connection is "idle".
+    assert len(pinged_engine.pings) == 3
+
+
+def test_a_connection_that_died_inside_the_window_fails_once_then_the_pool_is_renewed(
+    pinged_engine: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import core.db
+
+    monkeypatch.setattr(core.db, "PING_AFTER_IDLE_SECONDS", 60.0)
+    first = backend_of(pinged_engine)
+    terminate(pinged_engine, first)
+    with pytest.raises(DBAPIError) as failed, pinged_engine.connect() as connection:
+        connection.execute(text("SELECT 1"))
+    assert failed.value.connection_invalidated  # a disconnect: the web layer answers 503
+    assert backend_of(pinged_engine) != first
+    assert pinged_engine.pings == []
