@@ -247,6 +247,66 @@ def _postgresql_reserve_in_best_bin() -> Any:
 _POSTGRESQL_RESERVE_IN_BEST_BIN = _postgresql_reserve_in_best_bin()
 
 
+def reserve_in_best_bin(
+    connection: Connection,
+    who: Who,
+    *,
+    sku: str,
+    qty: int,
+    reference: str | None = None,
+    reason: str = "",
+) -> ReservedLine | None:
+    """PostgreSQL: the usual reservation (no location named) in one statement, which takes
+    the most free bin's stock and writes the reservation and its ledger row; None when it
+    took nothing (an unknown or inactive part, no bin with ``qty`` free, or that bin's stock
+    taken meanwhile), and :func:`reserve` then finds out which. One statement is atomic on
+    its own, so it may run autocommitted."""
+    now = who.clock.now()
+    best = connection.execute(
+        _POSTGRESQL_RESERVE_IN_BEST_BIN,
+        {
+            "key": sku_key(sku),
+            "qty": qty,
+            "reference": reference,
+            "reason": reason or "reserve",
+            "active": ReservationStatus.ACTIVE,
+            "kind": MoveKind.RESERVE,
+            "actor": who.actor,
+            "now": now,
+        },
+    ).first()
+    if best is None or best.made is None:
+        return None
+    return _reserved_line(
+        who, now, best.made, best.id, best.sku, best.id_1, best.code, qty, reference
+    )
+
+
+def _reserved_line(
+    who: Who,
+    now: datetime,
+    reservation_id: int,
+    part_id: int,
+    part_sku: str,
+    location_id: int,
+    code: str,
+    qty: int,
+    reference: str | None,
+) -> ReservedLine:
+    return ReservedLine(
+        id=reservation_id,
+        part_id=part_id,
+        sku=part_sku,
+        location_id=location_id,
+        location=code,
+        qty=qty,
+        reference=reference,
+        status=ReservationStatus.ACTIVE,
+        created_by=who.actor,
+        created_at=now,
+    )
+
+
 def reserve(
     session: Session,
     who: Who,
@@ -258,48 +318,40 @@ def reserve(
     reason: str = "",
 ) -> ReservedLine:
     """Earmark ``qty`` units at one location: the one given, else the pickable bin with most
-    free stock.
+    free stock. On PostgreSQL, without a location, :func:`reserve_in_best_bin` first (the
+    usual case in one round trip); anything else (an error to report, another bin to try)
+    takes :func:`reserve_after_reading`, in the same transaction (nothing was taken)."""
+    if location is None and session.connection().dialect.name == "postgresql":
+        line = reserve_in_best_bin(
+            session.connection(), who, sku=sku, qty=qty, reference=reference, reason=reason
+        )
+        if line is not None:
+            return line
+    return reserve_after_reading(
+        session, who, sku=sku, qty=qty, location=location, reference=reference, reason=reason
+    )
 
-    Plain statements on the session's connection: the part and its candidate bins read at
-    once, then the level taken and the reservation and its ledger row written by
-    :func:`reserve_rows`. On PostgreSQL, without a location, the best bin is first tried in
-    one statement doing all of that. A reserve move frees no stock, so nothing listens for
-    it."""
+
+def reserve_after_reading(
+    session: Session,
+    who: Who,
+    *,
+    sku: str,
+    qty: int,
+    location: str | None = None,
+    reference: str | None = None,
+    reason: str = "",
+) -> ReservedLine:
+    """:func:`reserve`'s general path, on the session's connection: the part and its
+    candidate bins read at once, then the level taken and the reservation and its ledger row
+    written by :func:`reserve_rows`, bin after bin until one has the stock; else the error
+    that says why. A reserve move frees no stock, so nothing listens for it."""
     connection = session.connection()
     now = who.clock.now()
 
     def made(reservation_id: int, part_id: int, part_sku: str, at: int, code: str) -> ReservedLine:
-        return ReservedLine(
-            id=reservation_id,
-            part_id=part_id,
-            sku=part_sku,
-            location_id=at,
-            location=code,
-            qty=qty,
-            reference=reference,
-            status=ReservationStatus.ACTIVE,
-            created_by=who.actor,
-            created_at=now,
-        )
+        return _reserved_line(who, now, reservation_id, part_id, part_sku, at, code, qty, reference)
 
-    if location is None and connection.dialect.name == "postgresql":
-        # The usual case in one round trip; anything else (an error to report, another bin
-        # to try) takes the general path below, in the same transaction (nothing was taken).
-        best = connection.execute(
-            _POSTGRESQL_RESERVE_IN_BEST_BIN,
-            {
-                "key": sku_key(sku),
-                "qty": qty,
-                "reference": reference,
-                "reason": reason or "reserve",
-                "active": ReservationStatus.ACTIVE,
-                "kind": MoveKind.RESERVE,
-                "actor": who.actor,
-                "now": now,
-            },
-        ).first()
-        if best is not None and best.made is not None:
-            return made(best.made, best.id, best.sku, best.id_1, best.code)
     if location is None:
         rows = connection.execute(_PART_AND_BINS, {"key": sku_key(sku), "qty": qty}).all()
         part = _checked_part(rows[0] if rows else None, sku)

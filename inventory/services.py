@@ -7,16 +7,18 @@ read after the transaction has ended.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import IO, Any
 
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from core.audit import SYSTEM_ACTOR
 from core.clock import Clock, SystemClock
-from core.db import UnitOfWork, block_writers, read_one_snapshot
+from core.db import UnitOfWork, autocommitted, block_writers, engine_of, read_one_snapshot
 from inventory import catalog, ledger, reserve_many, reserving, serials, verify
 from inventory.commands import (
     AdjustStock,
@@ -37,6 +39,10 @@ class InventoryService:
     def __init__(self, session_factory: Callable[[], Session], clock: Clock | None = None):
         self.session_factory = session_factory
         self.clock = clock or SystemClock()
+
+    @functools.cached_property
+    def engine(self) -> Engine:
+        return engine_of(self.session_factory)
 
     def _uow(self) -> UnitOfWork:
         return UnitOfWork(self.session_factory)
@@ -182,8 +188,26 @@ class InventoryService:
             return move
 
     def reserve(self, actor: str, command: ReserveStock) -> reserving.ReservedLine:
+        who = self._who(actor)
+        tried = command.location is None and self.engine.dialect.name == "postgresql"
+        if tried:
+            # The usual reservation is one statement, atomic on its own: autocommitted, it
+            # needs no BEGIN and no COMMIT. When it took nothing, the general path below finds
+            # another bin or the error to report.
+            with autocommitted(self.engine) as connection:
+                made = reserving.reserve_in_best_bin(
+                    connection,
+                    who,
+                    sku=command.sku,
+                    qty=command.qty,
+                    reference=command.reference,
+                    reason=command.reason,
+                )
+            if made is not None:
+                return made
         with self._uow() as uow:
-            reservation = reserving.reserve(uow.session, self._who(actor), **asdict(command))
+            general = reserving.reserve_after_reading if tried else reserving.reserve
+            reservation = general(uow.session, who, **asdict(command))
             uow.commit()
             return reservation
 

@@ -76,6 +76,7 @@ def test_a_command_cannot_be_changed_once_made() -> None:
         (TransferStock, ledger.transfer),
         (AdjustStock, ledger.adjust),
         (ReserveStock, reserving.reserve),
+        (ReserveStock, reserving.reserve_after_reading),
     ],
 )
 def test_a_command_names_exactly_what_its_ledger_operation_takes(

@@ -135,6 +135,32 @@ def test_a_receipt_whose_connection_dies_is_a_503_saves_nothing_and_can_be_repea
     assert app.extensions["spareflow"].inventory.verify_levels() == []
 
 
+def test_a_reservation_whose_connection_dies_is_a_503_reserves_nothing_and_can_be_repeated(
+    stocked_app: Any, client: Any, role_headers: dict[Role, dict[str, str]]
+) -> None:
+    """On PostgreSQL the usual reservation is one autocommitted statement on the connection
+    the token check used; on SQLite the general path. Either way the statement that takes the
+    level dies with its connection, and the request's connection is replaced after."""
+    app = stocked_app
+    headers = role_headers[Role.WAREHOUSE]
+    before = ledger_state(app)
+    with connection_killed(app, when=lambda s: "UPDATE STOCK_LEVELS" in s.upper()) as killed:
+        response = client.post(
+            "/api/v1/reservations", headers=headers, json={"sku": "FAN-80", "qty": 2}
+        )
+    assert killed, "the connection was never killed: the test proved nothing"
+    assert_database_unavailable(response)
+    assert ledger_state(app) == before
+    stock = client.get("/api/v1/stock/FAN-80", headers=headers).json
+    assert (stock["on_hand"], stock["reserved"]) == (5, 0)
+
+    again = client.post("/api/v1/reservations", headers=headers, json={"sku": "FAN-80", "qty": 2})
+    assert again.status_code == 201, again.json
+    stock = client.get("/api/v1/stock/FAN-80", headers=headers).json
+    assert (stock["on_hand"], stock["reserved"]) == (5, 2)
+    assert app.extensions["spareflow"].inventory.verify_levels() == []
+
+
 def test_a_webhook_whose_connection_dies_is_a_503_and_the_providers_retry_is_stored_once(
     app: Any, client: Any, clock: Any, role_headers: dict[Role, dict[str, str]]
 ) -> None:
