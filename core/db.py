@@ -196,7 +196,7 @@ def _free(connection: Connection) -> bool:
 
 @contextlib.contextmanager
 def one_connection(engine: Engine) -> Iterator[None]:
-    """One pool checkout (and on PostgreSQL its pre-ping) for every session made in the
+    """One pool checkout (and its ping, if it sat idle) for every session made in the
     block, one after the other: an API request's token lookup and its use case. Each session
     still begins and ends its own transaction; one opened while another is open gets its own
     connection, as before."""
