@@ -69,18 +69,8 @@ class MessageTemplates:
                 source["html"],
             )
             edited.updated_by, edited.updated_at = actor, self.clock.now()
-            audit.record(
-                uow.session,
-                at=self.clock.now(),
-                actor=actor,
-                action="template.changed",
-                target_type="message_template",
-                target=f"{kind}/{language}",
-                details={
-                    "change": "edited",
-                    "old_subject": old_subject,
-                    "new_subject": source["subject"],
-                },
+            self._audit_change(
+                uow.session, kind, language, actor, "edited", old_subject, source["subject"]
             )
             uow.commit()
 
@@ -97,16 +87,28 @@ class MessageTemplates:
                 removed.append(edited.subject)
                 uow.session.delete(edited)
             if removed:
-                audit.record(
-                    uow.session,
-                    at=self.clock.now(),
-                    actor=actor,
-                    action="template.changed",
-                    target_type="message_template",
-                    target=f"{kind}/{language}",
-                    details={"change": "reset", "old_subject": removed[0], "new_subject": None},
-                )
+                self._audit_change(uow.session, kind, language, actor, "reset", removed[0], None)
             uow.commit()
+
+    def _audit_change(
+        self,
+        session: Session,
+        kind: str,
+        language: str,
+        actor: str,
+        change: str,
+        old_subject: str | None,
+        new_subject: str | None,
+    ) -> None:
+        audit.record(
+            session,
+            at=self.clock.now(),
+            actor=actor,
+            action="template.changed",
+            target_type="message_template",
+            target=f"{kind}/{language}",
+            details={"change": change, "old_subject": old_subject, "new_subject": new_subject},
+        )
 
     @staticmethod
     def _known(kind: str, language: str) -> None:
