@@ -347,10 +347,11 @@ def storm_bodies(
     return sent, set(distinct)
 
 
-def wait_for(check: Callable[[], bool], seconds: float, what: str) -> None:
+def wait_for(check: Callable[[], bool], seconds: float, what: str, *, every: float = 0.25) -> None:
+    """Until ``check()`` holds, asked ``every`` so many seconds; fails after ``seconds``."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if check():
             return
-        time.sleep(0.25)
+        time.sleep(every)
     raise AssertionError(f"not within {seconds}s: {what}")

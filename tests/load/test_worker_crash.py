@@ -53,7 +53,9 @@ def kill_at_random_moments(
     for round_number in range(KILLS):
         seen = progress()
         process = stack.spawn(spareflow_command(*command), f"{name}-{round_number}")
-        wait_for(lambda s=seen: at_work(s), 60, f"the {name} at work")
+        # Asked often: the time between the first sign of work and the kill is the work a
+        # round can get done, and every round must still leave some for the next.
+        wait_for(lambda s=seen: at_work(s), 60, f"the {name} at work", every=0.01)
         time.sleep(rng.uniform(0.0, longest_wait))
         remaining = left()
         kill(process)
