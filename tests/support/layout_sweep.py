@@ -27,8 +27,9 @@ import pytest
 from accounts.models import Role
 from demo.data import DEMO_PORTAL_ORDER
 from tests.support import page_audit as audit_
+from tests.support.demo_sites import copy_demo_site
 from tests.support.page_audit import Visit
-from tests.support.processes import running, spareflow, spareflow_env, waitress
+from tests.support.processes import running, spareflow_env, waitress
 
 #: Where the screenshots and layout-report.json go unless SPAREFLOW_SCREENSHOTS_DIR says.
 ARTIFACTS = audit_.ROOT / "test-artifacts" / "layout"
@@ -60,13 +61,13 @@ MAIN = {
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    folder = tmp_path_factory.mktemp("layout")
+    copy_demo_site(folder, parts=80)
     env = {
-        **spareflow_env(tmp_path_factory.mktemp("layout")),
+        **spareflow_env(folder),
         "SPAREFLOW_CARRIERS_SANDBOX": "true",
         "SPAREFLOW_RETURNS_CARRIER": "sandbox",
     }
-    spareflow(env, "db", "upgrade")
-    spareflow(env, "demo-data", "--parts", "80")
     command, port = waitress(env)
     with running(command, env, port) as base_url:
         yield base_url

@@ -18,10 +18,17 @@ import httpx
 from bench.processes import free_port, spareflow_command
 from carriers.adapters.sandbox import SIGNATURE_HEADER, sign
 from demo.sandboxes.smtp import start_sink
-from tests.support.processes import running, spareflow, spareflow_env
+from tests.support.demo_sites import copy_demo_site
+from tests.support.processes import running, spareflow_env
 from tests.support.sandbox_webhooks import SECRET
 
 REFUNDS_KEY = "sk_test_e2e"
+#: The demo users whose API tokens a stack's ``call`` uses, by the name it calls them.
+TOKEN_USERS = {
+    "desk": "desk@demo.spareflow",
+    "warehouse": "warehouse@demo.spareflow",
+    "admin": "admin@demo.spareflow",
+}
 
 
 def start_stack(tmp_path: Path, *, with_scheduler: bool) -> Iterator[dict[str, Any]]:
@@ -38,12 +45,8 @@ def start_stack(tmp_path: Path, *, with_scheduler: bool) -> Iterator[dict[str, A
         "SPAREFLOW_REFUNDS_API_KEY": REFUNDS_KEY,
         "SPAREFLOW_OUTBOX_LEASE_SECONDS": "2",
     }
-    spareflow(env, "db", "upgrade")
-    spareflow(env, "demo-data", "--parts", "10")
-    tokens = {
-        role: spareflow(env, "tokens", "create", f"{email}@demo.spareflow").strip()
-        for role, email in (("desk", "desk"), ("warehouse", "warehouse"), ("admin", "admin"))
-    }
+    by_user = copy_demo_site(tmp_path, parts=10, token_users=tuple(TOKEN_USERS.values()))
+    tokens = {role: by_user[email] for role, email in TOKEN_USERS.items()}
     scheduler = None
     with (
         running(spareflow_command("serve", "--port", str(app_port)), env, app_port) as app_url,

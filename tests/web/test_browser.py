@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from demo.data import DEMO_PORTAL_ORDER
-from tests.support.processes import running, spareflow, spareflow_env, waitress
+from tests.support.demo_sites import copy_demo_site
+from tests.support.processes import running, spareflow_env, waitress
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = [
@@ -43,9 +44,8 @@ def browser() -> Iterator[Any]:
 @pytest.fixture(scope="module")
 def demo_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     tmp_path: Path = tmp_path_factory.mktemp("demo")
+    copy_demo_site(tmp_path, parts=80)
     env = spareflow_env(tmp_path)
-    spareflow(env, "db", "upgrade")
-    spareflow(env, "demo-data", "--parts", "80")
     command, port = waitress(env)
     with running(command, env, port) as base_url:
         yield base_url
