@@ -134,7 +134,39 @@ def make_engine(url: str | URL, **kwargs: Any) -> Engine:
     engine = create_engine(url, **kwargs)
     if "pool_pre_ping" not in kwargs:
         _ping_after_idle(engine)
+    _note_writes(engine)
     return engine
+
+
+#: Set in a pooled connection's ``info`` once its open transaction has sent anything but a
+#: ``SELECT``; see :meth:`UnitOfWork.__exit__`.
+_WROTE = "spareflow_wrote"
+
+
+def _note_writes(engine: Engine) -> None:
+    """Remember, per transaction, whether it sent anything but a ``SELECT``: one that only
+    read may end with ``COMMIT`` rather than ``ROLLBACK`` (the same, for a transaction that
+    changed nothing), and psycopg forgets every prepared statement of the connection on a
+    ``ROLLBACK``. A ``WITH``, a ``SAVEPOINT`` or a ``LOCK`` counts as a write: when in doubt,
+    roll back."""
+
+    @event.listens_for(engine, "begin")
+    def _began(connection: Connection) -> None:
+        connection.info.pop(_WROTE, None)
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _executing(connection: Connection, cursor: Any, statement: str, *args: Any) -> None:
+        if statement[:6].upper() != "SELECT":
+            connection.info[_WROTE] = True
+
+
+def only_read(session: Session) -> bool:
+    """PostgreSQL: the session's open transaction has sent nothing but ``SELECT``s and holds
+    no change the ORM has yet to send, so ``COMMIT`` ends it as ``ROLLBACK`` would."""
+    if not session.in_transaction() or session.new or session.dirty or session.deleted:
+        return False
+    connection = session.connection()  # the transaction's own (a session here has one bind)
+    return connection.dialect.name == "postgresql" and not connection.info.get(_WROTE)
 
 
 #: A pooled connection back in the pool for less than this is handed out again without a
@@ -267,6 +299,12 @@ class UnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        # A use case that only read ends its transaction with COMMIT on PostgreSQL: the same
+        # outcome, but a ROLLBACK makes psycopg forget the connection's prepared statements,
+        # so no statement would ever be run often enough to be prepared (parsed and planned
+        # once). Anything else, and any error, is rolled back as before.
+        if exc_type is None and only_read(self.session):
+            self.session.commit()
         # close() rolls back whatever was not committed, but unlike rollback() it leaves
         # loaded objects readable, so a read-only use case can return what it loaded.
         self.session.close()

@@ -7,15 +7,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, func, select, text
+from sqlalchemy import Engine, func, select, text, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from bootstrap.schema import metadata
 from core.audit import record
 from core.clock import FrozenClock
-from core.db import make_engine, make_session_factory, normalise_url
+from core.db import UnitOfWork, make_engine, make_session_factory, normalise_url
 from inventory.commands import ReceiveStock
+from inventory.models import Part, sku_key
 from inventory.services import InventoryService
 from tests.support.fresh_databases import empty_postgres, sqlite_with_schema
 
@@ -195,3 +196,62 @@ def test_a_connection_that_died_inside_the_window_fails_once_then_the_pool_is_re
     assert failed.value.connection_invalidated  # a disconnect: the web layer answers 503
     assert backend_of(pinged_engine) != first
     assert pinged_engine.pings == []
+
+
+# --- PostgreSQL: a unit of work that only read ends with COMMIT -------------------------------
+
+
+@pytest.fixture
+def one_connection_engine(postgres_engine: Engine) -> Any:
+    """An engine with a single pooled connection on the tests' schema, emptied afterwards."""
+    engine = make_engine(postgres_engine.url, pool_size=1, max_overflow=0)
+    yield engine
+    engine.dispose()
+    empty_postgres(postgres_engine)
+
+
+def prepared_on_the_server(session: Session) -> int:
+    return int(session.scalar(text("SELECT count(*) FROM pg_prepared_statements")) or 0)
+
+
+def test_read_only_units_of_work_keep_the_connections_prepared_statements(
+    one_connection_engine: Engine,
+) -> None:
+    """psycopg prepares a statement run five times on a connection, but forgets them all at a
+    ROLLBACK: read-only use cases that rolled back meant nothing was ever prepared."""
+    factory = make_session_factory(one_connection_engine)
+    count_parts = select(func.count()).select_from(Part)
+    for _ in range(8):  # past psycopg's prepare_threshold (5), one use case after another
+        with UnitOfWork(factory) as uow:
+            assert uow.session.scalar(count_parts) == 0
+    with UnitOfWork(factory) as uow:
+        assert uow.session.scalar(count_parts) == 0
+        assert prepared_on_the_server(uow.session) >= 1
+
+
+def new_part(sku: str, name: str) -> Part:
+    at = datetime(2026, 1, 5, tzinfo=UTC)
+    return Part(sku=sku, sku_key=sku_key(sku), name=name, created_at=at, updated_at=at)
+
+
+def test_a_unit_of_work_left_without_commit_after_a_write_still_rolls_back(
+    one_connection_engine: Engine,
+) -> None:
+    factory = make_session_factory(one_connection_engine)
+    with UnitOfWork(factory) as uow:
+        uow.session.add(new_part("KEEP-1", "Fan"))
+        uow.commit()
+    with UnitOfWork(factory) as uow:  # a statement of its own, not a SELECT
+        uow.session.execute(update(Part).values(name="changed by a statement"))
+    with UnitOfWork(factory) as uow:  # an ORM change, sent by a flush
+        uow.session.scalars(select(Part)).one().name = "changed and flushed"
+        uow.session.flush()
+    with UnitOfWork(factory) as uow:  # changes the ORM holds but has not sent
+        uow.session.scalars(select(Part)).one().name = "changed in memory"
+        uow.session.add(new_part("NEW-1", "Pump"))
+    with UnitOfWork(factory) as uow, pytest.raises(RuntimeError):  # an error after reading
+        uow.session.scalars(select(Part)).one()
+        raise RuntimeError("the use case failed")
+    with one_connection_engine.connect() as connection:
+        rows = connection.execute(select(Part.__table__.c.sku, Part.__table__.c.name)).all()
+    assert [tuple(row) for row in rows] == [("KEEP-1", "Fan")]
