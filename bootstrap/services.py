@@ -124,7 +124,11 @@ def build_services(settings: Mapping[str, Any], *, clock: Clock | None = None) -
     if apply_mode not in ("on_receipt", "worker"):
         raise ValueError(f"CARRIER_EVENTS_APPLY is 'on_receipt' or 'worker', not {apply_mode!r}")
     retention = Retention.from_settings(settings)  # a bad value stops here, before any engine
-    engine = make_engine(settings["DATABASE_URL"], echo=settings["SQLALCHEMY_ECHO"])
+    engine_options = {
+        "echo": settings["SQLALCHEMY_ECHO"],
+        "prepared_statements": settings["DATABASE_PREPARED_STATEMENTS"],
+    }
+    engine = make_engine(settings["DATABASE_URL"], **engine_options)
     session_factory = make_session_factory(engine)
     clock = clock or settings.get("CLOCK") or SystemClock()
     stored = SettingsStore(
@@ -145,7 +149,7 @@ def build_services(settings: Mapping[str, Any], *, clock: Clock | None = None) -
         # Admins would be sent to set up two-factor sign-in that cannot be stored.
         raise SecretsError("REQUIRE_2FA_FOR_ADMINS is on: " + NO_KEY_FOR_TWO_FACTOR)
     read_url = settings.get("READ_DATABASE_URL")
-    read_engine = make_engine(read_url, echo=settings["SQLALCHEMY_ECHO"]) if read_url else None
+    read_engine = make_engine(read_url, **engine_options) if read_url else None
     layered = LayeredSettings(settings, stored)
     adapters = LiveAdapters(layered, version=lambda: tuple(sorted(stored.values().items())))
     batch = settings.get("CARRIER_EVENTS_BATCH", 100)

@@ -32,6 +32,10 @@ DEFAULTS: dict[str, Any] = {
     # metrics page, the dashboard's charts and the xlsx report read there (docs/deployment.md).
     # None: they read DATABASE_URL. Set it as SPAREFLOW_READ_DATABASE_URL.
     "READ_DATABASE_URL": None,
+    # PostgreSQL: psycopg prepares a statement once a connection has run it five times. Off
+    # for a pooler in transaction mode that cannot track them (PgBouncer before 1.21, or
+    # without max_prepared_statements).
+    "DATABASE_PREPARED_STATEMENTS": True,
     # Admins must set up two-factor sign-in (TOTP) before they can do anything else.
     "REQUIRE_2FA_FOR_ADMINS": False,
     "LOG_LEVEL": "INFO",

@@ -121,9 +121,11 @@ def _begin_immediate(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def make_engine(url: str | URL, **kwargs: Any) -> Engine:
+def make_engine(url: str | URL, *, prepared_statements: bool = True, **kwargs: Any) -> Engine:
     """An engine for ``url``; SQLite gets WAL mode, foreign keys and a busy timeout,
-    PostgreSQL's pooled connections a ping after they sat idle (``PING_AFTER_IDLE_SECONDS``)."""
+    PostgreSQL's pooled connections a ping after they sat idle (``PING_AFTER_IDLE_SECONDS``)
+    and, unless ``prepared_statements`` is off, psycopg's prepared statements (a statement
+    run five times on a connection is parsed and planned once from then on)."""
     url = normalise_url(url)
     if url.get_backend_name() == "sqlite":
         kwargs.setdefault("connect_args", {}).setdefault("timeout", 30)
@@ -131,6 +133,8 @@ def make_engine(url: str | URL, **kwargs: Any) -> Engine:
         event.listen(engine, "connect", _on_sqlite_connect)
         event.listen(engine, "begin", _begin_immediate)
         return engine
+    if not prepared_statements and url.get_driver_name() == "psycopg":
+        kwargs.setdefault("connect_args", {})["prepare_threshold"] = None
     engine = create_engine(url, **kwargs)
     if "pool_pre_ping" not in kwargs:
         _ping_after_idle(engine)

@@ -234,6 +234,21 @@ def new_part(sku: str, name: str) -> Part:
     return Part(sku=sku, sku_key=sku_key(sku), name=name, created_at=at, updated_at=at)
 
 
+def test_prepared_statements_can_be_turned_off_for_a_pooler_that_cannot_keep_them(
+    postgres_engine: Engine,
+) -> None:
+    engine = make_engine(postgres_engine.url, prepared_statements=False, pool_size=1)
+    try:
+        factory = make_session_factory(engine)
+        for _ in range(8):
+            with UnitOfWork(factory) as uow:
+                assert uow.session.scalar(select(func.count()).select_from(Part)) == 0
+        with UnitOfWork(factory) as uow:
+            assert prepared_on_the_server(uow.session) == 0
+    finally:
+        engine.dispose()
+
+
 def test_a_unit_of_work_left_without_commit_after_a_write_still_rolls_back(
     one_connection_engine: Engine,
 ) -> None:
