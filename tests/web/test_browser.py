@@ -25,6 +25,15 @@ CHROMIUM_FLAGS = [
 ]
 
 
+def expect(target: Any) -> Any:
+    """Playwright's retrying assertions (imported here: without playwright the browser tests
+    skip rather than fail to import). Unlike ``wait_for_function`` with a string they evaluate
+    nothing in the page, which the pages' CSP (no ``unsafe-eval``) would refuse."""
+    from playwright.sync_api import expect as playwright_expect
+
+    return playwright_expect(target)
+
+
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     try:
@@ -76,7 +85,7 @@ def test_a_warehouse_user_signs_in_and_finds_a_part_by_scanning_its_barcode(
     page.wait_for_selector("#parts")
     assert page.locator("#parts tbody tr").count() == 50  # one page
     # A scanner types the barcode into the focused field and sends Enter.
-    page.wait_for_function("document.activeElement && document.activeElement.name === 'q'")
+    expect(page.locator("input[name=q]")).to_be_focused()
     page.keyboard.type("200000000017")
     page.keyboard.press("Enter")
     page.wait_for_url("**q=200000000017**")
@@ -256,9 +265,9 @@ def test_the_pages_that_had_inline_behaviour_work_under_the_csp(
     no_violations(page, console)
     # The language menu in the top bar does the same, and back.
     page.select_option("select[name=language]", "zh_Hans")
-    page.wait_for_function("document.documentElement.lang === 'zh-Hans'")
+    expect(page.locator("html")).to_have_attribute("lang", "zh-Hans")
     page.select_option("select[name=language]", "en")
-    page.wait_for_function("document.documentElement.lang === 'en'")
+    expect(page.locator("html")).to_have_attribute("lang", "en")
     no_violations(page, console)
     # An RMA: send the customer a new status page link, open it (a public page, no-referrer).
     page.goto(f"{demo_url}/returns")

@@ -22,7 +22,7 @@ from tests.web.stack import (
     stock_part,
     wait_for,
 )
-from tests.web.test_browser import browser  # noqa: F401 - the shared Chromium fixture
+from tests.web.test_browser import browser, expect  # noqa: F401 - the shared Chromium fixture
 
 ARTIFACTS = Path(__file__).parents[2] / "test-artifacts"
 
@@ -81,7 +81,7 @@ def test_a_warehouse_user_receives_stock_and_ships_a_replacement_by_scanning(
     page.click("nav >> text=Warehouse")
     page.click("text=Receive stock")
     # The scanner types into whatever has focus: the page gives it to the first field.
-    page.wait_for_function("document.activeElement && document.activeElement.name === 'part'")
+    expect(page.locator("input[name=part]")).to_be_focused()
     for code in ("JRN-FAN", "MAIN/A-01-03", "4", "PO-JRN"):  # a scanner types, then sends Tab
         page.keyboard.type(code)
         page.keyboard.press("Tab")

@@ -13,7 +13,7 @@ import pytest
 from babel.dates import format_skeleton
 
 from tests.web.stack import call, start_stack
-from tests.web.test_browser import browser  # noqa: F401 - the shared Chromium fixture
+from tests.web.test_browser import browser, expect  # noqa: F401 - the shared Chromium fixture
 from tests.web.test_browser_journeys import sign_in
 
 ARTIFACTS = Path(__file__).parents[2] / "test-artifacts"
@@ -51,8 +51,7 @@ def test_the_loan_pool_shows_loaners_out_and_overdue_and_takes_them_back(
     assert "LN-0003" in page.locator("#rma-loans").inner_text()
 
     page.click("#nav-loans")
-    rows = page.locator("#loans tbody tr")
-    assert rows.count() == 3
+    expect(page.locator("#loans tbody tr")).to_have_count(3)  # waits for the new page
     overdue_row = page.locator(f"#loan-{overdue['id']}")
     assert "overdue" in (overdue_row.get_attribute("class") or "")
     due = date.fromisoformat(overdue["due_at"][:10])

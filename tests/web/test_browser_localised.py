@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from tests.web.test_browser import browser, demo_url, page, sign_in  # noqa: F401 - fixtures
+from tests.web.test_browser import browser, demo_url, expect, page, sign_in  # noqa: F401 - fixtures
 
 ISO_MINUTE = re.compile(r"\b20\d\d-\d\d-\d\d \d\d:\d\d\b")
 RAW_CODES = re.compile(r"\b(?:picked_up|in_transit|awaiting_pickup|out_for_delivery|pre_transit)\b")
@@ -18,7 +18,7 @@ def _in_chinese(page: Any, base_url: str) -> None:  # noqa: F811
     page.wait_for_selector("#language-form select[name=language]")
     with page.expect_navigation():
         page.select_option("#language-form select[name=language]", "zh_Hans")  # submits itself
-    page.wait_for_function("document.documentElement.lang === 'zh-Hans'")
+    expect(page.locator("html")).to_have_attribute("lang", "zh-Hans")
 
 
 def _visible_text(page: Any) -> str:  # noqa: F811
