@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from tests.web.stack import call, start_stack
-from tests.web.test_browser import browser  # noqa: F401 - the shared Chromium fixture
+from tests.web.test_browser import browser, expect  # noqa: F401 - the shared Chromium fixture
 from tests.web.test_browser_journeys import sign_in
 
 ARTIFACTS = Path(__file__).parents[2] / "test-artifacts"
@@ -60,9 +60,9 @@ def test_the_desk_is_offered_known_faults_searches_in_chinese_and_edits_with_his
     page.fill("input[name=title]", "风扇有噪音（开机时）")
     page.fill("input[name=note]", "标题更具体")
     page.click("#save-article")
-    assert page.locator("h1").inner_text() == "风扇有噪音（开机时）"
+    expect(page.locator("h1")).to_have_text("风扇有噪音（开机时）")  # the article's page again
     history = page.locator("#revisions tbody tr")
-    assert history.count() == 2
+    expect(history).to_have_count(2)
     assert "风扇有噪音或嗡嗡声" in history.nth(1).inner_text()
     assert "标题更具体" in history.nth(0).inner_text()
 

@@ -48,7 +48,7 @@ def test_the_loan_pool_shows_loaners_out_and_overdue_and_takes_them_back(
     page.fill("#lend-form input[name=sku]", repair["sku"])
     page.fill("#lend-form input[name=serial]", "LN-0003")
     page.click("#lend-form button")
-    assert "LN-0003" in page.locator("#rma-loans").inner_text()
+    expect(page.locator("#rma-loans")).to_contain_text("LN-0003")
 
     page.click("#nav-loans")
     expect(page.locator("#loans tbody tr")).to_have_count(3)  # waits for the new page
@@ -62,11 +62,11 @@ def test_the_loan_pool_shows_loaners_out_and_overdue_and_takes_them_back(
     page.goto(f"{stack['app']}/returns/{repair['rma_number']}")
     page.fill("#lend-form input[name=sku]", repair["sku"])
     page.click("#lend-form button")
-    assert "No " + repair["sku"] in page.locator("body").inner_text()
+    expect(page.locator("body")).to_contain_text("No " + repair["sku"])
 
     page.goto(f"{stack['app']}/loans")
     page.click(f"#return-{repair['id']} button")
-    assert page.locator("#loans tbody tr").count() == 2
+    expect(page.locator("#loans tbody tr")).to_have_count(2)
     page.goto(f"{stack['app']}/loans?status=returned")
     assert page.locator(f"#loan-{repair['id']}").count() == 1
 
@@ -76,7 +76,7 @@ def test_the_loan_pool_shows_loaners_out_and_overdue_and_takes_them_back(
     page.goto(f"{stack['app']}/loans?status=overdue")
     page.fill(f"#write-off-{overdue['id']} input[name=reason]", "Customer unreachable")
     page.click(f"#write-off-{overdue['id']} button")
-    assert page.locator(f"#loan-{overdue['id']}").count() == 0
+    expect(page.locator(f"#loan-{overdue['id']}")).to_have_count(0)
     gone = call(stack, "admin", "GET", f"/api/v1/loans/{overdue['id']}").json()
     assert (gone["status"], gone["reason"]) == ("written_off", "Customer unreachable")
     moves = call(stack, "admin", "GET", f"/api/v1/stock/{repair['sku']}/moves").json()

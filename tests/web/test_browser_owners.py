@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from tests.web.stack import call, start_stack
-from tests.web.test_browser import browser  # noqa: F401 - the shared Chromium fixture
+from tests.web.test_browser import browser, expect  # noqa: F401 - the shared Chromium fixture
 from tests.web.test_browser_journeys import sign_in
 from tests.web.test_browser_loans import page  # noqa: F401 - a page per test, screenshot kept
 
@@ -35,12 +35,12 @@ def test_the_desk_sees_owners_on_the_queue_takes_a_case_and_finds_it_under_mine(
     row.locator("td a").first.click()
     assert "Demo service desk" not in page.locator("#owner-name").inner_text()
     page.click("#take button")
-    assert "Demo service desk" in page.locator("#owner-name").inner_text()
-    assert page.locator("#take").count() == 0  # one's own case offers no "take"
+    expect(page.locator("#owner-name")).to_contain_text("Demo service desk")
+    expect(page.locator("#take")).to_have_count(0)  # one's own case offers no "take"
 
     page.fill("#add-note textarea", "Customer prefers a call after 18:00")
     page.click("#add-note button")
-    assert "after 18:00" in page.locator("#internal-notes").inner_text()
+    expect(page.locator("#internal-notes")).to_contain_text("after 18:00")
     owner = call(stack, "desk", "GET", f"/api/v1/returns/{number}/owner").json()
     assert owner["owner_name"] == "Demo service desk"
 
@@ -52,5 +52,5 @@ def test_the_desk_sees_owners_on_the_queue_takes_a_case_and_finds_it_under_mine(
     assert set(page.locator("#rmas tbody td.owner").all_inner_texts()) == {"Demo service desk"}
 
     page.click("text=Shifts")
-    assert page.locator("#people tbody tr").count() == 5
+    expect(page.locator("#people tbody tr")).to_have_count(5)
     assert "Fri 17:00-Mon 00:00" in page.locator("#uncovered-hours").inner_text()
