@@ -14,7 +14,14 @@ from sqlalchemy.orm import Session
 from bootstrap.schema import metadata
 from core.audit import record
 from core.clock import FrozenClock
-from core.db import UnitOfWork, make_engine, make_session_factory, normalise_url
+from core.db import (
+    UnitOfWork,
+    make_engine,
+    make_session_factory,
+    normalise_url,
+    one_connection,
+    only_read,
+)
 from inventory.commands import ReceiveStock
 from inventory.models import Part, sku_key
 from inventory.services import InventoryService
@@ -270,3 +277,23 @@ def test_a_unit_of_work_left_without_commit_after_a_write_still_rolls_back(
     with one_connection_engine.connect() as connection:
         rows = connection.execute(select(Part.__table__.c.sku, Part.__table__.c.name)).all()
     assert [tuple(row) for row in rows] == [("KEEP-1", "Fan")]
+
+
+def test_a_write_on_the_requests_held_connection_is_rolled_back_and_a_read_committed(
+    one_connection_engine: Engine,
+) -> None:
+    """An API request's use cases share one connection (``one_connection``): a write left
+    uncommitted there is still rolled back; the read-only use case after it commits."""
+    factory = make_session_factory(one_connection_engine)
+    with UnitOfWork(factory) as uow:
+        uow.session.add(new_part("KEEP-1", "Fan"))
+        uow.commit()
+    with one_connection(one_connection_engine):
+        with UnitOfWork(factory) as uow:
+            uow.session.execute(update(Part).values(name="changed, never committed"))
+            assert not only_read(uow.session)
+        with UnitOfWork(factory) as uow:
+            assert uow.session.scalars(select(Part.name)).one() == "Fan"
+            assert only_read(uow.session)
+    with one_connection_engine.connect() as connection:
+        assert connection.scalar(select(Part.__table__.c.name)) == "Fan"
