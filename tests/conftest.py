@@ -6,7 +6,6 @@ PostgreSQL variants skip, except under CI (``CI=true``), where a missing databas
 
 from __future__ import annotations
 
-import atexit
 import functools
 import os
 import socket
@@ -73,14 +72,26 @@ def postgres_url() -> str | None:
     return _database_of_worker(url, worker) if url and worker else url
 
 
+#: The databases this process made for itself (server URL, name): dropped when its run ends.
+_WORKER_DATABASES: list[tuple[str, str]] = []
+
+
 @functools.cache
 def _database_of_worker(url: str, worker: str) -> str:
     """Under pytest-xdist (``make test`` runs ``-n auto``) each worker process gets a database
     of its own beside the configured one, ``<name>_<worker>``, dropped when the worker ends."""
     name = f"{make_url(url).database}_{worker}"
     worker_url = create_database(url, name, replace=True)
-    atexit.register(drop_database, url, name)
+    _WORKER_DATABASES.append((url, name))
     return worker_url
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    # Here, not at exit: an xdist worker leaves without running atexit handlers, which left
+    # a database behind for every worker of every run. The session's fixtures are torn down
+    # by now; DROP ... WITH (FORCE) closes any connection still open.
+    while _WORKER_DATABASES:
+        drop_database(*_WORKER_DATABASES.pop())
 
 
 @pytest.fixture(scope="session")
