@@ -30,7 +30,7 @@ serve: $(STAMP)
 
 ## The whole test suite (PostgreSQL variants run when SPAREFLOW_TEST_DATABASE_URL is set),
 ## one worker process per CPU (pytest-xdist), each test file in one worker.
-## The sources are compiled first: the suite starts spareflow as a process a few hundred times,
+## The sources are compiled first: the suite starts spareflow as a process many times,
 ## and where PYTHONDONTWRITEBYTECODE is set (as on the CI machines) each start would otherwise
 ## compile every module again (a third of a second each). Only changed files are recompiled.
 test: $(STAMP)
