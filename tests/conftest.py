@@ -27,6 +27,7 @@ from core.db import make_engine, make_session_factory
 from inventory.commands import ReceiveStock
 from inventory.services import InventoryService
 from tests.support.fresh_databases import empty_postgres, sqlite_with_schema
+from tests.support.lean_process import calm_the_garbage_collector, reuse_url_rule_builders
 from tests.support.sandbox_webhooks import SECRET as SANDBOX_SECRET
 
 PG_URL_ENV = "SPAREFLOW_TEST_DATABASE_URL"
@@ -84,6 +85,15 @@ def _database_of_worker(url: str, worker: str) -> str:
     worker_url = create_database(url, name, replace=True)
     _WORKER_DATABASES.append((url, name))
     return worker_url
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    reuse_url_rule_builders()
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    # Every test module is imported by now: what they loaded stays for the whole run.
+    calm_the_garbage_collector()
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
