@@ -3,12 +3,12 @@
 Two runs, each with every role's token (a buyer is refused where a buyer must be, and fuzzed
 where a buyer may go), on SQLite and on PostgreSQL:
 
-- **every operation on its own**: valid requests and invalid ones (wrong types, missing
-  fields, values out of range) generated from the document;
-- **stateful**: schemathesis' state machine follows the document's OpenAPI links
-  (web/api/links.py) from one answer to the next operation, so that the RMA, purchase-order,
-  part, shipment, reservation and replacement operations are called with identifiers that
-  exist, not only answered 404.
+- **every operation on its own** (here): valid requests and invalid ones (wrong types,
+  missing fields, values out of range) generated from the document;
+- **stateful** (test_api_fuzz_stateful.py, on the data seeded here): schemathesis' state
+  machine follows the document's OpenAPI links (web/api/links.py) from one answer to the next
+  operation, so that the RMA, purchase-order, part, shipment, reservation and replacement
+  operations are called with identifiers that exist, not only answered 404.
 
 Bounded: a fixed number of examples, derandomised, no deadline, no example database; a small
 data set is seeded so lists have items and links have targets. Every answer must be:
@@ -23,7 +23,6 @@ data set is seeded so lists have items and links have targets. Every answer must
 from __future__ import annotations
 
 import re
-from collections import defaultdict
 from decimal import Decimal
 from typing import Any
 
@@ -31,7 +30,6 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
-from hypothesis.errors import Flaky
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -44,7 +42,6 @@ from accounts.models import Role
 from inventory.commands import ReceiveStock, ReserveStock
 from tests.support import desk as builders
 from tests.web.test_api_roles import EXPECTED_ROLES
-from web.api.links import LINKS, RMA_OPERATIONS
 
 #: Not ``negative_data_rejection``: its "invalid" requests include ones whose only fault is a
 #: missing Authorization header, which this test always sends.
@@ -59,27 +56,6 @@ CHECKS = [
 #: may not (refused before anything is read: one request proves the 403 and its shape).
 EXAMPLES_ALLOWED = {Role.ADMIN: 25, Role.WAREHOUSE: 8, Role.BUYER: 8, Role.SERVICE_DESK: 8}
 EXAMPLES_FORBIDDEN = 1
-#: Stateful scenarios per role, and steps per scenario.
-SCENARIOS = {Role.ADMIN: 250, Role.WAREHOUSE: 40, Role.BUYER: 40, Role.SERVICE_DESK: 40}
-#: Scenarios of the returns-only run that checks every RMA operation reaches a real RMA.
-RMA_SCENARIOS = 200
-RETURNS = "/api/v1/returns"
-#: RMA operations whose body random data almost never makes valid (a complete postal address
-#: that passes the country's postcode rule): answered 422 here, and proven on real RMAs by their
-#: own tests (tests/web/test_customer_address_edit.py).
-NEEDS_A_VALID_BODY = {
-    "patch /api/v1/returns/{rma}/customer-address",
-    "post /api/v1/returns/{rma}/hand-over",  # a real person's or team's id
-}
-STEPS = 15
-#: Times a stateful run restarts after Hypothesis found a replay inconsistent (see below).
-MAX_RESTARTS = 20
-
-#: The lists whose items the links follow (web/api/links.py).
-LISTS = {
-    f"/api/v1/{name}" for name in ("returns", "parts", "purchase-orders", "replacements", "orders")
-}
-
 BOUNDED = {
     "derandomize": True,
     "deadline": None,
@@ -91,17 +67,6 @@ BOUNDED = {
 def openapi_path(rule: str) -> str:
     """``/api/v1/parts/<sku>`` (Flask) as ``/api/v1/parts/{sku}`` (OpenAPI)."""
     return re.sub(r"<(?:[^:>]+:)?(\w+)>", r"{\1}", rule)
-
-
-def linked_operations() -> list[str]:
-    """The operations the document's links join ("GET /api/v1/returns", ...), both ends."""
-    labels = set()
-    for (method, path, _), links in LINKS.items():
-        labels.add(f"{method.upper()} {path}")
-        for link in links.values():
-            target, _, target_method = link["operationRef"].removeprefix("#/paths/").rpartition("/")
-            labels.add(f"{target_method.upper()} {target.replace('~1', '/').replace('~0', '~')}")
-    return sorted(labels)
 
 
 def seed(app: Any) -> None:
@@ -225,92 +190,6 @@ def test_no_api_operation_answers_5xx_or_an_undocumented_error_shape(
         except Exception as error:  # collected: one run names every failing operation
             failures[f"{method} {rule}"] = f"{type(error).__name__}: {error}"[:2000]
     assert failures == {}, "\n\n".join(f"{k}\n{v}" for k, v in failures.items())
-
-
-def run_workflow(
-    schema: Any, headers: dict[str, str], scenarios_wanted: int
-) -> tuple[dict[str, set[int]], dict[str, str]]:
-    """Hypothesis' state machine over ``schema``'s linked operations: the statuses each
-    operation answered, and the first failure of each."""
-    answers: dict[str, set[int]] = defaultdict(set)
-    failures: dict[str, str] = {}
-
-    class Workflow(schema.as_state_machine()):  # type: ignore[misc]
-        def get_call_kwargs(self, case: Any) -> dict[str, Any]:
-            return {"headers": headers}
-
-        def before_call(self, case: Any) -> None:
-            if case.method == "GET" and case.operation.path in LISTS:
-                # A list that starts a scenario lists everything, so that its links have
-                # items to follow (its filters are fuzzed on their own, above).
-                case.query = {}
-
-        def validate_response(self, response: Any, case: Any, **kwargs: Any) -> None:
-            operation = f"{case.method.lower()} {case.operation.path}"
-            answers[operation].add(response.status_code)
-            try:
-                case.validate_response(response, checks=CHECKS)
-                error_shape(response)
-            except (Exception, BaseExceptionGroup) as error:
-                # Collected, not raised: the app's data changes from one scenario to the
-                # next, so Hypothesis could not replay (shrink) a failing sequence anyway.
-                failures.setdefault(operation, f"{type(error).__name__}: {error}"[:2000])
-
-        def setup(self) -> None:
-            scenarios.append(1)
-
-    scenarios: list[int] = []
-    for _ in range(MAX_RESTARTS):
-        left = scenarios_wanted - len(scenarios)
-        if left <= 0:
-            break
-        try:
-            Workflow.run(
-                settings=settings(
-                    max_examples=left,
-                    stateful_step_count=STEPS,
-                    phases=[Phase.generate],
-                    **BOUNDED,
-                )
-            )
-        except Flaky:
-            # The app's data changed since Hypothesis first drew this sequence, so replaying
-            # it took another path; schemathesis' own runner carries on the same way.
-            continue
-    return answers, failures
-
-
-@pytest.mark.parametrize("role", list(Role), ids=[r.value for r in Role])
-def test_stateful_sequences_along_the_links_never_answer_5xx(
-    api_schema: Any, role_headers: dict[Role, dict[str, str]], role: Role
-) -> None:
-    headers = role_headers[role]
-    linked = api_schema.include(name=linked_operations())
-    _, failures = run_workflow(linked, headers, SCENARIOS[role])
-    assert failures == {}, "\n\n".join(f"{k}\n{v}" for k, v in failures.items())
-
-
-def test_every_rma_operation_reached_along_the_links_acts_on_a_real_rma(
-    api_schema: Any, role_headers: dict[Role, dict[str, str]]
-) -> None:
-    """Following the links from the returns list and intake, every RMA operation acts on a real
-    RMA: done (200, 201), or refused for the state that RMA is in (409); not only 404 for an
-    RMA that does not exist. Only the returns operations take part, so that each gets turns
-    however many other operations the API grows."""
-    returns_only = [op for op in linked_operations() if op.split(" ", 1)[1].startswith(RETURNS)]
-    linked = api_schema.include(name=returns_only)
-    answers, failures = run_workflow(linked, role_headers[Role.ADMIN], RMA_SCENARIOS)
-    assert failures == {}, "\n\n".join(f"{k}\n{v}" for k, v in failures.items())
-    reached = {
-        f"{method} {path}": sorted(answers[f"{method} {path}"])
-        for _, method, path in RMA_OPERATIONS
-    }
-    missed = [
-        op
-        for op, statuses in reached.items()
-        if not {200, 201, 409} & set(statuses) and op not in NEEDS_A_VALID_BODY
-    ]
-    assert missed == [], {op: reached[op] for op in missed}
 
 
 def test_an_id_in_a_path_beyond_its_database_column_is_a_404_not_an_overflow(
