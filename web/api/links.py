@@ -1,7 +1,7 @@
 """OpenAPI links: which answer gives the identifier another operation takes in its path.
 
-A client (or a fuzzer: tests/web/test_api_fuzz_stateful.py runs schemathesis' state machine over these)
-reads them as "the ``rma_number`` of this RMA is the ``{rma}`` of its actions". They are
+A client (or a fuzzer: tests/web/test_api_fuzz_stateful.py runs schemathesis' state machine
+over these) reads them as "the ``rma_number`` of this RMA is the ``{rma}`` of its actions". They are
 written into the document by :class:`LinksPlugin` as each operation is registered, from the
 table :data:`LINKS`, so the views stay as they are.
 """
