@@ -33,9 +33,11 @@ def test_two_apps_share_the_builders_and_build_the_same_urls(app: Any) -> None:
 
     other = create_app(app.config)
     try:
-        first = {rule.endpoint: rule for rule in app.url_map.iter_rules()}
+        first = {(rule.endpoint, rule.rule): rule for rule in app.url_map.iter_rules()}
         for rule in other.url_map.iter_rules():
-            assert rule._build.__func__ is first[rule.endpoint]._build.__func__
+            twin = first[(rule.endpoint, rule.rule)]
+            assert rule._build.__func__ is twin._build.__func__
+            assert rule._build.__self__ is rule and twin._build.__self__ is twin
         for one in (app, other):
             with one.test_request_context():
                 assert url_for("desk.detail", number="RMA-2026-000001", tab="x") == (
