@@ -97,9 +97,9 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    # Here, not at exit: an xdist worker leaves without running atexit handlers, which left
-    # a database behind for every worker of every run. The session's fixtures are torn down
-    # by now; DROP ... WITH (FORCE) closes any connection still open.
+    # Here, not at exit: atexit handlers did not reliably run in xdist workers, and runs left
+    # their workers' databases on the server. The session's fixtures are torn down by now;
+    # DROP ... WITH (FORCE) closes any connection still open.
     while _WORKER_DATABASES:
         drop_database(*_WORKER_DATABASES.pop())
 
