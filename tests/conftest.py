@@ -28,6 +28,7 @@ from inventory.commands import ReceiveStock
 from inventory.services import InventoryService
 from tests.support.fresh_databases import empty_postgres, sqlite_with_schema
 from tests.support.lean_process import calm_the_garbage_collector, reuse_url_rule_builders
+from tests.support.run_end import at_run_end, clean_up_the_run
 from tests.support.sandbox_webhooks import SECRET as SANDBOX_SECRET
 
 PG_URL_ENV = "SPAREFLOW_TEST_DATABASE_URL"
@@ -73,17 +74,13 @@ def postgres_url() -> str | None:
     return _database_of_worker(url, worker) if url and worker else url
 
 
-#: The databases this process made for itself (server URL, name): dropped when its run ends.
-_WORKER_DATABASES: list[tuple[str, str]] = []
-
-
 @functools.cache
 def _database_of_worker(url: str, worker: str) -> str:
     """Under pytest-xdist (``make test`` runs ``-n auto``) each worker process gets a database
     of its own beside the configured one, ``<name>_<worker>``, dropped when the worker ends."""
     name = f"{make_url(url).database}_{worker}"
     worker_url = create_database(url, name, replace=True)
-    _WORKER_DATABASES.append((url, name))
+    at_run_end(drop_database, url, name)
     return worker_url
 
 
@@ -97,11 +94,9 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    # Here, not at exit: atexit handlers did not reliably run in xdist workers, and runs left
-    # their workers' databases on the server. The session's fixtures are torn down by now;
-    # DROP ... WITH (FORCE) closes any connection still open.
-    while _WORKER_DATABASES:
-        drop_database(*_WORKER_DATABASES.pop())
+    # The worker databases (DROP ... WITH (FORCE) closes any connection still open), the
+    # SQLite template, the demo sites: tests/support/run_end.py says why not atexit.
+    clean_up_the_run()
 
 
 @pytest.fixture(scope="session")

@@ -11,13 +11,13 @@ The demo data is dated from the day it is built, as it was before; a test run is
 
 from __future__ import annotations
 
-import atexit
 import json
 import shutil
 import tempfile
 from pathlib import Path
 
 from tests.support.processes import spareflow, spareflow_env
+from tests.support.run_end import at_run_end
 
 TOKENS_FILE = "api-tokens.json"
 
@@ -34,7 +34,7 @@ def copy_demo_site(
     source = _built.get(key)
     if source is None:
         source = Path(tempfile.mkdtemp(prefix=f"spareflow-demo-{parts}-"))
-        atexit.register(shutil.rmtree, source, True)
+        at_run_end(shutil.rmtree, source, True)
         _build(source, parts, token_users)
         _built[key] = source
     shutil.copytree(source, folder, dirs_exist_ok=True)

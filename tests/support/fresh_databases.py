@@ -14,7 +14,6 @@ every identity starting again at 1.
 
 from __future__ import annotations
 
-import atexit
 import functools
 import shutil
 import tempfile
@@ -24,13 +23,14 @@ from sqlalchemy import Engine, text
 
 from bootstrap.schema import metadata
 from core.db import make_engine
+from tests.support.run_end import at_run_end
 
 
 @functools.cache
 def _sqlite_template() -> Path:
-    """A SQLite file with the whole schema, built once per process, removed at exit."""
+    """A SQLite file with the whole schema, built once per process, removed when its run ends."""
     folder = Path(tempfile.mkdtemp(prefix="spareflow-schema-"))
-    atexit.register(shutil.rmtree, folder, True)
+    at_run_end(shutil.rmtree, folder, True)
     template = folder / "schema.db"
     engine = make_engine(f"sqlite:///{template}")
     metadata().create_all(engine)
